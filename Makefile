@@ -1,0 +1,56 @@
+# Two entry points for users: `make lab` and `make test`. Both create the virtual environment in
+# .venv on first use (and again whenever pyproject.toml changes).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_ARGS ?=
+# JupyterLab refuses to start as root (containers, CI) unless told that it is on purpose
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
+PYTEST_ARGS ?= -n auto
+NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list course_list
+
+# nbgrader starts `alembic` (its gradebook migrations) as a command, so the environment's
+# bin/ must come first on PATH whenever nbgrader or the tests run.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab instructor test bench experiment clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+		"Python 3.11 or newer is needed, found " + sys.version.split()[0] + \
+		": run make with PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+		echo "Could not create $(VENV). On Debian/Ubuntu: sudo apt-get install python3-venv"; \
+		exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@for ext in $(NBGRADER_SERVER_EXTENSIONS); do \
+		$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.$$ext \
+			>/dev/null 2>&1 || exit 1; done
+	$(BIN)/jupyter labextension enable --level=sys_prefix @jupyter/nbgrader >/dev/null
+	touch $(STAMP)
+
+## make lab: set everything up and open the course in JupyterLab
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_ARGS) $(LAB_ARGS)
+
+## make instructor: JupyterLab in the nbgrader course directory (formgrader, create assignment)
+instructor: $(STAMP)
+	cd autograder && $(abspath $(BIN))/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
+
+## make test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_dropout.py
+
+## make experiment: test error on digits with and without dropout, 3 seeds (about 5 minutes)
+experiment: $(STAMP)
+	$(BIN)/python -m course_lib.experiments --p-drop 0 --p-drop 0.1,0.3,0.3 --seeds 0 1 2
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
