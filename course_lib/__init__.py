@@ -1,0 +1,21 @@
+"""Reference implementation for the course "Dropout, from intuition to uncertainty".
+
+One module per idea:
+
+* :mod:`course_lib.dropout`: inverted and standard dropout layers, forward and backward.
+* :mod:`course_lib.masks`: exact, fast Bernoulli keep-masks.
+* :mod:`course_lib.analysis`: the Binomial law of dropped units, counting parameters and
+  subnetworks, the boosting factor and the equivalent learning rate.
+* :mod:`course_lib.nn`: dense/ReLU layers, an :class:`~course_lib.nn.MLP` with per-layer dropout
+  and :func:`~course_lib.nn.train`.
+* :mod:`course_lib.data`: scikit-learn's digits, split reproducibly, and a 1D regression toy.
+* :mod:`course_lib.mc`: Monte Carlo dropout, predictive entropy, mutual information, calibration.
+* :mod:`course_lib.gradcheck`: numerical gradients and relative errors.
+* :mod:`course_lib.checks`: statistical assertions with a stated false-failure probability.
+
+Conventions: ``p_drop`` is the probability of dropping a unit, ``keep_prob = 1 - p_drop``; a mask
+is boolean with ``True`` = kept; every random function takes a keyword-only
+``rng: numpy.random.Generator``.
+"""
+
+__version__ = "0.1.0"

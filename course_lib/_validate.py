@@ -1,0 +1,135 @@
+"""Argument checks shared by every module.
+
+Each check raises :class:`ValueError` with a message that names the argument and its valid range,
+so that a student who passes ``p_drop=1.2`` reads ``p_drop must be in [0, 1), got 1.2``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type.
+
+    It is both a ``TypeError`` (what Python raises for a wrong type) and a ``ValueError`` (what the
+    course promises for every bad argument), so either ``except`` clause catches it.
+    """
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_probability(value, name: str, *, allow_one: bool = False) -> float:
+    """Return ``value`` as a float in [0, 1) (or [0, 1] with ``allow_one``)."""
+    upper = "1]" if allow_one else "1)"
+    if not _is_real(value):
+        raise ArgumentTypeError(f"{name} must be a real number in [0, {upper}, got {value!r}")
+    value = float(value)
+    if not (0.0 <= value < 1.0 or (allow_one and value == 1.0)):
+        raise ValueError(f"{name} must be in [0, {upper}, got {value!r}")
+    return value
+
+
+def check_p_drop(p_drop) -> float:
+    """``p_drop`` is the probability of dropping a unit: [0, 1), since dropping all is undefined."""
+    return check_probability(p_drop, "p_drop")
+
+
+def check_open_unit(value, name: str) -> float:
+    """A number strictly between 0 and 1, such as a coverage or a significance level."""
+    if not _is_real(value) or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    return float(value)
+
+
+def check_positive(value, name: str) -> float:
+    """A finite real number > 0, such as a learning rate."""
+    if not _is_real(value) or not math.isfinite(float(value)) or float(value) <= 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(value, name: str) -> float:
+    """A finite real number >= 0, such as a weight decay."""
+    if not _is_real(value) or not math.isfinite(float(value)) or float(value) < 0.0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_count(value, name: str, *, minimum: int = 0) -> int:
+    """An integer >= ``minimum`` (Python or NumPy integer; bools and floats are refused)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_rng(rng) -> np.random.Generator:
+    """Every random function takes an explicit ``numpy.random.Generator``."""
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(
+            "rng must be a numpy.random.Generator (e.g. np.random.default_rng(0)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def check_float_array(x, name: str = "x") -> np.ndarray:
+    """An array with a floating dtype; dtype is preserved, so integer input is refused."""
+    array = np.asarray(x)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ArgumentTypeError(
+            f"{name} must have a floating dtype (float16, float32 or float64), got {array.dtype}"
+        )
+    return array
+
+
+def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
+    """At least an input and an output layer, each with at least one unit."""
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise ArgumentTypeError(
+            f"layer_sizes must be a sequence of integers >= 1, got {layer_sizes!r}"
+        )
+    if len(layer_sizes) < 2:
+        raise ValueError(
+            f"layer_sizes must list at least 2 layers (input and output), got {list(layer_sizes)}"
+        )
+    return tuple(check_count(size, f"layer_sizes[{i}]", minimum=1)
+                 for i, size in enumerate(layer_sizes))
+
+
+def per_layer_p_drop(p_drop, layer_sizes: tuple[int, ...]) -> tuple[float, ...]:
+    """One dropout rate per dropout site of an MLP.
+
+    A network with ``L`` layers has ``L - 1`` dropout sites: the input and every hidden layer (the
+    output is never dropped). A sequence gives one ``p_drop`` per site; a single number applies to
+    every hidden layer and leaves the input intact, as a ``Dropout`` after each hidden activation
+    would.
+    """
+    n_sites = len(layer_sizes) - 1
+    if _is_real(p_drop):
+        rate = check_p_drop(p_drop)
+        return (0.0,) + (rate,) * (n_sites - 1)
+    if isinstance(p_drop, (str, bytes)) or not isinstance(p_drop, Sequence):
+        raise ArgumentTypeError(
+            f"p_drop must be a number in [0, 1) or a sequence of {n_sites} of them, got {p_drop!r}"
+        )
+    if len(p_drop) != n_sites:
+        raise ValueError(
+            f"p_drop must have one rate per dropout site (input and hidden layers): "
+            f"{n_sites} for layer_sizes {list(layer_sizes)}, got {len(p_drop)}"
+        )
+    rates = []
+    for i, rate in enumerate(p_drop):
+        try:
+            rates.append(check_p_drop(rate))
+        except ValueError as error:
+            raise type(error)(str(error).replace("p_drop", f"p_drop[{i}]", 1)) from None
+    return tuple(rates)

@@ -1,0 +1,135 @@
+"""Dropout layers: inverted (the default everywhere today) and standard (direct).
+
+Both draw a keep-mask (``True`` = kept, probability ``keep_prob = 1 - p_drop``) in training.
+
+* **Inverted** dropout scales the kept units by ``1 / keep_prob`` in training and is the identity
+  at inference, so the expected output equals the input in both phases.
+* **Standard** (direct) dropout does not scale in training and multiplies by ``keep_prob`` at
+  inference, which matches the training-time expectation from the other side.
+
+Layer functions are pure: ``forward(x, p_drop, *, rng, training) -> (out, cache)`` and
+``backward(dout, cache) -> dx``. The input is never modified and the dtype is preserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_float_array, check_p_drop, check_rng
+from .masks import sample_mask
+
+
+@dataclass(frozen=True)
+class DropoutCache:
+    """What the backward pass needs: ``dx = dout * mask * scale``.
+
+    Attributes
+    ----------
+    mask : ndarray of bool or None
+        The keep-mask used in the forward pass; ``None`` when no mask was drawn (inference, or
+        ``p_drop == 0``).
+    scale : float
+        The factor applied to kept units: ``1 / keep_prob`` for inverted dropout in training,
+        ``keep_prob`` for standard dropout at inference, otherwise 1.
+    """
+
+    mask: np.ndarray | None
+    scale: float
+
+
+def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    out = np.asarray(np.multiply(x, mask, dtype=x.dtype))  # asarray: 0-d stays an array
+    if scale != 1.0:
+        np.multiply(out, scale, out=out)
+    return out
+
+
+def dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
+                    training: bool = True) -> tuple[np.ndarray, DropoutCache]:
+    """Inverted dropout.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+    p_drop : float in [0, 1)
+        Probability that a unit is dropped.
+    rng : numpy.random.Generator
+    training : bool
+        In training a fresh mask is drawn and kept units are scaled by ``1 / keep_prob``; at
+        inference the layer is the identity.
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as ``x``
+    cache : DropoutCache
+        The mask and scale, for :func:`dropout_backward`.
+    """
+    x = check_float_array(x)
+    p_drop = check_p_drop(p_drop)
+    check_rng(rng)
+    if not training or p_drop == 0.0:
+        return x.copy(), DropoutCache(mask=None, scale=1.0)
+    mask = sample_mask(x.shape, p_drop, rng=rng)
+    scale = 1.0 / (1.0 - p_drop)
+    return _masked(x, mask, scale), DropoutCache(mask=mask, scale=scale)
+
+
+def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
+    """Backward pass of :func:`dropout_forward`: the same mask and scale, applied to ``dout``.
+
+    Parameters
+    ----------
+    dout : ndarray of float, same shape as the forward input
+    cache : DropoutCache from :func:`dropout_forward`
+
+    Returns
+    -------
+    dx : ndarray, same shape and dtype as ``dout``
+    """
+    dout = check_float_array(dout, "dout")
+    if not isinstance(cache, DropoutCache):
+        raise ValueError(f"cache must be the DropoutCache returned by the forward pass, "
+                         f"got {type(cache).__name__}")
+    if cache.mask is None:
+        return np.asarray(dout * np.asarray(cache.scale, dtype=dout.dtype))
+    if cache.mask.shape != dout.shape:
+        raise ValueError(f"dout must have the forward input's shape {cache.mask.shape}, "
+                         f"got {dout.shape}")
+    return _masked(dout, cache.mask, cache.scale)
+
+
+def standard_dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
+                             training: bool = True) -> tuple[np.ndarray, DropoutCache]:
+    """Standard (direct) dropout: mask without scaling in training, ``x * keep_prob`` at inference.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+    p_drop : float in [0, 1)
+        Probability that a unit is dropped.
+    rng : numpy.random.Generator
+    training : bool
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as ``x``
+    cache : DropoutCache, for :func:`standard_dropout_backward`
+    """
+    x = check_float_array(x)
+    p_drop = check_p_drop(p_drop)
+    check_rng(rng)
+    keep_prob = 1.0 - p_drop
+    if not training:
+        out = np.asarray(x * np.asarray(keep_prob, dtype=x.dtype))
+        return out, DropoutCache(mask=None, scale=keep_prob)
+    if p_drop == 0.0:
+        return x.copy(), DropoutCache(mask=None, scale=1.0)
+    mask = sample_mask(x.shape, p_drop, rng=rng)
+    return _masked(x, mask, 1.0), DropoutCache(mask=mask, scale=1.0)
+
+
+def standard_dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
+    """Backward pass of :func:`standard_dropout_forward` (same rule: ``dout * mask * scale``)."""
+    return dropout_backward(dout, cache)

@@ -1,0 +1,101 @@
+"""sample_mask: exact Bernoulli(keep_prob) entries, independent, drawn from rng only."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from course_lib.checks import assert_binomial_count
+from course_lib.masks import sample_mask
+
+from conftest import p_drops, seeds
+
+ALPHA = 1e-9  # false-failure probability of each statistical assertion below
+
+
+@given(shape=st.lists(st.integers(0, 7), max_size=4).map(tuple), p_drop=p_drops, seed=seeds)
+def test_shape_and_dtype(shape, p_drop, seed):
+    mask = sample_mask(shape, p_drop, rng=np.random.default_rng(seed))
+    assert mask.shape == shape and mask.dtype == bool
+
+
+def test_integer_shape_is_one_dimensional(rng):
+    assert sample_mask(5, 0.5, rng=rng).shape == (5,)
+
+
+def test_p_drop_zero_keeps_everything(rng):
+    assert sample_mask((100, 100), 0.0, rng=rng).all()
+
+
+@pytest.mark.parametrize("p_drop", [0.1, 0.3, 0.5, 0.8, 0.95, 1 / 3])
+def test_kept_count_is_binomial(p_drop):
+    mask = sample_mask((1000, 1000), p_drop, rng=np.random.default_rng(1))
+    assert_binomial_count(int(mask.sum()), mask.size, 1 - p_drop, alpha=ALPHA)
+
+
+def test_keep_prob_is_exact_not_rounded_to_16_bits():
+    # keep_prob = 0.5 + 2**-18 sits between two multiples of 2**-16; a 16-bit threshold without
+    # the tie-break would keep with probability 0.5 exactly, a bias far too small to see in the
+    # kept fraction. So test the tie-break itself: replaying the raw bits, entries below the
+    # threshold are kept, above it dropped, and the ~610 ties at it are kept with probability
+    # 0.25 (Binomial; a plain threshold keeps none of them, probability 0.75**610 < 1e-76 under
+    # the correct law).
+    keep_prob = 0.5 + 2.0**-18
+    p_drop = 1 - keep_prob
+    rng = np.random.default_rng(7)
+    state = rng.bit_generator.state
+    mask = sample_mask(40_000_000, p_drop, rng=rng)
+    replay = np.random.default_rng(0)
+    replay.bit_generator.state = state
+    draws = replay.bit_generator.random_raw(10_000_000).view(np.uint16)
+    ties = draws == 32768
+    assert ties.sum() > 400
+    assert_binomial_count(int(mask[ties].sum()), int(ties.sum()), 0.25, alpha=ALPHA)
+    assert mask[draws < 32768].all() and not mask[draws > 32768].any()
+
+
+def test_entries_are_independent():
+    # Adjacent entries (which share a 64-bit word) must be independent: the 2x2 table of
+    # (entry 2i, entry 2i+1) must fit the product law. Chi-square with 3 degrees of freedom,
+    # rejection at p < ALPHA.
+    p_drop = 0.3
+    mask = sample_mask(2_000_000, p_drop, rng=np.random.default_rng(3)).reshape(-1, 2)
+    table = np.array([[np.sum(~mask[:, 0] & ~mask[:, 1]), np.sum(~mask[:, 0] & mask[:, 1])],
+                      [np.sum(mask[:, 0] & ~mask[:, 1]), np.sum(mask[:, 0] & mask[:, 1])]])
+    probs = np.array([p_drop, 1 - p_drop])
+    expected = np.outer(probs, probs) * len(mask)
+    assert stats.chisquare(table.ravel(), expected.ravel()).pvalue > ALPHA
+
+
+def test_same_seed_same_mask_and_rng_advances():
+    first = sample_mask(1000, 0.5, rng=np.random.default_rng(5))
+    assert np.array_equal(first, sample_mask(1000, 0.5, rng=np.random.default_rng(5)))
+    rng = np.random.default_rng(5)
+    # two successive masks agree on all 1000 entries with probability 0.5**1000
+    assert not np.array_equal(sample_mask(1000, 0.5, rng=rng), sample_mask(1000, 0.5, rng=rng))
+
+
+def test_does_not_touch_global_state():
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    sample_mask(1000, 0.5, rng=np.random.default_rng(0))
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+@pytest.mark.parametrize("p_drop", [1.0, -0.1, 1.2, float("nan"), "0.5", None, True])
+def test_bad_p_drop(p_drop, rng):
+    with pytest.raises(ValueError, match="p_drop"):
+        sample_mask(3, p_drop, rng=rng)
+
+
+@pytest.mark.parametrize("shape", [-1, (2, -3), 2.5, "ab", None])
+def test_bad_shape(shape, rng):
+    with pytest.raises(ValueError, match="shape"):
+        sample_mask(shape, 0.5, rng=rng)
+
+
+@pytest.mark.parametrize("rng", [None, 0, np.random.RandomState(0)])
+def test_rng_must_be_a_generator(rng):
+    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+        sample_mask(3, 0.5, rng=rng)
