@@ -1,0 +1,185 @@
+"""Counting and probability around dropout.
+
+* A layer of ``n`` units under dropout keeps each unit with probability ``keep_prob`` (a Bernoulli
+  trial), so the number of dropped units follows ``Binomial(n, p_drop)``.
+* A network whose dropout sites hold ``n`` units in total has ``2**n`` thinned subnetworks.
+* With inverted dropout the weights that read a dropout layer get ``1 / keep_prob`` times the
+  gradient they would get under standard dropout; see :func:`equivalent_standard_lr`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from scipy import stats
+
+from ._validate import (check_count, check_layer_sizes, check_open_unit, check_p_drop,
+                        check_positive, per_layer_p_drop)
+from .masks import sample_mask
+
+__all__ = [
+    "MaskSummary", "ParameterCount", "boosting_factor", "count_parameters", "count_subnetworks",
+    "dropped_count_distribution", "dropped_count_range", "equivalent_standard_lr",
+    "prob_exactly_dropped", "relative_spread", "sample_mask", "summarize_mask",
+]
+
+
+@dataclass(frozen=True)
+class MaskSummary:
+    """Counts of one keep-mask (``True`` = kept)."""
+
+    n_units: int
+    n_kept: int
+
+    @property
+    def n_dropped(self) -> int:
+        return self.n_units - self.n_kept
+
+    @property
+    def kept_fraction(self) -> float:
+        return self.n_kept / self.n_units if self.n_units else float("nan")
+
+
+def summarize_mask(mask: np.ndarray) -> MaskSummary:
+    """Count the kept and dropped entries of a boolean keep-mask."""
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(f"mask must be a boolean array (True = kept), got dtype {mask.dtype}")
+    return MaskSummary(n_units=int(mask.size), n_kept=int(np.count_nonzero(mask)))
+
+
+def dropped_count_distribution(n: int, p_drop: float):
+    """The law of the number of dropped units in a layer of ``n``: ``scipy.stats.binom(n, p_drop)``."""
+    return stats.binom(check_count(n, "n"), check_p_drop(p_drop))
+
+
+def prob_exactly_dropped(n: int, k: int, p_drop: float) -> float:
+    """P(exactly ``k`` of ``n`` units are dropped) = C(n, k) p_drop^k keep_prob^(n-k).
+
+    Parameters
+    ----------
+    n : int >= 0
+        Units in the layer.
+    k : int
+        Dropped units; the probability is 0 outside ``[0, n]``.
+    p_drop : float in [0, 1)
+
+    Examples
+    --------
+    >>> round(prob_exactly_dropped(1024, 512, 0.5), 4)
+    0.0249
+    """
+    n = check_count(n, "n")
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    return float(stats.binom.pmf(int(k), n, check_p_drop(p_drop)))
+
+
+def dropped_count_range(n: int, p_drop: float, coverage: float = 0.95) -> tuple[int, int]:
+    """Central range ``(lo, hi)`` that holds the dropped count with probability >= ``coverage``.
+
+    Each tail outside the range has probability at most ``(1 - coverage) / 2``: ``lo`` is the
+    smallest count with ``P(K <= lo) >= (1 - coverage) / 2`` and ``hi`` the smallest with
+    ``P(K <= hi) >= (1 + coverage) / 2``.
+
+    Parameters
+    ----------
+    n : int >= 0
+    p_drop : float in [0, 1)
+    coverage : float in (0, 1)
+    """
+    n = check_count(n, "n")
+    p_drop = check_p_drop(p_drop)
+    coverage = check_open_unit(coverage, "coverage")
+    lo, hi = stats.binom.interval(coverage, n, p_drop)
+    return max(int(lo), 0), int(hi)
+
+
+def relative_spread(n: int, p_drop: float) -> float:
+    """Standard deviation over mean of the dropped count: ``sqrt(keep_prob / (n p_drop))``.
+
+    It shrinks as ``1 / sqrt(n)``: wide layers drop an almost fixed fraction of their units.
+    """
+    n = check_count(n, "n", minimum=1)
+    p_drop = check_p_drop(p_drop)
+    if p_drop == 0.0:
+        raise ValueError("p_drop must be in (0, 1) for a relative spread, got 0.0")
+    return math.sqrt((1.0 - p_drop) / (n * p_drop))
+
+
+class ParameterCount(NamedTuple):
+    """Trainable parameters of a fully connected network."""
+
+    weights: int
+    biases: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.biases
+
+
+def count_parameters(layer_sizes) -> ParameterCount:
+    """Weights and biases of a fully connected network with the given layer sizes.
+
+    Layer ``i`` to ``i + 1`` has ``layer_sizes[i] * layer_sizes[i + 1]`` weights and
+    ``layer_sizes[i + 1]`` biases.
+
+    Examples
+    --------
+    >>> count_parameters([3, 7, 7, 3, 2, 1])
+    ParameterCount(weights=99, biases=20)
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    weights = sum(fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+    return ParameterCount(weights=weights, biases=sum(sizes[1:]))
+
+
+def count_subnetworks(layer_sizes, p_drop) -> int:
+    """Number of distinct thinned networks dropout can sample: ``2**n_droppable``.
+
+    A unit is droppable when its layer has ``p_drop > 0``. The layout of ``p_drop`` is the one of
+    :class:`course_lib.nn.MLP`: one rate per dropout site (the input and each hidden layer), or a
+    single rate applied to every hidden layer. The count includes the degenerate subnetworks in
+    which a whole layer is dropped.
+
+    Examples
+    --------
+    >>> count_subnetworks([784, 1024, 10], [0.2, 0.5]) == 2 ** (784 + 1024)
+    True
+    >>> count_subnetworks([784, 1024, 10], 0.5) == 2 ** 1024
+    True
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    rates = per_layer_p_drop(p_drop, sizes)
+    n_droppable = sum(size for size, rate in zip(sizes[:-1], rates) if rate > 0.0)
+    return 2 ** n_droppable
+
+
+def boosting_factor(p_drop: float) -> float:
+    """The factor ``1 / keep_prob`` by which inverted dropout scales the kept units.
+
+    The same factor multiplies the gradient of every weight that reads a dropout layer, compared
+    with standard dropout at mapped weights (see :func:`equivalent_standard_lr`).
+    """
+    return 1.0 / (1.0 - check_p_drop(p_drop))
+
+
+def equivalent_standard_lr(lr: float, p_drop: float) -> float:
+    """Learning rate at which standard dropout reproduces inverted dropout step for step.
+
+    Take an inverted-dropout network trained at ``lr`` and a standard-dropout network whose
+    weights after a dropout layer are ``1 / keep_prob`` times larger (all else equal). With the
+    same masks, the inverted network's gradient on those weights is ``1 / keep_prob`` times the
+    standard one, and its weights are ``keep_prob`` times smaller, so the two networks stay the same
+    function after every step exactly when the standard network's post-dropout weights learn at
+    ``lr / keep_prob**2`` (and every other parameter at ``lr``).
+
+    The often quoted ``lr / keep_prob`` is the raw gradient scale (:func:`boosting_factor`), not
+    the equivalent rate.
+    """
+    lr = check_positive(lr, "lr")
+    keep_prob = 1.0 - check_p_drop(p_drop)
+    return lr / keep_prob**2

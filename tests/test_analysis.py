@@ -1,0 +1,156 @@
+"""The Binomial law of dropped units, counting, boosting factor and equivalent learning rate."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+
+from course_lib import analysis
+from course_lib.checks import assert_binomial_count
+from course_lib.masks import sample_mask
+
+ALPHA = 1e-9  # false-failure probability of each statistical assertion below
+
+
+def test_seed_number_exactly_half_of_1024_dropped():
+    assert analysis.prob_exactly_dropped(1024, 512, 0.5) == pytest.approx(0.0249, abs=5e-5)
+    # the same from the formula, with exact integers
+    assert analysis.prob_exactly_dropped(1024, 512, 0.5) == pytest.approx(
+        math.comb(1024, 512) / 2**1024, rel=1e-12)
+
+
+@given(n=st.integers(0, 60), k=st.integers(-3, 63), p_drop=st.floats(0, 0.99))
+def test_prob_exactly_dropped_matches_the_formula(n, k, p_drop):
+    expected = math.comb(n, k) * p_drop**k * (1 - p_drop) ** (n - k) if 0 <= k <= n else 0.0
+    assert analysis.prob_exactly_dropped(n, k, p_drop) == pytest.approx(expected, rel=1e-9,
+                                                                        abs=1e-300)
+
+
+@given(n=st.integers(1, 60), p_drop=st.floats(0.01, 0.99))
+def test_probabilities_sum_to_one(n, p_drop):
+    total = sum(analysis.prob_exactly_dropped(n, k, p_drop) for k in range(n + 1))
+    assert total == pytest.approx(1.0, rel=1e-9)
+
+
+@given(n=st.integers(0, 300), p_drop=st.floats(0, 0.99), coverage=st.floats(0.01, 0.999))
+def test_dropped_count_range_is_central_and_covers(n, p_drop, coverage):
+    lo, hi = analysis.dropped_count_range(n, p_drop, coverage)
+    assert 0 <= lo <= hi <= n
+    law = stats.binom(n, p_drop)
+    tail = (1 - coverage) / 2
+    assert law.cdf(lo - 1) <= tail + 1e-12 and law.sf(hi) <= tail + 1e-12
+    assert law.cdf(hi) - law.cdf(lo - 1) >= coverage - 1e-12
+    # and it is the tightest such range: moving either end inward breaks its tail bound
+    assert lo == 0 or law.cdf(lo) >= tail - 1e-12
+    assert hi == 0 or law.sf(hi - 1) > tail - 1e-12
+
+
+def test_range_of_1024_at_half():
+    lo, hi = analysis.dropped_count_range(1024, 0.5, 0.95)
+    assert (lo, hi) == (481, 543)  # 512 +/- 1.96 * 16, on integers
+
+
+def test_sampled_masks_follow_the_binomial_law():
+    """Dropped counts of many sampled layers: each count is Binomial(n, p_drop); the number of
+    layers whose count lands in the 95% range is Binomial(n_layers, coverage of that range)."""
+    n, p_drop, n_layers = 1024, 0.5, 4000
+    masks = sample_mask((n_layers, n), p_drop, rng=np.random.default_rng(2))
+    dropped = n - masks.sum(axis=1)
+    lo, hi = analysis.dropped_count_range(n, p_drop, 0.95)
+    coverage = stats.binom.cdf(hi, n, p_drop) - stats.binom.cdf(lo - 1, n, p_drop)
+    inside = int(np.sum((dropped >= lo) & (dropped <= hi)))
+    assert_binomial_count(inside, n_layers, coverage, alpha=ALPHA)
+    exactly_half = int(np.sum(dropped == 512))
+    assert_binomial_count(exactly_half, n_layers, analysis.prob_exactly_dropped(n, 512, p_drop),
+                          alpha=ALPHA)
+
+
+def test_relative_spread_shrinks_as_one_over_root_n():
+    assert analysis.relative_spread(100, 0.5) == pytest.approx(0.1)
+    assert analysis.relative_spread(10_000, 0.5) == pytest.approx(0.01)
+    law = analysis.dropped_count_distribution(400, 0.2)
+    assert analysis.relative_spread(400, 0.2) == pytest.approx(law.std() / law.mean())
+
+
+def test_summarize_mask():
+    summary = analysis.summarize_mask(np.array([[True, False], [True, True]]))
+    assert (summary.n_units, summary.n_kept, summary.n_dropped) == (4, 3, 1)
+    assert summary.kept_fraction == 0.75
+    with pytest.raises(ValueError, match="mask must be a boolean array"):
+        analysis.summarize_mask(np.ones(3))
+
+
+def test_seed_network_has_99_weights_and_20_biases():
+    count = analysis.count_parameters([3, 7, 7, 3, 2, 1])
+    assert (count.weights, count.biases, count.total) == (99, 20, 119)
+
+
+@given(sizes=st.lists(st.integers(1, 50), min_size=2, max_size=6))
+def test_count_parameters_matches_the_mlp(sizes):
+    from course_lib.nn import MLP
+
+    model = MLP(sizes, rng=np.random.default_rng(0))
+    weights = sum(W.size for W in model.weights)
+    biases = sum(b.size for b in model.biases)
+    assert analysis.count_parameters(sizes) == (weights, biases)
+
+
+def test_count_subnetworks():
+    assert analysis.count_subnetworks([4, 3, 2], [0.5, 0.5]) == 2**7
+    assert analysis.count_subnetworks([4, 3, 2], 0.5) == 2**3  # one rate: hidden layers only
+    assert analysis.count_subnetworks([4, 3, 2], [0.2, 0.0]) == 2**4
+    assert analysis.count_subnetworks([4, 3, 2], 0.0) == 1
+    assert analysis.count_subnetworks([784, 1024, 1024, 10], [0.2, 0.5, 0.5]) == 2**2832
+
+
+@pytest.mark.parametrize("rates,expected", [([0.5, 0.5], 32), ([0.5, 0.0], 4), (0.5, 8)])
+def test_count_subnetworks_equals_the_masks_an_mlp_samples(rates, expected):
+    """Collect the joint keep-masks an MLP draws over 3000 forward passes. Every one of the
+    ``count`` patterns has probability >= 1/32 here, so one is missed with probability
+    <= 32 * (31/32)**3000 < 1e-39."""
+    from course_lib.nn import MLP
+
+    sizes = [2, 3, 1]
+    model = MLP(sizes, rates, rng=np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    patterns = set()
+    for _ in range(3000):
+        caches = model.forward(np.ones((1, 2)), training=True, rng=rng)[1]
+        masks = [cache[0].mask if cache[0].mask is not None else np.ones((1, size), bool)
+                 for cache, size in zip(caches, sizes)]
+        patterns.add(tuple(np.concatenate([m.ravel() for m in masks])))
+    assert len(patterns) == analysis.count_subnetworks(sizes, rates) == expected
+
+
+@pytest.mark.parametrize("p_drop", [0.0, 0.2, 0.5, 0.8])
+def test_boosting_factor_and_equivalent_lr(p_drop):
+    keep_prob = 1 - p_drop
+    assert analysis.boosting_factor(p_drop) == pytest.approx(1 / keep_prob)
+    assert analysis.equivalent_standard_lr(0.1, p_drop) == pytest.approx(0.1 / keep_prob**2)
+    assert analysis.equivalent_standard_lr(0.1, p_drop) == pytest.approx(
+        0.1 * analysis.boosting_factor(p_drop) ** 2)
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: analysis.prob_exactly_dropped(-1, 0, 0.5), r"n must be an integer >= 0, got -1"),
+    (lambda: analysis.prob_exactly_dropped(10.5, 0, 0.5), r"n must be an integer >= 0"),
+    (lambda: analysis.prob_exactly_dropped(10, 0.5, 0.5), r"k must be an integer"),
+    (lambda: analysis.prob_exactly_dropped(10, 1, 1.0), r"p_drop must be in \[0, 1\)"),
+    (lambda: analysis.dropped_count_range(10, 0.5, 1.0), r"coverage must be in \(0, 1\)"),
+    (lambda: analysis.dropped_count_range(10, 0.5, 0), r"coverage must be in \(0, 1\)"),
+    (lambda: analysis.count_parameters([3]), r"layer_sizes must list at least 2 layers"),
+    (lambda: analysis.count_parameters([3, 0, 2]), r"layer_sizes\[1\] must be an integer >= 1"),
+    (lambda: analysis.count_parameters("32"), r"layer_sizes must be a sequence"),
+    (lambda: analysis.count_subnetworks([3, 4, 2], [0.5]), r"p_drop must have one rate per"),
+    (lambda: analysis.count_subnetworks([3, 4, 2], [0.5, 1.5]), r"p_drop\[1\] must be in"),
+    (lambda: analysis.equivalent_standard_lr(0, 0.5), r"lr must be a finite number > 0"),
+    (lambda: analysis.equivalent_standard_lr(0.1, -0.1), r"p_drop must be in \[0, 1\)"),
+    (lambda: analysis.boosting_factor(1.0), r"p_drop must be in \[0, 1\), got 1.0"),
+    (lambda: analysis.relative_spread(10, 0.0), r"p_drop must be in \(0, 1\)"),
+])
+def test_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

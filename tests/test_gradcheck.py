@@ -1,0 +1,65 @@
+"""Numerical gradients and relative errors."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from course_lib.gradcheck import numerical_gradient, numerical_gradient_array, relative_error
+
+
+def test_numerical_gradient_of_a_known_function():
+    x = np.array([[0.5, -1.0], [2.0, 0.1]])
+    grad = numerical_gradient(lambda v: np.sum(v**3), x)
+    assert relative_error(grad, 3 * x**2) < 1e-9
+
+
+def test_numerical_gradient_does_not_modify_x():
+    x = np.array([1.0, 2.0, 3.0])
+    before = x.copy()
+    numerical_gradient(lambda v: float(np.sum(np.sin(v))), x)
+    assert np.array_equal(x, before)
+
+
+def test_numerical_gradient_array_is_a_vector_jacobian_product():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((3, 4))
+    x = rng.standard_normal(4)
+    dout = rng.standard_normal(3)
+    assert relative_error(numerical_gradient_array(lambda v: A @ v, x, dout), A.T @ dout) < 1e-9
+
+
+def test_relative_error_values():
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error([1.0, 0.0], [1.0, 0.0]) == 0.0
+    assert relative_error([1.0], [-1.0]) == 1.0
+    assert relative_error([3.0, 4.0], [0.0, 0.0]) == 1.0
+    assert relative_error([1.0], [1.0 + 2e-7]) == pytest.approx(1e-7, rel=1e-6)
+
+
+@given(a=hnp.arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
+       b=hnp.arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
+       scale=st.floats(1e-3, 1e3))
+def test_relative_error_is_symmetric_bounded_and_scale_free(a, b, scale):
+    error = relative_error(a, b)
+    assert error == relative_error(b, a)
+    assert 0.0 <= error <= 1.0
+    assert relative_error(a * scale, b * scale) == pytest.approx(error, rel=1e-9, abs=1e-12)
+
+
+def test_relative_error_shape_mismatch():
+    with pytest.raises(ValueError, match=r"a and b must have the same shape, got \(3,\) and \(2,\)"):
+        relative_error(np.ones(3), np.ones(2))
+
+
+def test_a_wrong_gradient_is_caught():
+    x = np.linspace(-1, 1, 6)
+    numeric = numerical_gradient(lambda v: np.sum(np.maximum(v, 0) ** 2), x)
+    wrong = 2 * x  # ignores the ReLU
+    assert relative_error(numeric, wrong) > 1e-3
+
+
+def test_bad_step():
+    with pytest.raises(ValueError, match="h must be a finite number > 0"):
+        numerical_gradient(np.sum, np.ones(2), h=0.0)
