@@ -1,0 +1,97 @@
+"""Dropout experiments on the digits set: one training run, and paired comparisons over seeds.
+
+Run from the command line, e.g. the comparison of the course's foundation::
+
+    python -m course_lib.experiments --p-drop 0 --p-drop 0.1,0.3,0.3 --seeds 0 1 2
+
+Each seed fixes the data split, the initial weights and the training randomness; every
+configuration sees the same three for a given seed, so the comparison is paired.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import load_digits_split
+from .nn import MLP, History, evaluate, train
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One training run: its settings, final test error and history."""
+
+    p_drop: tuple[float, ...]
+    seed: int
+    n_train: int
+    test_error: float
+    history: History
+    seconds: float
+
+
+def run_digits(p_drop, *, seed: int, n_train: int = 1000, hidden: tuple[int, ...] = (1024, 1024),
+               epochs: int = 300, lr: float = 0.05, batch_size: int = 100,
+               momentum: float = 0.9, weight_decay: float = 0.0, max_norm: float | None = None,
+               dtype=np.float32, progress: bool = False) -> RunResult:
+    """Train a ``64-hidden-10`` MLP on ``n_train`` digits and measure its test error.
+
+    ``p_drop`` follows :class:`course_lib.nn.MLP` (one rate per dropout site, or one for the
+    hidden layers). The seed is split into independent streams for the data split, the weights
+    and the training (shuffles and masks).
+    """
+    split_seed, init_seed, train_seed = np.random.SeedSequence(seed).spawn(3)
+    split = load_digits_split(n_train, rng=np.random.default_rng(split_seed), dtype=dtype)
+    model = MLP([split.X_train.shape[1], *hidden, 10], p_drop,
+                rng=np.random.default_rng(init_seed), dtype=dtype)
+    started = time.perf_counter()
+    history = train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
+                    batch_size=batch_size, rng=np.random.default_rng(train_seed),
+                    momentum=momentum, weight_decay=weight_decay, max_norm=max_norm,
+                    X_val=split.X_val, y_val=split.y_val, progress=progress)
+    test_error = evaluate(model, split.X_test, split.y_test)[1]
+    return RunResult(model.p_drop, seed, n_train, test_error, history,
+                     time.perf_counter() - started)
+
+
+def compare_on_digits(configs, seeds, **settings) -> dict[str, list[RunResult]]:
+    """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name."""
+    return {name: [run_digits(p_drop, seed=seed, **settings) for seed in seeds]
+            for name, p_drop in configs.items()}
+
+
+def _rates(text: str):
+    rates = [float(part) for part in text.split(",")]
+    return rates[0] if len(rates) == 1 else rates
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--p-drop", action="append", type=_rates, required=True,
+                        help="one rate for the hidden layers, or comma-separated rates for the "
+                             "input and each hidden layer; repeat to compare")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--n-train", type=int, default=1000)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[1024, 1024])
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--max-norm", type=float, default=None)
+    parser.add_argument("--progress", action="store_true")
+    args = parser.parse_args(argv)
+    configs = {str(rates): rates for rates in args.p_drop}
+    results = compare_on_digits(configs, args.seeds, n_train=args.n_train,
+                                hidden=tuple(args.hidden), epochs=args.epochs, lr=args.lr,
+                                batch_size=args.batch_size, max_norm=args.max_norm,
+                                progress=args.progress)
+    for name, runs in results.items():
+        errors = np.array([run.test_error for run in runs])
+        per_seed = ", ".join(f"{100 * e:.2f}%" for e in errors)
+        print(f"p_drop={name}: test error {100 * errors.mean():.2f}% "
+              f"(seeds {args.seeds}: {per_seed}; {sum(r.seconds for r in runs):.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

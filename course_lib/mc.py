@@ -1,0 +1,157 @@
+"""Monte Carlo dropout: keep dropout on at test time and average the predictions.
+
+Gal & Ghahramani (2016) read a network trained with dropout as an approximate Bayesian model;
+sampling masks at test time samples from its approximate posterior predictive. The spread of the
+samples measures the model's uncertainty.
+
+Entropies are in nats (natural logarithm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_count, check_rng
+
+
+def mc_samples(predict_fn: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+               X: np.ndarray, n_samples: int, *, rng: np.random.Generator) -> np.ndarray:
+    """Stack ``n_samples`` stochastic predictions ``predict_fn(X, rng)``: shape ``(S, *pred.shape)``.
+
+    Each call must draw its own dropout mask from ``rng``, e.g.
+    ``lambda X, rng: model.predict_proba(X, training=True, rng=rng)``.
+    """
+    n_samples = check_count(n_samples, "n_samples", minimum=1)
+    check_rng(rng)
+    return np.stack([np.asarray(predict_fn(X, rng)) for _ in range(n_samples)])
+
+
+def mc_predict(predict_fn: Callable[[np.ndarray, np.random.Generator], np.ndarray],
+               X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
+               return_samples: bool = False):
+    """Mean and standard deviation of ``n_samples`` stochastic predictions.
+
+    Parameters
+    ----------
+    predict_fn : callable ``(X, rng) -> prediction``
+        One stochastic forward pass (a fresh mask per call). For classification it must return
+        probabilities, so that the mean is the MC estimate of the predictive distribution
+        (averaging logits and then applying softmax is a different, biased estimate).
+    X : ndarray
+    n_samples : int >= 1
+    rng : numpy.random.Generator
+    return_samples : bool
+        Also return the stacked samples, shape ``(S, *prediction.shape)``.
+
+    Returns
+    -------
+    mean, std : ndarrays shaped like one prediction (std with ``ddof=0``)
+    samples : only with ``return_samples``
+    """
+    samples = mc_samples(predict_fn, X, n_samples, rng=rng)
+    mean, std = samples.mean(axis=0), samples.std(axis=0)
+    return (mean, std, samples) if return_samples else (mean, std)
+
+
+def _check_probs(probs, name: str, min_ndim: int) -> np.ndarray:
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {probs.shape}")
+    if np.any(probs < 0) or not np.allclose(probs.sum(axis=-1), 1.0, atol=1e-6):
+        raise ValueError(f"{name} must hold probability vectors along the last axis "
+                         "(non-negative, summing to 1)")
+    return probs
+
+
+def _entropy(probs: np.ndarray) -> np.ndarray:
+    # 0 * log 0 = 0
+    logs = np.log(np.where(probs > 0, probs, 1.0))
+    return -np.sum(probs * logs, axis=-1)
+
+
+def predictive_entropy(probs: np.ndarray) -> np.ndarray:
+    """Entropy ``-sum_k p_k log p_k`` of each probability vector along the last axis (nats).
+
+    0 for a one-hot vector, ``log K`` for the uniform one.
+    """
+    return _entropy(_check_probs(probs, "probs", 1))
+
+
+def mutual_information(prob_samples: np.ndarray) -> np.ndarray:
+    """Mutual information between the prediction and the model, from MC samples (BALD).
+
+    ``H(mean_s p_s) - mean_s H(p_s)`` for ``prob_samples`` of shape (S, N, K); returns shape (N,).
+    It is high where the samples disagree (epistemic uncertainty) and 0 when they all agree.
+    """
+    prob_samples = _check_probs(prob_samples, "prob_samples", 3)
+    total = _entropy(prob_samples.mean(axis=0))
+    expected = _entropy(prob_samples).mean(axis=0)
+    return np.maximum(total - expected, 0.0)
+
+
+@dataclass(frozen=True)
+class ReliabilityBins:
+    """Equal-width confidence bins of a reliability diagram.
+
+    ``counts[i]`` predictions have their confidence (top probability) in
+    ``[edges[i], edges[i + 1])`` (the last bin includes 1); ``accuracy[i]`` and ``confidence[i]``
+    are their mean correctness and mean confidence (NaN for an empty bin).
+    """
+
+    edges: np.ndarray
+    counts: np.ndarray
+    accuracy: np.ndarray
+    confidence: np.ndarray
+
+
+def reliability_bins(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> ReliabilityBins:
+    """Bin predictions by confidence; ``probs`` has shape (N, K), ``y`` integer labels (N,)."""
+    probs = _check_probs(probs, "probs", 2)
+    n_bins = check_count(n_bins, "n_bins", minimum=1)
+    y = np.asarray(y)
+    if y.shape != probs.shape[:1]:
+        raise ValueError(f"y must have shape ({probs.shape[0]},), got {y.shape}")
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    # floor(c * n_bins) rather than a search in `edges`, whose rounding (0.6000000000000001)
+    # would move a confidence of exactly 0.6 into the bin below
+    index = np.minimum(np.floor(confidence * n_bins).astype(np.int64), n_bins - 1)
+    counts = np.bincount(index, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.bincount(index, weights=correct, minlength=n_bins) / counts
+        mean_confidence = np.bincount(index, weights=confidence, minlength=n_bins) / counts
+    return ReliabilityBins(edges, counts, accuracy, mean_confidence)
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
+    """``sum_b (n_b / N) |accuracy_b - confidence_b|`` over equal-width confidence bins."""
+    bins = reliability_bins(probs, y, n_bins)
+    filled = bins.counts > 0
+    weights = bins.counts[filled] / bins.counts.sum()
+    return float(np.sum(weights * np.abs(bins.accuracy[filled] - bins.confidence[filled])))
+
+
+def accuracy_after_rejection(probs: np.ndarray, y: np.ndarray, uncertainty: np.ndarray,
+                             fractions) -> np.ndarray:
+    """Accuracy on the inputs kept after rejecting the most uncertain fraction of them.
+
+    For each ``f`` in ``fractions`` (in [0, 1)), the ``floor(f * N)`` inputs with the highest
+    ``uncertainty`` are set aside and the accuracy of the rest is returned.
+    """
+    probs = _check_probs(probs, "probs", 2)
+    uncertainty = np.asarray(uncertainty, dtype=np.float64)
+    y = np.asarray(y)
+    if uncertainty.shape != probs.shape[:1] or y.shape != probs.shape[:1]:
+        raise ValueError("probs, y and uncertainty must describe the same N inputs")
+    correct = (probs.argmax(axis=1) == y)[np.argsort(uncertainty, kind="stable")]
+    result = []
+    for fraction in np.atleast_1d(fractions):
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"fractions must be in [0, 1), got {fraction}")
+        n_kept = len(correct) - int(np.floor(fraction * len(correct)))
+        result.append(correct[:n_kept].mean())
+    return np.asarray(result)

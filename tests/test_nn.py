@@ -1,0 +1,369 @@
+"""Layers, the MLP, SGD and train, including the inverted/standard step-for-step equivalence."""
+
+import io
+
+import numpy as np
+import pytest
+
+from course_lib import nn
+from course_lib.analysis import equivalent_standard_lr
+from course_lib.gradcheck import numerical_gradient, numerical_gradient_array, relative_error
+
+GRAD_TOL = 1e-7  # relative error of analytic vs centred-difference gradients, float64
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 5))
+    y = rng.integers(0, 3, size=12)
+    return X, y
+
+
+# --- layer gradients ------------------------------------------------------------------------
+
+def test_dense_gradients():
+    rng = np.random.default_rng(1)
+    x, W, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    dout = rng.standard_normal((4, 3))
+    _, cache = nn.dense_forward(x, W, b)
+    dx, dW, db = nn.dense_backward(dout, cache)
+    assert relative_error(dx, numerical_gradient_array(lambda v: nn.dense_forward(v, W, b)[0],
+                                                       x, dout)) < GRAD_TOL
+    assert relative_error(dW, numerical_gradient_array(lambda v: nn.dense_forward(x, v, b)[0],
+                                                       W, dout)) < GRAD_TOL
+    assert relative_error(db, numerical_gradient_array(lambda v: nn.dense_forward(x, W, v)[0],
+                                                       b, dout)) < GRAD_TOL
+
+
+def test_relu_gradient_and_values():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((6, 7))
+    x[np.abs(x) < 1e-3] = 0.5  # keep clear of the kink, where the derivative is undefined
+    dout = rng.standard_normal(x.shape)
+    out, cache = nn.relu_forward(x)
+    assert np.array_equal(out, np.maximum(x, 0))
+    numeric = numerical_gradient_array(lambda v: nn.relu_forward(v)[0], x, dout)
+    assert relative_error(nn.relu_backward(dout, cache), numeric) < GRAD_TOL
+
+
+def test_relu_keeps_dtype():
+    out, _ = nn.relu_forward(np.array([-1.0, 2.0], dtype=np.float32))
+    assert out.dtype == np.float32
+
+
+def test_softmax_cross_entropy_value_and_gradient():
+    rng = np.random.default_rng(3)
+    logits, y = rng.standard_normal((5, 4)) * 3, np.array([0, 3, 1, 1, 2])
+    loss, dlogits = nn.softmax_cross_entropy(logits, y)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert loss == pytest.approx(-np.mean(np.log(probs[np.arange(5), y])), rel=1e-12)
+    numeric = numerical_gradient(lambda v: nn.softmax_cross_entropy(v, y)[0], logits)
+    assert relative_error(dlogits, numeric) < GRAD_TOL
+
+
+def test_softmax_is_stable_for_huge_logits():
+    probs = nn.softmax(np.array([[1000.0, 0.0, -1000.0]]))
+    assert np.all(np.isfinite(probs)) and probs[0, 0] == pytest.approx(1.0)
+    loss, _ = nn.softmax_cross_entropy(np.array([[1000.0, -1000.0]]), np.array([1]))
+    assert loss == pytest.approx(2000.0)
+
+
+def test_squared_error_gradient():
+    rng = np.random.default_rng(4)
+    pred, target = rng.standard_normal((6, 2)), rng.standard_normal((6, 2))
+    loss, grad = nn.squared_error(pred, target)
+    assert loss == pytest.approx(np.mean((pred - target) ** 2))
+    numeric = numerical_gradient(lambda v: nn.squared_error(v, target)[0], pred)
+    assert relative_error(grad, numeric) < GRAD_TOL
+
+
+# --- the MLP --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dropout", ["inverted", "standard"])
+@pytest.mark.parametrize("output", ["softmax", "linear"])
+@pytest.mark.parametrize("p_drop", [0.0, [0.2, 0.5, 0.3]])
+def test_mlp_gradient_check_with_a_fixed_mask(dropout, output, p_drop):
+    """Every parameter's gradient, with dropout on: each loss evaluation draws its mask from a
+    generator with the same seed, so the numerical derivative sees one fixed thinned network."""
+    rng = np.random.default_rng(5)
+    model = nn.MLP([5, 8, 6, 3], p_drop, rng=rng, output=output, dropout=dropout)
+    for b in model.biases:  # zero biases put a sample whose units are all dropped on ReLU's kink
+        b[:] = rng.uniform(0.1, 0.5, size=b.shape) * rng.choice([-1, 1], size=b.shape)
+    X = rng.standard_normal((7, 5))
+    y = rng.integers(0, 3, size=7) if output == "softmax" else rng.standard_normal((7, 3))
+    loss, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))
+    for param, grad, name in zip(model.parameters(), grads, model.parameter_names()):
+        def loss_at(value, param=param):
+            saved = param.copy()
+            param[...] = value
+            result = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))[0]
+            param[...] = saved
+            return result
+        assert relative_error(grad, numerical_gradient(loss_at, param.copy())) < GRAD_TOL, name
+
+
+def test_mlp_shapes_dtype_and_repr():
+    model = nn.MLP([64, 32, 10], [0.1, 0.5], rng=np.random.default_rng(0), dtype=np.float32)
+    X = np.random.default_rng(1).random((9, 64))
+    probs = model.predict_proba(X)
+    assert probs.shape == (9, 10) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert model.predict(X).shape == (9,)
+    assert [a.shape for a in model.parameters()] == [(64, 32), (32,), (32, 10), (10,)]
+    assert model.parameter_names() == ["W0", "b0", "W1", "b1"]
+    assert model.reads_dropout() == [True, False, True, False]
+    assert "p_drop=[0.1, 0.5]" in repr(model)
+
+
+def test_scalar_p_drop_applies_to_hidden_layers_only():
+    model = nn.MLP([4, 5, 6, 2], 0.5, rng=np.random.default_rng(0))
+    assert model.p_drop == (0.0, 0.5, 0.5)
+
+
+def test_inference_is_deterministic_and_training_samples_masks():
+    model = nn.MLP([6, 50, 4], 0.5, rng=np.random.default_rng(0))
+    X = np.random.default_rng(1).random((3, 6))
+    assert np.array_equal(model.predict_proba(X), model.predict_proba(X))
+    rng = np.random.default_rng(2)
+    # two masks of 50 units at p_drop = 0.5 coincide with probability 2**-50 per row
+    a = model.predict_proba(X, training=True, rng=rng)
+    b = model.predict_proba(X, training=True, rng=rng)
+    assert not np.allclose(a, b)
+    # without an explicit rng the model's own generator supplies the masks
+    assert not np.allclose(model.predict_proba(X, training=True),
+                           model.predict_proba(X, training=True))
+
+
+def test_hidden_activations_are_relu_outputs_before_dropout():
+    model = nn.MLP([3, 5, 4, 2], 0.5, rng=np.random.default_rng(0))
+    X = np.random.default_rng(1).standard_normal((6, 3))
+    h1, h2 = model.hidden_activations(X)
+    expected_h1 = np.maximum(X @ model.weights[0] + model.biases[0], 0)
+    np.testing.assert_allclose(h1, expected_h1)
+    np.testing.assert_allclose(h2, np.maximum(h1 @ model.weights[1] + model.biases[1], 0))
+
+
+@pytest.mark.parametrize("start", ["inverted", "standard"])
+def test_converted_network_is_the_same_function(start):
+    model = nn.MLP([5, 9, 7, 3], [0.2, 0.5, 0.4], rng=np.random.default_rng(0), dropout=start)
+    other = model.converted("standard" if start == "inverted" else "inverted")
+    X = np.random.default_rng(1).standard_normal((4, 5))
+    np.testing.assert_allclose(model.predict_proba(X), other.predict_proba(X), rtol=1e-12)
+    np.testing.assert_allclose(model.forward(X, training=True, rng=np.random.default_rng(3))[0],
+                               other.forward(X, training=True, rng=np.random.default_rng(3))[0],
+                               rtol=1e-12)
+    assert np.array_equal(other.converted(start).weights[1], model.weights[1]) or np.allclose(
+        other.converted(start).weights[1], model.weights[1], rtol=1e-15)
+
+
+def test_max_norm_caps_every_incoming_weight_vector():
+    model = nn.MLP([20, 30, 5], rng=np.random.default_rng(0))
+    model.weights[0] *= 10
+    small_column = model.weights[1][:, 0].copy() * 1e-3
+    model.weights[1][:, 0] = small_column
+    model.max_norm_(1.5)
+    for W in model.weights:
+        assert np.all(np.linalg.norm(W, axis=0) <= 1.5 * (1 + 1e-12))
+    assert np.array_equal(model.weights[1][:, 0], small_column)  # below the cap: unchanged
+    np.testing.assert_allclose(np.linalg.norm(model.weights[0], axis=0), 1.5)
+
+
+@pytest.mark.parametrize("kwargs,pattern", [
+    ({"layer_sizes": [3]}, "layer_sizes must list at least 2 layers"),
+    ({"p_drop": [0.5]}, "p_drop must have one rate per dropout site"),
+    ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
+    ({"output": "sigmoid"}, "output must be one of"),
+    ({"dropout": "gaussian"}, "dropout must be one of"),
+    ({"dtype": np.int32}, "dtype must be a floating dtype"),
+    ({"rng": 0}, "rng must be a numpy.random.Generator"),
+])
+def test_mlp_bad_arguments(kwargs, pattern):
+    args = {"layer_sizes": [3, 4, 2], "p_drop": 0.5, "rng": np.random.default_rng(0)} | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        nn.MLP(args.pop("layer_sizes"), args.pop("p_drop"), **args)
+
+
+def test_wrong_input_width():
+    model = nn.MLP([3, 4, 2], rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"X must have shape \(N, 3\), got \(2, 5\)"):
+        model.predict(np.ones((2, 5)))
+
+
+# --- SGD and train ----------------------------------------------------------------------------
+
+def test_sgd_step_matches_the_update_rule():
+    p = np.array([1.0, -2.0])
+    opt = nn.SGD([p], 0.1, momentum=0.5, weight_decay=0.01)
+    g = np.array([0.3, 0.4])
+    opt.step([g])
+    v1 = g + 0.01 * np.array([1.0, -2.0])
+    np.testing.assert_allclose(p, np.array([1.0, -2.0]) - 0.1 * v1)
+    before = p.copy()
+    opt.step([g])
+    v2 = 0.5 * v1 + g + 0.01 * before
+    np.testing.assert_allclose(p, before - 0.1 * v2)
+
+
+def test_sgd_bad_arguments():
+    p = np.zeros(2)
+    with pytest.raises(ValueError, match="lr must be one number or one per parameter"):
+        nn.SGD([p], [0.1, 0.2])
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+        nn.SGD([p], 0.1, momentum=1.0)
+    with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
+        nn.SGD([p], 0.1, weight_decay=-1)
+
+
+def test_train_fits_and_records_history(toy):
+    X, y = toy
+    model = nn.MLP([5, 32, 3], rng=np.random.default_rng(0))
+    history = nn.train(model, X, y, epochs=60, lr=0.1, batch_size=4,
+                       rng=np.random.default_rng(1), X_val=X[:4], y_val=y[:4])
+    assert history.epochs == 60
+    for curve in (history.train_loss, history.train_error, history.val_loss, history.val_error,
+                  history.minibatch_loss, history.seconds):
+        assert len(curve) == 60
+    assert history.train_loss[-1] < 0.1 * history.train_loss[0]
+    assert history.train_error[-1] == 0.0
+    assert history.train_loss[-1] == pytest.approx(nn.evaluate(model, X, y)[0])
+    assert 0 <= history.best_epoch() < 60
+    assert set(history.to_dict()) >= {"train_loss", "val_error", "diverged"}
+
+
+def test_train_is_reproducible(toy):
+    X, y = toy
+
+    def run():
+        model = nn.MLP([5, 16, 3], 0.5, rng=np.random.default_rng(0))
+        nn.train(model, X, y, epochs=5, lr=0.1, batch_size=5, rng=np.random.default_rng(1))
+        return model.weights[0]
+
+    assert np.array_equal(run(), run())
+
+
+def test_train_with_max_norm_respects_the_cap(toy):
+    X, y = toy
+    model = nn.MLP([5, 16, 3], 0.3, rng=np.random.default_rng(0))
+    nn.train(model, X, y, epochs=20, lr=0.5, batch_size=3, rng=np.random.default_rng(1),
+             max_norm=0.8)
+    assert all(np.linalg.norm(W, axis=0).max() <= 0.8 * (1 + 1e-12) for W in model.weights)
+
+
+def test_weight_decay_shrinks_weights(toy):
+    X, y = toy
+    norms = []
+    for decay in (0.0, 0.1):
+        model = nn.MLP([5, 16, 3], rng=np.random.default_rng(0))
+        nn.train(model, X, y, epochs=30, lr=0.1, batch_size=4, rng=np.random.default_rng(1),
+                 weight_decay=decay)
+        norms.append(sum(np.sum(W**2) for W in model.weights))
+    assert norms[1] < 0.8 * norms[0]
+
+
+def test_regression_training(toy):
+    X, _ = toy
+    target = X[:, :1] * 2 - X[:, 1:2]
+    model = nn.MLP([5, 32, 1], rng=np.random.default_rng(0), output="linear")
+    history = nn.train(model, X, target, epochs=200, lr=0.02, batch_size=12,
+                       rng=np.random.default_rng(1))
+    assert history.train_error[-1] == pytest.approx(np.sqrt(history.train_loss[-1]))
+    assert history.train_loss[-1] < 0.05 * np.var(target)
+
+
+def test_progress_bar_writes_to_stderr(toy, capsys):
+    X, y = toy
+    nn.train(nn.MLP([5, 4, 3], rng=np.random.default_rng(0)), X, y, epochs=3, lr=0.1,
+             batch_size=4, rng=np.random.default_rng(1), X_val=X, y_val=y, progress=True)
+    err = capsys.readouterr().err
+    assert "training" in err and "3/3" in err and "val_error" in err
+
+
+def test_divergence_stops_with_a_warning_and_keeps_history(toy):
+    X, y = toy
+    model = nn.MLP([5, 16, 3], rng=np.random.default_rng(0))
+    with pytest.warns(RuntimeWarning, match="training diverged at epoch"):
+        with np.errstate(all="ignore"):
+            history = nn.train(model, X * 1e6, y, epochs=50, lr=1e3, batch_size=4,
+                               rng=np.random.default_rng(1), momentum=0.99)
+    assert history.diverged and history.epochs < 50
+    assert all(np.isfinite(history.minibatch_loss))
+
+
+@pytest.mark.parametrize("kwargs,pattern", [
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"lr": -0.1}, "lr must be a finite number > 0"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"max_norm": 0.0}, "max_norm must be a finite number > 0"),
+    ({"rng": None}, "rng must be a numpy.random.Generator"),
+    ({"X_val": np.ones((2, 5))}, "X_val and y_val must be given together"),
+    ({"y": np.arange(12) % 5}, r"y must be integer labels of shape \(N,\) in \[0, 3\)"),
+    ({"y": np.zeros(11, int)}, "y must have one target per row of X"),
+    ({"X_val": np.ones((2, 5)), "y_val": np.array([0.5, 1.0])}, "y_val must be integer labels"),
+])
+def test_train_bad_arguments(toy, kwargs, pattern):
+    X, y = toy
+    args = {"X": X, "y": y, "epochs": 1, "lr": 0.1, "batch_size": 4,
+            "rng": np.random.default_rng(0)} | kwargs
+    model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=pattern):
+        nn.train(model, args.pop("X"), args.pop("y"), **args)
+
+
+# --- inverted vs standard dropout, step for step ---------------------------------------------
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_inverted_net_follows_standard_net_at_the_equivalent_learning_rate(momentum):
+    """An inverted-dropout net trained at lr follows, step for step, the standard-dropout net
+    with mapped weights (W_inverted = keep_prob * W_standard after each dropout site) whose
+    post-dropout weights learn at lr / keep_prob**2 and other parameters at lr. Same masks:
+    both draw them from generators with the same seed, in the same order and shapes."""
+    rates = [0.2, 0.5, 0.3]
+    lr = 0.2 * (1 - momentum)  # the same effective step with and without momentum
+    data_rng = np.random.default_rng(0)
+    X = data_rng.standard_normal((64, 6))
+    y = X[:, :4].argmax(axis=1)  # a learnable rule, so that the check below means something
+    standard = nn.MLP([6, 20, 16, 4], rates, rng=np.random.default_rng(1), dropout="standard")
+    inverted = standard.converted("inverted")
+    standard_lrs = [equivalent_standard_lr(lr, rates[int(name[1:])]) if reads else lr
+                    for name, reads in zip(standard.parameter_names(), standard.reads_dropout())]
+    opt_standard = nn.SGD(standard.parameters(), standard_lrs, momentum=momentum)
+    opt_inverted = nn.SGD(inverted.parameters(), lr, momentum=momentum)
+    mask_rng_standard, mask_rng_inverted = np.random.default_rng(7), np.random.default_rng(7)
+    initial_loss = nn.evaluate(standard, X, y)[0]
+    keep = {f"W{i}": 1 - rate for i, rate in enumerate(rates)}
+    for step in range(80):
+        batch = np.arange(step * 8, step * 8 + 8) % 64
+        loss_s, grads_s = standard.loss_and_grads(X[batch], y[batch], rng=mask_rng_standard)
+        loss_i, grads_i = inverted.loss_and_grads(X[batch], y[batch], rng=mask_rng_inverted)
+        assert loss_i == pytest.approx(loss_s, rel=1e-10), step
+        for name, g_s, g_i in zip(standard.parameter_names(), grads_s, grads_i):
+            # the gradient of a post-dropout weight is 1/keep_prob times the standard one
+            factor = 1 / keep[name] if name.startswith("W") else 1.0
+            np.testing.assert_allclose(g_i, factor * g_s, rtol=1e-9, atol=1e-13)
+        opt_standard.step(grads_s)
+        opt_inverted.step(grads_i)
+        for name, p_s, p_i in zip(standard.parameter_names(), standard.parameters(),
+                                  inverted.parameters()):
+            factor = keep[name] if name.startswith("W") else 1.0
+            np.testing.assert_allclose(p_i, factor * p_s, rtol=1e-9, atol=1e-13)
+    # the inference outputs are the same function too
+    np.testing.assert_allclose(inverted.predict_proba(X), standard.predict_proba(X), rtol=1e-9)
+    assert nn.evaluate(standard, X, y)[0] < 0.8 * initial_loss  # and they did learn
+
+
+def test_the_naive_boosted_rate_does_not_follow():
+    """The often-quoted lr / keep_prob on the standard net drifts away from the inverted net."""
+    rates = [0.0, 0.5]
+    lr = 0.05
+    data_rng = np.random.default_rng(0)
+    X, y = data_rng.standard_normal((32, 4)), data_rng.integers(0, 3, size=32)
+    standard = nn.MLP([4, 12, 3], rates, rng=np.random.default_rng(1), dropout="standard")
+    inverted = standard.converted("inverted")
+    naive = [lr / 0.5 if reads else lr for reads in standard.reads_dropout()]
+    opt_s, opt_i = nn.SGD(standard.parameters(), naive), nn.SGD(inverted.parameters(), lr)
+    rng_s, rng_i = np.random.default_rng(3), np.random.default_rng(3)
+    for _ in range(10):
+        opt_s.step(standard.loss_and_grads(X, y, rng=rng_s)[1])
+        opt_i.step(inverted.loss_and_grads(X, y, rng=rng_i)[1])
+    assert relative_error(inverted.weights[1], 0.5 * standard.weights[1]) > 1e-3
