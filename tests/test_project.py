@@ -1,0 +1,136 @@
+"""The project's promises to a new user: the README's commands, the pins, CI and `make lab`."""
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _code_blocks(text, language):
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_starts_with_exactly_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    first_block = _code_blocks(text, "bash")[0]
+    assert text.index("```bash") < text.index("\n## ")  # before any section
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines() if line.strip()]
+    assert commands == ["make lab", "make test"]
+
+
+def _requirement_map(requirements):
+    pins = {}
+    for requirement in requirements:
+        match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)\s*(.*)", requirement.strip())
+        pins[match.group(1).lower()] = match.group(2).replace(" ", "")
+    return pins
+
+
+def test_environment_yml_has_the_pyproject_pins():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip_pins = _requirement_map(project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [dep for dep in env["dependencies"] if isinstance(dep, str)]
+    conda_pins = _requirement_map(conda)
+    assert conda_pins.pop("python") == ">=" + project["requires-python"].lstrip(">=")
+    conda_pins.pop("pip")
+    assert conda_pins == pip_pins
+    pip_section = next(dep["pip"] for dep in env["dependencies"] if isinstance(dep, dict))
+    assert "-e ." in pip_section
+
+
+def test_ci_script_runs_the_readme_test_command():
+    script = ROOT / ".ci" / "run"
+    assert os.access(script, os.X_OK)
+    text = script.read_text()
+    assert "set -euo pipefail" in text
+    assert text.strip().splitlines()[-1] == "make test"
+
+
+def test_readme_library_example_runs():
+    code = _code_blocks((ROOT / "README.md").read_text(), "python")[0]
+    code = code.replace("epochs=300", "epochs=1").replace("progress=True", "progress=False")
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["history"].epochs == 1
+    assert set(namespace["out"].ravel()) <= {0.0, 2.0}
+
+
+def test_experiment_command_line_runs(capsys):
+    from course_lib import experiments
+
+    experiments.main(["--p-drop", "0", "--p-drop", "0.1,0.3", "--seeds", "0", "--epochs", "2",
+                      "--hidden", "32", "--n-train", "200"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("p_drop=0.0: test error") and "p_drop=[0.1, 0.3]" in lines[1]
+
+
+def test_benchmark_runs_and_reports_ratios(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_dropout
+    finally:
+        sys.path.pop(0)
+    ratios = bench_dropout.main(["--elements", "4096", "--repeats", "2"])
+    assert ratios[0] == ("course_lib dropout_forward + dropout_backward", 1.0)
+    assert all(ratio > 0 for _, ratio in ratios)
+    assert "ratio" in capsys.readouterr().out
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(),
+                    reason="needs the environment that `make` creates")
+def test_make_lab_serves_the_notebooks_with_nbgrader(tmp_path):
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
+    server = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "JupyterLab did not start within 60 s"
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"{base}/api/contents?token={token}") as response:
+            listing = response.read().decode()
+        assert '"README.md"' in listing  # the server's root is notebooks/
+        with urllib.request.urlopen(f"{base}/lab?token={token}") as response:
+            assert response.status == 200
+        # nbgrader's formgrader answers: its server extension is loaded
+        with urllib.request.urlopen(f"{base}/formgrader?token={token}") as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"{base}/lab/api/extensions?token={token}") as response:
+            extensions = {ext["name"]: ext["enabled"] for ext in json.load(response)}
+        assert extensions.get("jupyter-nbgrader") is True
+        assert extensions.get("jupyter-widgets-jupyterlab-manager") is True
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
