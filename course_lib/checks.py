@@ -304,19 +304,17 @@ def assert_masks_independent(masks, p_drop: float, *, alpha: float = DEFAULT_ALP
         hint=f"the masks of different {what} must be independent.")
 
 
-def assert_uses_rng(fn: Callable[[np.random.Generator], np.ndarray], *, p_drop: float,
-                    seeds: tuple[int, int] = (12345, 54321), alpha: float = DEFAULT_ALPHA) -> None:
-    """Randomness must come from the ``rng`` argument only.
+def check_rng_use(first, again, other, p_drop: float, *, alpha: float = DEFAULT_ALPHA) -> None:
+    """Randomness must come from the ``rng`` argument only, judged from three outputs.
 
-    ``fn(rng)`` returns a keep-mask (or an output whose zeros are the dropped units). Two
-    generators with the same seed must give the same mask; generators with different seeds must
-    give different masks (two independent masks of ``n`` entries coincide with probability
-    ``(keep_prob**2 + p_drop**2)**n``, which must not exceed ``alpha``).
+    ``first`` and ``again`` come from generators with the same seed, ``other`` from a different
+    seed; each is a keep-mask or an output whose zeros are the dropped units. The first two must
+    be equal; the third must differ (two independent masks of ``n`` entries coincide with
+    probability ``(keep_prob**2 + p_drop**2)**n``, which must not exceed ``alpha``).
     """
     p_drop = check_p_drop(p_drop)
-    first = np.asarray(fn(np.random.default_rng(seeds[0]))) != 0
-    again = np.asarray(fn(np.random.default_rng(seeds[0]))) != 0
-    if not np.array_equal(first, again):
+    first, again, other = (np.asarray(a) != 0 for a in (first, again, other))
+    if first.shape != again.shape or not np.array_equal(first, again):
         _fail("two calls with generators of the same seed gave different masks.",
               "Draw every random number from the rng argument (rng.random, rng.binomial, ...), "
               "never from np.random.* or another generator.")
@@ -324,11 +322,18 @@ def assert_uses_rng(fn: Callable[[np.random.Generator], np.ndarray], *, p_drop: 
     if first.size * math.log(agree_prob) > math.log(alpha):
         raise ValueError(f"{first.size} entries are too few to tell two seeds apart with "
                          f"alpha={alpha:g}; use a larger input")
-    other = np.asarray(fn(np.random.default_rng(seeds[1]))) != 0
-    if np.array_equal(first, other):
+    if first.shape == other.shape and np.array_equal(first, other):
         _fail("generators with different seeds gave the same mask.",
               "The mask must be drawn from the rng argument, not fixed or seeded inside the "
               "function.")
+
+
+def assert_uses_rng(fn: Callable[[np.random.Generator], np.ndarray], *, p_drop: float,
+                    seeds: tuple[int, int] = (12345, 54321), alpha: float = DEFAULT_ALPHA) -> None:
+    """:func:`check_rng_use` on ``fn(rng)`` called with seeds ``seeds[0]`` (twice) and
+    ``seeds[1]``."""
+    outputs = [fn(np.random.default_rng(seed)) for seed in (seeds[0], seeds[0], seeds[1])]
+    check_rng_use(*outputs, p_drop, alpha=alpha)
 
 
 def check_dropout_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, dx,
@@ -361,3 +366,52 @@ def check_dropout_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, dx,
         _fail("dx has the right zeros but is not scaled.",
               "The forward pass divides kept units by keep_prob, so the backward must too.")
     _fail("dx must equal dout * mask / keep_prob, with the mask of the forward pass.")
+
+
+# --- Gaussian means and variance ratios -------------------------------------------------------
+
+
+def assert_normal_mean(samples, mean: float, *, variance: float, alpha: float = DEFAULT_ALPHA,
+                       what: str = "mean", hint: str | None = None) -> CheckResult:
+    """Assert that i.i.d. Gaussian ``samples`` of known ``variance`` have mean ``mean``.
+
+    Under the hypothesis the sample mean is exactly N(mean, variance / n); the acceptance region
+    cuts ``alpha / 2`` from each tail (a z-test, no bound on the range of the values needed).
+    """
+    samples = np.asarray(samples, dtype=np.float64).ravel()
+    n = samples.size
+    if n == 0:
+        raise ValueError("samples must not be empty")
+    alpha = check_open_unit(alpha, "alpha")
+    if not math.isfinite(variance) or variance < 0:
+        raise ValueError(f"variance must be a finite number >= 0, got {variance!r}")
+    radius = math.sqrt(variance / n) * float(stats.norm.isf(alpha / 2.0))
+    observed = float(samples.mean())
+    if not abs(observed - mean) <= radius:
+        _fail(f"{what}: expected {mean:.6g} +/- {radius:.3g} (a correct implementation falls "
+              f"outside with probability < {alpha:.0e}), saw {observed:.6g}.", hint)
+    return CheckResult(observed, mean - radius, mean + radius, alpha)
+
+
+def assert_equal_normal_variances(first, second, *, mean: float = 0.0,
+                                  alpha: float = DEFAULT_ALPHA, what: str = "variance ratio",
+                                  hint: str | None = None) -> CheckResult:
+    """Assert that two independent Gaussian samples with the same known ``mean`` share a variance.
+
+    Under the hypothesis the ratio of the mean squared deviations is exactly F(n1, n2); the
+    acceptance region cuts ``alpha / 2`` from each tail.
+    """
+    first = np.asarray(first, dtype=np.float64).ravel()
+    second = np.asarray(second, dtype=np.float64).ravel()
+    if first.size == 0 or second.size == 0:
+        raise ValueError("first and second must not be empty")
+    alpha = check_open_unit(alpha, "alpha")
+    n1, n2 = first.size, second.size
+    ratio = float(np.mean((first - mean) ** 2) / np.mean((second - mean) ** 2))
+    low = float(stats.f.ppf(alpha / 2.0, n1, n2))
+    high = float(stats.f.isf(alpha / 2.0, n1, n2))
+    if not low <= ratio <= high:
+        _fail(f"{what}: expected 1 (between {low:.6g} and {high:.6g} for {n1} and {n2} samples; "
+              f"a correct implementation falls outside with probability < {alpha:.0e}), "
+              f"saw {ratio:.6g}.", hint)
+    return CheckResult(ratio, low, high, alpha)

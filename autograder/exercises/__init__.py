@@ -1,0 +1,110 @@
+"""Checks of the graded exercises, shared by the notebooks' self-checks and hidden tests.
+
+A notebook's test cell calls :func:`check`::
+
+    check("dropout_forward", dropout_forward)               # visible self-check
+    ### BEGIN HIDDEN TESTS
+    check("dropout_forward", dropout_forward, hidden=True)  # the grader's fuller test
+    ### END HIDDEN TESTS
+
+Every exercise is split in two, so that a grader can run the halves in different processes:
+
+* ``probe(fn, seed, hidden)`` is the only part that runs the student's code: it calls ``fn`` on
+  inputs derived from ``seed`` and returns plain data (arrays, numbers, strings);
+* ``verdict(observed, seed, hidden)`` decides from that data alone (it may rebuild the inputs
+  from ``seed``) and raises :class:`course_lib.checks.CheckFailure` with a message saying what
+  was expected, what was seen and the likely mistake.
+
+Statistical verdicts spend a false-failure probability of at most 1e-9 per assertion, so a
+correct solution passes whatever way it draws its random numbers. The seed of hidden tests comes
+from the environment variable ``AUTOGRADER_SEED`` when the grader sets it, else it is fixed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from course_lib.checks import CheckFailure
+
+SELF_CHECK_SEED = 2026
+DEFAULT_HIDDEN_SEED = 1129
+_MODULES = ("nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: where it lives, and its two halves."""
+
+    name: str
+    notebook: str
+    probe: Callable
+    verdict: Callable
+
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(name: str, notebook: str):
+    """Register ``probe`` and ``verdict`` of a module-level class as the exercise ``name``."""
+    def register(cls):
+        REGISTRY[name] = Exercise(name, notebook, cls.probe, cls.verdict)
+        return cls
+    return register
+
+
+def _load_all() -> None:
+    for module in _MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{module}":
+                raise
+
+
+def get(name: str) -> Exercise:
+    if name not in REGISTRY:
+        _load_all()
+    if name not in REGISTRY:
+        raise KeyError(f"no exercise named {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def hidden_seed() -> int:
+    value = os.environ.get("AUTOGRADER_SEED")
+    return int(value) if value else DEFAULT_HIDDEN_SEED
+
+
+def call(fn: Callable, *args, **kwargs):
+    """Call the student's function; turn its exceptions into a readable CheckFailure."""
+    name = getattr(fn, "__name__", "your function")
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailure(f"{name} is not implemented yet (it raises NotImplementedError): "
+                           "replace the 'raise NotImplementedError()' line with your code.")
+    except CheckFailure:
+        raise
+    except Exception as error:  # the student's bug, reported as a failed check
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        raise CheckFailure(f"{name} raised {type(error).__name__}: {error} "
+                           f"(line {where.lineno}: {where.line})") from None
+
+
+def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:
+    """Probe and judge in this process (the notebook's kernel)."""
+    if not callable(fn):
+        raise CheckFailure(f"{name} must be a function, got {type(fn).__name__}")
+    ex = get(name)
+    ex.verdict(ex.probe(fn, seed, hidden), seed, hidden)
+
+
+def check(name: str, fn: Callable, *, hidden: bool = False, seed: int | None = None) -> None:
+    """Check the student's ``fn`` for exercise ``name``; print a line when every check passes."""
+    if seed is None:
+        seed = hidden_seed() if hidden else SELF_CHECK_SEED
+    run(name, fn, seed=seed, hidden=hidden)
+    print(f"{name}: all {'hidden checks' if hidden else 'self-checks'} passed")

@@ -1,0 +1,158 @@
+"""Notebook 03's graded exercises: each realistic mistake fails its exercise's checks with a
+message naming it; correct solutions written differently pass under 20 seeds."""
+
+import numpy as np
+import pytest
+
+from autograder.exercises import run
+from course_lib.checks import CheckFailure
+
+SEEDS = range(20)
+
+
+# --- dropout_forward ------------------------------------------------------------------------
+
+def _check_p(p_drop):
+    if not 0 <= p_drop < 1:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+
+
+def forward_random_scaled_mask(x, p_drop, *, rng, training=True):
+    _check_p(p_drop)
+    if not training:
+        return x.copy(), None
+    mask = (rng.random(x.shape) < 1 - p_drop) / (1 - p_drop)
+    return (x * mask).astype(x.dtype), mask
+
+
+def forward_binomial_bool_mask(x, p_drop, *, rng, training=True):
+    if p_drop < 0 or p_drop >= 1:
+        raise ValueError("p_drop out of range")
+    if not training:
+        return x, None
+    keep = rng.binomial(1, 1 - p_drop, size=x.shape).astype(bool)
+    out = np.where(keep, x / x.dtype.type(1 - p_drop), x.dtype.type(0))
+    return out, keep
+
+
+def forward_from_course_lib(x, p_drop, *, rng, training=True):
+    from course_lib.dropout import dropout_forward
+
+    return dropout_forward(x, p_drop, rng=rng, training=training)
+
+
+CORRECT = [forward_random_scaled_mask, forward_binomial_bool_mask]
+
+
+@pytest.mark.parametrize("fn", CORRECT)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_correct_dropout_forward_passes(fn, seed):
+    run("dropout_forward", fn, seed=seed, hidden=True)
+
+
+def _mistake(transform_train=None, infer=None, mutate=False, mask_shape=None,
+             use_global=False):
+    def forward(x, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        keep_prob = 1 - p_drop
+        if not training:
+            return (infer(x, keep_prob) if infer else x.copy()), None
+        shape = mask_shape(x) if mask_shape else x.shape
+        draws = np.random.random(shape) if use_global else rng.random(shape)
+        mask = draws < keep_prob
+        if transform_train:
+            return transform_train(x, mask, keep_prob, p_drop), None
+        if mutate:
+            x *= mask
+            x /= keep_prob
+            return x, None
+        return (x * mask / keep_prob).astype(x.dtype), None
+    return forward
+
+
+MISTAKES = {
+    "no scaling": (_mistake(lambda x, m, k, p: (x * m).astype(x.dtype)),
+                   "forget to divide by keep_prob"),
+    "scaled by p_drop": (_mistake(lambda x, m, k, p: (x * m * p).astype(x.dtype)),
+                         "multiplied by p_drop"),
+    "scaled by 1/p_drop": (_mistake(lambda x, m, k, p: (x * m / p).astype(x.dtype)),
+                           "divided by p_drop"),
+    "keep and drop swapped": (_mistake(lambda x, m, k, p: (x * ~m / k).astype(x.dtype)),
+                              "keep and drop are swapped"),
+    "dropout on at inference": (_mistake(infer=lambda x, k: x * (np.random.random(x.shape) < k)
+                                         / k), "no unit may be dropped"),
+    "scaled at inference": (_mistake(infer=lambda x, k: x * k),
+                            "the output must equal the input"),
+    "global np.random": (_mistake(use_global=True), "same seed gave different masks"),
+    "one mask for the batch": (_mistake(mask_shape=lambda x: x.shape[1:]),
+                               "one mask is shared"),
+    "mutates its input": (_mistake(mutate=True), "x was modified"),
+    "float64 output": (_mistake(lambda x, m, k, p: x * (m / k)), "must keep the input.s dtype"),
+    "no ValueError": (lambda x, p, *, rng, training=True: forward_random_scaled_mask(
+        x, min(p, 0.99), rng=rng, training=training), "must raise ValueError"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_each_dropout_forward_mistake_fails_with_its_message(mistake):
+    fn, message = MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=message):
+        run("dropout_forward", fn, seed=0, hidden=True)
+
+
+def test_unimplemented_exercise_says_so():
+    def dropout_forward(x, p_drop, *, rng, training=True):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        run("dropout_forward", dropout_forward, seed=0, hidden=False)
+
+
+def test_a_crash_in_student_code_is_reported_with_its_line():
+    def dropout_forward(x, p_drop, *, rng, training=True):
+        return x * undefined_name, None  # noqa: F821
+
+    with pytest.raises(CheckFailure, match="raised NameError.*undefined_name"):
+        run("dropout_forward", dropout_forward, seed=0, hidden=False)
+
+
+def test_returning_only_the_output_is_named():
+    with pytest.raises(CheckFailure, match=r"must return a pair \(out, cache\)"):
+        run("dropout_forward", lambda x, p, *, rng, training=True: x, seed=0, hidden=False)
+
+
+# --- equivalent_standard_lr -----------------------------------------------------------------
+
+def lr_direct(lr, p_drop):
+    if lr <= 0 or not 0 <= p_drop < 1:
+        raise ValueError("bad argument")
+    return lr / (1 - p_drop) ** 2
+
+
+def lr_via_boost(lr, p_drop):
+    from math import isfinite
+
+    if not (isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be > 0, got {lr}")
+    if not 0 <= p_drop < 1:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    boost = 1 / (1 - p_drop)
+    return lr * boost * boost
+
+
+@pytest.mark.parametrize("fn", [lr_direct, lr_via_boost])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_correct_equivalent_lr_passes(fn, seed):
+    run("equivalent_standard_lr", fn, seed=seed, hidden=True)
+
+
+@pytest.mark.parametrize("fn,message", [
+    (lambda lr, p: lr / (1 - p), "raw gradient scale"),
+    (lambda lr, p: lr * (1 - p) ** 2, "larger rate, not a smaller one"),
+    (lambda lr, p: lr / p**2, "not p_drop"),
+    (lambda lr, p: lr / (1 - p) ** 2, "must raise ValueError"),
+])
+def test_equivalent_lr_mistakes(fn, message):
+    with pytest.raises(CheckFailure, match=message):
+        run("equivalent_standard_lr", fn, seed=0, hidden=True)

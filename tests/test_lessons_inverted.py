@@ -1,0 +1,31 @@
+"""Notebook 03's figures: every widget callback is called with a few slider values."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from course_lib.lessons import inverted
+from course_lib.widgets import figure_pixels
+
+matplotlib.use("Agg")
+
+
+def test_expectation_figure_follows_p_drop():
+    pictures = [figure_pixels(inverted.draw_expectations(p)) for p in (0.1, 0.5, 0.8)]
+    assert not np.array_equal(pictures[0], pictures[1])
+    assert not np.array_equal(pictures[1], pictures[2])
+
+
+@pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.8])
+def test_equivalent_twin_matches_and_naive_twin_drifts(p_drop):
+    result = inverted.train_side_by_side(p_drop, n_steps=30)
+    assert result.distance_equivalent.max() < 1e-12
+    assert result.distance_naive[-1] > 1e-3
+    if p_drop <= 0.5:  # at 0.8 the noise swamps 30 steps of learning at this rate
+        assert result.loss_inverted[-5:].mean() < result.loss_inverted[:5].mean()
+
+
+def test_side_by_side_figure_follows_its_sliders():
+    first = figure_pixels(inverted.draw_side_by_side(0.3, 0.05))
+    assert not np.array_equal(first, figure_pixels(inverted.draw_side_by_side(0.6, 0.05)))
+    assert not np.array_equal(first, figure_pixels(inverted.draw_side_by_side(0.3, 0.2)))
