@@ -15,7 +15,7 @@ NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list cou
 # bin/ must come first on PATH whenever nbgrader or the tests run.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test bench experiment clean
+.PHONY: lab instructor test notebooks bench experiment clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -43,6 +43,10 @@ instructor: $(STAMP)
 ## make test: the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make notebooks: rebuild instructor and student notebooks from autograder/notebook_src
+notebooks: $(STAMP)
+	$(BIN)/python -m autograder.build
 
 ## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed)
 bench: $(STAMP)
