@@ -23,6 +23,7 @@ from the environment variable ``AUTOGRADER_SEED`` when the grader sets it, else 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import traceback
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class Exercise:
     notebook: str
     probe: Callable
     verdict: Callable
+    module: str = ""
 
 
 REGISTRY: dict[str, Exercise] = {}
@@ -51,7 +53,7 @@ REGISTRY: dict[str, Exercise] = {}
 def exercise(name: str, notebook: str):
     """Register ``probe`` and ``verdict`` of a module-level class as the exercise ``name``."""
     def register(cls):
-        REGISTRY[name] = Exercise(name, notebook, cls.probe, cls.verdict)
+        REGISTRY[name] = Exercise(name, notebook, cls.probe, cls.verdict, cls.__module__)
         return cls
     return register
 
@@ -70,6 +72,19 @@ def get(name: str) -> Exercise:
         _load_all()
     if name not in REGISTRY:
         raise KeyError(f"no exercise named {name!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[name]
+
+
+def fresh(name: str) -> Exercise:
+    """The exercise from a newly executed copy of its module.
+
+    A solution cell runs in the same kernel as the probes; reloading the module undoes any
+    monkeypatching of the imported copy before the grader probes.
+    """
+    module_name = get(name).module
+    spec = importlib.util.find_spec(module_name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # registers its exercises again
     return REGISTRY[name]
 
 

@@ -1,0 +1,174 @@
+"""From an instructor notebook and a student's submission, the notebook the grader runs.
+
+The instructor's notebook is the source of truth: its cell order, its ordinary code cells, its
+test cells and its points. From the submission only the solution cells (matched by grade_id) and
+cells the student added are taken. Whatever was edited in the submission's nbgrader metadata
+(points, ids, removed or re-tagged test cells) is reported and has no effect.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+
+STUB = "raise NotImplementedError()"
+
+
+@dataclass(frozen=True)
+class CheckCall:
+    """One ``check("<exercise>", <function expression>, hidden=...)`` statement of a test cell."""
+
+    exercise: str
+    function_source: str
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class TestCell:
+    grade_id: str
+    points: float
+    source: str
+    calls: tuple[CheckCall, ...] | None  # None: not made of check() calls, run as plain code
+
+
+@dataclass
+class Plan:
+    """Cells to execute (in order) and where the tests go."""
+
+    steps: list  # each: ("code", source, label) or ("test", TestCell)
+    tests: list[TestCell]
+    solution_sources: dict[str, str]
+    written_answers: dict[str, str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def parse_check_calls(source: str) -> tuple[CheckCall, ...] | None:
+    """The check() calls of a test cell, or None if it contains anything else."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    calls = []
+    for statement in tree.body:
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                and call.func.id == "check" and len(call.args) == 2
+                and isinstance(call.args[0], ast.Constant)
+                and isinstance(call.args[0].value, str)):
+            return None
+        hidden = False
+        for keyword in call.keywords:
+            if keyword.arg != "hidden" or not isinstance(keyword.value, ast.Constant):
+                return None
+            hidden = bool(keyword.value.value)
+        calls.append(CheckCall(call.args[0].value, ast.unparse(call.args[1]), hidden))
+    return tuple(calls) or None
+
+
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+
+
+def released(source: str) -> str:
+    """A test cell's source as students receive it (hidden tests removed)."""
+    return _HIDDEN.sub("", source).strip()
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def assemble(instructor, submission) -> Plan:
+    """Build the :class:`Plan` for one submission (both arguments are nbformat notebooks)."""
+    warnings: list[str] = []
+    by_grade_id: dict[str, dict] = {}
+    for cell in submission.get("cells", []):
+        grade_id = _meta(cell).get("grade_id")
+        if isinstance(grade_id, str):
+            if grade_id in by_grade_id:
+                warnings.append(f"the submission has two cells with grade_id {grade_id!r}; "
+                                "the first one is used")
+                continue
+            by_grade_id[grade_id] = cell
+
+    instructor_ids = {cell.get("id") for cell in instructor.cells}
+    known_grade_ids = {_meta(cell).get("grade_id") for cell in instructor.cells}
+    # cells the student added, keyed by the instructor cell they follow
+    added: dict[str | None, list[str]] = {}
+    anchor = None
+    for cell in submission.get("cells", []):
+        grade_id = _meta(cell).get("grade_id")
+        if cell.get("id") in instructor_ids or grade_id in known_grade_ids:
+            anchor = cell.get("id") if cell.get("id") in instructor_ids else anchor
+            continue
+        if grade_id is not None:
+            warnings.append(f"cell with unknown grade_id {grade_id!r} ignored")
+            continue
+        if cell.get("cell_type") == "code" and _source(cell).strip():
+            added.setdefault(anchor, []).append(_source(cell))
+
+    steps, tests, solutions, answers = [], [], {}, {}
+    for step, source in enumerate(added.get(None, [])):
+        steps.append(("code", source, f"added cell {step + 1}"))
+    for cell in instructor.cells:
+        meta = _meta(cell)
+        grade_id = meta.get("grade_id")
+        theirs = by_grade_id.get(grade_id) if grade_id else None
+        if grade_id and theirs is not None:
+            their_meta = _meta(theirs)
+            if meta.get("grade") and their_meta.get("points") != meta.get("points"):
+                warnings.append(f"points of {grade_id!r} were edited "
+                                f"({meta.get('points')} -> {their_meta.get('points')}); "
+                                "the instructor's value is used")
+            for flag in ("grade", "solution", "locked"):
+                if bool(their_meta.get(flag)) != bool(meta.get(flag)):
+                    warnings.append(f"nbgrader flag {flag!r} of {grade_id!r} was edited; "
+                                    "the instructor's cell type is used")
+        elif grade_id and meta.get("grade") and not meta.get("solution"):
+            warnings.append(f"test cell {grade_id!r} is missing from the submission; "
+                            "the instructor's version is used")
+        if cell.cell_type == "code" and meta.get("solution"):
+            source = _source(theirs) if theirs is not None else STUB
+            solutions[grade_id] = source
+            steps.append(("code", source, f"solution {grade_id}"))
+        elif cell.cell_type == "code" and meta.get("grade"):
+            if theirs is not None and _source(theirs).strip() not in (
+                    _source(cell).strip(), released(_source(cell))):
+                warnings.append(f"test cell {grade_id!r} was edited; the original is used")
+            test = TestCell(grade_id, float(meta.get("points", 0)), _source(cell),
+                            parse_check_calls(_source(cell)))
+            tests.append(test)
+            steps.append(("test", test))
+        elif cell.cell_type == "code":
+            steps.append(("code", _source(cell), f"cell {cell.get('id')}"))
+        elif meta.get("solution") and meta.get("grade"):
+            answers[grade_id] = _source(theirs) if theirs is not None else ""
+        for step, source in enumerate(added.get(cell.get("id"), [])):
+            steps.append(("code", source, f"added cell after {cell.get('id')}"))
+    return Plan(steps, tests, solutions, answers, warnings)
+
+
+def read_notebook(path) -> nbformat.NotebookNode:
+    """Read a submission; raises ValueError with a one-line reason if it is not a notebook."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except UnicodeDecodeError:
+        raise ValueError("not a notebook: the file is not UTF-8 text") from None
+    if not text.strip():
+        raise ValueError("not a notebook: the file is empty")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as error:  # nbformat raises several kinds for bad JSON or schema
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"not a notebook: {reason}") from None
+    if not isinstance(notebook.get("cells"), list):
+        raise ValueError("not a notebook: no list of cells")
+    return notebook

@@ -1,0 +1,189 @@
+"""Grade a whole class: ``SUBMISSIONS/<student>/<notebook>.ipynb`` in parallel.
+
+Results go to ``OUT/results/<student>/<notebook>.json`` as each notebook finishes, so a crash
+midway loses nothing already graded and a rerun skips what is done (unless ``regrade``). When all
+are done, ``OUT/grades.csv`` gets one row per student and notebook and one column per test, and
+``OUT/feedback/<student>.html`` one page per student. Scores go into the nbgrader gradebook from
+this process only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+from . import feedback
+from .assemble import parse_check_calls  # noqa: F401 (re-exported for tools)
+from .gradebook import GradebookWriter, default_db_url
+from .grading import SOURCE_DIR, GradingError, default_seed, find_assignment, grade_notebook
+
+COURSE_DIR = SOURCE_DIR.parent
+
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    assignment: str
+    path: str
+    seed: int
+    timeout: int
+    memory_bytes: int
+    source_dir: str
+
+
+def discover(submissions: Path, source_dir: Path) -> list[tuple[str, str, Path]]:
+    """(student, assignment, path) of every submitted notebook of a known assignment."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise GradingError(f"{submissions} is not a folder of <student>/<notebook>.ipynb")
+    known = {path.name for path in Path(source_dir).iterdir() if path.is_dir()}
+    found = []
+    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
+        for notebook in sorted(student_dir.glob("*.ipynb")):
+            if notebook.stem in known:
+                found.append((student_dir.name, notebook.stem, notebook))
+    return found
+
+
+def _ungradable(job: Job, reason: str) -> dict:
+    """The result of a notebook that could not be graded: every test 0, with the reason."""
+    try:
+        _, instructor = find_assignment(Path(job.path), Path(job.source_dir), job.assignment)
+        tests = [{"id": cell.metadata.nbgrader.grade_id,
+                  "points": 0.0, "max_points": float(cell.metadata.nbgrader.points),
+                  "status": "error", "message": reason}
+                 for cell in instructor.cells
+                 if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
+    except GradingError:
+        tests = []
+    return {"notebook": job.assignment, "assignment": job.assignment, "student": job.student,
+            "score": 0.0, "max_score": sum(t["max_points"] for t in tests), "seed": job.seed,
+            "tests": tests, "warnings": [], "error": reason}
+
+
+def grade_job(job: Job) -> dict:
+    """Grade one notebook; never raises (a broken notebook gets a result with the reason)."""
+    started = time.time()
+    try:
+        result = grade_notebook(job.path, assignment=job.assignment, student=job.student,
+                                seed=job.seed, timeout=job.timeout,
+                                memory_bytes=job.memory_bytes, source_dir=Path(job.source_dir))
+    except GradingError as error:
+        result = _ungradable(job, str(error))
+    except Exception as error:  # noqa: BLE001 - one notebook must not stop the class
+        result = _ungradable(job, f"the grader failed on this notebook: "
+                                  f"{type(error).__name__}: {error}")
+    result["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+    return result
+
+
+def _write_json(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    os.replace(partial, path)
+
+
+def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[dict]:
+    if scheduler:
+        from distributed import Client, as_completed as dask_completed
+
+        with Client(scheduler) as client:
+            futures = client.map(grade_job, jobs, pure=False)
+            for future in dask_completed(futures):
+                yield future.result()
+    elif workers <= 1:
+        for job in jobs:
+            yield grade_job(job)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(grade_job, job) for job in jobs]
+            for future in as_completed(futures):
+                yield future.result()
+
+
+def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
+    """grades.csv and per-student feedback from every result under ``out/results``."""
+    results = [json.loads(path.read_text())
+               for path in sorted((out / "results").glob("*/*.json"))]
+    order = {}
+    for name in sorted(p.name for p in Path(source_dir).iterdir() if p.is_dir()):
+        notebook = nbformat.read(Path(source_dir) / name / f"{name}.ipynb", as_version=4)
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("grade"):
+                order.setdefault(meta["grade_id"], len(order))
+    test_ids = sorted({t["id"] for r in results for t in r["tests"]},
+                      key=lambda grade_id: (order.get(grade_id, len(order)), grade_id))
+    csv_path = out / "grades.csv"
+    with open(csv_path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["student", "notebook", "score", "max_score", "seed", *test_ids])
+        for result in sorted(results, key=lambda r: (r["student"], r["notebook"])):
+            points = {t["id"]: t["points"] for t in result["tests"]}
+            writer.writerow([result["student"], result["notebook"], result["score"],
+                             result["max_score"], result["seed"],
+                             *[points.get(grade_id, "") for grade_id in test_ids]])
+    feedback_dir = out / "feedback"
+    feedback_dir.mkdir(parents=True, exist_ok=True)
+    by_student: dict[str, list[dict]] = {}
+    for result in results:
+        by_student.setdefault(result["student"], []).append(result)
+    for student, student_results in by_student.items():
+        (feedback_dir / f"{student}.html").write_text(feedback.render(student, student_results))
+    return csv_path, feedback_dir
+
+
+def grade_class(submissions, out, *, workers: int | None = None, seed: int | None = None,
+                timeout: int = 60, memory_bytes: int = 4 * 1024**3,
+                source_dir=SOURCE_DIR, course_dir=None, db_url: str | None = None,
+                scheduler: str | None = None, regrade: bool = False,
+                progress: bool = True) -> str:
+    """Grade every submission; return a one-paragraph summary."""
+    out = Path(out)
+    source_dir = Path(source_dir)
+    course_dir = Path(course_dir) if course_dir else COURSE_DIR
+    db_url = db_url or default_db_url(course_dir)
+    workers = workers or os.cpu_count() or 1
+    found = discover(Path(submissions), source_dir)
+    jobs, skipped = [], 0
+    for student, assignment, path in found:
+        target = out / "results" / student / f"{assignment}.json"
+        if target.exists() and not regrade:
+            skipped += 1
+            continue
+        jobs.append(Job(student, assignment, str(path),
+                        seed if seed is not None else default_seed(student, assignment),
+                        timeout, memory_bytes, str(source_dir)))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(jobs), desc="grading", unit="notebook")
+    graded = 0
+    with GradebookWriter(db_url, source_dir) as gradebook:
+        for result in _run(jobs, workers, scheduler):
+            _write_json(out / "results" / result["student"] / f"{result['notebook']}.json",
+                        result)
+            gradebook.record(result["student"], result)
+            graded += 1
+            if bar is not None:
+                bar.update()
+                bar.set_postfix(last=f"{result['student']}/{result['notebook']}")
+    if bar is not None:
+        bar.close()
+    csv_path, feedback_dir = write_reports(out, source_dir)
+    students = len({student for student, _, _ in found})
+    return (f"graded {graded} notebooks of {students} students"
+            f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
+            f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}")
+
+
+__all__ = ["Job", "discover", "grade_class", "grade_job", "write_reports", "asdict"]

@@ -1,0 +1,82 @@
+"""Command line: ``python -m autograder check NOTEBOOK`` and ``python -m autograder grade``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .grading import SOURCE_DIR, GradingError, grade_notebook
+from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+
+
+def _check(args) -> int:
+    try:
+        result = grade_notebook(args.notebook, assignment=args.assignment, seed=args.seed,
+                                student=args.student, timeout=args.timeout,
+                                memory_bytes=args.memory, source_dir=args.source_dir)
+    except GradingError as error:
+        print(f"autograder: {args.notebook}: {error}", file=sys.stderr)
+        return 2
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+def _grade(args) -> int:
+    from .classroom import grade_class
+
+    try:
+        summary = grade_class(args.submissions, args.out, workers=args.workers, seed=args.seed,
+                              timeout=args.timeout, memory_bytes=args.memory,
+                              source_dir=args.source_dir, course_dir=args.course_dir,
+                              db_url=args.db_url, scheduler=args.scheduler,
+                              regrade=args.regrade, progress=not args.quiet)
+    except GradingError as error:
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
+def _common(parser):
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the hidden tests (default: derived from student and notebook)")
+    parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
+                        help=f"seconds per cell (default {DEFAULT_TIMEOUT})")
+    parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY,
+                        help="address-space limit of the kernel in bytes (default 4 GiB)")
+    parser.add_argument("--source-dir", default=SOURCE_DIR,
+                        help="folder of instructor notebooks (default: autograder/source)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder",
+                                     description="Grade notebooks of the dropout course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", help="grade one notebook and print JSON")
+    check.add_argument("notebook")
+    check.add_argument("--assignment", default=None,
+                       help="assignment name (default: the file name without .ipynb)")
+    check.add_argument("--student", default="", help="student id (for the default seed)")
+    _common(check)
+    check.set_defaults(run=_check)
+    grade = commands.add_parser("grade", help="grade SUBMISSIONS/<student>/<notebook>.ipynb")
+    grade.add_argument("submissions")
+    grade.add_argument("--out", required=True, help="folder for JSON, grades.csv and feedback")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="parallel worker processes (default: number of cores)")
+    grade.add_argument("--scheduler", default=None,
+                       help="address of a Dask distributed scheduler to grade on")
+    grade.add_argument("--course-dir", default=None,
+                       help="nbgrader course directory whose gradebook receives the scores "
+                            "(default: autograder/)")
+    grade.add_argument("--db-url", default=None,
+                       help="SQLAlchemy URL of the gradebook (default: the course's SQLite)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade again notebooks that already have results in --out")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(grade)
+    grade.set_defaults(run=_grade)
+    args = parser.parse_args(argv)
+    return args.run(args)
