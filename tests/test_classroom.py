@@ -1,0 +1,193 @@
+"""`python -m autograder grade`: a class of 30 synthetic students, end to end, with nbgrader's
+gradebook and export, on local workers, on a Dask cluster, and with a PostgreSQL gradebook."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grading_helpers import ROOT, submission, write
+from services import dask_cluster, postgres_server
+from test_grading import CORRECT_LR, FORWARD, LR, MONKEYPATCH_CHECKS, NO_SCALING
+
+NB = "03_inverted_dropout"
+BINOMIAL_FORWARD = """def dropout_forward(x, p_drop, *, rng, training=True):
+    if p_drop < 0 or p_drop >= 1:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    if not training:
+        return x, None
+    keep = rng.binomial(1, 1 - p_drop, size=x.shape).astype(bool)
+    return np.where(keep, x / x.dtype.type(1 - p_drop), x.dtype.type(0)), keep
+"""
+BOOSTED_LR = "def equivalent_standard_lr(lr, p_drop):\n    return lr / (1 - p_drop)\n"
+
+# (how many, kind, expected score)
+CLASS = [(10, "correct", 6), (5, "correct_binomial", 6), (5, "forward_wrong", 2),
+         (4, "lr_wrong", 4), (4, "blank", 0), (1, "not_a_notebook", 0), (1, "hostile", 2)]
+
+
+def make_class(root: Path) -> dict[str, float]:
+    kinds = {
+        "correct": lambda: submission(NB, correct=True),
+        "correct_binomial": lambda: submission(NB, {FORWARD: BINOMIAL_FORWARD}, correct=True),
+        "forward_wrong": lambda: submission(NB, {FORWARD: NO_SCALING}, correct=True),
+        "lr_wrong": lambda: submission(NB, {LR: BOOSTED_LR}, correct=True),
+        "blank": lambda: submission(NB),
+        "hostile": lambda: submission(NB, {FORWARD: MONKEYPATCH_CHECKS, LR: CORRECT_LR}),
+    }
+    expected, number = {}, 0
+    for count, kind, score in CLASS:
+        for _ in range(count):
+            student = f"s{number:02d}_{kind}"
+            path = root / student / f"{NB}.ipynb"
+            if kind == "not_a_notebook":
+                path.parent.mkdir(parents=True)
+                path.write_text("this is not a notebook")
+            else:
+                write(kinds[kind](), path)
+            expected[student] = score
+            number += 1
+    return expected
+
+
+def grade(submissions, out, course, *extra):
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
+    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
+                             "--out", str(out), "--course-dir", str(course), *extra],
+                            capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def results(out: Path) -> dict[str, dict]:
+    return {path.parent.name: json.loads(path.read_text())
+            for path in (out / "results").glob(f"*/{NB}.json")}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    submissions, out, course = root / "submitted", root / "results", root / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n"
+                                               "c.CourseDirectory.course_id = 'dropout'\n")
+    expected = make_class(submissions)
+    run = grade(submissions, out, course, "--workers", "2")
+    return submissions, out, course, expected, run
+
+
+def test_every_score_is_the_expected_one(graded_class):
+    _, out, _, expected, run = graded_class
+    graded = results(out)
+    assert len(expected) == 30
+    assert {student: result["score"] for student, result in graded.items()} == expected
+    assert "graded 30 notebooks of 30 students" in run.stdout
+    assert "grading" in run.stderr  # the progress bar
+
+
+def test_csv_has_one_row_per_notebook_and_a_column_per_test(graded_class):
+    _, out, _, expected, _ = graded_class
+    with open(out / "grades.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 30
+    assert list(rows[0])[:5] == ["student", "notebook", "score", "max_score", "seed"]
+    assert {"dropout_forward", "equivalent_standard_lr"} <= set(rows[0])
+    by_student = {row["student"]: row for row in rows}
+    assert by_student["s15_forward_wrong"]["dropout_forward"] == "0.0"
+    assert by_student["s15_forward_wrong"]["equivalent_standard_lr"] == "2.0"
+    assert all(float(row["score"]) == expected[row["student"]] for row in rows)
+
+
+def test_feedback_shows_outcomes_and_messages_but_no_test_code(graded_class):
+    _, out, _, expected, _ = graded_class
+    pages = {path.stem: path.read_text() for path in (out / "feedback").glob("*.html")}
+    assert set(pages) == set(expected)
+    assert "forget to divide by keep_prob" in pages["s15_forward_wrong"]
+    assert "not a notebook" in pages["s28_not_a_notebook"]
+    for page in pages.values():
+        for secret in ("BEGIN HIDDEN", "hidden=True", "check(", "def verdict", "probe("):
+            assert secret not in page
+
+
+def test_nbgrader_export_sees_the_same_totals(graded_class):
+    _, out, course, expected, _ = graded_class
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
+    subprocess.run([sys.executable, "-m", "nbgrader", "export", "--log-level=WARN"],
+                   cwd=course, env=env, check=True, capture_output=True)
+    with open(course / "grades.csv") as stream:
+        exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(stream)}
+    assert exported == expected
+
+
+def test_rerun_skips_done_work_and_regrade_is_idempotent(graded_class, tmp_path):
+    submissions, out, course, expected, _ = graded_class
+    again = grade(submissions, out, course, "--workers", "2")
+    assert "30 already graded, skipped" in again.stdout
+    # a crash midway: five results lost; the rerun grades exactly those five
+    for student in list(expected)[:5]:
+        (out / "results" / student / f"{NB}.json").unlink()
+    resumed = grade(submissions, out, course, "--workers", "2")
+    assert "graded 5 notebooks" in resumed.stdout
+    # regrading a student with the recorded seed: same JSON, one gradebook entry, same score
+    one = tmp_path / "one"
+    shutil.copytree(submissions / "s16_forward_wrong", one / "s16_forward_wrong")
+    before = (out / "results" / "s16_forward_wrong" / f"{NB}.json").read_text()
+    grade(one, out, course, "--regrade", "--workers", "1")
+    after = (out / "results" / "s16_forward_wrong" / f"{NB}.json").read_text()
+    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "graded_at"}
+    assert strip(after) == strip(before)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        submissions_of = gradebook.find_student("s16_forward_wrong").submissions
+        assert len(submissions_of) == 1 and submissions_of[0].score == 2.0
+        assert len(gradebook.students) == 30
+
+
+SUBSET = ["s00_correct", "s10_correct_binomial", "s15_forward_wrong", "s20_lr_wrong",
+          "s24_blank", "s28_not_a_notebook", "s29_hostile"]
+
+
+def _subset(submissions: Path, target: Path) -> Path:
+    for student in SUBSET:
+        shutil.copytree(submissions / student, target / student)
+    return target
+
+
+def _scores(out: Path) -> dict[str, tuple]:
+    return {student: (result["score"], result["seed"],
+                      tuple((t["id"], t["status"], t["points"]) for t in result["tests"]))
+            for student, result in results(out).items()}
+
+
+def test_dask_grades_the_class_to_the_same_results(graded_class, tmp_path):
+    submissions, out, _, _, _ = graded_class
+    subset = _subset(submissions, tmp_path / "subset")
+    course = tmp_path / "course"
+    course.mkdir()
+    with dask_cluster() as address:
+        grade(subset, tmp_path / "dask", course, "--scheduler", address)
+    local = {s: v for s, v in _scores(out).items() if s in SUBSET}
+    assert _scores(tmp_path / "dask") == local
+
+
+def test_postgresql_gradebook_gets_the_same_scores(graded_class, tmp_path):
+    submissions, out, _, expected, _ = graded_class
+    subset = _subset(submissions, tmp_path / "subset")
+    course = tmp_path / "course"
+    course.mkdir()
+    with postgres_server() as url:
+        grade(subset, tmp_path / "pg", course, "--db-url", url, "--workers", "2")
+        from nbgrader.api import Gradebook
+
+        with Gradebook(url) as gradebook:
+            totals = {s.student.id: s.score for s in gradebook.assignment_submissions(NB)}
+    assert totals == {student: expected[student] for student in SUBSET}
+    local = {s: v for s, v in _scores(out).items() if s in SUBSET}
+    assert _scores(tmp_path / "pg") == local

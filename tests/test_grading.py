@@ -1,0 +1,235 @@
+"""`python -m autograder check`: one notebook, its JSON, and what it withstands."""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder.grading import default_seed, grade_notebook, uses_reference
+from grading_helpers import ROOT, instructor, submission, write
+
+NB = "03_inverted_dropout"
+FORWARD = "dropout_forward_solution"
+LR = "equivalent_standard_lr_solution"
+
+CORRECT_LR = "def equivalent_standard_lr(lr, p_drop):\n" \
+             "    if lr <= 0 or not 0 <= p_drop < 1:\n        raise ValueError('bad')\n" \
+             "    return lr / (1 - p_drop) ** 2\n"
+NO_SCALING = "def dropout_forward(x, p_drop, *, rng, training=True):\n" \
+             "    if not 0 <= p_drop < 1:\n        raise ValueError('p_drop')\n" \
+             "    if not training:\n        return x.copy(), None\n" \
+             "    mask = rng.random(x.shape) < 1 - p_drop\n" \
+             "    return (x * mask).astype(x.dtype), mask\n"
+
+
+def check(path, *args):
+    result = subprocess.run([sys.executable, "-m", "autograder", "check", str(path), *args],
+                            capture_output=True, text=True, cwd=ROOT)
+    return result
+
+
+def scores(result):
+    return {test["id"]: (test["points"], test["status"]) for test in result["tests"]}
+
+
+def test_check_prints_the_spec_json_for_a_correct_notebook(tmp_path):
+    path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
+    result = check(path, "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    graded = json.loads(result.stdout)
+    assert {"notebook", "score", "max_score", "seed", "tests"} <= set(graded)
+    assert graded["notebook"] == NB and graded["seed"] == 7
+    assert graded["score"] == graded["max_score"] == 6
+    for test in graded["tests"]:
+        assert set(test) == {"id", "points", "max_points", "status", "message"}
+        assert test["status"] == "passed"
+
+
+def test_assignment_from_file_name_anywhere_or_given(tmp_path):
+    path = write(submission(NB, correct=True), tmp_path / "deep" / "mine.ipynb")
+    result = check(path, "--assignment", NB, "--seed", "1")
+    assert json.loads(result.stdout)["score"] == 6
+    assert check(path).returncode == 2  # "mine" is no assignment
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"", "the file is empty"),
+    (b"{not json", "not a notebook"),
+    (b"\xff\xfe\x00garbage", "not UTF-8"),
+    (b'{"cells": 3}', "not a notebook"),
+])
+def test_files_that_are_not_notebooks_exit_2_with_one_line(tmp_path, content, reason):
+    path = tmp_path / f"{NB}.ipynb"
+    path.write_bytes(content)
+    result = check(path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert reason in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
+    path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
+    graded = grade_notebook(path, seed=3)
+    assert scores(graded) == {"dropout_forward": (0, "failed"),
+                              "equivalent_standard_lr": (2, "passed")}
+    message = graded["tests"][0]["message"]
+    assert "did you forget to divide by keep_prob" in message
+    assert "check(" not in message and "hidden" not in message
+
+
+def test_seeds_20_regrades_of_a_correct_solution_all_score_full_marks(tmp_path):
+    path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
+    for seed in range(20):
+        assert grade_notebook(path, seed=seed)["score"] == 6, seed
+
+
+def test_regrading_with_the_recorded_seed_reproduces_the_json(tmp_path):
+    path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
+    first = check(path, "--student", "s017")
+    recorded = json.loads(first.stdout)["seed"]
+    assert recorded == default_seed("s017", NB)
+    again = check(path, "--seed", str(recorded), "--student", "s017")
+    assert again.stdout == first.stdout
+
+
+def test_default_seed_depends_on_student_and_notebook():
+    seeds = {default_seed(s, n) for s in ("a", "b") for n in ("01_intuition", NB)}
+    assert len(seeds) == 4
+
+
+# --- hostile and broken submissions ---------------------------------------------------------
+
+MONKEYPATCH_CHECKS = NO_SCALING + """
+import course_lib.checks as _c, autograder.exercises as _e, autograder.exercises.nb03 as _n
+_c.check_inverted_dropout_output = lambda *a, **k: None
+_c.assert_binomial_count = lambda *a, **k: None
+_e.check = lambda *a, **k: print("all checks passed")
+_n.DropoutForward.verdict = staticmethod(lambda *a: None)
+"""
+
+FORGE_OBSERVATIONS = NO_SCALING + """
+import autograder.exercises.nb03 as _n
+def _honest(x, p_drop, *, rng, training=True):
+    if not 0 <= p_drop < 1:
+        raise ValueError('p_drop')
+    if not training:
+        return x.copy(), None
+    return (x * (rng.random(x.shape) < 1 - p_drop) / (1 - p_drop)).astype(x.dtype), None
+_original = _n.DropoutForward.probe
+_n.DropoutForward.probe = staticmethod(lambda fn, seed, hidden: _original(_honest, seed, hidden))
+import autograder.harness as _h
+_real_probe = _h.probe
+_h.probe = lambda name, fn, seed, hidden: _real_probe(name, _honest, seed, hidden)
+"""
+
+REFERENCE_IMPORT = """from course_lib.dropout import dropout_forward
+"""
+
+REFERENCE_ATTRIBUTE = """import course_lib.dropout as d
+def dropout_forward(x, p_drop, *, rng, training=True):
+    return d.dropout_forward(x, p_drop, rng=rng, training=training)
+"""
+
+REFERENCE_HIDDEN = """import importlib
+def dropout_forward(x, p_drop, *, rng, training=True):
+    module = importlib.import_module('course_' + 'lib.drop' + 'out')
+    return getattr(module, 'dropout_' + 'forward')(x, p_drop, rng=rng, training=training)
+"""
+
+INFINITE_LOOP = """def dropout_forward(x, p_drop, *, rng, training=True):
+    while True:
+        pass
+"""
+
+EXIT_KERNEL = """import os
+def dropout_forward(x, p_drop, *, rng, training=True):
+    os._exit(1)
+"""
+
+MEMORY_BOMB = """import numpy as np
+def dropout_forward(x, p_drop, *, rng, training=True):
+    big = np.ones((1 << 40,), dtype=np.uint8)
+    return x, big
+"""
+
+
+@pytest.mark.parametrize("source,status,message", [
+    (MONKEYPATCH_CHECKS, "failed", "forget to divide by keep_prob"),
+    (FORGE_OBSERVATIONS, "failed", "forget to divide by keep_prob"),
+    (REFERENCE_IMPORT, "failed", "reference implementation"),
+    (REFERENCE_ATTRIBUTE, "failed", "reference implementation"),
+    (REFERENCE_HIDDEN, "failed", "reference implementation"),
+    (MEMORY_BOMB, "failed", "MemoryError"),
+])
+def test_hostile_or_lazy_forward_scores_zero_and_lr_still_counts(tmp_path, source, status,
+                                                                 message):
+    path = write(submission(NB, {FORWARD: source, LR: CORRECT_LR}), tmp_path / f"{NB}.ipynb")
+    graded = grade_notebook(path, seed=5, timeout=20, memory_bytes=3 * 1024**3)
+    assert scores(graded)["dropout_forward"] == (0, status), graded
+    assert message in graded["tests"][0]["message"]
+    assert scores(graded)["equivalent_standard_lr"] == (2, "passed")
+
+
+@pytest.mark.parametrize("source,status", [(INFINITE_LOOP, "timeout"), (EXIT_KERNEL, "error")])
+def test_a_hanging_or_crashing_exercise_costs_only_its_own_test(tmp_path, source, status):
+    path = write(submission(NB, {FORWARD: source, LR: CORRECT_LR}), tmp_path / f"{NB}.ipynb")
+    graded = grade_notebook(path, seed=5, timeout=10)
+    assert scores(graded)["dropout_forward"] == (0, status)
+    assert scores(graded)["equivalent_standard_lr"] == (2, "passed")
+
+
+def _edit_points_and_remove_tests(notebook):
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade_id") == "dropout_forward":
+            meta["points"] = 100
+            cell.source = "pass"
+    notebook.cells = [cell for cell in notebook.cells
+                      if cell.metadata.get("nbgrader", {}).get("grade_id")
+                      != "equivalent_standard_lr"]
+
+
+def test_edited_metadata_and_removed_tests_use_the_instructors_version(tmp_path):
+    path = write(submission(NB, {FORWARD: NO_SCALING, LR: CORRECT_LR},
+                            edit=_edit_points_and_remove_tests), tmp_path / f"{NB}.ipynb")
+    graded = grade_notebook(path, seed=5)
+    assert graded["max_score"] == 6
+    assert scores(graded) == {"dropout_forward": (0, "failed"),
+                              "equivalent_standard_lr": (2, "passed")}
+    warnings = " ".join(graded["warnings"])
+    assert "points of 'dropout_forward' were edited" in warnings
+    assert "'equivalent_standard_lr' is missing" in warnings
+    assert "test cell 'dropout_forward' was edited" in warnings
+
+
+def test_a_grade_cell_turned_into_a_solution_cell_is_still_the_instructors_test(tmp_path):
+    def retag(notebook):
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "dropout_forward":
+                cell.metadata.nbgrader.update(solution=True, grade=False, locked=False)
+                cell.source = "print('skipped')"
+    path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True, edit=retag),
+                 tmp_path / f"{NB}.ipynb")
+    graded = grade_notebook(path, seed=5)
+    assert scores(graded)["dropout_forward"] == (0, "failed")
+    assert any("flag" in warning for warning in graded["warnings"])
+
+
+def test_static_reference_detection():
+    assert uses_reference("from course_lib.dropout import dropout_forward", "dropout_forward")
+    assert uses_reference("import course_lib.dropout as d\nd.dropout_forward(1)",
+                          "dropout_forward")
+    assert uses_reference("from course_lib import dropout\ndropout.dropout_forward(1)",
+                          "dropout_forward")
+    assert not uses_reference("from course_lib.masks import sample_mask", "dropout_forward")
+    assert not uses_reference("def dropout_forward(x):\n    return x", "dropout_forward")
+
+
+def test_instructor_notebook_is_untouched_by_grading(tmp_path):
+    source = ROOT / "autograder" / "source" / NB / f"{NB}.ipynb"
+    before = source.read_bytes()
+    grade_notebook(write(submission(NB), tmp_path / f"{NB}.ipynb"), seed=1)
+    assert source.read_bytes() == before
+    assert nbformat.read(source, as_version=4) == instructor(NB)
