@@ -39,9 +39,14 @@ def _requirement_map(requirements):
     return pins
 
 
+# the same packages under their conda-forge names
+CONDA_NAMES = {"dask[distributed]": "dask", "psycopg2-binary": "psycopg2"}
+
+
 def test_environment_yml_has_the_pyproject_pins():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     pip_pins = _requirement_map(project["dependencies"] + project["optional-dependencies"]["dev"])
+    pip_pins = {CONDA_NAMES.get(name, name): pin for name, pin in pip_pins.items()}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [dep for dep in env["dependencies"] if isinstance(dep, str)]
     conda_pins = _requirement_map(conda)
