@@ -109,6 +109,18 @@ def call(fn: Callable, *args, **kwargs):
                            f"(line {where.lineno}: {where.line})") from None
 
 
+def outcome_of_bad_call(fn: Callable, *args, **kwargs) -> str:
+    """What calling ``fn`` with a bad argument did: "ValueError" (as the course asks), another
+    exception's name, or "no error"; for probes of the bad-argument rules."""
+    try:
+        fn(*args, **kwargs)
+    except ValueError:
+        return "ValueError"
+    except Exception as error:  # noqa: BLE001 - any other outcome is reported, not raised
+        return type(error).__name__
+    return "no error"
+
+
 def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:
     """Probe and judge in this process (the notebook's kernel)."""
     if not callable(fn):
