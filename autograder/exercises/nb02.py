@@ -1,0 +1,467 @@
+"""Exercises of notebook 02: ``sample_mask``, ``prob_exactly_dropped``, ``dropped_count_range``.
+
+Conventions: ``p_drop`` is the probability that a unit is dropped, ``keep_prob = 1 - p_drop``;
+a mask is a boolean array with ``True`` = kept. Float masks of 0.0/1.0 are refused: the course's
+masks are ``bool`` (spec section 2), and a bool mask cannot be confused with a scaled one.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from scipy import stats
+
+from course_lib import checks
+from course_lib.analysis import dropped_count_range
+from course_lib.checks import CheckFailure
+
+from . import call, exercise
+
+NOTEBOOK = "02_bernoulli_binomial"
+
+
+def _outcome_of_bad_call(fn, *args, **kwargs) -> str:
+    """'ValueError' when ``fn`` raises it, else what happened (for the bad-argument checks)."""
+    try:
+        fn(*args, **kwargs)
+    except ValueError:
+        return "ValueError"
+    except Exception as error:  # noqa: BLE001 - any other outcome is reported
+        return type(error).__name__
+    return "no error"
+
+
+def _require_value_errors(outcomes: dict, what: str, valid: str) -> None:
+    for description, outcome in outcomes.items():
+        if outcome != "ValueError":
+            raise CheckFailure(f"{what} with {description} must raise ValueError ({valid}), "
+                               f"got: {outcome}.")
+
+
+# --- sample_mask ------------------------------------------------------------------------------
+
+def _mask_cases(hidden: bool):
+    """(shape, p_drop) of the calls whose masks are judged one by one."""
+    cases = [((200, 300), 0.3), ((30, 40, 50), 0.8)]
+    if hidden:
+        cases += [((1000, 100), 0.1), (5000, 0.6), ((64, 1024), 0.5), ((300, 200), 0.25),
+                  ((8, 6, 20, 20), 0.4), ((10, 10), 0.0)]
+    return cases
+
+
+_REPEAT_SHAPE, _REPEAT_P_DROP = (40,), 0.25
+_BAD_P_DROPS = {True: (1.0, -0.1, 1.5), False: (1.0,)}
+
+
+def _as_observed(result):
+    """What the verdict sees of a returned mask: the array itself, or a description."""
+    if isinstance(result, np.ndarray):
+        # only plain dtypes cross from the student's kernel to the grader
+        return result if result.dtype.kind in "biufc" else f"an array of dtype {result.dtype}"
+    return f"a {type(result).__name__}"
+
+
+@exercise("sample_mask", NOTEBOOK)
+class SampleMask:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {}
+        for i, (shape, p_drop) in enumerate(_mask_cases(hidden)):
+            observed[f"mask_{i}"] = _as_observed(
+                call(fn, shape, p_drop, rng=np.random.default_rng([seed, i])))
+        observed["rng_runs"] = [_as_observed(call(fn, (64, 64), 0.5,
+                                                  rng=np.random.default_rng(s)))
+                                for s in (seed, seed, seed + 1)]
+        rng = np.random.default_rng([seed, 99])
+        observed["consecutive"] = [_as_observed(call(fn, (64, 64), 0.5, rng=rng))
+                                   for _ in range(2)]
+        rng = np.random.default_rng([seed, 100])
+        observed["repeats"] = [_as_observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
+                               for _ in range(400 if hidden else 200)]
+        observed["bad"] = [_outcome_of_bad_call(fn, (10, 10), bad,
+                                                rng=np.random.default_rng(seed))
+                           for bad in _BAD_P_DROPS[hidden]]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for i, (shape, p_drop) in enumerate(_mask_cases(hidden)):
+            _check_one_mask(observed[f"mask_{i}"], shape, p_drop)
+        runs = observed["rng_runs"]
+        for mask in runs:
+            _check_mask_type(mask, (64, 64))
+        checks.check_rng_use(*runs, 0.5)
+        first, second = observed["consecutive"]
+        for mask in (first, second):
+            _check_mask_type(mask, (64, 64))
+        # two independent masks of 4096 entries coincide with probability 2**-4096
+        if np.array_equal(first, second):
+            raise CheckFailure("two calls with the same rng gave the same mask. Every call must "
+                               "draw fresh numbers from rng (do not seed a new generator from "
+                               "rng's seed, or copy rng, inside the function).")
+        _check_repeats(observed["repeats"])
+        _require_value_errors(dict(zip((f"p_drop={bad}" for bad in _BAD_P_DROPS[hidden]),
+                                       observed["bad"])),
+                              "sample_mask", "p_drop must be in [0, 1)")
+
+
+def _check_mask_type(mask, shape) -> None:
+    expected_shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if not isinstance(mask, np.ndarray):
+        raise CheckFailure(f"sample_mask must return a boolean numpy array, got {mask}.")
+    if mask.dtype != bool:
+        values = np.unique(mask)
+        hint = ""
+        if values.size <= 2 and np.all(np.isin(values, (0, 1))):
+            hint = (f" Your mask holds 0s and 1s of dtype {mask.dtype}: return the comparison "
+                    "itself (rng.random(shape) < keep_prob is already bool), or convert "
+                    "with .astype(bool) (rng.binomial returns integers).")
+        raise CheckFailure(f"the mask must be a boolean array (dtype bool, True = kept), got "
+                           f"dtype {mask.dtype}.{hint}")
+    if mask.shape != expected_shape:
+        raise CheckFailure(f"sample_mask(shape={shape!r}, ...) must return an array of shape "
+                           f"{expected_shape}, got {mask.shape}.")
+
+
+def _check_pairs_agree_at_chance(first, second, p_drop, *, what: str, mistake: str,
+                                 hint: str) -> None:
+    """Independent entries agree with probability keep_prob**2 + p_drop**2; the number of
+    agreeing pairs is Binomial (exact acceptance region, false-failure probability <= 1e-9)."""
+    keep_prob = 1.0 - p_drop
+    checks.assert_binomial_count(
+        int(np.count_nonzero(first == second)), int(first.size), keep_prob**2 + p_drop**2,
+        what=what, alternatives={mistake: 1.0}, hint=hint)
+
+
+def _check_one_mask(mask, shape, p_drop) -> None:
+    _check_mask_type(mask, shape)
+    keep_prob = 1.0 - p_drop
+    if p_drop == 0.0:
+        if not mask.all():
+            raise CheckFailure(f"with p_drop = 0 every entry must be kept (True), but "
+                               f"{int(mask.size - mask.sum())} of {mask.size} are False.")
+        return
+    constant = bool(mask.all() or not mask.any())  # judged by the kept count below
+    if mask.ndim >= 2 and not constant:
+        # exact pre-checks, so that a shared mask is named before it skews the kept count: for
+        # independent entries, all rows (or all entries of every row) agree with probability
+        # below (keep_prob**2 + p_drop**2)**(number of compared pairs), far below 1e-9 here
+        rows = mask.reshape(mask.shape[0], -1)
+        if np.all(rows == rows[0]):
+            raise CheckFailure("every row of the mask is the same: one row of the mask is "
+                               "repeated (broadcast) over the first axis. Draw random numbers "
+                               "for the full shape, not for shape[1:].")
+        units = mask.reshape(-1, mask.shape[-1])
+        if np.all(units == units[:, :1]):
+            raise CheckFailure("neighbouring units are kept or dropped together: every row of "
+                               "the mask is all True or all False. Every entry needs its own "
+                               "draw.")
+        # at least 20 rows here, each count at most max(pmf) likely: equal with prob < 0.2**19
+        row_counts = units.sum(axis=1)
+        if units.shape[0] >= 20 and np.all(row_counts == row_counts[0]):
+            raise CheckFailure(f"every row of the mask keeps exactly {row_counts[0]} of its "
+                               f"{units.shape[1]} entries. Dropout decides each unit "
+                               "independently, so the number of dropped units is random "
+                               "(Binomial); do not choose a fixed number of units to drop "
+                               "(permutation, rng.choice without replacement).")
+    # exact binomial acceptance region, false-failure probability <= 1e-9
+    checks.assert_binomial_count(
+        int(mask.sum()), int(mask.size), keep_prob, what=f"kept entries (True) at p_drop={p_drop}",
+        alternatives={
+            "Keep and drop are swapped: True must mean KEPT, so an entry is True with "
+            "probability keep_prob = 1 - p_drop (e.g. rng.random(shape) < 1 - p_drop).": p_drop,
+            "The mask ignores p_drop: every entry is kept with probability 1/2.": 0.5,
+            "Nothing is dropped: the mask is all True.": 1.0,
+        },
+        hint=f"each entry must be True with probability keep_prob = 1 - p_drop = {keep_prob:.4g}.")
+    if mask.ndim >= 2:
+        rows = mask.reshape(mask.shape[0], -1)
+        units = mask.reshape(-1, mask.shape[-1])
+        # partial dependence: pairs of rows, then pairs of neighbouring units
+        n_pairs = rows.shape[0] // 2
+        _check_pairs_agree_at_chance(
+            rows[0:2 * n_pairs:2], rows[1:2 * n_pairs:2], p_drop,
+            what="entries on which two rows of the mask agree",
+            mistake="Rows of the mask are copies of each other: draw random numbers for the "
+                    "full shape, not for shape[1:].",
+            hint="the rows of the mask must be drawn independently.")
+        n_pairs = units.shape[1] // 2
+        _check_pairs_agree_at_chance(
+            units[:, 0:2 * n_pairs:2], units[:, 1:2 * n_pairs:2], p_drop,
+            what="neighbouring entries that agree",
+            mistake="Neighbouring units are kept or dropped together: every entry needs its "
+                    "own draw.",
+            hint="every entry must be kept or dropped independently of its neighbours.")
+
+
+def _check_repeats(masks) -> None:
+    """Many masks of 40 units: how many drop exactly the most likely count?
+
+    Under the correct law each call does so independently with probability
+    pmf(mode) = 0.144, so that number is Binomial(n_calls, 0.144) (exact acceptance region,
+    false-failure probability <= 1e-9). A function that always drops round(n * p_drop) units
+    (a random permutation, rng.choice without replacement) does so on every call.
+    """
+    for mask in masks:
+        _check_mask_type(mask, _REPEAT_SHAPE)
+    n_units = _REPEAT_SHAPE[0]
+    dropped = np.array([n_units - int(mask.sum()) for mask in masks])
+    law = stats.binom(n_units, _REPEAT_P_DROP)
+    mode = int(n_units * _REPEAT_P_DROP)
+    checks.assert_binomial_count(
+        int(np.sum(dropped == mode)), len(masks), float(law.pmf(mode)),
+        what=f"calls of sample_mask({n_units}, {_REPEAT_P_DROP}) that drop exactly {mode} units",
+        alternatives={
+            "Every call drops exactly the same number of units. Dropout decides each unit "
+            "independently, so the dropped count is random (Binomial); do not choose a fixed "
+            "number of units to drop (permutation, rng.choice without replacement).": 1.0},
+        hint="the number of dropped units must vary from call to call like Binomial(n, p_drop).")
+
+
+# --- prob_exactly_dropped ---------------------------------------------------------------------
+
+def _prob_cases(seed: int, hidden: bool):
+    cases = [(1024, 512, 0.5), (10, 3, 0.2), (50, 40, 0.7), (10, -1, 0.2), (10, 11, 0.2),
+             (2000, 1000, 0.5)]
+    if hidden:
+        rng = np.random.default_rng([seed, 2])
+        for _ in range(8):
+            n = int(rng.integers(1, 3000))
+            p_drop = float(rng.uniform(0.02, 0.95))
+            sd = math.sqrt(n * p_drop * (1 - p_drop))
+            k = int(np.clip(round(n * p_drop + rng.uniform(-3, 3) * sd), 0, n))
+            cases.append((n, k, p_drop))
+        cases += [(1024, 0, 0.5), (300, 300, 0.9), (5, 0, 0.0), (5, 2, 0.0), (0, 0, 0.3),
+                  (10_000, 3000, 0.3), (20_000, 10_050, 0.5), (1, 1, 0.25), (30, 7, 0.1)]
+    return cases
+
+
+_BAD_PROB_CALLS = ((-1, 0, 0.5), (10, 2, 1.0), (10, 2, -0.1))
+
+
+@exercise("prob_exactly_dropped", NOTEBOOK)
+class ProbExactlyDropped:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        values = []
+        for n, k, p_drop in _prob_cases(seed, hidden):
+            try:
+                result = call(fn, n, k, p_drop)
+                if isinstance(result, numbers.Real):
+                    values.append(float(result))
+                elif isinstance(result, np.ndarray) and result.size == 1 \
+                        and result.dtype.kind in "biuf":
+                    values.append(float(result.reshape(())))
+                else:
+                    values.append(f"returned a {type(result).__name__}, not a float")
+            except CheckFailure as failure:
+                if "not implemented" in str(failure):
+                    raise
+                values.append(f"error: {failure}")
+        observed = {"values": values}
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for (n, k, p_drop), value in zip(_prob_cases(seed, hidden), observed["values"]):
+            _judge_probability(n, k, p_drop, value)
+        if hidden:
+            _require_value_errors(
+                {f"n={n}, k={k}, p_drop={p}": outcome
+                 for (n, k, p), outcome in zip(_BAD_PROB_CALLS, observed["bad"])},
+                "prob_exactly_dropped", "n >= 0, p_drop in [0, 1)")
+
+
+def _close(value: float, expected: float) -> bool:
+    # log-gamma implementations lose ~1e-11 relative at n = 20000; far tails may underflow
+    return math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-300)
+
+
+def _judge_probability(n, k, p_drop, value) -> None:
+    call_text = f"prob_exactly_dropped({n}, {k}, {p_drop:.6g})"
+    expected = float(stats.binom.pmf(k, n, p_drop))
+    if isinstance(value, str):
+        hint = ""
+        if not 0 <= k <= n:
+            hint = (" For k outside [0, n] the probability is simply 0.0: return it before "
+                    "computing anything.")
+        elif p_drop == 0.0:
+            hint = (" With p_drop = 0 nothing is ever dropped: handle it separately "
+                    "(log(0) is undefined, and 0 * log(0) is nan).")
+        elif "Overflow" in value or "too large" in value:
+            hint = (" Factorials of large n do not fit in a float (171! already overflows): "
+                    "compute log C(n, k) with math.lgamma and exponentiate at the end, or use "
+                    "scipy.stats.binom.pmf.")
+        raise CheckFailure(f"{call_text}: {value}.{hint}")
+    if _close(value, expected):
+        return
+    seen = f"{call_text} should be {expected:.10g}, got {value:.10g}."
+    if not math.isfinite(value):
+        hint = (" With p_drop = 0, 0 * log(0) is nan: handle p_drop = 0 separately."
+                if p_drop == 0.0 else
+                " A nan or inf comes from overflow: n! and C(n, k) are far beyond the largest "
+                "float (1.8e308) for n = 1024. Work in logs (math.lgamma) and exponentiate at "
+                "the end, or use scipy.stats.binom.pmf.")
+    elif not 0 <= k <= n:
+        hint = " For k outside [0, n] the probability is 0.0."
+    elif _close(value, float(stats.binom.pmf(k, n, 1.0 - p_drop))):
+        hint = (" That is the probability that k units are KEPT: p_drop and keep_prob are "
+                "swapped. P(k dropped) = C(n, k) p_drop^k keep_prob^(n-k).")
+    elif value == 0.0 and expected > 1e-300:
+        hint = (" A probability that should be positive came out as 0: p_drop**k or "
+                "keep_prob**(n-k) underflows for large n. Add logarithms instead of "
+                "multiplying powers.")
+    elif _normal_approximation(n, k, p_drop, value):
+        hint = (" That is the normal approximation. It is close near the mean of large layers "
+                "but not exact; use the binomial formula itself.")
+    else:
+        hint = " P(exactly k dropped) = C(n, k) p_drop^k (1 - p_drop)^(n - k)."
+    raise CheckFailure(seen + hint)
+
+
+def _normal_approximation(n, k, p_drop, value) -> bool:
+    sd = math.sqrt(n * p_drop * (1 - p_drop))
+    if sd == 0:
+        return False
+    law = stats.norm(n * p_drop, sd)
+    return any(math.isclose(value, float(guess), rel_tol=1e-6)
+               for guess in (law.pdf(k), law.cdf(k + 0.5) - law.cdf(k - 0.5)))
+
+
+# --- dropped_count_range ----------------------------------------------------------------------
+
+def reference_range(n: int, p_drop: float, coverage: float) -> tuple[int, int]:
+    """The central range as the exercise's docstring defines it (the course's reference)."""
+    return dropped_count_range(n, p_drop, coverage)
+
+
+def _unambiguous(n: int, p_drop: float, coverage: float) -> bool:
+    """No cdf value lies within 1e-9 of a threshold, so rounding cannot move an end."""
+    cdf = stats.binom.cdf(np.arange(n + 1), n, p_drop)
+    tail = (1.0 - coverage) / 2.0
+    return bool(np.min(np.abs(cdf - tail)) > 1e-9 and np.min(np.abs(cdf - (1 - tail))) > 1e-9)
+
+
+def _range_cases(seed: int, hidden: bool):
+    cases = [(1024, 0.5, 0.95), (20, 0.2, 0.95), (100, 0.1, 0.95)]
+    if hidden:
+        cases += [(40, 0.3, 0.95), (100, 0.05, 0.95), (60, 0.9, 0.99), (80, 0.1, 0.9),
+                  (50, 0.0, 0.95), (1, 0.5, 0.5), (4096, 0.2, 0.99), (30, 0.8, 0.95)]
+        rng = np.random.default_rng([seed, 3])
+        while len(cases) < 19:
+            n = int(rng.integers(2, 2000))
+            p_drop = float(rng.uniform(0.02, 0.95))
+            coverage = float(rng.choice([0.5, 0.8, 0.9, 0.95, 0.99, 0.999]))
+            if _unambiguous(n, p_drop, coverage):
+                cases.append((n, p_drop, coverage))
+    return cases
+
+
+_BAD_RANGE_CALLS = ((10, 0.5, 1.0), (10, 0.5, 0.0), (10, 0.5, 1.5), (10, 1.0, 0.95),
+                    (10, -0.2, 0.95))
+
+
+@exercise("dropped_count_range", NOTEBOOK)
+class DroppedCountRange:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        ranges = []
+        for n, p_drop, coverage in _range_cases(seed, hidden):
+            result = call(fn, n, p_drop, coverage)
+            ranges.append(_describe_pair(result))
+        observed = {"ranges": ranges,
+                    "default": _describe_pair(call(fn, 1024, 0.5))}
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for (n, p_drop, coverage), seen in zip(_range_cases(seed, hidden), observed["ranges"]):
+            _judge_range(n, p_drop, coverage, seen)
+        _judge_range(1024, 0.5, 0.95, observed["default"], call_text="dropped_count_range(1024, "
+                     "0.5) (default coverage)")
+        if hidden:
+            _require_value_errors(
+                {f"n={n}, p_drop={p}, coverage={c}": outcome
+                 for (n, p, c), outcome in zip(_BAD_RANGE_CALLS, observed["bad"])},
+                "dropped_count_range", "p_drop in [0, 1), coverage in (0, 1)")
+
+
+def _describe_end(end):
+    """An end of the range as plain data: an int stays an int, anything else becomes a string."""
+    if isinstance(end, numbers.Integral) and not isinstance(end, (bool, np.bool_)):
+        return int(end)
+    return f"{end!r} ({type(end).__name__})"
+
+
+def _describe_pair(result):
+    """A returned range as plain data: two ends, or a description of what came back."""
+    if isinstance(result, (tuple, list)) and len(result) == 2 or (
+            isinstance(result, np.ndarray) and result.shape == (2,)):
+        return [_describe_end(end) for end in result]
+    try:
+        length = f" of length {len(result)}"
+    except TypeError:
+        length = ""
+    return f"a value of type {type(result).__name__}{length}"
+
+
+def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
+    call_text = call_text or f"dropped_count_range({n}, {p_drop:.6g}, {coverage:g})"
+    if isinstance(seen, str):
+        raise CheckFailure(f"{call_text} must return a pair (lo, hi) of integers, got {seen}.")
+    not_int = [end for end in seen if isinstance(end, str)]
+    if not_int:
+        raise CheckFailure(f"{call_text} must return two integers, got {not_int[0]}. "
+                           "scipy's binom.ppf and binom.interval return floats: convert the ends "
+                           "with int(...).")
+    lo, hi = seen
+    expected = reference_range(n, p_drop, coverage)
+    if (lo, hi) == expected:
+        return
+    tail = (1.0 - coverage) / 2.0
+    message = f"{call_text} should be {expected}, got ({lo}, {hi})."
+    if not 0 <= lo <= hi <= n:
+        raise CheckFailure(message + f" The range must satisfy 0 <= lo <= hi <= n = {n}.")
+    law = stats.binom(n, p_drop)
+    low_tail, high_tail = float(law.cdf(lo - 1)), float(law.sf(hi))
+    if p_drop and (lo, hi) == reference_range(n, 1.0 - p_drop, coverage):
+        hint = (f" That range sits around n * keep_prob = {n * (1 - p_drop):g}: p_drop and "
+                f"keep_prob are swapped (or you counted kept units). The dropped count is "
+                f"Binomial(n, p_drop), centred on n * p_drop = {n * p_drop:g}.")
+    elif coverage > 0.5 and (lo, hi) == reference_range(n, p_drop, 2 * coverage - 1):
+        hint = (f" Each tail got 1 - coverage = {1 - coverage:g}: the two tails together may "
+                f"hold 1 - coverage, so each gets (1 - coverage) / 2 = {tail:g}.")
+    elif lo == 0 and expected[0] > 0 and hi == int(law.ppf(coverage)):
+        hint = (" That is a one-sided range (everything below a quantile). The central range "
+                f"leaves at most (1 - coverage) / 2 = {tail:g} in EACH tail.")
+    elif (lo, hi) in _normal_ranges(n, p_drop, coverage):
+        hint = (" That is the normal approximation n p_drop +/- z sd. It is off by one or more "
+                "at small n or skewed p_drop; use the exact binomial cdf.")
+    elif low_tail > tail + 1e-12 or high_tail > tail + 1e-12:
+        side, value = ("lower", low_tail) if low_tail > tail + 1e-12 else ("upper", high_tail)
+        end = "lo is too high" if side == "lower" else "hi is too low"
+        hint = (f" The {side} tail outside it has probability {value:.4g}, more than "
+                f"(1 - coverage) / 2 = {tail:.4g}: {end} (an off-by-one, or a range that is "
+                "not central).")
+    else:
+        loose = "lo can be raised" if lo < expected[0] else "hi can be lowered"
+        hint = (f" Both tails are within (1 - coverage) / 2 = {tail:.4g}, but the range is not "
+                f"tight: {loose} and the tail bound still holds (an off-by-one at an end?). "
+                "lo is the smallest k with P(K <= k) >= (1 - coverage) / 2, hi the smallest "
+                "with P(K <= k) >= (1 + coverage) / 2.")
+    raise CheckFailure(message + hint)
+
+
+def _normal_ranges(n, p_drop, coverage) -> set:
+    z = float(stats.norm.isf((1.0 - coverage) / 2.0))
+    mean, sd = n * p_drop, math.sqrt(n * p_drop * (1.0 - p_drop))
+    low, high = mean - z * sd, mean + z * sd
+    clip = lambda value: int(min(max(value, 0), n))  # noqa: E731
+    return {(clip(round(low)), clip(round(high))), (clip(math.floor(low)), clip(math.ceil(high))),
+            (clip(math.ceil(low)), clip(math.floor(high)))}

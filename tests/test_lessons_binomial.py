@@ -1,0 +1,89 @@
+"""Notebook 02's figures and computations: every widget callback follows its sliders, and the
+numbers the notebook prints agree with the Binomial law."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+from scipy import stats
+
+from course_lib.checks import assert_binomial_count
+from course_lib.lessons import binomial
+from course_lib.widgets import figure_pixels
+
+matplotlib.use("Agg")
+
+ALPHA = 1e-9  # false-failure probability of each statistical assertion below
+
+
+def _differ(first, second):
+    return not np.array_equal(figure_pixels(first), figure_pixels(second))
+
+
+def test_mask_picture_follows_p_drop_and_the_draw():
+    base = binomial.draw_masks(0.5, seed=0)
+    assert _differ(base, binomial.draw_masks(0.2, seed=0))
+    assert _differ(base, binomial.draw_masks(0.5, seed=1))
+    assert not _differ(base, binomial.draw_masks(0.5, seed=0))  # reproducible
+
+
+@pytest.mark.parametrize("changed", [{"n": 200}, {"p_drop": 0.1}, {"n_layers": 300}])
+def test_dropped_count_figure_follows_each_slider(changed):
+    base = {"n": 1024, "p_drop": 0.5, "n_layers": 2000}
+    assert _differ(binomial.draw_dropped_counts(**base),
+                   binomial.draw_dropped_counts(**{**base, **changed}))
+
+
+@pytest.mark.parametrize("n,p_drop", [(10, 0.0), (10, 0.95), (4096, 0.05), (2, 0.5)])
+def test_dropped_count_figure_draws_at_the_slider_ends(n, p_drop):
+    figure = binomial.draw_dropped_counts(n, p_drop, 100)
+    assert figure_pixels(figure).size
+
+
+def test_concentration_figure_follows_p_drop():
+    assert _differ(binomial.draw_concentration(0.5), binomial.draw_concentration(0.2))
+
+
+def test_dropped_counts_are_binomial():
+    n, p_drop, n_layers = 64, 0.3, 20_000
+    dropped = binomial.dropped_counts(n, p_drop, n_layers, seed=5)
+    assert dropped.shape == (n_layers,) and dropped.min() >= 0 and dropped.max() <= n
+    # each layer drops exactly the mode with probability pmf(mode): the number that do is binomial
+    mode = int((n + 1) * p_drop)
+    assert_binomial_count(int(np.sum(dropped == mode)), n_layers,
+                          float(stats.binom.pmf(mode, n, p_drop)), alpha=ALPHA)
+    # and the total over all layers is Binomial(n * n_layers, p_drop)
+    assert_binomial_count(int(dropped.sum()), n * n_layers, p_drop, alpha=ALPHA)
+
+
+def test_spread_table_matches_the_formula_and_falls_as_one_over_root_n():
+    rows = binomial.spread_table(ns=(100, 10_000), p_drop=0.5, n_layers=2000, seed=0)
+    small, large = rows
+    assert small.relative_spread == pytest.approx(0.1)
+    assert large.relative_spread == pytest.approx(0.01)
+    for row in rows:
+        assert row.mean == row.n * 0.5 and row.sd == pytest.approx(math.sqrt(row.n) / 2)
+        # sample sd of 2000 near-normal counts: relative error sd * sqrt(1 / (2 * 1999)),
+        # about 1.6%; 15% is more than 9 of those (plus the mean's far smaller error)
+        assert row.measured_relative_spread == pytest.approx(row.relative_spread, rel=0.15)
+
+
+def test_count_moments_kept_and_dropped_share_the_variance():
+    moments = binomial.count_moments(1000, 0.2, n_layers=5000, seed=0)
+    assert (moments.kept_mean, moments.dropped_mean) == (800.0, 200.0)
+    assert moments.kept_var == moments.dropped_var == pytest.approx(160.0)
+    assert moments.measured_kept_var == pytest.approx(moments.measured_dropped_var)
+    assert moments.measured_kept_mean + moments.measured_dropped_mean == pytest.approx(1000)
+    # mean of 5000 counts with sd sqrt(160): its own sd is 0.18; 6.1 of those is 1.1
+    assert moments.measured_dropped_mean == pytest.approx(200, abs=1.1)
+    # sample variance of 5000 near-normal counts: sd 160 * sqrt(2 / 4999) = 3.2; 25 is ~8 sd
+    assert moments.measured_dropped_var == pytest.approx(160, abs=25)
+
+
+def test_pair_table_shows_independence():
+    table = binomial.pair_table(0.3, n_layers=200_000, seed=0)
+    assert table["keep_prob²"] == pytest.approx(0.49)
+    # both kept: Binomial(200 000, 0.49) under independence
+    assert_binomial_count(round(table["P(both kept)"] * 200_000), 200_000, 0.49, alpha=ALPHA)
+    assert abs(table["correlation"]) < 0.02
