@@ -1,0 +1,548 @@
+"""Exercises of notebook 04: ``dropout_backward`` (graded with its own forward) and
+``relative_error``.
+
+Conventions: ``p_drop`` is the probability that a unit is dropped, ``keep_prob = 1 - p_drop``;
+inverted dropout computes ``out = x * mask / keep_prob`` in training and ``out = x`` at inference.
+
+**The layer pair.** The student writes ``dropout_forward`` and ``dropout_backward`` in one cell
+and chooses what the cache holds, so a backward can only be run on the cache of the student's own
+forward. The test cell therefore passes both::
+
+    check("dropout_backward", LayerPair(dropout_forward, dropout_backward))
+
+:class:`LayerPair` is callable (calling it runs the forward pass) only so that ``check`` accepts
+it; the probe reads its ``forward`` and ``backward`` attributes. The probe accepts any object with
+those two callable attributes, or a plain ``(forward, backward)`` tuple, and never tests
+``isinstance``: a grader that executes a fresh copy of this module gets a new ``LayerPair`` class.
+The verdict judges the forward output first (a wrong forward makes every backward check
+meaningless), then the backward against the mask read from that output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from course_lib import checks
+from course_lib.checks import CheckFailure
+from course_lib.gradcheck import relative_error as reference_relative_error
+
+from . import call, exercise
+
+NOTEBOOK = "04_backprop"
+
+
+@dataclass(frozen=True)
+class LayerPair:
+    """A layer's ``forward`` and ``backward`` functions, checked together.
+
+    ``forward(x, p_drop, *, rng, training=True) -> (out, cache)`` and
+    ``backward(dout, cache) -> dx``. Calling the pair runs the forward pass.
+    """
+
+    forward: Callable
+    backward: Callable
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+
+def _pair(fn) -> tuple[Callable, Callable]:
+    if isinstance(fn, (tuple, list)) and len(fn) == 2:
+        forward, backward = fn
+    else:
+        forward, backward = getattr(fn, "forward", None), getattr(fn, "backward", None)
+    if not (callable(forward) and callable(backward)):
+        raise CheckFailure(
+            "dropout_backward is checked together with the dropout_forward that fills its "
+            "cache: pass both, as in check(\"dropout_backward\", "
+            "LayerPair(dropout_forward, dropout_backward)).")
+    return forward, backward
+
+
+def _observed(value):
+    """What the verdict sees of a returned value: a numeric array, or a description of it."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value.copy()
+    if isinstance(value, (bool, int, float, np.generic)) and np.asarray(value).dtype.kind in "biuf":
+        return np.asarray(value)
+    return f"a {type(value).__name__}"
+
+
+def _require_array(value, name: str) -> np.ndarray:
+    if isinstance(value, str):
+        raise CheckFailure(f"{name} must be a numpy array, got {value[2:]}.")
+    return value
+
+
+def _outcome_of_bad_call(fn, *args, **kwargs) -> str:
+    """'ValueError' when ``fn`` raises it, else what happened (for the bad-argument checks)."""
+    try:
+        fn(*args, **kwargs)
+    except ValueError:
+        return "ValueError"
+    except Exception as error:  # noqa: BLE001 - any other outcome is reported
+        return type(error).__name__
+    return "no error"
+
+
+def _tolerance(dtype) -> float:
+    return 50.0 * float(np.finfo(dtype).eps)
+
+
+def _close(actual, expected, dtype) -> bool:
+    """Equal up to a few roundings in ``dtype`` (relative to the largest expected value)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape or not np.all(np.isfinite(actual)):
+        return False
+    tolerance = _tolerance(dtype)
+    return bool(np.allclose(actual, expected, rtol=tolerance,
+                            atol=tolerance * np.abs(expected).max(initial=0.0)))
+
+
+# --- dropout_backward -------------------------------------------------------------------------
+
+def _signed(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    signs = rng.choice([-1.0, 1.0], size=shape)
+    return (signs * rng.uniform(0.5, 1.5, size=shape)).astype(dtype)
+
+
+def _inputs(seed: int, key: int, shape, dtype=np.float64, zeros: float = 0.0) -> np.ndarray:
+    """Activations with no zeros, except a fraction ``zeros`` set exactly to 0 (as ReLU
+    outputs are), so that elsewhere the zeros of an output are exactly the dropped units."""
+    rng = np.random.default_rng([seed, key, 1])
+    x = _signed(rng, shape, dtype)
+    if zeros:
+        x[rng.random(shape) < zeros] = 0
+    return x
+
+
+def _douts(seed: int, key: int, shape, dtype=np.float64) -> np.ndarray:
+    """Upstream gradients with no zero entry, so that the zeros of dx are the dropped units."""
+    return _signed(np.random.default_rng([seed, key, 2]), shape, dtype)
+
+
+def _cases(hidden: bool):
+    """(p_drop, shape, dtype, fraction of exact zeros in x) of the training-mode calls."""
+    cases = [(0.3, (200, 100), np.float64, 0.0), (0.3, (200, 100), np.float32, 0.0),
+             (0.5, (100, 80), np.float64, 0.5)]
+    if hidden:
+        cases += [(0.1, (300, 64), np.float64, 0.0), (0.6, (40, 25, 20), np.float32, 0.0),
+                  (0.8, (250, 80), np.float64, 0.0), (0.25, (128, 96), np.float16, 0.0),
+                  (0.4, (200, 50), np.float32, 0.5)]
+    return cases
+
+
+_INFER = (0.5, (50, 40), np.float32)
+_P_ZERO_SHAPE = (30, 20)
+_RNG_SHAPE = (64, 64)
+_GRADCHECK = (0.4, (5, 6), 1e-4)  # p_drop, shape, h: the layer is linear, any h works
+_BAD_P_DROPS = (1.0, -0.1, 1.5)
+
+
+def _forward_output(result, name: str):
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailure(f"{name} must return a pair (out, cache), got "
+                           f"{type(result).__name__}.")
+    return result
+
+
+def _backward(backward, dout, cache, context: str):
+    try:
+        return call(backward, dout, cache)
+    except CheckFailure as failure:
+        raise CheckFailure(f"{failure} This happened {context}.") from None
+
+
+@exercise("dropout_backward", NOTEBOOK)
+class DropoutBackward:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        forward, backward = _pair(fn)
+        name = getattr(forward, "__name__", "dropout_forward")
+        observed = {}
+        for i, (p_drop, shape, dtype, zeros) in enumerate(_cases(hidden)):
+            x = _inputs(seed, i, shape, dtype, zeros)
+            dout = _douts(seed, i, shape, dtype)
+            rng = np.random.default_rng([seed, i])
+            out, cache = _forward_output(call(forward, x, p_drop, rng=rng), name)
+            observed[f"out_{i}"] = _observed(out)
+            observed[f"x_after_{i}"] = x.copy()
+            dx = _backward(backward, dout, cache,
+                           f"in the backward of a training-mode forward (p_drop={p_drop})")
+            observed[f"dx_{i}"] = _observed(dx)
+            observed[f"dout_after_{i}"] = dout.copy()
+            if hidden and i == 0:
+                again = _backward(backward, _douts(seed, i, shape, dtype), cache,
+                                  "when the same cache was used a second time")
+                observed["dx_again"] = _observed(again)
+
+        p_drop, shape, dtype = _INFER
+        x, dout = _inputs(seed, 100, shape, dtype), _douts(seed, 100, shape, dtype)
+        out, cache = _forward_output(
+            call(forward, x, p_drop, rng=np.random.default_rng(seed), training=False), name)
+        observed["infer_out"] = _observed(out)
+        observed["infer_dx"] = _observed(_backward(
+            backward, dout, cache, "in the backward of an inference forward (training=False)"))
+
+        x, dout = _inputs(seed, 101, _P_ZERO_SHAPE), _douts(seed, 101, _P_ZERO_SHAPE)
+        out, cache = _forward_output(call(forward, x, 0.0, rng=np.random.default_rng(seed)),
+                                     name)
+        observed["p_zero_out"] = _observed(out)
+        observed["p_zero_dx"] = _observed(_backward(
+            backward, dout, cache, "in the backward of a forward with p_drop=0"))
+
+        x = _inputs(seed, 102, _RNG_SHAPE)
+        observed["rng_runs"] = [
+            _observed(_forward_output(call(forward, x, 0.5, rng=np.random.default_rng(s)),
+                                      name)[0])
+            for s in (seed, seed, seed + 1)]
+
+        # gradient check: f(x) = sum(forward(x) * dout), the mask fixed by reseeding rng
+        p_drop, shape, h = _GRADCHECK
+        x, dout = _inputs(seed, 103, shape), _douts(seed, 103, shape)
+        mask_seed = [seed, 103]
+
+        def f(point):
+            out = _forward_output(call(forward, point, p_drop,
+                                       rng=np.random.default_rng(mask_seed)), name)[0]
+            if not (isinstance(out, np.ndarray) and out.shape == shape):
+                got = (f"shape {out.shape}" if isinstance(out, np.ndarray)
+                       else f"a {type(out).__name__}")
+                raise CheckFailure(f"{name} must return an output array of the input's shape "
+                                   f"{shape}, got {got}.")
+            return float(np.sum(out.astype(np.float64) * dout))
+
+        upper, lower = np.empty(x.size), np.empty(x.size)
+        for k in range(x.size):
+            step = np.zeros(x.size)
+            step[k] = h
+            upper[k] = f(x + step.reshape(shape))
+            lower[k] = f(x - step.reshape(shape))
+        _, cache = _forward_output(call(forward, x, p_drop,
+                                        rng=np.random.default_rng(mask_seed)), name)
+        observed["gradcheck_upper"], observed["gradcheck_lower"] = upper, lower
+        observed["gradcheck_dx"] = _observed(_backward(
+            backward, dout, cache, "in the gradient check"))
+
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(forward, x, bad,
+                                                    rng=np.random.default_rng(seed))
+                               for bad in _BAD_P_DROPS]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for i, (p_drop, shape, dtype, zeros) in enumerate(_cases(hidden)):
+            x = _inputs(seed, i, shape, dtype, zeros)
+            dout = _douts(seed, i, shape, dtype)
+            checks.assert_unchanged(x, observed[f"x_after_{i}"])
+            out = _require_array(observed[f"out_{i}"], "out")
+            checks.assert_same_shape_dtype(x, out)
+            if not zeros:  # (where x is 0 the output shows no mask) independence first: a
+                # mask shared by the batch also skews the kept count, and "shared" is the hint
+                checks.assert_masks_independent(np.reshape(out != 0, (shape[0], -1)), p_drop)
+            checks.check_inverted_dropout_output(x, out, p_drop)
+            _check_dout_unchanged(dout, observed[f"dout_after_{i}"])
+            dx = _require_array(observed[f"dx_{i}"], "dx")
+            _check_backward(x, out, dout, dx, p_drop)
+        if hidden:
+            dx_again = _require_array(observed["dx_again"], "dx")
+            if not np.array_equal(dx_again, observed["dx_0"]):
+                raise CheckFailure(
+                    "two backward passes with the same cache and the same dout gave different "
+                    "dx. The backward must not draw random numbers or change the cache: it "
+                    "reuses the mask of the forward pass.")
+        _check_inference(observed, seed)
+        _check_p_zero(observed, seed)
+        checks.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), 0.5)
+        _check_gradient(observed, seed)
+        if hidden:
+            for bad, outcome in zip(_BAD_P_DROPS, observed["bad"]):
+                if outcome != "ValueError":
+                    raise CheckFailure(f"dropout_forward with p_drop={bad} must raise ValueError "
+                                       f"(p_drop must be in [0, 1)), got: {outcome}.")
+
+
+def _check_dout_unchanged(dout, after) -> None:
+    if not np.array_equal(dout, after):
+        raise CheckFailure(
+            "dout was modified by the backward pass. The caller still owns it (another branch "
+            "of the network may read the same gradient): compute dx = dout * mask / keep_prob "
+            "in a new array instead of dout *= mask.")
+
+
+def _backward_mistakes(dout, out, mask, keep_prob, p_drop):
+    """(wrong dx, message) for the mistakes that check_dropout_backward does not name."""
+    yield (dout / keep_prob,
+           "dx = dout / keep_prob everywhere: the backward scales but ignores the mask, so "
+           "units the forward pass dropped receive a gradient (the bug of section 6). Multiply "
+           "by the mask saved in the cache too.")
+    yield (np.where(mask, dout * keep_prob, 0.0),
+           "dx = dout * mask * keep_prob: the forward pass divides by keep_prob, so its "
+           "derivative is mask / keep_prob; multiplying by keep_prob is standard dropout's "
+           "inference rule, not inverted dropout's backward.")
+    if p_drop:
+        yield (np.where(mask, dout / p_drop, 0.0),
+               "dx = dout * mask / p_drop: divide by keep_prob = 1 - p_drop, not by p_drop.")
+    yield (np.where(mask, dout * p_drop, 0.0),
+           "dx = dout * mask * p_drop: the scale is 1 / keep_prob = 1 / (1 - p_drop).")
+    for wrong in (dout * out, dout * out / keep_prob):
+        yield (wrong,
+               "dx was multiplied by the forward output: the derivative of "
+               "x * mask / keep_prob with respect to x is mask / keep_prob, which does not "
+               "depend on x. Cache the mask, not the output.")
+
+
+def _check_backward(x, out, dout, dx, p_drop) -> None:
+    """dx must be dout * mask / keep_prob with the forward's mask: exact where the mask can be
+    read from ``out`` (x != 0), statistical where it cannot (x == 0)."""
+    checks.assert_same_shape_dtype(dout, dx, name="dx")
+    keep_prob = 1.0 - p_drop
+    known = x != 0
+    mask = out[known] != 0
+    expected = np.where(mask, dout[known] / keep_prob, 0.0)
+    if not _close(dx[known], expected, dout.dtype):
+        for wrong, message in _backward_mistakes(dout[known].astype(np.float64),
+                                                 out[known].astype(np.float64), mask,
+                                                 keep_prob, p_drop):
+            if _close(dx[known], wrong, dout.dtype):
+                raise CheckFailure(message)
+        checks.check_dropout_backward(x[known], out[known], dout[known], dx[known], p_drop)
+    unknown = ~known
+    if not unknown.any():
+        return
+    # where x == 0 the output is 0 whether the unit was kept or dropped; dx still tells:
+    # dout / keep_prob if kept, 0 if dropped, and kept units are Binomial(n, keep_prob)
+    values = dx[unknown].astype(np.float64)
+    scaled = dout[unknown].astype(np.float64) / keep_prob
+    tolerance = _tolerance(dout.dtype)
+    kept = np.isclose(values, scaled, rtol=tolerance, atol=0.0)
+    dropped = values == 0
+    if not np.all(kept | dropped):
+        raise CheckFailure("for units whose input x is 0, dx must still be 0 (dropped) or "
+                           "dout / keep_prob (kept); saw other values.")
+    checks.assert_binomial_count(
+        int(kept.sum()), int(kept.size), keep_prob,
+        what="units with input 0 that pass the gradient",
+        alternatives={
+            "dx is 0 wherever x is 0: did you read the mask from the output (out != 0)? A kept "
+            "unit whose input is 0 also outputs 0, and ReLU outputs are often exactly 0: cache "
+            "the mask itself.": 0.0,
+            "every unit with input 0 passes the gradient: is the mask applied?": 1.0},
+        hint=f"each unit is kept with probability keep_prob = {keep_prob:.4g}, and only kept "
+             "units pass the gradient.")
+
+
+def _check_inference(observed, seed) -> None:
+    _, shape, dtype = _INFER
+    x, dout = _inputs(seed, 100, shape, dtype), _douts(seed, 100, shape, dtype)
+    checks.check_inference_identity(x, _require_array(observed["infer_out"], "out"))
+    _check_identity_backward(_require_array(observed["infer_dx"], "dx"), dout,
+                             "At inference (training=False)")
+
+
+def _check_p_zero(observed, seed) -> None:
+    x, dout = _inputs(seed, 101, _P_ZERO_SHAPE), _douts(seed, 101, _P_ZERO_SHAPE)
+    out = _require_array(observed["p_zero_out"], "out")
+    if not (out.shape == x.shape and np.array_equal(out, x)):
+        raise CheckFailure("with p_drop = 0 nothing is dropped and nothing is scaled: the "
+                           "forward output must equal the input.")
+    _check_identity_backward(_require_array(observed["p_zero_dx"], "dx"), dout,
+                             "With p_drop = 0")
+
+
+def _check_identity_backward(dx, dout, when: str) -> None:
+    checks.assert_same_shape_dtype(dout, dx, name="dx")
+    if _close(dx, dout, dout.dtype):
+        return
+    if np.any(dx == 0):
+        raise CheckFailure(f"{when} the forward pass is the identity, so dx must equal dout, "
+                           "but some entries of dx are 0: the backward applied a mask that the "
+                           "forward did not use.")
+    ratio = float(np.median(np.asarray(dx, dtype=np.float64) / dout))
+    raise CheckFailure(f"{when} the forward pass is the identity, so dx must equal dout; saw "
+                       f"dout times {ratio:.6g}.")
+
+
+def _check_gradient(observed, seed) -> None:
+    p_drop, shape, h = _GRADCHECK
+    dout = _douts(seed, 103, shape)
+    dx = _require_array(observed["gradcheck_dx"], "dx")
+    checks.assert_same_shape_dtype(dout, dx, name="dx")
+    numerical = (observed["gradcheck_upper"] - observed["gradcheck_lower"]) / (2 * h)
+    error = reference_relative_error(numerical.reshape(shape), dx)
+    if not error <= 1e-7:
+        raise CheckFailure(
+            f"gradient check failed: the relative error between centred differences of "
+            f"sum(dropout_forward(x) * dout) (the mask fixed by reseeding rng for every "
+            f"evaluation, h={h}) and your backward is {error:.2e}, expected below 1e-7. Does "
+            f"the forward draw its mask from rng alone, and does the backward use that mask?")
+
+
+# --- relative_error ---------------------------------------------------------------------------
+
+def _rel_cases(seed: int, hidden: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng([seed, 4])
+    a = rng.standard_normal(7)
+    cases = [(a, a + 0.3 * rng.standard_normal(7))]                        # plain vectors
+    cases.append((rng.standard_normal((5, 4)), rng.standard_normal((5, 4))))  # matrices
+    small = 1e-6 * rng.standard_normal(50)                                  # tiny gradients
+    cases.append((small, small * (1 + 1e-3 * rng.standard_normal(50))))
+    cases.append((np.zeros(6), rng.standard_normal(6)))                     # one side zero
+    cases.append((np.zeros((3, 3)), np.zeros((3, 3))))                      # both zero
+    relu = rng.standard_normal(20) * (rng.random(20) < 0.5)                 # shared zeros
+    cases.append((relu, relu + 0.01 * rng.standard_normal(20) * (relu != 0)))
+    big = 1e8 * rng.standard_normal((2, 3, 4))
+    cases.append((big, big * 1.001))
+    if hidden:
+        for _ in range(8):
+            shape = tuple(int(n) for n in rng.integers(1, 6, size=rng.integers(1, 4)))
+            scale = 10.0 ** rng.uniform(-8, 8)
+            a = scale * rng.standard_normal(shape)
+            cases.append((a, a + scale * 10.0 ** rng.uniform(-9, 0) * rng.standard_normal(shape)))
+        a = rng.standard_normal(10)
+        cases.append((a, a + 1e-9 * rng.standard_normal(10)))               # nearly equal
+        cases.append((np.array(3.0), np.array(4.0)))                        # 0-d
+        a32 = rng.standard_normal((4, 5)).astype(np.float32)
+        cases.append((a32, (a32 + 0.1 * rng.standard_normal((4, 5))).astype(np.float32)))
+        cases.append((rng.standard_normal(4), -np.zeros(4)))
+    return cases
+
+
+def _bad_shapes(hidden: bool):
+    shapes = [((4, 1), (4,)), ((3,), (1,))]
+    if hidden:
+        shapes += [((5,), (5, 1)), ((2, 3), (3, 2)), ((1,), ())]
+    return shapes
+
+
+def _norm(v) -> np.float64:
+    """Euclidean norm of all entries (a NumPy float: dividing by 0 gives inf or nan)."""
+    return np.float64(np.linalg.norm(np.ravel(v)))
+
+
+def _rel_mistakes(a, b):
+    """(value of a wrong formula, what it is) for the realistic mistakes."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff = _norm(a - b)
+        yield diff / _norm(a), ("divides by ||a|| only: the relative error must be symmetric "
+                                "in a and b, divide by ||a|| + ||b||.")
+        yield diff / _norm(b), ("divides by ||b|| only: the relative error must be symmetric "
+                                "in a and b, divide by ||a|| + ||b||.")
+        yield diff, ("is the absolute error ||a - b||: divide by ||a|| + ||b|| so that the "
+                     "result does not depend on the scale of the gradients.")
+        yield (np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b))),
+               "uses max |entry| instead of the Euclidean norm: use np.linalg.norm, which sees "
+               "every entry.")
+        yield (np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b))),
+               "uses max |entry| instead of the Euclidean norm: use np.linalg.norm, which sees "
+               "every entry.")
+        elementwise = np.abs(a - b) / (np.abs(a) + np.abs(b))
+        message = ("is an elementwise relative error ({}) over entries: the exercise asks for "
+                   "one ratio of norms, ||a - b|| / (||a|| + ||b||), which also needs no care "
+                   "for entries where both gradients are 0.")
+        yield np.mean(elementwise), message.format("mean")
+        yield np.max(elementwise), message.format("max")
+        yield np.nanmean(elementwise) if np.any(np.isfinite(elementwise)) else np.nan, \
+            message.format("mean")
+        yield (diff**2 / (_norm(a) ** 2 + _norm(b) ** 2),
+               "uses squared norms: take the square roots, ||a - b|| / (||a|| + ||b||).")
+        yield (diff / max(_norm(a), _norm(b)),
+               "divides by max(||a||, ||b||): use ||a|| + ||b|| (as course_lib does), which "
+               "keeps the result in [0, 1].")
+        if np.ndim(a) == 2:
+            spectral = np.linalg.norm(a - b, 2) / (np.linalg.norm(a, 2) + np.linalg.norm(b, 2))
+            yield (spectral, "uses the spectral norm: for a matrix, np.linalg.norm(m, 2) is the "
+                             "largest singular value. Use the Euclidean norm of all entries, "
+                             "np.linalg.norm(m) without ord.")
+
+
+@exercise("relative_error", NOTEBOOK)
+class RelativeError:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        values = []
+        for a, b in _rel_cases(seed, hidden):
+            try:
+                values.append(_observed(call(fn, a.copy(), b.copy())))
+            except CheckFailure as failure:  # judged in case order, after earlier cases
+                if "NotImplementedError" in str(failure):
+                    raise
+                values.append({"failure": str(failure)})
+        observed = {"values": values}
+        observed["bad"] = [_outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
+                           for sa, sb in _bad_shapes(hidden)]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        cases = _rel_cases(seed, hidden)
+        for (a, b), seen in zip(cases, observed["values"]):
+            _judge_relative_error(a, b, seen, cases, observed["values"])
+        for (sa, sb), outcome in zip(_bad_shapes(hidden), observed["bad"]):
+            if outcome != "ValueError":
+                raise CheckFailure(
+                    f"relative_error of arrays of shapes {sa} and {sb} must raise ValueError "
+                    f"(a and b must have the same shape), got: {outcome}. NumPy would broadcast "
+                    f"them and compare different things without a word.")
+
+
+def _describe(a, b) -> str:
+    return (f"a of shape {np.shape(a)} with ||a|| = {_norm(a):.3g} and b with "
+            f"||b|| = {_norm(b):.3g}")
+
+
+def _matches(value, wrong) -> bool:
+    wrong = float(wrong)
+    return (math.isnan(wrong) and math.isnan(value)) or math.isclose(value, wrong, rel_tol=1e-6)
+
+
+def _diagnose(value, a, b, cases, values) -> str | None:
+    """The mistake that explains ``value``; when several do, the one that explains the most
+    of the other cases' results too."""
+    def formulas(x, y):
+        return _rel_mistakes(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+
+    candidates = [mistake for wrong, mistake in formulas(a, b) if _matches(value, wrong)]
+    if len(set(candidates)) <= 1:
+        return candidates[0] if candidates else None
+    support = dict.fromkeys(candidates, 0)
+    for (x, y), seen in zip(cases, values):
+        if isinstance(seen, np.ndarray) and seen.ndim == 0:
+            for wrong, mistake in formulas(x, y):
+                if mistake in support and _matches(float(seen), wrong):
+                    support[mistake] += 1
+    return max(candidates, key=lambda mistake: support[mistake])
+
+
+def _judge_relative_error(a, b, seen, cases, values) -> None:
+    expected = reference_relative_error(a, b)
+    where = _describe(a, b)
+    if isinstance(seen, dict):
+        raise CheckFailure(f"{seen.get('failure')} (for {where})")
+    if isinstance(seen, str):
+        raise CheckFailure(f"relative_error must return a float, got {seen[2:]} (for {where}).")
+    if np.ndim(seen) != 0:
+        raise CheckFailure(
+            f"relative_error must return one number, got an array of shape {np.shape(seen)} "
+            f"(for {where}): reduce with norms, ||a - b|| / (||a|| + ||b||).")
+    value = float(seen)
+    both_zero = _norm(a) == 0 and _norm(b) == 0
+    if both_zero and value != 0.0:
+        raise CheckFailure(
+            f"relative_error of two zero arrays must be 0.0 (the gradients agree), got {value}: "
+            f"return 0.0 when ||a|| + ||b|| == 0 instead of dividing 0 by 0.")
+    rtol = 1e-5 if np.asarray(a).dtype == np.float32 else 1e-9
+    if math.isclose(value, expected, rel_tol=rtol, abs_tol=1e-300):
+        return
+    mistake = _diagnose(value, a, b, cases, values)
+    if mistake:
+        raise CheckFailure(f"relative_error gave {value:.6g} for {where}, expected "
+                           f"{expected:.6g}: it {mistake}")
+    raise CheckFailure(f"relative_error gave {value:.6g} for {where}, expected {expected:.6g} "
+                       "= ||a - b|| / (||a|| + ||b||) with Euclidean norms.")

@@ -1,0 +1,427 @@
+"""Notebook 04's graded exercises: each realistic mistake fails its exercise's checks with a
+message naming it; correct solutions written differently pass under 20 seeds."""
+
+import copy
+import math
+
+import numpy as np
+import pytest
+
+from autograder.exercises import get, run
+from autograder.exercises.nb04 import LayerPair
+from course_lib.checks import CheckFailure
+from course_lib.gradcheck import relative_error as reference_relative_error
+
+SEEDS = range(20)
+
+
+# --- dropout_backward: correct pairs ----------------------------------------------------------
+
+def _check_p(p_drop):
+    if not 0 <= p_drop < 1:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+
+
+def forward_bool_mask(x, p_drop, *, rng, training=True):
+    _check_p(p_drop)
+    if not training or p_drop == 0:
+        return x.copy(), None
+    keep_prob = 1 - p_drop
+    mask = rng.random(x.shape) < keep_prob
+    return (x * mask / keep_prob).astype(x.dtype), (mask, keep_prob)
+
+
+def backward_bool_mask(dout, cache):
+    if cache is None:
+        return dout.copy()
+    mask, keep_prob = cache
+    return (dout * mask / keep_prob).astype(dout.dtype)
+
+
+def forward_scaled_mask(x, p_drop, *, rng, training=True):
+    """Caches the mask already scaled, in the input's dtype, and a scale of 1 at inference."""
+    if p_drop < 0 or p_drop >= 1:
+        raise ValueError("p_drop out of range")
+    if not training:
+        return x, np.ones((), dtype=x.dtype)
+    keep = rng.binomial(1, 1 - p_drop, size=x.shape)
+    scaled = keep.astype(x.dtype) / x.dtype.type(1 - p_drop)
+    return x * scaled, scaled
+
+
+def backward_scaled_mask(dout, cache):
+    return dout * cache
+
+
+def forward_replayed_mask(x, p_drop, *, rng, training=True):
+    """Caches a copy of the generator, not the mask; backward redraws the same mask."""
+    _check_p(p_drop)
+    state = {"rng": copy.deepcopy(rng), "shape": x.shape, "p_drop": p_drop,
+             "training": training}
+    if not training or p_drop == 0:
+        return np.array(x, copy=True), state
+    keep_prob = 1 - p_drop
+    mask = rng.random(x.shape) < keep_prob
+    return np.where(mask, x / x.dtype.type(keep_prob), x.dtype.type(0)), state
+
+
+def backward_replayed_mask(dout, cache):
+    if not cache["training"] or cache["p_drop"] == 0:
+        return dout.copy()
+    keep_prob = 1 - cache["p_drop"]
+    mask = copy.deepcopy(cache["rng"]).random(cache["shape"]) < keep_prob
+    return np.where(mask, dout / dout.dtype.type(keep_prob), dout.dtype.type(0))
+
+
+CORRECT_PAIRS = {
+    "bool mask": LayerPair(forward_bool_mask, backward_bool_mask),
+    "scaled mask": LayerPair(forward_scaled_mask, backward_scaled_mask),
+    "replayed generator": LayerPair(forward_replayed_mask, backward_replayed_mask),
+}
+
+
+@pytest.mark.parametrize("pair", CORRECT_PAIRS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_correct_dropout_pairs_pass(pair, seed):
+    run("dropout_backward", CORRECT_PAIRS[pair], seed=seed, hidden=True)
+
+
+def test_the_probe_also_takes_a_plain_tuple():
+    exercise = get("dropout_backward")
+    observed = exercise.probe((forward_bool_mask, backward_bool_mask), 3, True)
+    exercise.verdict(observed, 3, True)
+
+
+# --- dropout_backward: mistakes ---------------------------------------------------------------
+
+def _backward(compute):
+    """A backward on forward_bool_mask's cache, with dx = compute(dout, mask, keep_prob)."""
+    def backward(dout, cache):
+        if cache is None:
+            return dout.copy()
+        mask, keep_prob = cache
+        return compute(dout, mask, keep_prob)
+    return backward
+
+
+def _cast(values, like):
+    return np.asarray(values).astype(like.dtype)
+
+
+def forward_caching_output(x, p_drop, *, rng, training=True):
+    out, cache = forward_bool_mask(x, p_drop, rng=rng, training=training)
+    return out, (None if cache is None else (out, cache[1]))
+
+
+def backward_output_as_mask(dout, cache):
+    if cache is None:
+        return dout.copy()
+    out, keep_prob = cache
+    return _cast(dout * out, dout)
+
+
+def backward_mask_from_output(dout, cache):
+    if cache is None:
+        return dout.copy()
+    out, keep_prob = cache
+    return _cast(dout * (out != 0) / keep_prob, dout)
+
+
+def forward_keeping_rng(x, p_drop, *, rng, training=True):
+    out, cache = forward_bool_mask(x, p_drop, rng=rng, training=training)
+    return out, (None if cache is None else (rng, 1 - p_drop))
+
+
+def backward_redraws_from_rng(dout, cache):
+    if cache is None:
+        return dout.copy()
+    rng, keep_prob = cache
+    return _cast(dout * (rng.random(dout.shape) < keep_prob) / keep_prob, dout)
+
+
+def backward_in_place(dout, cache):
+    if cache is None:
+        return dout
+    mask, keep_prob = cache
+    dout *= mask
+    dout /= keep_prob
+    return dout
+
+
+def forward_mask_at_inference(x, p_drop, *, rng, training=True):
+    _check_p(p_drop)
+    keep_prob = 1 - p_drop
+    if not training or p_drop == 0:
+        return x.copy(), (np.ones(x.shape, dtype=bool), keep_prob)
+    return forward_bool_mask(x, p_drop, rng=rng)
+
+
+def forward_consumable_cache(x, p_drop, *, rng, training=True):
+    out, cache = forward_bool_mask(x, p_drop, rng=rng, training=training)
+    return out, (None if cache is None else list(cache))
+
+
+def backward_consumes_cache(dout, cache):
+    if cache is None:
+        return dout.copy()
+    keep_prob = cache.pop()
+    mask = cache.pop()
+    return _cast(dout * mask / keep_prob, dout)
+
+
+def _forward(transform=None, mask_shape=None, use_global=False, mutate=False, swap=False):
+    """A forward with one mistake, paired with a backward consistent with it."""
+    def forward(x, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        if not training or p_drop == 0:
+            return x.copy(), None
+        keep_prob = 1 - p_drop
+        shape = mask_shape(x) if mask_shape else x.shape
+        draws = np.random.random(shape) if use_global else rng.random(shape)
+        mask = draws < (p_drop if swap else keep_prob)
+        mask = np.broadcast_to(mask, x.shape)
+        scale = transform(keep_prob) if transform else 1 / keep_prob
+        if mutate:
+            x *= mask
+            x *= scale
+            return x, (mask, 1 / scale)
+        return _cast(x * mask * scale, x), (mask, 1 / scale)
+    return LayerPair(forward, backward_bool_mask)
+
+
+def _pair_with_backward(backward, forward=forward_bool_mask):
+    return LayerPair(forward, backward)
+
+
+MISTAKES = {
+    "backward ignores the mask": (
+        _pair_with_backward(_backward(lambda d, m, k: d.copy())), "ignores the mask"),
+    "backward scales but ignores the mask": (
+        _pair_with_backward(_backward(lambda d, m, k: _cast(d / k, d))),
+        "scales but ignores the mask"),
+    "new mask drawn in backward (global np.random)": (
+        _pair_with_backward(_backward(
+            lambda d, m, k: _cast(d * (np.random.random(d.shape) < k) / k, d))),
+        "non-zero for units the forward pass dropped"),
+    "new mask drawn in backward (from the forward's rng)": (
+        LayerPair(forward_keeping_rng, backward_redraws_from_rng),
+        "non-zero for units the forward pass dropped"),
+    "missing 1/keep_prob in backward": (
+        _pair_with_backward(_backward(lambda d, m, k: _cast(d * m, d))), "not scaled"),
+    "scaled by keep_prob in backward": (
+        _pair_with_backward(_backward(lambda d, m, k: _cast(d * m * k, d))),
+        "multiplying by keep_prob"),
+    "scaled by 1/p_drop in backward": (
+        _pair_with_backward(_backward(lambda d, m, k: _cast(d * m / (1 - k), d))),
+        "not by p_drop"),
+    "forward output used as the mask": (
+        LayerPair(forward_caching_output, backward_output_as_mask),
+        "multiplied by the forward output"),
+    "mask read from the output": (
+        LayerPair(forward_caching_output, backward_mask_from_output),
+        r"read the mask from the output \(out != 0\)"),
+    "backward mutates dout": (_pair_with_backward(backward_in_place), "dout was modified"),
+    "float64 dx": (_pair_with_backward(_backward(lambda d, m, k: d * (m / k))),
+                   "dx must keep the input.s dtype"),
+    "backward crashes on the inference cache": (
+        _pair_with_backward(_backward(lambda d, m, k: d * m / k),
+                            forward=lambda x, p, *, rng, training=True:
+                            forward_bool_mask(x, p, rng=rng, training=training)
+                            if training else (x.copy(), "inference")),
+        "inference forward"),
+    "backward scales at inference": (
+        LayerPair(forward_mask_at_inference, backward_bool_mask),
+        r"At inference \(training=False\) .* dout times 2"),
+    "backward consumes its cache": (
+        LayerPair(forward_consumable_cache, backward_consumes_cache),
+        "same cache was used a second time"),
+    "forward not scaled": (_forward(transform=lambda k: 1.0), "forget to divide by keep_prob"),
+    "forward divides by p_drop": (_forward(transform=lambda k: 1 / (1 - k)),
+                                  "divided by p_drop"),
+    "forward keep and drop swapped": (_forward(swap=True), "keep and drop are swapped"),
+    "forward uses global np.random": (_forward(use_global=True),
+                                      "same seed gave different masks"),
+    "one mask for the batch": (_forward(mask_shape=lambda x: x.shape[1:]), "one mask is shared"),
+    "forward mutates x": (_forward(mutate=True), "x was modified"),
+    "no ValueError": (LayerPair(lambda x, p, *, rng, training=True: forward_bool_mask(
+        x, min(p, 0.99), rng=rng, training=training), backward_bool_mask),
+        "must raise ValueError"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_each_dropout_backward_mistake_fails_with_its_message(mistake):
+    pair, message = MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=message):
+        run("dropout_backward", pair, seed=0, hidden=True)
+
+
+@pytest.mark.parametrize("mistake", ["backward ignores the mask", "mask read from the output",
+                                     "backward mutates dout", "scaled by keep_prob in backward"])
+def test_the_self_check_already_catches_the_common_backward_mistakes(mistake):
+    pair, message = MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=message):
+        run("dropout_backward", pair, seed=0, hidden=False)
+
+
+def test_passing_only_the_backward_asks_for_the_pair():
+    with pytest.raises(CheckFailure, match=r"pass both.*LayerPair\(dropout_forward, "):
+        run("dropout_backward", backward_bool_mask, seed=0, hidden=False)
+
+
+def test_unimplemented_pair_says_so():
+    def dropout_forward(x, p_drop, *, rng, training=True):
+        raise NotImplementedError()
+
+    def dropout_backward(dout, cache):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        run("dropout_backward", LayerPair(dropout_forward, dropout_backward), seed=0,
+            hidden=False)
+
+
+def test_unimplemented_backward_says_so():
+    def dropout_backward(dout, cache):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="dropout_backward is not implemented yet"):
+        run("dropout_backward", LayerPair(forward_bool_mask, dropout_backward), seed=0,
+            hidden=False)
+
+
+def test_a_crash_in_the_backward_is_reported_with_its_line():
+    def dropout_backward(dout, cache):
+        return dout * undefined_name  # noqa: F821
+
+    with pytest.raises(CheckFailure, match="raised NameError.*undefined_name"):
+        run("dropout_backward", LayerPair(forward_bool_mask, dropout_backward), seed=0,
+            hidden=False)
+
+
+def test_returning_only_the_output_is_named():
+    pair = LayerPair(lambda x, p, *, rng, training=True: x, backward_bool_mask)
+    with pytest.raises(CheckFailure, match=r"must return a pair \(out, cache\)"):
+        run("dropout_backward", pair, seed=0, hidden=False)
+
+
+def test_a_disagreeing_gradient_check_is_reported():
+    exercise = get("dropout_backward")
+    observed = exercise.probe(CORRECT_PAIRS["bool mask"], 5, False)
+    observed["gradcheck_dx"] = observed["gradcheck_dx"] * 1.5
+    with pytest.raises(CheckFailure, match="gradient check failed.*your backward is 2.00e-01"):
+        exercise.verdict(observed, 5, False)
+
+
+def test_layer_pair_runs_the_forward_when_called():
+    pair = LayerPair(forward_bool_mask, backward_bool_mask)
+    x = np.ones((3, 4))
+    out, _ = pair(x, 0.5, rng=np.random.default_rng(0))
+    assert np.array_equal(out, forward_bool_mask(x, 0.5, rng=np.random.default_rng(0))[0])
+
+
+# --- relative_error ---------------------------------------------------------------------------
+
+def rel_with_norms(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+    total = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if total == 0 else float(np.linalg.norm(a - b) / total)
+
+
+def rel_with_dot_products(a, b):
+    if np.shape(a) != np.shape(b):
+        raise ValueError("a and b must have the same shape")
+    diff = np.subtract(a, b, dtype=np.float64).ravel()
+    norm_a = math.sqrt(float(np.vdot(a, a)))
+    norm_b = math.sqrt(float(np.vdot(b, b)))
+    if norm_a == norm_b == 0.0:
+        return 0.0
+    return math.sqrt(float(diff @ diff)) / (norm_a + norm_b)
+
+
+@pytest.mark.parametrize("fn", [rel_with_norms, rel_with_dot_products,
+                                reference_relative_error])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_correct_relative_error_passes(fn, seed):
+    run("relative_error", fn, seed=seed, hidden=True)
+
+
+def _same_shape(fn):
+    def checked(a, b):
+        if np.shape(a) != np.shape(b):
+            raise ValueError("shape")
+        return fn(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    return checked
+
+
+def _elementwise(a, b):
+    return np.abs(a - b) / (np.abs(a) + np.abs(b))
+
+
+REL_MISTAKES = {
+    "divides by ||a|| only": (_same_shape(
+        lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(a)), r"divides by \|\|a\|\| only"),
+    "max-abs instead of norms": (_same_shape(
+        lambda a, b: np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b)))),
+        r"max \|entry\| instead of the Euclidean norm"),
+    "missing zero case": (_same_shape(
+        lambda a, b: np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))),
+        "two zero arrays must be 0.0"),
+    "absolute error": (_same_shape(lambda a, b: float(np.linalg.norm(a - b))),
+                       "absolute error"),
+    "elementwise mean": (_same_shape(lambda a, b: float(np.mean(_elementwise(a, b)))),
+                         r"elementwise relative error \(mean\)"),
+    "elementwise max with a floor (CS231n style)": (_same_shape(
+        lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))),
+        r"elementwise relative error \(max\)"),
+    "squared norms": (_same_shape(
+        lambda a, b: np.sum((a - b) ** 2) / (np.sum(a * a) + np.sum(b * b))), "squared norms"),
+    "spectral norm": (_same_shape(
+        lambda a, b: np.linalg.norm(a - b, 2) / (np.linalg.norm(a, 2) + np.linalg.norm(b, 2))),
+        "spectral norm"),
+    "max of the norms": (_same_shape(
+        lambda a, b: np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b))),
+        r"max\(\|\|a\|\|, \|\|b\|\|\)"),
+    "no reduction": (_same_shape(_elementwise), "must return one number"),
+    "no shape check": (lambda a, b: reference_relative_error(*np.broadcast_arrays(a, b)),
+                       "must raise ValueError"),
+    "forgot to return": (_same_shape(lambda a, b: None), "must return a float, got NoneType"),
+}
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("mistake", REL_MISTAKES)
+def test_each_relative_error_mistake_fails_with_its_message(mistake):
+    fn, message = REL_MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=message):
+        run("relative_error", fn, seed=0, hidden=True)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("mistake", ["divides by ||a|| only", "missing zero case",
+                                     "elementwise mean", "no shape check", "spectral norm"])
+def test_the_relative_error_self_check_catches_them_too(mistake):
+    fn, message = REL_MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=message):
+        run("relative_error", fn, seed=0, hidden=False)
+
+
+def test_unimplemented_relative_error_says_so():
+    def relative_error(a, b):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        run("relative_error", relative_error, seed=0, hidden=False)
+
+
+def test_probe_output_survives_the_wire():
+    """The grader sends what a probe observed through its JSON wire format."""
+    wire = pytest.importorskip("autograder.wire")
+    for name, fn in (("dropout_backward", CORRECT_PAIRS["replayed generator"]),
+                     ("relative_error", rel_with_norms)):
+        exercise = get(name)
+        observed = wire.decode(wire.encode(exercise.probe(fn, 7, True)))
+        exercise.verdict(observed, 7, True)
