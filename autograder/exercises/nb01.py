@@ -1,0 +1,301 @@
+"""Exercises of notebook 01: ``count_parameters`` and ``count_subnetworks``.
+
+Both are deterministic, so every verdict is exact. The probes record what the student's function
+returned (its type as well as its value, since a float or a NumPy integer is the mistake that
+``count_subnetworks`` is about) and which exception each invalid argument raised.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from course_lib.checks import CheckFailure
+
+from . import call, exercise
+
+NOTEBOOK = "01_intuition"
+EXAMPLE = [3, 7, 7, 3, 2, 1]
+
+
+def _describe(value) -> dict:
+    """Plain data about one returned value: its type name and the value itself if numeric."""
+    kind = type(value).__name__
+    if isinstance(value, (bool, np.bool_)):
+        return {"type": kind, "value": repr(value)}
+    if isinstance(value, numbers.Integral):
+        return {"type": kind, "value": int(value)}
+    if isinstance(value, numbers.Real):
+        return {"type": kind, "value": float(value)}
+    return {"type": kind, "value": repr(value)[:200]}
+
+
+def _error_outcome(fn, *args) -> str:
+    """Name of the exception ``fn(*args)`` raised, or "no error"."""
+    try:
+        fn(*args)
+    except ValueError:
+        return "ValueError"
+    except Exception as error:  # noqa: BLE001 - any other outcome is reported
+        return type(error).__name__
+    return "no error"
+
+
+def _is_int(described: dict) -> bool:
+    return described["type"] == "int"
+
+
+# --- count_parameters -------------------------------------------------------------------------
+
+
+def _random_sizes(seed: int, index: int, n_layers=(2, 8), largest: int = 60) -> list[int]:
+    rng = np.random.default_rng([seed, index])
+    n = int(rng.integers(*n_layers))
+    return [int(size) for size in rng.integers(1, largest, size=n)]
+
+
+def _parameter_cases(seed: int, hidden: bool) -> list[list[int]]:
+    cases = [EXAMPLE, _random_sizes(seed, 0, n_layers=(4, 7))]
+    if hidden:
+        cases += [_random_sizes(seed, k) for k in range(1, 9)]
+        cases += [[784, 1024, 1024, 10], [5, 1], [1, 1, 1], [64, 256, 256, 10]]
+    return cases
+
+
+_BAD_SIZES = ([5], [], [3, 0, 2], [4, -1, 3])
+
+
+def _expected_parameters(sizes) -> tuple[int, int]:
+    return (sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), sum(sizes[1:]))
+
+
+def _weights_hint(sizes, weights) -> str:
+    right_w, right_b = _expected_parameters(sizes)
+    products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    if weights == right_w + right_b:
+        return ("That is weights + biases: the biases are counted in the second number only.")
+    if len(products) > 1 and weights == right_w - products[-1]:
+        return ("The last weight matrix is missing (off by one: layer i connects to i + 1 for "
+                "i = 0 .. len(layer_sizes) - 2).")
+    if len(products) > 1 and weights == right_w - products[0]:
+        return "The first weight matrix (input to first layer) is missing (off by one)."
+    if weights == sum(size * size for size in sizes):
+        return "Each matrix has fan_in * fan_out entries, not size ** 2."
+    if weights == sum(sizes):
+        return "That is the number of units; weights connect consecutive layers."
+    return "Layer i to layer i + 1 has layer_sizes[i] * layer_sizes[i + 1] weights."
+
+
+def _biases_hint(sizes, biases) -> str:
+    right_w, _ = _expected_parameters(sizes)
+    if biases == 0:
+        return "Did you forget the biases? Every unit after the input has one."
+    if biases == sum(sizes):
+        return "The input layer has no biases: only layer_sizes[1:] have one per unit."
+    if biases == sum(sizes[:-1]):
+        return ("That counts the input layer and misses the output layer (off by one): the "
+                "biases belong to layer_sizes[1:].")
+    if biases == sum(sizes[1:-1]):
+        return "The output layer's units have biases too."
+    if biases == right_w:
+        return "That is the number of weights."
+    return "There is one bias per unit of every layer except the input."
+
+
+@exercise("count_parameters", NOTEBOOK)
+class CountParameters:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {"results": []}
+        for sizes in _parameter_cases(seed, hidden):
+            result = call(fn, list(sizes))
+            if isinstance(result, (tuple, list)):
+                observed["results"].append({"container": type(result).__name__,
+                                            "items": [_describe(item) for item in result]})
+            else:
+                observed["results"].append({"container": "none", "items": [_describe(result)]})
+        if hidden:
+            observed["bad"] = [_error_outcome(fn, list(sizes)) for sizes in _BAD_SIZES]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"]):
+            right_w, right_b = _expected_parameters(sizes)
+            items = result["items"]
+            if result["container"] == "none" or len(items) != 2:
+                shown = (items[0]["value"] if result["container"] == "none"
+                         else [item["value"] for item in items])
+                hint = (" That is the total; return the two counts separately."
+                        if shown == right_w + right_b else "")
+                raise CheckFailure(f"count_parameters({sizes}) must return a tuple "
+                                   f"(n_weights, n_biases) = ({right_w}, {right_b}), got "
+                                   f"{shown!r}.{hint}")
+            weights, biases = items
+            for name, item in (("n_weights", weights), ("n_biases", biases)):
+                if item["type"] in ("bool", "bool_") or not isinstance(item["value"], int):
+                    raise CheckFailure(f"count_parameters({sizes}): {name} must be an integer, "
+                                       f"got {item['type']} {item['value']!r}.")
+            got = (weights["value"], biases["value"])
+            if got == (right_w, right_b):
+                continue
+            message = (f"count_parameters({sizes}) should be ({right_w}, {right_b}), got "
+                       f"{got}.")
+            if got == (right_b, right_w):
+                raise CheckFailure(f"{message} The two numbers are swapped: weights first, "
+                                   "then biases.")
+            if got[0] != right_w:
+                raise CheckFailure(f"{message} Weights: {_weights_hint(sizes, got[0])}")
+            raise CheckFailure(f"{message} Biases: {_biases_hint(sizes, got[1])}")
+        if hidden:
+            for sizes, outcome in zip(_BAD_SIZES, observed["bad"]):
+                if outcome != "ValueError":
+                    raise CheckFailure(f"count_parameters({sizes}) must raise ValueError (at "
+                                       "least 2 layers, each with at least 1 unit), got: "
+                                       f"{outcome}.")
+
+
+# --- count_subnetworks ------------------------------------------------------------------------
+
+
+def _random_rates(seed: int, index: int, n_sites: int) -> list[float]:
+    rng = np.random.default_rng([seed, index, 1])
+    rates = rng.choice([0.0, 0.0, 0.1, 0.2, 0.3, 0.5, 0.8], size=n_sites)
+    return [float(rate) for rate in rates]
+
+
+def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], object]]:
+    cases = [(EXAMPLE, [0.0, 0.5, 0.3, 0.0, 0.0]),
+             ([784, 1024, 10], 0.5),
+             ([784, 1024, 10], [0.2, 0.5])]
+    if hidden:
+        for k in range(8):
+            sizes = _random_sizes(seed, 100 + k, n_layers=(3, 7))
+            cases.append((sizes, _random_rates(seed, k, len(sizes) - 1)))
+        for k in range(4):
+            sizes = _random_sizes(seed, 200 + k, n_layers=(3, 7))
+            cases.append((sizes, [0.1, 0.2, 0.3, 0.5][k]))
+        cases += [
+            ([64, 256, 256, 10], 0.5),
+            ([64, 256, 256, 10], [0.2, 0.5, 0.5]),
+            ([784, 1024, 1024, 1024, 10], 0.5),
+            ([5, 3], 0.5),        # no hidden layer: a single rate drops nothing
+            ([5, 3], [0.2]),      # the input is the only dropout site
+            ([6, 4, 2], 0.0),
+            ([6, 4, 2], [0.0, 0.0]),
+        ]
+    return cases
+
+
+_BAD_SUBNETWORKS = (
+    ([5], 0.5),                  # fewer than 2 layers
+    ([3, 0, 2], 0.5),            # a layer with no unit
+    ([3, 4, 2], [0.5]),          # one rate for two dropout sites
+    ([3, 4, 2], [0.0, 0.5, 0.5]),  # a rate for the output too
+    ([3, 4, 2], [0.0, 1.0]),     # p_drop must be < 1
+    ([3, 4, 2], 1.2),
+)
+
+
+def _rates_of(sizes, p_drop) -> list[float]:
+    if isinstance(p_drop, float):
+        return [0.0] + [p_drop] * (len(sizes) - 2)
+    return list(p_drop)
+
+
+def _droppable(sizes, p_drop) -> int:
+    return sum(size for size, rate in zip(sizes[:-1], _rates_of(sizes, p_drop)) if rate > 0)
+
+
+def _subnetwork_hint(sizes, p_drop, exponent: int | None, value) -> str:
+    n = _droppable(sizes, p_drop)
+    rates = _rates_of(sizes, p_drop)
+    scalar = isinstance(p_drop, float)
+    if value == n and n != 2**n:
+        return "That is the number of droppable units n; the count of subnetworks is 2 ** n."
+    if exponent is None:
+        return "The answer is 2 ** (number of droppable units)."
+    candidates = []
+    if scalar and p_drop > 0:
+        candidates += [
+            (sum(sizes[:-1]), "A single p_drop applies to every hidden layer only: the input "
+                              "layer is kept whole (as in course_lib.nn.MLP)."),
+            (sum(sizes), "A single p_drop applies to the hidden layers only: neither the input "
+                         "nor the output layer is dropped."),
+            (sum(sizes[1:]), "The output layer is never dropped: a single p_drop applies to the "
+                             "hidden layers only."),
+        ]
+    candidates += [
+        (n + sizes[-1], "The output units are never dropped: do not count them."),
+        (sum(sizes[:-1]), "Layers with p_drop = 0 are never dropped: count only the units of "
+                          "sites whose rate is > 0."),
+        (sum(size for size, rate in zip(sizes[1:], rates) if rate > 0),
+         "The rates are shifted by one layer: rate i belongs to layer i (0 = the input), "
+         "which feeds weight matrix i."),
+        (sum(rate > 0 for rate in rates), "Count droppable units, not droppable layers."),
+    ]
+    for wrong, hint in candidates:
+        if exponent == wrong and wrong != n:
+            return hint
+    return ("The exponent is the number of units in the input and hidden layers whose p_drop "
+            "is > 0.")
+
+
+@exercise("count_subnetworks", NOTEBOOK)
+class CountSubnetworks:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {"results": []}
+        for sizes, p_drop in _subnetwork_cases(seed, hidden):
+            rates = p_drop if isinstance(p_drop, float) else list(p_drop)
+            try:
+                observed["results"].append(_describe(call(fn, list(sizes), rates)))
+            except CheckFailure as failure:
+                if "raised OverflowError" not in str(failure):
+                    raise
+                observed["results"].append({"type": "OverflowError", "value": str(failure)})
+        if hidden:
+            observed["bad"] = [
+                _error_outcome(fn, list(sizes), p_drop if isinstance(p_drop, float)
+                               else list(p_drop))
+                for sizes, p_drop in _BAD_SUBNETWORKS]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for (sizes, p_drop), result in zip(_subnetwork_cases(seed, hidden), observed["results"]):
+            n = _droppable(sizes, p_drop)
+            expected = 2**n
+            where = f"count_subnetworks({sizes}, {p_drop})"
+            if result["type"] == "OverflowError":
+                raise CheckFailure(f"{result['value']} Hint: {where} is 2 ** {n}; a float "
+                                   "(2.0 ** n, math.pow) overflows past 2 ** 1023, while "
+                                   "Python's integer 2 ** n is exact at any size.")
+            value = result["value"]
+            if result["type"] == "float":
+                raise CheckFailure(f"{where} must return an exact Python int, got the float "
+                                   f"{value!r}. Use the integer power 2 ** n: a float is "
+                                   "inexact past 2 ** 53 and overflows past 2 ** 1023.")
+            if not _is_int(result):
+                extra = ""
+                if isinstance(value, int):
+                    extra = (" NumPy integers have 64 bits and overflow silently past 2 ** 63: "
+                             "compute n as a Python int (sum(...), or int(np.sum(...))) and "
+                             "return 2 ** n.")
+                raise CheckFailure(f"{where} must return a Python int, got {result['type']} "
+                                   f"{value!r}.{extra}")
+            if value == expected:
+                continue
+            exponent = value.bit_length() - 1 if value > 0 and value & (value - 1) == 0 else None
+            shown = f"2 ** {exponent}" if exponent is not None else f"{value}"
+            raise CheckFailure(f"{where} should be 2 ** {n}, got {shown}. "
+                               f"{_subnetwork_hint(sizes, p_drop, exponent, value)}")
+        if hidden:
+            for (sizes, p_drop), outcome in zip(_BAD_SUBNETWORKS, observed["bad"]):
+                if outcome != "ValueError":
+                    raise CheckFailure(
+                        f"count_subnetworks({sizes}, {p_drop}) must raise ValueError, got: "
+                        f"{outcome}. Valid input: at least 2 layers of at least 1 unit; p_drop "
+                        "one float in [0, 1) or a list of len(layer_sizes) - 1 of them (zip "
+                        "silently drops extra or missing rates: check the length).")

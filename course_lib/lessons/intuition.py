@@ -1,0 +1,703 @@
+"""Notebook 01: overfitting, the regularizers, the two intuitions behind dropout, and a network
+builder.
+
+Four groups of plain functions, each used by one part of the notebook:
+
+* bias and variance of polynomial fits with an L2 penalty (:func:`bias_variance`);
+* the network builder: state in, state out (:func:`add_layer`, :func:`remove_layer`,
+  :func:`resize_layer`, :func:`set_p_drop`), counts (:func:`network_summary`), one sampled mask
+  (:func:`sample_network_masks`), a unit inspector (:func:`unit_details`) and the drawing
+  (:func:`draw_network`). A network's state is ``(sizes, rates)``: ``sizes`` lists the units of
+  every layer, input first; ``rates`` holds one ``p_drop`` per dropout site, that is the input and
+  each hidden layer, as in :class:`course_lib.nn.MLP` (the output is never dropped);
+* dropout on the inputs of a linear model, the exact "adaptive L2" case
+  (:func:`dropout_linear_regression`);
+* train and validation curves on the digits for a few ``p_drop`` (:func:`digits_curves`), and
+  what averaging thinned networks buys (:func:`ensemble_errors`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_p_drop
+from ..analysis import count_parameters, count_subnetworks
+from ..data import gap_function, load_digits_split
+from ..dropout import dropout_forward
+from ..masks import sample_mask
+from ..mc import mc_predict
+from ..nn import MLP, evaluate, train
+
+# --- 1. bias and variance ---------------------------------------------------------------------
+
+X_RANGE = (-3.0, 3.0)
+
+
+@dataclass(frozen=True)
+class BiasVariance:
+    """Polynomial ridge fits of ``gap_function`` on many independent training sets.
+
+    Attributes
+    ----------
+    x : ndarray, shape (G,)
+        Test inputs, evenly spaced over the input range.
+    truth : ndarray, shape (G,)
+    fits : ndarray, shape (S, G)
+        The fitted curve of each of the S training sets.
+    bias2, variance : float
+        Averaged over ``x``: ``(mean fit - truth)**2`` and the variance of the fits.
+    noise : float
+        Variance of the label noise (the irreducible error).
+    test_mse : float
+        Mean squared error on fresh noisy labels, averaged over training sets; equals
+        ``bias2 + variance + noise`` up to Monte Carlo error.
+    train_mse : float
+        Mean squared error on the training sets themselves.
+    """
+
+    x: np.ndarray
+    truth: np.ndarray
+    fits: np.ndarray
+    bias2: float
+    variance: float
+    noise: float
+    test_mse: float
+    train_mse: float
+
+
+def _features(x: np.ndarray, degree: int) -> np.ndarray:
+    # Legendre polynomials on [-1, 1] keep high degrees well conditioned
+    scaled = (x - X_RANGE[0]) / (X_RANGE[1] - X_RANGE[0]) * 2.0 - 1.0
+    return np.polynomial.legendre.legvander(scaled, degree)
+
+
+def bias_variance(degree: int, l2: float = 0.0, *, n_points: int = 40, n_datasets: int = 200,
+                  noise_std: float = 0.3, n_grid: int = 200, seed: int = 0) -> BiasVariance:
+    """Fit ``n_datasets`` training sets of ``n_points`` noisy samples with a ridge polynomial.
+
+    Each fit minimises ``sum (y - Phi w)**2 + l2 * ||w[1:]||**2`` (the constant is not
+    penalised). The decomposition ``E[test error] = bias**2 + variance + noise`` holds exactly
+    in expectation; here every term is an average over the training sets.
+    """
+    degree = check_count(degree, "degree")
+    if not l2 >= 0.0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
+    rng = np.random.default_rng(seed)
+    x_train = rng.uniform(*X_RANGE, size=(n_datasets, n_points))
+    y_train = gap_function(x_train) + noise_std * rng.standard_normal(x_train.shape)
+    x = np.linspace(*X_RANGE, n_grid)
+    truth = gap_function(x)
+    penalty = l2 * np.eye(degree + 1)
+    penalty[0, 0] = 0.0
+    features = _features(x_train, degree)  # (S, n_points, degree + 1)
+    gram = np.einsum("snk,snl->skl", features, features) + penalty
+    weights = np.linalg.solve(gram, np.einsum("snk,sn->sk", features, y_train)[..., None])[..., 0]
+    fits = weights @ _features(x, degree).T
+    train_fits = np.einsum("snk,sk->sn", features, weights)
+    fresh = truth + noise_std * rng.standard_normal(fits.shape)
+    # the mean of S fits is itself noisy: (mean - truth)**2 overestimates bias**2 by
+    # variance / S, so remove that (the unbiased estimate; bias2 + variance is unchanged)
+    variance = fits.var(axis=0, ddof=1)
+    bias2 = (fits.mean(axis=0) - truth) ** 2 - variance / n_datasets
+    return BiasVariance(
+        x=x, truth=truth, fits=fits,
+        bias2=float(np.mean(bias2)),
+        variance=float(np.mean(variance)),
+        noise=noise_std**2,
+        test_mse=float(np.mean((fits - fresh) ** 2)),
+        train_mse=float(np.mean((train_fits - y_train) ** 2)),
+    )
+
+
+def draw_bias_variance(degree: int = 3, log10_l2: float = -6.0, *, max_degree: int = 12):
+    """Left: 20 of the fits, their mean and the truth. Right: bias², variance, train and test
+    error against the degree, at the chosen L2 strength ``10**log10_l2``."""
+    import matplotlib.pyplot as plt
+
+    l2 = 10.0**log10_l2
+    chosen = bias_variance(degree, l2)
+    degrees = np.arange(1, max_degree + 1)
+    sweep = [bias_variance(int(d), l2) for d in degrees]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    for fit in chosen.fits[:20]:
+        left.plot(chosen.x, fit, color="0.6", linewidth=0.7)
+    left.plot(chosen.x, chosen.fits.mean(axis=0), color="C0", linewidth=2,
+              label="mean of 200 fits")
+    left.plot(chosen.x, chosen.truth, "k--", linewidth=1.5, label="truth")
+    left.set(ylim=(-2.5, 2.5), xlabel="x", ylabel="y",
+             title=f"degree {degree}, L2 = {l2:.0e}: bias² {chosen.bias2:.3f}, "
+                   f"variance {chosen.variance:.3f}")
+    left.legend(loc="lower right")
+    floor = 1e-3  # an estimated bias² can be 0 or slightly negative; drawn at the floor
+    right.semilogy(degrees, [max(s.bias2, floor) for s in sweep], "o-", label="bias²")
+    right.semilogy(degrees, [s.variance for s in sweep], "s-", label="variance")
+    right.semilogy(degrees, [s.test_mse for s in sweep], "^-", label="test error")
+    right.semilogy(degrees, [s.train_mse for s in sweep], "v:", label="training error")
+    right.axhline(chosen.noise, color="grey", linewidth=0.8, linestyle="--",
+                  label="noise (irreducible)")
+    right.axvline(degree, color="C3", linewidth=1)
+    right.set(xlabel="polynomial degree", ylabel="mean squared error", ylim=(floor / 1.5, 300),
+              title="test error = bias² + variance + noise")
+    right.legend(fontsize=8, ncol=2, loc="upper center")
+    figure.tight_layout()
+    return figure
+
+
+# --- 2. the network builder -------------------------------------------------------------------
+
+DEFAULT_SIZES = (3, 7, 7, 3, 2, 1)
+DEFAULT_RATES = (0.0, 0.5, 0.3, 0.0, 0.0)
+MAX_LAYERS = 8
+
+
+def _state(sizes, rates) -> tuple[list[int], list[float]]:
+    sizes = check_layer_sizes(list(sizes))
+    return list(sizes), list(per_layer_p_drop(list(rates), sizes))
+
+
+def add_layer(sizes, rates, size: int = 4, p_drop: float = 0.5, *,
+              max_layers: int = MAX_LAYERS) -> tuple[list[int], list[float]]:
+    """A new hidden layer of ``size`` units with dropout rate ``p_drop``, just before the output.
+
+    Returns new ``(sizes, rates)``; the arguments are not modified.
+    """
+    sizes, rates = _state(sizes, rates)
+    if len(sizes) >= max_layers:
+        raise ValueError(f"the builder holds at most {max_layers} layers, got {len(sizes)} already")
+    size = check_count(size, "size", minimum=1)
+    return sizes[:-1] + [size, sizes[-1]], rates + [check_p_drop(p_drop)]
+
+
+def remove_layer(sizes, rates, index: int = -1) -> tuple[list[int], list[float]]:
+    """Remove hidden layer ``index`` (``1 .. len(sizes) - 2``, or -1 for the last hidden layer)
+    together with its dropout rate."""
+    sizes, rates = _state(sizes, rates)
+    if len(sizes) <= 2:
+        raise ValueError("the network has no hidden layer to remove")
+    if index == -1:
+        index = len(sizes) - 2
+    if not 1 <= index <= len(sizes) - 2:
+        raise ValueError(f"index must be a hidden layer, in [1, {len(sizes) - 2}], got {index}")
+    return sizes[:index] + sizes[index + 1:], rates[:index] + rates[index + 1:]
+
+
+def resize_layer(sizes, rates, layer: int, size: int) -> tuple[list[int], list[float]]:
+    """Give layer ``layer`` (0 = input) ``size`` units."""
+    sizes, rates = _state(sizes, rates)
+    if not 0 <= layer < len(sizes):
+        raise ValueError(f"layer must be in [0, {len(sizes) - 1}], got {layer}")
+    sizes[layer] = check_count(size, "size", minimum=1)
+    return sizes, rates
+
+
+def set_p_drop(sizes, rates, layer: int, p_drop: float) -> tuple[list[int], list[float]]:
+    """Set the dropout rate of layer ``layer`` (the input or a hidden layer; never the output)."""
+    sizes, rates = _state(sizes, rates)
+    if not 0 <= layer < len(rates):
+        raise ValueError(f"layer must be the input or a hidden layer, in [0, {len(rates) - 1}]; "
+                         f"the output layer (layer {len(sizes) - 1}) is never dropped, got {layer}")
+    rates[layer] = check_p_drop(p_drop)
+    return sizes, rates
+
+
+def format_power_of_two(exponent: int) -> str:
+    """``2^14 = 16,384`` for small exponents, ``2^512 ≈ 1.34e154`` for large ones."""
+    if exponent <= 40:
+        return f"2^{exponent} = {2**exponent:,}"
+    mantissa_log10 = exponent * np.log10(2.0)
+    power = int(np.floor(mantissa_log10))
+    return f"2^{exponent} ≈ {10 ** (mantissa_log10 - power):.2f}e{power}"
+
+
+@dataclass(frozen=True)
+class NetworkSummary:
+    """Counts of a fully connected network with per-layer dropout."""
+
+    sizes: tuple[int, ...]
+    rates: tuple[float, ...]
+    n_weights: int
+    n_biases: int
+    n_droppable: int
+    n_subnetworks: int = field(repr=False)
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def n_hidden_layers(self) -> int:
+        return len(self.sizes) - 2
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(self.sizes)
+
+    @property
+    def n_parameters(self) -> int:
+        return self.n_weights + self.n_biases
+
+    def lines(self) -> list[str]:
+        return [
+            f"{self.n_layers} layers ({self.n_hidden_layers} hidden), {self.n_neurons} neurons",
+            f"{self.n_weights} weights + {self.n_biases} biases = {self.n_parameters} parameters",
+            f"{self.n_droppable} droppable units: {format_power_of_two(self.n_droppable)} "
+            "thinned networks",
+        ]
+
+
+def network_summary(sizes, rates) -> NetworkSummary:
+    """Layers, neurons, parameters (:func:`course_lib.analysis.count_parameters`) and thinned
+    subnetworks (:func:`course_lib.analysis.count_subnetworks`) of ``(sizes, rates)``."""
+    sizes, rates = _state(sizes, rates)
+    count = count_parameters(sizes)
+    n_droppable = sum(size for size, rate in zip(sizes[:-1], rates) if rate > 0.0)
+    return NetworkSummary(tuple(sizes), tuple(rates), count.weights, count.biases, n_droppable,
+                          count_subnetworks(sizes, rates))
+
+
+def layer_rate(sizes, rates, layer: int) -> float:
+    """``p_drop`` of layer ``layer``; 0 for the output layer, which is never dropped."""
+    return rates[layer] if layer < len(sizes) - 1 else 0.0
+
+
+def sample_network_masks(sizes, rates, seed: int) -> list[np.ndarray]:
+    """One keep-mask per layer (``True`` = kept), drawn with ``default_rng(seed)``; the output
+    layer's mask is all True."""
+    sizes, rates = _state(sizes, rates)
+    rng = np.random.default_rng(seed)
+    return [sample_mask(size, layer_rate(sizes, rates, layer), rng=rng)
+            for layer, size in enumerate(sizes)]
+
+
+@dataclass(frozen=True)
+class UnitDetails:
+    """What the inspector shows about one unit."""
+
+    layer: int
+    unit: int
+    role: str
+    fan_in: int
+    fan_out: int
+    p_drop: float
+    kept: bool
+
+    @property
+    def n_parameters(self) -> int:
+        """Incoming weights and the bias (the input layer has neither)."""
+        return self.fan_in + (self.role != "input")
+
+    def lines(self) -> list[str]:
+        state = "kept" if self.kept else "DROPPED"
+        return [
+            f"{self.role} layer {self.layer}, unit {self.unit}",
+            f"fan-in {self.fan_in}, fan-out {self.fan_out}",
+            f"{self.n_parameters} parameters of its own (weights in + bias)",
+            f"p_drop {self.p_drop:g}"
+            + (" (the output is never dropped)" if self.role == "output" else ""),
+            f"in this mask: {state}",
+        ]
+
+
+def unit_details(sizes, rates, seed: int, layer: int, unit: int) -> UnitDetails:
+    """Fan-in, fan-out, ``p_drop`` and kept/dropped (in the mask of ``seed``) of one unit."""
+    sizes, rates = _state(sizes, rates)
+    if not 0 <= layer < len(sizes):
+        raise ValueError(f"layer must be in [0, {len(sizes) - 1}], got {layer}")
+    if not 0 <= unit < sizes[layer]:
+        raise ValueError(f"unit must be in [0, {sizes[layer] - 1}] for layer {layer}, got {unit}")
+    last = len(sizes) - 1
+    role = "input" if layer == 0 else "output" if layer == last else "hidden"
+    masks = sample_network_masks(sizes, rates, seed)
+    return UnitDetails(layer, unit, role,
+                       fan_in=sizes[layer - 1] if layer > 0 else 0,
+                       fan_out=sizes[layer + 1] if layer < last else 0,
+                       p_drop=layer_rate(sizes, rates, layer), kept=bool(masks[layer][unit]))
+
+
+def _layer_label(sizes, rates, layer: int) -> str:
+    last = len(sizes) - 1
+    name = "input" if layer == 0 else "output" if layer == last else f"hidden {layer}"
+    rate = "never dropped" if layer == last else f"p_drop {rates[layer]:g}"
+    units = "unit" if sizes[layer] == 1 else "units"
+    return f"{name}\n{sizes[layer]} {units}\n{rate}"
+
+
+def draw_network(sizes=DEFAULT_SIZES, rates=DEFAULT_RATES, seed: int = 0, highlight=None, *,
+                 max_drawn: int = 16):
+    """Draw the network with the keep-mask of ``seed``: kept units filled, dropped units hollow
+    and crossed, connections drawn only between kept units.
+
+    ``highlight = (layer, unit)`` rings one unit, colours its connections and lists its details
+    in the side panel. Layers wider than ``max_drawn`` show their first ``max_drawn`` units.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    sizes, rates = _state(sizes, rates)
+    summary = network_summary(sizes, rates)
+    masks = sample_network_masks(sizes, rates, seed)
+    drawn = [min(size, max_drawn) for size in sizes]
+    tallest = max(drawn)
+
+    def positions(layer):
+        n = drawn[layer]
+        return layer * np.ones(n), (np.arange(n) - (n - 1) / 2.0)
+
+    figure = plt.figure(figsize=(11, 4.8))
+    grid = figure.add_gridspec(1, 2, width_ratios=(3.1, 1))
+    axis, panel = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
+    kept_edges, dropped_edges, lit_edges = [], [], []
+    for layer in range(len(sizes) - 1):
+        xs0, ys0 = positions(layer)
+        xs1, ys1 = positions(layer + 1)
+        for i in range(drawn[layer]):
+            for j in range(drawn[layer + 1]):
+                segment = [(xs0[i], ys0[i]), (xs1[j], ys1[j])]
+                live = masks[layer][i] and masks[layer + 1][j]
+                lit = highlight is not None and (tuple(highlight) == (layer, i)
+                                                 or tuple(highlight) == (layer + 1, j))
+                (lit_edges if lit and live else kept_edges if live else dropped_edges).append(
+                    segment)
+    axis.add_collection(LineCollection(dropped_edges, colors="0.85", linewidths=0.4,
+                                       linestyles="dotted"))
+    axis.add_collection(LineCollection(kept_edges, colors="C0", linewidths=0.6, alpha=0.45))
+    axis.add_collection(LineCollection(lit_edges, colors="C1", linewidths=1.6))
+    for layer in range(len(sizes)):
+        xs, ys = positions(layer)
+        kept = masks[layer][:drawn[layer]]
+        colour = "C2" if layer == len(sizes) - 1 else "C0"
+        axis.scatter(xs[kept], ys[kept], s=160, color=colour, edgecolors="k", zorder=3)
+        axis.scatter(xs[~kept], ys[~kept], s=160, facecolors="white", edgecolors="0.6", zorder=3)
+        axis.scatter(xs[~kept], ys[~kept], s=70, marker="x", color="C3", zorder=4)
+        if sizes[layer] > drawn[layer]:
+            axis.text(layer, -(drawn[layer] + 1) / 2.0, f"+{sizes[layer] - drawn[layer]} more",
+                      ha="center", va="top", fontsize=8)
+        n_kept = int(masks[layer].sum())
+        axis.text(layer, 1.0, _layer_label(sizes, rates, layer)
+                  + (f"\nkept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "\n"),
+                  ha="center", va="bottom", fontsize=8, transform=axis.get_xaxis_transform())
+    details = []
+    if highlight is not None:
+        layer, unit = highlight
+        info = unit_details(sizes, rates, seed, layer, unit)
+        if unit < drawn[layer]:
+            xs, ys = positions(layer)
+            axis.scatter([xs[unit]], [ys[unit]], s=420, facecolors="none", edgecolors="C1",
+                         linewidths=2.5, zorder=5)
+        details = ["", "Selected unit:", *info.lines()]
+    axis.set_xlim(-0.5, len(sizes) - 0.5)
+    bottom = 1.3 if max(sizes) > max_drawn else 0.8  # room for "+k more"
+    axis.set_ylim(-tallest / 2.0 - bottom, tallest / 2.0 + 0.3)
+    axis.axis("off")
+    n_sites = sum(sizes[:-1])
+    n_kept = sum(int(mask.sum()) for mask in masks[:-1])
+    figure.suptitle(f"one thinned network (mask seed {seed}): {n_kept} of {n_sites} units "
+                    "before the output kept; crossed units are dropped", fontsize=10)
+    panel.axis("off")
+    panel.text(0.0, 1.0, "\n".join(["Network:", *summary.lines(), *details]),
+               va="top", ha="left", fontsize=9, wrap=True, transform=panel.transAxes)
+    figure.tight_layout()
+    return figure
+
+
+# --- 3. dropout on the inputs of a linear model: an adaptive L2 penalty -----------------------
+
+
+@dataclass(frozen=True)
+class LinearDropout:
+    """Weights of a 4-input linear unit fitted four ways (each of shape (4,)).
+
+    ``ols``: least squares, no regularization. ``exact``: the minimiser of the expected squared
+    error under inverted dropout on the inputs, in closed form. ``sampled``: the same objective
+    minimised by gradient descent with a fresh dropout mask at every step (iterates averaged).
+    ``ridge``: plain L2, one strength ``ridge_l2`` for every weight, chosen so that
+    ``|ridge|**2 == |exact|**2``.
+    """
+
+    p_drop: float
+    X: np.ndarray
+    y: np.ndarray
+    ols: np.ndarray
+    exact: np.ndarray
+    sampled: np.ndarray
+    ridge: np.ndarray
+    penalties: np.ndarray  # dropout's L2 strength on each weight
+    ridge_l2: float
+
+
+def coadaptation_data(n: int = 40, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``x1, x2`` (two nearly identical copies of one signal), ``x3`` and a large-scale
+    ``x4``; the target is ``2 * signal + 0.5 * x3 + 0.1 * x4`` plus noise."""
+    rng = np.random.default_rng(seed)
+    signal = rng.standard_normal(n)
+    X = np.column_stack([signal + 0.02 * rng.standard_normal(n),
+                         signal + 0.02 * rng.standard_normal(n),
+                         rng.standard_normal(n),
+                         3.0 * rng.standard_normal(n)])
+    y = 2.0 * signal + 0.5 * X[:, 2] + 0.1 * X[:, 3] + 0.5 * rng.standard_normal(n)
+    return X, y
+
+
+def dropout_penalties(X: np.ndarray, p_drop: float) -> np.ndarray:
+    """Dropout's per-weight L2 strength: ``p_drop / keep_prob * sum_i x_ij**2``.
+
+    For inverted dropout on the inputs of a linear model, averaging the squared error over masks
+    gives exactly ``||y - X w||**2 + sum_j penalties[j] * w_j**2`` (Wager et al. 2013).
+    """
+    p_drop = check_p_drop(p_drop)
+    return p_drop / (1.0 - p_drop) * np.sum(X**2, axis=0)
+
+
+def expected_dropout_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, p_drop: float) -> float:
+    """``E_mask ||y - dropout(X) w||**2`` in closed form."""
+    return float(np.sum((y - X @ w) ** 2) + dropout_penalties(X, p_drop) @ (w**2))
+
+
+def _ridge_with_norm(X: np.ndarray, y: np.ndarray, squared_norm: float) -> tuple[np.ndarray, float]:
+    """Ridge weights whose squared norm is ``squared_norm`` (bisection on log l2)."""
+    gram, target = X.T @ X, X.T @ y
+    low, high = -8.0, 8.0
+    for _ in range(80):
+        middle = (low + high) / 2.0
+        w = np.linalg.solve(gram + 10.0**middle * np.eye(len(gram)), target)
+        low, high = (middle, high) if w @ w > squared_norm else (low, middle)
+    l2 = 10.0 ** ((low + high) / 2.0)
+    return np.linalg.solve(gram + l2 * np.eye(len(gram)), target), l2
+
+
+def dropout_linear_regression(p_drop: float = 0.5, *, n_steps: int = 4000, lr: float = 0.02,
+                              seed: int = 0) -> LinearDropout:
+    """Fit :func:`coadaptation_data` without and with dropout on the inputs."""
+    X, y = coadaptation_data(seed=seed)
+    gram = X.T @ X
+    penalties = dropout_penalties(X, p_drop)
+    ols = np.linalg.solve(gram, X.T @ y)
+    exact = np.linalg.solve(gram + np.diag(penalties), X.T @ y)
+    ridge, ridge_l2 = _ridge_with_norm(X, y, float(exact @ exact)) if p_drop > 0 else (ols, 0.0)
+    rng = np.random.default_rng(seed + 1)
+    w, total = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    n_averaged = n_steps // 2
+    for step in range(n_steps):
+        thinned = dropout_forward(X, p_drop, rng=rng)[0]
+        w -= lr * 2.0 * thinned.T @ (thinned @ w - y) / len(y)
+        if step >= n_steps - n_averaged:
+            total += w
+    return LinearDropout(p_drop, X, y, ols, exact, total / n_averaged, ridge, penalties, ridge_l2)
+
+
+def draw_linear_dropout(p_drop: float = 0.5, seed: int = 2):
+    """Bars of the four weight vectors of :func:`dropout_linear_regression` on the data set of
+    ``seed``."""
+    import matplotlib.pyplot as plt
+
+    fit = dropout_linear_regression(p_drop, seed=seed)
+    rows = [("least squares, no dropout", fit.ols, "0.55"),
+            ("dropout, exact minimiser of the expected loss", fit.exact, "C0"),
+            ("dropout, trained with sampled masks", fit.sampled, "C9"),
+            (f"plain L2, one λ = {fit.ridge_l2:.3g} for all, same |w|²", fit.ridge, "C1")]
+    figure, axis = plt.subplots(figsize=(10, 4))
+    width = 0.2
+    for k, (label, w, colour) in enumerate(rows):
+        axis.bar(np.arange(4) + (k - 1.5) * width, w, width, color=colour,
+                 label=f"{label}: |w|² = {w @ w:.2f}")
+    axis.axhline(0, color="k", linewidth=0.6)
+    names = ["x1 (copy of the signal)", "x2 (copy of the signal)", "x3", "x4 (3x larger scale)"]
+    axis.set_xticks(np.arange(4), [f"{name}\ndropout's λ_j = {penalty:.0f}"
+                                   for name, penalty in zip(names, fit.penalties)])
+    axis.set(ylabel="weight", title=f"one linear unit, p_drop = {p_drop:.2f} on its 4 inputs "
+                                    f"({len(fit.y)} examples, data seed {seed})")
+    axis.legend(fontsize=8, loc="upper right")
+    figure.tight_layout()
+    return figure
+
+
+# --- 4. train/validation curves on the digits --------------------------------------------------
+
+CURVE_P_DROPS = (0.0, 0.2, 0.5, 0.8)
+DIGITS_LAYERS = (64, 192, 192, 10)
+
+
+@dataclass
+class DigitsCurves:
+    """Per-epoch curves (averaged over seeds) for each ``p_drop`` of the hidden layers.
+
+    ``train_error[p]`` etc. have shape (epochs,); ``models[p]`` holds the trained networks (one per
+    seed); ``seconds`` is the wall time of the whole computation.
+    """
+
+    p_drops: tuple[float, ...]
+    layer_sizes: tuple[int, ...]
+    n_train: int
+    n_val: int
+    train_error: dict = field(default_factory=dict)
+    val_error: dict = field(default_factory=dict)
+    train_loss: dict = field(default_factory=dict)
+    val_loss: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    splits: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def final(self, p_drop: float, curve: str = "val_error", last: int = 10) -> float:
+        """Mean of a curve over its ``last`` epochs (steadier than the very last epoch)."""
+        return float(np.mean(getattr(self, curve)[p_drop][-last:]))
+
+    def best(self, p_drop: float) -> tuple[float, int]:
+        """Lowest validation error and its epoch (1-based): where early stopping would stop."""
+        curve = self.val_error[p_drop]
+        return float(curve.min()), int(curve.argmin()) + 1
+
+
+def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAYERS[1:-1],
+                  n_train: int = 300, n_val: int = 500, epochs: int = 80, lr: float = 0.05,
+                  batch_size: int = 50, seeds=(0, 1)) -> DigitsCurves:
+    """Train a ``64-hidden-10`` MLP with ``p_drop`` on every hidden layer, for each ``p_drop``
+    and seed, and record its train and validation curves.
+
+    Each seed fixes the split, the initial weights and the training randomness, and every
+    ``p_drop`` sees the same three, so the comparison is paired. BLAS is limited to one thread:
+    the matrices are small, and threads only add overhead (and contention on a shared machine).
+    """
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    started = time.perf_counter()
+    result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val)
+    streams = [np.random.SeedSequence(seed).spawn(3) for seed in seeds]
+    result.splits = [load_digits_split(n_train, rng=np.random.default_rng(split_seed), n_val=n_val,
+                                       n_test=0, dtype=np.float32)
+                     for split_seed, _, _ in streams]
+    with threadpool_limits(limits=1):
+        for p_drop in result.p_drops:
+            runs, models = [], []
+            for split, (_, init_seed, train_seed) in zip(result.splits, streams):
+                model = MLP(result.layer_sizes, p_drop, rng=np.random.default_rng(init_seed),
+                            dtype=np.float32)
+                runs.append(train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
+                                  batch_size=batch_size, rng=np.random.default_rng(train_seed),
+                                  X_val=split.X_val, y_val=split.y_val))
+                models.append(model)
+            for curve in ("train_error", "val_error", "train_loss", "val_loss"):
+                getattr(result, curve)[p_drop] = np.mean(
+                    [getattr(history, curve) for history in runs], axis=0)
+            result.models[p_drop] = models
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def rate_label(p_drop) -> str:
+    """``0.5`` or ``0.2/0.5/0.5`` (one rate per dropout site)."""
+    if isinstance(p_drop, (tuple, list)):
+        return "/".join(f"{rate:g}" for rate in p_drop)
+    return f"{p_drop:g}"
+
+
+def curves_table(curves: DigitsCurves) -> list[dict]:
+    """One row per ``p_drop``: train and validation error over the last 10 epochs (percent),
+    their gap, the same for the loss, and the lowest validation error with its epoch."""
+    rows = []
+    for p_drop in curves.p_drops:
+        train_error = 100 * curves.final(p_drop, "train_error")
+        val_error = 100 * curves.final(p_drop, "val_error")
+        train_loss = curves.final(p_drop, "train_loss")
+        val_loss = curves.final(p_drop, "val_loss")
+        best, epoch = curves.best(p_drop)
+        rows.append({"p_drop": p_drop, "train_error": train_error, "val_error": val_error,
+                     "error_gap": val_error - train_error, "train_loss": train_loss,
+                     "val_loss": val_loss, "loss_gap": val_loss - train_loss,
+                     "best_val_error": 100 * best, "best_epoch": epoch})
+    return rows
+
+
+def format_curves_table(curves: DigitsCurves) -> str:
+    """:func:`curves_table` as aligned text."""
+    lines = [f"{'p_drop':>12} | {'train err':>9} {'val err':>8} {'gap':>6} | {'train loss':>10} "
+             f"{'val loss':>8} {'gap':>6} | lowest val err (epoch)"]
+    for row in curves_table(curves):
+        lines.append(f"{rate_label(row['p_drop']):>12} | {row['train_error']:8.2f}% "
+                     f"{row['val_error']:7.2f}% {row['error_gap']:6.2f} | "
+                     f"{row['train_loss']:10.3f} {row['val_loss']:8.3f} {row['loss_gap']:6.3f} | "
+                     f"{row['best_val_error']:.2f}% ({row['best_epoch']})")
+    return "\n".join(lines)
+
+
+_METRICS = {"error": ("error", 100.0, "error (%)", (0, 20)),
+            "loss": ("loss", 1.0, "cross-entropy loss", (0, 1.0))}
+
+
+def draw_curves(p_drop, curves: DigitsCurves, metric: str = "error", overlay: bool = True):
+    """Training and validation curves per epoch for ``p_drop`` (bold), the other rates faint
+    (``overlay``), and where every rate ends on the right; ``metric`` is "error" or "loss"."""
+    import matplotlib.pyplot as plt
+
+    if p_drop not in curves.train_error:
+        raise ValueError(f"p_drop must be one of the precomputed {curves.p_drops}, got {p_drop}")
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {tuple(_METRICS)}, got {metric!r}")
+    name, scale, ylabel, ylim = _METRICS[metric]
+    train_curve = scale * getattr(curves, f"train_{name}")[p_drop]
+    val_curve = scale * getattr(curves, f"val_{name}")[p_drop]
+    epochs = np.arange(1, len(train_curve) + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4),
+                                         gridspec_kw={"width_ratios": (1.6, 1)})
+    if overlay:
+        for other in curves.p_drops:
+            if other != p_drop:
+                left.plot(epochs, scale * getattr(curves, f"val_{name}")[other], color="C1",
+                          alpha=0.25, linewidth=1)
+                left.plot(epochs, scale * getattr(curves, f"train_{name}")[other], color="C0",
+                          alpha=0.25, linewidth=1)
+    left.plot(epochs, train_curve, color="C0", linewidth=2, label=f"training {name}")
+    left.plot(epochs, val_curve, color="C1", linewidth=2, label=f"validation {name}")
+    left.fill_between(epochs, train_curve, val_curve, color="C1", alpha=0.12,
+                      label="train/validation gap")
+    if metric == "error":
+        best, best_epoch = curves.best(p_drop)
+        left.plot([best_epoch], [100 * best], "k*", markersize=11,
+                  label=f"lowest validation error {100 * best:.1f}% (epoch {best_epoch})")
+    left.set(xlabel="epoch", ylabel=ylabel, ylim=ylim,
+             title=f"p_drop = {rate_label(p_drop)} ({'-'.join(map(str, curves.layer_sizes))}, "
+                   f"{curves.n_train} training images, mean of {len(curves.splits)} runs)")
+    left.legend(fontsize=8, loc="upper right")
+    rows = curves_table(curves)
+    unit = "%" if metric == "error" else ""
+    key = "error" if metric == "error" else "loss"
+    positions = np.arange(len(rows))
+    right.bar(positions - 0.2, [row[f"train_{key}"] for row in rows], 0.4, color="C0",
+              label="training")
+    right.bar(positions + 0.2, [row[f"val_{key}"] for row in rows], 0.4, color="C1",
+              label="validation")
+    chosen = curves.p_drops.index(p_drop)
+    right.axvspan(chosen - 0.45, chosen + 0.45, color="0.9", zorder=0)
+    right.set_xticks(positions, [rate_label(p) for p in curves.p_drops])
+    right.set(xlabel="p_drop", ylabel=f"{name} over the last 10 epochs{' (%)' if unit else ''}",
+              title="where each rate ends")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+@dataclass(frozen=True)
+class EnsembleErrors:
+    """Validation errors (fractions) of a dropout network used four ways."""
+
+    weight_scaled: float  # the full network at inference (no mask)
+    single_thinned: float  # one sampled subnetwork, averaged over the samples
+    averaged: dict  # {k: error of the average of k thinned networks' probabilities}
+
+
+def ensemble_errors(model: MLP, X: np.ndarray, y: np.ndarray, *, sizes=(1, 10, 100),
+                    seed: int = 0) -> EnsembleErrors:
+    """Compare the full network with single thinned networks and averages of ``k`` of them."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(seed)
+    with threadpool_limits(limits=1):  # small matrices: threads cost more than they save
+        _, _, samples = mc_predict(
+            lambda X_, rng_: model.predict_proba(X_, training=True, rng=rng_), X, max(sizes),
+            rng=rng, return_samples=True)
+    single = float(np.mean([np.mean(s.argmax(axis=1) != y) for s in samples]))
+    averaged = {k: float(np.mean(samples[:k].mean(axis=0).argmax(axis=1) != y)) for k in sizes}
+    return EnsembleErrors(float(evaluate(model, X, y)[1]), single, averaged)
