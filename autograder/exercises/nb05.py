@@ -1,0 +1,729 @@
+"""Exercises of notebook 05: ``spatial_dropout_forward``, ``gaussian_dropout_forward``,
+``alpha_dropout_forward`` and ``dropconnect_forward``.
+
+Conventions: ``p_drop`` is the probability of dropping, ``keep_prob = 1 - p_drop``. Every
+statistical assertion below spends a false-failure probability of at most ``ALPHA`` = 1e-9 and
+names the exact law it relies on; everything else is checked exactly (up to float rounding).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from course_lib import checks
+from course_lib.checks import CheckFailure
+
+from . import call, exercise
+
+NOTEBOOK = "05_variants"
+ALPHA = 1e-9
+#: alpha' of alpha dropout: SELU's negative saturation value, -scale * alpha (as in PyTorch)
+ALPHA_PRIME = -1.7580993408473766
+_BAD_P_DROPS = (1.0, -0.1, 1.5)
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+def _inputs(seed: int, shape, dtype=np.float64, tag: int = 0) -> np.ndarray:
+    """Inputs with |x| in [0.5, 1.5] and random signs: no zeros, so zeros of an output are
+    dropped units, and far from alpha' = -1.758, so alpha dropout's two values never meet."""
+    rng = np.random.default_rng([seed, tag, *shape, np.dtype(dtype).itemsize])
+    signs = rng.choice([-1.0, 1.0], size=shape)
+    return (signs * rng.uniform(0.5, 1.5, size=shape)).astype(dtype)
+
+
+def _observed(value):
+    """What a verdict may see of a returned value: an array as is, anything else described."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _output(result, name: str):
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise CheckFailure(f"{name} must return a pair (out, cache), got {type(result).__name__}.")
+    return _observed(result[0])
+
+
+def _outcome_of_bad_call(fn, *args, **kwargs) -> str:
+    try:
+        fn(*args, **kwargs)
+    except ValueError:
+        return "ValueError"
+    except Exception as error:  # noqa: BLE001 - any other outcome is reported
+        return type(error).__name__
+    return "no error"
+
+
+def _require_array(out, like: np.ndarray, name: str, what: str = "out") -> None:
+    if not isinstance(out, np.ndarray):
+        raise CheckFailure(f"{name} must return a numpy array as {what}, got {out}.")
+    checks.assert_same_shape_dtype(like, out, name=what)
+
+
+def _require_value_errors(outcomes, cases, name: str, valid: str) -> None:
+    for case, outcome in zip(cases, outcomes):
+        if outcome != "ValueError":
+            raise CheckFailure(f"{name} with {case} must raise ValueError ({valid}), got: "
+                               f"{outcome}.")
+
+
+def _rtol(dtype) -> float:
+    return 64.0 * float(np.finfo(dtype).eps)
+
+
+def _assert_independent_pairs(first: np.ndarray, second: np.ndarray, agree_prob: float, *,
+                              what: str, mistake: str, hint: str) -> None:
+    """Entries of ``first`` and ``second`` are independent draws that agree with probability
+    ``agree_prob``, so the number of agreements is Binomial (exact acceptance region, ALPHA).
+    ``mistake`` is named when (nearly) all of them agree."""
+    checks.assert_binomial_count(int(np.count_nonzero(first == second)), int(first.size),
+                                 agree_prob, alpha=ALPHA, what=what,
+                                 alternatives={mistake: 1.0}, hint=hint)
+
+
+_INFERENCE_RULES = {
+    "spatial_dropout_forward": "Spatial dropout scales the kept channels by 1 / keep_prob in "
+                               "training only; at inference it returns x unchanged.",
+    "gaussian_dropout_forward": "The noise already has mean 1, so inference needs no "
+                                "correction: return x unchanged.",
+    "alpha_dropout_forward": "The affine map a * (.) + b belongs to training only: at inference "
+                             "alpha dropout returns x unchanged.",
+}
+
+
+def _check_inference(x, out, name: str) -> None:
+    """At inference every unit variant is the identity: ``out`` must equal ``x`` exactly."""
+    if not isinstance(out, np.ndarray):
+        raise CheckFailure(f"{name}(..., training=False) must return a numpy array, got {out}.")
+    checks.assert_same_shape_dtype(x, out)
+    if np.array_equal(out, x):
+        return
+    ratios = out.astype(np.float64) / x.astype(np.float64)
+    median = float(np.median(ratios))
+    if np.allclose(ratios, median, rtol=1e-3):
+        raise CheckFailure(f"at inference (training=False) the output must equal the input, saw "
+                           f"x times {median:.6g}. {_INFERENCE_RULES[name]}")
+    if np.all(np.isfinite(out)):  # an affine map at inference, such as alpha's a, b
+        slope, intercept = np.polyfit(x.astype(np.float64).ravel(),
+                                      out.astype(np.float64).ravel(), 1)
+        if np.allclose(out, slope * x.astype(np.float64) + intercept, rtol=1e-3, atol=1e-3):
+            raise CheckFailure(f"at inference (training=False) the output must equal the input, "
+                               f"saw {slope:.6g} * x + {intercept:.6g}. "
+                               f"{_INFERENCE_RULES[name]}")
+    raise CheckFailure("at inference (training=False) the output must equal the input, but it "
+                       "is random: the mask or noise must be switched off when training is "
+                       "False.")
+
+
+def _check_p_zero(x, out, name: str) -> None:
+    if not isinstance(out, np.ndarray) or out.shape != x.shape or not np.array_equal(out, x):
+        raise CheckFailure(f"{name} with p_drop = 0 must return the input unchanged (nothing is "
+                           "dropped and no noise is added).")
+
+
+# --- spatial_dropout_forward ------------------------------------------------------------------
+
+def _spatial_cases(hidden: bool):
+    """(p_drop, (N, C, H, W), dtype) of the training-mode calls."""
+    cases = [(0.3, (64, 32, 4, 5), np.float64), (0.5, (48, 40, 3, 3), np.float32)]
+    if hidden:
+        cases += [(0.1, (80, 50, 2, 3), np.float64), (0.7, (64, 40, 4, 4), np.float32),
+                  (0.25, (40, 32, 5, 5), np.float16), (0.4, (60, 36, 1, 6), np.float64)]
+    return cases
+
+
+_SPATIAL_RNG_SHAPE = (64, 64, 2, 2)
+
+
+@exercise("spatial_dropout_forward", NOTEBOOK)
+class SpatialDropoutForward:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        name = "spatial_dropout_forward"
+        observed = {}
+        for i, (p_drop, shape, dtype) in enumerate(_spatial_cases(hidden)):
+            x = _inputs(seed + i, shape, dtype)
+            rng = np.random.default_rng([seed, i])
+            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
+            observed[f"x_after_{i}"] = x
+            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
+        x = _inputs(seed, _SPATIAL_RNG_SHAPE)
+        observed["rng_runs"] = [_output(call(fn, x, 0.5, rng=np.random.default_rng(s)), name)
+                                for s in (seed, seed, seed + 1)]
+        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+                               for bad in _BAD_P_DROPS]
+            observed["bad_shape"] = _outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
+                                                         rng=np.random.default_rng(seed))
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        name = "spatial_dropout_forward"
+        for i, (p_drop, shape, dtype) in enumerate(_spatial_cases(hidden)):
+            x = _inputs(seed + i, shape, dtype)
+            checks.assert_unchanged(x, observed[f"x_after_{i}"])
+            out = observed[f"train_{i}"]
+            _require_array(out, x, name)
+            _check_spatial_output(x, out, p_drop)
+            _check_inference(x, observed[f"infer_{i}"], name)
+        x = _inputs(seed, _SPATIAL_RNG_SHAPE)
+        runs = observed["rng_runs"]
+        for out in runs:
+            _require_array(out, x, name)
+        # one entry per channel: the pixels of a channel are not independent draws
+        checks.check_rng_use(*(out[:, :, 0, 0] for out in runs), 0.5, alpha=ALPHA)
+        _check_p_zero(x, observed["p_zero"], name)
+        if hidden:
+            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
+                                  name, "p_drop must be in [0, 1)")
+            _require_value_errors([observed["bad_shape"]], ["x of shape (4, 5, 6)"], name,
+                                  "x must have 4 dimensions (N, C, H, W)")
+
+
+def _check_spatial_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
+    keep_prob = 1.0 - p_drop
+    kept = out != 0
+    if not np.array_equal(kept, np.broadcast_to(kept[:, :, :1, :1], kept.shape)):
+        per_pixel = np.mean(kept.any(axis=(2, 3)) & ~kept.all(axis=(2, 3)))
+        raise CheckFailure(
+            f"inside {100 * per_pixel:.0f}% of the (sample, channel) feature maps some pixels are "
+            "kept and others dropped. Spatial dropout keeps or drops each feature map as a whole: "
+            "draw the mask with shape (N, C, 1, 1) and let it broadcast over H and W (a mask of "
+            "shape x.shape is ordinary pixel dropout).")
+    # exact scale and the kept count, one entry per channel: Binomial(N * C, keep_prob) (ALPHA)
+    checks.check_inverted_dropout_output(x[:, :, 0, 0], out[:, :, 0, 0], p_drop, alpha=ALPHA)
+    ratios = out[kept].astype(np.float64) / x[kept].astype(np.float64)
+    if not np.allclose(ratios, 1.0 / keep_prob, rtol=_rtol(x.dtype), atol=0):
+        raise CheckFailure("every pixel of a kept channel must be x / keep_prob, but some are "
+                           "not (only the first pixel of each channel is scaled right).")
+    channel_kept = kept[:, :, 0, 0]
+    agree_prob = keep_prob**2 + p_drop**2
+    n, c = channel_kept.shape
+    # two samples' masks are independent: agreements Binomial(N/2 * C, agree_prob) (ALPHA)
+    _assert_independent_pairs(
+        channel_kept[0:n - n % 2:2], channel_kept[1:n - n % 2:2], agree_prob,
+        what="channels on which the masks of two samples agree",
+        mistake="One channel mask is shared by the whole batch (shape (1, C, 1, 1)): every "
+                "sample needs its own draw, so the mask has shape (N, C, 1, 1).",
+        hint="the masks of different samples must be drawn independently.")
+    # two channels of one sample are independent too (ALPHA)
+    _assert_independent_pairs(
+        channel_kept[:, 0:c - c % 2:2], channel_kept[:, 1:c - c % 2:2], agree_prob,
+        what="pairs of channels of one sample that are kept or dropped together",
+        mistake="All channels of a sample share one draw (mask of shape (N, 1, 1, 1), which "
+                "drops whole samples): every channel needs its own draw, shape (N, C, 1, 1).",
+        hint="the channels of a sample must be kept or dropped independently.")
+
+
+# --- gaussian_dropout_forward -----------------------------------------------------------------
+
+def _gaussian_cases(hidden: bool):
+    cases = [(0.3, (200, 100), np.float64), (0.2, (100, 150), np.float32)]
+    if hidden:
+        cases += [(0.6, (250, 80), np.float64), (0.1, (64, 10, 20), np.float32),
+                  (0.5, (100, 100), np.float64), (0.25, (120, 60), np.float16),
+                  (0.4, (20, 8, 6, 10), np.float64)]
+    return cases
+
+
+_GAUSSIAN_RNG_SHAPE = (32, 32)
+# P(|Z| < 1/4) for a standard normal Z: how often |noise - 1| < std / 4
+_INNER_PROB = float(2 * stats.norm.cdf(0.25) - 1)
+
+
+@exercise("gaussian_dropout_forward", NOTEBOOK)
+class GaussianDropoutForward:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        name = "gaussian_dropout_forward"
+        observed = {}
+        for i, (p_drop, shape, dtype) in enumerate(_gaussian_cases(hidden)):
+            x = _inputs(seed + i, shape, dtype, tag=1)
+            rng = np.random.default_rng([seed, i, 1])
+            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
+            observed[f"x_after_{i}"] = x
+            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
+        x = _inputs(seed, _GAUSSIAN_RNG_SHAPE, tag=1)
+        observed["rng_runs"] = [_output(call(fn, x, 0.3, rng=np.random.default_rng(s)), name)
+                                for s in (seed, seed, seed + 1)]
+        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+                               for bad in _BAD_P_DROPS]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        name = "gaussian_dropout_forward"
+        for i, (p_drop, shape, dtype) in enumerate(_gaussian_cases(hidden)):
+            x = _inputs(seed + i, shape, dtype, tag=1)
+            checks.assert_unchanged(x, observed[f"x_after_{i}"])
+            out = observed[f"train_{i}"]
+            _require_array(out, x, name)
+            _check_gaussian_output(x, out, p_drop)
+            _check_inference(x, observed[f"infer_{i}"], name)
+        x = _inputs(seed, _GAUSSIAN_RNG_SHAPE, tag=1)
+        first, again, other = observed["rng_runs"]
+        for out in (first, again, other):
+            _require_array(out, x, name)
+        if not np.array_equal(first, again):
+            raise CheckFailure("two calls with generators of the same seed gave different "
+                               "outputs. Draw the noise from the rng argument "
+                               "(rng.standard_normal, rng.normal), never from np.random.*.")
+        # continuous noise: two different seeds give equal outputs with probability 0
+        if np.array_equal(first, other):
+            raise CheckFailure("generators with different seeds gave the same output: the noise "
+                               "must be drawn from the rng argument, not fixed or seeded inside "
+                               "the function.")
+        _check_p_zero(x, observed["p_zero"], name)
+        if hidden:
+            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
+                                  name, "p_drop must be in [0, 1)")
+
+
+def _variance_range(variance: float, n: int) -> tuple[float, float]:
+    """Acceptance range of mean(r**2) for n i.i.d. N(0, variance) values (chi-square, ALPHA)."""
+    return (variance * stats.chi2.ppf(ALPHA / 2, n) / n,
+            variance * stats.chi2.isf(ALPHA / 2, n) / n)
+
+
+def _variance_hint(x, out, r, p_drop) -> str:
+    """The likely mistake behind a wrong noise variance, if one of the usual ones fits."""
+    keep_prob = 1.0 - p_drop
+    n = r.size
+    added = out.astype(np.float64) - x.astype(np.float64)
+    low, high = _variance_range(p_drop / keep_prob, n)
+    if low <= np.mean(added**2) <= high:
+        return ("The noise is added (x + noise) instead of multiplied: Gaussian dropout is "
+                "out = x * noise with noise ~ N(1, p_drop / keep_prob).")
+    observed = float(np.mean(r**2))
+    mistakes = [
+        (p_drop, "The noise variance is p_drop; it must be p_drop / keep_prob, the variance of "
+                 "inverted dropout's factor mask / keep_prob."),
+        (p_drop**2, "The noise has standard deviation p_drop: its VARIANCE must be "
+                    "p_drop / keep_prob, so its standard deviation is sqrt(p_drop / keep_prob)."),
+        ((p_drop / keep_prob) ** 2, "The noise has standard deviation p_drop / keep_prob: that "
+                                    "is the variance. rng.normal(loc, scale) takes the standard "
+                                    "deviation, sqrt(p_drop / keep_prob)."),
+        (keep_prob / p_drop, "The variance is keep_prob / p_drop: keep and drop are swapped."),
+        (p_drop * keep_prob, "The variance is p_drop * keep_prob, that of the unscaled mask; the "
+                             "scaled mask / keep_prob has variance p_drop / keep_prob."),
+        (1.0, "The noise is an unscaled standard normal: multiply it by "
+              "sqrt(p_drop / keep_prob)."),
+    ]
+    target = p_drop / keep_prob
+    for variance, text in mistakes:
+        if not math.isclose(variance, target, rel_tol=1e-6):
+            lo, hi = _variance_range(variance, n)
+            if lo <= observed <= hi:
+                return text
+    return ("Gaussian dropout multiplies x by independent noise with mean 1 and variance "
+            "p_drop / keep_prob.")
+
+
+def _check_noise_not_shared(rows: np.ndarray, variance: float) -> None:
+    """Two samples' noise must be independent (float64 cases, rounding ~1e-16).
+
+    For independent N(0, v) values the difference is N(0, 2 v), so
+    P(|r_a - r_b| < delta) <= delta / sqrt(pi v). The count of such pairs is Binomial with at
+    most that probability, and the binomial upper tail grows with p, so the acceptance region
+    computed at the bound is valid (ALPHA). Noise shared by the batch makes every pair equal.
+    """
+    delta = 1e-9
+    half = rows.shape[0] // 2
+    close = np.abs(rows[0:2 * half:2] - rows[1:2 * half:2]) < delta
+    bound = min(1.0, delta / math.sqrt(math.pi * variance))
+    count, n = int(np.count_nonzero(close)), int(close.size)
+    if count > checks.binomial_acceptance(n, bound, ALPHA)[1]:
+        raise CheckFailure(f"in {count} of {n} places two samples got the same noise: one noise "
+                           "array is shared by the whole batch. Draw the noise with the full "
+                           "shape of x, one independent value per unit.")
+
+
+def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
+    keep_prob = 1.0 - p_drop
+    variance = p_drop / keep_prob
+    if not np.all(np.isfinite(out)):
+        raise CheckFailure("the output contains NaN or infinite values.")
+    r = out.astype(np.float64) / x.astype(np.float64) - 1.0  # the noise minus its mean 1
+    n = r.size
+    n_zero = int(np.count_nonzero(out == 0))
+    if n_zero > n // 10:  # Gaussian noise is exactly -1 with probability 0
+        raise CheckFailure(f"{n_zero} of {n} outputs are exactly 0: that is a Bernoulli mask. "
+                           "Gaussian dropout multiplies every unit by noise drawn from "
+                           "N(1, p_drop / keep_prob) and drops nothing.")
+    if x.dtype == np.float64 and x.shape[0] >= 2:
+        _check_noise_not_shared(r.reshape(x.shape[0], -1), variance)
+    # mean of r: exactly N(0, variance / n) under the correct law (z-test, ALPHA). The rounding
+    # of out to x's dtype moves it by at most 2**-11 relative (float16), far inside the radius.
+    mean = float(r.mean())
+    hint = "the noise must have mean 1 (E[out] = x)."
+    if abs(mean + 1) < 0.1:
+        hint = "the noise has mean 0: Gaussian dropout's noise is 1 + std * z, not std * z."
+    elif abs(mean - (1 / keep_prob - 1)) < 0.05:
+        hint = ("the noise has mean 1 / keep_prob: do not divide by keep_prob, the noise "
+                "already has mean 1.")
+    checks.assert_normal_mean(r, 0.0, variance=variance, alpha=ALPHA,
+                              what="mean of out / x - 1 (the noise minus 1)", hint=hint)
+    # variance: sum(r**2) / variance is chi-square with n degrees of freedom (ALPHA)
+    low, high = _variance_range(variance, n)
+    if not low <= float(np.mean(r**2)) <= high:
+        raise CheckFailure(f"variance of the noise out / x: expected p_drop / keep_prob = "
+                           f"{variance:.4g} (between {low:.4g} and {high:.4g}), saw "
+                           f"{float(np.mean(r**2)):.4g}. {_variance_hint(x, out, r, p_drop)}")
+    # shape: |Z| < 1/4 has probability 0.1974 for a normal Z, so the count is Binomial (ALPHA).
+    # A two-valued (Bernoulli) or uniform noise of the same variance gives far fewer.
+    inner = int(np.count_nonzero(np.abs(r) < math.sqrt(variance) / 4))
+    distinct = np.unique(np.round(r, 6)).size
+    checks.assert_binomial_count(
+        inner, n, _INNER_PROB, alpha=ALPHA,
+        what="noise values within a quarter standard deviation of 1",
+        alternatives={},
+        hint=("the noise takes only a few values: that is a scaled Bernoulli mask, not Gaussian "
+              "noise (use rng.standard_normal)." if distinct < 10 else
+              "the noise does not look Gaussian: draw it with rng.standard_normal or "
+              "rng.normal."))
+# --- alpha_dropout_forward --------------------------------------------------------------------
+
+def _alpha_cases(hidden: bool):
+    cases = [(0.2, (200, 100), np.float64), (0.1, (100, 150), np.float32)]
+    if hidden:
+        cases += [(0.05, (300, 100), np.float64), (0.5, (80, 50, 5), np.float32),
+                  (0.3, (100, 64), np.float16), (0.8, (250, 40), np.float64)]
+    return cases
+
+
+_ALPHA_RNG_SHAPE = (64, 64)
+
+
+def _affine(p_drop: float, alpha_prime: float = ALPHA_PRIME) -> tuple[float, float]:
+    keep_prob = 1.0 - p_drop
+    a = (keep_prob + alpha_prime**2 * keep_prob * p_drop) ** -0.5
+    return a, -a * alpha_prime * p_drop
+
+
+def _alpha_hypotheses(p_drop: float):
+    """(kept slope, kept intercept, dropped value, what it means) of the usual mistakes."""
+    keep_prob = 1.0 - p_drop
+    a, b = _affine(p_drop)
+    a_flip, b_flip = _affine(p_drop, -ALPHA_PRIME)
+    return [
+        (1 / keep_prob, 0.0, 0.0, "This is inverted dropout (dropped units 0, kept ones divided "
+                                  "by keep_prob). Alpha dropout sets dropped units to alpha' and "
+                                  "then applies out = a * (.) + b to every unit."),
+        (1.0, 0.0, 0.0, "Dropped units are set to 0 and nothing else is done. Alpha dropout sets "
+                        "them to alpha' and then applies out = a * (.) + b."),
+        (a, b, b, "Dropped units were set to 0 before the affine map: they must be set to "
+                  "alpha' = -1.7581 (SELU's negative saturation value), not 0."),
+        (a, b, 0.0, "Dropped units are 0 in the output: they must be a * alpha' + b."),
+        (1.0, 0.0, ALPHA_PRIME, "Dropped units are alpha', but the affine correction is missing: "
+                                "out = a * (x * mask + alpha' * (1 - mask)) + b restores mean 0 "
+                                "and variance 1."),
+        (1 / keep_prob, 0.0, ALPHA_PRIME, "Kept units are divided by keep_prob: alpha dropout "
+                                          "does not use inverted scaling; the affine map a, b "
+                                          "corrects the moments instead."),
+        (a_flip, b_flip, -a_flip * ALPHA_PRIME + b_flip,
+         "alpha' has the wrong sign: it is negative, alpha' = -1.7581."),
+        (a, -b, a * ALPHA_PRIME - b, "b has the wrong sign: b = -a * alpha' * p_drop, which is "
+                                     "positive since alpha' < 0."),
+        (a, b, a * ALPHA_PRIME, "The shift b must be added to the dropped units too: they "
+                                "become a * alpha' + b."),
+        (a, 0.0, a * ALPHA_PRIME, "The shift b is missing: out = a * (.) + b with "
+                                  "b = -a * alpha' * p_drop."),
+    ]
+
+
+def _alpha_close(out, target, dtype) -> np.ndarray:
+    tolerance = max(1e-4, 16 * float(np.finfo(dtype).eps))
+    return np.abs(out - target) <= tolerance * (1.0 + np.abs(target))
+
+
+def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
+    """Which outputs hold the dropped value; fails with the likely mistake unless every output is
+    ``a * x + b`` or ``a * alpha' + b``."""
+    a, b = _affine(p_drop)
+    x64, out64 = x.astype(np.float64), out.astype(np.float64)
+    dropped = _alpha_close(out64, a * ALPHA_PRIME + b, x.dtype)
+    kept = _alpha_close(out64, a * x64 + b, x.dtype)
+    if np.all(dropped | kept):
+        return dropped
+    for slope, intercept, value, text in _alpha_hypotheses(p_drop):
+        other_kept = _alpha_close(out64, slope * x64 + intercept, x.dtype)
+        other_dropped = _alpha_close(out64, value, x.dtype)
+        if np.all(other_kept | other_dropped) and other_dropped.any() and other_kept.any():
+            raise CheckFailure(f"alpha dropout at p_drop={p_drop}: {text}")
+    bad = np.flatnonzero(~(dropped | kept))
+    first = bad[0]
+    raise CheckFailure(
+        f"alpha dropout at p_drop={p_drop}: every output must be a * x + b (kept) or "
+        f"a * alpha' + b = {a * ALPHA_PRIME + b:.6g} (dropped), with a = {a:.6g}, b = {b:.6g}; "
+        f"{bad.size} of {out.size} outputs are neither (e.g. x = {x64.ravel()[first]:.6g} gave "
+        f"{out64.ravel()[first]:.6g}).")
+
+
+@exercise("alpha_dropout_forward", NOTEBOOK)
+class AlphaDropoutForward:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        name = "alpha_dropout_forward"
+        observed = {}
+        for i, (p_drop, shape, dtype) in enumerate(_alpha_cases(hidden)):
+            x = _inputs(seed + i, shape, dtype, tag=2)
+            rng = np.random.default_rng([seed, i, 2])
+            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
+            observed[f"x_after_{i}"] = x
+            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
+        x = _inputs(seed, _ALPHA_RNG_SHAPE, tag=2)
+        observed["rng_runs"] = [_output(call(fn, x, 0.5, rng=np.random.default_rng(s)), name)
+                                for s in (seed, seed, seed + 1)]
+        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+                               for bad in _BAD_P_DROPS]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        name = "alpha_dropout_forward"
+        for i, (p_drop, shape, dtype) in enumerate(_alpha_cases(hidden)):
+            x = _inputs(seed + i, shape, dtype, tag=2)
+            checks.assert_unchanged(x, observed[f"x_after_{i}"])
+            out = observed[f"train_{i}"]
+            _require_array(out, x, name)
+            if not np.all(np.isfinite(out)):
+                raise CheckFailure("the output contains NaN or infinite values.")
+            dropped = _alpha_dropped(x, out, p_drop)
+            # dropped count: Binomial(n, p_drop) (exact acceptance region, ALPHA)
+            checks.assert_binomial_count(
+                int(dropped.sum()), int(dropped.size), p_drop, alpha=ALPHA,
+                what=f"dropped units at p_drop={p_drop}",
+                alternatives={"keep and drop are swapped: units are dropped with probability "
+                              "keep_prob, they should be dropped with p_drop.": 1 - p_drop},
+                hint="each unit must be dropped with probability p_drop.")
+            rows = dropped.reshape(shape[0], -1)
+            half = rows.shape[0] // 2
+            _assert_independent_pairs(
+                rows[0:2 * half:2], rows[1:2 * half:2], p_drop**2 + (1 - p_drop) ** 2,
+                what="units on which the masks of two samples agree",
+                mistake="One mask is shared by the whole batch: draw a mask with the full shape "
+                        "of x.",
+                hint="the masks of different samples must be independent.")
+            _check_inference(x, observed[f"infer_{i}"], name)
+        x = _inputs(seed, _ALPHA_RNG_SHAPE, tag=2)
+        runs = observed["rng_runs"]
+        for out in runs:
+            _require_array(out, x, name)
+        a, b = _affine(0.5)
+        kept = [~_alpha_close(out.astype(np.float64), a * ALPHA_PRIME + b, x.dtype)
+                for out in runs]
+        checks.check_rng_use(*kept, 0.5, alpha=ALPHA)
+        _check_p_zero(x, observed["p_zero"], name)
+        if hidden:
+            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
+                                  name, "p_drop must be in [0, 1)")
+
+
+# --- dropconnect_forward ----------------------------------------------------------------------
+
+def _one_hot_cases(hidden: bool):
+    """(p_drop, D, M, repeats, dtype): x is repeats stacked copies of the D x D identity, so
+    sample n reads row n % D of W and its output is b + W[n % D] * mask[n, n % D] / keep_prob."""
+    cases = [(0.3, 8, 40, 100, np.float64), (0.5, 6, 30, 80, np.float32)]
+    if hidden:
+        cases += [(0.1, 10, 50, 120, np.float64), (0.7, 8, 32, 100, np.float32),
+                  (0.25, 5, 20, 100, np.float16)]
+    return cases
+
+
+def _dense_cases(hidden: bool):
+    """(p_drop, N, D, M): positive x and W (float64), to check E[out] = x @ W + b."""
+    cases = [(0.4, 400, 16, 24)]
+    if hidden:
+        cases += [(0.5, 500, 16, 32), (0.2, 300, 24, 16)]
+    return cases
+
+
+def _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype):
+    rng = np.random.default_rng([seed, i, 3])
+    x = np.tile(np.eye(d), (repeats, 1)).astype(dtype)
+    W = (rng.choice([-1.0, 1.0], size=(d, m)) * rng.uniform(0.5, 1.5, size=(d, m))).astype(dtype)
+    b = rng.uniform(-1.0, 1.0, size=m).astype(dtype)
+    return x, W, b
+
+
+def _dense_layer(seed, i, n, d, m):
+    rng = np.random.default_rng([seed, i, 4])
+    return (rng.uniform(0.5, 1.5, size=(n, d)), rng.uniform(0.5, 1.5, size=(d, m)),
+            rng.uniform(0.1, 1.0, size=m))
+
+
+_DC_RNG_CASE = (8, 32, 64)  # D, M, repeats of the one-hot layer used for the rng checks
+
+
+@exercise("dropconnect_forward", NOTEBOOK)
+class DropconnectForward:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        name = "dropconnect_forward"
+        observed = {}
+        for i, (p_drop, d, m, repeats, dtype) in enumerate(_one_hot_cases(hidden)):
+            x, W, b = _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype)
+            rng = np.random.default_rng([seed, i, 5])
+            observed[f"train_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng), name)
+            observed[f"after_{i}"] = [x, W, b]
+            observed[f"infer_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng, training=False),
+                                             name)
+        for i, (p_drop, n, d, m) in enumerate(_dense_cases(hidden)):
+            x, W, b = _dense_layer(seed, i, n, d, m)
+            rng = np.random.default_rng([seed, i, 6])
+            observed[f"dense_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng), name)
+            observed[f"dense_infer_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng,
+                                                        training=False), name)
+        d, m, repeats = _DC_RNG_CASE
+        x, W, b = _one_hot_layer(seed, 99, 0.5, d, m, repeats, np.float64)
+        observed["rng_runs"] = [_output(call(fn, x, W, b, 0.5, rng=np.random.default_rng(s)),
+                                        name) for s in (seed, seed, seed + 1)]
+        observed["p_zero"] = _output(call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)),
+                                     name)
+        if hidden:
+            observed["bad"] = [_outcome_of_bad_call(fn, x, W, b, bad,
+                                                    rng=np.random.default_rng(seed))
+                               for bad in _BAD_P_DROPS]
+            observed["bad_shape"] = _outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
+                                                         rng=np.random.default_rng(seed))
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        name = "dropconnect_forward"
+        for i, (p_drop, d, m, repeats, dtype) in enumerate(_one_hot_cases(hidden)):
+            x, W, b = _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype)
+            for original, after, arg in zip((x, W, b), observed[f"after_{i}"], ("x", "W", "b")):
+                checks.assert_unchanged(original, after, name=arg)
+            out = observed[f"train_{i}"]
+            _require_array(out, np.empty((x.shape[0], m), dtype=dtype), name)
+            _check_one_hot_output(x, W, b, out, p_drop, repeats)
+            _check_dense_inference(x, W, b, observed[f"infer_{i}"])
+        for i, (p_drop, n, d, m) in enumerate(_dense_cases(hidden)):
+            x, W, b = _dense_layer(seed, i, n, d, m)
+            out = observed[f"dense_{i}"]
+            _require_array(out, np.empty((n, m)), name)
+            _check_dense_output(x, W, b, out, p_drop)
+            _check_dense_inference(x, W, b, observed[f"dense_infer_{i}"])
+        d, m, repeats = _DC_RNG_CASE
+        x, W, b = _one_hot_layer(seed, 99, 0.5, d, m, repeats, np.float64)
+        runs = observed["rng_runs"]
+        for out in runs:
+            _require_array(out, np.empty((x.shape[0], m)), name)
+        checks.check_rng_use(*(out - b != 0 for out in runs), 0.5, alpha=ALPHA)
+        p_zero = observed["p_zero"]
+        _require_array(p_zero, np.empty((x.shape[0], m)), name)
+        if not np.allclose(p_zero, x @ W + b, rtol=1e-12, atol=1e-12):
+            raise CheckFailure("dropconnect_forward with p_drop = 0 must return x @ W + b.")
+        if hidden:
+            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
+                                  name, "p_drop must be in [0, 1)")
+            _require_value_errors([observed["bad_shape"]], [f"W of shape ({d + 1}, {m}) for x "
+                                                            f"of shape {x.shape}"],
+                                  name, "W must have shape (D, M) with D = x.shape[1]")
+
+
+def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
+    """Sample n reads row n % D of W: ``out[n] - b = W[n % D] * mask[n, n % D] / keep_prob``."""
+    d, m = W.shape
+    keep_prob = 1.0 - p_drop
+    seen = np.tile(W, (repeats, 1))  # the weights each output reads
+    through = (out.astype(np.float64) - b.astype(np.float64)).astype(W.dtype)
+    ratios = through.astype(np.float64) / seen.astype(np.float64)
+    scales = ratios[ratios != 0]
+    if scales.size and not np.allclose(scales, np.median(scales), rtol=1e-2, atol=0):
+        raise CheckFailure(
+            "DropConnect, read through one-hot inputs (x[n] = e_d): out[n] - b must be row d of "
+            "W times its mask / keep_prob, so each entry is 0 (weight dropped) or "
+            "W[d, j] / keep_prob (kept), but other values appear. The bias b is added "
+            "unchanged, never dropped or scaled; only the weights are masked.")
+    kept = (through != 0).reshape(repeats, d, m)
+    agree_prob = keep_prob**2 + p_drop**2
+    # independence first: a mask shared across samples or across a row also skews the kept
+    # count, and naming the sharing is what helps.
+    # Samples reading the same row of W have independent masks: Binomial agreements (ALPHA).
+    half = repeats // 2
+    _assert_independent_pairs(
+        kept[0:2 * half:2], kept[1:2 * half:2], agree_prob,
+        what="weights kept or dropped alike for two samples",
+        mistake="One weight mask (shape (D, M)) is shared by the whole batch: this exercise asks "
+                "for an independent mask per sample, shape (N, D, M), as in Wan et al. 2013.",
+        hint="each sample must get its own weight mask.")
+    # weights of one row (one input) are independent too (ALPHA)
+    _assert_independent_pairs(
+        kept[:, :, 0:m - m % 2:2], kept[:, :, 1:m - m % 2:2], agree_prob,
+        what="pairs of weights of one input that are kept or dropped together",
+        mistake="All weights leaving one input are kept or dropped together: that is dropout "
+                "on the inputs x (a mask of shape (N, D)), not DropConnect. Draw one keep "
+                "decision per weight.",
+        hint="every weight must be kept or dropped independently.")
+    try:
+        # exact scale, and kept weights Binomial(N * M, keep_prob) (ALPHA)
+        checks.check_inverted_dropout_output(seen, through, p_drop, alpha=ALPHA)
+    except CheckFailure as failure:
+        message = str(failure).replace("kept units", "kept weights")
+        raise CheckFailure(
+            f"DropConnect, read through one-hot inputs (x[n] = e_d, so out[n] - b is row d of W "
+            f"times its mask / keep_prob): {message} The bias b is added unchanged, never "
+            f"dropped or scaled.") from None
+
+
+def _check_dense_output(x, W, b, out, p_drop) -> None:
+    keep_prob = 1.0 - p_drop
+    d = W.shape[0]
+    dense = x @ W
+    # An output equals b only when all D of its weights are dropped: probability p_drop**D.
+    # Entries are independent (separate weights), so the count is Binomial (ALPHA).
+    blank = int(np.count_nonzero((out == b) | (out == 0)))
+    checks.assert_binomial_count(
+        blank, int(out.size), p_drop**d, alpha=ALPHA,
+        what=f"outputs equal to b or 0 (all {d} weights of the output dropped)",
+        alternatives={"Whole outputs are dropped: that is dropout applied after x @ W. "
+                      "DropConnect drops single weights, so an output vanishes only when all "
+                      "its weights are dropped.": p_drop},
+        hint="an output should lose only some of its weights, almost never all of them.")
+    # ratio = (out - b) / (x @ W) lies in [0, 1 / keep_prob] and has mean 1 and variance
+    # (p_drop / keep_prob) * sum_d (x_d W_dm)**2 / (x @ W)**2 <= the largest over entries;
+    # entries are independent, so Bernstein's bound holds (ALPHA). The upper end has room for
+    # rounding when all weights are kept; a wider range keeps the bound valid.
+    ratio = (out - b) / dense
+    variance = float(np.max(p_drop / keep_prob * ((x**2) @ (W**2)) / dense**2))
+    hint = "E[out] must be x @ W + b."
+    if abs(ratio.mean() - keep_prob) < 0.02:
+        hint = ("the mean is keep_prob times x @ W: the kept weights must be divided by "
+                "keep_prob (inverted DropConnect).")
+    checks.assert_mean_close(ratio, 1.0, lower=0.0, upper=(1 + 1e-9) / keep_prob,
+                             variance=variance, alpha=ALPHA,
+                             what="mean of (out - b) / (x @ W)", hint=hint)
+
+
+def _check_dense_inference(x, W, b, out) -> None:
+    if not isinstance(out, np.ndarray):
+        raise CheckFailure(f"dropconnect_forward(..., training=False) must return a numpy array, "
+                           f"got {out}.")
+    expected = x.astype(np.float64) @ W.astype(np.float64) + b.astype(np.float64)
+    checks.assert_same_shape_dtype(np.empty(expected.shape, dtype=np.result_type(x, W, b)), out)
+    scale = np.abs(x.astype(np.float64)) @ np.abs(W.astype(np.float64)) + np.abs(b)
+    if np.all(np.abs(out - expected) <= _rtol(out.dtype) * (1 + scale)):
+        return
+    through = (out.astype(np.float64) - b) / (expected - b)
+    if np.allclose(through, np.median(through), rtol=1e-3) and not math.isclose(
+            float(np.median(through)), 1.0, rel_tol=1e-3):
+        raise CheckFailure(f"at inference (training=False) the output must be x @ W + b, saw "
+                           f"(x @ W) times {float(np.median(through)):.4g} + b. With inverted "
+                           "DropConnect the scaling happens in training only.")
+    raise CheckFailure("at inference (training=False) DropConnect must be the plain dense layer "
+                       "x @ W + b: no mask, no noise.")

@@ -1,0 +1,748 @@
+# %% [markdown]
+# # 05 · Variants of dropout
+#
+# **Learning goals.** After this notebook you can
+#
+# 1. explain, with numbers, why dropping single pixels of a convolutional feature map removes
+#    almost nothing, and implement **spatial (channel) dropout**;
+# 2. implement **Gaussian dropout** and show that it matches inverted dropout's first two moments;
+# 3. explain why zeroing units breaks a self-normalizing (SELU) network, and implement **alpha
+#    dropout** with its affine correction;
+# 4. implement **DropConnect** and say exactly how it differs from dropout on the inputs;
+# 5. describe variational (recurrent) dropout, DropPath / stochastic depth, DropBlock, concrete
+#    and targeted dropout well enough to pick one;
+# 6. place dropout correctly (activation order, output layer, BatchNorm, convolutions,
+#    Transformers) and decide whether to use it at all.
+#
+# **Convention.** `p_drop` is the probability that a unit (or channel, weight, block, branch) is
+# **dropped**; `keep_prob = 1 - p_drop`. A mask is boolean with `True` = kept. Several papers
+# quoted here write $p$ for the probability of *keeping* (Srivastava et al. 2014, Klambauer et
+# al. 2017, Wan et al. 2013); every formula below has been translated to `p_drop`.
+
+# %%
+import numpy as np
+import matplotlib.pyplot as plt
+import ipywidgets as widgets
+
+from course_lib.masks import sample_mask
+from course_lib.lessons import variants_view as lesson
+from course_lib.widgets import live_figure
+from autograder.exercises import check
+
+# %% [markdown]
+# ## 1. Why dropping pixels of a feature map does little
+#
+# Dropout works by taking information away: a unit that is dropped cannot be relied on. That
+# premise fails for the feature maps of a convolutional network. A feature map is smooth:
+# neighbouring pixels respond to almost the same patch of the input, so a dropped pixel is
+# almost exactly recoverable from the pixels around it, and the next convolution, which sums
+# over a neighbourhood, barely notices it is gone.
+#
+# To see it on real data, we take one digit from the course's data set (scikit-learn's 8x8
+# digits), upsample it to 32x32 and filter it like an early convolutional layer would. That gives
+# four feature maps (intensity, vertical edges, horizontal edges, blobs), each standardized to
+# mean 0 and variance 1. First, how alike are neighbouring pixels?
+
+# %%
+maps = lesson.feature_maps()  # shape (1, 4, 32, 32): one sample, four channels
+for name, r in zip(lesson.CHANNEL_NAMES, lesson.neighbour_correlation(maps[0])):
+    print(f"{name:>17}: correlation of horizontally adjacent pixels = {r:.3f}")
+
+# %% [markdown]
+# Now drop pixels (inverted dropout, one mask entry per pixel) and try to undo it: replace every
+# dropped pixel by the mean of its kept 3x3 neighbours. The relative error of that guess, over the
+# dropped pixels, says how much information dropout really removed (0: nothing; 1: everything,
+# the same as guessing the channel mean). Then drop whole channels instead (spatial dropout): a
+# dropped channel leaves no neighbour to guess from.
+
+# %%
+print("p_drop   error after pixel dropout   error after channel dropout")
+for p_drop in (0.1, 0.3, 0.5, 0.7):
+    result = lesson.pixel_vs_channel(p_drop)
+    print(f"  {p_drop:.1f}   {result.pixel:>14.1%}              {result.channel:>14.1%}")
+
+# %% [markdown]
+# At `p_drop = 0.5`, half the pixels are gone, yet the neighbours give them back to within about
+# 20%; at `p_drop = 0.1` the lost pixels come back to about 11% (most of that small error is what
+# interpolating a smooth map costs even when nothing is dropped). A network can learn the same
+# trick, which is why pixel dropout on convolutional features is a weak regularizer. Dropping
+# channels removes 100% of what was dropped. Move the slider to see one channel:
+
+# %%
+pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
+    "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05, description="p_drop"),
+    "seed": widgets.IntSlider(value=0, min=0, max=20, description="seed"),
+})
+
+# %% [markdown]
+# **Spatial dropout** (Tompson et al. 2015; PyTorch `nn.Dropout2d`, Keras `SpatialDropout2D`)
+# draws **one keep-mask entry per (sample, channel)** of an `(N, C, H, W)` tensor, a mask of
+# shape `(N, C, 1, 1)` broadcast over `H` and `W`, and scales the kept channels by
+# `1 / keep_prob` as inverted dropout does. The network can no longer rely on one feature map
+# being there; it must spread the information over several channels, which is the
+# co-adaptation argument of dropout, applied to the units that actually carry independent
+# information.
+#
+# ## 2. Exercise: spatial dropout
+#
+# Write `spatial_dropout_forward`. It must
+#
+# * draw an independent keep decision for every **(sample, channel)** pair, each kept with
+#   probability `keep_prob = 1 - p_drop`, using only the generator `rng`: not one decision per
+#   pixel, not one per channel shared by the batch, not one per sample shared by its channels;
+# * keep or drop each feature map **as a whole** and scale the kept ones by `1 / keep_prob`;
+# * return `x` unchanged at inference (`training=False`);
+# * never modify `x`, and keep its shape and dtype;
+# * raise `ValueError` if `p_drop` is not in `[0, 1)` or `x` is not 4-dimensional.
+#
+# The checks are statistical where the output is random (false-failure probability below
+# $10^{-9}$ per check), so any correct way of drawing the mask passes.
+
+# %% [solution] id=spatial_dropout_forward_solution
+def spatial_dropout_forward(x, p_drop, *, rng, training=True):
+    """Spatial (channel) inverted dropout, forward pass.
+
+    Parameters
+    ----------
+    x : ndarray of float, shape (N, C, H, W)
+        Feature maps: N samples, C channels of H x W pixels.
+    p_drop : float in [0, 1)
+        Probability that a channel of a sample is dropped (keep_prob = 1 - p_drop).
+    rng : numpy.random.Generator
+        The only source of randomness.
+    training : bool
+        In training, keep each (sample, channel) feature map with probability keep_prob and
+        scale it by 1 / keep_prob, or drop it (all zeros); at inference return x unchanged.
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as x
+    cache : anything a backward pass would need (e.g. the mask of shape (N, C, 1, 1)), or None
+
+    Raises
+    ------
+    ValueError
+        If p_drop is not in [0, 1), or x does not have 4 dimensions.
+    """
+    ### BEGIN SOLUTION
+    if not 0.0 <= p_drop < 1.0:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    if x.ndim != 4:
+        raise ValueError(f"x must have 4 dimensions (N, C, H, W), got shape {x.shape}")
+    if not training or p_drop == 0.0:
+        return x.copy(), None
+    keep_prob = 1.0 - p_drop
+    n_samples, n_channels = x.shape[:2]
+    mask = rng.random((n_samples, n_channels, 1, 1)) < keep_prob
+    out = (x * mask / keep_prob).astype(x.dtype)
+    return out, mask
+    ### END SOLUTION
+
+# %% [tests] id=spatial_dropout_forward points=3
+check("spatial_dropout_forward", spatial_dropout_forward)
+### BEGIN HIDDEN TESTS
+check("spatial_dropout_forward", spatial_dropout_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **In two sentences:** why does pixel dropout barely regularize a convolutional feature map, and
+# what does spatial dropout change?
+
+# %% [answer] id=explain_spatial_dropout points=2
+# Neighbouring pixels of a feature map are strongly correlated (about 0.9 here), so a dropped
+# pixel is almost recoverable from its kept neighbours and the next convolution, which sums over
+# a neighbourhood, loses little information. Spatial dropout drops a whole (sample, channel) map,
+# which removes that feature completely and forces the network to spread what it needs over
+# several channels.
+
+# %% [markdown]
+# ## 3. Gaussian dropout: the same first two moments
+#
+# Inverted dropout multiplies each unit by the random factor $m/\text{keep\_prob}$ with
+# $m \sim \text{Bernoulli}(\text{keep\_prob})$. Its mean and variance are
+#
+# $$\mathbb{E}\Big[\frac{m}{\text{keep\_prob}}\Big] = 1, \qquad
+#   \operatorname{Var}\Big[\frac{m}{\text{keep\_prob}}\Big]
+#   = \frac{\mathbb{E}[m^2]}{\text{keep\_prob}^2} - 1 = \frac{1}{\text{keep\_prob}} - 1
+#   = \frac{p_\text{drop}}{\text{keep\_prob}}.$$
+#
+# **Gaussian dropout** replaces the two-valued factor by a continuous one with the same two
+# moments, $\xi \sim \mathcal{N}\big(1,\; p_\text{drop}/\text{keep\_prob}\big)$
+# (Srivastava et al. 2014, section 10, who write the variance as $(1-p)/p$ with $p$ the keep
+# probability; Keras `GaussianDropout`). No unit is ever exactly zero, and since the mean is
+# already 1, no rescaling is needed: at inference the layer is the identity. Measured over a
+# million draws of each:
+
+# %%
+print("p_drop   inverted: mean   var     Gaussian: mean   var     exact var p_drop/keep_prob")
+for p_drop in (0.1, 0.3, 0.5, 0.8):
+    m = lesson.factor_moments(p_drop)
+    print(f"  {p_drop:.1f}        {m.bernoulli_mean:.4f}  {m.bernoulli_var:.4f}          "
+          f"{m.gaussian_mean:.4f}  {m.gaussian_var:.4f}       {m.exact_var:.4f}")
+
+# %% [markdown]
+# Matching two moments does not make the two factors alike (left panel: two spikes against a
+# bell). What makes the two dropouts behave alike is what the next layer sees: a weighted sum of
+# many noisy inputs, which by the central limit theorem is close to Gaussian either way, with the
+# same mean and the same variance (right panel, a unit with 256 inputs). Wang and Manning (2013)
+# used this to speed dropout up ("fast dropout"), and Kingma et al. (2015) to *learn* the noise
+# variance $\alpha = p_\text{drop}/\text{keep\_prob}$ per weight (variational dropout).
+#
+# One precise difference: the Gaussian factor is negative with probability
+# $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, which flips the sign of the unit. At
+# `p_drop = 0.5` that is 16% of the units:
+
+# %%
+from scipy import stats
+
+for p_drop in (0.1, 0.3, 0.5):
+    print(f"p_drop={p_drop}: P(Gaussian factor < 0) = "
+          f"{stats.norm.cdf(-np.sqrt((1 - p_drop) / p_drop)):.4f}")
+
+gaussian_figure = live_figure(lesson.draw_gaussian_vs_bernoulli, {
+    "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05, description="p_drop"),
+})
+
+# %% [markdown]
+# ## 4. Exercise: Gaussian dropout
+#
+# Write `gaussian_dropout_forward`: multiply every entry of `x` by its own noise drawn from
+# $\mathcal{N}(1, p_\text{drop}/\text{keep\_prob})$, using only `rng`. Mind that NumPy's
+# `rng.normal(loc, scale)` takes the **standard deviation**, not the variance. Return `x`
+# unchanged at inference, never modify `x`, keep its dtype, and raise `ValueError` if `p_drop` is
+# not in `[0, 1)`.
+
+# %% [solution] id=gaussian_dropout_forward_solution
+def gaussian_dropout_forward(x, p_drop, *, rng, training=True):
+    """Gaussian dropout, forward pass: multiplicative noise of mean 1.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+    p_drop : float in [0, 1)
+        Sets the noise variance p_drop / keep_prob (keep_prob = 1 - p_drop), the variance of
+        inverted dropout's factor mask / keep_prob.
+    rng : numpy.random.Generator
+        The only source of randomness.
+    training : bool
+        In training, out = x * noise with independent noise ~ N(1, p_drop / keep_prob) for every
+        entry; at inference return x unchanged.
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as x
+    cache : anything a backward pass would need (e.g. the noise), or None
+
+    Raises
+    ------
+    ValueError
+        If p_drop is not in [0, 1).
+    """
+    ### BEGIN SOLUTION
+    if not 0.0 <= p_drop < 1.0:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    if not training or p_drop == 0.0:
+        return x.copy(), None
+    std = np.sqrt(p_drop / (1.0 - p_drop))
+    noise = 1.0 + std * rng.standard_normal(x.shape)
+    return (x * noise).astype(x.dtype), noise
+    ### END SOLUTION
+
+# %% [tests] id=gaussian_dropout_forward points=3
+check("gaussian_dropout_forward", gaussian_dropout_forward)
+### BEGIN HIDDEN TESTS
+check("gaussian_dropout_forward", gaussian_dropout_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Alpha dropout for self-normalizing networks
+#
+# A **SELU** network (Klambauer et al. 2017) keeps its activations at mean 0 and variance 1 by
+# itself, layer after layer, without BatchNorm:
+#
+# $$\text{selu}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0
+#   \end{cases}, \qquad \lambda \approx 1.0507,\ \alpha \approx 1.6733,$$
+#
+# with weights initialized with variance $1/\text{fan\_in}$. The constants are chosen so that
+# mean 0 and variance 1 are a stable fixed point of the layer map. Ordinary dropout breaks it
+# twice:
+#
+# * **the variance.** For inputs of mean 0 and variance 1, inverted dropout keeps the mean but
+#   makes the variance $\mathbb{E}[(m x/\text{keep\_prob})^2] = 1/\text{keep\_prob}$; the next
+#   layers then settle at a different fixed point in training than at inference;
+# * **the value 0.** For SELU, 0 is not "off": it is the output for an input of exactly 0. The
+#   "inactive" value of a SELU unit is its lower saturation value
+#   $\lim_{x\to-\infty}\text{selu}(x) = -\lambda\alpha = \alpha' \approx -1.7581$.
+#
+# **Alpha dropout** sets dropped units to $\alpha'$, then applies one affine map to every unit
+# that restores mean 0 and variance 1. With $y = m\,x + (1-m)\,\alpha'$ and $x$ of mean 0 and
+# variance 1:
+#
+# $$\mathbb{E}[y] = p_\text{drop}\,\alpha', \qquad \operatorname{Var}[y] = \text{keep\_prob}
+#   + \alpha'^2\,\text{keep\_prob}\;p_\text{drop},$$
+#
+# so $\text{out} = a\,y + b$ with
+#
+# $$a = \big(\text{keep\_prob} + \alpha'^2\,\text{keep\_prob}\;p_\text{drop}\big)^{-1/2},
+#   \qquad b = -a\,\alpha'\,p_\text{drop}$$
+#
+# has mean 0 and variance 1 again. (These are the constants of
+# `torch.nn.functional.alpha_dropout`. Klambauer et al. write them with $q$ = keep_prob.)
+# Measured on a million standard normal inputs at `p_drop = 0.1`:
+
+# %%
+ALPHA_PRIME = -1.7580993408473766  # SELU's negative saturation value, -lambda * alpha
+
+for name, m in lesson.zero_dropping_moments(0.1).items():
+    print(f"{name:>12}: mean {m.mean:+.4f}   variance {m.var:.4f}")
+print("\np_drop      a        b       value of a dropped unit (a * alpha' + b)")
+for p_drop, a, b, dropped in lesson.affine_constants_table():
+    print(f"  {p_drop:<5} {a:.4f}   {b:.4f}   {dropped:+.4f}")
+
+# %% [markdown]
+# Inverted dropout leaves the variance at $1/0.9 = 1.11$; setting dropped units to $\alpha'$
+# without the correction moves the mean to $0.1\,\alpha' = -0.18$; alpha dropout gets both back.
+# Across depth the effect compounds. Below, 16 SELU layers of width 256 with a dropout after
+# each: with inverted dropout the activations drift to a variance near 1.6 in training, while
+# at inference (dropout off) they sit at 1, so every layer sees inputs at inference unlike those
+# it was trained on. With alpha dropout, training and inference agree. Klambauer et al.
+# recommend small rates, `p_drop` = 0.05 or 0.1.
+
+# %%
+lesson.draw_selu_depth(p_drop=0.1);
+
+# %% [markdown]
+# ## 6. Exercise: alpha dropout
+#
+# Write `alpha_dropout_forward`. Keep each entry with probability `keep_prob` (drop it with
+# probability `p_drop`), using only `rng`; set the dropped entries to
+# `ALPHA_PRIME = -1.7580993408473766` (defined above); then return
+# `a * (x * mask + ALPHA_PRIME * (1 - mask)) + b` with `a` and `b` from the formulas of
+# section 5. At inference return `x` unchanged. Never modify `x`, keep its dtype, and raise
+# `ValueError` if `p_drop` is not in `[0, 1)`.
+
+# %% [solution] id=alpha_dropout_forward_solution
+def alpha_dropout_forward(x, p_drop, *, rng, training=True):
+    """Alpha dropout (Klambauer et al. 2017), forward pass, for SELU networks.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+    p_drop : float in [0, 1)
+        Probability that a unit is dropped (keep_prob = 1 - p_drop).
+    rng : numpy.random.Generator
+        The only source of randomness.
+    training : bool
+        In training, each unit is kept with probability keep_prob; a dropped unit is set to
+        alpha' = -1.7580993408473766 (SELU's negative saturation value, -scale * alpha). Then
+        every unit y (x if kept, alpha' if dropped) goes through out = a * y + b with
+        a = (keep_prob + alpha'**2 * keep_prob * p_drop) ** -0.5 and b = -a * alpha' * p_drop,
+        so that inputs of mean 0 and variance 1 keep mean 0 and variance 1. At inference
+        return x unchanged.
+
+    Returns
+    -------
+    out : ndarray, same shape and dtype as x
+    cache : anything a backward pass would need (e.g. the mask), or None
+
+    Raises
+    ------
+    ValueError
+        If p_drop is not in [0, 1).
+    """
+    ### BEGIN SOLUTION
+    if not 0.0 <= p_drop < 1.0:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    if not training or p_drop == 0.0:
+        return x.copy(), None
+    keep_prob = 1.0 - p_drop
+    a = (keep_prob + ALPHA_PRIME**2 * keep_prob * p_drop) ** -0.5
+    b = -a * ALPHA_PRIME * p_drop
+    mask = rng.random(x.shape) < keep_prob
+    out = a * np.where(mask, x, ALPHA_PRIME) + b
+    return out.astype(x.dtype), mask
+    ### END SOLUTION
+
+# %% [tests] id=alpha_dropout_forward points=3
+check("alpha_dropout_forward", alpha_dropout_forward)
+### BEGIN HIDDEN TESTS
+check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. DropConnect: drop weights, not units
+#
+# **DropConnect** (Wan et al. 2013) keeps each *weight* of a dense layer with probability
+# `keep_prob`: sample $n$ goes through its own thinned matrix,
+#
+# $$\text{out}_n = x_n \,\big(W \odot M_n\big) / \text{keep\_prob} + b, \qquad
+#   M_n \in \{0, 1\}^{D \times M} \text{ i.i.d. Bernoulli(keep\_prob)},$$
+#
+# and the bias is never dropped. With this course's layout (`x @ W`, `W` of shape `(D, M)`),
+# row $d$ of $W$ holds the weights leaving input $d$. Dropout on the inputs is therefore the
+# special case of DropConnect whose mask is **constant along each row** (input $d$ dropped means
+# its whole row of weights is dropped). The seed texts say "entire rows"; in the $Wx$ layout of
+# Wan et al. those are columns.
+#
+# Both have the same mean, $x_n W + b$, and, output by output, even the same variance,
+# $(p_\text{drop}/\text{keep\_prob})\sum_d x_d^2 W_{dj}^2$. The difference is the
+# **correlation between outputs**: outputs that share inputs are dropped together by input
+# dropout, independently by DropConnect. One input through a layer whose two output columns are
+# similar, 20 000 draws each:
+
+# %%
+stats_by_method = lesson.dropconnect_vs_dropout(p_drop=0.5)
+print("method                 var(out_1)   var(out_2)   corr(out_1, out_2)")
+for name, s in stats_by_method.items():
+    correlation = round(s.correlation, 3) + 0.0  # no "-0.000"
+    print(f"{name:<21}  {s.var_first:>9.4f}    {s.var_second:>9.4f}    {correlation:>+12.3f}")
+
+# %% [markdown]
+# Three practical points.
+#
+# * **One mask per sample or one per batch?** Wan et al. draw a mask per sample, which costs
+#   $N \cdot D \cdot M$ random numbers and a separate matrix product per sample. Many
+#   implementations share one mask across the batch (cheaper, and it is what AWD-LSTM's
+#   "weight-dropped" recurrent matrix does, Merity et al. 2017); then the samples of one batch
+#   are not thinned independently. The exercise below asks for **one mask per sample**.
+# * **Inference.** With inverted scaling (kept weights times `1 / keep_prob`) the inference
+#   layer is plain `x @ W + b`, the weight-scaling rule of ordinary dropout. Wan et al. instead
+#   moment-match: at inference they approximate each pre-activation by a Gaussian with the
+#   training mean and variance and average the activation over samples from it, which is more
+#   faithful after a nonlinearity.
+# * **PyTorch** has no DropConnect module; it is written by hand or with
+#   `torch.nn.utils.parametrize` on the weight.
+#
+# ## 8. Exercise: DropConnect
+#
+# Write `dropconnect_forward(x, W, b, p_drop, *, rng, training=True)` for a dense layer.
+
+# %% [solution] id=dropconnect_forward_solution
+def dropconnect_forward(x, W, b, p_drop, *, rng, training=True):
+    """DropConnect on a dense layer x @ W + b, forward pass.
+
+    Every sample gets its OWN weight mask: mask of shape (N, D, M), each weight kept with
+    probability keep_prob = 1 - p_drop independently (not one (D, M) mask shared by the batch,
+    and not a mask on x). Sample n's output is x[n] @ (W * mask[n] / keep_prob) + b: kept
+    weights are scaled by 1 / keep_prob, the bias is never dropped, so E[out] = x @ W + b.
+
+    Parameters
+    ----------
+    x : ndarray of float, shape (N, D)
+    W : ndarray of float, shape (D, M)
+    b : ndarray of float, shape (M,)
+    p_drop : float in [0, 1)
+        Probability that a weight is dropped.
+    rng : numpy.random.Generator
+        The only source of randomness.
+    training : bool
+        At inference return the plain dense layer x @ W + b.
+
+    Returns
+    -------
+    out : ndarray, shape (N, M), dtype of x @ W + b (float32 inputs give float32)
+    cache : anything a backward pass would need (e.g. the mask), or None
+
+    Raises
+    ------
+    ValueError
+        If p_drop is not in [0, 1), or the shapes of x, W, b do not fit together.
+    """
+    ### BEGIN SOLUTION
+    if not 0.0 <= p_drop < 1.0:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    if x.ndim != 2 or W.ndim != 2 or W.shape[0] != x.shape[1] or b.shape != (W.shape[1],):
+        raise ValueError(f"need x (N, D), W (D, M), b (M,), got {x.shape}, {W.shape}, {b.shape}")
+    if not training or p_drop == 0.0:
+        return x @ W + b, None
+    keep_prob = 1.0 - p_drop
+    mask = rng.random((x.shape[0],) + W.shape) < keep_prob  # (N, D, M): one mask per sample
+    thinned = np.where(mask, W / keep_prob, 0)
+    out = np.einsum("nd,ndm->nm", x, thinned) + b
+    return out.astype(np.result_type(x, W, b)), mask
+    ### END SOLUTION
+
+# %% [tests] id=dropconnect_forward points=3
+check("dropconnect_forward", dropconnect_forward)
+### BEGIN HIDDEN TESTS
+check("dropconnect_forward", dropconnect_forward, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 9. All of them on one digit
+#
+# The widget runs the course's reference implementations on the four feature maps of section 1
+# (and, for DropConnect, on a linear map that blurs the 16x16 digit). Row 2 shows the mask
+# (white = kept) or, for Gaussian dropout, the noise; row 3 the output, on the same colour
+# scale as the input. Things to look for:
+#
+# * **inverted**: salt-and-pepper holes, kept pixels brighter by `1 / keep_prob`, and the digit
+#   still perfectly readable;
+# * **spatial**: whole channels black or brighter; nothing in between;
+# * **Gaussian**: nothing is dropped, every pixel is jittered; the variance of the noise,
+#   printed above each panel, is `p_drop / keep_prob`;
+# * **alpha**: dropped pixels take one constant value (`a * alpha' + b`, light blue for
+#   moderate `p_drop`), and each output channel keeps mean about 0 and variance about 1;
+# * **DropConnect**: the speckle is on the weights, so every output pixel is still computed,
+#   from a random subset of its inputs. Change the seed to resample.
+
+# %%
+variant_figure = live_figure(lesson.draw_variant, {
+    "variant": widgets.Dropdown(options=lesson.VARIANTS, value="spatial", description="variant"),
+    "p_drop": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="p_drop"),
+    "seed": widgets.IntSlider(value=0, min=0, max=50, description="seed"),
+})
+
+# %% [markdown]
+# ## 10. More variants, briefly
+#
+# ### Variational (recurrent) dropout: one mask for the whole sequence
+#
+# An RNN applies the same weights at every time step. Drawing a fresh dropout mask at every step
+# on the recurrent state cuts each unit's memory with probability `p_drop` at every step: a value
+# survives $t$ steps through a given unit with probability $\text{keep\_prob}^t$. Gal and
+# Ghahramani (2016) derive from their Bayesian view that the mask should be drawn **once per
+# sequence** and reused at every time step (on the inputs, the outputs and the recurrent
+# connections): the network is then one thinned RNN for the whole sequence. A tiny loop shows
+# the difference:
+
+# %%
+rng = np.random.default_rng(3)
+n_units, n_steps, p_rec = 12, 20, 0.3
+keep_rec = 1 - p_rec
+W_hh = rng.standard_normal((n_units, n_units)) / np.sqrt(n_units)
+inputs = rng.standard_normal((n_steps, n_units))
+
+tied = sample_mask(n_units, p_rec, rng=rng)  # drawn once for the whole sequence
+h_fresh = h_tied = np.zeros(n_units)
+fresh_history, tied_history = [], []
+for t in range(n_steps):
+    fresh = sample_mask(n_units, p_rec, rng=rng)  # drawn again at every step
+    h_fresh = np.tanh((h_fresh * fresh / keep_rec) @ W_hh + inputs[t])
+    h_tied = np.tanh((h_tied * tied / keep_rec) @ W_hh + inputs[t])
+    fresh_history.append(fresh)
+    tied_history.append(tied)
+
+print(f"a value survives {n_steps} steps through one unit with probability "
+      f"{keep_rec**n_steps:.1e} (fresh masks) vs {keep_rec} (one mask)")
+lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
+
+# %% [markdown]
+# "Recurrent dropout" names a family: Gal and Ghahramani's tied masks; Semeniuta et al. (2016),
+# who drop only the candidate update of an LSTM cell so the memory itself is never erased;
+# and DropConnect on the recurrent weight matrix (AWD-LSTM). Keras' LSTM arguments `dropout`
+# and `recurrent_dropout` use tied masks; PyTorch's `nn.LSTM(dropout=...)` does something else:
+# ordinary dropout on the outputs of each stacked layer but the last, none on the recurrent
+# connections.
+#
+# ### DropPath / stochastic depth: drop whole residual branches
+#
+# In a residual network each block computes $x + f(x)$. **Stochastic depth** (Huang et al. 2016)
+# drops the branch $f$ for a whole sample, a mask of shape `(N, 1, 1, 1)` per block, so that
+# sample passes through a shallower network: $x + m_n f(x)/\text{keep\_prob}$ in its inverted
+# form (timm's `DropPath`, torchvision's `StochasticDepth(mode="row")`; the original paper scaled
+# at test time instead). The identity path keeps the signal flowing, which is what makes
+# dropping whole layers possible. Huang et al. let the rate grow linearly with depth,
+# $p_\ell = \frac{\ell}{L}\,p_L$ with $p_L = 0.5$, so early blocks are almost always kept. For
+# the 54 residual blocks of a ResNet-110:
+
+# %%
+rates = lesson.linear_decay_rates(54, p_last=0.5)
+depths = lesson.sample_active_blocks(rates, 10_000, rng=np.random.default_rng(0))
+print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
+      f"(sampled over 10 000 samples: {depths.mean():.2f}, from {depths.min()} to {depths.max()})")
+
+# %% [markdown]
+# A quarter of the residual blocks are skipped on average, which also saves a quarter of the
+# training compute. DropPath is standard in vision transformers (DeiT, Swin) and ConvNeXt.
+#
+# ### DropBlock: drop contiguous regions
+#
+# Between pixel dropout (too little) and channel dropout (all or nothing) sits **DropBlock**
+# (Ghiasi et al. 2018; torchvision `drop_block2d`): it drops `block_size x block_size` squares.
+# Block corners are drawn with rate
+# $\gamma = \frac{p_\text{drop}}{\text{block\_size}^2}\,
+#   \frac{H W}{(H - \text{block\_size} + 1)(W - \text{block\_size} + 1)}$
+# so that about `p_drop` of the pixels fall in a block, and the output is rescaled by the number
+# of pixels over the number kept. Blocks overlap, so the dropped fraction comes out a little
+# below `p_drop`; the titles below show it, and the neighbour-recovery error of section 1:
+
+# %%
+lesson.draw_dropblock(p_drop=0.3, block_size=7);
+
+# %% [markdown]
+# ### Concrete dropout: learn `p_drop`
+#
+# Tuning `p_drop` per layer by grid search is expensive. **Concrete dropout** (Gal, Hron and
+# Kendall 2017) makes the mask differentiable in `p_drop`: it replaces the Bernoulli drop
+# indicator by the relaxed variable
+#
+# $$\tilde z = \sigma\Big(\frac{1}{\tau}\big(\log p_\text{drop} - \log \text{keep\_prob}
+#   + \log u - \log(1-u)\big)\Big), \qquad u \sim U(0, 1),$$
+#
+# which tends to Bernoulli(`p_drop`) as the temperature $\tau \to 0$ (they use $\tau = 0.1$), and
+# multiplies units by $(1-\tilde z)/\text{keep\_prob}$. The loss gains a regularizer whose
+# entropy term pulls `p_drop` towards 1/2 and weakens as the data set grows, so the learned rate
+# falls with more data, as it should. Left panel below: at $\tau = 0.1$ most values sit near 0
+# or 1 and their mean is close to `p_drop`; at $\tau = 0.5$ the values spread and the mean moves
+# away from `p_drop` (the relaxation is exact only in the limit).
+#
+# ### Targeted dropout: drop what you will prune
+#
+# **Targeted dropout** (Gomez et al. 2019) prepares a network for pruning. In each column of
+# $W$ (the weights into one unit), the fraction $\gamma$ of weights with the smallest magnitude
+# are candidates, and each candidate is dropped with probability $\alpha$; large weights are
+# never dropped (right panel: a step at the $\gamma$ quantile). The network learns not to rely
+# on its small weights, so pruning them afterwards costs little. The authors' code applies the
+# mask without rescaling. The same idea exists for whole units (ranked by the norm of their
+# weight vector).
+
+# %%
+lesson.draw_concrete_and_targeted(p_drop=0.3);
+
+# %% [markdown]
+# ## 11. Where to put dropout
+#
+# **Linear → activation → dropout.** Dropout goes on a layer's *output activations*, which are
+# the *inputs* of the next weight matrix. For ReLU the order of activation and dropout does not
+# even matter: ReLU is positively homogeneous, $\text{relu}(c\,x) = c\,\text{relu}(x)$ for
+# $c \ge 0$, so $\text{relu}(m x/\text{keep\_prob}) = m\,\text{relu}(x)/\text{keep\_prob}$
+# exactly. For tanh or SELU the order matters: a kept unit becomes $\tanh(x/\text{keep\_prob})$
+# one way and $\tanh(x)/\text{keep\_prob}$ the other, and a SELU unit dropped *before* the
+# activation comes out as $\text{selu}(0) = 0$, not as its "off" value $\alpha'$ (alpha
+# dropout's point again). With the same mask on both sides:
+
+# %%
+for activation in ("relu", "tanh", "selu"):
+    print(f"{activation:>4}: max |act(dropout(x)) - dropout(act(x))| = "
+          f"{lesson.order_difference(activation):.3g}")
+
+# %% [markdown]
+# **Not on the output layer.** Dropping logits or regression outputs makes the prediction itself
+# random and biases the loss; dropout belongs *before* the last weight matrix (on its input),
+# never after it.
+#
+# **BatchNorm: the variance shift** (Li et al. 2019). When dropout comes *before* a BatchNorm
+# layer, BatchNorm's running variance is estimated on dropout's noisy training activations. At
+# inference dropout is off and the variance is smaller, but BatchNorm still divides by the
+# training variance, so everything after it is shrunk. For a unit $a$ with mean $\mu$ and
+# variance $\sigma^2$:
+#
+# $$\operatorname{Var}_\text{train}\Big[\frac{m a}{\text{keep\_prob}}\Big]
+#   = \frac{\sigma^2 + \mu^2}{\text{keep\_prob}} - \mu^2
+#   \quad > \quad \sigma^2 = \operatorname{Var}_\text{test}[a].$$
+#
+# Measured on $a = \text{relu}(z)$, $z \sim \mathcal{N}(0, 1)$ (mean 0.399, variance 0.341):
+
+# %%
+print("p_drop   BN running var (train)   var at inference   BN output std at inference"
+      "   same with Gaussian dropout")
+for p_drop in (0.1, 0.3, 0.5):
+    s = lesson.variance_shift(p_drop)
+    print(f"  {p_drop}          {s.train_var:.3f} (exact {s.exact_train_var:.3f})"
+          f"       {s.test_var:.3f}              {s.test_std_after_bn:.3f}"
+          f"                     {np.sqrt(s.test_var / s.gaussian_train_var):.3f}")
+
+# %% [markdown]
+# At `p_drop = 0.5` the BatchNorm output has standard deviation 0.64 at inference instead of 1.
+# Gaussian dropout does not help: it has the same variance by design. What to do:
+#
+# * put dropout **after the last BatchNorm layer** (typically only before the classifier), so no
+#   BatchNorm ever sees its noise; this is Li et al.'s main recommendation, and it is the
+#   opposite of the "apply dropout before BatchNorm" advice found in some tutorials, which is
+#   precisely the arrangement that shifts the variance;
+# * or use a noise with a smaller variance shift: Li et al. propose "Uout", multiplying by
+#   $1 + u$ with $u$ uniform on $[-\beta, \beta]$, whose variance $\beta^2/3$ is small;
+# * or, after training, re-estimate BatchNorm's running statistics on training data with
+#   dropout switched off (one pass in inference mode), which removes the mismatch by
+#   construction;
+# * wide layers suffer less (Li et al. explain why Wide ResNets tolerate dropout between their
+#   convolutions), and low rates shift little (0.927 at `p_drop = 0.1` above).
+#
+# **Convolutional layers.** Use spatial dropout or DropBlock rather than pixel dropout, at low
+# rates: on street-view digits (SVHN) Srivastava et al. dropped 10% of the inputs, 25% in the
+# convolutional layers and 50% only in the fully connected ones. Many modern CNNs (ResNets) use no dropout in their convolutional
+# body at all, and rely on BatchNorm, weight decay and data augmentation.
+#
+# **Transformers.** The original Transformer (Vaswani et al. 2017, rate 0.1 for the base model)
+# applies dropout to the output of each sub-layer *before* it is added to the residual stream,
+# $x + \text{Dropout}(\text{Sublayer}(x))$, and to the sum of token and position embeddings;
+# implementations such as BERT also drop **attention weights** after the softmax (each query
+# then attends to a random subset of keys; the rows no longer sum to 1, only in expectation).
+# DropPath on the residual branches is the stronger version used by vision transformers.
+
+# %% [markdown]
+# **In two sentences:** why does putting dropout right before a BatchNorm layer hurt at
+# inference, and what would you change?
+
+# %% [answer] id=explain_variance_shift points=2
+# BatchNorm's running variance is measured in training on dropout's noisy activations, whose
+# variance (sigma^2 + mu^2) / keep_prob - mu^2 is larger than the variance sigma^2 the layer
+# sees at inference when dropout is off, so at inference BatchNorm over-divides and shrinks
+# everything after it. Move dropout after the last BatchNorm layer (or re-estimate the
+# BatchNorm statistics with dropout off after training, or use a low rate).
+
+# %% [markdown]
+# ## 12. When to use dropout at all
+#
+# Dropout is a regularizer: it pays when the model overfits, and costs accuracy and 2-3 times
+# more epochs when it does not.
+#
+# * **Vision with large fully connected heads:** by default. AlexNet and VGG put `p_drop = 0.5`
+#   on their two big fully connected layers, where most of their parameters are.
+# * **Everywhere else:** when the train/validation gap says the model overfits (small data, a
+#   large model); notebook 07 measures the trade-off on the digits.
+# * **Large pretrained language models** see each training token about once and are not in the
+#   overfitting regime; many are pre-trained with little or no dropout (BERT used 0.1; the
+#   LLaMA models' published code has no dropout layer). Dropout comes back when fine-tuning on
+#   a small data set.
+#
+# ## 13. The variants side by side
+#
+# `p_drop` = probability of dropping, `keep_prob = 1 - p_drop`.
+#
+# | variant | what is dropped | noise law | scale in training | inference | typical use | PyTorch |
+# |---|---|---|---|---|---|---|
+# | inverted dropout | units | mask ~ Bernoulli(keep_prob) per unit | kept × 1/keep_prob | identity | fully connected layers, 0.1–0.5 | `nn.Dropout` |
+# | spatial dropout | whole channels | Bernoulli per (sample, channel), mask (N, C, 1, 1) | kept × 1/keep_prob | identity | conv feature maps, 0.1–0.3 | `nn.Dropout1d/2d/3d` |
+# | Gaussian dropout | nothing (multiplicative noise) | N(1, p_drop/keep_prob) per unit | none (mean already 1) | identity | fully connected layers; basis of variational dropout | none built in: `x * (1 + s * torch.randn_like(x))`, `s = sqrt(p_drop/keep_prob)` |
+# | alpha dropout | units, set to α' = −1.7581 | Bernoulli per unit, then affine a·y + b | a, b restore mean 0, variance 1 | identity | SELU networks, 0.05–0.1 | `nn.AlphaDropout`, `nn.FeatureAlphaDropout` (channels) |
+# | DropConnect | weights | Bernoulli per weight (per sample here) | kept × 1/keep_prob | `x @ W + b` (Wan et al.: Gaussian moment matching) | fully connected layers; recurrent weights (AWD-LSTM) | none built in (`torch.nn.utils.parametrize`) |
+# | variational (RNN) | units, same mask at every time step | Bernoulli per (sample, unit), tied over time | kept × 1/keep_prob | identity | RNNs, 0.1–0.5 | none built in (`nn.LSTM(dropout=)` is not it) |
+# | DropPath / stochastic depth | residual branches, per sample | Bernoulli per (sample, block), often growing with depth | kept × 1/keep_prob (original: test-time scaling) | identity | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth`, timm `DropPath` |
+# | DropBlock | block_size² squares | Bernoulli block corners at rate γ | × pixels / kept pixels | identity | conv nets | `torchvision.ops.DropBlock2d` |
+# | concrete dropout | units, rate learned | relaxed Bernoulli, temperature τ | kept × 1/keep_prob | identity (or MC averaging) | when tuning `p_drop` is costly; uncertainty | none built in |
+# | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | identity, then prune | networks to be pruned | none built in |
+#
+# ## Summary
+#
+# * Feature maps are smooth, so pixel dropout removes little (a dropped pixel comes back from its
+#   neighbours to within about 20% at `p_drop = 0.5`); **spatial dropout** drops whole
+#   (sample, channel) maps with a mask of shape `(N, C, 1, 1)`.
+# * **Gaussian dropout** multiplies by $\mathcal{N}(1, p_\text{drop}/\text{keep\_prob})$: the
+#   mean and variance of inverted dropout's factor, no zeros, no rescaling.
+# * **Alpha dropout** sets dropped SELU units to $\alpha' = -1.7581$ and applies
+#   $a\,(\cdot) + b$ so that mean 0 and variance 1 survive; inverted dropout would drift the
+#   variance of a deep SELU network to about 1.6 in training.
+# * **DropConnect** drops weights; per output it has the same mean and variance as dropout on the
+#   inputs, but its outputs are uncorrelated.
+# * Tie the mask over time in RNNs, drop residual branches (DropPath) or blocks (DropBlock) in
+#   deep vision models, learn the rate (concrete) or target it (targeted) when that is the goal.
+# * Put dropout after the activation, never after the output layer, after the last BatchNorm,
+#   and only where the model overfits.
+#
+# ## Further study
+#
+# 1. Write `spatial_dropout_backward`, `gaussian_dropout_backward` and `alpha_dropout_backward`
+#    and check them with `course_lib.gradcheck` (notebook 04's recipe). Why does alpha dropout's
+#    backward not depend on `b` or on $\alpha'$?
+# 2. Rerun the SELU experiment of section 5 with `p_drop = 0.3`, and with inverted dropout at
+#    inference (dropout off) starting from the training statistics. How far is layer 16 from
+#    mean 0, variance 1?
+# 3. Derive the variance shift for Li et al.'s "Uout" noise $1 + u$, $u \sim U(-\beta, \beta)$,
+#    and find the $\beta$ that gives the same variance as inverted dropout at `p_drop = 0.1`.
+# 4. Implement DropConnect with one mask shared by the batch and compare, on the digits, its
+#    training speed and test error with the per-sample version.
+# 5. Concrete dropout: differentiate $\mathbb{E}[\tilde z]$ with respect to the logit of
+#    `p_drop` by finite differences at $\tau = 0.1$ and $\tau = 0.5$. Which temperature gives the
+#    more useful gradient, and which the more faithful mask?

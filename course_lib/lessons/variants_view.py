@@ -1,0 +1,735 @@
+"""Notebook 05: the variants of dropout, seen on one digit and measured.
+
+Conventions: ``p_drop`` is the probability that a unit (channel, weight, block, branch) is
+dropped, ``keep_prob = 1 - p_drop``; masks are boolean, ``True`` = kept.
+
+The four graded variants (spatial, Gaussian, alpha, DropConnect) come from
+:mod:`course_lib.variants`; the variants that the notebook only illustrates (DropBlock, concrete
+and targeted dropout, stochastic depth) are small functions here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .._validate import check_count, check_p_drop, check_rng
+from ..data import load_digits_split
+from ..dropout import dropout_forward
+from ..masks import sample_mask
+from ..variants import (ALPHA_PRIME, SELU_ALPHA, SELU_SCALE, alpha_dropout_affine,
+                        alpha_dropout_forward, dropconnect_forward, gaussian_dropout_forward,
+                        spatial_dropout_forward)
+
+CHANNEL_NAMES = ("intensity", "vertical edges", "horizontal edges", "blobs")
+VARIANTS = ("none", "inverted", "spatial", "Gaussian", "alpha", "DropConnect")
+_KEPT_CMAP, _VALUE_CMAP, _NOISE_CMAP = "gray", "RdBu_r", "PuOr_r"
+
+
+# --- one digit, and a small feature map made from it -------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def digit_image(label: int = 8) -> np.ndarray:
+    """The first image of digit ``label`` in a fixed shuffle of the digits: 8x8, values in
+    [0, 1]."""
+    split = load_digits_split(n_train=1797, n_val=0, n_test=0, rng=np.random.default_rng(0))
+    image = split.X_train[np.flatnonzero(split.y_train == label)[0]].reshape(8, 8)
+    image.setflags(write=False)
+    return image
+
+
+@lru_cache(maxsize=None)
+def feature_maps(size: int = 32, label: int = 8) -> np.ndarray:
+    """A (1, 4, size, size) stack of smooth feature maps computed from one digit.
+
+    The 8x8 digit is upsampled (cubic spline) and filtered like an early convolutional layer
+    would: the intensity itself, vertical and horizontal edges (Sobel filters of a blurred copy)
+    and blobs (a Laplacian of Gaussian). Each channel is standardized to mean 0 and variance 1.
+    """
+    from scipy import ndimage
+
+    image = ndimage.zoom(digit_image(label), size / 8, order=3)
+    blurred = ndimage.gaussian_filter(image, 1.0)
+    channels = np.stack([image, ndimage.sobel(blurred, axis=1), ndimage.sobel(blurred, axis=0),
+                         -ndimage.gaussian_laplace(image, 1.5)])
+    channels -= channels.mean(axis=(1, 2), keepdims=True)
+    channels /= channels.std(axis=(1, 2), keepdims=True)
+    maps = channels[None]
+    maps.setflags(write=False)
+    return maps
+
+
+def neighbour_correlation(maps: np.ndarray) -> np.ndarray:
+    """Correlation between horizontally adjacent pixels, one value per channel of (C, H, W)."""
+    maps = np.asarray(maps)
+    return np.array([np.corrcoef(channel[:, :-1].ravel(), channel[:, 1:].ravel())[0, 1]
+                     for channel in maps])
+
+
+def _neighbour_sum(values: np.ndarray) -> np.ndarray:
+    """Sum over the 8 neighbours of every pixel of (..., H, W), zero outside the map."""
+    padded = np.pad(values, [(0, 0)] * (values.ndim - 2) + [(1, 1), (1, 1)])
+    h, w = values.shape[-2:]
+    total = np.zeros(values.shape, dtype=np.float64)
+    for di in (0, 1, 2):
+        for dj in (0, 1, 2):
+            if (di, dj) != (1, 1):
+                total += padded[..., di:di + h, dj:dj + w]
+    return total
+
+
+def recovery_error(maps: np.ndarray, kept: np.ndarray) -> float:
+    """How well the dropped pixels of (C, H, W) feature maps can be guessed from what is left.
+
+    Each dropped pixel is replaced by the mean of its kept 3x3 neighbours in the same channel
+    (by 0, the channel mean, when none is kept). Returns the relative error
+    ``||guess - truth|| / ||truth||`` over the dropped pixels: 0 means nothing was lost, 1 means
+    nothing could be recovered.
+    """
+    maps, kept = np.asarray(maps, dtype=np.float64), np.asarray(kept, dtype=bool)
+    kept = np.broadcast_to(kept, maps.shape)
+    if kept.all():
+        return 0.0
+    total = _neighbour_sum(np.where(kept, maps, 0.0))
+    count = _neighbour_sum(kept.astype(np.float64))
+    guess = np.where(count > 0, total / np.maximum(count, 1.0), 0.0)
+    dropped = ~kept
+    return float(np.linalg.norm((guess - maps)[dropped]) / np.linalg.norm(maps[dropped]))
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Relative recovery errors of pixel and channel dropout at one ``p_drop``."""
+
+    p_drop: float
+    pixel: float
+    channel: float
+    pixel_masks: np.ndarray  # (C, H, W) bool
+    channel_masks: np.ndarray  # (C, 1, 1) bool
+
+
+def pixel_vs_channel(p_drop: float = 0.5, *, seed: int = 0) -> Recovery:
+    """Drop the feature maps pixel by pixel and channel by channel; measure what is recoverable.
+
+    Both masks come from the course's layers (:func:`dropout_forward` and
+    :func:`spatial_dropout_forward`) on a batch of 50 copies of the feature maps, so the errors
+    are averages over 200 channels.
+    """
+    p_drop = check_p_drop(p_drop)
+    maps = np.repeat(feature_maps(), 50, axis=0)  # (50, 4, 32, 32)
+    rng = np.random.default_rng(seed)
+    _, pixel_cache = dropout_forward(maps, p_drop, rng=rng)
+    _, channel_cache = spatial_dropout_forward(maps, p_drop, rng=rng)
+    pixel_kept = _kept(pixel_cache.mask, maps.shape)
+    channel_kept = _kept(channel_cache.mask, maps.shape)
+    flat = maps.reshape(-1, *maps.shape[2:])
+    return Recovery(p_drop, recovery_error(flat, pixel_kept.reshape(flat.shape)),
+                    recovery_error(flat, channel_kept.reshape(flat.shape)),
+                    pixel_kept[0], channel_kept[0, :, :1, :1])
+
+
+def _kept(mask, shape) -> np.ndarray:
+    """A cache's mask broadcast to ``shape`` (None, when nothing was dropped, is all kept)."""
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    return np.broadcast_to(mask, shape)
+
+
+def draw_pixel_vs_channel(p_drop: float = 0.5, seed: int = 0):
+    """One channel: the map, pixel dropout, its recovery from neighbours, channel dropout."""
+    import matplotlib.pyplot as plt
+
+    result = pixel_vs_channel(p_drop, seed=seed)
+    channel = feature_maps()[0, 0]
+    kept = result.pixel_masks[0]
+    total = _neighbour_sum(np.where(kept, channel, 0.0))
+    count = _neighbour_sum(kept.astype(np.float64))
+    recovered = np.where(kept, channel, np.where(count > 0, total / np.maximum(count, 1), 0.0))
+    limit = np.abs(channel).max()
+    panels = [(channel, "feature map (intensity channel)"),
+              (np.where(kept, channel, np.nan), f"pixel dropout, p_drop={p_drop:.2f}"),
+              (recovered, f"dropped pixels guessed from\nkept neighbours "
+                          f"(error {100 * result.pixel:.0f}%)"),
+              (np.full_like(channel, np.nan), f"channel dropped: nothing left\nto guess from "
+                                       f"(error {100 * result.channel:.0f}%)")]
+    figure, axes = plt.subplots(1, 4, figsize=(11, 3.4), layout="constrained")
+    cmap = plt.get_cmap(_VALUE_CMAP).with_extremes(bad="black")
+    for axis, (image, title) in zip(axes, panels):
+        axis.imshow(image, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+        axis.set_title(title, fontsize=9)
+        axis.axis("off")
+    figure.suptitle("Neighbouring pixels of a feature map are nearly copies of each other "
+                    "(black = dropped; errors averaged over 200 channels)", fontsize=10)
+    return figure
+
+
+# --- DropBlock ---------------------------------------------------------------------------------
+
+
+def dropblock_mask(shape, p_drop: float, block_size: int, *,
+                   rng: np.random.Generator) -> np.ndarray:
+    """DropBlock's keep-mask (Ghiasi et al. 2018) for feature maps of shape (N, C, H, W).
+
+    Block corners are drawn independently with probability
+    ``gamma = p_drop / block_size**2 * H * W / ((H - block_size + 1) * (W - block_size + 1))``
+    among the positions where a whole block fits; every pixel of each block is dropped. Blocks
+    may overlap, so the dropped fraction is a little below ``p_drop``. ``block_size = 1`` is
+    ordinary (pixel) dropout.
+    """
+    n, c, h, w = (check_count(side, "shape[i]", minimum=1) for side in shape)
+    p_drop = check_p_drop(p_drop)
+    block_size = check_count(block_size, "block_size", minimum=1)
+    if block_size > min(h, w):
+        raise ValueError(f"block_size must be in [1, {min(h, w)}] for maps of {h}x{w}, "
+                         f"got {block_size}")
+    check_rng(rng)
+    rows, cols = h - block_size + 1, w - block_size + 1
+    gamma = min(1.0, p_drop / block_size**2 * h * w / (rows * cols))
+    corners = rng.random((n, c, rows, cols)) < gamma
+    dropped = np.zeros((n, c, h, w), dtype=bool)
+    for di in range(block_size):
+        for dj in range(block_size):
+            dropped[:, :, di:di + rows, dj:dj + cols] |= corners
+    return ~dropped
+
+
+def draw_dropblock(p_drop: float = 0.3, block_size: int = 7, seed: int = 0):
+    """Pixel dropout, DropBlock and channel dropout at one ``p_drop`` on the intensity channel,
+    with the dropped fraction and the neighbour-recovery error of each (over 200 channels)."""
+    import matplotlib.pyplot as plt
+
+    maps = np.repeat(feature_maps(), 50, axis=0)
+    flat = maps.reshape(-1, *maps.shape[2:])
+    rng = np.random.default_rng(seed)
+    masks = {"pixel dropout": dropblock_mask(maps.shape, p_drop, 1, rng=rng),
+             f"DropBlock, {block_size}x{block_size}": dropblock_mask(maps.shape, p_drop,
+                                                                    block_size, rng=rng),
+             "spatial (channel) dropout": _kept(
+                 spatial_dropout_forward(maps, p_drop, rng=rng)[1].mask, maps.shape)}
+    figure, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+    channel = maps[0, 0]
+    limit = np.abs(channel).max()
+    cmap = plt.get_cmap(_VALUE_CMAP).with_extremes(bad="black")
+    for axis, (name, kept) in zip(axes, masks.items()):
+        error = recovery_error(flat, kept.reshape(flat.shape))
+        axis.imshow(np.where(kept[0, 0], channel, np.nan), cmap=cmap, vmin=-limit, vmax=limit,
+                    interpolation="nearest")
+        axis.set_title(f"{name}\ndropped {100 * (1 - kept.mean()):.0f}%, recovery error "
+                       f"{100 * error:.0f}%", fontsize=9)
+        axis.axis("off")
+    figure.suptitle(f"Three ways to drop p_drop={p_drop:.2f} of a feature map (black = dropped)",
+                    fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+# --- Gaussian dropout --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactorMoments:
+    """Mean and variance of the multiplicative factor of two dropouts, measured and exact."""
+
+    p_drop: float
+    bernoulli_mean: float
+    bernoulli_var: float
+    gaussian_mean: float
+    gaussian_var: float
+    exact_var: float  # p_drop / keep_prob, for both
+
+
+def factor_moments(p_drop: float, *, n: int = 1_000_000, seed: int = 0) -> FactorMoments:
+    """Moments of ``out / x`` for inverted and Gaussian dropout, from ``n`` draws each."""
+    p_drop = check_p_drop(p_drop)
+    ones = np.ones(n)
+    rng = np.random.default_rng(seed)
+    bernoulli = dropout_forward(ones, p_drop, rng=rng)[0]
+    gaussian = gaussian_dropout_forward(ones, p_drop, rng=rng)[0]
+    return FactorMoments(p_drop, float(bernoulli.mean()), float(bernoulli.var()),
+                         float(gaussian.mean()), float(gaussian.var()), p_drop / (1 - p_drop))
+
+
+def draw_gaussian_vs_bernoulli(p_drop: float = 0.5, seed: int = 0, n_inputs: int = 256,
+                               n_draws: int = 4000):
+    """Left: the two multiplicative factors. Right: one unit's pre-activation ``sum_d w_d x_d
+    factor_d`` over ``n_draws`` draws, for a unit with ``n_inputs`` inputs."""
+    import matplotlib.pyplot as plt
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    keep_prob = 1 - p_drop
+    std = math.sqrt(p_drop / keep_prob)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    grid = np.linspace(1 - 4 * std, 1 + 4 * std, 400)
+    axes[0].plot(grid, stats.norm.pdf(grid, 1, std), color="C1",
+                 label=f"Gaussian: N(1, {std**2:.3g})")
+    axes[0].vlines([0, 1 / keep_prob], 0, [p_drop, keep_prob], color="C0", linewidth=4,
+                   label=f"inverted: 0 or 1/keep_prob = {1 / keep_prob:.3g}\n"
+                         "(bar height = probability)")
+    axes[0].axvline(1, color="grey", linestyle=":", linewidth=1)
+    axes[0].set(title=f"the factor a unit is multiplied by (mean 1, variance "
+                      f"{p_drop / keep_prob:.3g})", xlabel="factor")
+    axes[0].legend(fontsize=8)
+    x = rng.uniform(0, 1, n_inputs)
+    w = rng.standard_normal(n_inputs) / math.sqrt(n_inputs)
+    batch = np.broadcast_to(x, (n_draws, n_inputs))
+    sums = {"inverted": dropout_forward(batch, p_drop, rng=rng)[0] @ w,
+            "Gaussian": gaussian_dropout_forward(batch, p_drop, rng=rng)[0] @ w}
+    bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()),
+                       60)
+    for color, (name, values) in zip(("C0", "C1"), sums.items()):
+        axes[1].hist(values, bins=bins, density=True, histtype="step", linewidth=2, color=color,
+                     label=f"{name}: mean {values.mean():.3f}, var {values.var():.4f}")
+    axes[1].axvline(x @ w, color="grey", linestyle=":", label=f"no dropout: {x @ w:.3f}")
+    axes[1].set(title=f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws",
+                xlabel="sum of w * x * factor")
+    axes[1].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+# --- alpha dropout and SELU --------------------------------------------------------------------
+
+
+def selu(x: np.ndarray) -> np.ndarray:
+    """SELU (Klambauer et al. 2017): ``scale * x`` for x > 0, ``scale * alpha * (e**x - 1)``
+    otherwise; its limit for x -> -inf is ``ALPHA_PRIME``."""
+    x = np.asarray(x)
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
+
+
+@dataclass(frozen=True)
+class Moments:
+    mean: float
+    var: float
+
+
+def zero_dropping_moments(p_drop: float = 0.1, *, n: int = 1_000_000,
+                          seed: int = 0) -> dict[str, Moments]:
+    """Mean and variance of ``n`` standard normal inputs after four ways of dropping them.
+
+    ``"input"``: no dropout; ``"inverted"``: inverted dropout (dropped units 0, kept ones
+    scaled); ``"alpha' only"``: dropped units set to ``ALPHA_PRIME``, no affine correction;
+    ``"alpha"``: alpha dropout with its affine correction.
+    """
+    p_drop = check_p_drop(p_drop)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    kept = sample_mask(n, p_drop, rng=rng)
+    outputs = {"input": x,
+               "inverted": dropout_forward(x, p_drop, rng=rng)[0],
+               "alpha' only": np.where(kept, x, ALPHA_PRIME),
+               "alpha": alpha_dropout_forward(x, p_drop, rng=rng)[0]}
+    return {name: Moments(float(out.mean()), float(out.var())) for name, out in outputs.items()}
+
+
+@dataclass(frozen=True)
+class DepthStatistics:
+    """Mean and variance of the activations after each layer of a deep SELU network."""
+
+    layers: np.ndarray
+    means: dict[str, np.ndarray]
+    variances: dict[str, np.ndarray]
+
+
+def selu_depth_statistics(p_drop: float = 0.1, *, depth: int = 16, width: int = 256,
+                          n: int = 500, seed: int = 0) -> DepthStatistics:
+    """Push ``n`` standard normal inputs through ``depth`` SELU layers (weights N(0, 1/width),
+    the self-normalizing initialization) with a dropout after every activation, in training.
+
+    Variants: ``"no dropout"`` (also what every variant computes at inference), ``"alpha"``
+    (alpha dropout) and ``"inverted"`` (inverted dropout). The same weights, inputs and mask
+    generator seed are used for all.
+    """
+    p_drop = check_p_drop(p_drop)
+    rng = np.random.default_rng(seed)
+    weights = [rng.standard_normal((width, width)) / math.sqrt(width) for _ in range(depth)]
+    inputs = rng.standard_normal((n, width))
+    layers = {"no dropout": lambda a, r: a,
+              "alpha": lambda a, r: alpha_dropout_forward(a, p_drop, rng=r)[0],
+              "inverted": lambda a, r: dropout_forward(a, p_drop, rng=r)[0]}
+    means, variances = {}, {}
+    for name, drop in layers.items():
+        h, mask_rng = inputs, np.random.default_rng(seed + 1)
+        layer_means, layer_vars = [], []
+        for W in weights:
+            h = drop(selu(h @ W), mask_rng)
+            layer_means.append(h.mean())
+            layer_vars.append(h.var())
+        means[name], variances[name] = np.array(layer_means), np.array(layer_vars)
+    return DepthStatistics(np.arange(1, depth + 1), means, variances)
+
+
+def draw_selu_depth(p_drop: float = 0.1, depth: int = 16):
+    """Mean and variance of the activations across depth, for each dropout in a SELU network."""
+    import matplotlib.pyplot as plt
+
+    result = selu_depth_statistics(p_drop, depth=depth)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for name in result.means:
+        style = {"linestyle": "--"} if name == "no dropout" else {"marker": "o",
+                                                                 "markersize": 3}
+        axes[0].plot(result.layers, result.means[name], label=name, **style)
+        axes[1].plot(result.layers, result.variances[name], label=name, **style)
+    axes[0].set(title="mean of the activations (training)", xlabel="layer", ylim=(-0.5, 0.5))
+    axes[1].set(title="variance of the activations (training)", xlabel="layer")
+    axes[1].axhline(1.0, color="grey", linewidth=0.8)
+    axes[1].legend(fontsize=8)
+    figure.suptitle(f"{depth} SELU layers of width 256, dropout after each, p_drop={p_drop:.2f}. "
+                    "At inference dropout is off: both networks then follow the dashed curve.",
+                    fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
+# --- DropConnect -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputStatistics:
+    """Variance of two outputs of one dense layer and their correlation, under a dropout."""
+
+    var_first: float
+    var_second: float
+    correlation: float
+
+
+def dropconnect_vs_dropout(p_drop: float = 0.5, *, n_draws: int = 20_000,
+                           seed: int = 0) -> dict[str, OutputStatistics]:
+    """One input ``x`` (64 values) through a dense layer with two similar output columns, drawn
+    ``n_draws`` times with dropout on the input and with DropConnect.
+
+    Returns the measured statistics and the exact ones: both have variance
+    ``(p_drop / keep_prob) * sum_d x_d**2 W_dj**2`` per output; dropout on the input correlates
+    the outputs (they share the mask), DropConnect does not.
+    """
+    p_drop = check_p_drop(p_drop)
+    rng = np.random.default_rng(seed)
+    d = 64
+    x = rng.uniform(0.2, 1.0, d)
+    first = rng.standard_normal(d)
+    W = np.stack([first, first + 0.3 * rng.standard_normal(d)], axis=1) / math.sqrt(d)
+    batch = np.broadcast_to(x, (n_draws, d))
+    b = np.zeros(2)
+    outputs = {"dropout on x": dropout_forward(batch, p_drop, rng=rng)[0] @ W + b,
+               "DropConnect": dropconnect_forward(batch, W, b, p_drop, rng=rng)[0]}
+    ratio = p_drop / (1 - p_drop)
+    variances = ratio * (x**2) @ (W**2)
+    covariance = ratio * np.sum(x**2 * W[:, 0] * W[:, 1])
+    result = {name: OutputStatistics(float(out[:, 0].var()), float(out[:, 1].var()),
+                                     float(np.corrcoef(out[:, 0], out[:, 1])[0, 1]))
+              for name, out in outputs.items()}
+    result["exact, dropout on x"] = OutputStatistics(
+        float(variances[0]), float(variances[1]),
+        float(covariance / math.sqrt(variances[0] * variances[1])))
+    result["exact, DropConnect"] = OutputStatistics(float(variances[0]), float(variances[1]), 0.0)
+    return result
+
+
+def blur_matrix(side: int = 16, width: float = 1.2) -> np.ndarray:
+    """A (side**2, side**2) linear map that blurs a flattened side x side image (Gaussian
+    kernel of standard deviation ``width`` pixels, each column summing to 1)."""
+    rows, cols = np.divmod(np.arange(side * side), side)
+    distance2 = (rows[:, None] - rows[None, :]) ** 2 + (cols[:, None] - cols[None, :]) ** 2
+    W = np.exp(-distance2 / (2 * width**2))
+    return W / W.sum(axis=0, keepdims=True)
+
+
+# --- the widget: every variant on one digit ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantView:
+    """What the widget shows for one variant: input, mask or noise, output (each (C, H, W))."""
+
+    variant: str
+    inputs: np.ndarray
+    noise: np.ndarray  # bool keep-mask, or the multiplicative noise for Gaussian dropout
+    outputs: np.ndarray
+
+
+def apply_variant(variant: str, p_drop: float, seed: int = 0) -> VariantView:
+    """Run one of :data:`VARIANTS` (except DropConnect) on :func:`feature_maps`, in training."""
+    if variant not in VARIANTS[:-1]:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS[:-1])}, got {variant!r}")
+    p_drop = check_p_drop(p_drop)
+    maps = feature_maps()
+    rng = np.random.default_rng(seed)
+    if variant == "none":
+        return VariantView(variant, maps[0], np.ones(maps.shape[1:], dtype=bool), maps[0].copy())
+    forward = {"inverted": dropout_forward, "spatial": spatial_dropout_forward,
+               "Gaussian": gaussian_dropout_forward, "alpha": alpha_dropout_forward}[variant]
+    out, cache = forward(maps, p_drop, rng=rng)
+    if variant == "Gaussian":
+        noise = np.ones(maps.shape) if cache.noise is None else cache.noise
+    else:
+        noise = _kept(cache.mask, maps.shape)
+    return VariantView(variant, maps[0], np.asarray(noise[0]), out[0])
+
+
+def dropconnect_view(p_drop: float, seed: int = 0):
+    """DropConnect on the blur map of the 16x16 digit: (x, thinned W, x @ W, x @ thinned W)."""
+    from scipy import ndimage
+
+    p_drop = check_p_drop(p_drop)
+    x = ndimage.zoom(digit_image(), 2, order=1).reshape(1, -1)
+    W = blur_matrix(16)
+    b = np.zeros(W.shape[1])
+    out, cache = dropconnect_forward(x, W, b, p_drop, rng=np.random.default_rng(seed))
+    thinned = W * _kept(cache.mask, (1,) + W.shape)[0] * cache.scale
+    return x[0].reshape(16, 16), thinned, (x @ W)[0].reshape(16, 16), out[0].reshape(16, 16)
+
+
+_FORMULAS = {
+    "none": "out = x",
+    "inverted": "out = x * mask / keep_prob, one mask entry per pixel",
+    "spatial": "out = x * mask / keep_prob, one mask entry per (sample, channel)",
+    "Gaussian": "out = x * noise, noise ~ N(1, p_drop / keep_prob) per pixel",
+    "alpha": "out = a * (x if kept else alpha') + b",
+}
+
+
+def draw_variant(variant: str = "spatial", p_drop: float = 0.3, seed: int = 0):
+    """The widget's figure: the chosen variant's mask (or noise) and output on one digit."""
+    if variant == "DropConnect":
+        return _draw_dropconnect(p_drop, seed)
+    import matplotlib.pyplot as plt
+
+    view = apply_variant(variant, p_drop, seed)
+    limit = float(max(np.abs(view.inputs).max(), np.abs(view.outputs).max()))
+    n_channels = view.inputs.shape[0]
+    figure, axes = plt.subplots(3, n_channels, figsize=(2.4 * n_channels + 1.2, 7.4),
+                                layout="constrained")
+    std = math.sqrt(p_drop / (1 - p_drop))
+    for c in range(n_channels):
+        value_image = axes[0, c].imshow(view.inputs[c], cmap=_VALUE_CMAP, vmin=-limit,
+                                        vmax=limit, interpolation="nearest")
+        axes[0, c].set_title(CHANNEL_NAMES[c], fontsize=9)
+        if variant == "Gaussian":
+            noise_image = axes[1, c].imshow(view.noise[c], cmap=_NOISE_CMAP,
+                                            vmin=1 - 3 * std, vmax=1 + 3 * std,
+                                            interpolation="nearest")
+            axes[1, c].set_title(f"noise: mean {view.noise[c].mean():.2f}, "
+                                 f"var {view.noise[c].var():.2f}", fontsize=8)
+        else:
+            axes[1, c].imshow(view.noise[c], cmap=_KEPT_CMAP, vmin=0, vmax=1,
+                              interpolation="nearest")
+            kept_title = (("channel kept" if view.noise[c].all() else "channel dropped")
+                          if variant == "spatial" else
+                          f"kept {100 * view.noise[c].mean():.0f}% of pixels")
+            axes[1, c].set_title(kept_title, fontsize=8)
+        axes[2, c].imshow(view.outputs[c], cmap=_VALUE_CMAP, vmin=-limit, vmax=limit,
+                          interpolation="nearest")
+        axes[2, c].set_title(f"mean {view.outputs[c].mean():+.2f}, var "
+                             f"{view.outputs[c].var():.2f}", fontsize=8)
+    for axis in axes.ravel():
+        axis.set_xticks([])
+        axis.set_yticks([])
+    for row, label in enumerate(("input\n(mean 0, var 1)",
+                                 "noise" if variant == "Gaussian" else "mask\n(white = kept)",
+                                 "output")):
+        axes[row, 0].set_ylabel(label, fontsize=9)
+    for row in (0, 2):
+        figure.colorbar(value_image, ax=axes[row].tolist(), shrink=0.9, label="value")
+    if variant == "Gaussian":
+        figure.colorbar(noise_image, ax=axes[1].tolist(), shrink=0.9, label="noise")
+    figure.suptitle(f"{variant}: {_FORMULAS[variant]}   (p_drop={p_drop:.2f}, seed {seed})",
+                    fontsize=10)
+    return figure
+
+
+def _draw_dropconnect(p_drop: float, seed: int):
+    import matplotlib.pyplot as plt
+
+    image, thinned, dense, out = dropconnect_view(p_drop, seed)
+    figure, axes = plt.subplots(1, 4, figsize=(12, 3.7), layout="constrained")
+    limit = float(max(dense.max(), out.max(), image.max()))
+    axes[0].imshow(image, cmap="gray_r", vmin=0, vmax=limit)
+    axes[0].set_title("input x (16x16 digit)", fontsize=9)
+    axes[1].imshow(thinned[:96, :96], cmap="magma", interpolation="nearest")
+    kept = np.count_nonzero(thinned) / np.count_nonzero(blur_matrix(16))
+    axes[1].set_title(f"W * mask / keep_prob (blur map, first 96x96)\n"
+                      f"{100 * kept:.0f}% of the weights kept", fontsize=9)
+    axes[2].imshow(dense, cmap="gray_r", vmin=0, vmax=limit)
+    axes[2].set_title("x @ W (inference)", fontsize=9)
+    axes[3].imshow(out, cmap="gray_r", vmin=0, vmax=limit)
+    axes[3].set_title(f"x @ (W * mask / keep_prob) (training)\nrelative difference "
+                      f"{np.linalg.norm(out - dense) / np.linalg.norm(dense):.2f}", fontsize=9)
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.suptitle(f"DropConnect on a linear map: every weight kept with probability "
+                    f"{1 - p_drop:.2f} (p_drop={p_drop:.2f}, seed {seed})", fontsize=10)
+    return figure
+
+
+# --- variational (recurrent) dropout, stochastic depth -----------------------------------------
+
+
+def draw_time_masks(fresh_masks: np.ndarray, tied_masks: np.ndarray):
+    """Two (time, units) mask histories side by side: a fresh mask per step vs one per sequence."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    for axis, masks, title in ((axes[0], fresh_masks, "a fresh mask at every time step"),
+                               (axes[1], tied_masks, "one mask for the whole sequence "
+                                                     "(variational)")):
+        masks = np.asarray(masks, dtype=bool)
+        axis.imshow(masks.T, cmap=_KEPT_CMAP, vmin=0, vmax=1, aspect="auto",
+                    interpolation="nearest")
+        survivors = int(masks.all(axis=0).sum())
+        axis.set(title=f"{title}\n{survivors} of {masks.shape[1]} units kept at every step",
+                 xlabel="time step")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel("hidden unit (white = kept)")
+    figure.tight_layout()
+    return figure
+
+
+def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
+    """Stochastic depth's rule (Huang et al. 2016): block ``l`` of ``L`` is dropped with
+    probability ``l / L * p_last``, so early blocks are almost always kept."""
+    n_blocks = check_count(n_blocks, "n_blocks", minimum=1)
+    p_last = check_p_drop(p_last)
+    return np.arange(1, n_blocks + 1) / n_blocks * p_last
+
+
+def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -> np.ndarray:
+    """How many residual blocks each of ``n_samples`` samples goes through, with DropPath: a
+    per-sample mask of shape (n_samples,) per block."""
+    counts = np.zeros(n_samples, dtype=np.int64)
+    for p_drop in p_drops:
+        counts += sample_mask(n_samples, float(p_drop), rng=rng)
+    return counts
+
+
+# --- concrete and targeted dropout -------------------------------------------------------------
+
+
+def relaxed_drop(p_drop: float, temperature: float, size: int, *,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Concrete dropout's relaxed drop indicator (Gal, Hron and Kendall 2017), values in (0, 1):
+    ``sigmoid((logit(p_drop) + log u - log(1 - u)) / temperature)`` with ``u ~ U(0, 1)``.
+
+    As the temperature goes to 0 it becomes a Bernoulli(p_drop) indicator; for a positive
+    temperature it is a smooth function of ``p_drop``, so ``p_drop`` can be learned by gradient
+    descent.
+    """
+    from scipy import special
+
+    p_drop = check_p_drop(p_drop)
+    if not 0.0 < p_drop:
+        raise ValueError(f"p_drop must be in (0, 1) for a relaxed mask, got {p_drop}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    u = rng.uniform(np.finfo(float).tiny, 1.0, size)
+    logit = math.log(p_drop) - math.log1p(-p_drop) + np.log(u) - np.log1p(-u)
+    return special.expit(logit / temperature)
+
+
+def targeted_keep_mask(W: np.ndarray, target_fraction: float, drop_rate: float, *,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Targeted weight dropout (Gomez et al. 2019): in each column of ``W`` (one output unit),
+    the ``target_fraction`` of weights with the smallest magnitude are candidates, and each
+    candidate is dropped with probability ``drop_rate``; the other weights are always kept."""
+    W = np.asarray(W)
+    check_rng(rng)
+    n_candidates = int(target_fraction * W.shape[0])
+    order = np.argsort(np.abs(W), axis=0)
+    candidates = np.zeros(W.shape, dtype=bool)
+    np.put_along_axis(candidates, order[:n_candidates], True, axis=0)
+    return ~(candidates & (rng.random(W.shape) < drop_rate))
+
+
+def draw_concrete_and_targeted(p_drop: float = 0.3, seed: int = 0):
+    """Left: concrete dropout's relaxed drop indicators at two temperatures. Right: how often
+    targeted dropout drops each weight, against the weight's magnitude rank in its column."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    bins = np.linspace(0, 1, 41)
+    for temperature, color in ((0.1, "C0"), (0.5, "C1")):
+        z = relaxed_drop(p_drop, temperature, 100_000, rng=rng)
+        axes[0].hist(z, bins=bins, density=True, histtype="step", linewidth=2, color=color,
+                     label=f"temperature {temperature}: mean {z.mean():.3f}")
+    axes[0].set(title=f"relaxed drop indicator, p_drop={p_drop:.2f}", xlabel="z (1 = dropped)",
+                yscale="log")
+    axes[0].legend(fontsize=8)
+    W = rng.standard_normal((64, 32))
+    n_draws, target, rate = 400, 0.5, 0.6
+    dropped = np.zeros(W.shape)
+    for _ in range(n_draws):
+        dropped += ~targeted_keep_mask(W, target, rate, rng=rng)
+    ranks = np.argsort(np.argsort(np.abs(W), axis=0), axis=0)
+    axes[1].scatter(ranks.ravel(), dropped.ravel() / n_draws, s=4, alpha=0.4)
+    axes[1].set(title=f"targeted dropout: the smallest {target:.0%} of each column are\n"
+                      f"candidates, each dropped with probability {rate}",
+                xlabel="magnitude rank of the weight in its column (0 = smallest)",
+                ylabel=f"fraction of {n_draws} draws dropped")
+    axes[1].title.set_fontsize(9)
+    figure.tight_layout()
+    return figure
+
+
+# --- placement: activation order, BatchNorm variance shift -------------------------------------
+
+
+def order_difference(activation: str, p_drop: float = 0.5, *, n: int = 10_000,
+                     seed: int = 0) -> float:
+    """Largest ``|act(dropout(x)) - dropout(act(x))|`` over ``n`` standard normal inputs with the
+    same mask on both sides (``activation`` in ``"relu"``, ``"tanh"``, ``"selu"``)."""
+    functions = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh, "selu": selu}
+    if activation not in functions:
+        raise ValueError(f"activation must be one of relu, tanh, selu, got {activation!r}")
+    act = functions[activation]
+    x = np.random.default_rng(seed).standard_normal(n)
+    mask_seed = seed + 1  # one seed for both sides: the same mask
+    before = act(dropout_forward(x, p_drop, rng=np.random.default_rng(mask_seed))[0])
+    after = dropout_forward(act(x), p_drop, rng=np.random.default_rng(mask_seed))[0]
+    return float(np.max(np.abs(before - after)))
+
+
+@dataclass(frozen=True)
+class VarianceShift:
+    """A ReLU unit followed by dropout and then BatchNorm (Li et al. 2019's setting)."""
+
+    p_drop: float
+    train_var: float  # what BatchNorm's running variance converges to
+    test_var: float  # the variance it sees at inference, with dropout off
+    exact_train_var: float  # (E[a**2] / keep_prob) - E[a]**2
+    exact_test_var: float  # Var[a]
+    gaussian_train_var: float  # the same with Gaussian dropout at the same p_drop
+
+    @property
+    def test_std_after_bn(self) -> float:
+        """Standard deviation of BatchNorm's output at inference (1 if there were no shift)."""
+        return math.sqrt(self.test_var / self.train_var)
+
+
+def variance_shift(p_drop: float, *, n: int = 400_000, seed: int = 0) -> VarianceShift:
+    """Measure the variance shift of dropout placed before BatchNorm, on ``a = relu(z)``,
+    ``z ~ N(0, 1)``: mean ``1/sqrt(2 pi)``, second moment 1/2."""
+    p_drop = check_p_drop(p_drop)
+    rng = np.random.default_rng(seed)
+    a = np.maximum(rng.standard_normal(n), 0.0)
+    mean, second = 1 / math.sqrt(2 * math.pi), 0.5
+    keep_prob = 1 - p_drop
+    return VarianceShift(p_drop, float(dropout_forward(a, p_drop, rng=rng)[0].var()),
+                         float(a.var()), second / keep_prob - mean**2, second - mean**2,
+                         float(gaussian_dropout_forward(a, p_drop, rng=rng)[0].var()))
+
+
+def affine_constants_table(p_drops=(0.05, 0.1, 0.2, 0.5)) -> list[tuple[float, float, float,
+                                                                         float]]:
+    """``(p_drop, a, b, a * alpha' + b)`` of alpha dropout for a few rates."""
+    rows = []
+    for p_drop in p_drops:
+        a, b = alpha_dropout_affine(p_drop)
+        rows.append((p_drop, a, b, a * ALPHA_PRIME + b))
+    return rows

@@ -1,0 +1,279 @@
+"""Notebook 05's figures and computations: every widget callback follows its controls, and the
+numbers the notebook states are what the computations give."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+from course_lib.lessons import variants_view as lesson
+from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
+from course_lib.widgets import figure_pixels
+
+matplotlib.use("Agg")
+
+
+def _pixels(figure):
+    import matplotlib.pyplot as plt
+
+    pixels = figure_pixels(figure)
+    plt.close(figure)
+    return pixels
+
+
+# --- the data -------------------------------------------------------------------------------
+
+def test_digit_and_feature_maps():
+    image = lesson.digit_image()
+    assert image.shape == (8, 8) and 0 <= image.min() and image.max() <= 1
+    maps = lesson.feature_maps()
+    assert maps.shape == (1, 4, 32, 32) and not maps.flags.writeable
+    np.testing.assert_allclose(maps.mean(axis=(2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(maps.std(axis=(2, 3)), 1, rtol=1e-12)
+    # the premise of section 1: neighbouring pixels are strongly correlated
+    assert np.all(lesson.neighbour_correlation(maps[0]) > 0.85)
+
+
+# --- pixel vs channel, DropBlock ------------------------------------------------------------
+
+def test_recovery_error_extremes():
+    maps = lesson.feature_maps()[0]
+    assert lesson.recovery_error(maps, np.ones(maps.shape, dtype=bool)) == 0.0
+    nothing_kept = np.zeros(maps.shape, dtype=bool)
+    assert lesson.recovery_error(maps, nothing_kept) == pytest.approx(1.0)
+    # a constant map is recovered exactly from any kept neighbour
+    constant = np.full((1, 6, 6), 3.0)
+    kept = np.ones((1, 6, 6), dtype=bool)
+    kept[0, 2, 3] = False
+    assert lesson.recovery_error(constant, kept) == pytest.approx(0.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("p_drop", [0.1, 0.5])
+def test_pixels_come_back_and_channels_do_not(p_drop):
+    result = lesson.pixel_vs_channel(p_drop, seed=1)
+    assert result.pixel < 0.3  # what the notebook states: about 11% and 21%
+    assert result.channel == pytest.approx(1.0)
+    assert result.pixel_masks.shape == (4, 32, 32) and result.channel_masks.shape == (4, 1, 1)
+
+
+def test_pixel_error_grows_with_p_drop():
+    errors = [lesson.pixel_vs_channel(p).pixel for p in (0.1, 0.3, 0.5, 0.7)]
+    assert errors == sorted(errors)
+
+
+def test_dropblock_mask():
+    rng = np.random.default_rng(0)
+    shape = (200, 4, 32, 32)
+    pixel = lesson.dropblock_mask(shape, 0.3, 1, rng=rng)
+    # block_size 1 is ordinary dropout: each pixel kept with probability 0.7 (binomial, n=819200:
+    # 6e-3 is more than 10 standard deviations)
+    assert pixel.shape == shape and pixel.dtype == bool
+    assert abs(pixel.mean() - 0.7) < 6e-3
+    blocks = lesson.dropblock_mask(shape, 0.3, 7, rng=rng)
+    # overlapping blocks: a little less than p_drop is dropped, but a good part of it
+    assert 0.15 < 1 - blocks.mean() < 0.3
+    # dropped pixels come in 7x7 squares: almost every dropped pixel has a dropped neighbour
+    dropped = ~blocks
+    neighbour = dropped[..., 1:, :] & dropped[..., :-1, :]
+    assert neighbour.sum() > 0.8 * dropped[..., 1:, :].sum()
+    assert lesson.dropblock_mask(shape, 0.0, 7, rng=rng).all()
+
+
+@pytest.mark.parametrize("kwargs,pattern", [
+    ({"block_size": 0}, "block_size must be an integer >= 1"),
+    ({"block_size": 40}, r"block_size must be in \[1, 32\]"),
+    ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\)"),
+])
+def test_dropblock_rejects_bad_arguments(kwargs, pattern):
+    arguments = {"shape": (1, 1, 32, 32), "p_drop": 0.3, "block_size": 3} | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        lesson.dropblock_mask(**arguments, rng=np.random.default_rng(0))
+
+
+# --- Gaussian, alpha, SELU ------------------------------------------------------------------
+
+@pytest.mark.parametrize("p_drop", [0.1, 0.5, 0.8])
+def test_factor_moments_match(p_drop):
+    moments = lesson.factor_moments(p_drop, n=400_000)
+    exact = p_drop / (1 - p_drop)
+    assert moments.exact_var == pytest.approx(exact)
+    # 1e6-draw means within 8 standard deviations of 1 (std sqrt(exact / n))
+    tolerance = 8 * math.sqrt(exact / 400_000)
+    assert abs(moments.bernoulli_mean - 1) < tolerance
+    assert abs(moments.gaussian_mean - 1) < tolerance
+    assert moments.bernoulli_var == pytest.approx(exact, rel=0.05)
+    assert moments.gaussian_var == pytest.approx(exact, rel=0.05)
+
+
+def test_selu_saturates_at_alpha_prime():
+    assert lesson.selu(np.array(-60.0)) == pytest.approx(ALPHA_PRIME, rel=1e-12)
+    assert lesson.selu(np.array(2.0)) == pytest.approx(2 * 1.0507009873554805)
+
+
+def test_zero_dropping_moments():
+    moments = lesson.zero_dropping_moments(0.1, n=400_000)
+    assert moments["inverted"].var == pytest.approx(1 / 0.9, rel=0.02)
+    assert moments["alpha' only"].mean == pytest.approx(0.1 * ALPHA_PRIME, abs=0.01)
+    assert moments["alpha"].mean == pytest.approx(0.0, abs=0.01)
+    assert moments["alpha"].var == pytest.approx(1.0, rel=0.02)
+
+
+def test_affine_table_uses_the_reference_constants():
+    for p_drop, a, b, dropped in lesson.affine_constants_table():
+        assert (a, b) == alpha_dropout_affine(p_drop)
+        assert dropped == pytest.approx(a * ALPHA_PRIME + b)
+
+
+def test_alpha_dropout_keeps_a_selu_network_normalized():
+    result = lesson.selu_depth_statistics(0.1, depth=10, width=128, n=300)
+    assert set(result.means) == {"no dropout", "alpha", "inverted"}
+    assert np.all(np.abs(result.variances["alpha"] - 1) < 0.1)
+    assert np.all(np.abs(result.means["alpha"]) < 0.1)
+    assert result.variances["inverted"][-1] > 1.3  # the drift the notebook shows
+
+
+# --- DropConnect ----------------------------------------------------------------------------
+
+def test_dropconnect_has_the_variance_of_input_dropout_but_no_correlation():
+    result = lesson.dropconnect_vs_dropout(0.5, n_draws=8000)
+    exact_input, exact_dc = result["exact, dropout on x"], result["exact, DropConnect"]
+    for name, exact in (("dropout on x", exact_input), ("DropConnect", exact_dc)):
+        assert result[name].var_first == pytest.approx(exact.var_first, rel=0.1)
+        assert result[name].var_second == pytest.approx(exact.var_second, rel=0.1)
+    assert result["dropout on x"].correlation == pytest.approx(exact_input.correlation, abs=0.05)
+    assert exact_input.correlation > 0.8
+    assert abs(result["DropConnect"].correlation) < 0.07  # 8000 draws: std about 0.011
+
+
+def test_blur_matrix_columns_sum_to_one():
+    W = lesson.blur_matrix(6)
+    assert W.shape == (36, 36)
+    np.testing.assert_allclose(W.sum(axis=0), 1.0)
+    assert np.argmax(W[:, 14]) == 14  # each pixel's output leans most on the pixel itself
+
+
+# --- the widget -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", lesson.VARIANTS[:-1])
+def test_apply_variant(variant):
+    view = lesson.apply_variant(variant, 0.4, seed=2)
+    assert view.inputs.shape == view.noise.shape == view.outputs.shape == (4, 32, 32)
+    if variant == "none":
+        assert np.array_equal(view.outputs, view.inputs) and view.noise.all()
+    elif variant == "spatial":
+        assert np.array_equal(view.noise, np.broadcast_to(view.noise[:, :1, :1], view.noise.shape))
+    elif variant == "Gaussian":
+        assert view.noise.dtype.kind == "f" and np.allclose(view.outputs,
+                                                            view.inputs * view.noise)
+    else:
+        assert view.noise.dtype == bool and 0.4 < view.noise.mean() < 0.8
+
+
+def test_apply_variant_rejects_unknown_names():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        lesson.apply_variant("DropConnect", 0.3)
+
+
+def test_dropconnect_view():
+    image, thinned, dense, out = lesson.dropconnect_view(0.3, seed=1)
+    assert image.shape == dense.shape == out.shape == (16, 16) and thinned.shape == (256, 256)
+    W = lesson.blur_matrix(16)
+    kept = thinned != 0
+    np.testing.assert_allclose(thinned[kept], W[kept] / 0.7)
+    np.testing.assert_allclose(out.ravel(), image.ravel() @ thinned, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", lesson.VARIANTS)
+def test_variant_figure_follows_every_control(variant):
+    first = _pixels(lesson.draw_variant(variant, 0.3, 0))
+    assert not np.array_equal(first, _pixels(lesson.draw_variant(variant, 0.6, 0)))
+    if variant != "none":  # "none" draws no random numbers
+        assert not np.array_equal(first, _pixels(lesson.draw_variant(variant, 0.3, 1)))
+
+
+def test_variant_figure_changes_with_the_variant():
+    pictures = [_pixels(lesson.draw_variant(variant, 0.3, 0)) for variant in lesson.VARIANTS]
+    for i, picture in enumerate(pictures):
+        for other in pictures[i + 1:]:
+            assert picture.shape != other.shape or not np.array_equal(picture, other)
+
+
+def test_pixel_figure_follows_its_sliders():
+    first = _pixels(lesson.draw_pixel_vs_channel(0.5, 0))
+    assert not np.array_equal(first, _pixels(lesson.draw_pixel_vs_channel(0.2, 0)))
+    assert not np.array_equal(first, _pixels(lesson.draw_pixel_vs_channel(0.5, 3)))
+
+
+def test_gaussian_figure_follows_p_drop():
+    first = _pixels(lesson.draw_gaussian_vs_bernoulli(0.2))
+    assert not np.array_equal(first, _pixels(lesson.draw_gaussian_vs_bernoulli(0.6)))
+
+
+@pytest.mark.parametrize("draw,args_a,args_b", [
+    (lesson.draw_selu_depth, (0.1,), (0.3,)),
+    (lesson.draw_dropblock, (0.3, 7), (0.3, 3)),
+    (lesson.draw_concrete_and_targeted, (0.3,), (0.6,)),
+])
+def test_static_figures_follow_their_arguments(draw, args_a, args_b):
+    assert not np.array_equal(_pixels(draw(*args_a)), _pixels(draw(*args_b)))
+
+
+def test_time_mask_figure():
+    rng = np.random.default_rng(0)
+    fresh = rng.random((10, 8)) < 0.7
+    tied = np.broadcast_to(fresh[0], (10, 8))
+    assert not np.array_equal(_pixels(lesson.draw_time_masks(fresh, tied)),
+                              _pixels(lesson.draw_time_masks(tied, tied)))
+
+
+# --- the other variants ---------------------------------------------------------------------
+
+def test_stochastic_depth_expected_depth():
+    rates = lesson.linear_decay_rates(54, 0.5)
+    assert rates[0] == pytest.approx(0.5 / 54) and rates[-1] == pytest.approx(0.5)
+    assert 54 - rates.sum() == pytest.approx(40.25)
+    depths = lesson.sample_active_blocks(rates, 20_000, rng=np.random.default_rng(0))
+    # Var <= 54 / 4 per sample: the mean of 20000 is within 0.2 of 40.25 by 7 standard deviations
+    assert depths.mean() == pytest.approx(40.25, abs=0.2)
+
+
+def test_relaxed_drop_tends_to_bernoulli():
+    rng = np.random.default_rng(0)
+    cold = lesson.relaxed_drop(0.3, 0.01, 200_000, rng=rng)
+    assert np.mean((cold > 0.01) & (cold < 0.99)) < 0.03
+    # logistic noise: P(logit p + L > 0) = p exactly, so the hard limit has mean p
+    assert np.mean(cold > 0.5) == pytest.approx(0.3, abs=0.005)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        lesson.relaxed_drop(0.3, 0.0, 10, rng=rng)
+    with pytest.raises(ValueError, match=r"p_drop must be in \(0, 1\)"):
+        lesson.relaxed_drop(0.0, 0.1, 10, rng=rng)
+
+
+def test_targeted_mask_only_drops_small_weights():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((40, 10))
+    keep = lesson.targeted_keep_mask(W, 0.5, 1.0, rng=rng)
+    threshold = np.sort(np.abs(W), axis=0)[20]
+    # with drop rate 1 exactly the 20 smallest of each column are dropped
+    assert np.array_equal(~keep, np.abs(W) < threshold)
+    assert lesson.targeted_keep_mask(W, 0.5, 0.0, rng=rng).all()
+
+
+def test_order_of_relu_and_dropout_does_not_matter():
+    assert lesson.order_difference("relu") == 0.0
+    assert lesson.order_difference("tanh") > 0.1
+    assert lesson.order_difference("selu") > 0.1
+    with pytest.raises(ValueError, match="activation must be one of"):
+        lesson.order_difference("gelu")
+
+
+@pytest.mark.parametrize("p_drop", [0.1, 0.5])
+def test_variance_shift_matches_its_formula(p_drop):
+    shift = lesson.variance_shift(p_drop, n=200_000)
+    assert shift.train_var == pytest.approx(shift.exact_train_var, rel=0.02)
+    assert shift.test_var == pytest.approx(shift.exact_test_var, rel=0.02)
+    assert shift.gaussian_train_var == pytest.approx(shift.exact_train_var, rel=0.02)
+    assert shift.test_std_after_bn < 1
+    if p_drop == 0.5:
+        assert shift.test_std_after_bn == pytest.approx(0.637, abs=0.01)
