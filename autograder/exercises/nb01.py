@@ -13,7 +13,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise
+from . import call, exercise, outcome_of_bad_call
 
 NOTEBOOK = "01_intuition"
 EXAMPLE = [3, 7, 7, 3, 2, 1]
@@ -31,15 +31,6 @@ def _describe(value) -> dict:
     return {"type": kind, "value": repr(value)[:200]}
 
 
-def _error_outcome(fn, *args) -> str:
-    """Name of the exception ``fn(*args)`` raised, or "no error"."""
-    try:
-        fn(*args)
-    except ValueError:
-        return "ValueError"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported
-        return type(error).__name__
-    return "no error"
 
 
 def _is_int(described: dict) -> bool:
@@ -116,7 +107,7 @@ class CountParameters:
             else:
                 observed["results"].append({"container": "none", "items": [_describe(result)]})
         if hidden:
-            observed["bad"] = [_error_outcome(fn, list(sizes)) for sizes in _BAD_SIZES]
+            observed["bad"] = [outcome_of_bad_call(fn, list(sizes)) for sizes in _BAD_SIZES]
         return observed
 
     @staticmethod
@@ -257,7 +248,7 @@ class CountSubnetworks:
                 observed["results"].append({"type": "OverflowError", "value": str(failure)})
         if hidden:
             observed["bad"] = [
-                _error_outcome(fn, list(sizes), p_drop if isinstance(p_drop, float)
+                outcome_of_bad_call(fn, list(sizes), p_drop if isinstance(p_drop, float)
                                else list(p_drop))
                 for sizes, p_drop in _BAD_SUBNETWORKS]
         return observed

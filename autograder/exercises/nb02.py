@@ -17,20 +17,11 @@ from course_lib import checks
 from course_lib.analysis import dropped_count_range
 from course_lib.checks import CheckFailure
 
-from . import call, exercise
+from . import call, exercise, outcome_of_bad_call
 
 NOTEBOOK = "02_bernoulli_binomial"
 
 
-def _outcome_of_bad_call(fn, *args, **kwargs) -> str:
-    """'ValueError' when ``fn`` raises it, else what happened (for the bad-argument checks)."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError:
-        return "ValueError"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported
-        return type(error).__name__
-    return "no error"
 
 
 def _require_value_errors(outcomes: dict, what: str, valid: str) -> None:
@@ -80,7 +71,7 @@ class SampleMask:
         rng = np.random.default_rng([seed, 100])
         observed["repeats"] = [_as_observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
                                for _ in range(400 if hidden else 200)]
-        observed["bad"] = [_outcome_of_bad_call(fn, (10, 10), bad,
+        observed["bad"] = [outcome_of_bad_call(fn, (10, 10), bad,
                                                 rng=np.random.default_rng(seed))
                            for bad in _BAD_P_DROPS[hidden]]
         return observed
@@ -262,7 +253,7 @@ class ProbExactlyDropped:
                 values.append(f"error: {failure}")
         observed = {"values": values}
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
+            observed["bad"] = [outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
         return observed
 
     @staticmethod
@@ -376,7 +367,7 @@ class DroppedCountRange:
         observed = {"ranges": ranges,
                     "default": _describe_pair(call(fn, 1024, 0.5))}
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
+            observed["bad"] = [outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
         return observed
 
     @staticmethod

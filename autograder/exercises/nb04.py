@@ -30,7 +30,7 @@ from course_lib import checks
 from course_lib.checks import CheckFailure
 from course_lib.gradcheck import relative_error as reference_relative_error
 
-from . import call, exercise
+from . import call, exercise, outcome_of_bad_call
 
 NOTEBOOK = "04_backprop"
 
@@ -78,15 +78,6 @@ def _require_array(value, name: str) -> np.ndarray:
     return value
 
 
-def _outcome_of_bad_call(fn, *args, **kwargs) -> str:
-    """'ValueError' when ``fn`` raises it, else what happened (for the bad-argument checks)."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError:
-        return "ValueError"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported
-        return type(error).__name__
-    return "no error"
 
 
 def _tolerance(dtype) -> float:
@@ -230,7 +221,7 @@ class DropoutBackward:
             backward, dout, cache, "in the gradient check"))
 
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(forward, x, bad,
+            observed["bad"] = [outcome_of_bad_call(forward, x, bad,
                                                     rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
         return observed
@@ -475,7 +466,7 @@ class RelativeError:
                     raise
                 values.append({"failure": str(failure)})
         observed = {"values": values}
-        observed["bad"] = [_outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
+        observed["bad"] = [outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
                            for sa, sb in _bad_shapes(hidden)]
         return observed
 

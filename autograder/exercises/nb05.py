@@ -16,7 +16,7 @@ from scipy import stats
 from course_lib import checks
 from course_lib.checks import CheckFailure
 
-from . import call, exercise
+from . import call, exercise, outcome_of_bad_call
 
 NOTEBOOK = "05_variants"
 ALPHA = 1e-9
@@ -50,14 +50,6 @@ def _output(result, name: str):
     return _observed(result[0])
 
 
-def _outcome_of_bad_call(fn, *args, **kwargs) -> str:
-    try:
-        fn(*args, **kwargs)
-    except ValueError:
-        return "ValueError"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported
-        return type(error).__name__
-    return "no error"
 
 
 def _require_array(out, like: np.ndarray, name: str, what: str = "out") -> None:
@@ -158,9 +150,9 @@ class SpatialDropoutForward:
                                 for s in (seed, seed, seed + 1)]
         observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+            observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
-            observed["bad_shape"] = _outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
+            observed["bad_shape"] = outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
 
@@ -256,7 +248,7 @@ class GaussianDropoutForward:
                                 for s in (seed, seed, seed + 1)]
         observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+            observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
         return observed
 
@@ -486,7 +478,7 @@ class AlphaDropoutForward:
                                 for s in (seed, seed, seed + 1)]
         observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+            observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
         return observed
 
@@ -594,10 +586,10 @@ class DropconnectForward:
         observed["p_zero"] = _output(call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)),
                                      name)
         if hidden:
-            observed["bad"] = [_outcome_of_bad_call(fn, x, W, b, bad,
+            observed["bad"] = [outcome_of_bad_call(fn, x, W, b, bad,
                                                     rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
-            observed["bad_shape"] = _outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
+            observed["bad_shape"] = outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
 
