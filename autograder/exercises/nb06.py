@@ -1,0 +1,490 @@
+"""Exercises of notebook 06: ``mc_predict``, ``predictive_entropy`` and ``mutual_information``.
+
+Conventions: ``p_drop`` is the probability that a unit is dropped (keep_prob = 1 - p_drop);
+entropies are in nats (natural logarithm) and ``0 * log 0 = 0``.
+
+**mc_predict.** The probe hands the student's ``mc_predict`` a ``predict_fn`` of its own: a tiny
+dropout network that draws its mask from the generator it is called with and records every call
+(the X and the generator it got, the mask it drew, the prediction it returned). The verdict then
+judges exactly, from those records, without assuming anything about how the student uses
+``rng``: the number of calls, that the masks differ from call to call, that ``mean`` and ``std``
+(ddof=0) are those of the recorded predictions, and that the result is reproducible from the
+seed of ``rng`` and changes with it. Nothing here is statistical: two calls that draw
+independent masks of ``N x 32`` entries at p_drop = 0.5 coincide with probability
+``2**-(32 N)``; every case has N >= 6 inputs, so that is at most 2**-192 per pair, far below
+1e-9 even summed over all pairs of all cases.
+
+**Entropies.** Deterministic; judged against the exact values with a float tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from course_lib.checks import CheckFailure
+
+from . import call, exercise
+
+NOTEBOOK = "06_mc_dropout"
+
+_HIDDEN_UNITS = 32
+_P_DROP = 0.5  # of the probe's tiny network: the most random masks
+
+
+def _fail(message: str) -> None:
+    raise CheckFailure(message)
+
+
+def _observed(value):
+    """What the verdict sees of a returned value: a float array, or a description of it."""
+    if isinstance(value, (np.ndarray, np.generic, float, int)) and not isinstance(value, bool):
+        array = np.asarray(value)
+        if array.dtype.kind in "biuf":
+            return array.astype(np.float64) if array.dtype.kind in "biu" else array.copy()
+    if isinstance(value, (list, tuple)):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return f"a {type(value).__name__}"
+        return array
+    return f"a {type(value).__name__}"
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+# --- mc_predict ----------------------------------------------------------------------------------
+
+
+def _mc_cases(hidden: bool):
+    """(name, kind, X shape, n_samples): kind "probs" returns class probabilities, "values" a
+    regression output of shape (N,), "column" shape (N, 1)."""
+    cases = [("classes", "probs", (20, 5), 30), ("regression", "values", (12, 3), 25)]
+    if hidden:
+        cases += [("one sample", "column", (9, 4), 1), ("two samples", "probs", (6, 5), 2),
+                  ("3-D inputs", "probs", (4, 6, 5), 40), ("column output", "column", (15, 2), 17)]
+    return cases
+
+
+def _mc_inputs(seed: int, index: int, shape) -> np.ndarray:
+    return np.random.default_rng([seed, 61, index]).normal(size=shape)
+
+
+class _RecordingNet:
+    """The ``predict_fn`` given to the student's ``mc_predict``: a tiny dropout network.
+
+    ``predict_fn(X, rng)`` computes positive hidden units from X, drops each with probability
+    0.5 using ``rng.random`` (inverted dropout), and returns probabilities (softmax of 4 logits),
+    or one regression value per input. Every call is recorded.
+    """
+
+    def __init__(self, seed: int, index: int, kind: str, X: np.ndarray, given_rng):
+        params = np.random.default_rng([seed, 62, index])
+        n_out = 4 if kind == "probs" else 1
+        self.W1 = params.normal(size=(X.shape[-1], _HIDDEN_UNITS))
+        self.W2 = params.normal(size=(_HIDDEN_UNITS, n_out))
+        self.b2 = params.normal(size=n_out)
+        self.kind = kind
+        self.X = X.copy()
+        self.given_rng = given_rng
+        self.outputs, self.masks, self.same_rng, self.same_x = [], [], [], []
+
+    def __call__(self, X, rng):
+        if not isinstance(rng, np.random.Generator):
+            raise CheckFailure(f"predict_fn must be called as predict_fn(X, rng) with a "
+                               f"numpy Generator as rng, got {type(rng).__name__}. Pass it the "
+                               "rng that mc_predict received.")
+        X = np.asarray(X, dtype=np.float64)
+        self.same_x.append(X.shape == self.X.shape and bool(np.array_equal(X, self.X)))
+        self.same_rng.append(rng is self.given_rng)
+        hidden = np.abs(X @ self.W1) + 0.1  # positive: a dropped unit always changes the output
+        keep = rng.random(hidden.shape) >= _P_DROP
+        out = (hidden * keep / (1.0 - _P_DROP)) @ self.W2 + self.b2
+        if self.kind == "probs":
+            out = _softmax(out)
+        elif self.kind == "values":
+            out = out[..., 0]
+        self.outputs.append(out.copy())
+        self.masks.append(keep)
+        return out
+
+
+def _run_mc(fn, seed, index, kind, shape, n_samples, rng_seed):
+    X = _mc_inputs(seed, index, shape)
+    rng = np.random.default_rng(rng_seed)
+    net = _RecordingNet(seed, index, kind, X, rng)
+    result = call(fn, net, X, n_samples, rng=rng)
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        returned = [_observed(result[0]), _observed(result[1])]
+    else:
+        returned = f"a {type(result).__name__}" + (
+            f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+    outputs = np.stack(net.outputs) if net.outputs else np.zeros((0,))
+    masks = (np.stack(net.masks).reshape(len(net.masks), -1) if net.masks
+             else np.zeros((0, 0), dtype=bool))
+    return {"returned": returned, "outputs": outputs, "masks": masks,
+            "same_rng": list(net.same_rng), "same_x": list(net.same_x),
+            "x_unchanged": bool(np.array_equal(X, net.X))}
+
+
+def _error_outcome(fn, *args, **kwargs) -> str:
+    try:
+        fn(*args, **kwargs)
+    except ValueError as error:
+        if "n_samples" in str(error):
+            return "ValueError"
+        return f"a ValueError whose message does not name n_samples ({error})"
+    except Exception as error:  # noqa: BLE001 - any other outcome is reported
+        return type(error).__name__
+    return "no error"
+
+
+@exercise("mc_predict", NOTEBOOK)
+class McPredict:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {}
+        for index, (name, kind, shape, n_samples) in enumerate(_mc_cases(hidden)):
+            observed[name] = _run_mc(fn, seed, index, kind, shape, n_samples, [seed, 63, index])
+        # reproducibility: the same seed again, then another seed, on the first case
+        _, kind, shape, n_samples = _mc_cases(hidden)[0]
+        observed["same seed"] = _run_mc(fn, seed, 0, kind, shape, n_samples, [seed, 63, 0])
+        observed["other seed"] = _run_mc(fn, seed, 0, kind, shape, n_samples, [seed, 64, 0])
+        if hidden:
+            X = _mc_inputs(seed, 0, (5, 3))
+            observed["bad"] = [_error_outcome(fn, lambda X, rng: X, X, bad,
+                                              rng=np.random.default_rng(seed))
+                               for bad in (0, -2)]
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for name, _, _, n_samples in _mc_cases(hidden):
+            _judge_mc_case(name, observed[name], n_samples)
+        _, _, _, n_samples = _mc_cases(hidden)[0]
+        for name in ("same seed", "other seed"):
+            _judge_mc_case(name, observed[name], n_samples)
+        first = observed["classes"]["returned"][0]
+        again = observed["same seed"]["returned"][0]
+        other = observed["other seed"]["returned"][0]
+        if not np.allclose(first, again, rtol=1e-12, atol=0):
+            hint = ("" if all(observed["classes"]["same_rng"]) else
+                    " predict_fn did not receive the rng you were given: pass that rng itself "
+                    "to every call.")
+            _fail("two runs with generators of the same seed gave different means: mc_predict "
+                  "used randomness that does not come from rng (np.random.*, or a new unseeded "
+                  f"generator).{hint}")
+        if np.allclose(first, other, rtol=1e-12, atol=0):
+            _fail("generators with different seeds gave the same mean: the samples do not "
+                  "depend on rng (a generator created with a fixed seed inside mc_predict?). "
+                  "Pass the rng you were given to predict_fn.")
+        if hidden:
+            for bad, outcome in zip((0, -2), observed["bad"]):
+                if outcome != "ValueError":
+                    _fail(f"n_samples={bad} must raise ValueError with a message that names "
+                          f"n_samples and its range (n_samples must be an integer >= 1), got: "
+                          f"{outcome}.")
+
+
+def _judge_mc_case(name, case, n_samples):
+    where = f"[{name}, n_samples={n_samples}]"
+    returned = case["returned"]
+    if isinstance(returned, str):
+        _fail(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
+    if not case["x_unchanged"]:
+        _fail(f"{where} mc_predict modified X: it must not change its input.")
+    outputs = case["outputs"]
+    calls = len(case["same_x"])
+    if calls == 0:
+        _fail(f"{where} mc_predict never called predict_fn: each sample is one call "
+              "predict_fn(X, rng).")
+    if not all(case["same_x"]):
+        _fail(f"{where} predict_fn must be called with the whole X (one stochastic prediction "
+              "of every input per call), but it received something else.")
+    if calls != n_samples:
+        if calls == 1:
+            _fail(f"{where} predict_fn was called once for {n_samples} samples, so every sample "
+                  "shares one dropout mask. Call predict_fn(X, rng) once per sample, "
+                  "n_samples times: each call draws a fresh mask.")
+        _fail(f"{where} predict_fn was called {calls} times for n_samples = {n_samples}: call "
+              "it exactly n_samples times, once per sample.")
+    masks = case["masks"]
+    if n_samples >= 2:
+        distinct = len({row.tobytes() for row in np.asarray(masks, dtype=bool)})
+        if distinct == 1:
+            _fail(f"{where} all {n_samples} samples used the same dropout mask: predict_fn got "
+                  "a generator in the same state every time (a new generator seeded the same "
+                  "way, or a copy of rng). Pass the rng you were given to every call, so that "
+                  "each call draws a fresh mask.")
+        if distinct < n_samples:
+            _fail(f"{where} only {distinct} different dropout masks among {n_samples} samples: "
+                  "the samples must be independent. Pass the rng you were given to every "
+                  "call.")
+    mean, std = returned
+    for label, value in (("mean", mean), ("std", std)):
+        if isinstance(value, str):
+            _fail(f"{where} {label} must be a numpy array, got {value[2:]}.")
+    one = outputs.shape[1:]
+    if mean.shape != one:
+        _fail(f"{where} mean must have the shape of one prediction, {one}, got {mean.shape}. "
+              "Stack the samples on a new first axis and average over that axis (axis 0) "
+              "only." + (" Did you average over the wrong axis?" if mean.shape else ""))
+    expected_mean = outputs.mean(axis=0)
+    if not np.allclose(mean, expected_mean, rtol=1e-9, atol=1e-12):
+        _fail(f"{where} mean is not the average of the {n_samples} predictions predict_fn "
+              f"returned (largest difference {np.max(np.abs(mean - expected_mean)):.3g})."
+              + _mean_hint(mean, outputs))
+    if std.shape != one:
+        _fail(f"{where} std must have the shape of one prediction, {one}, got {std.shape}. "
+              "Take it over the samples axis (axis 0) only.")
+    expected_std = outputs.std(axis=0)
+    if not np.allclose(std, expected_std, rtol=1e-8, atol=1e-12):
+        _fail(f"{where} std is not the standard deviation (ddof=0) of the {n_samples} "
+              f"predictions (largest difference {np.max(np.abs(std - expected_std)):.3g})."
+              + _std_hint(std, outputs))
+
+
+def _close(a, b) -> bool:
+    return bool(np.all(np.isfinite(b))) and a.shape == b.shape and bool(
+        np.allclose(a, b, rtol=1e-7, atol=1e-10))
+
+
+def _mean_hint(mean, outputs) -> str:
+    if np.all(outputs > 0) and np.allclose(outputs.sum(axis=-1), 1.0) and _close(
+            mean, _softmax(np.log(outputs).mean(axis=0))):
+        return (" It is the softmax of the averaged logits (log-probabilities): that normalised "
+                "geometric mean is not the MC estimate of the predictive distribution. Average "
+                "the probabilities themselves.")
+    if _close(mean, _softmax(outputs.mean(axis=0))):
+        return (" You applied a softmax to the average: predict_fn already returns "
+                "probabilities, so average them and stop.")
+    if _close(mean, outputs[0]) or _close(mean, outputs[-1]):
+        return " It equals a single sample: average all of them."
+    if len(outputs) > 1 and (_close(mean, outputs[1:].mean(axis=0))
+                             or _close(mean, outputs[:-1].mean(axis=0))):
+        return " It averages all samples but one: check the range of your loop."
+    return ""
+
+
+def _std_hint(std, outputs) -> str:
+    n_samples = len(outputs)
+    if n_samples > 1 and _close(std, outputs.std(axis=0, ddof=1)):
+        return " That is the ddof=1 (sample) standard deviation: use ddof=0, np.std's default."
+    if _close(std, outputs.var(axis=0)):
+        return " That is the variance: return its square root."
+    if n_samples > 1 and _close(std, outputs.var(axis=0, ddof=1)):
+        return " That is the ddof=1 variance: return the square root of the ddof=0 variance."
+    if not np.all(np.isfinite(std)):
+        return " It contains NaN or infinite values (ddof=1 with one sample divides by zero)."
+    return ""
+
+
+# --- entropies ---------------------------------------------------------------------------------
+
+
+def _entropy(probs: np.ndarray) -> np.ndarray:
+    probs = np.asarray(probs, dtype=np.float64)
+    logs = np.log(np.where(probs > 0, probs, 1.0))
+    return -np.sum(probs * logs, axis=-1)
+
+
+def _dirichlet(rng, shape, alpha=1.0, zeros=0.0):
+    """Probability vectors along the last axis; a fraction ``zeros`` of entries set to 0."""
+    draws = rng.gamma(alpha, size=shape)
+    if zeros:
+        draws[rng.random(shape) < zeros] = 0.0
+        empty = draws.sum(axis=-1) == 0
+        draws[empty, 0] = 1.0
+    return draws / draws.sum(axis=-1, keepdims=True)
+
+
+def _entropy_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng([seed, 66])
+    table = _dirichlet(rng, (7, 5))
+    table[0] = [0.0, 0.0, 1.0, 0.0, 0.0]
+    table[1] = 0.2
+    table[2] = [0.5, 0.0, 0.5, 0.0, 0.0]
+    cases = [("7 x 5 table", table), ("one vector", np.array([0.1, 0.0, 0.6, 0.3]))]
+    if hidden:
+        cases += [
+            ("3-D array", _dirichlet(rng, (3, 4, 6), zeros=0.3)),
+            ("two classes", np.array([[1.0, 0.0], [0.5, 0.5], [0.9, 0.1], [0.0, 1.0],
+                                      [0.25, 0.75], [1 - 1e-12, 1e-12]])),
+            ("one row", _dirichlet(rng, (1, 10), alpha=0.3)),
+            ("float32", _dirichlet(rng, (6, 3)).astype(np.float32)),
+            ("tiny probabilities", np.array([[1.0 - 2e-300, 1e-300, 1e-300],
+                                             [1.0 / 3, 1.0 / 3, 1.0 / 3]])),
+            ("random 40 x 8", _dirichlet(rng, (40, 8), alpha=0.5, zeros=0.2)),
+        ]
+    return cases
+
+
+@exercise("predictive_entropy", NOTEBOOK)
+class PredictiveEntropy:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {}
+        for name, probs in _entropy_cases(seed, hidden):
+            argument = probs.copy()
+            observed[name] = {"value": _observed(call(fn, argument)),
+                              "unchanged": bool(np.array_equal(argument, probs))}
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        cases = _entropy_cases(seed, hidden)
+        for name, probs in cases:
+            if not observed[name]["unchanged"]:
+                _fail(f"[{name}] predictive_entropy modified its input: it must not.")
+            value = _require_float_array(observed[name]["value"], "predictive_entropy", name)
+            expected_shape = probs.shape[:-1]
+            if value.shape != expected_shape:
+                _fail(f"[{name}] for probs of shape {probs.shape} the entropy must have shape "
+                      f"{expected_shape} (one number per probability vector), got "
+                      f"{value.shape}." + _entropy_shape_hint(value.shape, probs.shape))
+        for name, probs in cases:
+            value = np.asarray(observed[name]["value"], dtype=np.float64)
+            expected = _entropy(probs)
+            tolerance = 1e-5 if probs.dtype == np.float32 else 1e-9
+            if not np.all(np.isfinite(value)):
+                hint = (" 0 * log 0 must count as 0, but np.log(0) is -inf and 0 * -inf is nan: "
+                        "skip the zero probabilities (np.where, a mask, or "
+                        "scipy.special.xlogy)." if np.any(probs == 0) else "")
+                _fail(f"[{name}] the entropy contains NaN or infinite values.{hint}")
+            if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
+                _fail(f"[{name}] expected entropies {_show(expected)}, got {_show(value)}."
+                      + _scale_hint(value, expected, probs.shape[-1]))
+
+
+def _require_float_array(value, function: str, name: str) -> np.ndarray:
+    if isinstance(value, str):
+        _fail(f"[{name}] {function} must return a numpy array (or a float for one vector), got "
+              f"{value[2:]}.")
+    return np.asarray(value, dtype=np.float64)
+
+
+def _entropy_shape_hint(shape, probs_shape) -> str:
+    if len(probs_shape) == 1 and shape == (1,):
+        return " For a single probability vector return one number (a float or a 0-d array)."
+    if shape == probs_shape:
+        return " Sum -p log p over the classes (the last axis)."
+    if shape == probs_shape[:-1] + (1,):
+        return " Drop the summed axis (no keepdims)."
+    if shape == probs_shape[1:] or (len(probs_shape) > 1 and shape == probs_shape[-1:]):
+        return " You summed over the first axis: the classes are on the last axis (axis=-1)."
+    return " Sum over the last axis (axis=-1) only."
+
+
+def _show(values: np.ndarray, limit: int = 4) -> str:
+    flat = np.ravel(values)
+    text = ", ".join(f"{v + 0.0:.6g}" for v in flat[:limit])  # + 0.0 prints -0 as 0
+    return f"[{text}{', ...' if flat.size > limit else ''}]"
+
+
+def _scale_hint(value, expected, n_classes) -> str:
+    nonzero = np.abs(expected) > 1e-6
+    if not nonzero.any():
+        return ""
+    ratio = value[nonzero] / expected[nonzero]
+    if np.allclose(ratio, 1 / math.log(2), rtol=1e-6):
+        return " Those are bits (log base 2): use the natural logarithm np.log (nats)."
+    if np.allclose(ratio, 1 / math.log(10), rtol=1e-6):
+        return " That is log base 10: use the natural logarithm np.log (nats)."
+    if np.allclose(ratio, -1.0, rtol=1e-6):
+        return " The sign is wrong: the entropy is -sum p log p, which is >= 0."
+    if np.allclose(ratio, 1 / n_classes, rtol=1e-6):
+        return " You averaged over the classes: sum instead."
+    return ""
+
+
+# --- mutual information -------------------------------------------------------------------------
+
+
+def _mi_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
+    rng = np.random.default_rng([seed, 67])
+    identical = np.broadcast_to(_dirichlet(rng, (3, 3)), (5, 3, 3)).copy()
+    cases = [("6 samples x 9 inputs x 4 classes", _dirichlet(rng, (6, 9, 4), alpha=0.7)),
+             ("samples that agree", identical)]
+    if hidden:
+        one_hot = np.array([[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]],
+                            [[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]])
+        cases += [
+            ("confident samples that disagree", one_hot),
+            ("30 x 12 x 3 with zeros", _dirichlet(rng, (30, 12, 3), alpha=0.4, zeros=0.2)),
+            ("one sample", _dirichlet(rng, (1, 5, 4))),
+            ("50 samples, one input", _dirichlet(rng, (50, 1, 10), alpha=0.5)),
+            ("float32", _dirichlet(rng, (3, 7, 2)).astype(np.float32)),
+        ]
+    return cases
+
+
+def _mutual_information(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float64)
+    return _entropy(samples.mean(axis=0)) - _entropy(samples).mean(axis=0)
+
+
+@exercise("mutual_information", NOTEBOOK)
+class MutualInformation:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {}
+        for name, samples in _mi_cases(seed, hidden):
+            argument = samples.copy()
+            observed[name] = {"value": _observed(call(fn, argument)),
+                              "unchanged": bool(np.array_equal(argument, samples))}
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        cases = _mi_cases(seed, hidden)
+        for name, samples in cases:
+            if not observed[name]["unchanged"]:
+                _fail(f"[{name}] mutual_information modified its input: it must not.")
+            value = _require_float_array(observed[name]["value"], "mutual_information", name)
+            n_samples, n_inputs, _ = samples.shape
+            if value.shape != (n_inputs,):
+                hint = " Average over the samples, axis 0, and take entropies over the last axis."
+                if value.shape == (n_samples,):
+                    hint = (" That is one number per sample: you averaged over axis 1 (the "
+                            "inputs). prob_samples is (S, N, K): average over axis 0.")
+                _fail(f"[{name}] for prob_samples of shape {samples.shape} (S, N, K) the mutual "
+                      f"information must have shape ({n_inputs},), one number per input, got "
+                      f"{value.shape}.{hint}")
+        for name, samples in cases:
+            value = np.asarray(observed[name]["value"], dtype=np.float64)
+            expected = _mutual_information(samples)
+            tolerance = 1e-5 if samples.dtype == np.float32 else 1e-9
+            if not np.all(np.isfinite(value)):
+                hint = (" 0 * log 0 must count as 0 in both entropies." if np.any(samples == 0)
+                        else "")
+                _fail(f"[{name}] the mutual information contains NaN or infinite values.{hint}")
+            if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
+                _fail(f"[{name}] expected {_show(expected)}, got {_show(value)}."
+                      + _mi_hint(value, samples))
+
+
+def _mi_hint(value, samples) -> str:
+    samples = np.asarray(samples, dtype=np.float64)
+    total = _entropy(samples.mean(axis=0))
+    expected_entropy = _entropy(samples).mean(axis=0)
+    mi = total - expected_entropy
+    close = lambda other: bool(np.allclose(value, other, rtol=1e-6, atol=1e-9))  # noqa: E731
+    if close(-mi):
+        return (" The terms are swapped: MI = H(mean of the samples) - mean of H(sample), which "
+                "is >= 0 (the entropy is concave).")
+    if close(mi / math.log(2)):
+        return " Those are bits (log base 2): use the natural logarithm (nats)."
+    if close(total):
+        return (" That is the entropy of the mean prediction (the total uncertainty): subtract "
+                "the mean of the per-sample entropies.")
+    if close(expected_entropy):
+        return (" That is the mean of the per-sample entropies (the expected, aleatoric part): "
+                "MI is the entropy of the mean minus it.")
+    if close(total - len(samples) * expected_entropy):
+        return " You summed the per-sample entropies: average them over the samples."
+    return ""

@@ -1,0 +1,186 @@
+"""Notebook 06's figures and computations: every widget callback follows its slider, and the
+numbers the notebook's prose states are what the lesson functions compute."""
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+from course_lib import mc
+from course_lib.checks import assert_binomial_count, assert_mean_close
+from course_lib.lessons import mc_dropout as lesson
+from course_lib.nn import MLP, softmax
+from course_lib.widgets import figure_pixels
+
+matplotlib.use("Agg")
+ALPHA = 1e-9  # false-failure probability of each statistical assertion below
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return lesson.fit_toy_regression(seed=1, epochs=150, n_samples=40)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return lesson.fit_digits(seed=0, hidden=(64, 64), epochs=8, n_samples=30)
+
+
+# --- widget callbacks -------------------------------------------------------------------------
+
+def test_regression_bands_follow_the_number_of_masks(toy):
+    pictures = [figure_pixels(lesson.draw_regression_bands(toy, n)) for n in (1, 5, 40)]
+    assert not np.array_equal(pictures[0], pictures[1])
+    assert not np.array_equal(pictures[1], pictures[2])
+
+
+def test_digits_metrics_follow_the_number_of_masks(digits):
+    pictures = [figure_pixels(lesson.draw_digits_metrics(digits, n)) for n in (1, 4, 30)]
+    assert not np.array_equal(pictures[0], pictures[1])
+    assert not np.array_equal(pictures[1], pictures[2])
+
+
+def test_static_figures_draw(digits):
+    for figure in (lesson.draw_uncertainty_histograms(digits),
+                   lesson.draw_uncertainty_histograms(digits, 3),
+                   lesson.draw_most_uncertain(digits, n_show=4)):
+        assert figure_pixels(figure).std() > 0
+
+
+@pytest.mark.parametrize("n_samples", [0, 41])
+def test_slider_values_outside_the_pool_are_refused(toy, digits, n_samples):
+    with pytest.raises(ValueError, match=r"n_samples must be in \[1, 40\]"):
+        toy.mean_std(n_samples)
+    with pytest.raises(ValueError, match=r"n_samples must be in \[1, 30\]"):
+        digits.mc_probs(n_samples)
+
+
+# --- regression -------------------------------------------------------------------------------
+
+def test_regions_partition_the_grid(toy):
+    masks = np.stack(list(toy.region_masks().values()))
+    assert list(toy.region_masks()) == list(lesson.REGIONS)
+    np.testing.assert_array_equal(masks.sum(axis=0), 1)
+
+
+def test_mean_std_takes_the_first_samples(toy):
+    mean, std = toy.mean_std(7)
+    np.testing.assert_array_equal(mean, toy.samples[:7].mean(axis=0))
+    np.testing.assert_array_equal(std, toy.samples[:7].std(axis=0))
+    assert np.all(toy.mean_std(1)[1] == 0)
+    assert toy.samples.shape == (40, toy.grid.size)
+
+
+def test_every_sample_is_one_smooth_function(toy):
+    # one thinned network per sample: piecewise linear in x, so second differences vanish
+    # except at the kinks; a mask drawn per grid point would make them noisy everywhere
+    second = np.abs(np.diff(toy.samples, n=2, axis=1))
+    assert np.median(second) < 1e-9
+
+
+def test_band_coverage_grows_when_the_noise_is_added(toy):
+    coverage = lesson.band_coverage(toy, 40, n_points=500)
+    assert 0 <= coverage["model only"] <= coverage["model + noise"] <= 1
+
+
+def test_thinned_network_zeroes_whole_rows_and_scales_the_rest():
+    model = MLP([3, 50, 40, 2], [0.0, 0.3, 0.6], rng=np.random.default_rng(0))
+    before = [W.copy() for W in model.weights]
+    thinned = lesson.thinned_network(model, rng=np.random.default_rng(1))
+    for W, W_thin, p_drop in zip(model.weights, thinned.weights, model.p_drop):
+        kept = np.any(W_thin != 0, axis=1)
+        np.testing.assert_allclose(W_thin[kept], W[kept] / (1 - p_drop))
+        assert np.all(W_thin[~kept] == 0)
+        if p_drop == 0:
+            assert kept.all()
+    for W, W_before in zip(model.weights, before):
+        np.testing.assert_array_equal(W, W_before)
+
+
+def test_thinned_networks_keep_rows_with_keep_prob_and_average_to_the_model():
+    model = MLP([4, 200, 3], [0.0, 0.4], rng=np.random.default_rng(0))
+    rng = np.random.default_rng(2)
+    thinned = [lesson.thinned_network(model, rng=rng).weights[1] for _ in range(400)]
+    kept = sum(int(np.count_nonzero(np.any(W != 0, axis=1))) for W in thinned)
+    assert_binomial_count(kept, 400 * 200, 0.6, alpha=ALPHA, what="kept rows")
+    # each row's factor is 0 or 1 / keep_prob, mean 1 (Bernstein, known variance)
+    ratios = np.stack([np.any(W != 0, axis=1) for W in thinned]) / 0.6
+    assert_mean_close(ratios, 1.0, lower=0.0, upper=1 / 0.6, variance=0.4 / 0.6, alpha=ALPHA)
+
+
+# --- digits -----------------------------------------------------------------------------------
+
+def test_digit_pools_are_consistent(digits):
+    assert digits.prob_samples.shape == (30, 500, 10)
+    np.testing.assert_allclose(digits.prob_samples, softmax(digits.logit_samples))
+    np.testing.assert_allclose(digits.mc_probs(30).sum(axis=1), 1.0)
+    np.testing.assert_array_equal(lesson.rotate_digits(lesson.rotate_digits(
+        lesson.rotate_digits(lesson.rotate_digits(digits.X_test)))), digits.X_test)
+
+
+def test_metric_curves_match_the_mc_average(digits):
+    for S in (1, 9, 30):
+        probs = digits.mc_probs(S)
+        assert digits.curves["error"][S - 1] == pytest.approx(
+            lesson.error_rate(probs, digits.y_test))
+        assert digits.curves["nll"][S - 1] == pytest.approx(lesson.nll(probs, digits.y_test))
+        assert digits.curves["ece"][S - 1] == pytest.approx(
+            mc.expected_calibration_error(probs, digits.y_test))
+
+
+def test_nll_and_error_rate_on_known_values():
+    probs = np.array([[1.0, 0.0], [0.25, 0.75]])
+    assert lesson.nll(probs, np.array([0, 1])) == pytest.approx(-math.log(0.75) / 2)
+    assert lesson.error_rate(probs, np.array([1, 1])) == 0.5
+    assert np.isfinite(lesson.nll(probs, np.array([1, 1])))
+
+
+def test_softmax_of_mean_logits_is_the_normalised_geometric_mean(digits):
+    log_probs = np.log(digits.prob_samples)
+    np.testing.assert_allclose(softmax(digits.logit_samples.mean(axis=0)),
+                               softmax(log_probs.mean(axis=0)), atol=1e-12)
+    table = lesson.averaging_comparison(digits, 10)
+    assert set(table) == {"mean of probabilities", "softmax of mean logits", "weight scaling"}
+    for row in table.values():
+        assert 0 <= row["error"] <= 1 and row["nll"] >= 0 and 0 <= row["ece"] <= 1
+
+
+def test_rejection_starts_at_the_accuracy_and_auroc_is_a_probability(digits):
+    curves = lesson.rejection_curves(digits, 30)
+    accuracy = 1 - lesson.error_rate(digits.mc_probs(30), digits.y_test)
+    for name, curve in curves.items():
+        assert curve.shape == lesson.REJECTION_FRACTIONS.shape
+        if name.startswith("MC"):
+            assert curve[0] == pytest.approx(accuracy)
+    for value in lesson.rotation_detection_auroc(digits).values():
+        assert 0 <= value <= 1
+
+
+# --- the numbers the notebook states ------------------------------------------------------------
+
+def test_the_notebooks_regression_claims():
+    toy = lesson.fit_toy_regression(p_drop=0.1, seed=1)
+    std = toy.region_std(200)
+    assert std["inside the gap"] > 2 * std["on the data"]
+    assert std["beyond the data"] > std["inside the gap"]
+    coverage = lesson.band_coverage(toy, 200)
+    assert coverage["model only"] < 0.8 < coverage["model + noise"] < 0.95
+
+
+def test_the_notebooks_digits_claims():
+    digits = lesson.fit_digits(p_drop=(0.0, 0.5, 0.5), seed=0)
+    y = digits.y_test
+    curves = digits.curves
+    weight_scaled = digits.weight_scaled_probs
+    assert curves["error"][0] > 2 * lesson.error_rate(weight_scaled, y)  # one mask: worse net
+    assert curves["error"][-1] <= lesson.error_rate(weight_scaled, y) + 0.004
+    assert curves["ece"][-1] > mc.expected_calibration_error(weight_scaled, y)  # underconfident
+    assert curves["nll"][-1] > lesson.nll(weight_scaled, y)
+    assert curves["ece"][-1] > curves["ece"][0]
+    table = lesson.averaging_comparison(digits)
+    assert table["mean of probabilities"]["rotated entropy"] > 3 * table["weight scaling"][
+        "rotated entropy"]
+    assert abs(table["softmax of mean logits"]["nll"] - table["weight scaling"]["nll"]) < 0.01
+    auroc = lesson.rotation_detection_auroc(digits)
+    assert auroc["MC, mutual information"] > auroc["weight scaling, 1 - max prob"] + 0.15
