@@ -3,3 +3,14 @@
 Notebooks stay thin (prose, a widget, exercises); what they draw or compute lives here, as plain
 functions that tests call directly.
 """
+
+
+def one_blas_thread():
+    """A context in which BLAS uses one thread.
+
+    The lessons multiply small matrices (layers of a few hundred units); on a busy machine the
+    threads of a multithreaded BLAS cost more than they save, several times over.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from . import one_blas_thread
 from ..data import load_digits_split
 from ..dropout import dropout_backward, dropout_forward
 from ..gradcheck import numerical_gradient, numerical_gradient_array, relative_error
@@ -32,9 +32,6 @@ H_DECADES = tuple(float(h) for h in 10.0 ** np.arange(-12.0, -0.5, 1.0))
 AGREE, WRONG = 1e-7, 1e-3
 _EPS = float(np.finfo(np.float64).eps)
 
-
-def _single_thread():
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _read_only(result):
@@ -133,7 +130,7 @@ def gradient_check_curves(p_drop: float, *, seed: int = 0,
     """Gradient check of :func:`toy_problem` at every ``h`` of ``hs``, fixed-mask and naive."""
     model, X, y = toy_problem(p_drop, seed=seed)
     mask_seed = seed + 1000
-    with _single_thread():
+    with one_blas_thread():
         _, grads = model.loss_and_grads(X, y, training=True,
                                         rng=np.random.default_rng(mask_seed))
         analytic = np.concatenate([g.ravel() for g in grads])
@@ -224,7 +221,7 @@ class DifferenceErrors:
 def difference_errors(*, seed: int = 0, hs: tuple[float, ...] = H_DECADES) -> DifferenceErrors:
     """Both difference quotients against backprop on :func:`toy_problem` with ``p_drop = 0``."""
     model, X, y = toy_problem(0.0, seed=seed)
-    with _single_thread():
+    with one_blas_thread():
         _, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(0))
         analytic = np.concatenate([g.ravel() for g in grads])
         theta = flat_parameters(model)
@@ -300,7 +297,7 @@ def loss_traces(p_drop: float, *, steps: int = 60, lr: float = 0.2, n_masks: int
     optimizer = SGD(model.parameters(), lr, momentum=0.0)
     rng = np.random.default_rng(seed + 2)
     sampled, expected, inference = [], [], []
-    with _single_thread():
+    with one_blas_thread():
         for _ in range(steps):
             loss, grads = model.loss_and_grads(X, y, training=True, rng=rng)
             sampled.append(loss)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import one_blas_thread
 from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_p_drop
 from ..analysis import count_parameters, count_subnetworks
 from ..data import gap_function, load_digits_split
@@ -561,7 +562,6 @@ def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAY
     """
     import time
 
-    from threadpoolctl import threadpool_limits
 
     started = time.perf_counter()
     result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val)
@@ -569,7 +569,7 @@ def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAY
     result.splits = [load_digits_split(n_train, rng=np.random.default_rng(split_seed), n_val=n_val,
                                        n_test=0, dtype=np.float32)
                      for split_seed, _, _ in streams]
-    with threadpool_limits(limits=1):
+    with one_blas_thread():
         for p_drop in result.p_drops:
             runs, models = [], []
             for split, (_, init_seed, train_seed) in zip(result.splits, streams):
@@ -691,10 +691,9 @@ class EnsembleErrors:
 def ensemble_errors(model: MLP, X: np.ndarray, y: np.ndarray, *, sizes=(1, 10, 100),
                     seed: int = 0) -> EnsembleErrors:
     """Compare the full network with single thinned networks and averages of ``k`` of them."""
-    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(seed)
-    with threadpool_limits(limits=1):  # small matrices: threads cost more than they save
+    with one_blas_thread():  # small matrices: threads cost more than they save
         _, _, samples = mc_predict(
             lambda X_, rng_: model.predict_proba(X_, training=True, rng=rng_), X, max(sizes),
             rng=rng, return_samples=True)

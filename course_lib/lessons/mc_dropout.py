@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from . import one_blas_thread
 from .. import mc
 from ..data import gap_regression_toy, load_digits_split
 from ..masks import sample_mask
@@ -32,9 +32,6 @@ DATA_RANGE = (-3.0, 3.0)
 #: the regions of the grid whose mean MC standard deviation the notebook compares
 REGIONS = ("on the data", "inside the gap", "beyond the data")
 
-
-def _single_thread():
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _streams(seed: int, n: int) -> list[np.random.Generator]:
@@ -120,7 +117,7 @@ def fit_toy_regression(p_drop: float = 0.1, *, seed: int = 0, n_samples: int = 2
     data_rng, init_rng, train_rng, mc_rng = _streams(seed, 4)
     x, y = gap_regression_toy(n_points, rng=data_rng, noise=noise)
     started = time.perf_counter()
-    with _single_thread():
+    with one_blas_thread():
         model = MLP([1, 64, 64, 1], [0.0, p_drop, p_drop], rng=init_rng, output="linear")
         history = train(model, x, y, epochs=epochs, lr=0.01, batch_size=16, rng=train_rng,
                         weight_decay=1e-3, max_norm=4.0)
@@ -245,7 +242,7 @@ def fit_digits(p_drop=(0.0, 0.5, 0.5), *, seed: int = 0, n_train: int = 1000,
     split_rng, init_rng, train_rng, mc_rng, rotated_rng = _streams(seed, 5)
     split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
     started = time.perf_counter()
-    with _single_thread():
+    with one_blas_thread():
         model = MLP([64, *hidden, 10], p_drop, rng=init_rng, dtype=np.float32)
         train(model, split.X_train, split.y_train, epochs=epochs, lr=0.05, batch_size=100,
               rng=train_rng)
