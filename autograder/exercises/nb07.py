@@ -1,0 +1,191 @@
+"""Exercise of notebook 07: ``sweep_p_drop``, the student's own dropout-rate sweep.
+
+Training is deterministic once the seeds are fixed, so the verdict retrains the same tiny
+networks with :func:`course_lib.lessons.capstone.sweep_errors` and compares numbers, not
+distributions. Tolerance: each test error may differ from the reference by at most
+``TOLERANCE_IMAGES`` of the 500 test images. The recipe fixes every random draw, so a correct
+solution gives the reference's numbers exactly on the same machine; the slack absorbs float32
+rounding differences between BLAS builds and thread counts, which can flip a test image whose two
+top logits are nearly tied. Every mistake below moves at least one error by more than that.
+"""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+
+from course_lib.checks import CheckFailure
+from course_lib.lessons import capstone
+
+from . import call, exercise
+
+NOTEBOOK = "07_capstone"
+N_TEST = 500
+TOLERANCE_IMAGES = 2
+TOLERANCE = TOLERANCE_IMAGES / N_TEST + 1e-9
+
+
+def _cases(seed: int, hidden: bool) -> list[dict]:
+    """Tiny sweeps (well under a second each) whose p_drops are deliberately not sorted and
+    never start with 0, so that order, reuse and evaluation mistakes show."""
+    cases = [dict(p_drops=[0.5, 0.0, 0.8], seed=seed, n_train=200, hidden=(32,), epochs=15,
+                  keep_product=False)]
+    if hidden:
+        # the keep_product case comes last: by then every other mistake has shown in the
+        # first two, so a mismatch there is about the widths
+        cases += [
+            dict(p_drops=(0.2, 0.7, 0.0, 0.4), seed=seed + 1, n_train=150, hidden=(24,),
+                 epochs=10, keep_product=False),
+            dict(p_drops=[0.3, 0.0, 0.6], seed=seed + 2, n_train=300, hidden=(16, 16), epochs=6,
+                 keep_product=True),
+        ]
+    return cases
+
+
+_BAD_CALLS = [dict(p_drops=[0.3, 1.0], keep_product=True), dict(p_drops=[-0.1, 0.2],
+                                                                 keep_product=False)]
+
+
+def _plain(result):
+    """The student's return value as a float array, or a string saying what it was."""
+    try:
+        array = np.asarray(result, dtype=float)
+    except (TypeError, ValueError):
+        return f"a {type(result).__name__} that is not a sequence of numbers"
+    return array
+
+
+def _percent(values) -> str:
+    return "[" + ", ".join(f"{100 * v:.1f}%" for v in np.ravel(values)) + "]"
+
+
+def _close(a, b) -> bool:
+    return np.shape(a) == np.shape(b) and bool(np.all(np.abs(np.asarray(a) - b) <= TOLERANCE))
+
+
+@exercise("sweep_p_drop", NOTEBOOK)
+class SweepPDrop:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {}
+        for i, case in enumerate(_cases(seed, hidden)):
+            args = dict(case)
+            p_drops = args.pop("p_drops")
+            observed[f"case_{i}"] = _plain(call(fn, p_drops, **args))
+            if i == 0:
+                observed["again"] = _plain(call(fn, p_drops, **args))
+        if hidden:
+            outcomes = []
+            for bad in _BAD_CALLS:
+                try:
+                    fn(bad["p_drops"], seed=seed, n_train=100, hidden=(8,), epochs=1,
+                       keep_product=bad["keep_product"])
+                    outcomes.append("no error")
+                except ValueError:
+                    outcomes.append("ValueError")
+                except Exception as error:  # noqa: BLE001 - any other outcome is reported
+                    outcomes.append(type(error).__name__)
+            observed["bad"] = outcomes
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for i, case in enumerate(_cases(seed, hidden)):
+            if i == 0:
+                _judge_shape(observed["case_0"], case)
+                _judge_repeat(observed["case_0"], observed["again"], case)
+            _judge_case(observed[f"case_{i}"], case)
+        if hidden:
+            for bad, outcome in zip(_BAD_CALLS, observed["bad"]):
+                if outcome != "ValueError":
+                    raise CheckFailure(
+                        f"sweep_p_drop({bad['p_drops']}, ..., keep_product="
+                        f"{bad['keep_product']}) must raise ValueError (every p_drop must be "
+                        f"in [0, 1)), got: {outcome}. Check the rates before training anything.")
+
+
+def _describe(case: dict) -> str:
+    return (f"sweep_p_drop({list(case['p_drops'])}, seed={case['seed']}, "
+            f"n_train={case['n_train']}, hidden={case['hidden']}, epochs={case['epochs']}, "
+            f"keep_product={case['keep_product']})")
+
+
+def _judge_shape(values, case: dict) -> np.ndarray:
+    where = _describe(case)
+    if isinstance(values, str):
+        raise CheckFailure(f"{where} must return one test error per p_drop (a list or array of "
+                           f"floats), got {values}.")
+    n = len(case["p_drops"])
+    if values.shape != (n,):
+        raise CheckFailure(f"{where} must return an array of shape ({n},), one test error per "
+                           f"p_drop in the order given, got shape {values.shape}.")
+    if not np.all(np.isfinite(values)):
+        raise CheckFailure(f"{where} returned non-finite values {values}.")
+    if np.any(values > 1.0) and np.all(values <= 100.0):
+        raise CheckFailure(f"{where} returned {values}: errors are fractions in [0, 1] "
+                           "(0.05 for 5%), not percentages.")
+    if np.any(values < 0.0) or np.any(values > 1.0):
+        raise CheckFailure(f"{where} returned {values}: a test error is a fraction of "
+                           "misclassified test images, in [0, 1].")
+    return values
+
+
+def _judge_repeat(first, again, case: dict) -> None:
+    if isinstance(again, str) or np.shape(first) != np.shape(again) or not np.array_equal(
+            first, again):
+        raise CheckFailure(
+            f"two calls of {_describe(case)} gave different errors: {_percent(first)} then "
+            f"{_percent(again)}. Every random draw (split, weights, shuffles, masks) must come "
+            "from generators built from `seed` (np.random.SeedSequence(seed).spawn(3)), never "
+            "from np.random.default_rng() without a seed or from np.random.*.")
+
+
+def _judge_case(values, case: dict) -> None:
+    values = _judge_shape(values, case)
+    args = dict(case)
+    p_drops = list(args.pop("p_drops"))
+    expected = capstone.sweep_errors(p_drops, **args)
+    test = expected["test"]
+    if _close(values, test):
+        return
+    where = _describe(case)
+    seen = f"expected test errors {_percent(test)}, got {_percent(values)}"
+    if _close(1.0 - values, test):
+        raise CheckFailure(f"{where}: {seen}. These are accuracies: return the test error, "
+                           "1 - accuracy (the fraction of misclassified test images).")
+    for order in permutations(range(len(values))):
+        if list(order) != sorted(order) and _close(values[list(order)], test):
+            raise CheckFailure(f"{where}: {seen}. The right numbers in the wrong order: return "
+                               "the errors in the order of p_drops as given (do not sort them).")
+    if _close(values, expected["val"]):
+        raise CheckFailure(f"{where}: {seen}. Your numbers are the validation errors: measure "
+                           "on split.X_test, split.y_test.")
+    if _close(values, expected["train"]):
+        raise CheckFailure(f"{where}: {seen}. Your numbers are the training errors: measure "
+                           "on split.X_test, split.y_test.")
+    if case["keep_product"]:
+        unscaled = capstone.sweep_errors(p_drops, **{**args, "keep_product": False})["test"]
+        if _close(values, unscaled):
+            raise CheckFailure(f"{where}: {seen}. With keep_product=True every hidden layer "
+                               "must have round(n / keep_prob) units; your widths were not "
+                               "scaled.")
+        raise CheckFailure(f"{where}: {seen}. With keep_product=True each hidden layer has "
+                           "round(n / keep_prob) units, keep_prob = 1 - p_drop (so that "
+                           "n_units * keep_prob stays n), e.g. 16 units at p_drop 0.3 -> 23.")
+    zero = np.array([p == 0.0 for p in p_drops])
+    fits = np.abs(values - test) <= TOLERANCE
+    if zero.any() and fits[zero].all() and not fits[~zero].any():
+        raise CheckFailure(f"{where}: {seen}. Only the p_drop = 0 errors are right: dropout is "
+                           "still on when you measure. Evaluate at inference "
+                           "(model.predict(X, training=False), the default).")
+    if fits[0] and not fits.all():
+        raise CheckFailure(f"{where}: {seen}. The first p_drop is right but later ones are "
+                           "not: each p_drop needs a fresh start, a new MLP and new generators "
+                           "rebuilt from seed, not a model (or a generator) carried over from "
+                           "the previous p_drop.")
+    raise CheckFailure(f"{where}: {seen}. Follow the recipe exactly: split, init, train = "
+                       "SeedSequence(seed).spawn(3), one default_rng per stream, rebuilt for "
+                       "every p_drop; float32 data and model; MLP([64, *widths, 10], p_drop) "
+                       "(inputs kept whole); train(..., epochs, lr=0.05, batch_size=100, "
+                       "rng=train generator); test error at inference.")

@@ -1,0 +1,684 @@
+"""Notebook 07: the shape of Srivastava et al. (2014)'s claims, measured on the digits.
+
+Five experiments, all with the same recipe as :func:`course_lib.experiments.run_digits` (a seed is
+split into independent streams for the data split, the initial weights and the training), so
+that every configuration of a comparison sees the same data, the same initial weights and the
+same mini-batch order for a given seed:
+
+1. test error against ``p_drop`` at a fixed number of hidden units ``n``, and at a fixed
+   ``n * keep_prob`` (the expected number of kept units);
+2. test error against the training-set size, with and without dropout;
+3. sparsity of the hidden activations (at inference, on the test set);
+4. dropout, max-norm, L2 and their combinations, each strength chosen on the validation set;
+5. epochs to converge, from the validation curves of experiment 1.
+
+The full sweeps take minutes, so they are precomputed: ``python -m course_lib.lessons.capstone``
+writes ``capstone_results.json`` beside this file, with the settings, seeds and library version
+that produced it; the notebook loads it (or recomputes it with ``RECOMPUTE = True``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import one_blas_thread
+from .. import __version__
+from .._validate import check_count, check_p_drop
+from ..data import load_digits_split
+from ..nn import MLP, evaluate, train
+
+RESULTS_PATH = Path(__file__).with_name("capstone_results.json")
+GENERATOR = "python -m course_lib.lessons.capstone"
+N_INPUTS, N_CLASSES = 64, 10
+LR, BATCH_SIZE = 0.05, 100  # run_digits's defaults, used by every run of the notebook
+
+# Fixed bins of the stored activation histograms (the last bin also counts larger values).
+UNIT_MEAN_BINS = np.linspace(0.0, 2.0, 41)
+ACTIVATION_BINS = np.linspace(0.0, 4.0, 41)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the generator varies or fixes; stored in the results file.
+
+    The data-size and regularizer experiments train for the same number of SGD steps at every
+    training-set size (``steps``), so a small training set gets more epochs, not less training.
+    """
+
+    seeds: tuple[int, ...] = (0, 1, 2)
+    n_train: int = 1000
+    hidden: int = 256             # units per hidden layer in the fixed-n sweep
+    n_hidden_layers: int = 2
+    kept_units: int = 128         # n * keep_prob in the fixed-product sweep
+    epochs: int = 150             # at n_train images; 1500 SGD steps of 100 images
+    p_drops: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    dropout: float = 0.5          # p_drop of the hidden layers in experiments 2 and 4
+    data_sizes: tuple[int, ...] = (50, 100, 200, 300, 500, 1000)
+    regularizer_n_train: int = 300
+    weight_decays: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
+    max_norms: tuple[float, ...] = (1.5, 2.5, 4.0)
+    near_zero: float = 0.1        # an activation below this counts as "near zero"
+    smoothing: int = 10           # epochs in the moving average of validation curves
+
+    @property
+    def steps(self) -> int:
+        return self.epochs * math.ceil(self.n_train / BATCH_SIZE)
+
+    def epochs_for(self, n_train: int) -> int:
+        """Epochs that give ``steps`` SGD steps on ``n_train`` images."""
+        return math.ceil(self.steps / math.ceil(n_train / BATCH_SIZE))
+
+
+# --- the exercise's reference ------------------------------------------------------------------
+
+
+def hidden_widths(hidden, p_drop: float, keep_product: bool) -> tuple[int, ...]:
+    """Units per hidden layer: ``hidden`` itself, or ``round(n / keep_prob)`` for each ``n`` so
+    that the expected number of kept units ``n * keep_prob`` stays at the given ``n``."""
+    p_drop = check_p_drop(p_drop)
+    widths = tuple(check_count(n, "hidden", minimum=1) for n in hidden)
+    if not keep_product:
+        return widths
+    return tuple(max(1, round(n / (1.0 - p_drop))) for n in widths)
+
+
+def _seed_streams(seed: int) -> tuple[np.random.Generator, ...]:
+    """The recipe of :func:`course_lib.experiments.run_digits`: split, init and train streams."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+
+
+
+def sweep_errors(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
+                 epochs: int = 150, keep_product: bool = False) -> dict[str, np.ndarray]:
+    """Train one fresh network per ``p_drop`` and return its test, validation and training errors.
+
+    Every network sees the same split, initial weights (for equal widths) and training stream:
+    the streams are rebuilt from ``seed`` for each ``p_drop``. ``p_drop`` is the probability of
+    dropping a hidden unit; inputs are kept whole. Returns ``{"test", "val", "train"}``, each of
+    shape ``(len(p_drops),)``, in the order of ``p_drops``.
+    """
+    p_drops = [check_p_drop(p) for p in p_drops]
+    errors = {"test": [], "val": [], "train": []}
+    with one_blas_thread():
+        for p_drop in p_drops:
+            split_rng, init_rng, train_rng = _seed_streams(seed)
+            split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
+            widths = hidden_widths(hidden, p_drop, keep_product)
+            model = MLP([N_INPUTS, *widths, N_CLASSES], p_drop, rng=init_rng, dtype=np.float32)
+            train(model, split.X_train, split.y_train, epochs=epochs, lr=LR,
+                  batch_size=BATCH_SIZE, rng=train_rng)
+            for name, X, y in (("test", split.X_test, split.y_test),
+                               ("val", split.X_val, split.y_val),
+                               ("train", split.X_train, split.y_train)):
+                errors[name].append(evaluate(model, X, y)[1])
+    return {name: np.array(values, dtype=float) for name, values in errors.items()}
+
+
+def sweep_p_drop(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
+                 epochs: int = 150, keep_product: bool = False) -> np.ndarray:
+    """Test error of one fresh network per ``p_drop`` (see :func:`sweep_errors`)."""
+    return sweep_errors(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
+                        keep_product=keep_product)["test"]
+
+
+# --- one run of the generator ------------------------------------------------------------------
+
+
+def activation_summary(model: MLP, X: np.ndarray, near_zero: float) -> dict:
+    """Sparsity of each hidden layer's post-ReLU activations at inference on ``X``.
+
+    Per layer: the fraction of activations that are exactly 0 and below ``near_zero``, the mean
+    activation, and histograms (counts over :data:`UNIT_MEAN_BINS` of each unit's mean over
+    ``X``, and over :data:`ACTIVATION_BINS` of all activations; larger values in the last bin).
+    """
+    layers = []
+    for activations in model.hidden_activations(X):
+        activations = np.asarray(activations, dtype=np.float64)
+        unit_means = activations.mean(axis=0)
+        layers.append({
+            "zero": float(np.mean(activations == 0.0)),
+            "near_zero": float(np.mean(activations < near_zero)),
+            "mean": float(activations.mean()),
+            "unit_mean_hist": _histogram(unit_means, UNIT_MEAN_BINS),
+            "activation_hist": _histogram(activations.ravel(), ACTIVATION_BINS),
+        })
+    return {"layers": layers}
+
+
+def _histogram(values: np.ndarray, bins: np.ndarray) -> list[int]:
+    counts, _ = np.histogram(np.minimum(values, bins[-1]), bins=bins)
+    return counts.tolist()
+
+
+def train_run(config: dict, seed: int, settings: Settings = Settings()) -> dict:
+    """Train one configuration with one seed; return what the notebook needs of it.
+
+    ``config`` has ``p_drop`` (one rate per dropout site: input and each hidden layer),
+    ``hidden`` (widths), ``n_train``, ``epochs``, ``weight_decay`` and ``max_norm``. The
+    recipe is :func:`course_lib.experiments.run_digits`'s, so its test error is the same.
+    """
+    with one_blas_thread():
+        split_rng, init_rng, train_rng = _seed_streams(seed)
+        split = load_digits_split(config["n_train"], rng=split_rng, dtype=np.float32)
+        model = MLP([N_INPUTS, *config["hidden"], N_CLASSES], config["p_drop"], rng=init_rng,
+                    dtype=np.float32)
+        started = time.perf_counter()
+        history = train(model, split.X_train, split.y_train, epochs=config["epochs"], lr=LR,
+                        batch_size=BATCH_SIZE, rng=train_rng,
+                        weight_decay=config["weight_decay"], max_norm=config["max_norm"],
+                        X_val=split.X_val, y_val=split.y_val)
+        seconds = time.perf_counter() - started
+        n_val = len(split.y_val)
+        return {
+            "seed": seed,
+            "test_error": float(evaluate(model, split.X_test, split.y_test)[1]),
+            # whole numbers of misclassified validation images: exact and compact
+            "val_mistakes": [round(error * n_val) for error in history.val_error],
+            "n_val": n_val,
+            "final_train_loss": float(history.train_loss[-1]),
+            "final_train_error": float(history.train_error[-1]),
+            "activations": activation_summary(model, split.X_test, settings.near_zero),
+            "seconds": round(seconds, 2),
+        }
+
+
+def make_config(p_drop: float, *, hidden, n_train: int, epochs: int, input_p_drop: float = 0.0,
+                weight_decay: float = 0.0, max_norm: float | None = None) -> dict:
+    """A run configuration: hidden-layer ``p_drop`` (inputs ``input_p_drop``) and the rest."""
+    hidden = [int(n) for n in hidden]
+    return {"p_drop": [float(input_p_drop)] + [float(p_drop)] * len(hidden), "hidden": hidden,
+            "n_train": int(n_train), "epochs": int(epochs), "weight_decay": float(weight_decay),
+            "max_norm": None if max_norm is None else float(max_norm)}
+
+
+def config_key(config: dict) -> str:
+    return json.dumps(config, sort_keys=True)
+
+
+# --- the experiments ---------------------------------------------------------------------------
+
+
+def experiments(settings: Settings = Settings()) -> dict[str, dict]:
+    """Every experiment's configurations, ``{experiment: {label: config}}``, in display order."""
+    s = settings
+    layers = s.n_hidden_layers
+    fixed_n = {f"{p:g}": make_config(p, hidden=hidden_widths([s.hidden] * layers, p, False),
+                                     n_train=s.n_train, epochs=s.epochs) for p in s.p_drops}
+    fixed_product = {
+        f"{p:g}": make_config(p, hidden=hidden_widths([s.kept_units] * layers, p, True),
+                              n_train=s.n_train, epochs=s.epochs) for p in s.p_drops}
+    hidden = [s.hidden] * layers
+
+    def at(n_train, p_drop, **extra):
+        return make_config(p_drop, hidden=hidden, n_train=n_train, epochs=s.epochs_for(n_train),
+                           **extra)
+
+    data_size = {}
+    for n_train in s.data_sizes:
+        data_size[f"none/{n_train}"] = at(n_train, 0.0)
+        data_size[f"dropout/{n_train}"] = at(n_train, s.dropout)
+    n_reg = s.regularizer_n_train
+    regularizers = {"none": at(n_reg, 0.0), "dropout": at(n_reg, s.dropout)}
+    for wd in s.weight_decays:
+        regularizers[f"L2/{wd:g}"] = at(n_reg, 0.0, weight_decay=wd)
+    for c in s.max_norms:
+        regularizers[f"max-norm/{c:g}"] = at(n_reg, 0.0, max_norm=c)
+    for wd in s.weight_decays:
+        regularizers[f"dropout + L2/{wd:g}"] = at(n_reg, s.dropout, weight_decay=wd)
+    for c in s.max_norms:
+        regularizers[f"dropout + max-norm/{c:g}"] = at(n_reg, s.dropout, max_norm=c)
+    return {"p_drop_fixed_n": fixed_n, "p_drop_fixed_product": fixed_product,
+            "data_size": data_size, "regularizers": regularizers}
+
+
+def compute_results(settings: Settings = Settings(), *, progress: bool = False) -> dict:
+    """Run every experiment (each distinct configuration once per seed) and return the results.
+
+    BLAS runs on one thread (see :func:`one_blas_thread`), which leaves the other core free.
+    """
+    plan = experiments(settings)
+    configs = {config_key(c): c for table in plan.values() for c in table.values()}
+    jobs = [(key, seed) for key in configs for seed in settings.seeds]
+    runs = {key: [] for key in configs}
+    started = time.perf_counter()
+    with one_blas_thread():
+        for index, (key, seed) in enumerate(jobs, start=1):
+            runs[key].append(train_run(configs[key], seed, settings))
+            if progress:
+                print(f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
+                      f"seed {seed} {key}", file=sys.stderr, flush=True)
+    return {
+        "generator": GENERATOR,
+        "course_lib_version": __version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "recipe": ("per run: SeedSequence(seed).spawn(3) -> split, init, train generators; "
+                   f"float32; SGD lr={LR}, batch_size={BATCH_SIZE}, momentum=0.9; inverted "
+                   "dropout; test error at inference on the 500 test images"),
+        "settings": settings_dict(settings),
+        "experiments": {name: {label: config_key(c) for label, c in table.items()}
+                        for name, table in plan.items()},
+        "configs": configs,
+        "runs": runs,
+    }
+
+
+def settings_dict(settings: Settings = Settings()) -> dict:
+    """The settings as they read back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(asdict(settings)))
+
+
+def settings_of(results: dict) -> Settings:
+    """The :class:`Settings` a results file was made with."""
+    return Settings(**{name: tuple(value) if isinstance(value, list) else value
+                       for name, value in results["settings"].items()})
+
+
+def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
+    """Write the results as JSON, one run per line so that a diff stays readable."""
+    def runs_text(runs: dict) -> str:
+        blocks = []
+        for key, seeds in runs.items():
+            lines = ",\n".join("    " + json.dumps(run, separators=(",", ":")) for run in seeds)
+            blocks.append(f"   {json.dumps(key)}: [\n{lines}\n   ]")
+        return "{\n" + ",\n".join(blocks) + "\n  }"
+
+    fields = [f"  {json.dumps(name)}: " + (runs_text(value) if name == "runs" else
+                                           json.dumps(value, indent=1).replace("\n", "\n  "))
+              for name, value in results.items()]
+    Path(path).write_text("{\n" + ",\n".join(fields) + "\n}\n")
+
+
+def load_results(path: Path = RESULTS_PATH) -> dict:
+    """The precomputed results (see :func:`compute_results`)."""
+    return json.loads(Path(path).read_text())
+
+
+# --- reading the results -----------------------------------------------------------------------
+
+
+def paired_summary(errors_a, errors_b) -> dict:
+    """Per-seed differences ``a - b`` of two paired configurations, their mean and its standard
+    error (sample standard deviation / sqrt(number of seeds)). Pairing by seed removes the
+    part of the noise that both share: the split, the initial weights, the batch order."""
+    differences = np.asarray(errors_a, dtype=float) - np.asarray(errors_b, dtype=float)
+    n = len(differences)
+    spread = float(np.std(differences, ddof=1)) if n > 1 else math.nan
+    return {"differences": differences, "mean": float(differences.mean()),
+            "standard_error": spread / math.sqrt(n)}
+
+
+def runs_of(results: dict, experiment: str, label: str) -> list[dict]:
+    return results["runs"][results["experiments"][experiment][label]]
+
+
+def test_errors(results: dict, experiment: str) -> dict[str, np.ndarray]:
+    """``{label: test error per seed}`` for one experiment, in display order."""
+    return {label: np.array([run["test_error"] for run in runs_of(results, experiment, label)])
+            for label in results["experiments"][experiment]}
+
+
+def p_drop_sweep(results: dict) -> dict:
+    """Both ``p_drop`` sweeps: p_drops, widths of the fixed-product nets, and errors (p, seed)."""
+    fixed_n = test_errors(results, "p_drop_fixed_n")
+    product = test_errors(results, "p_drop_fixed_product")
+    widths = [results["configs"][results["experiments"]["p_drop_fixed_product"][label]]
+              ["hidden"][0] for label in product]
+    return {"p_drops": np.array([float(label) for label in fixed_n]),
+            "fixed_n": np.array(list(fixed_n.values())),
+            "fixed_product": np.array(list(product.values())),
+            "widths": np.array(widths)}
+
+
+def data_size_table(results: dict) -> dict:
+    """Test errors (size, seed) with and without dropout, and the paired gain none - dropout."""
+    errors = test_errors(results, "data_size")
+    sizes = results["settings"]["data_sizes"]
+    none = np.array([errors[f"none/{n}"] for n in sizes])
+    dropout = np.array([errors[f"dropout/{n}"] for n in sizes])
+    return {"sizes": np.array(sizes), "none": none, "dropout": dropout, "gain": none - dropout}
+
+
+def _mean_val_error(runs: list[dict], last: int) -> float:
+    return float(np.mean([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs]))
+
+
+def regularizer_table(results: dict) -> list[dict]:
+    """Each family (none, dropout, L2, ...) with its strength chosen on the validation set.
+
+    The choice minimises the validation error averaged over seeds and over the last
+    ``smoothing`` epochs; the test error of the chosen strength is reported per seed.
+    """
+    last = results["settings"]["smoothing"]
+    families: dict[str, list[tuple[str, list[dict]]]] = {}
+    for label in results["experiments"]["regularizers"]:
+        family, _, strength = label.partition("/")
+        families.setdefault(family, []).append(
+            (strength, runs_of(results, "regularizers", label)))
+    table = []
+    for family, options in families.items():
+        strength, runs = min(options, key=lambda option: _mean_val_error(option[1], last))
+        table.append({"family": family, "strength": strength,
+                      "val_error": _mean_val_error(runs, last),
+                      "test_errors": np.array([run["test_error"] for run in runs]),
+                      "candidates": [s for s, _ in options]})
+    return table
+
+
+def regularizer_rows(results: dict) -> list[dict]:
+    """Every configuration of the regularizer experiment: mean validation error (last
+    ``smoothing`` epochs) and mean test error over seeds, for the notebook's full table."""
+    last = results["settings"]["smoothing"]
+    rows = []
+    for label in results["experiments"]["regularizers"]:
+        runs = runs_of(results, "regularizers", label)
+        rows.append({"label": label, "val_error": _mean_val_error(runs, last),
+                     "test_error": float(np.mean([run["test_error"] for run in runs]))})
+    return rows
+
+
+def smooth(curve, window: int) -> np.ndarray:
+    """Trailing moving average (the first epochs average what there is so far)."""
+    curve = np.asarray(curve, dtype=float)
+    sums = np.cumsum(curve)
+    counts = np.minimum(np.arange(1, len(curve) + 1), window)
+    shifted = np.concatenate([np.zeros(window), sums])[:len(curve)]
+    return (sums - shifted) / counts
+
+
+def val_curves(results: dict, p_drop: float) -> np.ndarray:
+    """Validation error per epoch (seed, epoch) of the fixed-n net at ``p_drop``."""
+    runs = runs_of(results, "p_drop_fixed_n", f"{p_drop:g}")
+    return np.array([np.array(run["val_mistakes"]) / run["n_val"] for run in runs])
+
+
+def epochs_to_reach(curve, threshold: float, window: int) -> float:
+    """First epoch (1-based) at which the smoothed curve is <= ``threshold``; NaN if never."""
+    below = np.flatnonzero(smooth(curve, window) <= threshold + 1e-12)
+    return float(below[0] + 1) if below.size else math.nan
+
+
+def best_epoch(curve, window: int) -> int:
+    """Epoch (1-based) of the lowest smoothed validation error (the first, if tied)."""
+    return int(np.argmin(smooth(curve, window)) + 1)
+
+
+def convergence_table(results: dict, threshold: float) -> dict:
+    """Per p_drop and seed: epochs to reach ``threshold`` and the best epoch, smoothed curves."""
+    window = results["settings"]["smoothing"]
+    p_drops = results["settings"]["p_drops"]
+    reach = np.array([[epochs_to_reach(c, threshold, window) for c in val_curves(results, p)]
+                      for p in p_drops])
+    best = np.array([[best_epoch(c, window) for c in val_curves(results, p)] for p in p_drops])
+    return {"p_drops": np.array(p_drops), "reach": reach, "best": best}
+
+
+def sparsity_table(results: dict) -> dict:
+    """Fractions of zero / near-zero activations and mean activation, (p_drop, seed, layer)."""
+    p_drops = results["settings"]["p_drops"]
+    table = {"p_drops": np.array(p_drops)}
+    for stat in ("zero", "near_zero", "mean"):
+        table[stat] = np.array([[[layer[stat] for layer in run["activations"]["layers"]]
+                                 for run in runs_of(results, "p_drop_fixed_n", f"{p:g}")]
+                                for p in p_drops])
+    return table
+
+
+def key_numbers(results: dict, threshold: float = 0.03) -> dict[str, str]:
+    """The measured numbers the notebook quotes, formatted as it quotes them."""
+    def pct(x):
+        return f"{100 * float(x):.2f}%"
+
+    sweep = p_drop_sweep(results)
+    numbers = {}
+    for name in ("fixed_n", "fixed_product"):
+        means = sweep[name].mean(axis=1)
+        best = int(np.argmin(means))
+        numbers[f"{name}_best_p"] = f"{sweep['p_drops'][best]:g}"
+        numbers[f"{name}_best"] = pct(means[best])
+        numbers[f"{name}_p0"] = pct(means[0])
+        numbers[f"{name}_last"] = pct(means[-1])
+    sizes = data_size_table(results)
+    for n, none, drop in zip(sizes["sizes"], sizes["none"], sizes["dropout"]):
+        numbers[f"size_{n}_none"] = pct(none.mean())
+        numbers[f"size_{n}_dropout"] = pct(drop.mean())
+    sparsity = sparsity_table(results)
+    p_drops = list(sparsity["p_drops"])
+    dropout = results["settings"]["dropout"]
+    for p in (0.0, dropout):
+        i = p_drops.index(p)
+        for layer in (0, 1):
+            tag = f"{p:g}_L{layer + 1}"
+            numbers[f"zero_{tag}"] = pct(sparsity["zero"][i, :, layer].mean())
+            numbers[f"near_zero_{tag}"] = pct(sparsity["near_zero"][i, :, layer].mean())
+            numbers[f"mean_act_{tag}"] = f"{sparsity['mean'][i, :, layer].mean():.2f}"
+    for row in regularizer_table(results):
+        numbers[f"reg_{row['family']}"] = pct(row["test_errors"].mean())
+    conv = convergence_table(results, threshold)
+    i = p_drops.index(dropout)
+    numbers["reach_0"] = f"{np.nanmean(conv['reach'][0]):.0f}"
+    numbers[f"reach_{dropout:g}"] = f"{np.nanmean(conv['reach'][i]):.0f}"
+    numbers["best_0"] = f"{conv['best'][0].mean():.0f}"
+    numbers[f"best_{dropout:g}"] = f"{conv['best'][i].mean():.0f}"
+    numbers["best_ratio"] = f"{conv['best'][i].mean() / conv['best'][0].mean():.1f}"
+    return numbers
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def _scatter_seeds(axis, x, values, color, offset=0.0):
+    for column in np.asarray(values).T:
+        axis.plot(np.asarray(x) + offset, 100 * column, "o", color=color, alpha=0.3,
+                  markersize=3.5)
+
+
+def draw_p_drop(results: dict):
+    """Test error against p_drop at fixed n and at fixed n * keep_prob (means and seeds)."""
+    import matplotlib.pyplot as plt
+
+    sweep = p_drop_sweep(results)
+    s = results["settings"]
+    p = sweep["p_drops"]
+    figure, axis = plt.subplots(figsize=(8.5, 4.2))
+    for name, color, label in (
+            ("fixed_n", "C0", f"fixed n = {s['hidden']} units per hidden layer"),
+            ("fixed_product", "C1", f"fixed n·keep_prob = {s['kept_units']} "
+                                    f"(n = round({s['kept_units']} / keep_prob))")):
+        errors = sweep[name]
+        axis.plot(p, 100 * errors.mean(axis=1), "-", color=color, linewidth=2, label=label)
+        _scatter_seeds(axis, p, errors, color, offset=0.006 if name == "fixed_product" else 0)
+    for x, width, error in zip(p, sweep["widths"], sweep["fixed_product"].mean(axis=1)):
+        axis.annotate(f"{width}", (x, 100 * error), textcoords="offset points", xytext=(0, 7),
+                      ha="center", fontsize=7.5, color="C1")
+    axis.set(xlabel="p_drop of both hidden layers (inputs kept)", ylabel="test error (%)",
+             title=f"{s['n_train']} training digits, {s['epochs']} epochs; line: mean of "
+                   f"{len(s['seeds'])} seeds, dots: seeds; orange numbers: units per layer")
+    axis.title.set_fontsize(10)
+    highest = 100 * max(sweep["fixed_n"].max(), sweep["fixed_product"].max())
+    axis.set_ylim(top=highest + 0.45)  # room for the legend above the highest seed
+    axis.legend(loc="upper left")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def draw_data_size(results: dict):
+    """Test error against training-set size with and without dropout, and the paired gain."""
+    import matplotlib.pyplot as plt
+
+    table = data_size_table(results)
+    s = results["settings"]
+    sizes = table["sizes"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.0))
+    for name, color, label in (("none", "C0", "no dropout"),
+                               ("dropout", "C1", f"p_drop = {s['dropout']:g} (hidden)")):
+        left.plot(sizes, 100 * table[name].mean(axis=1), "-o", color=color, label=label)
+        _scatter_seeds(left, sizes, table[name], color)
+    left.set(xscale="log", xlabel="training images", ylabel="test error (%)",
+             title=f"same {settings_of(results).steps} SGD steps at every size")
+    left.legend()
+    gain = 100 * table["gain"]
+    right.axhline(0, color="grey", linewidth=0.8)
+    right.plot(sizes, gain.mean(axis=1), "-o", color="C2", label="mean over seeds")
+    _scatter_seeds(right, sizes, table["gain"], "C2")
+    right.set(xscale="log", xlabel="training images",
+              ylabel="error without − error with dropout (pp)",
+              title="gain from dropout (paired by seed)")
+    right.legend()
+    for axis in (left, right):
+        axis.set_xticks(sizes, [str(n) for n in sizes])
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def draw_sparsity(results: dict, p_drop: float = 0.5, layer: int = 1):
+    """Histograms of unit mean activations and of all activations, p_drop = 0 against
+    ``p_drop``, for hidden layer ``layer`` (1-based), pooled over seeds."""
+    import matplotlib.pyplot as plt
+
+    s = results["settings"]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.9))
+    for p, color in ((0.0, "C0"), (p_drop, "C1")):
+        runs = runs_of(results, "p_drop_fixed_n", f"{p:g}")
+        layers = [run["activations"]["layers"][layer - 1] for run in runs]
+        unit_hist = np.sum([entry["unit_mean_hist"] for entry in layers], axis=0)
+        act_hist = np.sum([entry["activation_hist"] for entry in layers], axis=0)
+        zero = np.mean([entry["zero"] for entry in layers])
+        near = np.mean([entry["near_zero"] for entry in layers])
+        mean = np.mean([entry["mean"] for entry in layers])
+        left.stairs(unit_hist / unit_hist.sum(), UNIT_MEAN_BINS, color=color, linewidth=2,
+                    label=f"p_drop = {p:g}: mean activation {mean:.2f}")
+        right.stairs(act_hist / act_hist.sum(), ACTIVATION_BINS, color=color, linewidth=2,
+                     label=f"p_drop = {p:g}: {100 * zero:.0f}% exactly 0, "
+                           f"{100 * near:.0f}% < {s['near_zero']:g}")
+    left.set(xlabel=f"mean activation of a unit over the test set (last bin: ≥ "
+                    f"{UNIT_MEAN_BINS[-1]:g})", ylabel="fraction of units",
+             title=f"hidden layer {layer}: mean activation per unit")
+    right.set(yscale="log", xlabel=f"activation (last bin: ≥ {ACTIVATION_BINS[-1]:g})",
+              ylabel="fraction of activations (log)",
+              title=f"hidden layer {layer}: all activations on the test set")
+    for axis in (left, right):
+        axis.legend(fontsize=8.5)
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def draw_regularizers(results: dict):
+    """Test error of each regularizer family at its validation-chosen strength."""
+    import matplotlib.pyplot as plt
+
+    table = regularizer_table(results)
+    s = results["settings"]
+    figure, axis = plt.subplots(figsize=(9, 3.9))
+    positions = np.arange(len(table))
+    means = [100 * row["test_errors"].mean() for row in table]
+    colors = ["C1" if row["family"].startswith("dropout") else "C0" for row in table]
+    axis.bar(positions, means, color=colors, alpha=0.7)
+    for x, row in zip(positions, table):
+        axis.plot([x] * len(row["test_errors"]), 100 * row["test_errors"], "o", color="k",
+                  alpha=0.5, markersize=3.5)
+        axis.annotate(f"{100 * row['test_errors'].mean():.2f}%",
+                      (x, 100 * row["test_errors"].max()), textcoords="offset points",
+                      xytext=(0, 4), ha="center", fontsize=8.5)
+    symbol = {"L2": "λ", "max-norm": "c"}
+    labels = [row["family"] + (f"\n{symbol[row['family'].split(' + ')[-1]]} = {row['strength']}"
+                               if row["strength"] else "") for row in table]
+    axis.set_xticks(positions, labels, fontsize=8.5)
+    axis.set_ylim(0, 1.15 * 100 * max(row["test_errors"].max() for row in table))
+    axis.set(ylabel="test error (%)",
+             title=f"{s['regularizer_n_train']} training digits; each strength chosen on the "
+                   f"validation set; bars: mean, dots: {len(s['seeds'])} seeds")
+    axis.title.set_fontsize(10)
+    axis.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    return figure
+
+
+def draw_convergence(results: dict, threshold: float = 0.03):
+    """Smoothed validation curves for several p_drop, and epochs to reach ``threshold``."""
+    import matplotlib.pyplot as plt
+
+    s = results["settings"]
+    window = s["smoothing"]
+    table = convergence_table(results, threshold)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.0))
+    shown = [0.0, 0.3, s["dropout"], 0.7]
+    for i, p in enumerate(shown):
+        curves = val_curves(results, p)
+        smoothed = np.mean([smooth(curve, window) for curve in curves], axis=0)
+        epochs = np.arange(1, len(smoothed) + 1)
+        left.plot(epochs, 100 * smoothed, color=f"C{i}", label=f"p_drop = {p:g}")
+    left.axhline(100 * threshold, color="k", linestyle="--", linewidth=1,
+                 label=f"threshold {100 * threshold:.1f}%")
+    left.set(yscale="log", xlabel="epoch", ylabel="validation error (%)",
+             title=f"{window}-epoch moving average, mean of {len(s['seeds'])} seeds")
+    left.legend(fontsize=8.5)
+    reach = table["reach"]
+    p = table["p_drops"]
+    with np.errstate(all="ignore"):
+        right.plot(p, np.nanmean(reach, axis=1) if np.isfinite(reach).any() else p * np.nan,
+                   "-o", color="C3", label=f"epochs to reach {100 * threshold:.1f}%")
+    for row, x in zip(reach, p):
+        right.plot([x] * len(row), row, "o", color="C3", alpha=0.3, markersize=3.5)
+    right.plot(p, table["best"].mean(axis=1), "-s", color="C4",
+               label="epoch of the lowest smoothed validation error")
+    for row, x in zip(table["best"], p):
+        right.plot([x] * len(row), row, "s", color="C4", alpha=0.3, markersize=3.5)
+    right.set(xlabel="p_drop (hidden layers)", ylabel="epochs",
+              title="time to converge (lines: mean over the seeds that get there)")
+    right.set_ylim(0, 1.3 * s["epochs"])
+    right.legend(fontsize=8.5, loc="upper left")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+EXPERIMENTS = {
+    "1. error vs p_drop": draw_p_drop,
+    "2. error vs training-set size": draw_data_size,
+    "3. sparsity of activations": draw_sparsity,
+    "4. max-norm, L2, dropout": draw_regularizers,
+    "5. epochs to converge": draw_convergence,
+}
+
+
+def draw_experiment(results: dict, experiment: str = "1. error vs p_drop"):
+    """One experiment's figure, by its name in :data:`EXPERIMENTS` (for the overview dropdown)."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {list(EXPERIMENTS)}, got {experiment!r}")
+    return EXPERIMENTS[experiment](results)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Run notebook 07's sweeps and write the "
+                                                 "results file the notebook loads.")
+    parser.add_argument("--out", type=Path, default=RESULTS_PATH,
+                        help="where to write the results (default: beside this module)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    results = compute_results(Settings(), progress=not args.quiet)
+    save_results(results, args.out)
+    print(f"wrote {args.out} ({results['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

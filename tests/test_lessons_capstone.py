@@ -1,0 +1,208 @@
+"""Notebook 07's lesson module: the shipped results file (its provenance, recomputed), the
+computations the notebook reads from it, and every widget callback."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+import course_lib
+from course_lib.experiments import run_digits
+from course_lib.lessons import capstone
+from course_lib.widgets import figure_pixels
+
+matplotlib.use("Agg")
+
+NOTEBOOK_SOURCE = Path(__file__).resolve().parents[1] / "autograder" / "notebook_src" / \
+    "07_capstone.py"
+N_TEST = 500
+
+
+@pytest.fixture(scope="module")
+def results():
+    return capstone.load_results()
+
+
+# --- provenance of the shipped results ------------------------------------------------------
+
+def test_results_file_records_where_it_came_from(results):
+    assert results["generator"] == capstone.GENERATOR == "python -m course_lib.lessons.capstone"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", results["course_lib_version"])
+    assert results["course_lib_version"] == course_lib.__version__
+    assert results["numpy_version"] and results["created"] and results["seconds"] > 0
+    assert "SeedSequence(seed).spawn(3)" in results["recipe"]
+
+
+def test_results_file_settings_are_the_generators_defaults(results):
+    assert results["settings"] == capstone.settings_dict(capstone.Settings())
+    assert capstone.settings_of(results) == capstone.Settings()
+
+
+def test_results_file_holds_exactly_the_generators_plan(results):
+    plan = capstone.experiments(capstone.Settings())
+    assert results["experiments"] == {
+        name: {label: capstone.config_key(config) for label, config in table.items()}
+        for name, table in plan.items()}
+    keys = {capstone.config_key(c) for table in plan.values() for c in table.values()}
+    assert set(results["configs"]) == set(results["runs"]) == keys
+    for key, runs in results["runs"].items():
+        assert json.loads(key) == results["configs"][key]
+        assert [run["seed"] for run in runs] == list(capstone.Settings().seeds)
+        for run in runs:
+            assert 0.0 <= run["test_error"] <= 1.0
+            assert len(run["val_mistakes"]) == results["configs"][key]["epochs"]
+            # test errors are whole numbers of test images
+            assert abs(run["test_error"] * N_TEST - round(run["test_error"] * N_TEST)) < 1e-9
+
+
+def _cheapest(results):
+    """The stored run that is quickest to retrain: the smallest net on the fewest steps."""
+    key = results["experiments"]["p_drop_fixed_product"]["0"]
+    return results["configs"][key], results["runs"][key][0]
+
+
+def test_a_stored_run_is_recomputed_by_the_generators_own_function(results):
+    """Provenance: retrain one stored configuration (the narrowest net: 128 units, no dropout)
+    with the generator's train_run and compare. Tolerance: float32 results may differ between
+    BLAS builds and thread counts, which can flip a nearly tied test image; allow 2 of the 500
+    test images, 2 validation images in any epoch, and 1e-3 in activation fractions."""
+    config, stored = _cheapest(results)
+    again = capstone.train_run(config, stored["seed"], capstone.settings_of(results))
+    assert abs(again["test_error"] - stored["test_error"]) <= 2 / N_TEST + 1e-12
+    assert again["n_val"] == stored["n_val"]
+    assert np.max(np.abs(np.subtract(again["val_mistakes"], stored["val_mistakes"]))) <= 2
+    for new, old in zip(again["activations"]["layers"], stored["activations"]["layers"]):
+        assert abs(new["zero"] - old["zero"]) <= 1e-3
+        assert abs(new["mean"] - old["mean"]) <= 1e-3 * max(1.0, old["mean"])
+
+
+def test_train_run_follows_run_digits_recipe():
+    config = capstone.make_config(0.3, hidden=[32], n_train=200, epochs=5)
+    ours = capstone.train_run(config, seed=4)
+    reference = run_digits(config["p_drop"], seed=4, n_train=200, hidden=(32,), epochs=5)
+    assert ours["test_error"] == reference.test_error
+    assert ours["val_mistakes"] == [round(e * ours["n_val"]) for e in reference.history.val_error]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    settings = capstone.Settings(seeds=(0,), epochs=1, p_drops=(0.0, 0.5), data_sizes=(50,),
+                                 regularizer_n_train=50, weight_decays=(1e-3,), max_norms=(2.0,),
+                                 hidden=16, kept_units=8)
+    results = capstone.compute_results(settings)
+    path = tmp_path / "results.json"
+    capstone.save_results(results, path)
+    assert capstone.load_results(path) == json.loads(json.dumps(results))
+    assert capstone.settings_of(capstone.load_results(path)) == settings
+
+
+# --- the computations -----------------------------------------------------------------------
+
+def test_hidden_widths_keep_the_expected_number_of_kept_units():
+    assert capstone.hidden_widths((256, 256), 0.5, False) == (256, 256)
+    assert capstone.hidden_widths((128, 128), 0.5, True) == (256, 256)
+    assert capstone.hidden_widths((16,), 0.3, True) == (23,)  # 22.86 rounds up
+    assert capstone.hidden_widths((128,), 0.8, True) == (640,)
+    assert capstone.hidden_widths((128,), 0.0, True) == (128,)
+    with pytest.raises(ValueError, match="p_drop"):
+        capstone.hidden_widths((16,), 1.0, True)
+
+
+def test_sweep_p_drop_is_run_digits_per_rate():
+    errors = capstone.sweep_p_drop([0.5, 0.0], seed=3, n_train=150, hidden=(16,), epochs=4,
+                                   keep_product=True)
+    expected = [run_digits(p, seed=3, n_train=150, hidden=capstone.hidden_widths((16,), p, True),
+                           epochs=4).test_error for p in (0.5, 0.0)]
+    np.testing.assert_array_equal(errors, expected)
+
+
+def test_sweep_errors_are_measured_on_three_different_sets():
+    errors = capstone.sweep_errors([0.2], seed=0, n_train=120, hidden=(16,), epochs=3)
+    assert set(errors) == {"test", "val", "train"}
+    assert errors["test"] * N_TEST == pytest.approx(round(errors["test"][0] * N_TEST))
+
+
+def test_settings_give_every_data_size_the_same_number_of_steps():
+    settings = capstone.Settings()
+    assert settings.steps == 1500
+    assert settings.epochs_for(1000) == 150
+    assert settings.epochs_for(300) == 500
+    assert settings.epochs_for(50) == 1500
+
+
+def test_smooth_is_a_trailing_moving_average():
+    curve = np.array([4.0, 2.0, 6.0, 0.0, 8.0])
+    expected = [4.0, 3.0, 4.0, 8 / 3, 14 / 3]
+    np.testing.assert_allclose(capstone.smooth(curve, 3), expected)
+    np.testing.assert_allclose(capstone.smooth(curve, 1), curve)
+
+
+def test_epochs_to_reach_and_best_epoch():
+    curve = [0.5, 0.3, 0.2, 0.1, 0.1, 0.3]
+    assert capstone.epochs_to_reach(curve, 0.2, 1) == 3
+    assert math.isnan(capstone.epochs_to_reach(curve, 0.05, 1))
+    assert capstone.best_epoch(curve, 1) == 4  # the first of the tied minima
+
+
+def test_regularizer_table_picks_each_familys_best_validation_strength(results):
+    table = capstone.regularizer_table(results)
+    last = results["settings"]["smoothing"]
+    assert [row["family"] for row in table] == ["none", "dropout", "L2", "max-norm",
+                                                "dropout + L2", "dropout + max-norm"]
+    for row in table:
+        options = {strength: capstone.runs_of(results, "regularizers",
+                                              f"{row['family']}/{strength}" if strength
+                                              else row["family"])
+                   for strength in row["candidates"]}
+        vals = {s: np.mean([np.mean(r["val_mistakes"][-last:]) / r["n_val"] for r in runs])
+                for s, runs in options.items()}
+        assert vals[row["strength"]] == min(vals.values())
+
+
+def test_paired_summary():
+    summary = capstone.paired_summary(np.array([0.03, 0.02, 0.04]), np.array([0.02, 0.02, 0.03]))
+    assert summary["mean"] == pytest.approx(0.02 / 3)
+    np.testing.assert_allclose(summary["differences"], [0.01, 0.0, 0.01])
+    assert summary["standard_error"] == pytest.approx(np.std([0.01, 0, 0.01], ddof=1) / np.sqrt(3))
+
+
+def test_the_numbers_quoted_in_the_notebook_are_the_shipped_results(results):
+    """If the results file is regenerated, the prose must be updated with it."""
+    text = NOTEBOOK_SOURCE.read_text()
+    numbers = capstone.key_numbers(results)
+    missing = {name: value for name, value in numbers.items() if value not in text}
+    assert not missing, f"numbers of the results file not quoted in the notebook: {missing}"
+
+
+# --- the widget callbacks -------------------------------------------------------------------
+
+def test_overview_figure_follows_the_dropdown(results):
+    pictures = [figure_pixels(capstone.draw_experiment(results, name))
+                for name in capstone.EXPERIMENTS]
+    for i, first in enumerate(pictures):
+        for second in pictures[i + 1:]:
+            assert first.shape != second.shape or not np.array_equal(first, second)
+    with pytest.raises(ValueError, match="experiment must be one of"):
+        capstone.draw_experiment(results, "6. something else")
+
+
+def test_sparsity_figure_follows_p_drop_and_layer(results):
+    first = figure_pixels(capstone.draw_sparsity(results, 0.2, 1))
+    assert not np.array_equal(first, figure_pixels(capstone.draw_sparsity(results, 0.8, 1)))
+    assert not np.array_equal(first, figure_pixels(capstone.draw_sparsity(results, 0.2, 2)))
+
+
+def test_convergence_figure_follows_the_threshold(results):
+    pictures = [figure_pixels(capstone.draw_convergence(results, t)) for t in (0.02, 0.03, 0.05)]
+    assert not np.array_equal(pictures[0], pictures[1])
+    assert not np.array_equal(pictures[1], pictures[2])
+
+
+def test_convergence_table_never_reached_is_nan(results):
+    table = capstone.convergence_table(results, 0.0)
+    assert np.isnan(table["reach"]).all()
+    table = capstone.convergence_table(results, 1.0)
+    assert (table["reach"] == 1).all()
