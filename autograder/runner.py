@@ -3,28 +3,33 @@
 Each submission gets its own kernel in its own scratch directory, started under ``prlimit`` so
 that an address-space limit turns a runaway allocation into a ``MemoryError``, and every cell has
 a time limit. A cell that times out or kills the kernel costs only the tests that depend on it:
-the kernel is restarted and the cells executed so far are replayed before grading goes on.
+the kernel (and every process it started) is killed, a new one is started, and the cells
+executed so far are replayed before grading goes on.
+
+The loop that talks to the kernel is jupyter_client's blocking client with a deadline on every
+read, so no state of a timed-out execution survives into the next one.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 
-import nbformat
 from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets import Int
 
 from . import wire
 
 DEFAULT_TIMEOUT = 60
 DEFAULT_MEMORY = 4 * 1024**3
+STARTUP_TIMEOUT = 60
 
 
 class LimitedKernelManager(KernelManager):
@@ -57,8 +62,8 @@ class KernelSession:
         self.env = env or {}
         self.scratch = tempfile.mkdtemp(prefix="autograder-")
         self.history: list[str] = []
-        self.client = None
-        self._context = None
+        self.km = None
+        self.kc = None
 
     def __enter__(self):
         self._start()
@@ -69,55 +74,71 @@ class KernelSession:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _start(self):
-        notebook = nbformat.v4.new_notebook()
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                           "language": "python"}
-        km = LimitedKernelManager(kernel_name="python3", memory_bytes=self.memory_bytes)
-        self.client = NotebookClient(notebook, km=km, timeout=self.timeout, allow_errors=True,
-                                     interrupt_on_timeout=False, kernel_name="python3",
-                                     resources={"metadata": {"path": self.scratch}})
         env = dict(os.environ, MPLBACKEND="Agg", **self.env)
-        python_bin = os.path.dirname(sys.executable)
-        env["PATH"] = f"{python_bin}{os.pathsep}{env.get('PATH', '')}"
+        env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}"
+        self.km = LimitedKernelManager(kernel_name="python3", memory_bytes=self.memory_bytes)
         # the kernel's own log lines (transport warnings) are not the grader's output
-        self._context = self.client.setup_kernel(env=env, cwd=self.scratch,
-                                                 stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL)
-        self._context.__enter__()
+        self.km.start_kernel(env=env, cwd=self.scratch, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        except RuntimeError:
+            self._stop()
+            raise
 
     def _stop(self):
-        if self._context is not None:
+        if self.km is None:
+            return
+        process = getattr(self.km.provisioner, "process", None)
+        if self.kc is not None:
+            self.kc.stop_channels()
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:  # a dead kernel may fail to shut down cleanly
+            pass
+        if process is not None:
+            # the kernel runs in a session of its own: kill whatever it started, too
             try:
-                self._context.__exit__(None, None, None)
-            except Exception:  # a dead kernel may fail to shut down cleanly
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
                 pass
-            self._context = None
+        self.km = self.kc = None
 
     def _restart(self):
         self._stop()
         self._start()
         for source in self.history:
-            outcome = self._execute(source)
-            if outcome.status in ("timeout", "dead"):
-                return False
-        return True
+            if self._execute(source).status in ("timeout", "dead"):
+                return
 
     def _execute(self, source: str) -> CellOutcome:
-        cell = nbformat.v4.new_code_cell(source)
-        self.client.nb.cells.append(cell)
-        index = len(self.client.nb.cells) - 1
-        try:
-            self.client.execute_cell(cell, index)
-        except CellTimeoutError:
-            return CellOutcome("timeout", f"the cell ran longer than {self.timeout} s")
-        except DeadKernelError:
-            return CellOutcome("dead", "the kernel died (out of memory, or the code exited)")
-        errors = [output for output in cell.outputs if output.output_type == "error"]
-        payload = next((output.data[wire.MIME] for output in cell.outputs
-                        if output.output_type == "display_data"
-                        and wire.MIME in output.get("data", {})), None)
+        msg_id = self.kc.execute(source, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + self.timeout
+        errors, payload = [], None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return CellOutcome("timeout", f"the cell ran longer than {self.timeout} s")
+            try:
+                message = self.kc.get_iopub_msg(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                if not self.km.is_alive():
+                    return CellOutcome("dead", "the kernel died (out of memory, or the code "
+                                               "exited)")
+                continue
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "error":
+                errors.append(f"{content.get('ename')}: {content.get('evalue')}")
+            elif kind == "display_data" and wire.MIME in content.get("data", {}):
+                payload = content["data"][wire.MIME]
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
         if errors:
-            return CellOutcome("error", f"{errors[0].ename}: {errors[0].evalue}", payload)
+            return CellOutcome("error", errors[0], payload)
         return CellOutcome("ok", payload=payload)
 
     def run(self, source: str, *, remember: bool = True) -> CellOutcome:
