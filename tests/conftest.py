@@ -27,3 +27,13 @@ seeds = st.integers(0, 2**32 - 1)
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261129)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figure tests draw many figures; close them after every test."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
