@@ -133,25 +133,35 @@ def _spatial_cases(hidden: bool):
 _SPATIAL_RNG_SHAPE = (64, 64, 2, 2)
 
 
+def _probe_training_inference_rng(fn, seed, hidden, *, name, cases, rng_shape, rng_p_drop,
+                                  tag=0) -> dict:
+    """The probe shared by the three unit-wise variants: training and inference outputs (and the
+    input afterwards) for each case, three runs for the use of rng, p_drop = 0, bad rates."""
+    observed = {}
+    for i, (p_drop, shape, dtype) in enumerate(cases):
+        x = _inputs(seed + i, shape, dtype, tag=tag)
+        rng = np.random.default_rng([seed, i, tag] if tag else [seed, i])
+        observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
+        observed[f"x_after_{i}"] = x
+        observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
+    x = _inputs(seed, rng_shape, tag=tag)
+    observed["rng_runs"] = [_output(call(fn, x, rng_p_drop, rng=np.random.default_rng(s)), name)
+                            for s in (seed, seed, seed + 1)]
+    observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
+    if hidden:
+        observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+                           for bad in _BAD_P_DROPS]
+    return observed
+
+
 @exercise("spatial_dropout_forward", NOTEBOOK)
 class SpatialDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        name = "spatial_dropout_forward"
-        observed = {}
-        for i, (p_drop, shape, dtype) in enumerate(_spatial_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype)
-            rng = np.random.default_rng([seed, i])
-            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
-            observed[f"x_after_{i}"] = x
-            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
-        x = _inputs(seed, _SPATIAL_RNG_SHAPE)
-        observed["rng_runs"] = [_output(call(fn, x, 0.5, rng=np.random.default_rng(s)), name)
-                                for s in (seed, seed, seed + 1)]
-        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
+        observed = _probe_training_inference_rng(
+            fn, seed, hidden, name="spatial_dropout_forward", cases=_spatial_cases(hidden),
+            rng_shape=_SPATIAL_RNG_SHAPE, rng_p_drop=0.5)
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
-                               for bad in _BAD_P_DROPS]
             observed["bad_shape"] = outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
@@ -235,22 +245,9 @@ _INNER_PROB = float(2 * stats.norm.cdf(0.25) - 1)
 class GaussianDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        name = "gaussian_dropout_forward"
-        observed = {}
-        for i, (p_drop, shape, dtype) in enumerate(_gaussian_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype, tag=1)
-            rng = np.random.default_rng([seed, i, 1])
-            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
-            observed[f"x_after_{i}"] = x
-            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
-        x = _inputs(seed, _GAUSSIAN_RNG_SHAPE, tag=1)
-        observed["rng_runs"] = [_output(call(fn, x, 0.3, rng=np.random.default_rng(s)), name)
-                                for s in (seed, seed, seed + 1)]
-        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
-        if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
-                               for bad in _BAD_P_DROPS]
-        return observed
+        return _probe_training_inference_rng(
+            fn, seed, hidden, name="gaussian_dropout_forward", cases=_gaussian_cases(hidden),
+            rng_shape=_GAUSSIAN_RNG_SHAPE, rng_p_drop=0.3, tag=1)
 
     @staticmethod
     def verdict(observed, seed, hidden):
@@ -465,22 +462,9 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
 class AlphaDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        name = "alpha_dropout_forward"
-        observed = {}
-        for i, (p_drop, shape, dtype) in enumerate(_alpha_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype, tag=2)
-            rng = np.random.default_rng([seed, i, 2])
-            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
-            observed[f"x_after_{i}"] = x
-            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
-        x = _inputs(seed, _ALPHA_RNG_SHAPE, tag=2)
-        observed["rng_runs"] = [_output(call(fn, x, 0.5, rng=np.random.default_rng(s)), name)
-                                for s in (seed, seed, seed + 1)]
-        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
-        if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
-                               for bad in _BAD_P_DROPS]
-        return observed
+        return _probe_training_inference_rng(
+            fn, seed, hidden, name="alpha_dropout_forward", cases=_alpha_cases(hidden),
+            rng_shape=_ALPHA_RNG_SHAPE, rng_p_drop=0.5, tag=2)
 
     @staticmethod
     def verdict(observed, seed, hidden):
