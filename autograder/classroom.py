@@ -15,13 +15,12 @@ import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from . import feedback
-from .assemble import parse_check_calls  # noqa: F401 (re-exported for tools)
 from .gradebook import GradebookWriter, default_db_url
 from .grading import SOURCE_DIR, GradingError, default_seed, find_assignment, grade_notebook
 
@@ -185,5 +184,3 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
             f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
             f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}")
 
-
-__all__ = ["Job", "discover", "grade_class", "grade_job", "write_reports", "asdict"]
