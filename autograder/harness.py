@@ -2,29 +2,13 @@
 
 It calls the exercise's probe on the student's function and displays the observed data with a
 private MIME type; the grader reads it from that one cell's outputs and judges it in its own
-process (see :mod:`autograder.grading`), where student code cannot reach the verdict.
+process (see :mod:`autograder.grading`). Nothing here is a defence: student code runs in the
+same kernel and can replace any of it. What makes grading sound lies outside the kernel: the
+verdict is computed by the grader, and the grading kernel has no reference code to hand over
+(:mod:`autograder.grading_copy`) and no files but the submission (:mod:`autograder.sandbox`).
 """
 
 from __future__ import annotations
-
-import importlib
-import sys
-
-REFERENCE_MODULES = ("analysis", "dropout", "gradcheck", "masks", "mc", "nn", "variants")
-
-
-def _reference_codes(name: str) -> set:
-    codes = set()
-    for module_name in REFERENCE_MODULES:
-        try:
-            module = importlib.import_module(f"course_lib.{module_name}")
-        except ImportError:
-            continue
-        function = getattr(module, name, None)
-        code = getattr(function, "__code__", None)
-        if code is not None:
-            codes.add(code)
-    return codes
 
 
 def probe(name: str, fn, seed: int, hidden: bool) -> dict:
@@ -33,27 +17,14 @@ def probe(name: str, fn, seed: int, hidden: bool) -> dict:
 
     from . import exercises, wire
 
-    exercise = exercises.fresh(name)
-    reference = _reference_codes(name)
-    used_reference = []
-
-    def watch(frame, event, arg):
-        if event == "call" and frame.f_code in reference:
-            used_reference.append(frame.f_code.co_filename)
-
-    previous = sys.getprofile()
-    sys.setprofile(watch)
     try:
-        observed = exercise.probe(fn, seed, hidden)
+        observed = exercises.get(name).probe(fn, seed, hidden)
     except CheckFailure as error:
-        return {"failure": str(error), "reference": bool(used_reference)}
-    finally:
-        sys.setprofile(previous)
+        return {"failure": str(error)}
     try:
-        return {"observed": wire.encode(observed), "reference": bool(used_reference)}
+        return {"observed": wire.encode(observed)}
     except wire.WireError as error:
-        return {"failure": f"the results of {name} could not be read: {error}",
-                "reference": bool(used_reference)}
+        return {"failure": f"the results of {name} could not be read: {error}"}
 
 
 def display_probe(name: str, fn, seed: int, hidden: bool) -> None:

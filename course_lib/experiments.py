@@ -16,8 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import check_count, check_p_drop
 from .data import load_digits_split
-from .nn import MLP, History, evaluate, train
+from .nn import MLP, History, evaluate, one_blas_thread, train
+
+
+def seed_streams(seed: int) -> tuple[np.random.Generator, ...]:
+    """The three independent generators of a run, for the data split, the initial weights and
+    the training (shuffles and masks): ``np.random.SeedSequence(seed).spawn(3)``."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
 
 
 @dataclass(frozen=True)
@@ -42,13 +49,12 @@ def run_digits(p_drop, *, seed: int, n_train: int = 1000, hidden: tuple[int, ...
     hidden layers). The seed is split into independent streams for the data split, the weights
     and the training (shuffles and masks).
     """
-    split_seed, init_seed, train_seed = np.random.SeedSequence(seed).spawn(3)
-    split = load_digits_split(n_train, rng=np.random.default_rng(split_seed), dtype=dtype)
-    model = MLP([split.X_train.shape[1], *hidden, 10], p_drop,
-                rng=np.random.default_rng(init_seed), dtype=dtype)
+    split_rng, init_rng, train_rng = seed_streams(seed)
+    split = load_digits_split(n_train, rng=split_rng, dtype=dtype)
+    model = MLP([split.X_train.shape[1], *hidden, 10], p_drop, rng=init_rng, dtype=dtype)
     started = time.perf_counter()
     history = train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
-                    batch_size=batch_size, rng=np.random.default_rng(train_seed),
+                    batch_size=batch_size, rng=train_rng,
                     momentum=momentum, weight_decay=weight_decay, max_norm=max_norm,
                     X_val=split.X_val, y_val=split.y_val, progress=progress)
     test_error = evaluate(model, split.X_test, split.y_test)[1]
@@ -60,6 +66,54 @@ def compare_on_digits(configs, seeds, **settings) -> dict[str, list[RunResult]]:
     """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name."""
     return {name: [run_digits(p_drop, seed=seed, **settings) for seed in seeds]
             for name, p_drop in configs.items()}
+
+
+# --- the dropout-rate sweep (the reference of notebook 07's exercise) ---------------------------
+
+
+def hidden_widths(hidden, p_drop: float, keep_product: bool) -> tuple[int, ...]:
+    """Units per hidden layer: ``hidden`` itself, or ``round(n / keep_prob)`` for each ``n`` so
+    that the expected number of kept units ``n * keep_prob`` stays at the given ``n``."""
+    p_drop = check_p_drop(p_drop)
+    widths = tuple(check_count(n, "hidden", minimum=1) for n in hidden)
+    if not keep_product:
+        return widths
+    return tuple(max(1, round(n / (1.0 - p_drop))) for n in widths)
+
+
+def sweep_errors(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
+                 epochs: int = 150, keep_product: bool = False) -> dict[str, np.ndarray]:
+    """Train one fresh network per ``p_drop`` and return its test, validation and training errors.
+
+    Each run is :func:`run_digits`'s recipe (float32, lr 0.05, batches of 100): the streams are
+    rebuilt from ``seed`` for every ``p_drop``, so every network sees the same split, initial
+    weights (for equal widths) and batch order. ``p_drop`` drops hidden units; inputs are kept
+    whole. Returns ``{"test", "val", "train"}``, each of shape ``(len(p_drops),)``, in the order
+    of ``p_drops``.
+    """
+    p_drops = [check_p_drop(p) for p in p_drops]
+    errors = {"test": [], "val": [], "train": []}
+    with one_blas_thread():
+        for p_drop in p_drops:
+            split_rng, init_rng, train_rng = seed_streams(seed)
+            split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
+            widths = hidden_widths(hidden, p_drop, keep_product)
+            model = MLP([split.X_train.shape[1], *widths, 10], p_drop, rng=init_rng,
+                        dtype=np.float32)
+            train(model, split.X_train, split.y_train, epochs=epochs, lr=0.05, batch_size=100,
+                  rng=train_rng)
+            for name, X, y in (("test", split.X_test, split.y_test),
+                               ("val", split.X_val, split.y_val),
+                               ("train", split.X_train, split.y_train)):
+                errors[name].append(evaluate(model, X, y)[1])
+    return {name: np.array(values, dtype=float) for name, values in errors.items()}
+
+
+def sweep_p_drop(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
+                 epochs: int = 150, keep_product: bool = False) -> np.ndarray:
+    """Test error of one fresh network per ``p_drop`` (see :func:`sweep_errors`)."""
+    return sweep_errors(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
+                        keep_product=keep_product)["test"]
 
 
 def _rates(text: str):

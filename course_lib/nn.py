@@ -28,6 +28,19 @@ _DROPOUT_STYLES = {
 _OUTPUTS = ("softmax", "linear")
 
 
+def one_blas_thread():
+    """A context in which BLAS uses one thread.
+
+    The course multiplies small matrices (layers of a few hundred units); on a busy machine the
+    threads of a multithreaded BLAS cost more than they save (training ran 5 to 40 times slower
+    with two threads than with one while other jobs shared the two cores), and with one thread
+    float32 results do not depend on how many cores the machine has.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 # --- layers ---------------------------------------------------------------------------------
 
 

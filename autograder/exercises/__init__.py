@@ -23,8 +23,8 @@ from the environment variable ``AUTOGRADER_SEED`` when the grader sets it, else 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
+import pkgutil
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,38 +33,57 @@ from course_lib.checks import CheckFailure
 
 SELF_CHECK_SEED = 2026
 DEFAULT_HIDDEN_SEED = 1129
-_MODULES = ("nb01", "nb02", "nb03", "nb04", "nb05", "nb06", "nb07")
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One graded exercise: where it lives, and its two halves."""
+    """One graded exercise, in one record.
+
+    ``name`` is the grade_id of its test cell and the name of the function students write;
+    ``reference`` the dotted name of course_lib's reference implementation; ``equivalents`` other
+    course_lib functions that hand over the same answer (a helper doing the reference's work, a
+    twin that differs by a constant factor). While the exercise's notebook is graded, none of
+    them exists in the grading kernel (see :mod:`autograder.grading_copy`).
+    """
 
     name: str
     notebook: str
+    reference: str
+    equivalents: tuple[str, ...]
     probe: Callable
-    verdict: Callable
-    module: str = ""
+    verdict: Callable | None  # None in the grading kernel's copy, which has only the probes
+    module: str
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return (self.reference, *self.equivalents)
 
 
 REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(name: str, notebook: str):
+def exercise(name: str, notebook: str, *, reference: str, equivalents: tuple[str, ...] = ()):
     """Register ``probe`` and ``verdict`` of a module-level class as the exercise ``name``."""
     def register(cls):
-        REGISTRY[name] = Exercise(name, notebook, cls.probe, cls.verdict, cls.__module__)
+        REGISTRY[name] = Exercise(name, notebook, reference, tuple(equivalents), cls.probe,
+                                  getattr(cls, "verdict", None), cls.__module__)
         return cls
     return register
 
 
 def _load_all() -> None:
-    for module in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{module}":
-                raise
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def all_exercises() -> list[Exercise]:
+    """Every exercise of the course, in notebook order, then in the order of its module."""
+    _load_all()
+    return sorted(REGISTRY.values(), key=lambda ex: ex.notebook)
+
+
+def of_notebook(notebook: str) -> list[Exercise]:
+    return [ex for ex in all_exercises() if ex.notebook == notebook]
 
 
 def get(name: str) -> Exercise:
@@ -72,19 +91,6 @@ def get(name: str) -> Exercise:
         _load_all()
     if name not in REGISTRY:
         raise KeyError(f"no exercise named {name!r}; known: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
-
-
-def fresh(name: str) -> Exercise:
-    """The exercise from a newly executed copy of its module.
-
-    A solution cell runs in the same kernel as the probes; reloading the module undoes any
-    monkeypatching of the imported copy before the grader probes.
-    """
-    module_name = get(name).module
-    spec = importlib.util.find_spec(module_name)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # registers its exercises again
     return REGISTRY[name]
 
 
@@ -126,6 +132,8 @@ def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:
     if not callable(fn):
         raise CheckFailure(f"{name} must be a function, got {type(fn).__name__}")
     ex = get(name)
+    if ex.verdict is None:
+        raise RuntimeError(f"the verdict of {name} runs in the grader, not in a grading kernel")
     ex.verdict(ex.probe(fn, seed, hidden), seed, hidden)
 
 

@@ -94,7 +94,8 @@ def _biases_hint(sizes, biases) -> str:
     return "There is one bias per unit of every layer except the input."
 
 
-@exercise("count_parameters", NOTEBOOK)
+@exercise("count_parameters", NOTEBOOK,
+          reference="course_lib.analysis.count_parameters")
 class CountParameters:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -233,7 +234,8 @@ def _subnetwork_hint(sizes, p_drop, exponent: int | None, value) -> str:
             "is > 0.")
 
 
-@exercise("count_subnetworks", NOTEBOOK)
+@exercise("count_subnetworks", NOTEBOOK,
+          reference="course_lib.analysis.count_subnetworks")
 class CountSubnetworks:
     @staticmethod
     def probe(fn, seed, hidden):

@@ -54,7 +54,8 @@ def _as_observed(result):
     return f"a {type(result).__name__}"
 
 
-@exercise("sample_mask", NOTEBOOK)
+@exercise("sample_mask", NOTEBOOK,
+          reference="course_lib.masks.sample_mask")
 class SampleMask:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -232,7 +233,9 @@ def _prob_cases(seed: int, hidden: bool):
 _BAD_PROB_CALLS = ((-1, 0, 0.5), (10, 2, 1.0), (10, 2, -0.1))
 
 
-@exercise("prob_exactly_dropped", NOTEBOOK)
+@exercise("prob_exactly_dropped", NOTEBOOK,
+          reference="course_lib.analysis.prob_exactly_dropped",
+          equivalents=("course_lib.analysis.dropped_count_distribution",))
 class ProbExactlyDropped:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -325,7 +328,7 @@ def _normal_approximation(n, k, p_drop, value) -> bool:
 
 # --- dropped_count_range ----------------------------------------------------------------------
 
-def reference_range(n: int, p_drop: float, coverage: float) -> tuple[int, int]:
+def _reference_range(n: int, p_drop: float, coverage: float) -> tuple[int, int]:
     """The central range as the exercise's docstring defines it (the course's reference)."""
     return dropped_count_range(n, p_drop, coverage)
 
@@ -356,7 +359,8 @@ _BAD_RANGE_CALLS = ((10, 0.5, 1.0), (10, 0.5, 0.0), (10, 0.5, 1.5), (10, 1.0, 0.
                     (10, -0.2, 0.95))
 
 
-@exercise("dropped_count_range", NOTEBOOK)
+@exercise("dropped_count_range", NOTEBOOK,
+          reference="course_lib.analysis.dropped_count_range")
 class DroppedCountRange:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -412,7 +416,7 @@ def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
                            "scipy's binom.ppf and binom.interval return floats: convert the ends "
                            "with int(...).")
     lo, hi = seen
-    expected = reference_range(n, p_drop, coverage)
+    expected = _reference_range(n, p_drop, coverage)
     if (lo, hi) == expected:
         return
     tail = (1.0 - coverage) / 2.0
@@ -421,11 +425,11 @@ def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
         raise CheckFailure(message + f" The range must satisfy 0 <= lo <= hi <= n = {n}.")
     law = stats.binom(n, p_drop)
     low_tail, high_tail = float(law.cdf(lo - 1)), float(law.sf(hi))
-    if p_drop and (lo, hi) == reference_range(n, 1.0 - p_drop, coverage):
+    if p_drop and (lo, hi) == _reference_range(n, 1.0 - p_drop, coverage):
         hint = (f" That range sits around n * keep_prob = {n * (1 - p_drop):g}: p_drop and "
                 f"keep_prob are swapped (or you counted kept units). The dropped count is "
                 f"Binomial(n, p_drop), centred on n * p_drop = {n * p_drop:g}.")
-    elif coverage > 0.5 and (lo, hi) == reference_range(n, p_drop, 2 * coverage - 1):
+    elif coverage > 0.5 and (lo, hi) == _reference_range(n, p_drop, 2 * coverage - 1):
         hint = (f" Each tail got 1 - coverage = {1 - coverage:g}: the two tails together may "
                 f"hold 1 - coverage, so each gets (1 - coverage) / 2 = {tail:g}.")
     elif lo == 0 and expected[0] > 0 and hi == int(law.ppf(coverage)):

@@ -37,7 +37,9 @@ def _output(result, name="dropout_forward"):
     return result[0]
 
 
-@exercise("dropout_forward", NOTEBOOK)
+@exercise("dropout_forward", NOTEBOOK,
+          reference="course_lib.dropout.dropout_forward",
+          equivalents=("course_lib.dropout.standard_dropout_forward",))
 class DropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -98,7 +100,8 @@ def _lr_cases(seed: int, hidden: bool):
     return cases
 
 
-@exercise("equivalent_standard_lr", NOTEBOOK)
+@exercise("equivalent_standard_lr", NOTEBOOK,
+          reference="course_lib.analysis.equivalent_standard_lr")
 class EquivalentStandardLr:
     @staticmethod
     def probe(fn, seed, hidden):

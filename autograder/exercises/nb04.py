@@ -149,7 +149,11 @@ def _backward(backward, dout, cache, context: str):
         raise CheckFailure(f"{failure} This happened {context}.") from None
 
 
-@exercise("dropout_backward", NOTEBOOK)
+@exercise("dropout_backward", NOTEBOOK,
+          reference="course_lib.dropout.dropout_backward",
+          equivalents=("course_lib.dropout.dropout_forward",
+                       "course_lib.dropout.standard_dropout_forward",
+                       "course_lib.dropout.standard_dropout_backward"))
 class DropoutBackward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -453,7 +457,8 @@ def _rel_mistakes(a, b):
                              "np.linalg.norm(m) without ord.")
 
 
-@exercise("relative_error", NOTEBOOK)
+@exercise("relative_error", NOTEBOOK,
+          reference="course_lib.gradcheck.relative_error")
 class RelativeError:
     @staticmethod
     def probe(fn, seed, hidden):

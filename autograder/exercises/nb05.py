@@ -154,7 +154,8 @@ def _probe_training_inference_rng(fn, seed, hidden, *, name, cases, rng_shape, r
     return observed
 
 
-@exercise("spatial_dropout_forward", NOTEBOOK)
+@exercise("spatial_dropout_forward", NOTEBOOK,
+          reference="course_lib.variants.spatial_dropout_forward")
 class SpatialDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -241,7 +242,8 @@ _GAUSSIAN_RNG_SHAPE = (32, 32)
 _INNER_PROB = float(2 * stats.norm.cdf(0.25) - 1)
 
 
-@exercise("gaussian_dropout_forward", NOTEBOOK)
+@exercise("gaussian_dropout_forward", NOTEBOOK,
+          reference="course_lib.variants.gaussian_dropout_forward")
 class GaussianDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -458,7 +460,9 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
         f"{out64.ravel()[first]:.6g}).")
 
 
-@exercise("alpha_dropout_forward", NOTEBOOK)
+@exercise("alpha_dropout_forward", NOTEBOOK,
+          reference="course_lib.variants.alpha_dropout_forward",
+          equivalents=("course_lib.variants.alpha_dropout_affine",))
 class AlphaDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -544,7 +548,8 @@ def _dense_layer(seed, i, n, d, m):
 _DC_RNG_CASE = (8, 32, 64)  # D, M, repeats of the one-hot layer used for the rng checks
 
 
-@exercise("dropconnect_forward", NOTEBOOK)
+@exercise("dropconnect_forward", NOTEBOOK,
+          reference="course_lib.variants.dropconnect_forward")
 class DropconnectForward:
     @staticmethod
     def probe(fn, seed, hidden):

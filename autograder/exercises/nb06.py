@@ -144,7 +144,9 @@ def _error_outcome(fn, *args, **kwargs) -> str:
     return "no error"
 
 
-@exercise("mc_predict", NOTEBOOK)
+@exercise("mc_predict", NOTEBOOK,
+          reference="course_lib.mc.mc_predict",
+          equivalents=("course_lib.mc.mc_samples",))
 class McPredict:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -324,7 +326,9 @@ def _entropy_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
     return cases
 
 
-@exercise("predictive_entropy", NOTEBOOK)
+@exercise("predictive_entropy", NOTEBOOK,
+          reference="course_lib.mc.predictive_entropy",
+          equivalents=("course_lib.mc._entropy",))
 class PredictiveEntropy:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -428,7 +432,8 @@ def _mutual_information(samples: np.ndarray) -> np.ndarray:
     return _entropy(samples.mean(axis=0)) - _entropy(samples).mean(axis=0)
 
 
-@exercise("mutual_information", NOTEBOOK)
+@exercise("mutual_information", NOTEBOOK,
+          reference="course_lib.mc.mutual_information")
 class MutualInformation:
     @staticmethod
     def probe(fn, seed, hidden):

@@ -1,7 +1,7 @@
 """Exercise of notebook 07: ``sweep_p_drop``, the student's own dropout-rate sweep.
 
 Training is deterministic once the seeds are fixed, so the verdict retrains the same tiny
-networks with :func:`course_lib.lessons.capstone.sweep_errors` and compares numbers, not
+networks with :func:`course_lib.experiments.sweep_errors` and compares numbers, not
 distributions. Tolerance: each test error may differ from the reference by at most
 ``TOLERANCE_IMAGES`` of the 500 test images. The recipe fixes every random draw, so a correct
 solution gives the reference's numbers exactly on the same machine; the slack absorbs float32
@@ -16,7 +16,7 @@ from itertools import permutations
 import numpy as np
 
 from course_lib.checks import CheckFailure
-from course_lib.lessons import capstone
+from course_lib import experiments
 
 from . import call, exercise
 
@@ -64,7 +64,10 @@ def _close(a, b) -> bool:
     return np.shape(a) == np.shape(b) and bool(np.all(np.abs(np.asarray(a) - b) <= TOLERANCE))
 
 
-@exercise("sweep_p_drop", NOTEBOOK)
+@exercise("sweep_p_drop", NOTEBOOK,
+          reference="course_lib.experiments.sweep_p_drop",
+          equivalents=("course_lib.experiments.sweep_errors", "course_lib.experiments.run_digits",
+                       "course_lib.lessons.capstone.train_run"))
 class SweepPDrop:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -145,7 +148,7 @@ def _judge_case(values, case: dict) -> None:
     values = _judge_shape(values, case)
     args = dict(case)
     p_drops = list(args.pop("p_drops"))
-    expected = capstone.sweep_errors(p_drops, **args)
+    expected = experiments.sweep_errors(p_drops, **args)
     test = expected["test"]
     if _close(values, test):
         return
@@ -165,7 +168,7 @@ def _judge_case(values, case: dict) -> None:
         raise CheckFailure(f"{where}: {seen}. Your numbers are the training errors: measure "
                            "on split.X_test, split.y_test.")
     if case["keep_product"]:
-        unscaled = capstone.sweep_errors(p_drops, **{**args, "keep_product": False})["test"]
+        unscaled = experiments.sweep_errors(p_drops, **{**args, "keep_product": False})["test"]
         if _close(values, unscaled):
             raise CheckFailure(f"{where}: {seen}. With keep_product=True every hidden layer "
                                "must have round(n / keep_prob) units; your widths were not "

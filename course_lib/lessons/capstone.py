@@ -33,8 +33,8 @@ import numpy as np
 
 from . import one_blas_thread
 from .. import __version__
-from .._validate import check_count, check_p_drop
 from ..data import load_digits_split
+from ..experiments import hidden_widths, seed_streams
 from ..nn import MLP, evaluate, train
 
 RESULTS_PATH = Path(__file__).with_name("capstone_results.json")
@@ -79,58 +79,6 @@ class Settings:
         return math.ceil(self.steps / math.ceil(n_train / BATCH_SIZE))
 
 
-# --- the exercise's reference ------------------------------------------------------------------
-
-
-def hidden_widths(hidden, p_drop: float, keep_product: bool) -> tuple[int, ...]:
-    """Units per hidden layer: ``hidden`` itself, or ``round(n / keep_prob)`` for each ``n`` so
-    that the expected number of kept units ``n * keep_prob`` stays at the given ``n``."""
-    p_drop = check_p_drop(p_drop)
-    widths = tuple(check_count(n, "hidden", minimum=1) for n in hidden)
-    if not keep_product:
-        return widths
-    return tuple(max(1, round(n / (1.0 - p_drop))) for n in widths)
-
-
-def _seed_streams(seed: int) -> tuple[np.random.Generator, ...]:
-    """The recipe of :func:`course_lib.experiments.run_digits`: split, init and train streams."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
-
-
-
-def sweep_errors(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
-                 epochs: int = 150, keep_product: bool = False) -> dict[str, np.ndarray]:
-    """Train one fresh network per ``p_drop`` and return its test, validation and training errors.
-
-    Every network sees the same split, initial weights (for equal widths) and training stream:
-    the streams are rebuilt from ``seed`` for each ``p_drop``. ``p_drop`` is the probability of
-    dropping a hidden unit; inputs are kept whole. Returns ``{"test", "val", "train"}``, each of
-    shape ``(len(p_drops),)``, in the order of ``p_drops``.
-    """
-    p_drops = [check_p_drop(p) for p in p_drops]
-    errors = {"test": [], "val": [], "train": []}
-    with one_blas_thread():
-        for p_drop in p_drops:
-            split_rng, init_rng, train_rng = _seed_streams(seed)
-            split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
-            widths = hidden_widths(hidden, p_drop, keep_product)
-            model = MLP([N_INPUTS, *widths, N_CLASSES], p_drop, rng=init_rng, dtype=np.float32)
-            train(model, split.X_train, split.y_train, epochs=epochs, lr=LR,
-                  batch_size=BATCH_SIZE, rng=train_rng)
-            for name, X, y in (("test", split.X_test, split.y_test),
-                               ("val", split.X_val, split.y_val),
-                               ("train", split.X_train, split.y_train)):
-                errors[name].append(evaluate(model, X, y)[1])
-    return {name: np.array(values, dtype=float) for name, values in errors.items()}
-
-
-def sweep_p_drop(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
-                 epochs: int = 150, keep_product: bool = False) -> np.ndarray:
-    """Test error of one fresh network per ``p_drop`` (see :func:`sweep_errors`)."""
-    return sweep_errors(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
-                        keep_product=keep_product)["test"]
-
-
 # --- one run of the generator ------------------------------------------------------------------
 
 
@@ -168,7 +116,7 @@ def train_run(config: dict, seed: int, settings: Settings = Settings()) -> dict:
     recipe is :func:`course_lib.experiments.run_digits`'s, so its test error is the same.
     """
     with one_blas_thread():
-        split_rng, init_rng, train_rng = _seed_streams(seed)
+        split_rng, init_rng, train_rng = seed_streams(seed)
         split = load_digits_split(config["n_train"], rng=split_rng, dtype=np.float32)
         model = MLP([N_INPUTS, *config["hidden"], N_CLASSES], config["p_drop"], rng=init_rng,
                     dtype=np.float32)
