@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 # JupyterLab refuses to start as root (containers, CI) unless told that it is on purpose
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
-PYTEST_ARGS ?= -n auto
+# loadgroup: the tests that share one graded class run on one worker, which grades it once
+PYTEST_ARGS ?= -n auto --dist loadgroup
 NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list course_list
 
 # nbgrader starts `alembic` (its gradebook migrations) as a command, so the environment's
@@ -48,9 +49,11 @@ test: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder.build
 
-## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed)
+## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed),
+## and what the grading sandbox costs and skipping demonstration cells saves, per notebook
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dropout.py
+	$(BIN)/python benchmarks/bench_sandbox.py
 
 ## make experiment: test error on digits with and without dropout, 3 seeds (about 5 minutes)
 experiment: $(STAMP)

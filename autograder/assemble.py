@@ -4,6 +4,10 @@ The instructor's notebook is the source of truth: its cell order, its ordinary c
 test cells and its points. From the submission only the solution cells (matched by grade_id) and
 cells the student added are taken. Whatever was edited in the submission's nbgrader metadata
 (points, ids, removed or re-tagged test cells) is reported and has no effect.
+
+Instructor cells tagged ``demo`` only draw or demonstrate, so grading skips them, unless the
+student's own code (solutions and added cells) reads a name one of them defines: then that cell
+runs, and so, in turn, does every earlier demo cell that defines a name it reads.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 STUB = "raise NotImplementedError()"
+DEMO_TAG = "demo"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class Plan:
     solution_sources: dict[str, str]
     written_answers: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # labels of the demo cells left out
 
 
 def _meta(cell) -> dict:
@@ -80,13 +86,48 @@ def released(source: str) -> str:
     return _HIDDEN.sub("", source).strip()
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names bound, names read) anywhere in ``source``; both empty if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set(), set()
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return bound, read
+
+
+def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[str]]:
+    """``steps`` where each ("demo", ...) step became a code step if student code needs a name
+    it binds, or was dropped; and the labels of the dropped ones."""
+    needed = set().union(*(_names(source)[1] for source in student_sources))
+    kept, skipped = [], []
+    for step in reversed(steps):
+        if step[0] == "demo":
+            bound, read = _names(step[1])
+            if not bound & needed:
+                skipped.append(step[2])
+                continue
+            needed |= read
+            step = ("code", step[1], step[2])
+        kept.append(step)
+    return kept[::-1], skipped[::-1]
+
+
 def _source(cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def assemble(instructor, submission) -> Plan:
-    """Build the :class:`Plan` for one submission (both arguments are nbformat notebooks)."""
+def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
+    """Build the :class:`Plan` for one submission (both arguments are nbformat notebooks);
+    ``skip_demos=False`` keeps every demo cell (for timing what skipping them saves)."""
     warnings: list[str] = []
     by_grade_id: dict[str, dict] = {}
     for cell in submission.get("cells", []):
@@ -147,12 +188,19 @@ def assemble(instructor, submission) -> Plan:
             tests.append(test)
             steps.append(("test", test))
         elif cell.cell_type == "code":
-            steps.append(("code", _source(cell), f"cell {cell.get('id')}"))
+            kind = "demo" if DEMO_TAG in cell.get("metadata", {}).get("tags", []) else "code"
+            steps.append((kind, _source(cell), f"cell {cell.get('id')}"))
         elif meta.get("solution") and meta.get("grade"):
             answers[grade_id] = _source(theirs) if theirs is not None else ""
         for step, source in enumerate(added.get(cell.get("id"), [])):
             steps.append(("code", source, f"added cell after {cell.get('id')}"))
-    return Plan(steps, tests, solutions, answers, warnings)
+    student_sources = [*solutions.values(), *(s for sources in added.values() for s in sources)]
+    if skip_demos:
+        steps, skipped = _without_unneeded_demos(steps, student_sources)
+    else:
+        steps, skipped = [("code", *step[1:]) if step[0] == "demo" else step
+                          for step in steps], []
+    return Plan(steps, tests, solutions, answers, warnings, skipped)
 
 
 def read_notebook(path) -> nbformat.NotebookNode:

@@ -10,7 +10,9 @@ Usage: ``python -m autograder.build [NAME ...] [--check]`` (all notebooks by def
 Source format: cells start at lines beginning with ``# %%``::
 
     # %% [markdown]                       markdown; each line's leading "# " is removed
-    # %%                                  an ordinary code cell
+    # %%                                  an ordinary code cell (setup: imports, data)
+    # %% [demo]                           a code cell that only draws or demonstrates: tagged
+    #                                     "demo", and skipped when grading (autograder.assemble)
     # %% [solution] id=dropout_forward    autograded solution (### BEGIN/END SOLUTION inside)
     # %% [tests] id=dropout_forward points=3
     #                                     autograded tests (### BEGIN/END HIDDEN TESTS inside)
@@ -41,7 +43,8 @@ INSTRUCTOR = AUTOGRADER / "source"
 STUDENT = ROOT / "notebooks"
 
 _HEADER = re.compile(r"^# %%(?:\s*\[(?P<kind>\w+)\])?(?P<attrs>(?:\s+\w+=\S+)*)\s*$")
-_KINDS = {None, "markdown", "solution", "tests", "answer"}
+_KINDS = {None, "markdown", "demo", "solution", "tests", "answer"}
+DEMO_TAG = "demo"
 
 
 class SourceError(ValueError):
@@ -103,6 +106,8 @@ def parse(path: Path) -> nbformat.NotebookNode:
             node = nbformat.v4.new_markdown_cell(_markdown(lines))
         else:
             node = nbformat.v4.new_code_cell("\n".join(lines))
+        if kind == "demo":
+            node.metadata["tags"] = [DEMO_TAG]
         if kind in ("solution", "tests", "answer"):
             node.metadata["nbgrader"] = _nbgrader_metadata(kind, attrs, cell["where"])
             grade_id = attrs["id"]

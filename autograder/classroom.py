@@ -20,11 +20,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import feedback
+from . import feedback, sandbox
 from .gradebook import GradebookWriter, default_db_url
-from .grading import SOURCE_DIR, GradingError, default_seed, find_assignment, grade_notebook
+from .grading import (COURSE_DIR, SOURCE_DIR, GradingError, default_seed, find_assignment,
+                      grade_notebook, seed_key)
 
-COURSE_DIR = SOURCE_DIR.parent
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Job:
     assignment: str
     path: str
     seed: int
+    sandboxed: bool
     timeout: int
     memory_bytes: int
     source_dir: str
@@ -65,7 +66,7 @@ def _ungradable(job: Job, reason: str) -> dict:
         tests = []
     return {"notebook": job.assignment, "assignment": job.assignment, "student": job.student,
             "score": 0.0, "max_score": sum(t["max_points"] for t in tests), "seed": job.seed,
-            "tests": tests, "warnings": [], "error": reason}
+            "sandbox": job.sandboxed, "tests": tests, "warnings": [], "error": reason}
 
 
 def grade_job(job: Job) -> dict:
@@ -73,7 +74,7 @@ def grade_job(job: Job) -> dict:
     started = time.time()
     try:
         result = grade_notebook(job.path, assignment=job.assignment, student=job.student,
-                                seed=job.seed, timeout=job.timeout,
+                                seed=job.seed, sandboxed=job.sandboxed, timeout=job.timeout,
                                 memory_bytes=job.memory_bytes, source_dir=Path(job.source_dir))
     except GradingError as error:
         result = _ungradable(job, str(error))
@@ -142,11 +143,16 @@ def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
 
 
 def grade_class(submissions, out, *, workers: int | None = None, seed: int | None = None,
-                timeout: int = 60, memory_bytes: int = 4 * 1024**3,
+                sandboxed: bool = True, timeout: int = 60, memory_bytes: int = 4 * 1024**3,
                 source_dir=SOURCE_DIR, course_dir=None, db_url: str | None = None,
                 scheduler: str | None = None, regrade: bool = False,
                 progress: bool = True) -> str:
     """Grade every submission; return a one-paragraph summary."""
+    if sandboxed:
+        try:
+            sandbox.require()
+        except sandbox.SandboxUnavailable as error:
+            raise GradingError(str(error)) from None
     out = Path(out)
     source_dir = Path(source_dir)
     course_dir = Path(course_dir) if course_dir else COURSE_DIR
@@ -154,14 +160,15 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
     workers = workers or os.cpu_count() or 1
     found = discover(Path(submissions), source_dir)
     jobs, skipped = [], 0
+    key = seed_key(course_dir) if seed is None else b""
     for student, assignment, path in found:
         target = out / "results" / student / f"{assignment}.json"
         if target.exists() and not regrade:
             skipped += 1
             continue
         jobs.append(Job(student, assignment, str(path),
-                        seed if seed is not None else default_seed(student, assignment),
-                        timeout, memory_bytes, str(source_dir)))
+                        seed if seed is not None else default_seed(student, assignment, key),
+                        sandboxed, timeout, memory_bytes, str(source_dir)))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -180,7 +187,8 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
         bar.close()
     csv_path, feedback_dir = write_reports(out, source_dir)
     students = len({student for student, _, _ in found})
-    return (f"graded {graded} notebooks of {students} students"
-            f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
-            f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}")
+    summary = (f"graded {graded} notebooks of {students} students"
+               f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
+               f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}")
+    return summary
 

@@ -6,18 +6,18 @@ import argparse
 import json
 import sys
 
-from .grading import SOURCE_DIR, GradingError, grade_notebook
+from .grading import COURSE_DIR, SOURCE_DIR, GradingError, grade_notebook
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 
 def _check(args) -> int:
     try:
         result = grade_notebook(args.notebook, assignment=args.assignment, seed=args.seed,
-                                student=args.student, timeout=args.timeout,
+                                student=args.student, course_dir=args.course_dir or COURSE_DIR,
+                                sandboxed=not args.no_sandbox, timeout=args.timeout,
                                 memory_bytes=args.memory, source_dir=args.source_dir)
     except GradingError as error:
-        print(f"autograder: {args.notebook}: {error}", file=sys.stderr)
-        return 2
+        raise GradingError(f"{args.notebook}: {error}") from None
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0
@@ -26,20 +26,18 @@ def _check(args) -> int:
 def _grade(args) -> int:
     from .classroom import grade_class
 
-    try:
-        summary = grade_class(args.submissions, args.out, workers=args.workers, seed=args.seed,
-                              timeout=args.timeout, memory_bytes=args.memory,
-                              source_dir=args.source_dir, course_dir=args.course_dir,
-                              db_url=args.db_url, scheduler=args.scheduler,
-                              regrade=args.regrade, progress=not args.quiet)
-    except GradingError as error:
-        print(f"autograder: {error}", file=sys.stderr)
-        return 2
-    print(summary)
+    print(grade_class(args.submissions, args.out, workers=args.workers, seed=args.seed,
+                      sandboxed=not args.no_sandbox, timeout=args.timeout,
+                      memory_bytes=args.memory, source_dir=args.source_dir,
+                      course_dir=args.course_dir, db_url=args.db_url, scheduler=args.scheduler,
+                      regrade=args.regrade, progress=not args.quiet))
     return 0
 
 
 def _common(parser):
+    parser.add_argument("--course-dir", default=None,
+                        help="nbgrader course directory: its gradebook receives the scores and "
+                             "its secret key derives the seeds (default: autograder/)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the hidden tests (default: derived from student and notebook)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
@@ -48,6 +46,10 @@ def _common(parser):
                         help="address-space limit of the kernel in bytes (default 4 GiB)")
     parser.add_argument("--source-dir", default=SOURCE_DIR,
                         help="folder of instructor notebooks (default: autograder/source)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run the kernels without the bubblewrap sandbox (they can then "
+                             "read and write whatever your user can); only for machines "
+                             "without user namespaces, and only for notebooks you trust")
 
 
 def main(argv=None) -> int:
@@ -68,9 +70,6 @@ def main(argv=None) -> int:
                        help="parallel worker processes (default: number of cores)")
     grade.add_argument("--scheduler", default=None,
                        help="address of a Dask distributed scheduler to grade on")
-    grade.add_argument("--course-dir", default=None,
-                       help="nbgrader course directory whose gradebook receives the scores "
-                            "(default: autograder/)")
     grade.add_argument("--db-url", default=None,
                        help="SQLAlchemy URL of the gradebook (default: the course's SQLite)")
     grade.add_argument("--regrade", action="store_true",
@@ -79,4 +78,8 @@ def main(argv=None) -> int:
     _common(grade)
     grade.set_defaults(run=_grade)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except GradingError as error:  # what cannot be graded at all: one line, exit status 2
+        print(f"autograder: {error}", file=sys.stderr)
+        return 2

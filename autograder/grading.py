@@ -2,36 +2,57 @@
 
 The result is the JSON of the course spec (section 5)::
 
-    {"notebook", "assignment", "student", "score", "max_score", "seed",
+    {"notebook", "assignment", "student", "score", "max_score", "seed", "sandbox",
      "tests": [{"id", "points", "max_points", "status", "message"}], "warnings"}
 
-with status one of "passed", "failed", "error", "timeout".
+with status one of "passed", "failed", "error", "timeout", and ``sandbox`` true when the kernel
+ran in the sandbox of :mod:`autograder.sandbox`.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
+import hmac
+import os
+import secrets
 from pathlib import Path
 
 import nbformat
 
-from . import exercises, wire
+from . import exercises, sandbox, wire
 from .assemble import Plan, TestCell, assemble, read_notebook
+from .grading_copy import grading_copy
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
 
 SOURCE_DIR = Path(__file__).resolve().parent / "source"
-REFERENCE_MESSAGE = ("uses course_lib's reference implementation of {name}; the exercise asks "
-                     "for your own code, so it scores 0.")
+COURSE_DIR = SOURCE_DIR.parent
+SEED_KEY_FILE = ".autograder-seed-key"
 
 
 class GradingError(ValueError):
     """A submission that cannot be graded at all; the message is one line."""
 
 
-def default_seed(student: str, notebook: str) -> int:
-    """The seed of a student's notebook: stable, different for every student and notebook."""
-    digest = hashlib.sha256(f"{student}\0{notebook}".encode()).digest()
+def seed_key(course_dir: Path = COURSE_DIR) -> bytes:
+    """The course's secret for deriving seeds, made on first use (``<course>/SEED_KEY_FILE``).
+
+    Without it a student could compute the seed of their own hidden tests, record what the
+    reference returns for it at home, and make the grading kernel send that recording instead
+    of what their code returns. The file is readable by the instructor only, and no grading
+    kernel sees the course directory.
+    """
+    path = Path(course_dir) / SEED_KEY_FILE
+    if not path.exists():
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text().strip())
+
+
+def default_seed(student: str, notebook: str, key: bytes) -> int:
+    """The seed of a student's notebook: stable for one course ``key``, different for every
+    student and notebook, and unpredictable without the key."""
+    digest = hmac.new(key, f"{student}\0{notebook}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
@@ -47,45 +68,12 @@ def find_assignment(path: Path, source_dir: Path = SOURCE_DIR, assignment: str |
     return name, nbformat.read(instructor, as_version=4)
 
 
-def uses_reference(solution_source: str, exercise: str) -> bool:
-    """Does a solution cell import or call course_lib's reference for ``exercise``?"""
-    try:
-        tree = ast.parse(solution_source)
-    except SyntaxError:
-        return False
-    course_lib_names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "course_lib":
-            if any(alias.name in (exercise, "*") for alias in node.names):
-                return True
-            course_lib_names.update(alias.asname or alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "course_lib":
-                    course_lib_names.add((alias.asname or alias.name).split(".")[0])
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == exercise:
-            root = node.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in course_lib_names:
-                return True
-    return False
-
-
 def _probe_source(call, seed: int) -> str:
-    # a fresh copy of the harness module: patching the imported one from a solution cell
-    # does not change what the probe runs
-    return (f"import importlib.util as __autograder_util\n"
-            f"__autograder_spec = __autograder_util.find_spec('autograder.harness')\n"
-            f"__autograder_harness = __autograder_util.module_from_spec(__autograder_spec)\n"
-            f"__autograder_spec.loader.exec_module(__autograder_harness)\n"
-            f"__autograder_harness.display_probe({call.exercise!r}, {call.function_source}, "
-            f"{seed}, {call.hidden!r})\n"
-            f"del __autograder_util, __autograder_spec, __autograder_harness")
+    return (f"__import__('autograder.harness', fromlist=['display_probe']).display_probe("
+            f"{call.exercise!r}, {call.function_source}, {seed}, {call.hidden!r})")
 
 
-def _judge_call(session: KernelSession, call, seed: int, plan: Plan) -> tuple[str, str]:
+def _judge_call(session: KernelSession, call, seed: int) -> tuple[str, str]:
     call_seed = seed if call.hidden else exercises.SELF_CHECK_SEED
     outcome = session.run(_probe_source(call, call_seed), remember=False)
     if outcome.status == "timeout":
@@ -97,9 +85,6 @@ def _judge_call(session: KernelSession, call, seed: int, plan: Plan) -> tuple[st
         return "error", f"{call.exercise}: {outcome.error}"
     if not isinstance(payload, dict):
         return "error", f"{call.exercise}: the probe produced no result"
-    if payload.get("reference") or any(uses_reference(source, call.exercise)
-                                       for source in plan.solution_sources.values()):
-        return "failed", REFERENCE_MESSAGE.format(name=call.exercise)
     if "failure" in payload:
         return "failed", str(payload["failure"])
     try:
@@ -108,7 +93,8 @@ def _judge_call(session: KernelSession, call, seed: int, plan: Plan) -> tuple[st
     except AssertionError as failure:
         return "failed", str(failure)
     except Exception as error:  # malformed or forged observations
-        return "failed", f"{call.exercise}: the results could not be checked ({type(error).__name__}: {error})"
+        return "failed", (f"{call.exercise}: the results could not be checked "
+                          f"({type(error).__name__}: {error})")
     return "passed", ""
 
 
@@ -121,11 +107,15 @@ def _judge_plain(session: KernelSession, test: TestCell) -> tuple[str, str]:
     return ("failed" if outcome.status == "error" else "error"), outcome.error
 
 
-def grade_plan(plan: Plan, *, seed: int, timeout: int = DEFAULT_TIMEOUT,
-               memory_bytes: int = DEFAULT_MEMORY) -> list[dict]:
+def grade_plan(plan: Plan, *, notebook: str, seed: int, sandboxed: bool = True,
+               timeout: int = DEFAULT_TIMEOUT, memory_bytes: int = DEFAULT_MEMORY,
+               files: dict[str, bytes] | None = None, copy: Path | None = None) -> list[dict]:
+    """Run ``plan`` in a kernel that imports the grading copy of ``notebook`` (or the course
+    found in ``copy``); judge each test."""
     results = []
-    with KernelSession(timeout=timeout, memory_bytes=memory_bytes,
-                       env={"AUTOGRADER_SEED": str(seed)}) as session:
+    with KernelSession(copy=copy or grading_copy(notebook), sandboxed=sandboxed, timeout=timeout,
+                       memory_bytes=memory_bytes, env={"AUTOGRADER_SEED": str(seed)},
+                       files=files) as session:
         for step in plan.steps:
             if step[0] == "code":
                 session.run(step[1])
@@ -133,7 +123,7 @@ def grade_plan(plan: Plan, *, seed: int, timeout: int = DEFAULT_TIMEOUT,
             test = step[1]
             status, messages = "passed", []
             for call in test.calls or ():
-                call_status, message = _judge_call(session, call, seed, plan)
+                call_status, message = _judge_call(session, call, seed)
                 if call_status != "passed":
                     status = call_status
                     messages.append(message)
@@ -149,19 +139,28 @@ def grade_plan(plan: Plan, *, seed: int, timeout: int = DEFAULT_TIMEOUT,
 
 
 def grade_notebook(path, *, assignment: str | None = None, student: str = "",
-                   seed: int | None = None, timeout: int = DEFAULT_TIMEOUT,
-                   memory_bytes: int = DEFAULT_MEMORY, source_dir: Path = SOURCE_DIR) -> dict:
-    """Grade one notebook file; raises :class:`GradingError` if it cannot be graded at all."""
+                   seed: int | None = None, course_dir: Path = COURSE_DIR, sandboxed: bool = True,
+                   timeout: int = DEFAULT_TIMEOUT, memory_bytes: int = DEFAULT_MEMORY,
+                   source_dir: Path = SOURCE_DIR) -> dict:
+    """Grade one notebook file; raises :class:`GradingError` if it cannot be graded at all
+    (or, when ``sandboxed``, if this machine cannot sandbox the kernel)."""
     name, instructor = find_assignment(Path(path), Path(source_dir), assignment)
+    if sandboxed:
+        try:
+            sandbox.require()
+        except sandbox.SandboxUnavailable as error:
+            raise GradingError(str(error)) from None
     if seed is None:
-        seed = default_seed(student, name)
+        seed = default_seed(student, name, seed_key(course_dir))
     try:
         submission = read_notebook(path)
+        content = Path(path).read_bytes()
     except (OSError, ValueError) as error:
         raise GradingError(str(error)) from None
     plan = assemble(instructor, submission)
-    tests = grade_plan(plan, seed=seed, timeout=timeout, memory_bytes=memory_bytes)
+    tests = grade_plan(plan, notebook=name, seed=seed, sandboxed=sandboxed, timeout=timeout,
+                       memory_bytes=memory_bytes, files={f"{name}.ipynb": content})
     return {"notebook": name, "assignment": name, "student": student,
             "score": sum(test["points"] for test in tests),
             "max_score": sum(test["max_points"] for test in tests),
-            "seed": seed, "tests": tests, "warnings": plan.warnings}
+            "seed": seed, "sandbox": sandboxed, "tests": tests, "warnings": plan.warnings}

@@ -1,10 +1,13 @@
 """Execute a grading plan in a fresh kernel: student cells, then probes for each test.
 
-Each submission gets its own kernel in its own scratch directory, started under ``prlimit`` so
-that an address-space limit turns a runaway allocation into a ``MemoryError``, and every cell has
-a time limit. A cell that times out or kills the kernel costs only the tests that depend on it:
-the kernel (and every process it started) is killed, a new one is started, and the cells
-executed so far are replayed before grading goes on.
+Each submission gets its own kernel in its own scratch directory, in a sandbox
+(:mod:`autograder.sandbox`) or, when the instructor turns that off, just under ``prlimit``, so
+that an address-space limit turns a runaway allocation into a ``MemoryError``; every cell has a
+time limit. The kernel imports the course from the notebook's grading copy
+(:mod:`autograder.grading_copy`) and talks to the grader over Unix sockets in the scratch
+folder. A cell that times out or kills the kernel costs only the tests that depend on it: the
+kernel (and every process it started) is killed, a new one is started, and the cells executed so
+far are replayed before grading goes on.
 
 The loop that talks to the kernel is jupyter_client's blocking client with a deadline on every
 read, so no state of a timed-out execution survives into the next one.
@@ -21,10 +24,12 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from jupyter_client.manager import KernelManager
-from traitlets import Int
+from traitlets import Any, Dict, Int
 
+from . import sandbox as sandboxing
 from . import wire
 
 DEFAULT_TIMEOUT = 60
@@ -32,13 +37,22 @@ DEFAULT_MEMORY = 4 * 1024**3
 STARTUP_TIMEOUT = 60
 
 
-class LimitedKernelManager(KernelManager):
-    """A kernel started under ``prlimit --as=<memory_bytes>`` (where prlimit exists)."""
+class GradingKernelManager(KernelManager):
+    """A kernel started in ``sandbox`` or, without one, under ``prlimit --as=<memory_bytes>``."""
 
-    memory_bytes = Int(DEFAULT_MEMORY).tag(config=True)
+    memory_bytes = Int(DEFAULT_MEMORY)
+    sandbox = Any(None, allow_none=True)
+    kernel_env = Dict()
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.sandbox is not None:
+            self.sandbox.give(Path(self.connection_file))
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
+        if self.sandbox is not None:
+            return self.sandbox.wrap(command, self.kernel_env)
         prlimit = shutil.which("prlimit")
         if prlimit and self.memory_bytes > 0:
             return [prlimit, f"--as={self.memory_bytes}", "--", *command]
@@ -53,14 +67,30 @@ class CellOutcome:
 
 
 class KernelSession:
-    """A kernel for one submission, with replay after a timeout or a crash."""
+    """A kernel for one submission, with replay after a timeout or a crash.
 
-    def __init__(self, *, timeout: int = DEFAULT_TIMEOUT, memory_bytes: int = DEFAULT_MEMORY,
-                 env: dict | None = None):
+    ``copy`` is the grading copy of the course the kernel imports; ``sandboxed`` runs it in the
+    sandbox; ``files`` ({name: bytes}) are put in its working directory.
+    """
+
+    def __init__(self, *, copy: Path, sandboxed: bool = True, timeout: int = DEFAULT_TIMEOUT,
+                 memory_bytes: int = DEFAULT_MEMORY, env: dict | None = None,
+                 files: dict[str, bytes] | None = None):
         self.timeout = timeout
         self.memory_bytes = memory_bytes
         self.env = env or {}
-        self.scratch = tempfile.mkdtemp(prefix="autograder-")
+        self.copy = Path(copy)
+        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.sandbox = sandboxing.Sandbox(self.scratch, self.copy, memory_bytes,
+                                          uid=sandboxing.new_uid()) if sandboxed else None
+        if self.sandbox is not None:
+            self.sandbox.prepare()
+            self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
+        else:
+            self.workdir = ipc = self.scratch
+        for name, content in (files or {}).items():
+            (self.workdir / Path(name).name).write_bytes(content)
+        self.ipc_prefix, self.connection_file = str(ipc / "kernel"), str(ipc / "kernel.json")
         self.history: list[str] = []
         self.km = None
         self.kc = None
@@ -74,11 +104,18 @@ class KernelSession:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _start(self):
-        env = dict(os.environ, MPLBACKEND="Agg", **self.env)
-        env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}"
-        self.km = LimitedKernelManager(kernel_name="python3", memory_bytes=self.memory_bytes)
+        self.km = GradingKernelManager(kernel_name="python3", memory_bytes=self.memory_bytes,
+                                       transport="ipc", ip=self.ipc_prefix,
+                                       connection_file=self.connection_file,
+                                       sandbox=self.sandbox)
+        if self.sandbox is not None:
+            self.km.kernel_env = self.sandbox.environment(self.env)
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        else:
+            env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(self.copy), **self.env)
+            env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}"
         # the kernel's own log lines (transport warnings) are not the grader's output
-        self.km.start_kernel(env=env, cwd=self.scratch, stdout=subprocess.DEVNULL,
+        self.km.start_kernel(env=env, cwd=str(self.workdir), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         self.kc = self.km.client()
         self.kc.start_channels()

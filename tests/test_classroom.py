@@ -16,6 +16,8 @@ from services import dask_cluster, postgres_server
 from test_grading import CORRECT_LR, FORWARD, LR, MONKEYPATCH_CHECKS, NO_SCALING
 
 NB = "03_inverted_dropout"
+# the class is graded once, by one worker, for all the tests of this module
+pytestmark = pytest.mark.xdist_group("classroom")
 BINOMIAL_FORWARD = """def dropout_forward(x, p_drop, *, rng, training=True):
     if p_drop < 0 or p_drop >= 1:
         raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
@@ -69,7 +71,7 @@ def results(out: Path) -> dict[str, dict]:
             for path in (out / "results").glob(f"*/{NB}.json")}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker; the group keeps its tests on one
 def graded_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     submissions, out, course = root / "submitted", root / "results", root / "course"
@@ -166,11 +168,17 @@ def _scores(out: Path) -> dict[str, tuple]:
             for student, result in results(out).items()}
 
 
+def _same_course(course: Path, target: Path) -> Path:
+    """A course directory for the same class elsewhere: it shares the seed key."""
+    target.mkdir()
+    shutil.copy2(course / ".autograder-seed-key", target)
+    return target
+
+
 def test_dask_grades_the_class_to_the_same_results(graded_class, tmp_path):
-    submissions, out, _, _, _ = graded_class
+    submissions, out, main_course, _, _ = graded_class
     subset = _subset(submissions, tmp_path / "subset")
-    course = tmp_path / "course"
-    course.mkdir()
+    course = _same_course(main_course, tmp_path / "course")
     with dask_cluster() as address:
         grade(subset, tmp_path / "dask", course, "--scheduler", address)
     local = {s: v for s, v in _scores(out).items() if s in SUBSET}
@@ -178,10 +186,9 @@ def test_dask_grades_the_class_to_the_same_results(graded_class, tmp_path):
 
 
 def test_postgresql_gradebook_gets_the_same_scores(graded_class, tmp_path):
-    submissions, out, _, expected, _ = graded_class
+    submissions, out, main_course, expected, _ = graded_class
     subset = _subset(submissions, tmp_path / "subset")
-    course = tmp_path / "course"
-    course.mkdir()
+    course = _same_course(main_course, tmp_path / "course")
     with postgres_server() as url:
         grade(subset, tmp_path / "pg", course, "--db-url", url, "--workers", "2")
         from nbgrader.api import Gradebook

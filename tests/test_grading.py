@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grading import default_seed, grade_notebook, uses_reference
+from autograder.grading import default_seed, grade_notebook, seed_key
 from grading_helpers import ROOT, instructor, submission, write
 
 NB = "03_inverted_dropout"
@@ -87,16 +87,22 @@ def test_seeds_20_regrades_of_a_correct_solution_all_score_full_marks(tmp_path):
 
 def test_regrading_with_the_recorded_seed_reproduces_the_json(tmp_path):
     path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
-    first = check(path, "--student", "s017")
+    course = tmp_path / "course"
+    course.mkdir()
+    first = check(path, "--student", "s017", "--course-dir", course)
     recorded = json.loads(first.stdout)["seed"]
-    assert recorded == default_seed("s017", NB)
-    again = check(path, "--seed", str(recorded), "--student", "s017")
+    assert recorded == default_seed("s017", NB, seed_key(course))
+    again = check(path, "--seed", str(recorded), "--student", "s017", "--course-dir", course)
     assert again.stdout == first.stdout
 
 
-def test_default_seed_depends_on_student_and_notebook():
-    seeds = {default_seed(s, n) for s in ("a", "b") for n in ("01_intuition", NB)}
+def test_default_seed_depends_on_student_notebook_and_the_course_key(tmp_path):
+    key = seed_key(tmp_path)
+    assert seed_key(tmp_path) == key and len(key) == 32
+    assert (tmp_path / ".autograder-seed-key").stat().st_mode & 0o777 == 0o600
+    seeds = {default_seed(s, n, key) for s in ("a", "b") for n in ("01_intuition", NB)}
     assert len(seeds) == 4
+    assert default_seed("a", NB, key) != default_seed("a", NB, bytes(32))
 
 
 # --- hostile and broken submissions ---------------------------------------------------------
@@ -109,21 +115,7 @@ _e.check = lambda *a, **k: print("all checks passed")
 _n.DropoutForward.verdict = staticmethod(lambda *a: None)
 """
 
-FORGE_OBSERVATIONS = NO_SCALING + """
-import autograder.exercises.nb03 as _n
-def _honest(x, p_drop, *, rng, training=True):
-    if not 0 <= p_drop < 1:
-        raise ValueError('p_drop')
-    if not training:
-        return x.copy(), None
-    return (x * (rng.random(x.shape) < 1 - p_drop) / (1 - p_drop)).astype(x.dtype), None
-_original = _n.DropoutForward.probe
-_n.DropoutForward.probe = staticmethod(lambda fn, seed, hidden: _original(_honest, seed, hidden))
-import autograder.harness as _h
-_real_probe = _h.probe
-_h.probe = lambda name, fn, seed, hidden: _real_probe(name, _honest, seed, hidden)
-"""
-
+REFERENCE_GONE = "does not exist while notebook 03_inverted_dropout is graded"
 REFERENCE_IMPORT = """from course_lib.dropout import dropout_forward
 """
 
@@ -157,10 +149,9 @@ def dropout_forward(x, p_drop, *, rng, training=True):
 
 @pytest.mark.parametrize("source,status,message", [
     (MONKEYPATCH_CHECKS, "failed", "forget to divide by keep_prob"),
-    (FORGE_OBSERVATIONS, "failed", "forget to divide by keep_prob"),
-    (REFERENCE_IMPORT, "failed", "reference implementation"),
-    (REFERENCE_ATTRIBUTE, "failed", "reference implementation"),
-    (REFERENCE_HIDDEN, "failed", "reference implementation"),
+    (REFERENCE_IMPORT, "failed", REFERENCE_GONE),
+    (REFERENCE_ATTRIBUTE, "failed", REFERENCE_GONE),
+    (REFERENCE_HIDDEN, "failed", REFERENCE_GONE),
     (MEMORY_BOMB, "failed", "MemoryError"),
 ])
 def test_hostile_or_lazy_forward_scores_zero_and_lr_still_counts(tmp_path, source, status,
@@ -215,16 +206,6 @@ def test_a_grade_cell_turned_into_a_solution_cell_is_still_the_instructors_test(
     graded = grade_notebook(path, seed=5)
     assert scores(graded)["dropout_forward"] == (0, "failed")
     assert any("flag" in warning for warning in graded["warnings"])
-
-
-def test_static_reference_detection():
-    assert uses_reference("from course_lib.dropout import dropout_forward", "dropout_forward")
-    assert uses_reference("import course_lib.dropout as d\nd.dropout_forward(1)",
-                          "dropout_forward")
-    assert uses_reference("from course_lib import dropout\ndropout.dropout_forward(1)",
-                          "dropout_forward")
-    assert not uses_reference("from course_lib.masks import sample_mask", "dropout_forward")
-    assert not uses_reference("def dropout_forward(x):\n    return x", "dropout_forward")
 
 
 def test_instructor_notebook_is_untouched_by_grading(tmp_path):

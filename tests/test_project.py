@@ -65,6 +65,20 @@ def test_ci_script_runs_the_readme_test_command():
     assert text.strip().splitlines()[-1] == "make test"
 
 
+def test_readme_exercise_table_is_the_registry():
+    from autograder.exercises.__main__ import markdown_table
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- exercises -->\n(.*?)<!-- /exercises -->", text, flags=re.S)
+    assert block, "the README has no <!-- exercises --> block"
+    assert block.group(1) == markdown_table(), \
+        "the README's exercise table is stale: paste `python -m autograder.exercises` into it"
+
+
+def test_ci_installs_bubblewrap_so_the_sandboxed_tests_run():
+    assert "bubblewrap" in (ROOT / ".ci" / "run").read_text()
+
+
 def test_readme_library_example_runs():
     code = _code_blocks((ROOT / "README.md").read_text(), "python")[0]
     code = code.replace("epochs=300", "epochs=1").replace("progress=True", "progress=False")

@@ -63,7 +63,7 @@ from autograder.exercises import check
 # degree: low degrees are too stiff (high bias), high degrees chase the noise (high variance).
 # Then raise the L2 penalty $\lambda$ at degree 12 and watch the variance fall.
 
-# %%
+# %% [demo]
 bias_variance = live_figure(lesson.draw_bias_variance, {
     "degree": widgets.IntSlider(value=3, min=1, max=12, description="degree"),
     "log10_l2": widgets.FloatSlider(value=-6.0, min=-6.0, max=2.0, step=0.5,
@@ -74,7 +74,7 @@ bias_variance = live_figure(lesson.draw_bias_variance, {
 # The decomposition is an identity, so we can check it: the test error measured on fresh noisy
 # labels equals the sum of the three terms (up to the Monte Carlo error of 200 training sets).
 
-# %%
+# %% [demo]
 for degree in (3, 7, 12):
     result = lesson.bias_variance(degree, 1e-6)
     total = result.bias2 + result.variance + result.noise
@@ -120,7 +120,7 @@ for degree in (3, 7, 12):
 # The default is the 3-7-7-3-2-1 network of the deeplearning.ai notes, with `p_drop` 0.5 on the
 # first hidden layer (it feeds the largest weight matrix) and 0.3 on the second.
 
-# %%
+# %% [demo]
 # The widgets only pass values around: every computation is a function of course_lib.lessons.
 builder = {"sizes": list(lesson.DEFAULT_SIZES), "rates": list(lesson.DEFAULT_RATES),
            "drawing": False, "handle": None}
@@ -255,7 +255,7 @@ check("count_parameters", count_parameters, hidden=True)
 # The network of the digits experiment (section 7) against its training set (counted with
 # `course_lib.analysis.count_parameters`, so that this cell runs before you solve the exercise):
 
-# %%
+# %% [demo]
 digits_net = list(lesson.DIGITS_LAYERS)
 n_weights, n_biases = analysis.count_parameters(digits_net)
 print(f"{'-'.join(map(str, digits_net))}: {n_weights:,} weights + {n_biases} biases = "
@@ -336,7 +336,7 @@ check("count_subnetworks", count_subnetworks, hidden=True)
 # How many of them does training ever see? Each training example gets its own mask, so one run of
 # section 7 (300 images, 80 epochs) draws 24,000 masks.
 
-# %%
+# %% [demo]
 n_subnetworks = analysis.count_subnetworks(digits_net, 0.5)
 n_masks_drawn = 300 * 80
 print(f"thinned networks of {'-'.join(map(str, digits_net))} at p_drop 0.5: "
@@ -382,7 +382,7 @@ print(f"masks drawn in training: {n_masks_drawn:,}, a fraction "
 # to be an adaptive form of L2 regularization" is exact in this linear case and a useful
 # approximation elsewhere. First the identity itself, checked by averaging over sampled masks:
 
-# %%
+# %% [demo]
 X_demo, y_demo = lesson.coadaptation_data(seed=2)
 w_demo = np.array([1.5, 0.5, 0.4, 0.1])
 demo_rng = np.random.default_rng(0)
@@ -404,7 +404,7 @@ print(f"mean over 20,000 sampled masks:           {np.mean(sampled):.2f} "
 # (tuned to the same $\lvert w\rvert^2$, so that only the *distribution* of the shrinkage differs).
 # Change the data seed to see how arbitrary the least-squares split is.
 
-# %%
+# %% [demo]
 linear_dropout = live_figure(lesson.draw_linear_dropout, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05,
                                   description="p_drop"),
@@ -416,7 +416,7 @@ linear_dropout = live_figure(lesson.draw_linear_dropout, {
 # Against the uniform L2 (same $\lvert w\rvert^2$), dropout takes more off $x_4$, the input with
 # the largest scale:
 
-# %%
+# %% [demo]
 for p_drop in (0.2, 0.5, 0.8):
     fit = lesson.dropout_linear_regression(p_drop, seed=2)
     print(f"p_drop {p_drop}: weight of x4 {fit.exact[3]:.3f} with dropout, {fit.ridge[3]:.3f} "
@@ -432,12 +432,12 @@ for p_drop in (0.2, 0.5, 0.8):
 # (two splits, two initialisations; every rate sees the same two) and average their curves. This
 # takes a few seconds, so it is computed once here; the slider then only chooses what to show.
 
-# %%
+# %% [demo]
 curves = lesson.digits_curves((0.0, 0.2, 0.5, 0.8))
 print(f"trained {len(curves.p_drops) * len(curves.splits)} networks in {curves.seconds:.1f} s")
 print(lesson.format_curves_table(curves))
 
-# %%
+# %% [demo]
 experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
     "p_drop": widgets.SelectionSlider(options=list(curves.p_drops), value=0.0,
                                       description="p_drop"),
@@ -487,7 +487,7 @@ experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
 # one thinned network at a time, and the average of the predicted probabilities of $k$ thinned
 # networks.
 
-# %%
+# %% [demo]
 for run, (model, split) in enumerate(zip(curves.models[0.5], curves.splits)):
     result = lesson.ensemble_errors(model, split.X_val, split.y_val, sizes=(1, 10, 50),
                                     seed=run)

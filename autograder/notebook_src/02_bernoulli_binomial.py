@@ -41,7 +41,7 @@ from autograder.exercises import check
 # The variance is largest, $1/4$, at `p_drop = 0.5`: that is the rate at which a unit's presence is
 # least predictable. Here are 100 000 coin flips for one unit at `p_drop = 0.3`:
 
-# %%
+# %% [demo]
 rng = np.random.default_rng(0)
 flips = masks.sample_mask(100_000, 0.3, rng=rng)
 print(f"kept in {flips.mean():.4f} of the draws   (keep_prob = 0.7)")
@@ -52,7 +52,7 @@ print(f"variance of m: {flips.var():.4f}           (keep_prob * p_drop = {0.7 * 
 # `p_drop`, and move `draw` to sample new masks: the rows differ, their dropped counts differ, and
 # there are no stripes or blocks, because every cell is its own coin.
 
-# %%
+# %% [demo]
 mask_picture = live_figure(lesson.draw_masks, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.0, max=0.95, step=0.05, description="p_drop"),
     "seed": widgets.IntSlider(value=0, min=0, max=30, description="draw"),
@@ -118,7 +118,7 @@ check("sample_mask", sample_mask, hidden=True)
 # nothing about its neighbour: $P(\text{both kept}) = \text{keep\_prob}^2$. Measured over 200 000
 # masks of two units at `p_drop = 0.3`:
 
-# %%
+# %% [demo]
 for name, value in lesson.pair_table(0.3).items():
     print(f"{name:>15}: {value:+.4f}")
 
@@ -144,7 +144,7 @@ for name, value in lesson.pair_table(0.3).items():
 # Evaluating the formula naively fails long before $n = 1024$: the factorials and the binomial
 # coefficient do not fit in a float, and the powers underflow.
 
-# %%
+# %% [demo]
 print(f"1024! has {len(str(math.factorial(1024)))} digits; the largest float is "
       f"{np.finfo(float).max:.3g}")
 try:
@@ -217,7 +217,7 @@ check("prob_exactly_dropped", prob_exactly_dropped, hidden=True)
 # A layer of 1024 units at `p_drop = 0.5` drops 512 units on average, and 512 is also its single
 # most likely count. How often does it drop *exactly* 512?
 
-# %%
+# %% [demo]
 law = analysis.dropped_count_distribution(1024, 0.5)
 counts = np.arange(1025)
 p_512 = analysis.prob_exactly_dropped(1024, 512, 0.5)
@@ -240,7 +240,7 @@ print(f"measured on 20 000 sampled masks: {np.mean(dropped == 512):.4f} drop exa
 #
 # The peak falls as the layer grows, by half each time $n$ is multiplied by four:
 
-# %%
+# %% [demo]
 for n in (16, 64, 256, 1024, 4096):
     peak = analysis.prob_exactly_dropped(n, n // 2, 0.5)
     print(f"n = {n:>4}: P(exactly n/2 dropped) = {peak:.4f}    "
@@ -270,13 +270,13 @@ for n in (16, 64, 256, 1024, 4096):
 # A wide layer drops almost exactly a fraction `p_drop` of its units in every step; a narrow one
 # does not. Formula against 2000 sampled masks per width, at `p_drop = 0.5`:
 
-# %%
+# %% [demo]
 print(f"{'n':>6} {'mean':>7} {'sd':>7} {'sd/mean':>8} {'measured sd/mean':>17}")
 for row in lesson.spread_table(p_drop=0.5):
     print(f"{row.n:>6} {row.mean:>7.0f} {row.sd:>7.2f} {row.relative_spread:>8.4f} "
           f"{row.measured_relative_spread:>17.4f}")
 
-# %%
+# %% [demo]
 concentration = lesson.draw_concentration(0.5)
 
 # %% [markdown]
@@ -291,7 +291,7 @@ concentration = lesson.draw_concentration(0.5)
 # ($n = 20$) at `p_drop = 0.1`: the law is visibly lopsided, and the range is not symmetric about
 # the mean. Then try `n = 4000`: the same `p_drop`, a much narrower band relative to the mean.
 
-# %%
+# %% [demo]
 counts_widget = live_figure(lesson.draw_dropped_counts, {
     "n": widgets.IntSlider(value=1024, min=10, max=4096, step=2, description="n"),
     "p_drop": widgets.FloatSlider(value=0.5, min=0.0, max=0.95, step=0.05, description="p_drop"),
@@ -317,7 +317,7 @@ counts_widget = live_figure(lesson.draw_dropped_counts, {
 # The normal approximation $n p_{drop} \pm 1.96\,\text{sd}$ is fine for large layers and wrong by
 # one for small or lopsided ones. For 20 units at `p_drop = 0.2` it gives $4 \pm 3.5$:
 
-# %%
+# %% [demo]
 small = analysis.dropped_count_distribution(20, 0.2)
 print(f"exact 95% range: {analysis.dropped_count_range(20, 0.2)}")
 print(f"normal approximation: ({4 - 1.96 * small.std():.2f}, {4 + 1.96 * small.std():.2f})")
@@ -410,7 +410,7 @@ check("dropped_count_range", dropped_count_range, hidden=True)
 # of the inputs, the same advice as "input dropout 0.1 to 0.2" in texts that count drops. Checked on 5000 sampled layers of 1000 units with `p_drop = 0.2` (that is, $p = 0.8$ in the
 # keep convention):
 
-# %%
+# %% [demo]
 moments = lesson.count_moments(1000, 0.2)
 print(f"{'':>14} {'formula':>9} {'measured':>9}")
 print(f"{'kept mean':>14} {moments.kept_mean:>9.1f} {moments.measured_kept_mean:>9.1f}")

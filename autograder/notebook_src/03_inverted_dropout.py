@@ -47,7 +47,7 @@ from autograder.exercises import check
 # Move the slider: the dashed lines are the training means over 4000 draws for one unit with
 # input 1.0; the bars on the right are the inference outputs.
 
-# %%
+# %% [demo]
 expectations = live_figure(lesson.draw_expectations, {
     "p_drop": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="p_drop"),
 })
@@ -147,7 +147,7 @@ check("dropout_forward", dropout_forward, hidden=True)
 # net's. Try several `p_drop`: the first twin stays at the floor of the plot (identical to the
 # last bit), the second drifts away at once.
 
-# %%
+# %% [demo]
 side_by_side = live_figure(lesson.draw_side_by_side, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.1, max=0.8, step=0.1, description="p_drop"),
     "lr": widgets.FloatLogSlider(value=0.05, base=10, min=-3, max=-0.5, step=0.25,
@@ -226,7 +226,7 @@ check("equivalent_standard_lr", equivalent_standard_lr, hidden=True)
 # parameters, the input and the output get little or none. For the network 3-7-7-3-2-1 of the
 # deeplearning.ai notes:
 
-# %%
+# %% [demo]
 sizes = [3, 7, 7, 3, 2, 1]
 count = count_parameters(sizes)
 print(f"{count.weights} weights and {count.biases} biases in total")

@@ -59,7 +59,7 @@ from autograder.exercises.nb04 import LayerPair
 # saves memory; FlashAttention does this with the dropout on its attention weights.) Here is one
 # layer of 8 units, with `course_lib`'s implementation and an upstream gradient of ones:
 
-# %%
+# %% [demo]
 rng = np.random.default_rng(4)
 x = np.round(rng.uniform(0.5, 2.0, size=8), 2)
 out, cache = dropout.dropout_forward(x, 0.5, rng=rng)
@@ -77,7 +77,7 @@ print("dx   ", dx, "  (dout = 1 everywhere)")
 # $\sqrt{2\,\text{p\_drop}\,\text{keep\_prob}} / (2\sqrt{\text{keep\_prob}}) =
 # \sqrt{\text{p\_drop}/2}$, which is far from small:
 
-# %%
+# %% [demo]
 for p_drop in (0.1, 0.3, 0.5, 0.8):
     error = lesson.fresh_mask_backward_error(p_drop)
     print(f"p_drop = {p_drop}: relative error {error:.3f}   (sqrt(p_drop / 2) = "
@@ -206,10 +206,10 @@ check("dropout_backward", LayerPair(dropout_forward, dropout_backward), hidden=T
 # (`course_lib.nn.MLP`) with `p_drop = 0`, for every power of ten from $h = 10^{-12}$ to
 # $10^{-1}$:
 
-# %%
+# %% [demo]
 lesson.draw_difference_errors();
 
-# %%
+# %% [demo]
 errors = lesson.difference_errors()
 for name, curve in (("centred", errors.centred), ("one-sided", errors.one_sided)):
     best = int(np.argmin(curve))
@@ -281,10 +281,10 @@ check("relative_error", relative_error, hidden=True)
 # same at every step and only the mask changes), once with `p_drop = 0` and once with
 # `p_drop = 0.5` on the hidden layer:
 
-# %%
+# %% [demo]
 lesson.draw_loss_traces();
 
-# %%
+# %% [demo]
 for p_drop in (0.0, 0.5):
     traces = lesson.loss_traces(p_drop)
     rises = np.count_nonzero(np.diff(traces.sampled) > 0)
@@ -322,7 +322,7 @@ for p_drop in (0.0, 0.5):
 # exactly 0 both ways. At `p_drop = 0` the two checks coincide, as there is nothing to redraw;
 # with dropout on, the fixed-mask check keeps its V while the naive one is stuck at 1.
 
-# %%
+# %% [demo]
 gradient_check = live_figure(lesson.draw_gradient_check, {
     "log10_h": widgets.FloatSlider(value=-5.0, min=-12.0, max=-1.0, step=0.5,
                                    description="log10(h)"),
@@ -353,7 +353,7 @@ gradient_check = live_figure(lesson.draw_gradient_check, {
 # of numpy-ml, a carefully written NumPy library of models, whose backward pass has the same
 # flaw. Read it, then run the check in both phases.
 
-# %%
+# %% [demo]
 def dropout_dense_forward(x, W, b, p_drop, *, rng, training=True):
     """Dropout on the inputs of a dense layer: out = (x * mask / keep_prob) @ W + b."""
     keep_prob = 1.0 - p_drop

@@ -43,7 +43,7 @@ from autograder.exercises import check
 # four feature maps (intensity, vertical edges, horizontal edges, blobs), each standardized to
 # mean 0 and variance 1. First, how alike are neighbouring pixels?
 
-# %%
+# %% [demo]
 maps = lesson.feature_maps()  # shape (1, 4, 32, 32): one sample, four channels
 for name, r in zip(lesson.CHANNEL_NAMES, lesson.neighbour_correlation(maps[0])):
     print(f"{name:>17}: correlation of horizontally adjacent pixels = {r:.3f}")
@@ -55,7 +55,7 @@ for name, r in zip(lesson.CHANNEL_NAMES, lesson.neighbour_correlation(maps[0])):
 # the same as guessing the channel mean). Then drop whole channels instead (spatial dropout): a
 # dropped channel leaves no neighbour to guess from.
 
-# %%
+# %% [demo]
 print("p_drop   error after pixel dropout   error after channel dropout")
 for p_drop in (0.1, 0.3, 0.5, 0.7):
     result = lesson.pixel_vs_channel(p_drop)
@@ -68,7 +68,7 @@ for p_drop in (0.1, 0.3, 0.5, 0.7):
 # trick, which is why pixel dropout on convolutional features is a weak regularizer. Dropping
 # channels removes 100% of what was dropped. Move the slider to see one channel:
 
-# %%
+# %% [demo]
 pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05, description="p_drop"),
     "seed": widgets.IntSlider(value=0, min=0, max=20, description="seed"),
@@ -173,7 +173,7 @@ check("spatial_dropout_forward", spatial_dropout_forward, hidden=True)
 # already 1, no rescaling is needed: at inference the layer is the identity. Measured over a
 # million draws of each:
 
-# %%
+# %% [demo]
 print("p_drop   inverted: mean   var     Gaussian: mean   var     exact var p_drop/keep_prob")
 for p_drop in (0.1, 0.3, 0.5, 0.8):
     m = lesson.factor_moments(p_drop)
@@ -192,7 +192,7 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
 # $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, which flips the sign of the unit. At
 # `p_drop = 0.5` that is 16% of the units:
 
-# %%
+# %% [demo]
 from scipy import stats
 
 for p_drop in (0.1, 0.3, 0.5):
@@ -290,7 +290,7 @@ check("gaussian_dropout_forward", gaussian_dropout_forward, hidden=True)
 # `torch.nn.functional.alpha_dropout`. Klambauer et al. write them with $q$ = keep_prob.)
 # Measured on a million standard normal inputs at `p_drop = 0.1`:
 
-# %%
+# %% [demo]
 ALPHA_PRIME = -1.7580993408473766  # SELU's negative saturation value, -lambda * alpha
 
 for name, m in lesson.zero_dropping_moments(0.1).items():
@@ -308,7 +308,7 @@ for p_drop, a, b, dropped in lesson.affine_constants_table():
 # it was trained on. With alpha dropout, training and inference agree. Klambauer et al.
 # recommend small rates, `p_drop` = 0.05 or 0.1.
 
-# %%
+# %% [demo]
 lesson.draw_selu_depth(p_drop=0.1);
 
 # %% [markdown]
@@ -390,7 +390,7 @@ check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
 # dropout, independently by DropConnect. One input through a layer whose two output columns are
 # similar, 20 000 draws each:
 
-# %%
+# %% [demo]
 stats_by_method = lesson.dropconnect_vs_dropout(p_drop=0.5)
 print("method                 var(out_1)   var(out_2)   corr(out_1, out_2)")
 for name, s in stats_by_method.items():
@@ -486,7 +486,7 @@ check("dropconnect_forward", dropconnect_forward, hidden=True)
 # * **DropConnect**: the speckle is on the weights, so every output pixel is still computed,
 #   from a random subset of its inputs. Change the seed to resample.
 
-# %%
+# %% [demo]
 variant_figure = live_figure(lesson.draw_variant, {
     "variant": widgets.Dropdown(options=lesson.VARIANTS, value="spatial", description="variant"),
     "p_drop": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="p_drop"),
@@ -506,7 +506,7 @@ variant_figure = live_figure(lesson.draw_variant, {
 # connections): the network is then one thinned RNN for the whole sequence. A tiny loop shows
 # the difference:
 
-# %%
+# %% [demo]
 rng = np.random.default_rng(3)
 n_units, n_steps, p_rec = 12, 20, 0.3
 keep_rec = 1 - p_rec
@@ -546,7 +546,7 @@ lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 # $p_\ell = \frac{\ell}{L}\,p_L$ with $p_L = 0.5$, so early blocks are almost always kept. For
 # the 54 residual blocks of a ResNet-110:
 
-# %%
+# %% [demo]
 rates = lesson.linear_decay_rates(54, p_last=0.5)
 depths = lesson.sample_active_blocks(rates, 10_000, rng=np.random.default_rng(0))
 print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
@@ -567,7 +567,7 @@ print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
 # of pixels over the number kept. Blocks overlap, so the dropped fraction comes out a little
 # below `p_drop`; the titles below show it, and the neighbour-recovery error of section 1:
 
-# %%
+# %% [demo]
 lesson.draw_dropblock(p_drop=0.3, block_size=7);
 
 # %% [markdown]
@@ -597,7 +597,7 @@ lesson.draw_dropblock(p_drop=0.3, block_size=7);
 # mask without rescaling. The same idea exists for whole units (ranked by the norm of their
 # weight vector).
 
-# %%
+# %% [demo]
 lesson.draw_concrete_and_targeted(p_drop=0.3);
 
 # %% [markdown]
@@ -612,7 +612,7 @@ lesson.draw_concrete_and_targeted(p_drop=0.3);
 # activation comes out as $\text{selu}(0) = 0$, not as its "off" value $\alpha'$ (alpha
 # dropout's point again). With the same mask on both sides:
 
-# %%
+# %% [demo]
 for activation in ("relu", "tanh", "selu"):
     print(f"{activation:>4}: max |act(dropout(x)) - dropout(act(x))| = "
           f"{lesson.order_difference(activation):.3g}")
@@ -634,7 +634,7 @@ for activation in ("relu", "tanh", "selu"):
 #
 # Measured on $a = \text{relu}(z)$, $z \sim \mathcal{N}(0, 1)$ (mean 0.399, variance 0.341):
 
-# %%
+# %% [demo]
 print("p_drop   BN running var (train)   var at inference   BN output std at inference"
       "   same with Gaussian dropout")
 for p_drop in (0.1, 0.3, 0.5):

@@ -165,7 +165,7 @@ check("mc_predict", mc_predict, hidden=True)
 # Move the slider: with few masks the band is ragged and can even shrink; it settles as $S$
 # grows. The right panel shows the MC standard deviation along $x$ and its mean in three regions.
 
-# %%
+# %% [demo]
 toy = lesson.fit_toy_regression(p_drop=0.1, seed=1)
 print(f"trained in {toy.seconds:.1f} s; training RMSE of the weight-scaled net: "
       f"{toy.train_rmse:.3f} (noise std {toy.noise})")
@@ -174,7 +174,7 @@ bands = live_figure(partial(lesson.draw_regression_bands, toy), {
                                    description="masks S"),
 })
 
-# %%
+# %% [demo]
 region_std = toy.region_std(200)
 for name, value in region_std.items():
     print(f"mean MC std {name:>16}: {value:.3f}  "
@@ -193,7 +193,7 @@ for name, value in region_std.items():
 # Now the uncertainty that is *not* there. Draw fresh noisy points from the same law and count
 # how many fall inside the band $\text{mean} \pm 2\,\text{std}$:
 
-# %%
+# %% [demo]
 coverage = lesson.band_coverage(toy, 200)
 print(f"fresh observations inside mean ± 2 std: {100 * coverage['model only']:.1f}% "
       "(a 95% band would hold 95%)")
@@ -209,7 +209,7 @@ print(f"fresh observations inside mean ± 2 std: {100 * coverage['model only']:.
 # the noise variance, mean ± 2·sqrt(std² + τ⁻¹) with τ⁻¹ = 0.1² (or τ⁻¹ estimated from
 # held-out residuals), brings the coverage close to 95%.
 
-# %%
+# %% [demo]
 print(f"with the noise variance added, mean ± 2 sqrt(std² + 0.1²) holds "
       f"{100 * coverage['model + noise']:.1f}% of fresh observations")
 
@@ -240,7 +240,7 @@ print(f"with the noise variance added, mean ± 2 sqrt(std² + 0.1²) holds "
 # pixels), trained on 1000 digits for 50 epochs; then 100 masks on the 500 test digits and on
 # the same digits turned by 90°, which look like nothing in the training set.
 
-# %%
+# %% [demo]
 digits = lesson.fit_digits(p_drop=(0.0, 0.5, 0.5), seed=0)
 print(f"trained and sampled in {digits.seconds:.1f} s")
 y_test, weight_scaled = digits.y_test, digits.weight_scaled_probs
@@ -323,7 +323,7 @@ check("mutual_information", mutual_information, hidden=True)
 # digits most of the mass sits near 0; on the rotated digits both measures spread out. Note
 # the log scale of the counts.
 
-# %%
+# %% [demo]
 fig = lesson.draw_uncertainty_histograms(digits)
 plt.show()
 auroc = lesson.rotation_detection_auroc(digits)
@@ -341,7 +341,7 @@ for name, value in auroc.items():
 #
 # And these are the test digits on which the masks disagree most:
 
-# %%
+# %% [demo]
 fig = lesson.draw_most_uncertain(digits)
 plt.show()
 
@@ -364,13 +364,13 @@ plt.show()
 #   measure the accuracy on the rest, ranking by the MC predictive entropy, by the MI, or by the
 #   weight-scaled net's top probability (the usual deterministic baseline).
 
-# %%
+# %% [demo]
 metrics = live_figure(partial(lesson.draw_digits_metrics, digits), {
     "n_samples": widgets.IntSlider(value=100, min=1, max=len(digits.prob_samples), step=1,
                                    description="masks S"),
 })
 
-# %%
+# %% [demo]
 def scores(probs):
     return (f"{100 * lesson.error_rate(probs, y_test):6.1f}%   {lesson.nll(probs, y_test):.4f}"
             f"   {mc.expected_calibration_error(probs, y_test):.4f}")
@@ -420,7 +420,7 @@ print(f"errors among the {len(y_test)} test digits: {n_errors}")
 # the geometric mean; MC dropout computes the arithmetic mean (a mixture). The table compares
 # the three on the test digits, plus the mean entropy each gives the rotated digits:
 
-# %%
+# %% [demo]
 comparison = lesson.averaging_comparison(digits)
 print(f"{'':>24} {'error':>7} {'NLL':>7} {'ECE':>7} {'mean top p':>11} {'entropy, rotated':>17}")
 for name, row in comparison.items():
@@ -437,7 +437,7 @@ for name, row in comparison.items():
 # Two masks, two classes. One thinned network is very sure of class 0, the other fairly sure
 # of class 1:
 
-# %%
+# %% [demo]
 logit_samples = np.array([[4.0, 0.0], [0.0, 1.0]])
 prob_samples = softmax(logit_samples)
 print("each sample's probabilities:", np.round(prob_samples, 3).tolist())

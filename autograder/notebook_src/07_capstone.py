@@ -160,7 +160,7 @@ check("sweep_p_drop", sweep_p_drop, hidden=True)
 # and 500 test images cannot separate rates a few tenths of a point apart; the precomputed
 # sweeps below average three seeds of bigger networks.
 
-# %%
+# %% [demo]
 demo_rates = [0.0, 0.2, 0.5, 0.8]
 try:
     with lesson.one_blas_thread():
@@ -184,10 +184,10 @@ except NotImplementedError:
 # `p_drop = 0.8` keep about 13 per layer and, in 40 epochs, learn almost nothing, while the
 # widened network does fine.
 
-# %%
+# %% [demo]
 lesson.draw_p_drop(results);
 
-# %%
+# %% [demo]
 sweep = lesson.p_drop_sweep(results)
 print("p_drop   fixed n   fixed n*keep   (n*keep units)   fixed n minus fixed n*keep, paired")
 for i, p_drop in enumerate(sweep["p_drops"]):
@@ -230,10 +230,10 @@ print(f"fixed n, p_drop 0 minus p_drop 0.6: {100 * gain['mean']:+.2f} ± "
 # same training images. Every size gets the same 1500 SGD steps of up to 100 images (so 50
 # images get 1500 epochs and 1000 images get 150), which lets each network fit its data.
 
-# %%
+# %% [demo]
 lesson.draw_data_size(results);
 
-# %%
+# %% [demo]
 sizes = lesson.data_size_table(results)
 print("n_train   no dropout   p_drop 0.5   gain (paired, pp)")
 for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"],
@@ -279,14 +279,14 @@ for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"
 # each mean activation; right: all activations, on a log scale. Move the slider to compare any
 # rate with `p_drop = 0`.
 
-# %%
+# %% [demo]
 sparsity_view = live_figure(partial(lesson.draw_sparsity, results), {
     "p_drop": widgets.SelectionSlider(options=list(settings.p_drops[1:]), value=0.5,
                                       description="p_drop"),
     "layer": widgets.Dropdown(options=[1, 2], value=1, description="hidden layer"),
 })
 
-# %%
+# %% [demo]
 table = lesson.sparsity_table(results)
 print("p_drop   exactly 0 (layer 1, 2)   below 0.1 (layer 1, 2)   mean activation (layer 1, 2)")
 for i, p_drop in enumerate(table["p_drops"]):
@@ -314,10 +314,10 @@ for i, p_drop in enumerate(table["p_drops"]):
 # (mean validation error of the last 10 epochs over the seeds), and only then is its test error
 # read: choosing on the test set would make the winner look better than it is.
 
-# %%
+# %% [demo]
 lesson.draw_regularizers(results);
 
-# %%
+# %% [demo]
 print("configuration            validation   test   (mean of 3 seeds)")
 for row in lesson.regularizer_rows(results):
     print(f"{row['label']:24s}  {100 * row['val_error']:5.2f}%   {100 * row['test_error']:5.2f}%")
@@ -354,13 +354,13 @@ for row in lesson.regularizer_rows(results):
 # raw curve jumps), and two measures: the first epoch at which the smoothed curve is at or
 # below a threshold, and the epoch of its lowest value. Move the threshold.
 
-# %%
+# %% [demo]
 convergence_view = live_figure(partial(lesson.draw_convergence, results), {
     "threshold": widgets.FloatSlider(value=0.03, min=0.015, max=0.06, step=0.0025,
                                      readout_format=".4f", description="threshold"),
 })
 
-# %%
+# %% [demo]
 for threshold in (0.02, 0.03, 0.04):
     table = lesson.convergence_table(results, threshold)
     reach = np.nanmean(table["reach"], axis=1)
@@ -393,7 +393,7 @@ print("epoch of the best smoothed validation error: " + ", ".join(
 # %% [markdown]
 # ## 8. All five experiments behind one control
 
-# %%
+# %% [demo]
 overview = live_figure(partial(lesson.draw_experiment, results), {
     "experiment": widgets.Dropdown(options=list(lesson.EXPERIMENTS), description="experiment",
                                    layout=widgets.Layout(width="420px")),
@@ -408,7 +408,7 @@ overview = live_figure(partial(lesson.draw_experiment, results), {
 # generator's own function and compares. Here is that check, on the narrowest network (128
 # units, no dropout, seed 0; a few seconds):
 
-# %%
+# %% [demo]
 key = results["experiments"]["p_drop_fixed_product"]["0"]
 stored = results["runs"][key][0]
 again = lesson.train_run(results["configs"][key], stored["seed"], settings)

@@ -1,0 +1,207 @@
+"""The sandbox of a grading kernel: bubblewrap, a private scratch folder, no network.
+
+A kernel started through :func:`wrap` sees
+
+* its scratch folder (the working directory, holding only the submission) and, inside it, the
+  Unix sockets of its connection to the grader: the only things it can write, besides a private
+  ``/tmp`` that vanishes with it;
+* read-only: ``/usr``, the few files of ``/etc`` that programs need, the Python environment and
+  the base interpreter it links to, and the grading copy of the course (:mod:`.grading_copy`)
+  at ``/course``; no other copy of ``course_lib`` or ``autograder`` (an installed one is hidden);
+* nothing else: no repository checkout, no instructor notebook, no gradebook, no results, no other
+  submission, no home folder;
+
+and runs in its own PID, network (no interface but a loopback of its own), IPC and UTS
+namespaces, as a user of its own, under ``prlimit`` limits on memory, processes and file size.
+When the grader kills the kernel or dies, bubblewrap's init process dies and the kernel takes
+every process of its namespace with it.
+
+When the grader runs as root, the kernel runs as a fresh unprivileged user id (``setpriv``),
+because the kernel ignores the process limit of root; otherwise bubblewrap maps the grader's own
+user into a new user namespace, where the process limit counts only the sandbox's processes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+import autograder
+import course_lib
+
+COPY_MOUNT = "/course"
+ETC_ENTRIES = ("alternatives", "fonts", "group", "host.conf", "hosts", "ld.so.cache",
+               "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types", "nsswitch.conf",
+               "os-release", "passwd", "ssl", "timezone")
+DEFAULT_NPROC = 64          # ipykernel and NumPy use about 15 threads; a fork bomb stops here
+DEFAULT_FSIZE = 100 * 1024**2
+UID_BASE = 1_800_000_000    # far above any real account
+INSTALL_HINT = "on Debian or Ubuntu: apt-get install bubblewrap"
+
+
+class SandboxUnavailable(RuntimeError):
+    """Bubblewrap is missing or cannot create namespaces on this machine."""
+
+
+def _python_trees() -> list[str]:
+    """The environment and the interpreter it runs on (the base of a virtual environment)."""
+    trees = {sys.prefix, sys.base_prefix,
+             str(Path(os.path.realpath(sys.executable)).parent.parent)}
+    return sorted(trees)
+
+
+def _parents(paths) -> list[str]:
+    """bwrap arguments that create every parent of ``paths`` traversable (bwrap makes them 0700)."""
+    made, arguments = {"/", "/usr", "/tmp", "/etc"}, []
+    for path in paths:
+        for parent in reversed(PurePath(path).parents):
+            if str(parent) not in made:
+                made.add(str(parent))
+                arguments += ["--perms", "0755", "--dir", str(parent)]
+    return arguments
+
+
+def _hidden_packages(trees) -> list[str]:
+    """Folders of the real ``course_lib`` and ``autograder`` that lie inside a bound tree
+    (a non-editable install): they get an empty tmpfs on top."""
+    hidden = []
+    for package in (course_lib, autograder):
+        folder = str(Path(package.__file__).resolve().parent)
+        if any(folder == tree or folder.startswith(tree.rstrip("/") + "/") for tree in trees):
+            hidden += ["--tmpfs", folder]
+    return hidden
+
+
+def running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@dataclass
+class Sandbox:
+    """The sandbox of one kernel: its scratch folder, its grading copy and its limits."""
+
+    scratch: Path
+    copy: Path
+    memory_bytes: int
+    nproc: int = DEFAULT_NPROC
+    fsize: int = DEFAULT_FSIZE
+    uid: int | None = None
+
+    @property
+    def home(self) -> Path:
+        return self.scratch / "home"
+
+    @property
+    def ipc(self) -> Path:
+        return self.scratch / "ipc"
+
+    def prepare(self) -> None:
+        """Create the scratch folders, owned by the kernel's user."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.ipc.mkdir(exist_ok=True)
+        if self.uid is not None:
+            os.chmod(self.scratch, 0o711)
+            for folder in (self.home, self.ipc):
+                os.chown(folder, self.uid, self.uid)
+
+    def give(self, path: Path) -> None:
+        """Hand a file the grader wrote (the connection file) to the kernel's user."""
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
+
+    def environment(self, extra: dict[str, str]) -> dict[str, str]:
+        python_bin = str(Path(sys.executable).parent)
+        return {"PATH": f"{python_bin}:/usr/bin:/bin", "HOME": str(self.home),
+                "PYTHONPATH": COPY_MOUNT, "PYTHONDONTWRITEBYTECODE": "1",
+                "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
+                "IPYTHONDIR": "/tmp/ipython", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                **extra}
+
+    def wrap(self, command: list[str], env: dict[str, str]) -> list[str]:
+        """``command`` (the kernel's) as it runs in this sandbox, with ``env`` only."""
+        trees = _python_trees()
+        scratch = str(self.scratch)
+        arguments = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
+                     "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                     "--unshare-cgroup-try", "--hostname", "grading"]
+        if self.uid is None:
+            arguments.append("--unshare-user")
+        arguments += ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "lib", "lib32", "lib64", "libx32", "sbin"):
+            path = Path("/") / name
+            if path.is_symlink():
+                arguments += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                arguments += ["--ro-bind", str(path), str(path)]
+        arguments += ["--perms", "0755", "--dir", "/etc"]
+        for entry in ETC_ENTRIES:
+            if os.path.lexists(f"/etc/{entry}"):
+                arguments += ["--ro-bind", f"/etc/{entry}", f"/etc/{entry}"]
+        arguments += _parents(trees)
+        for tree in trees:
+            arguments += ["--ro-bind", tree, tree]
+        arguments += _hidden_packages(trees)
+        arguments += ["--ro-bind", str(self.copy), COPY_MOUNT,
+                      "--proc", "/proc", "--dev", "/dev",
+                      "--perms", "1777", "--tmpfs", "/tmp",
+                      *_parents([scratch]), "--bind", scratch, scratch,
+                      "--chdir", str(self.home), "--clearenv"]
+        for name, value in env.items():
+            arguments += ["--setenv", name, value]
+        if self.uid is not None:
+            arguments += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
+                          "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
+                          "--no-new-privs"]
+        arguments += ["prlimit", f"--as={self.memory_bytes}", f"--nproc={self.nproc}",
+                      f"--fsize={self.fsize}", "--"]
+        return arguments + list(command)
+
+
+_sessions = 0
+
+
+def new_uid() -> int | None:
+    """A user id no other sandbox of this machine uses now (None unless running as root)."""
+    global _sessions
+    if not running_as_root():
+        return None
+    _sessions += 1
+    return UID_BASE + (os.getpid() % 100_000) * 100 + _sessions % 100
+
+
+@functools.cache
+def unavailable_reason() -> str | None:
+    """Why kernels cannot be sandboxed here, or None if they can (tried once per process)."""
+    if shutil.which("bwrap") is None:
+        return f"bubblewrap (bwrap) is not installed ({INSTALL_HINT})"
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as scratch:
+        sandbox = Sandbox(Path(scratch), Path(scratch), memory_bytes=1024**3, uid=new_uid())
+        sandbox.prepare()
+        command = sandbox.wrap([sys.executable, "-c", "pass"], {"PATH": "/usr/bin"})
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bubblewrap could not start: {error}"
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        return (f"bubblewrap cannot create the sandbox here ({detail}); it needs user "
+                "namespaces (or root)")
+    return None
+
+
+def require() -> None:
+    """Raise :class:`SandboxUnavailable` with the reason when kernels cannot be sandboxed."""
+    reason = unavailable_reason()
+    if reason:
+        raise SandboxUnavailable(f"cannot sandbox the grading kernels: {reason}. Grading "
+                                 "untrusted notebooks without a sandbox lets them read the "
+                                 "instructor notebooks and the gradebook; pass --no-sandbox to "
+                                 "do it anyway.")

@@ -1,0 +1,209 @@
+"""autograder.grading_copy: the course library as a grading kernel sees it."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from autograder import build, exercises, grading_copy
+from grading_helpers import ROOT
+
+NOTEBOOKS = build.names()
+
+# Run inside a grading copy: which course_lib functions are stubs, and what calling each says.
+INSPECT = textwrap.dedent('''
+    import importlib, inspect, json, pkgutil, sys
+    import course_lib
+    from course_lib._grading import ReferenceUnavailable
+    assert course_lib.__file__.startswith(sys.argv[1]), course_lib.__file__
+    stubs = {}
+    for info in pkgutil.walk_packages(course_lib.__path__, "course_lib."):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if inspect.isfunction(value) and value.__module__ == info.name \
+                    and "ReferenceUnavailable" in inspect.getsource(value):
+                try:
+                    value()
+                except ReferenceUnavailable as error:
+                    stubs[f"{info.name}.{name}"] = str(error)
+    print(json.dumps(stubs))
+''')
+
+
+def _definition_site(dotted: str) -> str:
+    relative, name = grading_copy._definition(dotted)
+    return "course_lib." + relative.removesuffix(".py").replace("/", ".") + "." + name
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    root = tmp_path_factory.mktemp("copies")
+    return {name: grading_copy.grading_copy(name, root=root) for name in NOTEBOOKS}
+
+
+def test_every_reference_named_by_the_registry_is_a_course_lib_function():
+    for exercise in exercises.all_exercises():
+        assert exercise.reference.startswith("course_lib.")
+        for dotted in exercise.references:
+            grading_copy._definition(dotted)
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_references_of_this_notebook_and_later_ones_are_stubs_naming_their_exercise(
+        name, copies):
+    copy = copies[name]
+    run = subprocess.run([sys.executable, "-c", INSPECT, str(copy)], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=str(copy)), cwd=copy)
+    assert run.returncode == 0, run.stderr
+    stubs = json.loads(run.stdout)
+    expected = {}
+    for exercise in exercises.all_exercises():
+        if exercise.notebook >= name:
+            for dotted in exercise.references:
+                expected.setdefault(_definition_site(dotted), exercise)
+    assert set(stubs) == set(expected)
+    for site, exercise in expected.items():
+        assert f"exercise {exercise.name} of notebook {exercise.notebook}" in stubs[site]
+        assert f"while notebook {name} is graded" in stubs[site]
+
+
+def test_the_kernel_side_of_the_grader_has_probes_and_no_verdicts(copies):
+    for name, copy in copies.items():
+        modules = sorted((copy / "autograder" / "exercises").glob("nb*.py"))
+        assert modules
+        for module in modules:
+            text = module.read_text()
+            assert "def verdict" not in text and "def probe" in text, module
+        assert sorted(path.name for path in (copy / "autograder").iterdir()
+                      if path.suffix == ".py") == ["__init__.py", "harness.py", "wire.py"]
+    copy = copies["01_intuition"] / "autograder" / "exercises"
+    # helpers that compute expected values exist only in the grader's copy
+    for module, helper in (("nb06", "_entropy"), ("nb06", "_mutual_information"),
+                           ("nb02", "_reference_range"), ("nb07", "_judge_case"),
+                           ("nb04", "_check_gradient"), ("nb01", "_expected_parameters")):
+        assert f"def {helper}(" in (ROOT / "autograder" / "exercises" / f"{module}.py").read_text()
+        assert f"def {helper}(" not in (copy / f"{module}.py").read_text()
+
+
+def test_probes_only_keeps_what_probes_and_notebooks_use():
+    source = textwrap.dedent('''
+        from . import exercise
+        PUBLIC = 1
+        _SHARED = 2
+        _ONLY_VERDICT = 3
+
+        def _inputs(seed):
+            return seed + _SHARED
+
+        def _expected(seed):
+            return _inputs(seed) * _ONLY_VERDICT
+
+        class LayerPair:
+            pass
+
+        @exercise("x", "nb", reference="course_lib.x")
+        class X:
+            @staticmethod
+            def probe(fn, seed, hidden):
+                return fn(_inputs(seed))
+
+            @staticmethod
+            def verdict(observed, seed, hidden):
+                assert observed == _expected(seed)
+    ''')
+    kept = grading_copy.probes_only(source)
+    for name in ("PUBLIC", "_SHARED", "_inputs", "LayerPair", "def probe"):
+        assert name in kept
+    for name in ("_ONLY_VERDICT", "_expected", "def verdict"):
+        assert name not in kept
+    compile(kept, "kept", "exec")
+
+
+def test_without_functions_replaces_whole_definitions_with_decorators():
+    source = "import f\n\n@f.wrap\n@f.other(1)\ndef a(x):\n    return x\n\n\ndef b():\n    " \
+             "return 2\n"
+    replaced = grading_copy.without_functions(source, {"a": "def a(*args, **kwargs):\n"
+                                                            "    raise RuntimeError\n"})
+    assert "@f.wrap" not in replaced and "return x" not in replaced
+    assert "def b():\n    return 2" in replaced and replaced.startswith("import f\n")
+    with pytest.raises(LookupError, match="c"):
+        grading_copy.without_functions(source, {"c": ""})
+
+
+def test_a_copy_is_built_once_per_course_version(tmp_path, monkeypatch):
+    first = grading_copy.grading_copy("03_inverted_dropout", root=tmp_path)
+    stamp = (first / "course_lib" / "dropout.py").stat().st_mtime_ns
+    assert grading_copy.grading_copy("03_inverted_dropout", root=tmp_path) == first
+    assert (first / "course_lib" / "dropout.py").stat().st_mtime_ns == stamp
+    edited = tmp_path / "edited.py"
+    edited.write_text("x = 1\n")
+    sources = grading_copy._sources()
+    monkeypatch.setattr(grading_copy, "_sources", lambda: [*sources, ("extra.py", edited)])
+    version = grading_copy.course_version()
+    edited.write_text("x = 2\n")
+    assert grading_copy.course_version() != version
+    assert [path.name for path in tmp_path.iterdir()].count(first.parent.name) == 1
+
+
+def test_copies_are_readable_by_other_users_and_hold_compiled_modules(copies):
+    copy = copies["05_variants"]
+    assert list((copy / "course_lib" / "__pycache__").glob("*.pyc"))
+    for path in copy.rglob("*"):
+        assert path.stat().st_mode & 0o004, path
+
+
+# Run inside a grading copy: every function left in course_lib and in the kernel side of the
+# grader, offered to each exercise's probe as if a student had handed it in.
+EVERY_FUNCTION = textwrap.dedent('''
+    import importlib, inspect, json, pkgutil, signal, sys, warnings
+    import autograder, course_lib
+    from autograder import exercises, wire
+    warnings.simplefilter("ignore")
+    def out_of_time(*args):
+        raise TimeoutError
+    signal.signal(signal.SIGALRM, out_of_time)
+    candidates = []
+    for package in (course_lib, autograder):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            for name, value in vars(module).items():
+                if inspect.isfunction(value) and value.__module__ == info.name \\
+                        and not name.startswith(("draw_", "main")):
+                    candidates.append((f"{info.name}.{name}", value))
+    observed = []
+    for exercise in json.loads(sys.argv[1]):
+        probe = exercises.get(exercise).probe
+        for label, function in candidates:
+            signal.alarm(5)
+            try:
+                observed.append([exercise, label, wire.encode(probe(function, 7, False))])
+            except BaseException:
+                pass
+            finally:
+                signal.alarm(0)
+    print(json.dumps({"candidates": len(candidates), "observed": observed}))
+''')
+
+
+@pytest.mark.parametrize("name", [name for name in NOTEBOOKS if exercises.of_notebook(name)])
+def test_no_function_left_in_the_grading_copy_passes_an_exercise(name, copies):
+    copy = copies[name]
+    names = [exercise.name for exercise in exercises.of_notebook(name)]
+    run = subprocess.run([sys.executable, "-c", EVERY_FUNCTION, json.dumps(names)],
+                         capture_output=True, text=True, cwd=copy,
+                         env=dict(os.environ, PYTHONPATH=str(copy), MPLBACKEND="Agg"),
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["candidates"] > 200
+    passing = []
+    for exercise, label, encoded in report["observed"]:
+        try:
+            exercises.get(exercise).verdict(wire.decode(encoded), 7, False)
+        except Exception:  # noqa: BLE001 - any failure of the verdict is what we want
+            continue
+        passing.append((exercise, label))
+    assert passing == []

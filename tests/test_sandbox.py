@@ -1,0 +1,150 @@
+"""autograder.sandbox: what a grading kernel sees, and what happens where it cannot be had."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.grading import grade_notebook
+from autograder.grading_copy import grading_copy
+from autograder.runner import KernelSession
+from grading_helpers import ROOT, submission, write
+
+NB = "03_inverted_dropout"
+
+LOOK_AROUND = textwrap.dedent('''
+    import json, os, socket, sys
+    def reachable(host, port):
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return True
+        except OSError:
+            return False
+    def forks():
+        children = []
+        try:
+            for _ in range(500):
+                pid = os.fork()
+                if pid == 0:
+                    import time
+                    time.sleep(30)
+                    os._exit(0)
+                children.append(pid)
+        except OSError:
+            pass
+        for pid in children:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        return len(children)
+    seen = {"uid": os.getuid(), "pid": os.getpid(), "cwd": os.getcwd(),
+            "files": sorted(os.listdir(".")), "root": sorted(os.listdir("/")),
+            "repository": sorted(os.listdir(@ROOT@)) if os.path.isdir(@ROOT@) else [],
+            "home": os.path.exists(os.path.expanduser("~root/.cache")),
+            "course_lib": __import__("course_lib").__file__,
+            "environment": sorted(os.environ), "forks": forks(),
+            "network": reachable("127.0.0.1", @PORT@)}
+    print(json.dumps(seen))
+''')
+
+
+def _look_around(port: int) -> dict:
+    """What LOOK_AROUND prints from inside a sandboxed kernel."""
+    source = LOOK_AROUND.replace("@ROOT@", repr(str(ROOT))).replace("@PORT@", str(port))
+    with KernelSession(copy=grading_copy(NB), files={f"{NB}.ipynb": b"{}"}) as session:
+        message = session.kc.execute(source)
+        text = ""
+        while True:
+            reply = session.kc.get_iopub_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") != message:
+                continue
+            if reply["msg_type"] == "stream":
+                text += reply["content"]["text"]
+            if reply["msg_type"] == "error":
+                raise AssertionError(reply["content"]["evalue"])
+            if reply["msg_type"] == "status" and reply["content"]["execution_state"] == "idle":
+                break
+        scratch = session.scratch
+    assert not scratch.exists()
+    return json.loads(text)
+
+
+def test_the_kernel_sees_its_scratch_folder_and_the_grading_copy_only():
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        seen = _look_around(server.getsockname()[1])
+    assert seen["files"] == [f"{NB}.ipynb"]
+    # the repository's folder exists only where the environment inside it is bound (.venv)
+    assert set(seen["repository"]) <= {".venv"} and not seen["home"]
+    assert seen["course_lib"].startswith(sandbox.COPY_MOUNT + "/")
+    assert not seen["network"]
+    assert seen["pid"] < 10  # its own PID namespace
+    assert not {"DATABASE_URL", "JUPYTERHUB_API_TOKEN"} & set(seen["environment"])
+    assert set(seen["environment"]) <= {"PATH", "HOME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE",
+                                        "MPLBACKEND", "MPLCONFIGDIR", "IPYTHONDIR", "TMPDIR",
+                                        "LANG", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                        "MKL_NUM_THREADS", "AUTOGRADER_SEED", "PWD",
+                                        "JPY_SESSION_NAME", "PYDEVD_USE_FRAME_EVAL",
+                                        # set by ipykernel for its own output
+                                        "TERM", "PAGER", "GIT_PAGER", "CLICOLOR",
+                                        "CLICOLOR_FORCE", "FORCE_COLOR"}
+    if sandbox.running_as_root():
+        assert seen["uid"] >= sandbox.UID_BASE
+    assert 0 < seen["forks"] < sandbox.DEFAULT_NPROC
+
+
+def test_wrap_binds_no_repository_and_limits_the_kernel(tmp_path):
+    box = sandbox.Sandbox(tmp_path, tmp_path / "copy", memory_bytes=2**31, uid=None)
+    command = box.wrap(["python", "-m", "ipykernel_launcher"], {"PATH": "/usr/bin"})
+    for flag in ("--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-user",
+                 "--clearenv", "--new-session"):
+        assert flag in command
+    assert f"--as={2**31}" in command and f"--nproc={sandbox.DEFAULT_NPROC}" in command
+    binds = [command[i + 1] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")]
+    assert str(ROOT) not in binds and "/etc" not in binds and "/" not in binds
+    assert str(tmp_path / "copy") in binds and command[-3:] == ["python", "-m",
+                                                               "ipykernel_launcher"]
+
+
+def test_an_installed_course_inside_a_bound_tree_is_hidden():
+    hidden = sandbox._hidden_packages([str(ROOT)])
+    assert hidden == ["--tmpfs", str(ROOT / "course_lib"), "--tmpfs", str(ROOT / "autograder")]
+    assert sandbox._hidden_packages(["/usr"]) == []
+
+
+def test_grading_in_a_user_namespace_gives_the_same_marks(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "new_uid", lambda: None)
+    path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
+    graded = grade_notebook(path, seed=11)
+    assert graded["sandbox"] is True and graded["score"] == graded["max_score"] == 6
+
+
+def test_check_refuses_without_bubblewrap_unless_told_and_says_why(tmp_path):
+    path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    refused = subprocess.run([sys.executable, "-m", "autograder", "check", str(path)],
+                             capture_output=True, text=True, cwd=ROOT, env=env)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    allowed = subprocess.run([sys.executable, "-m", "autograder", "check", str(path), "--seed",
+                              "3", "--no-sandbox"], capture_output=True, text=True, cwd=ROOT,
+                             env=env)
+    assert allowed.returncode == 0, allowed.stderr
+    graded = json.loads(allowed.stdout)
+    assert graded["sandbox"] is False and graded["score"] == 6
+
+
+@pytest.mark.parametrize("name", ["01_intuition", "02_bernoulli_binomial", NB, "04_backprop",
+                                  "05_variants", "06_mc_dropout", "07_capstone"])
+def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_path):
+    path = write(submission(name, correct=True), tmp_path / f"{name}.ipynb")
+    graded = grade_notebook(path, seed=5)
+    failed = [(test["id"], test["message"]) for test in graded["tests"]
+              if test["status"] != "passed"]
+    assert not failed and graded["score"] == graded["max_score"] > 0
