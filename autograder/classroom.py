@@ -146,8 +146,9 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
                 sandboxed: bool = True, timeout: int = 60, memory_bytes: int = 4 * 1024**3,
                 source_dir=SOURCE_DIR, course_dir=None, db_url: str | None = None,
                 scheduler: str | None = None, regrade: bool = False,
-                progress: bool = True) -> str:
-    """Grade every submission; return a one-paragraph summary."""
+                progress: bool = True, similarity: bool = False) -> str:
+    """Grade every submission; return a one-paragraph summary. With ``similarity``, also write
+    the similarity report of the solution cells (:mod:`autograder.similarity`) into ``out``."""
     if sandboxed:
         try:
             sandbox.require()
@@ -190,5 +191,9 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
     summary = (f"graded {graded} notebooks of {students} students"
                f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
                f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}")
+    if similarity:
+        from .similarity import similarity_report
+
+        summary += "\n" + similarity_report(submissions, out, source_dir=source_dir)
     return summary
 

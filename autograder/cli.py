@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder check NOTEBOOK`` and ``python -m autograder grade``."""
+"""Command line: ``python -m autograder check NOTEBOOK``, ``grade`` and ``similarity``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from . import similarity
 from .grading import COURSE_DIR, SOURCE_DIR, GradingError, grade_notebook
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
@@ -30,7 +31,15 @@ def _grade(args) -> int:
                       sandboxed=not args.no_sandbox, timeout=args.timeout,
                       memory_bytes=args.memory, source_dir=args.source_dir,
                       course_dir=args.course_dir, db_url=args.db_url, scheduler=args.scheduler,
-                      regrade=args.regrade, progress=not args.quiet))
+                      regrade=args.regrade, progress=not args.quiet,
+                      similarity=args.similarity))
+    return 0
+
+
+def _similarity(args) -> int:
+    print(similarity.similarity_report(args.submissions, args.out, source_dir=args.source_dir,
+                                       released_dir=args.released_dir,
+                                       threshold=args.threshold))
     return 0
 
 
@@ -75,8 +84,24 @@ def main(argv=None) -> int:
     grade.add_argument("--regrade", action="store_true",
                        help="grade again notebooks that already have results in --out")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--similarity", action="store_true",
+                       help="also write the similarity report of the solution cells to --out")
     _common(grade)
     grade.set_defaults(run=_grade)
+    similar = commands.add_parser(
+        "similarity", help="flag solution cells that are alike (never changes a score)")
+    similar.add_argument("submissions")
+    similar.add_argument("--out", required=True,
+                         help="folder for similarity.json and similarity.html")
+    similar.add_argument("--threshold", type=float, default=similarity.THRESHOLD,
+                         help="pairs scoring above it are shown in the HTML report "
+                              f"(default {similarity.THRESHOLD:g})")
+    similar.add_argument("--source-dir", default=SOURCE_DIR,
+                         help="folder of instructor notebooks (default: autograder/source)")
+    similar.add_argument("--released-dir", default=similarity.RELEASED_DIR,
+                         help="folder of the released student notebooks, whose given code is "
+                              "ignored (default: notebooks/)")
+    similar.set_defaults(run=_similarity)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

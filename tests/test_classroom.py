@@ -79,7 +79,7 @@ def graded_class(tmp_path_factory):
     (course / "nbgrader_config.py").write_text("c = get_config()\n"
                                                "c.CourseDirectory.course_id = 'dropout'\n")
     expected = make_class(submissions)
-    run = grade(submissions, out, course, "--workers", "2")
+    run = grade(submissions, out, course, "--workers", "2", "--similarity")
     return submissions, out, course, expected, run
 
 
@@ -114,6 +114,29 @@ def test_feedback_shows_outcomes_and_messages_but_no_test_code(graded_class):
     for page in pages.values():
         for secret in ("BEGIN HIDDEN", "hidden=True", "check(", "def verdict", "probe("):
             assert secret not in page
+
+
+def test_similarity_report_flags_exactly_the_identical_cells(graded_class):
+    _, out, _, expected, run = graded_class
+    assert "similarity: " in run.stdout and (out / "similarity.html").exists()
+    pairs = json.loads((out / "similarity.json").read_text())
+    readable = [student for student in expected if not student.endswith("_not_a_notebook")]
+    assert len(pairs) == 2 * (len(readable) * (len(readable) - 1) // 2 + len(readable))
+    assert [pair["score"] for pair in pairs] == sorted((pair["score"] for pair in pairs),
+                                                       reverse=True)
+    forward = {frozenset((pair["a"], pair["b"])): pair["score"] for pair in pairs
+               if pair["exercise"] == "dropout_forward"}
+    # students of one kind handed in the same forward pass: the "correct" and "lr_wrong" ones
+    # the instructor's own, the hostile one the "forward_wrong" pass plus lines of its own.
+    # Those score 1 with each other, and only those.
+    aliases = {"lr_wrong": "correct", "hostile": "forward_wrong"}
+    kinds = {student: student.split("_", 1)[1] for student in readable}
+    kinds = {student: aliases.get(kind, kind) for student, kind in kinds.items()}
+    kinds["reference"] = "correct"
+    for pair, score in forward.items():
+        a, b = sorted(pair)
+        same = kinds[a] == kinds[b] != "blank"
+        assert (score == 1.0) == same, (a, b, score)
 
 
 def test_nbgrader_export_sees_the_same_totals(graded_class):
