@@ -143,13 +143,14 @@ class Sandbox:
         for entry in ETC_ENTRIES:
             if os.path.lexists(f"/etc/{entry}"):
                 arguments += ["--ro-bind", f"/etc/{entry}", f"/etc/{entry}"]
+        # the private /tmp first: a tmpfs mounted later would hide whatever was bound below it
+        # (the scratch folder, and an environment that lives under /tmp)
+        arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
         arguments += _parents(trees)
         for tree in trees:
             arguments += ["--ro-bind", tree, tree]
         arguments += _hidden_packages(trees)
         arguments += ["--ro-bind", str(self.copy), COPY_MOUNT,
-                      "--proc", "/proc", "--dev", "/dev",
-                      "--perms", "1777", "--tmpfs", "/tmp",
                       *_parents([scratch]), "--bind", scratch, scratch,
                       "--chdir", str(self.home), "--clearenv"]
         for name, value in env.items():

@@ -111,6 +111,23 @@ def test_wrap_binds_no_repository_and_limits_the_kernel(tmp_path):
                                                                "ipykernel_launcher"]
 
 
+def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
+    """The private /tmp is mounted before the Python trees, so a virtual environment that lives
+    under /tmp (a CI checkout, say) is not hidden by it."""
+    environment = tmp_path / "env"
+    environment.mkdir()
+    (environment / "marker").write_text("visible")
+    assert str(environment).startswith("/tmp/")
+    trees = sandbox._python_trees()
+    monkeypatch.setattr(sandbox, "_python_trees", lambda: [*trees, str(environment)])
+    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31,
+                          uid=sandbox.new_uid())
+    box.prepare()
+    run = subprocess.run(box.wrap(["cat", str(environment / "marker")], {"PATH": "/usr/bin"}),
+                         capture_output=True, text=True)
+    assert run.stdout == "visible", run.stderr
+
+
 def test_an_installed_course_inside_a_bound_tree_is_hidden():
     hidden = sandbox._hidden_packages([str(ROOT)])
     assert hidden == ["--tmpfs", str(ROOT / "course_lib"), "--tmpfs", str(ROOT / "autograder")]
