@@ -20,11 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import feedback, sandbox
+from . import feedback
 from .gradebook import GradebookWriter, default_db_url
 from .grading import (COURSE_DIR, SOURCE_DIR, GradingError, default_seed, find_assignment,
-                      grade_notebook, seed_key)
-
+                      grade_notebook, require_sandbox, seed_key)
 
 
 @dataclass(frozen=True)
@@ -150,10 +149,7 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
     """Grade every submission; return a one-paragraph summary. With ``similarity``, also write
     the similarity report of the solution cells (:mod:`autograder.similarity`) into ``out``."""
     if sandboxed:
-        try:
-            sandbox.require()
-        except sandbox.SandboxUnavailable as error:
-            raise GradingError(str(error)) from None
+        require_sandbox()
     out = Path(out)
     source_dir = Path(source_dir)
     course_dir = Path(course_dir) if course_dir else COURSE_DIR

@@ -33,6 +33,14 @@ class GradingError(ValueError):
     """A submission that cannot be graded at all; the message is one line."""
 
 
+def require_sandbox() -> None:
+    """Raise :class:`GradingError` saying why, where kernels cannot be sandboxed here."""
+    try:
+        sandbox.require()
+    except sandbox.SandboxUnavailable as error:
+        raise GradingError(str(error)) from None
+
+
 def seed_key(course_dir: Path = COURSE_DIR) -> bytes:
     """The course's secret for deriving seeds, made on first use (``<course>/SEED_KEY_FILE``).
 
@@ -146,10 +154,7 @@ def grade_notebook(path, *, assignment: str | None = None, student: str = "",
     (or, when ``sandboxed``, if this machine cannot sandbox the kernel)."""
     name, instructor = find_assignment(Path(path), Path(source_dir), assignment)
     if sandboxed:
-        try:
-            sandbox.require()
-        except sandbox.SandboxUnavailable as error:
-            raise GradingError(str(error)) from None
+        require_sandbox()
     if seed is None:
         seed = default_seed(student, name, seed_key(course_dir))
     try:
