@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+import symtable
 from dataclasses import dataclass, field
 
 import nbformat
@@ -86,21 +87,26 @@ def released(source: str) -> str:
     return _HIDDEN.sub("", source).strip()
 
 
+def _global_reads(table: symtable.SymbolTable) -> set[str]:
+    """Names a scope and the scopes inside it read from the module's namespace."""
+    top = table.get_type() == "module"
+    reads = {symbol.get_name() for symbol in table.get_symbols()
+             if symbol.is_referenced() and (top or symbol.is_global())}
+    for child in table.get_children():
+        reads |= _global_reads(child)
+    return reads
+
+
 def _names(source: str) -> tuple[set[str], set[str]]:
-    """(names bound, names read) anywhere in ``source``; both empty if it does not parse."""
+    """(names a cell binds in the module's namespace, names it reads from there); a function's
+    own parameters and locals are neither. Both empty if the cell does not parse."""
     try:
-        tree = ast.parse(source)
+        table = symtable.symtable(source, "cell", "exec")
     except SyntaxError:
         return set(), set()
-    bound, read = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return bound, read
+    bound = {symbol.get_name() for symbol in table.get_symbols()
+             if symbol.is_assigned() or symbol.is_imported()}
+    return bound, _global_reads(table)
 
 
 def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[str]]:
@@ -114,7 +120,7 @@ def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[st
             if not bound & needed:
                 skipped.append(step[2])
                 continue
-            needed |= read
+            needed |= read - bound
             step = ("code", step[1], step[2])
         kept.append(step)
     return kept[::-1], skipped[::-1]
@@ -140,7 +146,7 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
             by_grade_id[grade_id] = cell
 
     instructor_ids = {cell.get("id") for cell in instructor.cells}
-    known_grade_ids = {_meta(cell).get("grade_id") for cell in instructor.cells}
+    known_grade_ids = {_meta(cell).get("grade_id") for cell in instructor.cells} - {None}
     # cells the student added, keyed by the instructor cell they follow
     added: dict[str | None, list[str]] = {}
     anchor = None
