@@ -214,3 +214,17 @@ def test_instructor_notebook_is_untouched_by_grading(tmp_path):
     grade_notebook(write(submission(NB), tmp_path / f"{NB}.ipynb"), seed=1)
     assert source.read_bytes() == before
     assert nbformat.read(source, as_version=4) == instructor(NB)
+
+
+def test_a_helper_cell_the_student_added_runs_before_the_tests(tmp_path):
+    def add_helper(notebook):
+        index = next(i for i, cell in enumerate(notebook.cells)
+                     if cell.metadata.get("nbgrader", {}).get("grade_id") == FORWARD)
+        notebook.cells.insert(index, nbformat.v4.new_code_cell(
+            "def kept_scale(p_drop):\n    return 1.0 / (1.0 - p_drop)\n"))
+    uses_helper = NO_SCALING.replace("return (x * mask).astype(x.dtype), mask",
+                                     "return (x * mask * kept_scale(p_drop)).astype(x.dtype), mask")
+    path = write(submission(NB, {FORWARD: uses_helper}, correct=True, edit=add_helper),
+                 tmp_path / f"{NB}.ipynb")
+    assert scores(grade_notebook(path, seed=4)) == {"dropout_forward": (4, "passed"),
+                                                    "equivalent_standard_lr": (2, "passed")}
