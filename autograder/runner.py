@@ -101,6 +101,8 @@ class KernelSession:
 
     def __exit__(self, *exc):
         self._stop()
+        if self.sandbox is not None:
+            self.sandbox.release()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _start(self):

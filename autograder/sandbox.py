@@ -16,6 +16,11 @@ namespaces, as a user of its own, under ``prlimit`` limits on memory, processes 
 When the grader kills the kernel or dies, bubblewrap's init process dies and the kernel takes
 every process of its namespace with it.
 
+Where the machine lets the grader make control groups (cgroup v1 ``cpu`` and ``pids``
+hierarchies it can write), each sandbox also gets a group of its own: the scheduler then shares
+the CPU between sandboxes, not between processes, so a fork bomb that starts a new session per
+child slows its own kernel, not a classmate's, and the group caps the sandbox's processes.
+
 When the grader runs as root, the kernel runs as a fresh unprivileged user id (``setpriv``),
 because the kernel ignores the process limit of root; otherwise bubblewrap maps the grader's own
 user into a new user namespace, where the process limit counts only the sandbox's processes.
@@ -25,10 +30,13 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
+import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 import autograder
@@ -41,6 +49,7 @@ ETC_ENTRIES = ("alternatives", "fonts", "group", "host.conf", "hosts", "ld.so.ca
 DEFAULT_NPROC = 64          # ipykernel and NumPy use about 15 threads; a fork bomb stops here
 DEFAULT_FSIZE = 100 * 1024**2
 UID_BASE = 1_800_000_000    # far above any real account
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 INSTALL_HINT = "on Debian or Ubuntu: apt-get install bubblewrap"
 
 
@@ -91,6 +100,7 @@ class Sandbox:
     nproc: int = DEFAULT_NPROC
     fsize: int = DEFAULT_FSIZE
     uid: int | None = None
+    cgroups: list[Path] = field(default_factory=list)
 
     @property
     def home(self) -> Path:
@@ -108,6 +118,21 @@ class Sandbox:
             os.chmod(self.scratch, 0o711)
             for folder in (self.home, self.ipc):
                 os.chown(folder, self.uid, self.uid)
+        self.cgroups = _make_cgroups(f"autograder-{os.getpid()}-{secrets.token_hex(4)}",
+                                     self.nproc)
+
+    def release(self) -> None:
+        """Remove the sandbox's control groups (once its processes are gone)."""
+        for group in self.cgroups:
+            for _ in range(50):  # killed processes leave their group a moment later
+                try:
+                    group.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        self.cgroups = []
 
     def give(self, path: Path) -> None:
         """Hand a file the grader wrote (the connection file) to the kernel's user."""
@@ -161,7 +186,31 @@ class Sandbox:
                           "--no-new-privs"]
         arguments += ["prlimit", f"--as={self.memory_bytes}", f"--nproc={self.nproc}",
                       f"--fsize={self.fsize}", "--"]
+        if self.cgroups:
+            # a shell joins the groups, then becomes bwrap: everything it starts is inside
+            join = "; ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}"
+                             for group in self.cgroups)
+            arguments = ["/bin/sh", "-c", f'{join} && exec "$@"', "sh", *arguments]
         return arguments + list(command)
+
+
+def _make_cgroups(name: str, nproc: int) -> list[Path]:
+    """A ``cpu`` group (the default, equal share) and a ``pids`` group capped at ``nproc``,
+    where cgroup v1 hierarchies are mounted and writable; none elsewhere."""
+    made = []
+    for controller, limits in (("cpu", {}), ("pids", {"pids.max": str(nproc)})):
+        hierarchy = CGROUP_ROOT / controller
+        if not ((hierarchy / "cgroup.procs").exists() and os.access(hierarchy, os.W_OK)):
+            continue
+        group = hierarchy / name
+        try:
+            group.mkdir()
+            for setting, value in limits.items():
+                (group / setting).write_text(value)
+        except OSError:
+            continue
+        made.append(group)
+    return made
 
 
 _sessions = 0
@@ -191,6 +240,8 @@ def unavailable_reason() -> str | None:
             result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"bubblewrap could not start: {error}"
+        finally:
+            sandbox.release()
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
         return (f"bubblewrap cannot create the sandbox here ({detail}); it needs user "

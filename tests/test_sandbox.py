@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -123,9 +124,34 @@ def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31,
                           uid=sandbox.new_uid())
     box.prepare()
-    run = subprocess.run(box.wrap(["cat", str(environment / "marker")], {"PATH": "/usr/bin"}),
-                         capture_output=True, text=True)
+    try:
+        run = subprocess.run(box.wrap(["cat", str(environment / "marker")], {"PATH": "/usr/bin"}),
+                             capture_output=True, text=True)
+    finally:
+        box.release()
     assert run.stdout == "visible", run.stderr
+
+
+def test_each_sandbox_gets_control_groups_of_its_own_where_the_machine_allows(tmp_path):
+    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31,
+                          uid=sandbox.new_uid())
+    box.prepare()
+    if not box.cgroups:
+        pytest.skip("no writable cgroup v1 cpu or pids hierarchy on this machine")
+    assert {group.parent.name for group in box.cgroups} == {"cpu", "pids"}
+    pids = next(group for group in box.cgroups if group.parent.name == "pids")
+    assert (pids / "pids.max").read_text().strip() == str(sandbox.DEFAULT_NPROC)
+    command = box.wrap(["sh", "-c", "sleep 1 & sleep 1 & wait"], {"PATH": "/usr/bin:/bin"})
+    process = subprocess.Popen(command)
+    try:
+        deadline = time.monotonic() + 10
+        while int((pids / "pids.current").read_text()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert int((pids / "pids.current").read_text()) >= 3  # sh, two sleeps (and bwrap)
+    finally:
+        process.wait(timeout=30)
+    box.release()
+    assert not any(group.exists() for group in (box.cgroups or [pids]))
 
 
 def test_an_installed_course_inside_a_bound_tree_is_hidden():
