@@ -52,7 +52,7 @@ class Plan:
     skipped: list[str] = field(default_factory=list)  # labels of the demo cells left out
 
 
-def _meta(cell) -> dict:
+def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
@@ -126,7 +126,7 @@ def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[st
     return kept[::-1], skipped[::-1]
 
 
-def _source(cell) -> str:
+def cell_source(cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
 
@@ -137,7 +137,7 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
     warnings: list[str] = []
     by_grade_id: dict[str, dict] = {}
     for cell in submission.get("cells", []):
-        grade_id = _meta(cell).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if isinstance(grade_id, str):
             if grade_id in by_grade_id:
                 warnings.append(f"the submission has two cells with grade_id {grade_id!r}; "
@@ -146,30 +146,30 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
             by_grade_id[grade_id] = cell
 
     instructor_ids = {cell.get("id") for cell in instructor.cells}
-    known_grade_ids = {_meta(cell).get("grade_id") for cell in instructor.cells} - {None}
+    known_grade_ids = {nbgrader_meta(cell).get("grade_id") for cell in instructor.cells} - {None}
     # cells the student added, keyed by the instructor cell they follow
     added: dict[str | None, list[str]] = {}
     anchor = None
     for cell in submission.get("cells", []):
-        grade_id = _meta(cell).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if cell.get("id") in instructor_ids or grade_id in known_grade_ids:
             anchor = cell.get("id") if cell.get("id") in instructor_ids else anchor
             continue
         if grade_id is not None:
             warnings.append(f"cell with unknown grade_id {grade_id!r} ignored")
             continue
-        if cell.get("cell_type") == "code" and _source(cell).strip():
-            added.setdefault(anchor, []).append(_source(cell))
+        if cell.get("cell_type") == "code" and cell_source(cell).strip():
+            added.setdefault(anchor, []).append(cell_source(cell))
 
     steps, tests, solutions, answers = [], [], {}, {}
     for step, source in enumerate(added.get(None, [])):
         steps.append(("code", source, f"added cell {step + 1}"))
     for cell in instructor.cells:
-        meta = _meta(cell)
+        meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
         theirs = by_grade_id.get(grade_id) if grade_id else None
         if grade_id and theirs is not None:
-            their_meta = _meta(theirs)
+            their_meta = nbgrader_meta(theirs)
             if meta.get("grade") and their_meta.get("points") != meta.get("points"):
                 warnings.append(f"points of {grade_id!r} were edited "
                                 f"({meta.get('points')} -> {their_meta.get('points')}); "
@@ -182,22 +182,22 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
             warnings.append(f"test cell {grade_id!r} is missing from the submission; "
                             "the instructor's version is used")
         if cell.cell_type == "code" and meta.get("solution"):
-            source = _source(theirs) if theirs is not None else STUB
+            source = cell_source(theirs) if theirs is not None else STUB
             solutions[grade_id] = source
             steps.append(("code", source, f"solution {grade_id}"))
         elif cell.cell_type == "code" and meta.get("grade"):
-            if theirs is not None and _source(theirs).strip() not in (
-                    _source(cell).strip(), released(_source(cell))):
+            if theirs is not None and cell_source(theirs).strip() not in (
+                    cell_source(cell).strip(), released(cell_source(cell))):
                 warnings.append(f"test cell {grade_id!r} was edited; the original is used")
-            test = TestCell(grade_id, float(meta.get("points", 0)), _source(cell),
-                            parse_check_calls(_source(cell)))
+            test = TestCell(grade_id, float(meta.get("points", 0)), cell_source(cell),
+                            parse_check_calls(cell_source(cell)))
             tests.append(test)
             steps.append(("test", test))
         elif cell.cell_type == "code":
             kind = "demo" if DEMO_TAG in cell.get("metadata", {}).get("tags", []) else "code"
-            steps.append((kind, _source(cell), f"cell {cell.get('id')}"))
+            steps.append((kind, cell_source(cell), f"cell {cell.get('id')}"))
         elif meta.get("solution") and meta.get("grade"):
-            answers[grade_id] = _source(theirs) if theirs is not None else ""
+            answers[grade_id] = cell_source(theirs) if theirs is not None else ""
         for step, source in enumerate(added.get(cell.get("id"), [])):
             steps.append(("code", source, f"added cell after {cell.get('id')}"))
     student_sources = [*solutions.values(), *(s for sources in added.values() for s in sources)]

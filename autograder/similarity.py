@@ -47,7 +47,7 @@ from pathlib import Path
 import nbformat
 
 from . import exercises
-from .assemble import read_notebook
+from .assemble import cell_source, nbgrader_meta, read_notebook
 from .grading import SOURCE_DIR
 
 RELEASED_DIR = SOURCE_DIR.parents[1] / "notebooks"
@@ -274,11 +274,10 @@ def _solutions(notebook) -> dict[str, str]:
     """Source of each solution code cell by grade_id (the first cell of a repeated id)."""
     cells = {}
     for cell in notebook.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
-        grade_id = meta.get("grade_id")
-        if cell.get("cell_type") == "code" and meta.get("solution") and isinstance(grade_id, str):
-            source = cell.get("source", "")
-            cells.setdefault(grade_id, "".join(source) if isinstance(source, list) else source)
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if cell.get("cell_type") == "code" and nbgrader_meta(cell).get("solution") \
+                and isinstance(grade_id, str):
+            cells.setdefault(grade_id, cell_source(cell))
     return cells
 
 
