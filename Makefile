@@ -1,5 +1,6 @@
 # Two entry points for users: `make lab` and `make test`. Both create the virtual environment in
-# .venv on first use (and again whenever pyproject.toml changes).
+# .venv on first use, from the exact versions in requirements.lock (and again whenever it or
+# pyproject.toml changes).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,9 +17,9 @@ NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list cou
 # bin/ must come first on PATH whenever nbgrader or the tests run.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test notebooks bench experiment clean
+.PHONY: lab instructor test lint notebooks bench experiment lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
 		"Python 3.11 or newer is needed, found " + sys.version.split()[0] + \
 		": run make with PYTHON=/path/to/python3.11")'
@@ -26,7 +27,8 @@ $(STAMP): pyproject.toml
 		echo "Could not create $(VENV). On Debian/Ubuntu: sudo apt-get install python3-venv"; \
 		exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@for ext in $(NBGRADER_SERVER_EXTENSIONS); do \
 		$(BIN)/jupyter server extension enable --sys-prefix nbgrader.server_extensions.$$ext \
 			>/dev/null 2>&1 || exit 1; done
@@ -44,6 +46,18 @@ instructor: $(STAMP)
 ## make test: the whole test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make lint: ruff (lint and format) and pyright (basic mode) on the whole tree, as CI runs them
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pyright
+
+## make lock: refresh requirements.lock, the exact versions `make lab` and CI install, from the
+## ranges in pyproject.toml (commit the result after `make test` passes with it)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--upgrade --custom-compile-command "make lock" -o requirements.lock
 
 ## make notebooks: rebuild instructor and student notebooks from autograder/notebook_src
 notebooks: $(STAMP)

@@ -40,7 +40,8 @@ def _requirement_map(requirements):
 
 
 # the same packages under their conda-forge names
-CONDA_NAMES = {"dask[distributed]": "dask", "psycopg2-binary": "psycopg2"}
+CONDA_NAMES = {"dask[distributed]": "dask", "psycopg2-binary": "psycopg2",
+               "pyright[nodejs]": "pyright"}
 
 
 def test_environment_yml_has_the_pyproject_pins():
@@ -55,6 +56,41 @@ def test_environment_yml_has_the_pyproject_pins():
     assert conda_pins == pip_pins
     pip_section = next(dep["pip"] for dep in env["dependencies"] if isinstance(dep, dict))
     assert "-e ." in pip_section
+
+
+def _locked_versions() -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        if match:
+            locked[canonicalize_name(match[1])] = match[2]
+    return locked
+
+
+def test_the_lock_pins_one_version_inside_every_range_of_pyproject():
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    locked = _locked_versions()
+    assert len(locked) > 100
+    for text in project["dependencies"] + extras["dev"] + extras["grading"]:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{name} (pyproject.toml) is missing from requirements.lock"
+        assert requirement.specifier.contains(locked[name], prereleases=True), (
+            f"requirements.lock pins {name}=={locked[name]}, outside {requirement}")
+        for extra in requirement.extras:  # dask[distributed] -> distributed, and so on
+            assert any(canonicalize_name(extra) in key for key in locked), (name, extra)
+
+
+def test_make_installs_from_the_lock():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install --quiet -r requirements.lock" in makefile
+    assert "--no-deps -e ." in makefile
 
 
 def test_ci_script_runs_the_readme_test_command():
