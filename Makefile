@@ -1,5 +1,6 @@
 # Two entry points for users: `make lab` and `make test`. Both create the virtual environment in
-# .venv on first use (and again whenever pyproject.toml changes).
+# .venv on first use (and again whenever pyproject.toml changes). `make check` is the quick test
+# run for development.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,7 +17,7 @@ NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list cou
 # bin/ must come first on PATH whenever nbgrader or the tests run.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test notebooks bench experiment clean
+.PHONY: lab instructor test check notebooks bench experiment clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -41,9 +42,14 @@ lab: $(STAMP)
 instructor: $(STAMP)
 	cd autograder && $(abspath $(BIN))/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
 
-## make test: the whole test suite
+## make test: the whole test suite, the end-to-end tests (marked slow) included
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make check: every test not marked slow, i.e. none that starts a kernel, nbgrader, the sandbox,
+## JupyterLab, a browser, PostgreSQL or Dask (about 2 minutes on 2 cores)
+check: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## make notebooks: rebuild instructor and student notebooks from autograder/notebook_src
 notebooks: $(STAMP)

@@ -1,4 +1,7 @@
-"""The project's promises to a new user: the README's commands, the pins, CI and `make lab`."""
+"""The project's promises to a new user: the README's commands, the pins, CI and `make lab`.
+
+The test marked slow starts JupyterLab through `make lab`.
+"""
 
 import json
 import os
@@ -116,6 +119,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(),
                     reason="needs the environment that `make` creates")
 def test_make_lab_serves_the_notebooks_with_nbgrader(tmp_path):
