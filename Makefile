@@ -47,7 +47,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make check: every test not marked slow, i.e. none that starts a kernel, nbgrader, the sandbox,
-## JupyterLab, a browser, PostgreSQL or Dask (about 2 minutes on 2 cores)
+## JupyterLab, a browser, PostgreSQL or Dask (just under 3 minutes on 2 busy cores)
 check: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
