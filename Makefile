@@ -1,6 +1,6 @@
 # Two entry points for users: `make lab` and `make test`. Both create the virtual environment in
 # .venv on first use, from the exact versions in requirements.lock (and again whenever it or
-# pyproject.toml changes).
+# pyproject.toml changes). `make check` is the quick test run for development.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +17,7 @@ NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list cou
 # bin/ must come first on PATH whenever nbgrader or the tests run.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test lint notebooks bench experiment lock clean
+.PHONY: lab instructor test check lint notebooks bench experiment lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -43,7 +43,7 @@ lab: $(STAMP)
 instructor: $(STAMP)
 	cd autograder && $(abspath $(BIN))/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
 
-## make test: the whole test suite
+## make test: the whole test suite, the end-to-end tests (marked slow) included
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -58,6 +58,11 @@ lint: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--upgrade --custom-compile-command "make lock" -o requirements.lock
+
+## make check: every test not marked slow, i.e. none that starts a kernel, nbgrader, the sandbox,
+## JupyterLab, a browser, PostgreSQL or Dask (just under 3 minutes on 2 busy cores)
+check: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## make notebooks: rebuild instructor and student notebooks from autograder/notebook_src
 notebooks: $(STAMP)

@@ -16,8 +16,9 @@ from services import dask_cluster, postgres_server
 from test_grading import CORRECT_LR, FORWARD, LR, MONKEYPATCH_CHECKS, NO_SCALING
 
 NB = "03_inverted_dropout"
-# the class is graded once, by one worker, for all the tests of this module
-pytestmark = pytest.mark.xdist_group("classroom")
+# the class is graded once, by one worker, for all the tests of this module; grading it starts
+# sandboxed kernels, nbgrader, a Dask cluster and PostgreSQL
+pytestmark = [pytest.mark.xdist_group("classroom"), pytest.mark.slow]
 BINOMIAL_FORWARD = """def dropout_forward(x, p_drop, *, rng, training=True):
     if p_drop < 0 or p_drop >= 1:
         raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")

@@ -1,4 +1,7 @@
-"""`python -m autograder check`: one notebook, its JSON, and what it withstands."""
+"""`python -m autograder check`: one notebook, its JSON, and what it withstands.
+
+The tests marked slow grade in a real, sandboxed kernel.
+"""
 
 import json
 import subprocess
@@ -34,6 +37,7 @@ def scores(result):
     return {test["id"]: (test["points"], test["status"]) for test in result["tests"]}
 
 
+@pytest.mark.slow
 def test_check_prints_the_spec_json_for_a_correct_notebook(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
     result = check(path, "--seed", "7")
@@ -47,6 +51,7 @@ def test_check_prints_the_spec_json_for_a_correct_notebook(tmp_path):
         assert test["status"] == "passed"
 
 
+@pytest.mark.slow
 def test_assignment_from_file_name_anywhere_or_given(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / "deep" / "mine.ipynb")
     result = check(path, "--assignment", NB, "--seed", "1")
@@ -69,6 +74,7 @@ def test_files_that_are_not_notebooks_exit_2_with_one_line(tmp_path, content, re
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
     path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
     graded = grade_notebook(path, seed=3)
@@ -79,12 +85,14 @@ def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
     assert "check(" not in message and "hidden" not in message
 
 
+@pytest.mark.slow
 def test_seeds_20_regrades_of_a_correct_solution_all_score_full_marks(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
     for seed in range(20):
         assert grade_notebook(path, seed=seed)["score"] == 6, seed
 
 
+@pytest.mark.slow
 def test_regrading_with_the_recorded_seed_reproduces_the_json(tmp_path):
     path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
     course = tmp_path / "course"
@@ -147,6 +155,7 @@ def dropout_forward(x, p_drop, *, rng, training=True):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source,status,message", [
     (MONKEYPATCH_CHECKS, "failed", "forget to divide by keep_prob"),
     (REFERENCE_IMPORT, "failed", REFERENCE_GONE),
@@ -163,6 +172,7 @@ def test_hostile_or_lazy_forward_scores_zero_and_lr_still_counts(tmp_path, sourc
     assert scores(graded)["equivalent_standard_lr"] == (2, "passed")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source,status", [(INFINITE_LOOP, "timeout"), (EXIT_KERNEL, "error")])
 def test_a_hanging_or_crashing_exercise_costs_only_its_own_test(tmp_path, source, status):
     path = write(submission(NB, {FORWARD: source, LR: CORRECT_LR}), tmp_path / f"{NB}.ipynb")
@@ -182,6 +192,7 @@ def _edit_points_and_remove_tests(notebook):
                       != "equivalent_standard_lr"]
 
 
+@pytest.mark.slow
 def test_edited_metadata_and_removed_tests_use_the_instructors_version(tmp_path):
     path = write(submission(NB, {FORWARD: NO_SCALING, LR: CORRECT_LR},
                             edit=_edit_points_and_remove_tests), tmp_path / f"{NB}.ipynb")
@@ -195,6 +206,7 @@ def test_edited_metadata_and_removed_tests_use_the_instructors_version(tmp_path)
     assert "test cell 'dropout_forward' was edited" in warnings
 
 
+@pytest.mark.slow
 def test_a_grade_cell_turned_into_a_solution_cell_is_still_the_instructors_test(tmp_path):
     def retag(notebook):
         for cell in notebook.cells:
@@ -208,6 +220,7 @@ def test_a_grade_cell_turned_into_a_solution_cell_is_still_the_instructors_test(
     assert any("flag" in warning for warning in graded["warnings"])
 
 
+@pytest.mark.slow
 def test_instructor_notebook_is_untouched_by_grading(tmp_path):
     source = ROOT / "autograder" / "source" / NB / f"{NB}.ipynb"
     before = source.read_bytes()
@@ -216,6 +229,7 @@ def test_instructor_notebook_is_untouched_by_grading(tmp_path):
     assert nbformat.read(source, as_version=4) == instructor(NB)
 
 
+@pytest.mark.slow
 def test_a_helper_cell_the_student_added_runs_before_the_tests(tmp_path):
     def add_helper(notebook):
         index = next(i for i, cell in enumerate(notebook.cells)

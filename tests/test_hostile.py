@@ -35,8 +35,8 @@ FORWARD, LR, SWEEP = "dropout_forward_solution", "equivalent_standard_lr_solutio
     "sweep_p_drop_solution"
 GONE = "does not exist while notebook {} is graded"
 TIMEOUT = 30  # per cell; the fork bomb holds its kernel this long
-# the class is graded once, by one worker, for all the tests of this module
-pytestmark = pytest.mark.xdist_group("hostile")
+# the class is graded once, by one worker, for all the tests of this module, in sandboxed kernels
+pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.slow]
 
 # --- routes to the reference ---------------------------------------------------------------
 

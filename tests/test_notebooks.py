@@ -1,5 +1,7 @@
 """Every notebook: built from its source, runs top to bottom, draws its figures, and nbgrader
-grades the instructor version full marks and the untouched student version zero."""
+grades the instructor version full marks and the untouched student version zero.
+
+The tests marked slow run nbgrader or execute notebooks in a kernel."""
 
 import json
 
@@ -13,6 +15,7 @@ def test_every_notebook_has_a_source():
     assert NOTEBOOKS == build.names()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_built_notebooks_are_up_to_date(name):
     stale = build.build(name, check=True)
@@ -28,6 +31,7 @@ def test_the_autograded_cells_are_the_registered_exercises(name):
     assert all(cells[grade_id]["points"] > 0 for grade_id in autograded)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_solution_notebook_runs_headless_and_draws(name, tmp_path):
     notebook, seconds = execute(instructor_path(name), cwd=tmp_path)
@@ -42,6 +46,7 @@ def test_solution_notebook_runs_headless_and_draws(name, tmp_path):
     print(f"{name}: executed in {seconds:.1f} s, {len(figures)} figures")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_nbgrader_full_marks_for_solutions_and_zero_for_the_blank_notebook(name, tmp_path):
     scores = grade_with_nbgrader(name, {"solution": instructor_path(name),

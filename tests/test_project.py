@@ -1,4 +1,7 @@
-"""The project's promises to a new user: the README's commands, the pins, CI and `make lab`."""
+"""The project's promises to a new user: the README's commands, the pins, CI and `make lab`.
+
+The test marked slow starts JupyterLab through `make lab`.
+"""
 
 import json
 import os
@@ -111,6 +114,15 @@ def test_readme_exercise_table_is_the_registry():
         "the README's exercise table is stale: paste `python -m autograder.exercises` into it"
 
 
+def test_pytest_fails_when_it_selects_no_test():
+    """CI and `make check` rely on it: a marker expression or path that selects nothing must
+    not pass unnoticed."""
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
+                          "slow and not slow", "tests/test_wire.py"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, run.stdout
+
+
 def test_ci_installs_bubblewrap_so_the_sandboxed_tests_run():
     assert "bubblewrap" in (ROOT / ".ci" / "run").read_text()
 
@@ -152,6 +164,7 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(),
                     reason="needs the environment that `make` creates")
 def test_make_lab_serves_the_notebooks_with_nbgrader(tmp_path):

@@ -1,4 +1,7 @@
-"""autograder.sandbox: what a grading kernel sees, and what happens where it cannot be had."""
+"""autograder.sandbox: what a grading kernel sees, and what happens where it cannot be had.
+
+The tests marked slow start bubblewrap or a grading kernel.
+"""
 
 import json
 import os
@@ -74,6 +77,7 @@ def _look_around(port: int) -> dict:
     return json.loads(text)
 
 
+@pytest.mark.slow
 def test_the_kernel_sees_its_scratch_folder_and_the_grading_copy_only():
     import socket
 
@@ -112,6 +116,7 @@ def test_wrap_binds_no_repository_and_limits_the_kernel(tmp_path):
                                                                "ipykernel_launcher"]
 
 
+@pytest.mark.slow
 def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     """The private /tmp is mounted before the Python trees, so a virtual environment that lives
     under /tmp (a CI checkout, say) is not hidden by it."""
@@ -132,6 +137,7 @@ def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     assert run.stdout == "visible", run.stderr
 
 
+@pytest.mark.slow
 def test_each_sandbox_gets_control_groups_of_its_own_where_the_machine_allows(tmp_path):
     box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31,
                           uid=sandbox.new_uid())
@@ -160,6 +166,7 @@ def test_an_installed_course_inside_a_bound_tree_is_hidden():
     assert sandbox._hidden_packages(["/usr"]) == []
 
 
+@pytest.mark.slow
 def test_grading_in_a_user_namespace_gives_the_same_marks(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox, "new_uid", lambda: None)
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
@@ -167,6 +174,7 @@ def test_grading_in_a_user_namespace_gives_the_same_marks(tmp_path, monkeypatch)
     assert graded["sandbox"] is True and graded["score"] == graded["max_score"] == 6
 
 
+@pytest.mark.slow
 def test_check_refuses_without_bubblewrap_unless_told_and_says_why(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
     env = dict(os.environ, PATH=str(Path(sys.executable).parent))
@@ -183,6 +191,7 @@ def test_check_refuses_without_bubblewrap_unless_told_and_says_why(tmp_path):
     assert graded["sandbox"] is False and graded["score"] == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["01_intuition", "02_bernoulli_binomial", NB, "04_backprop",
                                   "05_variants", "06_mc_dropout", "07_capstone"])
 def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_path):

@@ -1,0 +1,176 @@
+"""autograder.runner: a kernel per submission, what a cell's outcome says, its time limit, the
+replay after a timeout or a crash, and what is left when the session ends.
+
+The tests marked slow start Jupyter kernels (outside the sandbox, which tests/test_sandbox.py
+covers): one shared by the module, and one more for a second submission.
+"""
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import wire
+from autograder.runner import DEFAULT_MEMORY, GradingKernelManager, KernelSession
+
+TIMEOUT = 3  # seconds per cell: short, since two tests wait for it
+# the module's tests share one kernel, so they run on one worker
+pytestmark = pytest.mark.xdist_group("runner")
+
+SHOW_PAYLOAD = "from IPython.display import display\ndisplay({{{mime!r}: {payload!r}}}, raw=True)"
+
+
+def _show(payload) -> str:
+    """A cell that displays ``payload`` the way the grader's probe does."""
+    return SHOW_PAYLOAD.format(mime=wire.MIME, payload=payload)
+
+
+def _kernel_pid(session: KernelSession) -> int:
+    return session.km.provisioner.process.pid
+
+
+def _gone(pid: int, wait: float = 10.0) -> bool:
+    """Whether process ``pid`` ends (or is a zombie) within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory):
+    """A stand-in for the grading copy: one module for the kernel to import."""
+    root = tmp_path_factory.mktemp("copy")
+    (root / "course_module.py").write_text("VALUE = 42\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def session(copy):
+    with KernelSession(copy=copy, sandboxed=False, timeout=TIMEOUT, env={"AUTOGRADER_SEED": "17"},
+                       files={"../data.txt": b"hello"}) as session:
+        yield session
+
+
+# --- without a kernel -------------------------------------------------------------------------
+
+def test_the_kernel_command_runs_under_an_address_space_limit():
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit is not installed (util-linux)")
+    command = GradingKernelManager(kernel_name="python3",
+                                   memory_bytes=2**30).format_kernel_cmd()
+    assert command[:3] == [shutil.which("prlimit"), f"--as={2**30}", "--"]
+    assert "ipykernel_launcher" in " ".join(command[3:])
+    unlimited = GradingKernelManager(kernel_name="python3", memory_bytes=0).format_kernel_cmd()
+    assert unlimited == command[3:]
+
+
+# --- one kernel ---------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_cells_share_one_namespace_and_the_kernel_its_folder_files_and_course(session):
+    assert session.run("answer = 6 * 7").status == "ok"
+    checks = ("import os, course_module\n"
+              "assert answer == 42 and course_module.VALUE == 42\n"
+              "assert open('data.txt').read() == 'hello'\n"  # put in the folder, not next to it
+              f"assert os.getcwd() == {str(session.workdir)!r}\n"
+              "assert os.environ['AUTOGRADER_SEED'] == '17'\n"
+              "assert os.environ['MPLBACKEND'] == 'Agg'\n")
+    assert session.run(checks).status == "ok"
+
+
+@pytest.mark.slow
+def test_a_cell_that_raises_reports_its_first_error_and_the_kernel_goes_on(session):
+    outcome = session.run("marker_before_error = 1\n1 / 0")
+    assert (outcome.status, outcome.error) == ("error", "ZeroDivisionError: division by zero")
+    assert session.run("assert marker_before_error == 1").status == "ok"
+    failed = session.run("assert False, 'a message'", remember=False)
+    assert (failed.status, failed.error) == ("error", "AssertionError: a message")
+
+
+@pytest.mark.slow
+def test_a_cell_that_asks_for_input_fails_instead_of_waiting(session):
+    outcome = session.run("input('your name? ')", remember=False)
+    assert outcome.status == "error" and "StdinNotImplementedError" in outcome.error
+
+
+@pytest.mark.slow
+def test_the_payload_a_cell_displays_is_captured_and_nothing_else(session):
+    shown = session.run(f"print('text')\n{_show({'observed': [1, 2]})}\n"
+                        "display({'text/plain': 'not a payload'}, raw=True)")
+    assert (shown.status, shown.payload) == ("ok", {"observed": [1, 2]})
+    assert session.run("print('no payload')").payload is None  # nothing left from the last cell
+    # the grader's probe displays after the student's function returns: the last one counts
+    last = session.run(f"{_show({'observed': 'forged'})}\n{_show({'observed': 'probed'})}")
+    assert last.payload == {"observed": "probed"}
+    raised = session.run(f"{_show({'failure': 'partial'})}\nraise ValueError('late')")
+    assert (raised.status, raised.error, raised.payload) == ("error", "ValueError: late",
+                                                             {"failure": "partial"})
+
+
+@pytest.mark.slow
+def test_a_cell_that_runs_too_long_times_out_and_a_new_kernel_replays_the_cells_before(session):
+    session.run("replayed_after_timeout = 'kept'")
+    old = _kernel_pid(session)
+    started = time.monotonic()
+    outcome = session.run("import time\ntime.sleep(600)")
+    assert (outcome.status, outcome.error) == ("timeout", f"the cell ran longer than {TIMEOUT} s")
+    assert time.monotonic() - started < TIMEOUT + 30  # the limit, then a restart and replay
+    assert _kernel_pid(session) != old and _gone(old)
+    # the timed-out cell is not replayed (it would time out again), what came before is
+    assert session.run("assert replayed_after_timeout == 'kept'").status == "ok"
+    assert session.run(_show({"observed": 1})).payload == {"observed": 1}
+
+
+@pytest.mark.slow
+def test_a_cell_that_kills_its_kernel_costs_only_itself(session):
+    session.run("counter = 0")
+    session.run("counter += 1", remember=False)  # as the grader runs its probes
+    outcome = session.run("import os\nos._exit(3)")
+    assert outcome.status == "dead" and "the kernel died" in outcome.error
+    assert session.run("assert counter == 0, counter").status == "ok"
+
+
+@pytest.mark.slow
+def test_an_allocation_beyond_the_memory_limit_is_a_memory_error(session):
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit is not installed (util-linux): the kernel would get the memory")
+    limit = session.run("import resource\n"
+                        f"assert resource.getrlimit(resource.RLIMIT_AS)[0] == {DEFAULT_MEMORY}",
+                        remember=False)
+    assert limit.status == "ok", limit.error
+    session.run("before_the_memory_error = 1")
+    outcome = session.run(f"block = bytearray({2 * DEFAULT_MEMORY})", remember=False)
+    assert outcome.status == "error" and outcome.error.startswith("MemoryError")
+    assert session.run("assert before_the_memory_error == 1").status == "ok"
+
+
+# --- a second submission ------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_next_submission_gets_a_fresh_kernel_and_nothing_is_left_after_one(session, copy):
+    session.run("left_by_the_last_submission = True")
+    with KernelSession(copy=copy, sandboxed=False, timeout=TIMEOUT) as fresh:
+        assert _kernel_pid(fresh) != _kernel_pid(session)
+        outcome = fresh.run("left_by_the_last_submission")
+        assert (outcome.status, outcome.error) == (
+            "error", "NameError: name 'left_by_the_last_submission' is not defined")
+        # a process the student's code starts: shutting the kernel down alone would leave it
+        started = fresh.run("import subprocess\n"
+                            "child = subprocess.Popen(['sleep', '600'])\n"
+                            "open('child.pid', 'w').write(str(child.pid))")
+        assert started.status == "ok", started.error
+        kernel, child = _kernel_pid(fresh), int((fresh.workdir / "child.pid").read_text())
+        scratch = fresh.scratch
+    assert _gone(kernel) and _gone(child)
+    assert not scratch.exists()
+    assert os.path.isdir(session.workdir)  # the other session is untouched
+    assert session.run("assert left_by_the_last_submission").status == "ok"
