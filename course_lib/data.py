@@ -31,10 +31,10 @@ class Split:
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
-    bunch = load_digits()
-    images = bunch.data / 16.0  # pixel intensities 0..16 -> [0, 1]
+    pixels, digits = load_digits(return_X_y=True)
+    images = pixels / 16.0  # pixel intensities 0..16 -> [0, 1]
     images.setflags(write=False)
-    labels = bunch.target.astype(np.int64)
+    labels = digits.astype(np.int64)
     labels.setflags(write=False)
     return images, labels
 
