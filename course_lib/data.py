@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._validate import check_count, check_nonnegative, check_rng
 
@@ -40,7 +41,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_digits_split(n_train: int = 1000, *, rng: np.random.Generator, n_val: int = 297,
-                      n_test: int = 500, dtype=np.float64) -> Split:
+                      n_test: int = 500, dtype: DTypeLike = np.float64) -> Split:
     """Shuffle the 1797 digits with ``rng`` and split them into test, validation and training sets.
 
     The test set is taken first, then the validation set, then the training set, so with the same
