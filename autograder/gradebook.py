@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from nbconvert.exporters.exporter import ResourcesDict
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveCells
 from sqlalchemy.exc import SAWarning
@@ -56,7 +57,8 @@ class GradebookWriter:
             return
         self.gradebook.update_or_create_assignment(name)
         notebook = nbformat.read(self.source_dir / name / f"{name}.ipynb", as_version=4)
-        resources = {"nbgrader": {"db_url": self.db_url, "assignment": name, "notebook": name}}
+        resources = ResourcesDict()
+        resources["nbgrader"] = {"db_url": self.db_url, "assignment": name, "notebook": name}
         SaveCells().preprocess(notebook, resources)
         self._assignments.add(name)
 
@@ -77,11 +79,14 @@ class GradebookWriter:
                 grade = self.gradebook.find_grade(test["id"], name, name, student)
             except MissingEntry:
                 continue  # a test the gradebook does not know (should not happen)
-            grade.auto_score = float(test["points"])
-            grade.needs_manual_grade = grade.manual_score is not None
+            # nbgrader's models declare untyped Columns, which pyright reads as Column[...] here
+            grade.auto_score = float(test["points"])  # pyright: ignore[reportAttributeAccessIssue]
+            needs_manual = grade.manual_score is not None
+            grade.needs_manual_grade = needs_manual  # pyright: ignore[reportAttributeAccessIssue]
         self.gradebook.db.commit()
 
     def totals(self, assignment: str) -> dict[str, float]:
         """Each student's total score on an assignment, as nbgrader computes it."""
-        return {submission.student.id: submission.score
+        # score is a column_property nbgrader attaches after the class, declared there as None
+        return {submission.student.id: submission.score  # pyright: ignore[reportReturnType]
                 for submission in self.gradebook.assignment_submissions(assignment)}

@@ -2,7 +2,7 @@
 
 import os
 
-c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+c = get_config()  # noqa: F821  # pyright: ignore[reportUndefinedVariable] (nbgrader provides it)
 
 c.CourseDirectory.course_id = "dropout"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))

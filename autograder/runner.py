@@ -15,6 +15,7 @@ read, so no state of a timed-out execution survives into the next one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -26,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 from traitlets import Any, Dict, Int
 
@@ -92,8 +94,8 @@ class KernelSession:
             (self.workdir / Path(name).name).write_bytes(content)
         self.ipc_prefix, self.connection_file = str(ipc / "kernel"), str(ipc / "kernel.json")
         self.history: list[str] = []
-        self.km = None
-        self.kc = None
+        self.km: GradingKernelManager | None = None
+        self.kc: BlockingKernelClient | None = None
 
     def __enter__(self):
         self._start()
@@ -133,16 +135,12 @@ class KernelSession:
         process = getattr(self.km.provisioner, "process", None)
         if self.kc is not None:
             self.kc.stop_channels()
-        try:
+        with contextlib.suppress(Exception):  # a dead kernel may fail to shut down cleanly
             self.km.shutdown_kernel(now=True)
-        except Exception:  # a dead kernel may fail to shut down cleanly
-            pass
         if process is not None:
             # the kernel runs in a session of its own: kill whatever it started, too
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         self.km = self.kc = None
 
     def _restart(self):
@@ -153,7 +151,9 @@ class KernelSession:
                 return
 
     def _execute(self, source: str) -> CellOutcome:
-        msg_id = self.kc.execute(source, store_history=False, allow_stdin=False)
+        km, kc = self.km, self.kc
+        assert km is not None and kc is not None, "the kernel is started by __enter__"
+        msg_id = kc.execute(source, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + self.timeout
         errors, payload = [], None
         while True:
@@ -161,9 +161,9 @@ class KernelSession:
             if remaining <= 0:
                 return CellOutcome("timeout", f"the cell ran longer than {self.timeout} s")
             try:
-                message = self.kc.get_iopub_msg(timeout=min(remaining, 1.0))
+                message = kc.get_iopub_msg(timeout=min(remaining, 1.0))
             except queue.Empty:
-                if not self.km.is_alive():
+                if not km.is_alive():
                     return CellOutcome("dead", "the kernel died (out of memory, or the code "
                                                "exited)")
                 continue

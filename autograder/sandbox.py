@@ -80,6 +80,7 @@ def _hidden_packages(trees) -> list[str]:
     (a non-editable install): they get an empty tmpfs on top."""
     hidden = []
     for package in (course_lib, autograder):
+        assert package.__file__ is not None  # regular packages, each with an __init__.py
         folder = str(Path(package.__file__).resolve().parent)
         if any(folder == tree or folder.startswith(tree.rstrip("/") + "/") for tree in trees):
             hidden += ["--tmpfs", folder]

@@ -39,7 +39,7 @@ def course_lib_layer(x, dout, p_drop, rng):
 
 def torch_contender():
     try:
-        import torch
+        import torch  # pyright: ignore[reportMissingImports] (optional: the bench extra)
     except ImportError:
         return None
     torch.set_num_threads(2)
@@ -58,7 +58,7 @@ def best_of(fn, repeats: int) -> float:
 
 
 def main(argv=None) -> list[tuple[str, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--elements", type=int, default=1 << 24)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--p-drop", type=float, default=0.3)

@@ -24,10 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from grading_helpers import instructor, submission  # noqa: E402
+
 from autograder import build  # noqa: E402
 from autograder.assemble import assemble  # noqa: E402
 from autograder.grading import grade_plan  # noqa: E402
-from grading_helpers import instructor, submission  # noqa: E402
 
 WAYS = {  # name: (sandboxed, the grading copy, skip demonstration cells)
     "before": (False, False, False),
@@ -49,7 +50,7 @@ def grade_once(name: str, sandboxed: bool, grading_copy: bool, skip_demos: bool)
 
 
 def main(argv=None) -> dict[str, dict[str, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("notebooks", nargs="*", default=build.names())
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
 
-from ._validate import (check_count, check_layer_sizes, check_open_unit, check_p_drop,
-                        check_positive, per_layer_p_drop)
+from ._validate import (
+    check_count,
+    check_layer_sizes,
+    check_open_unit,
+    check_p_drop,
+    check_positive,
+    per_layer_p_drop,
+)
 from .masks import sample_mask
 
 __all__ = [
@@ -52,7 +59,7 @@ def summarize_mask(mask: np.ndarray) -> MaskSummary:
 
 
 def dropped_count_distribution(n: int, p_drop: float):
-    """The law of the number of dropped units in a layer of ``n``: ``scipy.stats.binom(n, p_drop)``."""
+    """Law of the number of dropped units in a layer of ``n``: ``scipy.stats.binom(n, p_drop)``."""
     return stats.binom(check_count(n, "n"), check_p_drop(p_drop))
 
 
@@ -133,7 +140,7 @@ def count_parameters(layer_sizes) -> ParameterCount:
     ParameterCount(weights=99, biases=20)
     """
     sizes = check_layer_sizes(layer_sizes)
-    weights = sum(fan_in * fan_out for fan_in, fan_out in zip(sizes[:-1], sizes[1:]))
+    weights = sum(fan_in * fan_out for fan_in, fan_out in pairwise(sizes))
     return ParameterCount(weights=weights, biases=sum(sizes[1:]))
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ._validate import check_count, check_nonnegative, check_rng
 
@@ -31,16 +32,16 @@ class Split:
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
-    bunch = load_digits()
-    images = bunch.data / 16.0  # pixel intensities 0..16 -> [0, 1]
+    pixels, digits = load_digits(return_X_y=True)
+    images = pixels / 16.0  # pixel intensities 0..16 -> [0, 1]
     images.setflags(write=False)
-    labels = bunch.target.astype(np.int64)
+    labels = digits.astype(np.int64)
     labels.setflags(write=False)
     return images, labels
 
 
 def load_digits_split(n_train: int = 1000, *, rng: np.random.Generator, n_val: int = 297,
-                      n_test: int = 500, dtype=np.float64) -> Split:
+                      n_test: int = 500, dtype: DTypeLike = np.float64) -> Split:
     """Shuffle the 1797 digits with ``rng`` and split them into test, validation and training sets.
 
     The test set is taken first, then the validation set, then the training set, so with the same

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._validate import check_positive
 
@@ -52,7 +53,7 @@ def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarra
     return numerical_gradient(lambda point: float(np.sum(f(point) * dout)), x, h=h)
 
 
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     """``||a - b|| / (||a|| + ||b||)`` with Euclidean norms; 0 when both are zero.
 
     Around 1e-7 or below (float64) means two gradients agree; above 1e-3 one of them is wrong.

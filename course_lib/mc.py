@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, overload
 
 import numpy as np
 
 from ._validate import check_count, check_rng
 
+PredictFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+MeanStd = tuple[np.ndarray, np.ndarray]
+MeanStdSamples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-def mc_samples(predict_fn: Callable[[np.ndarray, np.random.Generator], np.ndarray],
-               X: np.ndarray, n_samples: int, *, rng: np.random.Generator) -> np.ndarray:
-    """Stack ``n_samples`` stochastic predictions ``predict_fn(X, rng)``: shape ``(S, *pred.shape)``.
+
+def mc_samples(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *,
+               rng: np.random.Generator) -> np.ndarray:
+    """Stack ``n_samples`` stochastic predictions ``predict_fn(X, rng)``: ``(S, *pred.shape)``.
 
     Each call must draw its own dropout mask from ``rng``, e.g.
     ``lambda X, rng: model.predict_proba(X, training=True, rng=rng)``.
@@ -29,9 +34,17 @@ def mc_samples(predict_fn: Callable[[np.ndarray, np.random.Generator], np.ndarra
     return np.stack([np.asarray(predict_fn(X, rng)) for _ in range(n_samples)])
 
 
-def mc_predict(predict_fn: Callable[[np.ndarray, np.random.Generator], np.ndarray],
-               X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
-               return_samples: bool = False):
+@overload
+def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
+               return_samples: Literal[False] = False) -> MeanStd: ...
+@overload
+def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
+               return_samples: Literal[True]) -> MeanStdSamples: ...
+@overload
+def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
+               return_samples: bool) -> MeanStd | MeanStdSamples: ...
+def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
+               return_samples: bool = False) -> MeanStd | MeanStdSamples:
     """Mean and standard deviation of ``n_samples`` stochastic predictions.
 
     Parameters
@@ -59,7 +72,8 @@ def mc_predict(predict_fn: Callable[[np.ndarray, np.random.Generator], np.ndarra
 def _check_probs(probs, name: str, min_ndim: int) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {probs.shape}")
+        raise ValueError(f"{name} must have at least {min_ndim} dimensions, "
+                         f"got shape {probs.shape}")
     if np.any(probs < 0) or not np.allclose(probs.sum(axis=-1), 1.0, atol=1e-6):
         raise ValueError(f"{name} must hold probability vectors along the last axis "
                          "(non-negative, summing to 1)")

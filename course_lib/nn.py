@@ -12,14 +12,28 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numpy.typing import DTypeLike
 
-from ._validate import (ArgumentTypeError, check_count, check_layer_sizes, check_nonnegative,
-                        check_positive, check_probability, check_rng, per_layer_p_drop)
-from .dropout import (dropout_backward, dropout_forward, standard_dropout_backward,
-                      standard_dropout_forward)
+from ._validate import (
+    ArgumentTypeError,
+    check_count,
+    check_layer_sizes,
+    check_nonnegative,
+    check_positive,
+    check_probability,
+    check_rng,
+    per_layer_p_drop,
+)
+from .dropout import (
+    dropout_backward,
+    dropout_forward,
+    standard_dropout_backward,
+    standard_dropout_forward,
+)
 
 _DROPOUT_STYLES = {
     "inverted": (dropout_forward, dropout_backward),
@@ -139,8 +153,9 @@ class MLP:
         Of weights and activations; float64 for gradient checks, float32 for speed.
     """
 
-    def __init__(self, layer_sizes, p_drop=0.0, *, rng: np.random.Generator,
-                 output: str = "softmax", dropout: str = "inverted", dtype=np.float64):
+    def __init__(self, layer_sizes: Sequence[int], p_drop: float | Sequence[float] = 0.0, *,
+                 rng: np.random.Generator, output: str = "softmax", dropout: str = "inverted",
+                 dtype: DTypeLike = np.float64):
         self.layer_sizes = check_layer_sizes(layer_sizes)
         self.p_drop = per_layer_p_drop(p_drop, self.layer_sizes)
         self.rng = check_rng(rng)
@@ -354,7 +369,7 @@ class History:
         return len(self.train_loss)
 
     def best_epoch(self) -> int:
-        """Index of the epoch with the lowest validation error (training loss without validation)."""
+        """Index of the epoch with the lowest validation error (else the lowest training loss)."""
         curve = self.val_error if self.val_error else self.train_loss
         if not curve:
             raise ValueError("History is empty: no epoch was recorded")
@@ -437,17 +452,18 @@ def train(model: MLP, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, b
     X, y = _check_targets(model, X, y, "")
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
-    if X_val is not None:
-        X_val, y_val = _check_targets(model, X_val, y_val, "_val")
+    validation = None
+    if X_val is not None and y_val is not None:
+        validation = _check_targets(model, X_val, y_val, "_val")
     optimizer = SGD(model.parameters(), lr, momentum=momentum, weight_decay=weight_decay,
                     decay=[name.startswith("W") for name in model.parameter_names()])
     history = History()
-    epoch_range = range(epochs)
+    progress_bar = None
     if progress:
         from tqdm.auto import tqdm
-        epoch_range = tqdm(epoch_range, desc="training", unit="epoch")
+        progress_bar = tqdm(range(epochs), desc="training", unit="epoch")
     n_samples = len(X)
-    for _ in epoch_range:
+    for _ in range(epochs) if progress_bar is None else progress_bar:
         started = time.perf_counter()
         order = rng.permutation(n_samples)
         summed_loss = 0.0
@@ -467,14 +483,14 @@ def train(model: MLP, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, b
         train_loss, train_error = evaluate(model, X, y)
         history.train_loss.append(train_loss)
         history.train_error.append(train_error)
-        if X_val is not None:
-            val_loss, val_error = evaluate(model, X_val, y_val)
+        if validation is not None:
+            val_loss, val_error = evaluate(model, *validation)
             history.val_loss.append(val_loss)
             history.val_error.append(val_error)
         history.seconds.append(time.perf_counter() - started)
-        if progress:
+        if progress_bar is not None:
             postfix = {"train_loss": f"{train_loss:.4f}"}
-            if X_val is not None:
+            if validation is not None:
                 postfix["val_error"] = f"{history.val_error[-1]:.4f}"
-            epoch_range.set_postfix(postfix)
+            progress_bar.set_postfix(postfix)
     return history

@@ -60,7 +60,7 @@ def test_sampled_masks_follow_the_binomial_law():
     masks = sample_mask((n_layers, n), p_drop, rng=np.random.default_rng(2))
     dropped = n - masks.sum(axis=1)
     lo, hi = analysis.dropped_count_range(n, p_drop, 0.95)
-    coverage = stats.binom.cdf(hi, n, p_drop) - stats.binom.cdf(lo - 1, n, p_drop)
+    coverage = float(stats.binom.cdf(hi, n, p_drop) - stats.binom.cdf(lo - 1, n, p_drop))
     inside = int(np.sum((dropped >= lo) & (dropped <= hi)))
     assert_binomial_count(inside, n_layers, coverage, alpha=ALPHA)
     exactly_half = int(np.sum(dropped == 512))
@@ -136,8 +136,11 @@ def test_boosting_factor_and_equivalent_lr(p_drop):
 
 @pytest.mark.parametrize("call,pattern", [
     (lambda: analysis.prob_exactly_dropped(-1, 0, 0.5), r"n must be an integer >= 0, got -1"),
-    (lambda: analysis.prob_exactly_dropped(10.5, 0, 0.5), r"n must be an integer >= 0"),
-    (lambda: analysis.prob_exactly_dropped(10, 0.5, 0.5), r"k must be an integer"),
+    # a float where an int belongs, on purpose
+    (lambda: analysis.prob_exactly_dropped(10.5, 0, 0.5),  # pyright: ignore[reportArgumentType]
+     r"n must be an integer >= 0"),
+    (lambda: analysis.prob_exactly_dropped(10, 0.5, 0.5),  # pyright: ignore[reportArgumentType]
+     r"k must be an integer"),
     (lambda: analysis.prob_exactly_dropped(10, 1, 1.0), r"p_drop must be in \[0, 1\)"),
     (lambda: analysis.dropped_count_range(10, 0.5, 1.0), r"coverage must be in \(0, 1\)"),
     (lambda: analysis.dropped_count_range(10, 0.5, 0), r"coverage must be in \(0, 1\)"),

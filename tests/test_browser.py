@@ -85,7 +85,8 @@ def test_moving_a_slider_redraws_the_figure(lab):
             assert readout.inner_text() != start
             assert image.get_attribute("src") != before
         except Exception:
-            page.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "browser-failure.png"))
+            screenshots = Path(os.environ.get("TMPDIR", "/tmp"))
+            page.screenshot(path=str(screenshots / "browser-failure.png"))
             raise
         finally:
             browser.close()

@@ -16,7 +16,7 @@ def test_default_split_uses_all_1797_digits_once():
     rows = np.concatenate([split.X_train, split.X_val, split.X_test])
     assert len(np.unique(rows, axis=0)) == len(np.unique(data._digits()[0], axis=0))
     assert split.X_train.shape[1] == 64 and split.X_train.dtype == np.float64
-    assert 0.0 <= split.X_train.min() and split.X_train.max() <= 1.0
+    assert split.X_train.min() >= 0.0 and split.X_train.max() <= 1.0
     assert set(np.unique(split.y_train)) == set(range(10))
 
 

@@ -2,14 +2,18 @@
 
 import numpy as np
 import pytest
+from conftest import float_arrays, p_drops, seeds
 from hypothesis import given
 
 from course_lib import checks
-from course_lib.dropout import (DropoutCache, dropout_backward, dropout_forward,
-                                standard_dropout_backward, standard_dropout_forward)
+from course_lib.dropout import (
+    DropoutCache,
+    dropout_backward,
+    dropout_forward,
+    standard_dropout_backward,
+    standard_dropout_forward,
+)
 from course_lib.gradcheck import numerical_gradient_array, relative_error
-
-from conftest import float_arrays, p_drops, seeds
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 FORWARDS = [dropout_forward, standard_dropout_forward]
@@ -70,7 +74,7 @@ def test_outputs_are_zero_or_scaled_input(x, p_drop, seed):
 
 @given(x=float_arrays(), p_drop=p_drops, seed=seeds)
 def test_backward_uses_forward_mask(x, p_drop, seed):
-    out, cache = dropout_forward(x, p_drop, rng=np.random.default_rng(seed))
+    _, cache = dropout_forward(x, p_drop, rng=np.random.default_rng(seed))
     dout = np.ones_like(x)
     dx = dropout_backward(dout, cache)
     # d out_i / d x_i is 1/keep_prob for kept units and 0 for dropped ones, whatever x_i is
@@ -166,8 +170,8 @@ def test_integer_input_is_refused(forward, rng):
 
 
 def test_backward_rejects_foreign_cache_and_shape(rng):
-    with pytest.raises(ValueError, match="cache"):
-        dropout_backward(np.ones(3), np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="cache"):  # a bare mask instead of the cache, on purpose
+        dropout_backward(np.ones(3), np.ones(3, dtype=bool))  # pyright: ignore[reportArgumentType]
     _, cache = dropout_forward(np.ones(3), 0.5, rng=rng)
     with pytest.raises(ValueError, match=r"dout must have the forward input's shape \(3,\)"):
         dropout_backward(np.ones(4), cache)
@@ -175,6 +179,6 @@ def test_backward_rejects_foreign_cache_and_shape(rng):
 
 def test_cache_holds_mask_and_scale(rng):
     _, cache = dropout_forward(np.ones((2, 3)), 0.2, rng=rng)
-    assert isinstance(cache, DropoutCache)
+    assert isinstance(cache, DropoutCache) and cache.mask is not None
     assert cache.mask.dtype == bool and cache.mask.shape == (2, 3)
     assert cache.scale == pytest.approx(1 / 0.8)

@@ -49,7 +49,8 @@ def test_relative_error_is_symmetric_bounded_and_scale_free(a, b, scale):
 
 
 def test_relative_error_shape_mismatch():
-    with pytest.raises(ValueError, match=r"a and b must have the same shape, got \(3,\) and \(2,\)"):
+    with pytest.raises(ValueError,
+                       match=r"a and b must have the same shape, got \(3,\) and \(2,\)"):
         relative_error(np.ones(3), np.ones(2))
 
 

@@ -114,7 +114,7 @@ def test_ece_is_small_for_calibrated_predictions():
     bins = mc.reliability_bins(probs, y, n_bins=10)
     for count, accuracy, confidence in zip(bins.counts, bins.accuracy, bins.confidence):
         if count:
-            assert_binomial_count(int(round(accuracy * count)), int(count), confidence,
+            assert_binomial_count(round(accuracy * count), int(count), confidence,
                                   alpha=ALPHA)
     assert mc.expected_calibration_error(probs, y) < 0.01
     overconfident = np.stack([np.minimum(confidences + 0.04, 1), 1 - np.minimum(

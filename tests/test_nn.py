@@ -1,6 +1,5 @@
 """Layers, the MLP, SGD and train, including the inverted/standard step-for-step equivalence."""
 
-import io
 
 import numpy as np
 import pytest
@@ -92,7 +91,7 @@ def test_mlp_gradient_check_with_a_fixed_mask(dropout, output, p_drop):
         b[:] = rng.uniform(0.1, 0.5, size=b.shape) * rng.choice([-1, 1], size=b.shape)
     X = rng.standard_normal((7, 5))
     y = rng.integers(0, 3, size=7) if output == "softmax" else rng.standard_normal((7, 3))
-    loss, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))
+    _, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))
     for param, grad, name in zip(model.parameters(), grads, model.parameter_names()):
         def loss_at(value, param=param):
             saved = param.copy()
@@ -282,10 +281,10 @@ def test_progress_bar_writes_to_stderr(toy, capsys):
 def test_divergence_stops_with_a_warning_and_keeps_history(toy):
     X, y = toy
     model = nn.MLP([5, 16, 3], rng=np.random.default_rng(0))
-    with pytest.warns(RuntimeWarning, match="training diverged at epoch"):
-        with np.errstate(all="ignore"):
-            history = nn.train(model, X * 1e6, y, epochs=50, lr=1e3, batch_size=4,
-                               rng=np.random.default_rng(1), momentum=0.99)
+    with (pytest.warns(RuntimeWarning, match="training diverged at epoch"),
+          np.errstate(all="ignore")):
+        history = nn.train(model, X * 1e6, y, epochs=50, lr=1e3, batch_size=4,
+                           rng=np.random.default_rng(1), momentum=0.99)
     assert history.diverged and history.epochs < 50
     assert all(np.isfinite(history.minibatch_loss))
 

@@ -38,6 +38,7 @@ def _requirement_map(requirements):
     pins = {}
     for requirement in requirements:
         match = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)\s*(.*)", requirement.strip())
+        assert match is not None, f"not a requirement: {requirement!r}"
         pins[match.group(1).lower()] = match.group(2).replace(" ", "")
     return pins
 
@@ -175,6 +176,7 @@ def test_make_lab_serves_the_notebooks_with_nbgrader(tmp_path):
     server = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
                               cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, start_new_session=True)
+    assert server.stdout is not None  # stdout=PIPE
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from grading_helpers import ROOT, submission, write
 
 from autograder import sandbox
 from autograder.grading import grade_notebook
 from autograder.grading_copy import grading_copy
 from autograder.runner import KernelSession
-from grading_helpers import ROOT, submission, write
 
 NB = "03_inverted_dropout"
 
@@ -60,10 +60,12 @@ def _look_around(port: int) -> dict:
     """What LOOK_AROUND prints from inside a sandboxed kernel."""
     source = LOOK_AROUND.replace("@ROOT@", repr(str(ROOT))).replace("@PORT@", str(port))
     with KernelSession(copy=grading_copy(NB), files={f"{NB}.ipynb": b"{}"}) as session:
-        message = session.kc.execute(source)
+        kc = session.kc
+        assert kc is not None
+        message = kc.execute(source)
         text = ""
         while True:
-            reply = session.kc.get_iopub_msg(timeout=60)
+            reply = kc.get_iopub_msg(timeout=60)
             if reply["parent_header"].get("msg_id") != message:
                 continue
             if reply["msg_type"] == "stream":

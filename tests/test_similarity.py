@@ -16,16 +16,18 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
+from grading_helpers import ROOT, solution_sources, submission, write
 from hypothesis import given
 from hypothesis import strategies as st
 
 import course_lib.dropout
 from autograder import cli, exercises, similarity
 from autograder.grading import GradingError
-from grading_helpers import ROOT, solution_sources, submission, write
 
 NB03, FORWARD = "03_inverted_dropout", "dropout_forward_solution"
 NB02, PROB = "02_bernoulli_binomial", "prob_exactly_dropped_solution"
@@ -101,8 +103,8 @@ def honest_forward(choice: dict, style: int) -> str:
                 + _forward_apply(choice["apply"], keep, mask, out) + converting
                 + [f"return {result}, {cached}"])
     if choice["inference"] == 2:
-        body = checking + ["if training:", *_indent(training), "else:",
-                           "    return np.array(x), None"]
+        body = [*checking, "if training:", *_indent(training), "else:",
+                "    return np.array(x), None"]
     else:
         condition = ["not training", "not training or p_drop == 0"][choice["inference"]]
         inference = [f"if {condition}:", "    return x.copy(), None"]
@@ -273,8 +275,8 @@ def prob_class(tmp_path_factory):
 
 # --- the generated programs are honest, correct and different ---------------------------------
 
-def _defined(source: str, name: str):
-    namespace = {"np": np, "math": math}
+def _defined(source: str, name: str) -> Callable:
+    namespace: dict[str, Any] = {"np": np, "math": math}
     exec(compile(source, f"<{name}>", "exec"), namespace)
     return namespace[name]
 
