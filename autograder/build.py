@@ -1,8 +1,8 @@
 """Build the course notebooks from their sources.
 
-    autograder/notebook_src/NN_name.py
-        -> autograder/source/NN_name/NN_name.ipynb   instructor version (solutions, hidden tests)
-        -> notebooks/NN_name.ipynb                   student version (nbgrader generate_assignment)
+    autograder/course/src/NN_name.py                       the source, edited by hand
+        -> autograder/course/source/NN_name/NN_name.ipynb  instructor version (solutions, tests)
+        -> notebooks/NN_name.ipynb                         student version (generate_assignment)
 
 Usage::
 
@@ -78,8 +78,9 @@ import nbformat
 
 AUTOGRADER = Path(__file__).resolve().parent
 ROOT = AUTOGRADER.parent
-SOURCES = AUTOGRADER / "notebook_src"
-INSTRUCTOR = AUTOGRADER / "source"
+COURSE = AUTOGRADER / "course"  # the nbgrader course (autograder/course/README.md)
+SOURCES = COURSE / "src"
+INSTRUCTOR = COURSE / "source"
 STUDENT = ROOT / "notebooks"
 
 FORMAT = "py:percent"
@@ -283,7 +284,8 @@ def _shown(path: Path) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Build the course notebooks from their sources.")
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="notebooks to build (default: all)")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true",

@@ -3,13 +3,15 @@
 import difflib
 import json
 import re
+import shutil
+import subprocess
 from collections import Counter
 
 import jupytext
 import nbformat
 import pytest
 
-from autograder import build
+from autograder import build, grading
 from autograder.assemble import assemble
 
 SOLUTION = {"grade": False, "grade_id": "double_solution", "locked": False, "schema_version": 3,
@@ -112,6 +114,27 @@ def test_each_course_source_round_trips_through_jupytext(name):
 def test_each_course_source_is_valid(name):
     notebook = build.parse(build.SOURCES / f"{name}.py")
     assert any("nbgrader" in cell.metadata for cell in notebook.cells)
+
+
+def _git(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(build.ROOT), *args], capture_output=True, text=True)
+
+
+@pytest.mark.skipif(shutil.which("git") is None or _git("rev-parse").returncode != 0,
+                    reason="needs the git checkout")
+def test_the_course_folder_holds_the_nbgrader_course_and_ignores_what_nbgrader_makes():
+    assert build.COURSE == grading.COURSE_DIR and build.INSTRUCTOR == grading.SOURCE_DIR
+    files = set(_git("ls-files", "-co", "--exclude-standard", "--",
+                     "autograder/course").stdout.split())
+    expected = {"autograder/course/README.md", "autograder/course/nbgrader_config.py"}
+    for name in build.names():
+        expected |= {f"autograder/course/src/{name}.py",
+                     f"autograder/course/source/{name}/{name}.ipynb"}
+    assert files == expected
+    runtime = ["gradebook.db", "release/x", "submitted/x", "autograded/x", "feedback/x",
+               ".autograder-seed-key", ".nbgrader.log"]
+    ignored = _git("check-ignore", *(f"autograder/course/{item}" for item in runtime)).stdout
+    assert len(ignored.split()) == len(runtime)
 
 
 # --- what the build refuses ---------------------------------------------------------------------
