@@ -8,7 +8,7 @@ Usage::
 
     python -m autograder.build [NAME ...]               write both versions (default: all notebooks)
     python -m autograder.build --check [NAME ...]       write nothing; exit 1 if one is out of date
-    python -m autograder.build --assign-ids [NAME ...]  give each source cell without an id an id
+    python -m autograder.build --assign-ids [NAME ...]  write an id into each cell lacking one
 
 A source is a notebook in jupytext's percent format (JupyterLab opens it as a notebook with
 "Open With > Notebook"). Each cell starts at a ``# %%`` line that carries the cell's metadata as
@@ -56,9 +56,12 @@ A source is a notebook in jupytext's percent format (JupyterLab opens it as a no
   for example ``nbgrader={"grade": true, "grade_id": "dropout_forward", "locked": true,
   "points": 4, "schema_version": 3, "solution": false, "task": false}``.
 
-Every other cell metadata key is an error, except the ones jupytext records about the text
-(blank lines between cells), which are dropped. The notebook metadata is the same for every
-notebook (:data:`NOTEBOOK_METADATA`); a source needs no header.
+The metadata jupytext records about the text (blank lines between cells) is dropped. The
+notebook metadata is the same for every notebook (:data:`NOTEBOOK_METADATA`); a source needs no
+header. The build refuses a source, naming file, line and cell, for a cell without an id, a
+duplicate id or one nbformat rejects, any other cell metadata key, and nbgrader metadata that is
+inconsistent (unknown or missing keys, a graded cell without points, points on an ungraded one,
+a duplicate grade_id, a markdown cell that is only one of grade and solution).
 """
 
 from __future__ import annotations
