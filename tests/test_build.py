@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from pathlib import Path
 
 import jupytext
 import nbformat
@@ -32,12 +33,12 @@ CELLS = [
     '# %% id="setup"\nimport numpy as np\n\nSCALE = 2',
     '# %% id="figure" tags=["demo"]\nfigure = np.arange(3) * SCALE',
     '# %% [markdown] id="exercise"\n# ## Exercise\n#\n# Write `double`.',
-    f'# %% id="double-solution" {_nbgrader(SOLUTION)}\n'
-    'def double(x):\n    """Twice x."""\n    ### BEGIN SOLUTION\n    return SCALE * x\n'
-    '    ### END SOLUTION',
-    f'# %% id="double" {_nbgrader(TESTS)}\nassert double(1) == 2\n### BEGIN HIDDEN TESTS\n'
-    'assert double(-3) == -6\nassert double(0.5) == 1.0\nassert double(np.ones(2)).tolist() == '
-    '[2, 2]\n### END HIDDEN TESTS',
+    (f'# %% id="double-solution" {_nbgrader(SOLUTION)}\n'
+     'def double(x):\n    """Twice x."""\n    ### BEGIN SOLUTION\n    return SCALE * x\n'
+     '    ### END SOLUTION'),
+    (f'# %% id="double" {_nbgrader(TESTS)}\nassert double(1) == 2\n### BEGIN HIDDEN TESTS\n'
+     'assert double(-3) == -6\nassert double(0.5) == 1.0\n'
+     'assert double(np.ones(2)).tolist() == [2, 2]\n### END HIDDEN TESTS'),
     f'# %% [markdown] id="explain-double" {_nbgrader(ANSWER)}\n# Because 2x = x + x.',
     '# %% [markdown] id="summary"\n# ## Summary\n#\n# You doubled.',
 ]
@@ -47,7 +48,7 @@ def _text(cells) -> str:
     return "\n\n".join(cells) + "\n"
 
 
-def _write(tmp_path, cells, name="90_small") -> object:
+def _write(tmp_path, cells, name="90_small") -> Path:
     path = tmp_path / f"{name}.py"
     path.write_text(_text(cells) if isinstance(cells, list) else cells)
     return path
@@ -117,7 +118,8 @@ def test_each_course_source_is_valid(name):
 
 
 def _git(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(build.ROOT), *args], capture_output=True, text=True)
+    return subprocess.run(["git", "-C", str(build.ROOT), *args], capture_output=True, text=True,
+                          check=False)
 
 
 @pytest.mark.skipif(shutil.which("git") is None or _git("rev-parse").returncode != 0,
@@ -156,8 +158,8 @@ def _without(meta, key):
 
 
 BROKEN = {
-    "no id": (_replace(2, 'id="figure" ', ""), r":11: cell 3: the cell has no id; run "
-                                               r"`python -m autograder.build --assign-ids`"),
+    "no id": (_replace(2, 'id="figure" ', ""), (r":11: cell 3: the cell has no id; run "
+                                                r"`python -m autograder.build --assign-ids`")),
     "duplicate id": (_replace(3, 'id="exercise"', 'id="setup"'),
                      r":14: cell 4 \(id 'setup'\): duplicate id \(first at 90_small.py:6: cell 2"),
     "id with a space": (_replace(1, 'id="setup"', 'id="set up"'),
@@ -271,7 +273,7 @@ def test_assign_ids_gives_ids_to_the_cells_without_one_and_nothing_else(course, 
 
 
 def test_assign_ids_in_a_source_with_no_ids_at_all(tmp_path):
-    text = re.sub(r'^(# %%.*?) id="[^"]*"', r"\1", _text(CELLS), flags=re.M)
+    text = re.sub(r'^(# %%.*?) id="[^"]*"', r"\1", _text(CELLS), flags=re.MULTILINE)
     assert " id=" not in text
     path = _write(tmp_path, text)
     assert build.assign_ids(path) == len(CELLS)
@@ -350,14 +352,13 @@ def test_a_rebuilt_notebook_does_not_turn_a_students_setup_cells_into_added_cell
     """A student works on the released notebook; the instructor then inserts a cell and
     rebuilds. The student's cells still match the instructor's, so none counts as added."""
     (_, released), _ = small_built
-    student = json.loads(released)
-    for cell in student["cells"]:
-        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "double_solution":
-            cell["source"] = "def double(x):\n    return x + x"
+    submission = nbformat.reads(released, as_version=4)
+    for cell in submission.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "double_solution":
+            cell.source = "def double(x):\n    return x + x"
     inserted = [*CELLS[:2], '# %% id="more-setup"\nOFFSET = 0', *CELLS[2:]]
     rebuilt = build.parse(_write(tmp_path, inserted))
 
-    submission = nbformat.from_dict(student)
     plan = assemble(rebuilt, submission)
     labels = [step[2] for step in plan.steps if step[0] == "code"]
     assert not [label for label in labels if label.startswith("added")], labels
