@@ -112,6 +112,22 @@ def test_each_course_source_round_trips_through_jupytext(name):
 
 
 @pytest.mark.parametrize("name", build.names())
+def test_opening_and_saving_a_source_as_jupyterlab_does_leaves_it_unchanged(name, tmp_path):
+    """Through jupytext's contents manager, with the metadata JupyterLab adds on the way."""
+    text = (build.SOURCES / f"{name}.py").read_text()
+    (tmp_path / f"{name}.py").write_text(text)
+    manager = jupytext.TextFileContentsManager(root_dir=str(tmp_path))
+    model = manager.get(f"{name}.py", type="notebook", content=True)
+    notebook = model["content"]
+    notebook.metadata.kernelspec = build.NOTEBOOK_METADATA["kernelspec"]
+    notebook.metadata.language_info = {"name": "python", "version": "3.11.7"}
+    for cell in notebook.cells:
+        cell.metadata.update(trusted=True, execution={"iopub.status.idle": "2025-01-01"})
+    manager.save(model, f"{name}.py")
+    assert (tmp_path / f"{name}.py").read_text() == text
+
+
+@pytest.mark.parametrize("name", build.names())
 def test_each_course_source_is_valid(name):
     notebook = build.parse(build.SOURCES / f"{name}.py")
     assert any("nbgrader" in cell.metadata for cell in notebook.cells)
