@@ -41,7 +41,7 @@ lab: $(STAMP)
 
 ## make instructor: JupyterLab in the nbgrader course directory (formgrader, create assignment)
 instructor: $(STAMP)
-	cd autograder && $(abspath $(BIN))/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
+	cd autograder/course && $(abspath $(BIN))/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
 
 ## make test: the whole test suite, the end-to-end tests (marked slow) included
 test: $(STAMP)
@@ -64,7 +64,7 @@ lock: $(STAMP)
 check: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## make notebooks: rebuild instructor and student notebooks from autograder/notebook_src
+## make notebooks: rebuild instructor and student notebooks from autograder/course/src
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder.build
 

@@ -1,5 +1,6 @@
-"""The course's nbgrader course directory and, around nbgrader, the grading command line.
+"""Around nbgrader, the grading command line of the course, and the build of its notebooks.
 
-``autograder/source/<notebook>/`` holds the instructor version of each notebook (solutions and
-hidden tests); ``nbgrader_config.py`` makes this folder the nbgrader course root.
+``autograder/course/`` is the nbgrader course: its configuration, the notebook sources, the
+instructor version of each notebook (solutions and hidden tests) and, when an instructor runs
+nbgrader there, its gradebook and folders (see ``autograder/course/README.md``).
 """

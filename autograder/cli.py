@@ -46,7 +46,7 @@ def _similarity(args) -> int:
 def _common(parser):
     parser.add_argument("--course-dir", default=None,
                         help="nbgrader course directory: its gradebook receives the scores and "
-                             "its secret key derives the seeds (default: autograder/)")
+                             "its secret key derives the seeds (default: autograder/course/)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the hidden tests (default: derived from student and notebook)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
@@ -54,7 +54,7 @@ def _common(parser):
     parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY,
                         help="address-space limit of the kernel in bytes (default 4 GiB)")
     parser.add_argument("--source-dir", default=SOURCE_DIR,
-                        help="folder of instructor notebooks (default: autograder/source)")
+                        help="folder of instructor notebooks (default: autograder/course/source)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the kernels without the bubblewrap sandbox (they can then "
                              "read and write whatever your user can); only for machines "
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                          help="pairs scoring above it are shown in the HTML report "
                               f"(default {similarity.THRESHOLD:g})")
     similar.add_argument("--source-dir", default=SOURCE_DIR,
-                         help="folder of instructor notebooks (default: autograder/source)")
+                         help="folder of instructor notebooks (default: autograder/course/source)")
     similar.add_argument("--released-dir", default=similarity.RELEASED_DIR,
                          help="folder of the released student notebooks, whose given code is "
                               "ignored (default: notebooks/)")

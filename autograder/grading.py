@@ -24,8 +24,8 @@ from .assemble import Plan, TestCell, assemble, read_notebook
 from .grading_copy import grading_copy
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
 
-SOURCE_DIR = Path(__file__).resolve().parent / "source"
-COURSE_DIR = SOURCE_DIR.parent
+COURSE_DIR = Path(__file__).resolve().parent / "course"
+SOURCE_DIR = COURSE_DIR / "source"
 SEED_KEY_FILE = ".autograder-seed-key"
 
 

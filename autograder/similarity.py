@@ -50,7 +50,7 @@ from . import exercises
 from .assemble import cell_source, nbgrader_meta, read_notebook
 from .grading import SOURCE_DIR
 
-RELEASED_DIR = SOURCE_DIR.parents[1] / "notebooks"
+RELEASED_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 REFERENCE = "reference"
 
 # A k-gram of 12 normalised tokens is about one line of code (``mask = rng.random(x.shape) <

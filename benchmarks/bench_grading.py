@@ -39,7 +39,7 @@ def time_course_grader(submissions: Path, workers: int, work: Path) -> float:
 
 def time_nbgrader(submissions: Path, work: Path) -> float:
     course = work / "nbgrader-course"
-    shutil.copytree(ROOT / "autograder" / "source" / NB, course / "source" / NB)
+    shutil.copytree(ROOT / "autograder" / "course" / "source" / NB, course / "source" / NB)
     (course / "nbgrader_config.py").write_text("c = get_config()\n"
                                                "c.CourseDirectory.course_id = 'dropout'\n")
     nbgrader = [sys.executable, "-m", "nbgrader"]

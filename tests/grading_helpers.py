@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def instructor(name: str):
-    return nbformat.read(ROOT / "autograder" / "source" / name / f"{name}.ipynb", as_version=4)
+    return nbformat.read(ROOT / "autograder" / "course" / "source" / name / f"{name}.ipynb",
+                         as_version=4)
 
 
 def released(name: str):

@@ -14,7 +14,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "autograder" / "source"
+SOURCE = ROOT / "autograder" / "course" / "source"
 STUDENT = ROOT / "notebooks"
 NOTEBOOKS = sorted(path.name for path in SOURCE.iterdir() if path.is_dir()) if SOURCE.exists() \
     else []

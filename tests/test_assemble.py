@@ -364,3 +364,20 @@ def test_only_solutions_read_names_that_only_demo_cells_bind(name):
             reads[cell.id] = read & bound_by_demos - bound_by_others
         bound_by_others |= bound
     assert {cell: names for cell, names in reads.items() if names} == {}
+
+
+@pytest.mark.parametrize("name", build.names())
+def test_a_cell_inserted_in_the_source_leaves_a_students_cells_matched(name, tmp_path):
+    """The instructor inserts a cell and rebuilds after students got the notebook: their setup
+    and demo cells keep matching the instructor's by id, so none runs as a cell they added."""
+    text = (build.SOURCES / f"{name}.py").read_text()
+    second = text.index("\n# %%") + 1
+    source = tmp_path / f"{name}.py"
+    source.write_text(text[:second] + '# %% id="inserted"\nINSERTED = 1\n\n' + text[second:])
+    rebuilt = build.parse(source)
+    assert [cell.id for cell in rebuilt.cells if cell.id != "inserted"] == [
+        cell.id for cell in instructor(name).cells]
+    plan = assemble(rebuilt, submission(name, correct=True))
+    labels = [step[2] for step in plan.steps if step[0] == "code"]
+    assert "cell inserted" in labels and plan.warnings == []
+    assert not [label for label in labels if label.startswith("added")]

@@ -222,7 +222,7 @@ def test_a_grade_cell_turned_into_a_solution_cell_is_still_the_instructors_test(
 
 @pytest.mark.slow
 def test_instructor_notebook_is_untouched_by_grading(tmp_path):
-    source = ROOT / "autograder" / "source" / NB / f"{NB}.ipynb"
+    source = ROOT / "autograder" / "course" / "source" / NB / f"{NB}.ipynb"
     before = source.read_bytes()
     grade_notebook(write(submission(NB), tmp_path / f"{NB}.ipynb"), seed=1)
     assert source.read_bytes() == before

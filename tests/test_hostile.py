@@ -197,7 +197,7 @@ def _load():
 sweep_p_drop = _load()
 ''',
     "read7_instructor": '''import json
-_cells = json.load(open("@ROOT@/autograder/source/07_capstone/07_capstone.ipynb"))["cells"]
+_cells = json.load(open("@ROOT@/autograder/course/source/07_capstone/07_capstone.ipynb"))["cells"]
 exec("".join(next(cell["source"] for cell in _cells if cell["metadata"].get("nbgrader", {})
                   .get("grade_id") == "sweep_p_drop_solution")))
 ''',
@@ -402,7 +402,7 @@ def build_class(root: Path, listener: Listener, marker: str):
                out / f"HACKED-{marker}", submissions / f"HACKED-{marker}",
                Path("/tmp") / f"HACKED-{marker}", Path.home() / f"HACKED-{marker}"]
     secrets = [course / "gradebook.db", course / ".autograder-seed-key",
-               ROOT / "autograder" / "source" / NB3 / f"{NB3}.ipynb"]
+               ROOT / "autograder" / "course" / "source" / NB3 / f"{NB3}.ipynb"]
     fill = dict(ROOT=ROOT, MARKER=marker)
     students: dict[str, tuple[str, dict, float, str]] = {
         "h_correct_1": (NB3, {}, 6, "honest"),

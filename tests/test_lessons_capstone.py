@@ -17,7 +17,7 @@ from course_lib.widgets import figure_pixels
 
 matplotlib.use("Agg")
 
-NOTEBOOK_SOURCE = Path(__file__).resolve().parents[1] / "autograder" / "notebook_src" / \
+NOTEBOOK_SOURCE = Path(__file__).resolve().parents[1] / "autograder" / "course" / "src" / \
     "07_capstone.py"
 N_TEST = 500
 

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="6c9a09c2af45"
 # # 03 · Inverted dropout
 #
 # **Learning goals.** After this notebook you can
@@ -15,7 +15,7 @@
 # et al. 2014 do; so does the `keep_prob` of many course notes). When you read a formula elsewhere,
 # translate it first.
 
-# %%
+# %% id="36c5fbd0a987"
 import numpy as np
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
@@ -25,7 +25,7 @@ from course_lib.lessons import inverted as lesson
 from course_lib.widgets import live_figure
 from autograder.exercises import check
 
-# %% [markdown]
+# %% [markdown] id="7cdcdc1caa40"
 # ## 1. Two ways to keep the expectation
 #
 # In training, dropout multiplies a layer's activations $a$ by a random keep-mask
@@ -47,12 +47,12 @@ from autograder.exercises import check
 # Move the slider: the dashed lines are the training means over 4000 draws for one unit with
 # input 1.0; the bars on the right are the inference outputs.
 
-# %% [demo]
+# %% id="cfe30319cdb9" tags=["demo"]
 expectations = live_figure(lesson.draw_expectations, {
     "p_drop": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="p_drop"),
 })
 
-# %% [markdown]
+# %% [markdown] id="031a0396ddc6"
 # ## 2. Exercise: inverted dropout, forward
 #
 # Write `dropout_forward`. It must
@@ -68,7 +68,7 @@ expectations = live_figure(lesson.draw_expectations, {
 # with a false-failure probability below $10^{-9}$, so a correct solution passes whichever way it
 # draws its random numbers, and the message tells you what looks wrong.
 
-# %% [solution] id=dropout_forward_solution
+# %% id="dropout-forward-solution" nbgrader={"grade": false, "grade_id": "dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropout_forward(x, p_drop, *, rng, training=True):
     """Inverted dropout, forward pass.
 
@@ -104,13 +104,13 @@ def dropout_forward(x, p_drop, *, rng, training=True):
     return out, mask
     ### END SOLUTION
 
-# %% [tests] id=dropout_forward points=4
+# %% id="dropout-forward" nbgrader={"grade": true, "grade_id": "dropout_forward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 check("dropout_forward", dropout_forward)
 ### BEGIN HIDDEN TESTS
 check("dropout_forward", dropout_forward, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="ab933efd008d"
 # ## 3. The "boosting factor", precisely
 #
 # Course notes often say that inverted dropout "boosts the learning rate by $1/\text{keep\_prob}$".
@@ -147,21 +147,21 @@ check("dropout_forward", dropout_forward, hidden=True)
 # net's. Try several `p_drop`: the first twin stays at the floor of the plot (identical to the
 # last bit), the second drifts away at once.
 
-# %% [demo]
+# %% id="69d0a153b0a8" tags=["demo"]
 side_by_side = live_figure(lesson.draw_side_by_side, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.1, max=0.8, step=0.1, description="p_drop"),
     "lr": widgets.FloatLogSlider(value=0.05, base=10, min=-3, max=-0.5, step=0.25,
                                  description="lr"),
 })
 
-# %% [markdown]
+# %% [markdown] id="1e3c49349d45"
 # ## 4. Exercise: the equivalent learning rate
 #
 # Write `equivalent_standard_lr(lr, p_drop)`: the learning rate at which the post-dropout weights of
 # a standard-dropout net must learn so that it follows an inverted-dropout net trained at `lr`.
 # Raise `ValueError` if `lr <= 0` or `p_drop` is not in `[0, 1)`.
 
-# %% [solution] id=equivalent_standard_lr_solution
+# %% id="equivalent-standard-lr-solution" nbgrader={"grade": false, "grade_id": "equivalent_standard_lr_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def equivalent_standard_lr(lr, p_drop):
     """Learning rate of a standard-dropout net's post-dropout weights that reproduces inverted
     dropout at rate ``lr``.
@@ -190,23 +190,23 @@ def equivalent_standard_lr(lr, p_drop):
     return lr / (1.0 - p_drop) ** 2
     ### END SOLUTION
 
-# %% [tests] id=equivalent_standard_lr points=2
+# %% id="equivalent-standard-lr" nbgrader={"grade": true, "grade_id": "equivalent_standard_lr", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check("equivalent_standard_lr", equivalent_standard_lr)
 ### BEGIN HIDDEN TESTS
 check("equivalent_standard_lr", equivalent_standard_lr, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="f8867d0df037"
 # **In two sentences:** why is the often-quoted rate $\eta/\text{keep\_prob}$ not the equivalent
 # rate, even though the gradient really is $1/\text{keep\_prob}$ times larger?
 
-# %% [answer] id=explain_boosting_factor points=2
+# %% [markdown] id="explain-boosting-factor" nbgrader={"grade": true, "grade_id": "explain_boosting_factor", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # The gradient of a post-dropout weight is 1/keep_prob times larger, but the inverted net's
 # weights are keep_prob times smaller than the standard net's, so the same step is
 # 1/keep_prob larger again relative to the weight. Together that is 1/keep_prob², so the
 # standard net needs lr / keep_prob² to follow the inverted one.
 
-# %% [markdown]
+# %% [markdown] id="5069b5b9fe10"
 # ## 5. Why L2 and max-norm pair well with dropout
 #
 # Dropout makes each unit's input noisy, and the cheapest way for the network to shout over the
@@ -226,14 +226,14 @@ check("equivalent_standard_lr", equivalent_standard_lr, hidden=True)
 # parameters, the input and the output get little or none. For the network 3-7-7-3-2-1 of the
 # deeplearning.ai notes:
 
-# %% [demo]
+# %% id="2877fd257f7b" tags=["demo"]
 sizes = [3, 7, 7, 3, 2, 1]
 count = count_parameters(sizes)
 print(f"{count.weights} weights and {count.biases} biases in total")
 for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
     print(f"  {fan_in:>2} -> {fan_out}: {fan_in * fan_out:>3} weights")
 
-# %% [markdown]
+# %% [markdown] id="e3c23606d4c5"
 # The 7→7 matrix holds 49 of the 99 weights, so the layer that feeds it (the first hidden layer)
 # is where dropout pays most: `p_drop = 0.5` there, `0.3` before the 7→3 matrix, and `0` on the
 # input and on the tiny last layers. In `course_lib.nn.MLP` that is

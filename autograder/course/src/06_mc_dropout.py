@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="f4abe49e9338"
 # # 06 · Monte Carlo dropout: uncertainty from dropout at test time
 #
 # **Learning goals.** After this notebook you can
@@ -19,7 +19,7 @@
 # probability that their Bernoulli variable is 1, that is that a unit of layer $i$ is **kept**:
 # their $p_i$ is our `keep_prob`. Entropies are in nats (natural logarithm).
 
-# %%
+# %% id="151f6a9b2ac2"
 import numpy as np
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
@@ -31,7 +31,7 @@ from course_lib.lessons import mc_dropout as lesson
 from course_lib.widgets import live_figure
 from autograder.exercises import check
 
-# %% [markdown]
+# %% [markdown] id="2c29aa317868"
 # ## 1. What dropout at test time approximates, and what it does not
 #
 # A Bayesian network does not pick one set of weights $W$: it keeps the posterior
@@ -88,7 +88,7 @@ from autograder.exercises import check
 # Only step 3 has an error you control: it shrinks like $1/\sqrt S$. Everything else is a
 # modelling choice whose quality has to be checked on data, which is what this notebook does.
 
-# %% [markdown]
+# %% [markdown] id="9f775edd04ea"
 # ## 2. Exercise: MC prediction
 #
 # Write `mc_predict(predict_fn, X, n_samples, *, rng)`. `predict_fn(X, rng)` is **one**
@@ -107,7 +107,7 @@ from autograder.exercises import check
 # The checks give your function a small dropout network as `predict_fn`, record every mask it
 # draws, and compare your mean and standard deviation with those of the recorded predictions.
 
-# %% [solution] id=mc_predict_solution
+# %% id="mc-predict-solution" nbgrader={"grade": false, "grade_id": "mc_predict_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mc_predict(predict_fn, X, n_samples, *, rng):
     """Monte Carlo prediction: mean and standard deviation of ``n_samples`` stochastic passes.
 
@@ -141,13 +141,13 @@ def mc_predict(predict_fn, X, n_samples, *, rng):
     return samples.mean(axis=0), samples.std(axis=0)
     ### END SOLUTION
 
-# %% [tests] id=mc_predict points=4
+# %% id="mc-predict" nbgrader={"grade": true, "grade_id": "mc_predict", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 check("mc_predict", mc_predict)
 ### BEGIN HIDDEN TESTS
 check("mc_predict", mc_predict, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="6ea4ecbbaf5e"
 # ## 3. Regression: where the uncertainty grows
 #
 # `course_lib.data.gap_regression_toy` gives 80 noisy points of $\sin 2x + x/3$ (noise standard
@@ -165,7 +165,7 @@ check("mc_predict", mc_predict, hidden=True)
 # Move the slider: with few masks the band is ragged and can even shrink; it settles as $S$
 # grows. The right panel shows the MC standard deviation along $x$ and its mean in three regions.
 
-# %% [demo]
+# %% id="d07097999162" tags=["demo"]
 toy = lesson.fit_toy_regression(p_drop=0.1, seed=1)
 print(f"trained in {toy.seconds:.1f} s; training RMSE of the weight-scaled net: "
       f"{toy.train_rmse:.3f} (noise std {toy.noise})")
@@ -174,13 +174,13 @@ bands = live_figure(partial(lesson.draw_regression_bands, toy), {
                                    description="masks S"),
 })
 
-# %% [demo]
+# %% id="1a49efc4636c" tags=["demo"]
 region_std = toy.region_std(200)
 for name, value in region_std.items():
     print(f"mean MC std {name:>16}: {value:.3f}  "
           f"({value / region_std['on the data']:.1f} x the value on the data)")
 
-# %% [markdown]
+# %% [markdown] id="cd4e14e043fe"
 # In our run (seed 1) the mean standard deviation is 0.118 on the data, 0.285 inside the gap
 # (2.4 times as much) and 0.452 beyond the data (3.8 times), where it keeps growing with the
 # distance. The growth inside the gap is the robust part: the masks pin every thinned network
@@ -193,27 +193,27 @@ for name, value in region_std.items():
 # Now the uncertainty that is *not* there. Draw fresh noisy points from the same law and count
 # how many fall inside the band $\text{mean} \pm 2\,\text{std}$:
 
-# %% [demo]
+# %% id="21374df8c037" tags=["demo"]
 coverage = lesson.band_coverage(toy, 200)
 print(f"fresh observations inside mean ± 2 std: {100 * coverage['model only']:.1f}% "
       "(a 95% band would hold 95%)")
 
-# %% [markdown]
+# %% [markdown] id="297f4c6e8a7c"
 # **In two sentences:** why does the band hold far fewer than 95% of new observations, and what
 # would you add to it?
 
-# %% [answer] id=explain_band_coverage points=2
+# %% [markdown] id="explain-band-coverage" nbgrader={"grade": true, "grade_id": "explain_band_coverage", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # The band is the spread of the *function* across dropout masks (the model's uncertainty,
 # Var_q[f(x)]); new observations also carry the noise of the targets (std 0.1 here), which no
 # mask knows about, and on the data the model's spread is about as small as that noise. Adding
 # the noise variance, mean ± 2·sqrt(std² + τ⁻¹) with τ⁻¹ = 0.1² (or τ⁻¹ estimated from
 # held-out residuals), brings the coverage close to 95%.
 
-# %% [demo]
+# %% id="e212910eeaba" tags=["demo"]
 print(f"with the noise variance added, mean ± 2 sqrt(std² + 0.1²) holds "
       f"{100 * coverage['model + noise']:.1f}% of fresh observations")
 
-# %% [markdown]
+# %% [markdown] id="55cd8877c869"
 # The remaining shortfall is the fit's own error (the mean misses the true function by more
 # than the masks' spread in places) together with a $q$ whose width is set by `p_drop`, not by
 # the data.
@@ -240,21 +240,21 @@ print(f"with the noise variance added, mean ± 2 sqrt(std² + 0.1²) holds "
 # pixels), trained on 1000 digits for 50 epochs; then 100 masks on the 500 test digits and on
 # the same digits turned by 90°, which look like nothing in the training set.
 
-# %% [demo]
+# %% id="738e171ae3ca" tags=["demo"]
 digits = lesson.fit_digits(p_drop=(0.0, 0.5, 0.5), seed=0)
 print(f"trained and sampled in {digits.seconds:.1f} s")
 y_test, weight_scaled = digits.y_test, digits.weight_scaled_probs
 print(f"test error: weight scaling {100 * lesson.error_rate(weight_scaled, y_test):.1f}%, "
       f"MC average of 100 masks {100 * lesson.error_rate(digits.mc_probs(100), y_test):.1f}%")
 
-# %% [markdown]
+# %% [markdown] id="169eecae346b"
 # ### Exercise: predictive entropy
 #
 # Write `predictive_entropy(probs)`: the entropy of each probability vector along the **last**
 # axis, in nats, for any leading shape (a single vector gives one number). A probability of 0
 # contributes 0 ($0 \log 0 = 0$), not NaN.
 
-# %% [solution] id=predictive_entropy_solution
+# %% id="predictive-entropy-solution" nbgrader={"grade": false, "grade_id": "predictive_entropy_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def predictive_entropy(probs):
     """Entropy -sum_k p_k log p_k of each probability vector along the last axis (nats).
 
@@ -276,20 +276,20 @@ def predictive_entropy(probs):
     return -np.sum(probs * logs, axis=-1)
     ### END SOLUTION
 
-# %% [tests] id=predictive_entropy points=2
+# %% id="predictive-entropy" nbgrader={"grade": true, "grade_id": "predictive_entropy", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check("predictive_entropy", predictive_entropy)
 ### BEGIN HIDDEN TESTS
 check("predictive_entropy", predictive_entropy, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="45d9b9729284"
 # ### Exercise: mutual information
 #
 # Write `mutual_information(prob_samples)` for `prob_samples` of shape `(S, N, K)`: S samples
 # (masks), N inputs, K classes. Return shape `(N,)`: the entropy of the mean over the samples
 # minus the mean of the samples' entropies, in nats. You may use your `predictive_entropy`.
 
-# %% [solution] id=mutual_information_solution
+# %% id="mutual-information-solution" nbgrader={"grade": false, "grade_id": "mutual_information_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mutual_information(prob_samples):
     """Mutual information between the label and the weights, from MC samples (BALD).
 
@@ -312,18 +312,18 @@ def mutual_information(prob_samples):
     return total - expected
     ### END SOLUTION
 
-# %% [tests] id=mutual_information points=2
+# %% id="mutual-information" nbgrader={"grade": true, "grade_id": "mutual_information", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check("mutual_information", mutual_information)
 ### BEGIN HIDDEN TESTS
 check("mutual_information", mutual_information, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="c86fa3269db9"
 # The histograms use `course_lib.mc`'s versions of the same two functions. On upright test
 # digits most of the mass sits near 0; on the rotated digits both measures spread out. Note
 # the log scale of the counts.
 
-# %% [demo]
+# %% id="6f50e2fa9a0e" tags=["demo"]
 fig = lesson.draw_uncertainty_histograms(digits)
 plt.show()
 auroc = lesson.rotation_detection_auroc(digits)
@@ -331,7 +331,7 @@ print("telling rotated from upright digits by each score (AUROC; 0.5 = chance, 1
 for name, value in auroc.items():
     print(f"  {name:>30}: {value:.3f}")
 
-# %% [markdown]
+# %% [markdown] id="575b201eaf67"
 # In our run the mutual information separates rotated from upright digits best (AUROC 0.73),
 # the MC predictive entropy next (0.68), and the weight-scaled net's top probability not at all
 # (0.46, below chance: it is on average *more* confident on the rotated digits than on the
@@ -341,11 +341,11 @@ for name, value in auroc.items():
 #
 # And these are the test digits on which the masks disagree most:
 
-# %% [demo]
+# %% id="fb2d508c96d6" tags=["demo"]
 fig = lesson.draw_most_uncertain(digits)
 plt.show()
 
-# %% [markdown]
+# %% [markdown] id="4d37ee457772"
 # ## 5. Rejection, calibration and the number of samples
 #
 # Three uses of the MC samples, on one figure whose slider sets the number of masks $S$ (the
@@ -364,13 +364,13 @@ plt.show()
 #   measure the accuracy on the rest, ranking by the MC predictive entropy, by the MI, or by the
 #   weight-scaled net's top probability (the usual deterministic baseline).
 
-# %% [demo]
+# %% id="1b884de48c75" tags=["demo"]
 metrics = live_figure(partial(lesson.draw_digits_metrics, digits), {
     "n_samples": widgets.IntSlider(value=100, min=1, max=len(digits.prob_samples), step=1,
                                    description="masks S"),
 })
 
-# %% [demo]
+# %% id="47f7dd1cb24a" tags=["demo"]
 def scores(probs):
     return (f"{100 * lesson.error_rate(probs, y_test):6.1f}%   {lesson.nll(probs, y_test):.4f}"
             f"   {mc.expected_calibration_error(probs, y_test):.4f}")
@@ -388,7 +388,7 @@ n_errors = {name: int(np.count_nonzero(probs.argmax(axis=1) != y_test))
             for name, probs in (("MC", digits.mc_probs(100)), ("weight scaling", weight_scaled))}
 print(f"errors among the {len(y_test)} test digits: {n_errors}")
 
-# %% [markdown]
+# %% [markdown] id="0f6d929af679"
 # What the table says, on this network and this split (our run: the numbers above):
 #
 # * **One mask is a worse network.** A single thinned network errs on 5.2% of the test digits,
@@ -420,14 +420,14 @@ print(f"errors among the {len(y_test)} test digits: {n_errors}")
 # the geometric mean; MC dropout computes the arithmetic mean (a mixture). The table compares
 # the three on the test digits, plus the mean entropy each gives the rotated digits:
 
-# %% [demo]
+# %% id="0f18ba5651dc" tags=["demo"]
 comparison = lesson.averaging_comparison(digits)
 print(f"{'':>24} {'error':>7} {'NLL':>7} {'ECE':>7} {'mean top p':>11} {'entropy, rotated':>17}")
 for name, row in comparison.items():
     print(f"{name:>24} {100 * row['error']:6.1f}% {row['nll']:7.4f} {row['ece']:7.4f} "
           f"{row['confidence']:11.3f} {row['rotated entropy']:17.3f}")
 
-# %% [markdown]
+# %% [markdown] id="3128c8864bc8"
 # The softmax of the mean logits lands next to weight scaling in every column, as the
 # argument predicts, and both are far surer of themselves on the rotated digits than the mean of
 # the probabilities is.
@@ -437,7 +437,7 @@ for name, row in comparison.items():
 # Two masks, two classes. One thinned network is very sure of class 0, the other fairly sure
 # of class 1:
 
-# %% [demo]
+# %% id="8c82d08bdc73" tags=["demo"]
 logit_samples = np.array([[4.0, 0.0], [0.0, 1.0]])
 prob_samples = softmax(logit_samples)
 print("each sample's probabilities:", np.round(prob_samples, 3).tolist())
@@ -446,7 +446,7 @@ print("softmax of mean logits:     ", np.round(softmax(logit_samples.mean(axis=0
 print(f"mutual information of the two samples: "
       f"{mc.mutual_information(prob_samples[:, None, :])[0]:.3f} nats")
 
-# %% [markdown]
+# %% [markdown] id="e1d93f93bcda"
 # The mixture says "probably 0, but the masks disagree" (0.625 / 0.375); the geometric mean says
 # "0, with 82%": the confident sample outvotes the other, and the disagreement is gone. Three
 # reasons to average probabilities:
@@ -466,18 +466,18 @@ print(f"mutual information of the two samples: "
 # width; section 5 showed a network where it does not. The reasons above are about what the
 # average *means*, not about a guarantee.
 
-# %% [markdown]
+# %% [markdown] id="e7a0ccc7fb3d"
 # **In two sentences:** a colleague computes MC dropout predictions by averaging the logits of
 # 50 masks and applying a softmax. What does that estimate, and what do they lose?
 
-# %% [answer] id=explain_average_probabilities points=2
+# %% [markdown] id="explain-average-probabilities" nbgrader={"grade": true, "grade_id": "explain_average_probabilities", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # Softmax of the mean logits is the normalised geometric mean of the masks' distributions, which
 # converges to softmax(E_q[logits]), essentially what weight scaling gives in one pass, and not
 # the MC estimate E_q[softmax(logits)] of the predictive distribution. It lets the most confident
 # mask dominate, so disagreement between masks (the epistemic uncertainty that the mutual
 # information measures, e.g. on unfamiliar inputs) disappears from the prediction.
 
-# %% [markdown]
+# %% [markdown] id="9f1ea03baffe"
 # ## Summary
 #
 # * Gal & Ghahramani read dropout + weight decay as variational inference with the dropout

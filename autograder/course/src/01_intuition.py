@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="c091fc1d3730"
 # # 01 · Why dropout works: the intuition
 #
 # **Learning goals.** After this notebook you can
@@ -18,7 +18,7 @@
 # speak of `keep_prob`, and some lecture notes write $p$ for the probability of *keeping* a unit
 # ("$p = 0.8$ for the inputs" there means `p_drop = 0.2`). Translate before you compare numbers.
 
-# %%
+# %% id="74b390c546a3"
 from functools import partial
 
 import numpy as np
@@ -32,7 +32,7 @@ from course_lib.lessons import intuition as lesson
 from course_lib.widgets import live_figure
 from autograder.exercises import check
 
-# %% [markdown]
+# %% [markdown] id="21abb7e12c0c"
 # ## 1. Overfitting, the gap, bias and variance
 #
 # We train on one set of examples and care about examples we have not seen. The **training
@@ -63,18 +63,18 @@ from autograder.exercises import check
 # degree: low degrees are too stiff (high bias), high degrees chase the noise (high variance).
 # Then raise the L2 penalty $\lambda$ at degree 12 and watch the variance fall.
 
-# %% [demo]
+# %% id="28ad0e63b220" tags=["demo"]
 bias_variance = live_figure(lesson.draw_bias_variance, {
     "degree": widgets.IntSlider(value=3, min=1, max=12, description="degree"),
     "log10_l2": widgets.FloatSlider(value=-6.0, min=-6.0, max=2.0, step=0.5,
                                     description="log10 λ"),
 })
 
-# %% [markdown]
+# %% [markdown] id="cbc3deb04114"
 # The decomposition is an identity, so we can check it: the test error measured on fresh noisy
 # labels equals the sum of the three terms (up to the Monte Carlo error of 200 training sets).
 
-# %% [demo]
+# %% id="390160ef7226" tags=["demo"]
 for degree in (3, 7, 12):
     result = lesson.bias_variance(degree, 1e-6)
     total = result.bias2 + result.variance + result.noise
@@ -82,7 +82,7 @@ for degree in (3, 7, 12):
           f"+ noise {result.noise:.4f} = {total:8.4f}; measured test error {result.test_mse:8.4f}, "
           f"training error {result.train_mse:.4f}")
 
-# %% [markdown]
+# %% [markdown] id="aaaf323e3376"
 # Neural networks sit at the high-variance end. The network of section 7 has about 51,000
 # parameters and is trained on 300 images: it can fit them perfectly, noise and all, and does so
 # within a few epochs.
@@ -120,7 +120,7 @@ for degree in (3, 7, 12):
 # The default is the 3-7-7-3-2-1 network of the deeplearning.ai notes, with `p_drop` 0.5 on the
 # first hidden layer (it feeds the largest weight matrix) and 0.3 on the second.
 
-# %% [demo]
+# %% id="d25c0024ab16" tags=["demo"]
 # The widgets only pass values around: every computation is a function of course_lib.lessons.
 builder = {"sizes": list(lesson.DEFAULT_SIZES), "rates": list(lesson.DEFAULT_RATES),
            "drawing": False, "handle": None}
@@ -200,7 +200,7 @@ display(widgets.VBox([widgets.HBox([add_button, remove_button, resample_button, 
                       layer_rows, widgets.HBox([inspect_layer, inspect_unit]), counts]))
 redraw_network()
 
-# %% [markdown]
+# %% [markdown] id="15aac3523d39"
 # Try: resample a few times and count how many units of the first hidden layer survive (it varies:
 # notebook 02 gives its law). Set the mask seed to 0: all 7 units of the first hidden layer are
 # dropped, a degenerate network whose output no longer depends on the input (it happens to one
@@ -213,7 +213,7 @@ redraw_network()
 # Layer $l$ of a fully connected network maps the $n_{l-1}$ units before it to its $n_l$ units
 # with an $n_{l-1}\times n_l$ weight matrix and one bias per unit. Write `count_parameters`.
 
-# %% [solution] id=count_parameters_solution
+# %% id="count-parameters-solution" nbgrader={"grade": false, "grade_id": "count_parameters_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def count_parameters(layer_sizes):
     """Weights and biases of a fully connected network.
 
@@ -245,24 +245,24 @@ def count_parameters(layer_sizes):
     return n_weights, n_biases
     ### END SOLUTION
 
-# %% [tests] id=count_parameters points=2
+# %% id="count-parameters" nbgrader={"grade": true, "grade_id": "count_parameters", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 check("count_parameters", count_parameters)
 ### BEGIN HIDDEN TESTS
 check("count_parameters", count_parameters, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="251968605ca6"
 # The network of the digits experiment (section 7) against its training set (counted with
 # `course_lib.analysis.count_parameters`, so that this cell runs before you solve the exercise):
 
-# %% [demo]
+# %% id="2280ad21990d" tags=["demo"]
 digits_net = list(lesson.DIGITS_LAYERS)
 n_weights, n_biases = analysis.count_parameters(digits_net)
 print(f"{'-'.join(map(str, digits_net))}: {n_weights:,} weights + {n_biases} biases = "
       f"{n_weights + n_biases:,} parameters, for 300 training images of 64 pixels "
       f"({300 * 64:,} numbers)")
 
-# %% [markdown]
+# %% [markdown] id="2ef5c8618787"
 # ## 5. The implicit ensemble: $2^n$ thinned networks
 #
 # Call a unit *droppable* when its layer has `p_drop > 0`. Each of $n$ droppable units is kept or
@@ -282,7 +282,7 @@ print(f"{'-'.join(map(str, digits_net))}: {n_weights:,} weights + {n_biases} bia
 # (the input layer and each hidden layer: `len(layer_sizes) - 1` rates), or a single float that
 # applies to every hidden layer and leaves the input whole. The output layer is never dropped.
 
-# %% [solution] id=count_subnetworks_solution
+# %% id="count-subnetworks-solution" nbgrader={"grade": false, "grade_id": "count_subnetworks_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def count_subnetworks(layer_sizes, p_drop):
     """Number of thinned networks dropout can sample: 2 ** (number of droppable units).
 
@@ -326,17 +326,17 @@ def count_subnetworks(layer_sizes, p_drop):
     return 2 ** n_droppable
     ### END SOLUTION
 
-# %% [tests] id=count_subnetworks points=3
+# %% id="count-subnetworks" nbgrader={"grade": true, "grade_id": "count_subnetworks", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("count_subnetworks", count_subnetworks)
 ### BEGIN HIDDEN TESTS
 check("count_subnetworks", count_subnetworks, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="170257dea209"
 # How many of them does training ever see? Each training example gets its own mask, so one run of
 # section 7 (300 images, 80 epochs) draws 24,000 masks.
 
-# %% [demo]
+# %% id="a51ce530fa68" tags=["demo"]
 n_subnetworks = analysis.count_subnetworks(digits_net, 0.5)
 n_masks_drawn = 300 * 80
 print(f"thinned networks of {'-'.join(map(str, digits_net))} at p_drop 0.5: "
@@ -344,7 +344,7 @@ print(f"thinned networks of {'-'.join(map(str, digits_net))} at p_drop 0.5: "
 print(f"masks drawn in training: {n_masks_drawn:,}, a fraction "
       f"{n_masks_drawn / n_subnetworks:.1e} of them")
 
-# %% [markdown]
+# %% [markdown] id="c573089e54b6"
 # Almost every thinned network is never trained even once, yet section 8 shows that their average
 # is good. The weight sharing is what makes the ensemble work: it is one set of parameters
 # trained under noise, not $2^n$ models.
@@ -382,7 +382,7 @@ print(f"masks drawn in training: {n_masks_drawn:,}, a fraction "
 # to be an adaptive form of L2 regularization" is exact in this linear case and a useful
 # approximation elsewhere. First the identity itself, checked by averaging over sampled masks:
 
-# %% [demo]
+# %% id="271ecf4352bb" tags=["demo"]
 X_demo, y_demo = lesson.coadaptation_data(seed=2)
 w_demo = np.array([1.5, 0.5, 0.4, 0.1])
 demo_rng = np.random.default_rng(0)
@@ -395,7 +395,7 @@ print(f"expected loss under dropout, closed form: "
 print(f"mean over 20,000 sampled masks:           {np.mean(sampled):.2f} "
       f"(± {2 * np.std(sampled) / np.sqrt(len(sampled)):.2f}, two standard errors)")
 
-# %% [markdown]
+# %% [markdown] id="12eb480daa44"
 # Now fit a unit with four inputs: $x_1$ and $x_2$ are two copies of one signal (differing by
 # noise of standard deviation 0.02), $x_3$ is an independent input, and $x_4$ has three times the
 # scale of the others. The bars compare least squares, the exact dropout solution
@@ -404,26 +404,26 @@ print(f"mean over 20,000 sampled masks:           {np.mean(sampled):.2f} "
 # (tuned to the same $\lvert w\rvert^2$, so that only the *distribution* of the shrinkage differs).
 # Change the data seed to see how arbitrary the least-squares split is.
 
-# %% [demo]
+# %% id="6c5436751110" tags=["demo"]
 linear_dropout = live_figure(lesson.draw_linear_dropout, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05,
                                   description="p_drop"),
     "seed": widgets.IntSlider(value=2, min=0, max=9, description="data seed"),
 })
 
-# %% [markdown]
+# %% [markdown] id="edde3a21ecb6"
 # The sampled-mask training lands on the closed form, and the copies share their weight equally.
 # Against the uniform L2 (same $\lvert w\rvert^2$), dropout takes more off $x_4$, the input with
 # the largest scale:
 
-# %% [demo]
+# %% id="d1a919b22427" tags=["demo"]
 for p_drop in (0.2, 0.5, 0.8):
     fit = lesson.dropout_linear_regression(p_drop, seed=2)
     print(f"p_drop {p_drop}: weight of x4 {fit.exact[3]:.3f} with dropout, {fit.ridge[3]:.3f} "
           f"with plain L2; weights of the copies {fit.exact[0]:.3f} and {fit.exact[1]:.3f} "
           f"(least squares: {fit.ols[0]:.2f} and {fit.ols[1]:.2f})")
 
-# %% [markdown]
+# %% [markdown] id="af84958f6e59"
 # ## 7. The guided experiment: `p_drop` = 0, 0.2, 0.5, 0.8 on the digits
 #
 # Real data now: scikit-learn's handwritten digits (8×8 pixels, 10 classes), 300 training images
@@ -432,12 +432,12 @@ for p_drop in (0.2, 0.5, 0.8):
 # (two splits, two initialisations; every rate sees the same two) and average their curves. This
 # takes a few seconds, so it is computed once here; the slider then only chooses what to show.
 
-# %% [demo]
+# %% id="bd6934594877" tags=["demo"]
 curves = lesson.digits_curves((0.0, 0.2, 0.5, 0.8))
 print(f"trained {len(curves.p_drops) * len(curves.splits)} networks in {curves.seconds:.1f} s")
 print(lesson.format_curves_table(curves))
 
-# %% [demo]
+# %% id="373d11565d1e" tags=["demo"]
 experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
     "p_drop": widgets.SelectionSlider(options=list(curves.p_drops), value=0.0,
                                       description="p_drop"),
@@ -445,7 +445,7 @@ experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
     "overlay": widgets.Checkbox(value=True, description="show the other rates"),
 })
 
-# %% [markdown]
+# %% [markdown] id="0f65e84c73c4"
 # Walk through it with the slider (the numbers are the table's, averaged over the last 10
 # epochs):
 #
@@ -473,13 +473,13 @@ experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
 # **In two sentences:** at `p_drop` = 0.8 the train/validation gap of the loss is the smallest of
 # the four rates, yet this network is the worst. Explain why in terms of bias and variance.
 
-# %% [answer] id=explain_underfitting points=2
+# %% [markdown] id="explain-underfitting" nbgrader={"grade": true, "grade_id": "explain_underfitting", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # The gap measures variance, how much the fit depends on the particular training images, and
 # p_drop = 0.8 does shrink it. But each thinned network keeps only about a fifth of the units, too
 # few to fit even the training set, so the bias (a training error of several percent) grows more
 # than the variance falls and the validation error rises: the best rate balances the two.
 
-# %% [markdown]
+# %% [markdown] id="03f7f2594391"
 # ## 8. The ensemble inside one trained network
 #
 # The trained `p_drop` = 0.5 networks of section 7 hold $2^{384}$ thinned networks. Compare, on
@@ -487,7 +487,7 @@ experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
 # one thinned network at a time, and the average of the predicted probabilities of $k$ thinned
 # networks.
 
-# %% [demo]
+# %% id="8b600eed4c5e" tags=["demo"]
 for run, (model, split) in enumerate(zip(curves.models[0.5], curves.splits)):
     result = lesson.ensemble_errors(model, split.X_val, split.y_val, sizes=(1, 10, 50),
                                     seed=run)
@@ -497,7 +497,7 @@ for run, (model, split) in enumerate(zip(curves.models[0.5], curves.splits)):
           f"{100 * result.single_thinned:.1f}% (mean of 50); average of {sizes} thinned "
           f"networks: {errors}")
 
-# %% [markdown]
+# %% [markdown] id="cdff1346590e"
 # A single thinned network makes about twice the errors of the full one (about 7.8% against
 # 3.6–4.0%); the average of 50 comes back to within half a point of it. The full network, at the
 # cost of one forward pass, behaves like the average of the ensemble. For a single softmax layer
@@ -509,14 +509,14 @@ for run, (model, split) in enumerate(zip(curves.models[0.5], curves.splits)):
 # **In two sentences:** training drew 24,000 masks out of $2^{384}$, so almost every thinned
 # network was never trained once. Why can their average still be a good classifier?
 
-# %% [answer] id=explain_weight_sharing points=2
+# %% [markdown] id="explain-weight-sharing" nbgrader={"grade": true, "grade_id": "explain_weight_sharing", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # The thinned networks are not separate models: they all use the same weights, and each training
 # step on one of them updates the weights of its kept units, which every other subnetwork
 # containing those units shares. So every weight is trained on a large fraction of all examples
 # (keep_prob, or keep_prob² when both of its units can be dropped), and a mask never drawn is
 # just a new combination of well-trained units.
 
-# %% [markdown]
+# %% [markdown] id="b96655938dc1"
 # ## Summary
 #
 # * Overfitting shows as a large gap between training and validation error; underfitting as a high

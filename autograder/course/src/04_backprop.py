@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="e7e7169ae039"
 # # 04 · Backpropagation through dropout, and how to check it
 #
 # **Learning goals.** After this notebook you can
@@ -19,7 +19,7 @@
 # *keeping* a unit. Inverted dropout, the kind used everywhere here, computes
 # $\text{out} = x \odot m / \text{keep\_prob}$ in training and $\text{out} = x$ at inference.
 
-# %%
+# %% id="f0f4572be863"
 import numpy as np
 import ipywidgets as widgets
 
@@ -29,7 +29,7 @@ from course_lib.widgets import live_figure
 from autograder.exercises import check
 from autograder.exercises.nb04 import LayerPair
 
-# %% [markdown]
+# %% [markdown] id="22e578360f16"
 # ## 1. The backward pass goes through the same mask
 #
 # Each output of inverted dropout depends on one input only, through a constant factor:
@@ -59,7 +59,7 @@ from autograder.exercises.nb04 import LayerPair
 # saves memory; FlashAttention does this with the dropout on its attention weights.) Here is one
 # layer of 8 units, with `course_lib`'s implementation and an upstream gradient of ones:
 
-# %% [demo]
+# %% id="38d4c9ce1359" tags=["demo"]
 rng = np.random.default_rng(4)
 x = np.round(rng.uniform(0.5, 2.0, size=8), 2)
 out, cache = dropout.dropout_forward(x, 0.5, rng=rng)
@@ -69,7 +69,7 @@ print("mask ", cache.mask.astype(int))
 print("out  ", out)
 print("dx   ", dx, "  (dout = 1 everywhere)")
 
-# %% [markdown]
+# %% [markdown] id="ab36eb0bae7c"
 # What if the backward pass draws a **new** mask instead? Two independent masks disagree on a
 # unit with probability $2\,\text{p\_drop}\,\text{keep\_prob}$, and on those units the gradient
 # is either missing or invented. For a large layer the relative error between the right and the
@@ -77,13 +77,13 @@ print("dx   ", dx, "  (dout = 1 everywhere)")
 # $\sqrt{2\,\text{p\_drop}\,\text{keep\_prob}} / (2\sqrt{\text{keep\_prob}}) =
 # \sqrt{\text{p\_drop}/2}$, which is far from small:
 
-# %% [demo]
+# %% id="f1ee273e65de" tags=["demo"]
 for p_drop in (0.1, 0.3, 0.5, 0.8):
     error = lesson.fresh_mask_backward_error(p_drop)
     print(f"p_drop = {p_drop}: relative error {error:.3f}   (sqrt(p_drop / 2) = "
           f"{np.sqrt(p_drop / 2):.3f})")
 
-# %% [markdown]
+# %% [markdown] id="bf4c301f8f08"
 # ## 2. Exercise: a dropout layer, forward and backward
 #
 # Write **both** functions in the cell below; you decide what `cache` holds.
@@ -103,7 +103,7 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
 # inference and `p_drop = 0`, and gradient-check the pair with the mask fixed. One hint: the
 # output is 0 for a kept unit whose input is 0, so the output does not tell you the mask.
 
-# %% [solution] id=dropout_backward_solution
+# %% id="dropout-backward-solution" nbgrader={"grade": false, "grade_id": "dropout_backward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropout_forward(x, p_drop, *, rng, training=True):
     """Inverted dropout, forward pass.
 
@@ -162,13 +162,13 @@ def dropout_backward(dout, cache):
     return (dout * mask / keep_prob).astype(dout.dtype)
     ### END SOLUTION
 
-# %% [tests] id=dropout_backward points=4
+# %% id="dropout-backward" nbgrader={"grade": true, "grade_id": "dropout_backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 check("dropout_backward", LayerPair(dropout_forward, dropout_backward))
 ### BEGIN HIDDEN TESTS
 check("dropout_backward", LayerPair(dropout_forward, dropout_backward), hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="fcbb5024a899"
 # ## 3. Gradient checking: centred differences and a relative error
 #
 # A backward pass is a claim about derivatives, and finite differences test it. Nudge one
@@ -206,16 +206,16 @@ check("dropout_backward", LayerPair(dropout_forward, dropout_backward), hidden=T
 # (`course_lib.nn.MLP`) with `p_drop = 0`, for every power of ten from $h = 10^{-12}$ to
 # $10^{-1}$:
 
-# %% [demo]
+# %% id="65726bc9dfe8" tags=["demo"]
 lesson.draw_difference_errors();
 
-# %% [demo]
+# %% id="333fd24bb802" tags=["demo"]
 errors = lesson.difference_errors()
 for name, curve in (("centred", errors.centred), ("one-sided", errors.one_sided)):
     best = int(np.argmin(curve))
     print(f"{name:>9}: smallest relative error {curve[best]:.1e} at h = {errors.hs[best]:.0e}")
 
-# %% [markdown]
+# %% [markdown] id="ef14c1ff625b"
 # Both curves are V-shaped: rounding on the left, truncation on the right, and each bottom sits
 # within a power of ten of where the analysis puts it, at about the predicted height. Beyond
 # $h \approx 10^{-3}$ both jump towards $10^{-2}$: the step now carries some hidden unit's
@@ -230,7 +230,7 @@ for name, curve in (("centred", errors.centred), ("one-sided", errors.one_sided)
 # (NumPy would otherwise broadcast `(4, 1)` against `(4,)` and compare the wrong things
 # silently).
 
-# %% [solution] id=relative_error_solution
+# %% id="relative-error-solution" nbgrader={"grade": false, "grade_id": "relative_error_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def relative_error(a, b):
     """Relative error between two gradients.
 
@@ -260,13 +260,13 @@ def relative_error(a, b):
     return float(np.sqrt(np.sum((a - b) ** 2)) / denominator)
     ### END SOLUTION
 
-# %% [tests] id=relative_error points=3
+# %% id="relative-error" nbgrader={"grade": true, "grade_id": "relative_error", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("relative_error", relative_error)
 ### BEGIN HIDDEN TESTS
 check("relative_error", relative_error, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="c69b777c0183"
 # ## 5. With dropout, $J$ is not one function
 #
 # The deeplearning.ai notes warn that with dropout "the cost function $J$ is no longer
@@ -281,10 +281,10 @@ check("relative_error", relative_error, hidden=True)
 # same at every step and only the mask changes), once with `p_drop = 0` and once with
 # `p_drop = 0.5` on the hidden layer:
 
-# %% [demo]
+# %% id="3038f636a52e" tags=["demo"]
 lesson.draw_loss_traces();
 
-# %% [demo]
+# %% id="b83f71fad836" tags=["demo"]
 for p_drop in (0.0, 0.5):
     traces = lesson.loss_traces(p_drop)
     rises = np.count_nonzero(np.diff(traces.sampled) > 0)
@@ -292,7 +292,7 @@ for p_drop in (0.0, 0.5):
           f" final J {traces.sampled[-1]:.3f}, mean over 10 masks {traces.expected[-1]:.3f}, "
           f"without dropout {traces.inference[-1]:.3f}")
 
-# %% [markdown]
+# %% [markdown] id="0830b484debd"
 # Without dropout, $J$ falls at every step and you can debug with it. With dropout the printed
 # $J$ wobbles around the smooth mean over masks, which itself stays above the loss of the full
 # network at inference: three different numbers, all called "the loss".
@@ -322,25 +322,25 @@ for p_drop in (0.0, 0.5):
 # exactly 0 both ways. At `p_drop = 0` the two checks coincide, as there is nothing to redraw;
 # with dropout on, the fixed-mask check keeps its V while the naive one is stuck at 1.
 
-# %% [demo]
+# %% id="850be8ef7c63" tags=["demo"]
 gradient_check = live_figure(lesson.draw_gradient_check, {
     "log10_h": widgets.FloatSlider(value=-5.0, min=-12.0, max=-1.0, step=0.5,
                                    description="log10(h)"),
     "p_drop": widgets.FloatSlider(value=0.5, min=0.0, max=0.8, step=0.1, description="p_drop"),
 })
 
-# %% [markdown]
+# %% [markdown] id="4941e85b9d27"
 # **In two sentences:** why does the naive check get *worse* as $h$ shrinks, and why does
 # reseeding the generator for every evaluation cure it?
 
-# %% [answer] id=explain_naive_check points=2
+# %% [markdown] id="explain-naive-check" nbgrader={"grade": true, "grade_id": "explain_naive_check", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # Each evaluation of the naive check draws its own mask, so the two losses in the difference
 # quotient belong to two different thinned networks; their difference stays of the size of the
 # loss's spread over masks while we divide it by 2h, so the quotient grows like 1/h. Reseeding
 # gives every evaluation (and the backward pass) the same mask, so the quotient differentiates
 # one fixed, ordinary function and its error falls to the usual truncation and rounding terms.
 
-# %% [markdown]
+# %% [markdown] id="762b3f3bc554"
 # ## 6. Find the bug
 #
 # Phase one of the recipe cannot see one kind of bug: with `p_drop = 0` the mask is all ones
@@ -353,7 +353,7 @@ gradient_check = live_figure(lesson.draw_gradient_check, {
 # of numpy-ml, a carefully written NumPy library of models, whose backward pass has the same
 # flaw. Read it, then run the check in both phases.
 
-# %% [demo]
+# %% id="3fc690b3b69a" tags=["demo"]
 def dropout_dense_forward(x, W, b, p_drop, *, rng, training=True):
     """Dropout on the inputs of a dense layer: out = (x * mask / keep_prob) @ W + b."""
     keep_prob = 1.0 - p_drop
@@ -380,11 +380,11 @@ for p_drop in (0.0, 0.5):
     print(f"p_drop = {p_drop}: " + ", ".join(f"{name} {value:.1e}"
                                              for name, value in errors.items()))
 
-# %% [markdown]
+# %% [markdown] id="7d98a7843453"
 # **Find the bug.** Which line is wrong, and what is the fix? Why do `dW` and `db` pass the
 # check while `dx` fails, and why did the check with `p_drop = 0` see nothing?
 
-# %% [answer] id=find_the_bug points=3
+# %% [markdown] id="find-the-bug" nbgrader={"grade": true, "grade_id": "find_the_bug", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # The line `dx = scale * (dout @ W.T)` is wrong: it scales the gradient but never applies the
 # mask, so dropped inputs receive a gradient although they did not affect the output. The fix
 # is `dx = scale * mask * (dout @ W.T)`, i.e. dout @ W.T is the gradient with respect to
@@ -394,7 +394,7 @@ for p_drop in (0.0, 0.5):
 # buggy and the correct dx coincide: only a check with dropout on (and the mask held fixed)
 # can see the bug.
 
-# %% [markdown]
+# %% [markdown] id="cb86a3fc1004"
 # ## Summary
 #
 # * The backward pass of inverted dropout is $dx = dout \odot m / \text{keep\_prob}$ with the

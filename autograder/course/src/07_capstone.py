@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="236e4eababb3"
 # # 07 · Capstone: does dropout behave as Srivastava et al. (2014) say?
 #
 # **Learning goals.** After this notebook you can
@@ -17,12 +17,12 @@
 # `p_drop = 0.5` and `0.2`, and their $pn$ (retain probability times units) is our
 # `n * keep_prob`, the expected number of kept units. All dropout here is inverted dropout.
 
-# %%
+# %% id="1f042e467233"
 # The sweeps below trained 117 networks and took about 13 minutes on 2 shared cores. They are
 # loaded from a results file; set RECOMPUTE = True to run them all again here instead.
 RECOMPUTE = False
 
-# %%
+# %% id="4bb5d8830fde"
 from functools import partial
 
 import numpy as np
@@ -42,7 +42,7 @@ print(f"seeds {settings.seeds}; {results['recipe']}")
 print(f"{len(results['configs'])} configurations x {len(settings.seeds)} seeds = "
       f"{sum(len(runs) for runs in results['runs'].values())} trained networks")
 
-# %% [markdown]
+# %% [markdown] id="70532f09cbed"
 # ## 1. The claims, and a setup small enough to test them
 #
 # Srivastava et al. trained networks of thousands of units on MNIST (60 000 images) for hours.
@@ -75,7 +75,7 @@ print(f"{len(results['configs'])} configurations x {len(settings.seeds)} seeds =
 # 1.38% with dropout (`p_drop` 0.1 on inputs, 0.3 on hidden units) on 1000 images, the same
 # direction as below.
 
-# %% [markdown]
+# %% [markdown] id="f2c902780b1d"
 # ## 2. Exercise: your own sweep over `p_drop`
 #
 # A sweep looks trivial (a loop) and is where most dropout experiments go wrong. Write
@@ -97,7 +97,7 @@ print(f"{len(results['configs'])} configurations x {len(settings.seeds)} seeds =
 # differ between machines; everything random is fixed by the seed). If they differ, it says
 # which of the usual mistakes the numbers point to.
 
-# %% [solution] id=sweep_p_drop_solution
+# %% id="sweep-p-drop-solution" nbgrader={"grade": false, "grade_id": "sweep_p_drop_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
                  keep_product=False):
     """Test error of one freshly trained network per dropout rate, all on the same split.
@@ -147,20 +147,20 @@ def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
     return np.array(errors, dtype=float)
     ### END SOLUTION
 
-# %% [tests] id=sweep_p_drop points=4
+# %% id="sweep-p-drop" nbgrader={"grade": true, "grade_id": "sweep_p_drop", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
 check("sweep_p_drop", sweep_p_drop)
 ### BEGIN HIDDEN TESTS
 check("sweep_p_drop", sweep_p_drop, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="e1585af0ccfe"
 # Your sweep at work on a small problem (300 images, two layers of 64 units, 40 epochs: about a
 # second). The matrices are small, so it runs with one BLAS thread: a second thread only adds
 # contention (on a shared 2-core machine, training was several times slower with two). One seed
 # and 500 test images cannot separate rates a few tenths of a point apart; the precomputed
 # sweeps below average three seeds of bigger networks.
 
-# %% [demo]
+# %% id="1af388df6109" tags=["demo"]
 demo_rates = [0.0, 0.2, 0.5, 0.8]
 try:
     with lesson.one_blas_thread():
@@ -173,7 +173,7 @@ try:
 except NotImplementedError:
     print("Write sweep_p_drop above first.")
 
-# %% [markdown]
+# %% [markdown] id="42038170e062"
 # ## 3. Claim 1: error against `p_drop`, at fixed $n$ and at fixed $n \cdot$ keep_prob
 #
 # With $n$ fixed, a larger `p_drop` leaves fewer units at work in each step: at `p_drop = 0.8`
@@ -184,10 +184,10 @@ except NotImplementedError:
 # `p_drop = 0.8` keep about 13 per layer and, in 40 epochs, learn almost nothing, while the
 # widened network does fine.
 
-# %% [demo]
+# %% id="624a635cbab7" tags=["demo"]
 lesson.draw_p_drop(results);
 
-# %% [demo]
+# %% id="7d363e00330a" tags=["demo"]
 sweep = lesson.p_drop_sweep(results)
 print("p_drop   fixed n   fixed n*keep   (n*keep units)   fixed n minus fixed n*keep, paired")
 for i, p_drop in enumerate(sweep["p_drops"]):
@@ -199,7 +199,7 @@ gain = lesson.paired_summary(sweep["fixed_n"][0], sweep["fixed_n"][6])
 print(f"fixed n, p_drop 0 minus p_drop 0.6: {100 * gain['mean']:+.2f} ± "
       f"{100 * gain['standard_error']:.2f} pp (mean ± standard error over seeds)")
 
-# %% [markdown]
+# %% [markdown] id="71f45d835a78"
 # **What we measured.** Without dropout the 256-unit network makes 2.60% test errors. At fixed
 # $n$ the error falls to between 1.67% (at 0.6; 0.93 ± 0.35 pp better than no dropout, paired)
 # and 2.33% for `p_drop` from 0.1 to 0.7 and then jumps to 3.07% at `p_drop = 0.8`,
@@ -211,18 +211,18 @@ print(f"fixed n, p_drop 0 minus p_drop 0.6: {100 * gain['mean']:+.2f} ± "
 # each other; the paper's fixed-$pn$ optimum near retain probability 0.6 (our `p_drop = 0.4`)
 # does not show here: our curve is still falling at 0.8.
 
-# %% [markdown]
+# %% [markdown] id="ba813584f66f"
 # **In two sentences:** what do the two curves say about *why* a high `p_drop` hurts a network
 # of fixed size, and what would you choose for a new problem?
 
-# %% [answer] id=conclusion_p_drop points=2
+# %% [markdown] id="conclusion-p-drop" nbgrader={"grade": true, "grade_id": "conclusion_p_drop", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # At fixed n the error is flat from p_drop 0.1 to 0.7 (1.67% to 2.33% against 2.60% without
 # dropout) and jumps to 3.07% at 0.8, where the network no longer fits its training set, while
 # the network whose width grows as n / keep_prob keeps improving (1.60% at 0.8): the damage at
 # high p_drop is lost capacity (too few kept units), not the noise itself. For a new problem,
 # start near p_drop 0.5 on hidden layers and, if you raise p_drop, widen the layers with it.
 
-# %% [markdown]
+# %% [markdown] id="45be659c2ea4"
 # ## 4. Claim 2: error against training-set size
 #
 # `load_digits_split` takes the test and validation images first, so with the same seed a
@@ -230,10 +230,10 @@ print(f"fixed n, p_drop 0 minus p_drop 0.6: {100 * gain['mean']:+.2f} ± "
 # same training images. Every size gets the same 1500 SGD steps of up to 100 images (so 50
 # images get 1500 epochs and 1000 images get 150), which lets each network fit its data.
 
-# %% [demo]
+# %% id="3aa0e6beaf3a" tags=["demo"]
 lesson.draw_data_size(results);
 
-# %% [demo]
+# %% id="21071b7d383c" tags=["demo"]
 sizes = lesson.data_size_table(results)
 print("n_train   no dropout   p_drop 0.5   gain (paired, pp)")
 for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"],
@@ -242,7 +242,7 @@ for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"
     print(f"{n:7d}     {100 * none.mean():6.2f}%     {100 * dropout.mean():6.2f}%     "
           f"{100 * paired['mean']:+.2f} ± {100 * paired['standard_error']:.2f}")
 
-# %% [markdown]
+# %% [markdown] id="ea8b4cfe259d"
 # **What we measured.**
 #
 # | training images | 50 | 100 | 200 | 300 | 500 | 1000 |
@@ -257,18 +257,18 @@ for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"
 # MNIST images; here the whole curve fits within 1000 because the digits are a far easier
 # problem. Between 100 and 200 images the gain is not monotone: within our noise, it is flat.
 
-# %% [markdown]
+# %% [markdown] id="e95673fa5148"
 # **In two sentences:** why does dropout not help with 50 images, and why does its gain shrink
 # again when the training set is large?
 
-# %% [answer] id=conclusion_data_size points=2
+# %% [markdown] id="conclusion-data-size" nbgrader={"grade": true, "grade_id": "conclusion_data_size", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # With 50 images (16.33% without, 16.47% with dropout) the error comes from having seen too few
 # examples of each digit, and no regularizer can supply the missing data; dropout only adds
 # noise to an already poorly determined fit. With many images the data itself prevents
 # overfitting (2.60% without dropout at 1000), so there is less for dropout to fix: the gain
 # peaks in between (1.60 pp at 300 images) and falls to 0.60 pp at 1000.
 
-# %% [markdown]
+# %% [markdown] id="f7cc85af5b5d"
 # ## 5. Claim 3: dropout makes hidden activations sparse
 #
 # The paper's reason: a unit cannot rely on others being present, so each learns to be useful
@@ -279,14 +279,14 @@ for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"
 # each mean activation; right: all activations, on a log scale. Move the slider to compare any
 # rate with `p_drop = 0`.
 
-# %% [demo]
+# %% id="2d9bf5db43a5" tags=["demo"]
 sparsity_view = live_figure(partial(lesson.draw_sparsity, results), {
     "p_drop": widgets.SelectionSlider(options=list(settings.p_drops[1:]), value=0.5,
                                       description="p_drop"),
     "layer": widgets.Dropdown(options=[1, 2], value=1, description="hidden layer"),
 })
 
-# %% [demo]
+# %% id="6db8d2bbc5e6" tags=["demo"]
 table = lesson.sparsity_table(results)
 print("p_drop   exactly 0 (layer 1, 2)   below 0.1 (layer 1, 2)   mean activation (layer 1, 2)")
 for i, p_drop in enumerate(table["p_drops"]):
@@ -294,7 +294,7 @@ for i, p_drop in enumerate(table["p_drops"]):
     print(f"  {p_drop:.1f}      {100 * zero[0]:5.1f}%  {100 * zero[1]:5.1f}%         "
           f"{100 * near[0]:5.1f}%  {100 * near[1]:5.1f}%           {mean[0]:.2f}  {mean[1]:.2f}")
 
-# %% [markdown]
+# %% [markdown] id="599444a3801e"
 # **What we measured.** The claim holds, clearly and monotonically in `p_drop`. In the first
 # hidden layer 44.90% of activations are exactly zero without dropout and 74.61% with
 # `p_drop = 0.5` (near zero, below 0.1: 50.10% and 78.96%); the mean activation falls from 0.35
@@ -303,7 +303,7 @@ for i, p_drop in enumerate(table["p_drops"]):
 # first layer about 38% of the units average more than 0.4 without dropout, and 0.3% with it.
 # (Whether the sparse code is *why* dropout generalizes better, the measurement cannot say.)
 
-# %% [markdown]
+# %% [markdown] id="9ed66d485ce5"
 # ## 6. Claim 4: dropout with max-norm, against dropout alone and L2
 #
 # Six families on 300 training images, where overfitting is stronger than at 1000: no
@@ -314,15 +314,15 @@ for i, p_drop in enumerate(table["p_drops"]):
 # (mean validation error of the last 10 epochs over the seeds), and only then is its test error
 # read: choosing on the test set would make the winner look better than it is.
 
-# %% [demo]
+# %% id="ec13d99fa706" tags=["demo"]
 lesson.draw_regularizers(results);
 
-# %% [demo]
+# %% id="46ed2cce322b" tags=["demo"]
 print("configuration            validation   test   (mean of 3 seeds)")
 for row in lesson.regularizer_rows(results):
     print(f"{row['label']:24s}  {100 * row['val_error']:5.2f}%   {100 * row['test_error']:5.2f}%")
 
-# %% [markdown]
+# %% [markdown] id="0461446940f3"
 # **What we measured.** No regularizer: 4.53%. Dropout alone: 2.93%, by far the largest gain.
 # L2 alone: 4.00% (λ = 0.001); max-norm alone: 4.40% (c = 1.5). Dropout + L2: 3.40%; dropout +
 # max-norm: 3.27% (c = 1.5). The paper's order, dropout + max-norm first, is **not** reproduced:
@@ -334,11 +334,11 @@ for row in lesson.regularizer_rows(results):
 # learning rates with momentum (weights would blow up without it); at a small learning rate there
 # is little for it to do.
 
-# %% [markdown]
+# %% [markdown] id="a3cb6673041e"
 # **In two sentences:** did max-norm add anything to dropout here, and what experiment would
 # give the paper's claim a fair chance?
 
-# %% [answer] id=conclusion_regularizers points=2
+# %% [markdown] id="conclusion-regularizers" nbgrader={"grade": true, "grade_id": "conclusion_regularizers", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # No: dropout alone gave 2.93% against 4.53% without regularization, and adding max-norm
 # (3.27%) or L2 (3.40%) did not improve on it within our noise; without dropout a max-norm of
 # c >= 2.5 never even bound at lr = 0.05 (identical results), so it had little to do. A fair test would raise the learning rate
@@ -346,7 +346,7 @@ for row in lesson.regularizer_rows(results):
 # learning rate on the validation set, and use more seeds or a larger test set to resolve
 # differences of a few tenths of a point.
 
-# %% [markdown]
+# %% [markdown] id="1cfd9d2cde23"
 # ## 7. Claim 5: dropout needs 2–3× more epochs
 #
 # "Converged" needs a definition. We use the validation error of the fixed-$n$ networks of
@@ -354,13 +354,13 @@ for row in lesson.regularizer_rows(results):
 # raw curve jumps), and two measures: the first epoch at which the smoothed curve is at or
 # below a threshold, and the epoch of its lowest value. Move the threshold.
 
-# %% [demo]
+# %% id="07784742fce9" tags=["demo"]
 convergence_view = live_figure(partial(lesson.draw_convergence, results), {
     "threshold": widgets.FloatSlider(value=0.03, min=0.015, max=0.06, step=0.0025,
                                      readout_format=".4f", description="threshold"),
 })
 
-# %% [demo]
+# %% id="93c9926bad6b" tags=["demo"]
 for threshold in (0.02, 0.03, 0.04):
     table = lesson.convergence_table(results, threshold)
     reach = np.nanmean(table["reach"], axis=1)
@@ -370,7 +370,7 @@ best = table["best"].mean(axis=1)
 print("epoch of the best smoothed validation error: " + ", ".join(
     f"p_drop {p:.1f}: {b:.0f}" for p, b in zip(table["p_drops"], best)))
 
-# %% [markdown]
+# %% [markdown] id="85c99e54c40a"
 # **What we measured.** It depends on what "converge" means. To reach a 3% validation error
 # the network without dropout needs 13 epochs, with `p_drop = 0.5` it needs 16, and only the
 # highest rates are much slower (about 21 at 0.7 and 84 at 0.8). But the network without
@@ -379,27 +379,27 @@ print("epoch of the best smoothed validation error: " + ", ".join(
 # "2–3 times longer". So dropout does not slow the early fit much; it makes training worth
 # continuing for longer, because the noise keeps the network from settling on the training set.
 
-# %% [markdown]
+# %% [markdown] id="799602f5aea2"
 # **In two sentences:** is "dropout takes 2–3 times longer to train" true on the digits? Say
 # which measure supports it and which does not.
 
-# %% [answer] id=conclusion_convergence points=2
+# %% [markdown] id="conclusion-convergence" nbgrader={"grade": true, "grade_id": "conclusion_convergence", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # By the epoch of the best validation error, yes: without dropout the best comes at epoch 36
 # on average, with p_drop = 0.5 at epoch 100, 2.8 times later. By the time to reach a fixed
 # moderate error, no: 13 against 16 epochs for 3%, so dropout barely slows the early fit (only
 # p_drop 0.8 is much slower); what takes longer is reaching the lower error that only the
 # dropout network can reach.
 
-# %% [markdown]
+# %% [markdown] id="3559f7595876"
 # ## 8. All five experiments behind one control
 
-# %% [demo]
+# %% id="f461465b9514" tags=["demo"]
 overview = live_figure(partial(lesson.draw_experiment, results), {
     "experiment": widgets.Dropdown(options=list(lesson.EXPERIMENTS), description="experiment",
                                    layout=widgets.Layout(width="420px")),
 })
 
-# %% [markdown]
+# %% [markdown] id="1430fa2866f4"
 # ## 9. Where do these numbers come from? Recompute one
 #
 # A results file is only as good as your ability to remake it. This one records the command
@@ -408,7 +408,7 @@ overview = live_figure(partial(lesson.draw_experiment, results), {
 # generator's own function and compares. Here is that check, on the narrowest network (128
 # units, no dropout, seed 0; a few seconds):
 
-# %% [demo]
+# %% id="b4cc30332b46" tags=["demo"]
 key = results["experiments"]["p_drop_fixed_product"]["0"]
 stored = results["runs"][key][0]
 again = lesson.train_run(results["configs"][key], stored["seed"], settings)
@@ -418,7 +418,7 @@ print(f"stored test error {100 * stored['test_error']:.2f}%, recomputed "
       f"{np.max(np.abs(np.subtract(stored['val_mistakes'], again['val_mistakes'])))} images "
       "in any epoch")
 
-# %% [markdown]
+# %% [markdown] id="d9b2b1a13f98"
 # Same seed, same recipe, same numbers. Float32 matrix products may round differently on another
 # machine or with another number of BLAS threads, which can flip a test image whose top two
 # classes are nearly tied; that is why the test allows 2 of the 500 images.

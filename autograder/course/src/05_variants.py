@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="287446f083a1"
 # # 05 · Variants of dropout
 #
 # **Learning goals.** After this notebook you can
@@ -19,7 +19,7 @@
 # quoted here write $p$ for the probability of *keeping* (Srivastava et al. 2014, Klambauer et
 # al. 2017, Wan et al. 2013); every formula below has been translated to `p_drop`.
 
-# %%
+# %% id="6c08b93b6c8d"
 import numpy as np
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
@@ -29,7 +29,7 @@ from course_lib.lessons import variants_view as lesson
 from course_lib.widgets import live_figure
 from autograder.exercises import check
 
-# %% [markdown]
+# %% [markdown] id="46a61174bbb3"
 # ## 1. Why dropping pixels of a feature map does little
 #
 # Dropout works by taking information away: a unit that is dropped cannot be relied on. That
@@ -43,38 +43,38 @@ from autograder.exercises import check
 # four feature maps (intensity, vertical edges, horizontal edges, blobs), each standardized to
 # mean 0 and variance 1. First, how alike are neighbouring pixels?
 
-# %% [demo]
+# %% id="78f10a340e17" tags=["demo"]
 maps = lesson.feature_maps()  # shape (1, 4, 32, 32): one sample, four channels
 for name, r in zip(lesson.CHANNEL_NAMES, lesson.neighbour_correlation(maps[0])):
     print(f"{name:>17}: correlation of horizontally adjacent pixels = {r:.3f}")
 
-# %% [markdown]
+# %% [markdown] id="ea1d9538d1f1"
 # Now drop pixels (inverted dropout, one mask entry per pixel) and try to undo it: replace every
 # dropped pixel by the mean of its kept 3x3 neighbours. The relative error of that guess, over the
 # dropped pixels, says how much information dropout really removed (0: nothing; 1: everything,
 # the same as guessing the channel mean). Then drop whole channels instead (spatial dropout): a
 # dropped channel leaves no neighbour to guess from.
 
-# %% [demo]
+# %% id="748ea87e13cf" tags=["demo"]
 print("p_drop   error after pixel dropout   error after channel dropout")
 for p_drop in (0.1, 0.3, 0.5, 0.7):
     result = lesson.pixel_vs_channel(p_drop)
     print(f"  {p_drop:.1f}   {result.pixel:>14.1%}              {result.channel:>14.1%}")
 
-# %% [markdown]
+# %% [markdown] id="6ad36efd88d8"
 # At `p_drop = 0.5`, half the pixels are gone, yet the neighbours give them back to within about
 # 20%; at `p_drop = 0.1` the lost pixels come back to about 11% (most of that small error is what
 # interpolating a smooth map costs even when nothing is dropped). A network can learn the same
 # trick, which is why pixel dropout on convolutional features is a weak regularizer. Dropping
 # channels removes 100% of what was dropped. Move the slider to see one channel:
 
-# %% [demo]
+# %% id="d696d37f13eb" tags=["demo"]
 pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05, description="p_drop"),
     "seed": widgets.IntSlider(value=0, min=0, max=20, description="seed"),
 })
 
-# %% [markdown]
+# %% [markdown] id="4edff7cd2d55"
 # **Spatial dropout** (Tompson et al. 2015; PyTorch `nn.Dropout2d`, Keras `SpatialDropout2D`)
 # draws **one keep-mask entry per (sample, channel)** of an `(N, C, H, W)` tensor, a mask of
 # shape `(N, C, 1, 1)` broadcast over `H` and `W`, and scales the kept channels by
@@ -98,7 +98,7 @@ pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
 # The checks are statistical where the output is random (false-failure probability below
 # $10^{-9}$ per check), so any correct way of drawing the mask passes.
 
-# %% [solution] id=spatial_dropout_forward_solution
+# %% id="spatial-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "spatial_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def spatial_dropout_forward(x, p_drop, *, rng, training=True):
     """Spatial (channel) inverted dropout, forward pass.
 
@@ -138,24 +138,24 @@ def spatial_dropout_forward(x, p_drop, *, rng, training=True):
     return out, mask
     ### END SOLUTION
 
-# %% [tests] id=spatial_dropout_forward points=3
+# %% id="spatial-dropout-forward" nbgrader={"grade": true, "grade_id": "spatial_dropout_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("spatial_dropout_forward", spatial_dropout_forward)
 ### BEGIN HIDDEN TESTS
 check("spatial_dropout_forward", spatial_dropout_forward, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="4f90daec05ac"
 # **In two sentences:** why does pixel dropout barely regularize a convolutional feature map, and
 # what does spatial dropout change?
 
-# %% [answer] id=explain_spatial_dropout points=2
+# %% [markdown] id="explain-spatial-dropout" nbgrader={"grade": true, "grade_id": "explain_spatial_dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # Neighbouring pixels of a feature map are strongly correlated (about 0.9 here), so a dropped
 # pixel is almost recoverable from its kept neighbours and the next convolution, which sums over
 # a neighbourhood, loses little information. Spatial dropout drops a whole (sample, channel) map,
 # which removes that feature completely and forces the network to spread what it needs over
 # several channels.
 
-# %% [markdown]
+# %% [markdown] id="f7600e2e7cf0"
 # ## 3. Gaussian dropout: the same first two moments
 #
 # Inverted dropout multiplies each unit by the random factor $m/\text{keep\_prob}$ with
@@ -173,14 +173,14 @@ check("spatial_dropout_forward", spatial_dropout_forward, hidden=True)
 # already 1, no rescaling is needed: at inference the layer is the identity. Measured over a
 # million draws of each:
 
-# %% [demo]
+# %% id="12446a3d342e" tags=["demo"]
 print("p_drop   inverted: mean   var     Gaussian: mean   var     exact var p_drop/keep_prob")
 for p_drop in (0.1, 0.3, 0.5, 0.8):
     m = lesson.factor_moments(p_drop)
     print(f"  {p_drop:.1f}        {m.bernoulli_mean:.4f}  {m.bernoulli_var:.4f}          "
           f"{m.gaussian_mean:.4f}  {m.gaussian_var:.4f}       {m.exact_var:.4f}")
 
-# %% [markdown]
+# %% [markdown] id="3977a31880a8"
 # Matching two moments does not make the two factors alike (left panel: two spikes against a
 # bell). What makes the two dropouts behave alike is what the next layer sees: a weighted sum of
 # many noisy inputs, which by the central limit theorem is close to Gaussian either way, with the
@@ -192,7 +192,7 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
 # $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, which flips the sign of the unit. At
 # `p_drop = 0.5` that is 16% of the units:
 
-# %% [demo]
+# %% id="352426f8013f" tags=["demo"]
 from scipy import stats
 
 for p_drop in (0.1, 0.3, 0.5):
@@ -203,7 +203,7 @@ gaussian_figure = live_figure(lesson.draw_gaussian_vs_bernoulli, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05, description="p_drop"),
 })
 
-# %% [markdown]
+# %% [markdown] id="ea4ad8f20958"
 # ## 4. Exercise: Gaussian dropout
 #
 # Write `gaussian_dropout_forward`: multiply every entry of `x` by its own noise drawn from
@@ -212,7 +212,7 @@ gaussian_figure = live_figure(lesson.draw_gaussian_vs_bernoulli, {
 # unchanged at inference, never modify `x`, keep its dtype, and raise `ValueError` if `p_drop` is
 # not in `[0, 1)`.
 
-# %% [solution] id=gaussian_dropout_forward_solution
+# %% id="gaussian-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "gaussian_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gaussian_dropout_forward(x, p_drop, *, rng, training=True):
     """Gaussian dropout, forward pass: multiplicative noise of mean 1.
 
@@ -248,13 +248,13 @@ def gaussian_dropout_forward(x, p_drop, *, rng, training=True):
     return (x * noise).astype(x.dtype), noise
     ### END SOLUTION
 
-# %% [tests] id=gaussian_dropout_forward points=3
+# %% id="gaussian-dropout-forward" nbgrader={"grade": true, "grade_id": "gaussian_dropout_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("gaussian_dropout_forward", gaussian_dropout_forward)
 ### BEGIN HIDDEN TESTS
 check("gaussian_dropout_forward", gaussian_dropout_forward, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="13d7031827f6"
 # ## 5. Alpha dropout for self-normalizing networks
 #
 # A **SELU** network (Klambauer et al. 2017) keeps its activations at mean 0 and variance 1 by
@@ -290,7 +290,7 @@ check("gaussian_dropout_forward", gaussian_dropout_forward, hidden=True)
 # `torch.nn.functional.alpha_dropout`. Klambauer et al. write them with $q$ = keep_prob.)
 # Measured on a million standard normal inputs at `p_drop = 0.1`:
 
-# %% [demo]
+# %% id="519a76d1fa14" tags=["demo"]
 ALPHA_PRIME = -1.7580993408473766  # SELU's negative saturation value, -lambda * alpha
 
 for name, m in lesson.zero_dropping_moments(0.1).items():
@@ -299,7 +299,7 @@ print("\np_drop      a        b       value of a dropped unit (a * alpha' + b)")
 for p_drop, a, b, dropped in lesson.affine_constants_table():
     print(f"  {p_drop:<5} {a:.4f}   {b:.4f}   {dropped:+.4f}")
 
-# %% [markdown]
+# %% [markdown] id="f39785c8e732"
 # Inverted dropout leaves the variance at $1/0.9 = 1.11$; setting dropped units to $\alpha'$
 # without the correction moves the mean to $0.1\,\alpha' = -0.18$; alpha dropout gets both back.
 # Across depth the effect compounds. Below, 16 SELU layers of width 256 with a dropout after
@@ -308,10 +308,10 @@ for p_drop, a, b, dropped in lesson.affine_constants_table():
 # it was trained on. With alpha dropout, training and inference agree. Klambauer et al.
 # recommend small rates, `p_drop` = 0.05 or 0.1.
 
-# %% [demo]
+# %% id="4e8215d7cd2c" tags=["demo"]
 lesson.draw_selu_depth(p_drop=0.1);
 
-# %% [markdown]
+# %% [markdown] id="9903cfff60f6"
 # ## 6. Exercise: alpha dropout
 #
 # Write `alpha_dropout_forward`. Keep each entry with probability `keep_prob` (drop it with
@@ -321,7 +321,7 @@ lesson.draw_selu_depth(p_drop=0.1);
 # section 5. At inference return `x` unchanged. Never modify `x`, keep its dtype, and raise
 # `ValueError` if `p_drop` is not in `[0, 1)`.
 
-# %% [solution] id=alpha_dropout_forward_solution
+# %% id="alpha-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "alpha_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def alpha_dropout_forward(x, p_drop, *, rng, training=True):
     """Alpha dropout (Klambauer et al. 2017), forward pass, for SELU networks.
 
@@ -363,13 +363,13 @@ def alpha_dropout_forward(x, p_drop, *, rng, training=True):
     return out.astype(x.dtype), mask
     ### END SOLUTION
 
-# %% [tests] id=alpha_dropout_forward points=3
+# %% id="alpha-dropout-forward" nbgrader={"grade": true, "grade_id": "alpha_dropout_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("alpha_dropout_forward", alpha_dropout_forward)
 ### BEGIN HIDDEN TESTS
 check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="916fadc51b93"
 # ## 7. DropConnect: drop weights, not units
 #
 # **DropConnect** (Wan et al. 2013) keeps each *weight* of a dense layer with probability
@@ -390,14 +390,14 @@ check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
 # dropout, independently by DropConnect. One input through a layer whose two output columns are
 # similar, 20 000 draws each:
 
-# %% [demo]
+# %% id="274d1aa5accb" tags=["demo"]
 stats_by_method = lesson.dropconnect_vs_dropout(p_drop=0.5)
 print("method                 var(out_1)   var(out_2)   corr(out_1, out_2)")
 for name, s in stats_by_method.items():
     correlation = round(s.correlation, 3) + 0.0  # no "-0.000"
     print(f"{name:<21}  {s.var_first:>9.4f}    {s.var_second:>9.4f}    {correlation:>+12.3f}")
 
-# %% [markdown]
+# %% [markdown] id="1bc1b7823e12"
 # Three practical points.
 #
 # * **One mask per sample or one per batch?** Wan et al. draw a mask per sample, which costs
@@ -417,7 +417,7 @@ for name, s in stats_by_method.items():
 #
 # Write `dropconnect_forward(x, W, b, p_drop, *, rng, training=True)` for a dense layer.
 
-# %% [solution] id=dropconnect_forward_solution
+# %% id="dropconnect-forward-solution" nbgrader={"grade": false, "grade_id": "dropconnect_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropconnect_forward(x, W, b, p_drop, *, rng, training=True):
     """DropConnect on a dense layer x @ W + b, forward pass.
 
@@ -462,13 +462,13 @@ def dropconnect_forward(x, W, b, p_drop, *, rng, training=True):
     return out.astype(np.result_type(x, W, b)), mask
     ### END SOLUTION
 
-# %% [tests] id=dropconnect_forward points=3
+# %% id="dropconnect-forward" nbgrader={"grade": true, "grade_id": "dropconnect_forward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("dropconnect_forward", dropconnect_forward)
 ### BEGIN HIDDEN TESTS
 check("dropconnect_forward", dropconnect_forward, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="d9c94c931e18"
 # ## 9. All of them on one digit
 #
 # The widget runs the course's reference implementations on the four feature maps of section 1
@@ -486,14 +486,14 @@ check("dropconnect_forward", dropconnect_forward, hidden=True)
 # * **DropConnect**: the speckle is on the weights, so every output pixel is still computed,
 #   from a random subset of its inputs. Change the seed to resample.
 
-# %% [demo]
+# %% id="019f1bf3aeb3" tags=["demo"]
 variant_figure = live_figure(lesson.draw_variant, {
     "variant": widgets.Dropdown(options=lesson.VARIANTS, value="spatial", description="variant"),
     "p_drop": widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="p_drop"),
     "seed": widgets.IntSlider(value=0, min=0, max=50, description="seed"),
 })
 
-# %% [markdown]
+# %% [markdown] id="0ab6aba82099"
 # ## 10. More variants, briefly
 #
 # ### Variational (recurrent) dropout: one mask for the whole sequence
@@ -506,7 +506,7 @@ variant_figure = live_figure(lesson.draw_variant, {
 # connections): the network is then one thinned RNN for the whole sequence. A tiny loop shows
 # the difference:
 
-# %% [demo]
+# %% id="2b89859a973e" tags=["demo"]
 rng = np.random.default_rng(3)
 n_units, n_steps, p_rec = 12, 20, 0.3
 keep_rec = 1 - p_rec
@@ -527,7 +527,7 @@ print(f"a value survives {n_steps} steps through one unit with probability "
       f"{keep_rec**n_steps:.1e} (fresh masks) vs {keep_rec} (one mask)")
 lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 
-# %% [markdown]
+# %% [markdown] id="38d8ec6bb35a"
 # "Recurrent dropout" names a family: Gal and Ghahramani's tied masks; Semeniuta et al. (2016),
 # who drop only the candidate update of an LSTM cell so the memory itself is never erased;
 # and DropConnect on the recurrent weight matrix (AWD-LSTM). Keras' LSTM arguments `dropout`
@@ -546,13 +546,13 @@ lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 # $p_\ell = \frac{\ell}{L}\,p_L$ with $p_L = 0.5$, so early blocks are almost always kept. For
 # the 54 residual blocks of a ResNet-110:
 
-# %% [demo]
+# %% id="85c89d4b9201" tags=["demo"]
 rates = lesson.linear_decay_rates(54, p_last=0.5)
 depths = lesson.sample_active_blocks(rates, 10_000, rng=np.random.default_rng(0))
 print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
       f"(sampled over 10 000 samples: {depths.mean():.2f}, from {depths.min()} to {depths.max()})")
 
-# %% [markdown]
+# %% [markdown] id="054def6c7752"
 # A quarter of the residual blocks are skipped on average, which also saves a quarter of the
 # training compute. DropPath is standard in vision transformers (DeiT, Swin) and ConvNeXt.
 #
@@ -567,10 +567,10 @@ print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
 # of pixels over the number kept. Blocks overlap, so the dropped fraction comes out a little
 # below `p_drop`; the titles below show it, and the neighbour-recovery error of section 1:
 
-# %% [demo]
+# %% id="63e22ee4deef" tags=["demo"]
 lesson.draw_dropblock(p_drop=0.3, block_size=7);
 
-# %% [markdown]
+# %% [markdown] id="091b41c20e22"
 # ### Concrete dropout: learn `p_drop`
 #
 # Tuning `p_drop` per layer by grid search is expensive. **Concrete dropout** (Gal, Hron and
@@ -597,10 +597,10 @@ lesson.draw_dropblock(p_drop=0.3, block_size=7);
 # mask without rescaling. The same idea exists for whole units (ranked by the norm of their
 # weight vector).
 
-# %% [demo]
+# %% id="cf54f4a26303" tags=["demo"]
 lesson.draw_concrete_and_targeted(p_drop=0.3);
 
-# %% [markdown]
+# %% [markdown] id="bcdcd6a539dd"
 # ## 11. Where to put dropout
 #
 # **Linear → activation → dropout.** Dropout goes on a layer's *output activations*, which are
@@ -612,12 +612,12 @@ lesson.draw_concrete_and_targeted(p_drop=0.3);
 # activation comes out as $\text{selu}(0) = 0$, not as its "off" value $\alpha'$ (alpha
 # dropout's point again). With the same mask on both sides:
 
-# %% [demo]
+# %% id="22d6c7eeaa8c" tags=["demo"]
 for activation in ("relu", "tanh", "selu"):
     print(f"{activation:>4}: max |act(dropout(x)) - dropout(act(x))| = "
           f"{lesson.order_difference(activation):.3g}")
 
-# %% [markdown]
+# %% [markdown] id="ff76e7cfa324"
 # **Not on the output layer.** Dropping logits or regression outputs makes the prediction itself
 # random and biases the loss; dropout belongs *before* the last weight matrix (on its input),
 # never after it.
@@ -634,7 +634,7 @@ for activation in ("relu", "tanh", "selu"):
 #
 # Measured on $a = \text{relu}(z)$, $z \sim \mathcal{N}(0, 1)$ (mean 0.399, variance 0.341):
 
-# %% [demo]
+# %% id="67af120a8989" tags=["demo"]
 print("p_drop   BN running var (train)   var at inference   BN output std at inference"
       "   same with Gaussian dropout")
 for p_drop in (0.1, 0.3, 0.5):
@@ -643,7 +643,7 @@ for p_drop in (0.1, 0.3, 0.5):
           f"       {s.test_var:.3f}              {s.test_std_after_bn:.3f}"
           f"                     {np.sqrt(s.test_var / s.gaussian_train_var):.3f}")
 
-# %% [markdown]
+# %% [markdown] id="270a9dbe591f"
 # At `p_drop = 0.5` the BatchNorm output has standard deviation 0.64 at inference instead of 1.
 # Gaussian dropout does not help: it has the same variance by design. What to do:
 #
@@ -671,18 +671,18 @@ for p_drop in (0.1, 0.3, 0.5):
 # then attends to a random subset of keys; the rows no longer sum to 1, only in expectation).
 # DropPath on the residual branches is the stronger version used by vision transformers.
 
-# %% [markdown]
+# %% [markdown] id="5eeb2aab8df8"
 # **In two sentences:** why does putting dropout right before a BatchNorm layer hurt at
 # inference, and what would you change?
 
-# %% [answer] id=explain_variance_shift points=2
+# %% [markdown] id="explain-variance-shift" nbgrader={"grade": true, "grade_id": "explain_variance_shift", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # BatchNorm's running variance is measured in training on dropout's noisy activations, whose
 # variance (sigma^2 + mu^2) / keep_prob - mu^2 is larger than the variance sigma^2 the layer
 # sees at inference when dropout is off, so at inference BatchNorm over-divides and shrinks
 # everything after it. Move dropout after the last BatchNorm layer (or re-estimate the
 # BatchNorm statistics with dropout off after training, or use a low rate).
 
-# %% [markdown]
+# %% [markdown] id="bc0fcb8978a1"
 # ## 12. When to use dropout at all
 #
 # Dropout is a regularizer: it pays when the model overfits, and costs accuracy and 2-3 times

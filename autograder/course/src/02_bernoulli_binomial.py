@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] id="7ec6ee6687ac"
 # # 02 · Bernoulli and Binomial: counting the dropped units
 #
 # **Learning goals.** After this notebook you can
@@ -17,7 +17,7 @@
 # boolean array with `True` = kept. Srivastava et al. (2014) and many course notes write $p$ for
 # the probability of *keeping* a unit; section 10 has a conversion table.
 
-# %%
+# %% id="7e5401adeac1"
 import math
 
 import numpy as np
@@ -28,7 +28,7 @@ from course_lib.lessons import binomial as lesson
 from course_lib.widgets import live_figure
 from autograder.exercises import check
 
-# %% [markdown]
+# %% [markdown] id="d3474ae63859"
 # ## 1. One unit is a biased coin
 #
 # In one training step, dropout flips a coin for every unit: with probability `keep_prob` the unit
@@ -41,24 +41,24 @@ from autograder.exercises import check
 # The variance is largest, $1/4$, at `p_drop = 0.5`: that is the rate at which a unit's presence is
 # least predictable. Here are 100 000 coin flips for one unit at `p_drop = 0.3`:
 
-# %% [demo]
+# %% id="1d2e010ce63e" tags=["demo"]
 rng = np.random.default_rng(0)
 flips = masks.sample_mask(100_000, 0.3, rng=rng)
 print(f"kept in {flips.mean():.4f} of the draws   (keep_prob = 0.7)")
 print(f"variance of m: {flips.var():.4f}           (keep_prob * p_drop = {0.7 * 0.3:.4f})")
 
-# %% [markdown]
+# %% [markdown] id="5bdbab3e0e1a"
 # A **mask** is one coin per unit. In a mini-batch every example gets its own row of coins. Move
 # `p_drop`, and move `draw` to sample new masks: the rows differ, their dropped counts differ, and
 # there are no stripes or blocks, because every cell is its own coin.
 
-# %% [demo]
+# %% id="9bfb7601cc14" tags=["demo"]
 mask_picture = live_figure(lesson.draw_masks, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.0, max=0.95, step=0.05, description="p_drop"),
     "seed": widgets.IntSlider(value=0, min=0, max=30, description="draw"),
 })
 
-# %% [markdown]
+# %% [markdown] id="a4d0209193a2"
 # ## 2. Exercise: sample a keep-mask
 #
 # Write `sample_mask(shape, p_drop, *, rng)`. It returns a **boolean** array of the given shape in
@@ -75,7 +75,7 @@ mask_picture = live_figure(lesson.draw_masks, {
 # that the same seed gives the same mask, and that the number of dropped units varies between
 # calls as it should.
 
-# %% [solution] id=sample_mask_solution
+# %% id="sample-mask-solution" nbgrader={"grade": false, "grade_id": "sample_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sample_mask(shape, p_drop, *, rng):
     """Draw a keep-mask: each entry is True (kept) with probability 1 - p_drop.
 
@@ -105,24 +105,24 @@ def sample_mask(shape, p_drop, *, rng):
     return rng.random(shape) < keep_prob
     ### END SOLUTION
 
-# %% [tests] id=sample_mask points=3
+# %% id="sample-mask" nbgrader={"grade": true, "grade_id": "sample_mask", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("sample_mask", sample_mask)
 ### BEGIN HIDDEN TESTS
 check("sample_mask", sample_mask, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="c0856ef01eb7"
 # ## 3. Units are independent
 #
 # Dropout flips a *separate* coin for every unit, so knowing that one unit was dropped tells you
 # nothing about its neighbour: $P(\text{both kept}) = \text{keep\_prob}^2$. Measured over 200 000
 # masks of two units at `p_drop = 0.3`:
 
-# %% [demo]
+# %% id="80af21c2daf8" tags=["demo"]
 for name, value in lesson.pair_table(0.3).items():
     print(f"{name:>15}: {value:+.4f}")
 
-# %% [markdown]
+# %% [markdown] id="1c977835fb8f"
 # Independence is what makes the count of the next section Binomial. It is also what separates
 # dropout from a tempting alternative, "drop exactly $n\cdot p_{drop}$ units, chosen at random"
 # (a random permutation). That scheme fixes the count and couples the units: in a layer of 10 with
@@ -144,7 +144,7 @@ for name, value in lesson.pair_table(0.3).items():
 # Evaluating the formula naively fails long before $n = 1024$: the factorials and the binomial
 # coefficient do not fit in a float, and the powers underflow.
 
-# %% [demo]
+# %% id="e64ba9c5e85c" tags=["demo"]
 print(f"1024! has {len(str(math.factorial(1024)))} digits; the largest float is "
       f"{np.finfo(float).max:.3g}")
 try:
@@ -154,7 +154,7 @@ except OverflowError as error:
 print(f"C(2000, 1000) has {len(str(math.comb(2000, 1000)))} digits: too large for a float too")
 print(f"0.5 ** 1100 = {0.5 ** 1100}   (underflow: the true value is about 7e-332)")
 
-# %% [markdown]
+# %% [markdown] id="7a18f3ea469d"
 # The cure is to **add logarithms** instead of multiplying huge and tiny numbers:
 #
 # $$\log P(K = k) = \log n! - \log k! - \log (n-k)! + k \log p_{drop} + (n-k)\log \text{keep\_prob},$$
@@ -169,7 +169,7 @@ print(f"0.5 ** 1100 = {0.5 ** 1100}   (underflow: the true value is about 7e-332
 # $n$ in the thousands and beyond, return `0.0` when `k` is outside $[0, n]$, handle `p_drop = 0`
 # (nothing is ever dropped), and raise `ValueError` when `n < 0` or `p_drop` is not in `[0, 1)`.
 
-# %% [solution] id=prob_exactly_dropped_solution
+# %% id="prob-exactly-dropped-solution" nbgrader={"grade": false, "grade_id": "prob_exactly_dropped_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def prob_exactly_dropped(n, k, p_drop):
     """P(exactly k of n units are dropped) = C(n, k) p_drop^k (1 - p_drop)^(n - k).
 
@@ -205,19 +205,19 @@ def prob_exactly_dropped(n, k, p_drop):
     return math.exp(log_prob)
     ### END SOLUTION
 
-# %% [tests] id=prob_exactly_dropped points=3
+# %% id="prob-exactly-dropped" nbgrader={"grade": true, "grade_id": "prob_exactly_dropped", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("prob_exactly_dropped", prob_exactly_dropped)
 ### BEGIN HIDDEN TESTS
 check("prob_exactly_dropped", prob_exactly_dropped, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="07b76d1a2724"
 # ## 6. The most likely count is unlikely
 #
 # A layer of 1024 units at `p_drop = 0.5` drops 512 units on average, and 512 is also its single
 # most likely count. How often does it drop *exactly* 512?
 
-# %% [demo]
+# %% id="7c45ee1aed77" tags=["demo"]
 law = analysis.dropped_count_distribution(1024, 0.5)
 counts = np.arange(1025)
 p_512 = analysis.prob_exactly_dropped(1024, 512, 0.5)
@@ -228,7 +228,7 @@ print(f"P(496 <= K <= 528), within one sd = {law.cdf(528) - law.cdf(495):.3f}")
 dropped = lesson.dropped_counts(1024, 0.5, 20_000, seed=1)
 print(f"measured on 20 000 sampled masks: {np.mean(dropped == 512):.4f} drop exactly 512")
 
-# %% [markdown]
+# %% [markdown] id="e15f1f300c81"
 # About one step in forty. There is no contradiction: being the most likely count only means
 # beating every *other single* count. The standard deviation is $\sqrt{1024\cdot 0.5\cdot 0.5} = 16$
 # units, so the probability is shared by some sixty counts around 512: those from 481 to 543
@@ -240,24 +240,24 @@ print(f"measured on 20 000 sampled masks: {np.mean(dropped == 512):.4f} drop exa
 #
 # The peak falls as the layer grows, by half each time $n$ is multiplied by four:
 
-# %% [demo]
+# %% id="8d2d2a664fee" tags=["demo"]
 for n in (16, 64, 256, 1024, 4096):
     peak = analysis.prob_exactly_dropped(n, n // 2, 0.5)
     print(f"n = {n:>4}: P(exactly n/2 dropped) = {peak:.4f}    "
           f"1 / (sd * sqrt(2 pi)) = {1 / math.sqrt(2 * math.pi * n * 0.25):.4f}")
 
-# %% [markdown]
+# %% [markdown] id="24cc3c3c5959"
 # **In two sentences:** 512 is the most likely number of dropped units in a layer of 1024 at
 # `p_drop = 0.5`, yet a training step drops exactly 512 only 2.5% of the time. Why is that not a
 # contradiction, and what *does* dropout guarantee about the count?
 
-# %% [answer] id=explain_most_likely_count points=2
+# %% [markdown] id="explain-most-likely-count" nbgrader={"grade": true, "grade_id": "explain_most_likely_count", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # The count has a standard deviation of 16 units, so the probability is shared by about sixty
 # counts near 512, each of the same order as 512; 512 beats each of them but holds only
 # 1/(16·√(2π)) ≈ 2.5% by itself. What dropout guarantees is closeness, not equality: the count is
 # within 481 to 543 (512 ± 31) in 95% of steps.
 
-# %% [markdown]
+# %% [markdown] id="45927f7427ab"
 # ## 7. Concentration: the relative spread shrinks as $1/\sqrt n$
 #
 # The spread of the count, $\sqrt{n\,p_{drop}\,\text{keep\_prob}}$, *grows* with $n$, but more
@@ -270,16 +270,16 @@ for n in (16, 64, 256, 1024, 4096):
 # A wide layer drops almost exactly a fraction `p_drop` of its units in every step; a narrow one
 # does not. Formula against 2000 sampled masks per width, at `p_drop = 0.5`:
 
-# %% [demo]
+# %% id="921411edd288" tags=["demo"]
 print(f"{'n':>6} {'mean':>7} {'sd':>7} {'sd/mean':>8} {'measured sd/mean':>17}")
 for row in lesson.spread_table(p_drop=0.5):
     print(f"{row.n:>6} {row.mean:>7.0f} {row.sd:>7.2f} {row.relative_spread:>8.4f} "
           f"{row.measured_relative_spread:>17.4f}")
 
-# %% [demo]
+# %% id="7d70229dd0e9" tags=["demo"]
 concentration = lesson.draw_concentration(0.5)
 
-# %% [markdown]
+# %% [markdown] id="ea9e70ed5ef9"
 # Ten times more units, $\sqrt{10} \approx 3.2$ times narrower. At `p_drop = 0.5` the 95% central
 # range of a 16-unit layer is 4 to 12 dropped units (a quarter to three quarters of the layer),
 # that of a 1024-unit layer 481 to 543 (47% to 53%). So the strength of dropout itself fluctuates
@@ -291,7 +291,7 @@ concentration = lesson.draw_concentration(0.5)
 # ($n = 20$) at `p_drop = 0.1`: the law is visibly lopsided, and the range is not symmetric about
 # the mean. Then try `n = 4000`: the same `p_drop`, a much narrower band relative to the mean.
 
-# %% [demo]
+# %% id="3afc584ced56" tags=["demo"]
 counts_widget = live_figure(lesson.draw_dropped_counts, {
     "n": widgets.IntSlider(value=1024, min=10, max=4096, step=2, description="n"),
     "p_drop": widgets.FloatSlider(value=0.5, min=0.0, max=0.95, step=0.05, description="p_drop"),
@@ -299,7 +299,7 @@ counts_widget = live_figure(lesson.draw_dropped_counts, {
                                   description="n_layers"),
 })
 
-# %% [markdown]
+# %% [markdown] id="14a2383d6bbf"
 # ## 8. Central ranges
 #
 # "The count is usually between lo and hi" needs a definition. With $K \sim$ Binomial$(n, p_{drop})$
@@ -317,7 +317,7 @@ counts_widget = live_figure(lesson.draw_dropped_counts, {
 # The normal approximation $n p_{drop} \pm 1.96\,\text{sd}$ is fine for large layers and wrong by
 # one for small or lopsided ones. For 20 units at `p_drop = 0.2` it gives $4 \pm 3.5$:
 
-# %% [demo]
+# %% id="1c4bb456a7e1" tags=["demo"]
 small = analysis.dropped_count_distribution(20, 0.2)
 print(f"exact 95% range: {analysis.dropped_count_range(20, 0.2)}")
 print(f"normal approximation: ({4 - 1.96 * small.std():.2f}, {4 + 1.96 * small.std():.2f})")
@@ -326,7 +326,7 @@ print(f"P(K > 7) = {small.sf(7):.4f}  > 0.025, so 8 must be in it")
 print(f"1024 units at 0.5: {analysis.dropped_count_range(1024, 0.5)}, normal approximation "
       f"({512 - 1.96 * 16:.1f}, {512 + 1.96 * 16:.1f})")
 
-# %% [markdown]
+# %% [markdown] id="ea09c890cc81"
 # Rounding $4 \pm 3.5$ outward gives $(0, 8)$, which is not tight at the bottom; rounding inward
 # gives $(1, 7)$, which leaves 3.2% in the upper tail. Only the exact cdf gets both ends right.
 #
@@ -337,7 +337,7 @@ print(f"1024 units at 0.5: {analysis.dropped_count_range(1024, 0.5)}, normal app
 # and accumulate, or use `scipy.stats.binom` (note that its `ppf` and `interval` return floats).
 # Raise `ValueError` when `p_drop` is not in `[0, 1)` or `coverage` is not in `(0, 1)`.
 
-# %% [solution] id=dropped_count_range_solution
+# %% id="dropped-count-range-solution" nbgrader={"grade": false, "grade_id": "dropped_count_range_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropped_count_range(n, p_drop, coverage=0.95):
     """Central range (lo, hi) that holds the dropped count with probability >= coverage.
 
@@ -375,13 +375,13 @@ def dropped_count_range(n, p_drop, coverage=0.95):
     return lo, min(hi, n)
     ### END SOLUTION
 
-# %% [tests] id=dropped_count_range points=3
+# %% id="dropped-count-range" nbgrader={"grade": true, "grade_id": "dropped_count_range", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 check("dropped_count_range", dropped_count_range)
 ### BEGIN HIDDEN TESTS
 check("dropped_count_range", dropped_count_range, hidden=True)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] id="d46c7d5ad338"
 # ## 10. Two conventions, one table
 #
 # Texts on dropout use $p$ for opposite things. Srivastava et al. (2014) write $p$ for the
@@ -410,7 +410,7 @@ check("dropped_count_range", dropped_count_range, hidden=True)
 # of the inputs, the same advice as "input dropout 0.1 to 0.2" in texts that count drops. Checked on 5000 sampled layers of 1000 units with `p_drop = 0.2` (that is, $p = 0.8$ in the
 # keep convention):
 
-# %% [demo]
+# %% id="cc13d01ce430" tags=["demo"]
 moments = lesson.count_moments(1000, 0.2)
 print(f"{'':>14} {'formula':>9} {'measured':>9}")
 print(f"{'kept mean':>14} {moments.kept_mean:>9.1f} {moments.measured_kept_mean:>9.1f}")
@@ -418,18 +418,18 @@ print(f"{'kept var':>14} {moments.kept_var:>9.1f} {moments.measured_kept_var:>9.
 print(f"{'dropped mean':>14} {moments.dropped_mean:>9.1f} {moments.measured_dropped_mean:>9.1f}")
 print(f"{'dropped var':>14} {moments.dropped_var:>9.1f} {moments.measured_dropped_var:>9.1f}")
 
-# %% [markdown]
+# %% [markdown] id="16c26f5fcb11"
 # **In two sentences:** a paper reports "p = 0.8 on the inputs and p = 0.5 on the hidden layers"
 # without naming its convention. What do you pass to `torch.nn.Dropout` for the inputs, and what
 # in the paper would settle the question?
 
-# %% [answer] id=explain_conventions points=2
+# %% [markdown] id="explain-conventions" nbgrader={"grade": true, "grade_id": "explain_conventions", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # Almost certainly p is the keep probability (Srivastava et al.'s convention): dropping 80% of the
 # inputs would be extreme, so keep 80% and pass torch.nn.Dropout(p=0.2). The hidden value 0.5
 # cannot tell the conventions apart; the scaling can: weights multiplied by p at test time (or
 # activations divided by p in training) mean p is the keep probability.
 
-# %% [markdown]
+# %% [markdown] id="0f4cf69b3483"
 # ## Summary
 #
 # * One unit under dropout is a Bernoulli(`keep_prob`) coin; a mask is one independent coin per
