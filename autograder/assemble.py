@@ -97,16 +97,37 @@ def _global_reads(table: symtable.SymbolTable) -> set[str]:
     return reads
 
 
+def _augmented_reads(node: ast.AST, declared_global: frozenset = frozenset(),
+                     module_level: bool = True) -> set[str]:
+    """Module names that ``x += 1`` reads: symtable counts its target as assigned only. At
+    module level every such target; inside a function, those it declares ``global``."""
+    reads = set()
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            names = frozenset(name for inner in ast.walk(child) if isinstance(inner, ast.Global)
+                              for name in inner.names)
+            reads |= _augmented_reads(child, names, module_level=False)
+        elif isinstance(child, ast.ClassDef):  # its body's names are the class's
+            reads |= _augmented_reads(child, frozenset(), module_level=False)
+        else:
+            target = child.target if isinstance(child, ast.AugAssign) else None
+            if isinstance(target, ast.Name) and (module_level or target.id in declared_global):
+                reads.add(target.id)
+            reads |= _augmented_reads(child, declared_global, module_level)
+    return reads
+
+
 def _names(source: str) -> tuple[set[str], set[str]]:
     """(names a cell binds in the module's namespace, names it reads from there); a function's
     own parameters and locals are neither. Both empty if the cell does not parse."""
     try:
         table = symtable.symtable(source, "cell", "exec")
+        tree = ast.parse(source)
     except SyntaxError:
         return set(), set()
     bound = {symbol.get_name() for symbol in table.get_symbols()
              if symbol.is_assigned() or symbol.is_imported()}
-    return bound, _global_reads(table)
+    return bound, _global_reads(table) | _augmented_reads(tree)
 
 
 def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[str]]:
@@ -145,6 +166,9 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
                 continue
             by_grade_id[grade_id] = cell
 
+    # a cell whose nbgrader metadata the student removed is still theirs by its cell id
+    by_cell_id = {cell.get("id"): cell for cell in submission.get("cells", [])
+                  if not nbgrader_meta(cell).get("grade_id")}
     instructor_ids = {cell.get("id") for cell in instructor.cells}
     known_grade_ids = {nbgrader_meta(cell).get("grade_id") for cell in instructor.cells} - {None}
     # cells the student added, keyed by the instructor cell they follow
@@ -168,7 +192,11 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
         meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
         theirs = by_grade_id.get(grade_id) if grade_id else None
-        if grade_id and theirs is not None:
+        if grade_id and theirs is None and meta.get("solution") and cell.get("id") in by_cell_id:
+            theirs = by_cell_id[cell.get("id")]
+            warnings.append(f"the nbgrader metadata of {grade_id!r} was removed; the cell with "
+                            "its id is used")
+        elif grade_id and theirs is not None:
             their_meta = nbgrader_meta(theirs)
             if meta.get("grade") and their_meta.get("points") != meta.get("points"):
                 warnings.append(f"points of {grade_id!r} were edited "
