@@ -21,10 +21,28 @@ from .data import load_digits_split
 from .nn import MLP, History, evaluate, one_blas_thread, train
 
 
-def seed_streams(seed: int) -> tuple[np.random.Generator, ...]:
-    """The three independent generators of a run, for the data split, the initial weights and
-    the training (shuffles and masks): ``np.random.SeedSequence(seed).spawn(3)``."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+def seed_streams(seed: int, n_streams: int = 3) -> tuple[np.random.Generator, ...]:
+    """Independent generators derived from one seed: one ``default_rng`` per child of
+    ``np.random.SeedSequence(seed).spawn(n_streams)``.
+
+    A run of the course uses the first three for the data split, the initial weights and the
+    training (shuffles and masks); a recipe that needs more (notebook 06 samples masks after
+    training) asks for more, and its first streams are the same, since child ``i`` does not depend
+    on ``n_streams``. Every call builds fresh generators, so calling again with the same seed
+    replays the same draws.
+
+    Parameters
+    ----------
+    seed : int >= 0
+    n_streams : int >= 1
+
+    Returns
+    -------
+    tuple of ``n_streams`` numpy.random.Generator
+    """
+    seed = check_count(seed, "seed")
+    n_streams = check_count(n_streams, "n_streams", minimum=1)
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_streams))
 
 
 @dataclass(frozen=True)

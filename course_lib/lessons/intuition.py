@@ -27,6 +27,7 @@ from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_
 from ..analysis import count_parameters, count_subnetworks
 from ..data import gap_function, load_digits_split
 from ..dropout import dropout_forward
+from ..experiments import seed_streams
 from ..masks import sample_mask
 from ..mc import mc_predict
 from ..nn import MLP, evaluate, train
@@ -565,18 +566,19 @@ def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAY
 
     started = time.perf_counter()
     result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val)
-    streams = [np.random.SeedSequence(seed).spawn(3) for seed in seeds]
-    result.splits = [load_digits_split(n_train, rng=np.random.default_rng(split_seed), n_val=n_val,
+    seeds = tuple(seeds)
+    result.splits = [load_digits_split(n_train, rng=seed_streams(seed)[0], n_val=n_val,
                                        n_test=0, dtype=np.float32)
-                     for split_seed, _, _ in streams]
+                     for seed in seeds]
     with one_blas_thread():
         for p_drop in result.p_drops:
             runs, models = [], []
-            for split, (_, init_seed, train_seed) in zip(result.splits, streams):
-                model = MLP(result.layer_sizes, p_drop, rng=np.random.default_rng(init_seed),
-                            dtype=np.float32)
+            for split, seed in zip(result.splits, seeds):
+                # streams rebuilt for every p_drop: each rate starts from the same weights
+                _, init_rng, train_rng = seed_streams(seed)
+                model = MLP(result.layer_sizes, p_drop, rng=init_rng, dtype=np.float32)
                 runs.append(train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
-                                  batch_size=batch_size, rng=np.random.default_rng(train_seed),
+                                  batch_size=batch_size, rng=train_rng,
                                   X_val=split.X_val, y_val=split.y_val))
                 models.append(model)
             for curve in ("train_error", "val_error", "train_loss", "val_loss"):

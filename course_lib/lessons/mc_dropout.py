@@ -23,6 +23,7 @@ import numpy as np
 from . import one_blas_thread
 from .. import mc
 from ..data import gap_regression_toy, load_digits_split
+from ..experiments import seed_streams
 from ..masks import sample_mask
 from ..nn import MLP, softmax, train
 
@@ -31,12 +32,6 @@ GAP = (-0.75, 1.25)
 DATA_RANGE = (-3.0, 3.0)
 #: the regions of the grid whose mean MC standard deviation the notebook compares
 REGIONS = ("on the data", "inside the gap", "beyond the data")
-
-
-
-def _streams(seed: int, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators from one seed (data, weights, training, sampling, ...)."""
-    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(n)]
 
 
 # --- 1D regression --------------------------------------------------------------------------
@@ -114,7 +109,7 @@ def fit_toy_regression(p_drop: float = 0.1, *, seed: int = 0, n_samples: int = 2
     ``n_samples`` thinned networks (:func:`thinned_network`), each evaluated on 401 points of
     [-5, 5].
     """
-    data_rng, init_rng, train_rng, mc_rng = _streams(seed, 4)
+    data_rng, init_rng, train_rng, mc_rng = seed_streams(seed, 4)
     x, y = gap_regression_toy(n_points, rng=data_rng, noise=noise)
     started = time.perf_counter()
     with one_blas_thread():
@@ -239,7 +234,7 @@ def fit_digits(p_drop=(0.0, 0.5, 0.5), *, seed: int = 0, n_train: int = 1000,
                hidden=(256, 256), epochs: int = 50, n_samples: int = 100) -> DigitsMC:
     """Train ``MLP([64, *hidden, 10], p_drop)`` on ``n_train`` digits (SGD, lr 0.05, batches of
     100) and draw ``n_samples`` dropout masks on the 500 test digits and their rotations."""
-    split_rng, init_rng, train_rng, mc_rng, rotated_rng = _streams(seed, 5)
+    split_rng, init_rng, train_rng, mc_rng, rotated_rng = seed_streams(seed, 5)
     split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
     started = time.perf_counter()
     with one_blas_thread():
