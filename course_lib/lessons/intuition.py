@@ -24,7 +24,7 @@ import numpy as np
 
 from . import one_blas_thread
 from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_p_drop
-from ..analysis import count_parameters, count_subnetworks
+from ..analysis import count_parameters, count_subnetworks, dropout_penalties
 from ..data import gap_function, load_digits_split
 from ..dropout import dropout_forward
 from ..experiments import seed_streams
@@ -440,21 +440,6 @@ def coadaptation_data(n: int = 40, *, seed: int = 0) -> tuple[np.ndarray, np.nda
                          3.0 * rng.standard_normal(n)])
     y = 2.0 * signal + 0.5 * X[:, 2] + 0.1 * X[:, 3] + 0.5 * rng.standard_normal(n)
     return X, y
-
-
-def dropout_penalties(X: np.ndarray, p_drop: float) -> np.ndarray:
-    """Dropout's per-weight L2 strength: ``p_drop / keep_prob * sum_i x_ij**2``.
-
-    For inverted dropout on the inputs of a linear model, averaging the squared error over masks
-    gives exactly ``||y - X w||**2 + sum_j penalties[j] * w_j**2`` (Wager et al. 2013).
-    """
-    p_drop = check_p_drop(p_drop)
-    return p_drop / (1.0 - p_drop) * np.sum(X**2, axis=0)
-
-
-def expected_dropout_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, p_drop: float) -> float:
-    """``E_mask ||y - dropout(X) w||**2`` in closed form."""
-    return float(np.sum((y - X @ w) ** 2) + dropout_penalties(X, p_drop) @ (w**2))
 
 
 def _ridge_with_norm(X: np.ndarray, y: np.ndarray, squared_norm: float) -> tuple[np.ndarray, float]:
