@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from course_lib.lessons import backprop
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

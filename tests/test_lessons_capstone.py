@@ -12,7 +12,7 @@ import pytest
 import course_lib
 from course_lib.experiments import train_run
 from course_lib.lessons import capstone
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

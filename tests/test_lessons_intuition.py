@@ -10,7 +10,7 @@ import pytest
 
 from course_lib.analysis import count_parameters, count_subnetworks
 from course_lib.lessons import intuition as lesson
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

@@ -8,7 +8,7 @@ import pytest
 from course_lib import mc
 from course_lib.lessons import mc_dropout as lesson
 from course_lib.nn import softmax
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

@@ -9,7 +9,7 @@ import pytest
 
 from course_lib.lessons import variants_view as lesson
 from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

@@ -29,7 +29,7 @@ from IPython.display import display
 from course_lib import analysis
 from course_lib.dropout import dropout_forward
 from course_lib.lessons import intuition as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 # %% [markdown]

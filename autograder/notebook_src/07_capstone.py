@@ -32,7 +32,7 @@ from course_lib.data import load_digits_split
 from course_lib.experiments import paired_summary, train_run
 from course_lib.nn import MLP, train
 from course_lib.lessons import capstone as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 results = lesson.compute_results(progress=True) if RECOMPUTE else lesson.load_results()

@@ -18,12 +18,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import one_blas_thread
 from ..data import load_digits_split
 from ..dropout import dropout_backward, dropout_forward
 from ..gradcheck import (forward_difference_gradient, numerical_gradient,
                          numerical_gradient_array, relative_error)
-from ..nn import MLP, SGD
+from ..nn import MLP, SGD, one_blas_thread
 
 #: step sizes of the gradient-check curves: 1e-12 ... 1e-1 in half decades
 H_GRID = tuple(float(h) for h in 10.0 ** np.arange(-12.0, -0.75, 0.5))

@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import one_blas_thread
 from .. import __version__
 from ..experiments import (ACTIVATION_BINS, BATCH_SIZE, LR, UNIT_MEAN_BINS, best_epoch,
                            epochs_to_reach, hidden_widths, smooth, train_run)
+from ..nn import one_blas_thread
 
 RESULTS_PATH = Path(__file__).with_name("capstone_results.json")
 GENERATOR = "python -m course_lib.lessons.capstone"

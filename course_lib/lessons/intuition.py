@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import one_blas_thread
 from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_p_drop
 from ..analysis import count_parameters, count_subnetworks, dropout_penalties
 from ..data import gap_function, load_digits_split
@@ -30,7 +29,7 @@ from ..dropout import dropout_forward
 from ..experiments import seed_streams
 from ..masks import sample_mask
 from ..mc import mc_predict
-from ..nn import MLP, evaluate, train
+from ..nn import MLP, evaluate, one_blas_thread, train
 
 # --- 1. bias and variance ---------------------------------------------------------------------
 

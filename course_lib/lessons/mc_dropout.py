@@ -20,12 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import one_blas_thread
 from .. import mc
 from ..data import gap_regression_toy, load_digits_split
 from ..experiments import seed_streams
 from ..mc import error_rate, nll, thinned_network
-from ..nn import MLP, softmax, train
+from ..nn import MLP, one_blas_thread, softmax, train
 
 #: the toy's inputs lie in [-3, 3] minus this gap
 GAP = (-0.75, 1.25)
