@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from autograder import build, exercises, grading_copy
+from autograder import build, exercises, grading_copy, wire
 from grading_helpers import ROOT
 
 NOTEBOOKS = build.names()
