@@ -5,6 +5,8 @@
 * A network whose dropout sites hold ``n`` units in total has ``2**n`` thinned subnetworks.
 * With inverted dropout the weights that read a dropout layer get ``1 / keep_prob`` times the
   gradient they would get under standard dropout; see :func:`equivalent_standard_lr`.
+* On the inputs of a linear model, dropout is an L2 penalty whose strength adapts to each input;
+  see :func:`dropout_penalties`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from scipy import stats
 
 from ._validate import (
     check_count,
+    check_float_array,
     check_layer_sizes,
     check_open_unit,
     check_p_drop,
@@ -29,8 +32,9 @@ from .masks import sample_mask
 
 __all__ = [
     "MaskSummary", "ParameterCount", "boosting_factor", "count_parameters", "count_subnetworks",
-    "dropped_count_distribution", "dropped_count_range", "equivalent_standard_lr",
-    "prob_exactly_dropped", "relative_spread", "sample_mask", "summarize_mask",
+    "dropout_penalties", "dropped_count_distribution", "dropped_count_range",
+    "equivalent_standard_lr", "expected_dropout_loss", "prob_exactly_dropped", "relative_spread",
+    "sample_mask", "summarize_mask",
 ]
 
 
@@ -190,3 +194,61 @@ def equivalent_standard_lr(lr: float, p_drop: float) -> float:
     lr = check_positive(lr, "lr")
     keep_prob = 1.0 - check_p_drop(p_drop)
     return lr / keep_prob**2
+
+
+# --- dropout on the inputs of a linear model: an adaptive L2 penalty ---------------------------
+
+
+def _check_design(X) -> np.ndarray:
+    X = check_float_array(X, "X")
+    if X.ndim != 2:
+        raise ValueError(f"X must have 2 dimensions (N, D), got shape {X.shape}")
+    return X
+
+
+def dropout_penalties(X: np.ndarray, p_drop: float) -> np.ndarray:
+    """Dropout's L2 strength on each weight of a linear model: ``p_drop / keep_prob * sum_i
+    X[i, j]**2``.
+
+    For inverted dropout on the inputs of a linear model, averaging the squared error over masks
+    gives exactly ``||y - X w||**2 + sum_j penalties[j] * w_j**2`` (Wager et al. 2013; see
+    :func:`expected_dropout_loss`): an L2 penalty that is stronger on inputs of larger scale.
+
+    Parameters
+    ----------
+    X : ndarray of float, shape (N, D)
+        The inputs, one example per row.
+    p_drop : float in [0, 1)
+
+    Returns
+    -------
+    penalties : ndarray, shape (D,), dtype of ``X``, all >= 0
+    """
+    X = _check_design(X)
+    p_drop = check_p_drop(p_drop)
+    return p_drop / (1.0 - p_drop) * np.sum(X**2, axis=0)
+
+
+def expected_dropout_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, p_drop: float) -> float:
+    """``E_mask ||y - dropout(X) w||**2`` in closed form, for inverted dropout on every input.
+
+    Parameters
+    ----------
+    X : ndarray of float, shape (N, D)
+    y : ndarray of float, shape (N,)
+    w : ndarray of float, shape (D,)
+    p_drop : float in [0, 1)
+
+    Returns
+    -------
+    float: ``||y - X w||**2 + dropout_penalties(X, p_drop) @ w**2``
+    """
+    X = _check_design(X)
+    y, w = check_float_array(y, "y"), check_float_array(w, "w")
+    if y.shape != X.shape[:1]:
+        raise ValueError(f"y must have shape ({X.shape[0]},) for X of shape {X.shape}, "
+                         f"got {y.shape}")
+    if w.shape != X.shape[1:]:
+        raise ValueError(f"w must have shape ({X.shape[1]},) for X of shape {X.shape}, "
+                         f"got {w.shape}")
+    return float(np.sum((y - X @ w) ** 2) + dropout_penalties(X, p_drop) @ (w**2))

@@ -4,27 +4,50 @@ Run from the command line, e.g. the comparison of the course's foundation::
 
     python -m course_lib.experiments --p-drop 0 --p-drop 0.1,0.3,0.3 --seeds 0 1 2
 
-Each seed fixes the data split, the initial weights and the training randomness; every
-configuration sees the same three for a given seed, so the comparison is paired.
+Each seed fixes the data split, the initial weights and the training randomness
+(:func:`seed_streams`); every configuration sees the same three for a given seed, so the
+comparison is paired. :func:`paired_summary` reads such a comparison, and :func:`smooth`,
+:func:`epochs_to_reach` and :func:`best_epoch` read a validation curve.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_count, check_p_drop
+from ._validate import (ArgumentTypeError, check_count, check_nonnegative, check_p_drop,
+                        check_positive)
 from .data import load_digits_split
 from .nn import MLP, History, evaluate, one_blas_thread, train
 
 
-def seed_streams(seed: int) -> tuple[np.random.Generator, ...]:
-    """The three independent generators of a run, for the data split, the initial weights and
-    the training (shuffles and masks): ``np.random.SeedSequence(seed).spawn(3)``."""
-    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+def seed_streams(seed: int, n_streams: int = 3) -> tuple[np.random.Generator, ...]:
+    """Independent generators derived from one seed: one ``default_rng`` per child of
+    ``np.random.SeedSequence(seed).spawn(n_streams)``.
+
+    A run of the course uses the first three for the data split, the initial weights and the
+    training (shuffles and masks); a recipe that needs more (notebook 06 samples masks after
+    training) asks for more, and its first streams are the same, since child ``i`` does not depend
+    on ``n_streams``. Every call builds fresh generators, so calling again with the same seed
+    replays the same draws.
+
+    Parameters
+    ----------
+    seed : int >= 0
+    n_streams : int >= 1
+
+    Returns
+    -------
+    tuple of ``n_streams`` numpy.random.Generator
+    """
+    seed = check_count(seed, "seed")
+    n_streams = check_count(n_streams, "n_streams", minimum=1)
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_streams))
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,126 @@ def compare_on_digits(configs, seeds, **settings) -> dict[str, list[RunResult]]:
     """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name."""
     return {name: [run_digits(p_drop, seed=seed, **settings) for seed in seeds]
             for name, p_drop in configs.items()}
+
+
+# --- one run of notebook 07's sweeps, summarized -------------------------------------------------
+
+LR, BATCH_SIZE = 0.05, 100  # run_digits's defaults, used by every run of notebook 07
+CONFIG_KEYS = ("p_drop", "hidden", "n_train", "epochs", "weight_decay", "max_norm")
+# Fixed bins of the activation histograms of a run (the last bin also counts larger values).
+UNIT_MEAN_BINS = np.linspace(0.0, 2.0, 41)
+ACTIVATION_BINS = np.linspace(0.0, 4.0, 41)
+
+
+def activation_summary(model: MLP, X: np.ndarray, near_zero: float) -> dict:
+    """Sparsity of each hidden layer's post-ReLU activations at inference on ``X``.
+
+    Parameters
+    ----------
+    model : MLP
+    X : ndarray, shape (N, D)
+    near_zero : float > 0
+        An activation below this counts as near zero.
+
+    Returns
+    -------
+    ``{"layers": [...]}``, one dict per hidden layer: the fraction of activations that are
+    exactly 0 (``"zero"``) and below ``near_zero`` (``"near_zero"``), the mean activation, and
+    histograms (counts over :data:`UNIT_MEAN_BINS` of each unit's mean over ``X``,
+    ``"unit_mean_hist"``, and over :data:`ACTIVATION_BINS` of all activations,
+    ``"activation_hist"``; larger values in the last bin).
+    """
+    if not isinstance(model, MLP):
+        raise ArgumentTypeError(f"model must be a course_lib.nn.MLP, got {type(model).__name__}")
+    near_zero = check_positive(near_zero, "near_zero")
+    layers = []
+    for activations in model.hidden_activations(X):
+        activations = np.asarray(activations, dtype=np.float64)
+        unit_means = activations.mean(axis=0)
+        layers.append({
+            "zero": float(np.mean(activations == 0.0)),
+            "near_zero": float(np.mean(activations < near_zero)),
+            "mean": float(activations.mean()),
+            "unit_mean_hist": _histogram(unit_means, UNIT_MEAN_BINS),
+            "activation_hist": _histogram(activations.ravel(), ACTIVATION_BINS),
+        })
+    return {"layers": layers}
+
+
+def _histogram(values: np.ndarray, bins: np.ndarray) -> list[int]:
+    counts, _ = np.histogram(np.minimum(values, bins[-1]), bins=bins)
+    return counts.tolist()
+
+
+def _check_config(config) -> None:
+    if not isinstance(config, Mapping):
+        raise ArgumentTypeError(f"config must be a mapping with the keys {', '.join(CONFIG_KEYS)}, "
+                                f"got {type(config).__name__}")
+    missing = [key for key in CONFIG_KEYS if key not in config]
+    if missing:
+        raise ValueError(f"config must have the keys {', '.join(CONFIG_KEYS)}, "
+                         f"missing {', '.join(missing)}")
+    hidden = config["hidden"]
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)):
+        raise ArgumentTypeError(f"config['hidden'] must be a list of widths >= 1, got {hidden!r}")
+    for i, width in enumerate(hidden):
+        check_count(width, f"config['hidden'][{i}]", minimum=1)
+    check_count(config["n_train"], "config['n_train']", minimum=1)
+    check_count(config["epochs"], "config['epochs']", minimum=1)
+    check_nonnegative(config["weight_decay"], "config['weight_decay']")
+    if config["max_norm"] is not None:
+        check_positive(config["max_norm"], "config['max_norm']")
+
+
+def train_run(config: Mapping, seed: int, *, near_zero: float = 0.1) -> dict:
+    """Train one configuration with one seed and summarize the run as plain (JSON) data.
+
+    The recipe is :func:`run_digits`'s (the streams of :func:`seed_streams`, float32, SGD with
+    momentum 0.9 at lr :data:`LR`, batches of :data:`BATCH_SIZE`), so its test error is the
+    same; BLAS runs on one thread.
+
+    Parameters
+    ----------
+    config : mapping with the keys of :data:`CONFIG_KEYS`
+        ``p_drop`` (one rate per dropout site: input and each hidden layer, as in
+        :class:`~course_lib.nn.MLP`), ``hidden`` (widths, each >= 1), ``n_train`` (>= 1),
+        ``epochs`` (>= 1), ``weight_decay`` (>= 0) and ``max_norm`` (None or > 0).
+    seed : int >= 0
+    near_zero : float > 0
+        Threshold of :func:`activation_summary`.
+
+    Returns
+    -------
+    dict with ``seed``, ``test_error``, ``val_mistakes`` (misclassified validation images per
+    epoch), ``n_val``, ``final_train_loss``, ``final_train_error``, ``activations`` (on the test
+    set, see :func:`activation_summary`) and ``seconds`` (training time).
+    """
+    _check_config(config)
+    seed = check_count(seed, "seed")
+    near_zero = check_positive(near_zero, "near_zero")
+    with one_blas_thread():
+        split_rng, init_rng, train_rng = seed_streams(seed)
+        split = load_digits_split(config["n_train"], rng=split_rng, dtype=np.float32)
+        model = MLP([split.X_train.shape[1], *config["hidden"], 10], config["p_drop"],
+                    rng=init_rng, dtype=np.float32)
+        started = time.perf_counter()
+        history = train(model, split.X_train, split.y_train, epochs=config["epochs"], lr=LR,
+                        batch_size=BATCH_SIZE, rng=train_rng,
+                        weight_decay=config["weight_decay"], max_norm=config["max_norm"],
+                        X_val=split.X_val, y_val=split.y_val)
+        seconds = time.perf_counter() - started
+        n_val = len(split.y_val)
+        return {
+            "seed": seed,
+            "test_error": float(evaluate(model, split.X_test, split.y_test)[1]),
+            # whole numbers of misclassified validation images: exact and compact
+            "val_mistakes": [round(error * n_val) for error in history.val_error],
+            "n_val": n_val,
+            "final_train_loss": float(history.train_loss[-1]),
+            "final_train_error": float(history.train_error[-1]),
+            "activations": activation_summary(model, split.X_test, near_zero),
+            "seconds": round(seconds, 2),
+        }
 
 
 # --- the dropout-rate sweep (the reference of notebook 07's exercise) ---------------------------
@@ -114,6 +257,98 @@ def sweep_p_drop(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
     """Test error of one fresh network per ``p_drop`` (see :func:`sweep_errors`)."""
     return sweep_errors(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
                         keep_product=keep_product)["test"]
+
+
+# --- reading runs: paired differences over seeds, validation curves ---------------------------
+
+
+def _check_curve(curve, name: str) -> np.ndarray:
+    try:
+        values = np.asarray(curve, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be a sequence of numbers, got {curve!r}") from None
+    if values.ndim != 1:
+        raise ValueError(f"{name} must have 1 dimension, got shape {values.shape}")
+    return values
+
+
+def paired_summary(errors_a, errors_b) -> dict:
+    """Per-seed differences ``a - b`` of two paired configurations, their mean and its standard
+    error (sample standard deviation / sqrt(number of seeds)).
+
+    Pairing by seed removes the part of the noise that both share: the split, the initial
+    weights, the batch order.
+
+    Parameters
+    ----------
+    errors_a, errors_b : sequences of float, shape (S,), S >= 1
+        One value per seed, in the same seed order.
+
+    Returns
+    -------
+    ``{"differences": ndarray (S,), "mean": float, "standard_error": float}`` (the standard
+    error is NaN for a single seed)
+    """
+    errors_a, errors_b = _check_curve(errors_a, "errors_a"), _check_curve(errors_b, "errors_b")
+    if errors_a.shape != errors_b.shape or errors_a.size == 0:
+        raise ValueError(f"errors_a and errors_b must hold one value per seed for the same "
+                         f"S >= 1 seeds, got shapes {errors_a.shape} and {errors_b.shape}")
+    differences = errors_a - errors_b
+    n = len(differences)
+    spread = float(np.std(differences, ddof=1)) if n > 1 else math.nan
+    return {"differences": differences, "mean": float(differences.mean()),
+            "standard_error": spread / math.sqrt(n)}
+
+
+def smooth(curve, window: int) -> np.ndarray:
+    """Trailing moving average over ``window`` epochs (the first epochs average what there is so
+    far): entry ``t`` is the mean of ``curve[max(0, t - window + 1):t + 1]``.
+
+    Parameters
+    ----------
+    curve : sequence of float, shape (T,)
+    window : int >= 1
+
+    Returns
+    -------
+    ndarray of float64, shape (T,)
+    """
+    curve = _check_curve(curve, "curve")
+    window = check_count(window, "window", minimum=1)
+    sums = np.cumsum(curve)
+    counts = np.minimum(np.arange(1, len(curve) + 1), window)
+    shifted = np.concatenate([np.zeros(window), sums])[:len(curve)]
+    return (sums - shifted) / counts
+
+
+def epochs_to_reach(curve, threshold: float, window: int) -> float:
+    """First epoch (1-based) at which the :func:`smooth`-ed curve is <= ``threshold``; NaN if
+    never.
+
+    Parameters
+    ----------
+    curve : sequence of float, shape (T,)
+        An error per epoch.
+    threshold : float >= 0
+    window : int >= 1
+    """
+    threshold = check_nonnegative(threshold, "threshold")
+    below = np.flatnonzero(smooth(curve, window) <= threshold + 1e-12)
+    return float(below[0] + 1) if below.size else math.nan
+
+
+def best_epoch(curve, window: int) -> int:
+    """Epoch (1-based) of the lowest :func:`smooth`-ed value of ``curve`` (the first, if tied).
+
+    Parameters
+    ----------
+    curve : sequence of float, shape (T,), T >= 1
+    window : int >= 1
+    """
+    smoothed = smooth(curve, window)
+    if smoothed.size == 0:
+        raise ValueError("curve must hold at least one epoch, got an empty curve")
+    return int(np.argmin(smoothed) + 1)
 
 
 def _rates(text: str):

@@ -46,6 +46,35 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, *,
     return grad.astype(np.asarray(x).dtype, copy=False)
 
 
+def forward_difference_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, *,
+                                h: float) -> np.ndarray:
+    """Gradient by one-sided differences ``(f(x + h e_i) - f(x)) / h``: error O(h), the contrast
+    to the O(h**2) centred differences of :func:`numerical_gradient`.
+
+    ``x`` is not modified: each evaluation sees a perturbed float64 copy.
+
+    Parameters
+    ----------
+    f : callable taking an array shaped like ``x`` and returning a scalar
+    x : ndarray of numbers
+    h : float > 0
+
+    Returns
+    -------
+    grad : ndarray of float64, shape of ``x``
+    """
+    h = check_positive(h, "h")
+    point = np.array(x, dtype=np.float64, copy=True)
+    base = float(f(point))
+    grad = np.empty_like(point)
+    for i in range(point.size):
+        original = point.flat[i]
+        point.flat[i] = original + h
+        grad.flat[i] = (float(f(point)) - base) / h
+        point.flat[i] = original
+    return grad
+
+
 def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
                              dout: np.ndarray, *, h: float = 1e-5) -> np.ndarray:
     """Gradient of ``sum(f(x) * dout)`` with respect to ``x``: what a layer's backward returns."""

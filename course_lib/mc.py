@@ -4,7 +4,7 @@ Gal & Ghahramani (2016) read a network trained with dropout as an approximate Ba
 sampling masks at test time samples from its approximate posterior predictive. The spread of the
 samples measures the model's uncertainty.
 
-Entropies are in nats (natural logarithm).
+Entropies and negative log-likelihoods are in nats (natural logarithm).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Literal, overload
 
 import numpy as np
 
-from ._validate import check_count, check_rng
+from ._validate import ArgumentTypeError, check_count, check_rng
+from .masks import sample_mask
+from .nn import MLP
 
 PredictFn = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 MeanStd = tuple[np.ndarray, np.ndarray]
@@ -67,6 +69,40 @@ def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.
     samples = mc_samples(predict_fn, X, n_samples, rng=rng)
     mean, std = samples.mean(axis=0), samples.std(axis=0)
     return (mean, std, samples) if return_samples else (mean, std)
+
+
+def thinned_network(model: MLP, *, rng: np.random.Generator) -> MLP:
+    """One draw from the dropout distribution over weights: a copy of ``model`` in which the rows
+    of each weight matrix that read a dropped unit are zero and the others are scaled by
+    ``1 / keep_prob``.
+
+    This is Gal & Ghahramani's ``W = diag(z) M`` (one Bernoulli ``z`` per input unit of each
+    weight matrix, drawn with :func:`course_lib.masks.sample_mask` for every dropout site with
+    ``p_drop > 0``, in layer order). Run with dropout off, the copy computes what ``model``
+    computes in training under that mask, but the *same* mask now serves every input, so its
+    predictions over a grid form one function: a sample from the approximate posterior over
+    functions.
+
+    Parameters
+    ----------
+    model : course_lib.nn.MLP
+        Not modified.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    MLP, a copy with the same biases, dtype and dropout rates
+    """
+    if not isinstance(model, MLP):
+        raise ArgumentTypeError(f"model must be a course_lib.nn.MLP, got {type(model).__name__}")
+    check_rng(rng)
+    thinned = model.copy()
+    for i, p_drop in enumerate(model.p_drop):
+        if p_drop > 0:
+            keep = sample_mask(model.layer_sizes[i], p_drop, rng=rng)
+            thinned.weights[i] = (model.weights[i] * (keep / (1.0 - p_drop))[:, None]).astype(
+                model.dtype)
+    return thinned
 
 
 def _check_probs(probs, name: str, min_ndim: int) -> np.ndarray:
@@ -147,6 +183,56 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     filled = bins.counts > 0
     weights = bins.counts[filled] / bins.counts.sum()
     return float(np.sum(weights * np.abs(bins.accuracy[filled] - bins.confidence[filled])))
+
+
+def _check_labelled(probs, y) -> tuple[np.ndarray, np.ndarray]:
+    probs = _check_probs(probs, "probs", 2)
+    if probs.ndim != 2:
+        raise ValueError(f"probs must have shape (N, K), got {probs.shape}")
+    y = np.asarray(y)
+    n, k = probs.shape
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), one label per row of probs, got {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or (n and (y.min() < 0 or y.max() >= k)):
+        raise ValueError(f"y must hold integer labels in [0, {k - 1}], got {y.dtype} values "
+                         f"{np.unique(y)[:5]}")
+    return probs, y
+
+
+def nll(probs: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-likelihood (nats) of integer labels ``y`` under ``probs``.
+
+    A probability of 0 for the true label counts as the smallest positive float64, so the result
+    is finite (about 708 nats for that example).
+
+    Parameters
+    ----------
+    probs : ndarray, shape (N, K), probability vectors
+    y : ndarray of int, shape (N,), labels in [0, K)
+
+    Returns
+    -------
+    float >= 0 (NaN when N = 0)
+    """
+    probs, y = _check_labelled(probs, y)
+    picked = probs[np.arange(len(y)), y]
+    return float(-np.mean(np.log(np.maximum(picked, np.finfo(np.float64).tiny))))
+
+
+def error_rate(probs: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of rows whose most probable class (the first, if tied) is not the label.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (N, K), probability vectors
+    y : ndarray of int, shape (N,), labels in [0, K)
+
+    Returns
+    -------
+    float in [0, 1] (NaN when N = 0)
+    """
+    probs, y = _check_labelled(probs, y)
+    return float(np.mean(np.argmax(probs, axis=-1) != y))
 
 
 def accuracy_after_rejection(probs: np.ndarray, y: np.ndarray, uncertainty: np.ndarray,

@@ -15,6 +15,12 @@
   is kept with probability ``keep_prob``. It regularizes fully connected layers, and on recurrent
   weights it is the "weight-dropped LSTM" of AWD-LSTM (Merity et al. 2017).
 
+The variants that notebook 05 illustrates without a layer of their own are here as the masks they
+draw: :func:`dropblock_mask` (DropBlock), :func:`sample_active_blocks` and
+:func:`linear_decay_rates` (DropPath and stochastic depth), :func:`relaxed_drop` (concrete
+dropout) and :func:`targeted_keep_mask` (targeted dropout); and :func:`selu`, the activation that
+alpha dropout is made for.
+
 Conventions are those of :mod:`course_lib.dropout`: ``p_drop`` is the probability of dropping,
 masks are boolean with ``True`` = kept, ``forward(..., *, rng, training) -> (out, cache)`` and
 ``backward(dout, cache)``; inputs are never modified and the dtype is preserved. Every variant is
@@ -28,7 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_float_array, check_p_drop, check_rng
+from ._validate import (ArgumentTypeError, check_count, check_float_array, check_open_unit,
+                        check_p_drop, check_positive, check_probability, check_rng)
 from .dropout import _masked
 from .masks import sample_mask
 
@@ -38,6 +45,28 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 #: The value a dropped unit takes in alpha dropout: SELU's limit for x -> -inf, ``-scale * alpha``
 #: (the literal PyTorch uses, equal to the product above to the last bit).
 ALPHA_PRIME = -1.7580993408473766
+
+
+def selu(x: np.ndarray) -> np.ndarray:
+    """SELU (Klambauer et al. 2017): ``scale * x`` for x > 0, ``scale * alpha * (e**x - 1)``
+    otherwise, with :data:`SELU_SCALE` and :data:`SELU_ALPHA`; its limit for x -> -inf is
+    :data:`ALPHA_PRIME`.
+
+    Parameters
+    ----------
+    x : ndarray of float, any shape
+
+    Returns
+    -------
+    ndarray, same shape and dtype as ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``x`` does not have a floating dtype (an ``ArgumentTypeError``, also a ``TypeError``).
+    """
+    x = check_float_array(x)
+    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
 
 
 def _check_dims(array: np.ndarray, name: str, dims: tuple[str, ...]) -> None:
@@ -438,3 +467,185 @@ def dropconnect_backward(dout: np.ndarray,
         dW = dW * cache.scale
     return (dx.astype(x.dtype, copy=False), dW.astype(W.dtype, copy=False),
             db.astype(cache.b_dtype, copy=False))
+
+
+# --- the variants notebook 05 illustrates: DropBlock, DropPath, concrete, targeted -------------
+
+
+def _check_maps_shape(shape) -> tuple[int, int, int, int]:
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 4:
+        raise ValueError(f"shape must be (N, C, H, W), four integers >= 1, got {shape!r}")
+    return tuple(check_count(side, f"shape[{i}]", minimum=1) for i, side in enumerate(shape))
+
+
+def dropblock_mask(shape, p_drop: float, block_size: int, *,
+                   rng: np.random.Generator) -> np.ndarray:
+    """DropBlock's keep-mask (Ghiasi et al. 2018) for feature maps of shape (N, C, H, W).
+
+    Block corners are drawn independently with probability
+    ``gamma = p_drop / block_size**2 * H * W / ((H - block_size + 1) * (W - block_size + 1))``
+    (at most 1) among the positions where a whole block fits; every pixel of each block is
+    dropped. Blocks may overlap, so the dropped fraction is a little below ``p_drop``: a pixel
+    covered by ``k`` possible corners is kept with probability ``(1 - gamma) ** k`` exactly.
+    ``block_size = 1`` is ordinary (pixel) dropout.
+
+    Parameters
+    ----------
+    shape : (N, C, H, W), integers >= 1
+    p_drop : float in [0, 1)
+        The fraction of pixels DropBlock aims to drop.
+    block_size : int in [1, min(H, W)]
+        Side of the square blocks.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    mask : ndarray of bool, shape ``shape`` (``True`` = kept)
+
+    Raises
+    ------
+    ValueError
+        For a shape that is not four integers >= 1, ``p_drop`` outside [0, 1), a
+        ``block_size`` outside [1, min(H, W)], or an ``rng`` that is not a Generator.
+    """
+    n, c, h, w = _check_maps_shape(shape)
+    p_drop = check_p_drop(p_drop)
+    block_size = check_count(block_size, "block_size", minimum=1)
+    if block_size > min(h, w):
+        raise ValueError(f"block_size must be in [1, {min(h, w)}] for maps of {h}x{w}, "
+                         f"got {block_size}")
+    check_rng(rng)
+    rows, cols = h - block_size + 1, w - block_size + 1
+    gamma = min(1.0, p_drop / block_size**2 * h * w / (rows * cols))
+    corners = rng.random((n, c, rows, cols)) < gamma
+    dropped = np.zeros((n, c, h, w), dtype=bool)
+    for di in range(block_size):
+        for dj in range(block_size):
+            dropped[:, :, di:di + rows, dj:dj + cols] |= corners
+    return ~dropped
+
+
+def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
+    """Stochastic depth's rule (Huang et al. 2016): block ``l`` of ``L`` (1-based) is dropped
+    with probability ``l / L * p_last``, so early blocks are almost always kept.
+
+    Parameters
+    ----------
+    n_blocks : int >= 1
+        ``L``, the number of residual blocks.
+    p_last : float in [0, 1)
+        Drop probability of the last block.
+
+    Returns
+    -------
+    p_drops : ndarray of float64, shape (n_blocks,), increasing, ending at ``p_last``
+    """
+    n_blocks = check_count(n_blocks, "n_blocks", minimum=1)
+    p_last = check_probability(p_last, "p_last")
+    return np.arange(1, n_blocks + 1) / n_blocks * p_last
+
+
+def _check_rates(p_drops, name: str) -> list[float]:
+    if isinstance(p_drops, (str, bytes)):
+        p_drops = None
+    try:
+        rates = list(p_drops)
+    except TypeError:
+        raise ArgumentTypeError(f"{name} must be a sequence of numbers in [0, 1), "
+                                f"got {p_drops!r}") from None
+    return [check_probability(rate, f"{name}[{i}]") for i, rate in enumerate(rates)]
+
+
+def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -> np.ndarray:
+    """How many residual blocks each of ``n_samples`` samples goes through, with DropPath.
+
+    Block ``l`` is skipped for a sample with probability ``p_drops[l]``: one per-sample keep-mask
+    of shape (n_samples,) per block, drawn with :func:`course_lib.masks.sample_mask` in block
+    order. The count of a sample is a sum of independent Bernoulli(1 - p_drops[l]).
+
+    Parameters
+    ----------
+    p_drops : sequence of float in [0, 1)
+        One drop probability per block, e.g. :func:`linear_decay_rates`.
+    n_samples : int >= 0
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    counts : ndarray of int64, shape (n_samples,), values in [0, len(p_drops)]
+    """
+    rates = _check_rates(p_drops, "p_drops")
+    n_samples = check_count(n_samples, "n_samples")
+    check_rng(rng)
+    counts = np.zeros(n_samples, dtype=np.int64)
+    for p_drop in rates:
+        counts += sample_mask(n_samples, p_drop, rng=rng)
+    return counts
+
+
+def relaxed_drop(p_drop: float, temperature: float, size: int, *,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Concrete dropout's relaxed drop indicator (Gal, Hron and Kendall 2017):
+    ``sigmoid((logit(p_drop) + log u - log(1 - u)) / temperature)`` with ``u ~ U(0, 1)``.
+
+    ``log u - log(1 - u)`` is standard logistic noise, so the indicator is above 1/2 with
+    probability ``p_drop`` exactly, at every temperature. As the temperature goes to 0 it
+    becomes a Bernoulli(p_drop) indicator; for a positive temperature it is a smooth function of
+    ``p_drop``, so ``p_drop`` can be learned by gradient descent.
+
+    Parameters
+    ----------
+    p_drop : float in (0, 1)
+        The logit of 0 and 1 is infinite, so both ends are excluded.
+    temperature : float > 0
+    size : int >= 0
+        Number of indicators.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    z : ndarray of float64, shape (size,), values in [0, 1] (1 = dropped; in (0, 1) except
+        where the sigmoid rounds to an end)
+    """
+    from scipy import special
+
+    p_drop = check_open_unit(p_drop, "p_drop")
+    temperature = check_positive(temperature, "temperature")
+    size = check_count(size, "size")
+    check_rng(rng)
+    u = rng.uniform(np.finfo(float).tiny, 1.0, size)
+    logit = math.log(p_drop) - math.log1p(-p_drop) + np.log(u) - np.log1p(-u)
+    return special.expit(logit / temperature)
+
+
+def targeted_keep_mask(W: np.ndarray, target_fraction: float, drop_rate: float, *,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Targeted weight dropout's keep-mask (Gomez et al. 2019).
+
+    In each column of ``W`` (the incoming weights of one output unit) the
+    ``int(target_fraction * D)`` weights of smallest magnitude are candidates; each candidate
+    is dropped with probability ``drop_rate``, independently; every other weight is kept.
+
+    Parameters
+    ----------
+    W : ndarray of float, shape (D, M)
+    target_fraction : float in [0, 1]
+        Fraction of each column that are candidates.
+    drop_rate : float in [0, 1]
+        Drop probability of a candidate.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (D, M) (``True`` = kept)
+    """
+    W = check_float_array(W, "W")
+    _check_dims(W, "W", ("D", "M"))
+    target_fraction = check_probability(target_fraction, "target_fraction", allow_one=True)
+    drop_rate = check_probability(drop_rate, "drop_rate", allow_one=True)
+    check_rng(rng)
+    n_candidates = int(target_fraction * W.shape[0])
+    order = np.argsort(np.abs(W), axis=0)
+    candidates = np.zeros(W.shape, dtype=bool)
+    np.put_along_axis(candidates, order[:n_candidates], True, axis=0)
+    return ~(candidates & (rng.random(W.shape) < drop_rate))

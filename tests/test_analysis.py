@@ -1,16 +1,22 @@
-"""The Binomial law of dropped units, counting, boosting factor and equivalent learning rate."""
+"""The Binomial law of dropped units, counting, boosting factor and equivalent learning rate,
+dropout as an adaptive L2 penalty."""
 
+import itertools
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 from course_lib import analysis
-from course_lib.checks import assert_binomial_count
+from course_lib.checks import assert_binomial_count, assert_mean_close
+from course_lib.dropout import dropout_forward
 from course_lib.masks import sample_mask
+
+from conftest import p_drops as p_drops_strategy
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
@@ -155,5 +161,82 @@ def test_boosting_factor_and_equivalent_lr(p_drop):
     (lambda: analysis.relative_spread(10, 0.0), r"p_drop must be in \(0, 1\)"),
 ])
 def test_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+# --- dropout on the inputs of a linear model ----------------------------------------------------
+
+small_designs = st.tuples(st.integers(1, 3), st.integers(1, 3)).flatmap(lambda nd: st.tuples(
+    hnp.arrays(np.float64, nd, elements=st.floats(-10, 10)),
+    hnp.arrays(np.float64, nd[:1], elements=st.floats(-10, 10)),
+    hnp.arrays(np.float64, nd[1:], elements=st.floats(-10, 10))))
+
+
+@given(design=small_designs, p_drop=st.floats(0, 0.9))
+def test_expected_dropout_loss_is_the_average_over_every_mask(design, p_drop):
+    # all 2**(N*D) masks, each with its exact probability: the closed form is an identity
+    X, y, w = design
+    keep_prob = 1 - p_drop
+    total = 0.0
+    for bits in itertools.product((False, True), repeat=X.size):
+        mask = np.array(bits).reshape(X.shape)
+        probability = keep_prob ** mask.sum() * p_drop ** (~mask).sum()
+        total += probability * np.sum((y - (X * mask / keep_prob) @ w) ** 2)
+    closed = analysis.expected_dropout_loss(X, y, w, p_drop)
+    scale = (np.abs(y).sum() + np.abs(X).sum() * np.abs(w).sum() / keep_prob) ** 2
+    assert closed == pytest.approx(total, rel=1e-9, abs=1e-12 * scale)
+
+
+@given(X=hnp.arrays(st.sampled_from([np.float32, np.float64]),
+                    st.tuples(st.integers(0, 6), st.integers(0, 4)),
+                    elements=st.floats(-10, 10, width=32)),
+       p_drop=p_drops_strategy, factor=st.floats(0.1, 10))
+def test_dropout_penalties_shape_sign_and_scale(X, p_drop, factor):
+    penalties = analysis.dropout_penalties(X, p_drop)
+    assert penalties.shape == X.shape[1:] and penalties.dtype == X.dtype
+    assert np.all(penalties >= 0)
+    wide = X.astype(np.float64)
+    # float32 rounds each square and sum; squares below the normal range underflow
+    np.testing.assert_allclose(penalties, p_drop / (1 - p_drop) * np.sum(wide**2, axis=0),
+                               rtol=1e-5 if X.dtype == np.float32 else 1e-12,
+                               atol=20 * X.shape[0] * float(np.finfo(X.dtype).smallest_normal))
+    # an input ten times larger is penalised a hundred times more: L2 that adapts to the scale
+    scaled = analysis.dropout_penalties(factor * wide, p_drop)
+    # (a subnormal p_drop gives subnormal penalties, which carry fewer significant bits)
+    np.testing.assert_allclose(scaled, factor**2 * analysis.dropout_penalties(wide, p_drop),
+                               rtol=1e-12, atol=float(np.finfo(np.float64).smallest_normal))
+    if p_drop == 0:
+        assert not penalties.any()
+
+
+def test_expected_dropout_loss_matches_the_masks_of_dropout_forward():
+    # the closed form against the course's own dropout layer; each sampled loss lies in
+    # [0, upper] with upper = sum_i (|y_i| + sum_j |x_ij w_j| / keep_prob)**2 (Hoeffding)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3))
+    y, w = rng.standard_normal(6), np.array([1.5, -0.5, 0.4])
+    thinned = dropout_forward(np.broadcast_to(X, (200_000, *X.shape)), 0.5, rng=rng)[0]
+    losses = np.sum((y - thinned @ w) ** 2, axis=1)
+    upper = float(np.sum((np.abs(y) + np.abs(X) @ np.abs(w) / 0.5) ** 2))
+    assert_mean_close(losses, analysis.expected_dropout_loss(X, y, w, 0.5), lower=0.0,
+                      upper=upper, alpha=ALPHA)
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: analysis.dropout_penalties(np.ones((3, 2), dtype=int), 0.5),
+     r"X must have a floating dtype"),
+    (lambda: analysis.dropout_penalties(np.ones(3), 0.5), r"X must have 2 dimensions \(N, D\)"),
+    (lambda: analysis.dropout_penalties(np.ones((3, 2)), 1.0), r"p_drop must be in \[0, 1\)"),
+    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(2), np.ones(2), 0.5),
+     r"y must have shape \(3,\) for X of shape \(3, 2\), got \(2,\)"),
+    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3), np.ones(3), 0.5),
+     r"w must have shape \(2,\) for X of shape \(3, 2\), got \(3,\)"),
+    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3, dtype=int), np.ones(2),
+                                            0.5), r"y must have a floating dtype"),
+    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3), np.ones(2), -0.2),
+     r"p_drop must be in \[0, 1\), got -0.2"),
+])
+def test_adaptive_l2_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()

@@ -1,11 +1,20 @@
-"""course_lib.experiments: the digits runs and the dropout-rate sweep of notebook 07."""
+"""course_lib.experiments: seed streams, the digits runs, the dropout-rate sweep of notebook 07,
+and the statistics read from runs."""
+
+import json
+import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from course_lib import experiments
+from course_lib.checks import assert_mean_close
 from course_lib.experiments import run_digits
+from course_lib.nn import MLP
 
+ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 N_TEST = 500
 
 
@@ -31,3 +40,207 @@ def test_sweep_errors_are_measured_on_three_different_sets():
     errors = experiments.sweep_errors([0.2], seed=0, n_train=120, hidden=(16,), epochs=3)
     assert set(errors) == {"test", "val", "train"}
     assert errors["test"] * N_TEST == pytest.approx(round(errors["test"][0] * N_TEST))
+
+
+# --- seed streams -------------------------------------------------------------------------------
+
+def _first_draws(generators):
+    return [tuple(int(v) for v in g.bit_generator.random_raw(3)) for g in generators]
+
+
+@given(seed=st.integers(0, 2**63), n_streams=st.integers(1, 6), fewer=st.integers(1, 6))
+def test_seed_streams_are_the_spawned_children_and_extend_each_other(seed, n_streams, fewer):
+    streams = experiments.seed_streams(seed, n_streams)
+    assert isinstance(streams, tuple) and len(streams) == n_streams
+    assert all(isinstance(g, np.random.Generator) for g in streams)
+    draws = _first_draws(streams)
+    children = np.random.SeedSequence(seed).spawn(n_streams)
+    assert draws == _first_draws(np.random.default_rng(child) for child in children)
+    # child i does not depend on how many are spawned: a longer recipe extends a shorter one
+    assert _first_draws(experiments.seed_streams(seed, min(fewer, n_streams))) == \
+        draws[:min(fewer, n_streams)]
+    assert len(set(draws)) == n_streams  # distinct streams (equal by chance: p < 1e-50)
+    # fresh generators on every call: the same seed replays the same draws
+    assert _first_draws(experiments.seed_streams(seed, n_streams)) == draws
+
+
+def test_seed_streams_default_to_the_three_of_a_run():
+    split_rng, init_rng, train_rng = experiments.seed_streams(4)
+    assert _first_draws([split_rng, init_rng, train_rng]) == _first_draws(
+        experiments.seed_streams(4, 3))
+
+
+def test_seed_streams_are_uncorrelated():
+    # (u - 1/2)(v - 1/2) for independent uniforms u, v of two streams: mean 0, variance 1/144,
+    # values in [-1/4, 1/4]; Bernstein on 200000 pairs, false-failure probability ALPHA
+    first, second = experiments.seed_streams(11, 2)
+    n = 200_000
+    products = (first.random(n) - 0.5) * (second.random(n) - 0.5)
+    assert_mean_close(products, 0.0, lower=-0.25, upper=0.25, variance=1 / 144, alpha=ALPHA)
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: experiments.seed_streams(-1), r"seed must be an integer >= 0, got -1"),
+    (lambda: experiments.seed_streams(1.5), r"seed must be an integer >= 0, got 1.5"),
+    (lambda: experiments.seed_streams("0"), r"seed must be an integer >= 0, got '0'"),
+    (lambda: experiments.seed_streams(0, 0), r"n_streams must be an integer >= 1, got 0"),
+])
+def test_seed_streams_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+# --- one summarized run -------------------------------------------------------------------------
+
+def _config(**changes):
+    config = {"p_drop": [0.0, 0.3], "hidden": [32], "n_train": 200, "epochs": 5,
+              "weight_decay": 0.0, "max_norm": None}
+    return config | changes
+
+
+def test_train_run_follows_run_digits_recipe():
+    ours = experiments.train_run(_config(), seed=4)
+    reference = run_digits([0.0, 0.3], seed=4, n_train=200, hidden=(32,), epochs=5)
+    assert ours["test_error"] == reference.test_error
+    assert ours["val_mistakes"] == [round(e * ours["n_val"]) for e in reference.history.val_error]
+    assert ours["final_train_loss"] == pytest.approx(reference.history.train_loss[-1])
+    assert json.loads(json.dumps(ours)) == ours  # plain data, as stored in a results file
+    assert len(ours["activations"]["layers"]) == 1 and ours["seed"] == 4
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: experiments.train_run([0.5], 0), r"config must be a mapping with the keys p_drop"),
+    (lambda: experiments.train_run({"p_drop": 0.5}, 0), r"config must have the keys .*missing "
+                                                        r"hidden, n_train, epochs"),
+    (lambda: experiments.train_run(_config(hidden=[32, 0]), 0),
+     r"config\['hidden'\]\[1\] must be an integer >= 1, got 0"),
+    (lambda: experiments.train_run(_config(hidden=32), 0), r"config\['hidden'\] must be a list"),
+    (lambda: experiments.train_run(_config(n_train=0), 0),
+     r"config\['n_train'\] must be an integer >= 1"),
+    (lambda: experiments.train_run(_config(epochs=2.5), 0),
+     r"config\['epochs'\] must be an integer >= 1, got 2.5"),
+    (lambda: experiments.train_run(_config(weight_decay=-1.0), 0),
+     r"config\['weight_decay'\] must be a finite number >= 0, got -1.0"),
+    (lambda: experiments.train_run(_config(max_norm=0.0), 0),
+     r"config\['max_norm'\] must be a finite number > 0, got 0.0"),
+    (lambda: experiments.train_run(_config(p_drop=[0.0, 1.0]), 0), r"p_drop\[1\] must be in"),
+    (lambda: experiments.train_run(_config(), -2), r"seed must be an integer >= 0, got -2"),
+    (lambda: experiments.train_run(_config(), 0, near_zero=0.0),
+     r"near_zero must be a finite number > 0, got 0.0"),
+])
+def test_train_run_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+@given(sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4), n=st.integers(1, 30),
+       near_zero=st.floats(0.01, 3.0), seed=st.integers(0, 2**32 - 1))
+def test_activation_summary_counts_every_activation(sizes, n, near_zero, seed):
+    rng = np.random.default_rng(seed)
+    model = MLP(sizes, 0.5, rng=rng)
+    X = rng.standard_normal((n, sizes[0]))
+    summary = experiments.activation_summary(model, X, near_zero)
+    assert len(summary["layers"]) == len(sizes) - 2
+    for layer, width, activations in zip(summary["layers"], sizes[1:-1],
+                                         model.hidden_activations(X)):
+        assert 0 <= layer["zero"] <= layer["near_zero"] <= 1
+        assert layer["zero"] == np.mean(activations == 0)
+        assert layer["mean"] == pytest.approx(np.mean(activations))
+        assert sum(layer["unit_mean_hist"]) == width
+        assert sum(layer["activation_hist"]) == n * width
+        assert len(layer["unit_mean_hist"]) == len(experiments.UNIT_MEAN_BINS) - 1
+        assert len(layer["activation_hist"]) == len(experiments.ACTIVATION_BINS) - 1
+
+
+def test_activation_summary_bad_arguments():
+    model = MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="model must be a course_lib.nn.MLP, got dict"):
+        experiments.activation_summary({}, np.ones((1, 2)), 0.1)
+    with pytest.raises(ValueError, match=r"near_zero must be a finite number > 0, got -0.1"):
+        experiments.activation_summary(model, np.ones((1, 2)), -0.1)
+
+
+# --- reading runs -------------------------------------------------------------------------------
+
+finite = st.floats(-1.0, 1.0)
+
+
+@given(pairs=st.lists(st.tuples(finite, finite), min_size=1, max_size=8))
+def test_paired_summary(pairs):
+    a, b = (np.array(values) for values in zip(*pairs))
+    summary = experiments.paired_summary(list(a), list(b))
+    np.testing.assert_array_equal(summary["differences"], a - b)
+    assert summary["mean"] == pytest.approx(np.mean(a - b), abs=1e-15)
+    if len(pairs) == 1:
+        assert math.isnan(summary["standard_error"])
+    else:
+        assert summary["standard_error"] == pytest.approx(
+            np.std(a - b, ddof=1) / math.sqrt(len(pairs)), abs=1e-15)
+    swapped = experiments.paired_summary(b, a)
+    assert swapped["mean"] == pytest.approx(-summary["mean"], abs=1e-15)
+
+
+def test_paired_summary_by_hand():
+    summary = experiments.paired_summary(np.array([0.03, 0.02, 0.04]), np.array([0.02, 0.02, 0.03]))
+    assert summary["mean"] == pytest.approx(0.02 / 3)
+    np.testing.assert_allclose(summary["differences"], [0.01, 0.0, 0.01])
+    assert summary["standard_error"] == pytest.approx(np.std([0.01, 0, 0.01], ddof=1) / np.sqrt(3))
+
+
+curves = st.lists(st.floats(0.0, 1.0), max_size=30)
+
+
+@given(curve=curves, window=st.integers(1, 40))
+def test_smooth_is_the_trailing_mean(curve, window):
+    smoothed = experiments.smooth(curve, window)
+    assert smoothed.shape == (len(curve),) and smoothed.dtype == np.float64
+    expected = [np.mean(curve[max(0, t - window + 1):t + 1]) for t in range(len(curve))]
+    np.testing.assert_allclose(smoothed, expected, atol=1e-12)
+    # differences of running sums: exact up to the rounding of sums of values in [0, 1]
+    np.testing.assert_allclose(experiments.smooth(curve, 1), curve, atol=1e-12)
+
+
+def test_smooth_is_a_trailing_moving_average():
+    curve = np.array([4.0, 2.0, 6.0, 0.0, 8.0])
+    expected = [4.0, 3.0, 4.0, 8 / 3, 14 / 3]
+    np.testing.assert_allclose(experiments.smooth(curve, 3), expected)
+
+
+@given(curve=curves.filter(len), threshold=st.floats(0.0, 1.0), window=st.integers(1, 10))
+def test_epochs_to_reach_and_best_epoch_read_the_smoothed_curve(curve, threshold, window):
+    smoothed = experiments.smooth(curve, window)
+    best = experiments.best_epoch(curve, window)
+    assert 1 <= best <= len(curve) and smoothed[best - 1] == smoothed.min()
+    assert np.all(smoothed[:best - 1] > smoothed.min())  # the first of tied minima
+    reach = experiments.epochs_to_reach(curve, threshold, window)
+    if math.isnan(reach):
+        assert np.all(smoothed > threshold + 1e-12)
+    else:
+        epoch = int(reach)
+        assert reach == epoch and smoothed[epoch - 1] <= threshold + 1e-12
+        assert np.all(smoothed[:epoch - 1] > threshold + 1e-12)
+
+
+def test_epochs_to_reach_and_best_epoch():
+    curve = [0.5, 0.3, 0.2, 0.1, 0.1, 0.3]
+    assert experiments.epochs_to_reach(curve, 0.2, 1) == 3
+    assert math.isnan(experiments.epochs_to_reach(curve, 0.05, 1))
+    assert experiments.best_epoch(curve, 1) == 4  # the first of the tied minima
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: experiments.paired_summary([0.1, 0.2], [0.1]), r"errors_a and errors_b must hold"),
+    (lambda: experiments.paired_summary([], []), r"errors_a and errors_b must hold"),
+    (lambda: experiments.paired_summary([[0.1]], [[0.1]]), r"errors_a must have 1 dimension"),
+    (lambda: experiments.paired_summary(["a"], [0.1]), r"errors_a must be a sequence of numbers"),
+    (lambda: experiments.smooth([0.1, 0.2], 0), r"window must be an integer >= 1, got 0"),
+    (lambda: experiments.smooth([0.1, 0.2], 2.0), r"window must be an integer >= 1, got 2.0"),
+    (lambda: experiments.smooth(np.ones((2, 2)), 2), r"curve must have 1 dimension"),
+    (lambda: experiments.epochs_to_reach([0.1], -0.1, 1),
+     r"threshold must be a finite number >= 0, got -0.1"),
+    (lambda: experiments.epochs_to_reach([0.1], float("nan"), 1), r"threshold must be a finite"),
+    (lambda: experiments.best_epoch([], 3), r"curve must hold at least one epoch"),
+])
+def test_reading_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

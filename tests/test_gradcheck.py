@@ -1,4 +1,4 @@
-"""Numerical gradients and relative errors."""
+"""Numerical gradients (centred and one-sided differences) and relative errors."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from course_lib.gradcheck import numerical_gradient, numerical_gradient_array, relative_error
+from course_lib.gradcheck import (forward_difference_gradient, numerical_gradient,
+                                  numerical_gradient_array, relative_error)
 
 
 def test_numerical_gradient_of_a_known_function():
@@ -64,3 +65,43 @@ def test_a_wrong_gradient_is_caught():
 def test_bad_step():
     with pytest.raises(ValueError, match="h must be a finite number > 0"):
         numerical_gradient(np.sum, np.ones(2), h=0.0)
+
+
+# --- one-sided differences --------------------------------------------------------------------
+
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+                    elements=st.integers(-100, 100).map(float)),
+       k=st.integers(0, 10))
+def test_forward_difference_of_a_quadratic_is_2x_plus_h_exactly(x, k):
+    # with x integer and h = 2**-k every step is exact in float64: ((x + h)**2 - x**2) / h
+    h = 2.0**-k
+    before = x.copy()
+    grad = forward_difference_gradient(lambda v: float(np.sum(v**2)), x, h=h)
+    assert grad.shape == x.shape and grad.dtype == np.float64
+    np.testing.assert_array_equal(grad, 2 * x + h)
+    np.testing.assert_array_equal(x, before)
+
+
+@given(x=hnp.arrays(np.float32, st.integers(0, 6), elements=st.floats(-10, 10, width=32)),
+       h=st.floats(1e-4, 1e-1))
+def test_forward_difference_accepts_any_float_input_and_returns_float64(x, h):
+    grad = forward_difference_gradient(lambda v: float(np.sum(3.0 * v)), x, h=h)
+    assert grad.shape == x.shape and grad.dtype == np.float64
+    np.testing.assert_allclose(grad, 3.0, rtol=1e-6)
+
+
+def test_forward_difference_is_first_order():
+    x = np.array([0.3, -1.2, 2.0])
+    exact = np.cos(x)
+    errors = [np.abs(forward_difference_gradient(lambda v: np.sum(np.sin(v)), x, h=h)
+                     - exact).max() for h in (1e-2, 1e-3)]
+    assert 5 < errors[0] / errors[1] < 20  # O(h): ten times smaller for a ten times smaller h
+    centred = [np.abs(numerical_gradient(lambda v: np.sum(np.sin(v)), x, h=h) - exact).max()
+               for h in (1e-2, 1e-3)]
+    assert centred[0] / centred[1] > 50  # O(h^2)
+
+
+@pytest.mark.parametrize("h", [0.0, -1e-5, float("nan"), float("inf"), "1e-5", None])
+def test_forward_difference_bad_step(h):
+    with pytest.raises(ValueError, match="h must be a finite number > 0"):
+        forward_difference_gradient(np.sum, np.ones(2), h=h)

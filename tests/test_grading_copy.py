@@ -52,6 +52,16 @@ def test_every_reference_named_by_the_registry_is_a_course_lib_function():
             grading_copy._definition(dotted)
 
 
+def test_no_reference_lives_in_a_lesson_module():
+    # lessons hold figures and widgets; an answer defined there would be an algorithm outside
+    # the core, and a lesson module that merely imports one is stubbed through the core's copy
+    for exercise in exercises.all_exercises():
+        for dotted in exercise.references:
+            assert not dotted.startswith("course_lib.lessons."), dotted
+            relative, _ = grading_copy._definition(dotted)
+            assert not relative.startswith("lessons/"), (dotted, relative)
+
+
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_the_references_of_this_notebook_and_later_ones_are_stubs_naming_their_exercise(
         name, copies):

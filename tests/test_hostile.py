@@ -175,10 +175,11 @@ def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
                      .test_error for p in p_drops])
 ''',
     "ref7_train_run": '''import numpy as np
-from course_lib.lessons import capstone
+from course_lib.experiments import train_run
+from course_lib.lessons.capstone import make_config
 def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
                  keep_product=False):
-    return np.array([capstone.train_run(capstone.make_config(
+    return np.array([train_run(make_config(
         p, hidden=[round(n / (1 - p)) if keep_product else n for n in hidden],
         n_train=n_train, epochs=epochs), seed)["test_error"] for p in p_drops])
 ''',

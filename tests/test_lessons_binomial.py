@@ -10,7 +10,7 @@ from scipy import stats
 
 from course_lib.checks import assert_binomial_count
 from course_lib.lessons import binomial
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

@@ -2,7 +2,6 @@
 computations the notebook reads from it, and every widget callback."""
 
 import json
-import math
 import re
 from pathlib import Path
 
@@ -11,9 +10,9 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.experiments import run_digits
+from course_lib.experiments import train_run
 from course_lib.lessons import capstone
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 
@@ -71,21 +70,13 @@ def test_a_stored_run_is_recomputed_by_the_generators_own_function(results):
     BLAS builds and thread counts, which can flip a nearly tied test image; allow 2 of the 500
     test images, 2 validation images in any epoch, and 1e-3 in activation fractions."""
     config, stored = _cheapest(results)
-    again = capstone.train_run(config, stored["seed"], capstone.settings_of(results))
+    again = train_run(config, stored["seed"], near_zero=capstone.settings_of(results).near_zero)
     assert abs(again["test_error"] - stored["test_error"]) <= 2 / N_TEST + 1e-12
     assert again["n_val"] == stored["n_val"]
     assert np.max(np.abs(np.subtract(again["val_mistakes"], stored["val_mistakes"]))) <= 2
     for new, old in zip(again["activations"]["layers"], stored["activations"]["layers"]):
         assert abs(new["zero"] - old["zero"]) <= 1e-3
         assert abs(new["mean"] - old["mean"]) <= 1e-3 * max(1.0, old["mean"])
-
-
-def test_train_run_follows_run_digits_recipe():
-    config = capstone.make_config(0.3, hidden=[32], n_train=200, epochs=5)
-    ours = capstone.train_run(config, seed=4)
-    reference = run_digits(config["p_drop"], seed=4, n_train=200, hidden=(32,), epochs=5)
-    assert ours["test_error"] == reference.test_error
-    assert ours["val_mistakes"] == [round(e * ours["n_val"]) for e in reference.history.val_error]
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -109,20 +100,6 @@ def test_settings_give_every_data_size_the_same_number_of_steps():
     assert settings.epochs_for(50) == 1500
 
 
-def test_smooth_is_a_trailing_moving_average():
-    curve = np.array([4.0, 2.0, 6.0, 0.0, 8.0])
-    expected = [4.0, 3.0, 4.0, 8 / 3, 14 / 3]
-    np.testing.assert_allclose(capstone.smooth(curve, 3), expected)
-    np.testing.assert_allclose(capstone.smooth(curve, 1), curve)
-
-
-def test_epochs_to_reach_and_best_epoch():
-    curve = [0.5, 0.3, 0.2, 0.1, 0.1, 0.3]
-    assert capstone.epochs_to_reach(curve, 0.2, 1) == 3
-    assert math.isnan(capstone.epochs_to_reach(curve, 0.05, 1))
-    assert capstone.best_epoch(curve, 1) == 4  # the first of the tied minima
-
-
 def test_regularizer_table_picks_each_familys_best_validation_strength(results):
     table = capstone.regularizer_table(results)
     last = results["settings"]["smoothing"]
@@ -136,13 +113,6 @@ def test_regularizer_table_picks_each_familys_best_validation_strength(results):
         vals = {s: np.mean([np.mean(r["val_mistakes"][-last:]) / r["n_val"] for r in runs])
                 for s, runs in options.items()}
         assert vals[row["strength"]] == min(vals.values())
-
-
-def test_paired_summary():
-    summary = capstone.paired_summary(np.array([0.03, 0.02, 0.04]), np.array([0.02, 0.02, 0.03]))
-    assert summary["mean"] == pytest.approx(0.02 / 3)
-    np.testing.assert_allclose(summary["differences"], [0.01, 0.0, 0.01])
-    assert summary["standard_error"] == pytest.approx(np.std([0.01, 0, 0.01], ddof=1) / np.sqrt(3))
 
 
 def test_the_numbers_quoted_in_the_notebook_are_the_shipped_results(results):

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from course_lib.analysis import count_parameters, count_subnetworks
-from course_lib.dropout import dropout_forward
 from course_lib.lessons import intuition as lesson
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 
@@ -176,17 +175,6 @@ def test_wide_and_minimal_networks_draw():
 
 
 # --- dropout on a linear unit -----------------------------------------------------------------
-
-def test_expected_dropout_loss_matches_sampled_masks():
-    X, y = lesson.coadaptation_data(seed=2)
-    w = np.array([1.5, 0.5, 0.4, 0.1])
-    rng = np.random.default_rng(0)
-    thinned = dropout_forward(np.broadcast_to(X, (20_000, *X.shape)), 0.5, rng=rng)[0]
-    losses = np.sum((y - thinned @ w) ** 2, axis=1)
-    standard_error = losses.std() / np.sqrt(losses.size)
-    # 6 standard errors: a normal tail of 2e-9 (the mean of 20,000 losses is close to normal)
-    assert abs(losses.mean() - lesson.expected_dropout_loss(X, y, w, 0.5)) < 6 * standard_error
-
 
 @pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.8])
 def test_dropout_solution_minimises_the_expected_loss_and_spreads_weight(p_drop):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from course_lib.lessons import inverted
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 

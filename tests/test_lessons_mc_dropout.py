@@ -1,20 +1,16 @@
 """Notebook 06's figures and computations: every widget callback follows its slider, and the
 numbers the notebook's prose states are what the lesson functions compute."""
 
-import math
-
 import matplotlib
 import numpy as np
 import pytest
 
 from course_lib import mc
-from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.lessons import mc_dropout as lesson
-from course_lib.nn import MLP, softmax
-from course_lib.widgets import figure_pixels
+from course_lib.nn import softmax
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
-ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
 
 @pytest.fixture(scope="module")
@@ -84,31 +80,6 @@ def test_band_coverage_grows_when_the_noise_is_added(toy):
     assert 0 <= coverage["model only"] <= coverage["model + noise"] <= 1
 
 
-def test_thinned_network_zeroes_whole_rows_and_scales_the_rest():
-    model = MLP([3, 50, 40, 2], [0.0, 0.3, 0.6], rng=np.random.default_rng(0))
-    before = [W.copy() for W in model.weights]
-    thinned = lesson.thinned_network(model, rng=np.random.default_rng(1))
-    for W, W_thin, p_drop in zip(model.weights, thinned.weights, model.p_drop):
-        kept = np.any(W_thin != 0, axis=1)
-        np.testing.assert_allclose(W_thin[kept], W[kept] / (1 - p_drop))
-        assert np.all(W_thin[~kept] == 0)
-        if p_drop == 0:
-            assert kept.all()
-    for W, W_before in zip(model.weights, before):
-        np.testing.assert_array_equal(W, W_before)
-
-
-def test_thinned_networks_keep_rows_with_keep_prob_and_average_to_the_model():
-    model = MLP([4, 200, 3], [0.0, 0.4], rng=np.random.default_rng(0))
-    rng = np.random.default_rng(2)
-    thinned = [lesson.thinned_network(model, rng=rng).weights[1] for _ in range(400)]
-    kept = sum(int(np.count_nonzero(np.any(W != 0, axis=1))) for W in thinned)
-    assert_binomial_count(kept, 400 * 200, 0.6, alpha=ALPHA, what="kept rows")
-    # each row's factor is 0 or 1 / keep_prob, mean 1 (Bernstein, known variance)
-    ratios = np.stack([np.any(W != 0, axis=1) for W in thinned]) / 0.6
-    assert_mean_close(ratios, 1.0, lower=0.0, upper=1 / 0.6, variance=0.4 / 0.6, alpha=ALPHA)
-
-
 # --- digits -----------------------------------------------------------------------------------
 
 def test_digit_pools_are_consistent(digits):
@@ -123,17 +94,10 @@ def test_metric_curves_match_the_mc_average(digits):
     for S in (1, 9, 30):
         probs = digits.mc_probs(S)
         assert digits.curves["error"][S - 1] == pytest.approx(
-            lesson.error_rate(probs, digits.y_test))
-        assert digits.curves["nll"][S - 1] == pytest.approx(lesson.nll(probs, digits.y_test))
+            mc.error_rate(probs, digits.y_test))
+        assert digits.curves["nll"][S - 1] == pytest.approx(mc.nll(probs, digits.y_test))
         assert digits.curves["ece"][S - 1] == pytest.approx(
             mc.expected_calibration_error(probs, digits.y_test))
-
-
-def test_nll_and_error_rate_on_known_values():
-    probs = np.array([[1.0, 0.0], [0.25, 0.75]])
-    assert lesson.nll(probs, np.array([0, 1])) == pytest.approx(-math.log(0.75) / 2)
-    assert lesson.error_rate(probs, np.array([1, 1])) == 0.5
-    assert np.isfinite(lesson.nll(probs, np.array([1, 1])))
 
 
 def test_softmax_of_mean_logits_is_the_normalised_geometric_mean(digits):
@@ -148,7 +112,7 @@ def test_softmax_of_mean_logits_is_the_normalised_geometric_mean(digits):
 
 def test_rejection_starts_at_the_accuracy_and_auroc_is_a_probability(digits):
     curves = lesson.rejection_curves(digits, 30)
-    accuracy = 1 - lesson.error_rate(digits.mc_probs(30), digits.y_test)
+    accuracy = 1 - mc.error_rate(digits.mc_probs(30), digits.y_test)
     for name, curve in curves.items():
         assert curve.shape == lesson.REJECTION_FRACTIONS.shape
         if name.startswith("MC"):
@@ -173,10 +137,10 @@ def test_the_notebooks_digits_claims():
     y = digits.y_test
     curves = digits.curves
     weight_scaled = digits.weight_scaled_probs
-    assert curves["error"][0] > 2 * lesson.error_rate(weight_scaled, y)  # one mask: worse net
-    assert curves["error"][-1] <= lesson.error_rate(weight_scaled, y) + 0.004
+    assert curves["error"][0] > 2 * mc.error_rate(weight_scaled, y)  # one mask: worse net
+    assert curves["error"][-1] <= mc.error_rate(weight_scaled, y) + 0.004
     assert curves["ece"][-1] > mc.expected_calibration_error(weight_scaled, y)  # underconfident
-    assert curves["nll"][-1] > lesson.nll(weight_scaled, y)
+    assert curves["nll"][-1] > mc.nll(weight_scaled, y)
     assert curves["ece"][-1] > curves["ece"][0]
     table = lesson.averaging_comparison(digits)
     assert table["mean of probabilities"]["rotated entropy"] > 3 * table["weight scaling"][

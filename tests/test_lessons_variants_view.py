@@ -9,7 +9,7 @@ import pytest
 
 from course_lib.lessons import variants_view as lesson
 from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
-from course_lib.widgets import figure_pixels
+from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 
@@ -35,7 +35,7 @@ def test_digit_and_feature_maps():
     assert np.all(lesson.neighbour_correlation(maps[0]) > 0.85)
 
 
-# --- pixel vs channel, DropBlock ------------------------------------------------------------
+# --- pixel vs channel -----------------------------------------------------------------------
 
 def test_recovery_error_extremes():
     maps = lesson.feature_maps()[0]
@@ -62,36 +62,7 @@ def test_pixel_error_grows_with_p_drop():
     assert errors == sorted(errors)
 
 
-def test_dropblock_mask():
-    rng = np.random.default_rng(0)
-    shape = (200, 4, 32, 32)
-    pixel = lesson.dropblock_mask(shape, 0.3, 1, rng=rng)
-    # block_size 1 is ordinary dropout: each pixel kept with probability 0.7 (binomial, n=819200:
-    # 6e-3 is more than 10 standard deviations)
-    assert pixel.shape == shape and pixel.dtype == bool
-    assert abs(pixel.mean() - 0.7) < 6e-3
-    blocks = lesson.dropblock_mask(shape, 0.3, 7, rng=rng)
-    # overlapping blocks: a little less than p_drop is dropped, but a good part of it
-    assert 0.15 < 1 - blocks.mean() < 0.3
-    # dropped pixels come in 7x7 squares: almost every dropped pixel has a dropped neighbour
-    dropped = ~blocks
-    neighbour = dropped[..., 1:, :] & dropped[..., :-1, :]
-    assert neighbour.sum() > 0.8 * dropped[..., 1:, :].sum()
-    assert lesson.dropblock_mask(shape, 0.0, 7, rng=rng).all()
-
-
-@pytest.mark.parametrize("kwargs,pattern", [
-    ({"block_size": 0}, "block_size must be an integer >= 1"),
-    ({"block_size": 40}, r"block_size must be in \[1, 32\]"),
-    ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\)"),
-])
-def test_dropblock_rejects_bad_arguments(kwargs, pattern):
-    arguments = {"shape": (1, 1, 32, 32), "p_drop": 0.3, "block_size": 3} | kwargs
-    with pytest.raises(ValueError, match=pattern):
-        lesson.dropblock_mask(**arguments, rng=np.random.default_rng(0))
-
-
-# --- Gaussian, alpha, SELU ------------------------------------------------------------------
+# --- Gaussian, alpha ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("p_drop", [0.1, 0.5, 0.8])
 def test_factor_moments_match(p_drop):
@@ -104,11 +75,6 @@ def test_factor_moments_match(p_drop):
     assert abs(moments.gaussian_mean - 1) < tolerance
     assert moments.bernoulli_var == pytest.approx(exact, rel=0.05)
     assert moments.gaussian_var == pytest.approx(exact, rel=0.05)
-
-
-def test_selu_saturates_at_alpha_prime():
-    assert lesson.selu(np.array(-60.0)) == pytest.approx(ALPHA_PRIME, rel=1e-12)
-    assert lesson.selu(np.array(2.0)) == pytest.approx(2 * 1.0507009873554805)
 
 
 def test_zero_dropping_moments():
@@ -227,38 +193,7 @@ def test_time_mask_figure():
                               _pixels(lesson.draw_time_masks(tied, tied)))
 
 
-# --- the other variants ---------------------------------------------------------------------
-
-def test_stochastic_depth_expected_depth():
-    rates = lesson.linear_decay_rates(54, 0.5)
-    assert rates[0] == pytest.approx(0.5 / 54) and rates[-1] == pytest.approx(0.5)
-    assert 54 - rates.sum() == pytest.approx(40.25)
-    depths = lesson.sample_active_blocks(rates, 20_000, rng=np.random.default_rng(0))
-    # Var <= 54 / 4 per sample: the mean of 20000 is within 0.2 of 40.25 by 7 standard deviations
-    assert depths.mean() == pytest.approx(40.25, abs=0.2)
-
-
-def test_relaxed_drop_tends_to_bernoulli():
-    rng = np.random.default_rng(0)
-    cold = lesson.relaxed_drop(0.3, 0.01, 200_000, rng=rng)
-    assert np.mean((cold > 0.01) & (cold < 0.99)) < 0.03
-    # logistic noise: P(logit p + L > 0) = p exactly, so the hard limit has mean p
-    assert np.mean(cold > 0.5) == pytest.approx(0.3, abs=0.005)
-    with pytest.raises(ValueError, match="temperature must be > 0"):
-        lesson.relaxed_drop(0.3, 0.0, 10, rng=rng)
-    with pytest.raises(ValueError, match=r"p_drop must be in \(0, 1\)"):
-        lesson.relaxed_drop(0.0, 0.1, 10, rng=rng)
-
-
-def test_targeted_mask_only_drops_small_weights():
-    rng = np.random.default_rng(0)
-    W = rng.standard_normal((40, 10))
-    keep = lesson.targeted_keep_mask(W, 0.5, 1.0, rng=rng)
-    threshold = np.sort(np.abs(W), axis=0)[20]
-    # with drop rate 1 exactly the 20 smallest of each column are dropped
-    assert np.array_equal(~keep, np.abs(W) < threshold)
-    assert lesson.targeted_keep_mask(W, 0.5, 0.0, rng=rng).all()
-
+# --- placement ------------------------------------------------------------------------------
 
 def test_order_of_relu_and_dropout_does_not_matter():
     assert lesson.order_difference("relu") == 0.0

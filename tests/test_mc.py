@@ -1,4 +1,4 @@
-"""MC dropout prediction, entropies and calibration."""
+"""MC dropout prediction and thinned networks, entropies, likelihood, error and calibration."""
 
 import numpy as np
 import pytest
@@ -130,3 +130,98 @@ def test_accuracy_after_rejection():
                                                            [0.0, 0.25, 0.5]), [0.5, 2 / 3, 1.0])
     with pytest.raises(ValueError, match=r"fractions must be in \[0, 1\)"):
         mc.accuracy_after_rejection(probs, y, uncertainty, [1.0])
+
+
+# --- thinned networks: one function from the approximate posterior -----------------------------
+
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+       rates=st.lists(st.sampled_from([0.0, 0.3, 0.7]), min_size=3, max_size=3),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
+def test_thinned_network_zeroes_or_scales_whole_rows(sizes, rates, dtype, seed):
+    model = MLP(sizes, rates[:len(sizes) - 1], rng=np.random.default_rng(seed), dtype=dtype)
+    before = [W.copy() for W in model.weights]
+    thinned = mc.thinned_network(model, rng=np.random.default_rng(seed + 1))
+    assert thinned is not model and thinned.layer_sizes == model.layer_sizes
+    assert thinned.p_drop == model.p_drop and thinned.dtype == model.dtype
+    for W, W_thin, b, b_thin, p_drop in zip(model.weights, thinned.weights, model.biases,
+                                            thinned.biases, model.p_drop):
+        assert W_thin.shape == W.shape and W_thin.dtype == W.dtype
+        np.testing.assert_array_equal(b_thin, b)
+        # scaled in float64, rounded once to the model's dtype
+        scaled = (W.astype(np.float64) * (1.0 / (1 - p_drop))).astype(W.dtype)
+        # each row (the weights read from one unit) is all zero or all scaled
+        zero = np.all(W_thin == 0, axis=1)
+        whole = np.all(W_thin == scaled, axis=1)
+        assert np.all(zero | whole)
+        if p_drop == 0:
+            np.testing.assert_array_equal(W_thin, W)
+    for W, W_before in zip(model.weights, before):
+        np.testing.assert_array_equal(W, W_before)
+    again = mc.thinned_network(model, rng=np.random.default_rng(seed + 1))
+    for W_thin, W_again in zip(thinned.weights, again.weights):
+        np.testing.assert_array_equal(W_thin, W_again)
+
+
+def test_thinned_network_zeroes_whole_rows_and_scales_the_rest():
+    model = MLP([3, 50, 40, 2], [0.0, 0.3, 0.6], rng=np.random.default_rng(0))
+    thinned = mc.thinned_network(model, rng=np.random.default_rng(1))
+    for W, W_thin, p_drop in zip(model.weights, thinned.weights, model.p_drop):
+        kept = np.any(W_thin != 0, axis=1)
+        np.testing.assert_allclose(W_thin[kept], W[kept] / (1 - p_drop))
+        assert np.all(W_thin[~kept] == 0)
+        if p_drop == 0:
+            assert kept.all()
+
+
+def test_thinned_networks_keep_rows_with_keep_prob_and_average_to_the_model():
+    model = MLP([4, 200, 3], [0.0, 0.4], rng=np.random.default_rng(0))
+    rng = np.random.default_rng(2)
+    thinned = [mc.thinned_network(model, rng=rng).weights[1] for _ in range(400)]
+    kept = sum(int(np.count_nonzero(np.any(W != 0, axis=1))) for W in thinned)
+    assert_binomial_count(kept, 400 * 200, 0.6, alpha=ALPHA, what="kept rows")
+    # each row's factor is 0 or 1 / keep_prob, mean 1 (Bernstein, known variance)
+    ratios = np.stack([np.any(W != 0, axis=1) for W in thinned]) / 0.6
+    assert_mean_close(ratios, 1.0, lower=0.0, upper=1 / 0.6, variance=0.4 / 0.6, alpha=ALPHA)
+
+
+# --- negative log-likelihood and error rate ---------------------------------------------------
+
+@given(probs=probability_rows, data=st.data())
+def test_nll_and_error_rate_properties(probs, data):
+    n, k = probs.shape
+    y = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, k - 1)))
+    nll, error = mc.nll(probs, y), mc.error_rate(probs, y)
+    assert nll == pytest.approx(-np.mean(np.log(probs[np.arange(n), y])))
+    assert nll >= 0 and 0 <= error <= 1
+    assert error == np.mean(probs.argmax(axis=1) != y)
+    order = data.draw(st.permutations(range(n)))
+    assert mc.nll(probs[order], y[order]) == pytest.approx(nll)
+    assert mc.error_rate(probs[order], y[order]) == error
+    one_hot = np.eye(k)[y]
+    assert mc.nll(one_hot, y) == 0.0 and mc.error_rate(one_hot, y) == 0.0
+
+
+def test_nll_and_error_rate_on_known_values():
+    probs = np.array([[1.0, 0.0], [0.25, 0.75]])
+    assert mc.nll(probs, np.array([0, 1])) == pytest.approx(-np.log(0.75) / 2)
+    assert mc.error_rate(probs, np.array([1, 1])) == 0.5
+    assert np.isfinite(mc.nll(probs, np.array([1, 1])))  # probability 0: large but finite
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),
+     r"model must be a course_lib.nn.MLP, got str"),
+    (lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),
+     "rng must be a numpy.random.Generator"),
+    (lambda: mc.nll(np.array([0.5, 0.5]), np.array([0])), r"probs must have at least 2 dim"),
+    (lambda: mc.nll(np.full((2, 2, 2), 0.5), np.array([0, 1])), r"probs must have shape \(N, K\)"),
+    (lambda: mc.nll(np.array([[0.5, 0.6]]), np.array([0])), "probs must hold probability"),
+    (lambda: mc.nll(np.full((2, 2), 0.5), np.array([0])), r"y must have shape \(2,\)"),
+    (lambda: mc.error_rate(np.full((2, 2), 0.5), np.array([0.0, 1.0])),
+     r"y must hold integer labels in \[0, 1\]"),
+    (lambda: mc.error_rate(np.full((2, 2), 0.5), np.array([0, 2])),
+     r"y must hold integer labels in \[0, 1\]"),
+])
+def test_bad_arguments_name_the_argument(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

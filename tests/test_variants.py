@@ -1,5 +1,7 @@
 """Spatial, Gaussian and alpha dropout and DropConnect: properties, statistics with a stated
-alpha, gradients, and agreement with PyTorch where it is installed."""
+alpha, gradients, and agreement with PyTorch where it is installed. SELU and the masks of
+DropBlock, DropPath, concrete and targeted dropout: properties, exact keep rates, argument
+checks."""
 
 import math
 import re
@@ -12,13 +14,17 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 from course_lib import checks
+from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.gradcheck import numerical_gradient_array, relative_error
+from course_lib.masks import sample_mask
 from course_lib.variants import (ALPHA_PRIME, SELU_ALPHA, SELU_SCALE, AlphaDropoutCache,
                                  DropConnectCache, GaussianDropoutCache, SpatialDropoutCache,
                                  alpha_dropout_affine, alpha_dropout_backward,
-                                 alpha_dropout_forward, dropconnect_backward, dropconnect_forward,
-                                 gaussian_dropout_backward, gaussian_dropout_forward,
-                                 spatial_dropout_backward, spatial_dropout_forward)
+                                 alpha_dropout_forward, dropblock_mask, dropconnect_backward,
+                                 dropconnect_forward, gaussian_dropout_backward,
+                                 gaussian_dropout_forward, linear_decay_rates, relaxed_drop,
+                                 sample_active_blocks, selu, spatial_dropout_backward,
+                                 spatial_dropout_forward, targeted_keep_mask)
 
 from conftest import FLOAT_DTYPES, float_arrays, p_drops, seeds
 
@@ -521,3 +527,271 @@ def test_normal_mean_and_variance_ratio_checks_pass_and_fail():
     checks.assert_equal_normal_variances(samples - 0.5, other, alpha=ALPHA)
     with pytest.raises(checks.CheckFailure, match="variance ratio"):
         checks.assert_equal_normal_variances(samples - 0.5, 1.1 * other, alpha=ALPHA)
+
+
+# --- SELU and the variants notebook 05 illustrates: DropBlock, DropPath, concrete, targeted ----
+
+@given(x=float_arrays())
+def test_selu_shape_dtype_and_formula(x):
+    before = x.copy()
+    out = np.asarray(selu(x))
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert np.array_equal(x, before)
+    wide = x.astype(np.float64)
+    exact = SELU_SCALE * np.where(wide > 0, wide, SELU_ALPHA * np.expm1(np.minimum(wide, 0)))
+    # a few roundings in x's dtype (expm1, two products), each within half an ulp
+    np.testing.assert_allclose(out.astype(np.float64), exact, rtol=8 * np.finfo(x.dtype).eps,
+                               atol=8 * np.finfo(x.dtype).smallest_normal)
+
+
+@given(x=float_arrays())
+def test_selu_is_increasing_and_bounded_below_by_alpha_prime(x):
+    ordered = np.sort(x.ravel())
+    out = np.asarray(selu(ordered))
+    assert np.all(np.diff(out.astype(np.float64)) >= 0)
+    assert np.all(out >= ALPHA_PRIME * (1 + 4 * np.finfo(x.dtype).eps))
+
+
+def test_selu_saturates_at_alpha_prime():
+    assert selu(np.array(-60.0)) == pytest.approx(ALPHA_PRIME, rel=1e-12)
+    assert selu(np.array(2.0)) == pytest.approx(2 * SELU_SCALE)
+
+
+def test_selu_keeps_a_standard_normal_input_at_mean_0_and_variance_1():
+    # the self-normalizing fixed point, by quadrature (no sampling): E selu(z) = 0, E selu(z)^2 = 1
+    from scipy import integrate
+
+    def moment(k):
+        return integrate.quad(lambda z: float(selu(np.array(z))) ** k * stats.norm.pdf(z),
+                              -np.inf, np.inf, epsabs=1e-12)[0]
+
+    assert moment(1) == pytest.approx(0.0, abs=1e-8)
+    assert moment(2) == pytest.approx(1.0, abs=1e-8)
+
+
+@st.composite
+def dropblock_calls(draw):
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), h, w)
+    return shape, draw(st.integers(1, min(h, w)))
+
+
+@given(call=dropblock_calls(), p_drop=p_drops, seed=seeds)
+def test_dropblock_drops_whole_blocks(call, p_drop, seed):
+    shape, block_size = call
+    mask = dropblock_mask(shape, p_drop, block_size, rng=np.random.default_rng(seed))
+    assert mask.shape == shape and mask.dtype == bool
+    assert np.array_equal(mask, dropblock_mask(shape, p_drop, block_size,
+                                               rng=np.random.default_rng(seed)))
+    # the dropped pixels are exactly a union of block_size x block_size squares inside the map
+    dropped = ~mask
+    windows = np.lib.stride_tricks.sliding_window_view(dropped, (block_size, block_size),
+                                                       axis=(2, 3))
+    whole = windows.all(axis=(-2, -1))
+    covered = np.zeros_like(dropped)
+    rows, cols = whole.shape[2:]
+    for di in range(block_size):
+        for dj in range(block_size):
+            covered[:, :, di:di + rows, dj:dj + cols] |= whole
+    assert np.array_equal(covered, dropped)
+    if p_drop == 0.0:
+        assert mask.all()
+
+
+def _corners_covering(side: int, block_size: int) -> np.ndarray:
+    """For each position along one side, how many block corners put it inside their block."""
+    starts = side - block_size + 1
+    position = np.arange(side)
+    return np.minimum(position, starts - 1) - np.maximum(0, position - block_size + 1) + 1
+
+
+@pytest.mark.parametrize("p_drop,block_size", [(0.3, 1), (0.3, 3), (0.5, 4), (0.1, 6)])
+def test_dropblock_keeps_each_pixel_with_its_exact_probability(p_drop, block_size):
+    # A pixel inside k possible blocks is kept when none of their corners is drawn:
+    # (1 - gamma)**k exactly. Over 20000 independent maps the kept count at each of the 36
+    # positions is Binomial; ALPHA is split over the positions (Bonferroni).
+    n, h, w = 20_000, 6, 6
+    mask = dropblock_mask((n, 1, h, w), p_drop, block_size, rng=np.random.default_rng(8))
+    starts = (h - block_size + 1) * (w - block_size + 1)
+    gamma = min(1.0, p_drop / block_size**2 * h * w / starts)
+    k = np.outer(_corners_covering(h, block_size), _corners_covering(w, block_size))
+    keep = (1 - gamma) ** k
+    if block_size == 1:
+        assert np.allclose(keep, 1 - p_drop)
+    kept = mask[:, 0].sum(axis=0)
+    for i in range(h):
+        for j in range(w):
+            assert_binomial_count(int(kept[i, j]), n, float(keep[i, j]), alpha=ALPHA / (h * w),
+                                  what=f"kept at ({i}, {j})")
+
+
+@pytest.mark.parametrize("kwargs,pattern", [
+    ({"block_size": 0}, r"block_size must be an integer >= 1, got 0"),
+    ({"block_size": 2.0}, r"block_size must be an integer >= 1, got 2.0"),
+    ({"block_size": 40}, r"block_size must be in \[1, 32\] for maps of 32x32, got 40"),
+    ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
+    ({"shape": (1, 32, 32)}, r"shape must be \(N, C, H, W\)"),
+    ({"shape": (1, 0, 32, 32)}, r"shape\[1\] must be an integer >= 1, got 0"),
+    ({"shape": (1, 1, 32.0, 32)}, r"shape\[2\] must be an integer >= 1, got 32.0"),
+    ({"rng": None}, "rng must be a numpy.random.Generator"),
+])
+def test_dropblock_rejects_bad_arguments(kwargs, pattern):
+    arguments = {"shape": (1, 1, 32, 32), "p_drop": 0.3, "block_size": 3,
+                 "rng": np.random.default_rng(0)} | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        dropblock_mask(**arguments)
+
+
+@given(n_blocks=st.integers(1, 300), p_last=p_drops)
+def test_linear_decay_rates(n_blocks, p_last):
+    rates = linear_decay_rates(n_blocks, p_last)
+    assert rates.shape == (n_blocks,) and rates.dtype == np.float64
+    np.testing.assert_array_equal(rates, np.arange(1, n_blocks + 1) / n_blocks * p_last)
+    assert rates[-1] == p_last and np.all(np.diff(rates) >= 0) and rates[0] >= 0
+
+
+def test_a_resnet_110_keeps_40_25_blocks_on_average():
+    rates = linear_decay_rates(54, 0.5)
+    assert rates[0] == pytest.approx(0.5 / 54) and 54 - rates.sum() == pytest.approx(40.25)
+    depths = sample_active_blocks(rates, 20_000, rng=np.random.default_rng(0))
+    # a sum of 54 independent Bernoulli: values in [0, 54], variance sum p (1 - p) (Bernstein)
+    assert_mean_close(depths, 40.25, lower=0, upper=54, variance=float(np.sum(rates * (1 - rates))),
+                      alpha=ALPHA)
+
+
+@given(rates=st.lists(p_drops, max_size=6), n_samples=st.integers(0, 50), seed=seeds)
+def test_sample_active_blocks_counts_one_keep_mask_per_block(rates, n_samples, seed):
+    counts = sample_active_blocks(rates, n_samples, rng=np.random.default_rng(seed))
+    assert counts.shape == (n_samples,) and counts.dtype == np.int64
+    assert np.all((0 <= counts) & (counts <= len(rates)))
+    # the documented draws: one sample_mask of shape (n_samples,) per block, in block order
+    rng = np.random.default_rng(seed)
+    expected = sum((sample_mask(n_samples, p, rng=rng).astype(np.int64) for p in rates),
+                   np.zeros(n_samples, dtype=np.int64))
+    np.testing.assert_array_equal(counts, expected)
+
+
+@pytest.mark.parametrize("p_drop", [0.0, 0.2, 0.7])
+def test_sample_active_blocks_total_is_binomial(p_drop):
+    counts = sample_active_blocks([p_drop] * 12, 5000, rng=np.random.default_rng(3))
+    assert_binomial_count(int(counts.sum()), 12 * 5000, 1 - p_drop, alpha=ALPHA,
+                          what="blocks passed through")
+
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda rng: linear_decay_rates(0), r"n_blocks must be an integer >= 1, got 0"),
+    (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),
+    (lambda rng: linear_decay_rates(5, 1.0), r"p_last must be in \[0, 1\), got 1.0"),
+    (lambda rng: sample_active_blocks([0.1, 1.0], 5, rng=rng),
+     r"p_drops\[1\] must be in \[0, 1\), got 1.0"),
+    (lambda rng: sample_active_blocks(0.5, 5, rng=rng), r"p_drops must be a sequence"),
+    (lambda rng: sample_active_blocks([0.5], -1, rng=rng),
+     r"n_samples must be an integer >= 0, got -1"),
+    (lambda rng: sample_active_blocks([0.5], 5, rng=None), "rng must be a numpy.random.Generator"),
+    (lambda rng: relaxed_drop(0.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 0.0"),
+    (lambda rng: relaxed_drop(1.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 1.0"),
+    (lambda rng: relaxed_drop(0.3, 0.0, 10, rng=rng),
+     r"temperature must be a finite number > 0, got 0.0"),
+    (lambda rng: relaxed_drop(0.3, float("inf"), 10, rng=rng), r"temperature must be a finite"),
+    (lambda rng: relaxed_drop(0.3, 0.1, -1, rng=rng), r"size must be an integer >= 0, got -1"),
+    (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),
+    (lambda rng: targeted_keep_mask(np.ones((4, 3), dtype=int), 0.5, 0.5, rng=rng),
+     r"W must have a floating dtype"),
+    (lambda rng: targeted_keep_mask(np.ones(4), 0.5, 0.5, rng=rng),
+     r"W must have 2 dimensions \(D, M\), got shape \(4,\)"),
+    (lambda rng: targeted_keep_mask(np.ones((4, 3)), 1.5, 0.5, rng=rng),
+     r"target_fraction must be in \[0, 1\], got 1.5"),
+    (lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, -0.1, rng=rng),
+     r"drop_rate must be in \[0, 1\], got -0.1"),
+    (lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),
+     "rng must be a numpy.random.Generator"),
+])
+def test_illustrated_variants_reject_bad_arguments(call, pattern, rng):
+    with pytest.raises(ValueError, match=pattern):
+        call(rng)
+
+
+@given(p_drop=st.floats(0.01, 0.99), temperature=st.floats(0.01, 10.0),
+       size=st.integers(0, 100), seed=seeds)
+def test_relaxed_drop_values_and_monotonicity(p_drop, temperature, size, seed):
+    z = relaxed_drop(p_drop, temperature, size, rng=np.random.default_rng(seed))
+    assert z.shape == (size,) and z.dtype == np.float64
+    assert np.all((0 <= z) & (z <= 1))
+    # the same noise with a larger p_drop: every indicator moves towards "dropped"
+    larger = relaxed_drop(min(0.995, p_drop + 0.005), temperature, size,
+                          rng=np.random.default_rng(seed))
+    assert np.all(larger >= z)
+
+
+@pytest.mark.parametrize("p_drop", [0.1, 0.3, 0.8])
+@pytest.mark.parametrize("temperature", [0.01, 0.5, 3.0])
+def test_relaxed_drop_is_above_one_half_with_probability_p_drop(p_drop, temperature):
+    # logit(p) + logistic noise > 0 with probability p exactly, at every temperature (Binomial)
+    z = relaxed_drop(p_drop, temperature, 100_000, rng=np.random.default_rng(4))
+    assert_binomial_count(int(np.sum(z > 0.5)), z.size, p_drop, alpha=ALPHA, what="z > 1/2")
+
+
+def test_relaxed_drop_is_almost_binary_when_cold():
+    # z lies in (0.01, 0.99) when |logit(p) + L| < T logit(0.99): exact logistic probability
+    p_drop, temperature = 0.3, 0.01
+    z = relaxed_drop(p_drop, temperature, 200_000, rng=np.random.default_rng(0))
+    edge = temperature * math.log(0.99 / 0.01)
+    centre = math.log(p_drop / (1 - p_drop))
+    inside = stats.logistic.cdf(edge - centre) - stats.logistic.cdf(-edge - centre)
+    assert inside < 0.02
+    assert_binomial_count(int(np.sum((z > 0.01) & (z < 0.99))), z.size, inside, alpha=ALPHA,
+                          what="z strictly between 0.01 and 0.99")
+
+
+weight_matrices = FLOAT_DTYPES.flatmap(lambda dt: hnp.arrays(
+    dt, hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=8),
+    elements=_elements(dt, 100)))
+
+
+@given(W=weight_matrices, target_fraction=st.floats(0, 1), drop_rate=st.floats(0, 1),
+       seed=seeds)
+def test_targeted_mask_drops_only_the_smallest_weights(W, target_fraction, drop_rate, seed):
+    before = W.copy()
+    keep = targeted_keep_mask(W, target_fraction, drop_rate, rng=np.random.default_rng(seed))
+    assert keep.shape == W.shape and keep.dtype == bool and np.array_equal(W, before)
+    n_candidates = int(target_fraction * W.shape[0])
+    magnitude = np.abs(W.astype(np.float64))
+    assert np.all((~keep).sum(axis=0) <= n_candidates)
+    if n_candidates:
+        # a dropped weight is never larger than the n_candidates-th smallest of its column
+        limit = np.sort(magnitude, axis=0)[n_candidates - 1]
+        assert np.all(np.where(keep, -np.inf, magnitude) <= limit)
+    if drop_rate == 0.0 or n_candidates == 0:
+        assert keep.all()
+    if drop_rate == 1.0:
+        assert np.all((~keep).sum(axis=0) == n_candidates)
+        for column, kept in zip(magnitude.T, keep.T):
+            if kept.any() and (~kept).any():
+                assert column[~kept].max() <= column[kept].min()
+
+
+@pytest.mark.parametrize("target_fraction,drop_rate", [(0.5, 0.3), (0.25, 0.9), (1.0, 0.5)])
+def test_targeted_candidates_are_dropped_with_drop_rate(target_fraction, drop_rate):
+    # the int(target_fraction * D) candidates of each column are each dropped independently
+    # with probability drop_rate: the dropped count is Binomial(candidates, drop_rate)
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((400, 50))
+    keep = targeted_keep_mask(W, target_fraction, drop_rate, rng=rng)
+    n_candidates = int(target_fraction * 400) * 50
+    assert_binomial_count(int(np.sum(~keep)), n_candidates, drop_rate, alpha=ALPHA,
+                          what="dropped candidates")
+
+
+@pytest.mark.parametrize("draw", [
+    lambda rng: dropblock_mask((2, 3, 8, 8), 0.4, 3, rng=rng),
+    lambda rng: sample_active_blocks([0.2, 0.5, 0.7], 100, rng=rng),
+    lambda rng: relaxed_drop(0.4, 0.2, 100, rng=rng),
+    lambda rng: targeted_keep_mask(np.linspace(-1, 1, 60).reshape(20, 3), 0.5, 0.5, rng=rng),
+])
+def test_illustrated_variants_draw_from_rng_only(draw):
+    first = draw(np.random.default_rng(11))
+    np.testing.assert_array_equal(first, draw(np.random.default_rng(11)))
+    rng = np.random.default_rng(11)
+    draw(rng)
+    # the generator has moved on: a second draw differs (probability of equality < 1e-12)
+    assert not np.array_equal(first, draw(rng))

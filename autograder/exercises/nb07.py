@@ -67,7 +67,7 @@ def _close(a, b) -> bool:
 @exercise("sweep_p_drop", NOTEBOOK,
           reference="course_lib.experiments.sweep_p_drop",
           equivalents=("course_lib.experiments.sweep_errors", "course_lib.experiments.run_digits",
-                       "course_lib.lessons.capstone.train_run"))
+                       "course_lib.experiments.train_run"))
 class SweepPDrop:
     @staticmethod
     def probe(fn, seed, hidden):

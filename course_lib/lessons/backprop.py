@@ -18,11 +18,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import one_blas_thread
 from ..data import load_digits_split
 from ..dropout import dropout_backward, dropout_forward
-from ..gradcheck import numerical_gradient, numerical_gradient_array, relative_error
-from ..nn import MLP, SGD
+from ..gradcheck import (forward_difference_gradient, numerical_gradient,
+                         numerical_gradient_array, relative_error)
+from ..nn import MLP, SGD, one_blas_thread
 
 #: step sizes of the gradient-check curves: 1e-12 ... 1e-1 in half decades
 H_GRID = tuple(float(h) for h in 10.0 ** np.arange(-12.0, -0.75, 0.5))
@@ -193,21 +193,6 @@ def draw_gradient_check(log10_h: float = -5.0, p_drop: float = 0.5):
 # --- truncation vs rounding ---------------------------------------------------------------------
 
 
-def forward_difference_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, *,
-                                h: float) -> np.ndarray:
-    """One-sided differences ``(f(x + h e_i) - f(x)) / h``, error O(h): the contrast to the
-    centred differences of :func:`course_lib.gradcheck.numerical_gradient`."""
-    point = np.array(x, dtype=np.float64, copy=True)
-    base = float(f(point))
-    grad = np.empty_like(point)
-    for i in range(point.size):
-        original = point.flat[i]
-        point.flat[i] = original + h
-        grad.flat[i] = (float(f(point)) - base) / h
-        point.flat[i] = original
-    return grad
-
-
 @dataclass(frozen=True)
 class DifferenceErrors:
     """Relative errors of centred and one-sided differences on the toy network without dropout."""
@@ -219,7 +204,9 @@ class DifferenceErrors:
 
 @lru_cache(maxsize=4)
 def difference_errors(*, seed: int = 0, hs: tuple[float, ...] = H_DECADES) -> DifferenceErrors:
-    """Both difference quotients against backprop on :func:`toy_problem` with ``p_drop = 0``."""
+    """Both difference quotients (:func:`~course_lib.gradcheck.numerical_gradient` and
+    :func:`~course_lib.gradcheck.forward_difference_gradient`) against backprop on
+    :func:`toy_problem` with ``p_drop = 0``."""
     model, X, y = toy_problem(0.0, seed=seed)
     with one_blas_thread():
         _, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(0))

@@ -12,6 +12,10 @@ same mini-batch order for a given seed:
 4. dropout, max-norm, L2 and their combinations, each strength chosen on the validation set;
 5. epochs to converge, from the validation curves of experiment 1.
 
+Every run is :func:`course_lib.experiments.train_run`, and the statistics read from the runs
+(paired differences, smoothed validation curves) are in :mod:`course_lib.experiments` too; this
+module plans the runs, stores them, and turns them into the notebook's tables and figures.
+
 The full sweeps take minutes, so they are precomputed: ``python -m course_lib.lessons.capstone``
 writes ``capstone_results.json`` beside this file, with the settings, seeds and library version
 that produced it; the notebook loads it (or recomputes it with ``RECOMPUTE = True``).
@@ -31,20 +35,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import one_blas_thread
 from .. import __version__
-from ..data import load_digits_split
-from ..experiments import hidden_widths, seed_streams
-from ..nn import MLP, evaluate, train
+from ..experiments import (ACTIVATION_BINS, BATCH_SIZE, LR, UNIT_MEAN_BINS, best_epoch,
+                           epochs_to_reach, hidden_widths, smooth, train_run)
+from ..nn import one_blas_thread
 
 RESULTS_PATH = Path(__file__).with_name("capstone_results.json")
 GENERATOR = "python -m course_lib.lessons.capstone"
-N_INPUTS, N_CLASSES = 64, 10
-LR, BATCH_SIZE = 0.05, 100  # run_digits's defaults, used by every run of the notebook
-
-# Fixed bins of the stored activation histograms (the last bin also counts larger values).
-UNIT_MEAN_BINS = np.linspace(0.0, 2.0, 41)
-ACTIVATION_BINS = np.linspace(0.0, 4.0, 41)
 
 
 @dataclass(frozen=True)
@@ -79,70 +76,13 @@ class Settings:
         return math.ceil(self.steps / math.ceil(n_train / BATCH_SIZE))
 
 
-# --- one run of the generator ------------------------------------------------------------------
-
-
-def activation_summary(model: MLP, X: np.ndarray, near_zero: float) -> dict:
-    """Sparsity of each hidden layer's post-ReLU activations at inference on ``X``.
-
-    Per layer: the fraction of activations that are exactly 0 and below ``near_zero``, the mean
-    activation, and histograms (counts over :data:`UNIT_MEAN_BINS` of each unit's mean over
-    ``X``, and over :data:`ACTIVATION_BINS` of all activations; larger values in the last bin).
-    """
-    layers = []
-    for activations in model.hidden_activations(X):
-        activations = np.asarray(activations, dtype=np.float64)
-        unit_means = activations.mean(axis=0)
-        layers.append({
-            "zero": float(np.mean(activations == 0.0)),
-            "near_zero": float(np.mean(activations < near_zero)),
-            "mean": float(activations.mean()),
-            "unit_mean_hist": _histogram(unit_means, UNIT_MEAN_BINS),
-            "activation_hist": _histogram(activations.ravel(), ACTIVATION_BINS),
-        })
-    return {"layers": layers}
-
-
-def _histogram(values: np.ndarray, bins: np.ndarray) -> list[int]:
-    counts, _ = np.histogram(np.minimum(values, bins[-1]), bins=bins)
-    return counts.tolist()
-
-
-def train_run(config: dict, seed: int, settings: Settings = Settings()) -> dict:
-    """Train one configuration with one seed; return what the notebook needs of it.
-
-    ``config`` has ``p_drop`` (one rate per dropout site: input and each hidden layer),
-    ``hidden`` (widths), ``n_train``, ``epochs``, ``weight_decay`` and ``max_norm``. The
-    recipe is :func:`course_lib.experiments.run_digits`'s, so its test error is the same.
-    """
-    with one_blas_thread():
-        split_rng, init_rng, train_rng = seed_streams(seed)
-        split = load_digits_split(config["n_train"], rng=split_rng, dtype=np.float32)
-        model = MLP([N_INPUTS, *config["hidden"], N_CLASSES], config["p_drop"], rng=init_rng,
-                    dtype=np.float32)
-        started = time.perf_counter()
-        history = train(model, split.X_train, split.y_train, epochs=config["epochs"], lr=LR,
-                        batch_size=BATCH_SIZE, rng=train_rng,
-                        weight_decay=config["weight_decay"], max_norm=config["max_norm"],
-                        X_val=split.X_val, y_val=split.y_val)
-        seconds = time.perf_counter() - started
-        n_val = len(split.y_val)
-        return {
-            "seed": seed,
-            "test_error": float(evaluate(model, split.X_test, split.y_test)[1]),
-            # whole numbers of misclassified validation images: exact and compact
-            "val_mistakes": [round(error * n_val) for error in history.val_error],
-            "n_val": n_val,
-            "final_train_loss": float(history.train_loss[-1]),
-            "final_train_error": float(history.train_error[-1]),
-            "activations": activation_summary(model, split.X_test, settings.near_zero),
-            "seconds": round(seconds, 2),
-        }
+# --- the configuration of one run --------------------------------------------------------------
 
 
 def make_config(p_drop: float, *, hidden, n_train: int, epochs: int, input_p_drop: float = 0.0,
                 weight_decay: float = 0.0, max_norm: float | None = None) -> dict:
-    """A run configuration: hidden-layer ``p_drop`` (inputs ``input_p_drop``) and the rest."""
+    """A run configuration for :func:`course_lib.experiments.train_run`: hidden-layer ``p_drop``
+    (inputs ``input_p_drop``) and the rest."""
     hidden = [int(n) for n in hidden]
     return {"p_drop": [float(input_p_drop)] + [float(p_drop)] * len(hidden), "hidden": hidden,
             "n_train": int(n_train), "epochs": int(epochs), "weight_decay": float(weight_decay),
@@ -201,7 +141,7 @@ def compute_results(settings: Settings = Settings(), *, progress: bool = False) 
     started = time.perf_counter()
     with one_blas_thread():
         for index, (key, seed) in enumerate(jobs, start=1):
-            runs[key].append(train_run(configs[key], seed, settings))
+            runs[key].append(train_run(configs[key], seed, near_zero=settings.near_zero))
             if progress:
                 print(f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
                       f"seed {seed} {key}", file=sys.stderr, flush=True)
@@ -255,17 +195,6 @@ def load_results(path: Path = RESULTS_PATH) -> dict:
 
 
 # --- reading the results -----------------------------------------------------------------------
-
-
-def paired_summary(errors_a, errors_b) -> dict:
-    """Per-seed differences ``a - b`` of two paired configurations, their mean and its standard
-    error (sample standard deviation / sqrt(number of seeds)). Pairing by seed removes the
-    part of the noise that both share: the split, the initial weights, the batch order."""
-    differences = np.asarray(errors_a, dtype=float) - np.asarray(errors_b, dtype=float)
-    n = len(differences)
-    spread = float(np.std(differences, ddof=1)) if n > 1 else math.nan
-    return {"differences": differences, "mean": float(differences.mean()),
-            "standard_error": spread / math.sqrt(n)}
 
 
 def runs_of(results: dict, experiment: str, label: str) -> list[dict]:
@@ -337,30 +266,10 @@ def regularizer_rows(results: dict) -> list[dict]:
     return rows
 
 
-def smooth(curve, window: int) -> np.ndarray:
-    """Trailing moving average (the first epochs average what there is so far)."""
-    curve = np.asarray(curve, dtype=float)
-    sums = np.cumsum(curve)
-    counts = np.minimum(np.arange(1, len(curve) + 1), window)
-    shifted = np.concatenate([np.zeros(window), sums])[:len(curve)]
-    return (sums - shifted) / counts
-
-
 def val_curves(results: dict, p_drop: float) -> np.ndarray:
     """Validation error per epoch (seed, epoch) of the fixed-n net at ``p_drop``."""
     runs = runs_of(results, "p_drop_fixed_n", f"{p_drop:g}")
     return np.array([np.array(run["val_mistakes"]) / run["n_val"] for run in runs])
-
-
-def epochs_to_reach(curve, threshold: float, window: int) -> float:
-    """First epoch (1-based) at which the smoothed curve is <= ``threshold``; NaN if never."""
-    below = np.flatnonzero(smooth(curve, window) <= threshold + 1e-12)
-    return float(below[0] + 1) if below.size else math.nan
-
-
-def best_epoch(curve, window: int) -> int:
-    """Epoch (1-based) of the lowest smoothed validation error (the first, if tied)."""
-    return int(np.argmin(smooth(curve, window)) + 1)
 
 
 def convergence_table(results: dict, threshold: float) -> dict:

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import one_blas_thread
 from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_p_drop
-from ..analysis import count_parameters, count_subnetworks
+from ..analysis import count_parameters, count_subnetworks, dropout_penalties
 from ..data import gap_function, load_digits_split
 from ..dropout import dropout_forward
+from ..experiments import seed_streams
 from ..masks import sample_mask
 from ..mc import mc_predict
-from ..nn import MLP, evaluate, train
+from ..nn import MLP, evaluate, one_blas_thread, train
 
 # --- 1. bias and variance ---------------------------------------------------------------------
 
@@ -441,21 +441,6 @@ def coadaptation_data(n: int = 40, *, seed: int = 0) -> tuple[np.ndarray, np.nda
     return X, y
 
 
-def dropout_penalties(X: np.ndarray, p_drop: float) -> np.ndarray:
-    """Dropout's per-weight L2 strength: ``p_drop / keep_prob * sum_i x_ij**2``.
-
-    For inverted dropout on the inputs of a linear model, averaging the squared error over masks
-    gives exactly ``||y - X w||**2 + sum_j penalties[j] * w_j**2`` (Wager et al. 2013).
-    """
-    p_drop = check_p_drop(p_drop)
-    return p_drop / (1.0 - p_drop) * np.sum(X**2, axis=0)
-
-
-def expected_dropout_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, p_drop: float) -> float:
-    """``E_mask ||y - dropout(X) w||**2`` in closed form."""
-    return float(np.sum((y - X @ w) ** 2) + dropout_penalties(X, p_drop) @ (w**2))
-
-
 def _ridge_with_norm(X: np.ndarray, y: np.ndarray, squared_norm: float) -> tuple[np.ndarray, float]:
     """Ridge weights whose squared norm is ``squared_norm`` (bisection on log l2)."""
     gram, target = X.T @ X, X.T @ y
@@ -565,18 +550,19 @@ def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAY
 
     started = time.perf_counter()
     result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val)
-    streams = [np.random.SeedSequence(seed).spawn(3) for seed in seeds]
-    result.splits = [load_digits_split(n_train, rng=np.random.default_rng(split_seed), n_val=n_val,
+    seeds = tuple(seeds)
+    result.splits = [load_digits_split(n_train, rng=seed_streams(seed)[0], n_val=n_val,
                                        n_test=0, dtype=np.float32)
-                     for split_seed, _, _ in streams]
+                     for seed in seeds]
     with one_blas_thread():
         for p_drop in result.p_drops:
             runs, models = [], []
-            for split, (_, init_seed, train_seed) in zip(result.splits, streams):
-                model = MLP(result.layer_sizes, p_drop, rng=np.random.default_rng(init_seed),
-                            dtype=np.float32)
+            for split, seed in zip(result.splits, seeds):
+                # streams rebuilt for every p_drop: each rate starts from the same weights
+                _, init_rng, train_rng = seed_streams(seed)
+                model = MLP(result.layer_sizes, p_drop, rng=init_rng, dtype=np.float32)
                 runs.append(train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
-                                  batch_size=batch_size, rng=np.random.default_rng(train_seed),
+                                  batch_size=batch_size, rng=train_rng,
                                   X_val=split.X_val, y_val=split.y_val))
                 models.append(model)
             for curve in ("train_error", "val_error", "train_loss", "val_loss"):

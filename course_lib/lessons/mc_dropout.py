@@ -20,23 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import one_blas_thread
 from .. import mc
 from ..data import gap_regression_toy, load_digits_split
-from ..masks import sample_mask
-from ..nn import MLP, softmax, train
+from ..experiments import seed_streams
+from ..mc import error_rate, nll, thinned_network
+from ..nn import MLP, one_blas_thread, softmax, train
 
 #: the toy's inputs lie in [-3, 3] minus this gap
 GAP = (-0.75, 1.25)
 DATA_RANGE = (-3.0, 3.0)
 #: the regions of the grid whose mean MC standard deviation the notebook compares
 REGIONS = ("on the data", "inside the gap", "beyond the data")
-
-
-
-def _streams(seed: int, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators from one seed (data, weights, training, sampling, ...)."""
-    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(n)]
 
 
 # --- 1D regression --------------------------------------------------------------------------
@@ -87,34 +81,16 @@ def _clip_count(n_samples, available: int) -> int:
     return n_samples
 
 
-def thinned_network(model: MLP, *, rng: np.random.Generator) -> MLP:
-    """One draw from the dropout distribution over weights: a copy of ``model`` whose weight
-    rows that read a dropped unit are zero and the others scaled by ``1 / keep_prob``.
-
-    This is Gal & Ghahramani's ``W = diag(z) M`` (one Bernoulli ``z`` per input unit of each
-    weight matrix). Run with dropout off, the copy computes what ``model`` computes in training
-    under that mask, but the *same* mask now serves every input, so its predictions over a grid
-    form one function: a sample from the approximate posterior over functions.
-    """
-    thinned = model.copy()
-    for i, p_drop in enumerate(model.p_drop):
-        if p_drop > 0:
-            keep = sample_mask(model.layer_sizes[i], p_drop, rng=rng)
-            thinned.weights[i] = (model.weights[i] * (keep / (1.0 - p_drop))[:, None]).astype(
-                model.dtype)
-    return thinned
-
-
 def fit_toy_regression(p_drop: float = 0.1, *, seed: int = 0, n_samples: int = 200,
                        epochs: int = 1500, n_points: int = 80, noise: float = 0.1) -> ToyRegression:
     """Train ``MLP([1, 64, 64, 1], [0, p_drop, p_drop], output="linear")`` on the gap toy.
 
     SGD with momentum (lr 0.01, batches of 16), weight decay 1e-3 (the Gaussian prior of the
     Bayesian reading) and max-norm 4 (which keeps this small problem from diverging). Then
-    ``n_samples`` thinned networks (:func:`thinned_network`), each evaluated on 401 points of
-    [-5, 5].
+    ``n_samples`` thinned networks (:func:`course_lib.mc.thinned_network`), each evaluated on 401
+    points of [-5, 5].
     """
-    data_rng, init_rng, train_rng, mc_rng = _streams(seed, 4)
+    data_rng, init_rng, train_rng, mc_rng = seed_streams(seed, 4)
     x, y = gap_regression_toy(n_points, rng=data_rng, noise=noise)
     started = time.perf_counter()
     with one_blas_thread():
@@ -190,16 +166,6 @@ def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
 # --- digits ----------------------------------------------------------------------------------
 
 
-def nll(probs: np.ndarray, y: np.ndarray) -> float:
-    """Mean negative log-likelihood (nats) of integer labels ``y`` under ``probs`` (N, K)."""
-    picked = np.asarray(probs, dtype=np.float64)[np.arange(len(y)), y]
-    return float(-np.mean(np.log(np.maximum(picked, np.finfo(np.float64).tiny))))
-
-
-def error_rate(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(probs, axis=-1) != y))
-
-
 @dataclass(frozen=True)
 class DigitsMC:
     """A dropout network trained on digits, with pools of MC logits.
@@ -239,7 +205,7 @@ def fit_digits(p_drop=(0.0, 0.5, 0.5), *, seed: int = 0, n_train: int = 1000,
                hidden=(256, 256), epochs: int = 50, n_samples: int = 100) -> DigitsMC:
     """Train ``MLP([64, *hidden, 10], p_drop)`` on ``n_train`` digits (SGD, lr 0.05, batches of
     100) and draw ``n_samples`` dropout masks on the 500 test digits and their rotations."""
-    split_rng, init_rng, train_rng, mc_rng, rotated_rng = _streams(seed, 5)
+    split_rng, init_rng, train_rng, mc_rng, rotated_rng = seed_streams(seed, 5)
     split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
     started = time.perf_counter()
     with one_blas_thread():

@@ -3,9 +3,9 @@
 Conventions: ``p_drop`` is the probability that a unit (channel, weight, block, branch) is
 dropped, ``keep_prob = 1 - p_drop``; masks are boolean, ``True`` = kept.
 
-The four graded variants (spatial, Gaussian, alpha, DropConnect) come from
-:mod:`course_lib.variants`; the variants that the notebook only illustrates (DropBlock, concrete
-and targeted dropout, stochastic depth) are small functions here.
+Every variant, the four graded ones (spatial, Gaussian, alpha, DropConnect) and those the notebook
+only illustrates (DropBlock, DropPath and stochastic depth, concrete and targeted dropout), comes
+from :mod:`course_lib.variants`; this module draws them and measures them on one digit.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._validate import check_count, check_p_drop, check_rng
+from .._validate import check_p_drop
 from ..data import load_digits_split
 from ..dropout import dropout_forward
 from ..masks import sample_mask
-from ..variants import (ALPHA_PRIME, SELU_ALPHA, SELU_SCALE, alpha_dropout_affine,
-                        alpha_dropout_forward, dropconnect_forward, gaussian_dropout_forward,
-                        spatial_dropout_forward)
+from ..variants import (ALPHA_PRIME, alpha_dropout_affine, alpha_dropout_forward,
+                        dropblock_mask, dropconnect_forward, gaussian_dropout_forward,
+                        relaxed_drop, selu, spatial_dropout_forward, targeted_keep_mask)
 
 CHANNEL_NAMES = ("intensity", "vertical edges", "horizontal edges", "blobs")
 VARIANTS = ("none", "inverted", "spatial", "Gaussian", "alpha", "DropConnect")
@@ -170,33 +170,6 @@ def draw_pixel_vs_channel(p_drop: float = 0.5, seed: int = 0):
 # --- DropBlock ---------------------------------------------------------------------------------
 
 
-def dropblock_mask(shape, p_drop: float, block_size: int, *,
-                   rng: np.random.Generator) -> np.ndarray:
-    """DropBlock's keep-mask (Ghiasi et al. 2018) for feature maps of shape (N, C, H, W).
-
-    Block corners are drawn independently with probability
-    ``gamma = p_drop / block_size**2 * H * W / ((H - block_size + 1) * (W - block_size + 1))``
-    among the positions where a whole block fits; every pixel of each block is dropped. Blocks
-    may overlap, so the dropped fraction is a little below ``p_drop``. ``block_size = 1`` is
-    ordinary (pixel) dropout.
-    """
-    n, c, h, w = (check_count(side, "shape[i]", minimum=1) for side in shape)
-    p_drop = check_p_drop(p_drop)
-    block_size = check_count(block_size, "block_size", minimum=1)
-    if block_size > min(h, w):
-        raise ValueError(f"block_size must be in [1, {min(h, w)}] for maps of {h}x{w}, "
-                         f"got {block_size}")
-    check_rng(rng)
-    rows, cols = h - block_size + 1, w - block_size + 1
-    gamma = min(1.0, p_drop / block_size**2 * h * w / (rows * cols))
-    corners = rng.random((n, c, rows, cols)) < gamma
-    dropped = np.zeros((n, c, h, w), dtype=bool)
-    for di in range(block_size):
-        for dj in range(block_size):
-            dropped[:, :, di:di + rows, dj:dj + cols] |= corners
-    return ~dropped
-
-
 def draw_dropblock(p_drop: float = 0.3, block_size: int = 7, seed: int = 0):
     """Pixel dropout, DropBlock and channel dropout at one ``p_drop`` on the intensity channel,
     with the dropped fraction and the neighbour-recovery error of each (over 200 channels)."""
@@ -293,13 +266,6 @@ def draw_gaussian_vs_bernoulli(p_drop: float = 0.5, seed: int = 0, n_inputs: int
 
 
 # --- alpha dropout and SELU --------------------------------------------------------------------
-
-
-def selu(x: np.ndarray) -> np.ndarray:
-    """SELU (Klambauer et al. 2017): ``scale * x`` for x > 0, ``scale * alpha * (e**x - 1)``
-    otherwise; its limit for x -> -inf is ``ALPHA_PRIME``."""
-    x = np.asarray(x)
-    return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0)))
 
 
 @dataclass(frozen=True)
@@ -567,7 +533,7 @@ def _draw_dropconnect(p_drop: float, seed: int):
     return figure
 
 
-# --- variational (recurrent) dropout, stochastic depth -----------------------------------------
+# --- variational (recurrent) dropout -----------------------------------------------------------
 
 
 def draw_time_masks(fresh_masks: np.ndarray, tied_masks: np.ndarray):
@@ -591,59 +557,7 @@ def draw_time_masks(fresh_masks: np.ndarray, tied_masks: np.ndarray):
     return figure
 
 
-def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
-    """Stochastic depth's rule (Huang et al. 2016): block ``l`` of ``L`` is dropped with
-    probability ``l / L * p_last``, so early blocks are almost always kept."""
-    n_blocks = check_count(n_blocks, "n_blocks", minimum=1)
-    p_last = check_p_drop(p_last)
-    return np.arange(1, n_blocks + 1) / n_blocks * p_last
-
-
-def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -> np.ndarray:
-    """How many residual blocks each of ``n_samples`` samples goes through, with DropPath: a
-    per-sample mask of shape (n_samples,) per block."""
-    counts = np.zeros(n_samples, dtype=np.int64)
-    for p_drop in p_drops:
-        counts += sample_mask(n_samples, float(p_drop), rng=rng)
-    return counts
-
-
 # --- concrete and targeted dropout -------------------------------------------------------------
-
-
-def relaxed_drop(p_drop: float, temperature: float, size: int, *,
-                 rng: np.random.Generator) -> np.ndarray:
-    """Concrete dropout's relaxed drop indicator (Gal, Hron and Kendall 2017), values in (0, 1):
-    ``sigmoid((logit(p_drop) + log u - log(1 - u)) / temperature)`` with ``u ~ U(0, 1)``.
-
-    As the temperature goes to 0 it becomes a Bernoulli(p_drop) indicator; for a positive
-    temperature it is a smooth function of ``p_drop``, so ``p_drop`` can be learned by gradient
-    descent.
-    """
-    from scipy import special
-
-    p_drop = check_p_drop(p_drop)
-    if not 0.0 < p_drop:
-        raise ValueError(f"p_drop must be in (0, 1) for a relaxed mask, got {p_drop}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    u = rng.uniform(np.finfo(float).tiny, 1.0, size)
-    logit = math.log(p_drop) - math.log1p(-p_drop) + np.log(u) - np.log1p(-u)
-    return special.expit(logit / temperature)
-
-
-def targeted_keep_mask(W: np.ndarray, target_fraction: float, drop_rate: float, *,
-                       rng: np.random.Generator) -> np.ndarray:
-    """Targeted weight dropout (Gomez et al. 2019): in each column of ``W`` (one output unit),
-    the ``target_fraction`` of weights with the smallest magnitude are candidates, and each
-    candidate is dropped with probability ``drop_rate``; the other weights are always kept."""
-    W = np.asarray(W)
-    check_rng(rng)
-    n_candidates = int(target_fraction * W.shape[0])
-    order = np.argsort(np.abs(W), axis=0)
-    candidates = np.zeros(W.shape, dtype=bool)
-    np.put_along_axis(candidates, order[:n_candidates], True, axis=0)
-    return ~(candidates & (rng.random(W.shape) < drop_rate))
 
 
 def draw_concrete_and_targeted(p_drop: float = 0.3, seed: int = 0):

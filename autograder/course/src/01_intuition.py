@@ -29,7 +29,7 @@ from IPython.display import display
 from course_lib import analysis
 from course_lib.dropout import dropout_forward
 from course_lib.lessons import intuition as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 # %% [markdown] id="21abb7e12c0c"
@@ -391,7 +391,7 @@ thinned = dropout_forward(np.broadcast_to(X_demo, (20_000, *X_demo.shape)), 0.5,
                           rng=demo_rng)[0]
 sampled = np.sum((y_demo - thinned @ w_demo) ** 2, axis=1)
 print(f"expected loss under dropout, closed form: "
-      f"{lesson.expected_dropout_loss(X_demo, y_demo, w_demo, 0.5):.2f}")
+      f"{analysis.expected_dropout_loss(X_demo, y_demo, w_demo, 0.5):.2f}")
 print(f"mean over 20,000 sampled masks:           {np.mean(sampled):.2f} "
       f"(± {2 * np.std(sampled) / np.sqrt(len(sampled)):.2f}, two standard errors)")
 

@@ -25,7 +25,7 @@ import ipywidgets as widgets
 
 from course_lib import analysis, masks
 from course_lib.lessons import binomial as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 # %% [markdown] id="d3474ae63859"

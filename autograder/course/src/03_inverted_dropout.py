@@ -22,7 +22,7 @@ import ipywidgets as widgets
 
 from course_lib.analysis import count_parameters
 from course_lib.lessons import inverted as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 # %% [markdown] id="7cdcdc1caa40"

@@ -25,7 +25,7 @@ import ipywidgets as widgets
 
 from course_lib import dropout
 from course_lib.lessons import backprop as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 from autograder.exercises.nb04 import LayerPair
 

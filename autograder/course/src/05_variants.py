@@ -25,8 +25,9 @@ import matplotlib.pyplot as plt
 import ipywidgets as widgets
 
 from course_lib.masks import sample_mask
+from course_lib.variants import linear_decay_rates, sample_active_blocks
 from course_lib.lessons import variants_view as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 # %% [markdown] id="46a61174bbb3"
@@ -547,8 +548,8 @@ lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 # the 54 residual blocks of a ResNet-110:
 
 # %% id="85c89d4b9201" tags=["demo"]
-rates = lesson.linear_decay_rates(54, p_last=0.5)
-depths = lesson.sample_active_blocks(rates, 10_000, rng=np.random.default_rng(0))
+rates = linear_decay_rates(54, p_last=0.5)
+depths = sample_active_blocks(rates, 10_000, rng=np.random.default_rng(0))
 print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
       f"(sampled over 10 000 samples: {depths.mean():.2f}, from {depths.min()} to {depths.max()})")
 

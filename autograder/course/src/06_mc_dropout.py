@@ -28,7 +28,7 @@ from functools import partial
 from course_lib import mc
 from course_lib.nn import softmax
 from course_lib.lessons import mc_dropout as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 # %% [markdown] id="2c29aa317868"
@@ -158,7 +158,7 @@ check("mc_predict", mc_predict, hidden=True)
 # One detail matters for the picture. A framework's dropout draws a separate mask for every row
 # of a batch, which is fine for the mean and spread at each $x$ separately, but a curve drawn
 # through such predictions mixes many networks. Here every sample is one **thinned network**
-# (`lesson.thinned_network`: rows of each weight matrix zeroed by one mask, the rest scaled by
+# (`mc.thinned_network`: rows of each weight matrix zeroed by one mask, the rest scaled by
 # $1/\text{keep\_prob}$) evaluated on the whole grid, so each thin line below is one function
 # $f(\cdot\,; \hat W_s)$ drawn from $q$.
 #
@@ -244,8 +244,8 @@ print(f"with the noise variance added, mean ± 2 sqrt(std² + 0.1²) holds "
 digits = lesson.fit_digits(p_drop=(0.0, 0.5, 0.5), seed=0)
 print(f"trained and sampled in {digits.seconds:.1f} s")
 y_test, weight_scaled = digits.y_test, digits.weight_scaled_probs
-print(f"test error: weight scaling {100 * lesson.error_rate(weight_scaled, y_test):.1f}%, "
-      f"MC average of 100 masks {100 * lesson.error_rate(digits.mc_probs(100), y_test):.1f}%")
+print(f"test error: weight scaling {100 * mc.error_rate(weight_scaled, y_test):.1f}%, "
+      f"MC average of 100 masks {100 * mc.error_rate(digits.mc_probs(100), y_test):.1f}%")
 
 # %% [markdown] id="169eecae346b"
 # ### Exercise: predictive entropy
@@ -372,7 +372,7 @@ metrics = live_figure(partial(lesson.draw_digits_metrics, digits), {
 
 # %% id="47f7dd1cb24a" tags=["demo"]
 def scores(probs):
-    return (f"{100 * lesson.error_rate(probs, y_test):6.1f}%   {lesson.nll(probs, y_test):.4f}"
+    return (f"{100 * mc.error_rate(probs, y_test):6.1f}%   {mc.nll(probs, y_test):.4f}"
             f"   {mc.expected_calibration_error(probs, y_test):.4f}")
 
 print("                 error      NLL      ECE")

@@ -29,9 +29,10 @@ import numpy as np
 import ipywidgets as widgets
 
 from course_lib.data import load_digits_split
+from course_lib.experiments import paired_summary, train_run
 from course_lib.nn import MLP, train
 from course_lib.lessons import capstone as lesson
-from course_lib.widgets import live_figure
+from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 
 results = lesson.compute_results(progress=True) if RECOMPUTE else lesson.load_results()
@@ -191,11 +192,11 @@ lesson.draw_p_drop(results);
 sweep = lesson.p_drop_sweep(results)
 print("p_drop   fixed n   fixed n*keep   (n*keep units)   fixed n minus fixed n*keep, paired")
 for i, p_drop in enumerate(sweep["p_drops"]):
-    paired = lesson.paired_summary(sweep["fixed_n"][i], sweep["fixed_product"][i])
+    paired = paired_summary(sweep["fixed_n"][i], sweep["fixed_product"][i])
     print(f"  {p_drop:.1f}    {100 * sweep['fixed_n'][i].mean():5.2f}%      "
           f"{100 * sweep['fixed_product'][i].mean():5.2f}%       ({sweep['widths'][i]:3d})"
           f"            {100 * paired['mean']:+.2f} ± {100 * paired['standard_error']:.2f} pp")
-gain = lesson.paired_summary(sweep["fixed_n"][0], sweep["fixed_n"][6])
+gain = paired_summary(sweep["fixed_n"][0], sweep["fixed_n"][6])
 print(f"fixed n, p_drop 0 minus p_drop 0.6: {100 * gain['mean']:+.2f} ± "
       f"{100 * gain['standard_error']:.2f} pp (mean ± standard error over seeds)")
 
@@ -238,7 +239,7 @@ sizes = lesson.data_size_table(results)
 print("n_train   no dropout   p_drop 0.5   gain (paired, pp)")
 for n, none, dropout, gain in zip(sizes["sizes"], sizes["none"], sizes["dropout"],
                                   sizes["gain"]):
-    paired = lesson.paired_summary(none, dropout)
+    paired = paired_summary(none, dropout)
     print(f"{n:7d}     {100 * none.mean():6.2f}%     {100 * dropout.mean():6.2f}%     "
           f"{100 * paired['mean']:+.2f} ± {100 * paired['standard_error']:.2f}")
 
@@ -411,7 +412,7 @@ overview = live_figure(partial(lesson.draw_experiment, results), {
 # %% id="b4cc30332b46" tags=["demo"]
 key = results["experiments"]["p_drop_fixed_product"]["0"]
 stored = results["runs"][key][0]
-again = lesson.train_run(results["configs"][key], stored["seed"], settings)
+again = train_run(results["configs"][key], stored["seed"], near_zero=settings.near_zero)
 print(f"configuration {key}")
 print(f"stored test error {100 * stored['test_error']:.2f}%, recomputed "
       f"{100 * again['test_error']:.2f}%; validation curves differ by at most "
@@ -443,7 +444,7 @@ print(f"stored test error {100 * stored['test_error']:.2f}%, recomputed "
 #
 # 1. Make claim 4 fair to max-norm: with `p_drop = 0.5`, sweep `lr` in {0.05, 0.2, 0.5} with
 #    and without `max_norm=3`. Does the constraint let a larger rate train stably, and does that
-#    beat dropout alone? (`lesson.train_run` takes a configuration from `lesson.make_config`.)
+#    beat dropout alone? (`train_run` takes a configuration from `lesson.make_config`.)
 # 2. Add input dropout (`input_p_drop=0.2` in `lesson.make_config`, the paper's retain
 #    probability 0.8) to the data-size experiment. Does it shift where the gain peaks?
 # 3. Our fixed-$n\cdot$keep_prob curve was still falling at `p_drop = 0.8`. Extend it to 0.9

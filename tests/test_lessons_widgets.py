@@ -4,7 +4,7 @@ import ipywidgets as widgets
 import matplotlib
 import numpy as np
 
-from course_lib.widgets import figure_pixels, live_figure
+from course_lib.lessons.widgets import figure_pixels, live_figure
 
 matplotlib.use("Agg")
 
