@@ -11,7 +11,9 @@ One module per idea:
 * :mod:`course_lib.data`: scikit-learn's digits, split reproducibly, and a 1D regression toy.
 * :mod:`course_lib.mc`: Monte Carlo dropout, predictive entropy, mutual information, calibration.
 * :mod:`course_lib.gradcheck`: numerical gradients and relative errors.
-* :mod:`course_lib.checks`: statistical assertions with a stated false-failure probability.
+* :mod:`course_lib.stats`: acceptance regions and concentration bounds, each with a stated
+  false-failure probability.
+* :mod:`course_lib.checks`: statistical assertions built on them.
 
 Conventions: ``p_drop`` is the probability of dropping a unit, ``keep_prob = 1 - p_drop``; a mask
 is boolean with ``True`` = kept; every random function takes a keyword-only

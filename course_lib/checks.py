@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
-from ._validate import check_count, check_open_unit, check_p_drop
-
-DEFAULT_ALPHA = 1e-9
+from ._validate import check_p_drop
+from .stats import (DEFAULT_ALPHA, agreement_probability, bernstein_radius, binomial_acceptance,
+                    coincidence_probability, hoeffding_radius, mean_square_range,
+                    normal_mean_radius, variance_ratio_range)
 
 
 class CheckFailure(AssertionError):
@@ -47,16 +47,6 @@ def _fail(message: str, hint: str | None = None) -> None:
 
 
 # --- general-purpose statistical assertions ---------------------------------------------------
-
-
-def binomial_acceptance(n: int, p: float, alpha: float = DEFAULT_ALPHA) -> tuple[int, int]:
-    """Smallest central range ``[lo, hi]`` of Binomial(n, p) with each tail beyond it <= alpha/2."""
-    n = check_count(n, "n")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be in [0, 1], got {p}")
-    alpha = check_open_unit(alpha, "alpha")
-    lo, hi = stats.binom.interval(1.0 - alpha, n, p)
-    return max(int(lo), 0), int(hi)
 
 
 def assert_binomial_count(count: int, n: int, p: float, *, alpha: float = DEFAULT_ALPHA,
@@ -84,26 +74,6 @@ def assert_binomial_count(count: int, n: int, p: float, *, alpha: float = DEFAUL
               f"implementation falls outside with probability < {alpha:.0e}), saw {count} "
               f"(fraction {fraction:.4f}).", " ".join(matches) if matches else hint)
     return CheckResult(float(count), float(lo), float(hi), alpha)
-
-
-def hoeffding_radius(n: int, value_range: float, alpha: float = DEFAULT_ALPHA) -> float:
-    """``t`` with ``P(|mean - mu| >= t) <= alpha`` for ``n`` i.i.d. values in an interval of width
-    ``value_range`` (Hoeffding): ``t = value_range * sqrt(log(2 / alpha) / (2 n))``."""
-    n = check_count(n, "n", minimum=1)
-    alpha = check_open_unit(alpha, "alpha")
-    return value_range * math.sqrt(math.log(2.0 / alpha) / (2.0 * n))
-
-
-def bernstein_radius(n: int, variance: float, bound: float,
-                     alpha: float = DEFAULT_ALPHA) -> float:
-    """``t`` with ``P(|mean - mu| >= t) <= alpha`` for ``n`` i.i.d. values of known ``variance``
-    and ``|X - mu| <= bound`` (Bernstein): the positive root of
-    ``n t**2 = log(2 / alpha) * (2 variance + 2 bound t / 3)``."""
-    n = check_count(n, "n", minimum=1)
-    alpha = check_open_unit(alpha, "alpha")
-    log_term = math.log(2.0 / alpha)
-    linear = 2.0 * bound * log_term / 3.0
-    return (linear + math.sqrt(linear**2 + 8.0 * n * variance * log_term)) / (2.0 * n)
 
 
 def assert_mean_close(values, expected: float, *, lower: float, upper: float,
@@ -144,10 +114,8 @@ def assert_normal_variance(samples, variance: float, *, mean: float = 0.0,
     n = samples.size
     if n == 0:
         raise ValueError("samples must not be empty")
-    alpha = check_open_unit(alpha, "alpha")
     observed = float(np.mean((samples - mean) ** 2))
-    low = variance * stats.chi2.ppf(alpha / 2.0, n) / n
-    high = variance * stats.chi2.isf(alpha / 2.0, n) / n
+    low, high = mean_square_range(variance, n, alpha)
     if not low <= observed <= high:
         _fail(f"{what}: expected {variance:.6g} (between {low:.6g} and {high:.6g} for {n} "
               f"samples; a correct implementation falls outside with probability < {alpha:.0e}), "
@@ -295,9 +263,8 @@ def assert_masks_independent(masks, p_drop: float, *, alpha: float = DEFAULT_ALP
     n_pairs = masks.shape[0] // 2
     first, second = masks[0:2 * n_pairs:2], masks[1:2 * n_pairs:2]
     agreements = int(np.count_nonzero(first == second))
-    agree_prob = (1.0 - p_drop) ** 2 + p_drop**2
     return assert_binomial_count(
-        agreements, first.size, agree_prob, alpha=alpha,
+        agreements, first.size, agreement_probability(p_drop), alpha=alpha,
         what=f"entries on which the masks of two {what} agree",
         alternatives={f"one mask is shared by all {what}: draw a mask with the full shape of x, "
                       "not one row broadcast over the batch.": 1.0},
@@ -318,8 +285,7 @@ def check_rng_use(first, again, other, p_drop: float, *, alpha: float = DEFAULT_
         _fail("two calls with generators of the same seed gave different masks.",
               "Draw every random number from the rng argument (rng.random, rng.binomial, ...), "
               "never from np.random.* or another generator.")
-    agree_prob = (1.0 - p_drop) ** 2 + p_drop**2
-    if first.size * math.log(agree_prob) > math.log(alpha):
+    if coincidence_probability(first.size, p_drop) > alpha:
         raise ValueError(f"{first.size} entries are too few to tell two seeds apart with "
                          f"alpha={alpha:g}; use a larger input")
     if first.shape == other.shape and np.array_equal(first, other):
@@ -382,10 +348,7 @@ def assert_normal_mean(samples, mean: float, *, variance: float, alpha: float = 
     n = samples.size
     if n == 0:
         raise ValueError("samples must not be empty")
-    alpha = check_open_unit(alpha, "alpha")
-    if not math.isfinite(variance) or variance < 0:
-        raise ValueError(f"variance must be a finite number >= 0, got {variance!r}")
-    radius = math.sqrt(variance / n) * float(stats.norm.isf(alpha / 2.0))
+    radius = normal_mean_radius(n, variance, alpha)
     observed = float(samples.mean())
     if not abs(observed - mean) <= radius:
         _fail(f"{what}: expected {mean:.6g} +/- {radius:.3g} (a correct implementation falls "
@@ -405,11 +368,9 @@ def assert_equal_normal_variances(first, second, *, mean: float = 0.0,
     second = np.asarray(second, dtype=np.float64).ravel()
     if first.size == 0 or second.size == 0:
         raise ValueError("first and second must not be empty")
-    alpha = check_open_unit(alpha, "alpha")
     n1, n2 = first.size, second.size
     ratio = float(np.mean((first - mean) ** 2) / np.mean((second - mean) ** 2))
-    low = float(stats.f.ppf(alpha / 2.0, n1, n2))
-    high = float(stats.f.isf(alpha / 2.0, n1, n2))
+    low, high = variance_ratio_range(n1, n2, alpha)
     if not low <= ratio <= high:
         _fail(f"{what}: expected 1 (between {low:.6g} and {high:.6g} for {n1} and {n2} samples; "
               f"a correct implementation falls outside with probability < {alpha:.0e}), "
