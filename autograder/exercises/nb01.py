@@ -13,7 +13,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "01_intuition"
 EXAMPLE = [3, 7, 7, 3, 2, 1]
@@ -108,7 +108,7 @@ class CountParameters:
             else:
                 observed["results"].append({"container": "none", "items": [_describe(result)]})
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, list(sizes)) for sizes in _BAD_SIZES]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, list(sizes)) for sizes in _BAD_SIZES]
         return observed
 
     @staticmethod
@@ -250,7 +250,7 @@ class CountSubnetworks:
                 observed["results"].append({"type": "OverflowError", "value": str(failure)})
         if hidden:
             observed["bad"] = [
-                outcome_of_bad_call(fn, list(sizes), p_drop if isinstance(p_drop, float)
+                kit.outcome_of_bad_call(fn, list(sizes), p_drop if isinstance(p_drop, float)
                                else list(p_drop))
                 for sizes, p_drop in _BAD_SUBNETWORKS]
         return observed

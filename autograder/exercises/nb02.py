@@ -17,7 +17,7 @@ from course_lib import checks
 from course_lib.analysis import dropped_count_range
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "02_bernoulli_binomial"
 
@@ -72,7 +72,7 @@ class SampleMask:
         rng = np.random.default_rng([seed, 100])
         observed["repeats"] = [_as_observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
                                for _ in range(400 if hidden else 200)]
-        observed["bad"] = [outcome_of_bad_call(fn, (10, 10), bad,
+        observed["bad"] = [kit.outcome_of_bad_call(fn, (10, 10), bad,
                                                 rng=np.random.default_rng(seed))
                            for bad in _BAD_P_DROPS[hidden]]
         return observed
@@ -256,7 +256,7 @@ class ProbExactlyDropped:
                 values.append(f"error: {failure}")
         observed = {"values": values}
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
         return observed
 
     @staticmethod
@@ -371,7 +371,7 @@ class DroppedCountRange:
         observed = {"ranges": ranges,
                     "default": _describe_pair(call(fn, 1024, 0.5))}
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
         return observed
 
     @staticmethod

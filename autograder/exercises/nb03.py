@@ -9,7 +9,7 @@ import numpy as np
 from course_lib import checks
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "03_inverted_dropout"
 
@@ -60,7 +60,7 @@ class DropoutForward:
                                for _ in range(200 if hidden else 40)]
         if hidden:
             for bad in (1.0, -0.1, 1.5):
-                observed[f"bad_{bad}"] = outcome_of_bad_call(fn, x, bad,
+                observed[f"bad_{bad}"] = kit.outcome_of_bad_call(fn, x, bad,
                                                              rng=np.random.default_rng(seed))
         return observed
 
@@ -108,7 +108,7 @@ class EquivalentStandardLr:
         observed = {"values": [float(call(fn, lr, p_drop)) for lr, p_drop in
                                _lr_cases(seed, hidden)]}
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, lr, p_drop) for lr, p_drop in
+            observed["bad"] = [kit.outcome_of_bad_call(fn, lr, p_drop) for lr, p_drop in
                                ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))]
         return observed
 

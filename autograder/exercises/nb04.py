@@ -30,7 +30,7 @@ from course_lib import checks
 from course_lib.checks import CheckFailure
 from course_lib.gradcheck import relative_error as reference_relative_error
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "04_backprop"
 
@@ -225,7 +225,7 @@ class DropoutBackward:
             backward, dout, cache, "in the gradient check"))
 
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(forward, x, bad,
+            observed["bad"] = [kit.outcome_of_bad_call(forward, x, bad,
                                                     rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
         return observed
@@ -471,7 +471,7 @@ class RelativeError:
                     raise
                 values.append({"failure": str(failure)})
         observed = {"values": values}
-        observed["bad"] = [outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
+        observed["bad"] = [kit.outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
                            for sa, sb in _bad_shapes(hidden)]
         return observed
 

@@ -16,7 +16,7 @@ from scipy import stats
 from course_lib import checks
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "05_variants"
 ALPHA = 1e-9
@@ -149,7 +149,7 @@ def _probe_training_inference_rng(fn, seed, hidden, *, name, cases, rng_shape, r
                             for s in (seed, seed, seed + 1)]
     observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
     if hidden:
-        observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
+        observed["bad"] = [kit.outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
                            for bad in _BAD_P_DROPS]
     return observed
 
@@ -163,7 +163,7 @@ class SpatialDropoutForward:
             fn, seed, hidden, name="spatial_dropout_forward", cases=_spatial_cases(hidden),
             rng_shape=_SPATIAL_RNG_SHAPE, rng_p_drop=0.5)
         if hidden:
-            observed["bad_shape"] = outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
+            observed["bad_shape"] = kit.outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
 
@@ -575,10 +575,10 @@ class DropconnectForward:
         observed["p_zero"] = _output(call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)),
                                      name)
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, x, W, b, bad,
+            observed["bad"] = [kit.outcome_of_bad_call(fn, x, W, b, bad,
                                                     rng=np.random.default_rng(seed))
                                for bad in _BAD_P_DROPS]
-            observed["bad_shape"] = outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
+            observed["bad_shape"] = kit.outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
 
