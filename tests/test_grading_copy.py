@@ -88,6 +88,19 @@ def test_the_kernel_side_of_the_grader_has_probes_and_no_verdicts(copies):
         assert f"def {helper}(" not in (copy / f"{module}.py").read_text()
 
 
+def test_the_kit_in_the_kernel_has_its_probe_half_only(copies):
+    kit = (ROOT / "autograder" / "exercises" / "kit.py").read_text()
+    for copy in copies.values():
+        kept = (copy / "autograder" / "exercises" / "kit.py").read_text()
+        for name in ("def inputs(", "def output(", "def attempt(", "def bad_p_drop_outcomes(",
+                     "BAD_P_DROPS ="):
+            assert name in kept, name
+        # checks, tolerances and the hints for mistakes stay in the grader
+        for name in ("def close(", "def require_value_errors(", "def check_inverted_dropout_",
+                     "class Mistake", "NOT_RESCALED =", "from course_lib import stats"):
+            assert name in kit and name not in kept, name
+
+
 def test_only_what_is_used_follows_uses_and_drops_unused_imports():
     source = textwrap.dedent('''
         """A kit."""
