@@ -503,3 +503,15 @@ def test_the_registry_does_not_take_the_kit_for_an_exercise_module():
 
     assert {exercise.module for exercise in exercises.all_exercises()} == {
         f"autograder.exercises.nb0{number}" for number in range(1, 8)}
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_no_verdict_passes_an_observation_with_cases_left_out(hidden):
+    """Observations come from the student's kernel: one that leaves cases out (empty lists) must
+    fail, not be judged on the cases that are there."""
+    from autograder import exercises
+
+    forged = {"values": [], "bad": [], "results": [], "ranges": [], "default": [1, 2]}
+    for exercise in exercises.all_exercises():
+        with pytest.raises(Exception):  # noqa: B017, PT011 - any failure will do
+            exercise.verdict(dict(forged), 7, hidden)

@@ -111,7 +111,8 @@ class CountParameters:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"]):
+        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"],
+                                 strict=True):
             right_w, right_b = _expected_parameters(sizes)
             items = result["items"]
             if result["container"] == "none" or len(items) != 2:
@@ -250,7 +251,8 @@ class CountSubnetworks:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (sizes, p_drop), result in zip(_subnetwork_cases(seed, hidden), observed["results"]):
+        for (sizes, p_drop), result in zip(_subnetwork_cases(seed, hidden), observed["results"],
+                                           strict=True):
             n = _droppable(sizes, p_drop)
             expected = 2**n
             where = f"count_subnetworks({sizes}, {p_drop})"

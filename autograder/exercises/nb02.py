@@ -214,7 +214,8 @@ class ProbExactlyDropped:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (n, k, p_drop), value in zip(_prob_cases(seed, hidden), observed["values"]):
+        for (n, k, p_drop), value in zip(_prob_cases(seed, hidden), observed["values"],
+                                         strict=True):
             _judge_probability(n, k, p_drop, value)
         if hidden:
             kit.require_value_errors(observed["bad"], [f"n={n}, k={k}, p_drop={p}"
@@ -333,7 +334,8 @@ class DroppedCountRange:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (n, p_drop, coverage), seen in zip(_range_cases(seed, hidden), observed["ranges"]):
+        for (n, p_drop, coverage), seen in zip(_range_cases(seed, hidden), observed["ranges"],
+                                               strict=True):
             _judge_range(n, p_drop, coverage, seen)
         _judge_range(1024, 0.5, 0.95, observed["default"], call_text="dropped_count_range(1024, "
                      "0.5) (default coverage)")

@@ -87,7 +87,8 @@ class EquivalentStandardLr:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"]):
+        for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"],
+                                       strict=True):
             keep_prob = 1 - p_drop
             expected = lr / keep_prob**2
             if not math.isclose(value, expected, rel_tol=1e-9):

@@ -379,7 +379,7 @@ class RelativeError:
     @staticmethod
     def verdict(observed, seed, hidden):
         cases = _rel_cases(seed, hidden)
-        for (a, b), seen in zip(cases, observed["values"]):
+        for (a, b), seen in zip(cases, observed["values"], strict=True):
             _judge_relative_error(a, b, seen, cases, observed["values"])
         kit.require_value_errors(
             observed["bad"], [f"arrays of shapes {sa} and {sb}" for sa, sb in _bad_shapes(hidden)],

@@ -474,7 +474,8 @@ class DropconnectForward:
         name = "dropconnect_forward"
         for i, (p_drop, d, m, repeats, dtype) in enumerate(_one_hot_cases(hidden)):
             x, W, b = _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype)
-            for original, after, arg in zip((x, W, b), observed[f"after_{i}"], ("x", "W", "b")):
+            for original, after, arg in zip((x, W, b), observed[f"after_{i}"], ("x", "W", "b"),
+                                            strict=True):
                 kit.assert_unchanged(original, after, name=arg, new="W * mask / keep_prob",
                                      in_place="W *= mask")
             out = kit.require_array(observed[f"train_{i}"], name,
