@@ -13,8 +13,9 @@ For each notebook the grader builds, once per course version, a folder with two 
   else works as in the course library.
 * ``autograder``, only what runs inside the kernel: the probes of the exercises (the halves that
   call the student's code), the harness that displays what they observed, and the wire format.
-  The verdicts, and every helper only a verdict uses, are cut out of the exercise modules, so no
-  expected value is computed where student code runs.
+  The verdicts, and every helper only a verdict uses, are cut out of the exercise modules, and
+  the shared kit (:mod:`autograder.exercises.kit`) keeps only what the remaining probes use,
+  so no expected value is computed where student code runs.
 
 The folder is the kernel's ``PYTHONPATH``; the sandbox (:mod:`autograder.sandbox`) shows the
 kernel this folder and no other copy of either package. Copies live in
@@ -41,6 +42,7 @@ COURSE_LIB = Path(course_lib.__file__).resolve().parent
 AUTOGRADER = Path(__file__).resolve().parent
 # the kernel side of the grader: everything a probe cell imports
 KERNEL_MODULES = ("__init__.py", "harness.py", "wire.py")
+KIT = "autograder/exercises/kit.py"
 STUB_MODULE = "_grading.py"
 STUB_SOURCE = '''"""Only in the grading copy of the course library (see autograder.grading_copy)."""
 
@@ -181,11 +183,54 @@ def probes_only(source: str) -> str:
     return ast.unparse(tree) + "\n"
 
 
+def _kit_names(source: str) -> set[str]:
+    """The names of the kit that ``source`` (an exercise module) uses: ``kit.NAME`` or
+    ``from .kit import NAME``."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == "kit":
+            names.add(node.attr)
+        elif isinstance(node, ast.ImportFrom) and node.module == "kit" and node.level == 1:
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def only_what_is_used(source: str, used: set[str]) -> str:
+    """A helper module with only its top-level definitions named in ``used``, those they use in
+    turn, and the imports these need (public or private alike: nothing else imports it)."""
+    tree = ast.parse(source)
+    definitions = {name: node for node in tree.body if (name := _defined_name(node))}
+    kept: set[str] = set()
+    pending = [name for name in used if name in definitions]
+    while pending:
+        name = pending.pop()
+        if name not in kept:
+            kept.add(name)
+            pending += [other for other in _names_used([definitions[name]])
+                        if other in definitions and other not in kept]
+    body = [node for node in tree.body
+            if (_defined_name(node) in kept if _defined_name(node) else True)]
+    needed = _names_used(node for node in body if not isinstance(node, (ast.Import,
+                                                                         ast.ImportFrom)))
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) \
+                and getattr(node, "module", None) != "__future__":
+            node.names = [alias for alias in node.names
+                          if (alias.asname or alias.name).split(".")[0] in needed]
+    tree.body = [node for node in body
+                 if not (isinstance(node, (ast.Import, ast.ImportFrom)) and not node.names)]
+    return ast.unparse(tree) + "\n"
+
+
 # --- building and caching -----------------------------------------------------------------------
 
 
 def _write_copy(notebook: str, target: Path) -> None:
     removed = removed_references(notebook)
+    probes = {name: probes_only(path.read_text()) for name, path in _sources()
+              if name.startswith("autograder/exercises/nb")}
+    kit_used = set().union(*(_kit_names(text) for text in probes.values()))
     for name, path in _sources():
         if name == "grading_copy.py":
             continue
@@ -194,8 +239,10 @@ def _write_copy(notebook: str, target: Path) -> None:
         relative = name.removeprefix("course_lib/")
         if relative in removed:
             destination.write_text(without_functions(path.read_text(), removed[relative]))
-        elif name.startswith("autograder/exercises/nb"):
-            destination.write_text(probes_only(path.read_text()))
+        elif name in probes:
+            destination.write_text(probes[name])
+        elif name == KIT:
+            destination.write_text(only_what_is_used(path.read_text(), kit_used))
         else:
             shutil.copyfile(path, destination)
     (target / "course_lib" / STUB_MODULE).write_text(STUB_SOURCE)

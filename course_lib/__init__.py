@@ -14,7 +14,9 @@ The core, one module per idea, holds every algorithm the course teaches:
 * :mod:`course_lib.data`: scikit-learn's digits, split reproducibly, and a 1D regression toy.
 * :mod:`course_lib.mc`: Monte Carlo dropout, predictive entropy, mutual information, calibration.
 * :mod:`course_lib.gradcheck`: numerical gradients and relative errors.
-* :mod:`course_lib.checks`: statistical assertions with a stated false-failure probability.
+* :mod:`course_lib.stats`: acceptance regions and concentration bounds, each with a stated
+  false-failure probability.
+* :mod:`course_lib.checks`: statistical assertions built on them.
 
 :mod:`course_lib.lessons` holds what the notebooks' figures and widgets compute and draw.
 

@@ -5,6 +5,7 @@ import pytest
 from conftest import float_arrays, p_drops, seeds
 from hypothesis import given
 
+from autograder.exercises import kit
 from course_lib import checks
 from course_lib.dropout import (
     DropoutCache,
@@ -91,8 +92,8 @@ def test_inverted_output_passes_the_course_check(p_drop, dtype):
     rng = np.random.default_rng(11)
     x = rng.uniform(0.5, 2.0, size=(500, 400)).astype(dtype)
     out, _ = dropout_forward(x, p_drop, rng=rng)
-    checks.check_inverted_dropout_output(x, out, p_drop, alpha=ALPHA)
-    checks.assert_masks_independent(out != 0, p_drop, alpha=ALPHA)
+    kit.check_inverted_dropout_output(x, out, p_drop, alpha=ALPHA)
+    kit.assert_masks_independent(out != 0, p_drop, alpha=ALPHA)
 
 
 @pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.9])
@@ -100,7 +101,7 @@ def test_inverted_dropout_preserves_the_expectation(p_drop):
     rng = np.random.default_rng(12)
     x = rng.uniform(-3, 3, size=1000)
     outs = [dropout_forward(x, p_drop, rng=rng)[0] for _ in range(200)]
-    checks.assert_expectation_preserved(x, outs, p_drop, alpha=ALPHA)
+    kit.assert_expectation_preserved(x, outs, p_drop, alpha=ALPHA)
 
 
 @pytest.mark.parametrize("p_drop", [0.2, 0.5])
@@ -130,7 +131,7 @@ def test_standard_and_inverted_agree_in_expectation_at_inference():
 
 def test_uses_rng_only():
     x = np.random.default_rng(0).uniform(1, 2, size=(64, 64))
-    checks.assert_uses_rng(lambda rng: dropout_forward(x, 0.5, rng=rng)[0], p_drop=0.5,
+    kit.assert_uses_rng(lambda rng: dropout_forward(x, 0.5, rng=rng)[0], p_drop=0.5,
                            alpha=ALPHA)
 
 

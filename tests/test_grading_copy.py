@@ -99,6 +99,49 @@ def test_the_kernel_side_of_the_grader_has_probes_and_no_verdicts(copies):
         assert f"def {helper}(" not in (copy / f"{module}.py").read_text()
 
 
+def test_the_kit_in_the_kernel_has_its_probe_half_only(copies):
+    kit = (ROOT / "autograder" / "exercises" / "kit.py").read_text()
+    for copy in copies.values():
+        kept = (copy / "autograder" / "exercises" / "kit.py").read_text()
+        for name in ("def inputs(", "def output(", "def attempt(", "def bad_p_drop_outcomes(",
+                     "BAD_P_DROPS ="):
+            assert name in kept, name
+        # checks, tolerances and the hints for mistakes stay in the grader
+        for name in ("def close(", "def require_value_errors(", "def check_inverted_dropout_",
+                     "class Mistake", "NOT_RESCALED =", "from course_lib import stats"):
+            assert name in kit and name not in kept, name
+
+
+def test_only_what_is_used_follows_uses_and_drops_unused_imports():
+    source = textwrap.dedent('''
+        """A kit."""
+        from __future__ import annotations
+        import math
+        import numpy as np
+        from course_lib import stats
+        LIMIT = 3
+        CHECK_ONLY = 4
+
+        def probe_helper(x):
+            return np.asarray(x)[:LIMIT] + _private(x)
+
+        def _private(x):
+            return math.floor(x)
+
+        def check(x):
+            return stats.thing(x) < CHECK_ONLY
+    ''')
+    kept = grading_copy.only_what_is_used(source, {"probe_helper"})
+    for name in ('"""A kit."""', "__future__", "import math", "import numpy as np", "LIMIT = 3",
+                 "def probe_helper", "def _private"):
+        assert name in kept, name
+    for name in ("CHECK_ONLY", "def check", "stats"):
+        assert name not in kept, name
+    compile(kept, "kept", "exec")
+    assert grading_copy._kit_names("from . import kit\nkit.inputs(1)\nfrom .kit import output\n"
+                                   ) == {"inputs", "output"}
+
+
 def test_probes_only_keeps_what_probes_and_notebooks_use():
     source = textwrap.dedent('''
         from . import exercise

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
+from autograder.exercises import kit
 from course_lib import checks
 from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.gradcheck import numerical_gradient_array, relative_error
@@ -187,8 +188,8 @@ def test_spatial_masks_are_per_channel_and_binomial(p_drop):
     # exact: a channel is kept or dropped as a whole
     assert np.array_equal(kept, np.broadcast_to(kept[:, :, :1, :1], kept.shape))
     # each channel is one unit: scale exact, kept count Binomial(N * C, keep_prob), alpha each
-    checks.check_inverted_dropout_output(x[:, :, 0, 0], out[:, :, 0, 0], p_drop, alpha=ALPHA)
-    checks.assert_masks_independent(kept[:, :, 0, 0], p_drop, alpha=ALPHA)
+    kit.check_inverted_dropout_output(x[:, :, 0, 0], out[:, :, 0, 0], p_drop, alpha=ALPHA)
+    kit.assert_masks_independent(kept[:, :, 0, 0], p_drop, alpha=ALPHA)
 
 
 @pytest.mark.parametrize("p_drop", [0.1, 0.5, 0.9])
@@ -290,10 +291,10 @@ def test_dropconnect_keeps_each_weight_with_keep_prob(p_drop):
     out, _ = dropconnect_forward(x, W, np.zeros(m), p_drop, rng=rng)
     weights_seen = np.tile(W, (repeats, 1))
     # scale exact; kept weights Binomial(N * M, keep_prob) (alpha)
-    checks.check_inverted_dropout_output(weights_seen, out, p_drop, alpha=ALPHA)
+    kit.check_inverted_dropout_output(weights_seen, out, p_drop, alpha=ALPHA)
     # samples reading the same weight row must see independent masks (alpha)
     same_row = (out != 0).reshape(repeats, d, m)
-    checks.assert_masks_independent(same_row, p_drop, alpha=ALPHA)
+    kit.assert_masks_independent(same_row, p_drop, alpha=ALPHA)
 
 
 @pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.8])

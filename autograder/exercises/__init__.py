@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,8 +73,10 @@ def exercise(name: str, notebook: str, *, reference: str, equivalents: tuple[str
 
 
 def _load_all() -> None:
+    """Import every exercise module: ``nb01`` ... ``nb07``, one per notebook (not the kit)."""
     for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+        if re.fullmatch(r"nb\d\d", module.name):
+            importlib.import_module(f"{__name__}.{module.name}")
 
 
 def all_exercises() -> list[Exercise]:
@@ -99,32 +102,25 @@ def hidden_seed() -> int:
     return int(value) if value else DEFAULT_HIDDEN_SEED
 
 
+class NotImplementedYet(CheckFailure):
+    """The student's function still raises NotImplementedError."""
+
+
 def call(fn: Callable, *args, **kwargs):
     """Call the student's function; turn its exceptions into a readable CheckFailure."""
     name = getattr(fn, "__name__", "your function")
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise CheckFailure(f"{name} is not implemented yet (it raises NotImplementedError): "
-                           "replace the 'raise NotImplementedError()' line with your code.")
+        raise NotImplementedYet(f"{name} is not implemented yet (it raises "
+                                "NotImplementedError): replace the 'raise "
+                                "NotImplementedError()' line with your code.")
     except CheckFailure:
         raise
     except Exception as error:  # the student's bug, reported as a failed check
         where = traceback.extract_tb(error.__traceback__)[-1]
         raise CheckFailure(f"{name} raised {type(error).__name__}: {error} "
                            f"(line {where.lineno}: {where.line})") from None
-
-
-def outcome_of_bad_call(fn: Callable, *args, **kwargs) -> str:
-    """What calling ``fn`` with a bad argument did: "ValueError" (as the course asks), another
-    exception's name, or "no error"; for probes of the bad-argument rules."""
-    try:
-        fn(*args, **kwargs)
-    except ValueError:
-        return "ValueError"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported, not raised
-        return type(error).__name__
-    return "no error"
 
 
 def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:

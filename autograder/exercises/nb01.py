@@ -13,7 +13,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "01_intuition"
 EXAMPLE = [3, 7, 7, 3, 2, 1]
@@ -29,8 +29,6 @@ def _describe(value) -> dict:
     if isinstance(value, numbers.Real):
         return {"type": kind, "value": float(value)}
     return {"type": kind, "value": repr(value)[:200]}
-
-
 
 
 def _is_int(described: dict) -> bool:
@@ -108,12 +106,13 @@ class CountParameters:
             else:
                 observed["results"].append({"container": "none", "items": [_describe(result)]})
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, list(sizes)) for sizes in _BAD_SIZES]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, list(sizes)) for sizes in _BAD_SIZES]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"]):
+        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"],
+                                 strict=True):
             right_w, right_b = _expected_parameters(sizes)
             items = result["items"]
             if result["container"] == "none" or len(items) != 2:
@@ -141,11 +140,10 @@ class CountParameters:
                 raise CheckFailure(f"{message} Weights: {_weights_hint(sizes, got[0])}")
             raise CheckFailure(f"{message} Biases: {_biases_hint(sizes, got[1])}")
         if hidden:
-            for sizes, outcome in zip(_BAD_SIZES, observed["bad"]):
-                if outcome != "ValueError":
-                    raise CheckFailure(f"count_parameters({sizes}) must raise ValueError (at "
-                                       "least 2 layers, each with at least 1 unit), got: "
-                                       f"{outcome}.")
+            kit.require_value_errors(observed["bad"], [f"layer_sizes={sizes}"
+                                                       for sizes in _BAD_SIZES],
+                                     "count_parameters",
+                                     "at least 2 layers, each with at least 1 unit")
 
 
 # --- count_subnetworks ------------------------------------------------------------------------
@@ -242,29 +240,29 @@ class CountSubnetworks:
         observed = {"results": []}
         for sizes, p_drop in _subnetwork_cases(seed, hidden):
             rates = p_drop if isinstance(p_drop, float) else list(p_drop)
-            try:
-                observed["results"].append(_describe(call(fn, list(sizes), rates)))
-            except CheckFailure as failure:
-                if "raised OverflowError" not in str(failure):
-                    raise
-                observed["results"].append({"type": "OverflowError", "value": str(failure)})
+            result = kit.attempt(fn, list(sizes), rates)
+            observed["results"].append(result if kit.failure_of(result) else _describe(result))
         if hidden:
             observed["bad"] = [
-                outcome_of_bad_call(fn, list(sizes), p_drop if isinstance(p_drop, float)
-                               else list(p_drop))
+                kit.outcome_of_bad_call(fn, list(sizes), p_drop if isinstance(p_drop, float)
+                                        else list(p_drop))
                 for sizes, p_drop in _BAD_SUBNETWORKS]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (sizes, p_drop), result in zip(_subnetwork_cases(seed, hidden), observed["results"]):
+        for (sizes, p_drop), result in zip(_subnetwork_cases(seed, hidden), observed["results"],
+                                           strict=True):
             n = _droppable(sizes, p_drop)
             expected = 2**n
             where = f"count_subnetworks({sizes}, {p_drop})"
-            if result["type"] == "OverflowError":
-                raise CheckFailure(f"{result['value']} Hint: {where} is 2 ** {n}; a float "
+            failure = kit.failure_of(result)
+            if failure and "raised OverflowError" in failure:
+                raise CheckFailure(f"{failure} Hint: {where} is 2 ** {n}; a float "
                                    "(2.0 ** n, math.pow) overflows past 2 ** 1023, while "
                                    "Python's integer 2 ** n is exact at any size.")
+            if failure:
+                raise CheckFailure(failure)
             value = result["value"]
             if result["type"] == "float":
                 raise CheckFailure(f"{where} must return an exact Python int, got the float "
@@ -285,10 +283,9 @@ class CountSubnetworks:
             raise CheckFailure(f"{where} should be 2 ** {n}, got {shown}. "
                                f"{_subnetwork_hint(sizes, p_drop, exponent, value)}")
         if hidden:
-            for (sizes, p_drop), outcome in zip(_BAD_SUBNETWORKS, observed["bad"]):
-                if outcome != "ValueError":
-                    raise CheckFailure(
-                        f"count_subnetworks({sizes}, {p_drop}) must raise ValueError, got: "
-                        f"{outcome}. Valid input: at least 2 layers of at least 1 unit; p_drop "
-                        "one float in [0, 1) or a list of len(layer_sizes) - 1 of them (zip "
-                        "silently drops extra or missing rates: check the length).")
+            kit.require_value_errors(
+                observed["bad"], [f"layer_sizes={sizes}, p_drop={p_drop}"
+                                  for sizes, p_drop in _BAD_SUBNETWORKS],
+                "count_subnetworks", "at least 2 layers of at least 1 unit; p_drop one float "
+                "in [0, 1) or a list of len(layer_sizes) - 1 of them",
+                advice="zip silently drops extra or missing rates: check the length.")

@@ -14,21 +14,13 @@ import numpy as np
 from scipy import stats
 
 from course_lib import checks
+from course_lib import stats as course_stats
 from course_lib.analysis import dropped_count_range
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "02_bernoulli_binomial"
-
-
-
-
-def _require_value_errors(outcomes: dict, what: str, valid: str) -> None:
-    for description, outcome in outcomes.items():
-        if outcome != "ValueError":
-            raise CheckFailure(f"{what} with {description} must raise ValueError ({valid}), "
-                               f"got: {outcome}.")
 
 
 # --- sample_mask ------------------------------------------------------------------------------
@@ -43,15 +35,10 @@ def _mask_cases(hidden: bool):
 
 
 _REPEAT_SHAPE, _REPEAT_P_DROP = (40,), 0.25
-_BAD_P_DROPS = {True: (1.0, -0.1, 1.5), False: (1.0,)}
 
 
-def _as_observed(result):
-    """What the verdict sees of a returned mask: the array itself, or a description."""
-    if isinstance(result, np.ndarray):
-        # only plain dtypes cross from the student's kernel to the grader
-        return result if result.dtype.kind in "biufc" else f"an array of dtype {result.dtype}"
-    return f"a {type(result).__name__}"
+def _bad_p_drops(hidden: bool) -> tuple[float, ...]:
+    return kit.BAD_P_DROPS if hidden else kit.BAD_P_DROPS[:1]
 
 
 @exercise("sample_mask", NOTEBOOK,
@@ -61,20 +48,19 @@ class SampleMask:
     def probe(fn, seed, hidden):
         observed = {}
         for i, (shape, p_drop) in enumerate(_mask_cases(hidden)):
-            observed[f"mask_{i}"] = _as_observed(
+            observed[f"mask_{i}"] = kit.observed(
                 call(fn, shape, p_drop, rng=np.random.default_rng([seed, i])))
-        observed["rng_runs"] = [_as_observed(call(fn, (64, 64), 0.5,
+        observed["rng_runs"] = [kit.observed(call(fn, (64, 64), 0.5,
                                                   rng=np.random.default_rng(s)))
                                 for s in (seed, seed, seed + 1)]
         rng = np.random.default_rng([seed, 99])
-        observed["consecutive"] = [_as_observed(call(fn, (64, 64), 0.5, rng=rng))
+        observed["consecutive"] = [kit.observed(call(fn, (64, 64), 0.5, rng=rng))
                                    for _ in range(2)]
         rng = np.random.default_rng([seed, 100])
-        observed["repeats"] = [_as_observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
+        observed["repeats"] = [kit.observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
                                for _ in range(400 if hidden else 200)]
-        observed["bad"] = [outcome_of_bad_call(fn, (10, 10), bad,
-                                                rng=np.random.default_rng(seed))
-                           for bad in _BAD_P_DROPS[hidden]]
+        observed["bad"] = kit.bad_p_drop_outcomes(
+            lambda bad: fn((10, 10), bad, rng=np.random.default_rng(seed)), _bad_p_drops(hidden))
         return observed
 
     @staticmethod
@@ -84,19 +70,19 @@ class SampleMask:
         runs = observed["rng_runs"]
         for mask in runs:
             _check_mask_type(mask, (64, 64))
-        checks.check_rng_use(*runs, 0.5)
+        kit.check_rng_use(*runs, 0.5)
         first, second = observed["consecutive"]
         for mask in (first, second):
             _check_mask_type(mask, (64, 64))
         # two independent masks of 4096 entries coincide with probability 2**-4096
         if np.array_equal(first, second):
-            raise CheckFailure("two calls with the same rng gave the same mask. Every call must "
-                               "draw fresh numbers from rng (do not seed a new generator from "
-                               "rng's seed, or copy rng, inside the function).")
+            raise CheckFailure(str(kit.RESEEDED_EACH_CALL))
         _check_repeats(observed["repeats"])
-        _require_value_errors(dict(zip((f"p_drop={bad}" for bad in _BAD_P_DROPS[hidden]),
-                                       observed["bad"])),
-                              "sample_mask", "p_drop must be in [0, 1)")
+        kit.require_bad_p_drops_refused(observed["bad"], "sample_mask", _bad_p_drops(hidden))
+
+
+_SHARED_ROWS = kit.SHARED_ACROSS_BATCH.say(
+    draw="row", fix="Draw random numbers for the full shape, not for shape[1:].")
 
 
 def _check_mask_type(mask, shape) -> None:
@@ -117,16 +103,6 @@ def _check_mask_type(mask, shape) -> None:
                            f"{expected_shape}, got {mask.shape}.")
 
 
-def _check_pairs_agree_at_chance(first, second, p_drop, *, what: str, mistake: str,
-                                 hint: str) -> None:
-    """Independent entries agree with probability keep_prob**2 + p_drop**2; the number of
-    agreeing pairs is Binomial (exact acceptance region, false-failure probability <= 1e-9)."""
-    keep_prob = 1.0 - p_drop
-    checks.assert_binomial_count(
-        int(np.count_nonzero(first == second)), int(first.size), keep_prob**2 + p_drop**2,
-        what=what, alternatives={mistake: 1.0}, hint=hint)
-
-
 def _check_one_mask(mask, shape, p_drop) -> None:
     _check_mask_type(mask, shape)
     keep_prob = 1.0 - p_drop
@@ -142,50 +118,38 @@ def _check_one_mask(mask, shape, p_drop) -> None:
         # below (keep_prob**2 + p_drop**2)**(number of compared pairs), far below 1e-9 here
         rows = mask.reshape(mask.shape[0], -1)
         if np.all(rows == rows[0]):
-            raise CheckFailure("every row of the mask is the same: one row of the mask is "
-                               "repeated (broadcast) over the first axis. Draw random numbers "
-                               "for the full shape, not for shape[1:].")
+            raise CheckFailure(f"every row of the mask is the same, repeated (broadcast) over "
+                               f"the first axis. {_SHARED_ROWS}")
         units = mask.reshape(-1, mask.shape[-1])
         if np.all(units == units[:, :1]):
-            raise CheckFailure("neighbouring units are kept or dropped together: every row of "
-                               "the mask is all True or all False. Every entry needs its own "
-                               "draw.")
+            raise CheckFailure(f"every row of the mask is all True or all False. "
+                               f"{kit.SHARED_ACROSS_UNITS}")
         # at least 20 rows here, each count at most max(pmf) likely: equal with prob < 0.2**19
         row_counts = units.sum(axis=1)
         if units.shape[0] >= 20 and np.all(row_counts == row_counts[0]):
             raise CheckFailure(f"every row of the mask keeps exactly {row_counts[0]} of its "
-                               f"{units.shape[1]} entries. Dropout decides each unit "
-                               "independently, so the number of dropped units is random "
-                               "(Binomial); do not choose a fixed number of units to drop "
-                               "(permutation, rng.choice without replacement).")
+                               f"{units.shape[1]} entries. {kit.FIXED_COUNT}")
     # exact binomial acceptance region, false-failure probability <= 1e-9
     checks.assert_binomial_count(
         int(mask.sum()), int(mask.size), keep_prob, what=f"kept entries (True) at p_drop={p_drop}",
-        alternatives={
-            "Keep and drop are swapped: True must mean KEPT, so an entry is True with "
-            "probability keep_prob = 1 - p_drop (e.g. rng.random(shape) < 1 - p_drop).": p_drop,
-            "The mask ignores p_drop: every entry is kept with probability 1/2.": 0.5,
-            "Nothing is dropped: the mask is all True.": 1.0,
-        },
+        alternatives={str(kit.KEEP_DROP_SWAPPED): p_drop, str(kit.IGNORES_P_DROP): 0.5,
+                      str(kit.NOTHING_DROPPED): 1.0},
         hint=f"each entry must be True with probability keep_prob = 1 - p_drop = {keep_prob:.4g}.")
     if mask.ndim >= 2:
         rows = mask.reshape(mask.shape[0], -1)
         units = mask.reshape(-1, mask.shape[-1])
         # partial dependence: pairs of rows, then pairs of neighbouring units
+        agree_prob = course_stats.agreement_probability(p_drop)
         n_pairs = rows.shape[0] // 2
-        _check_pairs_agree_at_chance(
-            rows[0:2 * n_pairs:2], rows[1:2 * n_pairs:2], p_drop,
-            what="entries on which two rows of the mask agree",
-            mistake="Rows of the mask are copies of each other: draw random numbers for the "
-                    "full shape, not for shape[1:].",
-            hint="the rows of the mask must be drawn independently.")
+        kit.assert_independent_pairs(
+            rows[0:2 * n_pairs:2], rows[1:2 * n_pairs:2], agree_prob,
+            what="entries on which two rows of the mask agree", mistake=_SHARED_ROWS,
+            hint="The rows of the mask must be drawn independently.")
         n_pairs = units.shape[1] // 2
-        _check_pairs_agree_at_chance(
-            units[:, 0:2 * n_pairs:2], units[:, 1:2 * n_pairs:2], p_drop,
-            what="neighbouring entries that agree",
-            mistake="Neighbouring units are kept or dropped together: every entry needs its "
-                    "own draw.",
-            hint="every entry must be kept or dropped independently of its neighbours.")
+        kit.assert_independent_pairs(
+            units[:, 0:2 * n_pairs:2], units[:, 1:2 * n_pairs:2], agree_prob,
+            what="neighbouring entries that agree", mistake=str(kit.SHARED_ACROSS_UNITS),
+            hint="Every entry must be kept or dropped independently of its neighbours.")
 
 
 def _check_repeats(masks) -> None:
@@ -205,10 +169,7 @@ def _check_repeats(masks) -> None:
     checks.assert_binomial_count(
         int(np.sum(dropped == mode)), len(masks), float(law.pmf(mode)),
         what=f"calls of sample_mask({n_units}, {_REPEAT_P_DROP}) that drop exactly {mode} units",
-        alternatives={
-            "Every call drops exactly the same number of units. Dropout decides each unit "
-            "independently, so the dropped count is random (Binomial); do not choose a fixed "
-            "number of units to drop (permutation, rng.choice without replacement).": 1.0},
+        alternatives={f"Every call drops exactly the same number of units. {kit.FIXED_COUNT}": 1.0},
         hint="the number of dropped units must vary from call to call like Binomial(n, p_drop).")
 
 
@@ -241,44 +202,40 @@ class ProbExactlyDropped:
     def probe(fn, seed, hidden):
         values = []
         for n, k, p_drop in _prob_cases(seed, hidden):
-            try:
-                result = call(fn, n, k, p_drop)
-                if isinstance(result, numbers.Real):
-                    values.append(float(result))
-                elif isinstance(result, np.ndarray) and result.size == 1 \
-                        and result.dtype.kind in "biuf":
-                    values.append(float(result.reshape(())))
-                else:
-                    values.append(f"returned a {type(result).__name__}, not a float")
-            except CheckFailure as failure:
-                if "not implemented" in str(failure):
-                    raise
-                values.append(f"error: {failure}")
+            result = kit.attempt(fn, n, k, p_drop)
+            seen = result if kit.failure_of(result) else kit.observed(result)
+            if isinstance(seen, np.ndarray) and seen.size == 1 and seen.dtype.kind in "biuf":
+                seen = float(seen.reshape(()))
+            values.append(seen)
         observed = {"values": values}
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, *args) for args in _BAD_PROB_CALLS]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (n, k, p_drop), value in zip(_prob_cases(seed, hidden), observed["values"]):
+        for (n, k, p_drop), value in zip(_prob_cases(seed, hidden), observed["values"],
+                                         strict=True):
             _judge_probability(n, k, p_drop, value)
         if hidden:
-            _require_value_errors(
-                {f"n={n}, k={k}, p_drop={p}": outcome
-                 for (n, k, p), outcome in zip(_BAD_PROB_CALLS, observed["bad"])},
-                "prob_exactly_dropped", "n >= 0, p_drop in [0, 1)")
+            kit.require_value_errors(observed["bad"], [f"n={n}, k={k}, p_drop={p}"
+                                                       for n, k, p in _BAD_PROB_CALLS],
+                                     "prob_exactly_dropped", "n >= 0, p_drop in [0, 1)")
 
 
-def _close(value: float, expected: float) -> bool:
-    # log-gamma implementations lose ~1e-11 relative at n = 20000; far tails may underflow
+def _same_probability(value: float, expected: float) -> bool:
+    """A stated tolerance, not one of rounding alone: log C(n, k) is a difference of log-gamma
+    values near 1.8e5 at n = 20000, which implementations (lgamma, sums of logs, scipy) get to
+    about 1e-11 relative, and exponentiating turns that into a relative error of the result;
+    1e-7 leaves room for summing the logs in any order. Far tails may underflow (1e-300)."""
     return math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-300)
 
 
 def _judge_probability(n, k, p_drop, value) -> None:
     call_text = f"prob_exactly_dropped({n}, {k}, {p_drop:.6g})"
     expected = float(stats.binom.pmf(k, n, p_drop))
-    if isinstance(value, str):
+    failure = kit.failure_of(value)
+    if failure is not None:
         hint = ""
         if not 0 <= k <= n:
             hint = (" For k outside [0, n] the probability is simply 0.0: return it before "
@@ -286,12 +243,15 @@ def _judge_probability(n, k, p_drop, value) -> None:
         elif p_drop == 0.0:
             hint = (" With p_drop = 0 nothing is ever dropped: handle it separately "
                     "(log(0) is undefined, and 0 * log(0) is nan).")
-        elif "Overflow" in value or "too large" in value:
+        elif "Overflow" in failure or "too large" in failure:
             hint = (" Factorials of large n do not fit in a float (171! already overflows): "
                     "compute log C(n, k) with math.lgamma and exponentiate at the end, or use "
                     "scipy.stats.binom.pmf.")
-        raise CheckFailure(f"{call_text}: {value}.{hint}")
-    if _close(value, expected):
+        raise CheckFailure(f"{call_text}: {failure}.{hint}")
+    if not isinstance(value, float):
+        what = value if isinstance(value, str) else f"array of shape {value.shape}"
+        raise CheckFailure(f"{call_text} returned a {what}, not a float.")
+    if _same_probability(value, expected):
         return
     seen = f"{call_text} should be {expected:.10g}, got {value:.10g}."
     if not math.isfinite(value):
@@ -302,7 +262,7 @@ def _judge_probability(n, k, p_drop, value) -> None:
                 "the end, or use scipy.stats.binom.pmf.")
     elif not 0 <= k <= n:
         hint = " For k outside [0, n] the probability is 0.0."
-    elif _close(value, float(stats.binom.pmf(k, n, 1.0 - p_drop))):
+    elif _same_probability(value, float(stats.binom.pmf(k, n, 1.0 - p_drop))):
         hint = (" That is the probability that k units are KEPT: p_drop and keep_prob are "
                 "swapped. P(k dropped) = C(n, k) p_drop^k keep_prob^(n-k).")
     elif value == 0.0 and expected > 1e-300:
@@ -318,12 +278,10 @@ def _judge_probability(n, k, p_drop, value) -> None:
 
 
 def _normal_approximation(n, k, p_drop, value) -> bool:
-    sd = math.sqrt(n * p_drop * (1 - p_drop))
-    if sd == 0:
+    if n == 0 or p_drop == 0:
         return False
-    law = stats.norm(n * p_drop, sd)
-    return any(math.isclose(value, float(guess), rel_tol=1e-6)
-               for guess in (law.pdf(k), law.cdf(k + 0.5) - law.cdf(k - 0.5)))
+    return any(math.isclose(value, guess, rel_tol=1e-6)
+               for guess in course_stats.binomial_normal_pmf(n, k, p_drop))
 
 
 # --- dropped_count_range ----------------------------------------------------------------------
@@ -371,20 +329,21 @@ class DroppedCountRange:
         observed = {"ranges": ranges,
                     "default": _describe_pair(call(fn, 1024, 0.5))}
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (n, p_drop, coverage), seen in zip(_range_cases(seed, hidden), observed["ranges"]):
+        for (n, p_drop, coverage), seen in zip(_range_cases(seed, hidden), observed["ranges"],
+                                               strict=True):
             _judge_range(n, p_drop, coverage, seen)
         _judge_range(1024, 0.5, 0.95, observed["default"], call_text="dropped_count_range(1024, "
                      "0.5) (default coverage)")
         if hidden:
-            _require_value_errors(
-                {f"n={n}, p_drop={p}, coverage={c}": outcome
-                 for (n, p, c), outcome in zip(_BAD_RANGE_CALLS, observed["bad"])},
-                "dropped_count_range", "p_drop in [0, 1), coverage in (0, 1)")
+            kit.require_value_errors(observed["bad"], [f"n={n}, p_drop={p}, coverage={c}"
+                                                       for n, p, c in _BAD_RANGE_CALLS],
+                                     "dropped_count_range",
+                                     "p_drop in [0, 1), coverage in (0, 1)")
 
 
 def _describe_end(end):
@@ -454,9 +413,8 @@ def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
 
 
 def _normal_ranges(n, p_drop, coverage) -> set:
-    z = float(stats.norm.isf((1.0 - coverage) / 2.0))
-    mean, sd = n * p_drop, math.sqrt(n * p_drop * (1.0 - p_drop))
-    low, high = mean - z * sd, mean + z * sd
+    """The normal approximation's range, rounded the three usual ways."""
+    low, high = course_stats.binomial_normal_range(n, p_drop, coverage)
     clip = lambda value: int(min(max(value, 0), n))  # noqa: E731
     return {(clip(round(low)), clip(round(high))), (clip(math.floor(low)), clip(math.ceil(high))),
             (clip(math.ceil(low)), clip(math.floor(high)))}

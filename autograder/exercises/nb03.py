@@ -6,19 +6,11 @@ import math
 
 import numpy as np
 
-from course_lib import checks
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "03_inverted_dropout"
-
-
-def _inputs(seed: int, shape, dtype=np.float64) -> np.ndarray:
-    """Inputs with no zero entries, so that the zeros of an output are exactly the dropped units."""
-    rng = np.random.default_rng([seed, *shape, np.dtype(dtype).itemsize])
-    signs = rng.choice([-1.0, 1.0], size=shape)
-    return (signs * rng.uniform(0.5, 1.5, size=shape)).astype(dtype)
 
 
 def _cases(hidden: bool):
@@ -30,11 +22,8 @@ def _cases(hidden: bool):
     return cases
 
 
-def _output(result, name="dropout_forward"):
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailure(f"{name} must return a pair (out, cache), got "
-                           f"{type(result).__name__}.")
-    return result[0]
+_RNG_SHAPE = (64, 64)
+_MEAN_SHAPE = (20, 50)  # the input of the repeated calls whose mean output is judged
 
 
 @exercise("dropout_forward", NOTEBOOK,
@@ -43,52 +32,33 @@ def _output(result, name="dropout_forward"):
 class DropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = {}
-        for i, (p_drop, shape, dtype) in enumerate(_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype)
-            rng = np.random.default_rng([seed, i])
-            observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng))
-            observed[f"x_after_{i}"] = x
-            observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False))
-        x = _inputs(seed, (64, 64))
-        observed["rng_runs"] = [_output(call(fn, x, 0.5, rng=np.random.default_rng(s)))
-                                for s in (seed, seed, seed + 1)]
-        observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)))
-        x_mean = _inputs(seed + 100, (20, 50))
+        name = "dropout_forward"
+        observed = kit.probe_layer(fn, seed, hidden, name=name, cases=_cases(hidden),
+                                   rng_shape=_RNG_SHAPE, rng_p_drop=0.5)
+        x_mean = kit.inputs(seed + 100, _MEAN_SHAPE)
         rng = np.random.default_rng([seed, 100])
-        observed["repeats"] = [_output(call(fn, x_mean, 0.4, rng=rng))
+        observed["repeats"] = [kit.output(call(fn, x_mean, 0.4, rng=rng), name)
                                for _ in range(200 if hidden else 40)]
-        if hidden:
-            for bad in (1.0, -0.1, 1.5):
-                observed[f"bad_{bad}"] = outcome_of_bad_call(fn, x, bad,
-                                                             rng=np.random.default_rng(seed))
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for i, (p_drop, shape, dtype) in enumerate(_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype)
-            checks.assert_unchanged(x, observed[f"x_after_{i}"])
-            out = observed[f"train_{i}"]
-            checks.assert_same_shape_dtype(x, out)
+        name = "dropout_forward"
+        for p_drop, x, out, inferred in kit.recorded_layer_outputs(observed, seed, _cases(hidden),
+                                                                   name):
             # independence first: a mask shared by the batch also skews the kept count, and
             # "shared mask" is the message that helps
-            checks.assert_masks_independent(np.reshape(out != 0, (shape[0], -1)), p_drop)
-            checks.check_inverted_dropout_output(x, out, p_drop)
-            checks.check_inference_identity(x, observed[f"infer_{i}"])
-        x = _inputs(seed, (64, 64))
-        checks.check_rng_use(*observed["rng_runs"], 0.5)
-        if not np.array_equal(observed["p_zero"], x):
-            raise CheckFailure("with p_drop = 0 nothing is dropped and nothing is scaled: the "
-                               "output must equal the input.")
-        checks.assert_expectation_preserved(_inputs(seed + 100, (20, 50)),
-                                            observed["repeats"], 0.4)
+            kit.assert_masks_independent(np.reshape(out != 0, (x.shape[0], -1)), p_drop)
+            kit.check_inverted_dropout_output(x, out, p_drop)
+            kit.check_inference_identity(x, inferred, name=name)
+        x, runs = kit.recorded_rng_runs(observed, seed, _RNG_SHAPE, name)
+        kit.check_rng_use(*runs, 0.5)
+        kit.check_p_zero_identity(x, observed["p_zero"], name)
+        x_mean = kit.inputs(seed + 100, _MEAN_SHAPE)
+        repeats = [kit.require_array(out, name, like=x_mean) for out in observed["repeats"]]
+        kit.assert_expectation_preserved(x_mean, repeats, 0.4)
         if hidden:
-            for bad in (1.0, -0.1, 1.5):
-                outcome = observed[f"bad_{bad}"]
-                if outcome != "ValueError":
-                    raise CheckFailure(f"p_drop={bad} must raise ValueError (p_drop must be in "
-                                       f"[0, 1)), got: {outcome}.")
+            kit.require_bad_p_drops_refused(observed["bad"], name)
 
 
 def _lr_cases(seed: int, hidden: bool):
@@ -100,6 +70,9 @@ def _lr_cases(seed: int, hidden: bool):
     return cases
 
 
+_BAD_LR_CALLS = ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))
+
+
 @exercise("equivalent_standard_lr", NOTEBOOK,
           reference="course_lib.analysis.equivalent_standard_lr")
 class EquivalentStandardLr:
@@ -108,13 +81,14 @@ class EquivalentStandardLr:
         observed = {"values": [float(call(fn, lr, p_drop)) for lr, p_drop in
                                _lr_cases(seed, hidden)]}
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, lr, p_drop) for lr, p_drop in
-                               ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))]
+            observed["bad"] = [kit.outcome_of_bad_call(fn, lr, p_drop)
+                               for lr, p_drop in _BAD_LR_CALLS]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"]):
+        for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"],
+                                       strict=True):
             keep_prob = 1 - p_drop
             expected = lr / keep_prob**2
             if not math.isclose(value, expected, rel_tol=1e-9):
@@ -129,8 +103,6 @@ class EquivalentStandardLr:
                 raise CheckFailure(f"equivalent_standard_lr({lr:.6g}, {p_drop:.6g}) should be "
                                    f"{expected:.6g}, got {value:.6g}.{hint}")
         if hidden:
-            cases = ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))
-            for (lr, p_drop), outcome in zip(cases, observed["bad"]):
-                if outcome != "ValueError":
-                    raise CheckFailure(f"equivalent_standard_lr({lr}, {p_drop}) must raise "
-                                       f"ValueError (lr > 0, p_drop in [0, 1)), got: {outcome}.")
+            kit.require_value_errors(observed["bad"], [f"lr={lr}, p_drop={p_drop}"
+                                                       for lr, p_drop in _BAD_LR_CALLS],
+                                     "equivalent_standard_lr", "lr > 0, p_drop in [0, 1)")

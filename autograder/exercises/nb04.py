@@ -26,11 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from course_lib import checks
-from course_lib.checks import CheckFailure
+from course_lib.checks import CheckFailure, assert_binomial_count
 from course_lib.gradcheck import relative_error as reference_relative_error
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "04_backprop"
 
@@ -63,58 +62,17 @@ def _pair(fn) -> tuple[Callable, Callable]:
     return forward, backward
 
 
-def _observed(value):
-    """What the verdict sees of a returned value: a numeric array, or a description of it."""
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return value.copy()
-    if isinstance(value, (bool, int, float, np.generic)) and np.asarray(value).dtype.kind in "biuf":
-        return np.asarray(value)
-    return f"a {type(value).__name__}"
-
-
-def _require_array(value, name: str) -> np.ndarray:
-    if isinstance(value, str):
-        raise CheckFailure(f"{name} must be a numpy array, got {value[2:]}.")
-    return value
-
-
-
-
-def _tolerance(dtype) -> float:
-    return 50.0 * float(np.finfo(dtype).eps)
-
-
-def _close(actual, expected, dtype) -> bool:
-    """Equal up to a few roundings in ``dtype`` (relative to the largest expected value)."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape or not np.all(np.isfinite(actual)):
-        return False
-    tolerance = _tolerance(dtype)
-    return bool(np.allclose(actual, expected, rtol=tolerance,
-                            atol=tolerance * np.abs(expected).max(initial=0.0)))
-
-
 # --- dropout_backward -------------------------------------------------------------------------
-
-def _signed(rng: np.random.Generator, shape, dtype) -> np.ndarray:
-    signs = rng.choice([-1.0, 1.0], size=shape)
-    return (signs * rng.uniform(0.5, 1.5, size=shape)).astype(dtype)
-
 
 def _inputs(seed: int, key: int, shape, dtype=np.float64, zeros: float = 0.0) -> np.ndarray:
     """Activations with no zeros, except a fraction ``zeros`` set exactly to 0 (as ReLU
     outputs are), so that elsewhere the zeros of an output are exactly the dropped units."""
-    rng = np.random.default_rng([seed, key, 1])
-    x = _signed(rng, shape, dtype)
-    if zeros:
-        x[rng.random(shape) < zeros] = 0
-    return x
+    return kit.inputs(seed, shape, dtype, key=(key, 1), zeros=zeros)
 
 
 def _douts(seed: int, key: int, shape, dtype=np.float64) -> np.ndarray:
     """Upstream gradients with no zero entry, so that the zeros of dx are the dropped units."""
-    return _signed(np.random.default_rng([seed, key, 2]), shape, dtype)
+    return kit.inputs(seed, shape, dtype, key=(key, 2))
 
 
 def _cases(hidden: bool):
@@ -132,14 +90,6 @@ _INFER = (0.5, (50, 40), np.float32)
 _P_ZERO_SHAPE = (30, 20)
 _RNG_SHAPE = (64, 64)
 _GRADCHECK = (0.4, (5, 6), 1e-4)  # p_drop, shape, h: the layer is linear, any h works
-_BAD_P_DROPS = (1.0, -0.1, 1.5)
-
-
-def _forward_output(result, name: str):
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailure(f"{name} must return a pair (out, cache), got "
-                           f"{type(result).__name__}.")
-    return result
 
 
 def _backward(backward, dout, cache, context: str):
@@ -164,38 +114,37 @@ class DropoutBackward:
             x = _inputs(seed, i, shape, dtype, zeros)
             dout = _douts(seed, i, shape, dtype)
             rng = np.random.default_rng([seed, i])
-            out, cache = _forward_output(call(forward, x, p_drop, rng=rng), name)
-            observed[f"out_{i}"] = _observed(out)
+            out, cache = kit.layer_result(call(forward, x, p_drop, rng=rng), name)
+            observed[f"out_{i}"] = kit.observed(out)
             observed[f"x_after_{i}"] = x.copy()
             dx = _backward(backward, dout, cache,
                            f"in the backward of a training-mode forward (p_drop={p_drop})")
-            observed[f"dx_{i}"] = _observed(dx)
+            observed[f"dx_{i}"] = kit.observed(dx)
             observed[f"dout_after_{i}"] = dout.copy()
             if hidden and i == 0:
                 again = _backward(backward, _douts(seed, i, shape, dtype), cache,
                                   "when the same cache was used a second time")
-                observed["dx_again"] = _observed(again)
+                observed["dx_again"] = kit.observed(again)
 
         p_drop, shape, dtype = _INFER
         x, dout = _inputs(seed, 100, shape, dtype), _douts(seed, 100, shape, dtype)
-        out, cache = _forward_output(
+        out, cache = kit.layer_result(
             call(forward, x, p_drop, rng=np.random.default_rng(seed), training=False), name)
-        observed["infer_out"] = _observed(out)
-        observed["infer_dx"] = _observed(_backward(
+        observed["infer_out"] = kit.observed(out)
+        observed["infer_dx"] = kit.observed(_backward(
             backward, dout, cache, "in the backward of an inference forward (training=False)"))
 
         x, dout = _inputs(seed, 101, _P_ZERO_SHAPE), _douts(seed, 101, _P_ZERO_SHAPE)
-        out, cache = _forward_output(call(forward, x, 0.0, rng=np.random.default_rng(seed)),
-                                     name)
-        observed["p_zero_out"] = _observed(out)
-        observed["p_zero_dx"] = _observed(_backward(
+        out, cache = kit.layer_result(call(forward, x, 0.0, rng=np.random.default_rng(seed)),
+                                      name)
+        observed["p_zero_out"] = kit.observed(out)
+        observed["p_zero_dx"] = kit.observed(_backward(
             backward, dout, cache, "in the backward of a forward with p_drop=0"))
 
         x = _inputs(seed, 102, _RNG_SHAPE)
-        observed["rng_runs"] = [
-            _observed(_forward_output(call(forward, x, 0.5, rng=np.random.default_rng(s)),
-                                      name)[0])
-            for s in (seed, seed, seed + 1)]
+        observed["rng_runs"] = [kit.output(call(forward, x, 0.5, rng=np.random.default_rng(s)),
+                                           name)
+                                for s in (seed, seed, seed + 1)]
 
         # gradient check: f(x) = sum(forward(x) * dout), the mask fixed by reseeding rng
         p_drop, shape, h = _GRADCHECK
@@ -203,8 +152,8 @@ class DropoutBackward:
         mask_seed = [seed, 103]
 
         def f(point):
-            out = _forward_output(call(forward, point, p_drop,
-                                       rng=np.random.default_rng(mask_seed)), name)[0]
+            out = kit.layer_result(call(forward, point, p_drop,
+                                        rng=np.random.default_rng(mask_seed)), name)[0]
             if not (isinstance(out, np.ndarray) and out.shape == shape):
                 got = (f"shape {out.shape}" if isinstance(out, np.ndarray)
                        else f"a {type(out).__name__}")
@@ -218,16 +167,15 @@ class DropoutBackward:
             step[k] = h
             upper[k] = f(x + step.reshape(shape))
             lower[k] = f(x - step.reshape(shape))
-        _, cache = _forward_output(call(forward, x, p_drop,
-                                        rng=np.random.default_rng(mask_seed)), name)
+        _, cache = kit.layer_result(call(forward, x, p_drop,
+                                         rng=np.random.default_rng(mask_seed)), name)
         observed["gradcheck_upper"], observed["gradcheck_lower"] = upper, lower
-        observed["gradcheck_dx"] = _observed(_backward(
+        observed["gradcheck_dx"] = kit.observed(_backward(
             backward, dout, cache, "in the gradient check"))
 
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(forward, x, bad,
-                                                    rng=np.random.default_rng(seed))
-                               for bad in _BAD_P_DROPS]
+            observed["bad"] = kit.bad_p_drop_outcomes(
+                lambda bad: forward(x, bad, rng=np.random.default_rng(seed)))
         return observed
 
     @staticmethod
@@ -235,15 +183,15 @@ class DropoutBackward:
         for i, (p_drop, shape, dtype, zeros) in enumerate(_cases(hidden)):
             x = _inputs(seed, i, shape, dtype, zeros)
             dout = _douts(seed, i, shape, dtype)
-            checks.assert_unchanged(x, observed[f"x_after_{i}"])
-            out = _require_array(observed[f"out_{i}"], "out")
-            checks.assert_same_shape_dtype(x, out)
+            kit.assert_unchanged(x, observed[f"x_after_{i}"])
+            out = _require_array(observed[f"out_{i}"], "out", like=x)
             if not zeros:  # (where x is 0 the output shows no mask) independence first: a
                 # mask shared by the batch also skews the kept count, and "shared" is the hint
-                checks.assert_masks_independent(np.reshape(out != 0, (shape[0], -1)), p_drop)
-            checks.check_inverted_dropout_output(x, out, p_drop)
-            _check_dout_unchanged(dout, observed[f"dout_after_{i}"])
-            dx = _require_array(observed[f"dx_{i}"], "dx")
+                kit.assert_masks_independent(np.reshape(out != 0, (shape[0], -1)), p_drop)
+            kit.check_inverted_dropout_output(x, out, p_drop)
+            kit.assert_unchanged(dout, observed[f"dout_after_{i}"], name="dout",
+                                 new="dx = dout * mask / keep_prob", in_place="dout *= mask")
+            dx = _require_array(observed[f"dx_{i}"], "dx", like=dout)
             _check_backward(x, out, dout, dx, p_drop)
         if hidden:
             dx_again = _require_array(observed["dx_again"], "dx")
@@ -254,81 +202,39 @@ class DropoutBackward:
                     "reuses the mask of the forward pass.")
         _check_inference(observed, seed)
         _check_p_zero(observed, seed)
-        checks.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), 0.5)
+        kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), 0.5)
         _check_gradient(observed, seed)
         if hidden:
-            for bad, outcome in zip(_BAD_P_DROPS, observed["bad"]):
-                if outcome != "ValueError":
-                    raise CheckFailure(f"dropout_forward with p_drop={bad} must raise ValueError "
-                                       f"(p_drop must be in [0, 1)), got: {outcome}.")
+            kit.require_bad_p_drops_refused(observed["bad"], "dropout_forward")
 
 
-def _check_dout_unchanged(dout, after) -> None:
-    if not np.array_equal(dout, after):
-        raise CheckFailure(
-            "dout was modified by the backward pass. The caller still owns it (another branch "
-            "of the network may read the same gradient): compute dx = dout * mask / keep_prob "
-            "in a new array instead of dout *= mask.")
-
-
-def _backward_mistakes(dout, out, mask, keep_prob, p_drop):
-    """(wrong dx, message) for the mistakes that check_dropout_backward does not name."""
-    yield (dout / keep_prob,
-           "dx = dout / keep_prob everywhere: the backward scales but ignores the mask, so "
-           "units the forward pass dropped receive a gradient (the bug of section 6). Multiply "
-           "by the mask saved in the cache too.")
-    yield (np.where(mask, dout * keep_prob, 0.0),
-           "dx = dout * mask * keep_prob: the forward pass divides by keep_prob, so its "
-           "derivative is mask / keep_prob; multiplying by keep_prob is standard dropout's "
-           "inference rule, not inverted dropout's backward.")
-    if p_drop:
-        yield (np.where(mask, dout / p_drop, 0.0),
-               "dx = dout * mask / p_drop: divide by keep_prob = 1 - p_drop, not by p_drop.")
-    yield (np.where(mask, dout * p_drop, 0.0),
-           "dx = dout * mask * p_drop: the scale is 1 / keep_prob = 1 / (1 - p_drop).")
-    for wrong in (dout * out, dout * out / keep_prob):
-        yield (wrong,
-               "dx was multiplied by the forward output: the derivative of "
-               "x * mask / keep_prob with respect to x is mask / keep_prob, which does not "
-               "depend on x. Cache the mask, not the output.")
+def _require_array(value, what: str, like: np.ndarray | None = None) -> np.ndarray:
+    function = "dropout_backward" if what == "dx" else "dropout_forward"
+    return kit.require_array(value, function, what=what, like=like)
 
 
 def _check_backward(x, out, dout, dx, p_drop) -> None:
     """dx must be dout * mask / keep_prob with the forward's mask: exact where the mask can be
     read from ``out`` (x != 0), statistical where it cannot (x == 0)."""
-    checks.assert_same_shape_dtype(dout, dx, name="dx")
     keep_prob = 1.0 - p_drop
     known = x != 0
-    mask = out[known] != 0
-    expected = np.where(mask, dout[known] / keep_prob, 0.0)
-    if not _close(dx[known], expected, dout.dtype):
-        for wrong, message in _backward_mistakes(dout[known].astype(np.float64),
-                                                 out[known].astype(np.float64), mask,
-                                                 keep_prob, p_drop):
-            if _close(dx[known], wrong, dout.dtype):
-                raise CheckFailure(message)
-        checks.check_dropout_backward(x[known], out[known], dout[known], dx[known], p_drop)
+    kit.check_dropout_backward(x[known], out[known], dout[known], dx[known], p_drop)
     unknown = ~known
     if not unknown.any():
         return
     # where x == 0 the output is 0 whether the unit was kept or dropped; dx still tells:
     # dout / keep_prob if kept, 0 if dropped, and kept units are Binomial(n, keep_prob)
     values = dx[unknown].astype(np.float64)
-    scaled = dout[unknown].astype(np.float64) / keep_prob
-    tolerance = _tolerance(dout.dtype)
-    kept = np.isclose(values, scaled, rtol=tolerance, atol=0.0)
+    kept = kit.near(values, dout[unknown].astype(np.float64) / keep_prob, dout.dtype)
     dropped = values == 0
     if not np.all(kept | dropped):
         raise CheckFailure("for units whose input x is 0, dx must still be 0 (dropped) or "
                            "dout / keep_prob (kept); saw other values.")
-    checks.assert_binomial_count(
+    assert_binomial_count(
         int(kept.sum()), int(kept.size), keep_prob,
         what="units with input 0 that pass the gradient",
-        alternatives={
-            "dx is 0 wherever x is 0: did you read the mask from the output (out != 0)? A kept "
-            "unit whose input is 0 also outputs 0, and ReLU outputs are often exactly 0: cache "
-            "the mask itself.": 0.0,
-            "every unit with input 0 passes the gradient: is the mask applied?": 1.0},
+        alternatives={str(kit.MASK_FROM_OUTPUT): 0.0,
+                      f"Every unit with input 0 passes the gradient. {kit.NOTHING_DROPPED}": 1.0},
         hint=f"each unit is kept with probability keep_prob = {keep_prob:.4g}, and only kept "
              "units pass the gradient.")
 
@@ -336,7 +242,7 @@ def _check_backward(x, out, dout, dx, p_drop) -> None:
 def _check_inference(observed, seed) -> None:
     _, shape, dtype = _INFER
     x, dout = _inputs(seed, 100, shape, dtype), _douts(seed, 100, shape, dtype)
-    checks.check_inference_identity(x, _require_array(observed["infer_out"], "out"))
+    kit.check_inference_identity(x, observed["infer_out"], name="dropout_forward")
     _check_identity_backward(_require_array(observed["infer_dx"], "dx"), dout,
                              "At inference (training=False)")
 
@@ -352,8 +258,8 @@ def _check_p_zero(observed, seed) -> None:
 
 
 def _check_identity_backward(dx, dout, when: str) -> None:
-    checks.assert_same_shape_dtype(dout, dx, name="dx")
-    if _close(dx, dout, dout.dtype):
+    kit.assert_same_shape_dtype(dout, dx, name="dx")
+    if kit.close(dx, dout, dout.dtype):
         return
     if np.any(dx == 0):
         raise CheckFailure(f"{when} the forward pass is the identity, so dx must equal dout, "
@@ -367,8 +273,7 @@ def _check_identity_backward(dx, dout, when: str) -> None:
 def _check_gradient(observed, seed) -> None:
     p_drop, shape, h = _GRADCHECK
     dout = _douts(seed, 103, shape)
-    dx = _require_array(observed["gradcheck_dx"], "dx")
-    checks.assert_same_shape_dtype(dout, dx, name="dx")
+    dx = _require_array(observed["gradcheck_dx"], "dx", like=dout)
     numerical = (observed["gradcheck_upper"] - observed["gradcheck_lower"]) / (2 * h)
     error = reference_relative_error(numerical.reshape(shape), dx)
     if not error <= 1e-7:
@@ -464,28 +369,22 @@ class RelativeError:
     def probe(fn, seed, hidden):
         values = []
         for a, b in _rel_cases(seed, hidden):
-            try:
-                values.append(_observed(call(fn, a.copy(), b.copy())))
-            except CheckFailure as failure:  # judged in case order, after earlier cases
-                if "NotImplementedError" in str(failure):
-                    raise
-                values.append({"failure": str(failure)})
+            result = kit.attempt(fn, a.copy(), b.copy())  # judged in case order
+            values.append(result if kit.failure_of(result) else kit.observed(result))
         observed = {"values": values}
-        observed["bad"] = [outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
+        observed["bad"] = [kit.outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
                            for sa, sb in _bad_shapes(hidden)]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
         cases = _rel_cases(seed, hidden)
-        for (a, b), seen in zip(cases, observed["values"]):
+        for (a, b), seen in zip(cases, observed["values"], strict=True):
             _judge_relative_error(a, b, seen, cases, observed["values"])
-        for (sa, sb), outcome in zip(_bad_shapes(hidden), observed["bad"]):
-            if outcome != "ValueError":
-                raise CheckFailure(
-                    f"relative_error of arrays of shapes {sa} and {sb} must raise ValueError "
-                    f"(a and b must have the same shape), got: {outcome}. NumPy would broadcast "
-                    f"them and compare different things without a word.")
+        kit.require_value_errors(
+            observed["bad"], [f"arrays of shapes {sa} and {sb}" for sa, sb in _bad_shapes(hidden)],
+            "relative_error", "a and b must have the same shape",
+            advice="NumPy would broadcast them and compare different things without a word.")
 
 
 def _describe(a, b) -> str:
@@ -519,10 +418,10 @@ def _diagnose(value, a, b, cases, values) -> str | None:
 def _judge_relative_error(a, b, seen, cases, values) -> None:
     expected = reference_relative_error(a, b)
     where = _describe(a, b)
-    if isinstance(seen, dict):
-        raise CheckFailure(f"{seen.get('failure')} (for {where})")
+    if kit.failure_of(seen):
+        raise CheckFailure(f"{kit.failure_of(seen)} (for {where})")
     if isinstance(seen, str):
-        raise CheckFailure(f"relative_error must return a float, got {seen[2:]} (for {where}).")
+        raise CheckFailure(f"relative_error must return a float, got {seen} (for {where}).")
     if np.ndim(seen) != 0:
         raise CheckFailure(
             f"relative_error must return one number, got an array of shape {np.shape(seen)} "

@@ -11,73 +11,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
-from course_lib import checks
-from course_lib.checks import CheckFailure
+from course_lib import stats as course_stats
+from course_lib.checks import (CheckFailure, assert_binomial_count, assert_mean_close,
+                               assert_normal_mean)
 
-from . import call, exercise, outcome_of_bad_call
+from . import call, exercise, kit
 
 NOTEBOOK = "05_variants"
-ALPHA = 1e-9
+ALPHA = course_stats.DEFAULT_ALPHA
 #: alpha' of alpha dropout: SELU's negative saturation value, -scale * alpha (as in PyTorch)
 ALPHA_PRIME = -1.7580993408473766
-_BAD_P_DROPS = (1.0, -0.1, 1.5)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-def _inputs(seed: int, shape, dtype=np.float64, tag: int = 0) -> np.ndarray:
-    """Inputs with |x| in [0.5, 1.5] and random signs: no zeros, so zeros of an output are
-    dropped units, and far from alpha' = -1.758, so alpha dropout's two values never meet."""
-    rng = np.random.default_rng([seed, tag, *shape, np.dtype(dtype).itemsize])
-    signs = rng.choice([-1.0, 1.0], size=shape)
-    return (signs * rng.uniform(0.5, 1.5, size=shape)).astype(dtype)
-
-
-def _observed(value):
-    """What a verdict may see of a returned value: an array as is, anything else described."""
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return value
-    if isinstance(value, np.ndarray):
-        return f"an array of dtype {value.dtype}"
-    return f"a {type(value).__name__}"
-
-
-def _output(result, name: str):
-    if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailure(f"{name} must return a pair (out, cache), got {type(result).__name__}.")
-    return _observed(result[0])
-
-
-
-
-def _require_array(out, like: np.ndarray, name: str, what: str = "out") -> None:
-    if not isinstance(out, np.ndarray):
-        raise CheckFailure(f"{name} must return a numpy array as {what}, got {out}.")
-    checks.assert_same_shape_dtype(like, out, name=what)
-
-
-def _require_value_errors(outcomes, cases, name: str, valid: str) -> None:
-    for case, outcome in zip(cases, outcomes):
-        if outcome != "ValueError":
-            raise CheckFailure(f"{name} with {case} must raise ValueError ({valid}), got: "
-                               f"{outcome}.")
-
-
-def _rtol(dtype) -> float:
-    return 64.0 * float(np.finfo(dtype).eps)
-
-
-def _assert_independent_pairs(first: np.ndarray, second: np.ndarray, agree_prob: float, *,
-                              what: str, mistake: str, hint: str) -> None:
-    """Entries of ``first`` and ``second`` are independent draws that agree with probability
-    ``agree_prob``, so the number of agreements is Binomial (exact acceptance region, ALPHA).
-    ``mistake`` is named when (nearly) all of them agree."""
-    checks.assert_binomial_count(int(np.count_nonzero(first == second)), int(first.size),
-                                 agree_prob, alpha=ALPHA, what=what,
-                                 alternatives={mistake: 1.0}, hint=hint)
-
 
 _INFERENCE_RULES = {
     "spatial_dropout_forward": "Spatial dropout scales the kept channels by 1 / keep_prob in "
@@ -91,32 +38,7 @@ _INFERENCE_RULES = {
 
 def _check_inference(x, out, name: str) -> None:
     """At inference every unit variant is the identity: ``out`` must equal ``x`` exactly."""
-    if not isinstance(out, np.ndarray):
-        raise CheckFailure(f"{name}(..., training=False) must return a numpy array, got {out}.")
-    checks.assert_same_shape_dtype(x, out)
-    if np.array_equal(out, x):
-        return
-    ratios = out.astype(np.float64) / x.astype(np.float64)
-    median = float(np.median(ratios))
-    if np.allclose(ratios, median, rtol=1e-3):
-        raise CheckFailure(f"at inference (training=False) the output must equal the input, saw "
-                           f"x times {median:.6g}. {_INFERENCE_RULES[name]}")
-    if np.all(np.isfinite(out)):  # an affine map at inference, such as alpha's a, b
-        slope, intercept = np.polyfit(x.astype(np.float64).ravel(),
-                                      out.astype(np.float64).ravel(), 1)
-        if np.allclose(out, slope * x.astype(np.float64) + intercept, rtol=1e-3, atol=1e-3):
-            raise CheckFailure(f"at inference (training=False) the output must equal the input, "
-                               f"saw {slope:.6g} * x + {intercept:.6g}. "
-                               f"{_INFERENCE_RULES[name]}")
-    raise CheckFailure("at inference (training=False) the output must equal the input, but it "
-                       "is random: the mask or noise must be switched off when training is "
-                       "False.")
-
-
-def _check_p_zero(x, out, name: str) -> None:
-    if not isinstance(out, np.ndarray) or out.shape != x.shape or not np.array_equal(out, x):
-        raise CheckFailure(f"{name} with p_drop = 0 must return the input unchanged (nothing is "
-                           "dropped and no noise is added).")
+    kit.check_inference_identity(x, out, name=name, rule=_INFERENCE_RULES[name])
 
 
 # --- spatial_dropout_forward ------------------------------------------------------------------
@@ -133,62 +55,34 @@ def _spatial_cases(hidden: bool):
 _SPATIAL_RNG_SHAPE = (64, 64, 2, 2)
 
 
-def _probe_training_inference_rng(fn, seed, hidden, *, name, cases, rng_shape, rng_p_drop,
-                                  tag=0) -> dict:
-    """The probe shared by the three unit-wise variants: training and inference outputs (and the
-    input afterwards) for each case, three runs for the use of rng, p_drop = 0, bad rates."""
-    observed = {}
-    for i, (p_drop, shape, dtype) in enumerate(cases):
-        x = _inputs(seed + i, shape, dtype, tag=tag)
-        rng = np.random.default_rng([seed, i, tag] if tag else [seed, i])
-        observed[f"train_{i}"] = _output(call(fn, x, p_drop, rng=rng), name)
-        observed[f"x_after_{i}"] = x
-        observed[f"infer_{i}"] = _output(call(fn, x, p_drop, rng=rng, training=False), name)
-    x = _inputs(seed, rng_shape, tag=tag)
-    observed["rng_runs"] = [_output(call(fn, x, rng_p_drop, rng=np.random.default_rng(s)), name)
-                            for s in (seed, seed, seed + 1)]
-    observed["p_zero"] = _output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
-    if hidden:
-        observed["bad"] = [outcome_of_bad_call(fn, x, bad, rng=np.random.default_rng(seed))
-                           for bad in _BAD_P_DROPS]
-    return observed
-
-
 @exercise("spatial_dropout_forward", NOTEBOOK,
           reference="course_lib.variants.spatial_dropout_forward")
 class SpatialDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = _probe_training_inference_rng(
+        observed = kit.probe_layer(
             fn, seed, hidden, name="spatial_dropout_forward", cases=_spatial_cases(hidden),
-            rng_shape=_SPATIAL_RNG_SHAPE, rng_p_drop=0.5)
+            rng_shape=_SPATIAL_RNG_SHAPE, rng_p_drop=0.5, key=(0,))
         if hidden:
-            observed["bad_shape"] = outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
+            observed["bad_shape"] = kit.outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "spatial_dropout_forward"
-        for i, (p_drop, shape, dtype) in enumerate(_spatial_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype)
-            checks.assert_unchanged(x, observed[f"x_after_{i}"])
-            out = observed[f"train_{i}"]
-            _require_array(out, x, name)
+        for p_drop, x, out, inferred in kit.recorded_layer_outputs(
+                observed, seed, _spatial_cases(hidden), name, key=(0,)):
             _check_spatial_output(x, out, p_drop)
-            _check_inference(x, observed[f"infer_{i}"], name)
-        x = _inputs(seed, _SPATIAL_RNG_SHAPE)
-        runs = observed["rng_runs"]
-        for out in runs:
-            _require_array(out, x, name)
+            _check_inference(x, inferred, name)
+        x, runs = kit.recorded_rng_runs(observed, seed, _SPATIAL_RNG_SHAPE, name, key=(0,))
         # one entry per channel: the pixels of a channel are not independent draws
-        checks.check_rng_use(*(out[:, :, 0, 0] for out in runs), 0.5, alpha=ALPHA)
-        _check_p_zero(x, observed["p_zero"], name)
+        kit.check_rng_use(*(out[:, :, 0, 0] for out in runs), 0.5, alpha=ALPHA)
+        kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
-            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
-                                  name, "p_drop must be in [0, 1)")
-            _require_value_errors([observed["bad_shape"]], ["x of shape (4, 5, 6)"], name,
-                                  "x must have 4 dimensions (N, C, H, W)")
+            kit.require_bad_p_drops_refused(observed["bad"], name)
+            kit.require_value_errors([observed["bad_shape"]], ["x of shape (4, 5, 6)"], name,
+                                     "x must have 4 dimensions (N, C, H, W)")
 
 
 def _check_spatial_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
@@ -202,28 +96,31 @@ def _check_spatial_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None
             "draw the mask with shape (N, C, 1, 1) and let it broadcast over H and W (a mask of "
             "shape x.shape is ordinary pixel dropout).")
     # exact scale and the kept count, one entry per channel: Binomial(N * C, keep_prob) (ALPHA)
-    checks.check_inverted_dropout_output(x[:, :, 0, 0], out[:, :, 0, 0], p_drop, alpha=ALPHA)
+    kit.check_inverted_dropout_output(x[:, :, 0, 0], out[:, :, 0, 0], p_drop, alpha=ALPHA)
     ratios = out[kept].astype(np.float64) / x[kept].astype(np.float64)
-    if not np.allclose(ratios, 1.0 / keep_prob, rtol=_rtol(x.dtype), atol=0):
+    if not np.all(kit.near(ratios, 1.0 / keep_prob, x.dtype)):
         raise CheckFailure("every pixel of a kept channel must be x / keep_prob, but some are "
                            "not (only the first pixel of each channel is scaled right).")
     channel_kept = kept[:, :, 0, 0]
-    agree_prob = keep_prob**2 + p_drop**2
+    agree_prob = course_stats.agreement_probability(p_drop)
     n, c = channel_kept.shape
     # two samples' masks are independent: agreements Binomial(N/2 * C, agree_prob) (ALPHA)
-    _assert_independent_pairs(
-        channel_kept[0:n - n % 2:2], channel_kept[1:n - n % 2:2], agree_prob,
+    kit.assert_independent_pairs(
+        channel_kept[0:n - n % 2:2], channel_kept[1:n - n % 2:2], agree_prob, alpha=ALPHA,
         what="channels on which the masks of two samples agree",
-        mistake="One channel mask is shared by the whole batch (shape (1, C, 1, 1)): every "
-                "sample needs its own draw, so the mask has shape (N, C, 1, 1).",
-        hint="the masks of different samples must be drawn independently.")
+        mistake=kit.SHARED_ACROSS_BATCH.say(
+            draw="channel mask (shape (1, C, 1, 1))",
+            fix="Every sample needs its own draw, so the mask has shape (N, C, 1, 1)."),
+        hint="The masks of different samples must be drawn independently.")
     # two channels of one sample are independent too (ALPHA)
-    _assert_independent_pairs(
-        channel_kept[:, 0:c - c % 2:2], channel_kept[:, 1:c - c % 2:2], agree_prob,
+    kit.assert_independent_pairs(
+        channel_kept[:, 0:c - c % 2:2], channel_kept[:, 1:c - c % 2:2], agree_prob, alpha=ALPHA,
         what="pairs of channels of one sample that are kept or dropped together",
-        mistake="All channels of a sample share one draw (mask of shape (N, 1, 1, 1), which "
-                "drops whole samples): every channel needs its own draw, shape (N, C, 1, 1).",
-        hint="the channels of a sample must be kept or dropped independently.")
+        mistake=kit.SHARED_ACROSS_UNITS.say(
+            units="All channels of a sample", unit="channel",
+            more=" A mask of shape (N, 1, 1, 1) drops whole samples; spatial dropout's has shape "
+                 "(N, C, 1, 1)."),
+        hint="The channels of a sample must be kept or dropped independently.")
 
 
 # --- gaussian_dropout_forward -----------------------------------------------------------------
@@ -239,7 +136,7 @@ def _gaussian_cases(hidden: bool):
 
 _GAUSSIAN_RNG_SHAPE = (32, 32)
 # P(|Z| < 1/4) for a standard normal Z: how often |noise - 1| < std / 4
-_INNER_PROB = float(2 * stats.norm.cdf(0.25) - 1)
+_INNER_PROB = course_stats.normal_central_probability(0.25)
 
 
 @exercise("gaussian_dropout_forward", NOTEBOOK,
@@ -247,43 +144,28 @@ _INNER_PROB = float(2 * stats.norm.cdf(0.25) - 1)
 class GaussianDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        return _probe_training_inference_rng(
+        return kit.probe_layer(
             fn, seed, hidden, name="gaussian_dropout_forward", cases=_gaussian_cases(hidden),
-            rng_shape=_GAUSSIAN_RNG_SHAPE, rng_p_drop=0.3, tag=1)
+            rng_shape=_GAUSSIAN_RNG_SHAPE, rng_p_drop=0.3, key=(1,))
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "gaussian_dropout_forward"
-        for i, (p_drop, shape, dtype) in enumerate(_gaussian_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype, tag=1)
-            checks.assert_unchanged(x, observed[f"x_after_{i}"])
-            out = observed[f"train_{i}"]
-            _require_array(out, x, name)
+        for p_drop, x, out, inferred in kit.recorded_layer_outputs(
+                observed, seed, _gaussian_cases(hidden), name, key=(1,)):
             _check_gaussian_output(x, out, p_drop)
-            _check_inference(x, observed[f"infer_{i}"], name)
-        x = _inputs(seed, _GAUSSIAN_RNG_SHAPE, tag=1)
-        first, again, other = observed["rng_runs"]
-        for out in (first, again, other):
-            _require_array(out, x, name)
+            _check_inference(x, inferred, name)
+        x, (first, again, other) = kit.recorded_rng_runs(observed, seed, _GAUSSIAN_RNG_SHAPE,
+                                                         name, key=(1,))
         if not np.array_equal(first, again):
-            raise CheckFailure("two calls with generators of the same seed gave different "
-                               "outputs. Draw the noise from the rng argument "
-                               "(rng.standard_normal, rng.normal), never from np.random.*.")
+            raise CheckFailure(kit.RANDOMNESS_NOT_FROM_RNG.say(
+                results="outputs", methods="rng.standard_normal, rng.normal"))
         # continuous noise: two different seeds give equal outputs with probability 0
         if np.array_equal(first, other):
-            raise CheckFailure("generators with different seeds gave the same output: the noise "
-                               "must be drawn from the rng argument, not fixed or seeded inside "
-                               "the function.")
-        _check_p_zero(x, observed["p_zero"], name)
+            raise CheckFailure(kit.SEEDED_INSIDE.say(result="output", draws="noise"))
+        kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
-            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
-                                  name, "p_drop must be in [0, 1)")
-
-
-def _variance_range(variance: float, n: int) -> tuple[float, float]:
-    """Acceptance range of mean(r**2) for n i.i.d. N(0, variance) values (chi-square, ALPHA)."""
-    return (variance * stats.chi2.ppf(ALPHA / 2, n) / n,
-            variance * stats.chi2.isf(ALPHA / 2, n) / n)
+            kit.require_bad_p_drops_refused(observed["bad"], name)
 
 
 def _variance_hint(x, out, r, p_drop) -> str:
@@ -291,7 +173,7 @@ def _variance_hint(x, out, r, p_drop) -> str:
     keep_prob = 1.0 - p_drop
     n = r.size
     added = out.astype(np.float64) - x.astype(np.float64)
-    low, high = _variance_range(p_drop / keep_prob, n)
+    low, high = course_stats.mean_square_range(p_drop / keep_prob, n)
     if low <= np.mean(added**2) <= high:
         return ("The noise is added (x + noise) instead of multiplied: Gaussian dropout is "
                 "out = x * noise with noise ~ N(1, p_drop / keep_prob).")
@@ -304,7 +186,8 @@ def _variance_hint(x, out, r, p_drop) -> str:
         ((p_drop / keep_prob) ** 2, "The noise has standard deviation p_drop / keep_prob: that "
                                     "is the variance. rng.normal(loc, scale) takes the standard "
                                     "deviation, sqrt(p_drop / keep_prob)."),
-        (keep_prob / p_drop, "The variance is keep_prob / p_drop: keep and drop are swapped."),
+        (keep_prob / p_drop, "The variance is keep_prob / p_drop: keep and drop are swapped; it "
+                             "must be p_drop / keep_prob."),
         (p_drop * keep_prob, "The variance is p_drop * keep_prob, that of the unscaled mask; the "
                              "scaled mask / keep_prob has variance p_drop / keep_prob."),
         (1.0, "The noise is an unscaled standard normal: multiply it by "
@@ -313,7 +196,7 @@ def _variance_hint(x, out, r, p_drop) -> str:
     target = p_drop / keep_prob
     for variance, text in mistakes:
         if not math.isclose(variance, target, rel_tol=1e-6):
-            lo, hi = _variance_range(variance, n)
+            lo, hi = course_stats.mean_square_range(variance, n)
             if lo <= observed <= hi:
                 return text
     return ("Gaussian dropout multiplies x by independent noise with mean 1 and variance "
@@ -331,12 +214,13 @@ def _check_noise_not_shared(rows: np.ndarray, variance: float) -> None:
     delta = 1e-9
     half = rows.shape[0] // 2
     close = np.abs(rows[0:2 * half:2] - rows[1:2 * half:2]) < delta
-    bound = min(1.0, delta / math.sqrt(math.pi * variance))
+    bound = course_stats.close_pair_probability_bound(delta, variance)
     count, n = int(np.count_nonzero(close)), int(close.size)
-    if count > checks.binomial_acceptance(n, bound, ALPHA)[1]:
-        raise CheckFailure(f"in {count} of {n} places two samples got the same noise: one noise "
-                           "array is shared by the whole batch. Draw the noise with the full "
-                           "shape of x, one independent value per unit.")
+    if count > course_stats.binomial_acceptance(n, bound, ALPHA)[1]:
+        raise CheckFailure(f"in {count} of {n} places two samples got the same noise. "
+                           + kit.SHARED_ACROSS_BATCH.say(
+                               draw="noise array", fix="Draw the noise with the full shape of "
+                                                       "x, one independent value per unit."))
 
 
 def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
@@ -362,10 +246,10 @@ def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> Non
     elif abs(mean - (1 / keep_prob - 1)) < 0.05:
         hint = ("the noise has mean 1 / keep_prob: do not divide by keep_prob, the noise "
                 "already has mean 1.")
-    checks.assert_normal_mean(r, 0.0, variance=variance, alpha=ALPHA,
+    assert_normal_mean(r, 0.0, variance=variance, alpha=ALPHA,
                               what="mean of out / x - 1 (the noise minus 1)", hint=hint)
     # variance: sum(r**2) / variance is chi-square with n degrees of freedom (ALPHA)
-    low, high = _variance_range(variance, n)
+    low, high = course_stats.mean_square_range(variance, n)
     if not low <= float(np.mean(r**2)) <= high:
         raise CheckFailure(f"variance of the noise out / x: expected p_drop / keep_prob = "
                            f"{variance:.4g} (between {low:.4g} and {high:.4g}), saw "
@@ -374,7 +258,7 @@ def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> Non
     # A two-valued (Bernoulli) or uniform noise of the same variance gives far fewer.
     inner = int(np.count_nonzero(np.abs(r) < math.sqrt(variance) / 4))
     distinct = np.unique(np.round(r, 6)).size
-    checks.assert_binomial_count(
+    assert_binomial_count(
         inner, n, _INNER_PROB, alpha=ALPHA,
         what="noise values within a quarter standard deviation of 1",
         alternatives={},
@@ -432,9 +316,21 @@ def _alpha_hypotheses(p_drop: float):
     ]
 
 
-def _alpha_close(out, target, dtype) -> np.ndarray:
-    tolerance = max(1e-4, 16 * float(np.finfo(dtype).eps))
-    return np.abs(out - target) <= tolerance * (1.0 + np.abs(target))
+#: roundings of a correct alpha dropout output a * x + b (or a * alpha' + b): a and b rounded to
+#: the dtype, the product, the sum, a cast from float64, one more for a sum of three terms
+_ALPHA_OPS = 6
+#: alpha' is quoted to five figures (-1.7581) in the notebook: a solution that uses that value
+#: is off by about 1e-6 relative, so outputs within 1e-4 (relative to 1 + |value|) also count
+_ALPHA_PRIME_SLACK = 1e-4
+
+
+def _alpha_close(out, slope, value, intercept, dtype) -> np.ndarray:
+    """Entry by entry, whether ``out`` is ``slope * value + intercept`` computed in ``dtype``:
+    up to rounding (relative to the terms' magnitude) or to the slack of a quoted alpha'."""
+    target = slope * value + intercept
+    rounding = kit.near(out, target, dtype, ops=_ALPHA_OPS,
+                        scale=np.abs(slope * value) + abs(intercept))
+    return rounding | (np.abs(out - target) <= _ALPHA_PRIME_SLACK * (1.0 + np.abs(target)))
 
 
 def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
@@ -442,13 +338,13 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
     ``a * x + b`` or ``a * alpha' + b``."""
     a, b = _affine(p_drop)
     x64, out64 = x.astype(np.float64), out.astype(np.float64)
-    dropped = _alpha_close(out64, a * ALPHA_PRIME + b, x.dtype)
-    kept = _alpha_close(out64, a * x64 + b, x.dtype)
+    dropped = _alpha_close(out64, a, ALPHA_PRIME, b, x.dtype)
+    kept = _alpha_close(out64, a, x64, b, x.dtype)
     if np.all(dropped | kept):
         return dropped
     for slope, intercept, value, text in _alpha_hypotheses(p_drop):
-        other_kept = _alpha_close(out64, slope * x64 + intercept, x.dtype)
-        other_dropped = _alpha_close(out64, value, x.dtype)
+        other_kept = _alpha_close(out64, slope, x64, intercept, x.dtype)
+        other_dropped = _alpha_close(out64, 1.0, value, 0.0, x.dtype)
         if np.all(other_kept | other_dropped) and other_dropped.any() and other_kept.any():
             raise CheckFailure(f"alpha dropout at p_drop={p_drop}: {text}")
     bad = np.flatnonzero(~(dropped | kept))
@@ -466,49 +362,40 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
 class AlphaDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
-        return _probe_training_inference_rng(
+        return kit.probe_layer(
             fn, seed, hidden, name="alpha_dropout_forward", cases=_alpha_cases(hidden),
-            rng_shape=_ALPHA_RNG_SHAPE, rng_p_drop=0.5, tag=2)
+            rng_shape=_ALPHA_RNG_SHAPE, rng_p_drop=0.5, key=(2,))
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "alpha_dropout_forward"
-        for i, (p_drop, shape, dtype) in enumerate(_alpha_cases(hidden)):
-            x = _inputs(seed + i, shape, dtype, tag=2)
-            checks.assert_unchanged(x, observed[f"x_after_{i}"])
-            out = observed[f"train_{i}"]
-            _require_array(out, x, name)
+        for p_drop, x, out, inferred in kit.recorded_layer_outputs(
+                observed, seed, _alpha_cases(hidden), name, key=(2,)):
             if not np.all(np.isfinite(out)):
                 raise CheckFailure("the output contains NaN or infinite values.")
             dropped = _alpha_dropped(x, out, p_drop)
             # dropped count: Binomial(n, p_drop) (exact acceptance region, ALPHA)
-            checks.assert_binomial_count(
+            assert_binomial_count(
                 int(dropped.sum()), int(dropped.size), p_drop, alpha=ALPHA,
                 what=f"dropped units at p_drop={p_drop}",
-                alternatives={"keep and drop are swapped: units are dropped with probability "
-                              "keep_prob, they should be dropped with p_drop.": 1 - p_drop},
+                alternatives={str(kit.KEEP_DROP_SWAPPED): 1 - p_drop},
                 hint="each unit must be dropped with probability p_drop.")
-            rows = dropped.reshape(shape[0], -1)
+            rows = dropped.reshape(x.shape[0], -1)
             half = rows.shape[0] // 2
-            _assert_independent_pairs(
-                rows[0:2 * half:2], rows[1:2 * half:2], p_drop**2 + (1 - p_drop) ** 2,
-                what="units on which the masks of two samples agree",
-                mistake="One mask is shared by the whole batch: draw a mask with the full shape "
-                        "of x.",
-                hint="the masks of different samples must be independent.")
-            _check_inference(x, observed[f"infer_{i}"], name)
-        x = _inputs(seed, _ALPHA_RNG_SHAPE, tag=2)
-        runs = observed["rng_runs"]
-        for out in runs:
-            _require_array(out, x, name)
+            kit.assert_independent_pairs(
+                rows[0:2 * half:2], rows[1:2 * half:2], course_stats.agreement_probability(p_drop),
+                alpha=ALPHA, what="units on which the masks of two samples agree",
+                mistake=str(kit.SHARED_ACROSS_BATCH),
+                hint="The masks of different samples must be independent.")
+            _check_inference(x, inferred, name)
+        x, runs = kit.recorded_rng_runs(observed, seed, _ALPHA_RNG_SHAPE, name, key=(2,))
         a, b = _affine(0.5)
-        kept = [~_alpha_close(out.astype(np.float64), a * ALPHA_PRIME + b, x.dtype)
+        kept = [~_alpha_close(out.astype(np.float64), a, ALPHA_PRIME, b, x.dtype)
                 for out in runs]
-        checks.check_rng_use(*kept, 0.5, alpha=ALPHA)
-        _check_p_zero(x, observed["p_zero"], name)
+        kit.check_rng_use(*kept, 0.5, alpha=ALPHA)
+        kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
-            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
-                                  name, "p_drop must be in [0, 1)")
+            kit.require_bad_p_drops_refused(observed["bad"], name)
 
 
 # --- dropconnect_forward ----------------------------------------------------------------------
@@ -558,27 +445,27 @@ class DropconnectForward:
         for i, (p_drop, d, m, repeats, dtype) in enumerate(_one_hot_cases(hidden)):
             x, W, b = _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype)
             rng = np.random.default_rng([seed, i, 5])
-            observed[f"train_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng), name)
+            observed[f"train_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng), name)
             observed[f"after_{i}"] = [x, W, b]
-            observed[f"infer_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng, training=False),
-                                             name)
+            observed[f"infer_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng,
+                                                     training=False), name)
         for i, (p_drop, n, d, m) in enumerate(_dense_cases(hidden)):
             x, W, b = _dense_layer(seed, i, n, d, m)
             rng = np.random.default_rng([seed, i, 6])
-            observed[f"dense_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng), name)
-            observed[f"dense_infer_{i}"] = _output(call(fn, x, W, b, p_drop, rng=rng,
-                                                        training=False), name)
+            observed[f"dense_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng), name)
+            observed[f"dense_infer_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng,
+                                                           training=False), name)
         d, m, repeats = _DC_RNG_CASE
         x, W, b = _one_hot_layer(seed, 99, 0.5, d, m, repeats, np.float64)
-        observed["rng_runs"] = [_output(call(fn, x, W, b, 0.5, rng=np.random.default_rng(s)),
-                                        name) for s in (seed, seed, seed + 1)]
-        observed["p_zero"] = _output(call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)),
-                                     name)
+        observed["rng_runs"] = [kit.output(call(fn, x, W, b, 0.5,
+                                                rng=np.random.default_rng(s)), name)
+                                for s in (seed, seed, seed + 1)]
+        observed["p_zero"] = kit.output(call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)),
+                                        name)
         if hidden:
-            observed["bad"] = [outcome_of_bad_call(fn, x, W, b, bad,
-                                                    rng=np.random.default_rng(seed))
-                               for bad in _BAD_P_DROPS]
-            observed["bad_shape"] = outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
+            observed["bad"] = kit.bad_p_drop_outcomes(
+                lambda bad: fn(x, W, b, bad, rng=np.random.default_rng(seed)))
+            observed["bad_shape"] = kit.outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
                                                          rng=np.random.default_rng(seed))
         return observed
 
@@ -587,40 +474,38 @@ class DropconnectForward:
         name = "dropconnect_forward"
         for i, (p_drop, d, m, repeats, dtype) in enumerate(_one_hot_cases(hidden)):
             x, W, b = _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype)
-            for original, after, arg in zip((x, W, b), observed[f"after_{i}"], ("x", "W", "b")):
-                checks.assert_unchanged(original, after, name=arg)
-            out = observed[f"train_{i}"]
-            _require_array(out, np.empty((x.shape[0], m), dtype=dtype), name)
+            for original, after, arg in zip((x, W, b), observed[f"after_{i}"], ("x", "W", "b"),
+                                            strict=True):
+                kit.assert_unchanged(original, after, name=arg, new="W * mask / keep_prob",
+                                     in_place="W *= mask")
+            out = kit.require_array(observed[f"train_{i}"], name,
+                                    like=np.empty((x.shape[0], m), dtype=dtype))
             _check_one_hot_output(x, W, b, out, p_drop, repeats)
             _check_dense_inference(x, W, b, observed[f"infer_{i}"])
         for i, (p_drop, n, d, m) in enumerate(_dense_cases(hidden)):
             x, W, b = _dense_layer(seed, i, n, d, m)
-            out = observed[f"dense_{i}"]
-            _require_array(out, np.empty((n, m)), name)
+            out = kit.require_array(observed[f"dense_{i}"], name, like=np.empty((n, m)))
             _check_dense_output(x, W, b, out, p_drop)
             _check_dense_inference(x, W, b, observed[f"dense_infer_{i}"])
         d, m, repeats = _DC_RNG_CASE
         x, W, b = _one_hot_layer(seed, 99, 0.5, d, m, repeats, np.float64)
         runs = observed["rng_runs"]
         for out in runs:
-            _require_array(out, np.empty((x.shape[0], m)), name)
-        checks.check_rng_use(*(out - b != 0 for out in runs), 0.5, alpha=ALPHA)
-        p_zero = observed["p_zero"]
-        _require_array(p_zero, np.empty((x.shape[0], m)), name)
-        if not np.allclose(p_zero, x @ W + b, rtol=1e-12, atol=1e-12):
+            kit.require_array(out, name, like=np.empty((x.shape[0], m)))
+        kit.check_rng_use(*(out - b != 0 for out in runs), 0.5, alpha=ALPHA)
+        p_zero = kit.require_array(observed["p_zero"], name, like=np.empty((x.shape[0], m)))
+        if not _dense_close(x, W, b, p_zero):
             raise CheckFailure("dropconnect_forward with p_drop = 0 must return x @ W + b.")
         if hidden:
-            _require_value_errors(observed["bad"], [f"p_drop={bad}" for bad in _BAD_P_DROPS],
-                                  name, "p_drop must be in [0, 1)")
-            _require_value_errors([observed["bad_shape"]], [f"W of shape ({d + 1}, {m}) for x "
-                                                            f"of shape {x.shape}"],
-                                  name, "W must have shape (D, M) with D = x.shape[1]")
+            kit.require_bad_p_drops_refused(observed["bad"], name)
+            kit.require_value_errors([observed["bad_shape"]], [f"W of shape ({d + 1}, {m}) for x "
+                                                               f"of shape {x.shape}"],
+                                     name, "W must have shape (D, M) with D = x.shape[1]")
 
 
 def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
     """Sample n reads row n % D of W: ``out[n] - b = W[n % D] * mask[n, n % D] / keep_prob``."""
     d, m = W.shape
-    keep_prob = 1.0 - p_drop
     seen = np.tile(W, (repeats, 1))  # the weights each output reads
     through = (out.astype(np.float64) - b.astype(np.float64)).astype(W.dtype)
     ratios = through.astype(np.float64) / seen.astype(np.float64)
@@ -632,33 +517,37 @@ def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
             "W[d, j] / keep_prob (kept), but other values appear. The bias b is added "
             "unchanged, never dropped or scaled; only the weights are masked.")
     kept = (through != 0).reshape(repeats, d, m)
-    agree_prob = keep_prob**2 + p_drop**2
+    agree_prob = course_stats.agreement_probability(p_drop)
     # independence first: a mask shared across samples or across a row also skews the kept
     # count, and naming the sharing is what helps.
     # Samples reading the same row of W have independent masks: Binomial agreements (ALPHA).
     half = repeats // 2
-    _assert_independent_pairs(
-        kept[0:2 * half:2], kept[1:2 * half:2], agree_prob,
+    kit.assert_independent_pairs(
+        kept[0:2 * half:2], kept[1:2 * half:2], agree_prob, alpha=ALPHA,
         what="weights kept or dropped alike for two samples",
-        mistake="One weight mask (shape (D, M)) is shared by the whole batch: this exercise asks "
-                "for an independent mask per sample, shape (N, D, M), as in Wan et al. 2013.",
-        hint="each sample must get its own weight mask.")
+        mistake=kit.SHARED_ACROSS_BATCH.say(
+            draw="weight mask (shape (D, M))",
+            fix="This exercise asks for an independent mask per sample, shape (N, D, M), as in "
+                "Wan et al. 2013."),
+        hint="Each sample must get its own weight mask.")
     # weights of one row (one input) are independent too (ALPHA)
-    _assert_independent_pairs(
-        kept[:, :, 0:m - m % 2:2], kept[:, :, 1:m - m % 2:2], agree_prob,
+    kit.assert_independent_pairs(
+        kept[:, :, 0:m - m % 2:2], kept[:, :, 1:m - m % 2:2], agree_prob, alpha=ALPHA,
         what="pairs of weights of one input that are kept or dropped together",
-        mistake="All weights leaving one input are kept or dropped together: that is dropout "
-                "on the inputs x (a mask of shape (N, D)), not DropConnect. Draw one keep "
-                "decision per weight.",
-        hint="every weight must be kept or dropped independently.")
+        mistake=kit.SHARED_ACROSS_UNITS.say(
+            units="All weights leaving one input", unit="weight",
+            more=" That is dropout on the inputs x (a mask of shape (N, D)), not DropConnect."),
+        hint="Every weight must be kept or dropped independently.")
     try:
-        # exact scale, and kept weights Binomial(N * M, keep_prob) (ALPHA)
-        checks.check_inverted_dropout_output(seen, through, p_drop, alpha=ALPHA)
+        # exact scale, and kept weights Binomial(N * M, keep_prob) (ALPHA). Adding b and taking
+        # it off again costs two more roundings, each relative to |W / keep_prob| + |b| <=
+        # 3 |W / keep_prob| (|b| <= 1 <= 2 |W|): up to 6 more in units of the kept value.
+        kit.check_inverted_dropout_output(seen, through, p_drop, alpha=ALPHA, units="weights",
+                                          ops=kit.DROPOUT_OPS + 6)
     except CheckFailure as failure:
-        message = str(failure).replace("kept units", "kept weights")
         raise CheckFailure(
             f"DropConnect, read through one-hot inputs (x[n] = e_d, so out[n] - b is row d of W "
-            f"times its mask / keep_prob): {message} The bias b is added unchanged, never "
+            f"times its mask / keep_prob): {failure} The bias b is added unchanged, never "
             f"dropped or scaled.") from None
 
 
@@ -669,7 +558,7 @@ def _check_dense_output(x, W, b, out, p_drop) -> None:
     # An output equals b only when all D of its weights are dropped: probability p_drop**D.
     # Entries are independent (separate weights), so the count is Binomial (ALPHA).
     blank = int(np.count_nonzero((out == b) | (out == 0)))
-    checks.assert_binomial_count(
+    assert_binomial_count(
         blank, int(out.size), p_drop**d, alpha=ALPHA,
         what=f"outputs equal to b or 0 (all {d} weights of the output dropped)",
         alternatives={"Whole outputs are dropped: that is dropout applied after x @ W. "
@@ -686,19 +575,25 @@ def _check_dense_output(x, W, b, out, p_drop) -> None:
     if abs(ratio.mean() - keep_prob) < 0.02:
         hint = ("the mean is keep_prob times x @ W: the kept weights must be divided by "
                 "keep_prob (inverted DropConnect).")
-    checks.assert_mean_close(ratio, 1.0, lower=0.0, upper=(1 + 1e-9) / keep_prob,
+    assert_mean_close(ratio, 1.0, lower=0.0, upper=(1 + 1e-9) / keep_prob,
                              variance=variance, alpha=ALPHA,
                              what="mean of (out - b) / (x @ W)", hint=hint)
 
 
+def _dense_close(x, W, b, out) -> bool:
+    """``out`` is ``x @ W + b`` up to rounding: a dot product of D terms plus b, in any order,
+    in the output's dtype (D + 2 roundings, relative to |x| @ |W| + |b|; see kit.close)."""
+    x64, W64, b64 = (np.asarray(a, dtype=np.float64) for a in (x, W, b))
+    return kit.close(out, x64 @ W64 + b64, out.dtype, ops=W.shape[0] + 2,
+                     scale=np.abs(x64) @ np.abs(W64) + np.abs(b64))
+
+
 def _check_dense_inference(x, W, b, out) -> None:
-    if not isinstance(out, np.ndarray):
-        raise CheckFailure(f"dropconnect_forward(..., training=False) must return a numpy array, "
-                           f"got {out}.")
     expected = x.astype(np.float64) @ W.astype(np.float64) + b.astype(np.float64)
-    checks.assert_same_shape_dtype(np.empty(expected.shape, dtype=np.result_type(x, W, b)), out)
-    scale = np.abs(x.astype(np.float64)) @ np.abs(W.astype(np.float64)) + np.abs(b)
-    if np.all(np.abs(out - expected) <= _rtol(out.dtype) * (1 + scale)):
+    out = kit.require_array(out, "dropconnect_forward",
+                            what="out at inference (training=False)",
+                            like=np.empty(expected.shape, dtype=np.result_type(x, W, b)))
+    if _dense_close(x, W, b, out):
         return
     through = (out.astype(np.float64) - b) / (expected - b)
     if np.allclose(through, np.median(through), rtol=1e-3) and not math.isclose(

@@ -25,31 +25,12 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise
+from . import call, exercise, kit
 
 NOTEBOOK = "06_mc_dropout"
 
 _HIDDEN_UNITS = 32
 _P_DROP = 0.5  # of the probe's tiny network: the most random masks
-
-
-def _fail(message: str) -> None:
-    raise CheckFailure(message)
-
-
-def _observed(value):
-    """What the verdict sees of a returned value: a float array, or a description of it."""
-    if isinstance(value, (np.ndarray, np.generic, float, int)) and not isinstance(value, bool):
-        array = np.asarray(value)
-        if array.dtype.kind in "biuf":
-            return array.astype(np.float64) if array.dtype.kind in "biu" else array.copy()
-    if isinstance(value, (list, tuple)):
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            return f"a {type(value).__name__}"
-        return array
-    return f"a {type(value).__name__}"
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -120,7 +101,8 @@ def _run_mc(fn, seed, index, kind, shape, n_samples, rng_seed):
     net = _RecordingNet(seed, index, kind, X, rng)
     result = call(fn, net, X, n_samples, rng=rng)
     if isinstance(result, (tuple, list)) and len(result) == 2:
-        returned = [_observed(result[0]), _observed(result[1])]
+        returned = [kit.observed(result[0], sequences=True),
+                    kit.observed(result[1], sequences=True)]
     else:
         returned = f"a {type(result).__name__}" + (
             f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
@@ -132,16 +114,7 @@ def _run_mc(fn, seed, index, kind, shape, n_samples, rng_seed):
             "x_unchanged": bool(np.array_equal(X, net.X))}
 
 
-def _error_outcome(fn, *args, **kwargs) -> str:
-    try:
-        fn(*args, **kwargs)
-    except ValueError as error:
-        if "n_samples" in str(error):
-            return "ValueError"
-        return f"a ValueError whose message does not name n_samples ({error})"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported
-        return type(error).__name__
-    return "no error"
+_BAD_N_SAMPLES = (0, -2)
 
 
 @exercise("mc_predict", NOTEBOOK,
@@ -159,9 +132,9 @@ class McPredict:
         observed["other seed"] = _run_mc(fn, seed, 0, kind, shape, n_samples, [seed, 64, 0])
         if hidden:
             X = _mc_inputs(seed, 0, (5, 3))
-            observed["bad"] = [_error_outcome(fn, lambda X, rng: X, X, bad,
-                                              rng=np.random.default_rng(seed))
-                               for bad in (0, -2)]
+            observed["bad"] = [kit.outcome_of_bad_call_naming(
+                "n_samples", fn, lambda X, rng: X, X, bad, rng=np.random.default_rng(seed))
+                for bad in _BAD_N_SAMPLES]
         return observed
 
     @staticmethod
@@ -178,77 +151,88 @@ class McPredict:
             hint = ("" if all(observed["classes"]["same_rng"]) else
                     " predict_fn did not receive the rng you were given: pass that rng itself "
                     "to every call.")
-            _fail("two runs with generators of the same seed gave different means: mc_predict "
-                  "used randomness that does not come from rng (np.random.*, or a new unseeded "
-                  f"generator).{hint}")
+            raise CheckFailure(
+                "two runs with generators of the same seed gave different means: mc_predict "
+                "used randomness that does not come from rng (np.random.*, or a new unseeded "
+                f"generator).{hint}")
         if np.allclose(first, other, rtol=1e-12, atol=0):
-            _fail("generators with different seeds gave the same mean: the samples do not "
-                  "depend on rng (a generator created with a fixed seed inside mc_predict?). "
-                  "Pass the rng you were given to predict_fn.")
+            raise CheckFailure(
+                "generators with different seeds gave the same mean: the samples do not "
+                "depend on rng (a generator created with a fixed seed inside mc_predict?). "
+                "Pass the rng you were given to predict_fn.")
         if hidden:
-            for bad, outcome in zip((0, -2), observed["bad"]):
-                if outcome != "ValueError":
-                    _fail(f"n_samples={bad} must raise ValueError with a message that names "
-                          f"n_samples and its range (n_samples must be an integer >= 1), got: "
-                          f"{outcome}.")
+            kit.require_value_errors(observed["bad"], [f"n_samples={bad}"
+                                                       for bad in _BAD_N_SAMPLES],
+                                     "mc_predict", "with a message that names n_samples and its "
+                                     "range: n_samples must be an integer >= 1")
 
 
 def _judge_mc_case(name, case, n_samples):
     where = f"[{name}, n_samples={n_samples}]"
     returned = case["returned"]
     if isinstance(returned, str):
-        _fail(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
+        raise CheckFailure(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
     if not case["x_unchanged"]:
-        _fail(f"{where} mc_predict modified X: it must not change its input.")
+        raise CheckFailure(f"{where} mc_predict modified X: it must not change its input.")
     outputs = case["outputs"]
     calls = len(case["same_x"])
     if calls == 0:
-        _fail(f"{where} mc_predict never called predict_fn: each sample is one call "
-              "predict_fn(X, rng).")
+        raise CheckFailure(
+            f"{where} mc_predict never called predict_fn: each sample is one call "
+            "predict_fn(X, rng).")
     if not all(case["same_x"]):
-        _fail(f"{where} predict_fn must be called with the whole X (one stochastic prediction "
-              "of every input per call), but it received something else.")
+        raise CheckFailure(
+            f"{where} predict_fn must be called with the whole X (one stochastic prediction "
+            "of every input per call), but it received something else.")
     if calls != n_samples:
         if calls == 1:
-            _fail(f"{where} predict_fn was called once for {n_samples} samples, so every sample "
-                  "shares one dropout mask. Call predict_fn(X, rng) once per sample, "
-                  "n_samples times: each call draws a fresh mask.")
-        _fail(f"{where} predict_fn was called {calls} times for n_samples = {n_samples}: call "
-              "it exactly n_samples times, once per sample.")
+            raise CheckFailure(
+                f"{where} predict_fn was called once for {n_samples} samples, so every sample "
+                "shares one dropout mask. Call predict_fn(X, rng) once per sample, "
+                "n_samples times: each call draws a fresh mask.")
+        raise CheckFailure(
+            f"{where} predict_fn was called {calls} times for n_samples = {n_samples}: call "
+            "it exactly n_samples times, once per sample.")
     masks = case["masks"]
     if n_samples >= 2:
         distinct = len({row.tobytes() for row in np.asarray(masks, dtype=bool)})
         if distinct == 1:
-            _fail(f"{where} all {n_samples} samples used the same dropout mask: predict_fn got "
-                  "a generator in the same state every time (a new generator seeded the same "
-                  "way, or a copy of rng). Pass the rng you were given to every call, so that "
-                  "each call draws a fresh mask.")
+            raise CheckFailure(
+                f"{where} all {n_samples} samples used the same dropout mask: predict_fn got "
+                "a generator in the same state every time (a new generator seeded the same "
+                "way, or a copy of rng). Pass the rng you were given to every call, so that "
+                "each call draws a fresh mask.")
         if distinct < n_samples:
-            _fail(f"{where} only {distinct} different dropout masks among {n_samples} samples: "
-                  "the samples must be independent. Pass the rng you were given to every "
-                  "call.")
+            raise CheckFailure(
+                f"{where} only {distinct} different dropout masks among {n_samples} samples: "
+                "the samples must be independent. Pass the rng you were given to every "
+                "call.")
     mean, std = returned
     for label, value in (("mean", mean), ("std", std)):
         if isinstance(value, str):
-            _fail(f"{where} {label} must be a numpy array, got {value[2:]}.")
+            raise CheckFailure(f"{where} {label} must be a numpy array, got {value}.")
     one = outputs.shape[1:]
     if mean.shape != one:
-        _fail(f"{where} mean must have the shape of one prediction, {one}, got {mean.shape}. "
-              "Stack the samples on a new first axis and average over that axis (axis 0) "
-              "only." + (" Did you average over the wrong axis?" if mean.shape else ""))
+        raise CheckFailure(
+            f"{where} mean must have the shape of one prediction, {one}, got {mean.shape}. "
+            "Stack the samples on a new first axis and average over that axis (axis 0) "
+            "only." + (" Did you average over the wrong axis?" if mean.shape else ""))
     expected_mean = outputs.mean(axis=0)
     if not np.allclose(mean, expected_mean, rtol=1e-9, atol=1e-12):
-        _fail(f"{where} mean is not the average of the {n_samples} predictions predict_fn "
-              f"returned (largest difference {np.max(np.abs(mean - expected_mean)):.3g})."
-              + _mean_hint(mean, outputs))
+        raise CheckFailure(
+            f"{where} mean is not the average of the {n_samples} predictions predict_fn "
+            f"returned (largest difference {np.max(np.abs(mean - expected_mean)):.3g})."
+            + _mean_hint(mean, outputs))
     if std.shape != one:
-        _fail(f"{where} std must have the shape of one prediction, {one}, got {std.shape}. "
-              "Take it over the samples axis (axis 0) only.")
+        raise CheckFailure(
+            f"{where} std must have the shape of one prediction, {one}, got {std.shape}. "
+            "Take it over the samples axis (axis 0) only.")
     expected_std = outputs.std(axis=0)
     if not np.allclose(std, expected_std, rtol=1e-8, atol=1e-12):
-        _fail(f"{where} std is not the standard deviation (ddof=0) of the {n_samples} "
-              f"predictions (largest difference {np.max(np.abs(std - expected_std)):.3g})."
-              + _std_hint(std, outputs))
+        raise CheckFailure(
+            f"{where} std is not the standard deviation (ddof=0) of the {n_samples} "
+            f"predictions (largest difference {np.max(np.abs(std - expected_std)):.3g})."
+            + _std_hint(std, outputs))
 
 
 def _close(a, b) -> bool:
@@ -326,31 +310,36 @@ def _entropy_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
     return cases
 
 
+def _probe_on_tables(fn, cases) -> dict:
+    """For each named table of probabilities: what ``fn`` returned for a copy of it, and
+    whether the copy was left unchanged."""
+    observed = {}
+    for name, table in cases:
+        argument = table.copy()
+        observed[name] = {"value": kit.observed(call(fn, argument), sequences=True),
+                          "unchanged": bool(np.array_equal(argument, table))}
+    return observed
+
+
 @exercise("predictive_entropy", NOTEBOOK,
           reference="course_lib.mc.predictive_entropy",
           equivalents=("course_lib.mc._entropy",))
 class PredictiveEntropy:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = {}
-        for name, probs in _entropy_cases(seed, hidden):
-            argument = probs.copy()
-            observed[name] = {"value": _observed(call(fn, argument)),
-                              "unchanged": bool(np.array_equal(argument, probs))}
-        return observed
+        return _probe_on_tables(fn, _entropy_cases(seed, hidden))
 
     @staticmethod
     def verdict(observed, seed, hidden):
         cases = _entropy_cases(seed, hidden)
         for name, probs in cases:
-            if not observed[name]["unchanged"]:
-                _fail(f"[{name}] predictive_entropy modified its input: it must not.")
-            value = _require_float_array(observed[name]["value"], "predictive_entropy", name)
+            value = _recorded_value(observed, name, "predictive_entropy")
             expected_shape = probs.shape[:-1]
             if value.shape != expected_shape:
-                _fail(f"[{name}] for probs of shape {probs.shape} the entropy must have shape "
-                      f"{expected_shape} (one number per probability vector), got "
-                      f"{value.shape}." + _entropy_shape_hint(value.shape, probs.shape))
+                raise CheckFailure(
+                    f"[{name}] for probs of shape {probs.shape} the entropy must have shape "
+                    f"{expected_shape} (one number per probability vector), got "
+                    f"{value.shape}." + _entropy_shape_hint(value.shape, probs.shape))
         for name, probs in cases:
             value = np.asarray(observed[name]["value"], dtype=np.float64)
             expected = _entropy(probs)
@@ -359,16 +348,22 @@ class PredictiveEntropy:
                 hint = (" 0 * log 0 must count as 0, but np.log(0) is -inf and 0 * -inf is nan: "
                         "skip the zero probabilities (np.where, a mask, or "
                         "scipy.special.xlogy)." if np.any(probs == 0) else "")
-                _fail(f"[{name}] the entropy contains NaN or infinite values.{hint}")
+                raise CheckFailure(f"[{name}] the entropy contains NaN or infinite values.{hint}")
             if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
-                _fail(f"[{name}] expected entropies {_show(expected)}, got {_show(value)}."
-                      + _scale_hint(value, expected, probs.shape[-1]))
+                raise CheckFailure(
+                    f"[{name}] expected entropies {_show(expected)}, got {_show(value)}."
+                    + _scale_hint(value, expected, probs.shape[-1]))
 
 
-def _require_float_array(value, function: str, name: str) -> np.ndarray:
+def _recorded_value(observed, name: str, function: str) -> np.ndarray:
+    """What ``function`` returned for the table ``name``, which it must have left unchanged."""
+    if not observed[name]["unchanged"]:
+        raise CheckFailure(f"[{name}] {function} modified its input: it must not.")
+    value = observed[name]["value"]
     if isinstance(value, str):
-        _fail(f"[{name}] {function} must return a numpy array (or a float for one vector), got "
-              f"{value[2:]}.")
+        raise CheckFailure(
+            f"[{name}] {function} must return a numpy array (or a float for one vector), got "
+            f"{value}.")
     return np.asarray(value, dtype=np.float64)
 
 
@@ -437,29 +432,23 @@ def _mutual_information(samples: np.ndarray) -> np.ndarray:
 class MutualInformation:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = {}
-        for name, samples in _mi_cases(seed, hidden):
-            argument = samples.copy()
-            observed[name] = {"value": _observed(call(fn, argument)),
-                              "unchanged": bool(np.array_equal(argument, samples))}
-        return observed
+        return _probe_on_tables(fn, _mi_cases(seed, hidden))
 
     @staticmethod
     def verdict(observed, seed, hidden):
         cases = _mi_cases(seed, hidden)
         for name, samples in cases:
-            if not observed[name]["unchanged"]:
-                _fail(f"[{name}] mutual_information modified its input: it must not.")
-            value = _require_float_array(observed[name]["value"], "mutual_information", name)
+            value = _recorded_value(observed, name, "mutual_information")
             n_samples, n_inputs, _ = samples.shape
             if value.shape != (n_inputs,):
                 hint = " Average over the samples, axis 0, and take entropies over the last axis."
                 if value.shape == (n_samples,):
                     hint = (" That is one number per sample: you averaged over axis 1 (the "
                             "inputs). prob_samples is (S, N, K): average over axis 0.")
-                _fail(f"[{name}] for prob_samples of shape {samples.shape} (S, N, K) the mutual "
-                      f"information must have shape ({n_inputs},), one number per input, got "
-                      f"{value.shape}.{hint}")
+                raise CheckFailure(
+                    f"[{name}] for prob_samples of shape {samples.shape} (S, N, K) the mutual "
+                    f"information must have shape ({n_inputs},), one number per input, got "
+                    f"{value.shape}.{hint}")
         for name, samples in cases:
             value = np.asarray(observed[name]["value"], dtype=np.float64)
             expected = _mutual_information(samples)
@@ -467,10 +456,12 @@ class MutualInformation:
             if not np.all(np.isfinite(value)):
                 hint = (" 0 * log 0 must count as 0 in both entropies." if np.any(samples == 0)
                         else "")
-                _fail(f"[{name}] the mutual information contains NaN or infinite values.{hint}")
+                raise CheckFailure(
+                    f"[{name}] the mutual information contains NaN or infinite values.{hint}")
             if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
-                _fail(f"[{name}] expected {_show(expected)}, got {_show(value)}."
-                      + _mi_hint(value, samples))
+                raise CheckFailure(
+                    f"[{name}] expected {_show(expected)}, got {_show(value)}."
+                    + _mi_hint(value, samples))
 
 
 def _mi_hint(value, samples) -> str:
