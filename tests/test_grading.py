@@ -117,7 +117,9 @@ def test_default_seed_depends_on_student_notebook_and_the_course_key(tmp_path):
 
 MONKEYPATCH_CHECKS = NO_SCALING + """
 import course_lib.checks as _c, autograder.exercises as _e, autograder.exercises.nb03 as _n
-_c.check_inverted_dropout_output = lambda *a, **k: None
+import autograder.exercises.kit as _k
+_k.check_inverted_dropout_output = _k.require_array = lambda *a, **k: None
+_k.assert_independent_pairs = _k.close = lambda *a, **k: True
 _c.assert_binomial_count = lambda *a, **k: None
 _e.check = lambda *a, **k: print("all checks passed")
 _n.DropoutForward.verdict = staticmethod(lambda *a: None)
