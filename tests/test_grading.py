@@ -116,7 +116,7 @@ def test_default_seed_depends_on_student_notebook_and_the_course_key(tmp_path):
 # --- hostile and broken submissions ---------------------------------------------------------
 
 MONKEYPATCH_CHECKS = NO_SCALING + """
-import course_lib.checks as _c, autograder.exercises as _e, autograder.exercises.nb03 as _n
+import course_lib.checks as _c, autograder.exercises as _e, autograder.exercises.nb03_inverted_dropout as _n
 import autograder.exercises.kit as _k
 _k.check_inverted_dropout_output = _k.require_array = lambda *a, **k: None
 _k.assert_independent_pairs = _k.close = lambda *a, **k: True

@@ -92,9 +92,9 @@ def test_the_kernel_side_of_the_grader_has_probes_and_no_verdicts(copies):
                       if path.suffix == ".py") == ["__init__.py", "harness.py", "wire.py"]
     copy = copies["01_intuition"] / "autograder" / "exercises"
     # helpers that compute expected values exist only in the grader's copy
-    for module, helper in (("nb06", "_entropy"), ("nb06", "_mutual_information"),
-                           ("nb02", "_reference_range"), ("nb07", "_judge_case"),
-                           ("nb04", "_check_gradient"), ("nb01", "_expected_parameters")):
+    for module, helper in (("nb06_mc_dropout", "_entropy"), ("nb06_mc_dropout", "_mutual_information"),
+                           ("nb02_bernoulli_binomial", "_reference_range"), ("nb07_capstone", "_judge_case"),
+                           ("nb04_backprop", "_check_gradient"), ("nb01_intuition", "_expected_parameters")):
         assert f"def {helper}(" in (ROOT / "autograder" / "exercises" / f"{module}.py").read_text()
         assert f"def {helper}(" not in (copy / f"{module}.py").read_text()
 

@@ -158,7 +158,7 @@ dropout_forward = _first_working(_every_function())
 
 SWEEP_ROUTES = {
     "ref7_import": "from course_lib.experiments import sweep_p_drop\n",
-    "ref7_lesson": '''from course_lib.lessons import capstone as lesson
+    "ref7_lesson": '''from course_lib.lessons import nb07_capstone as lesson
 def sweep_p_drop(p_drops, **settings):
     return lesson.sweep_p_drop(p_drops, **settings)
 ''',
@@ -176,7 +176,7 @@ def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
 ''',
     "ref7_train_run": '''import numpy as np
 from course_lib.experiments import train_run
-from course_lib.lessons.capstone import make_config
+from course_lib.lessons.nb07_capstone import make_config
 def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
                  keep_product=False):
     return np.array([train_run(make_config(

@@ -73,9 +73,10 @@ def exercise(name: str, notebook: str, *, reference: str, equivalents: tuple[str
 
 
 def _load_all() -> None:
-    """Import every exercise module: ``nb01`` ... ``nb07``, one per notebook (not the kit)."""
+    """Import every exercise module: ``nb01_intuition`` ... ``nb07_capstone``, one per notebook
+    and named after it (not the kit)."""
     for module in pkgutil.iter_modules(__path__):
-        if re.fullmatch(r"nb\d\d", module.name):
+        if re.fullmatch(r"nb\d\d_\w+", module.name):
             importlib.import_module(f"{__name__}.{module.name}")
 
 

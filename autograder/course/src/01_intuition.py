@@ -28,7 +28,7 @@ from IPython.display import display
 
 from course_lib import analysis
 from course_lib.dropout import dropout_forward
-from course_lib.lessons import intuition as lesson
+from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 

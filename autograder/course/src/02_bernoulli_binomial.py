@@ -24,7 +24,7 @@ import numpy as np
 import ipywidgets as widgets
 
 from course_lib import analysis, masks
-from course_lib.lessons import binomial as lesson
+from course_lib.lessons import nb02_bernoulli_binomial as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 

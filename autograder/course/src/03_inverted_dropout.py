@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import ipywidgets as widgets
 
 from course_lib.analysis import count_parameters
-from course_lib.lessons import inverted as lesson
+from course_lib.lessons import nb03_inverted_dropout as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 

@@ -24,10 +24,10 @@ import numpy as np
 import ipywidgets as widgets
 
 from course_lib import dropout
-from course_lib.lessons import backprop as lesson
+from course_lib.lessons import nb04_backprop as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
-from autograder.exercises.nb04 import LayerPair
+from autograder.exercises.nb04_backprop import LayerPair
 
 # %% [markdown] id="22e578360f16"
 # ## 1. The backward pass goes through the same mask

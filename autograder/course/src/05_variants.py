@@ -26,7 +26,7 @@ import ipywidgets as widgets
 
 from course_lib.masks import sample_mask
 from course_lib.variants import linear_decay_rates, sample_active_blocks
-from course_lib.lessons import variants_view as lesson
+from course_lib.lessons import nb05_variants as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 

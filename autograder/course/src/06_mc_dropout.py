@@ -27,7 +27,7 @@ from functools import partial
 
 from course_lib import mc
 from course_lib.nn import softmax
-from course_lib.lessons import mc_dropout as lesson
+from course_lib.lessons import nb06_mc_dropout as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 

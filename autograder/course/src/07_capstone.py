@@ -31,7 +31,7 @@ import ipywidgets as widgets
 from course_lib.data import load_digits_split
 from course_lib.experiments import paired_summary, train_run
 from course_lib.nn import MLP, train
-from course_lib.lessons import capstone as lesson
+from course_lib.lessons import nb07_capstone as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check
 

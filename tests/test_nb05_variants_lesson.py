@@ -7,7 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course_lib.lessons import variants_view as lesson
+from course_lib.lessons import nb05_variants as lesson
 from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
 from course_lib.lessons.widgets import figure_pixels
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from course_lib.analysis import count_parameters, count_subnetworks
-from course_lib.lessons import intuition as lesson
+from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")

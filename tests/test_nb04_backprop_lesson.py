@@ -7,7 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course_lib.lessons import backprop
+from course_lib.lessons import nb04_backprop as backprop
 from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")

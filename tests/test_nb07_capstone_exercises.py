@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.exercises import run
-from autograder.exercises.nb07 import TOLERANCE, _cases
+from autograder.exercises.nb07_capstone import TOLERANCE, _cases
 from course_lib.checks import CheckFailure
 from course_lib.data import load_digits_split
 from course_lib.experiments import run_digits

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.exercises import get, run
-from autograder.exercises.nb04 import LayerPair
+from autograder.exercises.nb04_backprop import LayerPair
 from course_lib.checks import CheckFailure
 from course_lib.gradcheck import relative_error as reference_relative_error
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from course_lib.checks import assert_binomial_count
-from course_lib.lessons import binomial
+from course_lib.lessons import nb02_bernoulli_binomial as binomial
 from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")

@@ -11,7 +11,7 @@ import pytest
 
 import course_lib
 from course_lib.experiments import train_run
-from course_lib.lessons import capstone
+from course_lib.lessons import nb07_capstone as capstone
 from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
@@ -29,7 +29,7 @@ def results():
 # --- provenance of the shipped results ------------------------------------------------------
 
 def test_results_file_records_where_it_came_from(results):
-    assert results["generator"] == capstone.GENERATOR == "python -m course_lib.lessons.capstone"
+    assert results["generator"] == capstone.GENERATOR == "python -m course_lib.lessons.nb07_capstone"
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", results["course_lib_version"])
     assert results["course_lib_version"] == course_lib.__version__
     assert results["numpy_version"] and results["created"] and results["seconds"] > 0

@@ -4,7 +4,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from course_lib.lessons import inverted
+from course_lib.lessons import nb03_inverted_dropout as inverted
 from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")

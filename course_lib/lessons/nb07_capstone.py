@@ -16,8 +16,8 @@ Every run is :func:`course_lib.experiments.train_run`, and the statistics read f
 (paired differences, smoothed validation curves) are in :mod:`course_lib.experiments` too; this
 module plans the runs, stores them, and turns them into the notebook's tables and figures.
 
-The full sweeps take minutes, so they are precomputed: ``python -m course_lib.lessons.capstone``
-writes ``capstone_results.json`` beside this file, with the settings, seeds and library version
+The full sweeps take minutes, so they are precomputed: ``python -m course_lib.lessons.nb07_capstone``
+writes ``nb07_capstone_results.json`` beside this file, with the settings, seeds and library version
 that produced it; the notebook loads it (or recomputes it with ``RECOMPUTE = True``).
 """
 
@@ -40,8 +40,8 @@ from ..experiments import (ACTIVATION_BINS, BATCH_SIZE, LR, UNIT_MEAN_BINS, best
                            epochs_to_reach, hidden_widths, smooth, train_run)
 from ..nn import one_blas_thread
 
-RESULTS_PATH = Path(__file__).with_name("capstone_results.json")
-GENERATOR = "python -m course_lib.lessons.capstone"
+RESULTS_PATH = Path(__file__).with_name("nb07_capstone_results.json")
+GENERATOR = "python -m course_lib.lessons.nb07_capstone"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from course_lib import mc
-from course_lib.lessons import mc_dropout as lesson
+from course_lib.lessons import nb06_mc_dropout as lesson
 from course_lib.nn import softmax
 from course_lib.lessons.widgets import figure_pixels
 
