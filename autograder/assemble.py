@@ -65,10 +65,14 @@ def parse_check_calls(source: str) -> tuple[CheckCall, ...] | None:
     calls = []
     for statement in tree.body:
         call = statement.value if isinstance(statement, ast.Expr) else None
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
-                and call.func.id == "check" and len(call.args) == 2
-                and isinstance(call.args[0], ast.Constant)
-                and isinstance(call.args[0].value, str)):
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "check"
+            and len(call.args) == 2
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+        ):
             return None
         hidden = False
         for keyword in call.keywords:
@@ -90,22 +94,30 @@ def released(source: str) -> str:
 def _global_reads(table: symtable.SymbolTable) -> set[str]:
     """Names a scope and the scopes inside it read from the module's namespace."""
     top = table.get_type() == "module"
-    reads = {symbol.get_name() for symbol in table.get_symbols()
-             if symbol.is_referenced() and (top or symbol.is_global())}
+    reads = {
+        symbol.get_name()
+        for symbol in table.get_symbols()
+        if symbol.is_referenced() and (top or symbol.is_global())
+    }
     for child in table.get_children():
         reads |= _global_reads(child)
     return reads
 
 
-def _augmented_reads(node: ast.AST, declared_global: frozenset = frozenset(),
-                     module_level: bool = True) -> set[str]:
+def _augmented_reads(
+    node: ast.AST, declared_global: frozenset = frozenset(), module_level: bool = True
+) -> set[str]:
     """Module names that ``x += 1`` reads: symtable counts its target as assigned only. At
     module level every such target; inside a function, those it declares ``global``."""
     reads = set()
     for child in ast.iter_child_nodes(node):
         if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            names = frozenset(name for inner in ast.walk(child) if isinstance(inner, ast.Global)
-                              for name in inner.names)
+            names = frozenset(
+                name
+                for inner in ast.walk(child)
+                if isinstance(inner, ast.Global)
+                for name in inner.names
+            )
             reads |= _augmented_reads(child, names, module_level=False)
         elif isinstance(child, ast.ClassDef):  # its body's names are the class's
             reads |= _augmented_reads(child, frozenset(), module_level=False)
@@ -125,8 +137,11 @@ def _names(source: str) -> tuple[set[str], set[str]]:
         tree = ast.parse(source)
     except SyntaxError:
         return set(), set()
-    bound = {symbol.get_name() for symbol in table.get_symbols()
-             if symbol.is_assigned() or symbol.is_imported()}
+    bound = {
+        symbol.get_name()
+        for symbol in table.get_symbols()
+        if symbol.is_assigned() or symbol.is_imported()
+    }
     return bound, _global_reads(table) | _augmented_reads(tree)
 
 
@@ -161,14 +176,19 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
         grade_id = nbgrader_meta(cell).get("grade_id")
         if isinstance(grade_id, str):
             if grade_id in by_grade_id:
-                warnings.append(f"the submission has two cells with grade_id {grade_id!r}; "
-                                "the first one is used")
+                warnings.append(
+                    f"the submission has two cells with grade_id {grade_id!r}; "
+                    "the first one is used"
+                )
                 continue
             by_grade_id[grade_id] = cell
 
     # a cell whose nbgrader metadata the student removed is still theirs by its cell id
-    by_cell_id = {cell.get("id"): cell for cell in submission.get("cells", [])
-                  if not nbgrader_meta(cell).get("grade_id")}
+    by_cell_id = {
+        cell.get("id"): cell
+        for cell in submission.get("cells", [])
+        if not nbgrader_meta(cell).get("grade_id")
+    }
     instructor_ids = {cell.get("id") for cell in instructor.cells}
     known_grade_ids = {nbgrader_meta(cell).get("grade_id") for cell in instructor.cells} - {None}
     # cells the student added, keyed by the instructor cell they follow
@@ -194,31 +214,44 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
         theirs = by_grade_id.get(grade_id) if grade_id else None
         if grade_id and theirs is None and meta.get("solution") and cell.get("id") in by_cell_id:
             theirs = by_cell_id[cell.get("id")]
-            warnings.append(f"the nbgrader metadata of {grade_id!r} was removed; the cell with "
-                            "its id is used")
+            warnings.append(
+                f"the nbgrader metadata of {grade_id!r} was removed; the cell with its id is used"
+            )
         elif grade_id and theirs is not None:
             their_meta = nbgrader_meta(theirs)
             if meta.get("grade") and their_meta.get("points") != meta.get("points"):
-                warnings.append(f"points of {grade_id!r} were edited "
-                                f"({meta.get('points')} -> {their_meta.get('points')}); "
-                                "the instructor's value is used")
+                warnings.append(
+                    f"points of {grade_id!r} were edited "
+                    f"({meta.get('points')} -> {their_meta.get('points')}); "
+                    "the instructor's value is used"
+                )
             for flag in ("grade", "solution", "locked"):
                 if bool(their_meta.get(flag)) != bool(meta.get(flag)):
-                    warnings.append(f"nbgrader flag {flag!r} of {grade_id!r} was edited; "
-                                    "the instructor's cell type is used")
+                    warnings.append(
+                        f"nbgrader flag {flag!r} of {grade_id!r} was edited; "
+                        "the instructor's cell type is used"
+                    )
         elif grade_id and meta.get("grade") and not meta.get("solution"):
-            warnings.append(f"test cell {grade_id!r} is missing from the submission; "
-                            "the instructor's version is used")
+            warnings.append(
+                f"test cell {grade_id!r} is missing from the submission; "
+                "the instructor's version is used"
+            )
         if cell.cell_type == "code" and meta.get("solution"):
             source = cell_source(theirs) if theirs is not None else STUB
             solutions[grade_id] = source
             steps.append(("code", source, f"solution {grade_id}"))
         elif cell.cell_type == "code" and meta.get("grade"):
             if theirs is not None and cell_source(theirs).strip() not in (
-                    cell_source(cell).strip(), released(cell_source(cell))):
+                cell_source(cell).strip(),
+                released(cell_source(cell)),
+            ):
                 warnings.append(f"test cell {grade_id!r} was edited; the original is used")
-            test = TestCell(grade_id, float(meta.get("points", 0)), cell_source(cell),
-                            parse_check_calls(cell_source(cell)))
+            test = TestCell(
+                grade_id,
+                float(meta.get("points", 0)),
+                cell_source(cell),
+                parse_check_calls(cell_source(cell)),
+            )
             tests.append(test)
             steps.append(("test", test))
         elif cell.cell_type == "code":
@@ -226,14 +259,13 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
             steps.append((kind, cell_source(cell), f"cell {cell.get('id')}"))
         elif meta.get("solution") and meta.get("grade"):
             answers[grade_id] = cell_source(theirs) if theirs is not None else ""
-        for step, source in enumerate(added.get(cell.get("id"), [])):
+        for source in added.get(cell.get("id"), []):
             steps.append(("code", source, f"added cell after {cell.get('id')}"))
     student_sources = [*solutions.values(), *(s for sources in added.values() for s in sources)]
     if skip_demos:
         steps, skipped = _without_unneeded_demos(steps, student_sources)
     else:
-        steps, skipped = [("code", *step[1:]) if step[0] == "demo" else step
-                          for step in steps], []
+        steps, skipped = [("code", *step[1:]) if step[0] == "demo" else step for step in steps], []
     return Plan(steps, tests, solutions, answers, warnings, skipped)
 
 

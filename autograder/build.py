@@ -89,8 +89,7 @@ STUDENT = ROOT / "notebooks"
 FORMAT = "py:percent"
 DEMO_TAG = "demo"
 NOTEBOOK_METADATA = {
-    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                   "name": "python3"},
+    "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python", "pygments_lexer": "ipython3"},
 }
 CELL_KEYS = ("id", "tags", "nbgrader")
@@ -111,8 +110,9 @@ class SourceError(ValueError):
 
 def _locations(path: Path, text: str, n_cells: int) -> list[str]:
     """``file:line: cell N`` for each cell, the line being its ``# %%`` marker when known."""
-    markers = [number for number, line in enumerate(text.splitlines(), start=1)
-               if _MARKER.match(line)]
+    markers = [
+        number for number, line in enumerate(text.splitlines(), start=1) if _MARKER.match(line)
+    ]
     if len(markers) == n_cells - 1:  # text before the first marker is a cell too
         markers.insert(0, 1)
     if len(markers) != n_cells:
@@ -125,8 +125,10 @@ def _check_nbgrader(meta, cell_type: str, where: str, grade_ids: dict[str, str])
         raise SourceError(f"{where}: nbgrader must be a JSON object, got {meta!r}")
     unknown = sorted(set(meta) - set(NBGRADER_KEYS))
     if unknown:
-        raise SourceError(f"{where}: unknown nbgrader key(s) {', '.join(unknown)} "
-                          f"(known: {', '.join(NBGRADER_KEYS)})")
+        raise SourceError(
+            f"{where}: unknown nbgrader key(s) {', '.join(unknown)} "
+            f"(known: {', '.join(NBGRADER_KEYS)})"
+        )
     missing = sorted(set(NBGRADER_KEYS) - {"points"} - set(meta))
     if missing:
         raise SourceError(f"{where}: nbgrader metadata lacks {', '.join(missing)}")
@@ -134,15 +136,19 @@ def _check_nbgrader(meta, cell_type: str, where: str, grade_ids: dict[str, str])
         if not isinstance(meta[flag], bool):
             raise SourceError(f"{where}: nbgrader {flag} must be true or false, got {meta[flag]!r}")
     if meta["schema_version"] != NBGRADER_SCHEMA:
-        raise SourceError(f"{where}: nbgrader schema_version must be {NBGRADER_SCHEMA}, "
-                          f"got {meta['schema_version']!r}")
+        raise SourceError(
+            f"{where}: nbgrader schema_version must be {NBGRADER_SCHEMA}, "
+            f"got {meta['schema_version']!r}"
+        )
     grade_id = meta["grade_id"]
     if not (isinstance(grade_id, str) and GRADE_ID.fullmatch(grade_id)):
-        raise SourceError(f"{where}: nbgrader grade_id {grade_id!r} is not letters, digits, "
-                          "'-' and '_'")
+        raise SourceError(
+            f"{where}: nbgrader grade_id {grade_id!r} is not letters, digits, '-' and '_'"
+        )
     if grade_id in grade_ids:
-        raise SourceError(f"{where}: duplicate grade_id {grade_id!r} (first at "
-                          f"{grade_ids[grade_id]})")
+        raise SourceError(
+            f"{where}: duplicate grade_id {grade_id!r} (first at {grade_ids[grade_id]})"
+        )
     grade_ids[grade_id] = where
     graded = meta["grade"] or meta["task"]
     if graded and "points" not in meta:
@@ -156,26 +162,29 @@ def _check_nbgrader(meta, cell_type: str, where: str, grade_ids: dict[str, str])
     if meta["task"] and cell_type != "markdown":
         raise SourceError(f"{where}: task cell {grade_id!r} must be markdown")
     if not meta["task"] and cell_type == "markdown" and meta["grade"] != meta["solution"]:
-        raise SourceError(f"{where}: markdown cell {grade_id!r} must be both grade and "
-                          "solution (a written answer) or neither")
+        raise SourceError(
+            f"{where}: markdown cell {grade_id!r} must be both grade and "
+            "solution (a written answer) or neither"
+        )
 
 
 def _cell(cell, where: str, ids: dict[str, str], grade_ids: dict[str, str]):
     """The notebook cell of one source cell, its metadata checked."""
-    metadata = {key: value for key, value in cell.metadata.items()
-                if key not in JUPYTEXT_CELL_KEYS}
+    metadata = {key: value for key, value in cell.metadata.items() if key not in JUPYTEXT_CELL_KEYS}
     unknown = sorted(set(metadata) - set(CELL_KEYS))
     if unknown:
-        raise SourceError(f"{where}: unknown cell metadata {', '.join(unknown)} "
-                          f"(known: {', '.join(CELL_KEYS)})")
+        raise SourceError(
+            f"{where}: unknown cell metadata {', '.join(unknown)} (known: {', '.join(CELL_KEYS)})"
+        )
     if "id" not in metadata:
-        raise SourceError(f"{where}: the cell has no id; run `python -m autograder.build "
-                          "--assign-ids` to give it one")
+        raise SourceError(
+            f"{where}: the cell has no id; run `python -m autograder.build "
+            "--assign-ids` to give it one"
+        )
     cell_id = metadata.pop("id")
     where = f"{where} (id {cell_id!r})"
     if not (isinstance(cell_id, str) and CELL_ID.fullmatch(cell_id)):
-        raise SourceError(f"{where}: a cell id is 1 to 64 letters, digits, '-' and '_' "
-                          "(nbformat)")
+        raise SourceError(f"{where}: a cell id is 1 to 64 letters, digits, '-' and '_' (nbformat)")
     if cell_id in ids:
         raise SourceError(f"{where}: duplicate id (first at {ids[cell_id]})")
     ids[cell_id] = where
@@ -184,8 +193,11 @@ def _cell(cell, where: str, ids: dict[str, str], grade_ids: dict[str, str]):
         raise SourceError(f"{where}: tags must be a list of strings, got {tags!r}")
     if "nbgrader" in metadata:
         _check_nbgrader(metadata["nbgrader"], cell.cell_type, where, grade_ids)
-    make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
-            "raw": nbformat.v4.new_raw_cell}[cell.cell_type]
+    make = {
+        "code": nbformat.v4.new_code_cell,
+        "markdown": nbformat.v4.new_markdown_cell,
+        "raw": nbformat.v4.new_raw_cell,
+    }[cell.cell_type]
     node = make(cell.source, metadata=metadata)
     node.id = cell_id
     return node
@@ -208,8 +220,11 @@ def parse(path: Path) -> nbformat.NotebookNode:
 
 def _new_id(cell, taken: set[str]) -> str:
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    if isinstance(grade_id, str) and grade_id.replace("_", "-") not in taken \
-            and CELL_ID.fullmatch(grade_id):
+    if (
+        isinstance(grade_id, str)
+        and grade_id.replace("_", "-") not in taken
+        and CELL_ID.fullmatch(grade_id)
+    ):
         return grade_id.replace("_", "-")
     while True:
         candidate = uuid.uuid4().hex[:8]  # as nbformat makes them
@@ -250,13 +265,28 @@ def student_notebook(name: str, instructor_text: str) -> str:
         source = Path(course, "source", name)
         source.mkdir(parents=True)
         (source / f"{name}.ipynb").write_text(instructor_text)
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}"
-                                    f"{os.environ.get('PATH', '')}")
+        env = dict(
+            os.environ,
+            PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        )
         result = subprocess.run(
             # --no-db: the throwaway course needs no gradebook, and making one takes half the time
-            [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force",
-             f"--CourseDirectory.root={course}", "--no-db", "--log-level=WARN"],
-            cwd=course, env=env, capture_output=True, text=True)
+            [
+                sys.executable,
+                "-m",
+                "nbgrader",
+                "generate_assignment",
+                name,
+                "--force",
+                f"--CourseDirectory.root={course}",
+                "--no-db",
+                "--log-level=WARN",
+            ],
+            cwd=course,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode:
             raise RuntimeError(f"nbgrader generate_assignment {name} failed:\n{result.stderr}")
         released = json.loads(Path(course, "release", name, f"{name}.ipynb").read_text())
@@ -271,10 +301,10 @@ def build(name: str, *, check: bool = False) -> list[Path]:
     """Write (or, with ``check``, compare) both versions of one notebook; return stale paths."""
     instructor = instructor_notebook(name)
     student = student_notebook(name, instructor)
-    targets = {INSTRUCTOR / name / f"{name}.ipynb": instructor,
-               STUDENT / f"{name}.ipynb": student}
-    stale = [path for path, text in targets.items()
-             if not path.exists() or path.read_text() != text]
+    targets = {INSTRUCTOR / name / f"{name}.ipynb": instructor, STUDENT / f"{name}.ipynb": student}
+    stale = [
+        path for path, text in targets.items() if not path.exists() or path.read_text() != text
+    ]
     if not check:
         for path in stale:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -287,14 +317,21 @@ def _shown(path: Path) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("names", nargs="*", help="notebooks to build (default: all)")
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a committed notebook is out of date")
-    action.add_argument("--assign-ids", action="store_true",
-                        help="give every source cell without an id a new one (builds nothing)")
+    action.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a committed notebook is out of date",
+    )
+    action.add_argument(
+        "--assign-ids",
+        action="store_true",
+        help="give every source cell without an id a new one (builds nothing)",
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.names) - set(names()))
     if unknown:
@@ -307,8 +344,7 @@ def main(argv=None) -> int:
                 if added:
                     print(f"{_shown(path)}: {added} new id{'s' * (added != 1)}")
             return 0
-        stale = [path for name in (args.names or names())
-                 for path in build(name, check=args.check)]
+        stale = [path for name in (args.names or names()) for path in build(name, check=args.check)]
     except SourceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

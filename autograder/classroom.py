@@ -22,8 +22,16 @@ import nbformat
 
 from . import feedback
 from .gradebook import GradebookWriter, default_db_url
-from .grading import (COURSE_DIR, SOURCE_DIR, GradingError, default_seed, find_assignment,
-                      grade_notebook, require_sandbox, seed_key)
+from .grading import (
+    COURSE_DIR,
+    SOURCE_DIR,
+    GradingError,
+    default_seed,
+    find_assignment,
+    grade_notebook,
+    require_sandbox,
+    seed_key,
+)
 
 
 @dataclass(frozen=True)
@@ -56,30 +64,53 @@ def _ungradable(job: Job, reason: str) -> dict:
     """The result of a notebook that could not be graded: every test 0, with the reason."""
     try:
         _, instructor = find_assignment(Path(job.path), Path(job.source_dir), job.assignment)
-        tests = [{"id": cell.metadata.nbgrader.grade_id,
-                  "points": 0.0, "max_points": float(cell.metadata.nbgrader.points),
-                  "status": "error", "message": reason}
-                 for cell in instructor.cells
-                 if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
+        tests = [
+            {
+                "id": cell.metadata.nbgrader.grade_id,
+                "points": 0.0,
+                "max_points": float(cell.metadata.nbgrader.points),
+                "status": "error",
+                "message": reason,
+            }
+            for cell in instructor.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+        ]
     except GradingError:
         tests = []
-    return {"notebook": job.assignment, "assignment": job.assignment, "student": job.student,
-            "score": 0.0, "max_score": sum(t["max_points"] for t in tests), "seed": job.seed,
-            "sandbox": job.sandboxed, "tests": tests, "warnings": [], "error": reason}
+    return {
+        "notebook": job.assignment,
+        "assignment": job.assignment,
+        "student": job.student,
+        "score": 0.0,
+        "max_score": sum(t["max_points"] for t in tests),
+        "seed": job.seed,
+        "sandbox": job.sandboxed,
+        "tests": tests,
+        "warnings": [],
+        "error": reason,
+    }
 
 
 def grade_job(job: Job) -> dict:
     """Grade one notebook; never raises (a broken notebook gets a result with the reason)."""
     started = time.time()
     try:
-        result = grade_notebook(job.path, assignment=job.assignment, student=job.student,
-                                seed=job.seed, sandboxed=job.sandboxed, timeout=job.timeout,
-                                memory_bytes=job.memory_bytes, source_dir=Path(job.source_dir))
+        result = grade_notebook(
+            job.path,
+            assignment=job.assignment,
+            student=job.student,
+            seed=job.seed,
+            sandboxed=job.sandboxed,
+            timeout=job.timeout,
+            memory_bytes=job.memory_bytes,
+            source_dir=Path(job.source_dir),
+        )
     except GradingError as error:
         result = _ungradable(job, str(error))
-    except Exception as error:  # noqa: BLE001 - one notebook must not stop the class
-        result = _ungradable(job, f"the grader failed on this notebook: "
-                                  f"{type(error).__name__}: {error}")
+    except Exception as error:
+        result = _ungradable(
+            job, f"the grader failed on this notebook: {type(error).__name__}: {error}"
+        )
     result["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     return result
 
@@ -93,7 +124,8 @@ def _write_json(path: Path, result: dict) -> None:
 
 def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[dict]:
     if scheduler:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
 
         with Client(scheduler) as client:
             futures = client.map(grade_job, jobs, pure=False)
@@ -111,8 +143,7 @@ def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[dict]
 
 def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
     """grades.csv and per-student feedback from every result under ``out/results``."""
-    results = [json.loads(path.read_text())
-               for path in sorted((out / "results").glob("*/*.json"))]
+    results = [json.loads(path.read_text()) for path in sorted((out / "results").glob("*/*.json"))]
     order = {}
     for name in sorted(p.name for p in Path(source_dir).iterdir() if p.is_dir()):
         notebook = nbformat.read(Path(source_dir) / name / f"{name}.ipynb", as_version=4)
@@ -120,17 +151,26 @@ def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
             meta = cell.metadata.get("nbgrader", {})
             if cell.cell_type == "code" and meta.get("grade"):
                 order.setdefault(meta["grade_id"], len(order))
-    test_ids = sorted({t["id"] for r in results for t in r["tests"]},
-                      key=lambda grade_id: (order.get(grade_id, len(order)), grade_id))
+    test_ids = sorted(
+        {t["id"] for r in results for t in r["tests"]},
+        key=lambda grade_id: (order.get(grade_id, len(order)), grade_id),
+    )
     csv_path = out / "grades.csv"
     with open(csv_path, "w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(["student", "notebook", "score", "max_score", "seed", *test_ids])
         for result in sorted(results, key=lambda r: (r["student"], r["notebook"])):
             points = {t["id"]: t["points"] for t in result["tests"]}
-            writer.writerow([result["student"], result["notebook"], result["score"],
-                             result["max_score"], result["seed"],
-                             *[points.get(grade_id, "") for grade_id in test_ids]])
+            writer.writerow(
+                [
+                    result["student"],
+                    result["notebook"],
+                    result["score"],
+                    result["max_score"],
+                    result["seed"],
+                    *[points.get(grade_id, "") for grade_id in test_ids],
+                ]
+            )
     feedback_dir = out / "feedback"
     feedback_dir.mkdir(parents=True, exist_ok=True)
     by_student: dict[str, list[dict]] = {}
@@ -141,11 +181,23 @@ def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
     return csv_path, feedback_dir
 
 
-def grade_class(submissions, out, *, workers: int | None = None, seed: int | None = None,
-                sandboxed: bool = True, timeout: int = 60, memory_bytes: int = 4 * 1024**3,
-                source_dir=SOURCE_DIR, course_dir=None, db_url: str | None = None,
-                scheduler: str | None = None, regrade: bool = False,
-                progress: bool = True, similarity: bool = False) -> str:
+def grade_class(
+    submissions,
+    out,
+    *,
+    workers: int | None = None,
+    seed: int | None = None,
+    sandboxed: bool = True,
+    timeout: int = 60,
+    memory_bytes: int = 4 * 1024**3,
+    source_dir=SOURCE_DIR,
+    course_dir=None,
+    db_url: str | None = None,
+    scheduler: str | None = None,
+    regrade: bool = False,
+    progress: bool = True,
+    similarity: bool = False,
+) -> str:
     """Grade every submission; return a one-paragraph summary. With ``similarity``, also write
     the similarity report of the solution cells (:mod:`autograder.similarity`) into ``out``."""
     if sandboxed:
@@ -163,18 +215,27 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
         if target.exists() and not regrade:
             skipped += 1
             continue
-        jobs.append(Job(student, assignment, str(path),
-                        seed if seed is not None else default_seed(student, assignment, key),
-                        sandboxed, timeout, memory_bytes, str(source_dir)))
+        jobs.append(
+            Job(
+                student,
+                assignment,
+                str(path),
+                seed if seed is not None else default_seed(student, assignment, key),
+                sandboxed,
+                timeout,
+                memory_bytes,
+                str(source_dir),
+            )
+        )
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=len(jobs), desc="grading", unit="notebook")
     graded = 0
     with GradebookWriter(db_url, source_dir) as gradebook:
         for result in _run(jobs, workers, scheduler):
-            _write_json(out / "results" / result["student"] / f"{result['notebook']}.json",
-                        result)
+            _write_json(out / "results" / result["student"] / f"{result['notebook']}.json", result)
             gradebook.record(result["student"], result)
             graded += 1
             if bar is not None:
@@ -184,12 +245,13 @@ def grade_class(submissions, out, *, workers: int | None = None, seed: int | Non
         bar.close()
     csv_path, feedback_dir = write_reports(out, source_dir)
     students = len({student for student, _, _ in found})
-    summary = (f"graded {graded} notebooks of {students} students"
-               f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
-               f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}")
+    summary = (
+        f"graded {graded} notebooks of {students} students"
+        f"{f' ({skipped} already graded, skipped)' if skipped else ''}; "
+        f"{csv_path}, feedback in {feedback_dir}/, gradebook {db_url}"
+    )
     if similarity:
         from .similarity import similarity_report
 
         summary += "\n" + similarity_report(submissions, out, source_dir=source_dir)
     return summary
-

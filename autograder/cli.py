@@ -13,10 +13,17 @@ from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 def _check(args) -> int:
     try:
-        result = grade_notebook(args.notebook, assignment=args.assignment, seed=args.seed,
-                                student=args.student, course_dir=args.course_dir or COURSE_DIR,
-                                sandboxed=not args.no_sandbox, timeout=args.timeout,
-                                memory_bytes=args.memory, source_dir=args.source_dir)
+        result = grade_notebook(
+            args.notebook,
+            assignment=args.assignment,
+            seed=args.seed,
+            student=args.student,
+            course_dir=args.course_dir or COURSE_DIR,
+            sandboxed=not args.no_sandbox,
+            timeout=args.timeout,
+            memory_bytes=args.memory,
+            source_dir=args.source_dir,
+        )
     except GradingError as error:
         raise GradingError(f"{args.notebook}: {error}") from None
     json.dump(result, sys.stdout, indent=2)
@@ -27,80 +34,147 @@ def _check(args) -> int:
 def _grade(args) -> int:
     from .classroom import grade_class
 
-    print(grade_class(args.submissions, args.out, workers=args.workers, seed=args.seed,
-                      sandboxed=not args.no_sandbox, timeout=args.timeout,
-                      memory_bytes=args.memory, source_dir=args.source_dir,
-                      course_dir=args.course_dir, db_url=args.db_url, scheduler=args.scheduler,
-                      regrade=args.regrade, progress=not args.quiet,
-                      similarity=args.similarity))
+    print(
+        grade_class(
+            args.submissions,
+            args.out,
+            workers=args.workers,
+            seed=args.seed,
+            sandboxed=not args.no_sandbox,
+            timeout=args.timeout,
+            memory_bytes=args.memory,
+            source_dir=args.source_dir,
+            course_dir=args.course_dir,
+            db_url=args.db_url,
+            scheduler=args.scheduler,
+            regrade=args.regrade,
+            progress=not args.quiet,
+            similarity=args.similarity,
+        )
+    )
     return 0
 
 
 def _similarity(args) -> int:
-    print(similarity.similarity_report(args.submissions, args.out, source_dir=args.source_dir,
-                                       released_dir=args.released_dir,
-                                       threshold=args.threshold))
+    print(
+        similarity.similarity_report(
+            args.submissions,
+            args.out,
+            source_dir=args.source_dir,
+            released_dir=args.released_dir,
+            threshold=args.threshold,
+        )
+    )
     return 0
 
 
 def _common(parser):
-    parser.add_argument("--course-dir", default=None,
-                        help="nbgrader course directory: its gradebook receives the scores and "
-                             "its secret key derives the seeds (default: autograder/course/)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of the hidden tests (default: derived from student and notebook)")
-    parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
-                        help=f"seconds per cell (default {DEFAULT_TIMEOUT})")
-    parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY,
-                        help="address-space limit of the kernel in bytes (default 4 GiB)")
-    parser.add_argument("--source-dir", default=SOURCE_DIR,
-                        help="folder of instructor notebooks (default: autograder/course/source)")
-    parser.add_argument("--no-sandbox", action="store_true",
-                        help="run the kernels without the bubblewrap sandbox (they can then "
-                             "read and write whatever your user can); only for machines "
-                             "without user namespaces, and only for notebooks you trust")
+    parser.add_argument(
+        "--course-dir",
+        default=None,
+        help="nbgrader course directory: its gradebook receives the scores and "
+        "its secret key derives the seeds (default: autograder/course/)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the hidden tests (default: derived from student and notebook)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds per cell (default {DEFAULT_TIMEOUT})",
+    )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=DEFAULT_MEMORY,
+        help="address-space limit of the kernel in bytes (default 4 GiB)",
+    )
+    parser.add_argument(
+        "--source-dir",
+        default=SOURCE_DIR,
+        help="folder of instructor notebooks (default: autograder/course/source)",
+    )
+    parser.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run the kernels without the bubblewrap sandbox (they can then "
+        "read and write whatever your user can); only for machines "
+        "without user namespaces, and only for notebooks you trust",
+    )
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder",
-                                     description="Grade notebooks of the dropout course.")
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description="Grade notebooks of the dropout course."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="grade one notebook and print JSON")
     check.add_argument("notebook")
-    check.add_argument("--assignment", default=None,
-                       help="assignment name (default: the file name without .ipynb)")
+    check.add_argument(
+        "--assignment", default=None, help="assignment name (default: the file name without .ipynb)"
+    )
     check.add_argument("--student", default="", help="student id (for the default seed)")
     _common(check)
     check.set_defaults(run=_check)
     grade = commands.add_parser("grade", help="grade SUBMISSIONS/<student>/<notebook>.ipynb")
     grade.add_argument("submissions")
     grade.add_argument("--out", required=True, help="folder for JSON, grades.csv and feedback")
-    grade.add_argument("--workers", type=int, default=None,
-                       help="parallel worker processes (default: number of cores)")
-    grade.add_argument("--scheduler", default=None,
-                       help="address of a Dask distributed scheduler to grade on")
-    grade.add_argument("--db-url", default=None,
-                       help="SQLAlchemy URL of the gradebook (default: the course's SQLite)")
-    grade.add_argument("--regrade", action="store_true",
-                       help="grade again notebooks that already have results in --out")
+    grade.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel worker processes (default: number of cores)",
+    )
+    grade.add_argument(
+        "--scheduler", default=None, help="address of a Dask distributed scheduler to grade on"
+    )
+    grade.add_argument(
+        "--db-url",
+        default=None,
+        help="SQLAlchemy URL of the gradebook (default: the course's SQLite)",
+    )
+    grade.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade again notebooks that already have results in --out",
+    )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
-    grade.add_argument("--similarity", action="store_true",
-                       help="also write the similarity report of the solution cells to --out")
+    grade.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also write the similarity report of the solution cells to --out",
+    )
     _common(grade)
     grade.set_defaults(run=_grade)
     similar = commands.add_parser(
-        "similarity", help="flag solution cells that are alike (never changes a score)")
+        "similarity", help="flag solution cells that are alike (never changes a score)"
+    )
     similar.add_argument("submissions")
-    similar.add_argument("--out", required=True,
-                         help="folder for similarity.json and similarity.html")
-    similar.add_argument("--threshold", type=float, default=similarity.THRESHOLD,
-                         help="pairs scoring above it are shown in the HTML report "
-                              f"(default {similarity.THRESHOLD:g})")
-    similar.add_argument("--source-dir", default=SOURCE_DIR,
-                         help="folder of instructor notebooks (default: autograder/course/source)")
-    similar.add_argument("--released-dir", default=similarity.RELEASED_DIR,
-                         help="folder of the released student notebooks, whose given code is "
-                              "ignored (default: notebooks/)")
+    similar.add_argument(
+        "--out", required=True, help="folder for similarity.json and similarity.html"
+    )
+    similar.add_argument(
+        "--threshold",
+        type=float,
+        default=similarity.THRESHOLD,
+        help="pairs scoring above it are shown in the HTML report "
+        f"(default {similarity.THRESHOLD:g})",
+    )
+    similar.add_argument(
+        "--source-dir",
+        default=SOURCE_DIR,
+        help="folder of instructor notebooks (default: autograder/course/source)",
+    )
+    similar.add_argument(
+        "--released-dir",
+        default=similarity.RELEASED_DIR,
+        help="folder of the released student notebooks, whose given code is "
+        "ignored (default: notebooks/)",
+    )
     similar.set_defaults(run=_similarity)
     args = parser.parse_args(argv)
     try:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import html
 
-_STATUS_COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#9a6700",
-                   "timeout": "#9a6700"}
+_STATUS_COLOURS = {
+    "passed": "#1a7f37",
+    "failed": "#cf222e",
+    "error": "#9a6700",
+    "timeout": "#9a6700",
+}
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Feedback for {student}</title>
@@ -31,21 +35,25 @@ def _section(result: dict) -> str:
             f"<tr><td>{html.escape(test['id'])}</td>"
             f"<td class='status' style='color:{colour}'>{html.escape(test['status'])}</td>"
             f"<td>{test['points']:g} / {test['max_points']:g}</td>"
-            f"<td class='message'>{html.escape(test.get('message') or '')}</td></tr>")
+            f"<td class='message'>{html.escape(test.get('message') or '')}</td></tr>"
+        )
     note = ""
     if result.get("error"):
         note = f"<p><strong>Not graded:</strong> {html.escape(result['error'])}</p>"
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in result.get("warnings", []))
     if warnings:
         note += f"<p>Notes from the grader:</p><ul>{warnings}</ul>"
-    return (f"<h2>{html.escape(result['notebook'])}: {result['score']:g} / "
-            f"{result['max_score']:g}</h2>{note}"
-            f"<table><tr><th>test</th><th>outcome</th><th>points</th><th>message</th></tr>"
-            f"{''.join(rows)}</table>")
+    return (
+        f"<h2>{html.escape(result['notebook'])}: {result['score']:g} / "
+        f"{result['max_score']:g}</h2>{note}"
+        f"<table><tr><th>test</th><th>outcome</th><th>points</th><th>message</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
 
 
 def render(student: str, results: list[dict]) -> str:
     """The HTML feedback page of one student over all their graded notebooks."""
-    sections = "\n".join(_section(result) for result in
-                         sorted(results, key=lambda r: r["notebook"]))
+    sections = "\n".join(
+        _section(result) for result in sorted(results, key=lambda r: r["notebook"])
+    )
     return _PAGE.format(student=html.escape(student), sections=sections)

@@ -88,5 +88,7 @@ class GradebookWriter:
     def totals(self, assignment: str) -> dict[str, float]:
         """Each student's total score on an assignment, as nbgrader computes it."""
         # score is a column_property nbgrader attaches after the class, declared there as None
-        return {submission.student.id: submission.score  # pyright: ignore[reportReturnType]
-                for submission in self.gradebook.assignment_submissions(assignment)}
+        return {
+            submission.student.id: submission.score  # pyright: ignore[reportReturnType]
+            for submission in self.gradebook.assignment_submissions(assignment)
+        }

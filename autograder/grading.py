@@ -69,16 +69,23 @@ def find_assignment(path: Path, source_dir: Path = SOURCE_DIR, assignment: str |
     name = assignment or Path(path).stem
     instructor = Path(source_dir) / name / f"{name}.ipynb"
     if not instructor.exists():
-        known = sorted(p.name for p in Path(source_dir).iterdir() if p.is_dir()) \
-            if Path(source_dir).exists() else []
-        raise GradingError(f"no assignment named {name!r} (known: {', '.join(known)}); "
-                           "name the file after its notebook or pass --assignment")
+        known = (
+            sorted(p.name for p in Path(source_dir).iterdir() if p.is_dir())
+            if Path(source_dir).exists()
+            else []
+        )
+        raise GradingError(
+            f"no assignment named {name!r} (known: {', '.join(known)}); "
+            "name the file after its notebook or pass --assignment"
+        )
     return name, nbformat.read(instructor, as_version=4)
 
 
 def _probe_source(call, seed: int) -> str:
-    return (f"__import__('autograder.harness', fromlist=['display_probe']).display_probe("
-            f"{call.exercise!r}, {call.function_source}, {seed}, {call.hidden!r})")
+    return (
+        f"__import__('autograder.harness', fromlist=['display_probe']).display_probe("
+        f"{call.exercise!r}, {call.function_source}, {seed}, {call.hidden!r})"
+    )
 
 
 def _judge_call(session: KernelSession, call, seed: int) -> tuple[str, str]:
@@ -101,8 +108,9 @@ def _judge_call(session: KernelSession, call, seed: int) -> tuple[str, str]:
     except AssertionError as failure:
         return "failed", str(failure)
     except Exception as error:  # malformed or forged observations
-        return "failed", (f"{call.exercise}: the results could not be checked "
-                          f"({type(error).__name__}: {error})")
+        return "failed", (
+            f"{call.exercise}: the results could not be checked ({type(error).__name__}: {error})"
+        )
     return "passed", ""
 
 
@@ -115,15 +123,28 @@ def _judge_plain(session: KernelSession, test: TestCell) -> tuple[str, str]:
     return ("failed" if outcome.status == "error" else "error"), outcome.error
 
 
-def grade_plan(plan: Plan, *, notebook: str, seed: int, sandboxed: bool = True,
-               timeout: int = DEFAULT_TIMEOUT, memory_bytes: int = DEFAULT_MEMORY,
-               files: dict[str, bytes] | None = None, copy: Path | None = None) -> list[dict]:
+def grade_plan(
+    plan: Plan,
+    *,
+    notebook: str,
+    seed: int,
+    sandboxed: bool = True,
+    timeout: int = DEFAULT_TIMEOUT,
+    memory_bytes: int = DEFAULT_MEMORY,
+    files: dict[str, bytes] | None = None,
+    copy: Path | None = None,
+) -> list[dict]:
     """Run ``plan`` in a kernel that imports the grading copy of ``notebook`` (or the course
     found in ``copy``); judge each test."""
     results = []
-    with KernelSession(copy=copy or grading_copy(notebook), sandboxed=sandboxed, timeout=timeout,
-                       memory_bytes=memory_bytes, env={"AUTOGRADER_SEED": str(seed)},
-                       files=files) as session:
+    with KernelSession(
+        copy=copy or grading_copy(notebook),
+        sandboxed=sandboxed,
+        timeout=timeout,
+        memory_bytes=memory_bytes,
+        env={"AUTOGRADER_SEED": str(seed)},
+        files=files,
+    ) as session:
         for step in plan.steps:
             if step[0] == "code":
                 session.run(step[1])
@@ -139,17 +160,30 @@ def grade_plan(plan: Plan, *, notebook: str, seed: int, sandboxed: bool = True,
             if test.calls is None:
                 status, message = _judge_plain(session, test)
                 messages.append(message)
-            results.append({"id": test.grade_id,
-                            "points": test.points if status == "passed" else 0.0,
-                            "max_points": test.points, "status": status,
-                            "message": " ".join(m for m in messages if m)})
+            results.append(
+                {
+                    "id": test.grade_id,
+                    "points": test.points if status == "passed" else 0.0,
+                    "max_points": test.points,
+                    "status": status,
+                    "message": " ".join(m for m in messages if m),
+                }
+            )
     return results
 
 
-def grade_notebook(path, *, assignment: str | None = None, student: str = "",
-                   seed: int | None = None, course_dir: Path = COURSE_DIR, sandboxed: bool = True,
-                   timeout: int = DEFAULT_TIMEOUT, memory_bytes: int = DEFAULT_MEMORY,
-                   source_dir: Path = SOURCE_DIR) -> dict:
+def grade_notebook(
+    path,
+    *,
+    assignment: str | None = None,
+    student: str = "",
+    seed: int | None = None,
+    course_dir: Path = COURSE_DIR,
+    sandboxed: bool = True,
+    timeout: int = DEFAULT_TIMEOUT,
+    memory_bytes: int = DEFAULT_MEMORY,
+    source_dir: Path = SOURCE_DIR,
+) -> dict:
     """Grade one notebook file; raises :class:`GradingError` if it cannot be graded at all
     (or, when ``sandboxed``, if this machine cannot sandbox the kernel)."""
     name, instructor = find_assignment(Path(path), Path(source_dir), assignment)
@@ -163,9 +197,23 @@ def grade_notebook(path, *, assignment: str | None = None, student: str = "",
     except (OSError, ValueError) as error:
         raise GradingError(str(error)) from None
     plan = assemble(instructor, submission)
-    tests = grade_plan(plan, notebook=name, seed=seed, sandboxed=sandboxed, timeout=timeout,
-                       memory_bytes=memory_bytes, files={f"{name}.ipynb": content})
-    return {"notebook": name, "assignment": name, "student": student,
-            "score": sum(test["points"] for test in tests),
-            "max_score": sum(test["max_points"] for test in tests),
-            "seed": seed, "sandbox": sandboxed, "tests": tests, "warnings": plan.warnings}
+    tests = grade_plan(
+        plan,
+        notebook=name,
+        seed=seed,
+        sandboxed=sandboxed,
+        timeout=timeout,
+        memory_bytes=memory_bytes,
+        files={f"{name}.ipynb": content},
+    )
+    return {
+        "notebook": name,
+        "assignment": name,
+        "student": student,
+        "score": sum(test["points"] for test in tests),
+        "max_score": sum(test["max_points"] for test in tests),
+        "seed": seed,
+        "sandbox": sandboxed,
+        "tests": tests,
+        "warnings": plan.warnings,
+    }

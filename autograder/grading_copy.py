@@ -62,13 +62,17 @@ def cache_root() -> Path:
 
 def _sources() -> list[tuple[str, Path]]:
     """(path in the copy, file) of every file a copy is made from, this module included."""
-    files = [(f"course_lib/{path.relative_to(COURSE_LIB)}", path)
-             for path in sorted(COURSE_LIB.rglob("*"))
-             if path.is_file() and "__pycache__" not in path.parts]
+    files = [
+        (f"course_lib/{path.relative_to(COURSE_LIB)}", path)
+        for path in sorted(COURSE_LIB.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
     files += [(f"autograder/{name}", AUTOGRADER / name) for name in KERNEL_MODULES]
-    files += [(f"autograder/exercises/{path.name}", path)
-              for path in sorted((AUTOGRADER / "exercises").glob("*.py"))
-              if path.name != "__main__.py"]
+    files += [
+        (f"autograder/exercises/{path.name}", path)
+        for path in sorted((AUTOGRADER / "exercises").glob("*.py"))
+        if path.name != "__main__.py"
+    ]
     files.append(("grading_copy.py", Path(__file__)))
     return files
 
@@ -97,14 +101,19 @@ def _definition(dotted: str) -> tuple[str, str]:
 
 
 def _stub(name: str, dotted: str, exercise: exercises.Exercise, graded: str) -> str:
-    what = ("is the reference answer of" if dotted == exercise.reference
-            else "hands over the answer of")
-    message = (f"{dotted} {what} the exercise {exercise.name} of notebook {exercise.notebook} "
-               f"and does not exist while notebook {graded} is graded: the exercise asks for "
-               f"your own code.")
-    return (f"def {name}(*args, **kwargs):\n"
-            f"    from course_lib._grading import ReferenceUnavailable\n"
-            f"    raise ReferenceUnavailable({message!r})\n")
+    what = (
+        "is the reference answer of" if dotted == exercise.reference else "hands over the answer of"
+    )
+    message = (
+        f"{dotted} {what} the exercise {exercise.name} of notebook {exercise.notebook} "
+        f"and does not exist while notebook {graded} is graded: the exercise asks for "
+        f"your own code."
+    )
+    return (
+        f"def {name}(*args, **kwargs):\n"
+        f"    from course_lib._grading import ReferenceUnavailable\n"
+        f"    raise ReferenceUnavailable({message!r})\n"
+    )
 
 
 def without_functions(source: str, stubs: dict[str, str]) -> str:
@@ -133,8 +142,9 @@ def removed_references(notebook: str) -> dict[str, dict[str, str]]:
             continue
         for dotted in exercise.references:
             relative, name = _definition(dotted)
-            removed.setdefault(relative, {}).setdefault(name, _stub(name, dotted, exercise,
-                                                                    notebook))
+            removed.setdefault(relative, {}).setdefault(
+                name, _stub(name, dotted, exercise, notebook)
+            )
     return removed
 
 
@@ -148,8 +158,11 @@ def _names_used(nodes) -> set[str]:
 def _defined_name(node) -> str | None:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return node.name
-    if isinstance(node, ast.Assign) and len(node.targets) == 1 \
-            and isinstance(node.targets[0], ast.Name):
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    ):
         return node.targets[0].id
     if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
         return node.target.id
@@ -166,15 +179,22 @@ def probes_only(source: str) -> str:
     tree = ast.parse(source)
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
-            node.body = [item for item in node.body
-                         if not (isinstance(item, ast.FunctionDef) and item.name == "verdict")]
+            node.body = [
+                item
+                for item in node.body
+                if not (isinstance(item, ast.FunctionDef) and item.name == "verdict")
+            ]
     body = list(tree.body)
     while True:
         unused = []
         for node in body:
             name = _defined_name(node)
-            if name and name.startswith("_") and not name.startswith("__") \
-                    and name not in _names_used(other for other in body if other is not node):
+            if (
+                name
+                and name.startswith("_")
+                and not name.startswith("__")
+                and name not in _names_used(other for other in body if other is not node)
+            ):
                 unused.append(node)
         if not unused:
             break
@@ -188,8 +208,11 @@ def _kit_names(source: str) -> set[str]:
     ``from .kit import NAME``."""
     names = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == "kit":
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "kit"
+        ):
             names.add(node.attr)
         elif isinstance(node, ast.ImportFrom) and node.module == "kit" and node.level == 1:
             names.update(alias.name for alias in node.names)
@@ -207,19 +230,32 @@ def only_what_is_used(source: str, used: set[str]) -> str:
         name = pending.pop()
         if name not in kept:
             kept.add(name)
-            pending += [other for other in _names_used([definitions[name]])
-                        if other in definitions and other not in kept]
-    body = [node for node in tree.body
-            if (_defined_name(node) in kept if _defined_name(node) else True)]
-    needed = _names_used(node for node in body if not isinstance(node, (ast.Import,
-                                                                         ast.ImportFrom)))
+            pending += [
+                other
+                for other in _names_used([definitions[name]])
+                if other in definitions and other not in kept
+            ]
+    body = [
+        node for node in tree.body if (_defined_name(node) in kept if _defined_name(node) else True)
+    ]
+    needed = _names_used(
+        node for node in body if not isinstance(node, (ast.Import, ast.ImportFrom))
+    )
     for node in body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)) \
-                and getattr(node, "module", None) != "__future__":
-            node.names = [alias for alias in node.names
-                          if (alias.asname or alias.name).split(".")[0] in needed]
-    tree.body = [node for node in body
-                 if not (isinstance(node, (ast.Import, ast.ImportFrom)) and not node.names)]
+        if (
+            isinstance(node, (ast.Import, ast.ImportFrom))
+            and getattr(node, "module", None) != "__future__"
+        ):
+            node.names = [
+                alias
+                for alias in node.names
+                if (alias.asname or alias.name).split(".")[0] in needed
+            ]
+    tree.body = [
+        node
+        for node in body
+        if not (isinstance(node, (ast.Import, ast.ImportFrom)) and not node.names)
+    ]
     return ast.unparse(tree) + "\n"
 
 
@@ -228,8 +264,11 @@ def only_what_is_used(source: str, used: set[str]) -> str:
 
 def _write_copy(notebook: str, target: Path) -> None:
     removed = removed_references(notebook)
-    probes = {name: probes_only(path.read_text()) for name, path in _sources()
-              if name.startswith("autograder/exercises/nb")}
+    probes = {
+        name: probes_only(path.read_text())
+        for name, path in _sources()
+        if name.startswith("autograder/exercises/nb")
+    }
     kit_used = set().union(*(_kit_names(text) for text in probes.values()))
     for name, path in _sources():
         if name == "grading_copy.py":

@@ -75,16 +75,26 @@ class KernelSession:
     sandbox; ``files`` ({name: bytes}) are put in its working directory.
     """
 
-    def __init__(self, *, copy: Path, sandboxed: bool = True, timeout: int = DEFAULT_TIMEOUT,
-                 memory_bytes: int = DEFAULT_MEMORY, env: dict | None = None,
-                 files: dict[str, bytes] | None = None):
+    def __init__(
+        self,
+        *,
+        copy: Path,
+        sandboxed: bool = True,
+        timeout: int = DEFAULT_TIMEOUT,
+        memory_bytes: int = DEFAULT_MEMORY,
+        env: dict | None = None,
+        files: dict[str, bytes] | None = None,
+    ):
         self.timeout = timeout
         self.memory_bytes = memory_bytes
         self.env = env or {}
         self.copy = Path(copy)
         self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
-        self.sandbox = sandboxing.Sandbox(self.scratch, self.copy, memory_bytes,
-                                          uid=sandboxing.new_uid()) if sandboxed else None
+        self.sandbox = (
+            sandboxing.Sandbox(self.scratch, self.copy, memory_bytes, uid=sandboxing.new_uid())
+            if sandboxed
+            else None
+        )
         if self.sandbox is not None:
             self.sandbox.prepare()
             self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
@@ -108,10 +118,14 @@ class KernelSession:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     def _start(self):
-        self.km = GradingKernelManager(kernel_name="python3", memory_bytes=self.memory_bytes,
-                                       transport="ipc", ip=self.ipc_prefix,
-                                       connection_file=self.connection_file,
-                                       sandbox=self.sandbox)
+        self.km = GradingKernelManager(
+            kernel_name="python3",
+            memory_bytes=self.memory_bytes,
+            transport="ipc",
+            ip=self.ipc_prefix,
+            connection_file=self.connection_file,
+            sandbox=self.sandbox,
+        )
         if self.sandbox is not None:
             self.km.kernel_env = self.sandbox.environment(self.env)
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
@@ -119,8 +133,9 @@ class KernelSession:
             env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(self.copy), **self.env)
             env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}"
         # the kernel's own log lines (transport warnings) are not the grader's output
-        self.km.start_kernel(env=env, cwd=str(self.workdir), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        self.km.start_kernel(
+            env=env, cwd=str(self.workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.kc = self.km.client()
         self.kc.start_channels()
         try:
@@ -164,8 +179,9 @@ class KernelSession:
                 message = kc.get_iopub_msg(timeout=min(remaining, 1.0))
             except queue.Empty:
                 if not km.is_alive():
-                    return CellOutcome("dead", "the kernel died (out of memory, or the code "
-                                               "exited)")
+                    return CellOutcome(
+                        "dead", "the kernel died (out of memory, or the code exited)"
+                    )
                 continue
             if message["parent_header"].get("msg_id") != msg_id:
                 continue

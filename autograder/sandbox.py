@@ -43,12 +43,26 @@ import autograder
 import course_lib
 
 COPY_MOUNT = "/course"
-ETC_ENTRIES = ("alternatives", "fonts", "group", "host.conf", "hosts", "ld.so.cache",
-               "ld.so.conf", "ld.so.conf.d", "localtime", "mime.types", "nsswitch.conf",
-               "os-release", "passwd", "ssl", "timezone")
-DEFAULT_NPROC = 64          # ipykernel and NumPy use about 15 threads; a fork bomb stops here
+ETC_ENTRIES = (
+    "alternatives",
+    "fonts",
+    "group",
+    "host.conf",
+    "hosts",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "mime.types",
+    "nsswitch.conf",
+    "os-release",
+    "passwd",
+    "ssl",
+    "timezone",
+)
+DEFAULT_NPROC = 64  # ipykernel and NumPy use about 15 threads; a fork bomb stops here
 DEFAULT_FSIZE = 100 * 1024**2
-UID_BASE = 1_800_000_000    # far above any real account
+UID_BASE = 1_800_000_000  # far above any real account
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 INSTALL_HINT = "on Debian or Ubuntu: apt-get install bubblewrap"
 
@@ -59,8 +73,7 @@ class SandboxUnavailable(RuntimeError):
 
 def _python_trees() -> list[str]:
     """The environment and the interpreter it runs on (the base of a virtual environment)."""
-    trees = {sys.prefix, sys.base_prefix,
-             str(Path(os.path.realpath(sys.executable)).parent.parent)}
+    trees = {sys.prefix, sys.base_prefix, str(Path(os.path.realpath(sys.executable)).parent.parent)}
     return sorted(trees)
 
 
@@ -119,8 +132,7 @@ class Sandbox:
             os.chmod(self.scratch, 0o711)
             for folder in (self.home, self.ipc):
                 os.chown(folder, self.uid, self.uid)
-        self.cgroups = _make_cgroups(f"autograder-{os.getpid()}-{secrets.token_hex(4)}",
-                                     self.nproc)
+        self.cgroups = _make_cgroups(f"autograder-{os.getpid()}-{secrets.token_hex(4)}", self.nproc)
 
     def release(self) -> None:
         """Remove the sandbox's control groups (once its processes are gone)."""
@@ -142,20 +154,38 @@ class Sandbox:
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         python_bin = str(Path(sys.executable).parent)
-        return {"PATH": f"{python_bin}:/usr/bin:/bin", "HOME": str(self.home),
-                "PYTHONPATH": COPY_MOUNT, "PYTHONDONTWRITEBYTECODE": "1",
-                "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
-                "IPYTHONDIR": "/tmp/ipython", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-                "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                **extra}
+        return {
+            "PATH": f"{python_bin}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "PYTHONPATH": COPY_MOUNT,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "IPYTHONDIR": "/tmp/ipython",
+            "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            **extra,
+        }
 
     def wrap(self, command: list[str], env: dict[str, str]) -> list[str]:
         """``command`` (the kernel's) as it runs in this sandbox, with ``env`` only."""
         trees = _python_trees()
         scratch = str(self.scratch)
-        arguments = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session",
-                     "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                     "--unshare-cgroup-try", "--hostname", "grading"]
+        arguments = [
+            shutil.which("bwrap") or "bwrap",
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "grading",
+        ]
         if self.uid is None:
             arguments.append("--unshare-user")
         arguments += ["--ro-bind", "/usr", "/usr"]
@@ -176,21 +206,42 @@ class Sandbox:
         for tree in trees:
             arguments += ["--ro-bind", tree, tree]
         arguments += _hidden_packages(trees)
-        arguments += ["--ro-bind", str(self.copy), COPY_MOUNT,
-                      *_parents([scratch]), "--bind", scratch, scratch,
-                      "--chdir", str(self.home), "--clearenv"]
+        arguments += [
+            "--ro-bind",
+            str(self.copy),
+            COPY_MOUNT,
+            *_parents([scratch]),
+            "--bind",
+            scratch,
+            scratch,
+            "--chdir",
+            str(self.home),
+            "--clearenv",
+        ]
         for name, value in env.items():
             arguments += ["--setenv", name, value]
         if self.uid is not None:
-            arguments += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
-                          "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-                          "--no-new-privs"]
-        arguments += ["prlimit", f"--as={self.memory_bytes}", f"--nproc={self.nproc}",
-                      f"--fsize={self.fsize}", "--"]
+            arguments += [
+                "setpriv",
+                f"--reuid={self.uid}",
+                f"--regid={self.uid}",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--bounding-set=-all",
+                "--no-new-privs",
+            ]
+        arguments += [
+            "prlimit",
+            f"--as={self.memory_bytes}",
+            f"--nproc={self.nproc}",
+            f"--fsize={self.fsize}",
+            "--",
+        ]
         if self.cgroups:
             # a shell joins the groups, then becomes bwrap: everything it starts is inside
-            join = "; ".join(f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}"
-                             for group in self.cgroups)
+            join = "; ".join(
+                f"echo $$ > {shlex.quote(str(group / 'cgroup.procs'))}" for group in self.cgroups
+            )
             arguments = ["/bin/sh", "-c", f'{join} && exec "$@"', "sh", *arguments]
         return arguments + list(command)
 
@@ -245,8 +296,10 @@ def unavailable_reason() -> str | None:
             sandbox.release()
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
-        return (f"bubblewrap cannot create the sandbox here ({detail}); it needs user "
-                "namespaces (or root)")
+        return (
+            f"bubblewrap cannot create the sandbox here ({detail}); it needs user "
+            "namespaces (or root)"
+        )
     return None
 
 
@@ -254,7 +307,9 @@ def require() -> None:
     """Raise :class:`SandboxUnavailable` with the reason when kernels cannot be sandboxed."""
     reason = unavailable_reason()
     if reason:
-        raise SandboxUnavailable(f"cannot sandbox the grading kernels: {reason}. Grading "
-                                 "untrusted notebooks without a sandbox lets them read the "
-                                 "instructor notebooks and the gradebook; pass --no-sandbox to "
-                                 "do it anyway.")
+        raise SandboxUnavailable(
+            f"cannot sandbox the grading kernels: {reason}. Grading "
+            "untrusted notebooks without a sandbox lets them read the "
+            "instructor notebooks and the gradebook; pass --no-sandbox to "
+            "do it anyway."
+        )

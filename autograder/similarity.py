@@ -86,6 +86,7 @@ THRESHOLD = 0.7
 
 # --- tokens -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Token:
     """A normalised token and the characters ``text[start:end]`` it came from."""
@@ -98,10 +99,14 @@ class Token:
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
 _STRUCTURE = {tokenize.NEWLINE: "NEWLINE", tokenize.INDENT: "INDENT", tokenize.DEDENT: "DEDENT"}
 # Python 3.12 splits f-strings (3.14 also t-strings) into several tokens; they count as one string.
-_STRING_OPENERS = {getattr(tokenize, name) for name in ("FSTRING_START", "TSTRING_START")
-                   if hasattr(tokenize, name)}
-_STRING_CLOSERS = {getattr(tokenize, name) for name in ("FSTRING_END", "TSTRING_END")
-                   if hasattr(tokenize, name)}
+_STRING_OPENERS = {
+    getattr(tokenize, name)
+    for name in ("FSTRING_START", "TSTRING_START")
+    if hasattr(tokenize, name)
+}
+_STRING_CLOSERS = {
+    getattr(tokenize, name) for name in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, name)
+}
 
 
 def _symbol(token: tokenize.TokenInfo) -> str | None:
@@ -134,8 +139,12 @@ def _raw_tokens(lines: list[str]) -> list[tokenize.TokenInfo]:
         readline = io.StringIO("".join(lines[first:])).readline
         try:
             for token in tokenize.generate_tokens(readline):
-                found.append(token._replace(start=(token.start[0] + first, token.start[1]),
-                                            end=(token.end[0] + first, token.end[1])))
+                found.append(
+                    token._replace(
+                        start=(token.start[0] + first, token.start[1]),
+                        end=(token.end[0] + first, token.end[1]),
+                    )
+                )
             break
         except (tokenize.TokenError, SyntaxError) as error:
             bad = _error_line(error)
@@ -199,6 +208,7 @@ def tokens(text: str) -> list[Token]:
 
 # --- fingerprints -----------------------------------------------------------------------------
 
+
 def _hash(symbols: tuple[str, ...]) -> int:
     # a stable hash (Python's own is salted per process), so that reports can be compared
     digest = hashlib.blake2b("\x00".join(symbols).encode(), digest_size=8).digest()
@@ -208,7 +218,7 @@ def _hash(symbols: tuple[str, ...]) -> int:
 def kgram_hashes(cell_tokens: list[Token], k: int = K) -> list[int]:
     """The hash of every run of ``k`` consecutive tokens, by position of its first token."""
     symbols = [token.symbol for token in cell_tokens]
-    return [_hash(tuple(symbols[i:i + k])) for i in range(len(symbols) - k + 1)]
+    return [_hash(tuple(symbols[i : i + k])) for i in range(len(symbols) - k + 1)]
 
 
 def winnow(hashes: list[int], window: int = WINDOW) -> set[int]:
@@ -219,7 +229,7 @@ def winnow(hashes: list[int], window: int = WINDOW) -> set[int]:
     window = min(window, len(hashes))
     selected = set()
     for first in range(len(hashes) - window + 1):
-        block = hashes[first:first + window]
+        block = hashes[first : first + window]
         selected.add(first + min(range(window), key=lambda i: (block[i], -i)))
     return selected
 
@@ -270,13 +280,17 @@ def score(a: Fingerprinted, b: Fingerprinted) -> float:
 
 # --- the class's cells ------------------------------------------------------------------------
 
+
 def _solutions(notebook) -> dict[str, str]:
     """Source of each solution code cell by grade_id (the first cell of a repeated id)."""
     cells = {}
     for cell in notebook.get("cells", []):
         grade_id = nbgrader_meta(cell).get("grade_id")
-        if cell.get("cell_type") == "code" and nbgrader_meta(cell).get("solution") \
-                and isinstance(grade_id, str):
+        if (
+            cell.get("cell_type") == "code"
+            and nbgrader_meta(cell).get("solution")
+            and isinstance(grade_id, str)
+        ):
             cells.setdefault(grade_id, cell_source(cell))
     return cells
 
@@ -286,8 +300,11 @@ def _defined_functions(text: str) -> set[str]:
         tree = ast.parse(text)
     except SyntaxError:
         return set()
-    return {node.name for node in ast.walk(tree)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
 
 
 def _reference_functions(notebook: str, cell: str) -> list[str]:
@@ -295,8 +312,12 @@ def _reference_functions(notebook: str, cell: str) -> list[str]:
     each exercise's reference and its equivalents (the helpers and twins that the grader also
     hides from students, so copying any of them is copying the reference)."""
     defined = _defined_functions(cell)
-    return [dotted for exercise in exercises.of_notebook(notebook) if exercise.name in defined
-            for dotted in exercise.references]
+    return [
+        dotted
+        for exercise in exercises.of_notebook(notebook)
+        if exercise.name in defined
+        for dotted in exercise.references
+    ]
 
 
 def _source_of(dotted: str) -> str:
@@ -327,27 +348,36 @@ class SolutionCell:
     students: dict[str, str]
 
 
-def _solution_cells(submitted: dict[str, dict[str, dict[str, str]]], source_dir: Path,
-                    released_dir: Path) -> list[SolutionCell]:
+def _solution_cells(
+    submitted: dict[str, dict[str, dict[str, str]]], source_dir: Path, released_dir: Path
+) -> list[SolutionCell]:
     """``submitted[notebook][student]`` are a student's solution cells by grade_id."""
     found = []
     for notebook, by_student in sorted(submitted.items()):
-        instructor = _solutions(nbformat.read(
-            Path(source_dir) / notebook / f"{notebook}.ipynb", as_version=4))
+        instructor = _solutions(
+            nbformat.read(Path(source_dir) / notebook / f"{notebook}.ipynb", as_version=4)
+        )
         released_path = Path(released_dir) / f"{notebook}.ipynb"
-        released = _solutions(nbformat.read(released_path, as_version=4)) \
-            if released_path.exists() else {}
+        released = (
+            _solutions(nbformat.read(released_path, as_version=4)) if released_path.exists() else {}
+        )
         for grade_id, instructor_cell in instructor.items():
-            found.append(SolutionCell(
-                label=grade_id.removesuffix("_solution"),
-                given=released.get(grade_id, ""),
-                reference=reference_source(notebook, instructor_cell),
-                students={student: cells.get(grade_id, "")
-                          for student, cells in sorted(by_student.items())}))
+            found.append(
+                SolutionCell(
+                    label=grade_id.removesuffix("_solution"),
+                    given=released.get(grade_id, ""),
+                    reference=reference_source(notebook, instructor_cell),
+                    students={
+                        student: cells.get(grade_id, "")
+                        for student, cells in sorted(by_student.items())
+                    },
+                )
+            )
     return found
 
 
 # --- comparing --------------------------------------------------------------------------------
+
 
 def _boilerplate(students: list[Fingerprinted]) -> set[int]:
     """Fingerprints in more than BOILERPLATE_SHARE of the distinct cells with code of their own.
@@ -369,21 +399,25 @@ def compare(solution: SolutionCell) -> tuple[list[dict], dict[str, Fingerprinted
     """Every pair of one solution cell (student with student, student with reference) and the
     fingerprinted cells by name, with given code and boilerplate already left out."""
     given = set(kgram_hashes(tokens(solution.given)))
-    cells = {name: fingerprint(text).without(given)
-             for name, text in solution.students.items()}
+    cells = {name: fingerprint(text).without(given) for name, text in solution.students.items()}
     ignored = _boilerplate(list(cells.values()))
     cells = {name: cell.without(ignored) for name, cell in cells.items()}
     cells[REFERENCE] = fingerprint(solution.reference).without(given | ignored)
     names = sorted(solution.students)
     pairs = list(itertools.combinations(names, 2)) + [(name, REFERENCE) for name in names]
-    return [{"exercise": solution.label, "a": a, "b": b,
-             "score": round(score(cells[a], cells[b]), 4)} for a, b in pairs], cells
+    return [
+        {"exercise": solution.label, "a": a, "b": b, "score": round(score(cells[a], cells[b]), 4)}
+        for a, b in pairs
+    ], cells
 
 
 def shared_spans(cell: Fingerprinted, other: Fingerprinted) -> list[tuple[int, int]]:
     """Character spans of ``cell`` covered by fingerprints that ``other`` has too, merged."""
-    spans = sorted(cell.spans[position] for value in cell.prints.keys() & other.prints.keys()
-                   for position in cell.prints[value])
+    spans = sorted(
+        cell.spans[position]
+        for value in cell.prints.keys() & other.prints.keys()
+        for position in cell.prints[value]
+    )
     merged: list[tuple[int, int]] = []
     for start, end in spans:
         if merged and start <= merged[-1][1]:
@@ -438,34 +472,48 @@ def _section(number: int, pair: dict, a: Fingerprinted, b: Fingerprinted) -> str
     columns = "".join(
         f"<div><h3>{html.escape(name)}</h3><pre>{_marked(cell.text, shared_spans(cell, other))}"
         f"</pre></div>"
-        for name, cell, other in ((pair["a"], a, b), (pair["b"], b, a)))
-    return (f"<section class='pair' id='pair-{number}'><h2>{html.escape(pair['exercise'])}: "
-            f"{html.escape(pair['a'])} and {html.escape(pair['b'])}, {pair['score']:.2f}</h2>"
-            f"<div class='columns'>{columns}</div></section>")
+        for name, cell, other in ((pair["a"], a, b), (pair["b"], b, a))
+    )
+    return (
+        f"<section class='pair' id='pair-{number}'><h2>{html.escape(pair['exercise'])}: "
+        f"{html.escape(pair['a'])} and {html.escape(pair['b'])}, {pair['score']:.2f}</h2>"
+        f"<div class='columns'>{columns}</div></section>"
+    )
 
 
 def _contents(flagged: list[dict]) -> str:
-    rows = "".join(f"<tr><td><a href='#pair-{number}'>{html.escape(pair['exercise'])}</a></td>"
-                   f"<td>{html.escape(pair['a'])}</td><td>{html.escape(pair['b'])}</td>"
-                   f"<td class='score'>{pair['score']:.2f}</td></tr>"
-                   for number, pair in enumerate(flagged))
-    return ("<table><tr><th>solution cell</th><th>student</th><th>student or reference</th>"
-            f"<th>score</th></tr>{rows}</table>")
+    rows = "".join(
+        f"<tr><td><a href='#pair-{number}'>{html.escape(pair['exercise'])}</a></td>"
+        f"<td>{html.escape(pair['a'])}</td><td>{html.escape(pair['b'])}</td>"
+        f"<td class='score'>{pair['score']:.2f}</td></tr>"
+        for number, pair in enumerate(flagged)
+    )
+    return (
+        "<table><tr><th>solution cell</th><th>student</th><th>student or reference</th>"
+        f"<th>score</th></tr>{rows}</table>"
+    )
 
 
-def render(pairs: list[dict], cells: dict[str, dict[str, Fingerprinted]],
-           threshold: float) -> str:
+def render(pairs: list[dict], cells: dict[str, dict[str, Fingerprinted]], threshold: float) -> str:
     """The HTML page of the pairs above ``threshold``; ``cells[exercise][name]``."""
     flagged = [pair for pair in pairs if pair["score"] > threshold]
-    sections = "\n".join(_section(number, pair, cells[pair["exercise"]][pair["a"]],
-                                  cells[pair["exercise"]][pair["b"]])
-                         for number, pair in enumerate(flagged))
-    return _PAGE.format(n_pairs=len(pairs), n_flagged=len(flagged), threshold=threshold,
-                        contents=_contents(flagged) if flagged else "",
-                        sections=sections or "<p>No pair is above the threshold.</p>")
+    sections = "\n".join(
+        _section(
+            number, pair, cells[pair["exercise"]][pair["a"]], cells[pair["exercise"]][pair["b"]]
+        )
+        for number, pair in enumerate(flagged)
+    )
+    return _PAGE.format(
+        n_pairs=len(pairs),
+        n_flagged=len(flagged),
+        threshold=threshold,
+        contents=_contents(flagged) if flagged else "",
+        sections=sections or "<p>No pair is above the threshold.</p>",
+    )
 
 
 # --- the report -------------------------------------------------------------------------------
+
 
 def _read_submissions(submissions: Path, source_dir: Path):
     """Solution cells by notebook, student and grade_id, and how many files were not notebooks."""
@@ -483,8 +531,14 @@ def _read_submissions(submissions: Path, source_dir: Path):
     return submitted, skipped
 
 
-def similarity_report(submissions, out, *, source_dir=SOURCE_DIR, released_dir=RELEASED_DIR,
-                      threshold: float = THRESHOLD) -> str:
+def similarity_report(
+    submissions,
+    out,
+    *,
+    source_dir=SOURCE_DIR,
+    released_dir=RELEASED_DIR,
+    threshold: float = THRESHOLD,
+) -> str:
     """Write ``out/similarity.json`` and ``out/similarity.html``; return a one-line summary.
 
     Parameters
@@ -519,9 +573,11 @@ def similarity_report(submissions, out, *, source_dir=SOURCE_DIR, released_dir=R
     students = {student for by_student in submitted.values() for student in by_student}
     flagged = sum(pair["score"] > threshold for pair in pairs)
     note = f"; {_count(skipped, 'file')} skipped (not a notebook)" if skipped else ""
-    return (f"similarity: {_count(len(pairs), 'pair')} of {_count(len(students), 'student')} "
-            f"in {_count(len(cells), 'solution cell')} compared, {flagged} above {threshold:g}; "
-            f"{out / 'similarity.html'}{note}")
+    return (
+        f"similarity: {_count(len(pairs), 'pair')} of {_count(len(students), 'student')} "
+        f"in {_count(len(cells), 'solution cell')} compared, {flagged} above {threshold:g}; "
+        f"{out / 'similarity.html'}{note}"
+    )
 
 
 def _count(n: int, noun: str) -> str:

@@ -15,8 +15,22 @@ import numpy as np
 
 MIME = "application/vnd.dropout-course.probe+json"
 _ARRAY = "__ndarray__"
-_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-           "float16", "float32", "float64", "complex64", "complex128"}
+_DTYPES = {
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+}
 MAX_BYTES = 512 * 1024 * 1024
 MAX_DEPTH = 16
 
@@ -28,14 +42,19 @@ class WireError(ValueError):
 def _encode(value, depth):
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
-    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+    if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
         if array.dtype.name not in _DTYPES:
             raise WireError(f"arrays of dtype {array.dtype} cannot be sent")
         # the dtype's name says nothing of byte order: send the bytes in the native one
         native = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
-        return {_ARRAY: {"dtype": array.dtype.name, "shape": list(array.shape),
-                         "data": base64.b64encode(native.tobytes()).decode()}}
+        return {
+            _ARRAY: {
+                "dtype": array.dtype.name,
+                "shape": list(array.shape),
+                "data": base64.b64encode(native.tobytes()).decode(),
+            }
+        }
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
             raise WireError("dict keys must be strings")

@@ -67,14 +67,18 @@ def main(argv=None) -> list[tuple[str, float]]:
     x = rng.standard_normal(args.elements, dtype=np.float32)
     dout = rng.standard_normal(args.elements, dtype=np.float32)
     timings = {
-        "course_lib dropout_forward + dropout_backward":
-            best_of(lambda: course_lib_layer(x, dout, args.p_drop, rng), args.repeats),
-        "course_lib sample_mask alone":
-            best_of(lambda: sample_mask(x.shape, args.p_drop, rng=rng), args.repeats),
-        "naive NumPy (float64 uniforms, scaled mask)":
-            best_of(lambda: naive(x, dout, args.p_drop, rng), args.repeats),
-        "NumPy with float32 uniforms":
-            best_of(lambda: float32_uniforms(x, dout, args.p_drop, rng), args.repeats),
+        "course_lib dropout_forward + dropout_backward": best_of(
+            lambda: course_lib_layer(x, dout, args.p_drop, rng), args.repeats
+        ),
+        "course_lib sample_mask alone": best_of(
+            lambda: sample_mask(x.shape, args.p_drop, rng=rng), args.repeats
+        ),
+        "naive NumPy (float64 uniforms, scaled mask)": best_of(
+            lambda: naive(x, dout, args.p_drop, rng), args.repeats
+        ),
+        "NumPy with float32 uniforms": best_of(
+            lambda: float32_uniforms(x, dout, args.p_drop, rng), args.repeats
+        ),
     }
     contender = torch_contender()
     if contender is not None:
@@ -82,7 +86,8 @@ def main(argv=None) -> list[tuple[str, float]]:
         x_t = torch.from_numpy(x.copy()).requires_grad_()
         dout_t = torch.from_numpy(dout)
         timings[f"torch {torch.__version__} F.dropout forward + backward"] = best_of(
-            lambda: run(x_t, dout_t, args.p_drop, rng), args.repeats)
+            lambda: run(x_t, dout_t, args.p_drop, rng), args.repeats
+        )
     baseline = timings["course_lib dropout_forward + dropout_backward"]
     print(f"{args.elements:,} float32 elements, p_drop={args.p_drop}, best of {args.repeats}")
     ratios = []

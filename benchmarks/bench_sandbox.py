@@ -24,11 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from grading_helpers import instructor, submission  # noqa: E402
-
 from autograder import build  # noqa: E402
 from autograder.assemble import assemble  # noqa: E402
 from autograder.grading import grade_plan  # noqa: E402
+from grading_helpers import instructor, submission  # noqa: E402
 
 WAYS = {  # name: (sandboxed, the grading copy, skip demonstration cells)
     "before": (False, False, False),
@@ -41,8 +40,9 @@ WAYS = {  # name: (sandboxed, the grading copy, skip demonstration cells)
 def grade_once(name: str, sandboxed: bool, grading_copy: bool, skip_demos: bool) -> float:
     plan = assemble(instructor(name), submission(name, correct=True), skip_demos=skip_demos)
     started = time.perf_counter()
-    tests = grade_plan(plan, notebook=name, seed=1, sandboxed=sandboxed,
-                       copy=None if grading_copy else ROOT)
+    tests = grade_plan(
+        plan, notebook=name, seed=1, sandboxed=sandboxed, copy=None if grading_copy else ROOT
+    )
     seconds = time.perf_counter() - started
     if any(test["status"] != "passed" for test in tests):
         raise RuntimeError(f"{name}: the instructor's solution did not pass: {tests}")
@@ -56,8 +56,11 @@ def main(argv=None) -> dict[str, dict[str, float]]:
     args = parser.parse_args(argv)
     medians: dict[str, dict[str, float]] = {}
     print(f"median of {args.repeats} gradings of each instructor solution, in seconds")
-    print(f"{'notebook':24s}" + "".join(f"{way:>13s}" for way in WAYS)
-          + "   sandbox overhead   skipping saves")
+    print(
+        f"{'notebook':24s}"
+        + "".join(f"{way:>13s}" for way in WAYS)
+        + "   sandbox overhead   skipping saves"
+    )
     for name in args.notebooks:
         grade_once(name, *WAYS["now"])  # builds the grading copy, warms the caches
         times = {way: [] for way in WAYS}
@@ -66,9 +69,12 @@ def main(argv=None) -> dict[str, dict[str, float]]:
                 times[way].append(grade_once(name, *settings))
         medians[name] = {way: statistics.median(values) for way, values in times.items()}
         row = medians[name]
-        print(f"{name:24s}" + "".join(f"{row[way]:13.2f}" for way in WAYS)
-              + f"   {row['now'] / row['unsandboxed']:16.2f}x"
-              + f"   {row['all cells'] / row['now']:13.2f}x")
+        print(
+            f"{name:24s}"
+            + "".join(f"{row[way]:13.2f}" for way in WAYS)
+            + f"   {row['now'] / row['unsandboxed']:16.2f}x"
+            + f"   {row['all cells'] / row['now']:13.2f}x"
+        )
     return medians
 
 

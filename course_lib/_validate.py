@@ -101,8 +101,9 @@ def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
         raise ValueError(
             f"layer_sizes must list at least 2 layers (input and output), got {list(layer_sizes)}"
         )
-    return tuple(check_count(size, f"layer_sizes[{i}]", minimum=1)
-                 for i, size in enumerate(layer_sizes))
+    return tuple(
+        check_count(size, f"layer_sizes[{i}]", minimum=1) for i, size in enumerate(layer_sizes)
+    )
 
 
 def per_layer_p_drop(p_drop, layer_sizes: tuple[int, ...]) -> tuple[float, ...]:

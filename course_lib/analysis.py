@@ -31,10 +31,20 @@ from ._validate import (
 from .masks import sample_mask
 
 __all__ = [
-    "MaskSummary", "ParameterCount", "boosting_factor", "count_parameters", "count_subnetworks",
-    "dropout_penalties", "dropped_count_distribution", "dropped_count_range",
-    "equivalent_standard_lr", "expected_dropout_loss", "prob_exactly_dropped", "relative_spread",
-    "sample_mask", "summarize_mask",
+    "MaskSummary",
+    "ParameterCount",
+    "boosting_factor",
+    "count_parameters",
+    "count_subnetworks",
+    "dropout_penalties",
+    "dropped_count_distribution",
+    "dropped_count_range",
+    "equivalent_standard_lr",
+    "expected_dropout_loss",
+    "prob_exactly_dropped",
+    "relative_spread",
+    "sample_mask",
+    "summarize_mask",
 ]
 
 
@@ -166,7 +176,7 @@ def count_subnetworks(layer_sizes, p_drop) -> int:
     sizes = check_layer_sizes(layer_sizes)
     rates = per_layer_p_drop(p_drop, sizes)
     n_droppable = sum(size for size, rate in zip(sizes[:-1], rates) if rate > 0.0)
-    return 2 ** n_droppable
+    return 2**n_droppable
 
 
 def boosting_factor(p_drop: float) -> float:
@@ -246,9 +256,11 @@ def expected_dropout_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray, p_drop: f
     X = _check_design(X)
     y, w = check_float_array(y, "y"), check_float_array(w, "w")
     if y.shape != X.shape[:1]:
-        raise ValueError(f"y must have shape ({X.shape[0]},) for X of shape {X.shape}, "
-                         f"got {y.shape}")
+        raise ValueError(
+            f"y must have shape ({X.shape[0]},) for X of shape {X.shape}, got {y.shape}"
+        )
     if w.shape != X.shape[1:]:
-        raise ValueError(f"w must have shape ({X.shape[1]},) for X of shape {X.shape}, "
-                         f"got {w.shape}")
+        raise ValueError(
+            f"w must have shape ({X.shape[1]},) for X of shape {X.shape}, got {w.shape}"
+        )
     return float(np.sum((y - X @ w) ** 2) + dropout_penalties(X, p_drop) @ (w**2))

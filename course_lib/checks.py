@@ -24,8 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .stats import (DEFAULT_ALPHA, bernstein_radius, binomial_acceptance, hoeffding_radius,
-                    mean_square_range, normal_mean_radius, variance_ratio_range)
+from .stats import (
+    DEFAULT_ALPHA,
+    bernstein_radius,
+    binomial_acceptance,
+    hoeffding_radius,
+    mean_square_range,
+    normal_mean_radius,
+    variance_ratio_range,
+)
 
 
 class CheckFailure(AssertionError):
@@ -49,9 +56,16 @@ def _fail(message: str, hint: str | None = None) -> None:
 # --- general-purpose statistical assertions ---------------------------------------------------
 
 
-def assert_binomial_count(count: int, n: int, p: float, *, alpha: float = DEFAULT_ALPHA,
-                          what: str = "count", alternatives: Mapping[str, float] | None = None,
-                          hint: str | None = None) -> CheckResult:
+def assert_binomial_count(
+    count: int,
+    n: int,
+    p: float,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    what: str = "count",
+    alternatives: Mapping[str, float] | None = None,
+    hint: str | None = None,
+) -> CheckResult:
     """Assert that ``count`` is a plausible draw from Binomial(n, p).
 
     Parameters
@@ -66,19 +80,33 @@ def assert_binomial_count(count: int, n: int, p: float, *, alpha: float = DEFAUL
     """
     lo, hi = binomial_acceptance(n, p, alpha)
     if not lo <= count <= hi:
-        matches = [mistake for mistake, q in (alternatives or {}).items()
-                   if q != p and binomial_acceptance(n, q, alpha)[0] <= count
-                   <= binomial_acceptance(n, q, alpha)[1]]
+        matches = [
+            mistake
+            for mistake, q in (alternatives or {}).items()
+            if q != p
+            and binomial_acceptance(n, q, alpha)[0] <= count <= binomial_acceptance(n, q, alpha)[1]
+        ]
         fraction = count / n if n else float("nan")
-        _fail(f"{what}: expected between {lo} and {hi} of {n} (probability {p:.4g} each; a correct "
-              f"implementation falls outside with probability < {alpha:.0e}), saw {count} "
-              f"(fraction {fraction:.4f}).", " ".join(matches) if matches else hint)
+        _fail(
+            f"{what}: expected between {lo} and {hi} of {n} (probability {p:.4g} each; a correct "
+            f"implementation falls outside with probability < {alpha:.0e}), saw {count} "
+            f"(fraction {fraction:.4f}).",
+            " ".join(matches) if matches else hint,
+        )
     return CheckResult(float(count), float(lo), float(hi), alpha)
 
 
-def assert_mean_close(values, expected: float, *, lower: float, upper: float,
-                      variance: float | None = None, alpha: float = DEFAULT_ALPHA,
-                      what: str = "mean", hint: str | None = None) -> CheckResult:
+def assert_mean_close(
+    values,
+    expected: float,
+    *,
+    lower: float,
+    upper: float,
+    variance: float | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    what: str = "mean",
+    hint: str | None = None,
+) -> CheckResult:
     """Assert that the mean of i.i.d. ``values`` in ``[lower, upper]`` is close to ``expected``.
 
     The tolerance is Bernstein's radius when ``variance`` is given (tighter), else Hoeffding's.
@@ -88,8 +116,11 @@ def assert_mean_close(values, expected: float, *, lower: float, upper: float,
     if values.size == 0:
         raise ValueError("values must not be empty")
     if np.any(~np.isfinite(values)) or values.min() < lower or values.max() > upper:
-        _fail(f"{what}: every value must lie in [{lower:.6g}, {upper:.6g}], saw values in "
-              f"[{np.nanmin(values):.6g}, {np.nanmax(values):.6g}].", hint)
+        _fail(
+            f"{what}: every value must lie in [{lower:.6g}, {upper:.6g}], saw values in "
+            f"[{np.nanmin(values):.6g}, {np.nanmax(values):.6g}].",
+            hint,
+        )
     if variance is None:
         radius = hoeffding_radius(values.size, upper - lower, alpha)
     else:
@@ -97,14 +128,23 @@ def assert_mean_close(values, expected: float, *, lower: float, upper: float,
         radius = bernstein_radius(values.size, variance, bound, alpha)
     mean = float(values.mean())
     if abs(mean - expected) > radius:
-        _fail(f"{what}: expected {expected:.6g} +/- {radius:.3g} (a correct implementation falls "
-              f"outside with probability < {alpha:.0e}), saw {mean:.6g}.", hint)
+        _fail(
+            f"{what}: expected {expected:.6g} +/- {radius:.3g} (a correct implementation falls "
+            f"outside with probability < {alpha:.0e}), saw {mean:.6g}.",
+            hint,
+        )
     return CheckResult(mean, expected - radius, expected + radius, alpha)
 
 
-def assert_normal_variance(samples, variance: float, *, mean: float = 0.0,
-                           alpha: float = DEFAULT_ALPHA, what: str = "variance",
-                           hint: str | None = None) -> CheckResult:
+def assert_normal_variance(
+    samples,
+    variance: float,
+    *,
+    mean: float = 0.0,
+    alpha: float = DEFAULT_ALPHA,
+    what: str = "variance",
+    hint: str | None = None,
+) -> CheckResult:
     """Assert that Gaussian ``samples`` with known ``mean`` have variance ``variance``.
 
     Under the hypothesis, ``sum((x - mean)**2) / variance`` is chi-square with ``n`` degrees of
@@ -117,17 +157,27 @@ def assert_normal_variance(samples, variance: float, *, mean: float = 0.0,
     observed = float(np.mean((samples - mean) ** 2))
     low, high = mean_square_range(variance, n, alpha)
     if not low <= observed <= high:
-        _fail(f"{what}: expected {variance:.6g} (between {low:.6g} and {high:.6g} for {n} "
-              f"samples; a correct implementation falls outside with probability < {alpha:.0e}), "
-              f"saw {observed:.6g}.", hint)
+        _fail(
+            f"{what}: expected {variance:.6g} (between {low:.6g} and {high:.6g} for {n} "
+            f"samples; a correct implementation falls outside with probability < {alpha:.0e}), "
+            f"saw {observed:.6g}.",
+            hint,
+        )
     return CheckResult(observed, low, high, alpha)
 
 
 # --- Gaussian means and variance ratios -------------------------------------------------------
 
 
-def assert_normal_mean(samples, mean: float, *, variance: float, alpha: float = DEFAULT_ALPHA,
-                       what: str = "mean", hint: str | None = None) -> CheckResult:
+def assert_normal_mean(
+    samples,
+    mean: float,
+    *,
+    variance: float,
+    alpha: float = DEFAULT_ALPHA,
+    what: str = "mean",
+    hint: str | None = None,
+) -> CheckResult:
     """Assert that i.i.d. Gaussian ``samples`` of known ``variance`` have mean ``mean``.
 
     Under the hypothesis the sample mean is exactly N(mean, variance / n); the acceptance region
@@ -140,14 +190,23 @@ def assert_normal_mean(samples, mean: float, *, variance: float, alpha: float = 
     radius = normal_mean_radius(n, variance, alpha)
     observed = float(samples.mean())
     if not abs(observed - mean) <= radius:
-        _fail(f"{what}: expected {mean:.6g} +/- {radius:.3g} (a correct implementation falls "
-              f"outside with probability < {alpha:.0e}), saw {observed:.6g}.", hint)
+        _fail(
+            f"{what}: expected {mean:.6g} +/- {radius:.3g} (a correct implementation falls "
+            f"outside with probability < {alpha:.0e}), saw {observed:.6g}.",
+            hint,
+        )
     return CheckResult(observed, mean - radius, mean + radius, alpha)
 
 
-def assert_equal_normal_variances(first, second, *, mean: float = 0.0,
-                                  alpha: float = DEFAULT_ALPHA, what: str = "variance ratio",
-                                  hint: str | None = None) -> CheckResult:
+def assert_equal_normal_variances(
+    first,
+    second,
+    *,
+    mean: float = 0.0,
+    alpha: float = DEFAULT_ALPHA,
+    what: str = "variance ratio",
+    hint: str | None = None,
+) -> CheckResult:
     """Assert that two independent Gaussian samples with the same known ``mean`` share a variance.
 
     Under the hypothesis the ratio of the mean squared deviations is exactly F(n1, n2); the
@@ -161,7 +220,10 @@ def assert_equal_normal_variances(first, second, *, mean: float = 0.0,
     ratio = float(np.mean((first - mean) ** 2) / np.mean((second - mean) ** 2))
     low, high = variance_ratio_range(n1, n2, alpha)
     if not low <= ratio <= high:
-        _fail(f"{what}: expected 1 (between {low:.6g} and {high:.6g} for {n1} and {n2} samples; "
-              f"a correct implementation falls outside with probability < {alpha:.0e}), "
-              f"saw {ratio:.6g}.", hint)
+        _fail(
+            f"{what}: expected 1 (between {low:.6g} and {high:.6g} for {n1} and {n2} samples; "
+            f"a correct implementation falls outside with probability < {alpha:.0e}), "
+            f"saw {ratio:.6g}.",
+            hint,
+        )
     return CheckResult(ratio, low, high, alpha)

@@ -40,8 +40,14 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def load_digits_split(n_train: int = 1000, *, rng: np.random.Generator, n_val: int = 297,
-                      n_test: int = 500, dtype: DTypeLike = np.float64) -> Split:
+def load_digits_split(
+    n_train: int = 1000,
+    *,
+    rng: np.random.Generator,
+    n_val: int = 297,
+    n_test: int = 500,
+    dtype: DTypeLike = np.float64,
+) -> Split:
     """Shuffle the 1797 digits with ``rng`` and split them into test, validation and training sets.
 
     The test set is taken first, then the validation set, then the training set, so with the same
@@ -62,12 +68,14 @@ def load_digits_split(n_train: int = 1000, *, rng: np.random.Generator, n_val: i
     n_test = check_count(n_test, "n_test")
     check_rng(rng)
     if n_train + n_val + n_test > N_DIGITS:
-        raise ValueError(f"n_train + n_val + n_test must be <= {N_DIGITS}, got "
-                         f"{n_train} + {n_val} + {n_test} = {n_train + n_val + n_test}")
+        raise ValueError(
+            f"n_train + n_val + n_test must be <= {N_DIGITS}, got "
+            f"{n_train} + {n_val} + {n_test} = {n_train + n_val + n_test}"
+        )
     images, labels = _digits()
     order = rng.permutation(N_DIGITS)
-    test, val = order[:n_test], order[n_test:n_test + n_val]
-    train = order[n_test + n_val:n_test + n_val + n_train]
+    test, val = order[:n_test], order[n_test : n_test + n_val]
+    train = order[n_test + n_val : n_test + n_val + n_train]
 
     def take(indices):
         return images[indices].astype(dtype), labels[indices].copy()
@@ -80,9 +88,15 @@ def gap_function(x: np.ndarray) -> np.ndarray:
     return np.sin(2.0 * x) + x / 3.0
 
 
-def gap_regression_toy(n: int = 80, *, rng: np.random.Generator, noise: float = 0.1,
-                       low: float = -3.0, high: float = 3.0,
-                       gap: tuple[float, float] = (-0.75, 1.25)) -> tuple[np.ndarray, np.ndarray]:
+def gap_regression_toy(
+    n: int = 80,
+    *,
+    rng: np.random.Generator,
+    noise: float = 0.1,
+    low: float = -3.0,
+    high: float = 3.0,
+    gap: tuple[float, float] = (-0.75, 1.25),
+) -> tuple[np.ndarray, np.ndarray]:
     """1D regression data with no inputs inside ``gap``, where a Bayesian model should be unsure.
 
     Inputs are uniform on ``[low, gap[0]] U [gap[1], high]`` (each side in proportion to its
@@ -98,8 +112,9 @@ def gap_regression_toy(n: int = 80, *, rng: np.random.Generator, noise: float = 
     noise = check_nonnegative(noise, "noise")
     gap_lo, gap_hi = gap
     if not low < gap_lo < gap_hi < high:
-        raise ValueError(f"need low < gap[0] < gap[1] < high, got low={low}, gap={gap}, "
-                         f"high={high}")
+        raise ValueError(
+            f"need low < gap[0] < gap[1] < high, got low={low}, gap={gap}, high={high}"
+        )
     left, right = gap_lo - low, high - gap_hi
     u = rng.uniform(0.0, left + right, size=n)
     x = np.where(u < left, low + u, gap_hi + (u - left))

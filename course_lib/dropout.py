@@ -46,8 +46,9 @@ def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
     return out
 
 
-def dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
-                    training: bool = True) -> tuple[np.ndarray, DropoutCache]:
+def dropout_forward(
+    x: np.ndarray, p_drop: float, *, rng: np.random.Generator, training: bool = True
+) -> tuple[np.ndarray, DropoutCache]:
     """Inverted dropout.
 
     Parameters
@@ -90,18 +91,22 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     """
     dout = check_float_array(dout, "dout")
     if not isinstance(cache, DropoutCache):
-        raise ValueError(f"cache must be the DropoutCache returned by the forward pass, "
-                         f"got {type(cache).__name__}")
+        raise ValueError(
+            f"cache must be the DropoutCache returned by the forward pass, "
+            f"got {type(cache).__name__}"
+        )
     if cache.mask is None:
         return np.asarray(dout * np.asarray(cache.scale, dtype=dout.dtype))
     if cache.mask.shape != dout.shape:
-        raise ValueError(f"dout must have the forward input's shape {cache.mask.shape}, "
-                         f"got {dout.shape}")
+        raise ValueError(
+            f"dout must have the forward input's shape {cache.mask.shape}, got {dout.shape}"
+        )
     return _masked(dout, cache.mask, cache.scale)
 
 
-def standard_dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
-                             training: bool = True) -> tuple[np.ndarray, DropoutCache]:
+def standard_dropout_forward(
+    x: np.ndarray, p_drop: float, *, rng: np.random.Generator, training: bool = True
+) -> tuple[np.ndarray, DropoutCache]:
     """Standard (direct) dropout: mask without scaling in training, ``x * keep_prob`` at inference.
 
     Parameters

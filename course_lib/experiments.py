@@ -20,8 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import (ArgumentTypeError, check_count, check_nonnegative, check_p_drop,
-                        check_positive)
+from ._validate import (
+    ArgumentTypeError,
+    check_count,
+    check_nonnegative,
+    check_p_drop,
+    check_positive,
+)
 from .data import load_digits_split
 from .nn import MLP, History, evaluate, one_blas_thread, train
 
@@ -62,10 +67,21 @@ class RunResult:
     seconds: float
 
 
-def run_digits(p_drop, *, seed: int, n_train: int = 1000, hidden: tuple[int, ...] = (1024, 1024),
-               epochs: int = 300, lr: float = 0.05, batch_size: int = 100,
-               momentum: float = 0.9, weight_decay: float = 0.0, max_norm: float | None = None,
-               dtype=np.float32, progress: bool = False) -> RunResult:
+def run_digits(
+    p_drop,
+    *,
+    seed: int,
+    n_train: int = 1000,
+    hidden: tuple[int, ...] = (1024, 1024),
+    epochs: int = 300,
+    lr: float = 0.05,
+    batch_size: int = 100,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    max_norm: float | None = None,
+    dtype=np.float32,
+    progress: bool = False,
+) -> RunResult:
     """Train a ``64-hidden-10`` MLP on ``n_train`` digits and measure its test error.
 
     ``p_drop`` follows :class:`course_lib.nn.MLP` (one rate per dropout site, or one for the
@@ -76,19 +92,33 @@ def run_digits(p_drop, *, seed: int, n_train: int = 1000, hidden: tuple[int, ...
     split = load_digits_split(n_train, rng=split_rng, dtype=dtype)
     model = MLP([split.X_train.shape[1], *hidden, 10], p_drop, rng=init_rng, dtype=dtype)
     started = time.perf_counter()
-    history = train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
-                    batch_size=batch_size, rng=train_rng,
-                    momentum=momentum, weight_decay=weight_decay, max_norm=max_norm,
-                    X_val=split.X_val, y_val=split.y_val, progress=progress)
+    history = train(
+        model,
+        split.X_train,
+        split.y_train,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        rng=train_rng,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        max_norm=max_norm,
+        X_val=split.X_val,
+        y_val=split.y_val,
+        progress=progress,
+    )
     test_error = evaluate(model, split.X_test, split.y_test)[1]
-    return RunResult(model.p_drop, seed, n_train, test_error, history,
-                     time.perf_counter() - started)
+    return RunResult(
+        model.p_drop, seed, n_train, test_error, history, time.perf_counter() - started
+    )
 
 
 def compare_on_digits(configs, seeds, **settings) -> dict[str, list[RunResult]]:
     """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name."""
-    return {name: [run_digits(p_drop, seed=seed, **settings) for seed in seeds]
-            for name, p_drop in configs.items()}
+    return {
+        name: [run_digits(p_drop, seed=seed, **settings) for seed in seeds]
+        for name, p_drop in configs.items()
+    }
 
 
 # --- one run of notebook 07's sweeps, summarized -------------------------------------------------
@@ -125,13 +155,15 @@ def activation_summary(model: MLP, X: np.ndarray, near_zero: float) -> dict:
     for activations in model.hidden_activations(X):
         activations = np.asarray(activations, dtype=np.float64)
         unit_means = activations.mean(axis=0)
-        layers.append({
-            "zero": float(np.mean(activations == 0.0)),
-            "near_zero": float(np.mean(activations < near_zero)),
-            "mean": float(activations.mean()),
-            "unit_mean_hist": _histogram(unit_means, UNIT_MEAN_BINS),
-            "activation_hist": _histogram(activations.ravel(), ACTIVATION_BINS),
-        })
+        layers.append(
+            {
+                "zero": float(np.mean(activations == 0.0)),
+                "near_zero": float(np.mean(activations < near_zero)),
+                "mean": float(activations.mean()),
+                "unit_mean_hist": _histogram(unit_means, UNIT_MEAN_BINS),
+                "activation_hist": _histogram(activations.ravel(), ACTIVATION_BINS),
+            }
+        )
     return {"layers": layers}
 
 
@@ -142,12 +174,15 @@ def _histogram(values: np.ndarray, bins: np.ndarray) -> list[int]:
 
 def _check_config(config) -> None:
     if not isinstance(config, Mapping):
-        raise ArgumentTypeError(f"config must be a mapping with the keys {', '.join(CONFIG_KEYS)}, "
-                                f"got {type(config).__name__}")
+        raise ArgumentTypeError(
+            f"config must be a mapping with the keys {', '.join(CONFIG_KEYS)}, "
+            f"got {type(config).__name__}"
+        )
     missing = [key for key in CONFIG_KEYS if key not in config]
     if missing:
-        raise ValueError(f"config must have the keys {', '.join(CONFIG_KEYS)}, "
-                         f"missing {', '.join(missing)}")
+        raise ValueError(
+            f"config must have the keys {', '.join(CONFIG_KEYS)}, missing {', '.join(missing)}"
+        )
     hidden = config["hidden"]
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)):
         raise ArgumentTypeError(f"config['hidden'] must be a list of widths >= 1, got {hidden!r}")
@@ -189,13 +224,26 @@ def train_run(config: Mapping, seed: int, *, near_zero: float = 0.1) -> dict:
     with one_blas_thread():
         split_rng, init_rng, train_rng = seed_streams(seed)
         split = load_digits_split(config["n_train"], rng=split_rng, dtype=np.float32)
-        model = MLP([split.X_train.shape[1], *config["hidden"], 10], config["p_drop"],
-                    rng=init_rng, dtype=np.float32)
+        model = MLP(
+            [split.X_train.shape[1], *config["hidden"], 10],
+            config["p_drop"],
+            rng=init_rng,
+            dtype=np.float32,
+        )
         started = time.perf_counter()
-        history = train(model, split.X_train, split.y_train, epochs=config["epochs"], lr=LR,
-                        batch_size=BATCH_SIZE, rng=train_rng,
-                        weight_decay=config["weight_decay"], max_norm=config["max_norm"],
-                        X_val=split.X_val, y_val=split.y_val)
+        history = train(
+            model,
+            split.X_train,
+            split.y_train,
+            epochs=config["epochs"],
+            lr=LR,
+            batch_size=BATCH_SIZE,
+            rng=train_rng,
+            weight_decay=config["weight_decay"],
+            max_norm=config["max_norm"],
+            X_val=split.X_val,
+            y_val=split.y_val,
+        )
         seconds = time.perf_counter() - started
         n_val = len(split.y_val)
         return {
@@ -224,8 +272,15 @@ def hidden_widths(hidden, p_drop: float, keep_product: bool) -> tuple[int, ...]:
     return tuple(max(1, round(n / (1.0 - p_drop))) for n in widths)
 
 
-def sweep_errors(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
-                 epochs: int = 150, keep_product: bool = False) -> dict[str, np.ndarray]:
+def sweep_errors(
+    p_drops,
+    *,
+    seed: int,
+    n_train: int = 1000,
+    hidden=(256, 256),
+    epochs: int = 150,
+    keep_product: bool = False,
+) -> dict[str, np.ndarray]:
     """Train one fresh network per ``p_drop`` and return its test, validation and training errors.
 
     Each run is :func:`run_digits`'s recipe (float32, lr 0.05, batches of 100): the streams are
@@ -241,22 +296,40 @@ def sweep_errors(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
             split_rng, init_rng, train_rng = seed_streams(seed)
             split = load_digits_split(n_train, rng=split_rng, dtype=np.float32)
             widths = hidden_widths(hidden, p_drop, keep_product)
-            model = MLP([split.X_train.shape[1], *widths, 10], p_drop, rng=init_rng,
-                        dtype=np.float32)
-            train(model, split.X_train, split.y_train, epochs=epochs, lr=0.05, batch_size=100,
-                  rng=train_rng)
-            for name, X, y in (("test", split.X_test, split.y_test),
-                               ("val", split.X_val, split.y_val),
-                               ("train", split.X_train, split.y_train)):
+            model = MLP(
+                [split.X_train.shape[1], *widths, 10], p_drop, rng=init_rng, dtype=np.float32
+            )
+            train(
+                model,
+                split.X_train,
+                split.y_train,
+                epochs=epochs,
+                lr=0.05,
+                batch_size=100,
+                rng=train_rng,
+            )
+            for name, X, y in (
+                ("test", split.X_test, split.y_test),
+                ("val", split.X_val, split.y_val),
+                ("train", split.X_train, split.y_train),
+            ):
                 errors[name].append(evaluate(model, X, y)[1])
     return {name: np.array(values, dtype=float) for name, values in errors.items()}
 
 
-def sweep_p_drop(p_drops, *, seed: int, n_train: int = 1000, hidden=(256, 256),
-                 epochs: int = 150, keep_product: bool = False) -> np.ndarray:
+def sweep_p_drop(
+    p_drops,
+    *,
+    seed: int,
+    n_train: int = 1000,
+    hidden=(256, 256),
+    epochs: int = 150,
+    keep_product: bool = False,
+) -> np.ndarray:
     """Test error of one fresh network per ``p_drop`` (see :func:`sweep_errors`)."""
-    return sweep_errors(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
-                        keep_product=keep_product)["test"]
+    return sweep_errors(
+        p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs, keep_product=keep_product
+    )["test"]
 
 
 # --- reading runs: paired differences over seeds, validation curves ---------------------------
@@ -291,13 +364,18 @@ def paired_summary(errors_a, errors_b) -> dict:
     """
     errors_a, errors_b = _check_curve(errors_a, "errors_a"), _check_curve(errors_b, "errors_b")
     if errors_a.shape != errors_b.shape or errors_a.size == 0:
-        raise ValueError(f"errors_a and errors_b must hold one value per seed for the same "
-                         f"S >= 1 seeds, got shapes {errors_a.shape} and {errors_b.shape}")
+        raise ValueError(
+            f"errors_a and errors_b must hold one value per seed for the same "
+            f"S >= 1 seeds, got shapes {errors_a.shape} and {errors_b.shape}"
+        )
     differences = errors_a - errors_b
     n = len(differences)
     spread = float(np.std(differences, ddof=1)) if n > 1 else math.nan
-    return {"differences": differences, "mean": float(differences.mean()),
-            "standard_error": spread / math.sqrt(n)}
+    return {
+        "differences": differences,
+        "mean": float(differences.mean()),
+        "standard_error": spread / math.sqrt(n),
+    }
 
 
 def smooth(curve, window: int) -> np.ndarray:
@@ -317,7 +395,7 @@ def smooth(curve, window: int) -> np.ndarray:
     window = check_count(window, "window", minimum=1)
     sums = np.cumsum(curve)
     counts = np.minimum(np.arange(1, len(curve) + 1), window)
-    shifted = np.concatenate([np.zeros(window), sums])[:len(curve)]
+    shifted = np.concatenate([np.zeros(window), sums])[: len(curve)]
     return (sums - shifted) / counts
 
 
@@ -358,9 +436,14 @@ def _rates(text: str):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--p-drop", action="append", type=_rates, required=True,
-                        help="one rate for the hidden layers, or comma-separated rates for the "
-                             "input and each hidden layer; repeat to compare")
+    parser.add_argument(
+        "--p-drop",
+        action="append",
+        type=_rates,
+        required=True,
+        help="one rate for the hidden layers, or comma-separated rates for the "
+        "input and each hidden layer; repeat to compare",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n-train", type=int, default=1000)
     parser.add_argument("--hidden", type=int, nargs="+", default=[1024, 1024])
@@ -371,15 +454,24 @@ def main(argv=None) -> None:
     parser.add_argument("--progress", action="store_true")
     args = parser.parse_args(argv)
     configs = {str(rates): rates for rates in args.p_drop}
-    results = compare_on_digits(configs, args.seeds, n_train=args.n_train,
-                                hidden=tuple(args.hidden), epochs=args.epochs, lr=args.lr,
-                                batch_size=args.batch_size, max_norm=args.max_norm,
-                                progress=args.progress)
+    results = compare_on_digits(
+        configs,
+        args.seeds,
+        n_train=args.n_train,
+        hidden=tuple(args.hidden),
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_norm=args.max_norm,
+        progress=args.progress,
+    )
     for name, runs in results.items():
         errors = np.array([run.test_error for run in runs])
         per_seed = ", ".join(f"{100 * e:.2f}%" for e in errors)
-        print(f"p_drop={name}: test error {100 * errors.mean():.2f}% "
-              f"(seeds {args.seeds}: {per_seed}; {sum(r.seconds for r in runs):.0f} s)")
+        print(
+            f"p_drop={name}: test error {100 * errors.mean():.2f}% "
+            f"(seeds {args.seeds}: {per_seed}; {sum(r.seconds for r in runs):.0f} s)"
+        )
 
 
 if __name__ == "__main__":

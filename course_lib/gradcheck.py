@@ -15,8 +15,9 @@ from numpy.typing import ArrayLike
 from ._validate import check_positive
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, *,
-                       h: float = 1e-5) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, *, h: float = 1e-5
+) -> np.ndarray:
     """Gradient of a scalar function by centred differences: ``(f(x + h e_i) - f(x - h e_i)) / 2h``.
 
     ``x`` is not modified: each evaluation sees a perturbed copy. The error is O(h**2).
@@ -46,8 +47,9 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, *,
     return grad.astype(np.asarray(x).dtype, copy=False)
 
 
-def forward_difference_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, *,
-                                h: float) -> np.ndarray:
+def forward_difference_gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, *, h: float
+) -> np.ndarray:
     """Gradient by one-sided differences ``(f(x + h e_i) - f(x)) / h``: error O(h), the contrast
     to the O(h**2) centred differences of :func:`numerical_gradient`.
 
@@ -75,8 +77,9 @@ def forward_difference_gradient(f: Callable[[np.ndarray], float], x: np.ndarray,
     return grad
 
 
-def numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
-                             dout: np.ndarray, *, h: float = 1e-5) -> np.ndarray:
+def numerical_gradient_array(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, *, h: float = 1e-5
+) -> np.ndarray:
     """Gradient of ``sum(f(x) * dout)`` with respect to ``x``: what a layer's backward returns."""
     dout = np.asarray(dout)
     return numerical_gradient(lambda point: float(np.sum(f(point) * dout)), x, h=h)

@@ -23,8 +23,9 @@ def _check_shape(shape) -> tuple[int, ...]:
         dims = tuple(dims)
     except TypeError:
         dims = None
-    if dims is None or any(not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0
-                           for n in dims):
+    if dims is None or any(
+        not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0 for n in dims
+    ):
         raise ValueError(f"shape must be an integer >= 0 or a tuple of them, got {shape!r}")
     return tuple(int(n) for n in dims)
 

@@ -24,8 +24,9 @@ MeanStd = tuple[np.ndarray, np.ndarray]
 MeanStdSamples = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def mc_samples(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *,
-               rng: np.random.Generator) -> np.ndarray:
+def mc_samples(
+    predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator
+) -> np.ndarray:
     """Stack ``n_samples`` stochastic predictions ``predict_fn(X, rng)``: ``(S, *pred.shape)``.
 
     Each call must draw its own dropout mask from ``rng``, e.g.
@@ -37,16 +38,40 @@ def mc_samples(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *,
 
 
 @overload
-def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
-               return_samples: Literal[False] = False) -> MeanStd: ...
+def mc_predict(
+    predict_fn: PredictFn,
+    X: np.ndarray,
+    n_samples: int,
+    *,
+    rng: np.random.Generator,
+    return_samples: Literal[False] = False,
+) -> MeanStd: ...
 @overload
-def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
-               return_samples: Literal[True]) -> MeanStdSamples: ...
+def mc_predict(
+    predict_fn: PredictFn,
+    X: np.ndarray,
+    n_samples: int,
+    *,
+    rng: np.random.Generator,
+    return_samples: Literal[True],
+) -> MeanStdSamples: ...
 @overload
-def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
-               return_samples: bool) -> MeanStd | MeanStdSamples: ...
-def mc_predict(predict_fn: PredictFn, X: np.ndarray, n_samples: int, *, rng: np.random.Generator,
-               return_samples: bool = False) -> MeanStd | MeanStdSamples:
+def mc_predict(
+    predict_fn: PredictFn,
+    X: np.ndarray,
+    n_samples: int,
+    *,
+    rng: np.random.Generator,
+    return_samples: bool,
+) -> MeanStd | MeanStdSamples: ...
+def mc_predict(
+    predict_fn: PredictFn,
+    X: np.ndarray,
+    n_samples: int,
+    *,
+    rng: np.random.Generator,
+    return_samples: bool = False,
+) -> MeanStd | MeanStdSamples:
     """Mean and standard deviation of ``n_samples`` stochastic predictions.
 
     Parameters
@@ -101,18 +126,21 @@ def thinned_network(model: MLP, *, rng: np.random.Generator) -> MLP:
         if p_drop > 0:
             keep = sample_mask(model.layer_sizes[i], p_drop, rng=rng)
             thinned.weights[i] = (model.weights[i] * (keep / (1.0 - p_drop))[:, None]).astype(
-                model.dtype)
+                model.dtype
+            )
     return thinned
 
 
 def _check_probs(probs, name: str, min_ndim: int) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, "
-                         f"got shape {probs.shape}")
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape {probs.shape}"
+        )
     if np.any(probs < 0) or not np.allclose(probs.sum(axis=-1), 1.0, atol=1e-6):
-        raise ValueError(f"{name} must hold probability vectors along the last axis "
-                         "(non-negative, summing to 1)")
+        raise ValueError(
+            f"{name} must hold probability vectors along the last axis (non-negative, summing to 1)"
+        )
     return probs
 
 
@@ -194,8 +222,9 @@ def _check_labelled(probs, y) -> tuple[np.ndarray, np.ndarray]:
     if y.shape != (n,):
         raise ValueError(f"y must have shape ({n},), one label per row of probs, got {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or (n and (y.min() < 0 or y.max() >= k)):
-        raise ValueError(f"y must hold integer labels in [0, {k - 1}], got {y.dtype} values "
-                         f"{np.unique(y)[:5]}")
+        raise ValueError(
+            f"y must hold integer labels in [0, {k - 1}], got {y.dtype} values {np.unique(y)[:5]}"
+        )
     return probs, y
 
 
@@ -235,8 +264,9 @@ def error_rate(probs: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(probs, axis=-1) != y))
 
 
-def accuracy_after_rejection(probs: np.ndarray, y: np.ndarray, uncertainty: np.ndarray,
-                             fractions) -> np.ndarray:
+def accuracy_after_rejection(
+    probs: np.ndarray, y: np.ndarray, uncertainty: np.ndarray, fractions
+) -> np.ndarray:
     """Accuracy on the inputs kept after rejecting the most uncertain fraction of them.
 
     For each ``f`` in ``fractions`` (in [0, 1)), the ``floor(f * N)`` inputs with the highest

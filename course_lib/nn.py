@@ -153,9 +153,16 @@ class MLP:
         Of weights and activations; float64 for gradient checks, float32 for speed.
     """
 
-    def __init__(self, layer_sizes: Sequence[int], p_drop: float | Sequence[float] = 0.0, *,
-                 rng: np.random.Generator, output: str = "softmax", dropout: str = "inverted",
-                 dtype: DTypeLike = np.float64):
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        p_drop: float | Sequence[float] = 0.0,
+        *,
+        rng: np.random.Generator,
+        output: str = "softmax",
+        dropout: str = "inverted",
+        dtype: DTypeLike = np.float64,
+    ):
         self.layer_sizes = check_layer_sizes(layer_sizes)
         self.p_drop = per_layer_p_drop(p_drop, self.layer_sizes)
         self.rng = check_rng(rng)
@@ -176,8 +183,10 @@ class MLP:
 
     def __repr__(self) -> str:
         rates = ", ".join(f"{rate:g}" for rate in self.p_drop)
-        return (f"MLP({list(self.layer_sizes)}, p_drop=[{rates}], output={self.output!r}, "
-                f"dropout={self.dropout!r}, dtype={self.dtype.name})")
+        return (
+            f"MLP({list(self.layer_sizes)}, p_drop=[{rates}], output={self.output!r}, "
+            f"dropout={self.dropout!r}, dtype={self.dtype.name})"
+        )
 
     # parameters
 
@@ -191,8 +200,10 @@ class MLP:
 
     def reads_dropout(self) -> list[bool]:
         """For each parameter of :meth:`parameters`: is it a weight that reads a dropout layer?"""
-        return [name.startswith("W") and self.p_drop[int(name[1:])] > 0.0
-                for name in self.parameter_names()]
+        return [
+            name.startswith("W") and self.p_drop[int(name[1:])] > 0.0
+            for name in self.parameter_names()
+        ]
 
     def copy(self) -> MLP:
         """An independent copy (weights copied; the generator is shared)."""
@@ -234,8 +245,9 @@ class MLP:
             raise ValueError(f"X must have shape (N, {self.layer_sizes[0]}), got {X.shape}")
         return X.astype(self.dtype, copy=False)
 
-    def forward(self, X: np.ndarray, *, training: bool = False,
-                rng: np.random.Generator | None = None) -> tuple[np.ndarray, list]:
+    def forward(
+        self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
+    ) -> tuple[np.ndarray, list]:
         """Outputs (logits for softmax, predictions for linear) of shape (N, K), and the cache.
 
         With ``training=True`` a fresh dropout mask is drawn from ``rng`` (default: the model's).
@@ -250,8 +262,9 @@ class MLP:
         caches, hidden = [], []
         last = len(self.weights) - 1
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
-            activation, drop_cache = drop_forward(activation, self.p_drop[i], rng=rng,
-                                                  training=training)
+            activation, drop_cache = drop_forward(
+                activation, self.p_drop[i], rng=rng, training=training
+            )
             activation, dense_cache = dense_forward(activation, W, b)
             relu_cache = None
             if i < last:
@@ -278,28 +291,37 @@ class MLP:
             return softmax_cross_entropy(outputs, y)
         return squared_error(outputs, np.reshape(y, outputs.shape).astype(self.dtype, copy=False))
 
-    def loss_and_grads(self, X: np.ndarray, y: np.ndarray, *, training: bool = True,
-                       rng: np.random.Generator | None = None) -> tuple[float, list[np.ndarray]]:
+    def loss_and_grads(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        training: bool = True,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[float, list[np.ndarray]]:
         """Data loss on ``(X, y)`` and its gradients, with a dropout mask when ``training``."""
         outputs, caches = self.forward(X, training=training, rng=rng)
         loss, dout = self.loss(outputs, y)
         return loss, self.backward(dout, caches)
 
-    def predict_proba(self, X: np.ndarray, *, training: bool = False,
-                      rng: np.random.Generator | None = None) -> np.ndarray:
+    def predict_proba(
+        self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         """Class probabilities, shape (N, K). ``training=True`` samples a mask (MC dropout)."""
         if self.output != "softmax":
             raise ValueError("predict_proba needs output='softmax'; use predict for regression")
         return softmax(self.forward(X, training=training, rng=rng)[0])
 
-    def predict(self, X: np.ndarray, *, training: bool = False,
-                rng: np.random.Generator | None = None) -> np.ndarray:
+    def predict(
+        self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         """Predicted labels (softmax) or values (linear, shape (N, K))."""
         outputs = self.forward(X, training=training, rng=rng)[0]
         return outputs.argmax(axis=1) if self.output == "softmax" else outputs
 
-    def hidden_activations(self, X: np.ndarray, *, training: bool = False,
-                           rng: np.random.Generator | None = None) -> list[np.ndarray]:
+    def hidden_activations(
+        self, X: np.ndarray, *, training: bool = False, rng: np.random.Generator | None = None
+    ) -> list[np.ndarray]:
         """Post-ReLU activations of each hidden layer (before dropout), e.g. for their sparsity."""
         return self._run(X, training, rng)[2]
 
@@ -325,13 +347,13 @@ class SGD:
         Which parameters weight decay applies to (default: all).
     """
 
-    def __init__(self, params, lr, *, momentum: float = 0.9, weight_decay: float = 0.0,
-                 decay=None):
+    def __init__(self, params, lr, *, momentum: float = 0.9, weight_decay: float = 0.0, decay=None):
         self.params = list(params)
         rates = [lr] * len(self.params) if np.ndim(lr) == 0 else list(lr)
         if len(rates) != len(self.params):
-            raise ValueError(f"lr must be one number or one per parameter ({len(self.params)}), "
-                             f"got {len(rates)}")
+            raise ValueError(
+                f"lr must be one number or one per parameter ({len(self.params)}), got {len(rates)}"
+            )
         self.lrs = [check_positive(rate, "lr") for rate in rates]
         self.momentum = check_probability(momentum, "momentum")
         self.weight_decay = check_nonnegative(weight_decay, "weight_decay")
@@ -379,13 +401,14 @@ class History:
         return asdict(self)
 
 
-def evaluate(model: MLP, X: np.ndarray, y: np.ndarray, *,
-             batch_size: int = 2048) -> tuple[float, float]:
+def evaluate(
+    model: MLP, X: np.ndarray, y: np.ndarray, *, batch_size: int = 2048
+) -> tuple[float, float]:
     """Loss and error of ``model`` at inference on ``(X, y)``, computed in batches."""
     n_samples = len(X)
     total_loss = total_error = 0.0
     for start in range(0, n_samples, batch_size):
-        X_batch, y_batch = X[start:start + batch_size], y[start:start + batch_size]
+        X_batch, y_batch = X[start : start + batch_size], y[start : start + batch_size]
         outputs = model.forward(X_batch, training=False)[0]
         loss = model.loss(outputs, y_batch)[0]
         total_loss += loss * len(X_batch)
@@ -401,21 +424,39 @@ def _check_targets(model: MLP, X, y, name: str) -> tuple[np.ndarray, np.ndarray]
     X = model._inputs(X)
     y = np.asarray(y)
     if len(y) != len(X):
-        raise ValueError(f"y{name} must have one target per row of X{name}: "
-                         f"{len(X)} rows, got {len(y)} targets")
+        raise ValueError(
+            f"y{name} must have one target per row of X{name}: {len(X)} rows, got {len(y)} targets"
+        )
     if model.output == "softmax":
         n_classes = model.layer_sizes[-1]
-        if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 or (
-                y.size and (y.min() < 0 or y.max() >= n_classes)):
-            raise ValueError(f"y{name} must be integer labels of shape (N,) in [0, {n_classes}), "
-                             f"got dtype {y.dtype}, shape {y.shape}")
+        if (
+            not np.issubdtype(y.dtype, np.integer)
+            or y.ndim != 1
+            or (y.size and (y.min() < 0 or y.max() >= n_classes))
+        ):
+            raise ValueError(
+                f"y{name} must be integer labels of shape (N,) in [0, {n_classes}), "
+                f"got dtype {y.dtype}, shape {y.shape}"
+            )
     return X, y
 
 
-def train(model: MLP, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, batch_size: int,
-          rng: np.random.Generator, momentum: float = 0.9, weight_decay: float = 0.0,
-          max_norm: float | None = None, X_val: np.ndarray | None = None,
-          y_val: np.ndarray | None = None, progress: bool = False) -> History:
+def train(
+    model: MLP,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    rng: np.random.Generator,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    max_norm: float | None = None,
+    X_val: np.ndarray | None = None,
+    y_val: np.ndarray | None = None,
+    progress: bool = False,
+) -> History:
     """Train ``model`` in place with mini-batch SGD and return its :class:`History`.
 
     Parameters
@@ -455,12 +496,18 @@ def train(model: MLP, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, b
     validation = None
     if X_val is not None and y_val is not None:
         validation = _check_targets(model, X_val, y_val, "_val")
-    optimizer = SGD(model.parameters(), lr, momentum=momentum, weight_decay=weight_decay,
-                    decay=[name.startswith("W") for name in model.parameter_names()])
+    optimizer = SGD(
+        model.parameters(),
+        lr,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        decay=[name.startswith("W") for name in model.parameter_names()],
+    )
     history = History()
     progress_bar = None
     if progress:
         from tqdm.auto import tqdm
+
         progress_bar = tqdm(range(epochs), desc="training", unit="epoch")
     n_samples = len(X)
     for _ in range(epochs) if progress_bar is None else progress_bar:
@@ -468,7 +515,7 @@ def train(model: MLP, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, b
         order = rng.permutation(n_samples)
         summed_loss = 0.0
         for start in range(0, n_samples, batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             loss, grads = model.loss_and_grads(X[batch], y[batch], training=True, rng=rng)
             optimizer.step(grads)
             if max_norm is not None:
@@ -476,8 +523,12 @@ def train(model: MLP, X: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, b
             summed_loss += loss * len(batch)
         if not np.isfinite(summed_loss):
             history.diverged = True
-            warnings.warn(f"training diverged at epoch {history.epochs + 1} (loss {summed_loss}); "
-                          f"try a smaller lr than {lr}", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"training diverged at epoch {history.epochs + 1} (loss {summed_loss}); "
+                f"try a smaller lr than {lr}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             break
         history.minibatch_loss.append(summed_loss / n_samples)
         train_loss, train_error = evaluate(model, X, y)

@@ -90,8 +90,7 @@ def hoeffding_radius(n: int, value_range: float, alpha: float = DEFAULT_ALPHA) -
     return value_range * math.sqrt(math.log(2.0 / alpha) / (2.0 * n))
 
 
-def bernstein_radius(n: int, variance: float, bound: float,
-                     alpha: float = DEFAULT_ALPHA) -> float:
+def bernstein_radius(n: int, variance: float, bound: float, alpha: float = DEFAULT_ALPHA) -> float:
     """Bernstein's radius: the positive root ``t`` of
     ``n t**2 = log(2 / alpha) * (2 variance + 2 bound t / 3)``.
 
@@ -158,8 +157,7 @@ def close_pair_probability_bound(delta: float, variance: float) -> float:
 # --- variances -----------------------------------------------------------------------------------
 
 
-def mean_square_range(variance: float, n: int,
-                      alpha: float = DEFAULT_ALPHA) -> tuple[float, float]:
+def mean_square_range(variance: float, n: int, alpha: float = DEFAULT_ALPHA) -> tuple[float, float]:
     """The two-sided acceptance range of ``mean((x - mu)**2)`` for ``n`` independent
     N(mu, variance) values ``x`` and the known mean ``mu``.
 
@@ -172,8 +170,10 @@ def mean_square_range(variance: float, n: int,
     variance = check_nonnegative(variance, "variance")
     n = check_count(n, "n", minimum=1)
     alpha = check_open_unit(alpha, "alpha")
-    return (variance * float(stats.chi2.ppf(alpha / 2.0, n)) / n,
-            variance * float(stats.chi2.isf(alpha / 2.0, n)) / n)
+    return (
+        variance * float(stats.chi2.ppf(alpha / 2.0, n)) / n,
+        variance * float(stats.chi2.isf(alpha / 2.0, n)) / n,
+    )
 
 
 def variance_ratio_range(n1: int, n2: int, alpha: float = DEFAULT_ALPHA) -> tuple[float, float]:

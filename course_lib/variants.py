@@ -34,8 +34,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import (ArgumentTypeError, check_count, check_float_array, check_open_unit,
-                        check_p_drop, check_positive, check_probability, check_rng)
+from ._validate import (
+    ArgumentTypeError,
+    check_count,
+    check_float_array,
+    check_open_unit,
+    check_p_drop,
+    check_positive,
+    check_probability,
+    check_rng,
+)
 from .dropout import _masked
 from .masks import sample_mask
 
@@ -71,14 +79,17 @@ def selu(x: np.ndarray) -> np.ndarray:
 
 def _check_dims(array: np.ndarray, name: str, dims: tuple[str, ...]) -> None:
     if array.ndim != len(dims):
-        raise ValueError(f"{name} must have {len(dims)} dimensions ({', '.join(dims)}), "
-                         f"got shape {array.shape}")
+        raise ValueError(
+            f"{name} must have {len(dims)} dimensions ({', '.join(dims)}), got shape {array.shape}"
+        )
 
 
 def _check_cache(cache, cache_type: type) -> None:
     if not isinstance(cache, cache_type):
-        raise ValueError(f"cache must be the {cache_type.__name__} returned by the forward pass, "
-                         f"got {type(cache).__name__}")
+        raise ValueError(
+            f"cache must be the {cache_type.__name__} returned by the forward pass, "
+            f"got {type(cache).__name__}"
+        )
 
 
 def _check_dout(dout, shape: tuple[int, ...], what: str = "input") -> np.ndarray:
@@ -111,8 +122,9 @@ class SpatialDropoutCache:
     shape: tuple[int, ...]
 
 
-def spatial_dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
-                            training: bool = True) -> tuple[np.ndarray, SpatialDropoutCache]:
+def spatial_dropout_forward(
+    x: np.ndarray, p_drop: float, *, rng: np.random.Generator, training: bool = True
+) -> tuple[np.ndarray, SpatialDropoutCache]:
     """Spatial (channel) inverted dropout: drop whole feature maps.
 
     Parameters
@@ -141,7 +153,7 @@ def spatial_dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Gene
     check_rng(rng)
     if not training or p_drop == 0.0:
         return x.copy(), SpatialDropoutCache(mask=None, scale=1.0, shape=x.shape)
-    mask = sample_mask(x.shape[:2] + (1, 1), p_drop, rng=rng)
+    mask = sample_mask((*x.shape[:2], 1, 1), p_drop, rng=rng)
     scale = 1.0 / (1.0 - p_drop)
     return _masked(x, mask, scale), SpatialDropoutCache(mask=mask, scale=scale, shape=x.shape)
 
@@ -185,8 +197,9 @@ class GaussianDropoutCache:
     shape: tuple[int, ...]
 
 
-def gaussian_dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
-                             training: bool = True) -> tuple[np.ndarray, GaussianDropoutCache]:
+def gaussian_dropout_forward(
+    x: np.ndarray, p_drop: float, *, rng: np.random.Generator, training: bool = True
+) -> tuple[np.ndarray, GaussianDropoutCache]:
     """Gaussian dropout: multiply each unit by independent noise from N(1, p_drop / keep_prob).
 
     The noise has the mean (1) and variance (``p_drop / keep_prob``) of inverted dropout's
@@ -286,8 +299,9 @@ def alpha_dropout_affine(p_drop: float) -> tuple[float, float]:
     return a, -a * ALPHA_PRIME * p_drop
 
 
-def alpha_dropout_forward(x: np.ndarray, p_drop: float, *, rng: np.random.Generator,
-                          training: bool = True) -> tuple[np.ndarray, AlphaDropoutCache]:
+def alpha_dropout_forward(
+    x: np.ndarray, p_drop: float, *, rng: np.random.Generator, training: bool = True
+) -> tuple[np.ndarray, AlphaDropoutCache]:
     """Alpha dropout (Klambauer et al. 2017), for networks with SELU activations.
 
     Dropped units are set to ``alpha' = -SELU_SCALE * SELU_ALPHA`` (not 0), then
@@ -373,11 +387,14 @@ def _check_dense(x, W, b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _check_dims(x, "x", ("N", "D"))
     _check_dims(W, "W", ("D", "M"))
     if W.shape[0] != x.shape[1]:
-        raise ValueError(f"W must have shape (D, M) with D = {x.shape[1]} (the second dimension "
-                         f"of x), got shape {W.shape}")
+        raise ValueError(
+            f"W must have shape (D, M) with D = {x.shape[1]} (the second dimension "
+            f"of x), got shape {W.shape}"
+        )
     if b.shape != (W.shape[1],):
-        raise ValueError(f"b must have shape (M,) = ({W.shape[1]},) to match W, "
-                         f"got shape {b.shape}")
+        raise ValueError(
+            f"b must have shape (M,) = ({W.shape[1]},) to match W, got shape {b.shape}"
+        )
     return x, W, b
 
 
@@ -386,9 +403,15 @@ def _masked_weights(W: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray
     return np.where(mask, W * scale, np.zeros((), dtype=W.dtype))
 
 
-def dropconnect_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, p_drop: float, *,
-                        rng: np.random.Generator,
-                        training: bool = True) -> tuple[np.ndarray, DropConnectCache]:
+def dropconnect_forward(
+    x: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray,
+    p_drop: float,
+    *,
+    rng: np.random.Generator,
+    training: bool = True,
+) -> tuple[np.ndarray, DropConnectCache]:
     """DropConnect on a dense layer ``x @ W + b``: drop weights instead of units.
 
     Each sample ``n`` gets its own keep-mask on the weights, ``mask[n]`` of shape (D, M), as in
@@ -429,15 +452,16 @@ def dropconnect_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, p_drop: flo
     if not training or p_drop == 0.0:
         cache = DropConnectCache(x=x, W=W, b_dtype=b.dtype, mask=None, scale=1.0)
         return np.asarray(x @ W + b), cache
-    mask = sample_mask((x.shape[0],) + W.shape, p_drop, rng=rng)
+    mask = sample_mask((x.shape[0], *W.shape), p_drop, rng=rng)
     scale = 1.0 / (1.0 - p_drop)
     # (N, 1, D) @ (N, D, M) -> (N, 1, M): each sample through its own thinned weights
     out = (x[:, None, :] @ _masked_weights(W, mask, scale))[:, 0, :] + b
     return out, DropConnectCache(x=x, W=W, b_dtype=b.dtype, mask=mask, scale=scale)
 
 
-def dropconnect_backward(dout: np.ndarray,
-                         cache: DropConnectCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dropconnect_backward(
+    dout: np.ndarray, cache: DropConnectCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward pass of :func:`dropconnect_forward`.
 
     With ``W_n = W * mask[n] * scale``: ``dx[n] = W_n @ dout[n]``,
@@ -465,8 +489,11 @@ def dropconnect_backward(dout: np.ndarray,
         outer = x[:, :, None] * dout[:, None, :]  # (N, D, M): d out[n] / d W_n, per sample
         dW = np.where(cache.mask, outer, np.zeros((), dtype=outer.dtype)).sum(axis=0)
         dW = dW * cache.scale
-    return (dx.astype(x.dtype, copy=False), dW.astype(W.dtype, copy=False),
-            db.astype(cache.b_dtype, copy=False))
+    return (
+        dx.astype(x.dtype, copy=False),
+        dW.astype(W.dtype, copy=False),
+        db.astype(cache.b_dtype, copy=False),
+    )
 
 
 # --- the variants notebook 05 illustrates: DropBlock, DropPath, concrete, targeted -------------
@@ -478,8 +505,9 @@ def _check_maps_shape(shape) -> tuple[int, int, int, int]:
     return tuple(check_count(side, f"shape[{i}]", minimum=1) for i, side in enumerate(shape))
 
 
-def dropblock_mask(shape, p_drop: float, block_size: int, *,
-                   rng: np.random.Generator) -> np.ndarray:
+def dropblock_mask(
+    shape, p_drop: float, block_size: int, *, rng: np.random.Generator
+) -> np.ndarray:
     """DropBlock's keep-mask (Ghiasi et al. 2018) for feature maps of shape (N, C, H, W).
 
     Block corners are drawn independently with probability
@@ -512,8 +540,9 @@ def dropblock_mask(shape, p_drop: float, block_size: int, *,
     p_drop = check_p_drop(p_drop)
     block_size = check_count(block_size, "block_size", minimum=1)
     if block_size > min(h, w):
-        raise ValueError(f"block_size must be in [1, {min(h, w)}] for maps of {h}x{w}, "
-                         f"got {block_size}")
+        raise ValueError(
+            f"block_size must be in [1, {min(h, w)}] for maps of {h}x{w}, got {block_size}"
+        )
     check_rng(rng)
     rows, cols = h - block_size + 1, w - block_size + 1
     gamma = min(1.0, p_drop / block_size**2 * h * w / (rows * cols))
@@ -521,7 +550,7 @@ def dropblock_mask(shape, p_drop: float, block_size: int, *,
     dropped = np.zeros((n, c, h, w), dtype=bool)
     for di in range(block_size):
         for dj in range(block_size):
-            dropped[:, :, di:di + rows, dj:dj + cols] |= corners
+            dropped[:, :, di : di + rows, dj : dj + cols] |= corners
     return ~dropped
 
 
@@ -551,8 +580,9 @@ def _check_rates(p_drops, name: str) -> list[float]:
     try:
         rates = list(p_drops)
     except TypeError:
-        raise ArgumentTypeError(f"{name} must be a sequence of numbers in [0, 1), "
-                                f"got {p_drops!r}") from None
+        raise ArgumentTypeError(
+            f"{name} must be a sequence of numbers in [0, 1), got {p_drops!r}"
+        ) from None
     return [check_probability(rate, f"{name}[{i}]") for i, rate in enumerate(rates)]
 
 
@@ -583,8 +613,9 @@ def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -
     return counts
 
 
-def relaxed_drop(p_drop: float, temperature: float, size: int, *,
-                 rng: np.random.Generator) -> np.ndarray:
+def relaxed_drop(
+    p_drop: float, temperature: float, size: int, *, rng: np.random.Generator
+) -> np.ndarray:
     """Concrete dropout's relaxed drop indicator (Gal, Hron and Kendall 2017):
     ``sigmoid((logit(p_drop) + log u - log(1 - u)) / temperature)`` with ``u ~ U(0, 1)``.
 
@@ -618,8 +649,9 @@ def relaxed_drop(p_drop: float, temperature: float, size: int, *,
     return special.expit(logit / temperature)
 
 
-def targeted_keep_mask(W: np.ndarray, target_fraction: float, drop_rate: float, *,
-                       rng: np.random.Generator) -> np.ndarray:
+def targeted_keep_mask(
+    W: np.ndarray, target_fraction: float, drop_rate: float, *, rng: np.random.Generator
+) -> np.ndarray:
     """Targeted weight dropout's keep-mask (Gomez et al. 2019).
 
     In each column of ``W`` (the incoming weights of one output unit) the

@@ -5,8 +5,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 # Property tests explore new examples locally; CI replays a fixed, derandomized sequence.
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.register_profile("dev", deadline=None, max_examples=60)
 settings.load_profile("ci")
 
@@ -15,9 +20,13 @@ FLOAT_DTYPES = st.sampled_from([np.float16, np.float32, np.float64])
 
 def float_arrays(dtype=FLOAT_DTYPES, max_dims=4, max_side=6):
     """Finite arrays of any float dtype and shape (including empty and 0-d)."""
-    return dtype.flatmap(lambda dt: hnp.arrays(
-        dt, hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=max_side),
-        elements={"min_value": -100, "max_value": 100, "allow_subnormal": False}))
+    return dtype.flatmap(
+        lambda dt: hnp.arrays(
+            dt,
+            hnp.array_shapes(min_dims=0, max_dims=max_dims, min_side=0, max_side=max_side),
+            elements={"min_value": -100, "max_value": 100, "allow_subnormal": False},
+        )
+    )
 
 
 p_drops = st.floats(0.0, 0.95)

@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def instructor(name: str):
-    return nbformat.read(ROOT / "autograder" / "course" / "source" / name / f"{name}.ipynb",
-                         as_version=4)
+    return nbformat.read(
+        ROOT / "autograder" / "course" / "source" / name / f"{name}.ipynb", as_version=4
+    )
 
 
 def released(name: str):
@@ -20,13 +21,16 @@ def released(name: str):
 
 
 def solution_sources(name: str) -> dict[str, str]:
-    return {cell.metadata.nbgrader.grade_id: cell.source for cell in instructor(name).cells
-            if cell.metadata.get("nbgrader", {}).get("solution")
-            and cell.cell_type == "code"}
+    return {
+        cell.metadata.nbgrader.grade_id: cell.source
+        for cell in instructor(name).cells
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code"
+    }
 
 
-def submission(name: str, solutions: dict[str, str] | None = None, *,
-               correct: bool = False, edit=None):
+def submission(
+    name: str, solutions: dict[str, str] | None = None, *, correct: bool = False, edit=None
+):
     """The released notebook with some solution cells filled in.
 
     ``correct`` fills every solution with the instructor's; ``solutions`` then overrides cells

@@ -14,8 +14,9 @@ import pytest
 
 
 def _postgres_bin() -> str | None:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                        key=lambda path: int(path.split("/")[-2]))
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(path.split("/")[-2])
+    )
     return candidates[-1] if candidates else None
 
 
@@ -45,12 +46,25 @@ def postgres_server():
     port = _free_port()
 
     def pg(command, *args):
-        subprocess.run([*as_user, os.path.join(bindir, command), *args], check=True,
-                       capture_output=True, text=True)
+        subprocess.run(
+            [*as_user, os.path.join(bindir, command), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
 
     pg("initdb", "-A", "trust", "-U", "grader", "-D", data)
-    pg("pg_ctl", "-D", data, "-l", os.path.join(root, "log"), "-w", "-o",
-       f"-k {sockets} -p {port} -c listen_addresses=''", "start")
+    pg(
+        "pg_ctl",
+        "-D",
+        data,
+        "-l",
+        os.path.join(root, "log"),
+        "-w",
+        "-o",
+        f"-k {sockets} -p {port} -c listen_addresses=''",
+        "start",
+    )
     try:
         pg("createdb", "-h", sockets, "-p", str(port), "-U", "grader", "gradebook")
         yield f"postgresql+psycopg2://grader@/gradebook?host={sockets}&port={port}"
@@ -66,6 +80,7 @@ def dask_cluster(n_workers: int = 2):
 
     # distributed's annotations: dashboard_address=None (no dashboard) is typed str, and the
     # synchronous `with` is typed as returning the coroutine of `async with`
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:  # pyright: ignore[reportArgumentType]
+    with LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:  # pyright: ignore[reportArgumentType]
         yield cluster.scheduler_address  # pyright: ignore[reportAttributeAccessIssue]

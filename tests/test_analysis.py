@@ -11,12 +11,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats
 
+from conftest import p_drops as p_drops_strategy
 from course_lib import analysis
 from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.dropout import dropout_forward
 from course_lib.masks import sample_mask
-
-from conftest import p_drops as p_drops_strategy
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
@@ -25,14 +24,16 @@ def test_seed_number_exactly_half_of_1024_dropped():
     assert analysis.prob_exactly_dropped(1024, 512, 0.5) == pytest.approx(0.0249, abs=5e-5)
     # the same from the formula, with exact integers
     assert analysis.prob_exactly_dropped(1024, 512, 0.5) == pytest.approx(
-        math.comb(1024, 512) / 2**1024, rel=1e-12)
+        math.comb(1024, 512) / 2**1024, rel=1e-12
+    )
 
 
 @given(n=st.integers(0, 60), k=st.integers(-3, 63), p_drop=st.floats(0, 0.99))
 def test_prob_exactly_dropped_matches_the_formula(n, k, p_drop):
     expected = math.comb(n, k) * p_drop**k * (1 - p_drop) ** (n - k) if 0 <= k <= n else 0.0
-    assert analysis.prob_exactly_dropped(n, k, p_drop) == pytest.approx(expected, rel=1e-9,
-                                                                        abs=1e-300)
+    assert analysis.prob_exactly_dropped(n, k, p_drop) == pytest.approx(
+        expected, rel=1e-9, abs=1e-300
+    )
 
 
 @given(n=st.integers(1, 60), p_drop=st.floats(0.01, 0.99))
@@ -70,8 +71,9 @@ def test_sampled_masks_follow_the_binomial_law():
     inside = int(np.sum((dropped >= lo) & (dropped <= hi)))
     assert_binomial_count(inside, n_layers, coverage, alpha=ALPHA)
     exactly_half = int(np.sum(dropped == 512))
-    assert_binomial_count(exactly_half, n_layers, analysis.prob_exactly_dropped(n, 512, p_drop),
-                          alpha=ALPHA)
+    assert_binomial_count(
+        exactly_half, n_layers, analysis.prob_exactly_dropped(n, 512, p_drop), alpha=ALPHA
+    )
 
 
 def test_relative_spread_shrinks_as_one_over_root_n():
@@ -125,8 +127,10 @@ def test_count_subnetworks_equals_the_masks_an_mlp_samples(rates, expected):
     patterns = set()
     for _ in range(3000):
         caches = model.forward(np.ones((1, 2)), training=True, rng=rng)[1]
-        masks = [cache[0].mask if cache[0].mask is not None else np.ones((1, size), bool)
-                 for cache, size in zip(caches, sizes)]
+        masks = [
+            cache[0].mask if cache[0].mask is not None else np.ones((1, size), bool)
+            for cache, size in zip(caches, sizes)
+        ]
         patterns.add(tuple(np.concatenate([m.ravel() for m in masks])))
     assert len(patterns) == analysis.count_subnetworks(sizes, rates) == expected
 
@@ -137,29 +141,37 @@ def test_boosting_factor_and_equivalent_lr(p_drop):
     assert analysis.boosting_factor(p_drop) == pytest.approx(1 / keep_prob)
     assert analysis.equivalent_standard_lr(0.1, p_drop) == pytest.approx(0.1 / keep_prob**2)
     assert analysis.equivalent_standard_lr(0.1, p_drop) == pytest.approx(
-        0.1 * analysis.boosting_factor(p_drop) ** 2)
+        0.1 * analysis.boosting_factor(p_drop) ** 2
+    )
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: analysis.prob_exactly_dropped(-1, 0, 0.5), r"n must be an integer >= 0, got -1"),
-    # a float where an int belongs, on purpose
-    (lambda: analysis.prob_exactly_dropped(10.5, 0, 0.5),  # pyright: ignore[reportArgumentType]
-     r"n must be an integer >= 0"),
-    (lambda: analysis.prob_exactly_dropped(10, 0.5, 0.5),  # pyright: ignore[reportArgumentType]
-     r"k must be an integer"),
-    (lambda: analysis.prob_exactly_dropped(10, 1, 1.0), r"p_drop must be in \[0, 1\)"),
-    (lambda: analysis.dropped_count_range(10, 0.5, 1.0), r"coverage must be in \(0, 1\)"),
-    (lambda: analysis.dropped_count_range(10, 0.5, 0), r"coverage must be in \(0, 1\)"),
-    (lambda: analysis.count_parameters([3]), r"layer_sizes must list at least 2 layers"),
-    (lambda: analysis.count_parameters([3, 0, 2]), r"layer_sizes\[1\] must be an integer >= 1"),
-    (lambda: analysis.count_parameters("32"), r"layer_sizes must be a sequence"),
-    (lambda: analysis.count_subnetworks([3, 4, 2], [0.5]), r"p_drop must have one rate per"),
-    (lambda: analysis.count_subnetworks([3, 4, 2], [0.5, 1.5]), r"p_drop\[1\] must be in"),
-    (lambda: analysis.equivalent_standard_lr(0, 0.5), r"lr must be a finite number > 0"),
-    (lambda: analysis.equivalent_standard_lr(0.1, -0.1), r"p_drop must be in \[0, 1\)"),
-    (lambda: analysis.boosting_factor(1.0), r"p_drop must be in \[0, 1\), got 1.0"),
-    (lambda: analysis.relative_spread(10, 0.0), r"p_drop must be in \(0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: analysis.prob_exactly_dropped(-1, 0, 0.5), r"n must be an integer >= 0, got -1"),
+        # a float where an int belongs, on purpose
+        (
+            lambda: analysis.prob_exactly_dropped(10.5, 0, 0.5),  # pyright: ignore[reportArgumentType]
+            r"n must be an integer >= 0",
+        ),
+        (
+            lambda: analysis.prob_exactly_dropped(10, 0.5, 0.5),  # pyright: ignore[reportArgumentType]
+            r"k must be an integer",
+        ),
+        (lambda: analysis.prob_exactly_dropped(10, 1, 1.0), r"p_drop must be in \[0, 1\)"),
+        (lambda: analysis.dropped_count_range(10, 0.5, 1.0), r"coverage must be in \(0, 1\)"),
+        (lambda: analysis.dropped_count_range(10, 0.5, 0), r"coverage must be in \(0, 1\)"),
+        (lambda: analysis.count_parameters([3]), r"layer_sizes must list at least 2 layers"),
+        (lambda: analysis.count_parameters([3, 0, 2]), r"layer_sizes\[1\] must be an integer >= 1"),
+        (lambda: analysis.count_parameters("32"), r"layer_sizes must be a sequence"),
+        (lambda: analysis.count_subnetworks([3, 4, 2], [0.5]), r"p_drop must have one rate per"),
+        (lambda: analysis.count_subnetworks([3, 4, 2], [0.5, 1.5]), r"p_drop\[1\] must be in"),
+        (lambda: analysis.equivalent_standard_lr(0, 0.5), r"lr must be a finite number > 0"),
+        (lambda: analysis.equivalent_standard_lr(0.1, -0.1), r"p_drop must be in \[0, 1\)"),
+        (lambda: analysis.boosting_factor(1.0), r"p_drop must be in \[0, 1\), got 1.0"),
+        (lambda: analysis.relative_spread(10, 0.0), r"p_drop must be in \(0, 1\)"),
+    ],
+)
 def test_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
@@ -167,10 +179,13 @@ def test_bad_arguments(call, pattern):
 
 # --- dropout on the inputs of a linear model ----------------------------------------------------
 
-small_designs = st.tuples(st.integers(1, 3), st.integers(1, 3)).flatmap(lambda nd: st.tuples(
-    hnp.arrays(np.float64, nd, elements=st.floats(-10, 10)),
-    hnp.arrays(np.float64, nd[:1], elements=st.floats(-10, 10)),
-    hnp.arrays(np.float64, nd[1:], elements=st.floats(-10, 10))))
+small_designs = st.tuples(st.integers(1, 3), st.integers(1, 3)).flatmap(
+    lambda nd: st.tuples(
+        hnp.arrays(np.float64, nd, elements=st.floats(-10, 10)),
+        hnp.arrays(np.float64, nd[:1], elements=st.floats(-10, 10)),
+        hnp.arrays(np.float64, nd[1:], elements=st.floats(-10, 10)),
+    )
+)
 
 
 @given(design=small_designs, p_drop=st.floats(0, 0.9))
@@ -188,24 +203,36 @@ def test_expected_dropout_loss_is_the_average_over_every_mask(design, p_drop):
     assert closed == pytest.approx(total, rel=1e-9, abs=1e-12 * scale)
 
 
-@given(X=hnp.arrays(st.sampled_from([np.float32, np.float64]),
-                    st.tuples(st.integers(0, 6), st.integers(0, 4)),
-                    elements=st.floats(-10, 10, width=32)),
-       p_drop=p_drops_strategy, factor=st.floats(0.1, 10))
+@given(
+    X=hnp.arrays(
+        st.sampled_from([np.float32, np.float64]),
+        st.tuples(st.integers(0, 6), st.integers(0, 4)),
+        elements=st.floats(-10, 10, width=32),
+    ),
+    p_drop=p_drops_strategy,
+    factor=st.floats(0.1, 10),
+)
 def test_dropout_penalties_shape_sign_and_scale(X, p_drop, factor):
     penalties = analysis.dropout_penalties(X, p_drop)
     assert penalties.shape == X.shape[1:] and penalties.dtype == X.dtype
     assert np.all(penalties >= 0)
     wide = X.astype(np.float64)
     # float32 rounds each square and sum; squares below the normal range underflow
-    np.testing.assert_allclose(penalties, p_drop / (1 - p_drop) * np.sum(wide**2, axis=0),
-                               rtol=1e-5 if X.dtype == np.float32 else 1e-12,
-                               atol=20 * X.shape[0] * float(np.finfo(X.dtype).smallest_normal))
+    np.testing.assert_allclose(
+        penalties,
+        p_drop / (1 - p_drop) * np.sum(wide**2, axis=0),
+        rtol=1e-5 if X.dtype == np.float32 else 1e-12,
+        atol=20 * X.shape[0] * float(np.finfo(X.dtype).smallest_normal),
+    )
     # an input ten times larger is penalised a hundred times more: L2 that adapts to the scale
     scaled = analysis.dropout_penalties(factor * wide, p_drop)
     # (a subnormal p_drop gives subnormal penalties, which carry fewer significant bits)
-    np.testing.assert_allclose(scaled, factor**2 * analysis.dropout_penalties(wide, p_drop),
-                               rtol=1e-12, atol=float(np.finfo(np.float64).smallest_normal))
+    np.testing.assert_allclose(
+        scaled,
+        factor**2 * analysis.dropout_penalties(wide, p_drop),
+        rtol=1e-12,
+        atol=float(np.finfo(np.float64).smallest_normal),
+    )
     if p_drop == 0:
         assert not penalties.any()
 
@@ -219,24 +246,40 @@ def test_expected_dropout_loss_matches_the_masks_of_dropout_forward():
     thinned = dropout_forward(np.broadcast_to(X, (200_000, *X.shape)), 0.5, rng=rng)[0]
     losses = np.sum((y - thinned @ w) ** 2, axis=1)
     upper = float(np.sum((np.abs(y) + np.abs(X) @ np.abs(w) / 0.5) ** 2))
-    assert_mean_close(losses, analysis.expected_dropout_loss(X, y, w, 0.5), lower=0.0,
-                      upper=upper, alpha=ALPHA)
+    assert_mean_close(
+        losses, analysis.expected_dropout_loss(X, y, w, 0.5), lower=0.0, upper=upper, alpha=ALPHA
+    )
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: analysis.dropout_penalties(np.ones((3, 2), dtype=int), 0.5),
-     r"X must have a floating dtype"),
-    (lambda: analysis.dropout_penalties(np.ones(3), 0.5), r"X must have 2 dimensions \(N, D\)"),
-    (lambda: analysis.dropout_penalties(np.ones((3, 2)), 1.0), r"p_drop must be in \[0, 1\)"),
-    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(2), np.ones(2), 0.5),
-     r"y must have shape \(3,\) for X of shape \(3, 2\), got \(2,\)"),
-    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3), np.ones(3), 0.5),
-     r"w must have shape \(2,\) for X of shape \(3, 2\), got \(3,\)"),
-    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3, dtype=int), np.ones(2),
-                                            0.5), r"y must have a floating dtype"),
-    (lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3), np.ones(2), -0.2),
-     r"p_drop must be in \[0, 1\), got -0.2"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: analysis.dropout_penalties(np.ones((3, 2), dtype=int), 0.5),
+            r"X must have a floating dtype",
+        ),
+        (lambda: analysis.dropout_penalties(np.ones(3), 0.5), r"X must have 2 dimensions \(N, D\)"),
+        (lambda: analysis.dropout_penalties(np.ones((3, 2)), 1.0), r"p_drop must be in \[0, 1\)"),
+        (
+            lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(2), np.ones(2), 0.5),
+            r"y must have shape \(3,\) for X of shape \(3, 2\), got \(2,\)",
+        ),
+        (
+            lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3), np.ones(3), 0.5),
+            r"w must have shape \(2,\) for X of shape \(3, 2\), got \(3,\)",
+        ),
+        (
+            lambda: analysis.expected_dropout_loss(
+                np.ones((3, 2)), np.ones(3, dtype=int), np.ones(2), 0.5
+            ),
+            r"y must have a floating dtype",
+        ),
+        (
+            lambda: analysis.expected_dropout_loss(np.ones((3, 2)), np.ones(3), np.ones(2), -0.2),
+            r"p_drop must be in \[0, 1\), got -0.2",
+        ),
+    ],
+)
 def test_adaptive_l2_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()

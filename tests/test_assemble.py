@@ -7,8 +7,16 @@ import nbformat
 import pytest
 
 from autograder import build
-from autograder.assemble import (DEMO_TAG, STUB, CheckCall, _names, assemble, nbgrader_meta,
-                                 parse_check_calls, released)
+from autograder.assemble import (
+    DEMO_TAG,
+    STUB,
+    CheckCall,
+    _names,
+    assemble,
+    nbgrader_meta,
+    parse_check_calls,
+    released,
+)
 from grading_helpers import instructor, submission
 
 
@@ -29,12 +37,20 @@ def _notebook(*cells, ids="cell"):
         if role == "demo":
             cell.metadata["tags"] = [DEMO_TAG]
         elif role == "solution":
-            cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": True,
-                                         "grade": False, "locked": False}
+            cell.metadata["nbgrader"] = {
+                "grade_id": grade_id,
+                "solution": True,
+                "grade": False,
+                "locked": False,
+            }
         elif role in ("test", "answer"):
-            cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": role == "answer",
-                                         "grade": True, "locked": role == "test",
-                                         "points": 2 if role == "test" else 1}
+            cell.metadata["nbgrader"] = {
+                "grade_id": grade_id,
+                "solution": role == "answer",
+                "grade": True,
+                "locked": role == "test",
+                "points": 2 if role == "test" else 1,
+            }
         notebook.cells.append(cell)
     return notebook
 
@@ -61,14 +77,19 @@ def test_demo_cells_are_skipped_when_no_student_code_needs_them():
 def test_a_demo_cell_runs_when_a_solution_reads_its_name_and_so_do_the_cells_it_needs():
     solution = "def f(x):\n    return x @ weights"
     plan = assemble(INSTRUCTOR, _notebook(("solution:f_solution", solution)))
-    assert _ran(plan) == ["import numpy as np", "table = np.arange(4)\nfigure = 'a figure'",
-                          "weights = table * 2", solution]
+    assert _ran(plan) == [
+        "import numpy as np",
+        "table = np.arange(4)\nfigure = 'a figure'",
+        "weights = table * 2",
+        solution,
+    ]
     assert plan.skipped == ["cell cell-3"]
 
 
 def test_a_cell_the_student_added_counts_as_student_code():
-    submitted = _notebook(("solution:f_solution", "def f(x):\n    return x"),
-                          ("setup", "print(curve)"), ids="added")
+    submitted = _notebook(
+        ("solution:f_solution", "def f(x):\n    return x"), ("setup", "print(curve)"), ids="added"
+    )
     plan = assemble(INSTRUCTOR, submitted)
     assert "curve = 'another figure'" in _ran(plan) and "print(curve)" in _ran(plan)
 
@@ -87,8 +108,11 @@ def test_keeping_every_demo_cell_on_request():
 @pytest.mark.parametrize("name", build.names())
 def test_the_instructors_own_solutions_need_only_demo_cells_that_define_what_they_read(name):
     notebook = instructor(name)
-    demos = {f"cell {cell.id}": cell.source for cell in notebook.cells
-             if DEMO_TAG in cell.metadata.get("tags", [])}
+    demos = {
+        f"cell {cell.id}": cell.source
+        for cell in notebook.cells
+        if DEMO_TAG in cell.metadata.get("tags", [])
+    }
     plan = assemble(notebook, submission(name, correct=True))
     pulled = set(demos) - set(plan.skipped)
     read = set().union(*(_names(source)[1] for source in plan.solution_sources.values()))
@@ -112,8 +136,14 @@ COURSE = _notebook(
     ("test:g", "assert g(1) == 2"),
     ids="course",
 )
-HANDED_OUT_STEPS = ["cell course-1", "solution f_solution", "test f", "cell course-6",
-                    "solution g_solution", "test g"]
+HANDED_OUT_STEPS = [
+    "cell course-1",
+    "solution f_solution",
+    "test f",
+    "cell course-6",
+    "solution g_solution",
+    "test g",
+]
 
 
 def _handed_out(notebook):
@@ -122,8 +152,9 @@ def _handed_out(notebook):
     for cell in handed_out.cells:
         meta = nbgrader_meta(cell)
         if meta.get("solution"):
-            cell.source = f"# YOUR CODE HERE\n{STUB}" if cell.cell_type == "code" \
-                else "YOUR ANSWER HERE"
+            cell.source = (
+                f"# YOUR CODE HERE\n{STUB}" if cell.cell_type == "code" else "YOUR ANSWER HERE"
+            )
         elif meta.get("grade"):
             cell.source = released(cell.source)
     return handed_out
@@ -146,8 +177,10 @@ def test_the_notebook_as_handed_out_runs_the_instructors_cells_in_order():
     assert _labels(plan) == HANDED_OUT_STEPS
     assert _sources(plan)["cell course-1"] == "import numpy as np"
     assert [test.grade_id for test in plan.tests] == ["f", "g"]
-    assert plan.solution_sources == {"f_solution": f"# YOUR CODE HERE\n{STUB}",
-                                     "g_solution": f"# YOUR CODE HERE\n{STUB}"}
+    assert plan.solution_sources == {
+        "f_solution": f"# YOUR CODE HERE\n{STUB}",
+        "g_solution": f"# YOUR CODE HERE\n{STUB}",
+    }
     assert plan.written_answers == {"why": "YOUR ANSWER HERE"}
     assert plan.warnings == [] and plan.skipped == []
 
@@ -157,12 +190,15 @@ def test_the_students_solutions_replace_the_instructors_and_a_deleted_one_is_the
     _cell(submitted, "f_solution").source = "def f(x):\n    return 1 * x"
     submitted.cells.remove(_cell(submitted, "g_solution"))
     plan = assemble(COURSE, submitted)
-    assert plan.solution_sources == {"f_solution": "def f(x):\n    return 1 * x",
-                                     "g_solution": STUB}
+    assert plan.solution_sources == {
+        "f_solution": "def f(x):\n    return 1 * x",
+        "g_solution": STUB,
+    }
     assert _labels(plan) == HANDED_OUT_STEPS
     assert _sources(plan)["solution g_solution"] == STUB
-    assert not any("return x" in source or "scale * x" in source
-                   for source in _sources(plan).values())
+    assert not any(
+        "return x" in source or "scale * x" in source for source in _sources(plan).values()
+    )
 
 
 def test_the_instructors_order_and_cells_count_whatever_the_student_moved_or_edited():
@@ -178,20 +214,46 @@ def test_the_instructors_order_and_cells_count_whatever_the_student_moved_or_edi
 
 def test_cells_the_student_added_run_after_the_instructor_cell_they_follow():
     handed_out, new = _handed_out(COURSE).cells, nbformat.v4.new_code_cell
-    nothing_to_run = [nbformat.v4.new_markdown_cell("my notes"), nbformat.v4.new_raw_cell("raw"),
-                      new(""), new("  \n\n")]
+    nothing_to_run = [
+        nbformat.v4.new_markdown_cell("my notes"),
+        nbformat.v4.new_raw_cell("raw"),
+        new(""),
+        new("  \n\n"),
+    ]
     submitted = _handed_out(COURSE)
-    submitted.cells = [new("on_top = True"), *handed_out[:3], *nothing_to_run,
-                       new("def helper():\n    return 1"), *handed_out[3:6], new("first = 1"),
-                       new("second = 2"), *handed_out[6:], new("print('at the end')")]
+    submitted.cells = [
+        new("on_top = True"),
+        *handed_out[:3],
+        *nothing_to_run,
+        new("def helper():\n    return 1"),
+        *handed_out[3:6],
+        new("first = 1"),
+        new("second = 2"),
+        *handed_out[6:],
+        new("print('at the end')"),
+    ]
     plan = assemble(COURSE, submitted)
     assert _labels(plan) == [
-        "added cell 1", "cell course-1", "solution f_solution", "added cell after course-2",
-        "test f", "added cell after course-5", "added cell after course-5", "cell course-6",
-        "solution g_solution", "test g", "added cell after course-8"]
+        "added cell 1",
+        "cell course-1",
+        "solution f_solution",
+        "added cell after course-2",
+        "test f",
+        "added cell after course-5",
+        "added cell after course-5",
+        "cell course-6",
+        "solution g_solution",
+        "test g",
+        "added cell after course-8",
+    ]
     added = [step[1] for step in plan.steps if step[0] == "code" and step[2].startswith("added")]
-    assert added == ["on_top = True", "def helper():\n    return 1", "first = 1", "second = 2",
-                     "print('at the end')"]
+    assert added == [
+        "on_top = True",
+        "def helper():\n    return 1",
+        "first = 1",
+        "second = 2",
+        "print('at the end')",
+    ]
     assert plan.warnings == []
 
 
@@ -201,26 +263,51 @@ def _retag_as_solution(notebook):
     cell.source = "print('no test here')"
 
 
-@pytest.mark.parametrize("edit,warnings", [
-    (lambda notebook: None, []),
-    (lambda notebook: setattr(_cell(notebook, "f"), "source", F_TEST), []),
-    (lambda notebook: setattr(_cell(notebook, "f"), "source", "pass"),
-     ["test cell 'f' was edited; the original is used"]),
-    (lambda notebook: setattr(_cell(notebook, "f"), "source",
-                              'check("f", lambda x: x)\n' + F_TEST),
-     ["test cell 'f' was edited; the original is used"]),
-    (lambda notebook: notebook.cells.remove(_cell(notebook, "f")),
-     ["test cell 'f' is missing from the submission; the instructor's version is used"]),
-    (lambda notebook: _cell(notebook, "f").metadata.nbgrader.update(points=100),
-     ["points of 'f' were edited (2 -> 100); the instructor's value is used"]),
-    (_retag_as_solution,
-     [f"nbgrader flag {flag!r} of 'f' was edited; the instructor's cell type is used"
-      for flag in ("grade", "solution", "locked")]
-     + ["test cell 'f' was edited; the original is used"]),
-], ids=["as handed out", "hidden tests pasted back", "replaced", "a check added", "deleted",
-        "points raised", "retagged as a solution"])
+@pytest.mark.parametrize(
+    "edit,warnings",
+    [
+        (lambda notebook: None, []),
+        (lambda notebook: setattr(_cell(notebook, "f"), "source", F_TEST), []),
+        (
+            lambda notebook: setattr(_cell(notebook, "f"), "source", "pass"),
+            ["test cell 'f' was edited; the original is used"],
+        ),
+        (
+            lambda notebook: setattr(
+                _cell(notebook, "f"), "source", 'check("f", lambda x: x)\n' + F_TEST
+            ),
+            ["test cell 'f' was edited; the original is used"],
+        ),
+        (
+            lambda notebook: notebook.cells.remove(_cell(notebook, "f")),
+            ["test cell 'f' is missing from the submission; the instructor's version is used"],
+        ),
+        (
+            lambda notebook: _cell(notebook, "f").metadata.nbgrader.update(points=100),
+            ["points of 'f' were edited (2 -> 100); the instructor's value is used"],
+        ),
+        (
+            _retag_as_solution,
+            [
+                f"nbgrader flag {flag!r} of 'f' was edited; the instructor's cell type is used"
+                for flag in ("grade", "solution", "locked")
+            ]
+            + ["test cell 'f' was edited; the original is used"],
+        ),
+    ],
+    ids=[
+        "as handed out",
+        "hidden tests pasted back",
+        "replaced",
+        "a check added",
+        "deleted",
+        "points raised",
+        "retagged as a solution",
+    ],
+)
 def test_the_test_cell_and_its_hidden_tests_are_the_instructors_whatever_the_student_did(
-        edit, warnings):
+    edit, warnings
+):
     submitted = _handed_out(COURSE)
     edit(submitted)
     plan = assemble(COURSE, submitted)
@@ -234,8 +321,13 @@ def test_the_test_cell_and_its_hidden_tests_are_the_instructors_whatever_the_stu
 def test_a_cell_with_a_grade_id_the_instructor_does_not_have_is_ignored_and_reported():
     submitted = _handed_out(COURSE)
     bonus = nbformat.v4.new_code_cell("bonus = True")
-    bonus.metadata["nbgrader"] = {"grade_id": "bonus", "grade": True, "points": 100,
-                                  "solution": False, "locked": True}
+    bonus.metadata["nbgrader"] = {
+        "grade_id": "bonus",
+        "grade": True,
+        "points": 100,
+        "solution": False,
+        "locked": True,
+    }
     submitted.cells.insert(3, bonus)
     plan = assemble(COURSE, submitted)
     assert _labels(plan) == HANDED_OUT_STEPS and [test.points for test in plan.tests] == [2, 2]
@@ -256,8 +348,9 @@ def test_of_two_cells_with_one_grade_id_the_first_counts_and_the_other_never_run
     first = duplicate if copy_first else original
     assert plan.solution_sources["f_solution"] == first.source
     assert _labels(plan) == HANDED_OUT_STEPS  # the other one is not an added cell either
-    assert plan.warnings == ["the submission has two cells with grade_id 'f_solution'; "
-                             "the first one is used"]
+    assert plan.warnings == [
+        "the submission has two cells with grade_id 'f_solution'; the first one is used"
+    ]
 
 
 def test_a_solution_retyped_into_a_new_cell_runs_before_the_stub_and_the_test():
@@ -268,8 +361,12 @@ def test_a_solution_retyped_into_a_new_cell_runs_before_the_stub_and_the_test():
     index = submitted.cells.index(_cell(submitted, "f_solution"))
     submitted.cells[index] = nbformat.v4.new_code_cell("def f(x):\n    return x")
     plan = assemble(COURSE, submitted)
-    assert _labels(plan)[:4] == ["cell course-1", "added cell after course-1",
-                                 "solution f_solution", "test f"]
+    assert _labels(plan)[:4] == [
+        "cell course-1",
+        "added cell after course-1",
+        "solution f_solution",
+        "test f",
+    ]
     assert plan.solution_sources["f_solution"] == STUB
 
 
@@ -280,8 +377,9 @@ def test_a_solution_cell_that_lost_its_nbgrader_metadata_is_graded_or_reported()
     del solution.metadata["nbgrader"]
     plan = assemble(COURSE, submitted)
     assert "def f(x):\n    return x" in _sources(plan).values()
-    assert plan.warnings == ["the nbgrader metadata of 'f_solution' was removed; the cell with "
-                             "its id is used"]
+    assert plan.warnings == [
+        "the nbgrader metadata of 'f_solution' was removed; the cell with its id is used"
+    ]
 
 
 def test_written_answers_are_the_students_and_no_markdown_or_raw_cell_runs():
@@ -293,56 +391,71 @@ def test_written_answers_are_the_students_and_no_markdown_or_raw_cell_runs():
     plan = assemble(COURSE, submitted)
     assert plan.written_answers == {"why": "Each step draws a new mask."}
     assert _labels(plan) == HANDED_OUT_STEPS
-    assert all("markdown" not in source and "raw" not in source
-               and "Exercise" not in source for source in _sources(plan).values())
+    assert all(
+        "markdown" not in source and "raw" not in source and "Exercise" not in source
+        for source in _sources(plan).values()
+    )
     submitted.cells.remove(_cell(submitted, "why"))
     assert assemble(COURSE, submitted).written_answers == {"why": ""}
 
 
 # --- the pieces --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source,calls", [
-    ('check("f", f)', (CheckCall("f", "f", False),)),
-    ('check("f", f)\ncheck("f", f, hidden=True)\n# a comment',
-     (CheckCall("f", "f", False), CheckCall("f", "f", True))),
-    ('check("pair", LayerPair(forward, backward), hidden=1)',
-     (CheckCall("pair", "LayerPair(forward, backward)", True),)),
-    ("", None),
-    ("assert f(1) == 1", None),
-    ('check("f", f)\nprint("done")', None),
-    ('result = check("f", f)', None),
-    ('check(name, f)', None),
-    ('check("f", f, 3)', None),
-    ('check("f", f, seed=3)', None),
-    ('check("f", f, hidden=flag)', None),
-    ('checks.check("f", f)', None),
-    ('check("f", f', None),
-])
+
+@pytest.mark.parametrize(
+    "source,calls",
+    [
+        ('check("f", f)', (CheckCall("f", "f", False),)),
+        (
+            'check("f", f)\ncheck("f", f, hidden=True)\n# a comment',
+            (CheckCall("f", "f", False), CheckCall("f", "f", True)),
+        ),
+        (
+            'check("pair", LayerPair(forward, backward), hidden=1)',
+            (CheckCall("pair", "LayerPair(forward, backward)", True),),
+        ),
+        ("", None),
+        ("assert f(1) == 1", None),
+        ('check("f", f)\nprint("done")', None),
+        ('result = check("f", f)', None),
+        ("check(name, f)", None),
+        ('check("f", f, 3)', None),
+        ('check("f", f, seed=3)', None),
+        ('check("f", f, hidden=flag)', None),
+        ('checks.check("f", f)', None),
+        ('check("f", f', None),
+    ],
+)
 def test_a_test_cell_is_made_of_check_calls_or_runs_as_plain_code(source, calls):
     assert parse_check_calls(source) == calls
 
 
 def test_released_removes_exactly_the_hidden_tests():
     assert released(F_TEST) == 'check("f", f)'
-    assert released("a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n") \
+    assert (
+        released("a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n")
         == "a = 1\nc = 3"
+    )
     assert released('check("f", f)\n') == 'check("f", f)'
 
 
-@pytest.mark.parametrize("source,bound,read", [
-    ("x = y + 1", {"x"}, {"y"}),
-    ("x += 1", {"x"}, {"x"}),
-    ("def step():\n    global W\n    W -= lr", {"step"}, {"W", "lr"}),
-    ("def f(v):\n    total = 0\n    total += v\n    return total", {"f"}, set()),
-    ("class C:\n    n = 1\n    n += 1", {"C"}, set()),
-    ("import numpy as np\nfrom math import pi", {"np", "pi"}, set()),
-    ("def f(a):\n    b = a + w\n    return b", {"f"}, {"w"}),
-    ("class Model:\n    size = width * 2", {"Model"}, {"width"}),
-    ("squares = [v * v for v in data]", {"squares"}, {"data"}),
-    ("for i in steps:\n    total = i", {"i", "total"}, {"i", "steps"}),
-    ("f = lambda x: x * rate", {"f"}, {"rate"}),
-    ("def f(:", set(), set()),
-])
+@pytest.mark.parametrize(
+    "source,bound,read",
+    [
+        ("x = y + 1", {"x"}, {"y"}),
+        ("x += 1", {"x"}, {"x"}),
+        ("def step():\n    global W\n    W -= lr", {"step"}, {"W", "lr"}),
+        ("def f(v):\n    total = 0\n    total += v\n    return total", {"f"}, set()),
+        ("class C:\n    n = 1\n    n += 1", {"C"}, set()),
+        ("import numpy as np\nfrom math import pi", {"np", "pi"}, set()),
+        ("def f(a):\n    b = a + w\n    return b", {"f"}, {"w"}),
+        ("class Model:\n    size = width * 2", {"Model"}, {"width"}),
+        ("squares = [v * v for v in data]", {"squares"}, {"data"}),
+        ("for i in steps:\n    total = i", {"i", "total"}, {"i", "steps"}),
+        ("f = lambda x: x * rate", {"f"}, {"rate"}),
+        ("def f(:", set(), set()),
+    ],
+)
 def test_names_a_cell_binds_and_reads_at_module_level(source, bound, read):
     assert _names(source) == (bound, read)
 
@@ -376,7 +489,8 @@ def test_a_cell_inserted_in_the_source_leaves_a_students_cells_matched(name, tmp
     source.write_text(text[:second] + '# %% id="inserted"\nINSERTED = 1\n\n' + text[second:])
     rebuilt = build.parse(source)
     assert [cell.id for cell in rebuilt.cells if cell.id != "inserted"] == [
-        cell.id for cell in instructor(name).cells]
+        cell.id for cell in instructor(name).cells
+    ]
     plan = assemble(rebuilt, submission(name, correct=True))
     labels = [step[2] for step in plan.steps if step[0] == "code"]
     assert "cell inserted" in labels and plan.warnings == []

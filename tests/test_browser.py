@@ -33,13 +33,27 @@ def lab(tmp_path):
         pytest.skip("chromium is not installed (apt-get install chromium)")
     shutil.copy(ROOT / "notebooks" / "03_inverted_dropout.ipynb", tmp_path)
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={tmp_path}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            str(Path(sys.executable).parent / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -59,9 +73,16 @@ def test_moving_a_slider_redraws_the_figure(lab):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--disable-background-networking", "--no-first-run"])
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page()
             page.goto(lab)
@@ -75,13 +96,16 @@ def test_moving_a_slider_redraws_the_figure(lab):
             before = image.get_attribute("src")
             readout = page.locator(".widget-readout").first
             start = readout.inner_text()
-            page.locator(".widget-slider .noUi-handle, .widget-slider .ui-slider-handle") \
-                .first.click()
+            page.locator(
+                ".widget-slider .noUi-handle, .widget-slider .ui-slider-handle"
+            ).first.click()
             for _ in range(4):
                 page.keyboard.press("ArrowRight")
             page.wait_for_function(
                 "([selector, old]) => document.querySelector(selector).src !== old",
-                arg=[".jp-OutputArea-output img", before], timeout=30_000)
+                arg=[".jp-OutputArea-output img", before],
+                timeout=30_000,
+            )
             assert readout.inner_text() != start
             assert image.get_attribute("src") != before
         except Exception:

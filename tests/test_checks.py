@@ -16,6 +16,7 @@ KEEP = 0.7
 
 # --- the statistical primitives themselves --------------------------------------------------
 
+
 def test_binomial_acceptance_tails_are_within_alpha():
     for n, p, alpha in [(1000, 0.3, 1e-9), (50, 0.9, 1e-3), (10_000, 0.5, 1e-6)]:
         lo, hi = checks.binomial_acceptance(n, p, alpha)
@@ -41,8 +42,7 @@ def test_false_failure_rate_matches_alpha_at_a_measurable_alpha():
 
 
 def test_hoeffding_and_bernstein_radii():
-    assert checks.hoeffding_radius(100, 1.0, 0.05) == pytest.approx(
-        math.sqrt(math.log(40) / 200))
+    assert checks.hoeffding_radius(100, 1.0, 0.05) == pytest.approx(math.sqrt(math.log(40) / 200))
     t = checks.bernstein_radius(1000, 0.25, 1.0, 1e-9)
     log_term = math.log(2e9)
     assert 1000 * t**2 == pytest.approx(log_term * (2 * 0.25 + 2 * t / 3))

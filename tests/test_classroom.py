@@ -30,8 +30,15 @@ BINOMIAL_FORWARD = """def dropout_forward(x, p_drop, *, rng, training=True):
 BOOSTED_LR = "def equivalent_standard_lr(lr, p_drop):\n    return lr / (1 - p_drop)\n"
 
 # (how many, kind, expected score)
-CLASS = [(10, "correct", 6), (5, "correct_binomial", 6), (5, "forward_wrong", 2),
-         (4, "lr_wrong", 4), (4, "blank", 0), (1, "not_a_notebook", 0), (1, "hostile", 2)]
+CLASS = [
+    (10, "correct", 6),
+    (5, "correct_binomial", 6),
+    (5, "forward_wrong", 2),
+    (4, "lr_wrong", 4),
+    (4, "blank", 0),
+    (1, "not_a_notebook", 0),
+    (1, "hostile", 2),
+]
 
 
 def make_class(root: Path) -> dict[str, float]:
@@ -60,16 +67,33 @@ def make_class(root: Path) -> dict[str, float]:
 
 def grade(submissions, out, course, *extra):
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
-    result = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
-                             "--out", str(out), "--course-dir", str(course), *extra],
-                            capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            str(submissions),
+            "--out",
+            str(out),
+            "--course-dir",
+            str(course),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     return result
 
 
 def results(out: Path) -> dict[str, dict]:
-    return {path.parent.name: json.loads(path.read_text())
-            for path in (out / "results").glob(f"*/{NB}.json")}
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in (out / "results").glob(f"*/{NB}.json")
+    }
 
 
 @pytest.fixture(scope="session")  # once per worker; the group keeps its tests on one
@@ -77,8 +101,9 @@ def graded_class(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     submissions, out, course = root / "submitted", root / "results", root / "course"
     course.mkdir()
-    (course / "nbgrader_config.py").write_text("c = get_config()\n"
-                                               "c.CourseDirectory.course_id = 'dropout'\n")
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'dropout'\n"
+    )
     expected = make_class(submissions)
     run = grade(submissions, out, course, "--workers", "2", "--similarity")
     return submissions, out, course, expected, run
@@ -123,10 +148,14 @@ def test_similarity_report_flags_exactly_the_identical_cells(graded_class):
     pairs = json.loads((out / "similarity.json").read_text())
     readable = [student for student in expected if not student.endswith("_not_a_notebook")]
     assert len(pairs) == 2 * (len(readable) * (len(readable) - 1) // 2 + len(readable))
-    assert [pair["score"] for pair in pairs] == sorted((pair["score"] for pair in pairs),
-                                                       reverse=True)
-    forward = {frozenset((pair["a"], pair["b"])): pair["score"] for pair in pairs
-               if pair["exercise"] == "dropout_forward"}
+    assert [pair["score"] for pair in pairs] == sorted(
+        (pair["score"] for pair in pairs), reverse=True
+    )
+    forward = {
+        frozenset((pair["a"], pair["b"])): pair["score"]
+        for pair in pairs
+        if pair["exercise"] == "dropout_forward"
+    }
     # students of one kind handed in the same forward pass: the "correct" and "lr_wrong" ones
     # the instructor's own, the hostile one the "forward_wrong" pass plus lines of its own.
     # Those score 1 with each other, and only those.
@@ -141,11 +170,19 @@ def test_similarity_report_flags_exactly_the_identical_cells(graded_class):
 
 
 def test_nbgrader_export_sees_the_same_totals(graded_class):
-    _, out, course, expected, _ = graded_class
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
-    subprocess.run([sys.executable, "-m", "nbgrader", "export", "--log-level=WARN"],
-                   cwd=course, env=env, check=True, capture_output=True)
+    _, _out, course, expected, _ = graded_class
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        JUPYTER_CONFIG_DIR=str(course / ".jupyter"),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--log-level=WARN"],
+        cwd=course,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with open(course / "grades.csv") as stream:
         exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(stream)}
     assert exported == expected
@@ -166,7 +203,10 @@ def test_rerun_skips_done_work_and_regrade_is_idempotent(graded_class, tmp_path)
     before = (out / "results" / "s16_forward_wrong" / f"{NB}.json").read_text()
     grade(one, out, course, "--regrade", "--workers", "1")
     after = (out / "results" / "s16_forward_wrong" / f"{NB}.json").read_text()
-    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "graded_at"}
+
+    def strip(text):
+        return {k: v for k, v in json.loads(text).items() if k != "graded_at"}
+
     assert strip(after) == strip(before)
     from nbgrader.api import Gradebook
 
@@ -176,8 +216,15 @@ def test_rerun_skips_done_work_and_regrade_is_idempotent(graded_class, tmp_path)
         assert len(gradebook.students) == 30
 
 
-SUBSET = ["s00_correct", "s10_correct_binomial", "s15_forward_wrong", "s20_lr_wrong",
-          "s24_blank", "s28_not_a_notebook", "s29_hostile"]
+SUBSET = [
+    "s00_correct",
+    "s10_correct_binomial",
+    "s15_forward_wrong",
+    "s20_lr_wrong",
+    "s24_blank",
+    "s28_not_a_notebook",
+    "s29_hostile",
+]
 
 
 def _subset(submissions: Path, target: Path) -> Path:
@@ -187,9 +234,14 @@ def _subset(submissions: Path, target: Path) -> Path:
 
 
 def _scores(out: Path) -> dict[str, tuple]:
-    return {student: (result["score"], result["seed"],
-                      tuple((t["id"], t["status"], t["points"]) for t in result["tests"]))
-            for student, result in results(out).items()}
+    return {
+        student: (
+            result["score"],
+            result["seed"],
+            tuple((t["id"], t["status"], t["points"]) for t in result["tests"]),
+        )
+        for student, result in results(out).items()
+    }
 
 
 def _same_course(course: Path, target: Path) -> Path:

@@ -40,11 +40,14 @@ def test_arrays_are_independent_copies():
     assert _split(4).X_train.max() > 0
 
 
-@pytest.mark.parametrize("kwargs,pattern", [
-    ({"n_train": 1500}, r"n_train \+ n_val \+ n_test must be <= 1797"),
-    ({"n_train": 0}, r"n_train must be an integer >= 1"),
-    ({"n_train": 10, "n_val": -1}, r"n_val must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"n_train": 1500}, r"n_train \+ n_val \+ n_test must be <= 1797"),
+        ({"n_train": 0}, r"n_train must be an integer >= 1"),
+        ({"n_train": 10, "n_val": -1}, r"n_val must be an integer >= 0"),
+    ],
+)
 def test_bad_sizes(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         data.load_digits_split(rng=np.random.default_rng(0), **kwargs)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import float_arrays, p_drops, seeds
 from hypothesis import given
 
 from autograder.exercises import kit
+from conftest import float_arrays, p_drops, seeds
 from course_lib import checks
 from course_lib.dropout import (
     DropoutCache,
@@ -22,6 +22,7 @@ BACKWARDS = {dropout_forward: dropout_backward, standard_dropout_forward: standa
 
 
 # --- properties (hypothesis) ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("forward", FORWARDS)
 @given(x=float_arrays(), p_drop=p_drops, seed=seeds)
@@ -53,12 +54,14 @@ def test_p_drop_zero_is_identity_in_training(forward, x, seed):
 
 @given(x=float_arrays(), p_drop=p_drops, seed=seeds)
 def test_standard_inference_scales_by_keep_prob(x, p_drop, seed):
-    out, cache = standard_dropout_forward(x, p_drop, rng=np.random.default_rng(seed),
-                                          training=False)
+    out, cache = standard_dropout_forward(
+        x, p_drop, rng=np.random.default_rng(seed), training=False
+    )
     keep_prob = np.asarray(1 - p_drop, dtype=x.dtype)
     assert np.array_equal(out, x * keep_prob)
-    assert np.array_equal(standard_dropout_backward(np.ones_like(x), cache),
-                          np.full_like(x, keep_prob))
+    assert np.array_equal(
+        standard_dropout_backward(np.ones_like(x), cache), np.full_like(x, keep_prob)
+    )
 
 
 @given(x=float_arrays(), p_drop=p_drops, seed=seeds)
@@ -79,12 +82,17 @@ def test_backward_uses_forward_mask(x, p_drop, seed):
     dout = np.ones_like(x)
     dx = dropout_backward(dout, cache)
     # d out_i / d x_i is 1/keep_prob for kept units and 0 for dropped ones, whatever x_i is
-    np.testing.assert_allclose(dx, np.where(cache.mask if cache.mask is not None else True,
-                                            1 / (1 - p_drop), 0).astype(x.dtype),
-                               rtol=4 * np.finfo(x.dtype).eps)
+    np.testing.assert_allclose(
+        dx,
+        np.where(cache.mask if cache.mask is not None else True, 1 / (1 - p_drop), 0).astype(
+            x.dtype
+        ),
+        rtol=4 * np.finfo(x.dtype).eps,
+    )
 
 
 # --- statistics --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("p_drop", [0.1, 0.5, 0.8])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -111,8 +119,9 @@ def test_standard_dropout_mean_is_keep_prob_times_input(p_drop):
     x = rng.uniform(0.5, 1.5, size=200_000)
     out, _ = standard_dropout_forward(x, p_drop, rng=rng)
     keep_prob = 1 - p_drop
-    checks.assert_mean_close(out / x, keep_prob, lower=0, upper=1,
-                             variance=keep_prob * p_drop, alpha=ALPHA)
+    checks.assert_mean_close(
+        out / x, keep_prob, lower=0, upper=1, variance=keep_prob * p_drop, alpha=ALPHA
+    )
 
 
 def test_standard_and_inverted_agree_in_expectation_at_inference():
@@ -120,22 +129,24 @@ def test_standard_and_inverted_agree_in_expectation_at_inference():
     rng = np.random.default_rng(14)
     x = rng.uniform(1, 2, size=2000)
     p_drop = 0.4
-    standard_train = np.mean([standard_dropout_forward(x, p_drop, rng=rng)[0]
-                              for _ in range(400)], axis=0)
+    standard_train = np.mean(
+        [standard_dropout_forward(x, p_drop, rng=rng)[0] for _ in range(400)], axis=0
+    )
     standard_infer = standard_dropout_forward(x, p_drop, rng=rng, training=False)[0]
     # each entry of standard_train / x is a mean of 400 Bernoulli(0.6); pooled over entries the
     # overall mean is a mean of 800000 Bernoulli values
-    checks.assert_mean_close(standard_train / x, float(np.mean(standard_infer / x)), lower=0,
-                             upper=1, alpha=ALPHA)
+    checks.assert_mean_close(
+        standard_train / x, float(np.mean(standard_infer / x)), lower=0, upper=1, alpha=ALPHA
+    )
 
 
 def test_uses_rng_only():
     x = np.random.default_rng(0).uniform(1, 2, size=(64, 64))
-    kit.assert_uses_rng(lambda rng: dropout_forward(x, 0.5, rng=rng)[0], p_drop=0.5,
-                           alpha=ALPHA)
+    kit.assert_uses_rng(lambda rng: dropout_forward(x, 0.5, rng=rng)[0], p_drop=0.5, alpha=ALPHA)
 
 
 # --- gradients ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("forward", FORWARDS)
 @pytest.mark.parametrize("training", [True, False])
@@ -155,10 +166,16 @@ def test_gradient_check(forward, training, p_drop):
 
 # --- errors -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("forward", FORWARDS)
-@pytest.mark.parametrize("p_drop,pattern", [(1.0, r"p_drop must be in \[0, 1\), got 1.0"),
-                                            (-0.5, r"p_drop must be in \[0, 1\), got -0.5"),
-                                            (1.2, r"p_drop must be in \[0, 1\), got 1.2")])
+@pytest.mark.parametrize(
+    "p_drop,pattern",
+    [
+        (1.0, r"p_drop must be in \[0, 1\), got 1.0"),
+        (-0.5, r"p_drop must be in \[0, 1\), got -0.5"),
+        (1.2, r"p_drop must be in \[0, 1\), got 1.2"),
+    ],
+)
 def test_bad_p_drop_names_argument_and_range(forward, p_drop, pattern, rng):
     with pytest.raises(ValueError, match=pattern):
         forward(np.ones(3), p_drop, rng=rng)

@@ -29,10 +29,15 @@ def test_hidden_widths_keep_the_expected_number_of_kept_units():
 
 
 def test_sweep_p_drop_is_run_digits_per_rate():
-    errors = experiments.sweep_p_drop([0.5, 0.0], seed=3, n_train=150, hidden=(16,), epochs=4,
-                                   keep_product=True)
-    expected = [run_digits(p, seed=3, n_train=150, hidden=experiments.hidden_widths((16,), p, True),
-                           epochs=4).test_error for p in (0.5, 0.0)]
+    errors = experiments.sweep_p_drop(
+        [0.5, 0.0], seed=3, n_train=150, hidden=(16,), epochs=4, keep_product=True
+    )
+    expected = [
+        run_digits(
+            p, seed=3, n_train=150, hidden=experiments.hidden_widths((16,), p, True), epochs=4
+        ).test_error
+        for p in (0.5, 0.0)
+    ]
     np.testing.assert_array_equal(errors, expected)
 
 
@@ -43,6 +48,7 @@ def test_sweep_errors_are_measured_on_three_different_sets():
 
 
 # --- seed streams -------------------------------------------------------------------------------
+
 
 def _first_draws(generators):
     return [tuple(int(v) for v in g.bit_generator.random_raw(3)) for g in generators]
@@ -57,8 +63,10 @@ def test_seed_streams_are_the_spawned_children_and_extend_each_other(seed, n_str
     children = np.random.SeedSequence(seed).spawn(n_streams)
     assert draws == _first_draws(np.random.default_rng(child) for child in children)
     # child i does not depend on how many are spawned: a longer recipe extends a shorter one
-    assert _first_draws(experiments.seed_streams(seed, min(fewer, n_streams))) == \
-        draws[:min(fewer, n_streams)]
+    assert (
+        _first_draws(experiments.seed_streams(seed, min(fewer, n_streams)))
+        == draws[: min(fewer, n_streams)]
+    )
     assert len(set(draws)) == n_streams  # distinct streams (equal by chance: p < 1e-50)
     # fresh generators on every call: the same seed replays the same draws
     assert _first_draws(experiments.seed_streams(seed, n_streams)) == draws
@@ -67,7 +75,8 @@ def test_seed_streams_are_the_spawned_children_and_extend_each_other(seed, n_str
 def test_seed_streams_default_to_the_three_of_a_run():
     split_rng, init_rng, train_rng = experiments.seed_streams(4)
     assert _first_draws([split_rng, init_rng, train_rng]) == _first_draws(
-        experiments.seed_streams(4, 3))
+        experiments.seed_streams(4, 3)
+    )
 
 
 def test_seed_streams_are_uncorrelated():
@@ -79,12 +88,15 @@ def test_seed_streams_are_uncorrelated():
     assert_mean_close(products, 0.0, lower=-0.25, upper=0.25, variance=1 / 144, alpha=ALPHA)
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: experiments.seed_streams(-1), r"seed must be an integer >= 0, got -1"),
-    (lambda: experiments.seed_streams(1.5), r"seed must be an integer >= 0, got 1.5"),
-    (lambda: experiments.seed_streams("0"), r"seed must be an integer >= 0, got '0'"),
-    (lambda: experiments.seed_streams(0, 0), r"n_streams must be an integer >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: experiments.seed_streams(-1), r"seed must be an integer >= 0, got -1"),
+        (lambda: experiments.seed_streams(1.5), r"seed must be an integer >= 0, got 1.5"),
+        (lambda: experiments.seed_streams("0"), r"seed must be an integer >= 0, got '0'"),
+        (lambda: experiments.seed_streams(0, 0), r"n_streams must be an integer >= 1, got 0"),
+    ],
+)
 def test_seed_streams_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
@@ -92,9 +104,16 @@ def test_seed_streams_bad_arguments(call, pattern):
 
 # --- one summarized run -------------------------------------------------------------------------
 
+
 def _config(**changes):
-    config = {"p_drop": [0.0, 0.3], "hidden": [32], "n_train": 200, "epochs": 5,
-              "weight_decay": 0.0, "max_norm": None}
+    config = {
+        "p_drop": [0.0, 0.3],
+        "hidden": [32],
+        "n_train": 200,
+        "epochs": 5,
+        "weight_decay": 0.0,
+        "max_norm": None,
+    }
     return config | changes
 
 
@@ -108,41 +127,67 @@ def test_train_run_follows_run_digits_recipe():
     assert len(ours["activations"]["layers"]) == 1 and ours["seed"] == 4
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: experiments.train_run([0.5], 0), r"config must be a mapping with the keys p_drop"),
-    (lambda: experiments.train_run({"p_drop": 0.5}, 0), r"config must have the keys .*missing "
-                                                        r"hidden, n_train, epochs"),
-    (lambda: experiments.train_run(_config(hidden=[32, 0]), 0),
-     r"config\['hidden'\]\[1\] must be an integer >= 1, got 0"),
-    (lambda: experiments.train_run(_config(hidden=32), 0), r"config\['hidden'\] must be a list"),
-    (lambda: experiments.train_run(_config(n_train=0), 0),
-     r"config\['n_train'\] must be an integer >= 1"),
-    (lambda: experiments.train_run(_config(epochs=2.5), 0),
-     r"config\['epochs'\] must be an integer >= 1, got 2.5"),
-    (lambda: experiments.train_run(_config(weight_decay=-1.0), 0),
-     r"config\['weight_decay'\] must be a finite number >= 0, got -1.0"),
-    (lambda: experiments.train_run(_config(max_norm=0.0), 0),
-     r"config\['max_norm'\] must be a finite number > 0, got 0.0"),
-    (lambda: experiments.train_run(_config(p_drop=[0.0, 1.0]), 0), r"p_drop\[1\] must be in"),
-    (lambda: experiments.train_run(_config(), -2), r"seed must be an integer >= 0, got -2"),
-    (lambda: experiments.train_run(_config(), 0, near_zero=0.0),
-     r"near_zero must be a finite number > 0, got 0.0"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: experiments.train_run([0.5], 0), r"config must be a mapping with the keys p_drop"),
+        (
+            lambda: experiments.train_run({"p_drop": 0.5}, 0),
+            r"config must have the keys .*missing "
+            r"hidden, n_train, epochs",
+        ),
+        (
+            lambda: experiments.train_run(_config(hidden=[32, 0]), 0),
+            r"config\['hidden'\]\[1\] must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: experiments.train_run(_config(hidden=32), 0),
+            r"config\['hidden'\] must be a list",
+        ),
+        (
+            lambda: experiments.train_run(_config(n_train=0), 0),
+            r"config\['n_train'\] must be an integer >= 1",
+        ),
+        (
+            lambda: experiments.train_run(_config(epochs=2.5), 0),
+            r"config\['epochs'\] must be an integer >= 1, got 2.5",
+        ),
+        (
+            lambda: experiments.train_run(_config(weight_decay=-1.0), 0),
+            r"config\['weight_decay'\] must be a finite number >= 0, got -1.0",
+        ),
+        (
+            lambda: experiments.train_run(_config(max_norm=0.0), 0),
+            r"config\['max_norm'\] must be a finite number > 0, got 0.0",
+        ),
+        (lambda: experiments.train_run(_config(p_drop=[0.0, 1.0]), 0), r"p_drop\[1\] must be in"),
+        (lambda: experiments.train_run(_config(), -2), r"seed must be an integer >= 0, got -2"),
+        (
+            lambda: experiments.train_run(_config(), 0, near_zero=0.0),
+            r"near_zero must be a finite number > 0, got 0.0",
+        ),
+    ],
+)
 def test_train_run_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
 
 
-@given(sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4), n=st.integers(1, 30),
-       near_zero=st.floats(0.01, 3.0), seed=st.integers(0, 2**32 - 1))
+@given(
+    sizes=st.lists(st.integers(1, 12), min_size=2, max_size=4),
+    n=st.integers(1, 30),
+    near_zero=st.floats(0.01, 3.0),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_activation_summary_counts_every_activation(sizes, n, near_zero, seed):
     rng = np.random.default_rng(seed)
     model = MLP(sizes, 0.5, rng=rng)
     X = rng.standard_normal((n, sizes[0]))
     summary = experiments.activation_summary(model, X, near_zero)
     assert len(summary["layers"]) == len(sizes) - 2
-    for layer, width, activations in zip(summary["layers"], sizes[1:-1],
-                                         model.hidden_activations(X)):
+    for layer, width, activations in zip(
+        summary["layers"], sizes[1:-1], model.hidden_activations(X)
+    ):
         assert 0 <= layer["zero"] <= layer["near_zero"] <= 1
         assert layer["zero"] == np.mean(activations == 0)
         assert layer["mean"] == pytest.approx(np.mean(activations))
@@ -154,7 +199,7 @@ def test_activation_summary_counts_every_activation(sizes, n, near_zero, seed):
 
 def test_activation_summary_bad_arguments():
     model = MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="model must be a course_lib.nn.MLP, got dict"):
+    with pytest.raises(ValueError, match=r"model must be a course_lib.nn.MLP, got dict"):
         experiments.activation_summary({}, np.ones((1, 2)), 0.1)
     with pytest.raises(ValueError, match=r"near_zero must be a finite number > 0, got -0.1"):
         experiments.activation_summary(model, np.ones((1, 2)), -0.1)
@@ -175,7 +220,8 @@ def test_paired_summary(pairs):
         assert math.isnan(summary["standard_error"])
     else:
         assert summary["standard_error"] == pytest.approx(
-            np.std(a - b, ddof=1) / math.sqrt(len(pairs)), abs=1e-15)
+            np.std(a - b, ddof=1) / math.sqrt(len(pairs)), abs=1e-15
+        )
     swapped = experiments.paired_summary(b, a)
     assert swapped["mean"] == pytest.approx(-summary["mean"], abs=1e-15)
 
@@ -194,7 +240,7 @@ curves = st.lists(st.floats(0.0, 1.0), max_size=30)
 def test_smooth_is_the_trailing_mean(curve, window):
     smoothed = experiments.smooth(curve, window)
     assert smoothed.shape == (len(curve),) and smoothed.dtype == np.float64
-    expected = [np.mean(curve[max(0, t - window + 1):t + 1]) for t in range(len(curve))]
+    expected = [np.mean(curve[max(0, t - window + 1) : t + 1]) for t in range(len(curve))]
     np.testing.assert_allclose(smoothed, expected, atol=1e-12)
     # differences of running sums: exact up to the rounding of sums of values in [0, 1]
     np.testing.assert_allclose(experiments.smooth(curve, 1), curve, atol=1e-12)
@@ -211,14 +257,14 @@ def test_epochs_to_reach_and_best_epoch_read_the_smoothed_curve(curve, threshold
     smoothed = experiments.smooth(curve, window)
     best = experiments.best_epoch(curve, window)
     assert 1 <= best <= len(curve) and smoothed[best - 1] == smoothed.min()
-    assert np.all(smoothed[:best - 1] > smoothed.min())  # the first of tied minima
+    assert np.all(smoothed[: best - 1] > smoothed.min())  # the first of tied minima
     reach = experiments.epochs_to_reach(curve, threshold, window)
     if math.isnan(reach):
         assert np.all(smoothed > threshold + 1e-12)
     else:
         epoch = int(reach)
         assert reach == epoch and smoothed[epoch - 1] <= threshold + 1e-12
-        assert np.all(smoothed[:epoch - 1] > threshold + 1e-12)
+        assert np.all(smoothed[: epoch - 1] > threshold + 1e-12)
 
 
 def test_epochs_to_reach_and_best_epoch():
@@ -228,19 +274,30 @@ def test_epochs_to_reach_and_best_epoch():
     assert experiments.best_epoch(curve, 1) == 4  # the first of the tied minima
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: experiments.paired_summary([0.1, 0.2], [0.1]), r"errors_a and errors_b must hold"),
-    (lambda: experiments.paired_summary([], []), r"errors_a and errors_b must hold"),
-    (lambda: experiments.paired_summary([[0.1]], [[0.1]]), r"errors_a must have 1 dimension"),
-    (lambda: experiments.paired_summary(["a"], [0.1]), r"errors_a must be a sequence of numbers"),
-    (lambda: experiments.smooth([0.1, 0.2], 0), r"window must be an integer >= 1, got 0"),
-    (lambda: experiments.smooth([0.1, 0.2], 2.0), r"window must be an integer >= 1, got 2.0"),
-    (lambda: experiments.smooth(np.ones((2, 2)), 2), r"curve must have 1 dimension"),
-    (lambda: experiments.epochs_to_reach([0.1], -0.1, 1),
-     r"threshold must be a finite number >= 0, got -0.1"),
-    (lambda: experiments.epochs_to_reach([0.1], float("nan"), 1), r"threshold must be a finite"),
-    (lambda: experiments.best_epoch([], 3), r"curve must hold at least one epoch"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: experiments.paired_summary([0.1, 0.2], [0.1]), r"errors_a and errors_b must hold"),
+        (lambda: experiments.paired_summary([], []), r"errors_a and errors_b must hold"),
+        (lambda: experiments.paired_summary([[0.1]], [[0.1]]), r"errors_a must have 1 dimension"),
+        (
+            lambda: experiments.paired_summary(["a"], [0.1]),
+            r"errors_a must be a sequence of numbers",
+        ),
+        (lambda: experiments.smooth([0.1, 0.2], 0), r"window must be an integer >= 1, got 0"),
+        (lambda: experiments.smooth([0.1, 0.2], 2.0), r"window must be an integer >= 1, got 2.0"),
+        (lambda: experiments.smooth(np.ones((2, 2)), 2), r"curve must have 1 dimension"),
+        (
+            lambda: experiments.epochs_to_reach([0.1], -0.1, 1),
+            r"threshold must be a finite number >= 0, got -0.1",
+        ),
+        (
+            lambda: experiments.epochs_to_reach([0.1], float("nan"), 1),
+            r"threshold must be a finite",
+        ),
+        (lambda: experiments.best_epoch([], 3), r"curve must hold at least one epoch"),
+    ],
+)
 def test_reading_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()

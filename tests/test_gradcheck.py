@@ -6,8 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from course_lib.gradcheck import (forward_difference_gradient, numerical_gradient,
-                                  numerical_gradient_array, relative_error)
+from course_lib.gradcheck import (
+    forward_difference_gradient,
+    numerical_gradient,
+    numerical_gradient_array,
+    relative_error,
+)
 
 
 def test_numerical_gradient_of_a_known_function():
@@ -39,9 +43,11 @@ def test_relative_error_values():
     assert relative_error([1.0], [1.0 + 2e-7]) == pytest.approx(1e-7, rel=1e-6)
 
 
-@given(a=hnp.arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
-       b=hnp.arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
-       scale=st.floats(1e-3, 1e3))
+@given(
+    a=hnp.arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
+    b=hnp.arrays(np.float64, 5, elements=st.floats(-1e3, 1e3)),
+    scale=st.floats(1e-3, 1e3),
+)
 def test_relative_error_is_symmetric_bounded_and_scale_free(a, b, scale):
     error = relative_error(a, b)
     assert error == relative_error(b, a)
@@ -50,8 +56,9 @@ def test_relative_error_is_symmetric_bounded_and_scale_free(a, b, scale):
 
 
 def test_relative_error_shape_mismatch():
-    with pytest.raises(ValueError,
-                       match=r"a and b must have the same shape, got \(3,\) and \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"a and b must have the same shape, got \(3,\) and \(2,\)"
+    ):
         relative_error(np.ones(3), np.ones(2))
 
 
@@ -69,9 +76,15 @@ def test_bad_step():
 
 # --- one-sided differences --------------------------------------------------------------------
 
-@given(x=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
-                    elements=st.integers(-100, 100).map(float)),
-       k=st.integers(0, 10))
+
+@given(
+    x=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+        elements=st.integers(-100, 100).map(float),
+    ),
+    k=st.integers(0, 10),
+)
 def test_forward_difference_of_a_quadratic_is_2x_plus_h_exactly(x, k):
     # with x integer and h = 2**-k every step is exact in float64: ((x + h)**2 - x**2) / h
     h = 2.0**-k
@@ -82,8 +95,10 @@ def test_forward_difference_of_a_quadratic_is_2x_plus_h_exactly(x, k):
     np.testing.assert_array_equal(x, before)
 
 
-@given(x=hnp.arrays(np.float32, st.integers(0, 6), elements=st.floats(-10, 10, width=32)),
-       h=st.floats(1e-4, 1e-1))
+@given(
+    x=hnp.arrays(np.float32, st.integers(0, 6), elements=st.floats(-10, 10, width=32)),
+    h=st.floats(1e-4, 1e-1),
+)
 def test_forward_difference_accepts_any_float_input_and_returns_float64(x, h):
     grad = forward_difference_gradient(lambda v: float(np.sum(3.0 * v)), x, h=h)
     assert grad.shape == x.shape and grad.dtype == np.float64
@@ -93,11 +108,15 @@ def test_forward_difference_accepts_any_float_input_and_returns_float64(x, h):
 def test_forward_difference_is_first_order():
     x = np.array([0.3, -1.2, 2.0])
     exact = np.cos(x)
-    errors = [np.abs(forward_difference_gradient(lambda v: np.sum(np.sin(v)), x, h=h)
-                     - exact).max() for h in (1e-2, 1e-3)]
+    errors = [
+        np.abs(forward_difference_gradient(lambda v: np.sum(np.sin(v)), x, h=h) - exact).max()
+        for h in (1e-2, 1e-3)
+    ]
     assert 5 < errors[0] / errors[1] < 20  # O(h): ten times smaller for a ten times smaller h
-    centred = [np.abs(numerical_gradient(lambda v: np.sum(np.sin(v)), x, h=h) - exact).max()
-               for h in (1e-2, 1e-3)]
+    centred = [
+        np.abs(numerical_gradient(lambda v: np.sum(np.sin(v)), x, h=h) - exact).max()
+        for h in (1e-2, 1e-3)
+    ]
     assert centred[0] / centred[1] > 50  # O(h^2)
 
 

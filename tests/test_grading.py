@@ -17,19 +17,27 @@ NB = "03_inverted_dropout"
 FORWARD = "dropout_forward_solution"
 LR = "equivalent_standard_lr_solution"
 
-CORRECT_LR = "def equivalent_standard_lr(lr, p_drop):\n" \
-             "    if lr <= 0 or not 0 <= p_drop < 1:\n        raise ValueError('bad')\n" \
-             "    return lr / (1 - p_drop) ** 2\n"
-NO_SCALING = "def dropout_forward(x, p_drop, *, rng, training=True):\n" \
-             "    if not 0 <= p_drop < 1:\n        raise ValueError('p_drop')\n" \
-             "    if not training:\n        return x.copy(), None\n" \
-             "    mask = rng.random(x.shape) < 1 - p_drop\n" \
-             "    return (x * mask).astype(x.dtype), mask\n"
+CORRECT_LR = (
+    "def equivalent_standard_lr(lr, p_drop):\n"
+    "    if lr <= 0 or not 0 <= p_drop < 1:\n        raise ValueError('bad')\n"
+    "    return lr / (1 - p_drop) ** 2\n"
+)
+NO_SCALING = (
+    "def dropout_forward(x, p_drop, *, rng, training=True):\n"
+    "    if not 0 <= p_drop < 1:\n        raise ValueError('p_drop')\n"
+    "    if not training:\n        return x.copy(), None\n"
+    "    mask = rng.random(x.shape) < 1 - p_drop\n"
+    "    return (x * mask).astype(x.dtype), mask\n"
+)
 
 
 def check(path, *args):
-    result = subprocess.run([sys.executable, "-m", "autograder", "check", str(path), *args],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", str(path), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return result
 
 
@@ -59,12 +67,15 @@ def test_assignment_from_file_name_anywhere_or_given(tmp_path):
     assert check(path).returncode == 2  # "mine" is no assignment
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "the file is empty"),
-    (b"{not json", "not a notebook"),
-    (b"\xff\xfe\x00garbage", "not UTF-8"),
-    (b'{"cells": 3}', "not a notebook"),
-])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "the file is empty"),
+        (b"{not json", "not a notebook"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"cells": 3}', "not a notebook"),
+    ],
+)
 def test_files_that_are_not_notebooks_exit_2_with_one_line(tmp_path, content, reason):
     path = tmp_path / f"{NB}.ipynb"
     path.write_bytes(content)
@@ -78,8 +89,10 @@ def test_files_that_are_not_notebooks_exit_2_with_one_line(tmp_path, content, re
 def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
     path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
     graded = grade_notebook(path, seed=3)
-    assert scores(graded) == {"dropout_forward": (0, "failed"),
-                              "equivalent_standard_lr": (2, "passed")}
+    assert scores(graded) == {
+        "dropout_forward": (0, "failed"),
+        "equivalent_standard_lr": (2, "passed"),
+    }
     message = graded["tests"][0]["message"]
     assert "did you forget to divide by keep_prob" in message
     assert "check(" not in message and "hidden" not in message
@@ -115,8 +128,11 @@ def test_default_seed_depends_on_student_notebook_and_the_course_key(tmp_path):
 
 # --- hostile and broken submissions ---------------------------------------------------------
 
-MONKEYPATCH_CHECKS = NO_SCALING + """
-import course_lib.checks as _c, autograder.exercises as _e, autograder.exercises.nb03_inverted_dropout as _n
+MONKEYPATCH_CHECKS = (
+    NO_SCALING
+    + """
+import course_lib.checks as _c, autograder.exercises as _e
+import autograder.exercises.nb03_inverted_dropout as _n
 import autograder.exercises.kit as _k
 _k.check_inverted_dropout_output = _k.require_array = lambda *a, **k: None
 _k.assert_independent_pairs = _k.close = lambda *a, **k: True
@@ -124,6 +140,7 @@ _c.assert_binomial_count = lambda *a, **k: None
 _e.check = lambda *a, **k: print("all checks passed")
 _n.DropoutForward.verdict = staticmethod(lambda *a: None)
 """
+)
 
 REFERENCE_GONE = "does not exist while notebook 03_inverted_dropout is graded"
 REFERENCE_IMPORT = """from course_lib.dropout import dropout_forward
@@ -158,15 +175,17 @@ def dropout_forward(x, p_drop, *, rng, training=True):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source,status,message", [
-    (MONKEYPATCH_CHECKS, "failed", "forget to divide by keep_prob"),
-    (REFERENCE_IMPORT, "failed", REFERENCE_GONE),
-    (REFERENCE_ATTRIBUTE, "failed", REFERENCE_GONE),
-    (REFERENCE_HIDDEN, "failed", REFERENCE_GONE),
-    (MEMORY_BOMB, "failed", "MemoryError"),
-])
-def test_hostile_or_lazy_forward_scores_zero_and_lr_still_counts(tmp_path, source, status,
-                                                                 message):
+@pytest.mark.parametrize(
+    "source,status,message",
+    [
+        (MONKEYPATCH_CHECKS, "failed", "forget to divide by keep_prob"),
+        (REFERENCE_IMPORT, "failed", REFERENCE_GONE),
+        (REFERENCE_ATTRIBUTE, "failed", REFERENCE_GONE),
+        (REFERENCE_HIDDEN, "failed", REFERENCE_GONE),
+        (MEMORY_BOMB, "failed", "MemoryError"),
+    ],
+)
+def test_hostile_or_lazy_forward_scores_zero_and_lr_still_counts(tmp_path, source, status, message):
     path = write(submission(NB, {FORWARD: source, LR: CORRECT_LR}), tmp_path / f"{NB}.ipynb")
     graded = grade_notebook(path, seed=5, timeout=20, memory_bytes=3 * 1024**3)
     assert scores(graded)["dropout_forward"] == (0, status), graded
@@ -189,19 +208,25 @@ def _edit_points_and_remove_tests(notebook):
         if meta.get("grade_id") == "dropout_forward":
             meta["points"] = 100
             cell.source = "pass"
-    notebook.cells = [cell for cell in notebook.cells
-                      if cell.metadata.get("nbgrader", {}).get("grade_id")
-                      != "equivalent_standard_lr"]
+    notebook.cells = [
+        cell
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") != "equivalent_standard_lr"
+    ]
 
 
 @pytest.mark.slow
 def test_edited_metadata_and_removed_tests_use_the_instructors_version(tmp_path):
-    path = write(submission(NB, {FORWARD: NO_SCALING, LR: CORRECT_LR},
-                            edit=_edit_points_and_remove_tests), tmp_path / f"{NB}.ipynb")
+    path = write(
+        submission(NB, {FORWARD: NO_SCALING, LR: CORRECT_LR}, edit=_edit_points_and_remove_tests),
+        tmp_path / f"{NB}.ipynb",
+    )
     graded = grade_notebook(path, seed=5)
     assert graded["max_score"] == 6
-    assert scores(graded) == {"dropout_forward": (0, "failed"),
-                              "equivalent_standard_lr": (2, "passed")}
+    assert scores(graded) == {
+        "dropout_forward": (0, "failed"),
+        "equivalent_standard_lr": (2, "passed"),
+    }
     warnings = " ".join(graded["warnings"])
     assert "points of 'dropout_forward' were edited" in warnings
     assert "'equivalent_standard_lr' is missing" in warnings
@@ -215,8 +240,10 @@ def test_a_grade_cell_turned_into_a_solution_cell_is_still_the_instructors_test(
             if cell.metadata.get("nbgrader", {}).get("grade_id") == "dropout_forward":
                 cell.metadata.nbgrader.update(solution=True, grade=False, locked=False)
                 cell.source = "print('skipped')"
-    path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True, edit=retag),
-                 tmp_path / f"{NB}.ipynb")
+
+    path = write(
+        submission(NB, {FORWARD: NO_SCALING}, correct=True, edit=retag), tmp_path / f"{NB}.ipynb"
+    )
     graded = grade_notebook(path, seed=5)
     assert scores(graded)["dropout_forward"] == (0, "failed")
     assert any("flag" in warning for warning in graded["warnings"])
@@ -234,13 +261,25 @@ def test_instructor_notebook_is_untouched_by_grading(tmp_path):
 @pytest.mark.slow
 def test_a_helper_cell_the_student_added_runs_before_the_tests(tmp_path):
     def add_helper(notebook):
-        index = next(i for i, cell in enumerate(notebook.cells)
-                     if cell.metadata.get("nbgrader", {}).get("grade_id") == FORWARD)
-        notebook.cells.insert(index, nbformat.v4.new_code_cell(
-            "def kept_scale(p_drop):\n    return 1.0 / (1.0 - p_drop)\n"))
-    uses_helper = NO_SCALING.replace("return (x * mask).astype(x.dtype), mask",
-                                     "return (x * mask * kept_scale(p_drop)).astype(x.dtype), mask")
-    path = write(submission(NB, {FORWARD: uses_helper}, correct=True, edit=add_helper),
-                 tmp_path / f"{NB}.ipynb")
-    assert scores(grade_notebook(path, seed=4)) == {"dropout_forward": (4, "passed"),
-                                                    "equivalent_standard_lr": (2, "passed")}
+        index = next(
+            i
+            for i, cell in enumerate(notebook.cells)
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == FORWARD
+        )
+        notebook.cells.insert(
+            index,
+            nbformat.v4.new_code_cell("def kept_scale(p_drop):\n    return 1.0 / (1.0 - p_drop)\n"),
+        )
+
+    uses_helper = NO_SCALING.replace(
+        "return (x * mask).astype(x.dtype), mask",
+        "return (x * mask * kept_scale(p_drop)).astype(x.dtype), mask",
+    )
+    path = write(
+        submission(NB, {FORWARD: uses_helper}, correct=True, edit=add_helper),
+        tmp_path / f"{NB}.ipynb",
+    )
+    assert scores(grade_notebook(path, seed=4)) == {
+        "dropout_forward": (4, "passed"),
+        "equivalent_standard_lr": (2, "passed"),
+    }

@@ -15,7 +15,7 @@ from grading_helpers import ROOT
 NOTEBOOKS = build.names()
 
 # Run inside a grading copy: which course_lib functions are stubs, and what calling each says.
-INSPECT = textwrap.dedent('''
+INSPECT = textwrap.dedent("""
     import importlib, inspect, json, pkgutil, sys
     import course_lib
     from course_lib._grading import ReferenceUnavailable
@@ -31,7 +31,7 @@ INSPECT = textwrap.dedent('''
                 except ReferenceUnavailable as error:
                     stubs[f"{info.name}.{name}"] = str(error)
     print(json.dumps(stubs))
-''')
+""")
 
 
 def _definition_site(dotted: str) -> str:
@@ -64,10 +64,16 @@ def test_no_reference_lives_in_a_lesson_module():
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_the_references_of_this_notebook_and_later_ones_are_stubs_naming_their_exercise(
-        name, copies):
+    name, copies
+):
     copy = copies[name]
-    run = subprocess.run([sys.executable, "-c", INSPECT, str(copy)], capture_output=True,
-                         text=True, env=dict(os.environ, PYTHONPATH=str(copy)), cwd=copy)
+    run = subprocess.run(
+        [sys.executable, "-c", INSPECT, str(copy)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(copy)),
+        cwd=copy,
+    )
     assert run.returncode == 0, run.stderr
     stubs = json.loads(run.stdout)
     expected = {}
@@ -82,19 +88,25 @@ def test_the_references_of_this_notebook_and_later_ones_are_stubs_naming_their_e
 
 
 def test_the_kernel_side_of_the_grader_has_probes_and_no_verdicts(copies):
-    for name, copy in copies.items():
+    for copy in copies.values():
         modules = sorted((copy / "autograder" / "exercises").glob("nb*.py"))
         assert modules
         for module in modules:
             text = module.read_text()
             assert "def verdict" not in text and "def probe" in text, module
-        assert sorted(path.name for path in (copy / "autograder").iterdir()
-                      if path.suffix == ".py") == ["__init__.py", "harness.py", "wire.py"]
+        assert sorted(
+            path.name for path in (copy / "autograder").iterdir() if path.suffix == ".py"
+        ) == ["__init__.py", "harness.py", "wire.py"]
     copy = copies["01_intuition"] / "autograder" / "exercises"
     # helpers that compute expected values exist only in the grader's copy
-    for module, helper in (("nb06_mc_dropout", "_entropy"), ("nb06_mc_dropout", "_mutual_information"),
-                           ("nb02_bernoulli_binomial", "_reference_range"), ("nb07_capstone", "_judge_case"),
-                           ("nb04_backprop", "_check_gradient"), ("nb01_intuition", "_expected_parameters")):
+    for module, helper in (
+        ("nb06_mc_dropout", "_entropy"),
+        ("nb06_mc_dropout", "_mutual_information"),
+        ("nb02_bernoulli_binomial", "_reference_range"),
+        ("nb07_capstone", "_judge_case"),
+        ("nb04_backprop", "_check_gradient"),
+        ("nb01_intuition", "_expected_parameters"),
+    ):
         assert f"def {helper}(" in (ROOT / "autograder" / "exercises" / f"{module}.py").read_text()
         assert f"def {helper}(" not in (copy / f"{module}.py").read_text()
 
@@ -103,12 +115,23 @@ def test_the_kit_in_the_kernel_has_its_probe_half_only(copies):
     kit = (ROOT / "autograder" / "exercises" / "kit.py").read_text()
     for copy in copies.values():
         kept = (copy / "autograder" / "exercises" / "kit.py").read_text()
-        for name in ("def inputs(", "def output(", "def attempt(", "def bad_p_drop_outcomes(",
-                     "BAD_P_DROPS ="):
+        for name in (
+            "def inputs(",
+            "def output(",
+            "def attempt(",
+            "def bad_p_drop_outcomes(",
+            "BAD_P_DROPS =",
+        ):
             assert name in kept, name
         # checks, tolerances and the hints for mistakes stay in the grader
-        for name in ("def close(", "def require_value_errors(", "def check_inverted_dropout_",
-                     "class Mistake", "NOT_RESCALED =", "from course_lib import stats"):
+        for name in (
+            "def close(",
+            "def require_value_errors(",
+            "def check_inverted_dropout_",
+            "class Mistake",
+            "NOT_RESCALED =",
+            "from course_lib import stats",
+        ):
             assert name in kit and name not in kept, name
 
 
@@ -132,18 +155,26 @@ def test_only_what_is_used_follows_uses_and_drops_unused_imports():
             return stats.thing(x) < CHECK_ONLY
     ''')
     kept = grading_copy.only_what_is_used(source, {"probe_helper"})
-    for name in ('"""A kit."""', "__future__", "import math", "import numpy as np", "LIMIT = 3",
-                 "def probe_helper", "def _private"):
+    for name in (
+        '"""A kit."""',
+        "__future__",
+        "import math",
+        "import numpy as np",
+        "LIMIT = 3",
+        "def probe_helper",
+        "def _private",
+    ):
         assert name in kept, name
     for name in ("CHECK_ONLY", "def check", "stats"):
         assert name not in kept, name
     compile(kept, "kept", "exec")
-    assert grading_copy._kit_names("from . import kit\nkit.inputs(1)\nfrom .kit import output\n"
-                                   ) == {"inputs", "output"}
+    assert grading_copy._kit_names(
+        "from . import kit\nkit.inputs(1)\nfrom .kit import output\n"
+    ) == {"inputs", "output"}
 
 
 def test_probes_only_keeps_what_probes_and_notebooks_use():
-    source = textwrap.dedent('''
+    source = textwrap.dedent("""
         from . import exercise
         PUBLIC = 1
         _SHARED = 2
@@ -167,7 +198,7 @@ def test_probes_only_keeps_what_probes_and_notebooks_use():
             @staticmethod
             def verdict(observed, seed, hidden):
                 assert observed == _expected(seed)
-    ''')
+    """)
     kept = grading_copy.probes_only(source)
     for name in ("PUBLIC", "_SHARED", "_inputs", "LayerPair", "def probe"):
         assert name in kept
@@ -177,10 +208,12 @@ def test_probes_only_keeps_what_probes_and_notebooks_use():
 
 
 def test_without_functions_replaces_whole_definitions_with_decorators():
-    source = "import f\n\n@f.wrap\n@f.other(1)\ndef a(x):\n    return x\n\n\ndef b():\n    " \
-             "return 2\n"
-    replaced = grading_copy.without_functions(source, {"a": "def a(*args, **kwargs):\n"
-                                                            "    raise RuntimeError\n"})
+    source = (
+        "import f\n\n@f.wrap\n@f.other(1)\ndef a(x):\n    return x\n\n\ndef b():\n    return 2\n"
+    )
+    replaced = grading_copy.without_functions(
+        source, {"a": "def a(*args, **kwargs):\n    raise RuntimeError\n"}
+    )
     assert "@f.wrap" not in replaced and "return x" not in replaced
     assert "def b():\n    return 2" in replaced and replaced.startswith("import f\n")
     with pytest.raises(LookupError, match="c"):
@@ -211,7 +244,7 @@ def test_copies_are_readable_by_other_users_and_hold_compiled_modules(copies):
 
 # Run inside a grading copy: every function left in course_lib and in the kernel side of the
 # grader, offered to each exercise's probe as if a student had handed it in.
-EVERY_FUNCTION = textwrap.dedent('''
+EVERY_FUNCTION = textwrap.dedent("""
     import importlib, inspect, json, pkgutil, signal, sys, warnings
     import autograder, course_lib
     from autograder import exercises, wire
@@ -239,17 +272,21 @@ EVERY_FUNCTION = textwrap.dedent('''
             finally:
                 signal.alarm(0)
     print(json.dumps({"candidates": len(candidates), "observed": observed}))
-''')
+""")
 
 
 @pytest.mark.parametrize("name", [name for name in NOTEBOOKS if exercises.of_notebook(name)])
 def test_no_function_left_in_the_grading_copy_passes_an_exercise(name, copies):
     copy = copies[name]
     names = [exercise.name for exercise in exercises.of_notebook(name)]
-    run = subprocess.run([sys.executable, "-c", EVERY_FUNCTION, json.dumps(names)],
-                         capture_output=True, text=True, cwd=copy,
-                         env=dict(os.environ, PYTHONPATH=str(copy), MPLBACKEND="Agg"),
-                         timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", EVERY_FUNCTION, json.dumps(names)],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env=dict(os.environ, PYTHONPATH=str(copy), MPLBACKEND="Agg"),
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["candidates"] > 200
@@ -257,7 +294,7 @@ def test_no_function_left_in_the_grading_copy_passes_an_exercise(name, copies):
     for exercise, label, encoded in report["observed"]:
         try:
             exercises.get(exercise).verdict(wire.decode(encoded), 7, False)
-        except Exception as error:  # noqa: BLE001 - any failure of the verdict is what we want
+        except Exception as error:
             failures.add(type(error))
             continue
         passing.append((exercise, label))

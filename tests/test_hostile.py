@@ -23,16 +23,19 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from autograder import exercises, wire
+from autograder.grading import grade_notebook
 from grading_helpers import ROOT, solution_sources, submission, write
 from test_classroom import BINOMIAL_FORWARD, BOOSTED_LR
 from test_grading import CORRECT_LR, MONKEYPATCH_CHECKS, NO_SCALING
 
-from autograder import exercises, wire
-from autograder.grading import grade_notebook
-
 NB3, NB7 = "03_inverted_dropout", "07_capstone"
-FORWARD, LR, SWEEP = "dropout_forward_solution", "equivalent_standard_lr_solution", \
-    "sweep_p_drop_solution"
+FORWARD, LR, SWEEP = (
+    "dropout_forward_solution",
+    "equivalent_standard_lr_solution",
+    "sweep_p_drop_solution",
+)
 GONE = "does not exist while notebook {} is graded"
 TIMEOUT = 30  # per cell; the fork bomb holds its kernel this long
 # the class is graded once, by one worker, for all the tests of this module, in sandboxed kernels
@@ -42,7 +45,7 @@ pytestmark = [pytest.mark.xdist_group("hostile"), pytest.mark.slow]
 
 # Tries each way of making a dropout_forward and keeps the first that behaves like inverted
 # dropout; if none does, the solution cell fails and dropout_forward stays undefined.
-FIRST_WORKING = '''
+FIRST_WORKING = """
 import numpy as np, signal
 
 def _behaves(fn):
@@ -62,9 +65,9 @@ def _first_working(makers):
         finally:
             signal.alarm(0)
     raise RuntimeError("no route to the reference worked")
-'''
+"""
 
-CANDIDATE_FILES = '''
+CANDIDATE_FILES = """
 import glob, os, sys, course_lib
 
 def _files(name):
@@ -74,23 +77,23 @@ def _files(name):
     for depth in range(1, 5):
         found += glob.glob("/" + "*/" * depth + "course_lib/" + name)
     return list(dict.fromkeys(found))
-'''
+"""
 
 REFERENCE_ROUTES = {
     "ref_import": "from course_lib.dropout import dropout_forward\n",
-    "ref_importlib": '''import importlib
+    "ref_importlib": """import importlib
 def dropout_forward(x, p_drop, *, rng, training=True):
     module = importlib.import_module("course_" + "lib.drop" + "out")
     return getattr(module, "dropout_" + "forward")(x, p_drop, rng=rng, training=training)
-''',
-    "ref_profiler_off": '''import sys
+""",
+    "ref_profiler_off": """import sys
 sys.setprofile = lambda *a, **k: None
 sys.settrace = lambda *a, **k: None
 def dropout_forward(x, p_drop, *, rng, training=True):
     module = __import__("importlib").import_module("course_lib.dropout")
     return module.dropout_forward(x, p_drop, rng=rng, training=training)
-''',
-    "ref_thread": '''import importlib, threading
+""",
+    "ref_thread": """import importlib, threading
 def dropout_forward(x, p_drop, *, rng, training=True):
     box = {}
     def work():
@@ -105,13 +108,15 @@ def dropout_forward(x, p_drop, *, rng, training=True):
     if "error" in box:
         raise box["error"]
     return box["out"]
-''',
-    "ref_lesson_wrapper": '''from course_lib import nn
+""",
+    "ref_lesson_wrapper": """from course_lib import nn
 def dropout_forward(x, p_drop, *, rng, training=True):
     forward, _ = nn._DROPOUT_STYLES["inverted"]
     return forward(x, p_drop, rng=rng, training=training)
-''',
-    "ref_file_path": FIRST_WORKING + CANDIDATE_FILES + '''
+""",
+    "ref_file_path": FIRST_WORKING
+    + CANDIDATE_FILES
+    + """
 import importlib.util
 def _loader(path):
     def make():
@@ -121,8 +126,10 @@ def _loader(path):
         return module.dropout_forward
     return make
 dropout_forward = _first_working([_loader(path) for path in _files("dropout.py")])
-''',
-    "ref_exec_source": FIRST_WORKING + CANDIDATE_FILES + '''
+""",
+    "ref_exec_source": FIRST_WORKING
+    + CANDIDATE_FILES
+    + """
 def _executor(path):
     def make():
         namespace = {"__name__": "course_lib.dropout", "__package__": "course_lib"}
@@ -131,8 +138,9 @@ def _executor(path):
         return namespace["dropout_forward"]
     return make
 dropout_forward = _first_working([_executor(path) for path in _files("dropout.py")])
-''',
-    "ref_any_function": FIRST_WORKING + '''
+""",
+    "ref_any_function": FIRST_WORKING
+    + """
 import importlib, pkgutil, course_lib
 def _every_function():
     makers = []
@@ -153,28 +161,28 @@ def _every_function():
                     value(x, p, rng=rng, training=training)[0] / (1 - p), None))
     return makers
 dropout_forward = _first_working(_every_function())
-''',
+""",
 }
 
 SWEEP_ROUTES = {
     "ref7_import": "from course_lib.experiments import sweep_p_drop\n",
-    "ref7_lesson": '''from course_lib.lessons import nb07_capstone as lesson
+    "ref7_lesson": """from course_lib.lessons import nb07_capstone as lesson
 def sweep_p_drop(p_drops, **settings):
     return lesson.sweep_p_drop(p_drops, **settings)
-''',
-    "ref7_sweep_errors": '''from course_lib import experiments
+""",
+    "ref7_sweep_errors": """from course_lib import experiments
 def sweep_p_drop(p_drops, **settings):
     return experiments.sweep_errors(p_drops, **settings)["test"]
-''',
-    "ref7_run_digits": '''import numpy as np
+""",
+    "ref7_run_digits": """import numpy as np
 from course_lib.experiments import run_digits, hidden_widths
 def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
                  keep_product=False):
     return np.array([run_digits([0.0] + [p] * len(hidden), seed=seed, n_train=n_train,
                                 hidden=hidden_widths(hidden, p, keep_product), epochs=epochs)
                      .test_error for p in p_drops])
-''',
-    "ref7_train_run": '''import numpy as np
+""",
+    "ref7_train_run": """import numpy as np
 from course_lib.experiments import train_run
 from course_lib.lessons.nb07_capstone import make_config
 def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
@@ -182,8 +190,9 @@ def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
     return np.array([train_run(make_config(
         p, hidden=[round(n / (1 - p)) if keep_product else n for n in hidden],
         n_train=n_train, epochs=epochs), seed)["test_error"] for p in p_drops])
-''',
-    "ref7_exec_source": CANDIDATE_FILES + '''
+""",
+    "ref7_exec_source": CANDIDATE_FILES
+    + """
 def _load():
     for path in _files("experiments.py"):
         namespace = {"__name__": "course_lib.experiments", "__package__": "course_lib"}
@@ -196,17 +205,17 @@ def _load():
             continue
     raise RuntimeError("no copy of experiments.py worked")
 sweep_p_drop = _load()
-''',
-    "read7_instructor": '''import json
+""",
+    "read7_instructor": """import json
 _cells = json.load(open("@ROOT@/autograder/course/source/07_capstone/07_capstone.ipynb"))["cells"]
 exec("".join(next(cell["source"] for cell in _cells if cell["metadata"].get("nbgrader", {})
                   .get("grade_id") == "sweep_p_drop_solution")))
-''',
+""",
 }
 
 # --- reading, writing, connecting, processes ------------------------------------------------
 
-EXEC_SOLUTION_OF = '''import json
+EXEC_SOLUTION_OF = """import json
 def _solution(path):
     cells = json.load(open(path))["cells"]
     return "".join(next(cell["source"] for cell in cells
@@ -218,9 +227,9 @@ except Exception as error:
     _why = repr(error)
     def dropout_forward(x, p_drop, *, rng, training=True):
         raise RuntimeError("could not read it: " + _why)
-'''
+"""
 
-LEAK = '''_seen = []
+LEAK = """_seen = []
 for _path in @PATHS@:
     try:
         with open(_path, "rb") as stream:
@@ -235,9 +244,9 @@ for _path in @PATHS@:
         _seen.append(type(error).__name__)
 def dropout_forward(x, p_drop, *, rng, training=True):
     raise RuntimeError(" | ".join(_seen))
-'''
+"""
 
-WRITE_OUTSIDE = '''_done = []
+WRITE_OUTSIDE = """_done = []
 for _path in @PATHS@:
     try:
         with open(_path, "w") as stream:
@@ -247,9 +256,9 @@ for _path in @PATHS@:
         _done.append(type(error).__name__)
 def dropout_forward(x, p_drop, *, rng, training=True):
     raise RuntimeError(" | ".join(_done))
-'''
+"""
 
-CONNECT = '''import socket
+CONNECT = """import socket
 _done = []
 for _host in @HOSTS@:
     try:
@@ -265,18 +274,19 @@ except Exception as error:
     _done.append("dns: " + type(error).__name__)
 def dropout_forward(x, p_drop, *, rng, training=True):
     raise RuntimeError(" | ".join(_done))
-'''
+"""
 
-FORK_BOMB = '''import os
+FORK_BOMB = """import os
 while True:
     try:
         if os.fork() == 0:
             os.setsid()
     except OSError:
         pass
-'''
+"""
 
-LINGER = '''import os, subprocess, sys
+LINGER = (
+    """import os, subprocess, sys
 subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)", "@MARKER@"],
                  start_new_session=True)
 if os.fork() == 0:
@@ -285,18 +295,21 @@ if os.fork() == 0:
         os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(900)",
                                   "@MARKER@"])
     os._exit(0)
-''' + NO_SCALING
+"""
+    + NO_SCALING
+)
 
-KILL_EVERYTHING = '''import os, signal
+KILL_EVERYTHING = """import os, signal
 def dropout_forward(x, p_drop, *, rng, training=True):
     os.kill(-1, signal.SIGKILL)
-'''
+"""
 
 # --- forging what runs in the kernel (with a wrong dropout_forward) -------------------------
 
 FORGERIES = {
     "forge_checks": MONKEYPATCH_CHECKS,
-    "forge_display": NO_SCALING + '''
+    "forge_display": NO_SCALING
+    + """
 import IPython.display, IPython.core.display_functions as _functions
 _real_display = _functions.display
 def _forged(*objects, **kwargs):
@@ -305,31 +318,34 @@ def _forged(*objects, **kwargs):
                for obj in objects]
     _real_display(*objects, **kwargs)
 IPython.display.display = _functions.display = _forged
-''',
-    "forge_harness": NO_SCALING + '''
+""",
+    "forge_harness": NO_SCALING
+    + """
 import autograder.harness as _harness
 _harness.probe = lambda name, fn, seed, hidden: {}
-''',
-    "forge_exercises": NO_SCALING + '''
+""",
+    "forge_exercises": NO_SCALING
+    + """
 import dataclasses, numpy as np, autograder.exercises as _exercises
 _real_get = _exercises.get
 def _fake_probe(fn, seed, hidden):
     return {f"train_{i}": np.zeros((200, 100)) for i in range(6)}
 _exercises.get = lambda name: dataclasses.replace(_real_get(name), probe=_fake_probe)
-''',
-    "forge_numpy": NO_SCALING + '''
+""",
+    "forge_numpy": NO_SCALING
+    + """
 import numpy as np
 np.array_equal = lambda *a, **k: True
 np.allclose = lambda *a, **k: True
 np.isclose = lambda *a, **k: True
 _real_rng = np.random.default_rng
 np.random.default_rng = lambda *a, **k: _real_rng(0)
-''',
+""",
 }
 
 # the replayed observations of equivalent_standard_lr, recorded at home with course_lib's
 # reference for seeds a student can know: the public self-check seed and guesses of the hidden
-REPLAY = '''
+REPLAY = """
 import autograder.harness as _harness
 _RECORDED = @RECORDED@
 _real_probe = _harness.probe
@@ -338,15 +354,18 @@ def _replay(name, fn, seed, hidden):
         return {"observed": _RECORDED.get(str(seed), _RECORDED["guess"])}
     return _real_probe(name, fn, seed, hidden)
 _harness.probe = _replay
-'''
+"""
 
 
 def _recorded_lr_observations() -> str:
     from course_lib.analysis import equivalent_standard_lr
 
     exercise = exercises.get("equivalent_standard_lr")
-    recorded = {str(exercises.SELF_CHECK_SEED): wire.encode(
-        exercise.probe(equivalent_standard_lr, exercises.SELF_CHECK_SEED, False))}
+    recorded = {
+        str(exercises.SELF_CHECK_SEED): wire.encode(
+            exercise.probe(equivalent_standard_lr, exercises.SELF_CHECK_SEED, False)
+        )
+    }
     recorded["guess"] = wire.encode(exercise.probe(equivalent_standard_lr, 1129, True))
     return repr(recorded)
 
@@ -396,14 +415,23 @@ def build_class(root: Path, listener: Listener, marker: str):
     """SUBMISSIONS, and for every student: (notebook, honest score ceiling, kind)."""
     submissions, course, out = root / "submitted", root / "course", root / "out"
     course.mkdir()
-    (course / "nbgrader_config.py").write_text("c = get_config()\n"
-                                               "c.CourseDirectory.course_id = 'hostile'\n")
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'hostile'\n"
+    )
     honest_path = submissions / "h_correct_1" / f"{NB3}.ipynb"
-    written = [ROOT / f"HACKED-{marker}", course / f"HACKED-{marker}",
-               out / f"HACKED-{marker}", submissions / f"HACKED-{marker}",
-               Path("/tmp") / f"HACKED-{marker}", Path.home() / f"HACKED-{marker}"]
-    secrets = [course / "gradebook.db", course / ".autograder-seed-key",
-               ROOT / "autograder" / "course" / "source" / NB3 / f"{NB3}.ipynb"]
+    written = [
+        ROOT / f"HACKED-{marker}",
+        course / f"HACKED-{marker}",
+        out / f"HACKED-{marker}",
+        submissions / f"HACKED-{marker}",
+        Path("/tmp") / f"HACKED-{marker}",
+        Path.home() / f"HACKED-{marker}",
+    ]
+    secrets = [
+        course / "gradebook.db",
+        course / ".autograder-seed-key",
+        ROOT / "autograder" / "course" / "source" / NB3 / f"{NB3}.ipynb",
+    ]
     fill = dict(ROOT=ROOT, MARKER=marker)
     students: dict[str, tuple[str, dict, float, str]] = {
         "h_correct_1": (NB3, {}, 6, "honest"),
@@ -428,8 +456,12 @@ def build_class(root: Path, listener: Listener, marker: str):
     }
     for name, source in others.items():
         students[name] = (NB3, {FORWARD: source, LR: CORRECT_LR}, 2, "hostile")
-    students["forge_replay"] = (NB3, {LR: BOOSTED_LR + _replace(
-        REPLAY, RECORDED=_recorded_lr_observations())}, 4, "hostile")
+    students["forge_replay"] = (
+        NB3,
+        {LR: BOOSTED_LR + _replace(REPLAY, RECORDED=_recorded_lr_observations())},
+        4,
+        "hostile",
+    )
     for student, (notebook, cells, _, kind) in students.items():
         correct = kind == "honest" or notebook == NB3
         filled = {**(solution_sources(notebook) if correct else {}), **cells}
@@ -445,8 +477,7 @@ def _processes_left(*markers: str) -> list[str]:
         if not entry.name.isdigit():
             continue
         try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-                errors="replace")
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         if any(marker in command for marker in markers):
@@ -462,19 +493,52 @@ def hostile_class(tmp_path_factory):
     submissions, course, out, students, written, secrets = build_class(root, listener, marker)
     scratch = root / "scratch"
     scratch.mkdir()
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(course / ".jupyter"), TMPDIR=str(scratch),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    run = subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions),
-                          "--out", str(out), "--course-dir", str(course), "--workers", "2",
-                          "--timeout", str(TIMEOUT), "--quiet"],
-                         capture_output=True, text=True, cwd=ROOT, env=env)
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(course / ".jupyter"),
+        TMPDIR=str(scratch),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            str(submissions),
+            "--out",
+            str(out),
+            "--course-dir",
+            str(course),
+            "--workers",
+            "2",
+            "--timeout",
+            str(TIMEOUT),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     listener.close()
     assert run.returncode == 0, run.stderr
-    results = {path.parent.name: json.loads(path.read_text())
-               for path in (out / "results").glob("*/*.json")}
-    yield dict(root=root, course=course, out=out, students=students, results=results,
-               written=written, secrets=secrets, listener=listener, marker=marker,
-               scratch=scratch)
+    results = {
+        path.parent.name: json.loads(path.read_text())
+        for path in (out / "results").glob("*/*.json")
+    }
+    yield dict(
+        root=root,
+        course=course,
+        out=out,
+        students=students,
+        results=results,
+        written=written,
+        secrets=secrets,
+        listener=listener,
+        marker=marker,
+        scratch=scratch,
+    )
     for path in written:
         path.unlink(missing_ok=True)
 
@@ -486,15 +550,22 @@ def test_every_student_was_graded_in_the_sandbox(hostile_class):
 
 
 def test_no_hostile_submission_scores_more_than_its_honest_cells(hostile_class):
-    too_high = {student: (result["score"], hostile_class["students"][student][2],
-                          [test["message"][:200] for test in result["tests"]])
-                for student, result in hostile_class["results"].items()
-                if result["score"] > hostile_class["students"][student][2]}
+    too_high = {
+        student: (
+            result["score"],
+            hostile_class["students"][student][2],
+            [test["message"][:200] for test in result["tests"]],
+        )
+        for student, result in hostile_class["results"].items()
+        if result["score"] > hostile_class["students"][student][2]
+    }
     assert not too_high
 
 
-@pytest.mark.parametrize("student", ["ref_import", "ref_importlib", "ref_profiler_off",
-                                     "ref_thread", "ref_lesson_wrapper"])
+@pytest.mark.parametrize(
+    "student",
+    ["ref_import", "ref_importlib", "ref_profiler_off", "ref_thread", "ref_lesson_wrapper"],
+)
 def test_a_reference_reached_directly_fails_naming_the_exercise(hostile_class, student):
     test = hostile_class["results"][student]["tests"][0]
     assert test["id"] == "dropout_forward" and test["status"] == "failed"
@@ -502,8 +573,9 @@ def test_a_reference_reached_directly_fails_naming_the_exercise(hostile_class, s
     assert "exercise dropout_forward" in test["message"] and GONE.format(NB3) in test["message"]
 
 
-@pytest.mark.parametrize("student", ["ref7_import", "ref7_sweep_errors", "ref7_run_digits",
-                                     "ref7_train_run"])
+@pytest.mark.parametrize(
+    "student", ["ref7_import", "ref7_sweep_errors", "ref7_run_digits", "ref7_train_run"]
+)
 def test_notebook_07s_reference_and_its_wrappers_are_gone(hostile_class, student):
     test = hostile_class["results"][student]["tests"][0]
     assert test["status"] == "failed" and GONE.format(NB7) in test["message"]
@@ -515,8 +587,12 @@ def test_honest_students_score_what_they_score_alone(hostile_class):
         if kind != "honest":
             continue
         result = hostile_class["results"][student]
-        alone = grade_notebook(hostile_class["root"] / "submitted" / student / f"{notebook}.ipynb",
-                               student=student, seed=result["seed"], timeout=TIMEOUT)
+        alone = grade_notebook(
+            hostile_class["root"] / "submitted" / student / f"{notebook}.ipynb",
+            student=student,
+            seed=result["seed"],
+            timeout=TIMEOUT,
+        )
         assert result["score"] == alone["score"] == expected, student
         assert result["tests"] == alone["tests"], student
 
@@ -540,10 +616,15 @@ def test_the_gradebook_is_intact(hostile_class):
     with sqlite3.connect(course / "gradebook.db") as database:
         assert database.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        recorded = {(s.student.id, s.assignment.name): s.score
-                    for notebook in (NB3, NB7) for s in gradebook.assignment_submissions(notebook)}
-    assert recorded == {(student, result["notebook"]): result["score"]
-                        for student, result in hostile_class["results"].items()}
+        recorded = {
+            (s.student.id, s.assignment.name): s.score
+            for notebook in (NB3, NB7)
+            for s in gradebook.assignment_submissions(notebook)
+        }
+    assert recorded == {
+        (student, result["notebook"]): result["score"]
+        for student, result in hostile_class["results"].items()
+    }
 
 
 def test_nothing_was_written_outside_the_scratch_folder(hostile_class):

@@ -21,6 +21,7 @@ DTYPES = [np.float16, np.float32, np.float64]
 
 # --- implementations a student might write ----------------------------------------------------
 
+
 def correct_random(x, p_drop, *, rng, training=True):
     if not training:
         return x.copy(), None
@@ -101,6 +102,7 @@ def sample_x(seed=0, shape=(200, 100), dtype=np.float64):
 
 # --- correct implementations pass -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("impl", CORRECT)
 @pytest.mark.parametrize("seed", range(20))
 def test_correct_implementations_pass_for_20_seeds(impl, seed):
@@ -110,8 +112,9 @@ def test_correct_implementations_pass_for_20_seeds(impl, seed):
     kit.assert_unchanged(before, x)
     kit.check_inverted_dropout_output(x, out, P_DROP)
     kit.assert_masks_independent(out != 0, P_DROP)
-    kit.check_inference_identity(x, impl(x, P_DROP, rng=np.random.default_rng(seed),
-                                            training=False)[0])
+    kit.check_inference_identity(
+        x, impl(x, P_DROP, rng=np.random.default_rng(seed), training=False)[0]
+    )
 
 
 @pytest.mark.parametrize("impl", CORRECT)
@@ -119,8 +122,7 @@ def test_correct_implementations_pass_rng_and_expectation_checks(impl):
     x = sample_x(shape=(50, 40))
     kit.assert_uses_rng(lambda rng: impl(x, P_DROP, rng=rng)[0], p_drop=P_DROP)
     rng = np.random.default_rng(1)
-    kit.assert_expectation_preserved(x, [impl(x, P_DROP, rng=rng)[0] for _ in range(50)],
-                                        P_DROP)
+    kit.assert_expectation_preserved(x, [impl(x, P_DROP, rng=rng)[0] for _ in range(50)], P_DROP)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
@@ -135,13 +137,17 @@ def test_low_precision_outputs_pass(dtype):
 
 # --- each mistake fails with its own message ---------------------------------------------------
 
-@pytest.mark.parametrize("impl,message", [
-    (no_scaling, "did you forget to divide by keep_prob"),
-    (divide_by_p_drop, "divided by p_drop"),
-    (multiply_by_keep, "multiplied by keep_prob"),
-    (swapped, "keep and drop are swapped"),
-    (upcasts, "must keep the input's dtype float32"),
-])
+
+@pytest.mark.parametrize(
+    "impl,message",
+    [
+        (no_scaling, "did you forget to divide by keep_prob"),
+        (divide_by_p_drop, "divided by p_drop"),
+        (multiply_by_keep, "multiplied by keep_prob"),
+        (swapped, "keep and drop are swapped"),
+        (upcasts, "must keep the input's dtype float32"),
+    ],
+)
 def test_output_mistakes_are_named(impl, message):
     x = sample_x(dtype=np.float32)
     out, _ = impl(x, P_DROP, rng=np.random.default_rng(0))
@@ -156,10 +162,13 @@ def test_shared_mask_is_caught():
         kit.assert_masks_independent(out != 0, P_DROP)
 
 
-@pytest.mark.parametrize("impl,message", [
-    (global_random, "generators of the same seed gave different masks"),
-    (fixed_seed, "with different seeds gave the same mask"),
-])
+@pytest.mark.parametrize(
+    "impl,message",
+    [
+        (global_random, "generators of the same seed gave different masks"),
+        (fixed_seed, "with different seeds gave the same mask"),
+    ],
+)
 def test_ignoring_rng_is_caught(impl, message):
     x = sample_x(shape=(40, 40))
     with pytest.raises(CheckFailure, match=message):
@@ -174,10 +183,13 @@ def test_mutation_is_caught():
         kit.assert_unchanged(before, x)
 
 
-@pytest.mark.parametrize("impl,message", [
-    (on_at_inference, "no unit may be dropped"),
-    (scales_at_inference, "the output must equal the input, saw x times 0.7"),
-])
+@pytest.mark.parametrize(
+    "impl,message",
+    [
+        (on_at_inference, "no unit may be dropped"),
+        (scales_at_inference, "the output must equal the input, saw x times 0.7"),
+    ],
+)
 def test_inference_mistakes_are_named(impl, message):
     x = sample_x()
     out, _ = impl(x, P_DROP, rng=np.random.default_rng(0), training=False)
@@ -195,6 +207,7 @@ def test_unscaled_mean_is_named_by_the_expectation_check():
 
 # --- backward -------------------------------------------------------------------------------
 
+
 def _forward_backward_case(seed=0):
     from course_lib.dropout import dropout_backward, dropout_forward
 
@@ -209,16 +222,21 @@ def test_correct_backward_passes():
     kit.check_dropout_backward(x, out, dout, dx, P_DROP)
 
 
-@pytest.mark.parametrize("wrong_dx,message", [
-    (lambda dout, mask, rng: dout, "ignores the mask"),
-    (lambda dout, mask, rng: dout * (rng.random(dout.shape) < KEEP) / KEEP,
-     "drawing a new mask in backward"),
-    (lambda dout, mask, rng: dout * mask, "not scaled"),
-    (lambda dout, mask, rng: dout * mask / P_DROP, "not by p_drop"),
-    (lambda dout, mask, rng: dout / KEEP, "scales but ignores the mask"),
-    (lambda dout, mask, rng: dout * mask * KEEP, "multiplying by keep_prob"),
-    (lambda dout, mask, rng: dout * mask * (1 + 1e-3), "must equal dout \\* mask / keep_prob"),
-])
+@pytest.mark.parametrize(
+    "wrong_dx,message",
+    [
+        (lambda dout, mask, rng: dout, "ignores the mask"),
+        (
+            lambda dout, mask, rng: dout * (rng.random(dout.shape) < KEEP) / KEEP,
+            "drawing a new mask in backward",
+        ),
+        (lambda dout, mask, rng: dout * mask, "not scaled"),
+        (lambda dout, mask, rng: dout * mask / P_DROP, "not by p_drop"),
+        (lambda dout, mask, rng: dout / KEEP, "scales but ignores the mask"),
+        (lambda dout, mask, rng: dout * mask * KEEP, "multiplying by keep_prob"),
+        (lambda dout, mask, rng: dout * mask * (1 + 1e-3), "must equal dout \\* mask / keep_prob"),
+    ],
+)
 def test_backward_mistakes_are_named(wrong_dx, message):
     x, out, dout, _, cache = _forward_backward_case()
     dx = wrong_dx(dout, cache.mask, np.random.default_rng(5))
@@ -231,15 +249,15 @@ def test_uses_rng_refuses_inputs_too_small_to_decide():
         kit.assert_uses_rng(lambda rng: rng.random(5) < 0.7, p_drop=P_DROP)
 
 
-
-
 # --- the tolerance rule: correct alternatives are close, mistakes are far ----------------------
+
 
 def test_rounding_tolerance_is_two_gamma():
     unit = np.finfo(np.float64).eps / 2
     assert kit.rounding_tolerance(np.float64, 4) == pytest.approx(8 * unit / (1 - 4 * unit))
     assert kit.rounding_tolerance(np.float32, 10) == pytest.approx(
-        10 * float(np.finfo(np.float32).eps), rel=1e-5)
+        10 * float(np.finfo(np.float32).eps), rel=1e-5
+    )
     with pytest.raises(ValueError):
         kit.rounding_tolerance(np.float16, 0)
 
@@ -343,8 +361,10 @@ def test_a_std_from_running_sums_is_close_with_the_mean_square_as_scale(dtype):
         assert kit.close(std, exact, dtype, ops=n + 2, scale=scale), way
     # the mistakes of mc_predict's std are far outside: ddof=1 is 1.7% off at n = 30
     tolerance = kit.rounding_tolerance(dtype, n + 2) * scale
-    for wrong in (samples.astype(np.float64).std(axis=0, ddof=1),
-                  samples.astype(np.float64).var(axis=0)):
+    for wrong in (
+        samples.astype(np.float64).std(axis=0, ddof=1),
+        samples.astype(np.float64).var(axis=0),
+    ):
         assert np.all(np.abs(wrong - exact) > 100 * tolerance)
 
 
@@ -386,6 +406,7 @@ def test_close_needs_equal_shapes_and_finite_values():
 
 
 # --- probes: inputs, observations, bad calls ---------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_inputs_are_seeded_signed_and_away_from_zero(dtype):
@@ -447,18 +468,23 @@ def test_bad_calls_and_their_verdict():
     rng = np.random.default_rng(0)
     assert kit.bad_p_drop_outcomes(lambda p: strict(1, p, rng=rng)) == ["ValueError"] * 3
     kit.require_bad_p_drops_refused(["ValueError"] * 3, "f")
-    with pytest.raises(CheckFailure, match=r"^f with p_drop=1.0 must raise ValueError "
-                                           r"\(p_drop must be in \[0, 1\)\), got: no error\.$"):
-        kit.require_bad_p_drops_refused(kit.bad_p_drop_outcomes(lambda p: lenient(1, p, rng=rng)),
-                                        "f")
+    with pytest.raises(
+        CheckFailure,
+        match=r"^f with p_drop=1.0 must raise ValueError "
+        r"\(p_drop must be in \[0, 1\)\), got: no error\.$",
+    ):
+        kit.require_bad_p_drops_refused(
+            kit.bad_p_drop_outcomes(lambda p: lenient(1, p, rng=rng)), "f"
+        )
     assert kit.outcome_of_bad_call(crashes, 1, 2.0, rng=rng) == "TypeError"
-    with pytest.raises(CheckFailure, match="got: TypeError. Check it first."):
+    with pytest.raises(CheckFailure, match=r"got: TypeError. Check it first."):
         kit.require_value_errors(["TypeError"], ["x=1"], "f", "x > 1", advice="Check it first.")
     with pytest.raises(CheckFailure, match="recorded 1 bad calls, expected 3"):
         kit.require_bad_p_drops_refused(["ValueError"], "f")
     assert kit.outcome_of_bad_call_naming("p_drop", strict, 1, 2.0, rng=rng) == "ValueError"
     assert kit.outcome_of_bad_call_naming("n_samples", strict, 1, 2.0, rng=rng).startswith(
-        "a ValueError whose message does not name n_samples")
+        "a ValueError whose message does not name n_samples"
+    )
 
 
 def test_require_array_names_what_came_back():
@@ -470,13 +496,15 @@ def test_require_array_names_what_came_back():
 
 # --- the catalogue of mistakes -----------------------------------------------------------------
 
+
 def test_every_mistake_reads_as_sentences_with_its_fields_filled():
     mistakes = [value for value in vars(kit).values() if isinstance(value, kit.Mistake)]
     assert len(mistakes) >= 20
     fields = dict(name="dx", expected="float32", actual="float64")
     for mistake in mistakes:
-        text = mistake.say(**{key: value for key, value in fields.items()
-                              if "{" + key + "}" in mistake.text})
+        text = mistake.say(
+            **{key: value for key, value in fields.items() if "{" + key + "}" in mistake.text}
+        )
         assert "{" not in text and "}" not in text, text
         assert text.rstrip().endswith((".", "?", ")")), text
     assert "weight mask" in kit.SHARED_ACROSS_BATCH.say(draw="weight mask")
@@ -485,7 +513,7 @@ def test_every_mistake_reads_as_sentences_with_its_fields_filled():
 
 def test_inference_rules_and_affine_outputs_are_named():
     x = kit.inputs(0, (20, 30))
-    with pytest.raises(CheckFailure, match="saw x times 0.7. Rule."):
+    with pytest.raises(CheckFailure, match=r"saw x times 0.7. Rule."):
         kit.check_inference_identity(x, x * 0.7, rule="Rule.")
     with pytest.raises(CheckFailure, match=r"saw 1.2 \* x \+ 0.3. Rule."):
         kit.check_inference_identity(x, 1.2 * x + 0.3, rule="Rule.")
@@ -502,7 +530,8 @@ def test_the_registry_does_not_take_the_kit_for_an_exercise_module():
     from autograder import build, exercises
 
     assert {exercise.module for exercise in exercises.all_exercises()} == {
-        f"autograder.exercises.nb{notebook}" for notebook in build.names()}
+        f"autograder.exercises.nb{notebook}" for notebook in build.names()
+    }
 
 
 @pytest.mark.parametrize("hidden", [False, True])
@@ -513,5 +542,5 @@ def test_no_verdict_passes_an_observation_with_cases_left_out(hidden):
 
     forged = {"values": [], "bad": [], "results": [], "ranges": [], "default": [1, 2]}
     for exercise in exercises.all_exercises():
-        with pytest.raises(Exception):  # noqa: B017, PT011 - any failure will do
+        with pytest.raises(Exception):  # noqa: B017 - any failure will do
             exercise.verdict(dict(forged), 7, hidden)

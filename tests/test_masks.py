@@ -6,10 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+from conftest import p_drops, seeds
 from course_lib.checks import assert_binomial_count
 from course_lib.masks import sample_mask
-
-from conftest import p_drops, seeds
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
@@ -61,8 +60,12 @@ def test_entries_are_independent():
     # rejection at p < ALPHA.
     p_drop = 0.3
     mask = sample_mask(2_000_000, p_drop, rng=np.random.default_rng(3)).reshape(-1, 2)
-    table = np.array([[np.sum(~mask[:, 0] & ~mask[:, 1]), np.sum(~mask[:, 0] & mask[:, 1])],
-                      [np.sum(mask[:, 0] & ~mask[:, 1]), np.sum(mask[:, 0] & mask[:, 1])]])
+    table = np.array(
+        [
+            [np.sum(~mask[:, 0] & ~mask[:, 1]), np.sum(~mask[:, 0] & mask[:, 1])],
+            [np.sum(mask[:, 0] & ~mask[:, 1]), np.sum(mask[:, 0] & mask[:, 1])],
+        ]
+    )
     probs = np.array([p_drop, 1 - p_drop])
     expected = np.outer(probs, probs) * len(mask)
     assert stats.chisquare(table.ravel(), expected.ravel()).pvalue > ALPHA
@@ -97,5 +100,5 @@ def test_bad_shape(shape, rng):
 
 @pytest.mark.parametrize("rng", [None, 0, np.random.RandomState(0)])
 def test_rng_must_be_a_generator(rng):
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
         sample_mask(3, 0.5, rng=rng)

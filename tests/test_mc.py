@@ -15,8 +15,13 @@ ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
 def test_mc_predict_mean_and_std_of_a_known_law():
     # predict_fn returns Uniform(0, 1) noise of shape (N,): mean 1/2, std 1/sqrt(12)
-    mean, std, samples = mc.mc_predict(lambda X, rng: rng.random(len(X)), np.zeros((500, 1)),
-                                       400, rng=np.random.default_rng(0), return_samples=True)
+    mean, std, samples = mc.mc_predict(
+        lambda X, rng: rng.random(len(X)),
+        np.zeros((500, 1)),
+        400,
+        rng=np.random.default_rng(0),
+        return_samples=True,
+    )
     assert samples.shape == (400, 500) and mean.shape == std.shape == (500,)
     np.testing.assert_array_equal(mean, samples.mean(axis=0))
     # pooled over inputs: 200000 uniform values, Hoeffding on [0, 1]
@@ -28,14 +33,22 @@ def test_mc_predict_draws_a_new_mask_each_sample():
     model = MLP([4, 64, 3], 0.5, rng=np.random.default_rng(0))
     X = np.random.default_rng(1).random((5, 4))
     mean, std, samples = mc.mc_predict(
-        lambda X, rng: model.predict_proba(X, training=True, rng=rng), X, 30,
-        rng=np.random.default_rng(2), return_samples=True)
+        lambda X, rng: model.predict_proba(X, training=True, rng=rng),
+        X,
+        30,
+        rng=np.random.default_rng(2),
+        return_samples=True,
+    )
     assert samples.shape == (30, 5, 3)
     assert np.all(std > 0)
     np.testing.assert_allclose(mean.sum(axis=1), 1.0)
     # reproducible from the seed
-    again = mc.mc_predict(lambda X, rng: model.predict_proba(X, training=True, rng=rng), X, 30,
-                          rng=np.random.default_rng(2))[0]
+    again = mc.mc_predict(
+        lambda X, rng: model.predict_proba(X, training=True, rng=rng),
+        X,
+        30,
+        rng=np.random.default_rng(2),
+    )[0]
     np.testing.assert_array_equal(mean, again)
 
 
@@ -48,12 +61,13 @@ def test_entropy_extremes():
     assert mc.predictive_entropy(np.array([0.0, 1.0, 0.0])) == 0.0
     assert mc.predictive_entropy(np.full(4, 0.25)) == pytest.approx(np.log(4))
     assert mc.predictive_entropy(np.array([[0.5, 0.5], [1.0, 0.0]])) == pytest.approx(
-        [np.log(2), 0.0])
+        [np.log(2), 0.0]
+    )
 
 
-probability_rows = hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 6)),
-                              elements=st.floats(0.01, 1.0)).map(
-    lambda a: a / a.sum(axis=-1, keepdims=True))
+probability_rows = hnp.arrays(
+    np.float64, st.tuples(st.integers(1, 5), st.integers(2, 6)), elements=st.floats(0.01, 1.0)
+).map(lambda a: a / a.sum(axis=-1, keepdims=True))
 
 
 @given(probs=probability_rows)
@@ -63,9 +77,17 @@ def test_entropy_is_between_zero_and_log_k(probs):
     assert np.all(entropy >= -1e-12) and np.all(entropy <= np.log(probs.shape[1]) + 1e-12)
 
 
-@given(samples=st.integers(2, 6).flatmap(lambda s: hnp.arrays(
-    np.float64, st.tuples(st.just(s), st.integers(1, 4), st.integers(2, 5)),
-    elements=st.floats(0.01, 1.0))).map(lambda a: a / a.sum(axis=-1, keepdims=True)))
+@given(
+    samples=st.integers(2, 6)
+    .flatmap(
+        lambda s: hnp.arrays(
+            np.float64,
+            st.tuples(st.just(s), st.integers(1, 4), st.integers(2, 5)),
+            elements=st.floats(0.01, 1.0),
+        )
+    )
+    .map(lambda a: a / a.sum(axis=-1, keepdims=True))
+)
 def test_mutual_information_bounds(samples):
     mi = mc.mutual_information(samples)
     assert mi.shape == samples.shape[1:2]
@@ -114,11 +136,11 @@ def test_ece_is_small_for_calibrated_predictions():
     bins = mc.reliability_bins(probs, y, n_bins=10)
     for count, accuracy, confidence in zip(bins.counts, bins.accuracy, bins.confidence):
         if count:
-            assert_binomial_count(round(accuracy * count), int(count), confidence,
-                                  alpha=ALPHA)
+            assert_binomial_count(round(accuracy * count), int(count), confidence, alpha=ALPHA)
     assert mc.expected_calibration_error(probs, y) < 0.01
-    overconfident = np.stack([np.minimum(confidences + 0.04, 1), 1 - np.minimum(
-        confidences + 0.04, 1)], axis=1)
+    overconfident = np.stack(
+        [np.minimum(confidences + 0.04, 1), 1 - np.minimum(confidences + 0.04, 1)], axis=1
+    )
     assert mc.expected_calibration_error(overconfident, y) > 0.03
 
 
@@ -126,25 +148,31 @@ def test_accuracy_after_rejection():
     probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.6, 0.4], [0.55, 0.45]])
     y = np.array([0, 0, 1, 1])  # the two least confident are wrong
     uncertainty = mc.predictive_entropy(probs)
-    np.testing.assert_allclose(mc.accuracy_after_rejection(probs, y, uncertainty,
-                                                           [0.0, 0.25, 0.5]), [0.5, 2 / 3, 1.0])
+    np.testing.assert_allclose(
+        mc.accuracy_after_rejection(probs, y, uncertainty, [0.0, 0.25, 0.5]), [0.5, 2 / 3, 1.0]
+    )
     with pytest.raises(ValueError, match=r"fractions must be in \[0, 1\)"):
         mc.accuracy_after_rejection(probs, y, uncertainty, [1.0])
 
 
 # --- thinned networks: one function from the approximate posterior -----------------------------
 
-@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
-       rates=st.lists(st.sampled_from([0.0, 0.3, 0.7]), min_size=3, max_size=3),
-       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
+
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    rates=st.lists(st.sampled_from([0.0, 0.3, 0.7]), min_size=3, max_size=3),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_thinned_network_zeroes_or_scales_whole_rows(sizes, rates, dtype, seed):
-    model = MLP(sizes, rates[:len(sizes) - 1], rng=np.random.default_rng(seed), dtype=dtype)
+    model = MLP(sizes, rates[: len(sizes) - 1], rng=np.random.default_rng(seed), dtype=dtype)
     before = [W.copy() for W in model.weights]
     thinned = mc.thinned_network(model, rng=np.random.default_rng(seed + 1))
     assert thinned is not model and thinned.layer_sizes == model.layer_sizes
     assert thinned.p_drop == model.p_drop and thinned.dtype == model.dtype
-    for W, W_thin, b, b_thin, p_drop in zip(model.weights, thinned.weights, model.biases,
-                                            thinned.biases, model.p_drop):
+    for W, W_thin, b, b_thin, p_drop in zip(
+        model.weights, thinned.weights, model.biases, thinned.biases, model.p_drop
+    ):
         assert W_thin.shape == W.shape and W_thin.dtype == W.dtype
         np.testing.assert_array_equal(b_thin, b)
         # scaled in float64, rounded once to the model's dtype
@@ -186,6 +214,7 @@ def test_thinned_networks_keep_rows_with_keep_prob_and_average_to_the_model():
 
 # --- negative log-likelihood and error rate ---------------------------------------------------
 
+
 @given(probs=probability_rows, data=st.data())
 def test_nll_and_error_rate_properties(probs, data):
     n, k = probs.shape
@@ -208,20 +237,34 @@ def test_nll_and_error_rate_on_known_values():
     assert np.isfinite(mc.nll(probs, np.array([1, 1])))  # probability 0: large but finite
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),
-     r"model must be a course_lib.nn.MLP, got str"),
-    (lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),
-     "rng must be a numpy.random.Generator"),
-    (lambda: mc.nll(np.array([0.5, 0.5]), np.array([0])), r"probs must have at least 2 dim"),
-    (lambda: mc.nll(np.full((2, 2, 2), 0.5), np.array([0, 1])), r"probs must have shape \(N, K\)"),
-    (lambda: mc.nll(np.array([[0.5, 0.6]]), np.array([0])), "probs must hold probability"),
-    (lambda: mc.nll(np.full((2, 2), 0.5), np.array([0])), r"y must have shape \(2,\)"),
-    (lambda: mc.error_rate(np.full((2, 2), 0.5), np.array([0.0, 1.0])),
-     r"y must hold integer labels in \[0, 1\]"),
-    (lambda: mc.error_rate(np.full((2, 2), 0.5), np.array([0, 2])),
-     r"y must hold integer labels in \[0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),
+            r"model must be a course_lib.nn.MLP, got str",
+        ),
+        (
+            lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),
+            "rng must be a numpy.random.Generator",
+        ),
+        (lambda: mc.nll(np.array([0.5, 0.5]), np.array([0])), r"probs must have at least 2 dim"),
+        (
+            lambda: mc.nll(np.full((2, 2, 2), 0.5), np.array([0, 1])),
+            r"probs must have shape \(N, K\)",
+        ),
+        (lambda: mc.nll(np.array([[0.5, 0.6]]), np.array([0])), "probs must hold probability"),
+        (lambda: mc.nll(np.full((2, 2), 0.5), np.array([0])), r"y must have shape \(2,\)"),
+        (
+            lambda: mc.error_rate(np.full((2, 2), 0.5), np.array([0.0, 1.0])),
+            r"y must hold integer labels in \[0, 1\]",
+        ),
+        (
+            lambda: mc.error_rate(np.full((2, 2), 0.5), np.array([0, 2])),
+            r"y must hold integer labels in \[0, 1\]",
+        ),
+    ],
+)
 def test_bad_arguments_name_the_argument(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()

@@ -1,6 +1,7 @@
 """Notebook 01's graded exercises: each realistic mistake fails its exercise's checks with a
 message naming it; correct solutions written differently pass under 20 seeds."""
 
+import itertools
 import math
 
 import numpy as np
@@ -14,6 +15,7 @@ SEEDS = range(20)
 
 # --- count_parameters -------------------------------------------------------------------------
 
+
 def _check_sizes(layer_sizes):
     if len(layer_sizes) < 2 or min(layer_sizes) < 1:
         raise ValueError(f"layer_sizes must list >= 2 layers of >= 1 unit, got {layer_sizes}")
@@ -21,7 +23,7 @@ def _check_sizes(layer_sizes):
 
 def parameters_with_zip(layer_sizes):
     _check_sizes(layer_sizes)
-    weights = sum(fan_in * fan_out for fan_in, fan_out in zip(layer_sizes, layer_sizes[1:]))
+    weights = sum(fan_in * fan_out for fan_in, fan_out in itertools.pairwise(layer_sizes))
     return weights, sum(layer_sizes[1:])
 
 
@@ -46,8 +48,7 @@ def parameters_with_a_loop(layer_sizes):
     return (n_weights, n_biases)
 
 
-@pytest.mark.parametrize("fn", [parameters_with_zip, parameters_with_numpy,
-                                parameters_with_a_loop])
+@pytest.mark.parametrize("fn", [parameters_with_zip, parameters_with_numpy, parameters_with_a_loop])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_count_parameters_passes(fn, seed):
     run("count_parameters", fn, seed=seed, hidden=True)
@@ -57,34 +58,48 @@ def _parameters_mistake(weights=None, biases=None, validate=True, output=None):
     def count_parameters(layer_sizes):
         if validate:
             _check_sizes(layer_sizes)
-        w = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
+        w = sum(a * b for a, b in itertools.pairwise(layer_sizes))
         b = sum(layer_sizes[1:])
         w = weights(layer_sizes, w, b) if weights else w
         b = biases(layer_sizes, w, b) if biases else b
         return output(w, b) if output else (w, b)
+
     return count_parameters
 
 
 PARAMETER_MISTAKES = {
     "biases forgotten": (_parameters_mistake(biases=lambda s, w, b: 0), "forget the biases"),
-    "biases counted as weights": (_parameters_mistake(weights=lambda s, w, b: w + b),
-                                  "weights \\+ biases"),
-    "input layer's biases": (_parameters_mistake(biases=lambda s, w, b: sum(s)),
-                             "input layer has no biases"),
+    "biases counted as weights": (
+        _parameters_mistake(weights=lambda s, w, b: w + b),
+        "weights \\+ biases",
+    ),
+    "input layer's biases": (
+        _parameters_mistake(biases=lambda s, w, b: sum(s)),
+        "input layer has no biases",
+    ),
     "biases of the input, not the output": (
-        _parameters_mistake(biases=lambda s, w, b: sum(s[:-1])), "off by one"),
-    "output biases forgotten": (_parameters_mistake(biases=lambda s, w, b: sum(s[1:-1])),
-                                "output layer's units have biases"),
-    "last matrix missed": (_parameters_mistake(
-        weights=lambda s, w, b: sum(s[i] * s[i + 1] for i in range(len(s) - 2))),
-        "last weight matrix is missing"),
-    "first matrix missed": (_parameters_mistake(
-        weights=lambda s, w, b: sum(s[i] * s[i + 1] for i in range(1, len(s) - 1))),
-        "first weight matrix"),
+        _parameters_mistake(biases=lambda s, w, b: sum(s[:-1])),
+        "off by one",
+    ),
+    "output biases forgotten": (
+        _parameters_mistake(biases=lambda s, w, b: sum(s[1:-1])),
+        "output layer's units have biases",
+    ),
+    "last matrix missed": (
+        _parameters_mistake(
+            weights=lambda s, w, b: sum(s[i] * s[i + 1] for i in range(len(s) - 2))
+        ),
+        "last weight matrix is missing",
+    ),
+    "first matrix missed": (
+        _parameters_mistake(
+            weights=lambda s, w, b: sum(s[i] * s[i + 1] for i in range(1, len(s) - 1))
+        ),
+        "first weight matrix",
+    ),
     "swapped": (_parameters_mistake(output=lambda w, b: (b, w)), "swapped"),
     "total only": (_parameters_mistake(output=lambda w, b: w + b), "That is the total"),
-    "floats": (_parameters_mistake(output=lambda w, b: (float(w), float(b))),
-               "must be an integer"),
+    "floats": (_parameters_mistake(output=lambda w, b: (float(w), float(b))), "must be an integer"),
     "no ValueError": (_parameters_mistake(validate=False), "must raise ValueError"),
 }
 
@@ -97,8 +112,13 @@ def test_each_count_parameters_mistake_fails_with_its_message(mistake):
 
 
 def test_the_visible_self_check_catches_the_common_mistakes():
-    for mistake in ("biases forgotten", "biases counted as weights", "input layer's biases",
-                    "swapped", "total only"):
+    for mistake in (
+        "biases forgotten",
+        "biases counted as weights",
+        "input layer's biases",
+        "swapped",
+        "total only",
+    ):
         fn, message = PARAMETER_MISTAKES[mistake]
         with pytest.raises(CheckFailure, match=message):
             run("count_parameters", fn, seed=2026, hidden=False)
@@ -121,6 +141,7 @@ def test_a_crash_in_count_parameters_is_reported_with_its_line():
 
 
 # --- count_subnetworks ------------------------------------------------------------------------
+
 
 def _site_rates(layer_sizes, p_drop):
     if len(layer_sizes) < 2 or min(layer_sizes) < 1:
@@ -156,8 +177,9 @@ def subnetworks_with_numpy_then_int(layer_sizes, p_drop):
     return 2 ** int(sizes[rates > 0].sum())
 
 
-@pytest.mark.parametrize("fn", [subnetworks_by_sum, subnetworks_by_product,
-                                subnetworks_with_numpy_then_int])
+@pytest.mark.parametrize(
+    "fn", [subnetworks_by_sum, subnetworks_by_product, subnetworks_with_numpy_then_int]
+)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_count_subnetworks_passes(fn, seed):
     run("count_subnetworks", fn, seed=seed, hidden=True)
@@ -165,11 +187,16 @@ def test_correct_count_subnetworks_passes(fn, seed):
 
 def _subnetworks_mistake(units=None, result=None, rates_of=None):
     """A wrong count: ``units(sizes, rates)`` droppable units, ``result(n)`` returned."""
+
     def count_subnetworks(layer_sizes, p_drop):
         rates = (rates_of or _site_rates)(layer_sizes, p_drop)
-        n = (units(layer_sizes, rates) if units else
-             sum(size for size, rate in zip(layer_sizes, rates) if rate > 0))
-        return result(n) if result else 2 ** n
+        n = (
+            units(layer_sizes, rates)
+            if units
+            else sum(size for size, rate in zip(layer_sizes, rates) if rate > 0)
+        )
+        return result(n) if result else 2**n
+
     return count_subnetworks
 
 
@@ -186,30 +213,49 @@ def _unchecked_rates(layer_sizes, p_drop):
 
 
 SUBNETWORK_MISTAKES = {
-    "output units counted": (_subnetworks_mistake(
-        units=lambda s, r: sum(size for size, rate in zip(s, r) if rate > 0) + s[-1]),
-        "output units are never dropped"),
-    "zero-rate layers counted": (_subnetworks_mistake(units=lambda s, r: sum(s[:-1])),
-                                 "p_drop = 0 are never dropped"),
-    "rates shifted by one layer": (_subnetworks_mistake(
-        units=lambda s, r: sum(size for size, rate in zip(s[1:], r) if rate > 0)),
-        "shifted by one layer"),
+    "output units counted": (
+        _subnetworks_mistake(
+            units=lambda s, r: sum(size for size, rate in zip(s, r) if rate > 0) + s[-1]
+        ),
+        "output units are never dropped",
+    ),
+    "zero-rate layers counted": (
+        _subnetworks_mistake(units=lambda s, r: sum(s[:-1])),
+        "p_drop = 0 are never dropped",
+    ),
+    "rates shifted by one layer": (
+        _subnetworks_mistake(
+            units=lambda s, r: sum(size for size, rate in zip(s[1:], r) if rate > 0)
+        ),
+        "shifted by one layer",
+    ),
     "float power": (_subnetworks_mistake(result=lambda n: 2.0**n), "exact Python int"),
     "math.pow": (_subnetworks_mistake(result=lambda n: math.pow(2, n)), "exact Python int"),
-    "int of a float power": (_subnetworks_mistake(result=lambda n: int(2.0**n)),
-                             "OverflowError.*Hint.*overflows past 2 \\*\\* 1023"),
-    "numpy integer": (_subnetworks_mistake(result=lambda n: 2 ** np.int64(n)),
-                      "NumPy integers have 64 bits"),
+    "int of a float power": (
+        _subnetworks_mistake(result=lambda n: int(2.0**n)),
+        "OverflowError.*Hint.*overflows past 2 \\*\\* 1023",
+    ),
+    "numpy integer": (
+        _subnetworks_mistake(result=lambda n: 2 ** np.int64(n)),
+        "NumPy integers have 64 bits",
+    ),
     "n instead of 2 ** n": (_subnetworks_mistake(result=lambda n: n), "count of subnetworks is 2"),
-    "droppable layers, not units": (_subnetworks_mistake(
-        units=lambda s, r: sum(rate > 0 for rate in r)), "not droppable layers"),
-    "scalar applied to the input too": (_subnetworks_mistake(rates_of=_scalar_everywhere),
-                                        "input layer is kept whole"),
-    "scalar read as a list": (lambda layer_sizes, p_drop: subnetworks_by_sum(layer_sizes,
-                                                                             list(p_drop)),
-                              "raised TypeError"),
-    "no length check (zip truncates)": (_subnetworks_mistake(rates_of=_unchecked_rates),
-                                        "must raise ValueError.*zip silently"),
+    "droppable layers, not units": (
+        _subnetworks_mistake(units=lambda s, r: sum(rate > 0 for rate in r)),
+        "not droppable layers",
+    ),
+    "scalar applied to the input too": (
+        _subnetworks_mistake(rates_of=_scalar_everywhere),
+        "input layer is kept whole",
+    ),
+    "scalar read as a list": (
+        lambda layer_sizes, p_drop: subnetworks_by_sum(layer_sizes, list(p_drop)),
+        "raised TypeError",
+    ),
+    "no length check (zip truncates)": (
+        _subnetworks_mistake(rates_of=_unchecked_rates),
+        "must raise ValueError.*zip silently",
+    ),
 }
 
 
@@ -223,9 +269,14 @@ def test_each_count_subnetworks_mistake_fails_with_its_message(mistake):
 
 @pytest.mark.filterwarnings("ignore:overflow")
 def test_the_visible_self_check_catches_floats_and_the_scalar_layout():
-    for mistake in ("float power", "int of a float power", "numpy integer",
-                    "output units counted", "zero-rate layers counted",
-                    "scalar applied to the input too"):
+    for mistake in (
+        "float power",
+        "int of a float power",
+        "numpy integer",
+        "output units counted",
+        "zero-rate layers counted",
+        "scalar applied to the input too",
+    ):
         fn, message = SUBNETWORK_MISTAKES[mistake]
         with pytest.raises(CheckFailure, match=message):
             run("count_subnetworks", fn, seed=2026, hidden=False)

@@ -32,6 +32,7 @@ def _differ(first, second) -> bool:
 
 # --- bias and variance ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("degree", [1, 3, 7, 12])
 def test_test_error_is_bias2_plus_variance_plus_noise(degree):
     result = lesson.bias_variance(degree, 1e-6)
@@ -64,11 +65,12 @@ def test_bias_variance_figure_follows_degree_and_l2():
 
 # --- the network builder ----------------------------------------------------------------------
 
+
 def test_add_layer_inserts_before_the_output_and_does_not_mutate():
     sizes, rates = lesson.add_layer(SIZES, RATES, 5, 0.25)
     assert sizes == [3, 7, 7, 3, 2, 5, 1]
     assert rates == [0.0, 0.5, 0.3, 0.0, 0.0, 0.25]
-    assert SIZES == list(lesson.DEFAULT_SIZES) and RATES == list(lesson.DEFAULT_RATES)
+    assert list(lesson.DEFAULT_SIZES) == SIZES and list(lesson.DEFAULT_RATES) == RATES
 
 
 def test_add_layer_refuses_a_full_builder_and_bad_values():
@@ -111,9 +113,14 @@ def test_summary_counts_the_example_network():
     assert any("2^14 = 16,384" in line for line in summary.lines())
 
 
-@pytest.mark.parametrize("sizes,rates", [([64, 192, 192, 10], [0.0, 0.5, 0.5]),
-                                         ([784, 1024, 1024, 10], [0.2, 0.5, 0.5]),
-                                         ([5, 2], [0.0])])
+@pytest.mark.parametrize(
+    "sizes,rates",
+    [
+        ([64, 192, 192, 10], [0.0, 0.5, 0.5]),
+        ([784, 1024, 1024, 10], [0.2, 0.5, 0.5]),
+        ([5, 2], [0.0]),
+    ],
+)
 def test_summary_agrees_with_course_lib(sizes, rates):
     summary = lesson.network_summary(sizes, rates)
     assert (summary.n_weights, summary.n_biases) == tuple(count_parameters(sizes))
@@ -129,14 +136,15 @@ def test_masks_follow_the_seed_and_never_drop_the_output():
     masks = lesson.sample_network_masks(SIZES, RATES, seed=3)
     assert [mask.shape for mask in masks] == [(size,) for size in SIZES]
     assert all(mask.dtype == bool for mask in masks)
-    for mask, rate in zip(masks, RATES + [0.0]):
+    for mask, rate in zip(masks, [*RATES, 0.0]):
         if rate == 0.0:
             assert mask.all()
     again = lesson.sample_network_masks(SIZES, RATES, seed=3)
     assert all(np.array_equal(a, b) for a, b in zip(masks, again))
     wide = ([10, 400, 10], [0.0, 0.5])
-    assert not np.array_equal(lesson.sample_network_masks(*wide, seed=0)[1],
-                              lesson.sample_network_masks(*wide, seed=1)[1])
+    assert not np.array_equal(
+        lesson.sample_network_masks(*wide, seed=0)[1], lesson.sample_network_masks(*wide, seed=1)[1]
+    )
 
 
 def test_unit_details():
@@ -162,10 +170,8 @@ def test_network_drawing_follows_every_control():
     assert _differ(first, lesson.draw_network(SIZES, RATES, 0, None))
     grown = lesson.add_layer(SIZES, RATES, 6, 0.5)
     assert _differ(first, lesson.draw_network(*grown, 0, (1, 2)))
-    assert _differ(first, lesson.draw_network(*lesson.set_p_drop(SIZES, RATES, 1, 0.0), 0,
-                                              (1, 2)))
-    assert _differ(first, lesson.draw_network(*lesson.resize_layer(SIZES, RATES, 1, 12), 0,
-                                              (1, 2)))
+    assert _differ(first, lesson.draw_network(*lesson.set_p_drop(SIZES, RATES, 1, 0.0), 0, (1, 2)))
+    assert _differ(first, lesson.draw_network(*lesson.resize_layer(SIZES, RATES, 1, 12), 0, (1, 2)))
 
 
 def test_wide_and_minimal_networks_draw():
@@ -175,6 +181,7 @@ def test_wide_and_minimal_networks_draw():
 
 
 # --- dropout on a linear unit -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.8])
 def test_dropout_solution_minimises_the_expected_loss_and_spreads_weight(p_drop):
@@ -195,10 +202,12 @@ def test_linear_dropout_figure_follows_p_drop_and_seed():
 
 # --- the digits experiment ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_curves():
-    return lesson.digits_curves((0.0, 0.5), hidden=(32, 32), n_train=150, n_val=100, epochs=15,
-                                seeds=(0, 1))
+    return lesson.digits_curves(
+        (0.0, 0.5), hidden=(32, 32), n_train=150, n_val=100, epochs=15, seeds=(0, 1)
+    )
 
 
 def test_curves_have_one_value_per_epoch(small_curves):
@@ -208,14 +217,16 @@ def test_curves_have_one_value_per_epoch(small_curves):
     assert len(small_curves.models[0.5]) == 2 and small_curves.seconds > 0
     rows = lesson.curves_table(small_curves)
     assert [row["p_drop"] for row in rows] == [0.0, 0.5]
-    assert all(math.isclose(row["error_gap"], row["val_error"] - row["train_error"])
-               for row in rows)
+    assert all(
+        math.isclose(row["error_gap"], row["val_error"] - row["train_error"]) for row in rows
+    )
     assert "lowest val err" in lesson.format_curves_table(small_curves)
 
 
 def test_curves_accept_per_site_rates():
-    curves = lesson.digits_curves([(0.2, 0.5, 0.5)], hidden=(8, 8), n_train=30, n_val=20,
-                                  epochs=2, seeds=(0,))
+    curves = lesson.digits_curves(
+        [(0.2, 0.5, 0.5)], hidden=(8, 8), n_train=30, n_val=20, epochs=2, seeds=(0,)
+    )
     assert "0.2/0.5/0.5" in lesson.format_curves_table(curves)
     assert figure_pixels(lesson.draw_curves((0.2, 0.5, 0.5), curves)).size
 
@@ -225,8 +236,10 @@ def test_curves_figure_follows_its_controls(small_curves):
     assert _differ(first, lesson.draw_curves(0.5, small_curves))
     assert _differ(first, lesson.draw_curves(0.0, small_curves, metric="loss"))
     # the faint curves of p_drop = 0 fall inside the plotted range when 0.5 is chosen
-    assert _differ(lesson.draw_curves(0.5, small_curves, overlay=True),
-                   lesson.draw_curves(0.5, small_curves, overlay=False))
+    assert _differ(
+        lesson.draw_curves(0.5, small_curves, overlay=True),
+        lesson.draw_curves(0.5, small_curves, overlay=False),
+    )
     with pytest.raises(ValueError, match="precomputed"):
         lesson.draw_curves(0.3, small_curves)
     with pytest.raises(ValueError, match="metric"):
@@ -243,13 +256,15 @@ def test_the_default_experiment_overfits_without_dropout_and_underfits_at_08():
 
 def test_ensemble_errors(small_curves):
     split = small_curves.splits[0]
-    result = lesson.ensemble_errors(small_curves.models[0.5][0], split.X_val, split.y_val,
-                                    sizes=(1, 5), seed=0)
+    result = lesson.ensemble_errors(
+        small_curves.models[0.5][0], split.X_val, split.y_val, sizes=(1, 5), seed=0
+    )
     assert set(result.averaged) == {1, 5}
     for error in (result.weight_scaled, result.single_thinned, *result.averaged.values()):
         assert 0.0 <= error <= 1.0
-    full = lesson.ensemble_errors(small_curves.models[0.0][0], split.X_val, split.y_val,
-                                  sizes=(1, 3), seed=0)
+    full = lesson.ensemble_errors(
+        small_curves.models[0.0][0], split.X_val, split.y_val, sizes=(1, 3), seed=0
+    )
     # without dropout every "thinned" network is the full network
     assert full.single_thinned == pytest.approx(full.weight_scaled)
     assert full.averaged[3] == full.weight_scaled

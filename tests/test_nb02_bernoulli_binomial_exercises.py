@@ -21,6 +21,7 @@ def _check_p(p_drop):
 
 # --- sample_mask ------------------------------------------------------------------------------
 
+
 def mask_by_comparison(shape, p_drop, *, rng):
     _check_p(p_drop)
     return rng.random(shape) < 1 - p_drop
@@ -43,8 +44,9 @@ def mask_from_course_lib(shape, p_drop, *, rng):
     return sample_mask(shape, p_drop, rng=rng)
 
 
-@pytest.mark.parametrize("fn", [mask_by_comparison, mask_by_binomial,
-                                mask_by_uniform_above_p_drop, mask_from_course_lib])
+@pytest.mark.parametrize(
+    "fn", [mask_by_comparison, mask_by_binomial, mask_by_uniform_above_p_drop, mask_from_course_lib]
+)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_sample_mask_passes(fn, seed):
     run("sample_mask", fn, seed=seed, hidden=True)
@@ -54,6 +56,7 @@ def _mask_mistake(draw):
     def sample_mask(shape, p_drop, *, rng):
         _check_p(p_drop)
         return draw(shape, p_drop, rng)
+
     return sample_mask
 
 
@@ -85,35 +88,68 @@ def _dims(shape):
 
 MASK_MISTAKES = {
     "True = dropped": (_mask_mistake(lambda s, p, rng: rng.random(s) < p), "swapped"),
-    "float 0/1 mask": (_mask_mistake(lambda s, p, rng: (rng.random(s) < 1 - p).astype(float)),
-                       "boolean array.*0s and 1s"),
-    "int mask from binomial": (_mask_mistake(lambda s, p, rng: rng.binomial(1, 1 - p, size=s)),
-                               "astype\\(bool\\)"),
-    "wrong shape": (_mask_mistake(lambda s, p, rng: rng.random(_dims(s)[::-1]) < 1 - p),
-                    "must return an array of shape"),
-    "global np.random": (_mask_mistake(lambda s, p, rng: np.random.random(s) < 1 - p),
-                         "same seed gave different masks"),
-    "fixed seed inside": (_mask_mistake(
-        lambda s, p, rng: np.random.default_rng(0).random(s) < 1 - p),
-        "different seeds gave the same mask"),
+    "float 0/1 mask": (
+        _mask_mistake(lambda s, p, rng: (rng.random(s) < 1 - p).astype(float)),
+        "boolean array.*0s and 1s",
+    ),
+    "int mask from binomial": (
+        _mask_mistake(lambda s, p, rng: rng.binomial(1, 1 - p, size=s)),
+        "astype\\(bool\\)",
+    ),
+    "wrong shape": (
+        _mask_mistake(lambda s, p, rng: rng.random(_dims(s)[::-1]) < 1 - p),
+        "must return an array of shape",
+    ),
+    "global np.random": (
+        _mask_mistake(lambda s, p, rng: np.random.random(s) < 1 - p),
+        "same seed gave different masks",
+    ),
+    "fixed seed inside": (
+        _mask_mistake(lambda s, p, rng: np.random.default_rng(0).random(s) < 1 - p),
+        "different seeds gave the same mask",
+    ),
     "re-seeded from rng's seed": (_mask_mistake(_reseeded), "same rng gave the same mask"),
-    "one row for the batch": (_mask_mistake(lambda s, p, rng: np.broadcast_to(
-        rng.random(_dims(s)[1:]) < 1 - p, _dims(s)) if len(_dims(s)) > 1
-        else rng.random(s) < 1 - p), "every row of the mask is the same"),
-    "whole row kept or dropped": (_mask_mistake(lambda s, p, rng: np.broadcast_to(
-        rng.random(_dims(s)[:-1] + (1,)) < 1 - p, _dims(s)) if len(_dims(s)) > 1
-        else rng.random(s) < 1 - p), "kept or dropped together"),
-    "exactly n * p_drop dropped per row": (_mask_mistake(_fixed_count),
-                                           "every row of the mask keeps exactly"),
-    "exactly n * p_drop dropped per call": (_mask_mistake(_fixed_count_whole),
-                                            "Every call drops exactly the same number"),
-    "ignores p_drop": (_mask_mistake(lambda s, p, rng: rng.integers(0, 2, size=s).astype(bool)),
-                       "ignores p_drop"),
-    "nothing dropped": (_mask_mistake(lambda s, p, rng: np.ones(s, dtype=bool)),
-                        "Nothing is dropped"),
+    "one row for the batch": (
+        _mask_mistake(
+            lambda s, p, rng: (
+                np.broadcast_to(rng.random(_dims(s)[1:]) < 1 - p, _dims(s))
+                if len(_dims(s)) > 1
+                else rng.random(s) < 1 - p
+            )
+        ),
+        "every row of the mask is the same",
+    ),
+    "whole row kept or dropped": (
+        _mask_mistake(
+            lambda s, p, rng: (
+                np.broadcast_to(rng.random((*_dims(s)[:-1], 1)) < 1 - p, _dims(s))
+                if len(_dims(s)) > 1
+                else rng.random(s) < 1 - p
+            )
+        ),
+        "kept or dropped together",
+    ),
+    "exactly n * p_drop dropped per row": (
+        _mask_mistake(_fixed_count),
+        "every row of the mask keeps exactly",
+    ),
+    "exactly n * p_drop dropped per call": (
+        _mask_mistake(_fixed_count_whole),
+        "Every call drops exactly the same number",
+    ),
+    "ignores p_drop": (
+        _mask_mistake(lambda s, p, rng: rng.integers(0, 2, size=s).astype(bool)),
+        "ignores p_drop",
+    ),
+    "nothing dropped": (
+        _mask_mistake(lambda s, p, rng: np.ones(s, dtype=bool)),
+        "Nothing is dropped",
+    ),
     "no ValueError": (lambda s, p, *, rng: rng.random(s) < 1 - p, "must raise ValueError"),
-    "returns a list": (_mask_mistake(lambda s, p, rng: (rng.random(s) < 1 - p).tolist()),
-                       "must return a boolean numpy array"),
+    "returns a list": (
+        _mask_mistake(lambda s, p, rng: (rng.random(s) < 1 - p).tolist()),
+        "must return a boolean numpy array",
+    ),
 }
 
 
@@ -124,9 +160,17 @@ def test_each_sample_mask_mistake_fails_with_its_message(mistake):
         run("sample_mask", fn, seed=0, hidden=True)
 
 
-@pytest.mark.parametrize("mistake", ["True = dropped", "float 0/1 mask", "global np.random",
-                                     "exactly n * p_drop dropped per row",
-                                     "exactly n * p_drop dropped per call", "no ValueError"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "True = dropped",
+        "float 0/1 mask",
+        "global np.random",
+        "exactly n * p_drop dropped per row",
+        "exactly n * p_drop dropped per call",
+        "no ValueError",
+    ],
+)
 def test_the_visible_self_check_already_catches_the_common_mask_mistakes(mistake):
     fn, message = MASK_MISTAKES[mistake]
     with pytest.raises(CheckFailure, match=message):
@@ -145,11 +189,12 @@ def test_a_crash_in_sample_mask_is_reported_with_its_line():
     def sample_mask(shape, p_drop, *, rng):
         return rng.random(shape) < keep_prob  # noqa: F821
 
-    with pytest.raises(CheckFailure, match="raised NameError.*keep_prob"):
+    with pytest.raises(CheckFailure, match=r"raised NameError.*keep_prob"):
         run("sample_mask", sample_mask, seed=0, hidden=False)
 
 
 # --- prob_exactly_dropped ---------------------------------------------------------------------
+
 
 def prob_by_lgamma(n, k, p_drop):
     if n < 0:
@@ -159,8 +204,13 @@ def prob_by_lgamma(n, k, p_drop):
         return 0.0
     if p_drop == 0:
         return float(k == 0)
-    return math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-                    + k * math.log(p_drop) + (n - k) * math.log(1 - p_drop))
+    return math.exp(
+        math.lgamma(n + 1)
+        - math.lgamma(k + 1)
+        - math.lgamma(n - k + 1)
+        + k * math.log(p_drop)
+        + (n - k) * math.log(1 - p_drop)
+    )
 
 
 def prob_by_scipy(n, k, p_drop):
@@ -186,15 +236,17 @@ def prob_by_log_sums(n, k, p_drop):
     if k < 0 or k > n:
         return 0.0
     small = min(k, n - k)  # log C(n, k) as a sum of logs of the ratio's factors
-    log_comb = float(np.sum(np.log(np.arange(n - small + 1, n + 1)))
-                     - np.sum(np.log(np.arange(1, small + 1))))
+    log_comb = float(
+        np.sum(np.log(np.arange(n - small + 1, n + 1))) - np.sum(np.log(np.arange(1, small + 1)))
+    )
     with np.errstate(divide="ignore"):
         log_p = np.log(p_drop)
     return float(np.exp(log_comb + (k * log_p if k else 0.0) + (n - k) * np.log1p(-p_drop)))
 
 
-@pytest.mark.parametrize("fn", [prob_by_lgamma, prob_by_scipy, prob_by_exact_fractions,
-                                prob_by_log_sums])
+@pytest.mark.parametrize(
+    "fn", [prob_by_lgamma, prob_by_scipy, prob_by_exact_fractions, prob_by_log_sums]
+)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_prob_exactly_dropped_passes(fn, seed):
     run("prob_exactly_dropped", fn, seed=seed, hidden=True)
@@ -208,6 +260,7 @@ def _prob_mistake(formula):
         if not 0 <= k <= n:
             return 0.0
         return formula(n, k, p_drop)
+
     return prob_exactly_dropped
 
 
@@ -216,37 +269,83 @@ def _float_factorial(n):
 
 
 PROB_MISTAKES = {
-    "p_drop and keep_prob swapped": (_prob_mistake(
-        lambda n, k, p: math.comb(n, k) * (1 - p) ** k * p ** (n - k)), "swapped"),
-    "k counted as kept": (_prob_mistake(
-        lambda n, k, p: stats.binom.pmf(k, n, 1 - p)), "KEPT"),
-    "float factorials overflow to nan": (_prob_mistake(
-        lambda n, k, p: _float_factorial(n) / (_float_factorial(k) * _float_factorial(n - k))
-        * p**k * (1 - p) ** (n - k)), "nan or inf comes from overflow"),
-    "math.comb times powers overflows beyond 1024": (_prob_mistake(
-        lambda n, k, p: math.comb(n, k) * p**k * (1 - p) ** (n - k)), "171! already overflows"),
-    "normal approximation": (_prob_mistake(
-        lambda n, k, p: stats.norm.pdf(k, n * p, math.sqrt(n * p * (1 - p)))),
-        "normal approximation"),
-    "normal approximation with continuity correction": (_prob_mistake(
-        lambda n, k, p: stats.norm.cdf(k + 0.5, n * p, math.sqrt(n * p * (1 - p)))
-        - stats.norm.cdf(k - 0.5, n * p, math.sqrt(n * p * (1 - p)))), "normal approximation"),
+    "p_drop and keep_prob swapped": (
+        _prob_mistake(lambda n, k, p: math.comb(n, k) * (1 - p) ** k * p ** (n - k)),
+        "swapped",
+    ),
+    "k counted as kept": (_prob_mistake(lambda n, k, p: stats.binom.pmf(k, n, 1 - p)), "KEPT"),
+    "float factorials overflow to nan": (
+        _prob_mistake(
+            lambda n, k, p: (
+                _float_factorial(n)
+                / (_float_factorial(k) * _float_factorial(n - k))
+                * p**k
+                * (1 - p) ** (n - k)
+            )
+        ),
+        "nan or inf comes from overflow",
+    ),
+    "math.comb times powers overflows beyond 1024": (
+        _prob_mistake(lambda n, k, p: math.comb(n, k) * p**k * (1 - p) ** (n - k)),
+        "171! already overflows",
+    ),
+    "normal approximation": (
+        _prob_mistake(lambda n, k, p: stats.norm.pdf(k, n * p, math.sqrt(n * p * (1 - p)))),
+        "normal approximation",
+    ),
+    "normal approximation with continuity correction": (
+        _prob_mistake(
+            lambda n, k, p: (
+                stats.norm.cdf(k + 0.5, n * p, math.sqrt(n * p * (1 - p)))
+                - stats.norm.cdf(k - 0.5, n * p, math.sqrt(n * p * (1 - p)))
+            )
+        ),
+        "normal approximation",
+    ),
     "no special case for k outside [0, n]": (
-        lambda n, k, p: math.exp(math.lgamma(n + 1) - math.lgamma(k + 1)
-                                 - math.lgamma(n - k + 1) + k * math.log(p)
-                                 + (n - k) * math.log1p(-p)), "outside \\[0, n\\]"),
-    "0 * log(0) at p_drop = 0": (_prob_mistake(
-        lambda n, k, p: float(np.exp(math.lgamma(n + 1) - math.lgamma(k + 1)
-                                     - math.lgamma(n - k + 1) + k * np.log(np.float64(p))
-                                     + (n - k) * np.log1p(-p)))), "p_drop = 0"),
-    "math.log(0) at p_drop = 0": (_prob_mistake(
-        lambda n, k, p: math.exp(math.lgamma(n + 1) - math.lgamma(k + 1)
-                                 - math.lgamma(n - k + 1) + k * math.log(p)
-                                 + (n - k) * math.log1p(-p))), "handle it separately"),
-    "no ValueError": (lambda n, k, p: float(stats.binom.pmf(k, max(n, 0), min(max(p, 0), 1))),
-                      "must raise ValueError"),
-    "returns a string": (_prob_mistake(lambda n, k, p: f"{stats.binom.pmf(k, n, p):.4f}"),
-                         "returned a str"),
+        lambda n, k, p: math.exp(
+            math.lgamma(n + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(n - k + 1)
+            + k * math.log(p)
+            + (n - k) * math.log1p(-p)
+        ),
+        "outside \\[0, n\\]",
+    ),
+    "0 * log(0) at p_drop = 0": (
+        _prob_mistake(
+            lambda n, k, p: float(
+                np.exp(
+                    math.lgamma(n + 1)
+                    - math.lgamma(k + 1)
+                    - math.lgamma(n - k + 1)
+                    + k * np.log(np.float64(p))
+                    + (n - k) * np.log1p(-p)
+                )
+            )
+        ),
+        "p_drop = 0",
+    ),
+    "math.log(0) at p_drop = 0": (
+        _prob_mistake(
+            lambda n, k, p: math.exp(
+                math.lgamma(n + 1)
+                - math.lgamma(k + 1)
+                - math.lgamma(n - k + 1)
+                + k * math.log(p)
+                + (n - k) * math.log1p(-p)
+            )
+        ),
+        "handle it separately",
+    ),
+    "no ValueError": (
+        lambda n, k, p: float(stats.binom.pmf(k, max(n, 0), min(max(p, 0), 1))),
+        "must raise ValueError",
+    ),
+    "returns a string": (
+        _prob_mistake(lambda n, k, p: f"{stats.binom.pmf(k, n, p):.4f}"),
+        "returned a str",
+    ),
 }
 
 
@@ -258,10 +357,15 @@ def test_each_prob_exactly_dropped_mistake_fails_with_its_message(mistake):
         run("prob_exactly_dropped", fn, seed=0, hidden=True)
 
 
-@pytest.mark.parametrize("mistake", ["p_drop and keep_prob swapped",
-                                     "math.comb times powers overflows beyond 1024",
-                                     "normal approximation",
-                                     "no special case for k outside [0, n]"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "p_drop and keep_prob swapped",
+        "math.comb times powers overflows beyond 1024",
+        "normal approximation",
+        "no special case for k outside [0, n]",
+    ],
+)
 def test_the_visible_self_check_already_catches_the_common_prob_mistakes(mistake):
     fn, message = PROB_MISTAKES[mistake]
     with pytest.raises(CheckFailure, match=message):
@@ -293,6 +397,7 @@ def test_unimplemented_prob_exactly_dropped_says_so():
 
 
 # --- dropped_count_range ----------------------------------------------------------------------
+
 
 def _check_range_args(p_drop, coverage):
     _check_p(p_drop)
@@ -332,8 +437,9 @@ def range_by_trimming_tails(n, p_drop, coverage=0.95):
     return np.int64(lo), np.int64(hi)
 
 
-@pytest.mark.parametrize("fn", [range_by_scipy_ppf, range_by_cumulative_sum,
-                                range_by_trimming_tails])
+@pytest.mark.parametrize(
+    "fn", [range_by_scipy_ppf, range_by_cumulative_sum, range_by_trimming_tails]
+)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_dropped_count_range_passes(fn, seed):
     run("dropped_count_range", fn, seed=seed, hidden=True)
@@ -343,6 +449,7 @@ def _range_mistake(ends):
     def dropped_count_range(n, p_drop, coverage=0.95):
         _check_range_args(p_drop, coverage)
         return ends(n, p_drop, coverage)
+
     return dropped_count_range
 
 
@@ -350,6 +457,7 @@ def _shift(d_lo, d_hi):
     def ends(n, p, c):
         lo, hi = range_by_scipy_ppf(n, p, c)
         return max(lo + d_lo, 0), min(hi + d_hi, n)
+
     return ends
 
 
@@ -372,27 +480,40 @@ def _shortest(n, p, c):
 
 
 RANGE_MISTAKES = {
-    "floats from scipy interval": (_range_mistake(
-        lambda n, p, c: stats.binom.interval(c, n, p)), "must return two integers"),
+    "floats from scipy interval": (
+        _range_mistake(lambda n, p, c: stats.binom.interval(c, n, p)),
+        "must return two integers",
+    ),
     "lo one too low": (_range_mistake(_shift(-1, 0)), "not tight: lo can be raised"),
     "hi one too high": (_range_mistake(_shift(0, 1)), "not tight: hi can be lowered"),
     "lo one too high": (_range_mistake(_shift(1, 0)), "lower tail.*lo is too high"),
     "hi one too low": (_range_mistake(_shift(0, -1)), "upper tail.*hi is too low"),
     "normal approximation": (_range_mistake(_normal), "normal approximation"),
-    "coverage as one tail": (_range_mistake(
-        lambda n, p, c: range_by_scipy_ppf(n, p, 2 * c - 1) if c > 0.5 else (0, n)),
-        "Each tail got 1 - coverage"),
-    "one-sided range": (_range_mistake(
-        lambda n, p, c: (0, int(stats.binom.ppf(c, n, p)))), "one-sided range"),
+    "coverage as one tail": (
+        _range_mistake(lambda n, p, c: range_by_scipy_ppf(n, p, 2 * c - 1) if c > 0.5 else (0, n)),
+        "Each tail got 1 - coverage",
+    ),
+    "one-sided range": (
+        _range_mistake(lambda n, p, c: (0, int(stats.binom.ppf(c, n, p)))),
+        "one-sided range",
+    ),
     "shortest range, not central": (_range_mistake(_shortest), "not central"),
-    "p_drop and keep_prob swapped": (_range_mistake(
-        lambda n, p, c: range_by_scipy_ppf(n, 1 - p, c) if p else (0, 0)), "swapped"),
-    "kept count instead of dropped": (_range_mistake(
-        lambda n, p, c: range_by_scipy_ppf(n, 1 - p, c) if p else (n, n)), "counted kept"),
-    "no ValueError for coverage": (lambda n, p, c=0.95: range_by_scipy_ppf(
-        n, p, min(max(c, 1e-6), 1 - 1e-6)), "must raise ValueError"),
-    "returns one number": (_range_mistake(lambda n, p, c: int(n * p)),
-                           "must return a pair \\(lo, hi\\)"),
+    "p_drop and keep_prob swapped": (
+        _range_mistake(lambda n, p, c: range_by_scipy_ppf(n, 1 - p, c) if p else (0, 0)),
+        "swapped",
+    ),
+    "kept count instead of dropped": (
+        _range_mistake(lambda n, p, c: range_by_scipy_ppf(n, 1 - p, c) if p else (n, n)),
+        "counted kept",
+    ),
+    "no ValueError for coverage": (
+        lambda n, p, c=0.95: range_by_scipy_ppf(n, p, min(max(c, 1e-6), 1 - 1e-6)),
+        "must raise ValueError",
+    ),
+    "returns one number": (
+        _range_mistake(lambda n, p, c: int(n * p)),
+        "must return a pair \\(lo, hi\\)",
+    ),
 }
 
 
@@ -403,9 +524,17 @@ def test_each_dropped_count_range_mistake_fails_with_its_message(mistake):
         run("dropped_count_range", fn, seed=0, hidden=True)
 
 
-@pytest.mark.parametrize("mistake", ["floats from scipy interval", "lo one too low",
-                                     "hi one too low", "normal approximation",
-                                     "coverage as one tail", "p_drop and keep_prob swapped"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "floats from scipy interval",
+        "lo one too low",
+        "hi one too low",
+        "normal approximation",
+        "coverage as one tail",
+        "p_drop and keep_prob swapped",
+    ],
+)
 def test_the_visible_self_check_already_catches_the_common_range_mistakes(mistake):
     fn, message = RANGE_MISTAKES[mistake]
     with pytest.raises(CheckFailure, match=message):
@@ -434,6 +563,6 @@ def test_the_notebook_solutions_pass():
     namespace = {"np": np, "math": math}
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)  # noqa: S102 - our own source file
+            exec(cell.source, namespace)
     for name in ("sample_mask", "prob_exactly_dropped", "dropped_count_range"):
         run(name, namespace[name], seed=3, hidden=True)

@@ -31,8 +31,9 @@ def test_mask_picture_follows_p_drop_and_the_draw():
 @pytest.mark.parametrize("changed", [{"n": 200}, {"p_drop": 0.1}, {"n_layers": 300}])
 def test_dropped_count_figure_follows_each_slider(changed):
     base = {"n": 1024, "p_drop": 0.5, "n_layers": 2000}
-    assert _differ(binomial.draw_dropped_counts(**base),
-                   binomial.draw_dropped_counts(**{**base, **changed}))
+    assert _differ(
+        binomial.draw_dropped_counts(**base), binomial.draw_dropped_counts(**{**base, **changed})
+    )
 
 
 @pytest.mark.parametrize("n,p_drop", [(10, 0.0), (10, 0.95), (4096, 0.05), (2, 0.5)])
@@ -51,8 +52,9 @@ def test_dropped_counts_are_binomial():
     assert dropped.shape == (n_layers,) and dropped.min() >= 0 and dropped.max() <= n
     # each layer drops exactly the mode with probability pmf(mode): the number that do is binomial
     mode = int((n + 1) * p_drop)
-    assert_binomial_count(int(np.sum(dropped == mode)), n_layers,
-                          float(stats.binom.pmf(mode, n, p_drop)), alpha=ALPHA)
+    assert_binomial_count(
+        int(np.sum(dropped == mode)), n_layers, float(stats.binom.pmf(mode, n, p_drop)), alpha=ALPHA
+    )
     # and the total over all layers is Binomial(n * n_layers, p_drop)
     assert_binomial_count(int(dropped.sum()), n * n_layers, p_drop, alpha=ALPHA)
 

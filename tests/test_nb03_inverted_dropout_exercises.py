@@ -12,6 +12,7 @@ SEEDS = range(20)
 
 # --- dropout_forward ------------------------------------------------------------------------
 
+
 def _check_p(p_drop):
     if not 0 <= p_drop < 1:
         raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
@@ -50,8 +51,7 @@ def test_correct_dropout_forward_passes(fn, seed):
     run("dropout_forward", fn, seed=seed, hidden=True)
 
 
-def _mistake(transform_train=None, infer=None, mutate=False, mask_shape=None,
-             use_global=False):
+def _mistake(transform_train=None, infer=None, mutate=False, mask_shape=None, use_global=False):
     def forward(x, p_drop, *, rng, training=True):
         _check_p(p_drop)
         keep_prob = 1 - p_drop
@@ -67,29 +67,42 @@ def _mistake(transform_train=None, infer=None, mutate=False, mask_shape=None,
             x /= keep_prob
             return x, None
         return (x * mask / keep_prob).astype(x.dtype), None
+
     return forward
 
 
 MISTAKES = {
-    "no scaling": (_mistake(lambda x, m, k, p: (x * m).astype(x.dtype)),
-                   "forget to divide by keep_prob"),
-    "scaled by p_drop": (_mistake(lambda x, m, k, p: (x * m * p).astype(x.dtype)),
-                         "multiplied by p_drop"),
-    "scaled by 1/p_drop": (_mistake(lambda x, m, k, p: (x * m / p).astype(x.dtype)),
-                           "divided by p_drop"),
-    "keep and drop swapped": (_mistake(lambda x, m, k, p: (x * ~m / k).astype(x.dtype)),
-                              "keep and drop are swapped"),
-    "dropout on at inference": (_mistake(infer=lambda x, k: x * (np.random.random(x.shape) < k)
-                                         / k), "no unit may be dropped"),
-    "scaled at inference": (_mistake(infer=lambda x, k: x * k),
-                            "the output must equal the input"),
+    "no scaling": (
+        _mistake(lambda x, m, k, p: (x * m).astype(x.dtype)),
+        "forget to divide by keep_prob",
+    ),
+    "scaled by p_drop": (
+        _mistake(lambda x, m, k, p: (x * m * p).astype(x.dtype)),
+        "multiplied by p_drop",
+    ),
+    "scaled by 1/p_drop": (
+        _mistake(lambda x, m, k, p: (x * m / p).astype(x.dtype)),
+        "divided by p_drop",
+    ),
+    "keep and drop swapped": (
+        _mistake(lambda x, m, k, p: (x * ~m / k).astype(x.dtype)),
+        "keep and drop are swapped",
+    ),
+    "dropout on at inference": (
+        _mistake(infer=lambda x, k: x * (np.random.random(x.shape) < k) / k),
+        "no unit may be dropped",
+    ),
+    "scaled at inference": (_mistake(infer=lambda x, k: x * k), "the output must equal the input"),
     "global np.random": (_mistake(use_global=True), "same seed gave different masks"),
-    "one mask for the batch": (_mistake(mask_shape=lambda x: x.shape[1:]),
-                               "one mask is shared"),
+    "one mask for the batch": (_mistake(mask_shape=lambda x: x.shape[1:]), "one mask is shared"),
     "mutates its input": (_mistake(mutate=True), "x was modified"),
     "float64 output": (_mistake(lambda x, m, k, p: x * (m / k)), "must keep the input.s dtype"),
-    "no ValueError": (lambda x, p, *, rng, training=True: forward_random_scaled_mask(
-        x, min(p, 0.99), rng=rng, training=training), "must raise ValueError"),
+    "no ValueError": (
+        lambda x, p, *, rng, training=True: forward_random_scaled_mask(
+            x, min(p, 0.99), rng=rng, training=training
+        ),
+        "must raise ValueError",
+    ),
 }
 
 
@@ -113,7 +126,7 @@ def test_a_crash_in_student_code_is_reported_with_its_line():
     def dropout_forward(x, p_drop, *, rng, training=True):
         return x * undefined_name, None  # noqa: F821
 
-    with pytest.raises(CheckFailure, match="raised NameError.*undefined_name"):
+    with pytest.raises(CheckFailure, match=r"raised NameError.*undefined_name"):
         run("dropout_forward", dropout_forward, seed=0, hidden=False)
 
 
@@ -123,6 +136,7 @@ def test_returning_only_the_output_is_named():
 
 
 # --- equivalent_standard_lr -----------------------------------------------------------------
+
 
 def lr_direct(lr, p_drop):
     if lr <= 0 or not 0 <= p_drop < 1:
@@ -147,12 +161,15 @@ def test_correct_equivalent_lr_passes(fn, seed):
     run("equivalent_standard_lr", fn, seed=seed, hidden=True)
 
 
-@pytest.mark.parametrize("fn,message", [
-    (lambda lr, p: lr / (1 - p), "raw gradient scale"),
-    (lambda lr, p: lr * (1 - p) ** 2, "larger rate, not a smaller one"),
-    (lambda lr, p: lr / p**2, "not p_drop"),
-    (lambda lr, p: lr / (1 - p) ** 2, "must raise ValueError"),
-])
+@pytest.mark.parametrize(
+    "fn,message",
+    [
+        (lambda lr, p: lr / (1 - p), "raw gradient scale"),
+        (lambda lr, p: lr * (1 - p) ** 2, "larger rate, not a smaller one"),
+        (lambda lr, p: lr / p**2, "not p_drop"),
+        (lambda lr, p: lr / (1 - p) ** 2, "must raise ValueError"),
+    ],
+)
 def test_equivalent_lr_mistakes(fn, message):
     with pytest.raises(CheckFailure, match=message):
         run("equivalent_standard_lr", fn, seed=0, hidden=True)

@@ -17,6 +17,7 @@ SEEDS = range(20)
 
 # --- dropout_backward: correct pairs ----------------------------------------------------------
 
+
 def _check_p(p_drop):
     if not 0 <= p_drop < 1:
         raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
@@ -56,8 +57,7 @@ def backward_scaled_mask(dout, cache):
 def forward_replayed_mask(x, p_drop, *, rng, training=True):
     """Caches a copy of the generator, not the mask; backward redraws the same mask."""
     _check_p(p_drop)
-    state = {"rng": copy.deepcopy(rng), "shape": x.shape, "p_drop": p_drop,
-             "training": training}
+    state = {"rng": copy.deepcopy(rng), "shape": x.shape, "p_drop": p_drop, "training": training}
     if not training or p_drop == 0:
         return np.array(x, copy=True), state
     keep_prob = 1 - p_drop
@@ -94,13 +94,16 @@ def test_the_probe_also_takes_a_plain_tuple():
 
 # --- dropout_backward: mistakes ---------------------------------------------------------------
 
+
 def _backward(compute):
     """A backward on forward_bool_mask's cache, with dx = compute(dout, mask, keep_prob)."""
+
     def backward(dout, cache):
         if cache is None:
             return dout.copy()
         mask, keep_prob = cache
         return compute(dout, mask, keep_prob)
+
     return backward
 
 
@@ -116,7 +119,7 @@ def forward_caching_output(x, p_drop, *, rng, training=True):
 def backward_output_as_mask(dout, cache):
     if cache is None:
         return dout.copy()
-    out, keep_prob = cache
+    out, _keep_prob = cache
     return _cast(dout * out, dout)
 
 
@@ -171,6 +174,7 @@ def backward_consumes_cache(dout, cache):
 
 def _forward(transform=None, mask_shape=None, use_global=False, mutate=False, swap=False):
     """A forward with one mistake, paired with a backward consistent with it."""
+
     def forward(x, p_drop, *, rng, training=True):
         _check_p(p_drop)
         if not training or p_drop == 0:
@@ -186,6 +190,7 @@ def _forward(transform=None, mask_shape=None, use_global=False, mutate=False, sw
             x *= scale
             return x, (mask, 1 / scale)
         return _cast(x * mask * scale, x), (mask, 1 / scale)
+
     return LayerPair(forward, backward_bool_mask)
 
 
@@ -195,57 +200,82 @@ def _pair_with_backward(backward, forward=forward_bool_mask):
 
 MISTAKES = {
     "backward ignores the mask": (
-        _pair_with_backward(_backward(lambda d, m, k: d.copy())), "ignores the mask"),
+        _pair_with_backward(_backward(lambda d, m, k: d.copy())),
+        "ignores the mask",
+    ),
     "backward scales but ignores the mask": (
         _pair_with_backward(_backward(lambda d, m, k: _cast(d / k, d))),
-        "scales but ignores the mask"),
+        "scales but ignores the mask",
+    ),
     "new mask drawn in backward (global np.random)": (
-        _pair_with_backward(_backward(
-            lambda d, m, k: _cast(d * (np.random.random(d.shape) < k) / k, d))),
-        "non-zero for units the forward pass dropped"),
+        _pair_with_backward(
+            _backward(lambda d, m, k: _cast(d * (np.random.random(d.shape) < k) / k, d))
+        ),
+        "non-zero for units the forward pass dropped",
+    ),
     "new mask drawn in backward (from the forward's rng)": (
         LayerPair(forward_keeping_rng, backward_redraws_from_rng),
-        "non-zero for units the forward pass dropped"),
+        "non-zero for units the forward pass dropped",
+    ),
     "missing 1/keep_prob in backward": (
-        _pair_with_backward(_backward(lambda d, m, k: _cast(d * m, d))), "not scaled"),
+        _pair_with_backward(_backward(lambda d, m, k: _cast(d * m, d))),
+        "not scaled",
+    ),
     "scaled by keep_prob in backward": (
         _pair_with_backward(_backward(lambda d, m, k: _cast(d * m * k, d))),
-        "multiplying by keep_prob"),
+        "multiplying by keep_prob",
+    ),
     "scaled by 1/p_drop in backward": (
         _pair_with_backward(_backward(lambda d, m, k: _cast(d * m / (1 - k), d))),
-        "not by p_drop"),
+        "not by p_drop",
+    ),
     "forward output used as the mask": (
         LayerPair(forward_caching_output, backward_output_as_mask),
-        "multiplied by the forward output"),
+        "multiplied by the forward output",
+    ),
     "mask read from the output": (
         LayerPair(forward_caching_output, backward_mask_from_output),
-        r"read the mask from the output \(out != 0\)"),
+        r"read the mask from the output \(out != 0\)",
+    ),
     "backward mutates dout": (_pair_with_backward(backward_in_place), "dout was modified"),
-    "float64 dx": (_pair_with_backward(_backward(lambda d, m, k: d * (m / k))),
-                   "dx must keep the input.s dtype"),
+    "float64 dx": (
+        _pair_with_backward(_backward(lambda d, m, k: d * (m / k))),
+        "dx must keep the input.s dtype",
+    ),
     "backward crashes on the inference cache": (
-        _pair_with_backward(_backward(lambda d, m, k: d * m / k),
-                            forward=lambda x, p, *, rng, training=True:
-                            forward_bool_mask(x, p, rng=rng, training=training)
-                            if training else (x.copy(), "inference")),
-        "inference forward"),
+        _pair_with_backward(
+            _backward(lambda d, m, k: d * m / k),
+            forward=lambda x, p, *, rng, training=True: (
+                forward_bool_mask(x, p, rng=rng, training=training)
+                if training
+                else (x.copy(), "inference")
+            ),
+        ),
+        "inference forward",
+    ),
     "backward scales at inference": (
         LayerPair(forward_mask_at_inference, backward_bool_mask),
-        r"At inference \(training=False\) .* dout times 2"),
+        r"At inference \(training=False\) .* dout times 2",
+    ),
     "backward consumes its cache": (
         LayerPair(forward_consumable_cache, backward_consumes_cache),
-        "same cache was used a second time"),
+        "same cache was used a second time",
+    ),
     "forward not scaled": (_forward(transform=lambda k: 1.0), "forget to divide by keep_prob"),
-    "forward divides by p_drop": (_forward(transform=lambda k: 1 / (1 - k)),
-                                  "divided by p_drop"),
+    "forward divides by p_drop": (_forward(transform=lambda k: 1 / (1 - k)), "divided by p_drop"),
     "forward keep and drop swapped": (_forward(swap=True), "keep and drop are swapped"),
-    "forward uses global np.random": (_forward(use_global=True),
-                                      "same seed gave different masks"),
+    "forward uses global np.random": (_forward(use_global=True), "same seed gave different masks"),
     "one mask for the batch": (_forward(mask_shape=lambda x: x.shape[1:]), "one mask is shared"),
     "forward mutates x": (_forward(mutate=True), "x was modified"),
-    "no ValueError": (LayerPair(lambda x, p, *, rng, training=True: forward_bool_mask(
-        x, min(p, 0.99), rng=rng, training=training), backward_bool_mask),
-        "must raise ValueError"),
+    "no ValueError": (
+        LayerPair(
+            lambda x, p, *, rng, training=True: forward_bool_mask(
+                x, min(p, 0.99), rng=rng, training=training
+            ),
+            backward_bool_mask,
+        ),
+        "must raise ValueError",
+    ),
 }
 
 
@@ -257,8 +287,15 @@ def test_each_dropout_backward_mistake_fails_with_its_message(mistake):
         run("dropout_backward", pair, seed=0, hidden=True)
 
 
-@pytest.mark.parametrize("mistake", ["backward ignores the mask", "mask read from the output",
-                                     "backward mutates dout", "scaled by keep_prob in backward"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "backward ignores the mask",
+        "mask read from the output",
+        "backward mutates dout",
+        "scaled by keep_prob in backward",
+    ],
+)
 def test_the_self_check_already_catches_the_common_backward_mistakes(mistake):
     pair, message = MISTAKES[mistake]
     with pytest.raises(CheckFailure, match=message):
@@ -278,8 +315,7 @@ def test_unimplemented_pair_says_so():
         raise NotImplementedError()
 
     with pytest.raises(CheckFailure, match="not implemented yet"):
-        run("dropout_backward", LayerPair(dropout_forward, dropout_backward), seed=0,
-            hidden=False)
+        run("dropout_backward", LayerPair(dropout_forward, dropout_backward), seed=0, hidden=False)
 
 
 def test_unimplemented_backward_says_so():
@@ -287,17 +323,19 @@ def test_unimplemented_backward_says_so():
         raise NotImplementedError()
 
     with pytest.raises(CheckFailure, match="dropout_backward is not implemented yet"):
-        run("dropout_backward", LayerPair(forward_bool_mask, dropout_backward), seed=0,
-            hidden=False)
+        run(
+            "dropout_backward", LayerPair(forward_bool_mask, dropout_backward), seed=0, hidden=False
+        )
 
 
 def test_a_crash_in_the_backward_is_reported_with_its_line():
     def dropout_backward(dout, cache):
         return dout * undefined_name  # noqa: F821
 
-    with pytest.raises(CheckFailure, match="raised NameError.*undefined_name"):
-        run("dropout_backward", LayerPair(forward_bool_mask, dropout_backward), seed=0,
-            hidden=False)
+    with pytest.raises(CheckFailure, match=r"raised NameError.*undefined_name"):
+        run(
+            "dropout_backward", LayerPair(forward_bool_mask, dropout_backward), seed=0, hidden=False
+        )
 
 
 def test_returning_only_the_output_is_named():
@@ -310,7 +348,7 @@ def test_a_disagreeing_gradient_check_is_reported():
     exercise = get("dropout_backward")
     observed = exercise.probe(CORRECT_PAIRS["bool mask"], 5, False)
     observed["gradcheck_dx"] = observed["gradcheck_dx"] * 1.5
-    with pytest.raises(CheckFailure, match="gradient check failed.*your backward is 2.00e-01"):
+    with pytest.raises(CheckFailure, match=r"gradient check failed.*your backward is 2.00e-01"):
         exercise.verdict(observed, 5, False)
 
 
@@ -322,6 +360,7 @@ def test_layer_pair_runs_the_forward_when_called():
 
 
 # --- relative_error ---------------------------------------------------------------------------
+
 
 def rel_with_norms(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -342,8 +381,7 @@ def rel_with_dot_products(a, b):
     return math.sqrt(float(diff @ diff)) / (norm_a + norm_b)
 
 
-@pytest.mark.parametrize("fn", [rel_with_norms, rel_with_dot_products,
-                                reference_relative_error])
+@pytest.mark.parametrize("fn", [rel_with_norms, rel_with_dot_products, reference_relative_error])
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_relative_error_passes(fn, seed):
     run("relative_error", fn, seed=seed, hidden=True)
@@ -354,6 +392,7 @@ def _same_shape(fn):
         if np.shape(a) != np.shape(b):
             raise ValueError("shape")
         return fn(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+
     return checked
 
 
@@ -362,32 +401,48 @@ def _elementwise(a, b):
 
 
 REL_MISTAKES = {
-    "divides by ||a|| only": (_same_shape(
-        lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(a)), r"divides by \|\|a\|\| only"),
-    "max-abs instead of norms": (_same_shape(
-        lambda a, b: np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b)))),
-        r"max \|entry\| instead of the Euclidean norm"),
-    "missing zero case": (_same_shape(
-        lambda a, b: np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))),
-        "two zero arrays must be 0.0"),
-    "absolute error": (_same_shape(lambda a, b: float(np.linalg.norm(a - b))),
-                       "absolute error"),
-    "elementwise mean": (_same_shape(lambda a, b: float(np.mean(_elementwise(a, b)))),
-                         r"elementwise relative error \(mean\)"),
-    "elementwise max with a floor (CS231n style)": (_same_shape(
-        lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))),
-        r"elementwise relative error \(max\)"),
-    "squared norms": (_same_shape(
-        lambda a, b: np.sum((a - b) ** 2) / (np.sum(a * a) + np.sum(b * b))), "squared norms"),
-    "spectral norm": (_same_shape(
-        lambda a, b: np.linalg.norm(a - b, 2) / (np.linalg.norm(a, 2) + np.linalg.norm(b, 2))),
-        "spectral norm"),
-    "max of the norms": (_same_shape(
-        lambda a, b: np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b))),
-        r"max\(\|\|a\|\|, \|\|b\|\|\)"),
+    "divides by ||a|| only": (
+        _same_shape(lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(a)),
+        r"divides by \|\|a\|\| only",
+    ),
+    "max-abs instead of norms": (
+        _same_shape(lambda a, b: np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b)))),
+        r"max \|entry\| instead of the Euclidean norm",
+    ),
+    "missing zero case": (
+        _same_shape(lambda a, b: np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))),
+        "two zero arrays must be 0.0",
+    ),
+    "absolute error": (_same_shape(lambda a, b: float(np.linalg.norm(a - b))), "absolute error"),
+    "elementwise mean": (
+        _same_shape(lambda a, b: float(np.mean(_elementwise(a, b)))),
+        r"elementwise relative error \(mean\)",
+    ),
+    "elementwise max with a floor (CS231n style)": (
+        _same_shape(
+            lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+        ),
+        r"elementwise relative error \(max\)",
+    ),
+    "squared norms": (
+        _same_shape(lambda a, b: np.sum((a - b) ** 2) / (np.sum(a * a) + np.sum(b * b))),
+        "squared norms",
+    ),
+    "spectral norm": (
+        _same_shape(
+            lambda a, b: np.linalg.norm(a - b, 2) / (np.linalg.norm(a, 2) + np.linalg.norm(b, 2))
+        ),
+        "spectral norm",
+    ),
+    "max of the norms": (
+        _same_shape(lambda a, b: np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b))),
+        r"max\(\|\|a\|\|, \|\|b\|\|\)",
+    ),
     "no reduction": (_same_shape(_elementwise), "must return one number"),
-    "no shape check": (lambda a, b: reference_relative_error(*np.broadcast_arrays(a, b)),
-                       "must raise ValueError"),
+    "no shape check": (
+        lambda a, b: reference_relative_error(*np.broadcast_arrays(a, b)),
+        "must raise ValueError",
+    ),
     "forgot to return": (_same_shape(lambda a, b: None), "must return a float, got NoneType"),
 }
 
@@ -401,8 +456,16 @@ def test_each_relative_error_mistake_fails_with_its_message(mistake):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("mistake", ["divides by ||a|| only", "missing zero case",
-                                     "elementwise mean", "no shape check", "spectral norm"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "divides by ||a|| only",
+        "missing zero case",
+        "elementwise mean",
+        "no shape check",
+        "spectral norm",
+    ],
+)
 def test_the_relative_error_self_check_catches_them_too(mistake):
     fn, message = REL_MISTAKES[mistake]
     with pytest.raises(CheckFailure, match=message):
@@ -420,8 +483,10 @@ def test_unimplemented_relative_error_says_so():
 def test_probe_output_survives_the_wire():
     """The grader sends what a probe observed through its JSON wire format."""
     wire = pytest.importorskip("autograder.wire")
-    for name, fn in (("dropout_backward", CORRECT_PAIRS["replayed generator"]),
-                     ("relative_error", rel_with_norms)):
+    for name, fn in (
+        ("dropout_backward", CORRECT_PAIRS["replayed generator"]),
+        ("relative_error", rel_with_norms),
+    ):
         exercise = get(name)
         observed = wire.decode(wire.encode(exercise.probe(fn, 7, True)))
         exercise.verdict(observed, 7, True)

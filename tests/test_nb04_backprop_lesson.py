@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 # --- the widget ---------------------------------------------------------------------------------
 
+
 def test_gradient_check_figure_follows_both_sliders():
     first = figure_pixels(backprop.draw_gradient_check(-5.0, 0.5))
     assert not np.array_equal(first, figure_pixels(backprop.draw_gradient_check(-9.0, 0.5)))
@@ -59,13 +60,14 @@ def test_the_toy_loss_does_not_modify_the_model():
 
 # --- truncation vs rounding -------------------------------------------------------------------
 
+
 def test_centred_differences_beat_one_sided_at_the_predicted_steps():
     errors = backprop.difference_errors()
     eps = np.finfo(np.float64).eps
     best_centred = errors.hs[np.argmin(errors.centred)]
     best_one_sided = errors.hs[np.argmin(errors.one_sided)]
     assert abs(math.log10(best_centred / eps ** (1 / 3))) <= 1.0
-    assert abs(math.log10(best_one_sided / eps ** 0.5)) <= 1.0
+    assert abs(math.log10(best_one_sided / eps**0.5)) <= 1.0
     assert errors.centred.min() < 1e-9 < errors.one_sided.min()
 
 
@@ -75,6 +77,7 @@ def test_difference_figure_draws():
 
 
 # --- the cost J with dropout ------------------------------------------------------------------
+
 
 def test_j_falls_monotonically_only_without_dropout():
     plain = backprop.loss_traces(0.0)
@@ -87,16 +90,20 @@ def test_j_falls_monotonically_only_without_dropout():
 
 
 def test_loss_figure_follows_its_rates():
-    assert not np.array_equal(figure_pixels(backprop.draw_loss_traces((0.0, 0.5))),
-                              figure_pixels(backprop.draw_loss_traces((0.0, 0.3))))
+    assert not np.array_equal(
+        figure_pixels(backprop.draw_loss_traces((0.0, 0.5))),
+        figure_pixels(backprop.draw_loss_traces((0.0, 0.3))),
+    )
 
 
 # --- backward through the mask ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("p_drop", [0.1, 0.5, 0.8])
 def test_a_fresh_mask_in_backward_costs_sqrt_p_drop_over_two(p_drop):
-    assert backprop.fresh_mask_backward_error(p_drop) == pytest.approx(math.sqrt(p_drop / 2),
-                                                                       abs=0.01)
+    assert backprop.fresh_mask_backward_error(p_drop) == pytest.approx(
+        math.sqrt(p_drop / 2), abs=0.01
+    )
 
 
 def _dropout_dense_forward(x, W, b, p_drop, *, rng, training=True):
@@ -110,7 +117,7 @@ def _dropout_dense_forward(x, W, b, p_drop, *, rng, training=True):
 
 
 def _buggy_backward(dout, cache):
-    x_dropped, W, mask, scale = cache
+    x_dropped, W, _mask, scale = cache
     return scale * (dout @ W.T), x_dropped.T @ dout, dout.sum(axis=0)
 
 
@@ -122,10 +129,10 @@ def _fixed_backward(dout, cache):
 def test_the_find_the_bug_layer_fails_only_with_dropout_on():
     without = backprop.layer_gradient_errors(_dropout_dense_forward, _buggy_backward, p_drop=0.0)
     assert max(without.values()) < 1e-7
-    with_dropout = backprop.layer_gradient_errors(_dropout_dense_forward, _buggy_backward,
-                                                  p_drop=0.5)
+    with_dropout = backprop.layer_gradient_errors(
+        _dropout_dense_forward, _buggy_backward, p_drop=0.5
+    )
     assert with_dropout["dx"] > 0.1
     assert with_dropout["dW"] < 1e-7 and with_dropout["db"] < 1e-7
     fixed = backprop.layer_gradient_errors(_dropout_dense_forward, _fixed_backward, p_drop=0.5)
     assert max(fixed.values()) < 1e-7
-

@@ -27,6 +27,7 @@ def _expect(name, fn, message, *, seed=0, hidden=True):
 
 # --- spatial_dropout_forward ------------------------------------------------------------------
 
+
 def spatial_broadcast(x, p_drop, *, rng, training=True):
     _check_p(p_drop)
     if x.ndim != 4:
@@ -69,8 +70,15 @@ def test_correct_spatial_dropout_passes(fn, seed):
     run("spatial_dropout_forward", fn, seed=seed, hidden=True)
 
 
-def _spatial_mistake(mask_shape=None, scale=lambda keep, p: 1 / keep, infer=None,
-                     use_global=False, mutate=False, swap=False, dtype_kept=True):
+def _spatial_mistake(
+    mask_shape=None,
+    scale=lambda keep, p: 1 / keep,
+    infer=None,
+    use_global=False,
+    mutate=False,
+    swap=False,
+    dtype_kept=True,
+):
     def forward(x, p_drop, *, rng, training=True):
         _check_p(p_drop)
         if x.ndim != 4:
@@ -78,7 +86,7 @@ def _spatial_mistake(mask_shape=None, scale=lambda keep, p: 1 / keep, infer=None
         keep_prob = 1 - p_drop
         if not training:
             return (infer(x, keep_prob) if infer else x.copy()), None
-        shape = mask_shape(x) if mask_shape else x.shape[:2] + (1, 1)
+        shape = mask_shape(x) if mask_shape else (*x.shape[:2], 1, 1)
         draws = np.random.random(shape) if use_global else rng.random(shape)
         mask = (draws >= keep_prob) if swap else (draws < keep_prob)
         if mutate:
@@ -87,36 +95,57 @@ def _spatial_mistake(mask_shape=None, scale=lambda keep, p: 1 / keep, infer=None
         if not dtype_kept:  # a float64 mask array upcasts float32 inputs
             return x * (mask / keep_prob), None
         return (x * mask * scale(keep_prob, p_drop)).astype(x.dtype), None
+
     return forward
 
 
 SPATIAL_MISTAKES = {
-    "mask per pixel": (_spatial_mistake(mask_shape=lambda x: x.shape),
-                       "keeps or drops each feature map as a whole"),
-    "mask per row": (_spatial_mistake(mask_shape=lambda x: x.shape[:3] + (1,)),
-                     "shape \\(N, C, 1, 1\\)"),
-    "one channel mask for the batch": (_spatial_mistake(mask_shape=lambda x: (1, x.shape[1], 1, 1)),
-                                       "shared by the whole batch"),
-    "one draw per sample": (_spatial_mistake(mask_shape=lambda x: (x.shape[0], 1, 1, 1)),
-                            "All channels of a sample share one draw"),
+    "mask per pixel": (
+        _spatial_mistake(mask_shape=lambda x: x.shape),
+        "keeps or drops each feature map as a whole",
+    ),
+    "mask per row": (
+        _spatial_mistake(mask_shape=lambda x: (*x.shape[:3], 1)),
+        "shape \\(N, C, 1, 1\\)",
+    ),
+    "one channel mask for the batch": (
+        _spatial_mistake(mask_shape=lambda x: (1, x.shape[1], 1, 1)),
+        "shared by the whole batch",
+    ),
+    "one draw per sample": (
+        _spatial_mistake(mask_shape=lambda x: (x.shape[0], 1, 1, 1)),
+        "All channels of a sample share one draw",
+    ),
     "no scaling": (_spatial_mistake(scale=lambda keep, p: 1.0), "forget to divide by keep_prob"),
     "scaled by p_drop": (_spatial_mistake(scale=lambda keep, p: p), "multiplied by p_drop"),
-    "scaled by 1/p_drop": (_spatial_mistake(scale=lambda keep, p: 1 / p if p else 1.0),
-                           "divided by p_drop"),
+    "scaled by 1/p_drop": (
+        _spatial_mistake(scale=lambda keep, p: 1 / p if p else 1.0),
+        "divided by p_drop",
+    ),
     "keep and drop swapped": (_spatial_mistake(swap=True), "keep and drop are swapped"),
-    "dropout on at inference": (_spatial_mistake(
-        infer=lambda x, k: x * (np.random.random(x.shape[:2] + (1, 1)) < k) / k),
-        "it is random"),
-    "scaled at inference": (_spatial_mistake(infer=lambda x, k: x * k),
-                            "saw x times 0.7. Spatial dropout scales"),
+    "dropout on at inference": (
+        _spatial_mistake(infer=lambda x, k: x * (np.random.random((*x.shape[:2], 1, 1)) < k) / k),
+        "it is random",
+    ),
+    "scaled at inference": (
+        _spatial_mistake(infer=lambda x, k: x * k),
+        "saw x times 0.7. Spatial dropout scales",
+    ),
     "global np.random": (_spatial_mistake(use_global=True), "same seed gave different masks"),
     "mutates its input": (_spatial_mistake(mutate=True), "x was modified"),
     "float64 output": (_spatial_mistake(dtype_kept=False), "must keep the input.s dtype"),
-    "no ValueError for p_drop": (lambda x, p, *, rng, training=True: spatial_broadcast(
-        x, min(max(p, 0.0), 0.99), rng=rng, training=training), "must raise ValueError"),
+    "no ValueError for p_drop": (
+        lambda x, p, *, rng, training=True: spatial_broadcast(
+            x, min(max(p, 0.0), 0.99), rng=rng, training=training
+        ),
+        "must raise ValueError",
+    ),
     "no ValueError for 3-D x": (
-        lambda x, p, *, rng, training=True: (x.copy(), None) if x.ndim != 4 else
-        spatial_broadcast(x, p, rng=rng, training=training), "x must have 4 dimensions"),
+        lambda x, p, *, rng, training=True: (
+            (x.copy(), None) if x.ndim != 4 else spatial_broadcast(x, p, rng=rng, training=training)
+        ),
+        "x must have 4 dimensions",
+    ),
 }
 
 
@@ -133,6 +162,7 @@ def test_spatial_self_check_catches_a_pixel_mask():
 
 
 # --- gaussian_dropout_forward -----------------------------------------------------------------
+
 
 def gaussian_standard_normal(x, p_drop, *, rng, training=True):
     _check_p(p_drop)
@@ -164,15 +194,23 @@ def gaussian_box_muller(x, p_drop, *, rng, training=True):
     return (x * noise).astype(x.dtype), noise
 
 
-@pytest.mark.parametrize("fn", [gaussian_standard_normal, gaussian_rng_normal_float32,
-                                gaussian_box_muller])
+@pytest.mark.parametrize(
+    "fn", [gaussian_standard_normal, gaussian_rng_normal_float32, gaussian_box_muller]
+)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_gaussian_dropout_passes(fn, seed):
     run("gaussian_dropout_forward", fn, seed=seed, hidden=True)
 
 
-def _gaussian_mistake(noise_of=None, combine=lambda x, noise: x * noise, infer=None,
-                      use_global=False, mutate=False, dtype_kept=True, shape=None):
+def _gaussian_mistake(
+    noise_of=None,
+    combine=lambda x, noise: x * noise,
+    infer=None,
+    use_global=False,
+    mutate=False,
+    dtype_kept=True,
+    shape=None,
+):
     def forward(x, p_drop, *, rng, training=True):
         _check_p(p_drop)
         if not training:
@@ -180,54 +218,84 @@ def _gaussian_mistake(noise_of=None, combine=lambda x, noise: x * noise, infer=N
         if p_drop == 0:
             return x.copy(), None
         draw_shape = shape(x) if shape else x.shape
-        z = np.random.standard_normal(draw_shape) if use_global else rng.standard_normal(
-            draw_shape)
+        z = np.random.standard_normal(draw_shape) if use_global else rng.standard_normal(draw_shape)
         keep_prob = 1 - p_drop
-        noise = noise_of(z, p_drop, keep_prob, rng, draw_shape) if noise_of else \
-            1 + math.sqrt(p_drop / keep_prob) * z
+        noise = (
+            noise_of(z, p_drop, keep_prob, rng, draw_shape)
+            if noise_of
+            else 1 + math.sqrt(p_drop / keep_prob) * z
+        )
         if mutate:
             x *= noise.astype(x.dtype)
             return x, None
         out = combine(x, noise)
         return (out.astype(x.dtype) if dtype_kept else out), None
+
     return forward
 
 
 GAUSSIAN_MISTAKES = {
-    "variance p_drop": (_gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(p) * z),
-                        "variance is p_drop; it must be"),
-    "std p_drop": (_gaussian_mistake(lambda z, p, k, r, s: 1 + p * z),
-                   "standard deviation p_drop"),
-    "std p/keep (variance as std)": (_gaussian_mistake(lambda z, p, k, r, s: 1 + p / k * z),
-                                     "that is the variance"),
-    "variance keep/p": (_gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(k / p) * z),
-                        "keep and drop are swapped"),
-    "variance p*keep": (_gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(p * k) * z),
-                        "that of the unscaled mask"),
+    "variance p_drop": (
+        _gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(p) * z),
+        "variance is p_drop; it must be",
+    ),
+    "std p_drop": (_gaussian_mistake(lambda z, p, k, r, s: 1 + p * z), "standard deviation p_drop"),
+    "std p/keep (variance as std)": (
+        _gaussian_mistake(lambda z, p, k, r, s: 1 + p / k * z),
+        "that is the variance",
+    ),
+    "variance keep/p": (
+        _gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(k / p) * z),
+        "keep and drop are swapped",
+    ),
+    "variance p*keep": (
+        _gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(p * k) * z),
+        "that of the unscaled mask",
+    ),
     "unit variance": (_gaussian_mistake(lambda z, p, k, r, s: 1 + z), "unscaled standard normal"),
-    "noise added": (_gaussian_mistake(combine=lambda x, noise: x + (noise - 1)),
-                    "added \\(x \\+ noise\\) instead of multiplied"),
-    "noise with mean 0": (_gaussian_mistake(lambda z, p, k, r, s: math.sqrt(p / k) * z),
-                          "noise has mean 0"),
-    "noise divided by keep_prob": (_gaussian_mistake(
-        lambda z, p, k, r, s: (1 + math.sqrt(p / k) * z) / k), "do not divide by keep_prob"),
-    "Bernoulli mask instead": (_gaussian_mistake(lambda z, p, k, r, s: (r.random(s) < k) / k),
-                               "that is a Bernoulli mask"),
-    "uniform noise of the right variance": (_gaussian_mistake(
-        lambda z, p, k, r, s: 1 + math.sqrt(3 * p / k) * r.uniform(-1, 1, s)),
-        "does not look Gaussian"),
-    "one noise for the batch": (_gaussian_mistake(shape=lambda x: x.shape[1:]),
-                                "shared by the whole batch"),
-    "noise on at inference": (_gaussian_mistake(
-        infer=lambda x, p: x * (1 + math.sqrt(p / (1 - p)) * np.random.standard_normal(x.shape))),
-        "it is random"),
-    "scaled at inference": (_gaussian_mistake(infer=lambda x, p: x * (1 - p)),
-                            "needs no correction"),
+    "noise added": (
+        _gaussian_mistake(combine=lambda x, noise: x + (noise - 1)),
+        "added \\(x \\+ noise\\) instead of multiplied",
+    ),
+    "noise with mean 0": (
+        _gaussian_mistake(lambda z, p, k, r, s: math.sqrt(p / k) * z),
+        "noise has mean 0",
+    ),
+    "noise divided by keep_prob": (
+        _gaussian_mistake(lambda z, p, k, r, s: (1 + math.sqrt(p / k) * z) / k),
+        "do not divide by keep_prob",
+    ),
+    "Bernoulli mask instead": (
+        _gaussian_mistake(lambda z, p, k, r, s: (r.random(s) < k) / k),
+        "that is a Bernoulli mask",
+    ),
+    "uniform noise of the right variance": (
+        _gaussian_mistake(lambda z, p, k, r, s: 1 + math.sqrt(3 * p / k) * r.uniform(-1, 1, s)),
+        "does not look Gaussian",
+    ),
+    "one noise for the batch": (
+        _gaussian_mistake(shape=lambda x: x.shape[1:]),
+        "shared by the whole batch",
+    ),
+    "noise on at inference": (
+        _gaussian_mistake(
+            infer=lambda x, p: x * (1 + math.sqrt(p / (1 - p)) * np.random.standard_normal(x.shape))
+        ),
+        "it is random",
+    ),
+    "scaled at inference": (
+        _gaussian_mistake(infer=lambda x, p: x * (1 - p)),
+        "needs no correction",
+    ),
     "global np.random": (_gaussian_mistake(use_global=True), "same seed gave different outputs"),
     "mutates its input": (_gaussian_mistake(mutate=True), "x was modified"),
     "float64 output": (_gaussian_mistake(dtype_kept=False), "must keep the input.s dtype"),
-    "no ValueError": (lambda x, p, *, rng, training=True: gaussian_standard_normal(
-        x, min(max(p, 0.0), 0.99), rng=rng, training=training), "must raise ValueError"),
+    "no ValueError": (
+        lambda x, p, *, rng, training=True: gaussian_standard_normal(
+            x, min(max(p, 0.0), 0.99), rng=rng, training=training
+        ),
+        "must raise ValueError",
+    ),
 }
 
 
@@ -239,13 +307,13 @@ def test_each_gaussian_mistake_fails_with_its_message(mistake):
 
 def test_gaussian_fixed_seed_inside_is_caught():
     def forward(x, p_drop, *, rng, training=True):
-        return gaussian_standard_normal(x, p_drop, rng=np.random.default_rng(0),
-                                        training=training)
+        return gaussian_standard_normal(x, p_drop, rng=np.random.default_rng(0), training=training)
 
     _expect("gaussian_dropout_forward", forward, "different seeds gave the same output")
 
 
 # --- alpha_dropout_forward --------------------------------------------------------------------
+
 
 def alpha_where(x, p_drop, *, rng, training=True):
     _check_p(p_drop)
@@ -293,8 +361,15 @@ def test_correct_alpha_dropout_passes(fn, seed):
     run("alpha_dropout_forward", fn, seed=seed, hidden=True)
 
 
-def _alpha_mistake(transform=None, infer=None, use_global=False, mutate=False,
-                   dtype_kept=True, mask_shape=None, swap=False):
+def _alpha_mistake(
+    transform=None,
+    infer=None,
+    use_global=False,
+    mutate=False,
+    dtype_kept=True,
+    mask_shape=None,
+    swap=False,
+):
     def forward(x, p_drop, *, rng, training=True):
         _check_p(p_drop)
         if not training:
@@ -316,50 +391,87 @@ def _alpha_mistake(transform=None, infer=None, use_global=False, mutate=False,
         else:
             out = a * np.where(mask, x, ALPHA_PRIME) + b
         return out.astype(x.dtype), None
+
     return forward
 
 
 ALPHA_MISTAKES = {
-    "inverted dropout instead": (_alpha_mistake(lambda x, m, q, p, a, b: x * m / q),
-                                 "This is inverted dropout"),
-    "dropped set to 0 before affine": (_alpha_mistake(lambda x, m, q, p, a, b: a * x * m + b),
-                                       "set to 0 before the affine map"),
-    "dropped set to 0 after affine": (_alpha_mistake(
-        lambda x, m, q, p, a, b: np.where(m, a * x + b, 0.0)), "Dropped units are 0 in the "),
-    "alpha' without a, b": (_alpha_mistake(lambda x, m, q, p, a, b: np.where(m, x, ALPHA_PRIME)),
-                            "affine correction is missing"),
-    "alpha' with inverted scaling": (_alpha_mistake(
-        lambda x, m, q, p, a, b: np.where(m, x / q, ALPHA_PRIME)), "divided by keep_prob"),
-    "wrong sign of alpha'": (_alpha_mistake(
-        lambda x, m, q, p, a, b: a * np.where(m, x, -ALPHA_PRIME) + a * ALPHA_PRIME * p),
-        "wrong sign: it is negative"),
-    "wrong sign of b": (_alpha_mistake(
-        lambda x, m, q, p, a, b: a * np.where(m, x, ALPHA_PRIME) - b),
-                        "b has the wrong sign"),
-    "b missing": (_alpha_mistake(lambda x, m, q, p, a, b: a * np.where(m, x, ALPHA_PRIME)),
-                  "shift b is missing"),
-    "b only on kept units": (_alpha_mistake(
-        lambda x, m, q, p, a, b: np.where(m, a * x + b, a * ALPHA_PRIME)),
-        "added to the dropped units too"),
-    "wrong slope": (_alpha_mistake(lambda x, m, q, p, a, b: np.where(m, x, ALPHA_PRIME) / q + b),
-                    "every output must be a \\* x \\+ b"),
+    "inverted dropout instead": (
+        _alpha_mistake(lambda x, m, q, p, a, b: x * m / q),
+        "This is inverted dropout",
+    ),
+    "dropped set to 0 before affine": (
+        _alpha_mistake(lambda x, m, q, p, a, b: a * x * m + b),
+        "set to 0 before the affine map",
+    ),
+    "dropped set to 0 after affine": (
+        _alpha_mistake(lambda x, m, q, p, a, b: np.where(m, a * x + b, 0.0)),
+        "Dropped units are 0 in the ",
+    ),
+    "alpha' without a, b": (
+        _alpha_mistake(lambda x, m, q, p, a, b: np.where(m, x, ALPHA_PRIME)),
+        "affine correction is missing",
+    ),
+    "alpha' with inverted scaling": (
+        _alpha_mistake(lambda x, m, q, p, a, b: np.where(m, x / q, ALPHA_PRIME)),
+        "divided by keep_prob",
+    ),
+    "wrong sign of alpha'": (
+        _alpha_mistake(
+            lambda x, m, q, p, a, b: a * np.where(m, x, -ALPHA_PRIME) + a * ALPHA_PRIME * p
+        ),
+        "wrong sign: it is negative",
+    ),
+    "wrong sign of b": (
+        _alpha_mistake(lambda x, m, q, p, a, b: a * np.where(m, x, ALPHA_PRIME) - b),
+        "b has the wrong sign",
+    ),
+    "b missing": (
+        _alpha_mistake(lambda x, m, q, p, a, b: a * np.where(m, x, ALPHA_PRIME)),
+        "shift b is missing",
+    ),
+    "b only on kept units": (
+        _alpha_mistake(lambda x, m, q, p, a, b: np.where(m, a * x + b, a * ALPHA_PRIME)),
+        "added to the dropped units too",
+    ),
+    "wrong slope": (
+        _alpha_mistake(lambda x, m, q, p, a, b: np.where(m, x, ALPHA_PRIME) / q + b),
+        "every output must be a \\* x \\+ b",
+    ),
     "keep and drop swapped": (_alpha_mistake(swap=True), "keep and drop are swapped"),
-    "one mask for the batch": (_alpha_mistake(mask_shape=lambda x: x.shape[1:]),
-                               "shared by the whole batch"),
-    "dropout on at inference": (_alpha_mistake(
-        infer=lambda x, p: np.where(np.random.random(x.shape) < 1 - p, x, 0.0).astype(x.dtype)),
-        "it is random"),
-    "slope a at inference": (_alpha_mistake(infer=lambda x, p: (
-        (1 - p + ALPHA_PRIME**2 * (1 - p) * p) ** -0.5 * x).astype(x.dtype)),
-        "belongs to training only"),
-    "affine map at inference": (_alpha_mistake(infer=lambda x, p: (
-        (1 - p + ALPHA_PRIME**2 * (1 - p) * p) ** -0.5 * (x - ALPHA_PRIME * p)).astype(x.dtype)),
-        "saw 0.8.* \\* x \\+ 0.3.*belongs to training only"),
+    "one mask for the batch": (
+        _alpha_mistake(mask_shape=lambda x: x.shape[1:]),
+        "shared by the whole batch",
+    ),
+    "dropout on at inference": (
+        _alpha_mistake(
+            infer=lambda x, p: np.where(np.random.random(x.shape) < 1 - p, x, 0.0).astype(x.dtype)
+        ),
+        "it is random",
+    ),
+    "slope a at inference": (
+        _alpha_mistake(
+            infer=lambda x, p: ((1 - p + ALPHA_PRIME**2 * (1 - p) * p) ** -0.5 * x).astype(x.dtype)
+        ),
+        "belongs to training only",
+    ),
+    "affine map at inference": (
+        _alpha_mistake(
+            infer=lambda x, p: (
+                (1 - p + ALPHA_PRIME**2 * (1 - p) * p) ** -0.5 * (x - ALPHA_PRIME * p)
+            ).astype(x.dtype)
+        ),
+        "saw 0.8.* \\* x \\+ 0.3.*belongs to training only",
+    ),
     "global np.random": (_alpha_mistake(use_global=True), "same seed gave different masks"),
     "mutates its input": (_alpha_mistake(mutate=True), "x was modified"),
     "float64 output": (_alpha_mistake(dtype_kept=False), "must keep the input.s dtype"),
-    "no ValueError": (lambda x, p, *, rng, training=True: alpha_where(
-        x, min(max(p, 0.0), 0.99), rng=rng, training=training), "must raise ValueError"),
+    "no ValueError": (
+        lambda x, p, *, rng, training=True: alpha_where(
+            x, min(max(p, 0.0), 0.99), rng=rng, training=training
+        ),
+        "must raise ValueError",
+    ),
 }
 
 
@@ -376,6 +488,7 @@ def test_alpha_self_check_catches_missing_affine_correction():
 
 # --- dropconnect_forward ----------------------------------------------------------------------
 
+
 def dropconnect_batched(x, W, b, p_drop, *, rng, training=True):
     _check_p(p_drop)
     if x.shape[1] != W.shape[0]:
@@ -383,7 +496,7 @@ def dropconnect_batched(x, W, b, p_drop, *, rng, training=True):
     if not training or p_drop == 0:
         return x @ W + b, None
     keep_prob = 1 - p_drop
-    mask = rng.random((x.shape[0],) + W.shape) < keep_prob
+    mask = rng.random((x.shape[0], *W.shape)) < keep_prob
     thinned = W * mask / keep_prob
     out = np.einsum("nd,ndm->nm", x, thinned) + b
     return out.astype(np.result_type(x, W, b)), mask
@@ -419,8 +532,7 @@ def test_correct_dropconnect_passes(fn, seed):
     run("dropconnect_forward", fn, seed=seed, hidden=True)
 
 
-def _dropconnect_mistake(compute=None, infer=None, use_global=False, mutate=False,
-                         dtype_kept=True):
+def _dropconnect_mistake(compute=None, infer=None, use_global=False, mutate=False, dtype_kept=True):
     def forward(x, W, b, p_drop, *, rng, training=True):
         _check_p(p_drop)
         if x.shape[1] != W.shape[0]:
@@ -436,50 +548,76 @@ def _dropconnect_mistake(compute=None, infer=None, use_global=False, mutate=Fals
             W /= keep_prob
             out = x @ W + b
         elif not dtype_kept:  # a float64 scaled mask upcasts float32 weights
-            mask = draw((x.shape[0],) + W.shape) < keep_prob
+            mask = draw((x.shape[0], *W.shape)) < keep_prob
             return np.einsum("nd,ndm->nm", x, W * (mask / keep_prob)) + b, None
         else:
-            mask = draw((x.shape[0],) + W.shape) < keep_prob
+            mask = draw((x.shape[0], *W.shape)) < keep_prob
             out = np.einsum("nd,ndm->nm", x, W * mask / keep_prob) + b
         return out.astype(np.result_type(x, W, b)), None
+
     return forward
 
 
 def _per_sample(x, W, b, keep_prob, draw, scale=None):
-    mask = draw((x.shape[0],) + W.shape) < keep_prob
+    mask = draw((x.shape[0], *W.shape)) < keep_prob
     factor = 1 / keep_prob if scale is None else scale
     return np.einsum("nd,ndm->nm", x, W * mask * factor) + b
 
 
 DROPCONNECT_MISTAKES = {
-    "no scaling": (_dropconnect_mistake(lambda x, W, b, k, d: _per_sample(x, W, b, k, d, 1.0)),
-                   "forget to divide by keep_prob"),
-    "scaled by 1/p_drop": (_dropconnect_mistake(
-        lambda x, W, b, k, d: _per_sample(x, W, b, k, d, 1 / (1 - k) if k < 1 else 1.0)),
-        "divided by p_drop"),
-    "mask on the inputs": (_dropconnect_mistake(
-        lambda x, W, b, k, d: (x * (d(x.shape) < k) / k) @ W + b), "dropout on the inputs x"),
-    "mask on the outputs": (_dropconnect_mistake(
-        lambda x, W, b, k, d: (x @ W) * (d((x.shape[0], W.shape[1])) < k) / k + b),
-        "Whole outputs are dropped"),
-    "one mask for the batch": (_dropconnect_mistake(
-        lambda x, W, b, k, d: x @ (W * (d(W.shape) < k) / k) + b), "shared by the whole batch"),
-    "bias dropped too": (_dropconnect_mistake(
-        lambda x, W, b, k, d: _per_sample(x, W, b * 0, k, d)
-        + b * (d((x.shape[0], b.shape[0])) < k) / k),
-        "The bias b is added unchanged"),
-    "keep and drop swapped": (_dropconnect_mistake(
-        lambda x, W, b, k, d: _per_sample(x, W, b, 1 - k, d, 1 / k)), "keep and drop are swapped"),
-    "dropout on at inference": (_dropconnect_mistake(
-        infer=lambda x, W, b, k: _per_sample(x, W, b, k, np.random.random)),
-        "must be the plain dense layer"),
-    "scaled at inference": (_dropconnect_mistake(infer=lambda x, W, b, k: x @ W * k + b),
-                            "scaling happens in training only"),
+    "no scaling": (
+        _dropconnect_mistake(lambda x, W, b, k, d: _per_sample(x, W, b, k, d, 1.0)),
+        "forget to divide by keep_prob",
+    ),
+    "scaled by 1/p_drop": (
+        _dropconnect_mistake(
+            lambda x, W, b, k, d: _per_sample(x, W, b, k, d, 1 / (1 - k) if k < 1 else 1.0)
+        ),
+        "divided by p_drop",
+    ),
+    "mask on the inputs": (
+        _dropconnect_mistake(lambda x, W, b, k, d: (x * (d(x.shape) < k) / k) @ W + b),
+        "dropout on the inputs x",
+    ),
+    "mask on the outputs": (
+        _dropconnect_mistake(
+            lambda x, W, b, k, d: (x @ W) * (d((x.shape[0], W.shape[1])) < k) / k + b
+        ),
+        "Whole outputs are dropped",
+    ),
+    "one mask for the batch": (
+        _dropconnect_mistake(lambda x, W, b, k, d: x @ (W * (d(W.shape) < k) / k) + b),
+        "shared by the whole batch",
+    ),
+    "bias dropped too": (
+        _dropconnect_mistake(
+            lambda x, W, b, k, d: (
+                _per_sample(x, W, b * 0, k, d) + b * (d((x.shape[0], b.shape[0])) < k) / k
+            )
+        ),
+        "The bias b is added unchanged",
+    ),
+    "keep and drop swapped": (
+        _dropconnect_mistake(lambda x, W, b, k, d: _per_sample(x, W, b, 1 - k, d, 1 / k)),
+        "keep and drop are swapped",
+    ),
+    "dropout on at inference": (
+        _dropconnect_mistake(infer=lambda x, W, b, k: _per_sample(x, W, b, k, np.random.random)),
+        "must be the plain dense layer",
+    ),
+    "scaled at inference": (
+        _dropconnect_mistake(infer=lambda x, W, b, k: x @ W * k + b),
+        "scaling happens in training only",
+    ),
     "global np.random": (_dropconnect_mistake(use_global=True), "same seed gave different masks"),
     "mutates W": (_dropconnect_mistake(mutate=True), "W was modified"),
     "float64 output": (_dropconnect_mistake(dtype_kept=False), "must keep the input.s dtype"),
-    "no ValueError": (lambda x, W, b, p, *, rng, training=True: dropconnect_batched(
-        x, W, b, min(max(p, 0.0), 0.99), rng=rng, training=training), "must raise ValueError"),
+    "no ValueError": (
+        lambda x, W, b, p, *, rng, training=True: dropconnect_batched(
+            x, W, b, min(max(p, 0.0), 0.99), rng=rng, training=training
+        ),
+        "must raise ValueError",
+    ),
 }
 
 
@@ -497,8 +635,12 @@ def test_dropconnect_self_check_catches_a_shared_mask():
 
 # --- every exercise: unimplemented, crashing, wrong return type -------------------------------
 
-EXERCISES = ["spatial_dropout_forward", "gaussian_dropout_forward", "alpha_dropout_forward",
-             "dropconnect_forward"]
+EXERCISES = [
+    "spatial_dropout_forward",
+    "gaussian_dropout_forward",
+    "alpha_dropout_forward",
+    "dropconnect_forward",
+]
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -519,14 +661,22 @@ def test_a_crash_in_student_code_is_reported_with_its_line(name):
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_returning_only_the_output_is_named(name):
-    _expect(name, lambda *args, rng, training=True: args[0], r"must return a pair \(out, cache\)",
-            hidden=False)
+    _expect(
+        name,
+        lambda *args, rng, training=True: args[0],
+        r"must return a pair \(out, cache\)",
+        hidden=False,
+    )
 
 
 @pytest.mark.parametrize("name", EXERCISES)
 def test_returning_a_list_is_named(name):
-    _expect(name, lambda *args, rng, training=True: (args[0].tolist(), None),
-            "must return a numpy array", hidden=False)
+    _expect(
+        name,
+        lambda *args, rng, training=True: (args[0].tolist(), None),
+        "must return a numpy array",
+        hidden=False,
+    )
 
 
 def test_the_reference_passes_every_exercise():

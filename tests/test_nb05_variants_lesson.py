@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from course_lib.lessons import nb05_variants as lesson
-from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
 from course_lib.lessons.widgets import figure_pixels
+from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
 
 matplotlib.use("Agg")
 
@@ -24,9 +24,10 @@ def _pixels(figure):
 
 # --- the data -------------------------------------------------------------------------------
 
+
 def test_digit_and_feature_maps():
     image = lesson.digit_image()
-    assert image.shape == (8, 8) and 0 <= image.min() and image.max() <= 1
+    assert image.shape == (8, 8) and image.min() >= 0 and image.max() <= 1
     maps = lesson.feature_maps()
     assert maps.shape == (1, 4, 32, 32) and not maps.flags.writeable
     np.testing.assert_allclose(maps.mean(axis=(2, 3)), 0, atol=1e-12)
@@ -36,6 +37,7 @@ def test_digit_and_feature_maps():
 
 
 # --- pixel vs channel -----------------------------------------------------------------------
+
 
 def test_recovery_error_extremes():
     maps = lesson.feature_maps()[0]
@@ -63,6 +65,7 @@ def test_pixel_error_grows_with_p_drop():
 
 
 # --- Gaussian, alpha ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("p_drop", [0.1, 0.5, 0.8])
 def test_factor_moments_match(p_drop):
@@ -101,6 +104,7 @@ def test_alpha_dropout_keeps_a_selu_network_normalized():
 
 # --- DropConnect ----------------------------------------------------------------------------
 
+
 def test_dropconnect_has_the_variance_of_input_dropout_but_no_correlation():
     result = lesson.dropconnect_vs_dropout(0.5, n_draws=8000)
     exact_input, exact_dc = result["exact, dropout on x"], result["exact, DropConnect"]
@@ -121,6 +125,7 @@ def test_blur_matrix_columns_sum_to_one():
 
 # --- the widget -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("variant", lesson.VARIANTS[:-1])
 def test_apply_variant(variant):
     view = lesson.apply_variant(variant, 0.4, seed=2)
@@ -130,8 +135,7 @@ def test_apply_variant(variant):
     elif variant == "spatial":
         assert np.array_equal(view.noise, np.broadcast_to(view.noise[:, :1, :1], view.noise.shape))
     elif variant == "Gaussian":
-        assert view.noise.dtype.kind == "f" and np.allclose(view.outputs,
-                                                            view.inputs * view.noise)
+        assert view.noise.dtype.kind == "f" and np.allclose(view.outputs, view.inputs * view.noise)
     else:
         assert view.noise.dtype == bool and 0.4 < view.noise.mean() < 0.8
 
@@ -161,7 +165,7 @@ def test_variant_figure_follows_every_control(variant):
 def test_variant_figure_changes_with_the_variant():
     pictures = [_pixels(lesson.draw_variant(variant, 0.3, 0)) for variant in lesson.VARIANTS]
     for i, picture in enumerate(pictures):
-        for other in pictures[i + 1:]:
+        for other in pictures[i + 1 :]:
             assert picture.shape != other.shape or not np.array_equal(picture, other)
 
 
@@ -176,11 +180,14 @@ def test_gaussian_figure_follows_p_drop():
     assert not np.array_equal(first, _pixels(lesson.draw_gaussian_vs_bernoulli(0.6)))
 
 
-@pytest.mark.parametrize("draw,args_a,args_b", [
-    (lesson.draw_selu_depth, (0.1,), (0.3,)),
-    (lesson.draw_dropblock, (0.3, 7), (0.3, 3)),
-    (lesson.draw_concrete_and_targeted, (0.3,), (0.6,)),
-])
+@pytest.mark.parametrize(
+    "draw,args_a,args_b",
+    [
+        (lesson.draw_selu_depth, (0.1,), (0.3,)),
+        (lesson.draw_dropblock, (0.3, 7), (0.3, 3)),
+        (lesson.draw_concrete_and_targeted, (0.3,), (0.6,)),
+    ],
+)
 def test_static_figures_follow_their_arguments(draw, args_a, args_b):
     assert not np.array_equal(_pixels(draw(*args_a)), _pixels(draw(*args_b)))
 
@@ -189,11 +196,13 @@ def test_time_mask_figure():
     rng = np.random.default_rng(0)
     fresh = rng.random((10, 8)) < 0.7
     tied = np.broadcast_to(fresh[0], (10, 8))
-    assert not np.array_equal(_pixels(lesson.draw_time_masks(fresh, tied)),
-                              _pixels(lesson.draw_time_masks(tied, tied)))
+    assert not np.array_equal(
+        _pixels(lesson.draw_time_masks(fresh, tied)), _pixels(lesson.draw_time_masks(tied, tied))
+    )
 
 
 # --- placement ------------------------------------------------------------------------------
+
 
 def test_order_of_relu_and_dropout_does_not_matter():
     assert lesson.order_difference("relu") == 0.0

@@ -19,6 +19,7 @@ def _check_n(n_samples):
 
 # --- mc_predict ----------------------------------------------------------------------------
 
+
 def mc_stack(predict_fn, X, n_samples, *, rng):
     _check_n(n_samples)
     samples = np.stack([predict_fn(X, rng) for _ in range(n_samples)])
@@ -112,6 +113,7 @@ def _stacked(transform):
         _check_n(n_samples)
         samples = np.stack([predict_fn(X, rng) for _ in range(n_samples)])
         return transform(samples)
+
     return mc_predict
 
 
@@ -140,8 +142,12 @@ def mc_mutates(predict_fn, X, n_samples, *, rng):
 
 def mc_per_row(predict_fn, X, n_samples, *, rng):
     _check_n(n_samples)
-    samples = np.stack([np.concatenate([predict_fn(X[i:i + 1], rng) for i in range(len(X))])
-                        for _ in range(n_samples)])
+    samples = np.stack(
+        [
+            np.concatenate([predict_fn(X[i : i + 1], rng) for i in range(len(X))])
+            for _ in range(n_samples)
+        ]
+    )
     return samples.mean(axis=0), samples.std(axis=0)
 
 
@@ -176,9 +182,15 @@ def test_each_mc_predict_mistake_fails_with_its_message(mistake):
         run("mc_predict", fn, seed=0, hidden=True)
 
 
-@pytest.mark.parametrize("mistake", ["averages logits (log-probabilities)",
-                                     "one mask for all samples (one call)",
-                                     "a fixed seed per call", "std with ddof=1"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "averages logits (log-probabilities)",
+        "one mask for all samples (one call)",
+        "a fixed seed per call",
+        "std with ddof=1",
+    ],
+)
 def test_the_self_check_already_catches_the_common_mc_mistakes(mistake):
     fn, message = MC_MISTAKES[mistake]
     with pytest.raises(CheckFailure, match=message):
@@ -194,6 +206,7 @@ def test_unimplemented_mc_predict_says_so():
 
 
 # --- predictive_entropy ---------------------------------------------------------------------
+
 
 def entropy_where(probs):
     probs = np.asarray(probs, dtype=np.float64)
@@ -237,10 +250,14 @@ ENTROPY_MISTAKES = {
     "mean instead of sum": (lambda p: entropy_where(p) / p.shape[-1], "averaged over the classes"),
     "keepdims": (lambda p: entropy_where(p)[..., None], "no keepdims"),
     "no sum": (lambda p: -p * np.log(np.where(p > 0, p, 1.0)), "over the classes"),
-    "mutates its input": (lambda p: (p.__setitem__(..., np.clip(p, 1e-12, 1)), entropy_where(p))[1],
-                          "modified its input"),
-    "one vector as shape (1,)": (lambda p: list(np.atleast_1d(entropy_where(p))),
-                                 "return one number"),
+    "mutates its input": (
+        lambda p: (p.__setitem__(..., np.clip(p, 1e-12, 1)), entropy_where(p))[1],
+        "modified its input",
+    ),
+    "one vector as shape (1,)": (
+        lambda p: list(np.atleast_1d(entropy_where(p))),
+        "return one number",
+    ),
 }
 
 
@@ -261,11 +278,12 @@ def test_unimplemented_entropy_says_so():
 
 
 def test_returning_none_is_named():
-    with pytest.raises(CheckFailure, match="must return a numpy array.*NoneType"):
+    with pytest.raises(CheckFailure, match=r"must return a numpy array.*NoneType"):
         run("predictive_entropy", lambda probs: None, seed=0, hidden=False)
 
 
 # --- mutual_information ---------------------------------------------------------------------
+
 
 def mi_direct(prob_samples):
     return entropy_where(prob_samples.mean(axis=0)) - entropy_where(prob_samples).mean(axis=0)
@@ -293,12 +311,16 @@ def _nan_mi(prob_samples):
 MI_MISTAKES = {
     "terms swapped": (lambda s: -mi_direct(s), "terms are swapped"),
     "log base 2": (lambda s: mi_direct(s) / np.log(2), "bits"),
-    "wrong axis (inputs)": (lambda s: entropy_where(s.mean(axis=1))
-                            - entropy_where(s).mean(axis=1), "averaged over axis 1"),
+    "wrong axis (inputs)": (
+        lambda s: entropy_where(s.mean(axis=1)) - entropy_where(s).mean(axis=1),
+        "averaged over axis 1",
+    ),
     "total entropy only": (lambda s: entropy_where(s.mean(axis=0)), "entropy of the mean"),
     "expected entropy only": (lambda s: entropy_where(s).mean(axis=0), "aleatoric"),
-    "summed entropies": (lambda s: entropy_where(s.mean(axis=0)) - entropy_where(s).sum(axis=0),
-                         "summed the per-sample entropies"),
+    "summed entropies": (
+        lambda s: entropy_where(s.mean(axis=0)) - entropy_where(s).sum(axis=0),
+        "summed the per-sample entropies",
+    ),
     "NaN for zero probabilities": (_nan_mi, "NaN"),
 }
 
@@ -328,15 +350,21 @@ def test_a_crash_in_student_code_is_reported_with_its_line():
     def mutual_information(prob_samples):
         return undefined_name  # noqa: F821
 
-    with pytest.raises(CheckFailure, match="raised NameError.*undefined_name"):
+    with pytest.raises(CheckFailure, match=r"raised NameError.*undefined_name"):
         run("mutual_information", mutual_information, seed=0, hidden=False)
 
 
 # --- all three --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name,fn", [("mc_predict", mc_stack),
-                                     ("predictive_entropy", entropy_where),
-                                     ("mutual_information", mi_direct)])
+
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("mc_predict", mc_stack),
+        ("predictive_entropy", entropy_where),
+        ("mutual_information", mi_direct),
+    ],
+)
 def test_correct_solutions_pass_the_visible_self_check(name, fn):
     from autograder.exercises import SELF_CHECK_SEED
 

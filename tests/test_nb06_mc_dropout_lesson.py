@@ -7,8 +7,8 @@ import pytest
 
 from course_lib import mc
 from course_lib.lessons import nb06_mc_dropout as lesson
-from course_lib.nn import softmax
 from course_lib.lessons.widgets import figure_pixels
+from course_lib.nn import softmax
 
 matplotlib.use("Agg")
 
@@ -25,6 +25,7 @@ def digits():
 
 # --- widget callbacks -------------------------------------------------------------------------
 
+
 def test_regression_bands_follow_the_number_of_masks(toy):
     pictures = [figure_pixels(lesson.draw_regression_bands(toy, n)) for n in (1, 5, 40)]
     assert not np.array_equal(pictures[0], pictures[1])
@@ -38,9 +39,11 @@ def test_digits_metrics_follow_the_number_of_masks(digits):
 
 
 def test_static_figures_draw(digits):
-    for figure in (lesson.draw_uncertainty_histograms(digits),
-                   lesson.draw_uncertainty_histograms(digits, 3),
-                   lesson.draw_most_uncertain(digits, n_show=4)):
+    for figure in (
+        lesson.draw_uncertainty_histograms(digits),
+        lesson.draw_uncertainty_histograms(digits, 3),
+        lesson.draw_most_uncertain(digits, n_show=4),
+    ):
         assert figure_pixels(figure).std() > 0
 
 
@@ -53,6 +56,7 @@ def test_slider_values_outside_the_pool_are_refused(toy, digits, n_samples):
 
 
 # --- regression -------------------------------------------------------------------------------
+
 
 def test_regions_partition_the_grid(toy):
     masks = np.stack(list(toy.region_masks().values()))
@@ -82,28 +86,34 @@ def test_band_coverage_grows_when_the_noise_is_added(toy):
 
 # --- digits -----------------------------------------------------------------------------------
 
+
 def test_digit_pools_are_consistent(digits):
     assert digits.prob_samples.shape == (30, 500, 10)
     np.testing.assert_allclose(digits.prob_samples, softmax(digits.logit_samples))
     np.testing.assert_allclose(digits.mc_probs(30).sum(axis=1), 1.0)
-    np.testing.assert_array_equal(lesson.rotate_digits(lesson.rotate_digits(
-        lesson.rotate_digits(lesson.rotate_digits(digits.X_test)))), digits.X_test)
+    np.testing.assert_array_equal(
+        lesson.rotate_digits(
+            lesson.rotate_digits(lesson.rotate_digits(lesson.rotate_digits(digits.X_test)))
+        ),
+        digits.X_test,
+    )
 
 
 def test_metric_curves_match_the_mc_average(digits):
     for S in (1, 9, 30):
         probs = digits.mc_probs(S)
-        assert digits.curves["error"][S - 1] == pytest.approx(
-            mc.error_rate(probs, digits.y_test))
+        assert digits.curves["error"][S - 1] == pytest.approx(mc.error_rate(probs, digits.y_test))
         assert digits.curves["nll"][S - 1] == pytest.approx(mc.nll(probs, digits.y_test))
         assert digits.curves["ece"][S - 1] == pytest.approx(
-            mc.expected_calibration_error(probs, digits.y_test))
+            mc.expected_calibration_error(probs, digits.y_test)
+        )
 
 
 def test_softmax_of_mean_logits_is_the_normalised_geometric_mean(digits):
     log_probs = np.log(digits.prob_samples)
-    np.testing.assert_allclose(softmax(digits.logit_samples.mean(axis=0)),
-                               softmax(log_probs.mean(axis=0)), atol=1e-12)
+    np.testing.assert_allclose(
+        softmax(digits.logit_samples.mean(axis=0)), softmax(log_probs.mean(axis=0)), atol=1e-12
+    )
     table = lesson.averaging_comparison(digits, 10)
     assert set(table) == {"mean of probabilities", "softmax of mean logits", "weight scaling"}
     for row in table.values():
@@ -122,6 +132,7 @@ def test_rejection_starts_at_the_accuracy_and_auroc_is_a_probability(digits):
 
 
 # --- the numbers the notebook states ------------------------------------------------------------
+
 
 def test_the_notebooks_regression_claims():
     toy = lesson.fit_toy_regression(p_drop=0.1, seed=1)
@@ -143,8 +154,10 @@ def test_the_notebooks_digits_claims():
     assert curves["nll"][-1] > mc.nll(weight_scaled, y)
     assert curves["ece"][-1] > curves["ece"][0]
     table = lesson.averaging_comparison(digits)
-    assert table["mean of probabilities"]["rotated entropy"] > 3 * table["weight scaling"][
-        "rotated entropy"]
+    assert (
+        table["mean of probabilities"]["rotated entropy"]
+        > 3 * table["weight scaling"]["rotated entropy"]
+    )
     assert abs(table["softmax of mean logits"]["nll"] - table["weight scaling"]["nll"]) < 0.01
     auroc = lesson.rotation_detection_auroc(digits)
     assert auroc["MC, mutual information"] > auroc["weight scaling, 1 - max prob"] + 0.15

@@ -28,9 +28,23 @@ def _recipe_streams(seed):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
 
-def _sweep(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False,
-           evaluate_on="test", eval_training=False, widths=_widths, new_model=True,
-           new_train_rng=True, streams=_recipe_streams, split_rng=None, check=True):
+def _sweep(
+    p_drops,
+    *,
+    seed,
+    n_train=1000,
+    hidden=(256, 256),
+    epochs=150,
+    keep_product=False,
+    evaluate_on="test",
+    eval_training=False,
+    widths=_widths,
+    new_model=True,
+    new_train_rng=True,
+    streams=_recipe_streams,
+    split_rng=None,
+    check=True,
+):
     """A hand-written sweep with switches for the mistakes; the defaults are correct."""
     if check:
         _check_rates(p_drops)
@@ -38,8 +52,9 @@ def _sweep(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_p
     model = train_rng = None
     for p in p_drops:
         data_rng, init_rng, fresh_train_rng = streams(seed)
-        split = load_digits_split(n_train, rng=split_rng() if split_rng else data_rng,
-                                  dtype=np.float32)
+        split = load_digits_split(
+            n_train, rng=split_rng() if split_rng else data_rng, dtype=np.float32
+        )
         if new_model or model is None:
             sizes = [64, *widths(hidden, p, keep_product), 10]
             model = MLP(sizes, p, rng=init_rng, dtype=np.float32)
@@ -47,37 +62,53 @@ def _sweep(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_p
             model.p_drop = (0.0,) + (float(p),) * len(hidden)
         if new_train_rng or train_rng is None:
             train_rng = fresh_train_rng
-        train(model, split.X_train, split.y_train, epochs=epochs, lr=0.05, batch_size=100,
-              rng=train_rng)
-        X, y = {"test": (split.X_test, split.y_test), "val": (split.X_val, split.y_val),
-                "train": (split.X_train, split.y_train)}[evaluate_on]
+        train(
+            model,
+            split.X_train,
+            split.y_train,
+            epochs=epochs,
+            lr=0.05,
+            batch_size=100,
+            rng=train_rng,
+        )
+        X, y = {
+            "test": (split.X_test, split.y_test),
+            "val": (split.X_val, split.y_val),
+            "train": (split.X_train, split.y_train),
+        }[evaluate_on]
         errors.append(float(np.mean(model.predict(X, training=eval_training) != y)))
     return np.array(errors)
 
 
 # --- correct solutions, written differently -------------------------------------------------
 
-def sweep_by_hand(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                  keep_product=False):
-    return _sweep(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
-                  keep_product=keep_product)
+
+def sweep_by_hand(
+    p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+):
+    return _sweep(
+        p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs, keep_product=keep_product
+    )
 
 
-def sweep_with_run_digits(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                          keep_product=False):
+def sweep_with_run_digits(
+    p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+):
     if any(not 0 <= p < 1 for p in p_drops):
         raise ValueError("p_drop must be in [0, 1)")
     results = []
     for p in p_drops:
         keep = 1.0 - p
-        widths = tuple(int(round(n / keep)) for n in hidden) if keep_product else tuple(hidden)
-        results.append(run_digits(p, seed=seed, n_train=n_train, hidden=widths,
-                                  epochs=epochs).test_error)
+        widths = tuple(round(n / keep) for n in hidden) if keep_product else tuple(hidden)
+        results.append(
+            run_digits(p, seed=seed, n_train=n_train, hidden=widths, epochs=epochs).test_error
+        )
     return results
 
 
-def sweep_split_once(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                     keep_product=False):
+def sweep_split_once(
+    p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+):
     p_drops = np.asarray(p_drops, dtype=float)
     if p_drops.size and (p_drops.min() < 0 or p_drops.max() >= 1):
         raise ValueError(f"every p_drop must be in [0, 1), got {p_drops}")
@@ -86,10 +117,23 @@ def sweep_split_once(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=1
     errors = np.empty(len(p_drops))
     for i, p in enumerate(p_drops):
         widths = [max(1, round(n / (1 - p))) for n in hidden] if keep_product else list(hidden)
-        model = MLP([64] + widths + [10], [0.0] + [p] * len(widths),
-                    rng=np.random.default_rng(init_seq), dtype=np.float32)
-        train(model, split.X_train, split.y_train, epochs=epochs, lr=0.05, batch_size=100,
-              rng=np.random.default_rng(train_seq), X_val=split.X_val, y_val=split.y_val)
+        model = MLP(
+            [64, *widths, 10],
+            [0.0] + [p] * len(widths),
+            rng=np.random.default_rng(init_seq),
+            dtype=np.float32,
+        )
+        train(
+            model,
+            split.X_train,
+            split.y_train,
+            epochs=epochs,
+            lr=0.05,
+            batch_size=100,
+            rng=np.random.default_rng(train_seq),
+            X_val=split.X_val,
+            y_val=split.y_val,
+        )
         errors[i] = evaluate(model, split.X_test, split.y_test)[1]
     return errors
 
@@ -109,20 +153,40 @@ def test_the_visible_check_passes_a_correct_sweep():
 
 # --- mistakes -------------------------------------------------------------------------------
 
+
 def _variant(**switches):
-    def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                     keep_product=False):
-        return _sweep(p_drops, seed=seed, n_train=n_train, hidden=hidden, epochs=epochs,
-                      keep_product=keep_product, **switches)
+    def sweep_p_drop(
+        p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+    ):
+        return _sweep(
+            p_drops,
+            seed=seed,
+            n_train=n_train,
+            hidden=hidden,
+            epochs=epochs,
+            keep_product=keep_product,
+            **switches,
+        )
+
     return sweep_p_drop
 
 
 def _transformed(transform):
-    def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                     keep_product=False):
-        return transform(list(p_drops), sweep_by_hand(p_drops, seed=seed, n_train=n_train,
-                                                      hidden=hidden, epochs=epochs,
-                                                      keep_product=keep_product))
+    def sweep_p_drop(
+        p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+    ):
+        return transform(
+            list(p_drops),
+            sweep_by_hand(
+                p_drops,
+                seed=seed,
+                n_train=n_train,
+                hidden=hidden,
+                epochs=epochs,
+                keep_product=keep_product,
+            ),
+        )
+
     return sweep_p_drop
 
 
@@ -132,32 +196,44 @@ def _sorted_order(p_drops, errors):
 
 MISTAKES = {
     "one model trained across p_drops": (_variant(new_model=False), "fresh start, a new MLP"),
-    "one training generator for all p_drops": (_variant(new_train_rng=False),
-                                               "new generators\\s+rebuilt from seed"),
+    "one training generator for all p_drops": (
+        _variant(new_train_rng=False),
+        "new generators\\s+rebuilt from seed",
+    ),
     "validation set": (_variant(evaluate_on="val"), "validation errors"),
     "training set": (_variant(evaluate_on="train"), "training errors"),
     "dropout on at evaluation": (_variant(eval_training=True), "dropout is still on"),
-    "unseeded split": (_variant(split_rng=lambda: np.random.default_rng()),
-                       "gave different errors"),
+    "unseeded split": (
+        _variant(split_rng=lambda: np.random.default_rng()),
+        "gave different errors",
+    ),
     "accuracies": (_transformed(lambda p, e: 1.0 - e), "accuracies"),
     "percentages": (_transformed(lambda p, e: 100.0 * e), "not percentages"),
     "sorted by p_drop": (_transformed(_sorted_order), "wrong order"),
-    "widths not scaled": (_variant(widths=lambda hidden, p, k: list(hidden)),
-                          "widths were not\\s+scaled"),
+    "widths not scaled": (
+        _variant(widths=lambda hidden, p, k: list(hidden)),
+        "widths were not\\s+scaled",
+    ),
     "floor instead of round": (
         _variant(widths=lambda hidden, p, k: [int(n / (1 - p)) if k else n for n in hidden]),
-        r"round\(n / keep_prob\) units"),
+        r"round\(n / keep_prob\) units",
+    ),
     "widths shrunk": (
-        _variant(widths=lambda hidden, p, k: [max(1, round(n * (1 - p))) if k else n
-                                               for n in hidden]),
-        r"round\(n / keep_prob\) units"),
+        _variant(
+            widths=lambda hidden, p, k: [max(1, round(n * (1 - p))) if k else n for n in hidden]
+        ),
+        r"round\(n / keep_prob\) units",
+    ),
     "no ValueError": (_variant(check=False), "must raise ValueError"),
     "default_rng(seed) for every stream": (
         _variant(streams=lambda seed: [np.random.default_rng(seed) for _ in range(3)]),
-        "Follow the recipe exactly"),
+        "Follow the recipe exactly",
+    ),
     "returns a dict": (_transformed(lambda p, e: dict(zip(p, e))), "one test error per p_drop"),
-    "returns the errors of every seed": (_transformed(lambda p, e: np.stack([e, e])),
-                                         r"shape \(3,\)"),
+    "returns the errors of every seed": (
+        _transformed(lambda p, e: np.stack([e, e])),
+        r"shape \(3,\)",
+    ),
 }
 
 
@@ -178,9 +254,16 @@ def test_each_mistake_fails_with_its_message(mistake):
         run("sweep_p_drop", fn, seed=0, hidden=True)
 
 
-@pytest.mark.parametrize("mistake", ["one model trained across p_drops", "validation set",
-                                     "dropout on at evaluation", "accuracies",
-                                     "sorted by p_drop"])
+@pytest.mark.parametrize(
+    "mistake",
+    [
+        "one model trained across p_drops",
+        "validation set",
+        "dropout on at evaluation",
+        "accuracies",
+        "sorted by p_drop",
+    ],
+)
 @pytest.mark.parametrize("seed", [1, 7, 2026])
 def test_the_main_mistakes_are_named_under_other_seeds(mistake, seed):
     fn, message = MISTAKES[mistake]
@@ -189,8 +272,9 @@ def test_the_main_mistakes_are_named_under_other_seeds(mistake, seed):
 
 
 def test_unimplemented_sweep_says_so():
-    def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                     keep_product=False):
+    def sweep_p_drop(
+        p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+    ):
         raise NotImplementedError()
 
     with pytest.raises(CheckFailure, match="not implemented yet"):
@@ -198,9 +282,10 @@ def test_unimplemented_sweep_says_so():
 
 
 def test_a_crash_in_student_code_is_reported_with_its_line():
-    def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
-                     keep_product=False):
+    def sweep_p_drop(
+        p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
+    ):
         return [run_digits(p, seed=seed, n_train=n_train, hiden=hidden) for p in p_drops]
 
-    with pytest.raises(CheckFailure, match="raised TypeError.*hiden"):
+    with pytest.raises(CheckFailure, match=r"raised TypeError.*hiden"):
         run("sweep_p_drop", sweep_p_drop, seed=0, hidden=False)

@@ -16,8 +16,9 @@ from course_lib.lessons.widgets import figure_pixels
 
 matplotlib.use("Agg")
 
-NOTEBOOK_SOURCE = Path(__file__).resolve().parents[1] / "autograder" / "course" / "src" / \
-    "07_capstone.py"
+NOTEBOOK_SOURCE = (
+    Path(__file__).resolve().parents[1] / "autograder" / "course" / "src" / "07_capstone.py"
+)
 N_TEST = 500
 
 
@@ -28,8 +29,11 @@ def results():
 
 # --- provenance of the shipped results ------------------------------------------------------
 
+
 def test_results_file_records_where_it_came_from(results):
-    assert results["generator"] == capstone.GENERATOR == "python -m course_lib.lessons.nb07_capstone"
+    assert (
+        results["generator"] == capstone.GENERATOR == "python -m course_lib.lessons.nb07_capstone"
+    )
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", results["course_lib_version"])
     assert results["course_lib_version"] == course_lib.__version__
     assert results["numpy_version"] and results["created"] and results["seconds"] > 0
@@ -45,7 +49,8 @@ def test_results_file_holds_exactly_the_generators_plan(results):
     plan = capstone.experiments(capstone.Settings())
     assert results["experiments"] == {
         name: {label: capstone.config_key(config) for label, config in table.items()}
-        for name, table in plan.items()}
+        for name, table in plan.items()
+    }
     keys = {capstone.config_key(c) for table in plan.values() for c in table.values()}
     assert set(results["configs"]) == set(results["runs"]) == keys
     for key, runs in results["runs"].items():
@@ -80,9 +85,17 @@ def test_a_stored_run_is_recomputed_by_the_generators_own_function(results):
 
 
 def test_save_and_load_round_trip(tmp_path):
-    settings = capstone.Settings(seeds=(0,), epochs=1, p_drops=(0.0, 0.5), data_sizes=(50,),
-                                 regularizer_n_train=50, weight_decays=(1e-3,), max_norms=(2.0,),
-                                 hidden=16, kept_units=8)
+    settings = capstone.Settings(
+        seeds=(0,),
+        epochs=1,
+        p_drops=(0.0, 0.5),
+        data_sizes=(50,),
+        regularizer_n_train=50,
+        weight_decays=(1e-3,),
+        max_norms=(2.0,),
+        hidden=16,
+        kept_units=8,
+    )
     results = capstone.compute_results(settings)
     path = tmp_path / "results.json"
     capstone.save_results(results, path)
@@ -91,6 +104,7 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 # --- the computations -----------------------------------------------------------------------
+
 
 def test_settings_give_every_data_size_the_same_number_of_steps():
     settings = capstone.Settings()
@@ -103,15 +117,27 @@ def test_settings_give_every_data_size_the_same_number_of_steps():
 def test_regularizer_table_picks_each_familys_best_validation_strength(results):
     table = capstone.regularizer_table(results)
     last = results["settings"]["smoothing"]
-    assert [row["family"] for row in table] == ["none", "dropout", "L2", "max-norm",
-                                                "dropout + L2", "dropout + max-norm"]
+    assert [row["family"] for row in table] == [
+        "none",
+        "dropout",
+        "L2",
+        "max-norm",
+        "dropout + L2",
+        "dropout + max-norm",
+    ]
     for row in table:
-        options = {strength: capstone.runs_of(results, "regularizers",
-                                              f"{row['family']}/{strength}" if strength
-                                              else row["family"])
-                   for strength in row["candidates"]}
-        vals = {s: np.mean([np.mean(r["val_mistakes"][-last:]) / r["n_val"] for r in runs])
-                for s, runs in options.items()}
+        options = {
+            strength: capstone.runs_of(
+                results,
+                "regularizers",
+                f"{row['family']}/{strength}" if strength else row["family"],
+            )
+            for strength in row["candidates"]
+        }
+        vals = {
+            s: np.mean([np.mean(r["val_mistakes"][-last:]) / r["n_val"] for r in runs])
+            for s, runs in options.items()
+        }
         assert vals[row["strength"]] == min(vals.values())
 
 
@@ -125,11 +151,13 @@ def test_the_numbers_quoted_in_the_notebook_are_the_shipped_results(results):
 
 # --- the widget callbacks -------------------------------------------------------------------
 
+
 def test_overview_figure_follows_the_dropdown(results):
-    pictures = [figure_pixels(capstone.draw_experiment(results, name))
-                for name in capstone.EXPERIMENTS]
+    pictures = [
+        figure_pixels(capstone.draw_experiment(results, name)) for name in capstone.EXPERIMENTS
+    ]
     for i, first in enumerate(pictures):
-        for second in pictures[i + 1:]:
+        for second in pictures[i + 1 :]:
             assert first.shape != second.shape or not np.array_equal(first, second)
     with pytest.raises(ValueError, match="experiment must be one of"):
         capstone.draw_experiment(results, "6. something else")

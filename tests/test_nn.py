@@ -1,6 +1,5 @@
 """Layers, the MLP, SGD and train, including the inverted/standard step-for-step equivalence."""
 
-
 import numpy as np
 import pytest
 
@@ -21,18 +20,31 @@ def toy():
 
 # --- layer gradients ------------------------------------------------------------------------
 
+
 def test_dense_gradients():
     rng = np.random.default_rng(1)
     x, W, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
     dout = rng.standard_normal((4, 3))
     _, cache = nn.dense_forward(x, W, b)
     dx, dW, db = nn.dense_backward(dout, cache)
-    assert relative_error(dx, numerical_gradient_array(lambda v: nn.dense_forward(v, W, b)[0],
-                                                       x, dout)) < GRAD_TOL
-    assert relative_error(dW, numerical_gradient_array(lambda v: nn.dense_forward(x, v, b)[0],
-                                                       W, dout)) < GRAD_TOL
-    assert relative_error(db, numerical_gradient_array(lambda v: nn.dense_forward(x, W, v)[0],
-                                                       b, dout)) < GRAD_TOL
+    assert (
+        relative_error(
+            dx, numerical_gradient_array(lambda v: nn.dense_forward(v, W, b)[0], x, dout)
+        )
+        < GRAD_TOL
+    )
+    assert (
+        relative_error(
+            dW, numerical_gradient_array(lambda v: nn.dense_forward(x, v, b)[0], W, dout)
+        )
+        < GRAD_TOL
+    )
+    assert (
+        relative_error(
+            db, numerical_gradient_array(lambda v: nn.dense_forward(x, W, v)[0], b, dout)
+        )
+        < GRAD_TOL
+    )
 
 
 def test_relu_gradient_and_values():
@@ -79,6 +91,7 @@ def test_squared_error_gradient():
 
 # --- the MLP --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dropout", ["inverted", "standard"])
 @pytest.mark.parametrize("output", ["softmax", "linear"])
 @pytest.mark.parametrize("p_drop", [0.0, [0.2, 0.5, 0.3]])
@@ -93,12 +106,14 @@ def test_mlp_gradient_check_with_a_fixed_mask(dropout, output, p_drop):
     y = rng.integers(0, 3, size=7) if output == "softmax" else rng.standard_normal((7, 3))
     _, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))
     for param, grad, name in zip(model.parameters(), grads, model.parameter_names()):
+
         def loss_at(value, param=param):
             saved = param.copy()
             param[...] = value
             result = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))[0]
             param[...] = saved
             return result
+
         assert relative_error(grad, numerical_gradient(loss_at, param.copy())) < GRAD_TOL, name
 
 
@@ -130,8 +145,9 @@ def test_inference_is_deterministic_and_training_samples_masks():
     b = model.predict_proba(X, training=True, rng=rng)
     assert not np.allclose(a, b)
     # without an explicit rng the model's own generator supplies the masks
-    assert not np.allclose(model.predict_proba(X, training=True),
-                           model.predict_proba(X, training=True))
+    assert not np.allclose(
+        model.predict_proba(X, training=True), model.predict_proba(X, training=True)
+    )
 
 
 def test_hidden_activations_are_relu_outputs_before_dropout():
@@ -149,11 +165,14 @@ def test_converted_network_is_the_same_function(start):
     other = model.converted("standard" if start == "inverted" else "inverted")
     X = np.random.default_rng(1).standard_normal((4, 5))
     np.testing.assert_allclose(model.predict_proba(X), other.predict_proba(X), rtol=1e-12)
-    np.testing.assert_allclose(model.forward(X, training=True, rng=np.random.default_rng(3))[0],
-                               other.forward(X, training=True, rng=np.random.default_rng(3))[0],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        model.forward(X, training=True, rng=np.random.default_rng(3))[0],
+        other.forward(X, training=True, rng=np.random.default_rng(3))[0],
+        rtol=1e-12,
+    )
     assert np.array_equal(other.converted(start).weights[1], model.weights[1]) or np.allclose(
-        other.converted(start).weights[1], model.weights[1], rtol=1e-15)
+        other.converted(start).weights[1], model.weights[1], rtol=1e-15
+    )
 
 
 def test_max_norm_caps_every_incoming_weight_vector():
@@ -168,15 +187,18 @@ def test_max_norm_caps_every_incoming_weight_vector():
     np.testing.assert_allclose(np.linalg.norm(model.weights[0], axis=0), 1.5)
 
 
-@pytest.mark.parametrize("kwargs,pattern", [
-    ({"layer_sizes": [3]}, "layer_sizes must list at least 2 layers"),
-    ({"p_drop": [0.5]}, "p_drop must have one rate per dropout site"),
-    ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
-    ({"output": "sigmoid"}, "output must be one of"),
-    ({"dropout": "gaussian"}, "dropout must be one of"),
-    ({"dtype": np.int32}, "dtype must be a floating dtype"),
-    ({"rng": 0}, "rng must be a numpy.random.Generator"),
-])
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"layer_sizes": [3]}, "layer_sizes must list at least 2 layers"),
+        ({"p_drop": [0.5]}, "p_drop must have one rate per dropout site"),
+        ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
+        ({"output": "sigmoid"}, "output must be one of"),
+        ({"dropout": "gaussian"}, "dropout must be one of"),
+        ({"dtype": np.int32}, "dtype must be a floating dtype"),
+        ({"rng": 0}, "rng must be a numpy.random.Generator"),
+    ],
+)
 def test_mlp_bad_arguments(kwargs, pattern):
     args = {"layer_sizes": [3, 4, 2], "p_drop": 0.5, "rng": np.random.default_rng(0)} | kwargs
     with pytest.raises(ValueError, match=pattern):
@@ -190,6 +212,7 @@ def test_wrong_input_width():
 
 
 # --- SGD and train ----------------------------------------------------------------------------
+
 
 def test_sgd_step_matches_the_update_rule():
     p = np.array([1.0, -2.0])
@@ -217,11 +240,26 @@ def test_sgd_bad_arguments():
 def test_train_fits_and_records_history(toy):
     X, y = toy
     model = nn.MLP([5, 32, 3], rng=np.random.default_rng(0))
-    history = nn.train(model, X, y, epochs=60, lr=0.1, batch_size=4,
-                       rng=np.random.default_rng(1), X_val=X[:4], y_val=y[:4])
+    history = nn.train(
+        model,
+        X,
+        y,
+        epochs=60,
+        lr=0.1,
+        batch_size=4,
+        rng=np.random.default_rng(1),
+        X_val=X[:4],
+        y_val=y[:4],
+    )
     assert history.epochs == 60
-    for curve in (history.train_loss, history.train_error, history.val_loss, history.val_error,
-                  history.minibatch_loss, history.seconds):
+    for curve in (
+        history.train_loss,
+        history.train_error,
+        history.val_loss,
+        history.val_error,
+        history.minibatch_loss,
+        history.seconds,
+    ):
         assert len(curve) == 60
     assert history.train_loss[-1] < 0.1 * history.train_loss[0]
     assert history.train_error[-1] == 0.0
@@ -244,8 +282,9 @@ def test_train_is_reproducible(toy):
 def test_train_with_max_norm_respects_the_cap(toy):
     X, y = toy
     model = nn.MLP([5, 16, 3], 0.3, rng=np.random.default_rng(0))
-    nn.train(model, X, y, epochs=20, lr=0.5, batch_size=3, rng=np.random.default_rng(1),
-             max_norm=0.8)
+    nn.train(
+        model, X, y, epochs=20, lr=0.5, batch_size=3, rng=np.random.default_rng(1), max_norm=0.8
+    )
     assert all(np.linalg.norm(W, axis=0).max() <= 0.8 * (1 + 1e-12) for W in model.weights)
 
 
@@ -254,8 +293,16 @@ def test_weight_decay_shrinks_weights(toy):
     norms = []
     for decay in (0.0, 0.1):
         model = nn.MLP([5, 16, 3], rng=np.random.default_rng(0))
-        nn.train(model, X, y, epochs=30, lr=0.1, batch_size=4, rng=np.random.default_rng(1),
-                 weight_decay=decay)
+        nn.train(
+            model,
+            X,
+            y,
+            epochs=30,
+            lr=0.1,
+            batch_size=4,
+            rng=np.random.default_rng(1),
+            weight_decay=decay,
+        )
         norms.append(sum(np.sum(W**2) for W in model.weights))
     assert norms[1] < 0.8 * norms[0]
 
@@ -264,16 +311,27 @@ def test_regression_training(toy):
     X, _ = toy
     target = X[:, :1] * 2 - X[:, 1:2]
     model = nn.MLP([5, 32, 1], rng=np.random.default_rng(0), output="linear")
-    history = nn.train(model, X, target, epochs=200, lr=0.02, batch_size=12,
-                       rng=np.random.default_rng(1))
+    history = nn.train(
+        model, X, target, epochs=200, lr=0.02, batch_size=12, rng=np.random.default_rng(1)
+    )
     assert history.train_error[-1] == pytest.approx(np.sqrt(history.train_loss[-1]))
     assert history.train_loss[-1] < 0.05 * np.var(target)
 
 
 def test_progress_bar_writes_to_stderr(toy, capsys):
     X, y = toy
-    nn.train(nn.MLP([5, 4, 3], rng=np.random.default_rng(0)), X, y, epochs=3, lr=0.1,
-             batch_size=4, rng=np.random.default_rng(1), X_val=X, y_val=y, progress=True)
+    nn.train(
+        nn.MLP([5, 4, 3], rng=np.random.default_rng(0)),
+        X,
+        y,
+        epochs=3,
+        lr=0.1,
+        batch_size=4,
+        rng=np.random.default_rng(1),
+        X_val=X,
+        y_val=y,
+        progress=True,
+    )
     err = capsys.readouterr().err
     assert "training" in err and "3/3" in err and "val_error" in err
 
@@ -281,35 +339,55 @@ def test_progress_bar_writes_to_stderr(toy, capsys):
 def test_divergence_stops_with_a_warning_and_keeps_history(toy):
     X, y = toy
     model = nn.MLP([5, 16, 3], rng=np.random.default_rng(0))
-    with (pytest.warns(RuntimeWarning, match="training diverged at epoch"),
-          np.errstate(all="ignore")):
-        history = nn.train(model, X * 1e6, y, epochs=50, lr=1e3, batch_size=4,
-                           rng=np.random.default_rng(1), momentum=0.99)
+    with (
+        pytest.warns(RuntimeWarning, match="training diverged at epoch"),
+        np.errstate(all="ignore"),
+    ):
+        history = nn.train(
+            model,
+            X * 1e6,
+            y,
+            epochs=50,
+            lr=1e3,
+            batch_size=4,
+            rng=np.random.default_rng(1),
+            momentum=0.99,
+        )
     assert history.diverged and history.epochs < 50
     assert all(np.isfinite(history.minibatch_loss))
 
 
-@pytest.mark.parametrize("kwargs,pattern", [
-    ({"epochs": 0}, "epochs must be an integer >= 1"),
-    ({"lr": -0.1}, "lr must be a finite number > 0"),
-    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
-    ({"max_norm": 0.0}, "max_norm must be a finite number > 0"),
-    ({"rng": None}, "rng must be a numpy.random.Generator"),
-    ({"X_val": np.ones((2, 5))}, "X_val and y_val must be given together"),
-    ({"y": np.arange(12) % 5}, r"y must be integer labels of shape \(N,\) in \[0, 3\)"),
-    ({"y": np.zeros(11, int)}, "y must have one target per row of X"),
-    ({"X_val": np.ones((2, 5)), "y_val": np.array([0.5, 1.0])}, "y_val must be integer labels"),
-])
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"lr": -0.1}, "lr must be a finite number > 0"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"max_norm": 0.0}, "max_norm must be a finite number > 0"),
+        ({"rng": None}, "rng must be a numpy.random.Generator"),
+        ({"X_val": np.ones((2, 5))}, "X_val and y_val must be given together"),
+        ({"y": np.arange(12) % 5}, r"y must be integer labels of shape \(N,\) in \[0, 3\)"),
+        ({"y": np.zeros(11, int)}, "y must have one target per row of X"),
+        ({"X_val": np.ones((2, 5)), "y_val": np.array([0.5, 1.0])}, "y_val must be integer labels"),
+    ],
+)
 def test_train_bad_arguments(toy, kwargs, pattern):
     X, y = toy
-    args = {"X": X, "y": y, "epochs": 1, "lr": 0.1, "batch_size": 4,
-            "rng": np.random.default_rng(0)} | kwargs
+    args = {
+        "X": X,
+        "y": y,
+        "epochs": 1,
+        "lr": 0.1,
+        "batch_size": 4,
+        "rng": np.random.default_rng(0),
+    } | kwargs
     model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=pattern):
         nn.train(model, args.pop("X"), args.pop("y"), **args)
 
 
 # --- inverted vs standard dropout, step for step ---------------------------------------------
+
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_inverted_net_follows_standard_net_at_the_equivalent_learning_rate(momentum):
@@ -324,8 +402,10 @@ def test_inverted_net_follows_standard_net_at_the_equivalent_learning_rate(momen
     y = X[:, :4].argmax(axis=1)  # a learnable rule, so that the check below means something
     standard = nn.MLP([6, 20, 16, 4], rates, rng=np.random.default_rng(1), dropout="standard")
     inverted = standard.converted("inverted")
-    standard_lrs = [equivalent_standard_lr(lr, rates[int(name[1:])]) if reads else lr
-                    for name, reads in zip(standard.parameter_names(), standard.reads_dropout())]
+    standard_lrs = [
+        equivalent_standard_lr(lr, rates[int(name[1:])]) if reads else lr
+        for name, reads in zip(standard.parameter_names(), standard.reads_dropout())
+    ]
     opt_standard = nn.SGD(standard.parameters(), standard_lrs, momentum=momentum)
     opt_inverted = nn.SGD(inverted.parameters(), lr, momentum=momentum)
     mask_rng_standard, mask_rng_inverted = np.random.default_rng(7), np.random.default_rng(7)
@@ -342,8 +422,9 @@ def test_inverted_net_follows_standard_net_at_the_equivalent_learning_rate(momen
             np.testing.assert_allclose(g_i, factor * g_s, rtol=1e-9, atol=1e-13)
         opt_standard.step(grads_s)
         opt_inverted.step(grads_i)
-        for name, p_s, p_i in zip(standard.parameter_names(), standard.parameters(),
-                                  inverted.parameters()):
+        for name, p_s, p_i in zip(
+            standard.parameter_names(), standard.parameters(), inverted.parameters()
+        ):
             factor = keep[name] if name.startswith("W") else 1.0
             np.testing.assert_allclose(p_i, factor * p_s, rtol=1e-9, atol=1e-13)
     # the inference outputs are the same function too

@@ -44,8 +44,11 @@ def _requirement_map(requirements):
 
 
 # the same packages under their conda-forge names
-CONDA_NAMES = {"dask[distributed]": "dask", "psycopg2-binary": "psycopg2",
-               "pyright[nodejs]": "pyright"}
+CONDA_NAMES = {
+    "dask[distributed]": "dask",
+    "psycopg2-binary": "psycopg2",
+    "pyright[nodejs]": "pyright",
+}
 
 
 def test_environment_yml_has_the_pyproject_pins():
@@ -86,7 +89,8 @@ def test_the_lock_pins_one_version_inside_every_range_of_pyproject():
         name = canonicalize_name(requirement.name)
         assert name in locked, f"{name} (pyproject.toml) is missing from requirements.lock"
         assert requirement.specifier.contains(locked[name], prereleases=True), (
-            f"requirements.lock pins {name}=={locked[name]}, outside {requirement}")
+            f"requirements.lock pins {name}=={locked[name]}, outside {requirement}"
+        )
         for extra in requirement.extras:  # dask[distributed] -> distributed, and so on
             assert any(canonicalize_name(extra) in key for key in locked), (name, extra)
 
@@ -111,16 +115,30 @@ def test_readme_exercise_table_is_the_registry():
     text = (ROOT / "README.md").read_text()
     block = re.search(r"<!-- exercises -->\n(.*?)<!-- /exercises -->", text, flags=re.S)
     assert block, "the README has no <!-- exercises --> block"
-    assert block.group(1) == markdown_table(), \
+    assert block.group(1) == markdown_table(), (
         "the README's exercise table is stale: paste `python -m autograder.exercises` into it"
+    )
 
 
 def test_pytest_fails_when_it_selects_no_test():
     """CI and `make check` rely on it: a marker expression or path that selects nothing must
     not pass unnoticed."""
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
-                          "slow and not slow", "tests/test_wire.py"],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "slow and not slow",
+            "tests/test_wire.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, run.stdout
 
 
@@ -140,8 +158,22 @@ def test_readme_library_example_runs():
 def test_experiment_command_line_runs(capsys):
     from course_lib import experiments
 
-    experiments.main(["--p-drop", "0", "--p-drop", "0.1,0.3", "--seeds", "0", "--epochs", "2",
-                      "--hidden", "32", "--n-train", "200"])
+    experiments.main(
+        [
+            "--p-drop",
+            "0",
+            "--p-drop",
+            "0.1,0.3",
+            "--seeds",
+            "0",
+            "--epochs",
+            "2",
+            "--hidden",
+            "32",
+            "--n-train",
+            "200",
+        ]
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("p_drop=0.0: test error") and "p_drop=[0.1, 0.3]" in lines[1]
@@ -166,16 +198,25 @@ def _free_port():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(),
-                    reason="needs the environment that `make` creates")
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / ".installed").exists(), reason="needs the environment that `make` creates"
+)
 def test_make_lab_serves_the_notebooks_with_nbgrader(tmp_path):
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+    )
     args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token}"
-    server = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     assert server.stdout is not None  # stdout=PIPE
     base = f"http://127.0.0.1:{port}"
     try:

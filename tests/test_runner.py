@@ -55,18 +55,23 @@ def copy(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def session(copy):
-    with KernelSession(copy=copy, sandboxed=False, timeout=TIMEOUT, env={"AUTOGRADER_SEED": "17"},
-                       files={"../data.txt": b"hello"}) as session:
+    with KernelSession(
+        copy=copy,
+        sandboxed=False,
+        timeout=TIMEOUT,
+        env={"AUTOGRADER_SEED": "17"},
+        files={"../data.txt": b"hello"},
+    ) as session:
         yield session
 
 
 # --- without a kernel -------------------------------------------------------------------------
 
+
 def test_the_kernel_command_runs_under_an_address_space_limit():
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit is not installed (util-linux)")
-    command = GradingKernelManager(kernel_name="python3",
-                                   memory_bytes=2**30).format_kernel_cmd()
+    command = GradingKernelManager(kernel_name="python3", memory_bytes=2**30).format_kernel_cmd()
     assert command[:3] == [shutil.which("prlimit"), f"--as={2**30}", "--"]
     assert "ipykernel_launcher" in " ".join(command[3:])
     unlimited = GradingKernelManager(kernel_name="python3", memory_bytes=0).format_kernel_cmd()
@@ -75,15 +80,18 @@ def test_the_kernel_command_runs_under_an_address_space_limit():
 
 # --- one kernel ---------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_cells_share_one_namespace_and_the_kernel_its_folder_files_and_course(session):
     assert session.run("answer = 6 * 7").status == "ok"
-    checks = ("import os, course_module\n"
-              "assert answer == 42 and course_module.VALUE == 42\n"
-              "assert open('data.txt').read() == 'hello'\n"  # put in the folder, not next to it
-              f"assert os.getcwd() == {str(session.workdir)!r}\n"
-              "assert os.environ['AUTOGRADER_SEED'] == '17'\n"
-              "assert os.environ['MPLBACKEND'] == 'Agg'\n")
+    checks = (
+        "import os, course_module\n"
+        "assert answer == 42 and course_module.VALUE == 42\n"
+        "assert open('data.txt').read() == 'hello'\n"  # put in the folder, not next to it
+        f"assert os.getcwd() == {str(session.workdir)!r}\n"
+        "assert os.environ['AUTOGRADER_SEED'] == '17'\n"
+        "assert os.environ['MPLBACKEND'] == 'Agg'\n"
+    )
     assert session.run(checks).status == "ok"
 
 
@@ -104,16 +112,21 @@ def test_a_cell_that_asks_for_input_fails_instead_of_waiting(session):
 
 @pytest.mark.slow
 def test_the_payload_a_cell_displays_is_captured_and_nothing_else(session):
-    shown = session.run(f"print('text')\n{_show({'observed': [1, 2]})}\n"
-                        "display({'text/plain': 'not a payload'}, raw=True)")
+    shown = session.run(
+        f"print('text')\n{_show({'observed': [1, 2]})}\n"
+        "display({'text/plain': 'not a payload'}, raw=True)"
+    )
     assert (shown.status, shown.payload) == ("ok", {"observed": [1, 2]})
     assert session.run("print('no payload')").payload is None  # nothing left from the last cell
     # the grader's probe displays after the student's function returns: the last one counts
     last = session.run(f"{_show({'observed': 'forged'})}\n{_show({'observed': 'probed'})}")
     assert last.payload == {"observed": "probed"}
     raised = session.run(f"{_show({'failure': 'partial'})}\nraise ValueError('late')")
-    assert (raised.status, raised.error, raised.payload) == ("error", "ValueError: late",
-                                                             {"failure": "partial"})
+    assert (raised.status, raised.error, raised.payload) == (
+        "error",
+        "ValueError: late",
+        {"failure": "partial"},
+    )
 
 
 @pytest.mark.slow
@@ -143,9 +156,10 @@ def test_a_cell_that_kills_its_kernel_costs_only_itself(session):
 def test_an_allocation_beyond_the_memory_limit_is_a_memory_error(session):
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit is not installed (util-linux): the kernel would get the memory")
-    limit = session.run("import resource\n"
-                        f"assert resource.getrlimit(resource.RLIMIT_AS)[0] == {DEFAULT_MEMORY}",
-                        remember=False)
+    limit = session.run(
+        f"import resource\nassert resource.getrlimit(resource.RLIMIT_AS)[0] == {DEFAULT_MEMORY}",
+        remember=False,
+    )
     assert limit.status == "ok", limit.error
     session.run("before_the_memory_error = 1")
     outcome = session.run(f"block = bytearray({2 * DEFAULT_MEMORY})", remember=False)
@@ -155,6 +169,7 @@ def test_an_allocation_beyond_the_memory_limit_is_a_memory_error(session):
 
 # --- a second submission ------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_the_next_submission_gets_a_fresh_kernel_and_nothing_is_left_after_one(session, copy):
     session.run("left_by_the_last_submission = True")
@@ -162,11 +177,15 @@ def test_the_next_submission_gets_a_fresh_kernel_and_nothing_is_left_after_one(s
         assert _kernel_pid(fresh) != _kernel_pid(session)
         outcome = fresh.run("left_by_the_last_submission")
         assert (outcome.status, outcome.error) == (
-            "error", "NameError: name 'left_by_the_last_submission' is not defined")
+            "error",
+            "NameError: name 'left_by_the_last_submission' is not defined",
+        )
         # a process the student's code starts: shutting the kernel down alone would leave it
-        started = fresh.run("import subprocess\n"
-                            "child = subprocess.Popen(['sleep', '600'])\n"
-                            "open('child.pid', 'w').write(str(child.pid))")
+        started = fresh.run(
+            "import subprocess\n"
+            "child = subprocess.Popen(['sleep', '600'])\n"
+            "open('child.pid', 'w').write(str(child.pid))"
+        )
         assert started.status == "ok", started.error
         kernel, child = _kernel_pid(fresh), int((fresh.workdir / "child.pid").read_text())
         scratch = fresh.scratch

@@ -12,16 +12,16 @@ import time
 from pathlib import Path
 
 import pytest
-from grading_helpers import ROOT, submission, write
 
 from autograder import sandbox
 from autograder.grading import grade_notebook
 from autograder.grading_copy import grading_copy
 from autograder.runner import KernelSession
+from grading_helpers import ROOT, submission, write
 
 NB = "03_inverted_dropout"
 
-LOOK_AROUND = textwrap.dedent('''
+LOOK_AROUND = textwrap.dedent("""
     import json, os, socket, sys
     def reachable(host, port):
         try:
@@ -53,7 +53,7 @@ LOOK_AROUND = textwrap.dedent('''
             "environment": sorted(os.environ), "forks": forks(),
             "network": reachable("127.0.0.1", @PORT@)}
     print(json.dumps(seen))
-''')
+""")
 
 
 def _look_around(port: int) -> dict:
@@ -92,14 +92,31 @@ def test_the_kernel_sees_its_scratch_folder_and_the_grading_copy_only():
     assert not seen["network"]
     assert seen["pid"] < 10  # its own PID namespace
     assert not {"DATABASE_URL", "JUPYTERHUB_API_TOKEN"} & set(seen["environment"])
-    assert set(seen["environment"]) <= {"PATH", "HOME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE",
-                                        "MPLBACKEND", "MPLCONFIGDIR", "IPYTHONDIR", "TMPDIR",
-                                        "LANG", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                        "MKL_NUM_THREADS", "AUTOGRADER_SEED", "PWD",
-                                        "JPY_SESSION_NAME", "PYDEVD_USE_FRAME_EVAL",
-                                        # set by ipykernel for its own output
-                                        "TERM", "PAGER", "GIT_PAGER", "CLICOLOR",
-                                        "CLICOLOR_FORCE", "FORCE_COLOR"}
+    assert set(seen["environment"]) <= {
+        "PATH",
+        "HOME",
+        "PYTHONPATH",
+        "PYTHONDONTWRITEBYTECODE",
+        "MPLBACKEND",
+        "MPLCONFIGDIR",
+        "IPYTHONDIR",
+        "TMPDIR",
+        "LANG",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "AUTOGRADER_SEED",
+        "PWD",
+        "JPY_SESSION_NAME",
+        "PYDEVD_USE_FRAME_EVAL",
+        # set by ipykernel for its own output
+        "TERM",
+        "PAGER",
+        "GIT_PAGER",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+        "FORCE_COLOR",
+    }
     if sandbox.running_as_root():
         assert seen["uid"] >= sandbox.UID_BASE
     assert 0 < seen["forks"] < sandbox.DEFAULT_NPROC
@@ -108,14 +125,23 @@ def test_the_kernel_sees_its_scratch_folder_and_the_grading_copy_only():
 def test_wrap_binds_no_repository_and_limits_the_kernel(tmp_path):
     box = sandbox.Sandbox(tmp_path, tmp_path / "copy", memory_bytes=2**31, uid=None)
     command = box.wrap(["python", "-m", "ipykernel_launcher"], {"PATH": "/usr/bin"})
-    for flag in ("--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-user",
-                 "--clearenv", "--new-session"):
+    for flag in (
+        "--die-with-parent",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-user",
+        "--clearenv",
+        "--new-session",
+    ):
         assert flag in command
     assert f"--as={2**31}" in command and f"--nproc={sandbox.DEFAULT_NPROC}" in command
     binds = [command[i + 1] for i, arg in enumerate(command) if arg in ("--bind", "--ro-bind")]
     assert str(ROOT) not in binds and "/etc" not in binds and "/" not in binds
-    assert str(tmp_path / "copy") in binds and command[-3:] == ["python", "-m",
-                                                               "ipykernel_launcher"]
+    assert str(tmp_path / "copy") in binds and command[-3:] == [
+        "python",
+        "-m",
+        "ipykernel_launcher",
+    ]
 
 
 @pytest.mark.slow
@@ -128,12 +154,14 @@ def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     assert str(environment).startswith("/tmp/")
     trees = sandbox._python_trees()
     monkeypatch.setattr(sandbox, "_python_trees", lambda: [*trees, str(environment)])
-    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31,
-                          uid=sandbox.new_uid())
+    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31, uid=sandbox.new_uid())
     box.prepare()
     try:
-        run = subprocess.run(box.wrap(["cat", str(environment / "marker")], {"PATH": "/usr/bin"}),
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            box.wrap(["cat", str(environment / "marker")], {"PATH": "/usr/bin"}),
+            capture_output=True,
+            text=True,
+        )
     finally:
         box.release()
     assert run.stdout == "visible", run.stderr
@@ -141,8 +169,7 @@ def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_each_sandbox_gets_control_groups_of_its_own_where_the_machine_allows(tmp_path):
-    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31,
-                          uid=sandbox.new_uid())
+    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31, uid=sandbox.new_uid())
     box.prepare()
     if not box.cgroups:
         pytest.skip("no writable cgroup v1 cpu or pids hierarchy on this machine")
@@ -180,25 +207,45 @@ def test_grading_in_a_user_namespace_gives_the_same_marks(tmp_path, monkeypatch)
 def test_check_refuses_without_bubblewrap_unless_told_and_says_why(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
     env = dict(os.environ, PATH=str(Path(sys.executable).parent))
-    refused = subprocess.run([sys.executable, "-m", "autograder", "check", str(path)],
-                             capture_output=True, text=True, cwd=ROOT, env=env)
+    refused = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert refused.returncode == 2 and refused.stdout == ""
     assert "bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    allowed = subprocess.run([sys.executable, "-m", "autograder", "check", str(path), "--seed",
-                              "3", "--no-sandbox"], capture_output=True, text=True, cwd=ROOT,
-                             env=env)
+    allowed = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", str(path), "--seed", "3", "--no-sandbox"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert allowed.returncode == 0, allowed.stderr
     graded = json.loads(allowed.stdout)
     assert graded["sandbox"] is False and graded["score"] == 6
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["01_intuition", "02_bernoulli_binomial", NB, "04_backprop",
-                                  "05_variants", "06_mc_dropout", "07_capstone"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "01_intuition",
+        "02_bernoulli_binomial",
+        NB,
+        "04_backprop",
+        "05_variants",
+        "06_mc_dropout",
+        "07_capstone",
+    ],
+)
 def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_path):
     path = write(submission(name, correct=True), tmp_path / f"{name}.ipynb")
     graded = grade_notebook(path, seed=5)
-    failed = [(test["id"], test["message"]) for test in graded["tests"]
-              if test["status"] != "passed"]
+    failed = [
+        (test["id"], test["message"]) for test in graded["tests"] if test["status"] != "passed"
+    ]
     assert not failed and graded["score"] == graded["max_score"] > 0

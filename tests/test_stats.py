@@ -17,9 +17,9 @@ from scipy import stats as scipy_stats
 
 from course_lib import stats
 
-M = 20_000          # experiments per empirical test
-ALPHA = 0.05        # a false-failure probability large enough to be measured
-TEST_ALPHA = 1e-9   # what each empirical assertion of this file may spend
+M = 20_000  # experiments per empirical test
+ALPHA = 0.05  # a false-failure probability large enough to be measured
+TEST_ALPHA = 1e-9  # what each empirical assertion of this file may spend
 
 
 def _at_most_alpha(exceedances: int) -> None:
@@ -34,15 +34,25 @@ def _exactly(exceedances: int, q: float) -> None:
 
 # --- binomial acceptance regions -----------------------------------------------------------------
 
-@pytest.mark.parametrize("n,p,alpha", [(1000, 0.3, 1e-9), (50, 0.9, 1e-3), (10_000, 0.5, 1e-6),
-                                       (1, 0.5, 0.5), (200, 0.01, 1e-9), (30, 0.0, 1e-9),
-                                       (30, 1.0, 1e-9)])
+
+@pytest.mark.parametrize(
+    "n,p,alpha",
+    [
+        (1000, 0.3, 1e-9),
+        (50, 0.9, 1e-3),
+        (10_000, 0.5, 1e-6),
+        (1, 0.5, 0.5),
+        (200, 0.01, 1e-9),
+        (30, 0.0, 1e-9),
+        (30, 1.0, 1e-9),
+    ],
+)
 def test_binomial_acceptance_tails_are_within_alpha_and_tight(n, p, alpha):
     lo, hi = stats.binomial_acceptance(n, p, alpha)
     law = scipy_stats.binom(n, p)
     assert 0 <= lo <= hi <= n
     assert law.cdf(lo - 1) <= alpha / 2 and law.sf(hi) <= alpha / 2
-    assert lo == 0 or law.cdf(lo) > alpha / 2      # one step in would spend more than alpha/2
+    assert lo == 0 or law.cdf(lo) > alpha / 2  # one step in would spend more than alpha/2
     assert hi == n or law.sf(hi - 1) > alpha / 2
 
 
@@ -78,6 +88,7 @@ def test_agreement_and_coincidence_probabilities():
 
 # --- means ---------------------------------------------------------------------------------------
 
+
 def _mean_exceedances(values: np.ndarray, mu: float, radius: float) -> int:
     """values: (M, n) experiments; how many means lie at least ``radius`` from ``mu``."""
     return int(np.count_nonzero(np.abs(values.mean(axis=1) - mu) >= radius))
@@ -87,8 +98,10 @@ def test_hoeffding_formula_and_coverage():
     assert stats.hoeffding_radius(100, 1.0, 0.05) == pytest.approx(math.sqrt(math.log(40) / 200))
     n = 50
     rng = np.random.default_rng(2)
-    for values, mu, width in ((rng.random((M, n)) < 0.5, 0.5, 1.0),      # the extreme law
-                              (rng.uniform(-1, 3, (M, n)), 1.0, 4.0)):
+    for values, mu, width in (
+        (rng.random((M, n)) < 0.5, 0.5, 1.0),  # the extreme law
+        (rng.uniform(-1, 3, (M, n)), 1.0, 4.0),
+    ):
         radius = stats.hoeffding_radius(n, width, ALPHA)
         _at_most_alpha(_mean_exceedances(values.astype(float), mu, radius))
 
@@ -131,6 +144,7 @@ def test_close_pair_bound_holds_and_is_nearly_tight():
 
 # --- variances -----------------------------------------------------------------------------------
 
+
 def test_mean_square_range_has_exact_coverage():
     n, mu, variance = 8, -1.0, 0.5
     values = np.random.default_rng(7).normal(mu, math.sqrt(variance), (M, n))
@@ -150,6 +164,7 @@ def test_variance_ratio_range_has_exact_coverage():
 
 # --- normal approximations -----------------------------------------------------------------------
 
+
 def test_normal_approximations_of_the_binomial_law():
     density, corrected = stats.binomial_normal_pmf(1024, 512, 0.5)
     exact = scipy_stats.binom.pmf(512, 1024, 0.5)
@@ -163,18 +178,22 @@ def test_normal_approximations_of_the_binomial_law():
 
 # --- arguments -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("call", [
-    lambda: stats.binomial_acceptance(10, 1.5),
-    lambda: stats.binomial_acceptance(10, 0.5, alpha=0.0),
-    lambda: stats.binomial_acceptance(-1, 0.5),
-    lambda: stats.hoeffding_radius(0, 1.0),
-    lambda: stats.bernstein_radius(10, -1.0, 1.0),
-    lambda: stats.normal_mean_radius(10, float("nan")),
-    lambda: stats.mean_square_range(1.0, 10, alpha=1.0),
-    lambda: stats.variance_ratio_range(0, 5),
-    lambda: stats.binomial_normal_pmf(10, 3, 0.0),
-    lambda: stats.binomial_normal_range(10, 0.5, coverage=1.0),
-])
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: stats.binomial_acceptance(10, 1.5),
+        lambda: stats.binomial_acceptance(10, 0.5, alpha=0.0),
+        lambda: stats.binomial_acceptance(-1, 0.5),
+        lambda: stats.hoeffding_radius(0, 1.0),
+        lambda: stats.bernstein_radius(10, -1.0, 1.0),
+        lambda: stats.normal_mean_radius(10, float("nan")),
+        lambda: stats.mean_square_range(1.0, 10, alpha=1.0),
+        lambda: stats.variance_ratio_range(0, 5),
+        lambda: stats.binomial_normal_pmf(10, 3, 0.0),
+        lambda: stats.binomial_normal_range(10, 0.5, coverage=1.0),
+    ],
+)
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()

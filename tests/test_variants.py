@@ -14,26 +14,43 @@ from hypothesis.extra import numpy as hnp
 from scipy import stats
 
 from autograder.exercises import kit
+from conftest import FLOAT_DTYPES, float_arrays, p_drops, seeds
 from course_lib import checks
 from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.gradcheck import numerical_gradient_array, relative_error
 from course_lib.masks import sample_mask
-from course_lib.variants import (ALPHA_PRIME, SELU_ALPHA, SELU_SCALE, AlphaDropoutCache,
-                                 DropConnectCache, GaussianDropoutCache, SpatialDropoutCache,
-                                 alpha_dropout_affine, alpha_dropout_backward,
-                                 alpha_dropout_forward, dropblock_mask, dropconnect_backward,
-                                 dropconnect_forward, gaussian_dropout_backward,
-                                 gaussian_dropout_forward, linear_decay_rates, relaxed_drop,
-                                 sample_active_blocks, selu, spatial_dropout_backward,
-                                 spatial_dropout_forward, targeted_keep_mask)
-
-from conftest import FLOAT_DTYPES, float_arrays, p_drops, seeds
+from course_lib.variants import (
+    ALPHA_PRIME,
+    SELU_ALPHA,
+    SELU_SCALE,
+    AlphaDropoutCache,
+    DropConnectCache,
+    GaussianDropoutCache,
+    SpatialDropoutCache,
+    alpha_dropout_affine,
+    alpha_dropout_backward,
+    alpha_dropout_forward,
+    dropblock_mask,
+    dropconnect_backward,
+    dropconnect_forward,
+    gaussian_dropout_backward,
+    gaussian_dropout_forward,
+    linear_decay_rates,
+    relaxed_drop,
+    sample_active_blocks,
+    selu,
+    spatial_dropout_backward,
+    spatial_dropout_forward,
+    targeted_keep_mask,
+)
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
-BACKWARDS = {spatial_dropout_forward: spatial_dropout_backward,
-             gaussian_dropout_forward: gaussian_dropout_backward,
-             alpha_dropout_forward: alpha_dropout_backward}
+BACKWARDS = {
+    spatial_dropout_forward: spatial_dropout_backward,
+    gaussian_dropout_forward: gaussian_dropout_backward,
+    alpha_dropout_forward: alpha_dropout_backward,
+}
 UNIT_FORWARDS = list(BACKWARDS)  # the variants with the (x, p_drop) signature
 
 
@@ -42,9 +59,13 @@ def _elements(dtype, bound):
 
 
 # (N, C, H, W) feature maps of any float dtype, including empty ones
-feature_maps = FLOAT_DTYPES.flatmap(lambda dt: hnp.arrays(
-    dt, hnp.array_shapes(min_dims=4, max_dims=4, min_side=0, max_side=5),
-    elements=_elements(dt, 100)))
+feature_maps = FLOAT_DTYPES.flatmap(
+    lambda dt: hnp.arrays(
+        dt,
+        hnp.array_shapes(min_dims=4, max_dims=4, min_side=0, max_side=5),
+        elements=_elements(dt, 100),
+    )
+)
 
 
 @st.composite
@@ -53,8 +74,10 @@ def dense_layers(draw):
     ``x @ W / keep_prob`` stays finite in float16."""
     dtype = draw(FLOAT_DTYPES)
     n, d, m = draw(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)))
-    return tuple(draw(hnp.arrays(dtype, shape, elements=_elements(dtype, 10)))
-                 for shape in ((n, d), (d, m), (m,)))
+    return tuple(
+        draw(hnp.arrays(dtype, shape, elements=_elements(dtype, 10)))
+        for shape in ((n, d), (d, m), (m,))
+    )
 
 
 def _inputs_for(forward):
@@ -62,6 +85,7 @@ def _inputs_for(forward):
 
 
 # --- properties (hypothesis) ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("forward", UNIT_FORWARDS)
 @given(data=st.data(), p_drop=p_drops, seed=seeds)
@@ -99,8 +123,9 @@ def test_spatial_drops_whole_channels(x, p_drop, seed):
     np.testing.assert_allclose(out[kept], expected[kept], rtol=4 * np.finfo(x.dtype).eps)
     assert not np.any(out[~kept])
     dx = spatial_dropout_backward(np.ones_like(x), cache)
-    np.testing.assert_allclose(dx, np.where(kept, 1 / (1 - p_drop), 0).astype(x.dtype),
-                               rtol=4 * np.finfo(x.dtype).eps)
+    np.testing.assert_allclose(
+        dx, np.where(kept, 1 / (1 - p_drop), 0).astype(x.dtype), rtol=4 * np.finfo(x.dtype).eps
+    )
 
 
 @given(x=float_arrays(), p_drop=p_drops, seed=seeds)
@@ -125,8 +150,10 @@ def test_alpha_outputs_are_affine_in_kept_units_and_constant_in_dropped(x, p_dro
     # two roundings in x's dtype (a * x, then + b), each within half an ulp of its result, or
     # half the smallest subnormal when it underflows (b ~ 1e-9 is 0 in float16)
     info = np.finfo(x.dtype)
-    tolerance = (2 * info.eps * (np.abs(a * x.astype(np.float64)) + abs(b) + np.abs(reference))
-                 + info.smallest_subnormal)
+    tolerance = (
+        2 * info.eps * (np.abs(a * x.astype(np.float64)) + abs(b) + np.abs(reference))
+        + info.smallest_subnormal
+    )
     assert np.all(np.abs(out - reference) <= tolerance)
     dx = alpha_dropout_backward(np.ones_like(x), cache)
     np.testing.assert_allclose(dx, np.where(cache.mask, a, 0).astype(x.dtype), rtol=2 * info.eps)
@@ -137,8 +164,9 @@ def test_dropconnect_shape_dtype_and_inputs_untouched(layer, p_drop, seed):
     x, W, b = layer
     before = [array.copy() for array in layer]
     for training in (True, False):
-        out, cache = dropconnect_forward(x, W, b, p_drop, rng=np.random.default_rng(seed),
-                                         training=training)
+        out, cache = dropconnect_forward(
+            x, W, b, p_drop, rng=np.random.default_rng(seed), training=training
+        )
         assert out.shape == (x.shape[0], W.shape[1]) and out.dtype == x.dtype
         grads = dropconnect_backward(np.ones_like(out), cache)
         for grad, array in zip(grads, layer):
@@ -153,8 +181,9 @@ def test_dropconnect_inference_and_p_drop_zero_are_the_dense_layer(layer, p_drop
     x, W, b = layer
     dout = np.ones((x.shape[0], W.shape[1]), dtype=x.dtype)
     for rate, training in ((p_drop, False), (0.0, True)):
-        out, cache = dropconnect_forward(x, W, b, rate, rng=np.random.default_rng(seed),
-                                         training=training)
+        out, cache = dropconnect_forward(
+            x, W, b, rate, rng=np.random.default_rng(seed), training=training
+        )
         assert np.array_equal(out, x @ W + b)
         dx, dW, db = dropconnect_backward(dout, cache)
         assert np.array_equal(dx, dout @ W.T)
@@ -168,7 +197,7 @@ def test_dropconnect_uses_one_weight_mask_per_sample(layer, p_drop, seed):
     out, cache = dropconnect_forward(x, W, b, p_drop, rng=np.random.default_rng(seed))
     if cache.mask is None:  # p_drop == 0
         return
-    assert cache.mask.dtype == bool and cache.mask.shape == (x.shape[0],) + W.shape
+    assert cache.mask.dtype == bool and cache.mask.shape == (x.shape[0], *W.shape)
     thinned = np.where(cache.mask, W.astype(np.float64) / (1 - p_drop), 0)
     expected = np.einsum("nd,ndm->nm", x.astype(np.float64), thinned) + b
     eps = float(np.finfo(x.dtype).eps)
@@ -178,6 +207,7 @@ def test_dropconnect_uses_one_weight_mask_per_sample(layer, p_drop, seed):
 
 
 # --- statistics --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("p_drop", [0.2, 0.5, 0.8])
 def test_spatial_masks_are_per_channel_and_binomial(p_drop):
@@ -236,8 +266,9 @@ def _alpha_dropout_moment_radii(n, k, p_drop, alpha):
     s_bound = stats.norm.isf(alpha / 6) * math.sqrt(k)
     c_bound = max(k - stats.chi2.ppf(alpha / 6, k), stats.chi2.isf(alpha / 6, k) - k)
     mean_radius = (k_spread * abs(b - c) + a * s_bound) / n
-    second_radius = (k_spread * abs(a**2 + b**2 - c**2)
-                     + a**2 * (c_bound + 2 * abs(b / a) * s_bound)) / n
+    second_radius = (
+        k_spread * abs(a**2 + b**2 - c**2) + a**2 * (c_bound + 2 * abs(b / a) * s_bound)
+    ) / n
     return mean_radius, second_radius, (lo, hi)
 
 
@@ -253,8 +284,7 @@ def test_alpha_dropout_keeps_zero_mean_and_unit_variance(p_drop):
     dropped = np.isclose(out, dropped_value, rtol=1e-12, atol=0)
     kept_count = n - int(dropped.sum())
     # one assertion, alpha = ALPHA in total (a third each to k, S and C; see the helper)
-    mean_radius, second_radius, (lo, hi) = _alpha_dropout_moment_radii(n, kept_count, p_drop,
-                                                                       ALPHA)
+    mean_radius, second_radius, (lo, hi) = _alpha_dropout_moment_radii(n, kept_count, p_drop, ALPHA)
     assert lo <= kept_count <= hi
     assert abs(out.mean()) <= mean_radius
     assert abs(np.mean(out**2) - 1.0) <= second_radius
@@ -272,8 +302,9 @@ def test_alpha_dropout_given_the_mask(p_drop):
     dropped_value = a * ALPHA_PRIME + b
     dropped = np.isclose(out, dropped_value, rtol=1e-12, atol=0)
     # alpha = ALPHA for each of the three assertions
-    checks.assert_binomial_count(n - int(dropped.sum()), n, keep_prob, alpha=ALPHA,
-                                 what="kept units")
+    checks.assert_binomial_count(
+        n - int(dropped.sum()), n, keep_prob, alpha=ALPHA, what="kept units"
+    )
     checks.assert_normal_mean(out[~dropped], b, variance=a**2, alpha=ALPHA)
     checks.assert_normal_variance(out[~dropped], a**2, mean=b, alpha=ALPHA)
     # and those three laws have mean 0, variance 1 together (exact algebra)
@@ -314,16 +345,27 @@ def test_dropconnect_expected_output_is_the_dense_layer(p_drop):
     variance = float(np.max(p_drop / keep_prob * terms_squared / dense**2))
     # (1 + 1e-12): room for rounding when all weights of an entry are kept; a wider range
     # keeps the bound valid
-    checks.assert_mean_close((out - b) / dense, 1.0, lower=0.0, upper=(1 + 1e-12) / keep_prob,
-                             variance=variance, alpha=ALPHA, what="mean of (out - b) / (x @ W)")
+    checks.assert_mean_close(
+        (out - b) / dense,
+        1.0,
+        lower=0.0,
+        upper=(1 + 1e-12) / keep_prob,
+        variance=variance,
+        alpha=ALPHA,
+        what="mean of (out - b) / (x @ W)",
+    )
 
 
-@pytest.mark.parametrize("make_output", [
-    lambda rng, x: spatial_dropout_forward(x.reshape(64, 64, 1, 1), 0.5, rng=rng)[0],
-    lambda rng, x: gaussian_dropout_forward(x, 0.5, rng=rng)[0],
-    lambda rng, x: alpha_dropout_forward(x, 0.5, rng=rng)[0],
-    lambda rng, x: dropconnect_forward(x[:8], x[:64, :16], x[0, :16], 0.5, rng=rng)[0],
-], ids=["spatial", "gaussian", "alpha", "dropconnect"])
+@pytest.mark.parametrize(
+    "make_output",
+    [
+        lambda rng, x: spatial_dropout_forward(x.reshape(64, 64, 1, 1), 0.5, rng=rng)[0],
+        lambda rng, x: gaussian_dropout_forward(x, 0.5, rng=rng)[0],
+        lambda rng, x: alpha_dropout_forward(x, 0.5, rng=rng)[0],
+        lambda rng, x: dropconnect_forward(x[:8], x[:64, :16], x[0, :16], 0.5, rng=rng)[0],
+    ],
+    ids=["spatial", "gaussian", "alpha", "dropconnect"],
+)
 def test_randomness_comes_from_rng_only(make_output):
     x = np.random.default_rng(0).uniform(1, 2, size=(64, 64))
     first = make_output(np.random.default_rng(5), x)
@@ -332,6 +374,7 @@ def test_randomness_comes_from_rng_only(make_output):
 
 
 # --- gradients ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("forward", UNIT_FORWARDS)
 @pytest.mark.parametrize("training", [True, False])
@@ -357,11 +400,13 @@ def test_dropconnect_gradient_check(training, p_drop):
     dout = rng.standard_normal((4, 3))
 
     def forward(x_, W_, b_):  # one seed: every evaluation sees the same weight masks
-        return dropconnect_forward(x_, W_, b_, p_drop, rng=np.random.default_rng(99),
-                                   training=training)[0]
+        return dropconnect_forward(
+            x_, W_, b_, p_drop, rng=np.random.default_rng(99), training=training
+        )[0]
 
-    _, cache = dropconnect_forward(x, W, b, p_drop, rng=np.random.default_rng(99),
-                                   training=training)
+    _, cache = dropconnect_forward(
+        x, W, b, p_drop, rng=np.random.default_rng(99), training=training
+    )
     dx, dW, db = dropconnect_backward(dout, cache)
     assert relative_error(dx, numerical_gradient_array(lambda v: forward(v, W, b), x, dout)) < 1e-7
     assert relative_error(dW, numerical_gradient_array(lambda v: forward(x, v, b), W, dout)) < 1e-7
@@ -370,8 +415,9 @@ def test_dropconnect_gradient_check(training, p_drop):
 
 # --- agreement with PyTorch -------------------------------------------------------------------
 
+
 def test_alpha_prime_is_selus_negative_saturation():
-    assert ALPHA_PRIME == pytest.approx(-SELU_SCALE * SELU_ALPHA, rel=1e-15)
+    assert pytest.approx(-SELU_SCALE * SELU_ALPHA, rel=1e-15) == ALPHA_PRIME
     torch = pytest.importorskip("torch")
     saturated = torch.nn.functional.selu(torch.tensor(-60.0, dtype=torch.float64)).item()
     assert saturated == pytest.approx(ALPHA_PRIME, rel=1e-15)
@@ -382,8 +428,9 @@ def test_alpha_dropout_matches_torch(p_drop):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(41).standard_normal(100_000)
     torch.manual_seed(41)
-    out_torch = torch.nn.functional.alpha_dropout(torch.from_numpy(x), p_drop,
-                                                  training=True).numpy()
+    out_torch = torch.nn.functional.alpha_dropout(
+        torch.from_numpy(x), p_drop, training=True
+    ).numpy()
     # torch's dropped units all share the one most frequent output value
     values, counts = np.unique(out_torch, return_counts=True)
     dropped_torch = out_torch == values[np.argmax(counts)]
@@ -405,7 +452,7 @@ def test_gaussian_noise_variance_matches_a_torch_reference(p_drop):
     x = np.random.default_rng(43).uniform(0.5, 2.0, size=200_000)
     torch.manual_seed(43)
     std = math.sqrt(p_drop / (1 - p_drop))
-    out_torch = (torch.from_numpy(x) * (1 + std * torch.randn(x.shape, dtype=torch.float64)))
+    out_torch = torch.from_numpy(x) * (1 + std * torch.randn(x.shape, dtype=torch.float64))
     out, _ = gaussian_dropout_forward(x, p_drop, rng=np.random.default_rng(44))
     checks.assert_equal_normal_variances(out / x - 1, out_torch.numpy() / x - 1, alpha=ALPHA)
 
@@ -415,8 +462,9 @@ def test_spatial_mask_has_dropout2d_semantics(p_drop):
     torch = pytest.importorskip("torch")
     shape = (6, 5, 4, 3)
     torch.manual_seed(45)
-    out_torch = torch.nn.functional.dropout2d(torch.ones(shape, dtype=torch.float64), p_drop,
-                                              training=True).numpy()
+    out_torch = torch.nn.functional.dropout2d(
+        torch.ones(shape, dtype=torch.float64), p_drop, training=True
+    ).numpy()
     out, cache = spatial_dropout_forward(np.ones(shape), p_drop, rng=np.random.default_rng(45))
     for output in (out_torch, out):
         kept = output != 0
@@ -428,21 +476,30 @@ def test_spatial_mask_has_dropout2d_semantics(p_drop):
 
 # --- errors -----------------------------------------------------------------------------------
 
+
 def _call_with_p_drop(name, p_drop, rng):
     x = np.ones((2, 3, 4, 5))
     if name == "dropconnect":
         return dropconnect_forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), p_drop, rng=rng)
     if name == "affine":
         return alpha_dropout_affine(p_drop)
-    forward = {"spatial": spatial_dropout_forward, "gaussian": gaussian_dropout_forward,
-               "alpha": alpha_dropout_forward}[name]
+    forward = {
+        "spatial": spatial_dropout_forward,
+        "gaussian": gaussian_dropout_forward,
+        "alpha": alpha_dropout_forward,
+    }[name]
     return forward(x, p_drop, rng=rng)
 
 
 @pytest.mark.parametrize("name", ["spatial", "gaussian", "alpha", "dropconnect", "affine"])
-@pytest.mark.parametrize("p_drop,pattern", [(1.0, r"p_drop must be in \[0, 1\), got 1.0"),
-                                            (-0.5, r"p_drop must be in \[0, 1\), got -0.5"),
-                                            (1.2, r"p_drop must be in \[0, 1\), got 1.2")])
+@pytest.mark.parametrize(
+    "p_drop,pattern",
+    [
+        (1.0, r"p_drop must be in \[0, 1\), got 1.0"),
+        (-0.5, r"p_drop must be in \[0, 1\), got -0.5"),
+        (1.2, r"p_drop must be in \[0, 1\), got 1.2"),
+    ],
+)
 def test_bad_p_drop_names_argument_and_range(name, p_drop, pattern, rng):
     with pytest.raises(ValueError, match=pattern):
         _call_with_p_drop(name, p_drop, rng)
@@ -455,14 +512,27 @@ def test_spatial_requires_four_dimensions(shape, rng):
         spatial_dropout_forward(np.ones(shape), 0.5, rng=rng)
 
 
-@pytest.mark.parametrize("x_shape,W_shape,b_shape,pattern", [
-    ((2, 3), (4, 5), (5,), r"W must have shape \(D, M\) with D = 3 \(the second dimension of x\), "
-                           r"got shape \(4, 5\)"),
-    ((2, 3), (3,), (5,), r"W must have 2 dimensions \(D, M\), got shape \(3,\)"),
-    ((3,), (3, 5), (5,), r"x must have 2 dimensions \(N, D\), got shape \(3,\)"),
-    ((2, 3), (3, 5), (4,), r"b must have shape \(M,\) = \(5,\) to match W, got shape \(4,\)"),
-    ((2, 3), (3, 5), (1, 5), r"b must have shape \(M,\) = \(5,\) to match W, got shape \(1, 5\)"),
-])
+@pytest.mark.parametrize(
+    "x_shape,W_shape,b_shape,pattern",
+    [
+        (
+            (2, 3),
+            (4, 5),
+            (5,),
+            r"W must have shape \(D, M\) with D = 3 \(the second dimension of x\), "
+            r"got shape \(4, 5\)",
+        ),
+        ((2, 3), (3,), (5,), r"W must have 2 dimensions \(D, M\), got shape \(3,\)"),
+        ((3,), (3, 5), (5,), r"x must have 2 dimensions \(N, D\), got shape \(3,\)"),
+        ((2, 3), (3, 5), (4,), r"b must have shape \(M,\) = \(5,\) to match W, got shape \(4,\)"),
+        (
+            (2, 3),
+            (3, 5),
+            (1, 5),
+            r"b must have shape \(M,\) = \(5,\) to match W, got shape \(1, 5\)",
+        ),
+    ],
+)
 def test_dropconnect_shape_mismatch_names_the_argument(x_shape, W_shape, b_shape, pattern, rng):
     with pytest.raises(ValueError, match=pattern):
         dropconnect_forward(np.ones(x_shape), np.ones(W_shape), np.ones(b_shape), 0.5, rng=rng)
@@ -483,15 +553,18 @@ def test_dropconnect_integer_arguments_are_refused(argument, rng):
 
 
 def test_random_functions_require_a_generator():
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
         gaussian_dropout_forward(np.ones(3), 0.5, rng=0)
 
 
-@pytest.mark.parametrize("forward,cache_type", [
-    (spatial_dropout_forward, SpatialDropoutCache),
-    (gaussian_dropout_forward, GaussianDropoutCache),
-    (alpha_dropout_forward, AlphaDropoutCache),
-])
+@pytest.mark.parametrize(
+    "forward,cache_type",
+    [
+        (spatial_dropout_forward, SpatialDropoutCache),
+        (gaussian_dropout_forward, GaussianDropoutCache),
+        (alpha_dropout_forward, AlphaDropoutCache),
+    ],
+)
 @pytest.mark.parametrize("training", [True, False])
 def test_backward_rejects_foreign_cache_and_shape(forward, cache_type, training, rng):
     x = np.ones((2, 3, 4, 5))
@@ -499,30 +572,38 @@ def test_backward_rejects_foreign_cache_and_shape(forward, cache_type, training,
     assert isinstance(cache, cache_type)
     with pytest.raises(ValueError, match=f"cache must be the {cache_type.__name__}"):
         BACKWARDS[forward](x, np.ones(x.shape, dtype=bool))
-    with pytest.raises(ValueError, match=r"dout must have the forward input's shape "
-                                         r"\(2, 3, 4, 5\), got \(2, 3, 4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"dout must have the forward input's shape "
+        r"\(2, 3, 4, 5\), got \(2, 3, 4, 4\)",
+    ):
         BACKWARDS[forward](np.ones((2, 3, 4, 4)), cache)
 
 
 @pytest.mark.parametrize("training", [True, False])
 def test_dropconnect_backward_rejects_foreign_cache_and_shape(training, rng):
-    _, cache = dropconnect_forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), 0.5, rng=rng,
-                                   training=training)
+    _, cache = dropconnect_forward(
+        np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), 0.5, rng=rng, training=training
+    )
     assert isinstance(cache, DropConnectCache)
     with pytest.raises(ValueError, match="cache must be the DropConnectCache"):
         dropconnect_backward(np.ones((2, 4)), None)
-    with pytest.raises(ValueError, match=r"dout must have the forward output's shape \(2, 4\), "
-                                         r"got \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"dout must have the forward output's shape \(2, 4\), "
+        r"got \(2, 3\)",
+    ):
         dropconnect_backward(np.ones((2, 3)), cache)
 
 
 # --- the assertions these tests added to course_lib.checks ------------------------------------
 
+
 def test_normal_mean_and_variance_ratio_checks_pass_and_fail():
     rng = np.random.default_rng(51)
     samples = rng.normal(0.5, 2.0, size=100_000)
     checks.assert_normal_mean(samples, 0.5, variance=4.0, alpha=ALPHA)
-    with pytest.raises(checks.CheckFailure, match="expected 0.6"):
+    with pytest.raises(checks.CheckFailure, match=r"expected 0.6"):
         checks.assert_normal_mean(samples, 0.6, variance=4.0, alpha=ALPHA)
     other = rng.normal(0.0, 2.0, size=50_000)
     checks.assert_equal_normal_variances(samples - 0.5, other, alpha=ALPHA)
@@ -531,6 +612,7 @@ def test_normal_mean_and_variance_ratio_checks_pass_and_fail():
 
 
 # --- SELU and the variants notebook 05 illustrates: DropBlock, DropPath, concrete, targeted ----
+
 
 @given(x=float_arrays())
 def test_selu_shape_dtype_and_formula(x):
@@ -541,8 +623,12 @@ def test_selu_shape_dtype_and_formula(x):
     wide = x.astype(np.float64)
     exact = SELU_SCALE * np.where(wide > 0, wide, SELU_ALPHA * np.expm1(np.minimum(wide, 0)))
     # a few roundings in x's dtype (expm1, two products), each within half an ulp
-    np.testing.assert_allclose(out.astype(np.float64), exact, rtol=8 * np.finfo(x.dtype).eps,
-                               atol=8 * np.finfo(x.dtype).smallest_normal)
+    np.testing.assert_allclose(
+        out.astype(np.float64),
+        exact,
+        rtol=8 * np.finfo(x.dtype).eps,
+        atol=8 * np.finfo(x.dtype).smallest_normal,
+    )
 
 
 @given(x=float_arrays())
@@ -563,8 +649,12 @@ def test_selu_keeps_a_standard_normal_input_at_mean_0_and_variance_1():
     from scipy import integrate
 
     def moment(k):
-        return integrate.quad(lambda z: float(selu(np.array(z))) ** k * stats.norm.pdf(z),
-                              -np.inf, np.inf, epsabs=1e-12)[0]
+        return integrate.quad(
+            lambda z: float(selu(np.array(z))) ** k * stats.norm.pdf(z),
+            -np.inf,
+            np.inf,
+            epsabs=1e-12,
+        )[0]
 
     assert moment(1) == pytest.approx(0.0, abs=1e-8)
     assert moment(2) == pytest.approx(1.0, abs=1e-8)
@@ -582,18 +672,20 @@ def test_dropblock_drops_whole_blocks(call, p_drop, seed):
     shape, block_size = call
     mask = dropblock_mask(shape, p_drop, block_size, rng=np.random.default_rng(seed))
     assert mask.shape == shape and mask.dtype == bool
-    assert np.array_equal(mask, dropblock_mask(shape, p_drop, block_size,
-                                               rng=np.random.default_rng(seed)))
+    assert np.array_equal(
+        mask, dropblock_mask(shape, p_drop, block_size, rng=np.random.default_rng(seed))
+    )
     # the dropped pixels are exactly a union of block_size x block_size squares inside the map
     dropped = ~mask
-    windows = np.lib.stride_tricks.sliding_window_view(dropped, (block_size, block_size),
-                                                       axis=(2, 3))
+    windows = np.lib.stride_tricks.sliding_window_view(
+        dropped, (block_size, block_size), axis=(2, 3)
+    )
     whole = windows.all(axis=(-2, -1))
     covered = np.zeros_like(dropped)
     rows, cols = whole.shape[2:]
     for di in range(block_size):
         for dj in range(block_size):
-            covered[:, :, di:di + rows, dj:dj + cols] |= whole
+            covered[:, :, di : di + rows, dj : dj + cols] |= whole
     assert np.array_equal(covered, dropped)
     if p_drop == 0.0:
         assert mask.all()
@@ -622,23 +714,35 @@ def test_dropblock_keeps_each_pixel_with_its_exact_probability(p_drop, block_siz
     kept = mask[:, 0].sum(axis=0)
     for i in range(h):
         for j in range(w):
-            assert_binomial_count(int(kept[i, j]), n, float(keep[i, j]), alpha=ALPHA / (h * w),
-                                  what=f"kept at ({i}, {j})")
+            assert_binomial_count(
+                int(kept[i, j]),
+                n,
+                float(keep[i, j]),
+                alpha=ALPHA / (h * w),
+                what=f"kept at ({i}, {j})",
+            )
 
 
-@pytest.mark.parametrize("kwargs,pattern", [
-    ({"block_size": 0}, r"block_size must be an integer >= 1, got 0"),
-    ({"block_size": 2.0}, r"block_size must be an integer >= 1, got 2.0"),
-    ({"block_size": 40}, r"block_size must be in \[1, 32\] for maps of 32x32, got 40"),
-    ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
-    ({"shape": (1, 32, 32)}, r"shape must be \(N, C, H, W\)"),
-    ({"shape": (1, 0, 32, 32)}, r"shape\[1\] must be an integer >= 1, got 0"),
-    ({"shape": (1, 1, 32.0, 32)}, r"shape\[2\] must be an integer >= 1, got 32.0"),
-    ({"rng": None}, "rng must be a numpy.random.Generator"),
-])
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"block_size": 0}, r"block_size must be an integer >= 1, got 0"),
+        ({"block_size": 2.0}, r"block_size must be an integer >= 1, got 2.0"),
+        ({"block_size": 40}, r"block_size must be in \[1, 32\] for maps of 32x32, got 40"),
+        ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
+        ({"shape": (1, 32, 32)}, r"shape must be \(N, C, H, W\)"),
+        ({"shape": (1, 0, 32, 32)}, r"shape\[1\] must be an integer >= 1, got 0"),
+        ({"shape": (1, 1, 32.0, 32)}, r"shape\[2\] must be an integer >= 1, got 32.0"),
+        ({"rng": None}, "rng must be a numpy.random.Generator"),
+    ],
+)
 def test_dropblock_rejects_bad_arguments(kwargs, pattern):
-    arguments = {"shape": (1, 1, 32, 32), "p_drop": 0.3, "block_size": 3,
-                 "rng": np.random.default_rng(0)} | kwargs
+    arguments = {
+        "shape": (1, 1, 32, 32),
+        "p_drop": 0.3,
+        "block_size": 3,
+        "rng": np.random.default_rng(0),
+    } | kwargs
     with pytest.raises(ValueError, match=pattern):
         dropblock_mask(**arguments)
 
@@ -656,71 +760,102 @@ def test_a_resnet_110_keeps_40_25_blocks_on_average():
     assert rates[0] == pytest.approx(0.5 / 54) and 54 - rates.sum() == pytest.approx(40.25)
     depths = sample_active_blocks(rates, 20_000, rng=np.random.default_rng(0))
     # a sum of 54 independent Bernoulli: values in [0, 54], variance sum p (1 - p) (Bernstein)
-    assert_mean_close(depths, 40.25, lower=0, upper=54, variance=float(np.sum(rates * (1 - rates))),
-                      alpha=ALPHA)
+    assert_mean_close(
+        depths, 40.25, lower=0, upper=54, variance=float(np.sum(rates * (1 - rates))), alpha=ALPHA
+    )
 
 
 @given(rates=st.lists(p_drops, max_size=6), n_samples=st.integers(0, 50), seed=seeds)
 def test_sample_active_blocks_counts_one_keep_mask_per_block(rates, n_samples, seed):
     counts = sample_active_blocks(rates, n_samples, rng=np.random.default_rng(seed))
     assert counts.shape == (n_samples,) and counts.dtype == np.int64
-    assert np.all((0 <= counts) & (counts <= len(rates)))
+    assert np.all((counts >= 0) & (counts <= len(rates)))
     # the documented draws: one sample_mask of shape (n_samples,) per block, in block order
     rng = np.random.default_rng(seed)
-    expected = sum((sample_mask(n_samples, p, rng=rng).astype(np.int64) for p in rates),
-                   np.zeros(n_samples, dtype=np.int64))
+    expected = sum(
+        (sample_mask(n_samples, p, rng=rng).astype(np.int64) for p in rates),
+        np.zeros(n_samples, dtype=np.int64),
+    )
     np.testing.assert_array_equal(counts, expected)
 
 
 @pytest.mark.parametrize("p_drop", [0.0, 0.2, 0.7])
 def test_sample_active_blocks_total_is_binomial(p_drop):
     counts = sample_active_blocks([p_drop] * 12, 5000, rng=np.random.default_rng(3))
-    assert_binomial_count(int(counts.sum()), 12 * 5000, 1 - p_drop, alpha=ALPHA,
-                          what="blocks passed through")
+    assert_binomial_count(
+        int(counts.sum()), 12 * 5000, 1 - p_drop, alpha=ALPHA, what="blocks passed through"
+    )
 
 
-@pytest.mark.parametrize("call,pattern", [
-    (lambda rng: linear_decay_rates(0), r"n_blocks must be an integer >= 1, got 0"),
-    (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),
-    (lambda rng: linear_decay_rates(5, 1.0), r"p_last must be in \[0, 1\), got 1.0"),
-    (lambda rng: sample_active_blocks([0.1, 1.0], 5, rng=rng),
-     r"p_drops\[1\] must be in \[0, 1\), got 1.0"),
-    (lambda rng: sample_active_blocks(0.5, 5, rng=rng), r"p_drops must be a sequence"),
-    (lambda rng: sample_active_blocks([0.5], -1, rng=rng),
-     r"n_samples must be an integer >= 0, got -1"),
-    (lambda rng: sample_active_blocks([0.5], 5, rng=None), "rng must be a numpy.random.Generator"),
-    (lambda rng: relaxed_drop(0.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 0.0"),
-    (lambda rng: relaxed_drop(1.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 1.0"),
-    (lambda rng: relaxed_drop(0.3, 0.0, 10, rng=rng),
-     r"temperature must be a finite number > 0, got 0.0"),
-    (lambda rng: relaxed_drop(0.3, float("inf"), 10, rng=rng), r"temperature must be a finite"),
-    (lambda rng: relaxed_drop(0.3, 0.1, -1, rng=rng), r"size must be an integer >= 0, got -1"),
-    (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),
-    (lambda rng: targeted_keep_mask(np.ones((4, 3), dtype=int), 0.5, 0.5, rng=rng),
-     r"W must have a floating dtype"),
-    (lambda rng: targeted_keep_mask(np.ones(4), 0.5, 0.5, rng=rng),
-     r"W must have 2 dimensions \(D, M\), got shape \(4,\)"),
-    (lambda rng: targeted_keep_mask(np.ones((4, 3)), 1.5, 0.5, rng=rng),
-     r"target_fraction must be in \[0, 1\], got 1.5"),
-    (lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, -0.1, rng=rng),
-     r"drop_rate must be in \[0, 1\], got -0.1"),
-    (lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),
-     "rng must be a numpy.random.Generator"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda rng: linear_decay_rates(0), r"n_blocks must be an integer >= 1, got 0"),
+        (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),
+        (lambda rng: linear_decay_rates(5, 1.0), r"p_last must be in \[0, 1\), got 1.0"),
+        (
+            lambda rng: sample_active_blocks([0.1, 1.0], 5, rng=rng),
+            r"p_drops\[1\] must be in \[0, 1\), got 1.0",
+        ),
+        (lambda rng: sample_active_blocks(0.5, 5, rng=rng), r"p_drops must be a sequence"),
+        (
+            lambda rng: sample_active_blocks([0.5], -1, rng=rng),
+            r"n_samples must be an integer >= 0, got -1",
+        ),
+        (
+            lambda rng: sample_active_blocks([0.5], 5, rng=None),
+            "rng must be a numpy.random.Generator",
+        ),
+        (lambda rng: relaxed_drop(0.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 0.0"),
+        (lambda rng: relaxed_drop(1.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 1.0"),
+        (
+            lambda rng: relaxed_drop(0.3, 0.0, 10, rng=rng),
+            r"temperature must be a finite number > 0, got 0.0",
+        ),
+        (lambda rng: relaxed_drop(0.3, float("inf"), 10, rng=rng), r"temperature must be a finite"),
+        (lambda rng: relaxed_drop(0.3, 0.1, -1, rng=rng), r"size must be an integer >= 0, got -1"),
+        (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),
+        (
+            lambda rng: targeted_keep_mask(np.ones((4, 3), dtype=int), 0.5, 0.5, rng=rng),
+            r"W must have a floating dtype",
+        ),
+        (
+            lambda rng: targeted_keep_mask(np.ones(4), 0.5, 0.5, rng=rng),
+            r"W must have 2 dimensions \(D, M\), got shape \(4,\)",
+        ),
+        (
+            lambda rng: targeted_keep_mask(np.ones((4, 3)), 1.5, 0.5, rng=rng),
+            r"target_fraction must be in \[0, 1\], got 1.5",
+        ),
+        (
+            lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, -0.1, rng=rng),
+            r"drop_rate must be in \[0, 1\], got -0.1",
+        ),
+        (
+            lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),
+            "rng must be a numpy.random.Generator",
+        ),
+    ],
+)
 def test_illustrated_variants_reject_bad_arguments(call, pattern, rng):
     with pytest.raises(ValueError, match=pattern):
         call(rng)
 
 
-@given(p_drop=st.floats(0.01, 0.99), temperature=st.floats(0.01, 10.0),
-       size=st.integers(0, 100), seed=seeds)
+@given(
+    p_drop=st.floats(0.01, 0.99),
+    temperature=st.floats(0.01, 10.0),
+    size=st.integers(0, 100),
+    seed=seeds,
+)
 def test_relaxed_drop_values_and_monotonicity(p_drop, temperature, size, seed):
     z = relaxed_drop(p_drop, temperature, size, rng=np.random.default_rng(seed))
     assert z.shape == (size,) and z.dtype == np.float64
-    assert np.all((0 <= z) & (z <= 1))
+    assert np.all((z >= 0) & (z <= 1))
     # the same noise with a larger p_drop: every indicator moves towards "dropped"
-    larger = relaxed_drop(min(0.995, p_drop + 0.005), temperature, size,
-                          rng=np.random.default_rng(seed))
+    larger = relaxed_drop(
+        min(0.995, p_drop + 0.005), temperature, size, rng=np.random.default_rng(seed)
+    )
     assert np.all(larger >= z)
 
 
@@ -740,17 +875,25 @@ def test_relaxed_drop_is_almost_binary_when_cold():
     centre = math.log(p_drop / (1 - p_drop))
     inside = stats.logistic.cdf(edge - centre) - stats.logistic.cdf(-edge - centre)
     assert inside < 0.02
-    assert_binomial_count(int(np.sum((z > 0.01) & (z < 0.99))), z.size, inside, alpha=ALPHA,
-                          what="z strictly between 0.01 and 0.99")
+    assert_binomial_count(
+        int(np.sum((z > 0.01) & (z < 0.99))),
+        z.size,
+        inside,
+        alpha=ALPHA,
+        what="z strictly between 0.01 and 0.99",
+    )
 
 
-weight_matrices = FLOAT_DTYPES.flatmap(lambda dt: hnp.arrays(
-    dt, hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=8),
-    elements=_elements(dt, 100)))
+weight_matrices = FLOAT_DTYPES.flatmap(
+    lambda dt: hnp.arrays(
+        dt,
+        hnp.array_shapes(min_dims=2, max_dims=2, min_side=0, max_side=8),
+        elements=_elements(dt, 100),
+    )
+)
 
 
-@given(W=weight_matrices, target_fraction=st.floats(0, 1), drop_rate=st.floats(0, 1),
-       seed=seeds)
+@given(W=weight_matrices, target_fraction=st.floats(0, 1), drop_rate=st.floats(0, 1), seed=seeds)
 def test_targeted_mask_drops_only_the_smallest_weights(W, target_fraction, drop_rate, seed):
     before = W.copy()
     keep = targeted_keep_mask(W, target_fraction, drop_rate, rng=np.random.default_rng(seed))
@@ -779,16 +922,20 @@ def test_targeted_candidates_are_dropped_with_drop_rate(target_fraction, drop_ra
     W = rng.standard_normal((400, 50))
     keep = targeted_keep_mask(W, target_fraction, drop_rate, rng=rng)
     n_candidates = int(target_fraction * 400) * 50
-    assert_binomial_count(int(np.sum(~keep)), n_candidates, drop_rate, alpha=ALPHA,
-                          what="dropped candidates")
+    assert_binomial_count(
+        int(np.sum(~keep)), n_candidates, drop_rate, alpha=ALPHA, what="dropped candidates"
+    )
 
 
-@pytest.mark.parametrize("draw", [
-    lambda rng: dropblock_mask((2, 3, 8, 8), 0.4, 3, rng=rng),
-    lambda rng: sample_active_blocks([0.2, 0.5, 0.7], 100, rng=rng),
-    lambda rng: relaxed_drop(0.4, 0.2, 100, rng=rng),
-    lambda rng: targeted_keep_mask(np.linspace(-1, 1, 60).reshape(20, 3), 0.5, 0.5, rng=rng),
-])
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng: dropblock_mask((2, 3, 8, 8), 0.4, 3, rng=rng),
+        lambda rng: sample_active_blocks([0.2, 0.5, 0.7], 100, rng=rng),
+        lambda rng: relaxed_drop(0.4, 0.2, 100, rng=rng),
+        lambda rng: targeted_keep_mask(np.linspace(-1, 1, 60).reshape(20, 3), 0.5, 0.5, rng=rng),
+    ],
+)
 def test_illustrated_variants_draw_from_rng_only(draw):
     first = draw(np.random.default_rng(11))
     np.testing.assert_array_equal(first, draw(np.random.default_rng(11)))

@@ -13,16 +13,32 @@ from autograder import wire
 from autograder.wire import WireError, decode, encode
 
 # every dtype the format carries, in both byte orders where that means anything
-DTYPES = (hnp.boolean_dtypes() | hnp.integer_dtypes(endianness="?")
-          | hnp.unsigned_integer_dtypes(endianness="?") | hnp.floating_dtypes(endianness="?")
-          | hnp.complex_number_dtypes(endianness="?"))
+DTYPES = (
+    hnp.boolean_dtypes()
+    | hnp.integer_dtypes(endianness="?")
+    | hnp.unsigned_integer_dtypes(endianness="?")
+    | hnp.floating_dtypes(endianness="?")
+    | hnp.complex_number_dtypes(endianness="?")
+)
 ARRAYS = hnp.arrays(DTYPES, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
-SCALARS = (st.none() | st.booleans() | st.integers() | st.floats() | st.text()
-           | ARRAYS.map(lambda array: array[()] if array.ndim == 0 else array))
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text()
+    | ARRAYS.map(lambda array: array[()] if array.ndim == 0 else array)
+)
 KEYS = st.text().filter(lambda key: key != "__ndarray__")
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                      | st.tuples(inner, inner) | st.dictionaries(KEYS, inner, max_size=4),
-                      max_leaves=20)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(KEYS, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 def assert_same(sent, received):
@@ -62,6 +78,7 @@ def _array_payload(**spec) -> str:
 
 # --- round trips ------------------------------------------------------------------------------
 
+
 @given(VALUES)
 def test_every_value_of_the_format_survives_a_round_trip(value):
     assert_same(value, decode(encode(value)))
@@ -94,16 +111,20 @@ def test_nesting_up_to_the_limit_is_accepted():
 
 # --- what encode refuses (in the kernel, where a probe's result is sent) ---------------------
 
-@pytest.mark.parametrize("value,message", [
-    (np.array([object()]), "dtype object cannot be sent"),
-    (np.array(["a"]), "dtype <U1 cannot be sent"),
-    (np.array([1], dtype="datetime64[s]"), "dtype datetime64"),
-    ({1: "a"}, "keys must be strings"),
-    ({"__ndarray__": 1}, "reserved for arrays"),
-    ({1, 2}, "values of type set"),
-    (b"bytes", "values of type bytes"),
-    (_nested(wire.MAX_DEPTH + 1), "nested too deeply"),
-])
+
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (np.array([object()]), "dtype object cannot be sent"),
+        (np.array(["a"]), "dtype <U1 cannot be sent"),
+        (np.array([1], dtype="datetime64[s]"), "dtype datetime64"),
+        ({1: "a"}, "keys must be strings"),
+        ({"__ndarray__": 1}, "reserved for arrays"),
+        ({1, 2}, "values of type set"),
+        (b"bytes", "values of type bytes"),
+        (_nested(wire.MAX_DEPTH + 1), "nested too deeply"),
+    ],
+)
 def test_encode_refuses_what_decode_could_not_read_back(value, message):
     with pytest.raises(WireError, match=message):
         encode(value)
@@ -111,19 +132,40 @@ def test_encode_refuses_what_decode_could_not_read_back(value, message):
 
 # --- what decode refuses (in the grader, from untrusted kernels) ------------------------------
 
-@pytest.mark.parametrize("text", [
-    json.dumps(_nested(wire.MAX_DEPTH + 1)),
-    json.dumps({"a": _nested(wire.MAX_DEPTH)}),
-    "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser's own stack
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(_nested(wire.MAX_DEPTH + 1)),
+        json.dumps({"a": _nested(wire.MAX_DEPTH)}),
+        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser's own stack
+    ],
+)
 def test_nesting_deeper_than_the_limit(text):
     with pytest.raises(WireError, match="nested too deeply"):
         decode(text)
 
 
-@pytest.mark.parametrize("dtype", ["object", "O", "<U1", "V1", "datetime64[s]", "float128",
-                                   "<u1", "|u1", "uint8 ", "UINT8", "", 8, None, ["uint8"],
-                                   {"name": "uint8"}])
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "object",
+        "O",
+        "<U1",
+        "V1",
+        "datetime64[s]",
+        "float128",
+        "<u1",
+        "|u1",
+        "uint8 ",
+        "UINT8",
+        "",
+        8,
+        None,
+        ["uint8"],
+        {"name": "uint8"},
+    ],
+)
 def test_dtypes_outside_the_list(dtype):
     with pytest.raises(WireError, match=r"malformed array: arrays of dtype .* cannot be sent"):
         decode(_array_payload(dtype=dtype))
@@ -141,8 +183,9 @@ def test_the_same_bytes_declared_as_a_wider_dtype(dtype, count):
         decode(_array_payload(dtype=dtype, shape=[count]))
 
 
-@pytest.mark.parametrize("shape", [[-1], [4.0], [True, 4], ["4"], [[4]], [None], 4, "4", None,
-                                   {"0": 4}])
+@pytest.mark.parametrize(
+    "shape", [[-1], [4.0], [True, 4], ["4"], [[4]], [None], 4, "4", None, {"0": 4}]
+)
 def test_a_shape_that_is_not_a_list_of_sizes(shape):
     with pytest.raises(WireError, match="shape must be a list of non-negative integers"):
         decode(_array_payload(shape=shape))
@@ -171,8 +214,9 @@ def test_arrays_over_the_element_limit(monkeypatch):
         decode(encode(np.zeros((0, 10_001), dtype=np.uint8)))
 
 
-@pytest.mark.parametrize("data", ["A*==", "AAE", "AAECAw", "AAECAw==\n", "AA ECAw==", "ÄÄÄÄ",
-                                  "data:AAECAw=="])
+@pytest.mark.parametrize(
+    "data", ["A*==", "AAE", "AAECAw", "AAECAw==\n", "AA ECAw==", "ÄÄÄÄ", "data:AAECAw=="]
+)
 def test_array_data_that_is_not_base64(data):
     with pytest.raises(WireError, match="data is not base64"):
         decode(_array_payload(data=data))
@@ -184,8 +228,10 @@ def test_array_data_that_is_not_a_string(data):
         decode(_array_payload(data=data))
 
 
-@pytest.mark.parametrize("text", ["", "{not json", "[1, 2", "{'single': 'quotes'}", "1 2",
-                                  "\"unterminated", "[1,]", "Nan"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "{not json", "[1, 2", "{'single': 'quotes'}", "1 2", '"unterminated', "[1,]", "Nan"],
+)
 def test_text_that_is_not_json(text):
     with pytest.raises(WireError, match="not JSON"):
         decode(text)
@@ -197,14 +243,17 @@ def test_a_payload_that_is_not_a_string(value):
         decode(value)
 
 
-@pytest.mark.parametrize("text", [
-    _array_payload(strides=[1]),
-    json.dumps({"__ndarray__": {"dtype": "uint8", "shape": [0]}}),
-    json.dumps({"__ndarray__": {}}),
-    json.dumps({"__ndarray__": "AAECAw=="}),
-    json.dumps({"__ndarray__": None}),
-    json.dumps({"__ndarray__": [["dtype", "uint8"], ["shape", [0]], ["data", ""]]}),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        _array_payload(strides=[1]),
+        json.dumps({"__ndarray__": {"dtype": "uint8", "shape": [0]}}),
+        json.dumps({"__ndarray__": {}}),
+        json.dumps({"__ndarray__": "AAECAw=="}),
+        json.dumps({"__ndarray__": None}),
+        json.dumps({"__ndarray__": [["dtype", "uint8"], ["shape", [0]], ["data", ""]]}),
+    ],
+)
 def test_an_array_with_missing_or_unexpected_keys(text):
     with pytest.raises(WireError, match="its keys must be dtype, shape and data"):
         decode(text)

@@ -65,10 +65,19 @@ REGISTRY: dict[str, Exercise] = {}
 
 def exercise(name: str, notebook: str, *, reference: str, equivalents: tuple[str, ...] = ()):
     """Register ``probe`` and ``verdict`` of a module-level class as the exercise ``name``."""
+
     def register(cls):
-        REGISTRY[name] = Exercise(name, notebook, reference, tuple(equivalents), cls.probe,
-                                  getattr(cls, "verdict", None), cls.__module__)
+        REGISTRY[name] = Exercise(
+            name,
+            notebook,
+            reference,
+            tuple(equivalents),
+            cls.probe,
+            getattr(cls, "verdict", None),
+            cls.__module__,
+        )
         return cls
+
     return register
 
 
@@ -113,15 +122,18 @@ def call(fn: Callable, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise NotImplementedYet(f"{name} is not implemented yet (it raises "
-                                "NotImplementedError): replace the 'raise "
-                                "NotImplementedError()' line with your code.")
+        raise NotImplementedYet(
+            f"{name} is not implemented yet (it raises "
+            "NotImplementedError): replace the 'raise "
+            "NotImplementedError()' line with your code."
+        ) from None
     except CheckFailure:
         raise
     except Exception as error:  # the student's bug, reported as a failed check
         where = traceback.extract_tb(error.__traceback__)[-1]
-        raise CheckFailure(f"{name} raised {type(error).__name__}: {error} "
-                           f"(line {where.lineno}: {where.line})") from None
+        raise CheckFailure(
+            f"{name} raised {type(error).__name__}: {error} (line {where.lineno}: {where.line})"
+        ) from None
 
 
 def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:

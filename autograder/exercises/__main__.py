@@ -12,19 +12,27 @@ from . import all_exercises
 def points_of(notebook: str) -> dict[str, float]:
     """{grade_id: points} of the autograded test cells of an instructor notebook."""
     cells = nbformat.read(SOURCE_DIR / notebook / f"{notebook}.ipynb", as_version=4).cells
-    return {cell.metadata.nbgrader.grade_id: cell.metadata.nbgrader.points for cell in cells
-            if cell.metadata.get("nbgrader", {}).get("grade")
-            and not cell.metadata.nbgrader.get("solution")}
+    return {
+        cell.metadata.nbgrader.grade_id: cell.metadata.nbgrader.points
+        for cell in cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+        and not cell.metadata.nbgrader.get("solution")
+    }
 
 
 def markdown_table() -> str:
-    rows = ["| notebook | exercise (grade_id) | points | reference in course_lib | also removed "
-            "while graded |", "|---|---|---|---|---|"]
+    rows = [
+        "| notebook | exercise (grade_id) | points | reference in course_lib | also removed "
+        "while graded |",
+        "|---|---|---|---|---|",
+    ]
     for exercise in all_exercises():
         points = points_of(exercise.notebook)[exercise.name]
         also = ", ".join(f"`{name.removeprefix('course_lib.')}`" for name in exercise.equivalents)
-        rows.append(f"| {exercise.notebook} | `{exercise.name}` | {points:g} | "
-                    f"`{exercise.reference.removeprefix('course_lib.')}` | {also or '-'} |")
+        rows.append(
+            f"| {exercise.notebook} | `{exercise.name}` | {points:g} | "
+            f"`{exercise.reference.removeprefix('course_lib.')}` | {also or '-'} |"
+        )
     return "\n".join(rows) + "\n"
 
 

@@ -34,8 +34,9 @@ from . import NotImplementedYet, call
 BAD_P_DROPS = (1.0, -0.1, 1.5)
 
 
-def inputs(seed: int, shape, dtype=np.float64, *, key: Sequence[int] = (),
-           zeros: float = 0.0) -> np.ndarray:
+def inputs(
+    seed: int, shape, dtype=np.float64, *, key: Sequence[int] = (), zeros: float = 0.0
+) -> np.ndarray:
     """Seeded activations of ``shape`` and ``dtype``: random signs times values in [0.5, 1.5].
 
     No entry is 0, so the zeros of a dropout output are exactly its dropped units, and every
@@ -54,6 +55,7 @@ def inputs(seed: int, shape, dtype=np.float64, *, key: Sequence[int] = (),
 
 
 # --- probe half: observations ---------------------------------------------------------------
+
 
 def observed(value, *, sequences: bool = False):
     """What a verdict may see of a value the student's code returned.
@@ -80,8 +82,7 @@ def observed(value, *, sequences: bool = False):
 def layer_result(result, name: str) -> tuple:
     """``result`` of a layer function, which must be a pair ``(out, cache)``."""
     if not (isinstance(result, tuple) and len(result) == 2):
-        raise CheckFailure(f"{name} must return a pair (out, cache), got "
-                           f"{type(result).__name__}.")
+        raise CheckFailure(f"{name} must return a pair (out, cache), got {type(result).__name__}.")
     return result
 
 
@@ -114,6 +115,7 @@ def failure_of(value) -> str | None:
 
 # --- probe half: bad arguments --------------------------------------------------------------
 
+
 def outcome_of_bad_call(fn: Callable, *args, **kwargs) -> str:
     """What calling ``fn`` with a bad argument did: ``"ValueError"`` (as the course asks),
     another exception's name, or ``"no error"``; judged by :func:`require_value_errors`."""
@@ -133,13 +135,14 @@ def _outcome(fn: Callable, args: tuple, kwargs: dict, naming: str | None) -> str
         if naming is None or naming in str(error):
             return "ValueError"
         return f"a ValueError whose message does not name {naming} ({error})"
-    except Exception as error:  # noqa: BLE001 - any other outcome is reported, not raised
+    except Exception as error:
         return type(error).__name__
     return "no error"
 
 
-def bad_p_drop_outcomes(call_with: Callable[[float], object],
-                        p_drops: Sequence[float] = BAD_P_DROPS) -> list[str]:
+def bad_p_drop_outcomes(
+    call_with: Callable[[float], object], p_drops: Sequence[float] = BAD_P_DROPS
+) -> list[str]:
     """:func:`outcome_of_bad_call` of ``call_with(p_drop)`` for each bad rate, e.g.
     ``bad_p_drop_outcomes(lambda p: fn(x, p, rng=np.random.default_rng(seed)))``."""
     return [outcome_of_bad_call(call_with, p_drop) for p_drop in p_drops]
@@ -147,8 +150,18 @@ def bad_p_drop_outcomes(call_with: Callable[[float], object],
 
 # --- probe half: layers ---------------------------------------------------------------------
 
-def probe_layer(fn: Callable, seed: int, hidden: bool, *, name: str, cases, rng_shape,
-                rng_p_drop: float, key: Sequence[int] = ()) -> dict:
+
+def probe_layer(
+    fn: Callable,
+    seed: int,
+    hidden: bool,
+    *,
+    name: str,
+    cases,
+    rng_shape,
+    rng_p_drop: float,
+    key: Sequence[int] = (),
+) -> dict:
     """What a layer ``fn(x, p_drop, *, rng, training=True) -> (out, cache)`` did on the inputs
     that every dropout layer is checked on (see :func:`recorded_layer_outputs`).
 
@@ -166,40 +179,51 @@ def probe_layer(fn: Callable, seed: int, hidden: bool, *, name: str, cases, rng_
         observed[f"x_after_{i}"] = x
         observed[f"infer_{i}"] = output(call(fn, x, p_drop, rng=rng, training=False), name)
     x = inputs(seed, rng_shape, key=key)
-    observed["rng_runs"] = [output(call(fn, x, rng_p_drop, rng=np.random.default_rng(s)), name)
-                            for s in (seed, seed, seed + 1)]
+    observed["rng_runs"] = [
+        output(call(fn, x, rng_p_drop, rng=np.random.default_rng(s)), name)
+        for s in (seed, seed, seed + 1)
+    ]
     observed["p_zero"] = output(call(fn, x, 0.0, rng=np.random.default_rng(seed)), name)
     if hidden:
         observed["bad"] = bad_p_drop_outcomes(
-            lambda bad: fn(x, bad, rng=np.random.default_rng(seed)))
+            lambda bad: fn(x, bad, rng=np.random.default_rng(seed))
+        )
     return observed
 
 
 # ============================================================================================
 # --- verdict half: requirements -------------------------------------------------------------
 
-def require_value_errors(outcomes: Sequence[str], cases: Sequence[str], name: str, valid: str,
-                         *, advice: str = "") -> None:
+
+def require_value_errors(
+    outcomes: Sequence[str], cases: Sequence[str], name: str, valid: str, *, advice: str = ""
+) -> None:
     """Each bad call (``cases`` says how it was made, e.g. ``"p_drop=1.5"``) must have raised
     ValueError; ``valid`` states the valid arguments, ``advice`` is added to the message."""
     if len(outcomes) != len(cases):
-        raise CheckFailure(f"the probe of {name} recorded {len(outcomes)} bad calls, "
-                           f"expected {len(cases)}.")
+        raise CheckFailure(
+            f"the probe of {name} recorded {len(outcomes)} bad calls, expected {len(cases)}."
+        )
     for case, outcome in zip(cases, outcomes, strict=True):
         if outcome != "ValueError":
-            raise CheckFailure(f"{name} with {case} must raise ValueError ({valid}), got: "
-                               f"{outcome}." + (f" {advice}" if advice else ""))
+            raise CheckFailure(
+                f"{name} with {case} must raise ValueError ({valid}), got: "
+                f"{outcome}." + (f" {advice}" if advice else "")
+            )
 
 
-def require_bad_p_drops_refused(outcomes: Sequence[str], name: str,
-                                p_drops: Sequence[float] = BAD_P_DROPS) -> None:
+def require_bad_p_drops_refused(
+    outcomes: Sequence[str], name: str, p_drops: Sequence[float] = BAD_P_DROPS
+) -> None:
     """:func:`require_value_errors` for the outcomes of :func:`bad_p_drop_outcomes`."""
-    require_value_errors(outcomes, [f"p_drop={bad}" for bad in p_drops], name,
-                         "p_drop must be in [0, 1)")
+    require_value_errors(
+        outcomes, [f"p_drop={bad}" for bad in p_drops], name, "p_drop must be in [0, 1)"
+    )
 
 
-def require_array(value, name: str, *, what: str = "out",
-                  like: np.ndarray | None = None) -> np.ndarray:
+def require_array(
+    value, name: str, *, what: str = "out", like: np.ndarray | None = None
+) -> np.ndarray:
     """``value`` as :func:`observed` passed it on must be an array; with ``like``, of its shape
     and dtype. ``name`` is the student's function, ``what`` the returned value."""
     if not isinstance(value, np.ndarray):
@@ -216,31 +240,32 @@ def assert_same_shape_dtype(expected_like: np.ndarray, actual, *, name: str = "o
     if actual.shape != expected_like.shape:
         raise CheckFailure(f"{name} must have shape {expected_like.shape}, got {actual.shape}.")
     if actual.dtype != expected_like.dtype:
-        raise CheckFailure(DTYPE_NOT_KEPT.say(name=name, expected=expected_like.dtype,
-                                              actual=actual.dtype))
+        raise CheckFailure(
+            DTYPE_NOT_KEPT.say(name=name, expected=expected_like.dtype, actual=actual.dtype)
+        )
 
 
-def assert_unchanged(original: np.ndarray, after: np.ndarray, *, name: str = "x",
-                     **fields: str) -> None:
+def assert_unchanged(
+    original: np.ndarray, after: np.ndarray, *, name: str = "x", **fields: str
+) -> None:
     """An argument must not be modified (``after`` is its copy taken after the call)."""
     if original.shape != after.shape or not np.array_equal(original, after, equal_nan=True):
         raise CheckFailure(MUTATED_ARGUMENT.say(name=name, **fields))
 
 
-def recorded_layer_outputs(observed: dict, seed: int, cases, name: str, *,
-                           key: Sequence[int] = ()):
+def recorded_layer_outputs(observed: dict, seed: int, cases, name: str, *, key: Sequence[int] = ()):
     """``(p_drop, x, out, out_at_inference)`` of each case that :func:`probe_layer` recorded,
     ``x`` rebuilt from the seed. The calls must have left ``x`` unchanged, and ``out`` must be
     an array of its shape and dtype."""
     for i, (p_drop, shape, dtype) in enumerate(cases):
         x = inputs(seed + i, shape, dtype, key=key)
         assert_unchanged(x, observed[f"x_after_{i}"])
-        yield p_drop, x, require_array(observed[f"train_{i}"], name, like=x), \
-            observed[f"infer_{i}"]
+        yield p_drop, x, require_array(observed[f"train_{i}"], name, like=x), observed[f"infer_{i}"]
 
 
-def recorded_rng_runs(observed: dict, seed: int, rng_shape, name: str, *,
-                      key: Sequence[int] = ()) -> tuple[np.ndarray, list[np.ndarray]]:
+def recorded_rng_runs(
+    observed: dict, seed: int, rng_shape, name: str, *, key: Sequence[int] = ()
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """The input of :func:`probe_layer`'s three runs for the use of rng, and their outputs."""
     x = inputs(seed, rng_shape, key=key)
     return x, [require_array(out, name, like=x) for out in observed["rng_runs"]]
@@ -312,6 +337,7 @@ def close(actual, expected, dtype, *, ops: int = DROPOUT_OPS, scale=None) -> boo
 
 # --- verdict half: the catalogue of dropout mistakes ----------------------------------------
 
+
 class Mistake:
     """A mistake of dropout code that verdicts diagnose, and the hint they give for it.
 
@@ -334,16 +360,23 @@ class Mistake:
 
 
 # the scale of kept units
-NOT_RESCALED = Mistake("Kept {units} are not scaled: did you forget to divide by keep_prob?",
-                       units="units")
-DIVIDED_BY_P_DROP = Mistake("Kept {units} are divided by p_drop: divide by keep_prob = "
-                            "1 - p_drop, not by p_drop.", units="units")
-MULTIPLIED_BY_P_DROP = Mistake("Kept {units} are multiplied by p_drop: the scale is "
-                               "1 / keep_prob = 1 / (1 - p_drop).", units="units")
+NOT_RESCALED = Mistake(
+    "Kept {units} are not scaled: did you forget to divide by keep_prob?", units="units"
+)
+DIVIDED_BY_P_DROP = Mistake(
+    "Kept {units} are divided by p_drop: divide by keep_prob = 1 - p_drop, not by p_drop.",
+    units="units",
+)
+MULTIPLIED_BY_P_DROP = Mistake(
+    "Kept {units} are multiplied by p_drop: the scale is 1 / keep_prob = 1 / (1 - p_drop).",
+    units="units",
+)
 MULTIPLIED_BY_KEEP_PROB = Mistake(
     "Kept {units} are multiplied by keep_prob: multiplying by keep_prob is standard dropout's "
     "inference rule; inverted dropout divides by keep_prob in training, and its backward pass "
-    "multiplies dout by the same mask / keep_prob.", units="units")
+    "multiplies dout by the same mask / keep_prob.",
+    units="units",
+)
 #: (scale of the kept units as a function of keep_prob and p_drop, the mistake it shows)
 SCALE_MISTAKES = (
     (lambda keep_prob, p_drop: 1.0, NOT_RESCALED),
@@ -356,80 +389,113 @@ SCALE_MISTAKES = (
 KEEP_DROP_SWAPPED = Mistake(
     "{Units} are kept with probability p_drop: keep and drop are swapped. Each is kept (True in "
     "a mask) with probability keep_prob = 1 - p_drop, e.g. rng.random(shape) < 1 - p_drop.",
-    Units="Units")
+    Units="Units",
+)
 NOTHING_DROPPED = Mistake("Nothing is dropped: is the mask applied?")
 IGNORES_P_DROP = Mistake("The mask ignores p_drop: every entry is kept with probability 1/2.")
 FIXED_COUNT = Mistake(
     "Dropout decides each unit independently, so the number of dropped units is random "
     "(Binomial); do not choose a fixed number of units to drop (permutation, rng.choice "
-    "without replacement).")
+    "without replacement)."
+)
 
 # draws shared where they must be independent
 SHARED_ACROSS_BATCH = Mistake(
     "The samples of the batch share one draw: one {draw} is shared by the whole batch. {fix}",
-    draw="mask", fix="Every sample needs its own draw: draw the mask with the full shape of x, "
-                     "not one row broadcast over the batch.")
+    draw="mask",
+    fix="Every sample needs its own draw: draw the mask with the full shape of x, "
+    "not one row broadcast over the batch.",
+)
 SHARED_ACROSS_UNITS = Mistake(
     "{units} share one draw and are kept or dropped together: every {unit} needs its own "
-    "draw.{more}", units="Neighbouring units", unit="entry", more="")
+    "draw.{more}",
+    units="Neighbouring units",
+    unit="entry",
+    more="",
+)
 
 # the use of rng
 RANDOMNESS_NOT_FROM_RNG = Mistake(
     "Two calls with generators of the same seed gave different {results}: draw every random "
     "number from the rng argument ({methods}), never from np.random.* or a generator of your "
-    "own.", results="masks", methods="rng.random, rng.binomial, ...")
+    "own.",
+    results="masks",
+    methods="rng.random, rng.binomial, ...",
+)
 SEEDED_INSIDE = Mistake(
     "Generators with different seeds gave the same {result}: the {draws} must be drawn from the "
     "rng argument, not from a generator fixed or seeded inside the function.",
-    result="mask", draws="mask")
+    result="mask",
+    draws="mask",
+)
 RESEEDED_EACH_CALL = Mistake(
     "Two calls with the same rng gave the same {result}: every call must draw fresh numbers "
     "from rng; do not seed a new generator from rng's seed, or copy rng, inside the function.",
-    result="mask")
+    result="mask",
+)
 
 # arguments and dtype
 MUTATED_ARGUMENT = Mistake(
     "{name} was modified by the call. Functions must not change their arguments: compute the "
     "result in a new array ({new}), not in place ({in_place}).",
-    name="x", new="x * mask / keep_prob", in_place="x *= mask")
+    name="x",
+    new="x * mask / keep_prob",
+    in_place="x *= mask",
+)
 DTYPE_NOT_KEPT = Mistake(
     "{name} must keep the input's dtype {expected}, got {actual}. Multiplying by a float64 "
     "array (e.g. rng.random(...) < keep_prob then a division) upcasts float32: cast the mask "
-    "or the result back with .astype(x.dtype).")
+    "or the result back with .astype(x.dtype)."
+)
 
 # inference
 ON_AT_INFERENCE = Mistake(
     "At inference (training=False) the output must equal the input, but it is random{seen}: "
-    "the mask or noise must be switched off when training is False.", seen="")
-SCALED_AT_INFERENCE = Mistake("With inverted dropout the scaling happens in training only; "
-                              "inference returns x unchanged.")
+    "the mask or noise must be switched off when training is False.",
+    seen="",
+)
+SCALED_AT_INFERENCE = Mistake(
+    "With inverted dropout the scaling happens in training only; inference returns x unchanged."
+)
 
 # the backward pass
 BACKWARD_IGNORES_MASK = Mistake(
     "dx equals dout: the backward pass ignores the mask. Dropped units get no gradient: "
-    "multiply dout by the same mask (and by 1 / keep_prob).")
+    "multiply dout by the same mask (and by 1 / keep_prob)."
+)
 BACKWARD_SCALES_ONLY = Mistake(
     "dx = dout / keep_prob everywhere: the backward scales but ignores the mask, so units the "
-    "forward pass dropped receive a gradient. Multiply by the mask saved in the cache too.")
+    "forward pass dropped receive a gradient. Multiply by the mask saved in the cache too."
+)
 BACKWARD_NEW_MASK = Mistake(
     "dx is non-zero for units the forward pass dropped (or zero for units it kept). Use the "
     "mask saved in cache by the forward pass: drawing a new mask in backward gives the "
-    "gradient of a different network.")
+    "gradient of a different network."
+)
 BACKWARD_USES_OUTPUT = Mistake(
     "dx was multiplied by the forward output: the derivative of x * mask / keep_prob with "
     "respect to x is mask / keep_prob, which does not depend on x. Cache the mask, not the "
-    "output.")
+    "output."
+)
 MASK_FROM_OUTPUT = Mistake(
     "dx is 0 wherever x is 0: did you read the mask from the output (out != 0)? A kept unit "
     "whose input is 0 also outputs 0, and ReLU outputs are often exactly 0: cache the mask "
-    "itself.")
+    "itself."
+)
 
 
 # --- verdict half: dropout checks -----------------------------------------------------------
 
-def check_inverted_dropout_output(x: np.ndarray, out, p_drop: float, *,
-                                  alpha: float = DEFAULT_ALPHA, units: str = "units",
-                                  ops: int = DROPOUT_OPS):
+
+def check_inverted_dropout_output(
+    x: np.ndarray,
+    out,
+    p_drop: float,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    units: str = "units",
+    ops: int = DROPOUT_OPS,
+):
     """One training-mode output of inverted dropout on ``x``.
 
     Exact: ``out`` has the shape and dtype of ``x``; every entry is 0 or ``x / keep_prob`` (up
@@ -450,22 +516,37 @@ def check_inverted_dropout_output(x: np.ndarray, out, p_drop: float, *,
     scales = ratios[kept]
     if not np.all(near(scales, 1.0 / keep_prob, x.dtype, ops=ops)):
         median = float(np.median(scales))
-        hint = next((mistake.say(units=units) for scale_of, mistake in SCALE_MISTAKES
-                     if math.isclose(median, scale_of(keep_prob, p_drop), rel_tol=1e-3)
-                     and np.allclose(scales, median, rtol=1e-3)),
-                    "Each output must be either 0 (dropped) or x / keep_prob (kept).")
-        raise CheckFailure(f"kept {units} must equal x / keep_prob = x * {1.0 / keep_prob:.6g}, "
-                           f"saw x times {median:.6g} (median). {hint}")
+        hint = next(
+            (
+                mistake.say(units=units)
+                for scale_of, mistake in SCALE_MISTAKES
+                if math.isclose(median, scale_of(keep_prob, p_drop), rel_tol=1e-3)
+                and np.allclose(scales, median, rtol=1e-3)
+            ),
+            "Each output must be either 0 (dropped) or x / keep_prob (kept).",
+        )
+        raise CheckFailure(
+            f"kept {units} must equal x / keep_prob = x * {1.0 / keep_prob:.6g}, "
+            f"saw x times {median:.6g} (median). {hint}"
+        )
     return assert_binomial_count(
-        int(kept.sum()), int(kept.size), keep_prob, alpha=alpha, what=f"kept {units}",
-        alternatives={KEEP_DROP_SWAPPED.say(Units=units.capitalize()): p_drop,
-                      NOTHING_DROPPED.say(): 1.0},
+        int(kept.sum()),
+        int(kept.size),
+        keep_prob,
+        alpha=alpha,
+        what=f"kept {units}",
+        alternatives={
+            KEEP_DROP_SWAPPED.say(Units=units.capitalize()): p_drop,
+            NOTHING_DROPPED.say(): 1.0,
+        },
         hint=f"Each of the {units} must be kept with probability keep_prob = 1 - p_drop = "
-             f"{keep_prob:.4g}.")
+        f"{keep_prob:.4g}.",
+    )
 
 
-def check_inference_identity(x: np.ndarray, out, *, name: str = "the layer",
-                             rule: str = str(SCALED_AT_INFERENCE)) -> None:
+def check_inference_identity(
+    x: np.ndarray, out, *, name: str = "the layer", rule: str = str(SCALED_AT_INFERENCE)
+) -> None:
     """At inference a dropout layer ``name`` is the identity: ``out`` must equal ``x`` exactly.
 
     A scaled or affine output is reported with ``rule`` (what the variant does at inference), a
@@ -478,30 +559,40 @@ def check_inference_identity(x: np.ndarray, out, *, name: str = "the layer",
     x64, out64 = x.astype(np.float64), out.astype(np.float64)
     nonzero = x != 0
     if np.any(out[nonzero] == 0):
-        raise CheckFailure(ON_AT_INFERENCE.say(
-            seen=" (some outputs are 0, and no unit may be dropped at inference)"))
+        raise CheckFailure(
+            ON_AT_INFERENCE.say(
+                seen=" (some outputs are 0, and no unit may be dropped at inference)"
+            )
+        )
     ratios = out64[nonzero] / x64[nonzero]
     median = float(np.median(ratios)) if ratios.size else 1.0
     if np.allclose(ratios, median, rtol=1e-3):
-        raise CheckFailure(f"at inference (training=False) the output must equal the input, saw "
-                           f"x times {median:.6g}. {rule}")
+        raise CheckFailure(
+            f"at inference (training=False) the output must equal the input, saw "
+            f"x times {median:.6g}. {rule}"
+        )
     if np.all(np.isfinite(out64)) and x.size > 1:
         slope, intercept = np.polyfit(x64.ravel(), out64.ravel(), 1)
         if np.allclose(out64, slope * x64 + intercept, rtol=1e-3, atol=1e-3):
-            raise CheckFailure(f"at inference (training=False) the output must equal the input, "
-                               f"saw {slope:.6g} * x + {intercept:.6g}. {rule}")
+            raise CheckFailure(
+                f"at inference (training=False) the output must equal the input, "
+                f"saw {slope:.6g} * x + {intercept:.6g}. {rule}"
+            )
     raise CheckFailure(ON_AT_INFERENCE.say())
 
 
 def check_p_zero_identity(x: np.ndarray, out, name: str) -> None:
     """With p_drop = 0 a dropout layer is the identity in training too."""
     if not isinstance(out, np.ndarray) or out.shape != x.shape or not np.array_equal(out, x):
-        raise CheckFailure(f"{name} with p_drop = 0 must return the input unchanged: nothing is "
-                           "dropped, nothing is scaled and no noise is added.")
+        raise CheckFailure(
+            f"{name} with p_drop = 0 must return the input unchanged: nothing is "
+            "dropped, nothing is scaled and no noise is added."
+        )
 
 
-def assert_expectation_preserved(x: np.ndarray, outputs, p_drop: float, *,
-                                 alpha: float = DEFAULT_ALPHA):
+def assert_expectation_preserved(
+    x: np.ndarray, outputs, p_drop: float, *, alpha: float = DEFAULT_ALPHA
+):
     """The mean of ``out / x`` over entries and draws must be 1 (inverted dropout is unbiased).
 
     ``outputs`` holds one or more outputs for the same ``x``. Per entry ``out / x`` is 0 or
@@ -512,31 +603,51 @@ def assert_expectation_preserved(x: np.ndarray, outputs, p_drop: float, *,
     dtype = np.result_type(x, np.asarray(outputs[0]).dtype)
     x = x.astype(np.float64)
     keep_prob = 1.0 - p_drop
-    stacked = np.asarray(outputs, dtype=np.float64).reshape((-1,) + x.shape)
+    stacked = np.asarray(outputs, dtype=np.float64).reshape((-1, *x.shape))
     nonzero = x != 0
     ratios = stacked[:, nonzero] / x[nonzero]
     # x / keep_prob rounded in the input's dtype is not exactly x * (1 / keep_prob): snap it
     ratios[near(ratios, 1.0 / keep_prob, dtype)] = 1.0 / keep_prob
     return assert_mean_close(
-        ratios, 1.0, lower=0.0, upper=1.0 / keep_prob, variance=p_drop / keep_prob, alpha=alpha,
+        ratios,
+        1.0,
+        lower=0.0,
+        upper=1.0 / keep_prob,
+        variance=p_drop / keep_prob,
+        alpha=alpha,
         what="mean of output / input",
         hint=f"Inverted dropout keeps E[out] = x; a mean of keep_prob = {keep_prob:.4g} times "
-             f"the input says: {NOT_RESCALED}")
+        f"the input says: {NOT_RESCALED}",
+    )
 
 
-def assert_independent_pairs(first: np.ndarray, second: np.ndarray, agree_prob: float, *,
-                             what: str, mistake: str, hint: str,
-                             alpha: float = DEFAULT_ALPHA):
+def assert_independent_pairs(
+    first: np.ndarray,
+    second: np.ndarray,
+    agree_prob: float,
+    *,
+    what: str,
+    mistake: str,
+    hint: str,
+    alpha: float = DEFAULT_ALPHA,
+):
     """Paired entries of ``first`` and ``second`` must be independent draws that agree with
     probability ``agree_prob``: the agreements are Binomial (exact acceptance region,
     ``alpha``). ``mistake`` is named when (nearly) all pairs agree."""
-    return assert_binomial_count(int(np.count_nonzero(first == second)), int(first.size),
-                                 agree_prob, alpha=alpha, what=what,
-                                 alternatives={mistake: 1.0}, hint=hint)
+    return assert_binomial_count(
+        int(np.count_nonzero(first == second)),
+        int(first.size),
+        agree_prob,
+        alpha=alpha,
+        what=what,
+        alternatives={mistake: 1.0},
+        hint=hint,
+    )
 
 
-def assert_masks_independent(masks, p_drop: float, *, alpha: float = DEFAULT_ALPHA,
-                             what: str = "samples"):
+def assert_masks_independent(
+    masks, p_drop: float, *, alpha: float = DEFAULT_ALPHA, what: str = "samples"
+):
     """The masks of different samples (first axis) must be drawn independently.
 
     Samples are paired (0 with 1, 2 with 3, ...); independent masks agree on an entry with
@@ -547,10 +658,14 @@ def assert_masks_independent(masks, p_drop: float, *, alpha: float = DEFAULT_ALP
         raise ValueError(f"need at least 2 {what} to compare, got {masks.shape[0]}")
     n_pairs = masks.shape[0] // 2
     return assert_independent_pairs(
-        masks[0:2 * n_pairs:2], masks[1:2 * n_pairs:2], stats.agreement_probability(p_drop),
-        alpha=alpha, what=f"entries on which the masks of two {what} agree",
-        mistake=SHARED_ACROSS_BATCH.say(), hint=f"The masks of different {what} must be "
-                                                 "independent.")
+        masks[0 : 2 * n_pairs : 2],
+        masks[1 : 2 * n_pairs : 2],
+        stats.agreement_probability(p_drop),
+        alpha=alpha,
+        what=f"entries on which the masks of two {what} agree",
+        mistake=SHARED_ACROSS_BATCH.say(),
+        hint=f"The masks of different {what} must be independent.",
+    )
 
 
 def check_rng_use(first, again, other, p_drop: float, *, alpha: float = DEFAULT_ALPHA) -> None:
@@ -565,15 +680,21 @@ def check_rng_use(first, again, other, p_drop: float, *, alpha: float = DEFAULT_
     if first.shape != again.shape or not np.array_equal(first, again):
         raise CheckFailure(RANDOMNESS_NOT_FROM_RNG.say())
     if stats.coincidence_probability(first.size, p_drop) > alpha:
-        raise ValueError(f"{first.size} entries are too few to tell two seeds apart with "
-                         f"alpha={alpha:g}; use a larger input")
+        raise ValueError(
+            f"{first.size} entries are too few to tell two seeds apart with "
+            f"alpha={alpha:g}; use a larger input"
+        )
     if first.shape == other.shape and np.array_equal(first, other):
         raise CheckFailure(SEEDED_INSIDE.say())
 
 
-def assert_uses_rng(fn: Callable[[np.random.Generator], np.ndarray], *, p_drop: float,
-                    seeds: tuple[int, int] = (12345, 54321),
-                    alpha: float = DEFAULT_ALPHA) -> None:
+def assert_uses_rng(
+    fn: Callable[[np.random.Generator], np.ndarray],
+    *,
+    p_drop: float,
+    seeds: tuple[int, int] = (12345, 54321),
+    alpha: float = DEFAULT_ALPHA,
+) -> None:
     """:func:`check_rng_use` on ``fn(rng)`` with seeds ``seeds[0]`` (twice) and ``seeds[1]``."""
     outputs = [fn(np.random.default_rng(seed)) for seed in (seeds[0], seeds[0], seeds[1])]
     check_rng_use(*outputs, p_drop, alpha=alpha)
@@ -591,8 +712,9 @@ def _backward_mistakes(dout, out, mask, keep_prob, p_drop):
     yield dout * out / keep_prob, BACKWARD_USES_OUTPUT
 
 
-def check_dropout_backward(x: np.ndarray, out: np.ndarray, dout: np.ndarray, dx,
-                           p_drop: float) -> None:
+def check_dropout_backward(
+    x: np.ndarray, out: np.ndarray, dout: np.ndarray, dx, p_drop: float
+) -> None:
     """Inverted dropout's backward for one forward pass: ``dx = dout * mask / keep_prob``.
 
     ``out`` is the forward output on ``x``, whose entries are all non-zero so that the zeros of

@@ -7,6 +7,7 @@ returned (its type as well as its value, since a float or a NumPy integer is the
 
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
@@ -56,17 +57,19 @@ _BAD_SIZES = ([5], [], [3, 0, 2], [4, -1, 3])
 
 
 def _expected_parameters(sizes) -> tuple[int, int]:
-    return (sum(a * b for a, b in zip(sizes[:-1], sizes[1:])), sum(sizes[1:]))
+    return (sum(a * b for a, b in itertools.pairwise(sizes)), sum(sizes[1:]))
 
 
 def _weights_hint(sizes, weights) -> str:
     right_w, right_b = _expected_parameters(sizes)
-    products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    products = [a * b for a, b in itertools.pairwise(sizes)]
     if weights == right_w + right_b:
-        return ("That is weights + biases: the biases are counted in the second number only.")
+        return "That is weights + biases: the biases are counted in the second number only."
     if len(products) > 1 and weights == right_w - products[-1]:
-        return ("The last weight matrix is missing (off by one: layer i connects to i + 1 for "
-                "i = 0 .. len(layer_sizes) - 2).")
+        return (
+            "The last weight matrix is missing (off by one: layer i connects to i + 1 for "
+            "i = 0 .. len(layer_sizes) - 2)."
+        )
     if len(products) > 1 and weights == right_w - products[0]:
         return "The first weight matrix (input to first layer) is missing (off by one)."
     if weights == sum(size * size for size in sizes):
@@ -83,8 +86,10 @@ def _biases_hint(sizes, biases) -> str:
     if biases == sum(sizes):
         return "The input layer has no biases: only layer_sizes[1:] have one per unit."
     if biases == sum(sizes[:-1]):
-        return ("That counts the input layer and misses the output layer (off by one): the "
-                "biases belong to layer_sizes[1:].")
+        return (
+            "That counts the input layer and misses the output layer (off by one): the "
+            "biases belong to layer_sizes[1:]."
+        )
     if biases == sum(sizes[1:-1]):
         return "The output layer's units have biases too."
     if biases == right_w:
@@ -92,8 +97,7 @@ def _biases_hint(sizes, biases) -> str:
     return "There is one bias per unit of every layer except the input."
 
 
-@exercise("count_parameters", NOTEBOOK,
-          reference="course_lib.analysis.count_parameters")
+@exercise("count_parameters", NOTEBOOK, reference="course_lib.analysis.count_parameters")
 class CountParameters:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -101,8 +105,12 @@ class CountParameters:
         for sizes in _parameter_cases(seed, hidden):
             result = call(fn, list(sizes))
             if isinstance(result, (tuple, list)):
-                observed["results"].append({"container": type(result).__name__,
-                                            "items": [_describe(item) for item in result]})
+                observed["results"].append(
+                    {
+                        "container": type(result).__name__,
+                        "items": [_describe(item) for item in result],
+                    }
+                )
             else:
                 observed["results"].append({"container": "none", "items": [_describe(result)]})
         if hidden:
@@ -111,39 +119,50 @@ class CountParameters:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"],
-                                 strict=True):
+        for sizes, result in zip(_parameter_cases(seed, hidden), observed["results"], strict=True):
             right_w, right_b = _expected_parameters(sizes)
             items = result["items"]
             if result["container"] == "none" or len(items) != 2:
-                shown = (items[0]["value"] if result["container"] == "none"
-                         else [item["value"] for item in items])
-                hint = (" That is the total; return the two counts separately."
-                        if shown == right_w + right_b else "")
-                raise CheckFailure(f"count_parameters({sizes}) must return a tuple "
-                                   f"(n_weights, n_biases) = ({right_w}, {right_b}), got "
-                                   f"{shown!r}.{hint}")
+                shown = (
+                    items[0]["value"]
+                    if result["container"] == "none"
+                    else [item["value"] for item in items]
+                )
+                hint = (
+                    " That is the total; return the two counts separately."
+                    if shown == right_w + right_b
+                    else ""
+                )
+                raise CheckFailure(
+                    f"count_parameters({sizes}) must return a tuple "
+                    f"(n_weights, n_biases) = ({right_w}, {right_b}), got "
+                    f"{shown!r}.{hint}"
+                )
             weights, biases = items
             for name, item in (("n_weights", weights), ("n_biases", biases)):
                 if item["type"] in ("bool", "bool_") or not isinstance(item["value"], int):
-                    raise CheckFailure(f"count_parameters({sizes}): {name} must be an integer, "
-                                       f"got {item['type']} {item['value']!r}.")
+                    raise CheckFailure(
+                        f"count_parameters({sizes}): {name} must be an integer, "
+                        f"got {item['type']} {item['value']!r}."
+                    )
             got = (weights["value"], biases["value"])
             if got == (right_w, right_b):
                 continue
-            message = (f"count_parameters({sizes}) should be ({right_w}, {right_b}), got "
-                       f"{got}.")
+            message = f"count_parameters({sizes}) should be ({right_w}, {right_b}), got {got}."
             if got == (right_b, right_w):
-                raise CheckFailure(f"{message} The two numbers are swapped: weights first, "
-                                   "then biases.")
+                raise CheckFailure(
+                    f"{message} The two numbers are swapped: weights first, then biases."
+                )
             if got[0] != right_w:
                 raise CheckFailure(f"{message} Weights: {_weights_hint(sizes, got[0])}")
             raise CheckFailure(f"{message} Biases: {_biases_hint(sizes, got[1])}")
         if hidden:
-            kit.require_value_errors(observed["bad"], [f"layer_sizes={sizes}"
-                                                       for sizes in _BAD_SIZES],
-                                     "count_parameters",
-                                     "at least 2 layers, each with at least 1 unit")
+            kit.require_value_errors(
+                observed["bad"],
+                [f"layer_sizes={sizes}" for sizes in _BAD_SIZES],
+                "count_parameters",
+                "at least 2 layers, each with at least 1 unit",
+            )
 
 
 # --- count_subnetworks ------------------------------------------------------------------------
@@ -156,9 +175,11 @@ def _random_rates(seed: int, index: int, n_sites: int) -> list[float]:
 
 
 def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], object]]:
-    cases = [(EXAMPLE, [0.0, 0.5, 0.3, 0.0, 0.0]),
-             ([784, 1024, 10], 0.5),
-             ([784, 1024, 10], [0.2, 0.5])]
+    cases = [
+        (EXAMPLE, [0.0, 0.5, 0.3, 0.0, 0.0]),
+        ([784, 1024, 10], 0.5),
+        ([784, 1024, 10], [0.2, 0.5]),
+    ]
     if hidden:
         for k in range(8):
             sizes = _random_sizes(seed, 100 + k, n_layers=(3, 7))
@@ -170,8 +191,8 @@ def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], object]]
             ([64, 256, 256, 10], 0.5),
             ([64, 256, 256, 10], [0.2, 0.5, 0.5]),
             ([784, 1024, 1024, 1024, 10], 0.5),
-            ([5, 3], 0.5),        # no hidden layer: a single rate drops nothing
-            ([5, 3], [0.2]),      # the input is the only dropout site
+            ([5, 3], 0.5),  # no hidden layer: a single rate drops nothing
+            ([5, 3], [0.2]),  # the input is the only dropout site
             ([6, 4, 2], 0.0),
             ([6, 4, 2], [0.0, 0.0]),
         ]
@@ -179,11 +200,11 @@ def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], object]]
 
 
 _BAD_SUBNETWORKS = (
-    ([5], 0.5),                  # fewer than 2 layers
-    ([3, 0, 2], 0.5),            # a layer with no unit
-    ([3, 4, 2], [0.5]),          # one rate for two dropout sites
+    ([5], 0.5),  # fewer than 2 layers
+    ([3, 0, 2], 0.5),  # a layer with no unit
+    ([3, 4, 2], [0.5]),  # one rate for two dropout sites
     ([3, 4, 2], [0.0, 0.5, 0.5]),  # a rate for the output too
-    ([3, 4, 2], [0.0, 1.0]),     # p_drop must be < 1
+    ([3, 4, 2], [0.0, 1.0]),  # p_drop must be < 1
     ([3, 4, 2], 1.2),
 )
 
@@ -209,31 +230,43 @@ def _subnetwork_hint(sizes, p_drop, exponent: int | None, value) -> str:
     candidates = []
     if scalar and p_drop > 0:
         candidates += [
-            (sum(sizes[:-1]), "A single p_drop applies to every hidden layer only: the input "
-                              "layer is kept whole (as in course_lib.nn.MLP)."),
-            (sum(sizes), "A single p_drop applies to the hidden layers only: neither the input "
-                         "nor the output layer is dropped."),
-            (sum(sizes[1:]), "The output layer is never dropped: a single p_drop applies to the "
-                             "hidden layers only."),
+            (
+                sum(sizes[:-1]),
+                "A single p_drop applies to every hidden layer only: the input "
+                "layer is kept whole (as in course_lib.nn.MLP).",
+            ),
+            (
+                sum(sizes),
+                "A single p_drop applies to the hidden layers only: neither the input "
+                "nor the output layer is dropped.",
+            ),
+            (
+                sum(sizes[1:]),
+                "The output layer is never dropped: a single p_drop applies to the "
+                "hidden layers only.",
+            ),
         ]
     candidates += [
         (n + sizes[-1], "The output units are never dropped: do not count them."),
-        (sum(sizes[:-1]), "Layers with p_drop = 0 are never dropped: count only the units of "
-                          "sites whose rate is > 0."),
-        (sum(size for size, rate in zip(sizes[1:], rates) if rate > 0),
-         "The rates are shifted by one layer: rate i belongs to layer i (0 = the input), "
-         "which feeds weight matrix i."),
+        (
+            sum(sizes[:-1]),
+            "Layers with p_drop = 0 are never dropped: count only the units of "
+            "sites whose rate is > 0.",
+        ),
+        (
+            sum(size for size, rate in zip(sizes[1:], rates) if rate > 0),
+            "The rates are shifted by one layer: rate i belongs to layer i (0 = the input), "
+            "which feeds weight matrix i.",
+        ),
         (sum(rate > 0 for rate in rates), "Count droppable units, not droppable layers."),
     ]
     for wrong, hint in candidates:
         if exponent == wrong and wrong != n:
             return hint
-    return ("The exponent is the number of units in the input and hidden layers whose p_drop "
-            "is > 0.")
+    return "The exponent is the number of units in the input and hidden layers whose p_drop is > 0."
 
 
-@exercise("count_subnetworks", NOTEBOOK,
-          reference="course_lib.analysis.count_subnetworks")
+@exercise("count_subnetworks", NOTEBOOK, reference="course_lib.analysis.count_subnetworks")
 class CountSubnetworks:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -244,48 +277,62 @@ class CountSubnetworks:
             observed["results"].append(result if kit.failure_of(result) else _describe(result))
         if hidden:
             observed["bad"] = [
-                kit.outcome_of_bad_call(fn, list(sizes), p_drop if isinstance(p_drop, float)
-                                        else list(p_drop))
-                for sizes, p_drop in _BAD_SUBNETWORKS]
+                kit.outcome_of_bad_call(
+                    fn, list(sizes), p_drop if isinstance(p_drop, float) else list(p_drop)
+                )
+                for sizes, p_drop in _BAD_SUBNETWORKS
+            ]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (sizes, p_drop), result in zip(_subnetwork_cases(seed, hidden), observed["results"],
-                                           strict=True):
+        for (sizes, p_drop), result in zip(
+            _subnetwork_cases(seed, hidden), observed["results"], strict=True
+        ):
             n = _droppable(sizes, p_drop)
             expected = 2**n
             where = f"count_subnetworks({sizes}, {p_drop})"
             failure = kit.failure_of(result)
             if failure and "raised OverflowError" in failure:
-                raise CheckFailure(f"{failure} Hint: {where} is 2 ** {n}; a float "
-                                   "(2.0 ** n, math.pow) overflows past 2 ** 1023, while "
-                                   "Python's integer 2 ** n is exact at any size.")
+                raise CheckFailure(
+                    f"{failure} Hint: {where} is 2 ** {n}; a float "
+                    "(2.0 ** n, math.pow) overflows past 2 ** 1023, while "
+                    "Python's integer 2 ** n is exact at any size."
+                )
             if failure:
                 raise CheckFailure(failure)
             value = result["value"]
             if result["type"] == "float":
-                raise CheckFailure(f"{where} must return an exact Python int, got the float "
-                                   f"{value!r}. Use the integer power 2 ** n: a float is "
-                                   "inexact past 2 ** 53 and overflows past 2 ** 1023.")
+                raise CheckFailure(
+                    f"{where} must return an exact Python int, got the float "
+                    f"{value!r}. Use the integer power 2 ** n: a float is "
+                    "inexact past 2 ** 53 and overflows past 2 ** 1023."
+                )
             if not _is_int(result):
                 extra = ""
                 if isinstance(value, int):
-                    extra = (" NumPy integers have 64 bits and overflow silently past 2 ** 63: "
-                             "compute n as a Python int (sum(...), or int(np.sum(...))) and "
-                             "return 2 ** n.")
-                raise CheckFailure(f"{where} must return a Python int, got {result['type']} "
-                                   f"{value!r}.{extra}")
+                    extra = (
+                        " NumPy integers have 64 bits and overflow silently past 2 ** 63: "
+                        "compute n as a Python int (sum(...), or int(np.sum(...))) and "
+                        "return 2 ** n."
+                    )
+                raise CheckFailure(
+                    f"{where} must return a Python int, got {result['type']} {value!r}.{extra}"
+                )
             if value == expected:
                 continue
             exponent = value.bit_length() - 1 if value > 0 and value & (value - 1) == 0 else None
             shown = f"2 ** {exponent}" if exponent is not None else f"{value}"
-            raise CheckFailure(f"{where} should be 2 ** {n}, got {shown}. "
-                               f"{_subnetwork_hint(sizes, p_drop, exponent, value)}")
+            raise CheckFailure(
+                f"{where} should be 2 ** {n}, got {shown}. "
+                f"{_subnetwork_hint(sizes, p_drop, exponent, value)}"
+            )
         if hidden:
             kit.require_value_errors(
-                observed["bad"], [f"layer_sizes={sizes}, p_drop={p_drop}"
-                                  for sizes, p_drop in _BAD_SUBNETWORKS],
-                "count_subnetworks", "at least 2 layers of at least 1 unit; p_drop one float "
+                observed["bad"],
+                [f"layer_sizes={sizes}, p_drop={p_drop}" for sizes, p_drop in _BAD_SUBNETWORKS],
+                "count_subnetworks",
+                "at least 2 layers of at least 1 unit; p_drop one float "
                 "in [0, 1) or a list of len(layer_sizes) - 1 of them",
-                advice="zip silently drops extra or missing rates: check the length.")
+                advice="zip silently drops extra or missing rates: check the length.",
+            )

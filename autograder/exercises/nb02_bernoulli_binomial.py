@@ -25,12 +25,19 @@ NOTEBOOK = "02_bernoulli_binomial"
 
 # --- sample_mask ------------------------------------------------------------------------------
 
+
 def _mask_cases(hidden: bool):
     """(shape, p_drop) of the calls whose masks are judged one by one."""
     cases = [((200, 300), 0.3), ((30, 40, 50), 0.8)]
     if hidden:
-        cases += [((1000, 100), 0.1), (5000, 0.6), ((64, 1024), 0.5), ((300, 200), 0.25),
-                  ((8, 6, 20, 20), 0.4), ((10, 10), 0.0)]
+        cases += [
+            ((1000, 100), 0.1),
+            (5000, 0.6),
+            ((64, 1024), 0.5),
+            ((300, 200), 0.25),
+            ((8, 6, 20, 20), 0.4),
+            ((10, 10), 0.0),
+        ]
     return cases
 
 
@@ -41,26 +48,29 @@ def _bad_p_drops(hidden: bool) -> tuple[float, ...]:
     return kit.BAD_P_DROPS if hidden else kit.BAD_P_DROPS[:1]
 
 
-@exercise("sample_mask", NOTEBOOK,
-          reference="course_lib.masks.sample_mask")
+@exercise("sample_mask", NOTEBOOK, reference="course_lib.masks.sample_mask")
 class SampleMask:
     @staticmethod
     def probe(fn, seed, hidden):
         observed = {}
         for i, (shape, p_drop) in enumerate(_mask_cases(hidden)):
             observed[f"mask_{i}"] = kit.observed(
-                call(fn, shape, p_drop, rng=np.random.default_rng([seed, i])))
-        observed["rng_runs"] = [kit.observed(call(fn, (64, 64), 0.5,
-                                                  rng=np.random.default_rng(s)))
-                                for s in (seed, seed, seed + 1)]
+                call(fn, shape, p_drop, rng=np.random.default_rng([seed, i]))
+            )
+        observed["rng_runs"] = [
+            kit.observed(call(fn, (64, 64), 0.5, rng=np.random.default_rng(s)))
+            for s in (seed, seed, seed + 1)
+        ]
         rng = np.random.default_rng([seed, 99])
-        observed["consecutive"] = [kit.observed(call(fn, (64, 64), 0.5, rng=rng))
-                                   for _ in range(2)]
+        observed["consecutive"] = [kit.observed(call(fn, (64, 64), 0.5, rng=rng)) for _ in range(2)]
         rng = np.random.default_rng([seed, 100])
-        observed["repeats"] = [kit.observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
-                               for _ in range(400 if hidden else 200)]
+        observed["repeats"] = [
+            kit.observed(call(fn, _REPEAT_SHAPE, _REPEAT_P_DROP, rng=rng))
+            for _ in range(400 if hidden else 200)
+        ]
         observed["bad"] = kit.bad_p_drop_outcomes(
-            lambda bad: fn((10, 10), bad, rng=np.random.default_rng(seed)), _bad_p_drops(hidden))
+            lambda bad: fn((10, 10), bad, rng=np.random.default_rng(seed)), _bad_p_drops(hidden)
+        )
         return observed
 
     @staticmethod
@@ -82,7 +92,8 @@ class SampleMask:
 
 
 _SHARED_ROWS = kit.SHARED_ACROSS_BATCH.say(
-    draw="row", fix="Draw random numbers for the full shape, not for shape[1:].")
+    draw="row", fix="Draw random numbers for the full shape, not for shape[1:]."
+)
 
 
 def _check_mask_type(mask, shape) -> None:
@@ -93,14 +104,20 @@ def _check_mask_type(mask, shape) -> None:
         values = np.unique(mask)
         hint = ""
         if values.size <= 2 and np.all(np.isin(values, (0, 1))):
-            hint = (f" Your mask holds 0s and 1s of dtype {mask.dtype}: return the comparison "
-                    "itself (rng.random(shape) < keep_prob is already bool), or convert "
-                    "with .astype(bool) (rng.binomial returns integers).")
-        raise CheckFailure(f"the mask must be a boolean array (dtype bool, True = kept), got "
-                           f"dtype {mask.dtype}.{hint}")
+            hint = (
+                f" Your mask holds 0s and 1s of dtype {mask.dtype}: return the comparison "
+                "itself (rng.random(shape) < keep_prob is already bool), or convert "
+                "with .astype(bool) (rng.binomial returns integers)."
+            )
+        raise CheckFailure(
+            f"the mask must be a boolean array (dtype bool, True = kept), got "
+            f"dtype {mask.dtype}.{hint}"
+        )
     if mask.shape != expected_shape:
-        raise CheckFailure(f"sample_mask(shape={shape!r}, ...) must return an array of shape "
-                           f"{expected_shape}, got {mask.shape}.")
+        raise CheckFailure(
+            f"sample_mask(shape={shape!r}, ...) must return an array of shape "
+            f"{expected_shape}, got {mask.shape}."
+        )
 
 
 def _check_one_mask(mask, shape, p_drop) -> None:
@@ -108,8 +125,10 @@ def _check_one_mask(mask, shape, p_drop) -> None:
     keep_prob = 1.0 - p_drop
     if p_drop == 0.0:
         if not mask.all():
-            raise CheckFailure(f"with p_drop = 0 every entry must be kept (True), but "
-                               f"{int(mask.size - mask.sum())} of {mask.size} are False.")
+            raise CheckFailure(
+                f"with p_drop = 0 every entry must be kept (True), but "
+                f"{int(mask.size - mask.sum())} of {mask.size} are False."
+            )
         return
     constant = bool(mask.all() or not mask.any())  # judged by the kept count below
     if mask.ndim >= 2 and not constant:
@@ -118,23 +137,35 @@ def _check_one_mask(mask, shape, p_drop) -> None:
         # below (keep_prob**2 + p_drop**2)**(number of compared pairs), far below 1e-9 here
         rows = mask.reshape(mask.shape[0], -1)
         if np.all(rows == rows[0]):
-            raise CheckFailure(f"every row of the mask is the same, repeated (broadcast) over "
-                               f"the first axis. {_SHARED_ROWS}")
+            raise CheckFailure(
+                f"every row of the mask is the same, repeated (broadcast) over "
+                f"the first axis. {_SHARED_ROWS}"
+            )
         units = mask.reshape(-1, mask.shape[-1])
         if np.all(units == units[:, :1]):
-            raise CheckFailure(f"every row of the mask is all True or all False. "
-                               f"{kit.SHARED_ACROSS_UNITS}")
+            raise CheckFailure(
+                f"every row of the mask is all True or all False. {kit.SHARED_ACROSS_UNITS}"
+            )
         # at least 20 rows here, each count at most max(pmf) likely: equal with prob < 0.2**19
         row_counts = units.sum(axis=1)
         if units.shape[0] >= 20 and np.all(row_counts == row_counts[0]):
-            raise CheckFailure(f"every row of the mask keeps exactly {row_counts[0]} of its "
-                               f"{units.shape[1]} entries. {kit.FIXED_COUNT}")
+            raise CheckFailure(
+                f"every row of the mask keeps exactly {row_counts[0]} of its "
+                f"{units.shape[1]} entries. {kit.FIXED_COUNT}"
+            )
     # exact binomial acceptance region, false-failure probability <= 1e-9
     checks.assert_binomial_count(
-        int(mask.sum()), int(mask.size), keep_prob, what=f"kept entries (True) at p_drop={p_drop}",
-        alternatives={str(kit.KEEP_DROP_SWAPPED): p_drop, str(kit.IGNORES_P_DROP): 0.5,
-                      str(kit.NOTHING_DROPPED): 1.0},
-        hint=f"each entry must be True with probability keep_prob = 1 - p_drop = {keep_prob:.4g}.")
+        int(mask.sum()),
+        int(mask.size),
+        keep_prob,
+        what=f"kept entries (True) at p_drop={p_drop}",
+        alternatives={
+            str(kit.KEEP_DROP_SWAPPED): p_drop,
+            str(kit.IGNORES_P_DROP): 0.5,
+            str(kit.NOTHING_DROPPED): 1.0,
+        },
+        hint=f"each entry must be True with probability keep_prob = 1 - p_drop = {keep_prob:.4g}.",
+    )
     if mask.ndim >= 2:
         rows = mask.reshape(mask.shape[0], -1)
         units = mask.reshape(-1, mask.shape[-1])
@@ -142,14 +173,22 @@ def _check_one_mask(mask, shape, p_drop) -> None:
         agree_prob = course_stats.agreement_probability(p_drop)
         n_pairs = rows.shape[0] // 2
         kit.assert_independent_pairs(
-            rows[0:2 * n_pairs:2], rows[1:2 * n_pairs:2], agree_prob,
-            what="entries on which two rows of the mask agree", mistake=_SHARED_ROWS,
-            hint="The rows of the mask must be drawn independently.")
+            rows[0 : 2 * n_pairs : 2],
+            rows[1 : 2 * n_pairs : 2],
+            agree_prob,
+            what="entries on which two rows of the mask agree",
+            mistake=_SHARED_ROWS,
+            hint="The rows of the mask must be drawn independently.",
+        )
         n_pairs = units.shape[1] // 2
         kit.assert_independent_pairs(
-            units[:, 0:2 * n_pairs:2], units[:, 1:2 * n_pairs:2], agree_prob,
-            what="neighbouring entries that agree", mistake=str(kit.SHARED_ACROSS_UNITS),
-            hint="Every entry must be kept or dropped independently of its neighbours.")
+            units[:, 0 : 2 * n_pairs : 2],
+            units[:, 1 : 2 * n_pairs : 2],
+            agree_prob,
+            what="neighbouring entries that agree",
+            mistake=str(kit.SHARED_ACROSS_UNITS),
+            hint="Every entry must be kept or dropped independently of its neighbours.",
+        )
 
 
 def _check_repeats(masks) -> None:
@@ -167,17 +206,27 @@ def _check_repeats(masks) -> None:
     law = stats.binom(n_units, _REPEAT_P_DROP)
     mode = int(n_units * _REPEAT_P_DROP)
     checks.assert_binomial_count(
-        int(np.sum(dropped == mode)), len(masks), float(law.pmf(mode)),
+        int(np.sum(dropped == mode)),
+        len(masks),
+        float(law.pmf(mode)),
         what=f"calls of sample_mask({n_units}, {_REPEAT_P_DROP}) that drop exactly {mode} units",
         alternatives={f"Every call drops exactly the same number of units. {kit.FIXED_COUNT}": 1.0},
-        hint="the number of dropped units must vary from call to call like Binomial(n, p_drop).")
+        hint="the number of dropped units must vary from call to call like Binomial(n, p_drop).",
+    )
 
 
 # --- prob_exactly_dropped ---------------------------------------------------------------------
 
+
 def _prob_cases(seed: int, hidden: bool):
-    cases = [(1024, 512, 0.5), (10, 3, 0.2), (50, 40, 0.7), (10, -1, 0.2), (10, 11, 0.2),
-             (2000, 1000, 0.5)]
+    cases = [
+        (1024, 512, 0.5),
+        (10, 3, 0.2),
+        (50, 40, 0.7),
+        (10, -1, 0.2),
+        (10, 11, 0.2),
+        (2000, 1000, 0.5),
+    ]
     if hidden:
         rng = np.random.default_rng([seed, 2])
         for _ in range(8):
@@ -186,17 +235,29 @@ def _prob_cases(seed: int, hidden: bool):
             sd = math.sqrt(n * p_drop * (1 - p_drop))
             k = int(np.clip(round(n * p_drop + rng.uniform(-3, 3) * sd), 0, n))
             cases.append((n, k, p_drop))
-        cases += [(1024, 0, 0.5), (300, 300, 0.9), (5, 0, 0.0), (5, 2, 0.0), (0, 0, 0.3),
-                  (10_000, 3000, 0.3), (20_000, 10_050, 0.5), (1, 1, 0.25), (30, 7, 0.1)]
+        cases += [
+            (1024, 0, 0.5),
+            (300, 300, 0.9),
+            (5, 0, 0.0),
+            (5, 2, 0.0),
+            (0, 0, 0.3),
+            (10_000, 3000, 0.3),
+            (20_000, 10_050, 0.5),
+            (1, 1, 0.25),
+            (30, 7, 0.1),
+        ]
     return cases
 
 
 _BAD_PROB_CALLS = ((-1, 0, 0.5), (10, 2, 1.0), (10, 2, -0.1))
 
 
-@exercise("prob_exactly_dropped", NOTEBOOK,
-          reference="course_lib.analysis.prob_exactly_dropped",
-          equivalents=("course_lib.analysis.dropped_count_distribution",))
+@exercise(
+    "prob_exactly_dropped",
+    NOTEBOOK,
+    reference="course_lib.analysis.prob_exactly_dropped",
+    equivalents=("course_lib.analysis.dropped_count_distribution",),
+)
 class ProbExactlyDropped:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -214,13 +275,17 @@ class ProbExactlyDropped:
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (n, k, p_drop), value in zip(_prob_cases(seed, hidden), observed["values"],
-                                         strict=True):
+        for (n, k, p_drop), value in zip(
+            _prob_cases(seed, hidden), observed["values"], strict=True
+        ):
             _judge_probability(n, k, p_drop, value)
         if hidden:
-            kit.require_value_errors(observed["bad"], [f"n={n}, k={k}, p_drop={p}"
-                                                       for n, k, p in _BAD_PROB_CALLS],
-                                     "prob_exactly_dropped", "n >= 0, p_drop in [0, 1)")
+            kit.require_value_errors(
+                observed["bad"],
+                [f"n={n}, k={k}, p_drop={p}" for n, k, p in _BAD_PROB_CALLS],
+                "prob_exactly_dropped",
+                "n >= 0, p_drop in [0, 1)",
+            )
 
 
 def _same_probability(value: float, expected: float) -> bool:
@@ -238,15 +303,21 @@ def _judge_probability(n, k, p_drop, value) -> None:
     if failure is not None:
         hint = ""
         if not 0 <= k <= n:
-            hint = (" For k outside [0, n] the probability is simply 0.0: return it before "
-                    "computing anything.")
+            hint = (
+                " For k outside [0, n] the probability is simply 0.0: return it before "
+                "computing anything."
+            )
         elif p_drop == 0.0:
-            hint = (" With p_drop = 0 nothing is ever dropped: handle it separately "
-                    "(log(0) is undefined, and 0 * log(0) is nan).")
+            hint = (
+                " With p_drop = 0 nothing is ever dropped: handle it separately "
+                "(log(0) is undefined, and 0 * log(0) is nan)."
+            )
         elif "Overflow" in failure or "too large" in failure:
-            hint = (" Factorials of large n do not fit in a float (171! already overflows): "
-                    "compute log C(n, k) with math.lgamma and exponentiate at the end, or use "
-                    "scipy.stats.binom.pmf.")
+            hint = (
+                " Factorials of large n do not fit in a float (171! already overflows): "
+                "compute log C(n, k) with math.lgamma and exponentiate at the end, or use "
+                "scipy.stats.binom.pmf."
+            )
         raise CheckFailure(f"{call_text}: {failure}.{hint}")
     if not isinstance(value, float):
         what = value if isinstance(value, str) else f"array of shape {value.shape}"
@@ -255,23 +326,31 @@ def _judge_probability(n, k, p_drop, value) -> None:
         return
     seen = f"{call_text} should be {expected:.10g}, got {value:.10g}."
     if not math.isfinite(value):
-        hint = (" With p_drop = 0, 0 * log(0) is nan: handle p_drop = 0 separately."
-                if p_drop == 0.0 else
-                " A nan or inf comes from overflow: n! and C(n, k) are far beyond the largest "
-                "float (1.8e308) for n = 1024. Work in logs (math.lgamma) and exponentiate at "
-                "the end, or use scipy.stats.binom.pmf.")
+        hint = (
+            " With p_drop = 0, 0 * log(0) is nan: handle p_drop = 0 separately."
+            if p_drop == 0.0
+            else " A nan or inf comes from overflow: n! and C(n, k) are far beyond the largest "
+            "float (1.8e308) for n = 1024. Work in logs (math.lgamma) and exponentiate at "
+            "the end, or use scipy.stats.binom.pmf."
+        )
     elif not 0 <= k <= n:
         hint = " For k outside [0, n] the probability is 0.0."
     elif _same_probability(value, float(stats.binom.pmf(k, n, 1.0 - p_drop))):
-        hint = (" That is the probability that k units are KEPT: p_drop and keep_prob are "
-                "swapped. P(k dropped) = C(n, k) p_drop^k keep_prob^(n-k).")
+        hint = (
+            " That is the probability that k units are KEPT: p_drop and keep_prob are "
+            "swapped. P(k dropped) = C(n, k) p_drop^k keep_prob^(n-k)."
+        )
     elif value == 0.0 and expected > 1e-300:
-        hint = (" A probability that should be positive came out as 0: p_drop**k or "
-                "keep_prob**(n-k) underflows for large n. Add logarithms instead of "
-                "multiplying powers.")
+        hint = (
+            " A probability that should be positive came out as 0: p_drop**k or "
+            "keep_prob**(n-k) underflows for large n. Add logarithms instead of "
+            "multiplying powers."
+        )
     elif _normal_approximation(n, k, p_drop, value):
-        hint = (" That is the normal approximation. It is close near the mean of large layers "
-                "but not exact; use the binomial formula itself.")
+        hint = (
+            " That is the normal approximation. It is close near the mean of large layers "
+            "but not exact; use the binomial formula itself."
+        )
     else:
         hint = " P(exactly k dropped) = C(n, k) p_drop^k (1 - p_drop)^(n - k)."
     raise CheckFailure(seen + hint)
@@ -280,11 +359,14 @@ def _judge_probability(n, k, p_drop, value) -> None:
 def _normal_approximation(n, k, p_drop, value) -> bool:
     if n == 0 or p_drop == 0:
         return False
-    return any(math.isclose(value, guess, rel_tol=1e-6)
-               for guess in course_stats.binomial_normal_pmf(n, k, p_drop))
+    return any(
+        math.isclose(value, guess, rel_tol=1e-6)
+        for guess in course_stats.binomial_normal_pmf(n, k, p_drop)
+    )
 
 
 # --- dropped_count_range ----------------------------------------------------------------------
+
 
 def _reference_range(n: int, p_drop: float, coverage: float) -> tuple[int, int]:
     """The central range as the exercise's docstring defines it (the course's reference)."""
@@ -301,8 +383,16 @@ def _unambiguous(n: int, p_drop: float, coverage: float) -> bool:
 def _range_cases(seed: int, hidden: bool):
     cases = [(1024, 0.5, 0.95), (20, 0.2, 0.95), (100, 0.1, 0.95)]
     if hidden:
-        cases += [(40, 0.3, 0.95), (100, 0.05, 0.95), (60, 0.9, 0.99), (80, 0.1, 0.9),
-                  (50, 0.0, 0.95), (1, 0.5, 0.5), (4096, 0.2, 0.99), (30, 0.8, 0.95)]
+        cases += [
+            (40, 0.3, 0.95),
+            (100, 0.05, 0.95),
+            (60, 0.9, 0.99),
+            (80, 0.1, 0.9),
+            (50, 0.0, 0.95),
+            (1, 0.5, 0.5),
+            (4096, 0.2, 0.99),
+            (30, 0.8, 0.95),
+        ]
         rng = np.random.default_rng([seed, 3])
         while len(cases) < 19:
             n = int(rng.integers(2, 2000))
@@ -313,12 +403,16 @@ def _range_cases(seed: int, hidden: bool):
     return cases
 
 
-_BAD_RANGE_CALLS = ((10, 0.5, 1.0), (10, 0.5, 0.0), (10, 0.5, 1.5), (10, 1.0, 0.95),
-                    (10, -0.2, 0.95))
+_BAD_RANGE_CALLS = (
+    (10, 0.5, 1.0),
+    (10, 0.5, 0.0),
+    (10, 0.5, 1.5),
+    (10, 1.0, 0.95),
+    (10, -0.2, 0.95),
+)
 
 
-@exercise("dropped_count_range", NOTEBOOK,
-          reference="course_lib.analysis.dropped_count_range")
+@exercise("dropped_count_range", NOTEBOOK, reference="course_lib.analysis.dropped_count_range")
 class DroppedCountRange:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -326,24 +420,31 @@ class DroppedCountRange:
         for n, p_drop, coverage in _range_cases(seed, hidden):
             result = call(fn, n, p_drop, coverage)
             ranges.append(_describe_pair(result))
-        observed = {"ranges": ranges,
-                    "default": _describe_pair(call(fn, 1024, 0.5))}
+        observed = {"ranges": ranges, "default": _describe_pair(call(fn, 1024, 0.5))}
         if hidden:
             observed["bad"] = [kit.outcome_of_bad_call(fn, *args) for args in _BAD_RANGE_CALLS]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (n, p_drop, coverage), seen in zip(_range_cases(seed, hidden), observed["ranges"],
-                                               strict=True):
+        for (n, p_drop, coverage), seen in zip(
+            _range_cases(seed, hidden), observed["ranges"], strict=True
+        ):
             _judge_range(n, p_drop, coverage, seen)
-        _judge_range(1024, 0.5, 0.95, observed["default"], call_text="dropped_count_range(1024, "
-                     "0.5) (default coverage)")
+        _judge_range(
+            1024,
+            0.5,
+            0.95,
+            observed["default"],
+            call_text="dropped_count_range(1024, 0.5) (default coverage)",
+        )
         if hidden:
-            kit.require_value_errors(observed["bad"], [f"n={n}, p_drop={p}, coverage={c}"
-                                                       for n, p, c in _BAD_RANGE_CALLS],
-                                     "dropped_count_range",
-                                     "p_drop in [0, 1), coverage in (0, 1)")
+            kit.require_value_errors(
+                observed["bad"],
+                [f"n={n}, p_drop={p}, coverage={c}" for n, p, c in _BAD_RANGE_CALLS],
+                "dropped_count_range",
+                "p_drop in [0, 1), coverage in (0, 1)",
+            )
 
 
 def _describe_end(end):
@@ -355,8 +456,9 @@ def _describe_end(end):
 
 def _describe_pair(result):
     """A returned range as plain data: two ends, or a description of what came back."""
-    if isinstance(result, (tuple, list)) and len(result) == 2 or (
-            isinstance(result, np.ndarray) and result.shape == (2,)):
+    if (isinstance(result, (tuple, list)) and len(result) == 2) or (
+        isinstance(result, np.ndarray) and result.shape == (2,)
+    ):
         return [_describe_end(end) for end in result]
     try:
         length = f" of length {len(result)}"
@@ -371,9 +473,11 @@ def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
         raise CheckFailure(f"{call_text} must return a pair (lo, hi) of integers, got {seen}.")
     not_int = [end for end in seen if isinstance(end, str)]
     if not_int:
-        raise CheckFailure(f"{call_text} must return two integers, got {not_int[0]}. "
-                           "scipy's binom.ppf and binom.interval return floats: convert the ends "
-                           "with int(...).")
+        raise CheckFailure(
+            f"{call_text} must return two integers, got {not_int[0]}. "
+            "scipy's binom.ppf and binom.interval return floats: convert the ends "
+            "with int(...)."
+        )
     lo, hi = seen
     expected = _reference_range(n, p_drop, coverage)
     if (lo, hi) == expected:
@@ -385,30 +489,42 @@ def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
     law = stats.binom(n, p_drop)
     low_tail, high_tail = float(law.cdf(lo - 1)), float(law.sf(hi))
     if p_drop and (lo, hi) == _reference_range(n, 1.0 - p_drop, coverage):
-        hint = (f" That range sits around n * keep_prob = {n * (1 - p_drop):g}: p_drop and "
-                f"keep_prob are swapped (or you counted kept units). The dropped count is "
-                f"Binomial(n, p_drop), centred on n * p_drop = {n * p_drop:g}.")
+        hint = (
+            f" That range sits around n * keep_prob = {n * (1 - p_drop):g}: p_drop and "
+            f"keep_prob are swapped (or you counted kept units). The dropped count is "
+            f"Binomial(n, p_drop), centred on n * p_drop = {n * p_drop:g}."
+        )
     elif coverage > 0.5 and (lo, hi) == _reference_range(n, p_drop, 2 * coverage - 1):
-        hint = (f" Each tail got 1 - coverage = {1 - coverage:g}: the two tails together may "
-                f"hold 1 - coverage, so each gets (1 - coverage) / 2 = {tail:g}.")
+        hint = (
+            f" Each tail got 1 - coverage = {1 - coverage:g}: the two tails together may "
+            f"hold 1 - coverage, so each gets (1 - coverage) / 2 = {tail:g}."
+        )
     elif lo == 0 and expected[0] > 0 and hi == int(law.ppf(coverage)):
-        hint = (" That is a one-sided range (everything below a quantile). The central range "
-                f"leaves at most (1 - coverage) / 2 = {tail:g} in EACH tail.")
+        hint = (
+            " That is a one-sided range (everything below a quantile). The central range "
+            f"leaves at most (1 - coverage) / 2 = {tail:g} in EACH tail."
+        )
     elif (lo, hi) in _normal_ranges(n, p_drop, coverage):
-        hint = (" That is the normal approximation n p_drop +/- z sd. It is off by one or more "
-                "at small n or skewed p_drop; use the exact binomial cdf.")
+        hint = (
+            " That is the normal approximation n p_drop +/- z sd. It is off by one or more "
+            "at small n or skewed p_drop; use the exact binomial cdf."
+        )
     elif low_tail > tail + 1e-12 or high_tail > tail + 1e-12:
         side, value = ("lower", low_tail) if low_tail > tail + 1e-12 else ("upper", high_tail)
         end = "lo is too high" if side == "lower" else "hi is too low"
-        hint = (f" The {side} tail outside it has probability {value:.4g}, more than "
-                f"(1 - coverage) / 2 = {tail:.4g}: {end} (an off-by-one, or a range that is "
-                "not central).")
+        hint = (
+            f" The {side} tail outside it has probability {value:.4g}, more than "
+            f"(1 - coverage) / 2 = {tail:.4g}: {end} (an off-by-one, or a range that is "
+            "not central)."
+        )
     else:
         loose = "lo can be raised" if lo < expected[0] else "hi can be lowered"
-        hint = (f" Both tails are within (1 - coverage) / 2 = {tail:.4g}, but the range is not "
-                f"tight: {loose} and the tail bound still holds (an off-by-one at an end?). "
-                "lo is the smallest k with P(K <= k) >= (1 - coverage) / 2, hi the smallest "
-                "with P(K <= k) >= (1 + coverage) / 2.")
+        hint = (
+            f" Both tails are within (1 - coverage) / 2 = {tail:.4g}, but the range is not "
+            f"tight: {loose} and the tail bound still holds (an off-by-one at an end?). "
+            "lo is the smallest k with P(K <= k) >= (1 - coverage) / 2, hi the smallest "
+            "with P(K <= k) >= (1 + coverage) / 2."
+        )
     raise CheckFailure(message + hint)
 
 
@@ -416,5 +532,8 @@ def _normal_ranges(n, p_drop, coverage) -> set:
     """The normal approximation's range, rounded the three usual ways."""
     low, high = course_stats.binomial_normal_range(n, p_drop, coverage)
     clip = lambda value: int(min(max(value, 0), n))  # noqa: E731
-    return {(clip(round(low)), clip(round(high))), (clip(math.floor(low)), clip(math.ceil(high))),
-            (clip(math.ceil(low)), clip(math.floor(high)))}
+    return {
+        (clip(round(low)), clip(round(high))),
+        (clip(math.floor(low)), clip(math.ceil(high))),
+        (clip(math.ceil(low)), clip(math.floor(high))),
+    }

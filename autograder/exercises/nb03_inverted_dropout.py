@@ -1,4 +1,5 @@
-"""Exercises of notebook 03: ``dropout_forward`` (inverted dropout) and ``equivalent_standard_lr``."""
+"""Exercises of notebook 03: ``dropout_forward`` (inverted dropout) and
+``equivalent_standard_lr``."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ def _cases(hidden: bool):
     """(p_drop, shape, dtype) of the training-mode calls."""
     cases = [(0.3, (200, 100), np.float64), (0.3, (200, 100), np.float32)]
     if hidden:
-        cases += [(0.1, (300, 64), np.float64), (0.5, (40, 25, 20), np.float32),
-                  (0.8, (250, 80), np.float64), (0.25, (128, 96), np.float16)]
+        cases += [
+            (0.1, (300, 64), np.float64),
+            (0.5, (40, 25, 20), np.float32),
+            (0.8, (250, 80), np.float64),
+            (0.25, (128, 96), np.float16),
+        ]
     return cases
 
 
@@ -26,26 +31,32 @@ _RNG_SHAPE = (64, 64)
 _MEAN_SHAPE = (20, 50)  # the input of the repeated calls whose mean output is judged
 
 
-@exercise("dropout_forward", NOTEBOOK,
-          reference="course_lib.dropout.dropout_forward",
-          equivalents=("course_lib.dropout.standard_dropout_forward",))
+@exercise(
+    "dropout_forward",
+    NOTEBOOK,
+    reference="course_lib.dropout.dropout_forward",
+    equivalents=("course_lib.dropout.standard_dropout_forward",),
+)
 class DropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
         name = "dropout_forward"
-        observed = kit.probe_layer(fn, seed, hidden, name=name, cases=_cases(hidden),
-                                   rng_shape=_RNG_SHAPE, rng_p_drop=0.5)
+        observed = kit.probe_layer(
+            fn, seed, hidden, name=name, cases=_cases(hidden), rng_shape=_RNG_SHAPE, rng_p_drop=0.5
+        )
         x_mean = kit.inputs(seed + 100, _MEAN_SHAPE)
         rng = np.random.default_rng([seed, 100])
-        observed["repeats"] = [kit.output(call(fn, x_mean, 0.4, rng=rng), name)
-                               for _ in range(200 if hidden else 40)]
+        observed["repeats"] = [
+            kit.output(call(fn, x_mean, 0.4, rng=rng), name) for _ in range(200 if hidden else 40)
+        ]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "dropout_forward"
-        for p_drop, x, out, inferred in kit.recorded_layer_outputs(observed, seed, _cases(hidden),
-                                                                   name):
+        for p_drop, x, out, inferred in kit.recorded_layer_outputs(
+            observed, seed, _cases(hidden), name
+        ):
             # independence first: a mask shared by the batch also skews the kept count, and
             # "shared mask" is the message that helps
             kit.assert_masks_independent(np.reshape(out != 0, (x.shape[0], -1)), p_drop)
@@ -73,36 +84,45 @@ def _lr_cases(seed: int, hidden: bool):
 _BAD_LR_CALLS = ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))
 
 
-@exercise("equivalent_standard_lr", NOTEBOOK,
-          reference="course_lib.analysis.equivalent_standard_lr")
+@exercise(
+    "equivalent_standard_lr", NOTEBOOK, reference="course_lib.analysis.equivalent_standard_lr"
+)
 class EquivalentStandardLr:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = {"values": [float(call(fn, lr, p_drop)) for lr, p_drop in
-                               _lr_cases(seed, hidden)]}
+        observed = {
+            "values": [float(call(fn, lr, p_drop)) for lr, p_drop in _lr_cases(seed, hidden)]
+        }
         if hidden:
-            observed["bad"] = [kit.outcome_of_bad_call(fn, lr, p_drop)
-                               for lr, p_drop in _BAD_LR_CALLS]
+            observed["bad"] = [
+                kit.outcome_of_bad_call(fn, lr, p_drop) for lr, p_drop in _BAD_LR_CALLS
+            ]
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
-        for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"],
-                                       strict=True):
+        for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"], strict=True):
             keep_prob = 1 - p_drop
             expected = lr / keep_prob**2
             if not math.isclose(value, expected, rel_tol=1e-9):
                 hint = ""
                 if math.isclose(value, lr / keep_prob, rel_tol=1e-9):
-                    hint = (" That is lr / keep_prob, the raw gradient scale; the weights are "
-                            "also keep_prob times smaller, which costs another factor.")
+                    hint = (
+                        " That is lr / keep_prob, the raw gradient scale; the weights are "
+                        "also keep_prob times smaller, which costs another factor."
+                    )
                 elif math.isclose(value, lr * keep_prob**2, rel_tol=1e-9):
                     hint = " The standard net needs a larger rate, not a smaller one."
                 elif p_drop and math.isclose(value, lr / p_drop**2, rel_tol=1e-9):
                     hint = " Use keep_prob = 1 - p_drop, not p_drop."
-                raise CheckFailure(f"equivalent_standard_lr({lr:.6g}, {p_drop:.6g}) should be "
-                                   f"{expected:.6g}, got {value:.6g}.{hint}")
+                raise CheckFailure(
+                    f"equivalent_standard_lr({lr:.6g}, {p_drop:.6g}) should be "
+                    f"{expected:.6g}, got {value:.6g}.{hint}"
+                )
         if hidden:
-            kit.require_value_errors(observed["bad"], [f"lr={lr}, p_drop={p_drop}"
-                                                       for lr, p_drop in _BAD_LR_CALLS],
-                                     "equivalent_standard_lr", "lr > 0, p_drop in [0, 1)")
+            kit.require_value_errors(
+                observed["bad"],
+                [f"lr={lr}, p_drop={p_drop}" for lr, p_drop in _BAD_LR_CALLS],
+                "equivalent_standard_lr",
+                "lr > 0, p_drop in [0, 1)",
+            )

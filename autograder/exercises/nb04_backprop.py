@@ -57,12 +57,14 @@ def _pair(fn) -> tuple[Callable, Callable]:
     if not (callable(forward) and callable(backward)):
         raise CheckFailure(
             "dropout_backward is checked together with the dropout_forward that fills its "
-            "cache: pass both, as in check(\"dropout_backward\", "
-            "LayerPair(dropout_forward, dropout_backward)).")
+            'cache: pass both, as in check("dropout_backward", '
+            "LayerPair(dropout_forward, dropout_backward))."
+        )
     return forward, backward
 
 
 # --- dropout_backward -------------------------------------------------------------------------
+
 
 def _inputs(seed: int, key: int, shape, dtype=np.float64, zeros: float = 0.0) -> np.ndarray:
     """Activations with no zeros, except a fraction ``zeros`` set exactly to 0 (as ReLU
@@ -77,12 +79,19 @@ def _douts(seed: int, key: int, shape, dtype=np.float64) -> np.ndarray:
 
 def _cases(hidden: bool):
     """(p_drop, shape, dtype, fraction of exact zeros in x) of the training-mode calls."""
-    cases = [(0.3, (200, 100), np.float64, 0.0), (0.3, (200, 100), np.float32, 0.0),
-             (0.5, (100, 80), np.float64, 0.5)]
+    cases = [
+        (0.3, (200, 100), np.float64, 0.0),
+        (0.3, (200, 100), np.float32, 0.0),
+        (0.5, (100, 80), np.float64, 0.5),
+    ]
     if hidden:
-        cases += [(0.1, (300, 64), np.float64, 0.0), (0.6, (40, 25, 20), np.float32, 0.0),
-                  (0.8, (250, 80), np.float64, 0.0), (0.25, (128, 96), np.float16, 0.0),
-                  (0.4, (200, 50), np.float32, 0.5)]
+        cases += [
+            (0.1, (300, 64), np.float64, 0.0),
+            (0.6, (40, 25, 20), np.float32, 0.0),
+            (0.8, (250, 80), np.float64, 0.0),
+            (0.25, (128, 96), np.float16, 0.0),
+            (0.4, (200, 50), np.float32, 0.5),
+        ]
     return cases
 
 
@@ -99,11 +108,16 @@ def _backward(backward, dout, cache, context: str):
         raise CheckFailure(f"{failure} This happened {context}.") from None
 
 
-@exercise("dropout_backward", NOTEBOOK,
-          reference="course_lib.dropout.dropout_backward",
-          equivalents=("course_lib.dropout.dropout_forward",
-                       "course_lib.dropout.standard_dropout_forward",
-                       "course_lib.dropout.standard_dropout_backward"))
+@exercise(
+    "dropout_backward",
+    NOTEBOOK,
+    reference="course_lib.dropout.dropout_backward",
+    equivalents=(
+        "course_lib.dropout.dropout_forward",
+        "course_lib.dropout.standard_dropout_forward",
+        "course_lib.dropout.standard_dropout_backward",
+    ),
+)
 class DropoutBackward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -117,34 +131,47 @@ class DropoutBackward:
             out, cache = kit.layer_result(call(forward, x, p_drop, rng=rng), name)
             observed[f"out_{i}"] = kit.observed(out)
             observed[f"x_after_{i}"] = x.copy()
-            dx = _backward(backward, dout, cache,
-                           f"in the backward of a training-mode forward (p_drop={p_drop})")
+            dx = _backward(
+                backward,
+                dout,
+                cache,
+                f"in the backward of a training-mode forward (p_drop={p_drop})",
+            )
             observed[f"dx_{i}"] = kit.observed(dx)
             observed[f"dout_after_{i}"] = dout.copy()
             if hidden and i == 0:
-                again = _backward(backward, _douts(seed, i, shape, dtype), cache,
-                                  "when the same cache was used a second time")
+                again = _backward(
+                    backward,
+                    _douts(seed, i, shape, dtype),
+                    cache,
+                    "when the same cache was used a second time",
+                )
                 observed["dx_again"] = kit.observed(again)
 
         p_drop, shape, dtype = _INFER
         x, dout = _inputs(seed, 100, shape, dtype), _douts(seed, 100, shape, dtype)
         out, cache = kit.layer_result(
-            call(forward, x, p_drop, rng=np.random.default_rng(seed), training=False), name)
+            call(forward, x, p_drop, rng=np.random.default_rng(seed), training=False), name
+        )
         observed["infer_out"] = kit.observed(out)
-        observed["infer_dx"] = kit.observed(_backward(
-            backward, dout, cache, "in the backward of an inference forward (training=False)"))
+        observed["infer_dx"] = kit.observed(
+            _backward(
+                backward, dout, cache, "in the backward of an inference forward (training=False)"
+            )
+        )
 
         x, dout = _inputs(seed, 101, _P_ZERO_SHAPE), _douts(seed, 101, _P_ZERO_SHAPE)
-        out, cache = kit.layer_result(call(forward, x, 0.0, rng=np.random.default_rng(seed)),
-                                      name)
+        out, cache = kit.layer_result(call(forward, x, 0.0, rng=np.random.default_rng(seed)), name)
         observed["p_zero_out"] = kit.observed(out)
-        observed["p_zero_dx"] = kit.observed(_backward(
-            backward, dout, cache, "in the backward of a forward with p_drop=0"))
+        observed["p_zero_dx"] = kit.observed(
+            _backward(backward, dout, cache, "in the backward of a forward with p_drop=0")
+        )
 
         x = _inputs(seed, 102, _RNG_SHAPE)
-        observed["rng_runs"] = [kit.output(call(forward, x, 0.5, rng=np.random.default_rng(s)),
-                                           name)
-                                for s in (seed, seed, seed + 1)]
+        observed["rng_runs"] = [
+            kit.output(call(forward, x, 0.5, rng=np.random.default_rng(s)), name)
+            for s in (seed, seed, seed + 1)
+        ]
 
         # gradient check: f(x) = sum(forward(x) * dout), the mask fixed by reseeding rng
         p_drop, shape, h = _GRADCHECK
@@ -152,13 +179,18 @@ class DropoutBackward:
         mask_seed = [seed, 103]
 
         def f(point):
-            out = kit.layer_result(call(forward, point, p_drop,
-                                        rng=np.random.default_rng(mask_seed)), name)[0]
+            out = kit.layer_result(
+                call(forward, point, p_drop, rng=np.random.default_rng(mask_seed)), name
+            )[0]
             if not (isinstance(out, np.ndarray) and out.shape == shape):
-                got = (f"shape {out.shape}" if isinstance(out, np.ndarray)
-                       else f"a {type(out).__name__}")
-                raise CheckFailure(f"{name} must return an output array of the input's shape "
-                                   f"{shape}, got {got}.")
+                got = (
+                    f"shape {out.shape}"
+                    if isinstance(out, np.ndarray)
+                    else f"a {type(out).__name__}"
+                )
+                raise CheckFailure(
+                    f"{name} must return an output array of the input's shape {shape}, got {got}."
+                )
             return float(np.sum(out.astype(np.float64) * dout))
 
         upper, lower = np.empty(x.size), np.empty(x.size)
@@ -167,15 +199,18 @@ class DropoutBackward:
             step[k] = h
             upper[k] = f(x + step.reshape(shape))
             lower[k] = f(x - step.reshape(shape))
-        _, cache = kit.layer_result(call(forward, x, p_drop,
-                                         rng=np.random.default_rng(mask_seed)), name)
+        _, cache = kit.layer_result(
+            call(forward, x, p_drop, rng=np.random.default_rng(mask_seed)), name
+        )
         observed["gradcheck_upper"], observed["gradcheck_lower"] = upper, lower
-        observed["gradcheck_dx"] = kit.observed(_backward(
-            backward, dout, cache, "in the gradient check"))
+        observed["gradcheck_dx"] = kit.observed(
+            _backward(backward, dout, cache, "in the gradient check")
+        )
 
         if hidden:
             observed["bad"] = kit.bad_p_drop_outcomes(
-                lambda bad: forward(x, bad, rng=np.random.default_rng(seed)))
+                lambda bad: forward(x, bad, rng=np.random.default_rng(seed))
+            )
         return observed
 
     @staticmethod
@@ -189,8 +224,13 @@ class DropoutBackward:
                 # mask shared by the batch also skews the kept count, and "shared" is the hint
                 kit.assert_masks_independent(np.reshape(out != 0, (shape[0], -1)), p_drop)
             kit.check_inverted_dropout_output(x, out, p_drop)
-            kit.assert_unchanged(dout, observed[f"dout_after_{i}"], name="dout",
-                                 new="dx = dout * mask / keep_prob", in_place="dout *= mask")
+            kit.assert_unchanged(
+                dout,
+                observed[f"dout_after_{i}"],
+                name="dout",
+                new="dx = dout * mask / keep_prob",
+                in_place="dout *= mask",
+            )
             dx = _require_array(observed[f"dx_{i}"], "dx", like=dout)
             _check_backward(x, out, dout, dx, p_drop)
         if hidden:
@@ -199,7 +239,8 @@ class DropoutBackward:
                 raise CheckFailure(
                     "two backward passes with the same cache and the same dout gave different "
                     "dx. The backward must not draw random numbers or change the cache: it "
-                    "reuses the mask of the forward pass.")
+                    "reuses the mask of the forward pass."
+                )
         _check_inference(observed, seed)
         _check_p_zero(observed, seed)
         kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), 0.5)
@@ -228,33 +269,42 @@ def _check_backward(x, out, dout, dx, p_drop) -> None:
     kept = kit.near(values, dout[unknown].astype(np.float64) / keep_prob, dout.dtype)
     dropped = values == 0
     if not np.all(kept | dropped):
-        raise CheckFailure("for units whose input x is 0, dx must still be 0 (dropped) or "
-                           "dout / keep_prob (kept); saw other values.")
+        raise CheckFailure(
+            "for units whose input x is 0, dx must still be 0 (dropped) or "
+            "dout / keep_prob (kept); saw other values."
+        )
     assert_binomial_count(
-        int(kept.sum()), int(kept.size), keep_prob,
+        int(kept.sum()),
+        int(kept.size),
+        keep_prob,
         what="units with input 0 that pass the gradient",
-        alternatives={str(kit.MASK_FROM_OUTPUT): 0.0,
-                      f"Every unit with input 0 passes the gradient. {kit.NOTHING_DROPPED}": 1.0},
+        alternatives={
+            str(kit.MASK_FROM_OUTPUT): 0.0,
+            f"Every unit with input 0 passes the gradient. {kit.NOTHING_DROPPED}": 1.0,
+        },
         hint=f"each unit is kept with probability keep_prob = {keep_prob:.4g}, and only kept "
-             "units pass the gradient.")
+        "units pass the gradient.",
+    )
 
 
 def _check_inference(observed, seed) -> None:
     _, shape, dtype = _INFER
     x, dout = _inputs(seed, 100, shape, dtype), _douts(seed, 100, shape, dtype)
     kit.check_inference_identity(x, observed["infer_out"], name="dropout_forward")
-    _check_identity_backward(_require_array(observed["infer_dx"], "dx"), dout,
-                             "At inference (training=False)")
+    _check_identity_backward(
+        _require_array(observed["infer_dx"], "dx"), dout, "At inference (training=False)"
+    )
 
 
 def _check_p_zero(observed, seed) -> None:
     x, dout = _inputs(seed, 101, _P_ZERO_SHAPE), _douts(seed, 101, _P_ZERO_SHAPE)
     out = _require_array(observed["p_zero_out"], "out")
     if not (out.shape == x.shape and np.array_equal(out, x)):
-        raise CheckFailure("with p_drop = 0 nothing is dropped and nothing is scaled: the "
-                           "forward output must equal the input.")
-    _check_identity_backward(_require_array(observed["p_zero_dx"], "dx"), dout,
-                             "With p_drop = 0")
+        raise CheckFailure(
+            "with p_drop = 0 nothing is dropped and nothing is scaled: the "
+            "forward output must equal the input."
+        )
+    _check_identity_backward(_require_array(observed["p_zero_dx"], "dx"), dout, "With p_drop = 0")
 
 
 def _check_identity_backward(dx, dout, when: str) -> None:
@@ -262,16 +312,20 @@ def _check_identity_backward(dx, dout, when: str) -> None:
     if kit.close(dx, dout, dout.dtype):
         return
     if np.any(dx == 0):
-        raise CheckFailure(f"{when} the forward pass is the identity, so dx must equal dout, "
-                           "but some entries of dx are 0: the backward applied a mask that the "
-                           "forward did not use.")
+        raise CheckFailure(
+            f"{when} the forward pass is the identity, so dx must equal dout, "
+            "but some entries of dx are 0: the backward applied a mask that the "
+            "forward did not use."
+        )
     ratio = float(np.median(np.asarray(dx, dtype=np.float64) / dout))
-    raise CheckFailure(f"{when} the forward pass is the identity, so dx must equal dout; saw "
-                       f"dout times {ratio:.6g}.")
+    raise CheckFailure(
+        f"{when} the forward pass is the identity, so dx must equal dout; saw "
+        f"dout times {ratio:.6g}."
+    )
 
 
 def _check_gradient(observed, seed) -> None:
-    p_drop, shape, h = _GRADCHECK
+    _p_drop, shape, h = _GRADCHECK
     dout = _douts(seed, 103, shape)
     dx = _require_array(observed["gradcheck_dx"], "dx", like=dout)
     numerical = (observed["gradcheck_upper"] - observed["gradcheck_lower"]) / (2 * h)
@@ -281,21 +335,23 @@ def _check_gradient(observed, seed) -> None:
             f"gradient check failed: the relative error between centred differences of "
             f"sum(dropout_forward(x) * dout) (the mask fixed by reseeding rng for every "
             f"evaluation, h={h}) and your backward is {error:.2e}, expected below 1e-7. Does "
-            f"the forward draw its mask from rng alone, and does the backward use that mask?")
+            f"the forward draw its mask from rng alone, and does the backward use that mask?"
+        )
 
 
 # --- relative_error ---------------------------------------------------------------------------
 
+
 def _rel_cases(seed: int, hidden: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng([seed, 4])
     a = rng.standard_normal(7)
-    cases = [(a, a + 0.3 * rng.standard_normal(7))]                        # plain vectors
+    cases = [(a, a + 0.3 * rng.standard_normal(7))]  # plain vectors
     cases.append((rng.standard_normal((5, 4)), rng.standard_normal((5, 4))))  # matrices
-    small = 1e-6 * rng.standard_normal(50)                                  # tiny gradients
+    small = 1e-6 * rng.standard_normal(50)  # tiny gradients
     cases.append((small, small * (1 + 1e-3 * rng.standard_normal(50))))
-    cases.append((np.zeros(6), rng.standard_normal(6)))                     # one side zero
-    cases.append((np.zeros((3, 3)), np.zeros((3, 3))))                      # both zero
-    relu = rng.standard_normal(20) * (rng.random(20) < 0.5)                 # shared zeros
+    cases.append((np.zeros(6), rng.standard_normal(6)))  # one side zero
+    cases.append((np.zeros((3, 3)), np.zeros((3, 3))))  # both zero
+    relu = rng.standard_normal(20) * (rng.random(20) < 0.5)  # shared zeros
     cases.append((relu, relu + 0.01 * rng.standard_normal(20) * (relu != 0)))
     big = 1e8 * rng.standard_normal((2, 3, 4))
     cases.append((big, big * 1.001))
@@ -306,8 +362,8 @@ def _rel_cases(seed: int, hidden: bool) -> list[tuple[np.ndarray, np.ndarray]]:
             a = scale * rng.standard_normal(shape)
             cases.append((a, a + scale * 10.0 ** rng.uniform(-9, 0) * rng.standard_normal(shape)))
         a = rng.standard_normal(10)
-        cases.append((a, a + 1e-9 * rng.standard_normal(10)))               # nearly equal
-        cases.append((np.array(3.0), np.array(4.0)))                        # 0-d
+        cases.append((a, a + 1e-9 * rng.standard_normal(10)))  # nearly equal
+        cases.append((np.array(3.0), np.array(4.0)))  # 0-d
         a32 = rng.standard_normal((4, 5)).astype(np.float32)
         cases.append((a32, (a32 + 0.1 * rng.standard_normal((4, 5))).astype(np.float32)))
         cases.append((rng.standard_normal(4), -np.zeros(4)))
@@ -330,40 +386,69 @@ def _rel_mistakes(a, b):
     """(value of a wrong formula, what it is) for the realistic mistakes."""
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = _norm(a - b)
-        yield diff / _norm(a), ("divides by ||a|| only: the relative error must be symmetric "
-                                "in a and b, divide by ||a|| + ||b||.")
-        yield diff / _norm(b), ("divides by ||b|| only: the relative error must be symmetric "
-                                "in a and b, divide by ||a|| + ||b||.")
-        yield diff, ("is the absolute error ||a - b||: divide by ||a|| + ||b|| so that the "
-                     "result does not depend on the scale of the gradients.")
-        yield (np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b))),
-               "uses max |entry| instead of the Euclidean norm: use np.linalg.norm, which sees "
-               "every entry.")
-        yield (np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b))),
-               "uses max |entry| instead of the Euclidean norm: use np.linalg.norm, which sees "
-               "every entry.")
+        yield (
+            diff / _norm(a),
+            (
+                "divides by ||a|| only: the relative error must be symmetric "
+                "in a and b, divide by ||a|| + ||b||."
+            ),
+        )
+        yield (
+            diff / _norm(b),
+            (
+                "divides by ||b|| only: the relative error must be symmetric "
+                "in a and b, divide by ||a|| + ||b||."
+            ),
+        )
+        yield (
+            diff,
+            (
+                "is the absolute error ||a - b||: divide by ||a|| + ||b|| so that the "
+                "result does not depend on the scale of the gradients."
+            ),
+        )
+        yield (
+            np.max(np.abs(a - b)) / (np.max(np.abs(a)) + np.max(np.abs(b))),
+            "uses max |entry| instead of the Euclidean norm: use np.linalg.norm, which sees "
+            "every entry.",
+        )
+        yield (
+            np.max(np.abs(a - b)) / max(np.max(np.abs(a)), np.max(np.abs(b))),
+            "uses max |entry| instead of the Euclidean norm: use np.linalg.norm, which sees "
+            "every entry.",
+        )
         elementwise = np.abs(a - b) / (np.abs(a) + np.abs(b))
-        message = ("is an elementwise relative error ({}) over entries: the exercise asks for "
-                   "one ratio of norms, ||a - b|| / (||a|| + ||b||), which also needs no care "
-                   "for entries where both gradients are 0.")
+        message = (
+            "is an elementwise relative error ({}) over entries: the exercise asks for "
+            "one ratio of norms, ||a - b|| / (||a|| + ||b||), which also needs no care "
+            "for entries where both gradients are 0."
+        )
         yield np.mean(elementwise), message.format("mean")
         yield np.max(elementwise), message.format("max")
-        yield np.nanmean(elementwise) if np.any(np.isfinite(elementwise)) else np.nan, \
-            message.format("mean")
-        yield (diff**2 / (_norm(a) ** 2 + _norm(b) ** 2),
-               "uses squared norms: take the square roots, ||a - b|| / (||a|| + ||b||).")
-        yield (diff / max(_norm(a), _norm(b)),
-               "divides by max(||a||, ||b||): use ||a|| + ||b|| (as course_lib does), which "
-               "keeps the result in [0, 1].")
+        yield (
+            np.nanmean(elementwise) if np.any(np.isfinite(elementwise)) else np.nan,
+            message.format("mean"),
+        )
+        yield (
+            diff**2 / (_norm(a) ** 2 + _norm(b) ** 2),
+            "uses squared norms: take the square roots, ||a - b|| / (||a|| + ||b||).",
+        )
+        yield (
+            diff / max(_norm(a), _norm(b)),
+            "divides by max(||a||, ||b||): use ||a|| + ||b|| (as course_lib does), which "
+            "keeps the result in [0, 1].",
+        )
         if np.ndim(a) == 2:
             spectral = np.linalg.norm(a - b, 2) / (np.linalg.norm(a, 2) + np.linalg.norm(b, 2))
-            yield (spectral, "uses the spectral norm: for a matrix, np.linalg.norm(m, 2) is the "
-                             "largest singular value. Use the Euclidean norm of all entries, "
-                             "np.linalg.norm(m) without ord.")
+            yield (
+                spectral,
+                "uses the spectral norm: for a matrix, np.linalg.norm(m, 2) is the "
+                "largest singular value. Use the Euclidean norm of all entries, "
+                "np.linalg.norm(m) without ord.",
+            )
 
 
-@exercise("relative_error", NOTEBOOK,
-          reference="course_lib.gradcheck.relative_error")
+@exercise("relative_error", NOTEBOOK, reference="course_lib.gradcheck.relative_error")
 class RelativeError:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -372,8 +457,9 @@ class RelativeError:
             result = kit.attempt(fn, a.copy(), b.copy())  # judged in case order
             values.append(result if kit.failure_of(result) else kit.observed(result))
         observed = {"values": values}
-        observed["bad"] = [kit.outcome_of_bad_call(fn, np.ones(sa), np.ones(sb))
-                           for sa, sb in _bad_shapes(hidden)]
+        observed["bad"] = [
+            kit.outcome_of_bad_call(fn, np.ones(sa), np.ones(sb)) for sa, sb in _bad_shapes(hidden)
+        ]
         return observed
 
     @staticmethod
@@ -382,14 +468,16 @@ class RelativeError:
         for (a, b), seen in zip(cases, observed["values"], strict=True):
             _judge_relative_error(a, b, seen, cases, observed["values"])
         kit.require_value_errors(
-            observed["bad"], [f"arrays of shapes {sa} and {sb}" for sa, sb in _bad_shapes(hidden)],
-            "relative_error", "a and b must have the same shape",
-            advice="NumPy would broadcast them and compare different things without a word.")
+            observed["bad"],
+            [f"arrays of shapes {sa} and {sb}" for sa, sb in _bad_shapes(hidden)],
+            "relative_error",
+            "a and b must have the same shape",
+            advice="NumPy would broadcast them and compare different things without a word.",
+        )
 
 
 def _describe(a, b) -> str:
-    return (f"a of shape {np.shape(a)} with ||a|| = {_norm(a):.3g} and b with "
-            f"||b|| = {_norm(b):.3g}")
+    return f"a of shape {np.shape(a)} with ||a|| = {_norm(a):.3g} and b with ||b|| = {_norm(b):.3g}"
 
 
 def _matches(value, wrong) -> bool:
@@ -400,6 +488,7 @@ def _matches(value, wrong) -> bool:
 def _diagnose(value, a, b, cases, values) -> str | None:
     """The mistake that explains ``value``; when several do, the one that explains the most
     of the other cases' results too."""
+
     def formulas(x, y):
         return _rel_mistakes(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
 
@@ -425,19 +514,24 @@ def _judge_relative_error(a, b, seen, cases, values) -> None:
     if np.ndim(seen) != 0:
         raise CheckFailure(
             f"relative_error must return one number, got an array of shape {np.shape(seen)} "
-            f"(for {where}): reduce with norms, ||a - b|| / (||a|| + ||b||).")
+            f"(for {where}): reduce with norms, ||a - b|| / (||a|| + ||b||)."
+        )
     value = float(seen)
     both_zero = _norm(a) == 0 and _norm(b) == 0
     if both_zero and value != 0.0:
         raise CheckFailure(
             f"relative_error of two zero arrays must be 0.0 (the gradients agree), got {value}: "
-            f"return 0.0 when ||a|| + ||b|| == 0 instead of dividing 0 by 0.")
+            f"return 0.0 when ||a|| + ||b|| == 0 instead of dividing 0 by 0."
+        )
     rtol = 1e-5 if np.asarray(a).dtype == np.float32 else 1e-9
     if math.isclose(value, expected, rel_tol=rtol, abs_tol=1e-300):
         return
     mistake = _diagnose(value, a, b, cases, values)
     if mistake:
-        raise CheckFailure(f"relative_error gave {value:.6g} for {where}, expected "
-                           f"{expected:.6g}: it {mistake}")
-    raise CheckFailure(f"relative_error gave {value:.6g} for {where}, expected {expected:.6g} "
-                       "= ||a - b|| / (||a|| + ||b||) with Euclidean norms.")
+        raise CheckFailure(
+            f"relative_error gave {value:.6g} for {where}, expected {expected:.6g}: it {mistake}"
+        )
+    raise CheckFailure(
+        f"relative_error gave {value:.6g} for {where}, expected {expected:.6g} "
+        "= ||a - b|| / (||a|| + ||b||) with Euclidean norms."
+    )

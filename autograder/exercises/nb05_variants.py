@@ -13,8 +13,12 @@ import math
 import numpy as np
 
 from course_lib import stats as course_stats
-from course_lib.checks import (CheckFailure, assert_binomial_count, assert_mean_close,
-                               assert_normal_mean)
+from course_lib.checks import (
+    CheckFailure,
+    assert_binomial_count,
+    assert_mean_close,
+    assert_normal_mean,
+)
 
 from . import call, exercise, kit
 
@@ -28,11 +32,11 @@ ALPHA_PRIME = -1.7580993408473766
 
 _INFERENCE_RULES = {
     "spatial_dropout_forward": "Spatial dropout scales the kept channels by 1 / keep_prob in "
-                               "training only; at inference it returns x unchanged.",
+    "training only; at inference it returns x unchanged.",
     "gaussian_dropout_forward": "The noise already has mean 1, so inference needs no "
-                                "correction: return x unchanged.",
+    "correction: return x unchanged.",
     "alpha_dropout_forward": "The affine map a * (.) + b belongs to training only: at inference "
-                             "alpha dropout returns x unchanged.",
+    "alpha dropout returns x unchanged.",
 }
 
 
@@ -43,36 +47,51 @@ def _check_inference(x, out, name: str) -> None:
 
 # --- spatial_dropout_forward ------------------------------------------------------------------
 
+
 def _spatial_cases(hidden: bool):
     """(p_drop, (N, C, H, W), dtype) of the training-mode calls."""
     cases = [(0.3, (64, 32, 4, 5), np.float64), (0.5, (48, 40, 3, 3), np.float32)]
     if hidden:
-        cases += [(0.1, (80, 50, 2, 3), np.float64), (0.7, (64, 40, 4, 4), np.float32),
-                  (0.25, (40, 32, 5, 5), np.float16), (0.4, (60, 36, 1, 6), np.float64)]
+        cases += [
+            (0.1, (80, 50, 2, 3), np.float64),
+            (0.7, (64, 40, 4, 4), np.float32),
+            (0.25, (40, 32, 5, 5), np.float16),
+            (0.4, (60, 36, 1, 6), np.float64),
+        ]
     return cases
 
 
 _SPATIAL_RNG_SHAPE = (64, 64, 2, 2)
 
 
-@exercise("spatial_dropout_forward", NOTEBOOK,
-          reference="course_lib.variants.spatial_dropout_forward")
+@exercise(
+    "spatial_dropout_forward", NOTEBOOK, reference="course_lib.variants.spatial_dropout_forward"
+)
 class SpatialDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
         observed = kit.probe_layer(
-            fn, seed, hidden, name="spatial_dropout_forward", cases=_spatial_cases(hidden),
-            rng_shape=_SPATIAL_RNG_SHAPE, rng_p_drop=0.5, key=(0,))
+            fn,
+            seed,
+            hidden,
+            name="spatial_dropout_forward",
+            cases=_spatial_cases(hidden),
+            rng_shape=_SPATIAL_RNG_SHAPE,
+            rng_p_drop=0.5,
+            key=(0,),
+        )
         if hidden:
-            observed["bad_shape"] = kit.outcome_of_bad_call(fn, np.ones((4, 5, 6)), 0.5,
-                                                         rng=np.random.default_rng(seed))
+            observed["bad_shape"] = kit.outcome_of_bad_call(
+                fn, np.ones((4, 5, 6)), 0.5, rng=np.random.default_rng(seed)
+            )
         return observed
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "spatial_dropout_forward"
         for p_drop, x, out, inferred in kit.recorded_layer_outputs(
-                observed, seed, _spatial_cases(hidden), name, key=(0,)):
+            observed, seed, _spatial_cases(hidden), name, key=(0,)
+        ):
             _check_spatial_output(x, out, p_drop)
             _check_inference(x, inferred, name)
         x, runs = kit.recorded_rng_runs(observed, seed, _SPATIAL_RNG_SHAPE, name, key=(0,))
@@ -81,8 +100,12 @@ class SpatialDropoutForward:
         kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], name)
-            kit.require_value_errors([observed["bad_shape"]], ["x of shape (4, 5, 6)"], name,
-                                     "x must have 4 dimensions (N, C, H, W)")
+            kit.require_value_errors(
+                [observed["bad_shape"]],
+                ["x of shape (4, 5, 6)"],
+                name,
+                "x must have 4 dimensions (N, C, H, W)",
+            )
 
 
 def _check_spatial_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
@@ -94,43 +117,62 @@ def _check_spatial_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None
             f"inside {100 * per_pixel:.0f}% of the (sample, channel) feature maps some pixels are "
             "kept and others dropped. Spatial dropout keeps or drops each feature map as a whole: "
             "draw the mask with shape (N, C, 1, 1) and let it broadcast over H and W (a mask of "
-            "shape x.shape is ordinary pixel dropout).")
+            "shape x.shape is ordinary pixel dropout)."
+        )
     # exact scale and the kept count, one entry per channel: Binomial(N * C, keep_prob) (ALPHA)
     kit.check_inverted_dropout_output(x[:, :, 0, 0], out[:, :, 0, 0], p_drop, alpha=ALPHA)
     ratios = out[kept].astype(np.float64) / x[kept].astype(np.float64)
     if not np.all(kit.near(ratios, 1.0 / keep_prob, x.dtype)):
-        raise CheckFailure("every pixel of a kept channel must be x / keep_prob, but some are "
-                           "not (only the first pixel of each channel is scaled right).")
+        raise CheckFailure(
+            "every pixel of a kept channel must be x / keep_prob, but some are "
+            "not (only the first pixel of each channel is scaled right)."
+        )
     channel_kept = kept[:, :, 0, 0]
     agree_prob = course_stats.agreement_probability(p_drop)
     n, c = channel_kept.shape
     # two samples' masks are independent: agreements Binomial(N/2 * C, agree_prob) (ALPHA)
     kit.assert_independent_pairs(
-        channel_kept[0:n - n % 2:2], channel_kept[1:n - n % 2:2], agree_prob, alpha=ALPHA,
+        channel_kept[0 : n - n % 2 : 2],
+        channel_kept[1 : n - n % 2 : 2],
+        agree_prob,
+        alpha=ALPHA,
         what="channels on which the masks of two samples agree",
         mistake=kit.SHARED_ACROSS_BATCH.say(
             draw="channel mask (shape (1, C, 1, 1))",
-            fix="Every sample needs its own draw, so the mask has shape (N, C, 1, 1)."),
-        hint="The masks of different samples must be drawn independently.")
+            fix="Every sample needs its own draw, so the mask has shape (N, C, 1, 1).",
+        ),
+        hint="The masks of different samples must be drawn independently.",
+    )
     # two channels of one sample are independent too (ALPHA)
     kit.assert_independent_pairs(
-        channel_kept[:, 0:c - c % 2:2], channel_kept[:, 1:c - c % 2:2], agree_prob, alpha=ALPHA,
+        channel_kept[:, 0 : c - c % 2 : 2],
+        channel_kept[:, 1 : c - c % 2 : 2],
+        agree_prob,
+        alpha=ALPHA,
         what="pairs of channels of one sample that are kept or dropped together",
         mistake=kit.SHARED_ACROSS_UNITS.say(
-            units="All channels of a sample", unit="channel",
+            units="All channels of a sample",
+            unit="channel",
             more=" A mask of shape (N, 1, 1, 1) drops whole samples; spatial dropout's has shape "
-                 "(N, C, 1, 1)."),
-        hint="The channels of a sample must be kept or dropped independently.")
+            "(N, C, 1, 1).",
+        ),
+        hint="The channels of a sample must be kept or dropped independently.",
+    )
 
 
 # --- gaussian_dropout_forward -----------------------------------------------------------------
 
+
 def _gaussian_cases(hidden: bool):
     cases = [(0.3, (200, 100), np.float64), (0.2, (100, 150), np.float32)]
     if hidden:
-        cases += [(0.6, (250, 80), np.float64), (0.1, (64, 10, 20), np.float32),
-                  (0.5, (100, 100), np.float64), (0.25, (120, 60), np.float16),
-                  (0.4, (20, 8, 6, 10), np.float64)]
+        cases += [
+            (0.6, (250, 80), np.float64),
+            (0.1, (64, 10, 20), np.float32),
+            (0.5, (100, 100), np.float64),
+            (0.25, (120, 60), np.float16),
+            (0.4, (20, 8, 6, 10), np.float64),
+        ]
     return cases
 
 
@@ -139,27 +181,40 @@ _GAUSSIAN_RNG_SHAPE = (32, 32)
 _INNER_PROB = course_stats.normal_central_probability(0.25)
 
 
-@exercise("gaussian_dropout_forward", NOTEBOOK,
-          reference="course_lib.variants.gaussian_dropout_forward")
+@exercise(
+    "gaussian_dropout_forward", NOTEBOOK, reference="course_lib.variants.gaussian_dropout_forward"
+)
 class GaussianDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
         return kit.probe_layer(
-            fn, seed, hidden, name="gaussian_dropout_forward", cases=_gaussian_cases(hidden),
-            rng_shape=_GAUSSIAN_RNG_SHAPE, rng_p_drop=0.3, key=(1,))
+            fn,
+            seed,
+            hidden,
+            name="gaussian_dropout_forward",
+            cases=_gaussian_cases(hidden),
+            rng_shape=_GAUSSIAN_RNG_SHAPE,
+            rng_p_drop=0.3,
+            key=(1,),
+        )
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "gaussian_dropout_forward"
         for p_drop, x, out, inferred in kit.recorded_layer_outputs(
-                observed, seed, _gaussian_cases(hidden), name, key=(1,)):
+            observed, seed, _gaussian_cases(hidden), name, key=(1,)
+        ):
             _check_gaussian_output(x, out, p_drop)
             _check_inference(x, inferred, name)
-        x, (first, again, other) = kit.recorded_rng_runs(observed, seed, _GAUSSIAN_RNG_SHAPE,
-                                                         name, key=(1,))
+        x, (first, again, other) = kit.recorded_rng_runs(
+            observed, seed, _GAUSSIAN_RNG_SHAPE, name, key=(1,)
+        )
         if not np.array_equal(first, again):
-            raise CheckFailure(kit.RANDOMNESS_NOT_FROM_RNG.say(
-                results="outputs", methods="rng.standard_normal, rng.normal"))
+            raise CheckFailure(
+                kit.RANDOMNESS_NOT_FROM_RNG.say(
+                    results="outputs", methods="rng.standard_normal, rng.normal"
+                )
+            )
         # continuous noise: two different seeds give equal outputs with probability 0
         if np.array_equal(first, other):
             raise CheckFailure(kit.SEEDED_INSIDE.say(result="output", draws="noise"))
@@ -175,23 +230,39 @@ def _variance_hint(x, out, r, p_drop) -> str:
     added = out.astype(np.float64) - x.astype(np.float64)
     low, high = course_stats.mean_square_range(p_drop / keep_prob, n)
     if low <= np.mean(added**2) <= high:
-        return ("The noise is added (x + noise) instead of multiplied: Gaussian dropout is "
-                "out = x * noise with noise ~ N(1, p_drop / keep_prob).")
+        return (
+            "The noise is added (x + noise) instead of multiplied: Gaussian dropout is "
+            "out = x * noise with noise ~ N(1, p_drop / keep_prob)."
+        )
     observed = float(np.mean(r**2))
     mistakes = [
-        (p_drop, "The noise variance is p_drop; it must be p_drop / keep_prob, the variance of "
-                 "inverted dropout's factor mask / keep_prob."),
-        (p_drop**2, "The noise has standard deviation p_drop: its VARIANCE must be "
-                    "p_drop / keep_prob, so its standard deviation is sqrt(p_drop / keep_prob)."),
-        ((p_drop / keep_prob) ** 2, "The noise has standard deviation p_drop / keep_prob: that "
-                                    "is the variance. rng.normal(loc, scale) takes the standard "
-                                    "deviation, sqrt(p_drop / keep_prob)."),
-        (keep_prob / p_drop, "The variance is keep_prob / p_drop: keep and drop are swapped; it "
-                             "must be p_drop / keep_prob."),
-        (p_drop * keep_prob, "The variance is p_drop * keep_prob, that of the unscaled mask; the "
-                             "scaled mask / keep_prob has variance p_drop / keep_prob."),
-        (1.0, "The noise is an unscaled standard normal: multiply it by "
-              "sqrt(p_drop / keep_prob)."),
+        (
+            p_drop,
+            "The noise variance is p_drop; it must be p_drop / keep_prob, the variance of "
+            "inverted dropout's factor mask / keep_prob.",
+        ),
+        (
+            p_drop**2,
+            "The noise has standard deviation p_drop: its VARIANCE must be "
+            "p_drop / keep_prob, so its standard deviation is sqrt(p_drop / keep_prob).",
+        ),
+        (
+            (p_drop / keep_prob) ** 2,
+            "The noise has standard deviation p_drop / keep_prob: that "
+            "is the variance. rng.normal(loc, scale) takes the standard "
+            "deviation, sqrt(p_drop / keep_prob).",
+        ),
+        (
+            keep_prob / p_drop,
+            "The variance is keep_prob / p_drop: keep and drop are swapped; it "
+            "must be p_drop / keep_prob.",
+        ),
+        (
+            p_drop * keep_prob,
+            "The variance is p_drop * keep_prob, that of the unscaled mask; the "
+            "scaled mask / keep_prob has variance p_drop / keep_prob.",
+        ),
+        (1.0, "The noise is an unscaled standard normal: multiply it by sqrt(p_drop / keep_prob)."),
     ]
     target = p_drop / keep_prob
     for variance, text in mistakes:
@@ -199,8 +270,10 @@ def _variance_hint(x, out, r, p_drop) -> str:
             lo, hi = course_stats.mean_square_range(variance, n)
             if lo <= observed <= hi:
                 return text
-    return ("Gaussian dropout multiplies x by independent noise with mean 1 and variance "
-            "p_drop / keep_prob.")
+    return (
+        "Gaussian dropout multiplies x by independent noise with mean 1 and variance "
+        "p_drop / keep_prob."
+    )
 
 
 def _check_noise_not_shared(rows: np.ndarray, variance: float) -> None:
@@ -213,14 +286,17 @@ def _check_noise_not_shared(rows: np.ndarray, variance: float) -> None:
     """
     delta = 1e-9
     half = rows.shape[0] // 2
-    close = np.abs(rows[0:2 * half:2] - rows[1:2 * half:2]) < delta
+    close = np.abs(rows[0 : 2 * half : 2] - rows[1 : 2 * half : 2]) < delta
     bound = course_stats.close_pair_probability_bound(delta, variance)
     count, n = int(np.count_nonzero(close)), int(close.size)
     if count > course_stats.binomial_acceptance(n, bound, ALPHA)[1]:
-        raise CheckFailure(f"in {count} of {n} places two samples got the same noise. "
-                           + kit.SHARED_ACROSS_BATCH.say(
-                               draw="noise array", fix="Draw the noise with the full shape of "
-                                                       "x, one independent value per unit."))
+        raise CheckFailure(
+            f"in {count} of {n} places two samples got the same noise. "
+            + kit.SHARED_ACROSS_BATCH.say(
+                draw="noise array",
+                fix="Draw the noise with the full shape of x, one independent value per unit.",
+            )
+        )
 
 
 def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None:
@@ -232,9 +308,11 @@ def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> Non
     n = r.size
     n_zero = int(np.count_nonzero(out == 0))
     if n_zero > n // 10:  # Gaussian noise is exactly -1 with probability 0
-        raise CheckFailure(f"{n_zero} of {n} outputs are exactly 0: that is a Bernoulli mask. "
-                           "Gaussian dropout multiplies every unit by noise drawn from "
-                           "N(1, p_drop / keep_prob) and drops nothing.")
+        raise CheckFailure(
+            f"{n_zero} of {n} outputs are exactly 0: that is a Bernoulli mask. "
+            "Gaussian dropout multiplies every unit by noise drawn from "
+            "N(1, p_drop / keep_prob) and drops nothing."
+        )
     if x.dtype == np.float64 and x.shape[0] >= 2:
         _check_noise_not_shared(r.reshape(x.shape[0], -1), variance)
     # mean of r: exactly N(0, variance / n) under the correct law (z-test, ALPHA). The rounding
@@ -244,35 +322,58 @@ def _check_gaussian_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> Non
     if abs(mean + 1) < 0.1:
         hint = "the noise has mean 0: Gaussian dropout's noise is 1 + std * z, not std * z."
     elif abs(mean - (1 / keep_prob - 1)) < 0.05:
-        hint = ("the noise has mean 1 / keep_prob: do not divide by keep_prob, the noise "
-                "already has mean 1.")
-    assert_normal_mean(r, 0.0, variance=variance, alpha=ALPHA,
-                              what="mean of out / x - 1 (the noise minus 1)", hint=hint)
+        hint = (
+            "the noise has mean 1 / keep_prob: do not divide by keep_prob, the noise "
+            "already has mean 1."
+        )
+    assert_normal_mean(
+        r,
+        0.0,
+        variance=variance,
+        alpha=ALPHA,
+        what="mean of out / x - 1 (the noise minus 1)",
+        hint=hint,
+    )
     # variance: sum(r**2) / variance is chi-square with n degrees of freedom (ALPHA)
     low, high = course_stats.mean_square_range(variance, n)
     if not low <= float(np.mean(r**2)) <= high:
-        raise CheckFailure(f"variance of the noise out / x: expected p_drop / keep_prob = "
-                           f"{variance:.4g} (between {low:.4g} and {high:.4g}), saw "
-                           f"{float(np.mean(r**2)):.4g}. {_variance_hint(x, out, r, p_drop)}")
+        raise CheckFailure(
+            f"variance of the noise out / x: expected p_drop / keep_prob = "
+            f"{variance:.4g} (between {low:.4g} and {high:.4g}), saw "
+            f"{float(np.mean(r**2)):.4g}. {_variance_hint(x, out, r, p_drop)}"
+        )
     # shape: |Z| < 1/4 has probability 0.1974 for a normal Z, so the count is Binomial (ALPHA).
     # A two-valued (Bernoulli) or uniform noise of the same variance gives far fewer.
     inner = int(np.count_nonzero(np.abs(r) < math.sqrt(variance) / 4))
     distinct = np.unique(np.round(r, 6)).size
     assert_binomial_count(
-        inner, n, _INNER_PROB, alpha=ALPHA,
+        inner,
+        n,
+        _INNER_PROB,
+        alpha=ALPHA,
         what="noise values within a quarter standard deviation of 1",
         alternatives={},
-        hint=("the noise takes only a few values: that is a scaled Bernoulli mask, not Gaussian "
-              "noise (use rng.standard_normal)." if distinct < 10 else
-              "the noise does not look Gaussian: draw it with rng.standard_normal or "
-              "rng.normal."))
+        hint=(
+            "the noise takes only a few values: that is a scaled Bernoulli mask, not Gaussian "
+            "noise (use rng.standard_normal)."
+            if distinct < 10
+            else "the noise does not look Gaussian: draw it with rng.standard_normal or rng.normal."
+        ),
+    )
+
+
 # --- alpha_dropout_forward --------------------------------------------------------------------
+
 
 def _alpha_cases(hidden: bool):
     cases = [(0.2, (200, 100), np.float64), (0.1, (100, 150), np.float32)]
     if hidden:
-        cases += [(0.05, (300, 100), np.float64), (0.5, (80, 50, 5), np.float32),
-                  (0.3, (100, 64), np.float16), (0.8, (250, 40), np.float64)]
+        cases += [
+            (0.05, (300, 100), np.float64),
+            (0.5, (80, 50, 5), np.float32),
+            (0.3, (100, 64), np.float16),
+            (0.8, (250, 40), np.float64),
+        ]
     return cases
 
 
@@ -291,28 +392,69 @@ def _alpha_hypotheses(p_drop: float):
     a, b = _affine(p_drop)
     a_flip, b_flip = _affine(p_drop, -ALPHA_PRIME)
     return [
-        (1 / keep_prob, 0.0, 0.0, "This is inverted dropout (dropped units 0, kept ones divided "
-                                  "by keep_prob). Alpha dropout sets dropped units to alpha' and "
-                                  "then applies out = a * (.) + b to every unit."),
-        (1.0, 0.0, 0.0, "Dropped units are set to 0 and nothing else is done. Alpha dropout sets "
-                        "them to alpha' and then applies out = a * (.) + b."),
-        (a, b, b, "Dropped units were set to 0 before the affine map: they must be set to "
-                  "alpha' = -1.7581 (SELU's negative saturation value), not 0."),
+        (
+            1 / keep_prob,
+            0.0,
+            0.0,
+            "This is inverted dropout (dropped units 0, kept ones divided "
+            "by keep_prob). Alpha dropout sets dropped units to alpha' and "
+            "then applies out = a * (.) + b to every unit.",
+        ),
+        (
+            1.0,
+            0.0,
+            0.0,
+            "Dropped units are set to 0 and nothing else is done. Alpha dropout sets "
+            "them to alpha' and then applies out = a * (.) + b.",
+        ),
+        (
+            a,
+            b,
+            b,
+            "Dropped units were set to 0 before the affine map: they must be set to "
+            "alpha' = -1.7581 (SELU's negative saturation value), not 0.",
+        ),
         (a, b, 0.0, "Dropped units are 0 in the output: they must be a * alpha' + b."),
-        (1.0, 0.0, ALPHA_PRIME, "Dropped units are alpha', but the affine correction is missing: "
-                                "out = a * (x * mask + alpha' * (1 - mask)) + b restores mean 0 "
-                                "and variance 1."),
-        (1 / keep_prob, 0.0, ALPHA_PRIME, "Kept units are divided by keep_prob: alpha dropout "
-                                          "does not use inverted scaling; the affine map a, b "
-                                          "corrects the moments instead."),
-        (a_flip, b_flip, -a_flip * ALPHA_PRIME + b_flip,
-         "alpha' has the wrong sign: it is negative, alpha' = -1.7581."),
-        (a, -b, a * ALPHA_PRIME - b, "b has the wrong sign: b = -a * alpha' * p_drop, which is "
-                                     "positive since alpha' < 0."),
-        (a, b, a * ALPHA_PRIME, "The shift b must be added to the dropped units too: they "
-                                "become a * alpha' + b."),
-        (a, 0.0, a * ALPHA_PRIME, "The shift b is missing: out = a * (.) + b with "
-                                  "b = -a * alpha' * p_drop."),
+        (
+            1.0,
+            0.0,
+            ALPHA_PRIME,
+            "Dropped units are alpha', but the affine correction is missing: "
+            "out = a * (x * mask + alpha' * (1 - mask)) + b restores mean 0 "
+            "and variance 1.",
+        ),
+        (
+            1 / keep_prob,
+            0.0,
+            ALPHA_PRIME,
+            "Kept units are divided by keep_prob: alpha dropout "
+            "does not use inverted scaling; the affine map a, b "
+            "corrects the moments instead.",
+        ),
+        (
+            a_flip,
+            b_flip,
+            -a_flip * ALPHA_PRIME + b_flip,
+            "alpha' has the wrong sign: it is negative, alpha' = -1.7581.",
+        ),
+        (
+            a,
+            -b,
+            a * ALPHA_PRIME - b,
+            "b has the wrong sign: b = -a * alpha' * p_drop, which is positive since alpha' < 0.",
+        ),
+        (
+            a,
+            b,
+            a * ALPHA_PRIME,
+            "The shift b must be added to the dropped units too: they become a * alpha' + b.",
+        ),
+        (
+            a,
+            0.0,
+            a * ALPHA_PRIME,
+            "The shift b is missing: out = a * (.) + b with b = -a * alpha' * p_drop.",
+        ),
     ]
 
 
@@ -328,8 +470,9 @@ def _alpha_close(out, slope, value, intercept, dtype) -> np.ndarray:
     """Entry by entry, whether ``out`` is ``slope * value + intercept`` computed in ``dtype``:
     up to rounding (relative to the terms' magnitude) or to the slack of a quoted alpha'."""
     target = slope * value + intercept
-    rounding = kit.near(out, target, dtype, ops=_ALPHA_OPS,
-                        scale=np.abs(slope * value) + abs(intercept))
+    rounding = kit.near(
+        out, target, dtype, ops=_ALPHA_OPS, scale=np.abs(slope * value) + abs(intercept)
+    )
     return rounding | (np.abs(out - target) <= _ALPHA_PRIME_SLACK * (1.0 + np.abs(target)))
 
 
@@ -353,45 +496,64 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
         f"alpha dropout at p_drop={p_drop}: every output must be a * x + b (kept) or "
         f"a * alpha' + b = {a * ALPHA_PRIME + b:.6g} (dropped), with a = {a:.6g}, b = {b:.6g}; "
         f"{bad.size} of {out.size} outputs are neither (e.g. x = {x64.ravel()[first]:.6g} gave "
-        f"{out64.ravel()[first]:.6g}).")
+        f"{out64.ravel()[first]:.6g})."
+    )
 
 
-@exercise("alpha_dropout_forward", NOTEBOOK,
-          reference="course_lib.variants.alpha_dropout_forward",
-          equivalents=("course_lib.variants.alpha_dropout_affine",))
+@exercise(
+    "alpha_dropout_forward",
+    NOTEBOOK,
+    reference="course_lib.variants.alpha_dropout_forward",
+    equivalents=("course_lib.variants.alpha_dropout_affine",),
+)
 class AlphaDropoutForward:
     @staticmethod
     def probe(fn, seed, hidden):
         return kit.probe_layer(
-            fn, seed, hidden, name="alpha_dropout_forward", cases=_alpha_cases(hidden),
-            rng_shape=_ALPHA_RNG_SHAPE, rng_p_drop=0.5, key=(2,))
+            fn,
+            seed,
+            hidden,
+            name="alpha_dropout_forward",
+            cases=_alpha_cases(hidden),
+            rng_shape=_ALPHA_RNG_SHAPE,
+            rng_p_drop=0.5,
+            key=(2,),
+        )
 
     @staticmethod
     def verdict(observed, seed, hidden):
         name = "alpha_dropout_forward"
         for p_drop, x, out, inferred in kit.recorded_layer_outputs(
-                observed, seed, _alpha_cases(hidden), name, key=(2,)):
+            observed, seed, _alpha_cases(hidden), name, key=(2,)
+        ):
             if not np.all(np.isfinite(out)):
                 raise CheckFailure("the output contains NaN or infinite values.")
             dropped = _alpha_dropped(x, out, p_drop)
             # dropped count: Binomial(n, p_drop) (exact acceptance region, ALPHA)
             assert_binomial_count(
-                int(dropped.sum()), int(dropped.size), p_drop, alpha=ALPHA,
+                int(dropped.sum()),
+                int(dropped.size),
+                p_drop,
+                alpha=ALPHA,
                 what=f"dropped units at p_drop={p_drop}",
                 alternatives={str(kit.KEEP_DROP_SWAPPED): 1 - p_drop},
-                hint="each unit must be dropped with probability p_drop.")
+                hint="each unit must be dropped with probability p_drop.",
+            )
             rows = dropped.reshape(x.shape[0], -1)
             half = rows.shape[0] // 2
             kit.assert_independent_pairs(
-                rows[0:2 * half:2], rows[1:2 * half:2], course_stats.agreement_probability(p_drop),
-                alpha=ALPHA, what="units on which the masks of two samples agree",
+                rows[0 : 2 * half : 2],
+                rows[1 : 2 * half : 2],
+                course_stats.agreement_probability(p_drop),
+                alpha=ALPHA,
+                what="units on which the masks of two samples agree",
                 mistake=str(kit.SHARED_ACROSS_BATCH),
-                hint="The masks of different samples must be independent.")
+                hint="The masks of different samples must be independent.",
+            )
             _check_inference(x, inferred, name)
         x, runs = kit.recorded_rng_runs(observed, seed, _ALPHA_RNG_SHAPE, name, key=(2,))
         a, b = _affine(0.5)
-        kept = [~_alpha_close(out.astype(np.float64), a, ALPHA_PRIME, b, x.dtype)
-                for out in runs]
+        kept = [~_alpha_close(out.astype(np.float64), a, ALPHA_PRIME, b, x.dtype) for out in runs]
         kit.check_rng_use(*kept, 0.5, alpha=ALPHA)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
@@ -400,13 +562,17 @@ class AlphaDropoutForward:
 
 # --- dropconnect_forward ----------------------------------------------------------------------
 
+
 def _one_hot_cases(hidden: bool):
     """(p_drop, D, M, repeats, dtype): x is repeats stacked copies of the D x D identity, so
     sample n reads row n % D of W and its output is b + W[n % D] * mask[n, n % D] / keep_prob."""
     cases = [(0.3, 8, 40, 100, np.float64), (0.5, 6, 30, 80, np.float32)]
     if hidden:
-        cases += [(0.1, 10, 50, 120, np.float64), (0.7, 8, 32, 100, np.float32),
-                  (0.25, 5, 20, 100, np.float16)]
+        cases += [
+            (0.1, 10, 50, 120, np.float64),
+            (0.7, 8, 32, 100, np.float32),
+            (0.25, 5, 20, 100, np.float16),
+        ]
     return cases
 
 
@@ -428,15 +594,17 @@ def _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype):
 
 def _dense_layer(seed, i, n, d, m):
     rng = np.random.default_rng([seed, i, 4])
-    return (rng.uniform(0.5, 1.5, size=(n, d)), rng.uniform(0.5, 1.5, size=(d, m)),
-            rng.uniform(0.1, 1.0, size=m))
+    return (
+        rng.uniform(0.5, 1.5, size=(n, d)),
+        rng.uniform(0.5, 1.5, size=(d, m)),
+        rng.uniform(0.1, 1.0, size=m),
+    )
 
 
 _DC_RNG_CASE = (8, 32, 64)  # D, M, repeats of the one-hot layer used for the rng checks
 
 
-@exercise("dropconnect_forward", NOTEBOOK,
-          reference="course_lib.variants.dropconnect_forward")
+@exercise("dropconnect_forward", NOTEBOOK, reference="course_lib.variants.dropconnect_forward")
 class DropconnectForward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -447,26 +615,32 @@ class DropconnectForward:
             rng = np.random.default_rng([seed, i, 5])
             observed[f"train_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng), name)
             observed[f"after_{i}"] = [x, W, b]
-            observed[f"infer_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng,
-                                                     training=False), name)
+            observed[f"infer_{i}"] = kit.output(
+                call(fn, x, W, b, p_drop, rng=rng, training=False), name
+            )
         for i, (p_drop, n, d, m) in enumerate(_dense_cases(hidden)):
             x, W, b = _dense_layer(seed, i, n, d, m)
             rng = np.random.default_rng([seed, i, 6])
             observed[f"dense_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng), name)
-            observed[f"dense_infer_{i}"] = kit.output(call(fn, x, W, b, p_drop, rng=rng,
-                                                           training=False), name)
+            observed[f"dense_infer_{i}"] = kit.output(
+                call(fn, x, W, b, p_drop, rng=rng, training=False), name
+            )
         d, m, repeats = _DC_RNG_CASE
         x, W, b = _one_hot_layer(seed, 99, 0.5, d, m, repeats, np.float64)
-        observed["rng_runs"] = [kit.output(call(fn, x, W, b, 0.5,
-                                                rng=np.random.default_rng(s)), name)
-                                for s in (seed, seed, seed + 1)]
-        observed["p_zero"] = kit.output(call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)),
-                                        name)
+        observed["rng_runs"] = [
+            kit.output(call(fn, x, W, b, 0.5, rng=np.random.default_rng(s)), name)
+            for s in (seed, seed, seed + 1)
+        ]
+        observed["p_zero"] = kit.output(
+            call(fn, x, W, b, 0.0, rng=np.random.default_rng(seed)), name
+        )
         if hidden:
             observed["bad"] = kit.bad_p_drop_outcomes(
-                lambda bad: fn(x, W, b, bad, rng=np.random.default_rng(seed)))
-            observed["bad_shape"] = kit.outcome_of_bad_call(fn, x, np.ones((d + 1, m)), b, 0.5,
-                                                         rng=np.random.default_rng(seed))
+                lambda bad: fn(x, W, b, bad, rng=np.random.default_rng(seed))
+            )
+            observed["bad_shape"] = kit.outcome_of_bad_call(
+                fn, x, np.ones((d + 1, m)), b, 0.5, rng=np.random.default_rng(seed)
+            )
         return observed
 
     @staticmethod
@@ -474,12 +648,15 @@ class DropconnectForward:
         name = "dropconnect_forward"
         for i, (p_drop, d, m, repeats, dtype) in enumerate(_one_hot_cases(hidden)):
             x, W, b = _one_hot_layer(seed, i, p_drop, d, m, repeats, dtype)
-            for original, after, arg in zip((x, W, b), observed[f"after_{i}"], ("x", "W", "b"),
-                                            strict=True):
-                kit.assert_unchanged(original, after, name=arg, new="W * mask / keep_prob",
-                                     in_place="W *= mask")
-            out = kit.require_array(observed[f"train_{i}"], name,
-                                    like=np.empty((x.shape[0], m), dtype=dtype))
+            for original, after, arg in zip(
+                (x, W, b), observed[f"after_{i}"], ("x", "W", "b"), strict=True
+            ):
+                kit.assert_unchanged(
+                    original, after, name=arg, new="W * mask / keep_prob", in_place="W *= mask"
+                )
+            out = kit.require_array(
+                observed[f"train_{i}"], name, like=np.empty((x.shape[0], m), dtype=dtype)
+            )
             _check_one_hot_output(x, W, b, out, p_drop, repeats)
             _check_dense_inference(x, W, b, observed[f"infer_{i}"])
         for i, (p_drop, n, d, m) in enumerate(_dense_cases(hidden)):
@@ -498,9 +675,12 @@ class DropconnectForward:
             raise CheckFailure("dropconnect_forward with p_drop = 0 must return x @ W + b.")
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], name)
-            kit.require_value_errors([observed["bad_shape"]], [f"W of shape ({d + 1}, {m}) for x "
-                                                               f"of shape {x.shape}"],
-                                     name, "W must have shape (D, M) with D = x.shape[1]")
+            kit.require_value_errors(
+                [observed["bad_shape"]],
+                [f"W of shape ({d + 1}, {m}) for x of shape {x.shape}"],
+                name,
+                "W must have shape (D, M) with D = x.shape[1]",
+            )
 
 
 def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
@@ -515,7 +695,8 @@ def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
             "DropConnect, read through one-hot inputs (x[n] = e_d): out[n] - b must be row d of "
             "W times its mask / keep_prob, so each entry is 0 (weight dropped) or "
             "W[d, j] / keep_prob (kept), but other values appear. The bias b is added "
-            "unchanged, never dropped or scaled; only the weights are masked.")
+            "unchanged, never dropped or scaled; only the weights are masked."
+        )
     kept = (through != 0).reshape(repeats, d, m)
     agree_prob = course_stats.agreement_probability(p_drop)
     # independence first: a mask shared across samples or across a row also skews the kept
@@ -523,32 +704,45 @@ def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
     # Samples reading the same row of W have independent masks: Binomial agreements (ALPHA).
     half = repeats // 2
     kit.assert_independent_pairs(
-        kept[0:2 * half:2], kept[1:2 * half:2], agree_prob, alpha=ALPHA,
+        kept[0 : 2 * half : 2],
+        kept[1 : 2 * half : 2],
+        agree_prob,
+        alpha=ALPHA,
         what="weights kept or dropped alike for two samples",
         mistake=kit.SHARED_ACROSS_BATCH.say(
             draw="weight mask (shape (D, M))",
             fix="This exercise asks for an independent mask per sample, shape (N, D, M), as in "
-                "Wan et al. 2013."),
-        hint="Each sample must get its own weight mask.")
+            "Wan et al. 2013.",
+        ),
+        hint="Each sample must get its own weight mask.",
+    )
     # weights of one row (one input) are independent too (ALPHA)
     kit.assert_independent_pairs(
-        kept[:, :, 0:m - m % 2:2], kept[:, :, 1:m - m % 2:2], agree_prob, alpha=ALPHA,
+        kept[:, :, 0 : m - m % 2 : 2],
+        kept[:, :, 1 : m - m % 2 : 2],
+        agree_prob,
+        alpha=ALPHA,
         what="pairs of weights of one input that are kept or dropped together",
         mistake=kit.SHARED_ACROSS_UNITS.say(
-            units="All weights leaving one input", unit="weight",
-            more=" That is dropout on the inputs x (a mask of shape (N, D)), not DropConnect."),
-        hint="Every weight must be kept or dropped independently.")
+            units="All weights leaving one input",
+            unit="weight",
+            more=" That is dropout on the inputs x (a mask of shape (N, D)), not DropConnect.",
+        ),
+        hint="Every weight must be kept or dropped independently.",
+    )
     try:
         # exact scale, and kept weights Binomial(N * M, keep_prob) (ALPHA). Adding b and taking
         # it off again costs two more roundings, each relative to |W / keep_prob| + |b| <=
         # 3 |W / keep_prob| (|b| <= 1 <= 2 |W|): up to 6 more in units of the kept value.
-        kit.check_inverted_dropout_output(seen, through, p_drop, alpha=ALPHA, units="weights",
-                                          ops=kit.DROPOUT_OPS + 6)
+        kit.check_inverted_dropout_output(
+            seen, through, p_drop, alpha=ALPHA, units="weights", ops=kit.DROPOUT_OPS + 6
+        )
     except CheckFailure as failure:
         raise CheckFailure(
             f"DropConnect, read through one-hot inputs (x[n] = e_d, so out[n] - b is row d of W "
             f"times its mask / keep_prob): {failure} The bias b is added unchanged, never "
-            f"dropped or scaled.") from None
+            f"dropped or scaled."
+        ) from None
 
 
 def _check_dense_output(x, W, b, out, p_drop) -> None:
@@ -559,12 +753,18 @@ def _check_dense_output(x, W, b, out, p_drop) -> None:
     # Entries are independent (separate weights), so the count is Binomial (ALPHA).
     blank = int(np.count_nonzero((out == b) | (out == 0)))
     assert_binomial_count(
-        blank, int(out.size), p_drop**d, alpha=ALPHA,
+        blank,
+        int(out.size),
+        p_drop**d,
+        alpha=ALPHA,
         what=f"outputs equal to b or 0 (all {d} weights of the output dropped)",
-        alternatives={"Whole outputs are dropped: that is dropout applied after x @ W. "
-                      "DropConnect drops single weights, so an output vanishes only when all "
-                      "its weights are dropped.": p_drop},
-        hint="an output should lose only some of its weights, almost never all of them.")
+        alternatives={
+            "Whole outputs are dropped: that is dropout applied after x @ W. "
+            "DropConnect drops single weights, so an output vanishes only when all "
+            "its weights are dropped.": p_drop
+        },
+        hint="an output should lose only some of its weights, almost never all of them.",
+    )
     # ratio = (out - b) / (x @ W) lies in [0, 1 / keep_prob] and has mean 1 and variance
     # (p_drop / keep_prob) * sum_d (x_d W_dm)**2 / (x @ W)**2 <= the largest over entries;
     # entries are independent, so Bernstein's bound holds (ALPHA). The upper end has room for
@@ -573,33 +773,55 @@ def _check_dense_output(x, W, b, out, p_drop) -> None:
     variance = float(np.max(p_drop / keep_prob * ((x**2) @ (W**2)) / dense**2))
     hint = "E[out] must be x @ W + b."
     if abs(ratio.mean() - keep_prob) < 0.02:
-        hint = ("the mean is keep_prob times x @ W: the kept weights must be divided by "
-                "keep_prob (inverted DropConnect).")
-    assert_mean_close(ratio, 1.0, lower=0.0, upper=(1 + 1e-9) / keep_prob,
-                             variance=variance, alpha=ALPHA,
-                             what="mean of (out - b) / (x @ W)", hint=hint)
+        hint = (
+            "the mean is keep_prob times x @ W: the kept weights must be divided by "
+            "keep_prob (inverted DropConnect)."
+        )
+    assert_mean_close(
+        ratio,
+        1.0,
+        lower=0.0,
+        upper=(1 + 1e-9) / keep_prob,
+        variance=variance,
+        alpha=ALPHA,
+        what="mean of (out - b) / (x @ W)",
+        hint=hint,
+    )
 
 
 def _dense_close(x, W, b, out) -> bool:
     """``out`` is ``x @ W + b`` up to rounding: a dot product of D terms plus b, in any order,
     in the output's dtype (D + 2 roundings, relative to |x| @ |W| + |b|; see kit.close)."""
     x64, W64, b64 = (np.asarray(a, dtype=np.float64) for a in (x, W, b))
-    return kit.close(out, x64 @ W64 + b64, out.dtype, ops=W.shape[0] + 2,
-                     scale=np.abs(x64) @ np.abs(W64) + np.abs(b64))
+    return kit.close(
+        out,
+        x64 @ W64 + b64,
+        out.dtype,
+        ops=W.shape[0] + 2,
+        scale=np.abs(x64) @ np.abs(W64) + np.abs(b64),
+    )
 
 
 def _check_dense_inference(x, W, b, out) -> None:
     expected = x.astype(np.float64) @ W.astype(np.float64) + b.astype(np.float64)
-    out = kit.require_array(out, "dropconnect_forward",
-                            what="out at inference (training=False)",
-                            like=np.empty(expected.shape, dtype=np.result_type(x, W, b)))
+    out = kit.require_array(
+        out,
+        "dropconnect_forward",
+        what="out at inference (training=False)",
+        like=np.empty(expected.shape, dtype=np.result_type(x, W, b)),
+    )
     if _dense_close(x, W, b, out):
         return
     through = (out.astype(np.float64) - b) / (expected - b)
     if np.allclose(through, np.median(through), rtol=1e-3) and not math.isclose(
-            float(np.median(through)), 1.0, rel_tol=1e-3):
-        raise CheckFailure(f"at inference (training=False) the output must be x @ W + b, saw "
-                           f"(x @ W) times {float(np.median(through)):.4g} + b. With inverted "
-                           "DropConnect the scaling happens in training only.")
-    raise CheckFailure("at inference (training=False) DropConnect must be the plain dense layer "
-                       "x @ W + b: no mask, no noise.")
+        float(np.median(through)), 1.0, rel_tol=1e-3
+    ):
+        raise CheckFailure(
+            f"at inference (training=False) the output must be x @ W + b, saw "
+            f"(x @ W) times {float(np.median(through)):.4g} + b. With inverted "
+            "DropConnect the scaling happens in training only."
+        )
+    raise CheckFailure(
+        "at inference (training=False) DropConnect must be the plain dense layer "
+        "x @ W + b: no mask, no noise."
+    )

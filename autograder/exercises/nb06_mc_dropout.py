@@ -47,8 +47,12 @@ def _mc_cases(hidden: bool):
     regression output of shape (N,), "column" shape (N, 1)."""
     cases = [("classes", "probs", (20, 5), 30), ("regression", "values", (12, 3), 25)]
     if hidden:
-        cases += [("one sample", "column", (9, 4), 1), ("two samples", "probs", (6, 5), 2),
-                  ("3-D inputs", "probs", (4, 6, 5), 40), ("column output", "column", (15, 2), 17)]
+        cases += [
+            ("one sample", "column", (9, 4), 1),
+            ("two samples", "probs", (6, 5), 2),
+            ("3-D inputs", "probs", (4, 6, 5), 40),
+            ("column output", "column", (15, 2), 17),
+        ]
     return cases
 
 
@@ -77,9 +81,11 @@ class _RecordingNet:
 
     def __call__(self, X, rng):
         if not isinstance(rng, np.random.Generator):
-            raise CheckFailure(f"predict_fn must be called as predict_fn(X, rng) with a "
-                               f"numpy Generator as rng, got {type(rng).__name__}. Pass it the "
-                               "rng that mc_predict received.")
+            raise CheckFailure(
+                f"predict_fn must be called as predict_fn(X, rng) with a "
+                f"numpy Generator as rng, got {type(rng).__name__}. Pass it the "
+                "rng that mc_predict received."
+            )
         X = np.asarray(X, dtype=np.float64)
         self.same_x.append(X.shape == self.X.shape and bool(np.array_equal(X, self.X)))
         self.same_rng.append(rng is self.given_rng)
@@ -101,25 +107,39 @@ def _run_mc(fn, seed, index, kind, shape, n_samples, rng_seed):
     net = _RecordingNet(seed, index, kind, X, rng)
     result = call(fn, net, X, n_samples, rng=rng)
     if isinstance(result, (tuple, list)) and len(result) == 2:
-        returned = [kit.observed(result[0], sequences=True),
-                    kit.observed(result[1], sequences=True)]
+        returned = [
+            kit.observed(result[0], sequences=True),
+            kit.observed(result[1], sequences=True),
+        ]
     else:
         returned = f"a {type(result).__name__}" + (
-            f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+            f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
+        )
     outputs = np.stack(net.outputs) if net.outputs else np.zeros((0,))
-    masks = (np.stack(net.masks).reshape(len(net.masks), -1) if net.masks
-             else np.zeros((0, 0), dtype=bool))
-    return {"returned": returned, "outputs": outputs, "masks": masks,
-            "same_rng": list(net.same_rng), "same_x": list(net.same_x),
-            "x_unchanged": bool(np.array_equal(X, net.X))}
+    masks = (
+        np.stack(net.masks).reshape(len(net.masks), -1)
+        if net.masks
+        else np.zeros((0, 0), dtype=bool)
+    )
+    return {
+        "returned": returned,
+        "outputs": outputs,
+        "masks": masks,
+        "same_rng": list(net.same_rng),
+        "same_x": list(net.same_x),
+        "x_unchanged": bool(np.array_equal(X, net.X)),
+    }
 
 
 _BAD_N_SAMPLES = (0, -2)
 
 
-@exercise("mc_predict", NOTEBOOK,
-          reference="course_lib.mc.mc_predict",
-          equivalents=("course_lib.mc.mc_samples",))
+@exercise(
+    "mc_predict",
+    NOTEBOOK,
+    reference="course_lib.mc.mc_predict",
+    equivalents=("course_lib.mc.mc_samples",),
+)
 class McPredict:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -132,9 +152,12 @@ class McPredict:
         observed["other seed"] = _run_mc(fn, seed, 0, kind, shape, n_samples, [seed, 64, 0])
         if hidden:
             X = _mc_inputs(seed, 0, (5, 3))
-            observed["bad"] = [kit.outcome_of_bad_call_naming(
-                "n_samples", fn, lambda X, rng: X, X, bad, rng=np.random.default_rng(seed))
-                for bad in _BAD_N_SAMPLES]
+            observed["bad"] = [
+                kit.outcome_of_bad_call_naming(
+                    "n_samples", fn, lambda X, rng: X, X, bad, rng=np.random.default_rng(seed)
+                )
+                for bad in _BAD_N_SAMPLES
+            ]
         return observed
 
     @staticmethod
@@ -148,23 +171,31 @@ class McPredict:
         again = observed["same seed"]["returned"][0]
         other = observed["other seed"]["returned"][0]
         if not np.allclose(first, again, rtol=1e-12, atol=0):
-            hint = ("" if all(observed["classes"]["same_rng"]) else
-                    " predict_fn did not receive the rng you were given: pass that rng itself "
-                    "to every call.")
+            hint = (
+                ""
+                if all(observed["classes"]["same_rng"])
+                else " predict_fn did not receive the rng you were given: pass that rng itself "
+                "to every call."
+            )
             raise CheckFailure(
                 "two runs with generators of the same seed gave different means: mc_predict "
                 "used randomness that does not come from rng (np.random.*, or a new unseeded "
-                f"generator).{hint}")
+                f"generator).{hint}"
+            )
         if np.allclose(first, other, rtol=1e-12, atol=0):
             raise CheckFailure(
                 "generators with different seeds gave the same mean: the samples do not "
                 "depend on rng (a generator created with a fixed seed inside mc_predict?). "
-                "Pass the rng you were given to predict_fn.")
+                "Pass the rng you were given to predict_fn."
+            )
         if hidden:
-            kit.require_value_errors(observed["bad"], [f"n_samples={bad}"
-                                                       for bad in _BAD_N_SAMPLES],
-                                     "mc_predict", "with a message that names n_samples and its "
-                                     "range: n_samples must be an integer >= 1")
+            kit.require_value_errors(
+                observed["bad"],
+                [f"n_samples={bad}" for bad in _BAD_N_SAMPLES],
+                "mc_predict",
+                "with a message that names n_samples and its "
+                "range: n_samples must be an integer >= 1",
+            )
 
 
 def _judge_mc_case(name, case, n_samples):
@@ -179,20 +210,24 @@ def _judge_mc_case(name, case, n_samples):
     if calls == 0:
         raise CheckFailure(
             f"{where} mc_predict never called predict_fn: each sample is one call "
-            "predict_fn(X, rng).")
+            "predict_fn(X, rng)."
+        )
     if not all(case["same_x"]):
         raise CheckFailure(
             f"{where} predict_fn must be called with the whole X (one stochastic prediction "
-            "of every input per call), but it received something else.")
+            "of every input per call), but it received something else."
+        )
     if calls != n_samples:
         if calls == 1:
             raise CheckFailure(
                 f"{where} predict_fn was called once for {n_samples} samples, so every sample "
                 "shares one dropout mask. Call predict_fn(X, rng) once per sample, "
-                "n_samples times: each call draws a fresh mask.")
+                "n_samples times: each call draws a fresh mask."
+            )
         raise CheckFailure(
             f"{where} predict_fn was called {calls} times for n_samples = {n_samples}: call "
-            "it exactly n_samples times, once per sample.")
+            "it exactly n_samples times, once per sample."
+        )
     masks = case["masks"]
     if n_samples >= 2:
         distinct = len({row.tobytes() for row in np.asarray(masks, dtype=bool)})
@@ -201,12 +236,14 @@ def _judge_mc_case(name, case, n_samples):
                 f"{where} all {n_samples} samples used the same dropout mask: predict_fn got "
                 "a generator in the same state every time (a new generator seeded the same "
                 "way, or a copy of rng). Pass the rng you were given to every call, so that "
-                "each call draws a fresh mask.")
+                "each call draws a fresh mask."
+            )
         if distinct < n_samples:
             raise CheckFailure(
                 f"{where} only {distinct} different dropout masks among {n_samples} samples: "
                 "the samples must be independent. Pass the rng you were given to every "
-                "call.")
+                "call."
+            )
     mean, std = returned
     for label, value in (("mean", mean), ("std", std)):
         if isinstance(value, str):
@@ -216,43 +253,58 @@ def _judge_mc_case(name, case, n_samples):
         raise CheckFailure(
             f"{where} mean must have the shape of one prediction, {one}, got {mean.shape}. "
             "Stack the samples on a new first axis and average over that axis (axis 0) "
-            "only." + (" Did you average over the wrong axis?" if mean.shape else ""))
+            "only." + (" Did you average over the wrong axis?" if mean.shape else "")
+        )
     expected_mean = outputs.mean(axis=0)
     if not np.allclose(mean, expected_mean, rtol=1e-9, atol=1e-12):
         raise CheckFailure(
             f"{where} mean is not the average of the {n_samples} predictions predict_fn "
             f"returned (largest difference {np.max(np.abs(mean - expected_mean)):.3g})."
-            + _mean_hint(mean, outputs))
+            + _mean_hint(mean, outputs)
+        )
     if std.shape != one:
         raise CheckFailure(
             f"{where} std must have the shape of one prediction, {one}, got {std.shape}. "
-            "Take it over the samples axis (axis 0) only.")
+            "Take it over the samples axis (axis 0) only."
+        )
     expected_std = outputs.std(axis=0)
     if not np.allclose(std, expected_std, rtol=1e-8, atol=1e-12):
         raise CheckFailure(
             f"{where} std is not the standard deviation (ddof=0) of the {n_samples} "
             f"predictions (largest difference {np.max(np.abs(std - expected_std)):.3g})."
-            + _std_hint(std, outputs))
+            + _std_hint(std, outputs)
+        )
 
 
 def _close(a, b) -> bool:
-    return bool(np.all(np.isfinite(b))) and a.shape == b.shape and bool(
-        np.allclose(a, b, rtol=1e-7, atol=1e-10))
+    return (
+        bool(np.all(np.isfinite(b)))
+        and a.shape == b.shape
+        and bool(np.allclose(a, b, rtol=1e-7, atol=1e-10))
+    )
 
 
 def _mean_hint(mean, outputs) -> str:
-    if np.all(outputs > 0) and np.allclose(outputs.sum(axis=-1), 1.0) and _close(
-            mean, _softmax(np.log(outputs).mean(axis=0))):
-        return (" It is the softmax of the averaged logits (log-probabilities): that normalised "
-                "geometric mean is not the MC estimate of the predictive distribution. Average "
-                "the probabilities themselves.")
+    if (
+        np.all(outputs > 0)
+        and np.allclose(outputs.sum(axis=-1), 1.0)
+        and _close(mean, _softmax(np.log(outputs).mean(axis=0)))
+    ):
+        return (
+            " It is the softmax of the averaged logits (log-probabilities): that normalised "
+            "geometric mean is not the MC estimate of the predictive distribution. Average "
+            "the probabilities themselves."
+        )
     if _close(mean, _softmax(outputs.mean(axis=0))):
-        return (" You applied a softmax to the average: predict_fn already returns "
-                "probabilities, so average them and stop.")
+        return (
+            " You applied a softmax to the average: predict_fn already returns "
+            "probabilities, so average them and stop."
+        )
     if _close(mean, outputs[0]) or _close(mean, outputs[-1]):
         return " It equals a single sample: average all of them."
-    if len(outputs) > 1 and (_close(mean, outputs[1:].mean(axis=0))
-                             or _close(mean, outputs[:-1].mean(axis=0))):
+    if len(outputs) > 1 and (
+        _close(mean, outputs[1:].mean(axis=0)) or _close(mean, outputs[:-1].mean(axis=0))
+    ):
         return " It averages all samples but one: check the range of your loop."
     return ""
 
@@ -299,12 +351,25 @@ def _entropy_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
     if hidden:
         cases += [
             ("3-D array", _dirichlet(rng, (3, 4, 6), zeros=0.3)),
-            ("two classes", np.array([[1.0, 0.0], [0.5, 0.5], [0.9, 0.1], [0.0, 1.0],
-                                      [0.25, 0.75], [1 - 1e-12, 1e-12]])),
+            (
+                "two classes",
+                np.array(
+                    [
+                        [1.0, 0.0],
+                        [0.5, 0.5],
+                        [0.9, 0.1],
+                        [0.0, 1.0],
+                        [0.25, 0.75],
+                        [1 - 1e-12, 1e-12],
+                    ]
+                ),
+            ),
             ("one row", _dirichlet(rng, (1, 10), alpha=0.3)),
             ("float32", _dirichlet(rng, (6, 3)).astype(np.float32)),
-            ("tiny probabilities", np.array([[1.0 - 2e-300, 1e-300, 1e-300],
-                                             [1.0 / 3, 1.0 / 3, 1.0 / 3]])),
+            (
+                "tiny probabilities",
+                np.array([[1.0 - 2e-300, 1e-300, 1e-300], [1.0 / 3, 1.0 / 3, 1.0 / 3]]),
+            ),
             ("random 40 x 8", _dirichlet(rng, (40, 8), alpha=0.5, zeros=0.2)),
         ]
     return cases
@@ -316,14 +381,19 @@ def _probe_on_tables(fn, cases) -> dict:
     observed = {}
     for name, table in cases:
         argument = table.copy()
-        observed[name] = {"value": kit.observed(call(fn, argument), sequences=True),
-                          "unchanged": bool(np.array_equal(argument, table))}
+        observed[name] = {
+            "value": kit.observed(call(fn, argument), sequences=True),
+            "unchanged": bool(np.array_equal(argument, table)),
+        }
     return observed
 
 
-@exercise("predictive_entropy", NOTEBOOK,
-          reference="course_lib.mc.predictive_entropy",
-          equivalents=("course_lib.mc._entropy",))
+@exercise(
+    "predictive_entropy",
+    NOTEBOOK,
+    reference="course_lib.mc.predictive_entropy",
+    equivalents=("course_lib.mc._entropy",),
+)
 class PredictiveEntropy:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -339,20 +409,26 @@ class PredictiveEntropy:
                 raise CheckFailure(
                     f"[{name}] for probs of shape {probs.shape} the entropy must have shape "
                     f"{expected_shape} (one number per probability vector), got "
-                    f"{value.shape}." + _entropy_shape_hint(value.shape, probs.shape))
+                    f"{value.shape}." + _entropy_shape_hint(value.shape, probs.shape)
+                )
         for name, probs in cases:
             value = np.asarray(observed[name]["value"], dtype=np.float64)
             expected = _entropy(probs)
             tolerance = 1e-5 if probs.dtype == np.float32 else 1e-9
             if not np.all(np.isfinite(value)):
-                hint = (" 0 * log 0 must count as 0, but np.log(0) is -inf and 0 * -inf is nan: "
-                        "skip the zero probabilities (np.where, a mask, or "
-                        "scipy.special.xlogy)." if np.any(probs == 0) else "")
+                hint = (
+                    " 0 * log 0 must count as 0, but np.log(0) is -inf and 0 * -inf is nan: "
+                    "skip the zero probabilities (np.where, a mask, or "
+                    "scipy.special.xlogy)."
+                    if np.any(probs == 0)
+                    else ""
+                )
                 raise CheckFailure(f"[{name}] the entropy contains NaN or infinite values.{hint}")
             if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
                 raise CheckFailure(
                     f"[{name}] expected entropies {_show(expected)}, got {_show(value)}."
-                    + _scale_hint(value, expected, probs.shape[-1]))
+                    + _scale_hint(value, expected, probs.shape[-1])
+                )
 
 
 def _recorded_value(observed, name: str, function: str) -> np.ndarray:
@@ -363,7 +439,8 @@ def _recorded_value(observed, name: str, function: str) -> np.ndarray:
     if isinstance(value, str):
         raise CheckFailure(
             f"[{name}] {function} must return a numpy array (or a float for one vector), got "
-            f"{value}.")
+            f"{value}."
+        )
     return np.asarray(value, dtype=np.float64)
 
 
@@ -372,7 +449,7 @@ def _entropy_shape_hint(shape, probs_shape) -> str:
         return " For a single probability vector return one number (a float or a 0-d array)."
     if shape == probs_shape:
         return " Sum -p log p over the classes (the last axis)."
-    if shape == probs_shape[:-1] + (1,):
+    if shape == (*probs_shape[:-1], 1):
         return " Drop the summed axis (no keepdims)."
     if shape == probs_shape[1:] or (len(probs_shape) > 1 and shape == probs_shape[-1:]):
         return " You summed over the first axis: the classes are on the last axis (axis=-1)."
@@ -407,11 +484,19 @@ def _scale_hint(value, expected, n_classes) -> str:
 def _mi_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
     rng = np.random.default_rng([seed, 67])
     identical = np.broadcast_to(_dirichlet(rng, (3, 3)), (5, 3, 3)).copy()
-    cases = [("6 samples x 9 inputs x 4 classes", _dirichlet(rng, (6, 9, 4), alpha=0.7)),
-             ("samples that agree", identical)]
+    cases = [
+        ("6 samples x 9 inputs x 4 classes", _dirichlet(rng, (6, 9, 4), alpha=0.7)),
+        ("samples that agree", identical),
+    ]
     if hidden:
-        one_hot = np.array([[[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]],
-                            [[1.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]]])
+        one_hot = np.array(
+            [
+                [[1.0, 0.0], [1.0, 0.0]],
+                [[0.0, 1.0], [1.0, 0.0]],
+                [[1.0, 0.0], [1.0, 0.0]],
+                [[0.0, 1.0], [1.0, 0.0]],
+            ]
+        )
         cases += [
             ("confident samples that disagree", one_hot),
             ("30 x 12 x 3 with zeros", _dirichlet(rng, (30, 12, 3), alpha=0.4, zeros=0.2)),
@@ -427,8 +512,7 @@ def _mutual_information(samples: np.ndarray) -> np.ndarray:
     return _entropy(samples.mean(axis=0)) - _entropy(samples).mean(axis=0)
 
 
-@exercise("mutual_information", NOTEBOOK,
-          reference="course_lib.mc.mutual_information")
+@exercise("mutual_information", NOTEBOOK, reference="course_lib.mc.mutual_information")
 class MutualInformation:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -443,25 +527,31 @@ class MutualInformation:
             if value.shape != (n_inputs,):
                 hint = " Average over the samples, axis 0, and take entropies over the last axis."
                 if value.shape == (n_samples,):
-                    hint = (" That is one number per sample: you averaged over axis 1 (the "
-                            "inputs). prob_samples is (S, N, K): average over axis 0.")
+                    hint = (
+                        " That is one number per sample: you averaged over axis 1 (the "
+                        "inputs). prob_samples is (S, N, K): average over axis 0."
+                    )
                 raise CheckFailure(
                     f"[{name}] for prob_samples of shape {samples.shape} (S, N, K) the mutual "
                     f"information must have shape ({n_inputs},), one number per input, got "
-                    f"{value.shape}.{hint}")
+                    f"{value.shape}.{hint}"
+                )
         for name, samples in cases:
             value = np.asarray(observed[name]["value"], dtype=np.float64)
             expected = _mutual_information(samples)
             tolerance = 1e-5 if samples.dtype == np.float32 else 1e-9
             if not np.all(np.isfinite(value)):
-                hint = (" 0 * log 0 must count as 0 in both entropies." if np.any(samples == 0)
-                        else "")
+                hint = (
+                    " 0 * log 0 must count as 0 in both entropies." if np.any(samples == 0) else ""
+                )
                 raise CheckFailure(
-                    f"[{name}] the mutual information contains NaN or infinite values.{hint}")
+                    f"[{name}] the mutual information contains NaN or infinite values.{hint}"
+                )
             if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
                 raise CheckFailure(
                     f"[{name}] expected {_show(expected)}, got {_show(value)}."
-                    + _mi_hint(value, samples))
+                    + _mi_hint(value, samples)
+                )
 
 
 def _mi_hint(value, samples) -> str:
@@ -471,16 +561,22 @@ def _mi_hint(value, samples) -> str:
     mi = total - expected_entropy
     close = lambda other: bool(np.allclose(value, other, rtol=1e-6, atol=1e-9))  # noqa: E731
     if close(-mi):
-        return (" The terms are swapped: MI = H(mean of the samples) - mean of H(sample), which "
-                "is >= 0 (the entropy is concave).")
+        return (
+            " The terms are swapped: MI = H(mean of the samples) - mean of H(sample), which "
+            "is >= 0 (the entropy is concave)."
+        )
     if close(mi / math.log(2)):
         return " Those are bits (log base 2): use the natural logarithm (nats)."
     if close(total):
-        return (" That is the entropy of the mean prediction (the total uncertainty): subtract "
-                "the mean of the per-sample entropies.")
+        return (
+            " That is the entropy of the mean prediction (the total uncertainty): subtract "
+            "the mean of the per-sample entropies."
+        )
     if close(expected_entropy):
-        return (" That is the mean of the per-sample entropies (the expected, aleatoric part): "
-                "MI is the entropy of the mean minus it.")
+        return (
+            " That is the mean of the per-sample entropies (the expected, aleatoric part): "
+            "MI is the entropy of the mean minus it."
+        )
     if close(total - len(samples) * expected_entropy):
         return " You summed the per-sample entropies: average them over the samples."
     return ""

@@ -15,8 +15,8 @@ from itertools import permutations
 
 import numpy as np
 
-from course_lib.checks import CheckFailure
 from course_lib import experiments
+from course_lib.checks import CheckFailure
 
 from . import call, exercise, kit
 
@@ -29,22 +29,44 @@ TOLERANCE = TOLERANCE_IMAGES / N_TEST + 1e-9
 def _cases(seed: int, hidden: bool) -> list[dict]:
     """Tiny sweeps (well under a second each) whose p_drops are deliberately not sorted and
     never start with 0, so that order, reuse and evaluation mistakes show."""
-    cases = [dict(p_drops=[0.5, 0.0, 0.8], seed=seed, n_train=200, hidden=(32,), epochs=15,
-                  keep_product=False)]
+    cases = [
+        dict(
+            p_drops=[0.5, 0.0, 0.8],
+            seed=seed,
+            n_train=200,
+            hidden=(32,),
+            epochs=15,
+            keep_product=False,
+        )
+    ]
     if hidden:
         # the keep_product case comes last: by then every other mistake has shown in the
         # first two, so a mismatch there is about the widths
         cases += [
-            dict(p_drops=(0.2, 0.7, 0.0, 0.4), seed=seed + 1, n_train=150, hidden=(24,),
-                 epochs=10, keep_product=False),
-            dict(p_drops=[0.3, 0.0, 0.6], seed=seed + 2, n_train=300, hidden=(16, 16), epochs=6,
-                 keep_product=True),
+            dict(
+                p_drops=(0.2, 0.7, 0.0, 0.4),
+                seed=seed + 1,
+                n_train=150,
+                hidden=(24,),
+                epochs=10,
+                keep_product=False,
+            ),
+            dict(
+                p_drops=[0.3, 0.0, 0.6],
+                seed=seed + 2,
+                n_train=300,
+                hidden=(16, 16),
+                epochs=6,
+                keep_product=True,
+            ),
         ]
     return cases
 
 
-_BAD_CALLS = [dict(p_drops=[0.3, 1.0], keep_product=True), dict(p_drops=[-0.1, 0.2],
-                                                                 keep_product=False)]
+_BAD_CALLS = [
+    dict(p_drops=[0.3, 1.0], keep_product=True),
+    dict(p_drops=[-0.1, 0.2], keep_product=False),
+]
 
 
 def _percent(values) -> str:
@@ -55,10 +77,16 @@ def _close(a, b) -> bool:
     return np.shape(a) == np.shape(b) and bool(np.all(np.abs(np.asarray(a) - b) <= TOLERANCE))
 
 
-@exercise("sweep_p_drop", NOTEBOOK,
-          reference="course_lib.experiments.sweep_p_drop",
-          equivalents=("course_lib.experiments.sweep_errors", "course_lib.experiments.run_digits",
-                       "course_lib.experiments.train_run"))
+@exercise(
+    "sweep_p_drop",
+    NOTEBOOK,
+    reference="course_lib.experiments.sweep_p_drop",
+    equivalents=(
+        "course_lib.experiments.sweep_errors",
+        "course_lib.experiments.run_digits",
+        "course_lib.experiments.train_run",
+    ),
+)
 class SweepPDrop:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -70,10 +98,18 @@ class SweepPDrop:
             if i == 0:
                 observed["again"] = kit.observed(call(fn, p_drops, **args), sequences=True)
         if hidden:
-            observed["bad"] = [kit.outcome_of_bad_call(fn, bad["p_drops"], seed=seed, n_train=100,
-                                                       hidden=(8,), epochs=1,
-                                                       keep_product=bad["keep_product"])
-                               for bad in _BAD_CALLS]
+            observed["bad"] = [
+                kit.outcome_of_bad_call(
+                    fn,
+                    bad["p_drops"],
+                    seed=seed,
+                    n_train=100,
+                    hidden=(8,),
+                    epochs=1,
+                    keep_product=bad["keep_product"],
+                )
+                for bad in _BAD_CALLS
+            ]
         return observed
 
     @staticmethod
@@ -85,46 +121,65 @@ class SweepPDrop:
             _judge_case(observed[f"case_{i}"], case)
         if hidden:
             kit.require_value_errors(
-                observed["bad"], [f"p_drops={bad['p_drops']}, keep_product={bad['keep_product']}"
-                                  for bad in _BAD_CALLS],
-                "sweep_p_drop", "every p_drop must be in [0, 1)",
-                advice="Check the rates before training anything.")
+                observed["bad"],
+                [
+                    f"p_drops={bad['p_drops']}, keep_product={bad['keep_product']}"
+                    for bad in _BAD_CALLS
+                ],
+                "sweep_p_drop",
+                "every p_drop must be in [0, 1)",
+                advice="Check the rates before training anything.",
+            )
 
 
 def _describe(case: dict) -> str:
-    return (f"sweep_p_drop({list(case['p_drops'])}, seed={case['seed']}, "
-            f"n_train={case['n_train']}, hidden={case['hidden']}, epochs={case['epochs']}, "
-            f"keep_product={case['keep_product']})")
+    return (
+        f"sweep_p_drop({list(case['p_drops'])}, seed={case['seed']}, "
+        f"n_train={case['n_train']}, hidden={case['hidden']}, epochs={case['epochs']}, "
+        f"keep_product={case['keep_product']})"
+    )
 
 
 def _judge_shape(values, case: dict) -> np.ndarray:
     where = _describe(case)
     if isinstance(values, str):
-        raise CheckFailure(f"{where} must return one test error per p_drop (a list or array of "
-                           f"floats), got {values}.")
+        raise CheckFailure(
+            f"{where} must return one test error per p_drop (a list or array of "
+            f"floats), got {values}."
+        )
     n = len(case["p_drops"])
     if values.shape != (n,):
-        raise CheckFailure(f"{where} must return an array of shape ({n},), one test error per "
-                           f"p_drop in the order given, got shape {values.shape}.")
+        raise CheckFailure(
+            f"{where} must return an array of shape ({n},), one test error per "
+            f"p_drop in the order given, got shape {values.shape}."
+        )
     if not np.all(np.isfinite(values)):
         raise CheckFailure(f"{where} returned non-finite values {values}.")
     if np.any(values > 1.0) and np.all(values <= 100.0):
-        raise CheckFailure(f"{where} returned {values}: errors are fractions in [0, 1] "
-                           "(0.05 for 5%), not percentages.")
+        raise CheckFailure(
+            f"{where} returned {values}: errors are fractions in [0, 1] "
+            "(0.05 for 5%), not percentages."
+        )
     if np.any(values < 0.0) or np.any(values > 1.0):
-        raise CheckFailure(f"{where} returned {values}: a test error is a fraction of "
-                           "misclassified test images, in [0, 1].")
+        raise CheckFailure(
+            f"{where} returned {values}: a test error is a fraction of "
+            "misclassified test images, in [0, 1]."
+        )
     return values
 
 
 def _judge_repeat(first, again, case: dict) -> None:
-    if isinstance(again, str) or np.shape(first) != np.shape(again) or not np.array_equal(
-            first, again):
+    if (
+        isinstance(again, str)
+        or np.shape(first) != np.shape(again)
+        or not np.array_equal(first, again)
+    ):
         raise CheckFailure(
             f"two calls of {_describe(case)} gave different errors: {_percent(first)} then "
             f"{_percent(again)}. Every random draw (split, weights, shuffles, masks) must come "
             "from generators built from `seed` (np.random.SeedSequence(seed).spawn(3)), never "
-            "from np.random.default_rng() without a seed or from np.random.*.")
+            "from np.random.default_rng() without a seed or from np.random.*."
+        )
 
 
 def _judge_case(values, case: dict) -> None:
@@ -138,40 +193,58 @@ def _judge_case(values, case: dict) -> None:
     where = _describe(case)
     seen = f"expected test errors {_percent(test)}, got {_percent(values)}"
     if _close(1.0 - values, test):
-        raise CheckFailure(f"{where}: {seen}. These are accuracies: return the test error, "
-                           "1 - accuracy (the fraction of misclassified test images).")
+        raise CheckFailure(
+            f"{where}: {seen}. These are accuracies: return the test error, "
+            "1 - accuracy (the fraction of misclassified test images)."
+        )
     for order in permutations(range(len(values))):
         if list(order) != sorted(order) and _close(values[list(order)], test):
-            raise CheckFailure(f"{where}: {seen}. The right numbers in the wrong order: return "
-                               "the errors in the order of p_drops as given (do not sort them).")
+            raise CheckFailure(
+                f"{where}: {seen}. The right numbers in the wrong order: return "
+                "the errors in the order of p_drops as given (do not sort them)."
+            )
     if _close(values, expected["val"]):
-        raise CheckFailure(f"{where}: {seen}. Your numbers are the validation errors: measure "
-                           "on split.X_test, split.y_test.")
+        raise CheckFailure(
+            f"{where}: {seen}. Your numbers are the validation errors: measure "
+            "on split.X_test, split.y_test."
+        )
     if _close(values, expected["train"]):
-        raise CheckFailure(f"{where}: {seen}. Your numbers are the training errors: measure "
-                           "on split.X_test, split.y_test.")
+        raise CheckFailure(
+            f"{where}: {seen}. Your numbers are the training errors: measure "
+            "on split.X_test, split.y_test."
+        )
     if case["keep_product"]:
         unscaled = experiments.sweep_errors(p_drops, **{**args, "keep_product": False})["test"]
         if _close(values, unscaled):
-            raise CheckFailure(f"{where}: {seen}. With keep_product=True every hidden layer "
-                               "must have round(n / keep_prob) units; your widths were not "
-                               "scaled.")
-        raise CheckFailure(f"{where}: {seen}. With keep_product=True each hidden layer has "
-                           "round(n / keep_prob) units, keep_prob = 1 - p_drop (so that "
-                           "n_units * keep_prob stays n), e.g. 16 units at p_drop 0.3 -> 23.")
+            raise CheckFailure(
+                f"{where}: {seen}. With keep_product=True every hidden layer "
+                "must have round(n / keep_prob) units; your widths were not "
+                "scaled."
+            )
+        raise CheckFailure(
+            f"{where}: {seen}. With keep_product=True each hidden layer has "
+            "round(n / keep_prob) units, keep_prob = 1 - p_drop (so that "
+            "n_units * keep_prob stays n), e.g. 16 units at p_drop 0.3 -> 23."
+        )
     zero = np.array([p == 0.0 for p in p_drops])
     fits = np.abs(values - test) <= TOLERANCE
     if zero.any() and fits[zero].all() and not fits[~zero].any():
-        raise CheckFailure(f"{where}: {seen}. Only the p_drop = 0 errors are right: dropout is "
-                           "still on when you measure. Evaluate at inference "
-                           "(model.predict(X, training=False), the default).")
+        raise CheckFailure(
+            f"{where}: {seen}. Only the p_drop = 0 errors are right: dropout is "
+            "still on when you measure. Evaluate at inference "
+            "(model.predict(X, training=False), the default)."
+        )
     if fits[0] and not fits.all():
-        raise CheckFailure(f"{where}: {seen}. The first p_drop is right but later ones are "
-                           "not: each p_drop needs a fresh start, a new MLP and new generators "
-                           "rebuilt from seed, not a model (or a generator) carried over from "
-                           "the previous p_drop.")
-    raise CheckFailure(f"{where}: {seen}. Follow the recipe exactly: split, init, train = "
-                       "SeedSequence(seed).spawn(3), one default_rng per stream, rebuilt for "
-                       "every p_drop; float32 data and model; MLP([64, *widths, 10], p_drop) "
-                       "(inputs kept whole); train(..., epochs, lr=0.05, batch_size=100, "
-                       "rng=train generator); test error at inference.")
+        raise CheckFailure(
+            f"{where}: {seen}. The first p_drop is right but later ones are "
+            "not: each p_drop needs a fresh start, a new MLP and new generators "
+            "rebuilt from seed, not a model (or a generator) carried over from "
+            "the previous p_drop."
+        )
+    raise CheckFailure(
+        f"{where}: {seen}. Follow the recipe exactly: split, init, train = "
+        "SeedSequence(seed).spawn(3), one default_rng per stream, rebuilt for "
+        "every p_drop; float32 data and model; MLP([64, *widths, 10], p_drop) "
+        "(inputs kept whole); train(..., epochs, lr=0.05, batch_size=100, "
+        "rng=train generator); test error at inference."
+    )

@@ -74,8 +74,16 @@ def _features(x: np.ndarray, degree: int) -> np.ndarray:
     return np.polynomial.legendre.legvander(scaled, degree)
 
 
-def bias_variance(degree: int, l2: float = 0.0, *, n_points: int = 40, n_datasets: int = 200,
-                  noise_std: float = 0.3, n_grid: int = 200, seed: int = 0) -> BiasVariance:
+def bias_variance(
+    degree: int,
+    l2: float = 0.0,
+    *,
+    n_points: int = 40,
+    n_datasets: int = 200,
+    noise_std: float = 0.3,
+    n_grid: int = 200,
+    seed: int = 0,
+) -> BiasVariance:
     """Fit ``n_datasets`` training sets of ``n_points`` noisy samples with a ridge polynomial.
 
     Each fit minimises ``sum (y - Phi w)**2 + l2 * ||w[1:]||**2`` (the constant is not
@@ -103,7 +111,9 @@ def bias_variance(degree: int, l2: float = 0.0, *, n_points: int = 40, n_dataset
     variance = fits.var(axis=0, ddof=1)
     bias2 = (fits.mean(axis=0) - truth) ** 2 - variance / n_datasets
     return BiasVariance(
-        x=x, truth=truth, fits=fits,
+        x=x,
+        truth=truth,
+        fits=fits,
         bias2=float(np.mean(bias2)),
         variance=float(np.mean(variance)),
         noise=noise_std**2,
@@ -124,23 +134,31 @@ def draw_bias_variance(degree: int = 3, log10_l2: float = -6.0, *, max_degree: i
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for fit in chosen.fits[:20]:
         left.plot(chosen.x, fit, color="0.6", linewidth=0.7)
-    left.plot(chosen.x, chosen.fits.mean(axis=0), color="C0", linewidth=2,
-              label="mean of 200 fits")
+    left.plot(chosen.x, chosen.fits.mean(axis=0), color="C0", linewidth=2, label="mean of 200 fits")
     left.plot(chosen.x, chosen.truth, "k--", linewidth=1.5, label="truth")
-    left.set(ylim=(-2.5, 2.5), xlabel="x", ylabel="y",
-             title=f"degree {degree}, L2 = {l2:.0e}: bias² {chosen.bias2:.3f}, "
-                   f"variance {chosen.variance:.3f}")
+    left.set(
+        ylim=(-2.5, 2.5),
+        xlabel="x",
+        ylabel="y",
+        title=f"degree {degree}, L2 = {l2:.0e}: bias² {chosen.bias2:.3f}, "
+        f"variance {chosen.variance:.3f}",
+    )
     left.legend(loc="lower right")
     floor = 1e-3  # an estimated bias² can be 0 or slightly negative; drawn at the floor
     right.semilogy(degrees, [max(s.bias2, floor) for s in sweep], "o-", label="bias²")
     right.semilogy(degrees, [s.variance for s in sweep], "s-", label="variance")
     right.semilogy(degrees, [s.test_mse for s in sweep], "^-", label="test error")
     right.semilogy(degrees, [s.train_mse for s in sweep], "v:", label="training error")
-    right.axhline(chosen.noise, color="grey", linewidth=0.8, linestyle="--",
-                  label="noise (irreducible)")
+    right.axhline(
+        chosen.noise, color="grey", linewidth=0.8, linestyle="--", label="noise (irreducible)"
+    )
     right.axvline(degree, color="C3", linewidth=1)
-    right.set(xlabel="polynomial degree", ylabel="mean squared error", ylim=(floor / 1.5, 300),
-              title="test error = bias² + variance + noise")
+    right.set(
+        xlabel="polynomial degree",
+        ylabel="mean squared error",
+        ylim=(floor / 1.5, 300),
+        title="test error = bias² + variance + noise",
+    )
     right.legend(fontsize=8, ncol=2, loc="upper center")
     figure.tight_layout()
     return figure
@@ -158,8 +176,9 @@ def _state(sizes, rates) -> tuple[list[int], list[float]]:
     return list(sizes), list(per_layer_p_drop(list(rates), sizes))
 
 
-def add_layer(sizes, rates, size: int = 4, p_drop: float = 0.5, *,
-              max_layers: int = MAX_LAYERS) -> tuple[list[int], list[float]]:
+def add_layer(
+    sizes, rates, size: int = 4, p_drop: float = 0.5, *, max_layers: int = MAX_LAYERS
+) -> tuple[list[int], list[float]]:
     """A new hidden layer of ``size`` units with dropout rate ``p_drop``, just before the output.
 
     Returns new ``(sizes, rates)``; the arguments are not modified.
@@ -168,7 +187,7 @@ def add_layer(sizes, rates, size: int = 4, p_drop: float = 0.5, *,
     if len(sizes) >= max_layers:
         raise ValueError(f"the builder holds at most {max_layers} layers, got {len(sizes)} already")
     size = check_count(size, "size", minimum=1)
-    return sizes[:-1] + [size, sizes[-1]], rates + [check_p_drop(p_drop)]
+    return [*sizes[:-1], size, sizes[-1]], [*rates, check_p_drop(p_drop)]
 
 
 def remove_layer(sizes, rates, index: int = -1) -> tuple[list[int], list[float]]:
@@ -181,7 +200,7 @@ def remove_layer(sizes, rates, index: int = -1) -> tuple[list[int], list[float]]
         index = len(sizes) - 2
     if not 1 <= index <= len(sizes) - 2:
         raise ValueError(f"index must be a hidden layer, in [1, {len(sizes) - 2}], got {index}")
-    return sizes[:index] + sizes[index + 1:], rates[:index] + rates[index + 1:]
+    return sizes[:index] + sizes[index + 1 :], rates[:index] + rates[index + 1 :]
 
 
 def resize_layer(sizes, rates, layer: int, size: int) -> tuple[list[int], list[float]]:
@@ -197,8 +216,10 @@ def set_p_drop(sizes, rates, layer: int, p_drop: float) -> tuple[list[int], list
     """Set the dropout rate of layer ``layer`` (the input or a hidden layer; never the output)."""
     sizes, rates = _state(sizes, rates)
     if not 0 <= layer < len(rates):
-        raise ValueError(f"layer must be the input or a hidden layer, in [0, {len(rates) - 1}]; "
-                         f"the output layer (layer {len(sizes) - 1}) is never dropped, got {layer}")
+        raise ValueError(
+            f"layer must be the input or a hidden layer, in [0, {len(rates) - 1}]; "
+            f"the output layer (layer {len(sizes) - 1}) is never dropped, got {layer}"
+        )
     rates[layer] = check_p_drop(p_drop)
     return sizes, rates
 
@@ -254,8 +275,14 @@ def network_summary(sizes, rates) -> NetworkSummary:
     sizes, rates = _state(sizes, rates)
     count = count_parameters(sizes)
     n_droppable = sum(size for size, rate in zip(sizes[:-1], rates) if rate > 0.0)
-    return NetworkSummary(tuple(sizes), tuple(rates), count.weights, count.biases, n_droppable,
-                          count_subnetworks(sizes, rates))
+    return NetworkSummary(
+        tuple(sizes),
+        tuple(rates),
+        count.weights,
+        count.biases,
+        n_droppable,
+        count_subnetworks(sizes, rates),
+    )
 
 
 def layer_rate(sizes, rates, layer: int) -> float:
@@ -268,8 +295,10 @@ def sample_network_masks(sizes, rates, seed: int) -> list[np.ndarray]:
     layer's mask is all True."""
     sizes, rates = _state(sizes, rates)
     rng = np.random.default_rng(seed)
-    return [sample_mask(size, layer_rate(sizes, rates, layer), rng=rng)
-            for layer, size in enumerate(sizes)]
+    return [
+        sample_mask(size, layer_rate(sizes, rates, layer), rng=rng)
+        for layer, size in enumerate(sizes)
+    ]
 
 
 @dataclass(frozen=True)
@@ -311,10 +340,15 @@ def unit_details(sizes, rates, seed: int, layer: int, unit: int) -> UnitDetails:
     last = len(sizes) - 1
     role = "input" if layer == 0 else "output" if layer == last else "hidden"
     masks = sample_network_masks(sizes, rates, seed)
-    return UnitDetails(layer, unit, role,
-                       fan_in=sizes[layer - 1] if layer > 0 else 0,
-                       fan_out=sizes[layer + 1] if layer < last else 0,
-                       p_drop=layer_rate(sizes, rates, layer), kept=bool(masks[layer][unit]))
+    return UnitDetails(
+        layer,
+        unit,
+        role,
+        fan_in=sizes[layer - 1] if layer > 0 else 0,
+        fan_out=sizes[layer + 1] if layer < last else 0,
+        p_drop=layer_rate(sizes, rates, layer),
+        kept=bool(masks[layer][unit]),
+    )
 
 
 def _layer_label(sizes, rates, layer: int) -> str:
@@ -325,8 +359,9 @@ def _layer_label(sizes, rates, layer: int) -> str:
     return f"{name}\n{sizes[layer]} {units}\n{rate}"
 
 
-def draw_network(sizes=DEFAULT_SIZES, rates=DEFAULT_RATES, seed: int = 0, highlight=None, *,
-                 max_drawn: int = 16):
+def draw_network(
+    sizes=DEFAULT_SIZES, rates=DEFAULT_RATES, seed: int = 0, highlight=None, *, max_drawn: int = 16
+):
     """Draw the network with the keep-mask of ``seed``: kept units filled, dropped units hollow
     and crossed, connections drawn only between kept units.
 
@@ -357,36 +392,59 @@ def draw_network(sizes=DEFAULT_SIZES, rates=DEFAULT_RATES, seed: int = 0, highli
             for j in range(drawn[layer + 1]):
                 segment = [(xs0[i], ys0[i]), (xs1[j], ys1[j])]
                 live = masks[layer][i] and masks[layer + 1][j]
-                lit = highlight is not None and (tuple(highlight) == (layer, i)
-                                                 or tuple(highlight) == (layer + 1, j))
+                lit = highlight is not None and (
+                    tuple(highlight) == (layer, i) or tuple(highlight) == (layer + 1, j)
+                )
                 (lit_edges if lit and live else kept_edges if live else dropped_edges).append(
-                    segment)
-    axis.add_collection(LineCollection(dropped_edges, colors="0.85", linewidths=0.4,
-                                       linestyles="dotted"))
+                    segment
+                )
+    axis.add_collection(
+        LineCollection(dropped_edges, colors="0.85", linewidths=0.4, linestyles="dotted")
+    )
     axis.add_collection(LineCollection(kept_edges, colors="C0", linewidths=0.6, alpha=0.45))
     axis.add_collection(LineCollection(lit_edges, colors="C1", linewidths=1.6))
     for layer in range(len(sizes)):
         xs, ys = positions(layer)
-        kept = masks[layer][:drawn[layer]]
+        kept = masks[layer][: drawn[layer]]
         colour = "C2" if layer == len(sizes) - 1 else "C0"
         axis.scatter(xs[kept], ys[kept], s=160, color=colour, edgecolors="k", zorder=3)
         axis.scatter(xs[~kept], ys[~kept], s=160, facecolors="white", edgecolors="0.6", zorder=3)
         axis.scatter(xs[~kept], ys[~kept], s=70, marker="x", color="C3", zorder=4)
         if sizes[layer] > drawn[layer]:
-            axis.text(layer, -(drawn[layer] + 1) / 2.0, f"+{sizes[layer] - drawn[layer]} more",
-                      ha="center", va="top", fontsize=8)
+            axis.text(
+                layer,
+                -(drawn[layer] + 1) / 2.0,
+                f"+{sizes[layer] - drawn[layer]} more",
+                ha="center",
+                va="top",
+                fontsize=8,
+            )
         n_kept = int(masks[layer].sum())
-        axis.text(layer, 1.0, _layer_label(sizes, rates, layer)
-                  + (f"\nkept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "\n"),
-                  ha="center", va="bottom", fontsize=8, transform=axis.get_xaxis_transform())
+        axis.text(
+            layer,
+            1.0,
+            _layer_label(sizes, rates, layer)
+            + (f"\nkept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "\n"),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            transform=axis.get_xaxis_transform(),
+        )
     details = []
     if highlight is not None:
         layer, unit = highlight
         info = unit_details(sizes, rates, seed, layer, unit)
         if unit < drawn[layer]:
             xs, ys = positions(layer)
-            axis.scatter([xs[unit]], [ys[unit]], s=420, facecolors="none", edgecolors="C1",
-                         linewidths=2.5, zorder=5)
+            axis.scatter(
+                [xs[unit]],
+                [ys[unit]],
+                s=420,
+                facecolors="none",
+                edgecolors="C1",
+                linewidths=2.5,
+                zorder=5,
+            )
         details = ["", "Selected unit:", *info.lines()]
     axis.set_xlim(-0.5, len(sizes) - 0.5)
     bottom = 1.3 if max(sizes) > max_drawn else 0.8  # room for "+k more"
@@ -394,11 +452,22 @@ def draw_network(sizes=DEFAULT_SIZES, rates=DEFAULT_RATES, seed: int = 0, highli
     axis.axis("off")
     n_sites = sum(sizes[:-1])
     n_kept = sum(int(mask.sum()) for mask in masks[:-1])
-    figure.suptitle(f"one thinned network (mask seed {seed}): {n_kept} of {n_sites} units "
-                    "before the output kept; crossed units are dropped", fontsize=10)
+    figure.suptitle(
+        f"one thinned network (mask seed {seed}): {n_kept} of {n_sites} units "
+        "before the output kept; crossed units are dropped",
+        fontsize=10,
+    )
     panel.axis("off")
-    panel.text(0.0, 1.0, "\n".join(["Network:", *summary.lines(), *details]),
-               va="top", ha="left", fontsize=9, wrap=True, transform=panel.transAxes)
+    panel.text(
+        0.0,
+        1.0,
+        "\n".join(["Network:", *summary.lines(), *details]),
+        va="top",
+        ha="left",
+        fontsize=9,
+        wrap=True,
+        transform=panel.transAxes,
+    )
     figure.tight_layout()
     return figure
 
@@ -433,10 +502,14 @@ def coadaptation_data(n: int = 40, *, seed: int = 0) -> tuple[np.ndarray, np.nda
     ``x4``; the target is ``2 * signal + 0.5 * x3 + 0.1 * x4`` plus noise."""
     rng = np.random.default_rng(seed)
     signal = rng.standard_normal(n)
-    X = np.column_stack([signal + 0.02 * rng.standard_normal(n),
-                         signal + 0.02 * rng.standard_normal(n),
-                         rng.standard_normal(n),
-                         3.0 * rng.standard_normal(n)])
+    X = np.column_stack(
+        [
+            signal + 0.02 * rng.standard_normal(n),
+            signal + 0.02 * rng.standard_normal(n),
+            rng.standard_normal(n),
+            3.0 * rng.standard_normal(n),
+        ]
+    )
     y = 2.0 * signal + 0.5 * X[:, 2] + 0.1 * X[:, 3] + 0.5 * rng.standard_normal(n)
     return X, y
 
@@ -453,8 +526,9 @@ def _ridge_with_norm(X: np.ndarray, y: np.ndarray, squared_norm: float) -> tuple
     return np.linalg.solve(gram + l2 * np.eye(len(gram)), target), l2
 
 
-def dropout_linear_regression(p_drop: float = 0.5, *, n_steps: int = 4000, lr: float = 0.02,
-                              seed: int = 0) -> LinearDropout:
+def dropout_linear_regression(
+    p_drop: float = 0.5, *, n_steps: int = 4000, lr: float = 0.02, seed: int = 0
+) -> LinearDropout:
     """Fit :func:`coadaptation_data` without and with dropout on the inputs."""
     X, y = coadaptation_data(seed=seed)
     gram = X.T @ X
@@ -479,21 +553,33 @@ def draw_linear_dropout(p_drop: float = 0.5, seed: int = 2):
     import matplotlib.pyplot as plt
 
     fit = dropout_linear_regression(p_drop, seed=seed)
-    rows = [("least squares, no dropout", fit.ols, "0.55"),
-            ("dropout, exact minimiser of the expected loss", fit.exact, "C0"),
-            ("dropout, trained with sampled masks", fit.sampled, "C9"),
-            (f"plain L2, one λ = {fit.ridge_l2:.3g} for all, same |w|²", fit.ridge, "C1")]
+    rows = [
+        ("least squares, no dropout", fit.ols, "0.55"),
+        ("dropout, exact minimiser of the expected loss", fit.exact, "C0"),
+        ("dropout, trained with sampled masks", fit.sampled, "C9"),
+        (f"plain L2, one λ = {fit.ridge_l2:.3g} for all, same |w|²", fit.ridge, "C1"),
+    ]
     figure, axis = plt.subplots(figsize=(10, 4))
     width = 0.2
     for k, (label, w, colour) in enumerate(rows):
-        axis.bar(np.arange(4) + (k - 1.5) * width, w, width, color=colour,
-                 label=f"{label}: |w|² = {w @ w:.2f}")
+        axis.bar(
+            np.arange(4) + (k - 1.5) * width,
+            w,
+            width,
+            color=colour,
+            label=f"{label}: |w|² = {w @ w:.2f}",
+        )
     axis.axhline(0, color="k", linewidth=0.6)
     names = ["x1 (copy of the signal)", "x2 (copy of the signal)", "x3", "x4 (3x larger scale)"]
-    axis.set_xticks(np.arange(4), [f"{name}\ndropout's λ_j = {penalty:.0f}"
-                                   for name, penalty in zip(names, fit.penalties)])
-    axis.set(ylabel="weight", title=f"one linear unit, p_drop = {p_drop:.2f} on its 4 inputs "
-                                    f"({len(fit.y)} examples, data seed {seed})")
+    axis.set_xticks(
+        np.arange(4),
+        [f"{name}\ndropout's λ_j = {penalty:.0f}" for name, penalty in zip(names, fit.penalties)],
+    )
+    axis.set(
+        ylabel="weight",
+        title=f"one linear unit, p_drop = {p_drop:.2f} on its 4 inputs "
+        f"({len(fit.y)} examples, data seed {seed})",
+    )
     axis.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     return figure
@@ -535,9 +621,17 @@ class DigitsCurves:
         return float(curve.min()), int(curve.argmin()) + 1
 
 
-def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAYERS[1:-1],
-                  n_train: int = 300, n_val: int = 500, epochs: int = 80, lr: float = 0.05,
-                  batch_size: int = 50, seeds=(0, 1)) -> DigitsCurves:
+def digits_curves(
+    p_drops=CURVE_P_DROPS,
+    *,
+    hidden: tuple[int, ...] = DIGITS_LAYERS[1:-1],
+    n_train: int = 300,
+    n_val: int = 500,
+    epochs: int = 80,
+    lr: float = 0.05,
+    batch_size: int = 50,
+    seeds=(0, 1),
+) -> DigitsCurves:
     """Train a ``64-hidden-10`` MLP with ``p_drop`` on every hidden layer, for each ``p_drop``
     and seed, and record its train and validation curves.
 
@@ -547,13 +641,15 @@ def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAY
     """
     import time
 
-
     started = time.perf_counter()
     result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val)
     seeds = tuple(seeds)
-    result.splits = [load_digits_split(n_train, rng=seed_streams(seed)[0], n_val=n_val,
-                                       n_test=0, dtype=np.float32)
-                     for seed in seeds]
+    result.splits = [
+        load_digits_split(
+            n_train, rng=seed_streams(seed)[0], n_val=n_val, n_test=0, dtype=np.float32
+        )
+        for seed in seeds
+    ]
     with one_blas_thread():
         for p_drop in result.p_drops:
             runs, models = [], []
@@ -561,13 +657,24 @@ def digits_curves(p_drops=CURVE_P_DROPS, *, hidden: tuple[int, ...] = DIGITS_LAY
                 # streams rebuilt for every p_drop: each rate starts from the same weights
                 _, init_rng, train_rng = seed_streams(seed)
                 model = MLP(result.layer_sizes, p_drop, rng=init_rng, dtype=np.float32)
-                runs.append(train(model, split.X_train, split.y_train, epochs=epochs, lr=lr,
-                                  batch_size=batch_size, rng=train_rng,
-                                  X_val=split.X_val, y_val=split.y_val))
+                runs.append(
+                    train(
+                        model,
+                        split.X_train,
+                        split.y_train,
+                        epochs=epochs,
+                        lr=lr,
+                        batch_size=batch_size,
+                        rng=train_rng,
+                        X_val=split.X_val,
+                        y_val=split.y_val,
+                    )
+                )
                 models.append(model)
             for curve in ("train_error", "val_error", "train_loss", "val_loss"):
                 getattr(result, curve)[p_drop] = np.mean(
-                    [getattr(history, curve) for history in runs], axis=0)
+                    [getattr(history, curve) for history in runs], axis=0
+                )
             result.models[p_drop] = models
     result.seconds = time.perf_counter() - started
     return result
@@ -590,27 +697,42 @@ def curves_table(curves: DigitsCurves) -> list[dict]:
         train_loss = curves.final(p_drop, "train_loss")
         val_loss = curves.final(p_drop, "val_loss")
         best, epoch = curves.best(p_drop)
-        rows.append({"p_drop": p_drop, "train_error": train_error, "val_error": val_error,
-                     "error_gap": val_error - train_error, "train_loss": train_loss,
-                     "val_loss": val_loss, "loss_gap": val_loss - train_loss,
-                     "best_val_error": 100 * best, "best_epoch": epoch})
+        rows.append(
+            {
+                "p_drop": p_drop,
+                "train_error": train_error,
+                "val_error": val_error,
+                "error_gap": val_error - train_error,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "loss_gap": val_loss - train_loss,
+                "best_val_error": 100 * best,
+                "best_epoch": epoch,
+            }
+        )
     return rows
 
 
 def format_curves_table(curves: DigitsCurves) -> str:
     """:func:`curves_table` as aligned text."""
-    lines = [f"{'p_drop':>12} | {'train err':>9} {'val err':>8} {'gap':>6} | {'train loss':>10} "
-             f"{'val loss':>8} {'gap':>6} | lowest val err (epoch)"]
+    lines = [
+        f"{'p_drop':>12} | {'train err':>9} {'val err':>8} {'gap':>6} | {'train loss':>10} "
+        f"{'val loss':>8} {'gap':>6} | lowest val err (epoch)"
+    ]
     for row in curves_table(curves):
-        lines.append(f"{rate_label(row['p_drop']):>12} | {row['train_error']:8.2f}% "
-                     f"{row['val_error']:7.2f}% {row['error_gap']:6.2f} | "
-                     f"{row['train_loss']:10.3f} {row['val_loss']:8.3f} {row['loss_gap']:6.3f} | "
-                     f"{row['best_val_error']:.2f}% ({row['best_epoch']})")
+        lines.append(
+            f"{rate_label(row['p_drop']):>12} | {row['train_error']:8.2f}% "
+            f"{row['val_error']:7.2f}% {row['error_gap']:6.2f} | "
+            f"{row['train_loss']:10.3f} {row['val_loss']:8.3f} {row['loss_gap']:6.3f} | "
+            f"{row['best_val_error']:.2f}% ({row['best_epoch']})"
+        )
     return "\n".join(lines)
 
 
-_METRICS = {"error": ("error", 100.0, "error (%)", (0, 20)),
-            "loss": ("loss", 1.0, "cross-entropy loss", (0, 1.0))}
+_METRICS = {
+    "error": ("error", 100.0, "error (%)", (0, 20)),
+    "loss": ("loss", 1.0, "cross-entropy loss", (0, 1.0)),
+}
 
 
 def draw_curves(p_drop, curves: DigitsCurves, metric: str = "error", overlay: bool = True):
@@ -626,40 +748,66 @@ def draw_curves(p_drop, curves: DigitsCurves, metric: str = "error", overlay: bo
     train_curve = scale * getattr(curves, f"train_{name}")[p_drop]
     val_curve = scale * getattr(curves, f"val_{name}")[p_drop]
     epochs = np.arange(1, len(train_curve) + 1)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4),
-                                         gridspec_kw={"width_ratios": (1.6, 1)})
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": (1.6, 1)}
+    )
     if overlay:
         for other in curves.p_drops:
             if other != p_drop:
-                left.plot(epochs, scale * getattr(curves, f"val_{name}")[other], color="C1",
-                          alpha=0.25, linewidth=1)
-                left.plot(epochs, scale * getattr(curves, f"train_{name}")[other], color="C0",
-                          alpha=0.25, linewidth=1)
+                left.plot(
+                    epochs,
+                    scale * getattr(curves, f"val_{name}")[other],
+                    color="C1",
+                    alpha=0.25,
+                    linewidth=1,
+                )
+                left.plot(
+                    epochs,
+                    scale * getattr(curves, f"train_{name}")[other],
+                    color="C0",
+                    alpha=0.25,
+                    linewidth=1,
+                )
     left.plot(epochs, train_curve, color="C0", linewidth=2, label=f"training {name}")
     left.plot(epochs, val_curve, color="C1", linewidth=2, label=f"validation {name}")
-    left.fill_between(epochs, train_curve, val_curve, color="C1", alpha=0.12,
-                      label="train/validation gap")
+    left.fill_between(
+        epochs, train_curve, val_curve, color="C1", alpha=0.12, label="train/validation gap"
+    )
     if metric == "error":
         best, best_epoch = curves.best(p_drop)
-        left.plot([best_epoch], [100 * best], "k*", markersize=11,
-                  label=f"lowest validation error {100 * best:.1f}% (epoch {best_epoch})")
-    left.set(xlabel="epoch", ylabel=ylabel, ylim=ylim,
-             title=f"p_drop = {rate_label(p_drop)} ({'-'.join(map(str, curves.layer_sizes))}, "
-                   f"{curves.n_train} training images, mean of {len(curves.splits)} runs)")
+        left.plot(
+            [best_epoch],
+            [100 * best],
+            "k*",
+            markersize=11,
+            label=f"lowest validation error {100 * best:.1f}% (epoch {best_epoch})",
+        )
+    left.set(
+        xlabel="epoch",
+        ylabel=ylabel,
+        ylim=ylim,
+        title=f"p_drop = {rate_label(p_drop)} ({'-'.join(map(str, curves.layer_sizes))}, "
+        f"{curves.n_train} training images, mean of {len(curves.splits)} runs)",
+    )
     left.legend(fontsize=8, loc="upper right")
     rows = curves_table(curves)
     unit = "%" if metric == "error" else ""
     key = "error" if metric == "error" else "loss"
     positions = np.arange(len(rows))
-    right.bar(positions - 0.2, [row[f"train_{key}"] for row in rows], 0.4, color="C0",
-              label="training")
-    right.bar(positions + 0.2, [row[f"val_{key}"] for row in rows], 0.4, color="C1",
-              label="validation")
+    right.bar(
+        positions - 0.2, [row[f"train_{key}"] for row in rows], 0.4, color="C0", label="training"
+    )
+    right.bar(
+        positions + 0.2, [row[f"val_{key}"] for row in rows], 0.4, color="C1", label="validation"
+    )
     chosen = curves.p_drops.index(p_drop)
     right.axvspan(chosen - 0.45, chosen + 0.45, color="0.9", zorder=0)
     right.set_xticks(positions, [rate_label(p) for p in curves.p_drops])
-    right.set(xlabel="p_drop", ylabel=f"{name} over the last 10 epochs{' (%)' if unit else ''}",
-              title="where each rate ends")
+    right.set(
+        xlabel="p_drop",
+        ylabel=f"{name} over the last 10 epochs{' (%)' if unit else ''}",
+        title="where each rate ends",
+    )
     right.legend(fontsize=8)
     figure.tight_layout()
     return figure
@@ -674,15 +822,20 @@ class EnsembleErrors:
     averaged: dict  # {k: error of the average of k thinned networks' probabilities}
 
 
-def ensemble_errors(model: MLP, X: np.ndarray, y: np.ndarray, *, sizes=(1, 10, 100),
-                    seed: int = 0) -> EnsembleErrors:
+def ensemble_errors(
+    model: MLP, X: np.ndarray, y: np.ndarray, *, sizes=(1, 10, 100), seed: int = 0
+) -> EnsembleErrors:
     """Compare the full network with single thinned networks and averages of ``k`` of them."""
 
     rng = np.random.default_rng(seed)
     with one_blas_thread():  # small matrices: threads cost more than they save
         _, _, samples = mc_predict(
-            lambda X_, rng_: model.predict_proba(X_, training=True, rng=rng_), X, max(sizes),
-            rng=rng, return_samples=True)
+            lambda X_, rng_: model.predict_proba(X_, training=True, rng=rng_),
+            X,
+            max(sizes),
+            rng=rng,
+            return_samples=True,
+        )
     single = float(np.mean([np.mean(s.argmax(axis=1) != y) for s in samples]))
     averaged = {k: float(np.mean(samples[:k].mean(axis=0).argmax(axis=1) != y)) for k in sizes}
     return EnsembleErrors(float(evaluate(model, X, y)[1]), single, averaged)

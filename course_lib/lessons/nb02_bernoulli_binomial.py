@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis import (dropped_count_distribution, dropped_count_range, prob_exactly_dropped,
-                        relative_spread)
+from ..analysis import (
+    dropped_count_distribution,
+    dropped_count_range,
+    prob_exactly_dropped,
+    relative_spread,
+)
 from ..masks import sample_mask
 
 _KEPT_COLOR, _DROPPED_COLOR = "#4C72B0", "#E8E8E8"
@@ -31,24 +35,33 @@ def draw_masks(p_drop: float = 0.5, n_samples: int = 12, n_units: int = 48, *, s
 
     masks = sample_mask((n_samples, n_units), p_drop, rng=np.random.default_rng(seed))
     figure, axis = plt.subplots(figsize=(10, 0.28 * n_samples + 1.2))
-    axis.imshow(masks, cmap=ListedColormap([_DROPPED_COLOR, _KEPT_COLOR]), vmin=0, vmax=1,
-                aspect="auto", interpolation="nearest")
+    axis.imshow(
+        masks,
+        cmap=ListedColormap([_DROPPED_COLOR, _KEPT_COLOR]),
+        vmin=0,
+        vmax=1,
+        aspect="auto",
+        interpolation="nearest",
+    )
     axis.set_xticks(np.arange(-0.5, n_units, 1), minor=True)
     axis.set_yticks(np.arange(-0.5, n_samples, 1), minor=True)
     axis.grid(which="minor", color="white", linewidth=1)
     axis.tick_params(which="minor", length=0)
     axis.set_yticks(range(n_samples))
-    axis.set_yticklabels([f"dropped {n_units - int(row.sum()):>2}" for row in masks],
-                         family="monospace", fontsize=8)
-    axis.set(xlabel="unit", title=f"{n_samples} sampled masks of a {n_units}-unit layer at "
-                                  f"p_drop = {p_drop:.2f} (blue = kept, grey = dropped; "
-                                  f"{n_units * p_drop:g} dropped on average)")
+    axis.set_yticklabels(
+        [f"dropped {n_units - int(row.sum()):>2}" for row in masks], family="monospace", fontsize=8
+    )
+    axis.set(
+        xlabel="unit",
+        title=f"{n_samples} sampled masks of a {n_units}-unit layer at "
+        f"p_drop = {p_drop:.2f} (blue = kept, grey = dropped; "
+        f"{n_units * p_drop:g} dropped on average)",
+    )
     figure.tight_layout()
     return figure
 
 
-def draw_dropped_counts(n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000, *,
-                        seed: int = 0):
+def draw_dropped_counts(n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000, *, seed: int = 0):
     """The Binomial(n, p_drop) pmf of the dropped count, with the histogram of the dropped counts
     of ``n_layers`` sampled masks on top; n * p_drop and the 95% central range are marked."""
     import matplotlib.pyplot as plt
@@ -60,31 +73,52 @@ def draw_dropped_counts(n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000
     first = max(0, math.floor(mean - 5 * sd) - 1)
     last = min(n, max(math.ceil(mean + 5 * sd) + 1, first + 10))
     counts = np.arange(first, last + 1)
-    frequencies = np.bincount(dropped, minlength=n + 1)[first:last + 1] / n_layers
+    frequencies = np.bincount(dropped, minlength=n + 1)[first : last + 1] / n_layers
     pmf = law.pmf(counts)
 
     figure, axis = plt.subplots(figsize=(10, 4))
-    axis.axvspan(lo - 0.5, hi + 0.5, color="C2", alpha=0.13,
-                 label=f"95% central range [{lo}, {hi}]")
-    axis.bar(counts, frequencies, width=1.0, color="C0", alpha=0.5,
-             label=f"sampled masks ({n_layers} layers)")
-    axis.plot(counts, pmf, color="black", linewidth=1.2,
-              marker="o" if counts.size <= 80 else None, markersize=3,
-              label="Binomial(n, p_drop) pmf")
-    axis.axvline(mean, color="C3", linestyle="--", linewidth=1.2,
-                 label=f"n · p_drop = {mean:g}")
+    axis.axvspan(
+        lo - 0.5, hi + 0.5, color="C2", alpha=0.13, label=f"95% central range [{lo}, {hi}]"
+    )
+    axis.bar(
+        counts,
+        frequencies,
+        width=1.0,
+        color="C0",
+        alpha=0.5,
+        label=f"sampled masks ({n_layers} layers)",
+    )
+    axis.plot(
+        counts,
+        pmf,
+        color="black",
+        linewidth=1.2,
+        marker="o" if counts.size <= 80 else None,
+        markersize=3,
+        label="Binomial(n, p_drop) pmf",
+    )
+    axis.axvline(mean, color="C3", linestyle="--", linewidth=1.2, label=f"n · p_drop = {mean:g}")
     inside = float(np.mean((dropped >= lo) & (dropped <= hi)))
     coverage = float(law.cdf(hi) - law.cdf(lo - 1))
     most_likely = int(counts[np.argmax(pmf)])
     spread = f"{sd / mean:.3g}" if mean else "undefined (nothing is dropped)"
-    axis.text(0.01, 0.97, f"inside the range: {inside:.1%} of sampled layers "
-                          f"(law: {coverage:.1%})\n"
-                          f"P(exactly {most_likely} dropped) = "
-                          f"{prob_exactly_dropped(n, most_likely, p_drop):.4f}\n"
-                          f"sd = {sd:.3g} units, sd / mean = {spread}",
-              transform=axis.transAxes, va="top", fontsize=9)
-    axis.set(xlabel="number of dropped units", ylabel="probability / fraction of layers",
-             title=f"dropped units in a layer of n = {n}, p_drop = {p_drop:.2f}")
+    axis.text(
+        0.01,
+        0.97,
+        f"inside the range: {inside:.1%} of sampled layers "
+        f"(law: {coverage:.1%})\n"
+        f"P(exactly {most_likely} dropped) = "
+        f"{prob_exactly_dropped(n, most_likely, p_drop):.4f}\n"
+        f"sd = {sd:.3g} units, sd / mean = {spread}",
+        transform=axis.transAxes,
+        va="top",
+        fontsize=9,
+    )
+    axis.set(
+        xlabel="number of dropped units",
+        ylabel="probability / fraction of layers",
+        title=f"dropped units in a layer of n = {n}, p_drop = {p_drop:.2f}",
+    )
     axis.set_xlim(first - 0.5, last + 0.5)
     # head room above the bars for the legend and the text
     axis.set_ylim(0, 1.45 * max(pmf.max(), frequencies.max()))
@@ -105,17 +139,28 @@ class SpreadRow:
     measured_relative_spread: float  # sample sd / sample mean of the dropped counts
 
 
-def spread_table(ns=(10, 30, 100, 300, 1000, 3000, 10_000), p_drop: float = 0.5,
-                 n_layers: int = 2000, *, seed: int = 0) -> list[SpreadRow]:
+def spread_table(
+    ns=(10, 30, 100, 300, 1000, 3000, 10_000),
+    p_drop: float = 0.5,
+    n_layers: int = 2000,
+    *,
+    seed: int = 0,
+) -> list[SpreadRow]:
     """The relative spread of the dropped count, from the formula and from sampled masks."""
     rows = []
     for i, n in enumerate(ns):
         dropped = dropped_counts(n, p_drop, n_layers, seed=seed + i)
         measured_mean = float(dropped.mean())
-        rows.append(SpreadRow(
-            n=n, mean=n * p_drop, sd=math.sqrt(n * p_drop * (1 - p_drop)),
-            relative_spread=relative_spread(n, p_drop), measured_mean=measured_mean,
-            measured_relative_spread=float(dropped.std(ddof=1)) / measured_mean))
+        rows.append(
+            SpreadRow(
+                n=n,
+                mean=n * p_drop,
+                sd=math.sqrt(n * p_drop * (1 - p_drop)),
+                relative_spread=relative_spread(n, p_drop),
+                measured_mean=measured_mean,
+                measured_relative_spread=float(dropped.std(ddof=1)) / measured_mean,
+            )
+        )
     return rows
 
 
@@ -129,22 +174,36 @@ def draw_concentration(p_drop: float = 0.5, *, seed: int = 0):
         law = dropped_count_distribution(n, p_drop)
         counts = np.arange(n + 1)
         # pmf * n is a density over the fraction axis, so the curves share one scale
-        left.plot(counts / n, law.pmf(counts) * n, color=plt.cm.viridis(i / 4.5),
-                  label=f"n = {n}")
+        left.plot(counts / n, law.pmf(counts) * n, color=plt.cm.viridis(i / 4.5), label=f"n = {n}")
     left.axvline(p_drop, color="C3", linestyle="--", linewidth=1)
-    left.set(xlabel="fraction of units dropped, K / n", ylabel="probability × n",
-             title=f"the dropped fraction concentrates at p_drop = {p_drop:.2f}",
-             xlim=(max(0.0, p_drop - 0.4), min(1.0, p_drop + 0.4)))
+    left.set(
+        xlabel="fraction of units dropped, K / n",
+        ylabel="probability × n",
+        title=f"the dropped fraction concentrates at p_drop = {p_drop:.2f}",
+        xlim=(max(0.0, p_drop - 0.4), min(1.0, p_drop + 0.4)),
+    )
     left.legend(fontsize=9)
 
     rows = spread_table(p_drop=p_drop, seed=seed)
     ns = np.array([row.n for row in rows])
-    right.loglog(ns, [row.relative_spread for row in rows], color="black",
-                 label="sqrt(keep_prob / (n · p_drop))")
-    right.loglog(ns, [row.measured_relative_spread for row in rows], "o", color="C1",
-                 label="measured on 2000 sampled masks per n")
-    right.set(xlabel="units in the layer, n", ylabel="sd / mean of the dropped count",
-              title="relative spread falls as 1/√n (10× units → 3.2× narrower)")
+    right.loglog(
+        ns,
+        [row.relative_spread for row in rows],
+        color="black",
+        label="sqrt(keep_prob / (n · p_drop))",
+    )
+    right.loglog(
+        ns,
+        [row.measured_relative_spread for row in rows],
+        "o",
+        color="C1",
+        label="measured on 2000 sampled masks per n",
+    )
+    right.set(
+        xlabel="units in the layer, n",
+        ylabel="sd / mean of the dropped count",
+        title="relative spread falls as 1/√n (10× units → 3.2× narrower)",
+    )
     right.legend(fontsize=9)
     right.grid(which="both", alpha=0.3)
     figure.tight_layout()
@@ -172,11 +231,15 @@ def count_moments(n: int, p_drop: float, n_layers: int = 5000, *, seed: int = 0)
     dropped = dropped_counts(n, p_drop, n_layers, seed=seed)
     kept = n - dropped
     return CountMoments(
-        kept_mean=n * keep_prob, kept_var=n * keep_prob * p_drop, dropped_mean=n * p_drop,
+        kept_mean=n * keep_prob,
+        kept_var=n * keep_prob * p_drop,
+        dropped_mean=n * p_drop,
         dropped_var=n * p_drop * keep_prob,
-        measured_kept_mean=float(kept.mean()), measured_kept_var=float(kept.var(ddof=1)),
+        measured_kept_mean=float(kept.mean()),
+        measured_kept_var=float(kept.var(ddof=1)),
         measured_dropped_mean=float(dropped.mean()),
-        measured_dropped_var=float(dropped.var(ddof=1)))
+        measured_dropped_var=float(dropped.var(ddof=1)),
+    )
 
 
 def pair_table(p_drop: float, n_layers: int = 200_000, *, seed: int = 0) -> dict[str, float]:
@@ -184,7 +247,10 @@ def pair_table(p_drop: float, n_layers: int = 200_000, *, seed: int = 0) -> dict
     how often both are, and the product keep_prob**2 that independence predicts."""
     masks = sample_mask((n_layers, 2), p_drop, rng=np.random.default_rng(seed))
     first, second = masks[:, 0], masks[:, 1]
-    return {"P(unit 1 kept)": float(first.mean()), "P(unit 2 kept)": float(second.mean()),
-            "P(both kept)": float((first & second).mean()),
-            "keep_prob²": (1.0 - p_drop) ** 2,
-            "correlation": float(np.corrcoef(first, second)[0, 1])}
+    return {
+        "P(unit 1 kept)": float(first.mean()),
+        "P(unit 2 kept)": float(second.mean()),
+        "P(both kept)": float((first & second).mean()),
+        "keep_prob²": (1.0 - p_drop) ** 2,
+        "correlation": float(np.corrcoef(first, second)[0, 1]),
+    }

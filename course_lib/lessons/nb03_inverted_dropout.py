@@ -24,10 +24,14 @@ def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0
     x = np.ones(n_draws)
     keep_prob = 1 - p_drop
     rows = {
-        "standard": (standard_dropout_forward(x, p_drop, rng=rng)[0],
-                     standard_dropout_forward(x[:1], p_drop, rng=rng, training=False)[0][0]),
-        "inverted": (dropout_forward(x, p_drop, rng=rng)[0],
-                     dropout_forward(x[:1], p_drop, rng=rng, training=False)[0][0]),
+        "standard": (
+            standard_dropout_forward(x, p_drop, rng=rng)[0],
+            standard_dropout_forward(x[:1], p_drop, rng=rng, training=False)[0][0],
+        ),
+        "inverted": (
+            dropout_forward(x, p_drop, rng=rng)[0],
+            dropout_forward(x[:1], p_drop, rng=rng, training=False)[0][0],
+        ),
     }
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for offset, (name, (train_out, infer_out)) in zip((-0.2, 0.2), rows.items()):
@@ -35,8 +39,11 @@ def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0
         axes[0].bar(values + offset / 4, counts / n_draws, width=0.1, label=f"{name}")
         axes[0].axvline(train_out.mean(), linestyle="--", color=f"C{int(offset > 0)}")
         axes[1].bar(name, infer_out, color=f"C{int(offset > 0)}")
-    axes[0].set(title=f"training, input 1.0, p_drop={p_drop:.2f} (dashed: mean over "
-                      f"{n_draws} draws)", xlabel="output value", ylabel="fraction of draws")
+    axes[0].set(
+        title=f"training, input 1.0, p_drop={p_drop:.2f} (dashed: mean over {n_draws} draws)",
+        xlabel="output value",
+        ylabel="fraction of draws",
+    )
     axes[0].legend()
     axes[1].axhline(1.0, color="grey", linewidth=0.8)
     axes[1].set(title=f"inference output (keep_prob = {keep_prob:.2f})", ylabel="output")
@@ -54,8 +61,9 @@ class SideBySide:
     loss_inverted: np.ndarray
 
 
-def train_side_by_side(p_drop: float = 0.5, *, lr: float = 0.05, n_steps: int = 60,
-                       seed: int = 0) -> SideBySide:
+def train_side_by_side(
+    p_drop: float = 0.5, *, lr: float = 0.05, n_steps: int = 60, seed: int = 0
+) -> SideBySide:
     """Train an inverted-dropout net and two standard-dropout twins with the same masks.
 
     The twins start from the mapped weights (``W_standard = W_inverted / keep_prob`` after each
@@ -68,8 +76,10 @@ def train_side_by_side(p_drop: float = 0.5, *, lr: float = 0.05, n_steps: int = 
     y = (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1).astype(int)
     rates = [0.0, p_drop, p_drop]
     inverted = MLP([8, 32, 32, 3], rates, rng=np.random.default_rng(seed + 1))
-    twins = {"equivalent": equivalent_standard_lr(lr, p_drop),
-             "naive": lr * boosting_factor(p_drop)}
+    twins = {
+        "equivalent": equivalent_standard_lr(lr, p_drop),
+        "naive": lr * boosting_factor(p_drop),
+    }
     nets = {"inverted": (inverted, SGD(inverted.parameters(), lr, momentum=0.9))}
     for name, post_dropout_lr in twins.items():
         twin = inverted.converted("standard")
@@ -88,11 +98,18 @@ def train_side_by_side(p_drop: float = 0.5, *, lr: float = 0.05, n_steps: int = 
                 losses.append(loss)
         for name in twins:
             twin = nets[name][0]
-            distances[name].append(max(
-                np.abs(W_i - k * W_s).max() / np.abs(W_i).max()
-                for W_i, W_s, k in zip(inverted.weights, twin.weights, keep)))
-    return SideBySide(np.arange(1, n_steps + 1), np.array(distances["equivalent"]),
-                      np.array(distances["naive"]), np.array(losses))
+            distances[name].append(
+                max(
+                    np.abs(W_i - k * W_s).max() / np.abs(W_i).max()
+                    for W_i, W_s, k in zip(inverted.weights, twin.weights, keep)
+                )
+            )
+    return SideBySide(
+        np.arange(1, n_steps + 1),
+        np.array(distances["equivalent"]),
+        np.array(distances["naive"]),
+        np.array(losses),
+    )
 
 
 def draw_side_by_side(p_drop: float = 0.5, lr: float = 0.05):
@@ -103,12 +120,21 @@ def draw_side_by_side(p_drop: float = 0.5, lr: float = 0.05):
     result = train_side_by_side(p_drop, lr=lr)
     figure, axis = plt.subplots(figsize=(8, 3.6))
     tiny = 1e-17  # exact agreement (distance 0) is drawn at this floor
-    axis.semilogy(result.steps, np.maximum(result.distance_equivalent, tiny),
-                  label=f"standard net at lr / keep_prob² = {equivalent_standard_lr(lr, p_drop):.3g}")
-    axis.semilogy(result.steps, np.maximum(result.distance_naive, tiny),
-                  label=f"standard net at lr / keep_prob = {lr * boosting_factor(p_drop):.3g}")
-    axis.set(xlabel="SGD step", ylabel="relative weight difference",
-             title=f"inverted net at lr = {lr:g}, p_drop = {p_drop:.2f}, vs its standard twins")
+    axis.semilogy(
+        result.steps,
+        np.maximum(result.distance_equivalent, tiny),
+        label=f"standard net at lr / keep_prob² = {equivalent_standard_lr(lr, p_drop):.3g}",
+    )
+    axis.semilogy(
+        result.steps,
+        np.maximum(result.distance_naive, tiny),
+        label=f"standard net at lr / keep_prob = {lr * boosting_factor(p_drop):.3g}",
+    )
+    axis.set(
+        xlabel="SGD step",
+        ylabel="relative weight difference",
+        title=f"inverted net at lr = {lr:g}, p_drop = {p_drop:.2f}, vs its standard twins",
+    )
     axis.legend()
     figure.tight_layout()
     return figure

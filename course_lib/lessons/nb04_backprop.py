@@ -20,8 +20,12 @@ import numpy as np
 
 from ..data import load_digits_split
 from ..dropout import dropout_backward, dropout_forward
-from ..gradcheck import (forward_difference_gradient, numerical_gradient,
-                         numerical_gradient_array, relative_error)
+from ..gradcheck import (
+    forward_difference_gradient,
+    numerical_gradient,
+    numerical_gradient_array,
+    relative_error,
+)
 from ..nn import MLP, SGD, one_blas_thread
 
 #: step sizes of the gradient-check curves: 1e-12 ... 1e-1 in half decades
@@ -31,7 +35,6 @@ H_DECADES = tuple(float(h) for h in 10.0 ** np.arange(-12.0, -0.5, 1.0))
 #: relative errors below this: the gradients agree (float64); above WRONG: one of them is wrong
 AGREE, WRONG = 1e-7, 1e-3
 _EPS = float(np.finfo(np.float64).eps)
-
 
 
 def _read_only(result):
@@ -85,8 +88,8 @@ def flat_parameters(model: MLP) -> np.ndarray:
 
 
 def loss_of_parameters(
-        model: MLP, X: np.ndarray, y: np.ndarray,
-        mask_rng: Callable[[], np.random.Generator]) -> Callable[[np.ndarray], float]:
+    model: MLP, X: np.ndarray, y: np.ndarray, mask_rng: Callable[[], np.random.Generator]
+) -> Callable[[np.ndarray], float]:
     """The training loss as a function of a flat parameter vector.
 
     Every evaluation loads the vector into a copy of ``model`` and runs a training-mode forward
@@ -99,7 +102,7 @@ def loss_of_parameters(
     def loss(theta: np.ndarray) -> float:
         offset = 0
         for p in params:
-            p[...] = theta[offset:offset + p.size].reshape(p.shape)
+            p[...] = theta[offset : offset + p.size].reshape(p.shape)
             offset += p.size
         outputs, _ = work.forward(X, training=True, rng=mask_rng())
         return work.loss(outputs, y)[0]
@@ -125,14 +128,14 @@ class GradientCheckCurves:
 
 
 @lru_cache(maxsize=16)
-def gradient_check_curves(p_drop: float, *, seed: int = 0,
-                          hs: tuple[float, ...] = H_GRID) -> GradientCheckCurves:
+def gradient_check_curves(
+    p_drop: float, *, seed: int = 0, hs: tuple[float, ...] = H_GRID
+) -> GradientCheckCurves:
     """Gradient check of :func:`toy_problem` at every ``h`` of ``hs``, fixed-mask and naive."""
     model, X, y = toy_problem(p_drop, seed=seed)
     mask_seed = seed + 1000
     with one_blas_thread():
-        _, grads = model.loss_and_grads(X, y, training=True,
-                                        rng=np.random.default_rng(mask_seed))
+        _, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(mask_seed))
         analytic = np.concatenate([g.ravel() for g in grads])
         theta = flat_parameters(model)
         fixed_loss = loss_of_parameters(model, X, y, lambda: np.random.default_rng(mask_seed))
@@ -140,19 +143,40 @@ def gradient_check_curves(p_drop: float, *, seed: int = 0,
         naive_loss = loss_of_parameters(model, X, y, lambda: shared)
         numerical_fixed = np.array([numerical_gradient(fixed_loss, theta, h=h) for h in hs])
         numerical_naive = np.array([numerical_gradient(naive_loss, theta, h=h) for h in hs])
-    return _read_only(GradientCheckCurves(
-        p_drop, np.array(hs), np.array([relative_error(g, analytic) for g in numerical_fixed]),
-        np.array([relative_error(g, analytic) for g in numerical_naive]), analytic,
-        numerical_fixed, numerical_naive))
+    return _read_only(
+        GradientCheckCurves(
+            p_drop,
+            np.array(hs),
+            np.array([relative_error(g, analytic) for g in numerical_fixed]),
+            np.array([relative_error(g, analytic) for g in numerical_naive]),
+            analytic,
+            numerical_fixed,
+            numerical_naive,
+        )
+    )
 
 
 def _threshold_lines(axis) -> None:
     axis.axhspan(1e-17, AGREE, color="tab:green", alpha=0.08, linewidth=0)
     axis.axhspan(WRONG, 2.0, color="tab:red", alpha=0.08, linewidth=0)
-    axis.text(0.01, AGREE / 3, f"agree (< {AGREE:.0e})", transform=axis.get_yaxis_transform(),
-              color="tab:green", fontsize=8, va="top")
-    axis.text(0.01, WRONG * 2, f"wrong (> {WRONG:.0e})", transform=axis.get_yaxis_transform(),
-              color="tab:red", fontsize=8, va="bottom")
+    axis.text(
+        0.01,
+        AGREE / 3,
+        f"agree (< {AGREE:.0e})",
+        transform=axis.get_yaxis_transform(),
+        color="tab:green",
+        fontsize=8,
+        va="top",
+    )
+    axis.text(
+        0.01,
+        WRONG * 2,
+        f"wrong (> {WRONG:.0e})",
+        transform=axis.get_yaxis_transform(),
+        color="tab:red",
+        fontsize=8,
+        va="bottom",
+    )
 
 
 def draw_gradient_check(log10_h: float = -5.0, p_drop: float = 0.5):
@@ -165,26 +189,64 @@ def draw_gradient_check(log10_h: float = -5.0, p_drop: float = 0.5):
     h = curves.hs[k]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(1.1, 1))
     _threshold_lines(left)
-    left.loglog(curves.hs, np.maximum(curves.naive, 1e-17), "s--", color="C1", markersize=5,
-                markerfacecolor="none", label="naive (new mask every evaluation)")
-    left.loglog(curves.hs, np.maximum(curves.fixed, 1e-17), "o-", color="C0", markersize=3,
-                label="fixed mask (reseeded every evaluation)")
+    left.loglog(
+        curves.hs,
+        np.maximum(curves.naive, 1e-17),
+        "s--",
+        color="C1",
+        markersize=5,
+        markerfacecolor="none",
+        label="naive (new mask every evaluation)",
+    )
+    left.loglog(
+        curves.hs,
+        np.maximum(curves.fixed, 1e-17),
+        "o-",
+        color="C0",
+        markersize=3,
+        label="fixed mask (reseeded every evaluation)",
+    )
     left.axvline(h, color="grey", linewidth=1)
-    left.set(xlabel="step h", ylabel="relative error", ylim=(1e-13, 3.0),
-             title=f"p_drop = {p_drop:.1f}: fixed {curves.fixed[k]:.1e}, naive "
-                   f"{curves.naive[k]:.1e} at h = {h:.0e}")
+    left.set(
+        xlabel="step h",
+        ylabel="relative error",
+        ylim=(1e-13, 3.0),
+        title=f"p_drop = {p_drop:.1f}: fixed {curves.fixed[k]:.1e}, naive "
+        f"{curves.naive[k]:.1e} at h = {h:.0e}",
+    )
     left.legend(loc="lower right", fontsize=8)
     index = np.arange(curves.analytic.size)
     tiny = 1e-16  # an exact agreement (difference 0) is drawn on this floor
-    right.semilogy(index, np.maximum(np.abs(curves.numerical_naive[k] - curves.analytic), tiny),
-                   "s", color="C1", markersize=5, markerfacecolor="none", label="naive")
-    right.semilogy(index, np.maximum(np.abs(curves.numerical_fixed[k] - curves.analytic), tiny),
-                   "o", color="C0", markersize=2.5, label="fixed mask")
-    right.axhline(np.median(np.abs(curves.analytic)), color="black", linewidth=1,
-                  linestyle=":", label="median |backprop gradient|")
-    right.set(xlabel="parameter index (W0, b0, W1, b1, W2, b2)",
-              ylabel="|numerical - backprop|  (0 drawn at 1e-16)", ylim=(3e-17, 1e13),
-              title=f"each parameter's gradient error at h = {h:.0e}")
+    right.semilogy(
+        index,
+        np.maximum(np.abs(curves.numerical_naive[k] - curves.analytic), tiny),
+        "s",
+        color="C1",
+        markersize=5,
+        markerfacecolor="none",
+        label="naive",
+    )
+    right.semilogy(
+        index,
+        np.maximum(np.abs(curves.numerical_fixed[k] - curves.analytic), tiny),
+        "o",
+        color="C0",
+        markersize=2.5,
+        label="fixed mask",
+    )
+    right.axhline(
+        np.median(np.abs(curves.analytic)),
+        color="black",
+        linewidth=1,
+        linestyle=":",
+        label="median |backprop gradient|",
+    )
+    right.set(
+        xlabel="parameter index (W0, b0, W1, b1, W2, b2)",
+        ylabel="|numerical - backprop|  (0 drawn at 1e-16)",
+        ylim=(3e-17, 1e13),
+        title=f"each parameter's gradient error at h = {h:.0e}",
+    )
     right.legend(loc="upper right", fontsize=8, ncols=3)
     figure.tight_layout()
     return figure
@@ -214,8 +276,9 @@ def difference_errors(*, seed: int = 0, hs: tuple[float, ...] = H_DECADES) -> Di
         theta = flat_parameters(model)
         loss = loss_of_parameters(model, X, y, lambda: np.random.default_rng(0))
         centred = [relative_error(numerical_gradient(loss, theta, h=h), analytic) for h in hs]
-        one_sided = [relative_error(forward_difference_gradient(loss, theta, h=h), analytic)
-                     for h in hs]
+        one_sided = [
+            relative_error(forward_difference_gradient(loss, theta, h=h), analytic) for h in hs
+        ]
     return _read_only(DifferenceErrors(np.array(hs), np.array(centred), np.array(one_sided)))
 
 
@@ -229,6 +292,7 @@ def draw_difference_errors():
     _threshold_lines(axis)
     axis.loglog(hs, errors.centred, "o-", markersize=3, label="centred: (f(x+h) - f(x-h)) / 2h")
     axis.loglog(hs, errors.one_sided, "s-", markersize=3, label="one-sided: (f(x+h) - f(x)) / h")
+
     # slope guides anchored on the measured curves at h = 1e-10 (rounding) and h = 1e-4
     # (truncation, before any step crosses a ReLU kink)
     def at(h):
@@ -237,8 +301,7 @@ def draw_difference_errors():
     left, right = hs <= 1e-7, (hs >= 1e-6) & (hs <= 1e-3)
     rounding = errors.centred[at(1e-10)] * hs[at(1e-10)] / hs
     axis.loglog(hs[left], rounding[left], ":", color="grey")
-    axis.text(hs[at(1e-11)], rounding[at(1e-11)] * 4, "∝ ε/h (rounding)", color="grey",
-              fontsize=8)
+    axis.text(hs[at(1e-11)], rounding[at(1e-11)] * 4, "∝ ε/h (rounding)", color="grey", fontsize=8)
     truncation2 = errors.centred[at(1e-4)] * (hs / hs[at(1e-4)]) ** 2
     axis.loglog(hs[right], truncation2[right], ":", color="C0")
     axis.text(hs[at(1e-4)] * 1.5, truncation2[at(1e-4)] / 20, "∝ h²", color="C0", fontsize=8)
@@ -246,11 +309,15 @@ def draw_difference_errors():
     middle = (hs >= 1e-8) & (hs <= 1e-3)
     axis.loglog(hs[middle], truncation1[middle], ":", color="C1")
     axis.text(hs[at(1e-6)], truncation1[at(1e-6)] * 4, "∝ h", color="C1", fontsize=8)
-    for h_best, color in ((_EPS ** (1 / 3), "C0"), (_EPS ** 0.5, "C1")):
+    for h_best, color in ((_EPS ** (1 / 3), "C0"), (_EPS**0.5, "C1")):
         axis.axvline(h_best, color=color, linewidth=0.8, alpha=0.6)
-    axis.set(xlabel="step h", ylabel="relative error vs backprop", ylim=(1e-13, 3.0),
-             title="5-8-8-3 network, p_drop = 0; vertical lines: the predicted best h, "
-                   "ε^(1/3) and ε^(1/2)")
+    axis.set(
+        xlabel="step h",
+        ylabel="relative error vs backprop",
+        ylim=(1e-13, 3.0),
+        title="5-8-8-3 network, p_drop = 0; vertical lines: the predicted best h, "
+        "ε^(1/3) and ε^(1/2)",
+    )
     axis.legend(loc="lower left", fontsize=8, bbox_to_anchor=(0.0, 0.08))
     figure.tight_layout()
     return figure
@@ -275,8 +342,9 @@ class LossTraces:
 
 
 @lru_cache(maxsize=8)
-def loss_traces(p_drop: float, *, steps: int = 60, lr: float = 0.2, n_masks: int = 10,
-                seed: int = 0) -> LossTraces:
+def loss_traces(
+    p_drop: float, *, steps: int = 60, lr: float = 0.2, n_masks: int = 10, seed: int = 0
+) -> LossTraces:
     """Train a 64-64-10 MLP with dropout ``p_drop`` on its hidden layer by full-batch descent."""
     split = load_digits_split(300, rng=np.random.default_rng(seed), n_val=0, n_test=0)
     X, y = split.X_train, split.y_train
@@ -288,14 +356,24 @@ def loss_traces(p_drop: float, *, steps: int = 60, lr: float = 0.2, n_masks: int
         for _ in range(steps):
             loss, grads = model.loss_and_grads(X, y, training=True, rng=rng)
             sampled.append(loss)
-            expected.append(np.mean([
-                model.loss(model.forward(X, training=True,
-                                         rng=np.random.default_rng([seed, s]))[0], y)[0]
-                for s in range(n_masks)]))
+            expected.append(
+                np.mean(
+                    [
+                        model.loss(
+                            model.forward(X, training=True, rng=np.random.default_rng([seed, s]))[
+                                0
+                            ],
+                            y,
+                        )[0]
+                        for s in range(n_masks)
+                    ]
+                )
+            )
             inference.append(model.loss(model.forward(X)[0], y)[0])
             optimizer.step(grads)
-    return _read_only(LossTraces(p_drop, np.array(sampled), np.array(expected),
-                                 np.array(inference)))
+    return _read_only(
+        LossTraces(p_drop, np.array(sampled), np.array(expected), np.array(inference))
+    )
 
 
 def draw_loss_traces(p_drops: tuple[float, float] = (0.0, 0.5)):
@@ -307,13 +385,23 @@ def draw_loss_traces(p_drops: tuple[float, float] = (0.0, 0.5)):
         traces = loss_traces(p_drop)
         steps = np.arange(1, traces.sampled.size + 1)
         rises = int(np.count_nonzero(np.diff(traces.sampled) > 0))
-        axis.plot(steps, traces.sampled, color="C1", linewidth=1,
-                  label=f"J of the step's own mask ({rises} rises)")
+        axis.plot(
+            steps,
+            traces.sampled,
+            color="C1",
+            linewidth=1,
+            label=f"J of the step's own mask ({rises} rises)",
+        )
         if p_drop > 0:
-            axis.plot(steps, traces.expected, color="C0",
-                      label="mean J over 10 fixed masks ≈ E[J]")
-        axis.plot(steps, traces.inference, color="black", linestyle="--", linewidth=1,
-                  label="J without dropout (inference)")
+            axis.plot(steps, traces.expected, color="C0", label="mean J over 10 fixed masks ≈ E[J]")
+        axis.plot(
+            steps,
+            traces.inference,
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label="J without dropout (inference)",
+        )
         axis.set(title=f"p_drop = {p_drop:g}", xlabel="gradient step (full batch)")
         axis.legend(fontsize=8)
     np.atleast_1d(axes)[0].set_ylabel("cross-entropy J")
@@ -324,8 +412,9 @@ def draw_loss_traces(p_drops: tuple[float, float] = (0.0, 0.5)):
 # --- find the bug -------------------------------------------------------------------------------
 
 
-def layer_gradient_errors(forward, backward, *, p_drop: float, seed: int = 0,
-                          h: float = 1e-6) -> dict[str, float]:
+def layer_gradient_errors(
+    forward, backward, *, p_drop: float, seed: int = 0, h: float = 1e-6
+) -> dict[str, float]:
     """Gradient check of a dropout-then-dense layer with the mask fixed by reseeding.
 
     ``forward(x, W, b, p_drop, *, rng, training=True) -> (out, cache)`` and
@@ -349,5 +438,7 @@ def layer_gradient_errors(forward, backward, *, p_drop: float, seed: int = 0,
         "dW": numerical_gradient_array(lambda v: output(x, v, b), W, dout, h=h),
         "db": numerical_gradient_array(lambda v: output(x, W, v), b, dout, h=h),
     }
-    return {name: relative_error(numerical[name], value)
-            for name, value in (("dx", dx), ("dW", dW), ("db", db))}
+    return {
+        name: relative_error(numerical[name], value)
+        for name, value in (("dx", dx), ("dW", dW), ("db", db))
+    }

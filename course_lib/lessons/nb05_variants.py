@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -20,9 +20,18 @@ from .._validate import check_p_drop
 from ..data import load_digits_split
 from ..dropout import dropout_forward
 from ..masks import sample_mask
-from ..variants import (ALPHA_PRIME, alpha_dropout_affine, alpha_dropout_forward,
-                        dropblock_mask, dropconnect_forward, gaussian_dropout_forward,
-                        relaxed_drop, selu, spatial_dropout_forward, targeted_keep_mask)
+from ..variants import (
+    ALPHA_PRIME,
+    alpha_dropout_affine,
+    alpha_dropout_forward,
+    dropblock_mask,
+    dropconnect_forward,
+    gaussian_dropout_forward,
+    relaxed_drop,
+    selu,
+    spatial_dropout_forward,
+    targeted_keep_mask,
+)
 
 CHANNEL_NAMES = ("intensity", "vertical edges", "horizontal edges", "blobs")
 VARIANTS = ("none", "inverted", "spatial", "Gaussian", "alpha", "DropConnect")
@@ -32,7 +41,7 @@ _KEPT_CMAP, _VALUE_CMAP, _NOISE_CMAP = "gray", "RdBu_r", "PuOr_r"
 # --- one digit, and a small feature map made from it -------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def digit_image(label: int = 8) -> np.ndarray:
     """The first image of digit ``label`` in a fixed shuffle of the digits: 8x8, values in
     [0, 1]."""
@@ -42,7 +51,7 @@ def digit_image(label: int = 8) -> np.ndarray:
     return image
 
 
-@lru_cache(maxsize=None)
+@cache
 def feature_maps(size: int = 32, label: int = 8) -> np.ndarray:
     """A (1, 4, size, size) stack of smooth feature maps computed from one digit.
 
@@ -54,8 +63,14 @@ def feature_maps(size: int = 32, label: int = 8) -> np.ndarray:
 
     image = ndimage.zoom(digit_image(label), size / 8, order=3)
     blurred = ndimage.gaussian_filter(image, 1.0)
-    channels = np.stack([image, ndimage.sobel(blurred, axis=1), ndimage.sobel(blurred, axis=0),
-                         -ndimage.gaussian_laplace(image, 1.5)])
+    channels = np.stack(
+        [
+            image,
+            ndimage.sobel(blurred, axis=1),
+            ndimage.sobel(blurred, axis=0),
+            -ndimage.gaussian_laplace(image, 1.5),
+        ]
+    )
     channels -= channels.mean(axis=(1, 2), keepdims=True)
     channels /= channels.std(axis=(1, 2), keepdims=True)
     maps = channels[None]
@@ -66,8 +81,9 @@ def feature_maps(size: int = 32, label: int = 8) -> np.ndarray:
 def neighbour_correlation(maps: np.ndarray) -> np.ndarray:
     """Correlation between horizontally adjacent pixels, one value per channel of (C, H, W)."""
     maps = np.asarray(maps)
-    return np.array([np.corrcoef(channel[:, :-1].ravel(), channel[:, 1:].ravel())[0, 1]
-                     for channel in maps])
+    return np.array(
+        [np.corrcoef(channel[:, :-1].ravel(), channel[:, 1:].ravel())[0, 1] for channel in maps]
+    )
 
 
 def _neighbour_sum(values: np.ndarray) -> np.ndarray:
@@ -78,7 +94,7 @@ def _neighbour_sum(values: np.ndarray) -> np.ndarray:
     for di in (0, 1, 2):
         for dj in (0, 1, 2):
             if (di, dj) != (1, 1):
-                total += padded[..., di:di + h, dj:dj + w]
+                total += padded[..., di : di + h, dj : dj + w]
     return total
 
 
@@ -127,9 +143,13 @@ def pixel_vs_channel(p_drop: float = 0.5, *, seed: int = 0) -> Recovery:
     pixel_kept = _kept(pixel_cache.mask, maps.shape)
     channel_kept = _kept(channel_cache.mask, maps.shape)
     flat = maps.reshape(-1, *maps.shape[2:])
-    return Recovery(p_drop, recovery_error(flat, pixel_kept.reshape(flat.shape)),
-                    recovery_error(flat, channel_kept.reshape(flat.shape)),
-                    pixel_kept[0], channel_kept[0, :, :1, :1])
+    return Recovery(
+        p_drop,
+        recovery_error(flat, pixel_kept.reshape(flat.shape)),
+        recovery_error(flat, channel_kept.reshape(flat.shape)),
+        pixel_kept[0],
+        channel_kept[0, :, :1, :1],
+    )
 
 
 def _kept(mask, shape) -> np.ndarray:
@@ -150,20 +170,29 @@ def draw_pixel_vs_channel(p_drop: float = 0.5, seed: int = 0):
     count = _neighbour_sum(kept.astype(np.float64))
     recovered = np.where(kept, channel, np.where(count > 0, total / np.maximum(count, 1), 0.0))
     limit = np.abs(channel).max()
-    panels = [(channel, "feature map (intensity channel)"),
-              (np.where(kept, channel, np.nan), f"pixel dropout, p_drop={p_drop:.2f}"),
-              (recovered, f"dropped pixels guessed from\nkept neighbours "
-                          f"(error {100 * result.pixel:.0f}%)"),
-              (np.full_like(channel, np.nan), f"channel dropped: nothing left\nto guess from "
-                                       f"(error {100 * result.channel:.0f}%)")]
+    panels = [
+        (channel, "feature map (intensity channel)"),
+        (np.where(kept, channel, np.nan), f"pixel dropout, p_drop={p_drop:.2f}"),
+        (
+            recovered,
+            f"dropped pixels guessed from\nkept neighbours (error {100 * result.pixel:.0f}%)",
+        ),
+        (
+            np.full_like(channel, np.nan),
+            f"channel dropped: nothing left\nto guess from (error {100 * result.channel:.0f}%)",
+        ),
+    ]
     figure, axes = plt.subplots(1, 4, figsize=(11, 3.4), layout="constrained")
     cmap = plt.get_cmap(_VALUE_CMAP).with_extremes(bad="black")
     for axis, (image, title) in zip(axes, panels):
         axis.imshow(image, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
         axis.set_title(title, fontsize=9)
         axis.axis("off")
-    figure.suptitle("Neighbouring pixels of a feature map are nearly copies of each other "
-                    "(black = dropped; errors averaged over 200 channels)", fontsize=10)
+    figure.suptitle(
+        "Neighbouring pixels of a feature map are nearly copies of each other "
+        "(black = dropped; errors averaged over 200 channels)",
+        fontsize=10,
+    )
     return figure
 
 
@@ -178,24 +207,36 @@ def draw_dropblock(p_drop: float = 0.3, block_size: int = 7, seed: int = 0):
     maps = np.repeat(feature_maps(), 50, axis=0)
     flat = maps.reshape(-1, *maps.shape[2:])
     rng = np.random.default_rng(seed)
-    masks = {"pixel dropout": dropblock_mask(maps.shape, p_drop, 1, rng=rng),
-             f"DropBlock, {block_size}x{block_size}": dropblock_mask(maps.shape, p_drop,
-                                                                    block_size, rng=rng),
-             "spatial (channel) dropout": _kept(
-                 spatial_dropout_forward(maps, p_drop, rng=rng)[1].mask, maps.shape)}
+    masks = {
+        "pixel dropout": dropblock_mask(maps.shape, p_drop, 1, rng=rng),
+        f"DropBlock, {block_size}x{block_size}": dropblock_mask(
+            maps.shape, p_drop, block_size, rng=rng
+        ),
+        "spatial (channel) dropout": _kept(
+            spatial_dropout_forward(maps, p_drop, rng=rng)[1].mask, maps.shape
+        ),
+    }
     figure, axes = plt.subplots(1, 3, figsize=(10, 3.6))
     channel = maps[0, 0]
     limit = np.abs(channel).max()
     cmap = plt.get_cmap(_VALUE_CMAP).with_extremes(bad="black")
     for axis, (name, kept) in zip(axes, masks.items()):
         error = recovery_error(flat, kept.reshape(flat.shape))
-        axis.imshow(np.where(kept[0, 0], channel, np.nan), cmap=cmap, vmin=-limit, vmax=limit,
-                    interpolation="nearest")
-        axis.set_title(f"{name}\ndropped {100 * (1 - kept.mean()):.0f}%, recovery error "
-                       f"{100 * error:.0f}%", fontsize=9)
+        axis.imshow(
+            np.where(kept[0, 0], channel, np.nan),
+            cmap=cmap,
+            vmin=-limit,
+            vmax=limit,
+            interpolation="nearest",
+        )
+        axis.set_title(
+            f"{name}\ndropped {100 * (1 - kept.mean()):.0f}%, recovery error {100 * error:.0f}%",
+            fontsize=9,
+        )
         axis.axis("off")
-    figure.suptitle(f"Three ways to drop p_drop={p_drop:.2f} of a feature map (black = dropped)",
-                    fontsize=10)
+    figure.suptitle(
+        f"Three ways to drop p_drop={p_drop:.2f} of a feature map (black = dropped)", fontsize=10
+    )
     figure.tight_layout()
     return figure
 
@@ -222,12 +263,19 @@ def factor_moments(p_drop: float, *, n: int = 1_000_000, seed: int = 0) -> Facto
     rng = np.random.default_rng(seed)
     bernoulli = dropout_forward(ones, p_drop, rng=rng)[0]
     gaussian = gaussian_dropout_forward(ones, p_drop, rng=rng)[0]
-    return FactorMoments(p_drop, float(bernoulli.mean()), float(bernoulli.var()),
-                         float(gaussian.mean()), float(gaussian.var()), p_drop / (1 - p_drop))
+    return FactorMoments(
+        p_drop,
+        float(bernoulli.mean()),
+        float(bernoulli.var()),
+        float(gaussian.mean()),
+        float(gaussian.var()),
+        p_drop / (1 - p_drop),
+    )
 
 
-def draw_gaussian_vs_bernoulli(p_drop: float = 0.5, seed: int = 0, n_inputs: int = 256,
-                               n_draws: int = 4000):
+def draw_gaussian_vs_bernoulli(
+    p_drop: float = 0.5, seed: int = 0, n_inputs: int = 256, n_draws: int = 4000
+):
     """Left: the two multiplicative factors. Right: one unit's pre-activation ``sum_d w_d x_d
     factor_d`` over ``n_draws`` draws, for a unit with ``n_inputs`` inputs."""
     import matplotlib.pyplot as plt
@@ -238,28 +286,46 @@ def draw_gaussian_vs_bernoulli(p_drop: float = 0.5, seed: int = 0, n_inputs: int
     std = math.sqrt(p_drop / keep_prob)
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     grid = np.linspace(1 - 4 * std, 1 + 4 * std, 400)
-    axes[0].plot(grid, stats.norm.pdf(grid, 1, std), color="C1",
-                 label=f"Gaussian: N(1, {std**2:.3g})")
-    axes[0].vlines([0, 1 / keep_prob], 0, [p_drop, keep_prob], color="C0", linewidth=4,
-                   label=f"inverted: 0 or 1/keep_prob = {1 / keep_prob:.3g}\n"
-                         "(bar height = probability)")
+    axes[0].plot(
+        grid, stats.norm.pdf(grid, 1, std), color="C1", label=f"Gaussian: N(1, {std**2:.3g})"
+    )
+    axes[0].vlines(
+        [0, 1 / keep_prob],
+        0,
+        [p_drop, keep_prob],
+        color="C0",
+        linewidth=4,
+        label=f"inverted: 0 or 1/keep_prob = {1 / keep_prob:.3g}\n(bar height = probability)",
+    )
     axes[0].axvline(1, color="grey", linestyle=":", linewidth=1)
-    axes[0].set(title=f"the factor a unit is multiplied by (mean 1, variance "
-                      f"{p_drop / keep_prob:.3g})", xlabel="factor")
+    axes[0].set(
+        title=f"the factor a unit is multiplied by (mean 1, variance {p_drop / keep_prob:.3g})",
+        xlabel="factor",
+    )
     axes[0].legend(fontsize=8)
     x = rng.uniform(0, 1, n_inputs)
     w = rng.standard_normal(n_inputs) / math.sqrt(n_inputs)
     batch = np.broadcast_to(x, (n_draws, n_inputs))
-    sums = {"inverted": dropout_forward(batch, p_drop, rng=rng)[0] @ w,
-            "Gaussian": gaussian_dropout_forward(batch, p_drop, rng=rng)[0] @ w}
-    bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()),
-                       60)
+    sums = {
+        "inverted": dropout_forward(batch, p_drop, rng=rng)[0] @ w,
+        "Gaussian": gaussian_dropout_forward(batch, p_drop, rng=rng)[0] @ w,
+    }
+    bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()), 60)
     for color, (name, values) in zip(("C0", "C1"), sums.items()):
-        axes[1].hist(values, bins=bins, density=True, histtype="step", linewidth=2, color=color,
-                     label=f"{name}: mean {values.mean():.3f}, var {values.var():.4f}")
+        axes[1].hist(
+            values,
+            bins=bins,
+            density=True,
+            histtype="step",
+            linewidth=2,
+            color=color,
+            label=f"{name}: mean {values.mean():.3f}, var {values.var():.4f}",
+        )
     axes[1].axvline(x @ w, color="grey", linestyle=":", label=f"no dropout: {x @ w:.3f}")
-    axes[1].set(title=f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws",
-                xlabel="sum of w * x * factor")
+    axes[1].set(
+        title=f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws",
+        xlabel="sum of w * x * factor",
+    )
     axes[1].legend(fontsize=8)
     figure.tight_layout()
     return figure
@@ -274,8 +340,9 @@ class Moments:
     var: float
 
 
-def zero_dropping_moments(p_drop: float = 0.1, *, n: int = 1_000_000,
-                          seed: int = 0) -> dict[str, Moments]:
+def zero_dropping_moments(
+    p_drop: float = 0.1, *, n: int = 1_000_000, seed: int = 0
+) -> dict[str, Moments]:
     """Mean and variance of ``n`` standard normal inputs after four ways of dropping them.
 
     ``"input"``: no dropout; ``"inverted"``: inverted dropout (dropped units 0, kept ones
@@ -286,10 +353,12 @@ def zero_dropping_moments(p_drop: float = 0.1, *, n: int = 1_000_000,
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(n)
     kept = sample_mask(n, p_drop, rng=rng)
-    outputs = {"input": x,
-               "inverted": dropout_forward(x, p_drop, rng=rng)[0],
-               "alpha' only": np.where(kept, x, ALPHA_PRIME),
-               "alpha": alpha_dropout_forward(x, p_drop, rng=rng)[0]}
+    outputs = {
+        "input": x,
+        "inverted": dropout_forward(x, p_drop, rng=rng)[0],
+        "alpha' only": np.where(kept, x, ALPHA_PRIME),
+        "alpha": alpha_dropout_forward(x, p_drop, rng=rng)[0],
+    }
     return {name: Moments(float(out.mean()), float(out.var())) for name, out in outputs.items()}
 
 
@@ -302,8 +371,9 @@ class DepthStatistics:
     variances: dict[str, np.ndarray]
 
 
-def selu_depth_statistics(p_drop: float = 0.1, *, depth: int = 16, width: int = 256,
-                          n: int = 500, seed: int = 0) -> DepthStatistics:
+def selu_depth_statistics(
+    p_drop: float = 0.1, *, depth: int = 16, width: int = 256, n: int = 500, seed: int = 0
+) -> DepthStatistics:
     """Push ``n`` standard normal inputs through ``depth`` SELU layers (weights N(0, 1/width),
     the self-normalizing initialization) with a dropout after every activation, in training.
 
@@ -315,9 +385,11 @@ def selu_depth_statistics(p_drop: float = 0.1, *, depth: int = 16, width: int = 
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal((width, width)) / math.sqrt(width) for _ in range(depth)]
     inputs = rng.standard_normal((n, width))
-    layers = {"no dropout": lambda a, r: a,
-              "alpha": lambda a, r: alpha_dropout_forward(a, p_drop, rng=r)[0],
-              "inverted": lambda a, r: dropout_forward(a, p_drop, rng=r)[0]}
+    layers = {
+        "no dropout": lambda a, r: a,
+        "alpha": lambda a, r: alpha_dropout_forward(a, p_drop, rng=r)[0],
+        "inverted": lambda a, r: dropout_forward(a, p_drop, rng=r)[0],
+    }
     means, variances = {}, {}
     for name, drop in layers.items():
         h, mask_rng = inputs, np.random.default_rng(seed + 1)
@@ -337,17 +409,18 @@ def draw_selu_depth(p_drop: float = 0.1, depth: int = 16):
     result = selu_depth_statistics(p_drop, depth=depth)
     figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     for name in result.means:
-        style = {"linestyle": "--"} if name == "no dropout" else {"marker": "o",
-                                                                 "markersize": 3}
+        style = {"linestyle": "--"} if name == "no dropout" else {"marker": "o", "markersize": 3}
         axes[0].plot(result.layers, result.means[name], label=name, **style)
         axes[1].plot(result.layers, result.variances[name], label=name, **style)
     axes[0].set(title="mean of the activations (training)", xlabel="layer", ylim=(-0.5, 0.5))
     axes[1].set(title="variance of the activations (training)", xlabel="layer")
     axes[1].axhline(1.0, color="grey", linewidth=0.8)
     axes[1].legend(fontsize=8)
-    figure.suptitle(f"{depth} SELU layers of width 256, dropout after each, p_drop={p_drop:.2f}. "
-                    "At inference dropout is off: both networks then follow the dashed curve.",
-                    fontsize=10)
+    figure.suptitle(
+        f"{depth} SELU layers of width 256, dropout after each, p_drop={p_drop:.2f}. "
+        "At inference dropout is off: both networks then follow the dashed curve.",
+        fontsize=10,
+    )
     figure.tight_layout()
     return figure
 
@@ -364,8 +437,9 @@ class OutputStatistics:
     correlation: float
 
 
-def dropconnect_vs_dropout(p_drop: float = 0.5, *, n_draws: int = 20_000,
-                           seed: int = 0) -> dict[str, OutputStatistics]:
+def dropconnect_vs_dropout(
+    p_drop: float = 0.5, *, n_draws: int = 20_000, seed: int = 0
+) -> dict[str, OutputStatistics]:
     """One input ``x`` (64 values) through a dense layer with two similar output columns, drawn
     ``n_draws`` times with dropout on the input and with DropConnect.
 
@@ -381,17 +455,26 @@ def dropconnect_vs_dropout(p_drop: float = 0.5, *, n_draws: int = 20_000,
     W = np.stack([first, first + 0.3 * rng.standard_normal(d)], axis=1) / math.sqrt(d)
     batch = np.broadcast_to(x, (n_draws, d))
     b = np.zeros(2)
-    outputs = {"dropout on x": dropout_forward(batch, p_drop, rng=rng)[0] @ W + b,
-               "DropConnect": dropconnect_forward(batch, W, b, p_drop, rng=rng)[0]}
+    outputs = {
+        "dropout on x": dropout_forward(batch, p_drop, rng=rng)[0] @ W + b,
+        "DropConnect": dropconnect_forward(batch, W, b, p_drop, rng=rng)[0],
+    }
     ratio = p_drop / (1 - p_drop)
     variances = ratio * (x**2) @ (W**2)
     covariance = ratio * np.sum(x**2 * W[:, 0] * W[:, 1])
-    result = {name: OutputStatistics(float(out[:, 0].var()), float(out[:, 1].var()),
-                                     float(np.corrcoef(out[:, 0], out[:, 1])[0, 1]))
-              for name, out in outputs.items()}
+    result = {
+        name: OutputStatistics(
+            float(out[:, 0].var()),
+            float(out[:, 1].var()),
+            float(np.corrcoef(out[:, 0], out[:, 1])[0, 1]),
+        )
+        for name, out in outputs.items()
+    }
     result["exact, dropout on x"] = OutputStatistics(
-        float(variances[0]), float(variances[1]),
-        float(covariance / math.sqrt(variances[0] * variances[1])))
+        float(variances[0]),
+        float(variances[1]),
+        float(covariance / math.sqrt(variances[0] * variances[1])),
+    )
     result["exact, DropConnect"] = OutputStatistics(float(variances[0]), float(variances[1]), 0.0)
     return result
 
@@ -427,8 +510,12 @@ def apply_variant(variant: str, p_drop: float, seed: int = 0) -> VariantView:
     rng = np.random.default_rng(seed)
     if variant == "none":
         return VariantView(variant, maps[0], np.ones(maps.shape[1:], dtype=bool), maps[0].copy())
-    forward = {"inverted": dropout_forward, "spatial": spatial_dropout_forward,
-               "Gaussian": gaussian_dropout_forward, "alpha": alpha_dropout_forward}[variant]
+    forward = {
+        "inverted": dropout_forward,
+        "spatial": spatial_dropout_forward,
+        "Gaussian": gaussian_dropout_forward,
+        "alpha": alpha_dropout_forward,
+    }[variant]
     out, cache = forward(maps, p_drop, rng=rng)
     if variant == "Gaussian":
         noise = np.ones(maps.shape) if cache.noise is None else cache.noise
@@ -446,7 +533,7 @@ def dropconnect_view(p_drop: float, seed: int = 0):
     W = blur_matrix(16)
     b = np.zeros(W.shape[1])
     out, cache = dropconnect_forward(x, W, b, p_drop, rng=np.random.default_rng(seed))
-    thinned = W * _kept(cache.mask, (1,) + W.shape)[0] * cache.scale
+    thinned = W * _kept(cache.mask, (1, *W.shape))[0] * cache.scale
     return x[0].reshape(16, 16), thinned, (x @ W)[0].reshape(16, 16), out[0].reshape(16, 16)
 
 
@@ -468,43 +555,60 @@ def draw_variant(variant: str = "spatial", p_drop: float = 0.3, seed: int = 0):
     view = apply_variant(variant, p_drop, seed)
     limit = float(max(np.abs(view.inputs).max(), np.abs(view.outputs).max()))
     n_channels = view.inputs.shape[0]
-    figure, axes = plt.subplots(3, n_channels, figsize=(2.4 * n_channels + 1.2, 7.4),
-                                layout="constrained")
+    figure, axes = plt.subplots(
+        3, n_channels, figsize=(2.4 * n_channels + 1.2, 7.4), layout="constrained"
+    )
     std = math.sqrt(p_drop / (1 - p_drop))
     for c in range(n_channels):
-        value_image = axes[0, c].imshow(view.inputs[c], cmap=_VALUE_CMAP, vmin=-limit,
-                                        vmax=limit, interpolation="nearest")
+        value_image = axes[0, c].imshow(
+            view.inputs[c], cmap=_VALUE_CMAP, vmin=-limit, vmax=limit, interpolation="nearest"
+        )
         axes[0, c].set_title(CHANNEL_NAMES[c], fontsize=9)
         if variant == "Gaussian":
-            noise_image = axes[1, c].imshow(view.noise[c], cmap=_NOISE_CMAP,
-                                            vmin=1 - 3 * std, vmax=1 + 3 * std,
-                                            interpolation="nearest")
-            axes[1, c].set_title(f"noise: mean {view.noise[c].mean():.2f}, "
-                                 f"var {view.noise[c].var():.2f}", fontsize=8)
+            noise_image = axes[1, c].imshow(
+                view.noise[c],
+                cmap=_NOISE_CMAP,
+                vmin=1 - 3 * std,
+                vmax=1 + 3 * std,
+                interpolation="nearest",
+            )
+            axes[1, c].set_title(
+                f"noise: mean {view.noise[c].mean():.2f}, var {view.noise[c].var():.2f}", fontsize=8
+            )
         else:
-            axes[1, c].imshow(view.noise[c], cmap=_KEPT_CMAP, vmin=0, vmax=1,
-                              interpolation="nearest")
-            kept_title = (("channel kept" if view.noise[c].all() else "channel dropped")
-                          if variant == "spatial" else
-                          f"kept {100 * view.noise[c].mean():.0f}% of pixels")
+            axes[1, c].imshow(
+                view.noise[c], cmap=_KEPT_CMAP, vmin=0, vmax=1, interpolation="nearest"
+            )
+            kept_title = (
+                ("channel kept" if view.noise[c].all() else "channel dropped")
+                if variant == "spatial"
+                else f"kept {100 * view.noise[c].mean():.0f}% of pixels"
+            )
             axes[1, c].set_title(kept_title, fontsize=8)
-        axes[2, c].imshow(view.outputs[c], cmap=_VALUE_CMAP, vmin=-limit, vmax=limit,
-                          interpolation="nearest")
-        axes[2, c].set_title(f"mean {view.outputs[c].mean():+.2f}, var "
-                             f"{view.outputs[c].var():.2f}", fontsize=8)
+        axes[2, c].imshow(
+            view.outputs[c], cmap=_VALUE_CMAP, vmin=-limit, vmax=limit, interpolation="nearest"
+        )
+        axes[2, c].set_title(
+            f"mean {view.outputs[c].mean():+.2f}, var {view.outputs[c].var():.2f}", fontsize=8
+        )
     for axis in axes.ravel():
         axis.set_xticks([])
         axis.set_yticks([])
-    for row, label in enumerate(("input\n(mean 0, var 1)",
-                                 "noise" if variant == "Gaussian" else "mask\n(white = kept)",
-                                 "output")):
+    for row, label in enumerate(
+        (
+            "input\n(mean 0, var 1)",
+            "noise" if variant == "Gaussian" else "mask\n(white = kept)",
+            "output",
+        )
+    ):
         axes[row, 0].set_ylabel(label, fontsize=9)
     for row in (0, 2):
         figure.colorbar(value_image, ax=axes[row].tolist(), shrink=0.9, label="value")
     if variant == "Gaussian":
         figure.colorbar(noise_image, ax=axes[1].tolist(), shrink=0.9, label="noise")
-    figure.suptitle(f"{variant}: {_FORMULAS[variant]}   (p_drop={p_drop:.2f}, seed {seed})",
-                    fontsize=10)
+    figure.suptitle(
+        f"{variant}: {_FORMULAS[variant]}   (p_drop={p_drop:.2f}, seed {seed})", fontsize=10
+    )
     return figure
 
 
@@ -518,18 +622,26 @@ def _draw_dropconnect(p_drop: float, seed: int):
     axes[0].set_title("input x (16x16 digit)", fontsize=9)
     axes[1].imshow(thinned[:96, :96], cmap="magma", interpolation="nearest")
     kept = np.count_nonzero(thinned) / np.count_nonzero(blur_matrix(16))
-    axes[1].set_title(f"W * mask / keep_prob (blur map, first 96x96)\n"
-                      f"{100 * kept:.0f}% of the weights kept", fontsize=9)
+    axes[1].set_title(
+        f"W * mask / keep_prob (blur map, first 96x96)\n{100 * kept:.0f}% of the weights kept",
+        fontsize=9,
+    )
     axes[2].imshow(dense, cmap="gray_r", vmin=0, vmax=limit)
     axes[2].set_title("x @ W (inference)", fontsize=9)
     axes[3].imshow(out, cmap="gray_r", vmin=0, vmax=limit)
-    axes[3].set_title(f"x @ (W * mask / keep_prob) (training)\nrelative difference "
-                      f"{np.linalg.norm(out - dense) / np.linalg.norm(dense):.2f}", fontsize=9)
+    axes[3].set_title(
+        f"x @ (W * mask / keep_prob) (training)\nrelative difference "
+        f"{np.linalg.norm(out - dense) / np.linalg.norm(dense):.2f}",
+        fontsize=9,
+    )
     for axis in axes:
         axis.set_xticks([])
         axis.set_yticks([])
-    figure.suptitle(f"DropConnect on a linear map: every weight kept with probability "
-                    f"{1 - p_drop:.2f} (p_drop={p_drop:.2f}, seed {seed})", fontsize=10)
+    figure.suptitle(
+        f"DropConnect on a linear map: every weight kept with probability "
+        f"{1 - p_drop:.2f} (p_drop={p_drop:.2f}, seed {seed})",
+        fontsize=10,
+    )
     return figure
 
 
@@ -542,15 +654,19 @@ def draw_time_masks(fresh_masks: np.ndarray, tied_masks: np.ndarray):
     from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
-    for axis, masks, title in ((axes[0], fresh_masks, "a fresh mask at every time step"),
-                               (axes[1], tied_masks, "one mask for the whole sequence "
-                                                     "(variational)")):
+    for axis, masks, title in (
+        (axes[0], fresh_masks, "a fresh mask at every time step"),
+        (axes[1], tied_masks, "one mask for the whole sequence (variational)"),
+    ):
         masks = np.asarray(masks, dtype=bool)
-        axis.imshow(masks.T, cmap=_KEPT_CMAP, vmin=0, vmax=1, aspect="auto",
-                    interpolation="nearest")
+        axis.imshow(
+            masks.T, cmap=_KEPT_CMAP, vmin=0, vmax=1, aspect="auto", interpolation="nearest"
+        )
         survivors = int(masks.all(axis=0).sum())
-        axis.set(title=f"{title}\n{survivors} of {masks.shape[1]} units kept at every step",
-                 xlabel="time step")
+        axis.set(
+            title=f"{title}\n{survivors} of {masks.shape[1]} units kept at every step",
+            xlabel="time step",
+        )
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_ylabel("hidden unit (white = kept)")
     figure.tight_layout()
@@ -570,10 +686,18 @@ def draw_concrete_and_targeted(p_drop: float = 0.3, seed: int = 0):
     bins = np.linspace(0, 1, 41)
     for temperature, color in ((0.1, "C0"), (0.5, "C1")):
         z = relaxed_drop(p_drop, temperature, 100_000, rng=rng)
-        axes[0].hist(z, bins=bins, density=True, histtype="step", linewidth=2, color=color,
-                     label=f"temperature {temperature}: mean {z.mean():.3f}")
-    axes[0].set(title=f"relaxed drop indicator, p_drop={p_drop:.2f}", xlabel="z (1 = dropped)",
-                yscale="log")
+        axes[0].hist(
+            z,
+            bins=bins,
+            density=True,
+            histtype="step",
+            linewidth=2,
+            color=color,
+            label=f"temperature {temperature}: mean {z.mean():.3f}",
+        )
+    axes[0].set(
+        title=f"relaxed drop indicator, p_drop={p_drop:.2f}", xlabel="z (1 = dropped)", yscale="log"
+    )
     axes[0].legend(fontsize=8)
     W = rng.standard_normal((64, 32))
     n_draws, target, rate = 400, 0.5, 0.6
@@ -582,10 +706,12 @@ def draw_concrete_and_targeted(p_drop: float = 0.3, seed: int = 0):
         dropped += ~targeted_keep_mask(W, target, rate, rng=rng)
     ranks = np.argsort(np.argsort(np.abs(W), axis=0), axis=0)
     axes[1].scatter(ranks.ravel(), dropped.ravel() / n_draws, s=4, alpha=0.4)
-    axes[1].set(title=f"targeted dropout: the smallest {target:.0%} of each column are\n"
-                      f"candidates, each dropped with probability {rate}",
-                xlabel="magnitude rank of the weight in its column (0 = smallest)",
-                ylabel=f"fraction of {n_draws} draws dropped")
+    axes[1].set(
+        title=f"targeted dropout: the smallest {target:.0%} of each column are\n"
+        f"candidates, each dropped with probability {rate}",
+        xlabel="magnitude rank of the weight in its column (0 = smallest)",
+        ylabel=f"fraction of {n_draws} draws dropped",
+    )
     axes[1].title.set_fontsize(9)
     figure.tight_layout()
     return figure
@@ -594,8 +720,9 @@ def draw_concrete_and_targeted(p_drop: float = 0.3, seed: int = 0):
 # --- placement: activation order, BatchNorm variance shift -------------------------------------
 
 
-def order_difference(activation: str, p_drop: float = 0.5, *, n: int = 10_000,
-                     seed: int = 0) -> float:
+def order_difference(
+    activation: str, p_drop: float = 0.5, *, n: int = 10_000, seed: int = 0
+) -> float:
     """Largest ``|act(dropout(x)) - dropout(act(x))|`` over ``n`` standard normal inputs with the
     same mask on both sides (``activation`` in ``"relu"``, ``"tanh"``, ``"selu"``)."""
     functions = {"relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh, "selu": selu}
@@ -634,13 +761,19 @@ def variance_shift(p_drop: float, *, n: int = 400_000, seed: int = 0) -> Varianc
     a = np.maximum(rng.standard_normal(n), 0.0)
     mean, second = 1 / math.sqrt(2 * math.pi), 0.5
     keep_prob = 1 - p_drop
-    return VarianceShift(p_drop, float(dropout_forward(a, p_drop, rng=rng)[0].var()),
-                         float(a.var()), second / keep_prob - mean**2, second - mean**2,
-                         float(gaussian_dropout_forward(a, p_drop, rng=rng)[0].var()))
+    return VarianceShift(
+        p_drop,
+        float(dropout_forward(a, p_drop, rng=rng)[0].var()),
+        float(a.var()),
+        second / keep_prob - mean**2,
+        second - mean**2,
+        float(gaussian_dropout_forward(a, p_drop, rng=rng)[0].var()),
+    )
 
 
-def affine_constants_table(p_drops=(0.05, 0.1, 0.2, 0.5)) -> list[tuple[float, float, float,
-                                                                         float]]:
+def affine_constants_table(
+    p_drops=(0.05, 0.1, 0.2, 0.5),
+) -> list[tuple[float, float, float, float]]:
     """``(p_drop, a, b, a * alpha' + b)`` of alpha dropout for a few rates."""
     rows = []
     for p_drop in p_drops:

@@ -60,12 +60,15 @@ class ToyRegression:
         """Boolean masks over ``grid`` for the three regions of :data:`REGIONS`."""
         inside_range = (self.grid >= DATA_RANGE[0]) & (self.grid <= DATA_RANGE[1])
         in_gap = (self.grid > GAP[0]) & (self.grid < GAP[1])
-        return {"on the data": inside_range & ~in_gap, "inside the gap": in_gap,
-                "beyond the data": ~inside_range}
+        return {
+            "on the data": inside_range & ~in_gap,
+            "inside the gap": in_gap,
+            "beyond the data": ~inside_range,
+        }
 
     def mean_std(self, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
         """MC mean and standard deviation (ddof=0) on the grid from the first ``n_samples``."""
-        pool = self.samples[:_clip_count(n_samples, len(self.samples))]
+        pool = self.samples[: _clip_count(n_samples, len(self.samples))]
         return pool.mean(axis=0), pool.std(axis=0)
 
     def region_std(self, n_samples: int) -> dict[str, float]:
@@ -81,8 +84,15 @@ def _clip_count(n_samples, available: int) -> int:
     return n_samples
 
 
-def fit_toy_regression(p_drop: float = 0.1, *, seed: int = 0, n_samples: int = 200,
-                       epochs: int = 1500, n_points: int = 80, noise: float = 0.1) -> ToyRegression:
+def fit_toy_regression(
+    p_drop: float = 0.1,
+    *,
+    seed: int = 0,
+    n_samples: int = 200,
+    epochs: int = 1500,
+    n_points: int = 80,
+    noise: float = 0.1,
+) -> ToyRegression:
     """Train ``MLP([1, 64, 64, 1], [0, p_drop, p_drop], output="linear")`` on the gap toy.
 
     SGD with momentum (lr 0.01, batches of 16), weight decay 1e-3 (the Gaussian prior of the
@@ -95,31 +105,56 @@ def fit_toy_regression(p_drop: float = 0.1, *, seed: int = 0, n_samples: int = 2
     started = time.perf_counter()
     with one_blas_thread():
         model = MLP([1, 64, 64, 1], [0.0, p_drop, p_drop], rng=init_rng, output="linear")
-        history = train(model, x, y, epochs=epochs, lr=0.01, batch_size=16, rng=train_rng,
-                        weight_decay=1e-3, max_norm=4.0)
+        history = train(
+            model,
+            x,
+            y,
+            epochs=epochs,
+            lr=0.01,
+            batch_size=16,
+            rng=train_rng,
+            weight_decay=1e-3,
+            max_norm=4.0,
+        )
         grid = np.linspace(-5.0, 5.0, 401)
-        samples = mc.mc_samples(lambda X, rng: thinned_network(model, rng=rng).predict(X)[:, 0],
-                                grid[:, None], n_samples, rng=mc_rng)
+        samples = mc.mc_samples(
+            lambda X, rng: thinned_network(model, rng=rng).predict(X)[:, 0],
+            grid[:, None],
+            n_samples,
+            rng=mc_rng,
+        )
         weight_scaled = model.predict(grid[:, None])[:, 0]
-    return ToyRegression(x, y, grid, samples, weight_scaled, p_drop, noise,
-                         history.train_error[-1], time.perf_counter() - started, model)
+    return ToyRegression(
+        x,
+        y,
+        grid,
+        samples,
+        weight_scaled,
+        p_drop,
+        noise,
+        history.train_error[-1],
+        time.perf_counter() - started,
+        model,
+    )
 
 
-def band_coverage(toy: ToyRegression, n_samples: int, *, n_points: int = 2000,
-                  seed: int = 1) -> dict[str, float]:
+def band_coverage(
+    toy: ToyRegression, n_samples: int, *, n_points: int = 2000, seed: int = 1
+) -> dict[str, float]:
     """Fraction of fresh noisy observations (same law as the training data) inside two bands.
 
     ``"model only"``: MC mean +/- 2 MC std; ``"model + noise"``: MC mean +/- 2 sqrt(std**2 +
     noise**2), which adds the targets' noise that the masks know nothing about.
     """
-    x_new, y_new = gap_regression_toy(n_points, rng=np.random.default_rng(seed),
-                                      noise=toy.noise)
+    x_new, y_new = gap_regression_toy(n_points, rng=np.random.default_rng(seed), noise=toy.noise)
     mean, std = toy.mean_std(n_samples)
     at_x_mean = np.interp(x_new[:, 0], toy.grid, mean)
     at_x_std = np.interp(x_new[:, 0], toy.grid, std)
     error = np.abs(y_new[:, 0] - at_x_mean)
-    return {"model only": float(np.mean(error <= 2 * at_x_std)),
-            "model + noise": float(np.mean(error <= 2 * np.hypot(at_x_std, toy.noise)))}
+    return {
+        "model only": float(np.mean(error <= 2 * at_x_std)),
+        "model + noise": float(np.mean(error <= 2 * np.hypot(at_x_std, toy.noise))),
+    }
 
 
 def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
@@ -132,32 +167,60 @@ def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
     n_samples = _clip_count(n_samples, len(toy.samples))
     mean, std = toy.mean_std(n_samples)
     regions = toy.region_std(n_samples)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2),
-                                         gridspec_kw={"width_ratios": [1.4, 1]})
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}
+    )
     for axis in (left, right):
         axis.axvspan(*GAP, color="0.92", zorder=0)
         for edge in DATA_RANGE:
             axis.axvline(edge, color="0.7", linewidth=0.8, linestyle=":")
-    left.fill_between(toy.grid, mean - 2 * std, mean + 2 * std, color="C0", alpha=0.25,
-                      linewidth=0, label="MC mean ± 2 std")
-    for sample in toy.samples[:min(n_samples, 5)]:
+    left.fill_between(
+        toy.grid,
+        mean - 2 * std,
+        mean + 2 * std,
+        color="C0",
+        alpha=0.25,
+        linewidth=0,
+        label="MC mean ± 2 std",
+    )
+    for sample in toy.samples[: min(n_samples, 5)]:
         left.plot(toy.grid, sample, color="C0", linewidth=0.6, alpha=0.5)
     left.plot(toy.grid, mean, color="C0", linewidth=2, label=f"MC mean of {n_samples} masks")
-    left.plot(toy.grid, toy.weight_scaled, color="C3", linestyle="--", linewidth=1.2,
-              label="weight scaling (dropout off)")
-    left.plot(toy.grid, gap_function(toy.grid), color="k", linewidth=0.8, alpha=0.6,
-              label="true function")
+    left.plot(
+        toy.grid,
+        toy.weight_scaled,
+        color="C3",
+        linestyle="--",
+        linewidth=1.2,
+        label="weight scaling (dropout off)",
+    )
+    left.plot(
+        toy.grid, gap_function(toy.grid), color="k", linewidth=0.8, alpha=0.6, label="true function"
+    )
     left.scatter(toy.x[:, 0], toy.y[:, 0], s=9, color="k", zorder=3, label="training data")
-    left.set(ylim=(-4, 4), xlabel="x", ylabel="y",
-             title=f"p_drop = {toy.p_drop:g}: thin lines are single masks; grey = the gap")
+    left.set(
+        ylim=(-4, 4),
+        xlabel="x",
+        ylabel="y",
+        title=f"p_drop = {toy.p_drop:g}: thin lines are single masks; grey = the gap",
+    )
     left.legend(loc="upper left", fontsize=8)
     right.plot(toy.grid, std, color="C0")
     for (name, value), color in zip(regions.items(), ("C2", "C1", "C4")):
-        right.plot(toy.grid[toy.region_masks()[name]],
-                   np.full(np.count_nonzero(toy.region_masks()[name]), value), ".",
-                   markersize=1.5, color=color, label=f"{name}: mean std {value:.3f}")
-    right.set(xlabel="x", ylabel="MC standard deviation", ylim=(0, None),
-              title=f"uncertainty along x ({n_samples} masks)")
+        right.plot(
+            toy.grid[toy.region_masks()[name]],
+            np.full(np.count_nonzero(toy.region_masks()[name]), value),
+            ".",
+            markersize=1.5,
+            color=color,
+            label=f"{name}: mean std {value:.3f}",
+        )
+    right.set(
+        xlabel="x",
+        ylabel="MC standard deviation",
+        ylim=(0, None),
+        title=f"uncertainty along x ({n_samples} masks)",
+    )
     right.legend(loc="upper center", fontsize=8)
     figure.tight_layout()
     return figure
@@ -193,7 +256,7 @@ class DigitsMC:
     def mc_probs(self, n_samples: int, *, rotated: bool = False) -> np.ndarray:
         """Mean of the first ``n_samples`` probability samples (the MC predictive), (N, K)."""
         pool = self.rotated_prob_samples if rotated else self.prob_samples
-        return pool[:_clip_count(n_samples, len(pool))].mean(axis=0)
+        return pool[: _clip_count(n_samples, len(pool))].mean(axis=0)
 
 
 def rotate_digits(X: np.ndarray) -> np.ndarray:
@@ -201,8 +264,15 @@ def rotate_digits(X: np.ndarray) -> np.ndarray:
     return np.rot90(np.asarray(X).reshape(-1, 8, 8), 1, axes=(1, 2)).reshape(-1, 64)
 
 
-def fit_digits(p_drop=(0.0, 0.5, 0.5), *, seed: int = 0, n_train: int = 1000,
-               hidden=(256, 256), epochs: int = 50, n_samples: int = 100) -> DigitsMC:
+def fit_digits(
+    p_drop=(0.0, 0.5, 0.5),
+    *,
+    seed: int = 0,
+    n_train: int = 1000,
+    hidden=(256, 256),
+    epochs: int = 50,
+    n_samples: int = 100,
+) -> DigitsMC:
     """Train ``MLP([64, *hidden, 10], p_drop)`` on ``n_train`` digits (SGD, lr 0.05, batches of
     100) and draw ``n_samples`` dropout masks on the 500 test digits and their rotations."""
     split_rng, init_rng, train_rng, mc_rng, rotated_rng = seed_streams(seed, 5)
@@ -210,8 +280,15 @@ def fit_digits(p_drop=(0.0, 0.5, 0.5), *, seed: int = 0, n_train: int = 1000,
     started = time.perf_counter()
     with one_blas_thread():
         model = MLP([64, *hidden, 10], p_drop, rng=init_rng, dtype=np.float32)
-        train(model, split.X_train, split.y_train, epochs=epochs, lr=0.05, batch_size=100,
-              rng=train_rng)
+        train(
+            model,
+            split.X_train,
+            split.y_train,
+            epochs=epochs,
+            lr=0.05,
+            batch_size=100,
+            rng=train_rng,
+        )
 
         def logits(X, rng):
             return model.forward(X, training=True, rng=rng)[0].astype(np.float64)
@@ -222,10 +299,20 @@ def fit_digits(p_drop=(0.0, 0.5, 0.5), *, seed: int = 0, n_train: int = 1000,
         weight_scaled = softmax(model.forward(split.X_test)[0].astype(np.float64))
         rotated_weight_scaled = softmax(model.forward(rotated)[0].astype(np.float64))
     prob_samples = softmax(logit_samples)
-    return DigitsMC(split.y_test, split.X_test, logit_samples, prob_samples, weight_scaled,
-                    rotated_logit_samples, softmax(rotated_logit_samples), rotated_weight_scaled,
-                    model.p_drop, time.perf_counter() - started,
-                    metrics_vs_samples(prob_samples, split.y_test), model)
+    return DigitsMC(
+        split.y_test,
+        split.X_test,
+        logit_samples,
+        prob_samples,
+        weight_scaled,
+        rotated_logit_samples,
+        softmax(rotated_logit_samples),
+        rotated_weight_scaled,
+        model.p_drop,
+        time.perf_counter() - started,
+        metrics_vs_samples(prob_samples, split.y_test),
+        model,
+    )
 
 
 def metrics_vs_samples(prob_samples: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -233,10 +320,12 @@ def metrics_vs_samples(prob_samples: np.ndarray, y: np.ndarray) -> dict[str, np.
     for S = 1 ... S_max."""
     counts = np.arange(1, len(prob_samples) + 1)
     running = np.cumsum(prob_samples, axis=0) / counts[:, None, None]
-    return {"n_samples": counts,
-            "error": np.array([error_rate(p, y) for p in running]),
-            "nll": np.array([nll(p, y) for p in running]),
-            "ece": np.array([mc.expected_calibration_error(p, y) for p in running])}
+    return {
+        "n_samples": counts,
+        "error": np.array([error_rate(p, y) for p in running]),
+        "nll": np.array([nll(p, y) for p in running]),
+        "ece": np.array([mc.expected_calibration_error(p, y) for p in running]),
+    }
 
 
 def averaging_comparison(digits: DigitsMC, n_samples: int | None = None) -> dict[str, dict]:
@@ -250,18 +339,26 @@ def averaging_comparison(digits: DigitsMC, n_samples: int | None = None) -> dict
     n_samples = _clip_count(n_samples, len(digits.prob_samples))
     y = digits.y_test
     ways = {
-        "mean of probabilities": (digits.mc_probs(n_samples),
-                                  digits.mc_probs(n_samples, rotated=True)),
+        "mean of probabilities": (
+            digits.mc_probs(n_samples),
+            digits.mc_probs(n_samples, rotated=True),
+        ),
         "softmax of mean logits": (
             softmax(digits.logit_samples[:n_samples].mean(axis=0)),
-            softmax(digits.rotated_logit_samples[:n_samples].mean(axis=0))),
+            softmax(digits.rotated_logit_samples[:n_samples].mean(axis=0)),
+        ),
         "weight scaling": (digits.weight_scaled_probs, digits.rotated_weight_scaled_probs),
     }
-    return {name: {"error": error_rate(probs, y), "nll": nll(probs, y),
-                   "ece": mc.expected_calibration_error(probs, y),
-                   "confidence": float(probs.max(axis=1).mean()),
-                   "rotated entropy": float(mc.predictive_entropy(rotated).mean())}
-            for name, (probs, rotated) in ways.items()}
+    return {
+        name: {
+            "error": error_rate(probs, y),
+            "nll": nll(probs, y),
+            "ece": mc.expected_calibration_error(probs, y),
+            "confidence": float(probs.max(axis=1).mean()),
+            "rotated entropy": float(mc.predictive_entropy(rotated).mean()),
+        }
+        for name, (probs, rotated) in ways.items()
+    }
 
 
 REJECTION_FRACTIONS = np.linspace(0.0, 0.2, 41)
@@ -279,12 +376,14 @@ def rejection_curves(digits: DigitsMC, n_samples: int) -> dict[str, np.ndarray]:
     deterministic = digits.weight_scaled_probs
     return {
         "MC, predictive entropy": mc.accuracy_after_rejection(
-            probs, y, mc.predictive_entropy(probs), REJECTION_FRACTIONS),
+            probs, y, mc.predictive_entropy(probs), REJECTION_FRACTIONS
+        ),
         "MC, mutual information": mc.accuracy_after_rejection(
-            probs, y, mc.mutual_information(digits.prob_samples[:n_samples]),
-            REJECTION_FRACTIONS),
+            probs, y, mc.mutual_information(digits.prob_samples[:n_samples]), REJECTION_FRACTIONS
+        ),
         "weight scaling, 1 - max prob": mc.accuracy_after_rejection(
-            deterministic, y, -deterministic.max(axis=1), REJECTION_FRACTIONS),
+            deterministic, y, -deterministic.max(axis=1), REJECTION_FRACTIONS
+        ),
     }
 
 
@@ -301,17 +400,23 @@ def rotation_detection_auroc(digits: DigitsMC, n_samples: int | None = None) -> 
     n_samples = _clip_count(n_samples, len(digits.prob_samples))
     labels = np.r_[np.zeros(len(digits.y_test)), np.ones(len(digits.y_test))]
     scores = {
-        "MC, predictive entropy": (mc.predictive_entropy(digits.mc_probs(n_samples)),
-                                   mc.predictive_entropy(digits.mc_probs(n_samples,
-                                                                         rotated=True))),
-        "MC, mutual information": (mc.mutual_information(digits.prob_samples[:n_samples]),
-                                   mc.mutual_information(
-                                       digits.rotated_prob_samples[:n_samples])),
-        "weight scaling, 1 - max prob": (1 - digits.weight_scaled_probs.max(axis=1),
-                                         1 - digits.rotated_weight_scaled_probs.max(axis=1)),
+        "MC, predictive entropy": (
+            mc.predictive_entropy(digits.mc_probs(n_samples)),
+            mc.predictive_entropy(digits.mc_probs(n_samples, rotated=True)),
+        ),
+        "MC, mutual information": (
+            mc.mutual_information(digits.prob_samples[:n_samples]),
+            mc.mutual_information(digits.rotated_prob_samples[:n_samples]),
+        ),
+        "weight scaling, 1 - max prob": (
+            1 - digits.weight_scaled_probs.max(axis=1),
+            1 - digits.rotated_weight_scaled_probs.max(axis=1),
+        ),
     }
-    return {name: float(roc_auc_score(labels, np.r_[upright, rotated]))
-            for name, (upright, rotated) in scores.items()}
+    return {
+        name: float(roc_auc_score(labels, np.r_[upright, rotated]))
+        for name, (upright, rotated) in scores.items()
+    }
 
 
 #: reliability-diagram bins holding fewer digits than this are not drawn: their accuracy is noise
@@ -323,9 +428,15 @@ def _reliability(axis, probs, y, label, color, marker):
     bins = mc.reliability_bins(probs, y, n_bins=10)
     shown = bins.counts >= MIN_BIN_COUNT
     ece = mc.expected_calibration_error(probs, y)
-    axis.scatter(bins.confidence[shown], bins.accuracy[shown],
-                 s=12 + 300 * bins.counts[shown] / len(y), color=color, marker=marker, alpha=0.7,
-                 label=f"{label}: ECE {ece:.3f}")
+    axis.scatter(
+        bins.confidence[shown],
+        bins.accuracy[shown],
+        s=12 + 300 * bins.counts[shown] / len(y),
+        color=color,
+        marker=marker,
+        alpha=0.7,
+        label=f"{label}: ECE {ece:.3f}",
+    )
 
 
 def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
@@ -343,16 +454,22 @@ def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
     _reliability(calibration, probs, y, f"MC, {n_samples} masks", "C0", "o")
     _reliability(calibration, deterministic, y, "weight scaling", "C3", "s")
     calibration.plot([0, 1], [0, 1], color="0.5", linewidth=0.8, linestyle="--")
-    calibration.set(xlim=(0, 1.02), ylim=(0, 1.05), xlabel="confidence (top probability)",
-                    ylabel="accuracy in the bin",
-                    title=f"reliability: above the diagonal = underconfident\n(marker area = "
-                          f"digits in the bin; bins with < {MIN_BIN_COUNT} digits not shown)")
+    calibration.set(
+        xlim=(0, 1.02),
+        ylim=(0, 1.05),
+        xlabel="confidence (top probability)",
+        ylabel="accuracy in the bin",
+        title=f"reliability: above the diagonal = underconfident\n(marker area = "
+        f"digits in the bin; bins with < {MIN_BIN_COUNT} digits not shown)",
+    )
     calibration.legend(loc="upper left", fontsize=8, markerscale=0.4)
 
     curves = digits.curves
     counts = curves["n_samples"]
-    for axis, key, scale, unit in ((error, "error", 100, "test error (%)"),
-                                   (likelihood, "nll", 1, "negative log-likelihood (nats)")):
+    for axis, key, scale, unit in (
+        (error, "error", 100, "test error (%)"),
+        (likelihood, "nll", 1, "negative log-likelihood (nats)"),
+    ):
         reference = {"error": error_rate, "nll": nll}[key](deterministic, y) * scale
         axis.semilogx(counts, scale * curves[key], color="C0", label="MC average of S masks")
         axis.axhline(reference, color="C3", linestyle="--", label="weight scaling")
@@ -360,17 +477,24 @@ def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
         axis.axvline(n_samples, color="0.7", linewidth=0.8)
         axis.set(xlabel="number of masks S", ylabel=unit)
         axis.legend(fontsize=8)
-    error.set_title(f"test error: MC {100 * curves['error'][n_samples - 1]:.1f}% at S = "
-                    f"{n_samples}, weight scaling {100 * error_rate(deterministic, y):.1f}%")
-    likelihood.set_title(f"NLL: MC {curves['nll'][n_samples - 1]:.3f} at S = {n_samples}, "
-                         f"weight scaling {nll(deterministic, y):.3f}")
+    error.set_title(
+        f"test error: MC {100 * curves['error'][n_samples - 1]:.1f}% at S = "
+        f"{n_samples}, weight scaling {100 * error_rate(deterministic, y):.1f}%"
+    )
+    likelihood.set_title(
+        f"NLL: MC {curves['nll'][n_samples - 1]:.3f} at S = {n_samples}, "
+        f"weight scaling {nll(deterministic, y):.3f}"
+    )
 
-    for (name, accuracy), style in zip(rejection_curves(digits, n_samples).items(),
-                                       ("-", "--", ":")):
+    for (name, accuracy), style in zip(
+        rejection_curves(digits, n_samples).items(), ("-", "--", ":")
+    ):
         rejection.plot(100 * REJECTION_FRACTIONS, 100 * accuracy, style, label=name)
-    rejection.set(xlabel="most uncertain test digits set aside (%)",
-                  ylabel="accuracy on the rest (%)",
-                  title=f"rejecting what the model is unsure of (MC: {n_samples} masks)")
+    rejection.set(
+        xlabel="most uncertain test digits set aside (%)",
+        ylabel="accuracy on the rest (%)",
+        title=f"rejecting what the model is unsure of (MC: {n_samples} masks)",
+    )
     rejection.legend(fontsize=8, loc="lower right")
     figure.tight_layout()
     return figure
@@ -385,19 +509,26 @@ def draw_uncertainty_histograms(digits: DigitsMC, n_samples: int | None = None):
     measures = {
         "predictive entropy (nats)": (
             mc.predictive_entropy(digits.mc_probs(n_samples)),
-            mc.predictive_entropy(digits.mc_probs(n_samples, rotated=True))),
+            mc.predictive_entropy(digits.mc_probs(n_samples, rotated=True)),
+        ),
         "mutual information (nats)": (
             mc.mutual_information(digits.prob_samples[:n_samples]),
-            mc.mutual_information(digits.rotated_prob_samples[:n_samples])),
+            mc.mutual_information(digits.rotated_prob_samples[:n_samples]),
+        ),
     }
     figure, axes = plt.subplots(1, 2, figsize=(12, 3.6))
     for axis, (name, (test, rotated)) in zip(axes, measures.items()):
         bins = np.linspace(0, max(test.max(), rotated.max()), 31)
         axis.hist(test, bins=bins, alpha=0.6, label=f"test digits (mean {test.mean():.3f})")
-        axis.hist(rotated, bins=bins, alpha=0.6,
-                  label=f"rotated digits (mean {rotated.mean():.3f})")
-        axis.set(xlabel=name, ylabel="digits", yscale="log",
-                 title=f"{name.split(' (')[0]} from {n_samples} masks")
+        axis.hist(
+            rotated, bins=bins, alpha=0.6, label=f"rotated digits (mean {rotated.mean():.3f})"
+        )
+        axis.set(
+            xlabel=name,
+            ylabel="digits",
+            yscale="log",
+            title=f"{name.split(' (')[0]} from {n_samples} masks",
+        )
         axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
@@ -415,12 +546,18 @@ def draw_most_uncertain(digits: DigitsMC, n_show: int = 8):
     for axis, index in zip(np.atleast_1d(axes), order):
         axis.imshow(digits.X_test[index].reshape(8, 8), cmap="gray_r")
         guess, ws_guess = int(probs[index].argmax()), int(deterministic[index].argmax())
-        axis.set_title(f"label {digits.y_test[index]}, MI {info[index]:.2f}\n"
-                       f"MC: {guess} ({probs[index, guess]:.2f})\n"
-                       f"WS: {ws_guess} ({deterministic[index, ws_guess]:.2f})", fontsize=8,
-                       color="C3" if guess != digits.y_test[index] else "k")
+        axis.set_title(
+            f"label {digits.y_test[index]}, MI {info[index]:.2f}\n"
+            f"MC: {guess} ({probs[index, guess]:.2f})\n"
+            f"WS: {ws_guess} ({deterministic[index, ws_guess]:.2f})",
+            fontsize=8,
+            color="C3" if guess != digits.y_test[index] else "k",
+        )
         axis.axis("off")
-    figure.suptitle("the test digits on which the masks disagree most: MC average and weight "
-                    "scaling (WS), top class (probability); red = MC is wrong", fontsize=9)
+    figure.suptitle(
+        "the test digits on which the masks disagree most: MC average and weight "
+        "scaling (WS), top class (probability); red = MC is wrong",
+        fontsize=9,
+    )
     figure.tight_layout(rect=(0, 0, 1, 0.9))
     return figure

@@ -16,9 +16,10 @@ Every run is :func:`course_lib.experiments.train_run`, and the statistics read f
 (paired differences, smoothed validation curves) are in :mod:`course_lib.experiments` too; this
 module plans the runs, stores them, and turns them into the notebook's tables and figures.
 
-The full sweeps take minutes, so they are precomputed: ``python -m course_lib.lessons.nb07_capstone``
-writes ``nb07_capstone_results.json`` beside this file, with the settings, seeds and library version
-that produced it; the notebook loads it (or recomputes it with ``RECOMPUTE = True``).
+The full sweeps take minutes, so they are precomputed:
+``python -m course_lib.lessons.nb07_capstone`` writes ``nb07_capstone_results.json`` beside this
+file, with the settings, seeds and library version that produced it; the notebook loads it (or
+recomputes it with ``RECOMPUTE = True``).
 """
 
 from __future__ import annotations
@@ -30,14 +31,23 @@ import platform
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..experiments import (ACTIVATION_BINS, BATCH_SIZE, LR, UNIT_MEAN_BINS, best_epoch,
-                           epochs_to_reach, hidden_widths, smooth, train_run)
+from ..experiments import (
+    ACTIVATION_BINS,
+    BATCH_SIZE,
+    LR,
+    UNIT_MEAN_BINS,
+    best_epoch,
+    epochs_to_reach,
+    hidden_widths,
+    smooth,
+    train_run,
+)
 from ..nn import one_blas_thread
 
 RESULTS_PATH = Path(__file__).with_name("nb07_capstone_results.json")
@@ -54,18 +64,18 @@ class Settings:
 
     seeds: tuple[int, ...] = (0, 1, 2)
     n_train: int = 1000
-    hidden: int = 256             # units per hidden layer in the fixed-n sweep
+    hidden: int = 256  # units per hidden layer in the fixed-n sweep
     n_hidden_layers: int = 2
-    kept_units: int = 128         # n * keep_prob in the fixed-product sweep
-    epochs: int = 150             # at n_train images; 1500 SGD steps of 100 images
+    kept_units: int = 128  # n * keep_prob in the fixed-product sweep
+    epochs: int = 150  # at n_train images; 1500 SGD steps of 100 images
     p_drops: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-    dropout: float = 0.5          # p_drop of the hidden layers in experiments 2 and 4
+    dropout: float = 0.5  # p_drop of the hidden layers in experiments 2 and 4
     data_sizes: tuple[int, ...] = (50, 100, 200, 300, 500, 1000)
     regularizer_n_train: int = 300
     weight_decays: tuple[float, ...] = (3e-4, 1e-3, 3e-3)
     max_norms: tuple[float, ...] = (1.5, 2.5, 4.0)
-    near_zero: float = 0.1        # an activation below this counts as "near zero"
-    smoothing: int = 10           # epochs in the moving average of validation curves
+    near_zero: float = 0.1  # an activation below this counts as "near zero"
+    smoothing: int = 10  # epochs in the moving average of validation curves
 
     @property
     def steps(self) -> int:
@@ -79,14 +89,27 @@ class Settings:
 # --- the configuration of one run --------------------------------------------------------------
 
 
-def make_config(p_drop: float, *, hidden, n_train: int, epochs: int, input_p_drop: float = 0.0,
-                weight_decay: float = 0.0, max_norm: float | None = None) -> dict:
+def make_config(
+    p_drop: float,
+    *,
+    hidden,
+    n_train: int,
+    epochs: int,
+    input_p_drop: float = 0.0,
+    weight_decay: float = 0.0,
+    max_norm: float | None = None,
+) -> dict:
     """A run configuration for :func:`course_lib.experiments.train_run`: hidden-layer ``p_drop``
     (inputs ``input_p_drop``) and the rest."""
     hidden = [int(n) for n in hidden]
-    return {"p_drop": [float(input_p_drop)] + [float(p_drop)] * len(hidden), "hidden": hidden,
-            "n_train": int(n_train), "epochs": int(epochs), "weight_decay": float(weight_decay),
-            "max_norm": None if max_norm is None else float(max_norm)}
+    return {
+        "p_drop": [float(input_p_drop)] + [float(p_drop)] * len(hidden),
+        "hidden": hidden,
+        "n_train": int(n_train),
+        "epochs": int(epochs),
+        "weight_decay": float(weight_decay),
+        "max_norm": None if max_norm is None else float(max_norm),
+    }
 
 
 def config_key(config: dict) -> str:
@@ -100,16 +123,30 @@ def experiments(settings: Settings = Settings()) -> dict[str, dict]:
     """Every experiment's configurations, ``{experiment: {label: config}}``, in display order."""
     s = settings
     layers = s.n_hidden_layers
-    fixed_n = {f"{p:g}": make_config(p, hidden=hidden_widths([s.hidden] * layers, p, False),
-                                     n_train=s.n_train, epochs=s.epochs) for p in s.p_drops}
+    fixed_n = {
+        f"{p:g}": make_config(
+            p,
+            hidden=hidden_widths([s.hidden] * layers, p, False),
+            n_train=s.n_train,
+            epochs=s.epochs,
+        )
+        for p in s.p_drops
+    }
     fixed_product = {
-        f"{p:g}": make_config(p, hidden=hidden_widths([s.kept_units] * layers, p, True),
-                              n_train=s.n_train, epochs=s.epochs) for p in s.p_drops}
+        f"{p:g}": make_config(
+            p,
+            hidden=hidden_widths([s.kept_units] * layers, p, True),
+            n_train=s.n_train,
+            epochs=s.epochs,
+        )
+        for p in s.p_drops
+    }
     hidden = [s.hidden] * layers
 
     def at(n_train, p_drop, **extra):
-        return make_config(p_drop, hidden=hidden, n_train=n_train, epochs=s.epochs_for(n_train),
-                           **extra)
+        return make_config(
+            p_drop, hidden=hidden, n_train=n_train, epochs=s.epochs_for(n_train), **extra
+        )
 
     data_size = {}
     for n_train in s.data_sizes:
@@ -125,8 +162,12 @@ def experiments(settings: Settings = Settings()) -> dict[str, dict]:
         regularizers[f"dropout + L2/{wd:g}"] = at(n_reg, s.dropout, weight_decay=wd)
     for c in s.max_norms:
         regularizers[f"dropout + max-norm/{c:g}"] = at(n_reg, s.dropout, max_norm=c)
-    return {"p_drop_fixed_n": fixed_n, "p_drop_fixed_product": fixed_product,
-            "data_size": data_size, "regularizers": regularizers}
+    return {
+        "p_drop_fixed_n": fixed_n,
+        "p_drop_fixed_product": fixed_product,
+        "data_size": data_size,
+        "regularizers": regularizers,
+    }
 
 
 def compute_results(settings: Settings = Settings(), *, progress: bool = False) -> dict:
@@ -143,21 +184,29 @@ def compute_results(settings: Settings = Settings(), *, progress: bool = False) 
         for index, (key, seed) in enumerate(jobs, start=1):
             runs[key].append(train_run(configs[key], seed, near_zero=settings.near_zero))
             if progress:
-                print(f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
-                      f"seed {seed} {key}", file=sys.stderr, flush=True)
+                print(
+                    f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
+                    f"seed {seed} {key}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return {
         "generator": GENERATOR,
         "course_lib_version": __version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
-        "recipe": ("per run: SeedSequence(seed).spawn(3) -> split, init, train generators; "
-                   f"float32; SGD lr={LR}, batch_size={BATCH_SIZE}, momentum=0.9; inverted "
-                   "dropout; test error at inference on the 500 test images"),
+        "recipe": (
+            "per run: SeedSequence(seed).spawn(3) -> split, init, train generators; "
+            f"float32; SGD lr={LR}, batch_size={BATCH_SIZE}, momentum=0.9; inverted "
+            "dropout; test error at inference on the 500 test images"
+        ),
         "settings": settings_dict(settings),
-        "experiments": {name: {label: config_key(c) for label, c in table.items()}
-                        for name, table in plan.items()},
+        "experiments": {
+            name: {label: config_key(c) for label, c in table.items()}
+            for name, table in plan.items()
+        },
         "configs": configs,
         "runs": runs,
     }
@@ -170,12 +219,17 @@ def settings_dict(settings: Settings = Settings()) -> dict:
 
 def settings_of(results: dict) -> Settings:
     """The :class:`Settings` a results file was made with."""
-    return Settings(**{name: tuple(value) if isinstance(value, list) else value
-                       for name, value in results["settings"].items()})
+    return Settings(
+        **{
+            name: tuple(value) if isinstance(value, list) else value
+            for name, value in results["settings"].items()
+        }
+    )
 
 
 def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
     """Write the results as JSON, one run per line so that a diff stays readable."""
+
     def runs_text(runs: dict) -> str:
         blocks = []
         for key, seeds in runs.items():
@@ -183,9 +237,15 @@ def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
             blocks.append(f"   {json.dumps(key)}: [\n{lines}\n   ]")
         return "{\n" + ",\n".join(blocks) + "\n  }"
 
-    fields = [f"  {json.dumps(name)}: " + (runs_text(value) if name == "runs" else
-                                           json.dumps(value, indent=1).replace("\n", "\n  "))
-              for name, value in results.items()]
+    fields = [
+        f"  {json.dumps(name)}: "
+        + (
+            runs_text(value)
+            if name == "runs"
+            else json.dumps(value, indent=1).replace("\n", "\n  ")
+        )
+        for name, value in results.items()
+    ]
     Path(path).write_text("{\n" + ",\n".join(fields) + "\n}\n")
 
 
@@ -203,20 +263,26 @@ def runs_of(results: dict, experiment: str, label: str) -> list[dict]:
 
 def test_errors(results: dict, experiment: str) -> dict[str, np.ndarray]:
     """``{label: test error per seed}`` for one experiment, in display order."""
-    return {label: np.array([run["test_error"] for run in runs_of(results, experiment, label)])
-            for label in results["experiments"][experiment]}
+    return {
+        label: np.array([run["test_error"] for run in runs_of(results, experiment, label)])
+        for label in results["experiments"][experiment]
+    }
 
 
 def p_drop_sweep(results: dict) -> dict:
     """Both ``p_drop`` sweeps: p_drops, widths of the fixed-product nets, and errors (p, seed)."""
     fixed_n = test_errors(results, "p_drop_fixed_n")
     product = test_errors(results, "p_drop_fixed_product")
-    widths = [results["configs"][results["experiments"]["p_drop_fixed_product"][label]]
-              ["hidden"][0] for label in product]
-    return {"p_drops": np.array([float(label) for label in fixed_n]),
-            "fixed_n": np.array(list(fixed_n.values())),
-            "fixed_product": np.array(list(product.values())),
-            "widths": np.array(widths)}
+    widths = [
+        results["configs"][results["experiments"]["p_drop_fixed_product"][label]]["hidden"][0]
+        for label in product
+    ]
+    return {
+        "p_drops": np.array([float(label) for label in fixed_n]),
+        "fixed_n": np.array(list(fixed_n.values())),
+        "fixed_product": np.array(list(product.values())),
+        "widths": np.array(widths),
+    }
 
 
 def data_size_table(results: dict) -> dict:
@@ -242,15 +308,19 @@ def regularizer_table(results: dict) -> list[dict]:
     families: dict[str, list[tuple[str, list[dict]]]] = {}
     for label in results["experiments"]["regularizers"]:
         family, _, strength = label.partition("/")
-        families.setdefault(family, []).append(
-            (strength, runs_of(results, "regularizers", label)))
+        families.setdefault(family, []).append((strength, runs_of(results, "regularizers", label)))
     table = []
     for family, options in families.items():
         strength, runs = min(options, key=lambda option: _mean_val_error(option[1], last))
-        table.append({"family": family, "strength": strength,
-                      "val_error": _mean_val_error(runs, last),
-                      "test_errors": np.array([run["test_error"] for run in runs]),
-                      "candidates": [s for s, _ in options]})
+        table.append(
+            {
+                "family": family,
+                "strength": strength,
+                "val_error": _mean_val_error(runs, last),
+                "test_errors": np.array([run["test_error"] for run in runs]),
+                "candidates": [s for s, _ in options],
+            }
+        )
     return table
 
 
@@ -261,8 +331,13 @@ def regularizer_rows(results: dict) -> list[dict]:
     rows = []
     for label in results["experiments"]["regularizers"]:
         runs = runs_of(results, "regularizers", label)
-        rows.append({"label": label, "val_error": _mean_val_error(runs, last),
-                     "test_error": float(np.mean([run["test_error"] for run in runs]))})
+        rows.append(
+            {
+                "label": label,
+                "val_error": _mean_val_error(runs, last),
+                "test_error": float(np.mean([run["test_error"] for run in runs])),
+            }
+        )
     return rows
 
 
@@ -276,8 +351,9 @@ def convergence_table(results: dict, threshold: float) -> dict:
     """Per p_drop and seed: epochs to reach ``threshold`` and the best epoch, smoothed curves."""
     window = results["settings"]["smoothing"]
     p_drops = results["settings"]["p_drops"]
-    reach = np.array([[epochs_to_reach(c, threshold, window) for c in val_curves(results, p)]
-                      for p in p_drops])
+    reach = np.array(
+        [[epochs_to_reach(c, threshold, window) for c in val_curves(results, p)] for p in p_drops]
+    )
     best = np.array([[best_epoch(c, window) for c in val_curves(results, p)] for p in p_drops])
     return {"p_drops": np.array(p_drops), "reach": reach, "best": best}
 
@@ -287,14 +363,21 @@ def sparsity_table(results: dict) -> dict:
     p_drops = results["settings"]["p_drops"]
     table = {"p_drops": np.array(p_drops)}
     for stat in ("zero", "near_zero", "mean"):
-        table[stat] = np.array([[[layer[stat] for layer in run["activations"]["layers"]]
-                                 for run in runs_of(results, "p_drop_fixed_n", f"{p:g}")]
-                                for p in p_drops])
+        table[stat] = np.array(
+            [
+                [
+                    [layer[stat] for layer in run["activations"]["layers"]]
+                    for run in runs_of(results, "p_drop_fixed_n", f"{p:g}")
+                ]
+                for p in p_drops
+            ]
+        )
     return table
 
 
 def key_numbers(results: dict, threshold: float = 0.03) -> dict[str, str]:
     """The measured numbers the notebook quotes, formatted as it quotes them."""
+
     def pct(x):
         return f"{100 * float(x):.2f}%"
 
@@ -338,8 +421,7 @@ def key_numbers(results: dict, threshold: float = 0.03) -> dict[str, str]:
 
 def _scatter_seeds(axis, x, values, color, offset=0.0):
     for column in np.asarray(values).T:
-        axis.plot(np.asarray(x) + offset, 100 * column, "o", color=color, alpha=0.3,
-                  markersize=3.5)
+        axis.plot(np.asarray(x) + offset, 100 * column, "o", color=color, alpha=0.3, markersize=3.5)
 
 
 def draw_p_drop(results: dict):
@@ -351,18 +433,32 @@ def draw_p_drop(results: dict):
     p = sweep["p_drops"]
     figure, axis = plt.subplots(figsize=(8.5, 4.2))
     for name, color, label in (
-            ("fixed_n", "C0", f"fixed n = {s['hidden']} units per hidden layer"),
-            ("fixed_product", "C1", f"fixed n·keep_prob = {s['kept_units']} "
-                                    f"(n = round({s['kept_units']} / keep_prob))")):
+        ("fixed_n", "C0", f"fixed n = {s['hidden']} units per hidden layer"),
+        (
+            "fixed_product",
+            "C1",
+            f"fixed n·keep_prob = {s['kept_units']} (n = round({s['kept_units']} / keep_prob))",
+        ),
+    ):
         errors = sweep[name]
         axis.plot(p, 100 * errors.mean(axis=1), "-", color=color, linewidth=2, label=label)
         _scatter_seeds(axis, p, errors, color, offset=0.006 if name == "fixed_product" else 0)
     for x, width, error in zip(p, sweep["widths"], sweep["fixed_product"].mean(axis=1)):
-        axis.annotate(f"{width}", (x, 100 * error), textcoords="offset points", xytext=(0, 7),
-                      ha="center", fontsize=7.5, color="C1")
-    axis.set(xlabel="p_drop of both hidden layers (inputs kept)", ylabel="test error (%)",
-             title=f"{s['n_train']} training digits, {s['epochs']} epochs; line: mean of "
-                   f"{len(s['seeds'])} seeds, dots: seeds; orange numbers: units per layer")
+        axis.annotate(
+            f"{width}",
+            (x, 100 * error),
+            textcoords="offset points",
+            xytext=(0, 7),
+            ha="center",
+            fontsize=7.5,
+            color="C1",
+        )
+    axis.set(
+        xlabel="p_drop of both hidden layers (inputs kept)",
+        ylabel="test error (%)",
+        title=f"{s['n_train']} training digits, {s['epochs']} epochs; line: mean of "
+        f"{len(s['seeds'])} seeds, dots: seeds; orange numbers: units per layer",
+    )
     axis.title.set_fontsize(10)
     highest = 100 * max(sweep["fixed_n"].max(), sweep["fixed_product"].max())
     axis.set_ylim(top=highest + 0.45)  # room for the legend above the highest seed
@@ -380,20 +476,29 @@ def draw_data_size(results: dict):
     s = results["settings"]
     sizes = table["sizes"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.0))
-    for name, color, label in (("none", "C0", "no dropout"),
-                               ("dropout", "C1", f"p_drop = {s['dropout']:g} (hidden)")):
+    for name, color, label in (
+        ("none", "C0", "no dropout"),
+        ("dropout", "C1", f"p_drop = {s['dropout']:g} (hidden)"),
+    ):
         left.plot(sizes, 100 * table[name].mean(axis=1), "-o", color=color, label=label)
         _scatter_seeds(left, sizes, table[name], color)
-    left.set(xscale="log", xlabel="training images", ylabel="test error (%)",
-             title=f"same {settings_of(results).steps} SGD steps at every size")
+    left.set(
+        xscale="log",
+        xlabel="training images",
+        ylabel="test error (%)",
+        title=f"same {settings_of(results).steps} SGD steps at every size",
+    )
     left.legend()
     gain = 100 * table["gain"]
     right.axhline(0, color="grey", linewidth=0.8)
     right.plot(sizes, gain.mean(axis=1), "-o", color="C2", label="mean over seeds")
     _scatter_seeds(right, sizes, table["gain"], "C2")
-    right.set(xscale="log", xlabel="training images",
-              ylabel="error without − error with dropout (pp)",
-              title="gain from dropout (paired by seed)")
+    right.set(
+        xscale="log",
+        xlabel="training images",
+        ylabel="error without − error with dropout (pp)",
+        title="gain from dropout (paired by seed)",
+    )
     right.legend()
     for axis in (left, right):
         axis.set_xticks(sizes, [str(n) for n in sizes])
@@ -417,17 +522,32 @@ def draw_sparsity(results: dict, p_drop: float = 0.5, layer: int = 1):
         zero = np.mean([entry["zero"] for entry in layers])
         near = np.mean([entry["near_zero"] for entry in layers])
         mean = np.mean([entry["mean"] for entry in layers])
-        left.stairs(unit_hist / unit_hist.sum(), UNIT_MEAN_BINS, color=color, linewidth=2,
-                    label=f"p_drop = {p:g}: mean activation {mean:.2f}")
-        right.stairs(act_hist / act_hist.sum(), ACTIVATION_BINS, color=color, linewidth=2,
-                     label=f"p_drop = {p:g}: {100 * zero:.0f}% exactly 0, "
-                           f"{100 * near:.0f}% < {s['near_zero']:g}")
-    left.set(xlabel=f"mean activation of a unit over the test set (last bin: ≥ "
-                    f"{UNIT_MEAN_BINS[-1]:g})", ylabel="fraction of units",
-             title=f"hidden layer {layer}: mean activation per unit")
-    right.set(yscale="log", xlabel=f"activation (last bin: ≥ {ACTIVATION_BINS[-1]:g})",
-              ylabel="fraction of activations (log)",
-              title=f"hidden layer {layer}: all activations on the test set")
+        left.stairs(
+            unit_hist / unit_hist.sum(),
+            UNIT_MEAN_BINS,
+            color=color,
+            linewidth=2,
+            label=f"p_drop = {p:g}: mean activation {mean:.2f}",
+        )
+        right.stairs(
+            act_hist / act_hist.sum(),
+            ACTIVATION_BINS,
+            color=color,
+            linewidth=2,
+            label=f"p_drop = {p:g}: {100 * zero:.0f}% exactly 0, "
+            f"{100 * near:.0f}% < {s['near_zero']:g}",
+        )
+    left.set(
+        xlabel=f"mean activation of a unit over the test set (last bin: ≥ {UNIT_MEAN_BINS[-1]:g})",
+        ylabel="fraction of units",
+        title=f"hidden layer {layer}: mean activation per unit",
+    )
+    right.set(
+        yscale="log",
+        xlabel=f"activation (last bin: ≥ {ACTIVATION_BINS[-1]:g})",
+        ylabel="fraction of activations (log)",
+        title=f"hidden layer {layer}: all activations on the test set",
+    )
     for axis in (left, right):
         axis.legend(fontsize=8.5)
         axis.grid(alpha=0.3)
@@ -447,19 +567,39 @@ def draw_regularizers(results: dict):
     colors = ["C1" if row["family"].startswith("dropout") else "C0" for row in table]
     axis.bar(positions, means, color=colors, alpha=0.7)
     for x, row in zip(positions, table):
-        axis.plot([x] * len(row["test_errors"]), 100 * row["test_errors"], "o", color="k",
-                  alpha=0.5, markersize=3.5)
-        axis.annotate(f"{100 * row['test_errors'].mean():.2f}%",
-                      (x, 100 * row["test_errors"].max()), textcoords="offset points",
-                      xytext=(0, 4), ha="center", fontsize=8.5)
+        axis.plot(
+            [x] * len(row["test_errors"]),
+            100 * row["test_errors"],
+            "o",
+            color="k",
+            alpha=0.5,
+            markersize=3.5,
+        )
+        axis.annotate(
+            f"{100 * row['test_errors'].mean():.2f}%",
+            (x, 100 * row["test_errors"].max()),
+            textcoords="offset points",
+            xytext=(0, 4),
+            ha="center",
+            fontsize=8.5,
+        )
     symbol = {"L2": "λ", "max-norm": "c"}
-    labels = [row["family"] + (f"\n{symbol[row['family'].split(' + ')[-1]]} = {row['strength']}"
-                               if row["strength"] else "") for row in table]
+    labels = [
+        row["family"]
+        + (
+            f"\n{symbol[row['family'].split(' + ')[-1]]} = {row['strength']}"
+            if row["strength"]
+            else ""
+        )
+        for row in table
+    ]
     axis.set_xticks(positions, labels, fontsize=8.5)
     axis.set_ylim(0, 1.15 * 100 * max(row["test_errors"].max() for row in table))
-    axis.set(ylabel="test error (%)",
-             title=f"{s['regularizer_n_train']} training digits; each strength chosen on the "
-                   f"validation set; bars: mean, dots: {len(s['seeds'])} seeds")
+    axis.set(
+        ylabel="test error (%)",
+        title=f"{s['regularizer_n_train']} training digits; each strength chosen on the "
+        f"validation set; bars: mean, dots: {len(s['seeds'])} seeds",
+    )
     axis.title.set_fontsize(10)
     axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
@@ -480,24 +620,46 @@ def draw_convergence(results: dict, threshold: float = 0.03):
         smoothed = np.mean([smooth(curve, window) for curve in curves], axis=0)
         epochs = np.arange(1, len(smoothed) + 1)
         left.plot(epochs, 100 * smoothed, color=f"C{i}", label=f"p_drop = {p:g}")
-    left.axhline(100 * threshold, color="k", linestyle="--", linewidth=1,
-                 label=f"threshold {100 * threshold:.1f}%")
-    left.set(yscale="log", xlabel="epoch", ylabel="validation error (%)",
-             title=f"{window}-epoch moving average, mean of {len(s['seeds'])} seeds")
+    left.axhline(
+        100 * threshold,
+        color="k",
+        linestyle="--",
+        linewidth=1,
+        label=f"threshold {100 * threshold:.1f}%",
+    )
+    left.set(
+        yscale="log",
+        xlabel="epoch",
+        ylabel="validation error (%)",
+        title=f"{window}-epoch moving average, mean of {len(s['seeds'])} seeds",
+    )
     left.legend(fontsize=8.5)
     reach = table["reach"]
     p = table["p_drops"]
     with np.errstate(all="ignore"):
-        right.plot(p, np.nanmean(reach, axis=1) if np.isfinite(reach).any() else p * np.nan,
-                   "-o", color="C3", label=f"epochs to reach {100 * threshold:.1f}%")
+        right.plot(
+            p,
+            np.nanmean(reach, axis=1) if np.isfinite(reach).any() else p * np.nan,
+            "-o",
+            color="C3",
+            label=f"epochs to reach {100 * threshold:.1f}%",
+        )
     for row, x in zip(reach, p):
         right.plot([x] * len(row), row, "o", color="C3", alpha=0.3, markersize=3.5)
-    right.plot(p, table["best"].mean(axis=1), "-s", color="C4",
-               label="epoch of the lowest smoothed validation error")
+    right.plot(
+        p,
+        table["best"].mean(axis=1),
+        "-s",
+        color="C4",
+        label="epoch of the lowest smoothed validation error",
+    )
     for row, x in zip(table["best"], p):
         right.plot([x] * len(row), row, "s", color="C4", alpha=0.3, markersize=3.5)
-    right.set(xlabel="p_drop (hidden layers)", ylabel="epochs",
-              title="time to converge (lines: mean over the seeds that get there)")
+    right.set(
+        xlabel="p_drop (hidden layers)",
+        ylabel="epochs",
+        title="time to converge (lines: mean over the seeds that get there)",
+    )
     right.set_ylim(0, 1.3 * s["epochs"])
     right.legend(fontsize=8.5, loc="upper left")
     for axis in (left, right):
@@ -526,10 +688,15 @@ def draw_experiment(results: dict, experiment: str = "1. error vs p_drop"):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Run notebook 07's sweeps and write the "
-                                                 "results file the notebook loads.")
-    parser.add_argument("--out", type=Path, default=RESULTS_PATH,
-                        help="where to write the results (default: beside this module)")
+    parser = argparse.ArgumentParser(
+        description="Run notebook 07's sweeps and write the results file the notebook loads."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_PATH,
+        help="where to write the results (default: beside this module)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     results = compute_results(Settings(), progress=not args.quiet)

@@ -53,8 +53,9 @@ def live_figure(draw: Callable, controls: Mapping, *, display_now: bool = True) 
     from IPython.display import display
 
     live = LiveFigure(draw, dict(controls))
-    live.box = ipywidgets.HBox(list(live.controls.values()),
-                               layout=ipywidgets.Layout(flex_flow="row wrap"))
+    live.box = ipywidgets.HBox(
+        list(live.controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap")
+    )
     if display_now:
         display(live.box)
         figure = draw(**live.values())
