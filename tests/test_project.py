@@ -107,6 +107,26 @@ def test_ci_script_runs_the_readme_test_command():
     text = script.read_text()
     assert "set -euo pipefail" in text
     assert text.strip().splitlines()[-1] == "make test"
+    assert text.strip().splitlines()[-2] == "make lint"  # ruff and pyright before the tests
+
+
+def test_every_path_the_readmes_name_exists():
+    """A path in backticks (`course_lib/lessons/nb05_variants.py`) that no longer exists misleads
+    a contributor; placeholders (NN_name, <notebook>) are not paths."""
+    readmes = [
+        ROOT / "README.md",
+        ROOT / "notebooks" / "README.md",
+        ROOT / "autograder" / "course" / "README.md",
+    ]
+    named = set()
+    for readme in readmes:
+        for path in re.findall(
+            r"`((?:autograder|course_lib|tests|notebooks|benchmarks)/[^`\s]*)`", readme.read_text()
+        ):
+            if not re.search(r"NN|<|\*", path):
+                named.add(path.rstrip("/"))
+    assert len(named) > 10
+    assert sorted(path for path in named if not (ROOT / path).exists()) == []
 
 
 def test_readme_exercise_table_is_the_registry():
