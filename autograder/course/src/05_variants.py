@@ -291,9 +291,10 @@ check("gaussian_dropout_forward", gaussian_dropout_forward, hidden=True)
 # `torch.nn.functional.alpha_dropout`. Klambauer et al. write them with $q$ = keep_prob.)
 # Measured on a million standard normal inputs at `p_drop = 0.1`:
 
-# %% id="519a76d1fa14" tags=["demo"]
+# %% id="alpha-prime"
 ALPHA_PRIME = -1.7580993408473766  # SELU's negative saturation value, -lambda * alpha
 
+# %% id="519a76d1fa14" tags=["demo"]
 for name, m in lesson.zero_dropping_moments(0.1).items():
     print(f"{name:>12}: mean {m.mean:+.4f}   variance {m.var:.4f}")
 print("\np_drop      a        b       value of a dropped unit (a * alpha' + b)")
