@@ -2,9 +2,9 @@
 
 Results go to ``OUT/results/<student>/<notebook>.json`` as each notebook finishes, so a crash
 midway loses nothing already graded and a rerun skips what is done (unless ``regrade``). When all
-are done, ``OUT/grades.csv`` gets one row per student and notebook and one column per test, and
-``OUT/feedback/<student>.html`` one page per student. Scores go into the nbgrader gradebook from
-this process only.
+are done, ``OUT/grades.csv`` gets one row per student and notebook and one column per test,
+``OUT/feedback/<student>.html`` one page per student, and ``OUT/report.html`` the class's report
+(:mod:`autograder.report`). Scores go into the nbgrader gradebook from this process only.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import feedback
+from . import feedback, report
 from .gradebook import GradebookWriter, default_db_url
 from .grading import (
     COURSE_DIR,
@@ -141,8 +141,9 @@ def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[dict]
                 yield future.result()
 
 
-def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
-    """grades.csv and per-student feedback from every result under ``out/results``."""
+def write_reports(out: Path, source_dir: Path, *, report_names: bool = False) -> tuple[Path, Path]:
+    """grades.csv, per-student feedback and report.html (students named in it only with
+    ``report_names``) from every result under ``out/results``."""
     results = [json.loads(path.read_text()) for path in sorted((out / "results").glob("*/*.json"))]
     order = {}
     for name in sorted(p.name for p in Path(source_dir).iterdir() if p.is_dir()):
@@ -178,6 +179,7 @@ def write_reports(out: Path, source_dir: Path) -> tuple[Path, Path]:
         by_student.setdefault(result["student"], []).append(result)
     for student, student_results in by_student.items():
         (feedback_dir / f"{student}.html").write_text(feedback.render(student, student_results))
+    report.write_report(out / "report.html", results, test_order=test_ids, names=report_names)
     return csv_path, feedback_dir
 
 
@@ -197,6 +199,7 @@ def grade_class(
     regrade: bool = False,
     progress: bool = True,
     similarity: bool = False,
+    report_names: bool = False,
 ) -> str:
     """Grade every submission; return a one-paragraph summary. With ``similarity``, also write
     the similarity report of the solution cells (:mod:`autograder.similarity`) into ``out``."""
@@ -243,7 +246,7 @@ def grade_class(
                 bar.set_postfix(last=f"{result['student']}/{result['notebook']}")
     if bar is not None:
         bar.close()
-    csv_path, feedback_dir = write_reports(out, source_dir)
+    csv_path, feedback_dir = write_reports(out, source_dir, report_names=report_names)
     students = len({student for student, _, _ in found})
     summary = (
         f"graded {graded} notebooks of {students} students"

@@ -50,6 +50,7 @@ def _grade(args) -> int:
             regrade=args.regrade,
             progress=not args.quiet,
             similarity=args.similarity,
+            report_names=args.report_names,
         )
     )
     return 0
@@ -147,6 +148,12 @@ def main(argv=None) -> int:
         "--similarity",
         action="store_true",
         help="also write the similarity report of the solution cells to --out",
+    )
+    grade.add_argument(
+        "--report-names",
+        action="store_true",
+        help="name the students of each group of failure messages in report.html "
+        "(by default it names no student)",
     )
     _common(grade)
     grade.set_defaults(run=_grade)
