@@ -4,6 +4,7 @@ gradebook and export, on local workers, on a Dask cluster, and with a PostgreSQL
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -274,3 +275,20 @@ def test_postgresql_gradebook_gets_the_same_scores(graded_class, tmp_path):
     assert totals == {student: expected[student] for student in SUBSET}
     local = {s: v for s, v in _scores(out).items() if s in SUBSET}
     assert _scores(tmp_path / "pg") == local
+
+
+def test_report_shows_the_class_mistakes_and_names_no_student(graded_class):
+    _, out, _, expected, _ = graded_class
+    page = (out / "report.html").read_text()
+    assert not [student for student in expected if student in page]
+    # the six students whose forward pass does not rescale (the hostile one's among them) are
+    # one group, whatever numbers their seeds gave
+    rescale = re.search(
+        r"<td class='n'>(\d+)</td><td style='[^']*'>failed</td>"
+        r"<td class='message'>[^<]*forget to divide by keep_prob",
+        page,
+    )
+    assert rescale and rescale.group(1) == "6", page
+    assert "Not graded" in page and "not a notebook" in page
+    for secret in ("BEGIN HIDDEN", "hidden=True", "def verdict"):
+        assert secret not in page
