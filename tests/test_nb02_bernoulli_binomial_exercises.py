@@ -187,7 +187,7 @@ def test_unimplemented_sample_mask_says_so():
 
 def test_a_crash_in_sample_mask_is_reported_with_its_line():
     def sample_mask(shape, p_drop, *, rng):
-        return rng.random(shape) < keep_prob  # noqa: F821
+        return rng.random(shape) < keep_prob  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     with pytest.raises(CheckFailure, match=r"raised NameError.*keep_prob"):
         run("sample_mask", sample_mask, seed=0, hidden=False)

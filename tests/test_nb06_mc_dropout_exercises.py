@@ -348,7 +348,7 @@ def test_unimplemented_mutual_information_says_so():
 
 def test_a_crash_in_student_code_is_reported_with_its_line():
     def mutual_information(prob_samples):
-        return undefined_name  # noqa: F821
+        return undefined_name  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     with pytest.raises(CheckFailure, match=r"raised NameError.*undefined_name"):
         run("mutual_information", mutual_information, seed=0, hidden=False)
