@@ -3,6 +3,7 @@ each realistic mistake fails its exercise's checks with a message naming it."""
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -560,7 +561,7 @@ def test_the_notebook_solutions_pass():
     from autograder import build
 
     notebook = build.parse(build.SOURCES / "02_bernoulli_binomial.py")
-    namespace = {"np": np, "math": math}
+    namespace: dict[str, Any] = {"np": np, "math": math}
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
             exec(cell.source, namespace)

@@ -30,11 +30,9 @@ def mc_running(predict_fn, X, n_samples, *, rng):
     """Welford's running mean and variance, one sample in memory at a time."""
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    mean = squares = None
+    mean = squares = 0.0  # arrays of the samples' shape from the first sample on
     for count in range(1, n_samples + 1):
         sample = np.asarray(predict_fn(X=X, rng=rng), dtype=np.float64)
-        if mean is None:
-            mean, squares = np.zeros_like(sample), np.zeros_like(sample)
         delta = sample - mean
         mean = mean + delta / count
         squares = squares + delta * (sample - mean)
