@@ -241,11 +241,11 @@ def test_nll_and_error_rate_on_known_values():
     "call,pattern",
     [
         (
-            lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),
+            lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),  # pyright: ignore[reportArgumentType] - the wrong type under test
             r"model must be a course_lib.nn.MLP, got str",
         ),
         (
-            lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),
+            lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),  # pyright: ignore[reportArgumentType] - the wrong type under test
             "rng must be a numpy.random.Generator",
         ),
         (lambda: mc.nll(np.array([0.5, 0.5]), np.array([0])), r"probs must have at least 2 dim"),

@@ -554,7 +554,7 @@ def test_dropconnect_integer_arguments_are_refused(argument, rng):
 
 def test_random_functions_require_a_generator():
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
-        gaussian_dropout_forward(np.ones(3), 0.5, rng=0)
+        gaussian_dropout_forward(np.ones(3), 0.5, rng=0)  # pyright: ignore[reportArgumentType] - the wrong type under test
 
 
 @pytest.mark.parametrize(
@@ -587,7 +587,7 @@ def test_dropconnect_backward_rejects_foreign_cache_and_shape(training, rng):
     )
     assert isinstance(cache, DropConnectCache)
     with pytest.raises(ValueError, match="cache must be the DropConnectCache"):
-        dropconnect_backward(np.ones((2, 4)), None)
+        dropconnect_backward(np.ones((2, 4)), None)  # pyright: ignore[reportArgumentType] - the wrong type under test
     with pytest.raises(
         ValueError,
         match=r"dout must have the forward output's shape \(2, 4\), "
@@ -791,7 +791,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
     "call,pattern",
     [
         (lambda rng: linear_decay_rates(0), r"n_blocks must be an integer >= 1, got 0"),
-        (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),
+        (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (lambda rng: linear_decay_rates(5, 1.0), r"p_last must be in \[0, 1\), got 1.0"),
         (
             lambda rng: sample_active_blocks([0.1, 1.0], 5, rng=rng),
@@ -803,7 +803,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
             r"n_samples must be an integer >= 0, got -1",
         ),
         (
-            lambda rng: sample_active_blocks([0.5], 5, rng=None),
+            lambda rng: sample_active_blocks([0.5], 5, rng=None),  # pyright: ignore[reportArgumentType] - the wrong type under test
             "rng must be a numpy.random.Generator",
         ),
         (lambda rng: relaxed_drop(0.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 0.0"),
@@ -814,7 +814,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
         ),
         (lambda rng: relaxed_drop(0.3, float("inf"), 10, rng=rng), r"temperature must be a finite"),
         (lambda rng: relaxed_drop(0.3, 0.1, -1, rng=rng), r"size must be an integer >= 0, got -1"),
-        (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),
+        (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (
             lambda rng: targeted_keep_mask(np.ones((4, 3), dtype=int), 0.5, 0.5, rng=rng),
             r"W must have a floating dtype",
@@ -832,7 +832,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
             r"drop_rate must be in \[0, 1\], got -0.1",
         ),
         (
-            lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),
+            lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),  # pyright: ignore[reportArgumentType] - the wrong type under test
             "rng must be a numpy.random.Generator",
         ),
     ],
