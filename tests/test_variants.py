@@ -5,6 +5,7 @@ checks."""
 
 import math
 import re
+from typing import Literal, cast
 
 import numpy as np
 import pytest
@@ -55,7 +56,8 @@ UNIT_FORWARDS = list(BACKWARDS)  # the variants with the (x, p_drop) signature
 
 
 def _elements(dtype, bound):
-    return st.floats(-bound, bound, width=np.dtype(dtype).itemsize * 8, allow_subnormal=False)
+    width = cast(Literal[16, 32, 64], np.dtype(dtype).itemsize * 8)  # bits of a float dtype
+    return st.floats(-bound, bound, width=width, allow_subnormal=False)
 
 
 # (N, C, H, W) feature maps of any float dtype, including empty ones
@@ -440,6 +442,7 @@ def test_alpha_dropout_matches_torch(p_drop):
     assert values[np.argmax(counts)] == pytest.approx(a * ALPHA_PRIME + b, rel=1e-12)
     # where the two masks agree (both kept or both dropped) the outputs must agree
     out, cache = alpha_dropout_forward(x, p_drop, rng=np.random.default_rng(42))
+    assert cache.mask is not None  # a mask is drawn in training
     same = cache.mask == ~dropped_torch
     assert same[cache.mask].any() and same[~cache.mask].any()
     np.testing.assert_allclose(out[same], out_torch[same], rtol=1e-12, atol=1e-15)
@@ -471,6 +474,7 @@ def test_spatial_mask_has_dropout2d_semantics(p_drop):
         # one entry per (sample, channel), broadcast over H and W, kept units scaled alike
         assert np.array_equal(kept, np.broadcast_to(kept[:, :, :1, :1], shape))
         np.testing.assert_allclose(output[kept], 1 / (1 - p_drop), rtol=1e-15)
+    assert cache.mask is not None  # a mask is drawn in training
     assert cache.mask.shape == (out_torch != 0)[:, :, :1, :1].shape == (6, 5, 1, 1)
 
 
@@ -682,7 +686,7 @@ def test_dropblock_drops_whole_blocks(call, p_drop, seed):
     )
     whole = windows.all(axis=(-2, -1))
     covered = np.zeros_like(dropped)
-    rows, cols = whole.shape[2:]
+    rows, cols = windows.shape[2:4]
     for di in range(block_size):
         for dj in range(block_size):
             covered[:, :, di : di + rows, dj : dj + cols] |= whole
@@ -878,7 +882,7 @@ def test_relaxed_drop_is_almost_binary_when_cold():
     assert_binomial_count(
         int(np.sum((z > 0.01) & (z < 0.99))),
         z.size,
-        inside,
+        float(inside),
         alpha=ALPHA,
         what="z strictly between 0.01 and 0.99",
     )
