@@ -81,6 +81,9 @@ def dask_cluster(n_workers: int = 2):
     # distributed's annotations: dashboard_address=None (no dashboard) is typed str, and the
     # synchronous `with` is typed as returning the coroutine of `async with`
     with LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:  # pyright: ignore[reportArgumentType]
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,  # pyright: ignore[reportArgumentType]
+    ) as cluster:
         yield cluster.scheduler_address  # pyright: ignore[reportAttributeAccessIssue]

@@ -92,8 +92,8 @@ def test_seed_streams_are_uncorrelated():
     "call,pattern",
     [
         (lambda: experiments.seed_streams(-1), r"seed must be an integer >= 0, got -1"),
-        (lambda: experiments.seed_streams(1.5), r"seed must be an integer >= 0, got 1.5"),
-        (lambda: experiments.seed_streams("0"), r"seed must be an integer >= 0, got '0'"),
+        (lambda: experiments.seed_streams(1.5), r"seed must be an integer >= 0, got 1.5"),  # pyright: ignore[reportArgumentType] - the wrong type under test
+        (lambda: experiments.seed_streams("0"), r"seed must be an integer >= 0, got '0'"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (lambda: experiments.seed_streams(0, 0), r"n_streams must be an integer >= 1, got 0"),
     ],
 )
@@ -130,7 +130,7 @@ def test_train_run_follows_run_digits_recipe():
 @pytest.mark.parametrize(
     "call,pattern",
     [
-        (lambda: experiments.train_run([0.5], 0), r"config must be a mapping with the keys p_drop"),
+        (lambda: experiments.train_run([0.5], 0), r"config must be a mapping with the keys p_drop"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (
             lambda: experiments.train_run({"p_drop": 0.5}, 0),
             r"config must have the keys .*missing "
@@ -200,7 +200,7 @@ def test_activation_summary_counts_every_activation(sizes, n, near_zero, seed):
 def test_activation_summary_bad_arguments():
     model = MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"model must be a course_lib.nn.MLP, got dict"):
-        experiments.activation_summary({}, np.ones((1, 2)), 0.1)
+        experiments.activation_summary({}, np.ones((1, 2)), 0.1)  # pyright: ignore[reportArgumentType] - the wrong type under test
     with pytest.raises(ValueError, match=r"near_zero must be a finite number > 0, got -0.1"):
         experiments.activation_summary(model, np.ones((1, 2)), -0.1)
 
@@ -285,7 +285,7 @@ def test_epochs_to_reach_and_best_epoch():
             r"errors_a must be a sequence of numbers",
         ),
         (lambda: experiments.smooth([0.1, 0.2], 0), r"window must be an integer >= 1, got 0"),
-        (lambda: experiments.smooth([0.1, 0.2], 2.0), r"window must be an integer >= 1, got 2.0"),
+        (lambda: experiments.smooth([0.1, 0.2], 2.0), r"window must be an integer >= 1, got 2.0"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (lambda: experiments.smooth(np.ones((2, 2)), 2), r"curve must have 1 dimension"),
         (
             lambda: experiments.epochs_to_reach([0.1], -0.1, 1),

@@ -292,8 +292,10 @@ def test_no_function_left_in_the_grading_copy_passes_an_exercise(name, copies):
     assert report["candidates"] > 200
     passing, failures = [], set()
     for exercise, label, encoded in report["observed"]:
+        verdict = exercises.get(exercise).verdict
+        assert verdict is not None  # only the grading kernel's copy lacks verdicts
         try:
-            exercises.get(exercise).verdict(wire.decode(encoded), 7, False)
+            verdict(wire.decode(encoded), 7, False)
         except Exception as error:
             failures.add(type(error))
             continue

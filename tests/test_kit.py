@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+from numpy.typing import DTypeLike
 
 from autograder.exercises import NotImplementedYet, kit
 from course_lib.checks import CheckFailure
@@ -96,7 +97,7 @@ def scales_at_inference(x, p_drop, *, rng, training=True):
     return correct_random(x, p_drop, rng=rng)
 
 
-def sample_x(seed=0, shape=(200, 100), dtype=np.float64):
+def sample_x(seed=0, shape=(200, 100), dtype: DTypeLike = np.float64):
     return np.random.default_rng(seed).uniform(0.5, 1.5, size=shape).astype(dtype)
 
 
@@ -424,7 +425,9 @@ def test_observed_passes_numeric_arrays_and_describes_the_rest():
     array = np.arange(3.0)
     seen = kit.observed(array)
     assert np.array_equal(seen, array) and seen is not array
-    assert kit.observed(2.5).shape == () and kit.observed(np.float32(1)).dtype == np.float32
+    number, single = kit.observed(2.5), kit.observed(np.float32(1))
+    assert isinstance(number, np.ndarray) and number.shape == ()
+    assert isinstance(single, np.ndarray) and single.dtype == np.float32
     assert kit.observed(True) == "bool"
     assert kit.observed(None) == "NoneType"
     assert kit.observed([1.0, 2.0]) == "list"
@@ -441,14 +444,15 @@ def test_output_requires_a_pair():
 
 def test_attempt_records_failures_but_not_missing_code():
     def crashes(x):
-        return x / undefined  # noqa: F821
+        return x / undefined  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     def missing(x):
         raise NotImplementedError()
 
     assert kit.attempt(lambda x: x + 1, 1) == 2
     recorded = kit.attempt(crashes, 1)
-    assert "raised NameError" in kit.failure_of(recorded)
+    failure = kit.failure_of(recorded)
+    assert failure is not None and "raised NameError" in failure
     assert kit.failure_of(2) is None and kit.failure_of({"value": 1}) is None
     with pytest.raises(NotImplementedYet, match="not implemented yet"):
         kit.attempt(missing, 1)
@@ -542,5 +546,7 @@ def test_no_verdict_passes_an_observation_with_cases_left_out(hidden):
 
     forged = {"values": [], "bad": [], "results": [], "ranges": [], "default": [1, 2]}
     for exercise in exercises.all_exercises():
+        # checked outside the raises block, where calling a missing verdict would pass the test
+        assert exercise.verdict is not None
         with pytest.raises(Exception):  # noqa: B017 - any failure will do
             exercise.verdict(dict(forged), 7, hidden)

@@ -39,5 +39,6 @@ def test_moving_a_control_redraws_with_its_value():
 
 def test_controls_are_laid_out_in_a_box():
     live = live_figure(_draw, {"level": widgets.FloatSlider()}, display_now=False)
+    assert isinstance(live.box, widgets.Box)
     assert list(live.box.children) == list(live.controls.values())
     assert live.values() == {"level": 0.0}

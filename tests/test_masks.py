@@ -81,9 +81,9 @@ def test_same_seed_same_mask_and_rng_advances():
 
 def test_does_not_touch_global_state():
     np.random.seed(0)
-    before = np.random.get_state()[1].copy()
+    before = np.random.get_state(legacy=False)["state"]["key"].copy()
     sample_mask(1000, 0.5, rng=np.random.default_rng(0))
-    assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(np.random.get_state(legacy=False)["state"]["key"], before)
 
 
 @pytest.mark.parametrize("p_drop", [1.0, -0.1, 1.2, float("nan"), "0.5", None, True])

@@ -178,8 +178,8 @@ def test_thinned_network_zeroes_or_scales_whole_rows(sizes, rates, dtype, seed):
         # scaled in float64, rounded once to the model's dtype
         scaled = (W.astype(np.float64) * (1.0 / (1 - p_drop))).astype(W.dtype)
         # each row (the weights read from one unit) is all zero or all scaled
-        zero = np.all(W_thin == 0, axis=1)
-        whole = np.all(W_thin == scaled, axis=1)
+        zero = (W_thin == 0).all(axis=1)
+        whole = (W_thin == scaled).all(axis=1)
         assert np.all(zero | whole)
         if p_drop == 0:
             np.testing.assert_array_equal(W_thin, W)
@@ -241,11 +241,11 @@ def test_nll_and_error_rate_on_known_values():
     "call,pattern",
     [
         (
-            lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),
+            lambda: mc.thinned_network("model", rng=np.random.default_rng(0)),  # pyright: ignore[reportArgumentType] - the wrong type under test
             r"model must be a course_lib.nn.MLP, got str",
         ),
         (
-            lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),
+            lambda: mc.thinned_network(MLP([2, 3, 2], 0.5, rng=np.random.default_rng(0)), rng=1),  # pyright: ignore[reportArgumentType] - the wrong type under test
             "rng must be a numpy.random.Generator",
         ),
         (lambda: mc.nll(np.array([0.5, 0.5]), np.array([0])), r"probs must have at least 2 dim"),

@@ -3,6 +3,7 @@ each realistic mistake fails its exercise's checks with a message naming it."""
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -187,7 +188,7 @@ def test_unimplemented_sample_mask_says_so():
 
 def test_a_crash_in_sample_mask_is_reported_with_its_line():
     def sample_mask(shape, p_drop, *, rng):
-        return rng.random(shape) < keep_prob  # noqa: F821
+        return rng.random(shape) < keep_prob  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     with pytest.raises(CheckFailure, match=r"raised NameError.*keep_prob"):
         run("sample_mask", sample_mask, seed=0, hidden=False)
@@ -560,7 +561,7 @@ def test_the_notebook_solutions_pass():
     from autograder import build
 
     notebook = build.parse(build.SOURCES / "02_bernoulli_binomial.py")
-    namespace = {"np": np, "math": math}
+    namespace: dict[str, Any] = {"np": np, "math": math}
     for cell in notebook.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
             exec(cell.source, namespace)

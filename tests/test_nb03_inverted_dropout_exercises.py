@@ -124,7 +124,7 @@ def test_unimplemented_exercise_says_so():
 
 def test_a_crash_in_student_code_is_reported_with_its_line():
     def dropout_forward(x, p_drop, *, rng, training=True):
-        return x * undefined_name, None  # noqa: F821
+        return x * undefined_name, None  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     with pytest.raises(CheckFailure, match=r"raised NameError.*undefined_name"):
         run("dropout_forward", dropout_forward, seed=0, hidden=False)

@@ -654,7 +654,7 @@ def test_unimplemented_exercise_says_so(name):
 @pytest.mark.parametrize("name", EXERCISES)
 def test_a_crash_in_student_code_is_reported_with_its_line(name):
     def crashing(*args, rng, training=True):
-        return args[0] * undefined_name, None  # noqa: F821
+        return args[0] * undefined_name, None  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     _expect(name, crashing, "raised NameError.*undefined_name", hidden=False)
 

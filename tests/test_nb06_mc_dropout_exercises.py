@@ -30,11 +30,9 @@ def mc_running(predict_fn, X, n_samples, *, rng):
     """Welford's running mean and variance, one sample in memory at a time."""
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    mean = squares = None
+    mean = squares = 0.0  # arrays of the samples' shape from the first sample on
     for count in range(1, n_samples + 1):
         sample = np.asarray(predict_fn(X=X, rng=rng), dtype=np.float64)
-        if mean is None:
-            mean, squares = np.zeros_like(sample), np.zeros_like(sample)
         delta = sample - mean
         mean = mean + delta / count
         squares = squares + delta * (sample - mean)
@@ -348,7 +346,7 @@ def test_unimplemented_mutual_information_says_so():
 
 def test_a_crash_in_student_code_is_reported_with_its_line():
     def mutual_information(prob_samples):
-        return undefined_name  # noqa: F821
+        return undefined_name  # noqa: F821  # pyright: ignore[reportUndefinedVariable] - the crash under test
 
     with pytest.raises(CheckFailure, match=r"raised NameError.*undefined_name"):
         run("mutual_information", mutual_information, seed=0, hidden=False)

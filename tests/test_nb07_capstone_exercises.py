@@ -285,7 +285,7 @@ def test_a_crash_in_student_code_is_reported_with_its_line():
     def sweep_p_drop(
         p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150, keep_product=False
     ):
-        return [run_digits(p, seed=seed, n_train=n_train, hiden=hidden) for p in p_drops]
+        return [run_digits(p, seed=seed, n_train=n_train, hiden=hidden) for p in p_drops]  # pyright: ignore[reportCallIssue] - the typo under test
 
     with pytest.raises(CheckFailure, match=r"raised TypeError.*hiden"):
         run("sweep_p_drop", sweep_p_drop, seed=0, hidden=False)

@@ -28,7 +28,11 @@ def _show(payload) -> str:
 
 
 def _kernel_pid(session: KernelSession) -> int:
-    return session.km.provisioner.process.pid
+    assert session.km is not None, "the session has no kernel"
+    # the kernel's Popen, which the local provisioner keeps
+    process = getattr(session.km.provisioner, "process", None)
+    assert process is not None, "the kernel has no local process"
+    return process.pid
 
 
 def _gone(pid: int, wait: float = 10.0) -> bool:

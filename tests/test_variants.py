@@ -5,6 +5,7 @@ checks."""
 
 import math
 import re
+from typing import Literal, cast
 
 import numpy as np
 import pytest
@@ -55,7 +56,8 @@ UNIT_FORWARDS = list(BACKWARDS)  # the variants with the (x, p_drop) signature
 
 
 def _elements(dtype, bound):
-    return st.floats(-bound, bound, width=np.dtype(dtype).itemsize * 8, allow_subnormal=False)
+    width = cast(Literal[16, 32, 64], np.dtype(dtype).itemsize * 8)  # bits of a float dtype
+    return st.floats(-bound, bound, width=width, allow_subnormal=False)
 
 
 # (N, C, H, W) feature maps of any float dtype, including empty ones
@@ -440,6 +442,7 @@ def test_alpha_dropout_matches_torch(p_drop):
     assert values[np.argmax(counts)] == pytest.approx(a * ALPHA_PRIME + b, rel=1e-12)
     # where the two masks agree (both kept or both dropped) the outputs must agree
     out, cache = alpha_dropout_forward(x, p_drop, rng=np.random.default_rng(42))
+    assert cache.mask is not None  # a mask is drawn in training
     same = cache.mask == ~dropped_torch
     assert same[cache.mask].any() and same[~cache.mask].any()
     np.testing.assert_allclose(out[same], out_torch[same], rtol=1e-12, atol=1e-15)
@@ -471,6 +474,7 @@ def test_spatial_mask_has_dropout2d_semantics(p_drop):
         # one entry per (sample, channel), broadcast over H and W, kept units scaled alike
         assert np.array_equal(kept, np.broadcast_to(kept[:, :, :1, :1], shape))
         np.testing.assert_allclose(output[kept], 1 / (1 - p_drop), rtol=1e-15)
+    assert cache.mask is not None  # a mask is drawn in training
     assert cache.mask.shape == (out_torch != 0)[:, :, :1, :1].shape == (6, 5, 1, 1)
 
 
@@ -554,7 +558,7 @@ def test_dropconnect_integer_arguments_are_refused(argument, rng):
 
 def test_random_functions_require_a_generator():
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
-        gaussian_dropout_forward(np.ones(3), 0.5, rng=0)
+        gaussian_dropout_forward(np.ones(3), 0.5, rng=0)  # pyright: ignore[reportArgumentType] - the wrong type under test
 
 
 @pytest.mark.parametrize(
@@ -587,7 +591,7 @@ def test_dropconnect_backward_rejects_foreign_cache_and_shape(training, rng):
     )
     assert isinstance(cache, DropConnectCache)
     with pytest.raises(ValueError, match="cache must be the DropConnectCache"):
-        dropconnect_backward(np.ones((2, 4)), None)
+        dropconnect_backward(np.ones((2, 4)), None)  # pyright: ignore[reportArgumentType] - the wrong type under test
     with pytest.raises(
         ValueError,
         match=r"dout must have the forward output's shape \(2, 4\), "
@@ -682,7 +686,7 @@ def test_dropblock_drops_whole_blocks(call, p_drop, seed):
     )
     whole = windows.all(axis=(-2, -1))
     covered = np.zeros_like(dropped)
-    rows, cols = whole.shape[2:]
+    rows, cols = windows.shape[2:4]
     for di in range(block_size):
         for dj in range(block_size):
             covered[:, :, di : di + rows, dj : dj + cols] |= whole
@@ -791,7 +795,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
     "call,pattern",
     [
         (lambda rng: linear_decay_rates(0), r"n_blocks must be an integer >= 1, got 0"),
-        (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),
+        (lambda rng: linear_decay_rates(5.0), r"n_blocks must be an integer >= 1, got 5.0"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (lambda rng: linear_decay_rates(5, 1.0), r"p_last must be in \[0, 1\), got 1.0"),
         (
             lambda rng: sample_active_blocks([0.1, 1.0], 5, rng=rng),
@@ -803,7 +807,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
             r"n_samples must be an integer >= 0, got -1",
         ),
         (
-            lambda rng: sample_active_blocks([0.5], 5, rng=None),
+            lambda rng: sample_active_blocks([0.5], 5, rng=None),  # pyright: ignore[reportArgumentType] - the wrong type under test
             "rng must be a numpy.random.Generator",
         ),
         (lambda rng: relaxed_drop(0.0, 0.1, 10, rng=rng), r"p_drop must be in \(0, 1\), got 0.0"),
@@ -814,7 +818,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
         ),
         (lambda rng: relaxed_drop(0.3, float("inf"), 10, rng=rng), r"temperature must be a finite"),
         (lambda rng: relaxed_drop(0.3, 0.1, -1, rng=rng), r"size must be an integer >= 0, got -1"),
-        (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),
+        (lambda rng: relaxed_drop(0.3, 0.1, 10, rng=0), "rng must be a numpy.random.Generator"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (
             lambda rng: targeted_keep_mask(np.ones((4, 3), dtype=int), 0.5, 0.5, rng=rng),
             r"W must have a floating dtype",
@@ -832,7 +836,7 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
             r"drop_rate must be in \[0, 1\], got -0.1",
         ),
         (
-            lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),
+            lambda rng: targeted_keep_mask(np.ones((4, 3)), 0.5, 0.5, rng=None),  # pyright: ignore[reportArgumentType] - the wrong type under test
             "rng must be a numpy.random.Generator",
         ),
     ],
@@ -878,7 +882,7 @@ def test_relaxed_drop_is_almost_binary_when_cold():
     assert_binomial_count(
         int(np.sum((z > 0.01) & (z < 0.99))),
         z.size,
-        inside,
+        float(inside),
         alpha=ALPHA,
         what="z strictly between 0.01 and 0.99",
     )

@@ -2,6 +2,7 @@
 
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -92,14 +93,16 @@ def test_arrays_of_either_byte_order_keep_their_values(array):
 @pytest.mark.parametrize("dtype", sorted(wire._DTYPES))
 def test_each_supported_dtype_by_name(dtype):
     array = np.arange(6).reshape(2, 3).astype(dtype)
-    back = decode(encode({"x": array}))["x"]
+    # typed Any: decode may return any value of the format, and the test knows which it sent
+    received: Any = decode(encode({"x": array}))
+    back = received["x"]
     assert back.dtype == np.dtype(dtype) and np.array_equal(back, array)
 
 
 def test_decoded_arrays_own_writable_memory_and_views_are_sent_as_their_values():
     matrix = np.arange(12.0).reshape(3, 4)
     view = matrix[::2, 1::2].T  # neither C-contiguous nor owning its memory
-    back = decode(encode(view))
+    back: Any = decode(encode(view))
     assert np.array_equal(back, view) and back.flags.writeable and back.flags.owndata
     back[0, 0] = -1.0
     assert matrix[0, 1] == 1.0
@@ -202,7 +205,8 @@ def test_a_shape_larger_than_any_payload(shape):
 def test_payloads_over_the_size_limit(monkeypatch):
     text = encode({"x": np.zeros(10)})
     monkeypatch.setattr(wire, "MAX_BYTES", len(text))
-    assert decode(text)["x"].shape == (10,)
+    received: Any = decode(text)
+    assert received["x"].shape == (10,)
     monkeypatch.setattr(wire, "MAX_BYTES", len(text) - 1)
     with pytest.raises(WireError, match="too large"):
         decode(text)
@@ -281,5 +285,5 @@ def test_refusals_are_value_errors_with_one_short_line():
 
 def test_special_floats_pass_as_json_extensions():
     """The kernel's JSON may hold NaN and Infinity (Python's json writes them)."""
-    back = decode('{"nan": NaN, "inf": Infinity, "minus": -Infinity}')
+    back: Any = decode('{"nan": NaN, "inf": Infinity, "minus": -Infinity}')
     assert math.isnan(back["nan"]) and back["inf"] == math.inf and back["minus"] == -math.inf
