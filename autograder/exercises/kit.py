@@ -668,7 +668,7 @@ def assert_masks_independent(
     )
 
 
-def check_rng_use(first, again, other, p_drop: float, *, alpha: float = DEFAULT_ALPHA) -> None:
+def check_rng_use(first, again, other, *, p_drop: float, alpha: float = DEFAULT_ALPHA) -> None:
     """Randomness must come from the ``rng`` argument only, judged from three outputs.
 
     ``first`` and ``again`` come from generators with the same seed, ``other`` from another
@@ -697,7 +697,7 @@ def assert_uses_rng(
 ) -> None:
     """:func:`check_rng_use` on ``fn(rng)`` with seeds ``seeds[0]`` (twice) and ``seeds[1]``."""
     outputs = [fn(np.random.default_rng(seed)) for seed in (seeds[0], seeds[0], seeds[1])]
-    check_rng_use(*outputs, p_drop, alpha=alpha)
+    check_rng_use(*outputs, p_drop=p_drop, alpha=alpha)
 
 
 def _backward_mistakes(dout, out, mask, keep_prob, p_drop):

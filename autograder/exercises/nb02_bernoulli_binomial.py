@@ -80,7 +80,7 @@ class SampleMask:
         runs = observed["rng_runs"]
         for mask in runs:
             _check_mask_type(mask, (64, 64))
-        kit.check_rng_use(*runs, 0.5)
+        kit.check_rng_use(*runs, p_drop=0.5)
         first, second = observed["consecutive"]
         for mask in (first, second):
             _check_mask_type(mask, (64, 64))

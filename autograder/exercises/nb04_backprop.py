@@ -243,7 +243,7 @@ class DropoutBackward:
                 )
         _check_inference(observed, seed)
         _check_p_zero(observed, seed)
-        kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), 0.5)
+        kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), p_drop=0.5)
         _check_gradient(observed, seed)
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], "dropout_forward")
