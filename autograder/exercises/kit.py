@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from course_lib import stats
 from course_lib.checks import DEFAULT_ALPHA, CheckFailure, assert_binomial_count, assert_mean_close
@@ -35,7 +36,7 @@ BAD_P_DROPS = (1.0, -0.1, 1.5)
 
 
 def inputs(
-    seed: int, shape, dtype=np.float64, *, key: Sequence[int] = (), zeros: float = 0.0
+    seed: int, shape, dtype: DTypeLike = np.float64, *, key: Sequence[int] = (), zeros: float = 0.0
 ) -> np.ndarray:
     """Seeded activations of ``shape`` and ``dtype``: random signs times values in [0.5, 1.5].
 

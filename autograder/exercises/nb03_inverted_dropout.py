@@ -90,7 +90,7 @@ _BAD_LR_CALLS = ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))
 class EquivalentStandardLr:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = {
+        observed: dict[str, list[float] | list[str]] = {
             "values": [float(call(fn, lr, p_drop)) for lr, p_drop in _lr_cases(seed, hidden)]
         }
         if hidden:
