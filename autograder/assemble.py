@@ -241,6 +241,7 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
             solutions[grade_id] = source
             steps.append(("code", source, f"solution {grade_id}"))
         elif cell.cell_type == "code" and meta.get("grade"):
+            assert grade_id is not None  # the build requires a grade_id in all nbgrader metadata
             if theirs is not None and cell_source(theirs).strip() not in (
                 cell_source(cell).strip(),
                 released(cell_source(cell)),

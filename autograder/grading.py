@@ -104,7 +104,7 @@ def _judge_call(session: KernelSession, call, seed: int) -> tuple[str, str]:
         return "failed", str(payload["failure"])
     try:
         observed = wire.decode(payload.get("observed"))
-        exercises.get(call.exercise).verdict(observed, call_seed, call.hidden)
+        exercises.get(call.exercise).judge(observed, call_seed, call.hidden)
     except AssertionError as failure:
         return "failed", str(failure)
     except Exception as error:  # malformed or forged observations

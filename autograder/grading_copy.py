@@ -96,6 +96,7 @@ def _definition(dotted: str) -> tuple[str, str]:
     if function is None or not callable(function):
         raise LookupError(f"{dotted} is not a function of the course library")
     module = importlib.import_module(function.__module__)
+    assert module.__file__ is not None  # every module of the course library is a .py file
     relative = Path(module.__file__).resolve().relative_to(COURSE_LIB)
     return str(relative), function.__name__
 

@@ -112,8 +112,9 @@ def _decode(value, depth):
     raise WireError(f"unexpected {type(value).__name__}")
 
 
-def decode(text: str):
-    """Parse a string produced by :func:`encode`, validating every value."""
+def decode(text: object):
+    """Parse a string produced by :func:`encode`, validating every value (anything else, such
+    as a missing payload, raises :class:`WireError`)."""
     if not isinstance(text, str) or len(text) > MAX_BYTES:
         raise WireError("payload missing or too large")
     try:

@@ -208,7 +208,8 @@ def binomial_normal_pmf(n: int, k: int, p: float) -> tuple[float, float]:
     if p == 0:
         raise ValueError("p must be > 0 for a normal approximation")
     law = stats.norm(n * p, math.sqrt(n * p * (1.0 - p)))
-    return float(law.pdf(k)), float(law.cdf(k + 0.5) - law.cdf(k - 0.5))
+    # scipy types a frozen law as rv_continuous_frozen | rv_discrete_frozen, whichever it is
+    return float(law.pdf(k)), float(law.cdf(k + 0.5) - law.cdf(k - 0.5))  # pyright: ignore[reportAttributeAccessIssue]
 
 
 def binomial_normal_range(n: int, p: float, coverage: float) -> tuple[float, float]:

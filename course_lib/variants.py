@@ -502,7 +502,8 @@ def dropconnect_backward(
 def _check_maps_shape(shape) -> tuple[int, int, int, int]:
     if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 4:
         raise ValueError(f"shape must be (N, C, H, W), four integers >= 1, got {shape!r}")
-    return tuple(check_count(side, f"shape[{i}]", minimum=1) for i, side in enumerate(shape))
+    n, c, h, w = (check_count(side, f"shape[{i}]", minimum=1) for i, side in enumerate(shape))
+    return n, c, h, w
 
 
 def dropblock_mask(
@@ -575,9 +576,9 @@ def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
 
 
 def _check_rates(p_drops, name: str) -> list[float]:
-    if isinstance(p_drops, (str, bytes)):
-        p_drops = None
     try:
+        if isinstance(p_drops, (str, bytes)):
+            raise TypeError("a string is not a sequence of rates")
         rates = list(p_drops)
     except TypeError:
         raise ArgumentTypeError(

@@ -59,6 +59,14 @@ class Exercise:
     def references(self) -> tuple[str, ...]:
         return (self.reference, *self.equivalents)
 
+    def judge(self, observed, seed: int, hidden: bool) -> None:
+        """Run the verdict on what the probe observed."""
+        if self.verdict is None:
+            raise RuntimeError(
+                f"the verdict of {self.name} runs in the grader, not in a grading kernel"
+            )
+        self.verdict(observed, seed, hidden)
+
 
 REGISTRY: dict[str, Exercise] = {}
 
@@ -141,9 +149,7 @@ def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:
     if not callable(fn):
         raise CheckFailure(f"{name} must be a function, got {type(fn).__name__}")
     ex = get(name)
-    if ex.verdict is None:
-        raise RuntimeError(f"the verdict of {name} runs in the grader, not in a grading kernel")
-    ex.verdict(ex.probe(fn, seed, hidden), seed, hidden)
+    ex.judge(ex.probe(fn, seed, hidden), seed, hidden)
 
 
 def check(name: str, fn: Callable, *, hidden: bool = False, seed: int | None = None) -> None:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from course_lib import stats
 from course_lib.checks import DEFAULT_ALPHA, CheckFailure, assert_binomial_count, assert_mean_close
@@ -35,7 +36,7 @@ BAD_P_DROPS = (1.0, -0.1, 1.5)
 
 
 def inputs(
-    seed: int, shape, dtype=np.float64, *, key: Sequence[int] = (), zeros: float = 0.0
+    seed: int, shape, dtype: DTypeLike = np.float64, *, key: Sequence[int] = (), zeros: float = 0.0
 ) -> np.ndarray:
     """Seeded activations of ``shape`` and ``dtype``: random signs times values in [0.5, 1.5].
 
@@ -668,7 +669,7 @@ def assert_masks_independent(
     )
 
 
-def check_rng_use(first, again, other, p_drop: float, *, alpha: float = DEFAULT_ALPHA) -> None:
+def check_rng_use(first, again, other, *, p_drop: float, alpha: float = DEFAULT_ALPHA) -> None:
     """Randomness must come from the ``rng`` argument only, judged from three outputs.
 
     ``first`` and ``again`` come from generators with the same seed, ``other`` from another
@@ -697,7 +698,7 @@ def assert_uses_rng(
 ) -> None:
     """:func:`check_rng_use` on ``fn(rng)`` with seeds ``seeds[0]`` (twice) and ``seeds[1]``."""
     outputs = [fn(np.random.default_rng(seed)) for seed in (seeds[0], seeds[0], seeds[1])]
-    check_rng_use(*outputs, p_drop, alpha=alpha)
+    check_rng_use(*outputs, p_drop=p_drop, alpha=alpha)
 
 
 def _backward_mistakes(dout, out, mask, keep_prob, p_drop):

@@ -174,7 +174,7 @@ def _random_rates(seed: int, index: int, n_sites: int) -> list[float]:
     return [float(rate) for rate in rates]
 
 
-def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], object]]:
+def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], float | list[float]]]:
     cases = [
         (EXAMPLE, [0.0, 0.5, 0.3, 0.0, 0.0]),
         ([784, 1024, 10], 0.5),
@@ -199,7 +199,7 @@ def _subnetwork_cases(seed: int, hidden: bool) -> list[tuple[list[int], object]]
     return cases
 
 
-_BAD_SUBNETWORKS = (
+_BAD_SUBNETWORKS: tuple[tuple[list[int], float | list[float]], ...] = (
     ([5], 0.5),  # fewer than 2 layers
     ([3, 0, 2], 0.5),  # a layer with no unit
     ([3, 4, 2], [0.5]),  # one rate for two dropout sites
@@ -272,13 +272,13 @@ class CountSubnetworks:
     def probe(fn, seed, hidden):
         observed = {"results": []}
         for sizes, p_drop in _subnetwork_cases(seed, hidden):
-            rates = p_drop if isinstance(p_drop, float) else list(p_drop)
+            rates = list(p_drop) if isinstance(p_drop, list) else p_drop
             result = kit.attempt(fn, list(sizes), rates)
             observed["results"].append(result if kit.failure_of(result) else _describe(result))
         if hidden:
             observed["bad"] = [
                 kit.outcome_of_bad_call(
-                    fn, list(sizes), p_drop if isinstance(p_drop, float) else list(p_drop)
+                    fn, list(sizes), list(p_drop) if isinstance(p_drop, list) else p_drop
                 )
                 for sizes, p_drop in _BAD_SUBNETWORKS
             ]

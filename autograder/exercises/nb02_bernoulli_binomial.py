@@ -80,7 +80,7 @@ class SampleMask:
         runs = observed["rng_runs"]
         for mask in runs:
             _check_mask_type(mask, (64, 64))
-        kit.check_rng_use(*runs, 0.5)
+        kit.check_rng_use(*runs, p_drop=0.5)
         first, second = observed["consecutive"]
         for mask in (first, second):
             _check_mask_type(mask, (64, 64))
@@ -208,7 +208,8 @@ def _check_repeats(masks) -> None:
     checks.assert_binomial_count(
         int(np.sum(dropped == mode)),
         len(masks),
-        float(law.pmf(mode)),
+        # scipy types a frozen law as rv_continuous_frozen | rv_discrete_frozen, whichever it is
+        float(law.pmf(mode)),  # pyright: ignore[reportAttributeAccessIssue]
         what=f"calls of sample_mask({n_units}, {_REPEAT_P_DROP}) that drop exactly {mode} units",
         alternatives={f"Every call drops exactly the same number of units. {kit.FIXED_COUNT}": 1.0},
         hint="the number of dropped units must vary from call to call like Binomial(n, p_drop).",

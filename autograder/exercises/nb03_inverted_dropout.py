@@ -63,7 +63,7 @@ class DropoutForward:
             kit.check_inverted_dropout_output(x, out, p_drop)
             kit.check_inference_identity(x, inferred, name=name)
         x, runs = kit.recorded_rng_runs(observed, seed, _RNG_SHAPE, name)
-        kit.check_rng_use(*runs, 0.5)
+        kit.check_rng_use(*runs, p_drop=0.5)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
         x_mean = kit.inputs(seed + 100, _MEAN_SHAPE)
         repeats = [kit.require_array(out, name, like=x_mean) for out in observed["repeats"]]
@@ -90,7 +90,7 @@ _BAD_LR_CALLS = ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))
 class EquivalentStandardLr:
     @staticmethod
     def probe(fn, seed, hidden):
-        observed = {
+        observed: dict[str, list[float] | list[str]] = {
             "values": [float(call(fn, lr, p_drop)) for lr, p_drop in _lr_cases(seed, hidden)]
         }
         if hidden:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from course_lib.checks import CheckFailure, assert_binomial_count
 from course_lib.gradcheck import relative_error as reference_relative_error
@@ -66,13 +67,15 @@ def _pair(fn) -> tuple[Callable, Callable]:
 # --- dropout_backward -------------------------------------------------------------------------
 
 
-def _inputs(seed: int, key: int, shape, dtype=np.float64, zeros: float = 0.0) -> np.ndarray:
+def _inputs(
+    seed: int, key: int, shape, dtype: DTypeLike = np.float64, zeros: float = 0.0
+) -> np.ndarray:
     """Activations with no zeros, except a fraction ``zeros`` set exactly to 0 (as ReLU
     outputs are), so that elsewhere the zeros of an output are exactly the dropped units."""
     return kit.inputs(seed, shape, dtype, key=(key, 1), zeros=zeros)
 
 
-def _douts(seed: int, key: int, shape, dtype=np.float64) -> np.ndarray:
+def _douts(seed: int, key: int, shape, dtype: DTypeLike = np.float64) -> np.ndarray:
     """Upstream gradients with no zero entry, so that the zeros of dx are the dropped units."""
     return kit.inputs(seed, shape, dtype, key=(key, 2))
 
@@ -243,7 +246,7 @@ class DropoutBackward:
                 )
         _check_inference(observed, seed)
         _check_p_zero(observed, seed)
-        kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), 0.5)
+        kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), p_drop=0.5)
         _check_gradient(observed, seed)
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], "dropout_forward")
@@ -345,7 +348,8 @@ def _check_gradient(observed, seed) -> None:
 def _rel_cases(seed: int, hidden: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng([seed, 4])
     a = rng.standard_normal(7)
-    cases = [(a, a + 0.3 * rng.standard_normal(7))]  # plain vectors
+    cases: list[tuple[np.ndarray, np.ndarray]] = []
+    cases.append((a, a + 0.3 * rng.standard_normal(7)))  # plain vectors
     cases.append((rng.standard_normal((5, 4)), rng.standard_normal((5, 4))))  # matrices
     small = 1e-6 * rng.standard_normal(50)  # tiny gradients
     cases.append((small, small * (1 + 1e-3 * rng.standard_normal(50))))

@@ -96,7 +96,7 @@ class SpatialDropoutForward:
             _check_inference(x, inferred, name)
         x, runs = kit.recorded_rng_runs(observed, seed, _SPATIAL_RNG_SHAPE, name, key=(0,))
         # one entry per channel: the pixels of a channel are not independent draws
-        kit.check_rng_use(*(out[:, :, 0, 0] for out in runs), 0.5, alpha=ALPHA)
+        kit.check_rng_use(*(out[:, :, 0, 0] for out in runs), p_drop=0.5, alpha=ALPHA)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], name)
@@ -554,7 +554,7 @@ class AlphaDropoutForward:
         x, runs = kit.recorded_rng_runs(observed, seed, _ALPHA_RNG_SHAPE, name, key=(2,))
         a, b = _affine(0.5)
         kept = [~_alpha_close(out.astype(np.float64), a, ALPHA_PRIME, b, x.dtype) for out in runs]
-        kit.check_rng_use(*kept, 0.5, alpha=ALPHA)
+        kit.check_rng_use(*kept, p_drop=0.5, alpha=ALPHA)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], name)
@@ -669,7 +669,7 @@ class DropconnectForward:
         runs = observed["rng_runs"]
         for out in runs:
             kit.require_array(out, name, like=np.empty((x.shape[0], m)))
-        kit.check_rng_use(*(out - b != 0 for out in runs), 0.5, alpha=ALPHA)
+        kit.check_rng_use(*(out - b != 0 for out in runs), p_drop=0.5, alpha=ALPHA)
         p_zero = kit.require_array(observed["p_zero"], name, like=np.empty((x.shape[0], m)))
         if not _dense_close(x, W, b, p_zero):
             raise CheckFailure("dropconnect_forward with p_drop = 0 must return x @ W + b.")

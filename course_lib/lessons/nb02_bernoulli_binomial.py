@@ -74,7 +74,8 @@ def draw_dropped_counts(n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000
     last = min(n, max(math.ceil(mean + 5 * sd) + 1, first + 10))
     counts = np.arange(first, last + 1)
     frequencies = np.bincount(dropped, minlength=n + 1)[first : last + 1] / n_layers
-    pmf = law.pmf(counts)
+    # scipy types a frozen law as rv_continuous_frozen | rv_discrete_frozen, whichever it is
+    pmf = law.pmf(counts)  # pyright: ignore[reportAttributeAccessIssue]
 
     figure, axis = plt.subplots(figsize=(10, 4))
     axis.axvspan(
@@ -174,7 +175,9 @@ def draw_concentration(p_drop: float = 0.5, *, seed: int = 0):
         law = dropped_count_distribution(n, p_drop)
         counts = np.arange(n + 1)
         # pmf * n is a density over the fraction axis, so the curves share one scale
-        left.plot(counts / n, law.pmf(counts) * n, color=plt.cm.viridis(i / 4.5), label=f"n = {n}")
+        # (scipy types a frozen law as rv_continuous_frozen | rv_discrete_frozen, whichever it is)
+        density = law.pmf(counts) * n  # pyright: ignore[reportAttributeAccessIssue]
+        left.plot(counts / n, density, color=plt.cm.viridis(i / 4.5), label=f"n = {n}")
     left.axvline(p_drop, color="C3", linestyle="--", linewidth=1)
     left.set(
         xlabel="fraction of units dropped, K / n",

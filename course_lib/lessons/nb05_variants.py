@@ -61,7 +61,8 @@ def feature_maps(size: int = 32, label: int = 8) -> np.ndarray:
     """
     from scipy import ndimage
 
-    image = ndimage.zoom(digit_image(label), size / 8, order=3)
+    # scipy types the result as any array-API array; it is NumPy's for a NumPy input
+    image = np.asarray(ndimage.zoom(digit_image(label), size / 8, order=3))
     blurred = ndimage.gaussian_filter(image, 1.0)
     channels = np.stack(
         [
@@ -529,7 +530,7 @@ def dropconnect_view(p_drop: float, seed: int = 0):
     from scipy import ndimage
 
     p_drop = check_p_drop(p_drop)
-    x = ndimage.zoom(digit_image(), 2, order=1).reshape(1, -1)
+    x = np.asarray(ndimage.zoom(digit_image(), 2, order=1)).reshape(1, -1)
     W = blur_matrix(16)
     b = np.zeros(W.shape[1])
     out, cache = dropconnect_forward(x, W, b, p_drop, rng=np.random.default_rng(seed))

@@ -33,6 +33,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -219,12 +220,11 @@ def settings_dict(settings: Settings = Settings()) -> dict:
 
 def settings_of(results: dict) -> Settings:
     """The :class:`Settings` a results file was made with."""
-    return Settings(
-        **{
-            name: tuple(value) if isinstance(value, list) else value
-            for name, value in results["settings"].items()
-        }
-    )
+    stored: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in results["settings"].items()
+    }
+    return Settings(**stored)
 
 
 def save_results(results: dict, path: Path = RESULTS_PATH) -> None:

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
+
+
+class FigureDisplay(Protocol):
+    """Where the figure is shown: IPython's ``DisplayHandle``, or a recorder in tests."""
+
+    def update(self, figure, /) -> object: ...
 
 
 @dataclass
@@ -19,7 +26,7 @@ class LiveFigure:
 
     draw: Callable
     controls: Mapping
-    handle: object = None
+    handle: FigureDisplay | None = None
     box: object = None
     redraws: int = field(default=0)
 
