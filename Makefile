@@ -51,7 +51,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pyright
+	$(BIN)/pyright --project pyproject.toml
 
 ## make lock: refresh requirements.lock, the exact versions `make lab` and CI install, from the
 ## ranges in pyproject.toml (commit the result after `make test` passes with it)
