@@ -69,6 +69,14 @@ def _points(score, max_score) -> str:
     return "not graded yet" if score is None else f"{score:g} / {max_score:g}"
 
 
+def _score(grade: dict):
+    """The score of a gradebook grade (with any extra credit), None while it has neither a
+    manual nor an auto score."""
+    manual, auto = grade.get("manual_score"), grade.get("auto_score")
+    score = manual if manual is not None else auto
+    return None if score is None else score + (grade.get("extra_credit") or 0.0)
+
+
 def render_notebook(student: str, result: dict, book: dict, cells: list[tuple[str, str]]) -> str:
     """The feedback page of one autograded notebook.
 
@@ -87,7 +95,8 @@ def render_notebook(student: str, result: dict, book: dict, cells: list[tuple[st
         if kind == "test" and grade_id in tests:
             test = tests[grade_id]
             colour = _STATUS_COLOURS.get(test["status"], "#1f2328")
-            score = grade.get("score", test["points"])
+            score = _score(grade)
+            score = test["points"] if score is None else score
             by_hand = " (set by your grader)" if grade.get("manual_score") is not None else ""
             rows.append(
                 f"<tr><td>{html.escape(grade_id)}</td>"
@@ -99,7 +108,7 @@ def render_notebook(student: str, result: dict, book: dict, cells: list[tuple[st
         elif kind == "answer":
             answers.append(
                 f"<tr><td>{html.escape(grade_id)}</td>"
-                f"<td>{_points(grade.get('score'), grade.get('max_score', 0.0))}</td>"
+                f"<td>{_points(_score(grade), grade.get('max_score', 0.0))}</td>"
                 f"<td class='message'>{html.escape(comment)}</td></tr>"
             )
         elif comment:

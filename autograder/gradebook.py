@@ -169,6 +169,7 @@ class GradebookWriter:
                     "max_score": grade.max_score,
                     "auto_score": grade.auto_score,
                     "manual_score": grade.manual_score,
+                    "extra_credit": grade.extra_credit,
                 }
                 for grade in submitted.grades
             },
