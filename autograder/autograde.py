@@ -246,6 +246,7 @@ def autograde(
         coursedir.db_url, course.source, course_id=coursedir.course_id, config=coursedir.config
     )
     with writer as gradebook:
+        gradebook.ensure_assignment(assignment)  # before any kernel runs: it may refuse
         if feedback_only:
             written = [s for s in students if write_feedback(course, gradebook, s) is not None]
             missing = sorted(set(students) - set(written))

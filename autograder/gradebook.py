@@ -21,6 +21,8 @@ from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
+from .grading import GradingError
+
 
 def _alembic_on_path() -> None:
     """nbgrader runs its migrations with the ``alembic`` command, found on PATH: put this
@@ -75,8 +77,13 @@ class GradebookWriter:
         notebook = nbformat.read(self.source_dir / name / f"{name}.ipynb", as_version=4)
         resources = ResourcesDict()
         resources["nbgrader"] = {"db_url": self.db_url, "assignment": name, "notebook": name}
-        for preprocessor in (ClearSolutions, ClearOutput, ComputeChecksums, SaveCells):
-            notebook, resources = preprocessor(config=self.config).preprocess(notebook, resources)
+        try:
+            for preprocessor in (ClearSolutions, ClearOutput, ComputeChecksums, SaveCells):
+                notebook, resources = preprocessor(config=self.config).preprocess(
+                    notebook, resources
+                )
+        except RuntimeError as error:  # SaveCells: graded cells changed after submissions
+            raise GradingError(f"the gradebook refuses {name}: {error}") from None
         self._assignments.add(name)
 
     def _submission(self, student: str, assignment: str, timestamp=None) -> None:

@@ -214,7 +214,7 @@ def test_the_autograded_notebook_is_the_submission_as_nbgrader_leaves_it(graded)
         assert {c.metadata.nbgrader["grade_id"]: c.source for c in tests} == teacher
         assert all("### BEGIN HIDDEN TESTS" in c.source for c in tests)
         # nbgrader's own reading of the notebook gives the grader's score
-        assert sum(determine_grade(c)[0] for c in tests) == result["score"] == expected
+        assert sum(determine_grade(c)[0] or 0.0 for c in tests) == result["score"] == expected
     bob = _autograded(course, "bob")
     assert _cell(bob, "dropout_forward_solution").source == NO_SCALING
     failure = _cell(bob, "dropout_forward").outputs
@@ -287,6 +287,18 @@ def test_feedback_shows_outcomes_never_test_code_and_release_feedback_delivers_i
     assert [path.read_text() for path in fetched] == [pages[ME]]
 
 
+def _grade_by_hand(db_url: str, student: str, scores: dict, comments: dict) -> None:
+    """What a grader does in formgrader, whose handlers set these columns of the gradebook."""
+    with Gradebook(db_url, "dropout") as gradebook:
+        for grade_id, score in scores.items():
+            grade = gradebook.find_grade(grade_id, NB, NB, student)
+            grade.manual_score = score  # pyright: ignore[reportAttributeAccessIssue]
+        for grade_id, text in comments.items():
+            comment = gradebook.find_comment(grade_id, NB, NB, student)
+            comment.manual_comment = text  # pyright: ignore[reportAttributeAccessIssue]
+        gradebook.db.commit()
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("autograde")
 def test_a_regrade_keeps_manual_grades_and_comments_and_they_reach_feedback_and_export(graded):
@@ -297,18 +309,15 @@ def test_a_regrade_keeps_manual_grades_and_comments_and_they_reach_feedback_and_
         again.stdout
     )
     db_url = load_course(course).db_url
-    with Gradebook(db_url, "dropout") as gradebook:  # what a grader does in formgrader
-        answer = gradebook.find_grade("explain_boosting_factor", NB, NB, "alice")
-        answer.manual_score = 1.5
-        forward = gradebook.find_grade("dropout_forward", NB, NB, "alice")
-        forward.manual_score = 3.0
-        gradebook.find_comment(
-            "explain_boosting_factor", NB, NB, "alice"
-        ).manual_comment = "Right; say why the weights are smaller."
-        gradebook.find_comment(
-            "dropout_forward_solution", NB, NB, "alice"
-        ).manual_comment = "Tidy code."
-        gradebook.db.commit()
+    _grade_by_hand(
+        db_url,
+        "alice",
+        {"explain_boosting_factor": 1.5, "dropout_forward": 3.0},
+        {
+            "explain_boosting_factor": "Right; say why the weights are smaller.",
+            "dropout_forward_solution": "Tidy code.",
+        },
+    )
     regraded = autograde(course, "--student", "alice", "--regrade")
     assert "autograded 1 notebooks" in regraded.stdout
     with Gradebook(db_url, "dropout") as gradebook:

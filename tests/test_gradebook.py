@@ -7,7 +7,8 @@ import pytest
 from autograder.assemble import assemble
 from autograder.autograded import build
 from autograder.gradebook import GradebookWriter
-from grading_helpers import ROOT, instructor, released, submission
+from autograder.grading import GradingError
+from grading_helpers import ROOT, instructor, released, submission, write
 
 NB = "03_inverted_dropout"
 SOURCE = ROOT / "autograder" / "course" / "source"
@@ -125,3 +126,28 @@ def test_recording_again_keeps_manual_grades_and_comments(writer):
     assert book["score"] == 3.0 + 2.0 + 1.5
     # nbgrader's rule: a grade a person changed is flagged for review after an autograde
     assert gradebook.find_grade("dropout_forward", NB, NB, "eve").needs_manual_grade
+
+
+def test_a_changed_assignment_is_refused_once_students_submitted(writer, tmp_path):
+    """nbgrader keeps the graded cells of an assignment with submissions; so does the writer,
+    with a one-line reason instead of a traceback."""
+    source = tmp_path / "source"
+    teacher = instructor(NB)
+    write(teacher, source / "late" / "late.ipynb")
+    with GradebookWriter(writer.db_url, source, course_id="dropout") as first:
+        first.record_autograded("fay", "late", "late", _autograded(submission(NB), 0))
+    extra = nbformat.v4.new_code_cell("assert True")
+    extra.metadata.nbgrader = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "grade_id": "one_more_test",
+        "points": 1,
+        "schema_version": 3,
+    }
+    teacher.cells.append(extra)
+    write(teacher, source / "late" / "late.ipynb")
+    second = GradebookWriter(writer.db_url, source, course_id="dropout")
+    refused = "the gradebook refuses late: Cannot add or remove"
+    with second, pytest.raises(GradingError, match=refused):
+        second.ensure_assignment("late")
