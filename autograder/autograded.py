@@ -40,7 +40,7 @@ def cell_outputs(outcome: CellOutcome) -> list:
     return outputs
 
 
-def test_outputs(test: dict) -> list:
+def score_outputs(test: dict) -> list:
     """The outputs of a test cell from which nbgrader reads the score ``test["points"]``.
 
     ``test`` is one entry of the result's ``tests``: full marks print the outcome; partial
@@ -81,7 +81,7 @@ def build(plan, instructor, outputs: dict[int, list], tests: list[dict], *, note
         if position in outputs:
             cell.outputs = copy.deepcopy(outputs[position])
         elif tests_at.get(position) in results:
-            cell.outputs = test_outputs(results[tests_at[position]])
+            cell.outputs = score_outputs(results[tests_at[position]])
         else:
             continue  # a demonstration the grader did not need to run
         count += 1
