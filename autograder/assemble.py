@@ -8,11 +8,17 @@ cells the student added are taken. Whatever was edited in the submission's nbgra
 Instructor cells tagged ``demo`` only draw or demonstrate, so grading skips them, unless the
 student's own code (solutions and added cells) reads a name one of them defines: then that cell
 runs, and so, in turn, does every earlier demo cell that defines a name it reads.
+
+The plan also holds the notebook as graded (``Plan.cells``): the instructor's cells, with the
+student's solutions, written answers and added cells in their places; every step names the cell
+it runs, so that the outputs can be put back where they belong (:mod:`autograder.autograded`).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import itertools
 import re
 import symtable
 from dataclasses import dataclass, field
@@ -44,12 +50,15 @@ class TestCell:
 class Plan:
     """Cells to execute (in order) and where the tests go."""
 
-    steps: list  # each: ("code", source, label) or ("test", TestCell)
+    # each: ("code", source, label, cell) or ("test", TestCell, cell), where cell is the index in
+    # ``cells`` of the notebook cell the step runs
+    steps: list
     tests: list[TestCell]
     solution_sources: dict[str, str]
     written_answers: dict[str, str]
     warnings: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # labels of the demo cells left out
+    cells: list = field(default_factory=list)  # the notebook as graded, without outputs
 
 
 def nbgrader_meta(cell) -> dict:
@@ -157,7 +166,7 @@ def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[st
                 skipped.append(step[2])
                 continue
             needed |= read - bound
-            step = ("code", step[1], step[2])
+            step = ("code", *step[1:])
         kept.append(step)
     return kept[::-1], skipped[::-1]
 
@@ -165,6 +174,34 @@ def _without_unneeded_demos(steps: list, student_sources) -> tuple[list, list[st
 def cell_source(cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _graded_cell(instructor_cell, source: str, theirs=None):
+    """A fresh cell of the graded notebook: the instructor's type, id and metadata with
+    ``source``, and the attachments of the student's cell ``theirs`` (pasted images)."""
+    if instructor_cell.cell_type == "code":
+        cell = nbformat.v4.new_code_cell(source)
+    elif instructor_cell.cell_type == "markdown":
+        cell = nbformat.v4.new_markdown_cell(source)
+    else:
+        cell = nbformat.v4.new_raw_cell(source)
+    cell.metadata = copy.deepcopy(instructor_cell.get("metadata", {}))
+    if instructor_cell.get("id"):
+        cell.id = instructor_cell.id
+    attachments = theirs.get("attachments") if theirs is not None else None
+    if cell.cell_type != "code" and isinstance(attachments, dict):
+        cell.attachments = copy.deepcopy(attachments)
+    return cell
+
+
+def _added_cell(theirs):
+    """A cell the student added, as a fresh cell of its type (its metadata is not kept)."""
+    kind = theirs.get("cell_type")
+    make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell}
+    cell = make.get(kind, nbformat.v4.new_raw_cell)(cell_source(theirs))
+    if isinstance(theirs.get("id"), str) and re.fullmatch(r"[a-zA-Z0-9-_]{1,64}", theirs["id"]):
+        cell.id = theirs["id"]
+    return cell
 
 
 def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
@@ -192,7 +229,7 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
     instructor_ids = {cell.get("id") for cell in instructor.cells}
     known_grade_ids = {nbgrader_meta(cell).get("grade_id") for cell in instructor.cells} - {None}
     # cells the student added, keyed by the instructor cell they follow
-    added: dict[str | None, list[str]] = {}
+    added: dict[str | None, list] = {}
     anchor = None
     for cell in submission.get("cells", []):
         grade_id = nbgrader_meta(cell).get("grade_id")
@@ -202,12 +239,29 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
         if grade_id is not None:
             warnings.append(f"cell with unknown grade_id {grade_id!r} ignored")
             continue
-        if cell.get("cell_type") == "code" and cell_source(cell).strip():
-            added.setdefault(anchor, []).append(cell_source(cell))
+        if cell.get("cell_type") != "code" or cell_source(cell).strip():
+            added.setdefault(anchor, []).append(cell)
 
     steps, tests, solutions, answers = [], [], {}, {}
-    for step, source in enumerate(added.get(None, [])):
-        steps.append(("code", source, f"added cell {step + 1}"))
+    cells: list = []
+    ids = {cell.get("id") for cell in instructor.cells}
+
+    def place(cell) -> int:
+        cells.append(cell)
+        return len(cells) - 1
+
+    def place_added(after: str | None, label) -> None:
+        for theirs in added.get(after, []):
+            cell = _added_cell(theirs)
+            if cell.id in ids:
+                cell.id = nbformat.v4.new_code_cell().id
+            ids.add(cell.id)
+            position = place(cell)
+            if cell.cell_type == "code":
+                steps.append(("code", cell.source, label(), position))
+
+    added_before = itertools.count(1)
+    place_added(None, lambda: f"added cell {next(added_before)}")
     for cell in instructor.cells:
         meta = nbgrader_meta(cell)
         grade_id = meta.get("grade_id")
@@ -239,7 +293,8 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
         if cell.cell_type == "code" and meta.get("solution"):
             source = cell_source(theirs) if theirs is not None else STUB
             solutions[grade_id] = source
-            steps.append(("code", source, f"solution {grade_id}"))
+            position = place(_graded_cell(cell, source, theirs))
+            steps.append(("code", source, f"solution {grade_id}", position))
         elif cell.cell_type == "code" and meta.get("grade"):
             assert grade_id is not None  # the build requires a grade_id in all nbgrader metadata
             if theirs is not None and cell_source(theirs).strip() not in (
@@ -254,20 +309,24 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
                 parse_check_calls(cell_source(cell)),
             )
             tests.append(test)
-            steps.append(("test", test))
+            steps.append(("test", test, place(_graded_cell(cell, cell_source(cell)))))
         elif cell.cell_type == "code":
             kind = "demo" if DEMO_TAG in cell.get("metadata", {}).get("tags", []) else "code"
-            steps.append((kind, cell_source(cell), f"cell {cell.get('id')}"))
+            position = place(_graded_cell(cell, cell_source(cell)))
+            steps.append((kind, cell_source(cell), f"cell {cell.get('id')}", position))
         elif meta.get("solution") and meta.get("grade"):
             answers[grade_id] = cell_source(theirs) if theirs is not None else ""
-        for source in added.get(cell.get("id"), []):
-            steps.append(("code", source, f"added cell after {cell.get('id')}"))
-    student_sources = [*solutions.values(), *(s for sources in added.values() for s in sources)]
+            place(_graded_cell(cell, answers[grade_id], theirs))
+        else:
+            place(_graded_cell(cell, cell_source(cell)))
+        place_added(cell.get("id"), lambda cell=cell: f"added cell after {cell.get('id')}")
+    added_code = [c for cells in added.values() for c in cells if c.get("cell_type") == "code"]
+    student_sources = [*solutions.values(), *(cell_source(c) for c in added_code)]
     if skip_demos:
         steps, skipped = _without_unneeded_demos(steps, student_sources)
     else:
         steps, skipped = [("code", *step[1:]) if step[0] == "demo" else step for step in steps], []
-    return Plan(steps, tests, solutions, answers, warnings, skipped)
+    return Plan(steps, tests, solutions, answers, warnings, skipped, cells)
 
 
 def read_notebook(path) -> nbformat.NotebookNode:

@@ -5,6 +5,10 @@ midway loses nothing already graded and a rerun skips what is done (unless ``reg
 are done, ``OUT/grades.csv`` gets one row per student and notebook and one column per test,
 ``OUT/feedback/<student>.html`` one page per student, and ``OUT/report.html`` the class's report
 (:mod:`autograder.report`). Scores go into the nbgrader gradebook from this process only.
+
+The grading itself (:func:`grade_jobs`: a list of jobs, graded in parallel, each graded notebook
+handed to writers as it arrives) is shared with ``autograde`` (:mod:`autograder.autograde`),
+which reads and writes nbgrader's own folders instead.
 """
 
 from __future__ import annotations
@@ -13,22 +17,24 @@ import csv
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from . import feedback, report
+from . import autograded, feedback, report
+from .assemble import assemble
 from .gradebook import GradebookWriter, default_db_url
 from .grading import (
     COURSE_DIR,
     SOURCE_DIR,
+    Graded,
     GradingError,
     default_seed,
     find_assignment,
-    grade_notebook,
+    grade_submission,
     require_sandbox,
     seed_key,
 )
@@ -36,6 +42,8 @@ from .grading import (
 
 @dataclass(frozen=True)
 class Job:
+    """One notebook to grade; ``with_notebook`` asks for the notebook as graded too."""
+
     student: str
     assignment: str
     path: str
@@ -44,6 +52,7 @@ class Job:
     timeout: int
     memory_bytes: int
     source_dir: str
+    with_notebook: bool = False
 
 
 def discover(submissions: Path, source_dir: Path) -> list[tuple[str, str, Path]]:
@@ -60,8 +69,10 @@ def discover(submissions: Path, source_dir: Path) -> list[tuple[str, str, Path]]
     return found
 
 
-def _ungradable(job: Job, reason: str) -> dict:
-    """The result of a notebook that could not be graded: every test 0, with the reason."""
+def _ungradable(job: Job, reason: str) -> Graded:
+    """A notebook that could not be graded: every test 0, with the reason (and, if asked for,
+    the instructor's notebook with nothing of the student's in it and the reason on top)."""
+    instructor = None
     try:
         _, instructor = find_assignment(Path(job.path), Path(job.source_dir), job.assignment)
         tests = [
@@ -77,7 +88,7 @@ def _ungradable(job: Job, reason: str) -> dict:
         ]
     except GradingError:
         tests = []
-    return {
+    result = {
         "notebook": job.assignment,
         "assignment": job.assignment,
         "student": job.student,
@@ -89,13 +100,17 @@ def _ungradable(job: Job, reason: str) -> dict:
         "warnings": [],
         "error": reason,
     }
+    if not job.with_notebook or instructor is None:
+        return Graded(result)
+    plan = assemble(instructor, {"cells": []})
+    return Graded(result, autograded.build(plan, instructor, {}, tests, note=reason))
 
 
-def grade_job(job: Job) -> dict:
+def grade_job(job: Job) -> Graded:
     """Grade one notebook; never raises (a broken notebook gets a result with the reason)."""
     started = time.time()
     try:
-        result = grade_notebook(
+        graded = grade_submission(
             job.path,
             assignment=job.assignment,
             student=job.student,
@@ -104,15 +119,16 @@ def grade_job(job: Job) -> dict:
             timeout=job.timeout,
             memory_bytes=job.memory_bytes,
             source_dir=Path(job.source_dir),
+            with_notebook=job.with_notebook,
         )
     except GradingError as error:
-        result = _ungradable(job, str(error))
+        graded = _ungradable(job, str(error))
     except Exception as error:
-        result = _ungradable(
+        graded = _ungradable(
             job, f"the grader failed on this notebook: {type(error).__name__}: {error}"
         )
-    result["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
-    return result
+    graded.result["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+    return graded
 
 
 def _write_json(path: Path, result: dict) -> None:
@@ -122,7 +138,7 @@ def _write_json(path: Path, result: dict) -> None:
     os.replace(partial, path)
 
 
-def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[dict]:
+def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[Graded]:
     if scheduler:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -139,6 +155,35 @@ def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[dict]
             futures = [pool.submit(grade_job, job) for job in jobs]
             for future in as_completed(futures):
                 yield future.result()
+
+
+def grade_jobs(
+    jobs: list[Job],
+    writers: Sequence[Callable[[Graded], None]],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+) -> int:
+    """Grade ``jobs`` on local worker processes (``workers``, default one per core) or on the
+    Dask cluster at ``scheduler``; hand each graded notebook, as it arrives, to every writer in
+    turn, in this process only. Returns how many were graded."""
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="grading", unit="notebook")
+    graded = 0
+    for each in _run(jobs, workers or os.cpu_count() or 1, scheduler):
+        for write in writers:
+            write(each)
+        graded += 1
+        if bar is not None:
+            bar.update()
+            bar.set_postfix(last=f"{each.result['student']}/{each.result['notebook']}")
+    if bar is not None:
+        bar.close()
+    return graded
 
 
 def write_reports(out: Path, source_dir: Path, *, report_names: bool = False) -> tuple[Path, Path]:
@@ -209,7 +254,6 @@ def grade_class(
     source_dir = Path(source_dir)
     course_dir = Path(course_dir) if course_dir else COURSE_DIR
     db_url = db_url or default_db_url(course_dir)
-    workers = workers or os.cpu_count() or 1
     found = discover(Path(submissions), source_dir)
     jobs, skipped = [], 0
     key = seed_key(course_dir) if seed is None else b""
@@ -230,22 +274,19 @@ def grade_class(
                 str(source_dir),
             )
         )
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), desc="grading", unit="notebook")
-    graded = 0
+    def write_json(graded: Graded) -> None:
+        result = graded.result
+        _write_json(out / "results" / result["student"] / f"{result['notebook']}.json", result)
+
     with GradebookWriter(db_url, source_dir) as gradebook:
-        for result in _run(jobs, workers, scheduler):
-            _write_json(out / "results" / result["student"] / f"{result['notebook']}.json", result)
-            gradebook.record(result["student"], result)
-            graded += 1
-            if bar is not None:
-                bar.update()
-                bar.set_postfix(last=f"{result['student']}/{result['notebook']}")
-    if bar is not None:
-        bar.close()
+        graded = grade_jobs(
+            jobs,
+            [write_json, lambda graded: gradebook.record(graded.result["student"], graded.result)],
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+        )
     csv_path, feedback_dir = write_reports(out, source_dir, report_names=report_names)
     students = len({student for student, _, _ in found})
     summary = (

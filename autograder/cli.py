@@ -1,4 +1,5 @@
-"""Command line: ``python -m autograder check NOTEBOOK``, ``grade`` and ``similarity``."""
+"""Command line: ``python -m autograder check NOTEBOOK``, ``grade``, ``autograde`` and
+``similarity``."""
 
 from __future__ import annotations
 
@@ -56,6 +57,29 @@ def _grade(args) -> int:
     return 0
 
 
+def _autograde(args) -> int:
+    from .autograde import autograde
+
+    print(
+        autograde(
+            args.assignment,
+            course_dir=args.course_dir,
+            student=args.student,
+            regrade=args.regrade,
+            feedback_only=args.feedback_only,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            seed=args.seed,
+            sandboxed=not args.no_sandbox,
+            timeout=args.timeout,
+            memory_bytes=args.memory,
+            progress=not args.quiet,
+            report_names=args.report_names,
+        )
+    )
+    return 0
+
+
 def _similarity(args) -> int:
     print(
         similarity.similarity_report(
@@ -69,13 +93,14 @@ def _similarity(args) -> int:
     return 0
 
 
-def _common(parser):
-    parser.add_argument(
-        "--course-dir",
-        default=None,
-        help="nbgrader course directory: its gradebook receives the scores and "
-        "its secret key derives the seeds (default: autograder/course/)",
-    )
+def _common(parser, *, source_dir: bool = True):
+    if source_dir:
+        parser.add_argument(
+            "--course-dir",
+            default=None,
+            help="nbgrader course directory: its gradebook receives the scores and "
+            "its secret key derives the seeds (default: autograder/course/)",
+        )
     parser.add_argument(
         "--seed",
         type=int,
@@ -94,11 +119,12 @@ def _common(parser):
         default=DEFAULT_MEMORY,
         help="address-space limit of the kernel in bytes (default 4 GiB)",
     )
-    parser.add_argument(
-        "--source-dir",
-        default=SOURCE_DIR,
-        help="folder of instructor notebooks (default: autograder/course/source)",
-    )
+    if source_dir:
+        parser.add_argument(
+            "--source-dir",
+            default=SOURCE_DIR,
+            help="folder of instructor notebooks (default: autograder/course/source)",
+        )
     parser.add_argument(
         "--no-sandbox",
         action="store_true",
@@ -157,6 +183,48 @@ def main(argv=None) -> int:
     )
     _common(grade)
     grade.set_defaults(run=_grade)
+    autograde = commands.add_parser(
+        "autograde",
+        help="nbgrader's autograde in a course directory: submitted/ to autograded/, "
+        "gradebook and feedback/",
+    )
+    autograde.add_argument("assignment")
+    autograde.add_argument(
+        "--course-dir",
+        default=None,
+        help="the nbgrader course directory (default: the current directory if it holds an "
+        "nbgrader_config.py, else autograder/course/); its config, folders and gradebook are used",
+    )
+    autograde.add_argument("--student", default=None, help="autograde this student only")
+    autograde.add_argument(
+        "--report-names",
+        action="store_true",
+        help="name the students of each group of failure messages in "
+        "reports/<assignment>/report.html (by default it names no student)",
+    )
+    autograde.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade again students already autograded (manual grades and comments are kept)",
+    )
+    autograde.add_argument(
+        "--feedback-only",
+        action="store_true",
+        help="grade nothing: write feedback/ again from autograded/ and the gradebook "
+        "(after manual grading in formgrader)",
+    )
+    autograde.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel worker processes (default: number of cores)",
+    )
+    autograde.add_argument(
+        "--scheduler", default=None, help="address of a Dask distributed scheduler to grade on"
+    )
+    autograde.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(autograde, source_dir=False)
+    autograde.set_defaults(run=_autograde)
     similar = commands.add_parser(
         "similarity", help="flag solution cells that are alike (never changes a score)"
     )

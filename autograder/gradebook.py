@@ -1,8 +1,9 @@
 """Scores into nbgrader's gradebook, so that formgrader and ``nbgrader export`` see them.
 
-Only the process that runs :func:`record` writes to the database (the class grader calls it from
-its main process as results arrive), so parallel workers never contend for it. Recording the same
-submission again updates its grades in place: one entry per student, notebook and test.
+Only the process that runs :meth:`GradebookWriter.record` (or ``record_autograded``) writes to the
+database (the class grader calls it from its main process as results arrive), so parallel workers
+never contend for it. Recording the same submission again updates its grades in place: one entry
+per student, notebook and test; manual grades and comments are never touched.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.exporters.exporter import ResourcesDict
+from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import SaveCells
+from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums, SaveCells
 from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
+
+from .grading import GradingError
 
 
 def _alembic_on_path() -> None:
@@ -32,13 +37,25 @@ def default_db_url(course_dir: Path) -> str:
 
 
 class GradebookWriter:
-    """One connection to the gradebook, used by one process."""
+    """One connection to the gradebook, used by one process.
 
-    def __init__(self, db_url: str, source_dir: Path):
+    ``course_id`` and ``config`` (nbgrader's configuration, for the code stubs) are the course's,
+    as nbgrader's own commands would read them.
+    """
+
+    def __init__(
+        self,
+        db_url: str,
+        source_dir: Path,
+        *,
+        course_id: str = "default_course",
+        config: Config | None = None,
+    ):
         self.db_url = db_url
         self.source_dir = Path(source_dir)
+        self.config = config or Config()
         _alembic_on_path()
-        self.gradebook = Gradebook(db_url)
+        self.gradebook = Gradebook(db_url, course_id)
         self._assignments: set[str] = set()
 
     def close(self) -> None:
@@ -51,29 +68,39 @@ class GradebookWriter:
         self.close()
 
     def ensure_assignment(self, name: str) -> None:
-        """Create the assignment's notebook, grade cells and solution cells (nbgrader's own
-        SaveCells preprocessor, as ``generate_assignment`` does)."""
+        """Create or update the assignment's notebook, grade cells and solution cells as
+        ``nbgrader generate_assignment`` does: nbgrader's own preprocessors clear the solutions,
+        compute the checksums and save the cells (hidden tests included)."""
         if name in self._assignments:
             return
         self.gradebook.update_or_create_assignment(name)
         notebook = nbformat.read(self.source_dir / name / f"{name}.ipynb", as_version=4)
         resources = ResourcesDict()
         resources["nbgrader"] = {"db_url": self.db_url, "assignment": name, "notebook": name}
-        SaveCells().preprocess(notebook, resources)
+        try:
+            for preprocessor in (ClearSolutions, ClearOutput, ComputeChecksums, SaveCells):
+                notebook, resources = preprocessor(config=self.config).preprocess(
+                    notebook, resources
+                )
+        except RuntimeError as error:  # SaveCells: graded cells changed after submissions
+            raise GradingError(f"the gradebook refuses {name}: {error}") from None
         self._assignments.add(name)
+
+    def _submission(self, student: str, assignment: str, timestamp=None) -> None:
+        self.ensure_assignment(assignment)
+        self.gradebook.update_or_create_student(student)
+        with warnings.catch_warnings():
+            # nbgrader's add_submission trips SQLAlchemy 2's autoflush warnings; harmless
+            warnings.simplefilter("ignore", SAWarning)
+            if timestamp is None:
+                self.gradebook.update_or_create_submission(assignment, student)
+            else:
+                self.gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
 
     def record(self, student: str, result: dict) -> None:
         """Write one graded notebook's autograded scores (manual grades are left alone)."""
         name = result["assignment"]
-        self.ensure_assignment(name)
-        self.gradebook.update_or_create_student(student)
-        try:
-            self.gradebook.find_submission(name, student)
-        except MissingEntry:
-            with warnings.catch_warnings():
-                # nbgrader's add_submission trips SQLAlchemy 2's autoflush warnings; harmless
-                warnings.simplefilter("ignore", SAWarning)
-                self.gradebook.add_submission(name, student)
+        self._submission(student, name)
         for test in result["tests"]:
             try:
                 grade = self.gradebook.find_grade(test["id"], name, name, student)
@@ -84,6 +111,79 @@ class GradebookWriter:
             needs_manual = grade.manual_score is not None
             grade.needs_manual_grade = needs_manual  # pyright: ignore[reportAttributeAccessIssue]
         self.gradebook.db.commit()
+
+    def record_autograded(
+        self, student: str, assignment: str, notebook_id: str, notebook, timestamp=None
+    ) -> dict[str, float | None]:
+        """Record an autograded notebook as ``nbgrader autograde`` does; return the auto score
+        of every grade cell, by grade_id.
+
+        The submission is created (with its ``timestamp``, the one formgrader compares with
+        ``submitted/``) or updated. As nbgrader's OverwriteCells does, every cell of the
+        gradebook gets its checksum back, and a written answer left empty gets the stub it was
+        released with. Then, as its SaveAutoGrades does, each grade cell's auto score is what
+        :func:`nbgrader.utils.determine_grade` reads from the notebook (None for a written
+        answer: a person grades it), the grade needs manual grading if it has a manual score
+        or no auto score, and an unchanged solution gets the comment "No response.". Manual
+        scores and comments stay as they are. ``notebook`` is changed in place.
+        """
+        self._submission(student, assignment, timestamp)
+        gradebook, scores = self.gradebook, {}
+        for cell in notebook.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if not grade_id:
+                continue
+            try:
+                source = gradebook.find_source_cell(grade_id, notebook_id, assignment)
+            except MissingEntry:
+                continue
+            cell.metadata.nbgrader["checksum"] = source.checksum
+            if utils.is_solution(cell) and not cell.source.strip():
+                cell.source = source.source
+            if utils.is_grade(cell):
+                grade = gradebook.find_grade(grade_id, notebook_id, assignment, student)
+                auto_score, _ = utils.determine_grade(cell)
+                scores[grade_id] = auto_score
+                # untyped Columns in nbgrader's models, which pyright reads as Column[...] here
+                grade.auto_score = auto_score  # pyright: ignore[reportAttributeAccessIssue]
+                has_manual_score = grade.manual_score is not None
+                needs_manual = auto_score is None or has_manual_score
+                grade.needs_manual_grade = needs_manual  # pyright: ignore[reportAttributeAccessIssue]
+            if utils.is_solution(cell) or utils.is_task(cell):
+                comment = gradebook.find_comment(grade_id, notebook_id, assignment, student)
+                released = str(source.checksum)
+                unanswered = released == utils.compute_checksum(cell) and not utils.is_task(cell)
+                no_response = "No response." if unanswered else None
+                comment.auto_comment = no_response  # pyright: ignore[reportAttributeAccessIssue]
+        gradebook.db.commit()
+        return scores
+
+    def grades(self, student: str, assignment: str, notebook_id: str) -> dict:
+        """What the gradebook holds for one submitted notebook, manual grading included::
+
+        {"score", "max_score", "late_penalty",
+         "grades": {grade_id: {"score", "max_score", "auto_score", "manual_score"}},
+         "comments": {grade_id: comment}}   # only the cells that have one
+        """
+        submitted = self.gradebook.find_submission_notebook(notebook_id, assignment, student)
+        return {
+            "score": submitted.score,
+            "max_score": submitted.max_score,
+            "late_penalty": submitted.late_submission_penalty or 0.0,
+            "grades": {
+                grade.name: {
+                    "score": grade.score,
+                    "max_score": grade.max_score,
+                    "auto_score": grade.auto_score,
+                    "manual_score": grade.manual_score,
+                    "extra_credit": grade.extra_credit,
+                }
+                for grade in submitted.grades
+            },
+            "comments": {
+                comment.name: comment.comment for comment in submitted.comments if comment.comment
+            },
+        }
 
     def totals(self, assignment: str) -> dict[str, float]:
         """Each student's total score on an assignment, as nbgrader computes it."""

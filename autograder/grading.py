@@ -15,11 +15,12 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from . import exercises, sandbox, wire
+from . import autograded, exercises, sandbox, wire
 from .assemble import Plan, TestCell, assemble, read_notebook
 from .grading_copy import grading_copy
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
@@ -133,9 +134,11 @@ def grade_plan(
     memory_bytes: int = DEFAULT_MEMORY,
     files: dict[str, bytes] | None = None,
     copy: Path | None = None,
+    outputs: dict[int, list] | None = None,
 ) -> list[dict]:
     """Run ``plan`` in a kernel that imports the grading copy of ``notebook`` (or the course
-    found in ``copy``); judge each test."""
+    found in ``copy``); judge each test. ``outputs``, if given, receives the outputs of every
+    cell that ran, by its index in ``plan.cells``."""
     results = []
     with KernelSession(
         copy=copy or grading_copy(notebook),
@@ -147,7 +150,9 @@ def grade_plan(
     ) as session:
         for step in plan.steps:
             if step[0] == "code":
-                session.run(step[1])
+                outcome = session.run(step[1])
+                if outputs is not None:
+                    outputs[step[3]] = autograded.cell_outputs(outcome)
                 continue
             test = step[1]
             status, messages = "passed", []
@@ -172,6 +177,15 @@ def grade_plan(
     return results
 
 
+@dataclass
+class Graded:
+    """A graded submission: its result (the JSON of the spec) and, when asked for, the notebook
+    as graded, with the outputs of its cells and of its tests (:mod:`autograder.autograded`)."""
+
+    result: dict
+    notebook: nbformat.NotebookNode | None = None
+
+
 def grade_notebook(
     path,
     *,
@@ -186,6 +200,33 @@ def grade_notebook(
 ) -> dict:
     """Grade one notebook file; raises :class:`GradingError` if it cannot be graded at all
     (or, when ``sandboxed``, if this machine cannot sandbox the kernel)."""
+    return grade_submission(
+        path,
+        assignment=assignment,
+        student=student,
+        seed=seed,
+        course_dir=course_dir,
+        sandboxed=sandboxed,
+        timeout=timeout,
+        memory_bytes=memory_bytes,
+        source_dir=source_dir,
+    ).result
+
+
+def grade_submission(
+    path,
+    *,
+    assignment: str | None = None,
+    student: str = "",
+    seed: int | None = None,
+    course_dir: Path = COURSE_DIR,
+    sandboxed: bool = True,
+    timeout: int = DEFAULT_TIMEOUT,
+    memory_bytes: int = DEFAULT_MEMORY,
+    source_dir: Path = SOURCE_DIR,
+    with_notebook: bool = False,
+) -> Graded:
+    """:func:`grade_notebook`, and with ``with_notebook`` the notebook as graded too."""
     name, instructor = find_assignment(Path(path), Path(source_dir), assignment)
     if sandboxed:
         require_sandbox()
@@ -197,6 +238,7 @@ def grade_notebook(
     except (OSError, ValueError) as error:
         raise GradingError(str(error)) from None
     plan = assemble(instructor, submission)
+    outputs: dict[int, list] | None = {} if with_notebook else None
     tests = grade_plan(
         plan,
         notebook=name,
@@ -205,8 +247,9 @@ def grade_notebook(
         timeout=timeout,
         memory_bytes=memory_bytes,
         files={f"{name}.ipynb": content},
+        outputs=outputs,
     )
-    return {
+    result = {
         "notebook": name,
         "assignment": name,
         "student": student,
@@ -217,3 +260,6 @@ def grade_notebook(
         "tests": tests,
         "warnings": plan.warnings,
     }
+    if outputs is None:
+        return Graded(result)
+    return Graded(result, autograded.build(plan, instructor, outputs, tests))

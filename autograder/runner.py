@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 from traitlets import Any, Dict, Int
@@ -37,6 +38,7 @@ from . import wire
 DEFAULT_TIMEOUT = 60
 DEFAULT_MEMORY = 4 * 1024**3
 STARTUP_TIMEOUT = 60
+OUTPUT_LIMIT = 2 * 1024**2  # bytes of a cell's outputs kept for the autograded notebook
 
 
 class GradingKernelManager(KernelManager):
@@ -66,6 +68,50 @@ class CellOutcome:
     status: str  # "ok", "error", "timeout", "dead"
     error: str = ""
     payload: dict | None = None
+    outputs: list = field(default_factory=list)  # nbformat outputs, the probe's payload excluded
+
+
+class _Outputs:
+    """A cell's outputs as nbformat records them, up to :data:`OUTPUT_LIMIT` bytes (a cell that
+    prints without end must not fill the grader's memory)."""
+
+    def __init__(self):
+        self.outputs: list = []
+        self.size = 0
+        self.truncated = False
+        self.clear_pending = False
+
+    def add(self, message: dict) -> None:
+        if self.clear_pending:
+            self.outputs, self.size, self.clear_pending = [], 0, False
+        if self.truncated:
+            return
+        try:
+            output = nbformat.v4.output_from_msg(message)
+        except (KeyError, TypeError, ValueError):  # a message the kernel's code forged, malformed
+            return
+        self.size += len(str(output))
+        if self.size > OUTPUT_LIMIT:
+            self.truncated = True
+            output = nbformat.v4.new_output(
+                "stream", name="stdout", text=f"[output truncated: over {OUTPUT_LIMIT} bytes]\n"
+            )
+        last = self.outputs[-1] if self.outputs else None
+        if (
+            output.output_type == "stream"
+            and last is not None
+            and last.output_type == "stream"
+            and last.name == output.name
+        ):
+            last.text += output.text
+        else:
+            self.outputs.append(output)
+
+    def clear(self, wait: bool) -> None:
+        if wait:
+            self.clear_pending = True
+        else:
+            self.outputs, self.size, self.clear_pending = [], 0, False
 
 
 class KernelSession:
@@ -170,17 +216,21 @@ class KernelSession:
         assert km is not None and kc is not None, "the kernel is started by __enter__"
         msg_id = kc.execute(source, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + self.timeout
-        errors, payload = [], None
+        errors, payload, outputs = [], None, _Outputs()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return CellOutcome("timeout", f"the cell ran longer than {self.timeout} s")
+                return CellOutcome(
+                    "timeout", f"the cell ran longer than {self.timeout} s", outputs=outputs.outputs
+                )
             try:
                 message = kc.get_iopub_msg(timeout=min(remaining, 1.0))
             except queue.Empty:
                 if not km.is_alive():
                     return CellOutcome(
-                        "dead", "the kernel died (out of memory, or the code exited)"
+                        "dead",
+                        "the kernel died (out of memory, or the code exited)",
+                        outputs=outputs.outputs,
                     )
                 continue
             if message["parent_header"].get("msg_id") != msg_id:
@@ -188,13 +238,17 @@ class KernelSession:
             kind, content = message["msg_type"], message["content"]
             if kind == "error":
                 errors.append(f"{content.get('ename')}: {content.get('evalue')}")
-            elif kind == "display_data" and wire.MIME in content.get("data", {}):
+            if kind == "display_data" and wire.MIME in content.get("data", {}):
                 payload = content["data"][wire.MIME]
+            elif kind in ("stream", "display_data", "execute_result", "error"):
+                outputs.add(message)
+            elif kind == "clear_output":
+                outputs.clear(bool(content.get("wait")))
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
         if errors:
-            return CellOutcome("error", errors[0], payload)
-        return CellOutcome("ok", payload=payload)
+            return CellOutcome("error", errors[0], payload, outputs.outputs)
+        return CellOutcome("ok", payload=payload, outputs=outputs.outputs)
 
     def run(self, source: str, *, remember: bool = True) -> CellOutcome:
         """Execute ``source``; after a timeout or crash restart and replay what came before."""

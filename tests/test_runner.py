@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import wire
+from autograder import runner, wire
 from autograder.runner import DEFAULT_MEMORY, GradingKernelManager, KernelSession
 
 TIMEOUT = 3  # seconds per cell: short, since two tests wait for it
@@ -82,7 +82,46 @@ def test_the_kernel_command_runs_under_an_address_space_limit():
     assert unlimited == command[3:]
 
 
+def _message(kind: str, **content) -> dict:
+    return {"header": {"msg_type": kind}, "msg_type": kind, "content": content}
+
+
+def test_outputs_are_kept_as_nbformat_keeps_them_up_to_a_limit(monkeypatch):
+    outputs = runner._Outputs()
+    outputs.add(_message("stream", name="stdout", text="epoch 1\n"))
+    outputs.add(_message("stream", name="stdout", text="epoch 2\n"))
+    outputs.add(_message("error", ename="ValueError", evalue="p_drop", traceback=["..."]))
+    outputs.add(_message("error", evalue="forged: no ename"))  # ignored, not a crash
+    assert [o.output_type for o in outputs.outputs] == ["stream", "error"]
+    assert outputs.outputs[0].text == "epoch 1\nepoch 2\n"
+    outputs.clear(wait=True)  # as IPython's clear_output(wait=True): on the next output
+    assert len(outputs.outputs) == 2
+    outputs.add(_message("display_data", data={"text/plain": "frame 2"}, metadata={}))
+    assert [o.data["text/plain"] for o in outputs.outputs] == ["frame 2"]
+    monkeypatch.setattr(runner, "OUTPUT_LIMIT", 1000)
+    for _ in range(100):
+        outputs.add(_message("stream", name="stdout", text="x" * 50))
+    assert outputs.outputs[-1].text.endswith("[output truncated: over 1000 bytes]\n")
+    assert sum(len(str(o)) for o in outputs.outputs) < 2000
+
+
 # --- one kernel ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_an_outcome_has_the_cells_outputs_but_not_the_probes_payload(session):
+    outcome = session.run(
+        "print('hello')\n" + _show({"observed": 1}) + "\nfrom IPython.display import Markdown\n"
+        "display(Markdown('*shown*'))\n6 * 7",
+        remember=False,
+    )
+    assert outcome.payload == {"observed": 1}
+    kinds = [output.output_type for output in outcome.outputs]
+    assert kinds == ["stream", "display_data", "execute_result"]
+    assert outcome.outputs[-1].data["text/plain"] == "42"
+    failed = session.run("print('before'); 1 / 0", remember=False)
+    assert [o.output_type for o in failed.outputs] == ["stream", "error"]
+    assert failed.outputs[1].ename == "ZeroDivisionError"
 
 
 @pytest.mark.slow
