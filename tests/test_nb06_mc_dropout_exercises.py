@@ -6,7 +6,7 @@ import copy
 import numpy as np
 import pytest
 
-from autograder.exercises import run
+from autograder.exercises import get, run
 from course_lib.checks import CheckFailure
 
 SEEDS = range(20)
@@ -50,6 +50,109 @@ def mc_spawned(predict_fn, X, n_samples, *, rng):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_mc_predict_passes(fn, seed):
     run("mc_predict", fn, seed=seed, hidden=True)
+
+
+# textbook ways of computing the mean and the std (ddof=0), in the predictions' own dtype
+# (float64, or float32 in the hidden float32 case) unless they say otherwise
+
+
+def mc_running_sums(predict_fn, X, n_samples, *, rng):
+    """sqrt(E[x**2] - E[x]**2) from two running sums, clipped at 0: cancels when the mean is
+    large next to the spread, and still correct to the rounding the check allows."""
+    _check_n(n_samples)
+    total = squares = None
+    for _ in range(n_samples):
+        sample = np.asarray(predict_fn(X, rng))
+        total = sample.copy() if total is None else total + sample
+        squares = sample * sample if squares is None else squares + sample * sample
+    assert total is not None and squares is not None
+    mean = total / n_samples
+    return mean, np.sqrt(np.maximum(squares / n_samples - mean * mean, 0))
+
+
+def mc_running_sums_float64(predict_fn, X, n_samples, *, rng):
+    _check_n(n_samples)
+    total = squares = 0.0
+    for _ in range(n_samples):
+        sample = np.asarray(predict_fn(X, rng), dtype=np.float64)
+        total, squares = total + sample, squares + sample**2
+    mean = total / n_samples
+    return mean, np.sqrt(np.clip(squares / n_samples - mean**2, 0.0, None))
+
+
+def mc_sum_of_squares(predict_fn, X, n_samples, *, rng):
+    """The textbook shortcut (sum x**2 - (sum x)**2 / n) / n, over the stacked samples."""
+    _check_n(n_samples)
+    samples = np.stack([predict_fn(X, rng) for _ in range(n_samples)])
+    total, squares = samples.sum(axis=0), (samples**2).sum(axis=0)
+    variance = (squares - total**2 / n_samples) / n_samples
+    return total / n_samples, np.sqrt(np.maximum(variance, 0))
+
+
+def mc_two_pass(predict_fn, X, n_samples, *, rng):
+    _check_n(n_samples)
+    samples = [predict_fn(X, rng) for _ in range(n_samples)]
+    mean = sum(samples) / n_samples
+    variance = sum((sample - mean) ** 2 for sample in samples) / n_samples
+    return mean, np.sqrt(variance)
+
+
+def mc_welford_in_place(predict_fn, X, n_samples, *, rng):
+    """Welford's updates in place, in the dtype of the first prediction."""
+    _check_n(n_samples)
+    mean = np.array(predict_fn(X, rng))
+    squares = np.zeros_like(mean)
+    for count in range(2, n_samples + 1):
+        sample = predict_fn(X, rng)
+        delta = sample - mean
+        mean += delta / count
+        squares += delta * (sample - mean)
+    return mean, np.sqrt(squares / n_samples)
+
+
+def mc_var_then_sqrt(predict_fn, X, n_samples, *, rng):
+    _check_n(n_samples)
+    samples = np.array([predict_fn(X, rng) for _ in range(n_samples)])
+    return np.average(samples, axis=0), np.sqrt(np.var(samples, axis=0))
+
+
+MC_ALTERNATIVES = [
+    mc_running_sums,
+    mc_running_sums_float64,
+    mc_sum_of_squares,
+    mc_two_pass,
+    mc_welford_in_place,
+    mc_var_then_sqrt,
+]
+
+
+@pytest.mark.parametrize("fn", MC_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_mean_and_std_passes(fn, seed):
+    run("mc_predict", fn, seed=seed, hidden=True)
+
+
+def test_the_hidden_cases_include_float32_predictions_and_a_large_offset():
+    observed = get("mc_predict").probe(mc_stack, 0, True)
+    assert observed["float32 predictions"]["outputs"].dtype == np.float32
+    offset = observed["large offset"]["outputs"]
+    assert np.all(np.abs(offset.mean(axis=0)) > 1e4 * offset.std(axis=0))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_running_sums_cancel_far_beyond_the_old_fixed_tolerance_and_pass(seed):
+    """The std of the large-offset case from running sums is off by far more than the former
+    rtol=1e-8 (which failed it, as it failed the "two samples" case for seed 11 by 9.12e-11),
+    and passes: the bound is derived from the mean square, not from the std."""
+    observed = get("mc_predict").probe(mc_running_sums, seed, True)
+    case = observed["large offset"]
+    std, exact = case["returned"][1], case["outputs"].std(axis=0)
+    assert np.max(np.abs(std - exact) / exact) > 1e-8
+    get("mc_predict").judge(observed, seed, True)
+
+
+def test_the_reported_running_sums_failure_passes():
+    run("mc_predict", mc_running_sums_float64, seed=11, hidden=True)
 
 
 def _softmax(z):
@@ -159,7 +262,24 @@ MC_MISTAKES = {
     "ignores rng (seed per index)": (mc_seed_per_index, "do not depend on rng"),
     "passes np.random": (mc_global_module, "numpy Generator"),
     "std with ddof=1": (_stacked(lambda s: (s.mean(0), s.std(0, ddof=1))), "ddof=1"),
+    "std with ddof=1 from running sums": (
+        _stacked(
+            lambda s: (
+                s.mean(0),
+                np.sqrt(np.maximum((s**2).sum(0) - s.sum(0) ** 2 / len(s), 0) / (len(s) - 1)),
+            )
+        ),
+        "ddof=1",
+    ),
     "returns the variance": (_stacked(lambda s: (s.mean(0), s.var(0))), "the variance"),
+    "variance from running sums": (
+        _stacked(lambda s: (s.mean(0), np.maximum((s**2).mean(0) - s.mean(0) ** 2, 0))),
+        "the variance",
+    ),
+    "float64 predictions averaged in float32": (
+        _stacked(lambda s: (s.astype(np.float32).mean(0), s.astype(np.float32).std(0))),
+        "mean is not the average",
+    ),
     "mean over the wrong axis": (_stacked(lambda s: (s.mean(1), s.std(0))), "wrong axis"),
     "std over the wrong axis": (_stacked(lambda s: (s.mean(0), s.std(-1))), "std must have"),
     "mean of one sample": (_stacked(lambda s: (s[0], s.std(0))), "single sample"),

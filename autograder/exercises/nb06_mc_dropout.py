@@ -8,11 +8,14 @@ dropout network that draws its mask from the generator it is called with and rec
 (the X and the generator it got, the mask it drew, the prediction it returned). The verdict then
 judges exactly, from those records, without assuming anything about how the student uses
 ``rng``: the number of calls, that the masks differ from call to call, that ``mean`` and ``std``
-(ddof=0) are those of the recorded predictions, and that the result is reproducible from the
-seed of ``rng`` and changes with it. Nothing here is statistical: two calls that draw
+(ddof=0) are those of the recorded predictions, and that the masks drawn are reproducible from
+the seed of ``rng`` and change with it. Nothing here is statistical: two calls that draw
 independent masks of ``N x 32`` entries at p_drop = 0.5 coincide with probability
 ``2**-(32 N)``; every case has N >= 6 inputs, so that is at most 2**-192 per pair, far below
-1e-9 even summed over all pairs of all cases.
+1e-9 even summed over all pairs of all cases. ``mean`` and ``std`` may come from any textbook
+algorithm (``np.mean``/``np.std``, running sums, Welford's updates), in the dtype of the
+predictions: :func:`kit.near_mean` and :func:`kit.near_std` bound each one's rounding, including
+the cancellation of ``sqrt(mean(x**2) - mean(x)**2)`` that the large-offset case provokes.
 
 **Entropies.** Deterministic; judged against the exact values with a float tolerance.
 """
@@ -42,9 +45,15 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 # --- mc_predict ----------------------------------------------------------------------------------
 
 
+#: added to the regression output of the "large offset" case: a mean a million times the
+#: prediction's spread, where sqrt(mean(x**2) - mean(x)**2) loses most of its digits
+_LARGE_OFFSET = 1e6
+
+
 def _mc_cases(hidden: bool):
-    """(name, kind, X shape, n_samples): kind "probs" returns class probabilities, "values" a
-    regression output of shape (N,), "column" shape (N, 1)."""
+    """(name, kind, X shape, n_samples): kind "probs" returns class probabilities ("probs32" in
+    float32), "values" a regression output of shape (N,) ("offset" plus
+    :data:`_LARGE_OFFSET`), "column" shape (N, 1)."""
     cases = [("classes", "probs", (20, 5), 30), ("regression", "values", (12, 3), 25)]
     if hidden:
         cases += [
@@ -52,6 +61,8 @@ def _mc_cases(hidden: bool):
             ("two samples", "probs", (6, 5), 2),
             ("3-D inputs", "probs", (4, 6, 5), 40),
             ("column output", "column", (15, 2), 17),
+            ("large offset", "offset", (10, 3), 20),
+            ("float32 predictions", "probs32", (8, 5), 12),
         ]
     return cases
 
@@ -70,7 +81,7 @@ class _RecordingNet:
 
     def __init__(self, seed: int, index: int, kind: str, X: np.ndarray, given_rng):
         params = np.random.default_rng([seed, 62, index])
-        n_out = 4 if kind == "probs" else 1
+        n_out = 4 if kind.startswith("probs") else 1
         self.W1 = params.normal(size=(X.shape[-1], _HIDDEN_UNITS))
         self.W2 = params.normal(size=(_HIDDEN_UNITS, n_out))
         self.b2 = params.normal(size=n_out)
@@ -92,10 +103,12 @@ class _RecordingNet:
         hidden = np.abs(X @ self.W1) + 0.1  # positive: a dropped unit always changes the output
         keep = rng.random(hidden.shape) >= _P_DROP
         out = (hidden * keep / (1.0 - _P_DROP)) @ self.W2 + self.b2
-        if self.kind == "probs":
-            out = _softmax(out)
+        if self.kind.startswith("probs"):
+            out = _softmax(out).astype(np.float32 if self.kind == "probs32" else np.float64)
         elif self.kind == "values":
             out = out[..., 0]
+        elif self.kind == "offset":
+            out = out[..., 0] + _LARGE_OFFSET
         self.outputs.append(out.copy())
         self.masks.append(keep)
         return out
@@ -167,10 +180,12 @@ class McPredict:
         _, _, _, n_samples = _mc_cases(hidden)[0]
         for name in ("same seed", "other seed"):
             _judge_mc_case(name, observed[name], n_samples)
-        first = observed["classes"]["returned"][0]
-        again = observed["same seed"]["returned"][0]
-        other = observed["other seed"]["returned"][0]
-        if not np.allclose(first, again, rtol=1e-12, atol=0):
+        # the masks drawn, not the means: equal masks give equal predictions, and comparing them
+        # needs no tolerance
+        first = observed["classes"]["masks"]
+        again = observed["same seed"]["masks"]
+        other = observed["other seed"]["masks"]
+        if not np.array_equal(first, again):
             hint = (
                 ""
                 if all(observed["classes"]["same_rng"])
@@ -178,13 +193,13 @@ class McPredict:
                 "to every call."
             )
             raise CheckFailure(
-                "two runs with generators of the same seed gave different means: mc_predict "
-                "used randomness that does not come from rng (np.random.*, or a new unseeded "
-                f"generator).{hint}"
+                "two runs with generators of the same seed drew different dropout masks: "
+                "mc_predict used randomness that does not come from rng (np.random.*, or a new "
+                f"unseeded generator).{hint}"
             )
-        if np.allclose(first, other, rtol=1e-12, atol=0):
+        if np.array_equal(first, other):
             raise CheckFailure(
-                "generators with different seeds gave the same mean: the samples do not "
+                "generators with different seeds drew the same dropout masks: the samples do not "
                 "depend on rng (a generator created with a fixed seed inside mc_predict?). "
                 "Pass the rng you were given to predict_fn."
             )
@@ -255,28 +270,37 @@ def _judge_mc_case(name, case, n_samples):
             "Stack the samples on a new first axis and average over that axis (axis 0) "
             "only." + (" Did you average over the wrong axis?" if mean.shape else "")
         )
-    expected_mean = outputs.mean(axis=0)
-    if not np.allclose(mean, expected_mean, rtol=1e-9, atol=1e-12):
+    # rounding of any textbook algorithm in the predictions' dtype (kit.near_mean, kit.near_std)
+    dtype = outputs.dtype
+    expected_mean = outputs.mean(axis=0, dtype=np.float64)
+    if not np.all(kit.near_mean(mean, outputs, dtype)):
         raise CheckFailure(
             f"{where} mean is not the average of the {n_samples} predictions predict_fn "
             f"returned (largest difference {np.max(np.abs(mean - expected_mean)):.3g})."
-            + _mean_hint(mean, outputs)
+            + _mean_hint(mean, outputs.astype(np.float64), dtype)
         )
     if std.shape != one:
         raise CheckFailure(
             f"{where} std must have the shape of one prediction, {one}, got {std.shape}. "
             "Take it over the samples axis (axis 0) only."
         )
-    expected_std = outputs.std(axis=0)
-    if not np.allclose(std, expected_std, rtol=1e-8, atol=1e-12):
+    expected_std = outputs.std(axis=0, dtype=np.float64)
+    if not np.all(kit.near_std(std, outputs, dtype)):
         raise CheckFailure(
             f"{where} std is not the standard deviation (ddof=0) of the {n_samples} "
             f"predictions (largest difference {np.max(np.abs(std - expected_std)):.3g})."
-            + _std_hint(std, outputs)
+            + _std_hint(std, outputs.astype(np.float64), dtype)
         )
 
 
 def _close(a, b) -> bool:
+    """Whether a wrong mean is one of the transformed averages that :func:`_mean_hint` names.
+
+    A diagnosis, not a judgement: it runs after the mean has failed and only chooses the
+    message. Those averages go through logarithms and exponentials in whatever dtype and order
+    the student chose, so the match is loose (1e-7 relative); they differ from the right mean,
+    and from each other, by far more.
+    """
     return (
         bool(np.all(np.isfinite(b)))
         and a.shape == b.shape
@@ -284,7 +308,7 @@ def _close(a, b) -> bool:
     )
 
 
-def _mean_hint(mean, outputs) -> str:
+def _mean_hint(mean, outputs, dtype) -> str:
     if (
         np.all(outputs > 0)
         and np.allclose(outputs.sum(axis=-1), 1.0)
@@ -300,22 +324,25 @@ def _mean_hint(mean, outputs) -> str:
             " You applied a softmax to the average: predict_fn already returns "
             "probabilities, so average them and stop."
         )
-    if _close(mean, outputs[0]) or _close(mean, outputs[-1]):
+    if np.all(kit.near_mean(mean, outputs[:1], dtype)) or np.all(
+        kit.near_mean(mean, outputs[-1:], dtype)
+    ):
         return " It equals a single sample: average all of them."
     if len(outputs) > 1 and (
-        _close(mean, outputs[1:].mean(axis=0)) or _close(mean, outputs[:-1].mean(axis=0))
+        np.all(kit.near_mean(mean, outputs[1:], dtype))
+        or np.all(kit.near_mean(mean, outputs[:-1], dtype))
     ):
         return " It averages all samples but one: check the range of your loop."
     return ""
 
 
-def _std_hint(std, outputs) -> str:
+def _std_hint(std, outputs, dtype) -> str:
     n_samples = len(outputs)
-    if n_samples > 1 and _close(std, outputs.std(axis=0, ddof=1)):
+    if n_samples > 1 and np.all(kit.near_std(std, outputs, dtype, ddof=1)):
         return " That is the ddof=1 (sample) standard deviation: use ddof=0, np.std's default."
-    if _close(std, outputs.var(axis=0)):
+    if np.all(kit.near_variance(std, outputs, dtype)):
         return " That is the variance: return its square root."
-    if n_samples > 1 and _close(std, outputs.var(axis=0, ddof=1)):
+    if n_samples > 1 and np.all(kit.near_variance(std, outputs, dtype, ddof=1)):
         return " That is the ddof=1 variance: return the square root of the ddof=0 variance."
     if not np.all(np.isfinite(std)):
         return " It contains NaN or infinite values (ddof=1 with one sample divides by zero)."
