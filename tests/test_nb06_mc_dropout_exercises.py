@@ -354,6 +354,71 @@ def test_correct_predictive_entropy_passes(fn, seed):
     run("predictive_entropy", fn, seed=seed, hidden=True)
 
 
+# textbook ways, in the input's own dtype (float32 for the hidden float32 table) unless they
+# cast
+
+
+def entropy_in_the_input_dtype(probs):
+    probs = np.asarray(probs)
+    return -np.sum(probs * np.log(np.where(probs > 0, probs, 1)), axis=-1)
+
+
+def entropy_scipy_stats(probs):
+    """scipy.stats.entropy normalises each vector by its sum first."""
+    from scipy.stats import entropy
+
+    return entropy(probs, axis=-1)
+
+
+def entropy_entr(probs):
+    from scipy.special import entr
+
+    return entr(probs).sum(axis=-1)
+
+
+def entropy_dot(probs):
+    logs = np.log(np.where(probs > 0, probs, 1))
+    return -np.einsum("...k,...k->...", probs, logs)
+
+
+def entropy_log2_converted_to_nats(probs):
+    bits = -np.sum(probs * np.log2(np.where(probs > 0, probs, 1)), axis=-1)
+    return bits * np.log(2)
+
+
+def entropy_tiny_epsilon(probs):
+    """An epsilon inside the log too small to change anything: the smallest normal number."""
+    return -np.sum(probs * np.log(probs + np.finfo(probs.dtype).tiny), axis=-1)
+
+
+def entropy_loop_in_the_input_dtype(probs):
+    flat = probs.reshape(-1, probs.shape[-1])
+    out = np.zeros(len(flat), dtype=probs.dtype)
+    for i, row in enumerate(flat):
+        for p in row:
+            if p > 0:
+                out[i] -= p * np.log(p)
+    return out.reshape(probs.shape[:-1])
+
+
+ENTROPY_ALTERNATIVES = [
+    entropy_in_the_input_dtype,
+    entropy_scipy_stats,
+    entropy_entr,
+    entropy_dot,
+    entropy_log2_converted_to_nats,
+    entropy_tiny_epsilon,
+    entropy_loop_in_the_input_dtype,
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("fn", ENTROPY_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_entropy_passes(fn, seed):
+    run("predictive_entropy", fn, seed=seed, hidden=True)
+
+
 def _nan_entropy(probs):
     with np.errstate(divide="ignore", invalid="ignore"):
         return -(probs * np.log(probs)).sum(axis=-1)
@@ -371,6 +436,18 @@ ENTROPY_MISTAKES = {
     "mutates its input": (
         lambda p: (p.__setitem__(..., np.clip(p, 1e-12, 1)), entropy_where(p))[1],
         "modified its input",
+    ),
+    "an epsilon of 1e-12 inside the log": (
+        lambda p: -np.sum(p * np.log(p + 1e-12), axis=-1),
+        r"log\(p \+ 1e-12\): an epsilon inside the log",
+    ),
+    "an epsilon of 1e-8 inside the log, in float64": (
+        lambda p: -np.sum(p * np.log(p.astype(np.float64) + 1e-8), axis=-1),
+        r"log\(p \+ 1e-08\)",
+    ),
+    "float64 probabilities rounded to float32": (
+        lambda p: entropy_in_the_input_dtype(p.astype(np.float32)),
+        "expected entropies",
     ),
     "one vector as shape (1,)": (
         lambda p: list(np.atleast_1d(entropy_where(p))),
@@ -422,6 +499,81 @@ def test_correct_mutual_information_passes(fn, seed):
     run("mutual_information", fn, seed=seed, hidden=True)
 
 
+# textbook ways, in the input's own dtype (float32 for the hidden float32 samples)
+
+
+def mi_in_the_input_dtype(prob_samples):
+    entropy = entropy_in_the_input_dtype
+    return entropy(prob_samples.mean(axis=0)) - entropy(prob_samples).mean(axis=0)
+
+
+def mi_mean_of_entropies_first(prob_samples):
+    expected = entropy_entr(prob_samples).mean(axis=0)
+    return -(expected - entropy_entr(prob_samples.mean(axis=0)))
+
+
+def mi_scipy_stats(prob_samples):
+    from scipy.stats import entropy
+
+    mean = prob_samples.mean(axis=0)
+    return entropy(mean, axis=-1) - entropy(prob_samples, axis=-1).mean(axis=0)
+
+
+def mi_mean_kl_xlogy(prob_samples):
+    """MI as the mean KL divergence of each sample from the mean: sum p (log p - log mean)."""
+    from scipy.special import xlogy
+
+    mean = prob_samples.mean(axis=0)
+    kl = (xlogy(prob_samples, prob_samples) - xlogy(prob_samples, mean)).sum(axis=-1)
+    return kl.mean(axis=0)
+
+
+def mi_scipy_kl_per_sample(prob_samples):
+    from scipy.stats import entropy
+
+    mean = prob_samples.mean(axis=0)
+    return np.mean([entropy(sample, mean, axis=-1) for sample in prob_samples], axis=0)
+
+
+def mi_running_sums(prob_samples):
+    """One sample at a time: a running sum of the probabilities and of the entropies."""
+    total = np.zeros(prob_samples.shape[1:], dtype=prob_samples.dtype)
+    entropies = np.zeros(prob_samples.shape[1], dtype=prob_samples.dtype)
+    for sample in prob_samples:
+        total += sample
+        entropies += entropy_in_the_input_dtype(sample)
+    n_samples = len(prob_samples)
+    return entropy_in_the_input_dtype(total / n_samples) - entropies / n_samples
+
+
+MI_ALTERNATIVES = [
+    mi_in_the_input_dtype,
+    mi_mean_of_entropies_first,
+    mi_scipy_stats,
+    mi_mean_kl_xlogy,
+    mi_scipy_kl_per_sample,
+    mi_running_sums,
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("fn", MI_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_mutual_information_passes(fn, seed):
+    run("mutual_information", fn, seed=seed, hidden=True)
+
+
+def test_the_entropy_checks_hold_float32_to_float32_precision():
+    """The float32 cases are judged with float32's rounding, the others with float64's: a
+    float64 table rounded to float32 fails, a float32 one computed in float32 passes."""
+    from autograder.exercises.nb06_mc_dropout import _entropy_cases, _entropy_error
+
+    for name, probs in _entropy_cases(0, True):
+        error = _entropy_error(probs, probs.dtype)
+        ceiling = 1e-5 if probs.dtype == np.float32 else 1e-13
+        assert np.all(error < ceiling), name
+
+
 def _nan_mi(prob_samples):
     return _nan_entropy(prob_samples.mean(axis=0)) - _nan_entropy(prob_samples).mean(axis=0)
 
@@ -440,6 +592,17 @@ MI_MISTAKES = {
         "summed the per-sample entropies",
     ),
     "NaN for zero probabilities": (_nan_mi, "NaN"),
+    "an epsilon of 1e-10 inside the log": (
+        lambda s: (
+            -np.sum(s.mean(0) * np.log(s.mean(0) + 1e-10), axis=-1)
+            + np.sum(s * np.log(s + 1e-10), axis=-1).mean(0)
+        ),
+        r"log\(p \+ 1e-10\): an epsilon inside the log",
+    ),
+    "float64 samples rounded to float32": (
+        lambda s: mi_in_the_input_dtype(s.astype(np.float32)),
+        "expected",
+    ),
 }
 
 

@@ -17,7 +17,8 @@ algorithm (``np.mean``/``np.std``, running sums, Welford's updates), in the dtyp
 predictions: :func:`kit.near_mean` and :func:`kit.near_std` bound each one's rounding, including
 the cancellation of ``sqrt(mean(x**2) - mean(x)**2)`` that the large-offset case provokes.
 
-**Entropies.** Deterministic; judged against the exact values with a float tolerance.
+**Entropies.** Deterministic; judged against the exact values with tolerances derived from the
+dtype's precision and the magnitude of the terms (see :func:`_entropy_error`).
 """
 
 from __future__ import annotations
@@ -352,10 +353,43 @@ def _std_hint(std, outputs, dtype) -> str:
 # --- entropies ---------------------------------------------------------------------------------
 
 
-def _entropy(probs: np.ndarray) -> np.ndarray:
+def _entropy(probs: np.ndarray, epsilon: float = 0.0) -> np.ndarray:
+    """``-sum p log p`` over the last axis, ``0 log 0 = 0``; with ``epsilon``, the common
+    ``-sum p log(p + epsilon)`` instead (for the hint that names it)."""
     probs = np.asarray(probs, dtype=np.float64)
-    logs = np.log(np.where(probs > 0, probs, 1.0))
+    logs = np.log(np.where(probs > 0, probs + epsilon, 1.0))
     return -np.sum(probs * logs, axis=-1)
+
+
+def _entropy_error(probs, dtype, *, more_ops: int = 0) -> np.ndarray:
+    """How far a correct entropy of each vector of ``probs``, computed in ``dtype``, may be from
+    the exact one.
+
+    Every term ``p log p`` is <= 0 for ``p`` in [0, 1], so ``-sum p log p`` adds terms of one
+    sign and its rounding is relative to the entropy ``H`` itself: the logarithm costs
+    :data:`kit.LIBRARY_OPS` roundings, relative to ``log p`` (also near ``p = 1``, where
+    ``log p`` is small: a library log is accurate relative to its result), the product one, the
+    sum of K terms ``K - 1`` in any order, a cast one; ``np.where``, a mask, ``xlogy`` or a loop
+    alike. An implementation may also divide ``p`` by its computed sum first, as
+    ``scipy.stats.entropy`` does: that moves each ``p_k`` by the sum's and the division's
+    roundings (``K + 1``) and by the vector's own distance ``|sum p - 1|`` from 1 (the
+    probabilities given are rounded), and moving ``p_k`` by a relative ``d`` moves
+    ``p_k log p_k`` by ``d p_k |log p_k + 1|``, so the entropy by at most ``d (H + sum p)``.
+    With ``m = H + sum p``, ``ops = 2 K + LIBRARY_OPS + 4 + more_ops``:
+    ``(2 gamma(ops) + |sum p - 1|) m`` plus underflow (:func:`kit.underflow_tolerance`).
+
+    The logarithm's condition number ``1 / |log p|`` is large only near ``p = 1``, where the
+    term ``p log p`` itself is small, and the bound above is relative to the terms: a
+    probability rounded to float32 near 0 or 1 costs no more than elsewhere. An ``epsilon``
+    inside the log (``log(p + epsilon)``) is not rounding: it lowers each term by up to
+    ``epsilon``, and the exercise asks for ``0 log 0 = 0`` itself, so it fails once its cost
+    exceeds this bound (1e-12 does in float64; 1e-300 does not) and is named in the hint.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    total = probs.sum(axis=-1)
+    ops = 2 * probs.shape[-1] + kit.LIBRARY_OPS + 4 + more_ops
+    relative = kit.rounding_tolerance(dtype, ops) + np.abs(total - 1.0)
+    return relative * (_entropy(probs) + total) + kit.underflow_tolerance(dtype, ops)
 
 
 def _dirichlet(rng, shape, alpha=1.0, zeros=0.0):
@@ -441,7 +475,6 @@ class PredictiveEntropy:
         for name, probs in cases:
             value = np.asarray(observed[name]["value"], dtype=np.float64)
             expected = _entropy(probs)
-            tolerance = 1e-5 if probs.dtype == np.float32 else 1e-9
             if not np.all(np.isfinite(value)):
                 hint = (
                     " 0 * log 0 must count as 0, but np.log(0) is -inf and 0 * -inf is nan: "
@@ -451,11 +484,37 @@ class PredictiveEntropy:
                     else ""
                 )
                 raise CheckFailure(f"[{name}] the entropy contains NaN or infinite values.{hint}")
-            if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
+            error = _entropy_error(probs, probs.dtype)
+            if not np.all(np.abs(value - expected) <= error):
+                epsilon = next(
+                    (
+                        epsilon
+                        for epsilon in _EPSILONS
+                        if np.all(np.abs(value - _entropy(probs, epsilon)) <= error)
+                    ),
+                    None,
+                )
                 raise CheckFailure(
                     f"[{name}] expected entropies {_show(expected)}, got {_show(value)}."
-                    + _scale_hint(value, expected, probs.shape[-1])
+                    + (
+                        _epsilon_hint(epsilon, probs.dtype)
+                        if epsilon
+                        else _scale_hint(value, expected, probs.shape[-1])
+                    )
                 )
+
+
+#: epsilons that solutions add inside the log, for the hint that names them
+_EPSILONS = (1e-16, 1e-15, 1e-14, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5)
+
+
+def _epsilon_hint(epsilon: float, dtype) -> str:
+    return (
+        f" That is -sum p log(p + {epsilon:g}): an epsilon inside the log lowers every term "
+        f"by up to {epsilon:g}, more than {np.dtype(dtype).name} rounding allows. The "
+        "exercise asks for 0 log 0 = 0 exactly: skip the zero probabilities instead "
+        "(np.where, a mask, or scipy.special.xlogy)."
+    )
 
 
 def _recorded_value(observed, name: str, function: str) -> np.ndarray:
@@ -490,6 +549,8 @@ def _show(values: np.ndarray, limit: int = 4) -> str:
 
 
 def _scale_hint(value, expected, n_classes) -> str:
+    # a diagnosis after the entropies failed: log bases and sign are factors far from 1, so a
+    # loose match (1e-6) names them however they were computed
     nonzero = np.abs(expected) > 1e-6
     if not nonzero.any():
         return ""
@@ -534,9 +595,30 @@ def _mi_cases(seed: int, hidden: bool) -> list[tuple[str, np.ndarray]]:
     return cases
 
 
-def _mutual_information(samples: np.ndarray) -> np.ndarray:
+def _mutual_information(samples: np.ndarray, epsilon: float = 0.0) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float64)
-    return _entropy(samples.mean(axis=0)) - _entropy(samples).mean(axis=0)
+    return _entropy(samples.mean(axis=0), epsilon) - _entropy(samples, epsilon).mean(axis=0)
+
+
+def _mutual_information_error(samples: np.ndarray, dtype) -> np.ndarray:
+    """How far a correct mutual information of ``samples`` (S, N, K), computed in ``dtype``, may
+    be from the exact one.
+
+    ``H(mean) - mean of H(sample)`` cancels: its error is relative to the two entropies, not to
+    their difference. The mean over the S samples is within ``gamma(S)`` of exact, relative to
+    each probability (terms of one sign), which moves ``H(mean)`` by at most
+    ``gamma(S) (H(mean) + sum mean)`` (see :func:`_entropy_error`); each entropy rounds as
+    :func:`_entropy_error` says; their mean over S costs ``gamma(S)`` relative, the difference
+    one rounding. Written as the mean KL divergence of each sample from the mean,
+    ``mean_s sum_k p_sk (log p_sk - log mean_k)``, the terms add to ``p_sk |log p_sk| +
+    p_sk |log mean_k|``, whose mean over the samples is ``mean of H(sample) + H(mean)``: the
+    same magnitude. Each entropy's bound with ``S + 2`` more roundings covers both orders.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    more_ops = samples.shape[0] + 2
+    return _entropy_error(samples.mean(axis=0), dtype, more_ops=more_ops) + _entropy_error(
+        samples, dtype, more_ops=more_ops
+    ).mean(axis=0)
 
 
 @exercise("mutual_information", NOTEBOOK, reference="course_lib.mc.mutual_information")
@@ -566,7 +648,7 @@ class MutualInformation:
         for name, samples in cases:
             value = np.asarray(observed[name]["value"], dtype=np.float64)
             expected = _mutual_information(samples)
-            tolerance = 1e-5 if samples.dtype == np.float32 else 1e-9
+            error = _mutual_information_error(samples, samples.dtype)
             if not np.all(np.isfinite(value)):
                 hint = (
                     " 0 * log 0 must count as 0 in both entropies." if np.any(samples == 0) else ""
@@ -574,10 +656,22 @@ class MutualInformation:
                 raise CheckFailure(
                     f"[{name}] the mutual information contains NaN or infinite values.{hint}"
                 )
-            if not np.allclose(value, expected, rtol=tolerance, atol=tolerance):
+            if not np.all(np.abs(value - expected) <= error):
+                epsilon = next(
+                    (
+                        epsilon
+                        for epsilon in _EPSILONS
+                        if np.all(np.abs(value - _mutual_information(samples, epsilon)) <= error)
+                    ),
+                    None,
+                )
                 raise CheckFailure(
                     f"[{name}] expected {_show(expected)}, got {_show(value)}."
-                    + _mi_hint(value, samples)
+                    + (
+                        _epsilon_hint(epsilon, samples.dtype)
+                        if epsilon
+                        else _mi_hint(value, samples)
+                    )
                 )
 
 
@@ -586,6 +680,8 @@ def _mi_hint(value, samples) -> str:
     total = _entropy(samples.mean(axis=0))
     expected_entropy = _entropy(samples).mean(axis=0)
     mi = total - expected_entropy
+    # a diagnosis after the value failed: each named mistake is a factor or a missing term away,
+    # so a loose match (1e-6) names it however it was computed
     close = lambda other: bool(np.allclose(value, other, rtol=1e-6, atol=1e-9))  # noqa: E731
     if close(-mi):
         return (
