@@ -442,6 +442,10 @@ PROB_MISTAKES = {
         ),
         "handle it separately",
     ),
+    "tiny probabilities rounded to 0": (
+        _prob_mistake(lambda n, k, p: prob_by_lgamma(n, k, p) * (prob_by_lgamma(n, k, p) > 1e-300)),
+        "should be positive came out as 0",
+    ),
     "no ValueError": (
         lambda n, k, p: float(stats.binom.pmf(k, max(n, 0), min(max(p, 0), 1))),
         "must raise ValueError",

@@ -374,7 +374,7 @@ def _judge_probability(n, k, p_drop, value) -> None:
             " That is the probability that k units are KEPT: p_drop and keep_prob are "
             "swapped. P(k dropped) = C(n, k) p_drop^k keep_prob^(n-k)."
         )
-    elif value == 0.0 and expected > 1e-300:
+    elif value == 0.0 and expected > 0.0:
         hint = (
             " A probability that should be positive came out as 0: p_drop**k or "
             "keep_prob**(n-k) underflows for large n. Add logarithms instead of "
