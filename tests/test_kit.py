@@ -369,6 +369,66 @@ def test_a_std_from_running_sums_is_close_with_the_mean_square_as_scale(dtype):
         assert np.all(np.abs(wrong - exact) > 100 * tolerance)
 
 
+def _means(samples):
+    """Means over axis 0, computed in the samples' dtype."""
+    dtype = samples.dtype.type
+    yield "np.mean (pairwise)", samples.mean(axis=0)
+    total = np.zeros(samples.shape[1:], dtype=dtype)
+    for sample in samples:
+        total = total + sample
+    yield "running total", total / dtype(len(samples))
+    mean = np.zeros(samples.shape[1:], dtype=dtype)
+    for count, sample in enumerate(samples, start=1):
+        mean = mean + (sample - mean) / dtype(count)
+    yield "Welford", mean
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("offset", [0.0, 1.0, 1e3, 1e6])
+def test_every_textbook_mean_and_std_is_near_even_when_the_mean_dwarfs_the_spread(dtype, offset):
+    """Running sums lose about n u (mean / s)**2 of the variance to cancellation; near_std
+    accepts every algorithm there too, and still tells ddof=1 and the variance apart wherever
+    the spread is above what rounding can hide."""
+    rng = np.random.default_rng(6)
+    n = 25
+    spreads = 10.0 ** rng.uniform(-3, 0, size=400)
+    samples = (offset + spreads * rng.standard_normal((n, 400))).astype(dtype)
+    for way, mean in _means(samples):
+        assert np.all(kit.near_mean(mean, samples, dtype)), way
+    for way, std in _stds(samples):
+        assert np.all(kit.near_std(std, samples, dtype)), way
+    exact = samples.astype(np.float64)
+    # spreads whose variance is 100 times what rounding may cost: all of them without an
+    # offset, most at offset 1000 in float64, none at 1e6 (nor at 1000 in float32)
+    resolvable = exact.std(axis=0) ** 2 > 100 * kit.variance_error(samples, dtype)
+    if offset == 0.0 or (dtype == np.float64 and offset <= 1e3):
+        assert resolvable.mean() > 0.9
+    for wrong in (exact.std(axis=0, ddof=1), exact.var(axis=0)):
+        assert not np.any(kit.near_std(wrong, samples, dtype)[resolvable])
+    one_left_out = kit.near_mean(exact[1:].mean(axis=0), samples, dtype)
+    assert np.count_nonzero(one_left_out & resolvable) <= 0.1 * np.count_nonzero(resolvable)
+
+
+def test_moments_of_tiny_float32_values_allow_for_underflow():
+    """Squares of float32 values below 1e-19 are subnormal: rounded to multiples of 1.4e-45."""
+    samples = np.random.default_rng(7).uniform(0.0, 3e-21, size=(12, 50)).astype(np.float32)
+    assert np.all(kit.near_std(samples.std(axis=0), samples, np.float32))
+    assert np.all(kit.near_variance(samples.var(axis=0), samples, np.float32))
+    assert np.all(kit.near_mean(samples.mean(axis=0), samples, np.float32))
+    assert kit.underflow_tolerance(np.float32, 2) == 2 * float(
+        np.finfo(np.float32).smallest_subnormal
+    )
+
+
+def test_a_std_of_samples_that_agree_may_be_any_rounding_sized_value():
+    """Identical samples have s = 0, which running sums see as sqrt of a rounding error."""
+    samples = np.full((30, 5), 0.7)
+    error = kit.variance_error(samples, np.float64)
+    assert np.all(kit.near_std(np.sqrt(error), samples, np.float64))
+    assert not np.any(kit.near_std(2 * np.sqrt(error), samples, np.float64))
+    assert np.all(kit.near_variance(error, samples, np.float64))
+
+
 def _dense_ways(x, W, b):
     dtype = x.dtype
     yield "matmul", x @ W + b

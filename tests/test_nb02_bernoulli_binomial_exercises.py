@@ -253,6 +253,109 @@ def test_correct_prob_exactly_dropped_passes(fn, seed):
     run("prob_exactly_dropped", fn, seed=seed, hidden=True)
 
 
+# more textbook ways: each guards n, p_drop, k outside [0, n] and p_drop = 0 the same way
+
+
+def _sound(log_pmf):
+    """A prob_exactly_dropped that computes exp(log_pmf(n, k, p_drop, q_drop)) in the range
+    where logs are defined."""
+
+    def prob_exactly_dropped(n, k, p_drop):
+        if n < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        _check_p(p_drop)
+        if not 0 <= k <= n:
+            return 0.0
+        if p_drop == 0:
+            return float(k == 0)
+        return float(math.exp(log_pmf(n, k, p_drop, 1.0 - p_drop)))
+
+    return prob_exactly_dropped
+
+
+def _log_recursion(n, k, p, q):
+    """log P(j) = log P(j - 1) + log((n - j + 1) / j) + log(p / q) from log P(0) = n log q, one
+    step at a time: the longest chain of roundings of all."""
+    log_prob = n * math.log(q)
+    for j in range(1, k + 1):
+        log_prob += math.log(n - j + 1) - math.log(j) + math.log(p) - math.log(q)
+    return log_prob
+
+
+def _log_factors_one_by_one(n, k, p, q):
+    log_prob = 0.0
+    for j in range(1, k + 1):
+        log_prob += math.log(n - k + j) - math.log(j)
+    return log_prob + k * math.log(p) + (n - k) * math.log(q)
+
+
+def _log_gammaln(n, k, p, q):
+    from scipy.special import gammaln
+
+    return (
+        gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1) + k * np.log(p) + (n - k) * np.log(q)
+    )
+
+
+def _log_betaln(n, k, p, q):
+    """log C(n, k) = -log(n + 1) - log B(n - k + 1, k + 1)."""
+    from scipy.special import betaln
+
+    log_comb = -math.log(n + 1) - betaln(n - k + 1, k + 1)
+    return log_comb + k * math.log(p) + (n - k) * math.log1p(-p)
+
+
+def _log_of_the_exact_coefficient(n, k, p, q):
+    """math.log takes Python's exact integers of any size."""
+    return math.log(math.comb(n, k)) + k * math.log(p) + (n - k) * math.log(q)
+
+
+def _scipy_logpmf(n, k, p, q):
+    return stats.binom.logpmf(k, n, p)
+
+
+PROB_ALTERNATIVES = {
+    "log-space recursion": _sound(_log_recursion),
+    "log of the factors of C(n, k), one by one": _sound(_log_factors_one_by_one),
+    "scipy.special.gammaln": _sound(_log_gammaln),
+    "scipy.special.betaln": _sound(_log_betaln),
+    "log of math.comb": _sound(_log_of_the_exact_coefficient),
+    "exp of binom.logpmf": _sound(_scipy_logpmf),
+}
+
+
+@pytest.mark.parametrize("way", PROB_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_binomial_pmf_passes(way, seed):
+    run("prob_exactly_dropped", PROB_ALTERNATIVES[way], seed=seed, hidden=True)
+
+
+def test_the_pmf_tolerance_comes_from_the_log_terms_and_still_catches_the_normal_approximation():
+    from autograder.exercises.nb02_bernoulli_binomial import _pmf_tolerance
+    from course_lib import stats as course_stats
+
+    # grows with n and the log terms: from rounding of a few terms to a sum of 80 000
+    assert _pmf_tolerance(10, 0.2) < 1e-11
+    assert _pmf_tolerance(1024, 0.5) < 2e-8
+    assert _pmf_tolerance(20_000, 0.5) < 1e-5
+    # the visible cases are far from the normal approximation: 700 tolerances at n = 2000
+    for n, k, p_drop in [(1024, 512, 0.5), (10, 3, 0.2), (50, 40, 0.7), (2000, 1000, 0.5)]:
+        exact = stats.binom.pmf(k, n, p_drop)
+        for guess in course_stats.binomial_normal_pmf(n, k, p_drop):
+            assert abs(guess - exact) > 700 * _pmf_tolerance(n, p_drop) * exact
+
+
+def test_a_subnormal_probability_is_judged_to_its_last_bit():
+    """0.5**1024 = 5.6e-309 is below the smallest normal number: computed, it passes; 0.0 does
+    not (the far tail of a layer is small, not impossible)."""
+    from autograder.exercises.nb02_bernoulli_binomial import _same_probability
+
+    exact = 0.5**1024
+    assert _same_probability(math.exp(1024 * math.log(0.5)), exact, 1024, 0.5)
+    assert _same_probability(prob_by_lgamma(1024, 0, 0.5), exact, 1024, 0.5)
+    assert not _same_probability(0.0, exact, 1024, 0.5)
+
+
 def _prob_mistake(formula):
     def prob_exactly_dropped(n, k, p_drop):
         if n < 0:
@@ -338,6 +441,10 @@ PROB_MISTAKES = {
             )
         ),
         "handle it separately",
+    ),
+    "tiny probabilities rounded to 0": (
+        _prob_mistake(lambda n, k, p: prob_by_lgamma(n, k, p) * (prob_by_lgamma(n, k, p) > 1e-300)),
+        "should be positive came out as 0",
     ),
     "no ValueError": (
         lambda n, k, p: float(stats.binom.pmf(k, max(n, 0), min(max(p, 0), 1))),

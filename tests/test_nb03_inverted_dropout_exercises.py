@@ -1,6 +1,8 @@
 """Notebook 03's graded exercises: each realistic mistake fails its exercise's checks with a
 message naming it; correct solutions written differently pass under 20 seeds."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -161,6 +163,31 @@ def test_correct_equivalent_lr_passes(fn, seed):
     run("equivalent_standard_lr", fn, seed=seed, hidden=True)
 
 
+def _checked_lr(formula):
+    def equivalent_standard_lr(lr, p_drop):
+        if lr <= 0 or not 0 <= p_drop < 1:
+            raise ValueError(f"lr must be > 0 and p_drop in [0, 1), got {lr}, {p_drop}")
+        return formula(lr, p_drop)
+
+    return equivalent_standard_lr
+
+
+LR_ALTERNATIVES = {
+    "divided twice": lambda lr, p: lr / (1 - p) / (1 - p),
+    "squared reciprocal": lambda lr, p: lr * (1 / (1 - p)) ** 2,
+    "math.pow": lambda lr, p: lr * math.pow(1 - p, -2),
+    "product of keep_probs": lambda lr, p: lr / ((1 - p) * (1 - p)),
+    "numpy float64": lambda lr, p: float(np.float64(lr) / np.square(np.float64(1) - p)),
+    "keep_prob squared first, then inverted": lambda lr, p: lr * (1 / (1 - p) ** 2),
+}
+
+
+@pytest.mark.parametrize("way", LR_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_way_of_writing_the_equivalent_rate_passes(way, seed):
+    run("equivalent_standard_lr", _checked_lr(LR_ALTERNATIVES[way]), seed=seed, hidden=True)
+
+
 @pytest.mark.parametrize(
     "fn,message",
     [
@@ -168,6 +195,7 @@ def test_correct_equivalent_lr_passes(fn, seed):
         (lambda lr, p: lr * (1 - p) ** 2, "larger rate, not a smaller one"),
         (lambda lr, p: lr / p**2, "not p_drop"),
         (lambda lr, p: lr / (1 - p) ** 2, "must raise ValueError"),
+        (_checked_lr(lambda lr, p: float(np.float32(lr) / np.float32(1 - p) ** 2)), "should be"),
     ],
 )
 def test_equivalent_lr_mistakes(fn, message):

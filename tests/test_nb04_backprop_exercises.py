@@ -389,6 +389,47 @@ def test_correct_relative_error_passes(fn, seed):
     run("relative_error", fn, seed=seed, hidden=True)
 
 
+# more textbook ways, in the gradients' own dtype (float32 in the hidden float32 case) unless they
+# cast; the exercise asks for Euclidean norms of all entries, so max-abs norms are mistakes
+
+
+def _ratio_of_norms(norm):
+    def relative_error(a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
+        denominator = norm(a) + norm(b)
+        return 0.0 if denominator == 0 else float(norm(a - b) / denominator)
+
+    return relative_error
+
+
+def _scipy_nrm2(v):
+    """scipy.linalg.norm of a flat float array calls BLAS nrm2, which rescales as it goes."""
+    from scipy.linalg import norm
+
+    return norm(np.ravel(v))
+
+
+REL_ALTERNATIVES = {
+    "np.linalg.norm in the input dtype": _ratio_of_norms(np.linalg.norm),
+    "sqrt of a sum of squares": _ratio_of_norms(lambda v: np.sqrt(np.sum(v * v))),
+    "sqrt of np.square summed in float64": _ratio_of_norms(
+        lambda v: math.sqrt(float(np.sum(np.square(v), dtype=np.float64)))
+    ),
+    "einsum": _ratio_of_norms(lambda v: np.sqrt(np.einsum("i,i->", np.ravel(v), np.ravel(v)))),
+    "BLAS nrm2 (scipy.linalg.norm)": _ratio_of_norms(_scipy_nrm2),
+    "math.hypot over the entries": _ratio_of_norms(lambda v: math.hypot(*np.ravel(v).tolist())),
+    "a Python loop": _ratio_of_norms(lambda v: math.sqrt(sum(x * x for x in np.ravel(v).tolist()))),
+}
+
+
+@pytest.mark.parametrize("way", REL_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_way_of_computing_the_norms_passes(way, seed):
+    run("relative_error", REL_ALTERNATIVES[way], seed=seed, hidden=True)
+
+
 def _same_shape(fn):
     def checked(a, b):
         if np.shape(a) != np.shape(b):
@@ -446,6 +487,10 @@ REL_MISTAKES = {
         "must raise ValueError",
     ),
     "forgot to return": (_same_shape(lambda a, b: None), "must return a float, got NoneType"),
+    "float64 gradients compared in float32": (
+        _same_shape(lambda a, b: rel_with_norms(a.astype(np.float32), b.astype(np.float32))),
+        r"expected .* = \|\|a - b\|\| / \(\|\|a\|\| \+ \|\|b\|\|\)",
+    ),
 }
 
 

@@ -6,7 +6,7 @@ import copy
 import numpy as np
 import pytest
 
-from autograder.exercises import run
+from autograder.exercises import get, run
 from course_lib.checks import CheckFailure
 
 SEEDS = range(20)
@@ -50,6 +50,109 @@ def mc_spawned(predict_fn, X, n_samples, *, rng):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_correct_mc_predict_passes(fn, seed):
     run("mc_predict", fn, seed=seed, hidden=True)
+
+
+# textbook ways of computing the mean and the std (ddof=0), in the predictions' own dtype
+# (float64, or float32 in the hidden float32 case) unless they say otherwise
+
+
+def mc_running_sums(predict_fn, X, n_samples, *, rng):
+    """sqrt(E[x**2] - E[x]**2) from two running sums, clipped at 0: cancels when the mean is
+    large next to the spread, and still correct to the rounding the check allows."""
+    _check_n(n_samples)
+    total = squares = None
+    for _ in range(n_samples):
+        sample = np.asarray(predict_fn(X, rng))
+        total = sample.copy() if total is None else total + sample
+        squares = sample * sample if squares is None else squares + sample * sample
+    assert total is not None and squares is not None
+    mean = total / n_samples
+    return mean, np.sqrt(np.maximum(squares / n_samples - mean * mean, 0))
+
+
+def mc_running_sums_float64(predict_fn, X, n_samples, *, rng):
+    _check_n(n_samples)
+    total = squares = 0.0
+    for _ in range(n_samples):
+        sample = np.asarray(predict_fn(X, rng), dtype=np.float64)
+        total, squares = total + sample, squares + sample**2
+    mean = total / n_samples
+    return mean, np.sqrt(np.clip(squares / n_samples - mean**2, 0.0, None))
+
+
+def mc_sum_of_squares(predict_fn, X, n_samples, *, rng):
+    """The textbook shortcut (sum x**2 - (sum x)**2 / n) / n, over the stacked samples."""
+    _check_n(n_samples)
+    samples = np.stack([predict_fn(X, rng) for _ in range(n_samples)])
+    total, squares = samples.sum(axis=0), (samples**2).sum(axis=0)
+    variance = (squares - total**2 / n_samples) / n_samples
+    return total / n_samples, np.sqrt(np.maximum(variance, 0))
+
+
+def mc_two_pass(predict_fn, X, n_samples, *, rng):
+    _check_n(n_samples)
+    samples = [predict_fn(X, rng) for _ in range(n_samples)]
+    mean = sum(samples) / n_samples
+    variance = sum((sample - mean) ** 2 for sample in samples) / n_samples
+    return mean, np.sqrt(variance)
+
+
+def mc_welford_in_place(predict_fn, X, n_samples, *, rng):
+    """Welford's updates in place, in the dtype of the first prediction."""
+    _check_n(n_samples)
+    mean = np.array(predict_fn(X, rng))
+    squares = np.zeros_like(mean)
+    for count in range(2, n_samples + 1):
+        sample = predict_fn(X, rng)
+        delta = sample - mean
+        mean += delta / count
+        squares += delta * (sample - mean)
+    return mean, np.sqrt(squares / n_samples)
+
+
+def mc_var_then_sqrt(predict_fn, X, n_samples, *, rng):
+    _check_n(n_samples)
+    samples = np.array([predict_fn(X, rng) for _ in range(n_samples)])
+    return np.average(samples, axis=0), np.sqrt(np.var(samples, axis=0))
+
+
+MC_ALTERNATIVES = [
+    mc_running_sums,
+    mc_running_sums_float64,
+    mc_sum_of_squares,
+    mc_two_pass,
+    mc_welford_in_place,
+    mc_var_then_sqrt,
+]
+
+
+@pytest.mark.parametrize("fn", MC_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_mean_and_std_passes(fn, seed):
+    run("mc_predict", fn, seed=seed, hidden=True)
+
+
+def test_the_hidden_cases_include_float32_predictions_and_a_large_offset():
+    observed = get("mc_predict").probe(mc_stack, 0, True)
+    assert observed["float32 predictions"]["outputs"].dtype == np.float32
+    offset = observed["large offset"]["outputs"]
+    assert np.all(np.abs(offset.mean(axis=0)) > 1e4 * offset.std(axis=0))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_running_sums_cancel_far_beyond_the_old_fixed_tolerance_and_pass(seed):
+    """The std of the large-offset case from running sums is off by far more than the former
+    rtol=1e-8 (which failed it, as it failed the "two samples" case for seed 11 by 9.12e-11),
+    and passes: the bound is derived from the mean square, not from the std."""
+    observed = get("mc_predict").probe(mc_running_sums, seed, True)
+    case = observed["large offset"]
+    std, exact = case["returned"][1], case["outputs"].std(axis=0)
+    assert np.max(np.abs(std - exact) / exact) > 1e-8
+    get("mc_predict").judge(observed, seed, True)
+
+
+def test_the_reported_running_sums_failure_passes():
+    run("mc_predict", mc_running_sums_float64, seed=11, hidden=True)
 
 
 def _softmax(z):
@@ -159,7 +262,24 @@ MC_MISTAKES = {
     "ignores rng (seed per index)": (mc_seed_per_index, "do not depend on rng"),
     "passes np.random": (mc_global_module, "numpy Generator"),
     "std with ddof=1": (_stacked(lambda s: (s.mean(0), s.std(0, ddof=1))), "ddof=1"),
+    "std with ddof=1 from running sums": (
+        _stacked(
+            lambda s: (
+                s.mean(0),
+                np.sqrt(np.maximum((s**2).sum(0) - s.sum(0) ** 2 / len(s), 0) / (len(s) - 1)),
+            )
+        ),
+        "ddof=1",
+    ),
     "returns the variance": (_stacked(lambda s: (s.mean(0), s.var(0))), "the variance"),
+    "variance from running sums": (
+        _stacked(lambda s: (s.mean(0), np.maximum((s**2).mean(0) - s.mean(0) ** 2, 0))),
+        "the variance",
+    ),
+    "float64 predictions averaged in float32": (
+        _stacked(lambda s: (s.astype(np.float32).mean(0), s.astype(np.float32).std(0))),
+        "mean is not the average",
+    ),
     "mean over the wrong axis": (_stacked(lambda s: (s.mean(1), s.std(0))), "wrong axis"),
     "std over the wrong axis": (_stacked(lambda s: (s.mean(0), s.std(-1))), "std must have"),
     "mean of one sample": (_stacked(lambda s: (s[0], s.std(0))), "single sample"),
@@ -234,6 +354,71 @@ def test_correct_predictive_entropy_passes(fn, seed):
     run("predictive_entropy", fn, seed=seed, hidden=True)
 
 
+# textbook ways, in the input's own dtype (float32 for the hidden float32 table) unless they
+# cast
+
+
+def entropy_in_the_input_dtype(probs):
+    probs = np.asarray(probs)
+    return -np.sum(probs * np.log(np.where(probs > 0, probs, 1)), axis=-1)
+
+
+def entropy_scipy_stats(probs):
+    """scipy.stats.entropy normalises each vector by its sum first."""
+    from scipy.stats import entropy
+
+    return entropy(probs, axis=-1)
+
+
+def entropy_entr(probs):
+    from scipy.special import entr
+
+    return entr(probs).sum(axis=-1)
+
+
+def entropy_dot(probs):
+    logs = np.log(np.where(probs > 0, probs, 1))
+    return -np.einsum("...k,...k->...", probs, logs)
+
+
+def entropy_log2_converted_to_nats(probs):
+    bits = -np.sum(probs * np.log2(np.where(probs > 0, probs, 1)), axis=-1)
+    return bits * np.log(2)
+
+
+def entropy_tiny_epsilon(probs):
+    """An epsilon inside the log too small to change anything: the smallest normal number."""
+    return -np.sum(probs * np.log(probs + np.finfo(probs.dtype).tiny), axis=-1)
+
+
+def entropy_loop_in_the_input_dtype(probs):
+    flat = probs.reshape(-1, probs.shape[-1])
+    out = np.zeros(len(flat), dtype=probs.dtype)
+    for i, row in enumerate(flat):
+        for p in row:
+            if p > 0:
+                out[i] -= p * np.log(p)
+    return out.reshape(probs.shape[:-1])
+
+
+ENTROPY_ALTERNATIVES = [
+    entropy_in_the_input_dtype,
+    entropy_scipy_stats,
+    entropy_entr,
+    entropy_dot,
+    entropy_log2_converted_to_nats,
+    entropy_tiny_epsilon,
+    entropy_loop_in_the_input_dtype,
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("fn", ENTROPY_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_entropy_passes(fn, seed):
+    run("predictive_entropy", fn, seed=seed, hidden=True)
+
+
 def _nan_entropy(probs):
     with np.errstate(divide="ignore", invalid="ignore"):
         return -(probs * np.log(probs)).sum(axis=-1)
@@ -251,6 +436,18 @@ ENTROPY_MISTAKES = {
     "mutates its input": (
         lambda p: (p.__setitem__(..., np.clip(p, 1e-12, 1)), entropy_where(p))[1],
         "modified its input",
+    ),
+    "an epsilon of 1e-12 inside the log": (
+        lambda p: -np.sum(p * np.log(p + 1e-12), axis=-1),
+        r"log\(p \+ 1e-12\): an epsilon inside the log",
+    ),
+    "an epsilon of 1e-8 inside the log, in float64": (
+        lambda p: -np.sum(p * np.log(p.astype(np.float64) + 1e-8), axis=-1),
+        r"log\(p \+ 1e-08\)",
+    ),
+    "float64 probabilities rounded to float32": (
+        lambda p: entropy_in_the_input_dtype(p.astype(np.float32)),
+        "expected entropies",
     ),
     "one vector as shape (1,)": (
         lambda p: list(np.atleast_1d(entropy_where(p))),
@@ -302,6 +499,81 @@ def test_correct_mutual_information_passes(fn, seed):
     run("mutual_information", fn, seed=seed, hidden=True)
 
 
+# textbook ways, in the input's own dtype (float32 for the hidden float32 samples)
+
+
+def mi_in_the_input_dtype(prob_samples):
+    entropy = entropy_in_the_input_dtype
+    return entropy(prob_samples.mean(axis=0)) - entropy(prob_samples).mean(axis=0)
+
+
+def mi_mean_of_entropies_first(prob_samples):
+    expected = entropy_entr(prob_samples).mean(axis=0)
+    return -(expected - entropy_entr(prob_samples.mean(axis=0)))
+
+
+def mi_scipy_stats(prob_samples):
+    from scipy.stats import entropy
+
+    mean = prob_samples.mean(axis=0)
+    return entropy(mean, axis=-1) - entropy(prob_samples, axis=-1).mean(axis=0)
+
+
+def mi_mean_kl_xlogy(prob_samples):
+    """MI as the mean KL divergence of each sample from the mean: sum p (log p - log mean)."""
+    from scipy.special import xlogy
+
+    mean = prob_samples.mean(axis=0)
+    kl = (xlogy(prob_samples, prob_samples) - xlogy(prob_samples, mean)).sum(axis=-1)
+    return kl.mean(axis=0)
+
+
+def mi_scipy_kl_per_sample(prob_samples):
+    from scipy.stats import entropy
+
+    mean = prob_samples.mean(axis=0)
+    return np.mean([entropy(sample, mean, axis=-1) for sample in prob_samples], axis=0)
+
+
+def mi_running_sums(prob_samples):
+    """One sample at a time: a running sum of the probabilities and of the entropies."""
+    total = np.zeros(prob_samples.shape[1:], dtype=prob_samples.dtype)
+    entropies = np.zeros(prob_samples.shape[1], dtype=prob_samples.dtype)
+    for sample in prob_samples:
+        total += sample
+        entropies += entropy_in_the_input_dtype(sample)
+    n_samples = len(prob_samples)
+    return entropy_in_the_input_dtype(total / n_samples) - entropies / n_samples
+
+
+MI_ALTERNATIVES = [
+    mi_in_the_input_dtype,
+    mi_mean_of_entropies_first,
+    mi_scipy_stats,
+    mi_mean_kl_xlogy,
+    mi_scipy_kl_per_sample,
+    mi_running_sums,
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("fn", MI_ALTERNATIVES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_textbook_mutual_information_passes(fn, seed):
+    run("mutual_information", fn, seed=seed, hidden=True)
+
+
+def test_the_entropy_checks_hold_float32_to_float32_precision():
+    """The float32 cases are judged with float32's rounding, the others with float64's: a
+    float64 table rounded to float32 fails, a float32 one computed in float32 passes."""
+    from autograder.exercises.nb06_mc_dropout import _entropy_cases, _entropy_error
+
+    for name, probs in _entropy_cases(0, True):
+        error = _entropy_error(probs, probs.dtype)
+        ceiling = 1e-5 if probs.dtype == np.float32 else 1e-13
+        assert np.all(error < ceiling), name
+
+
 def _nan_mi(prob_samples):
     return _nan_entropy(prob_samples.mean(axis=0)) - _nan_entropy(prob_samples).mean(axis=0)
 
@@ -320,6 +592,17 @@ MI_MISTAKES = {
         "summed the per-sample entropies",
     ),
     "NaN for zero probabilities": (_nan_mi, "NaN"),
+    "an epsilon of 1e-10 inside the log": (
+        lambda s: (
+            -np.sum(s.mean(0) * np.log(s.mean(0) + 1e-10), axis=-1)
+            + np.sum(s * np.log(s + 1e-10), axis=-1).mean(0)
+        ),
+        r"log\(p \+ 1e-10\): an epsilon inside the log",
+    ),
+    "float64 samples rounded to float32": (
+        lambda s: mi_in_the_input_dtype(s.astype(np.float32)),
+        "expected",
+    ),
 }
 
 

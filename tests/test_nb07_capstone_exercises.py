@@ -151,6 +151,37 @@ def test_the_visible_check_passes_a_correct_sweep():
     run("sweep_p_drop", sweep_by_hand, seed=2026, hidden=False)
 
 
+def _one_minus_accuracy_in_float32(p_drops, errors):
+    """The errors as a float32 computation gives them: 1 - accuracy, both rounded to float32."""
+    accuracies = [np.float32(1.0) - np.float32(error) for error in errors]
+    return [float(np.float32(1.0) - accuracy) for accuracy in accuracies]
+
+
+def _count_over_n_in_float32(p_drops, errors):
+    return [float(np.float32(round(error * 500)) / np.float32(500)) for error in errors]
+
+
+@pytest.mark.parametrize("transform", [_one_minus_accuracy_in_float32, _count_over_n_in_float32])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_errors_computed_in_float32_pass(transform, seed):
+    run("sweep_p_drop", _transformed(transform), seed=seed, hidden=True)
+
+
+def test_the_slack_of_two_images_holds_for_errors_rounded_to_float32():
+    """An error two images off is inside however it was rounded (the former slack of 1e-9 failed
+    about half of them); three images off is not."""
+    from autograder.exercises.nb07_capstone import N_TEST, TOLERANCE_IMAGES, _close
+
+    for wrong in range(N_TEST + 1):
+        expected = np.array([wrong / N_TEST])
+        for off in (-TOLERANCE_IMAGES, TOLERANCE_IMAGES):
+            if 0 <= wrong + off <= N_TEST:
+                accuracy = np.float32(1.0) - np.float32((wrong + off) / N_TEST)
+                assert _close(np.array([float(np.float32(1.0) - accuracy)]), expected)
+        if wrong + TOLERANCE_IMAGES + 1 <= N_TEST:
+            assert not _close(np.array([(wrong + TOLERANCE_IMAGES + 1) / N_TEST]), expected)
+
+
 # --- mistakes -------------------------------------------------------------------------------
 
 

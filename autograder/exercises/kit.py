@@ -8,11 +8,14 @@ grading copy (:mod:`autograder.grading_copy`) keeps of this module only what the
 exercise modules use, so no check and no expected value exists where student code runs.
 
 Every statistical check spends a false-failure probability ``alpha`` (default 1e-9) computed
-with :mod:`course_lib.stats`. Outputs computed by a short chain of float operations are compared
-with :func:`close`, whose tolerance is derived from the dtype's precision, the number of
-roundings and the scale of the values; an exercise whose answer is not such a chain (a
-probability from log-gamma values, an entropy, a trained network's error) states its own
-tolerance next to the reason for it.
+with :mod:`course_lib.stats`. Outputs that the student's code computes deterministically are
+compared with tolerances derived from the dtype's precision, the number of roundings and the
+magnitude of the values, so that every sound way of computing them passes: :func:`close` for a
+chain of float operations, :func:`near_mean`, :func:`near_variance` and :func:`near_std` for
+moments over samples by any algorithm; an exercise whose answer goes through library functions
+(a probability from log-gamma values, an entropy) derives its own bound by the same rule, with
+:data:`LIBRARY_OPS` for each call, and a trained network's error states its slack next to the
+reason for it.
 """
 
 from __future__ import annotations
@@ -292,13 +295,20 @@ def rounding_tolerance(dtype, ops: int) -> float:
     return 2.0 * ops * unit / (1.0 - ops * unit)
 
 
+def underflow_tolerance(dtype, ops: int) -> float:
+    """Absolute distance two correct computations in ``dtype`` may be apart through underflow:
+    ``ops`` times the smallest subnormal number (see :func:`close`)."""
+    return ops * float(np.finfo(dtype).smallest_subnormal)
+
+
 def near(actual, expected, dtype, *, ops: int = DROPOUT_OPS, scale=None) -> np.ndarray:
     """Entry by entry, whether ``actual`` equals ``expected`` up to rounding (see :func:`close`)."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     scale = np.abs(expected) if scale is None else np.asarray(scale, dtype=np.float64)
+    tolerance = rounding_tolerance(dtype, ops) * scale + underflow_tolerance(dtype, ops)
     with np.errstate(invalid="ignore"):  # inf - inf: not near
-        return np.abs(actual - expected) <= rounding_tolerance(dtype, ops) * scale
+        return np.abs(actual - expected) <= tolerance
 
 
 def close(actual, expected, dtype, *, ops: int = DROPOUT_OPS, scale=None) -> bool:
@@ -316,15 +326,19 @@ def close(actual, expected, dtype, *, ops: int = DROPOUT_OPS, scale=None) -> boo
     their order and grouping, so they are at most ``2 gamma(ops) |exact|`` apart: the default
     ``scale`` is ``|expected|``. A rounding in a finer type (float64 for a float32 result) is
     smaller and may be counted as one of ``ops``: counting too many only widens the tolerance.
+    Below the smallest normal number a result is rounded to a multiple of the smallest subnormal
+    ``eta`` instead, an absolute error of up to ``eta / 2`` (Higham, section 2.1): ``ops`` of
+    them in each computation add ``ops * eta`` to the tolerance, which matters only for values
+    near ``eta`` (1.4e-45 in float32), such as the squares of tiny probabilities.
 
     Where terms of both signs are added, the error is relative to the terms, not to the result:
     a sum of ``n`` terms in any order is within ``gamma(n - 1) sum |terms|`` of exact, and a dot
     product of length ``n`` within ``gamma(n) sum |x_i y_i|`` (Higham, section 3.1); pass that
-    magnitude as ``scale`` (for ``x @ W + b``: ``|x| @ |W| + |b|`` with ``ops = n + 2``). A
-    variance from running sums of ``n`` values is within about ``n`` roundings of the mean
-    square, so a standard deviation ``s`` computed from it is within that error divided by
-    ``2 s``: ``scale = mean(x**2) / s``. Mistakes change values by factors (keep_prob, 1/2, a
-    missing term) that are many orders of magnitude above these tolerances.
+    magnitude as ``scale`` (for ``x @ W + b``: ``|x| @ |W| + |b|`` with ``ops = n + 2``). Means,
+    variances and standard deviations over samples have bounds of their own, whatever the
+    algorithm: :func:`near_mean`, :func:`near_variance`, :func:`near_std`. Mistakes change
+    values by factors (keep_prob, 1/2, a missing term) that are many orders of magnitude above
+    these tolerances.
 
     ``ops`` is stated by the caller next to the count it makes; :data:`DROPOUT_OPS` for outputs
     of dropout layers and their gradients.
@@ -334,6 +348,112 @@ def close(actual, expected, dtype, *, ops: int = DROPOUT_OPS, scale=None) -> boo
     if actual.shape != expected.shape:
         return False
     return bool(np.all(near(actual, expected, dtype, ops=ops, scale=scale)))
+
+
+#: roundings that one call of a library logarithm or exponential (NumPy, SciPy, ``math``) may
+#: cost: NumPy's own accuracy tests allow its float32 ``log`` 4 ulp and ``exp`` 3 ulp (float64:
+#: 1 ulp), and an ulp is up to two unit roundoffs
+LIBRARY_OPS = 8
+
+
+def moment_ops(n_samples: int) -> int:
+    """Roundings that bound a mean or a variance of ``n_samples`` values, however computed:
+    ``5 n + 5``, the largest count among the textbook algorithms (see :func:`near_mean` and
+    :func:`variance_error`)."""
+    return 5 * n_samples + 5
+
+
+def near_mean(actual, samples, dtype) -> np.ndarray:
+    """Entry by entry, whether ``actual`` is the mean over axis 0 of ``samples``, computed in
+    ``dtype`` by any textbook algorithm.
+
+    With ``M = max |x_i|`` over the ``n`` samples of an entry, the tolerance is
+    ``2 gamma(5 n + 5) M`` (:func:`moment_ops`), for the student's value and the verdict's
+    float64 mean together. Derivation, with ``u`` the unit roundoff of ``dtype``:
+
+    * a sum in any order, then a division (``np.mean``, a running total): the sum is within
+      ``gamma(n - 1) sum |x_i|`` (Higham, section 3.1), so the mean is within
+      ``gamma(n) mean |x_i| <= gamma(n) M``;
+    * Welford's running mean ``m_k = m_(k-1) + (x_k - m_(k-1)) / k``: step ``k`` adds at most
+      ``u |m_k| + 2 u |x_k - m_(k-1)| / k <= (1 + 4 / k) u M`` and multiplies the error carried
+      in by ``1 - 1 / k``, so the total is at most ``(n + 4 (1 + ln n)) u M <= 5 n u M``.
+
+    Leaving out a sample, or returning one, moves the mean by about ``spread / n``: far outside
+    unless the samples agree to within rounding.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    scale = np.max(np.abs(samples), axis=0)
+    return near(actual, samples.mean(axis=0), dtype, ops=moment_ops(samples.shape[0]), scale=scale)
+
+
+def variance_error(samples, dtype, *, ddof: int = 0) -> np.ndarray:
+    """How far a variance over axis 0 of ``samples`` (``ddof``), computed in ``dtype`` by any
+    textbook algorithm, may be from the verdict's: ``2 gamma(5 n + 5) Q n / (n - ddof)``.
+
+    The error of a computed variance is relative to the mean square ``Q = mean(x**2)``, not to
+    the variance ``v = Q - mean(x)**2``, which may be far smaller (a large mean, a small spread).
+    With ``u`` the unit roundoff of ``dtype`` and ``a = mean |x_i| <= sqrt(Q)``:
+
+    * running sums, ``mean(x**2) - mean(x)**2``: the mean square is within ``gamma(n + 1) Q``;
+      the mean within ``gamma(n) a``, so its square within ``(2 gamma(n) + gamma(n)**2) a**2 +
+      u Q <= gamma(2 n + 1) Q``; the difference rounds once more, ``u Q``: in all
+      ``gamma(3 n + 3) Q``. A ``max(., 0)`` against a negative result only moves it closer;
+    * two passes (``np.var``): the deviations from the computed mean ``m'`` add
+      ``(m' - m)**2 <= gamma(n)**2 Q`` (the first-order term cancels), their squares and sum
+      ``gamma(n + 3) v``: within ``gamma(n + 4) Q``;
+    * Welford's updates: within about ``n kappa u v`` with ``kappa = sqrt(Q / v)`` (Chan, Golub
+      and LeVeque, *Algorithms for computing the sample variance*, 1983), that is
+      ``n u sqrt(Q v) <= n u Q``.
+
+    ``gamma(5 n + 5)`` (:func:`moment_ops`) covers each, twice over for the student's value and
+    the verdict's, and so does the absolute error of underflow (:func:`underflow_tolerance`:
+    squares of values below 1e-19 are subnormal in float32); dividing by ``n - ddof`` instead
+    of ``n`` scales the error by ``n / (n - ddof)``.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    n_samples = samples.shape[0]
+    ops = moment_ops(n_samples)
+    mean_square = np.mean(samples**2, axis=0)
+    error = rounding_tolerance(dtype, ops) * mean_square + underflow_tolerance(dtype, ops)
+    return error * (n_samples / (n_samples - ddof))
+
+
+def near_variance(actual, samples, dtype, *, ddof: int = 0) -> np.ndarray:
+    """Entry by entry, whether ``actual`` is the variance (``ddof``) over axis 0 of ``samples``
+    computed in ``dtype`` by any textbook algorithm (see :func:`variance_error`)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    error = variance_error(samples, dtype, ddof=ddof)
+    with np.errstate(invalid="ignore"):  # inf - inf: not near
+        return np.abs(actual - samples.var(axis=0, ddof=ddof)) <= error
+
+
+def near_std(actual, samples, dtype, *, ddof: int = 0) -> np.ndarray:
+    """Entry by entry, whether ``actual`` is the standard deviation (``ddof``) over axis 0 of
+    ``samples`` computed in ``dtype`` by any textbook algorithm, including
+    ``sqrt(max(mean(x**2) - mean(x)**2, 0))`` from running sums.
+
+    A computed variance ``v'`` is within ``e`` (:func:`variance_error`) of ``v = s**2``, and
+    ``|sqrt(v') - s| = |v' - v| / (sqrt(v') + s)`` is at most ``e / s`` and, since
+    ``|sqrt(a) - sqrt(b)| <= sqrt(|a - b|)``, at most ``sqrt(e)``: the bound that still holds
+    when ``s`` is 0 or lost to cancellation. The square root rounds once more, by
+    ``u (s + sqrt(e))``. Tolerance: ``min(e / s, sqrt(e)) + 2 u (s + sqrt(e))``.
+
+    Where the samples agree to within rounding (``s`` about ``sqrt(e)`` or less) no algorithm
+    that forms ``mean(x**2) - mean(x)**2`` can tell ``s`` from 0, and any value of that size
+    passes. Elsewhere the tolerance is ``e / s``: for 30 float64 samples whose mean is 1000
+    times their spread, about ``3e-8 s``, against the 1.7% of ddof=1.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    expected = samples.std(axis=0, ddof=ddof)
+    error = variance_error(samples, dtype, ddof=ddof)
+    root = np.sqrt(error)
+    spread = np.where(expected > 0, expected, 1.0)
+    through_s = np.where(expected > 0, error / spread, np.inf)
+    tolerance = np.minimum(through_s, root) + rounding_tolerance(dtype, 1) * (expected + root)
+    actual = np.asarray(actual, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # inf - inf: not near
+        return np.abs(actual - expected) <= tolerance
 
 
 # --- verdict half: the catalogue of dropout mistakes ----------------------------------------

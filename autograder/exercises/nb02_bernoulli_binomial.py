@@ -289,12 +289,45 @@ class ProbExactlyDropped:
             )
 
 
-def _same_probability(value: float, expected: float) -> bool:
-    """A stated tolerance, not one of rounding alone: log C(n, k) is a difference of log-gamma
-    values near 1.8e5 at n = 20000, which implementations (lgamma, sums of logs, scipy) get to
-    about 1e-11 relative, and exponentiating turns that into a relative error of the result;
-    1e-7 leaves room for summing the logs in any order. Far tails may underflow (1e-300)."""
-    return math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-300)
+def _pmf_ops(n: int) -> int:
+    """Roundings of a binomial pmf computed in logs: the sum of at most ``4 n + 4`` log terms,
+    each from a library function, then an exponential (see :func:`_pmf_tolerance`)."""
+    return 4 * n + 4 + 2 * kit.LIBRARY_OPS
+
+
+def _pmf_tolerance(n: int, p_drop: float) -> float:
+    """Relative distance from the exact ``P(K = k)``, K ~ Binomial(n, p_drop), within which every
+    sound computation of it in float64 lies.
+
+    Whatever the route, a pmf for n in the thousands is ``exp(L)`` with ``L`` a sum of logs:
+    ``lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)`` (math.lgamma, scipy's gammaln or
+    betaln), or the logs of the factors of ``C(n, k)`` one by one, or a recursion
+    ``log P(j) = log P(j - 1) + log((n - j + 1) / j) + log(p / q)`` from ``n log q``, plus
+    ``k log p + (n - k) log q``. That is at most ``4 n + 4`` terms, each from a library
+    function (:data:`kit.LIBRARY_OPS`), so ``L`` is within ``gamma(4 n + 4 + LIBRARY_OPS) M``
+    (Higham, section 3.1), where ``M`` bounds the sum of the terms' magnitudes:
+    ``lgamma(k + 1) + lgamma(n - k + 1) <= lgamma(n + 1)`` (``C(n, k) >= 1``) and the powers
+    and the recursion's steps add at most ``2 n (|log p| + |log q|)``, so
+    ``M = 2 lgamma(n + 1) + 2 n (|log p| + |log q|)``. An error ``d`` in ``L`` is a relative
+    error ``d`` of ``exp(L)``, and the exponential rounds once more (LIBRARY_OPS); ``q = 1 - p``
+    rounded, in ``(n - k) log q``, moves ``L`` by ``(n - k) u``, well inside. Exact arithmetic
+    (``math.comb`` with fractions) and scipy's ``binom.pmf`` are closer still. Tolerance:
+    ``2 gamma(4 n + 4 + 2 LIBRARY_OPS) (M + 1)``, about 7e-6 at n = 20000 and 1e-8 at n = 1024;
+    the mistakes (keep_prob for p_drop, a normal approximation) are off by far more.
+    """
+    q_drop = 1.0 - p_drop
+    logs = abs(math.log(p_drop)) + abs(math.log(q_drop)) if 0.0 < p_drop < 1.0 else 0.0
+    magnitude = 2.0 * math.lgamma(n + 1) + 2.0 * n * logs
+    return kit.rounding_tolerance(np.float64, _pmf_ops(n)) * (magnitude + 1.0)
+
+
+def _same_probability(value: float, expected: float, n: int, p_drop: float) -> bool:
+    """Whether ``value`` is ``expected``, a Binomial(n, p_drop) probability, up to the rounding
+    of a sound computation (:func:`_pmf_tolerance`). A probability below the smallest normal
+    number (2.2e-308, e.g. 0.5**1024) is rounded to a multiple of the smallest subnormal
+    instead, and each step may cost one (:func:`kit.underflow_tolerance`)."""
+    tolerance = _pmf_tolerance(n, p_drop) * abs(expected)
+    return abs(value - expected) <= tolerance + kit.underflow_tolerance(np.float64, _pmf_ops(n))
 
 
 def _judge_probability(n, k, p_drop, value) -> None:
@@ -323,7 +356,7 @@ def _judge_probability(n, k, p_drop, value) -> None:
     if not isinstance(value, float):
         what = value if isinstance(value, str) else f"array of shape {value.shape}"
         raise CheckFailure(f"{call_text} returned a {what}, not a float.")
-    if _same_probability(value, expected):
+    if _same_probability(value, expected, n, p_drop):
         return
     seen = f"{call_text} should be {expected:.10g}, got {value:.10g}."
     if not math.isfinite(value):
@@ -336,12 +369,12 @@ def _judge_probability(n, k, p_drop, value) -> None:
         )
     elif not 0 <= k <= n:
         hint = " For k outside [0, n] the probability is 0.0."
-    elif _same_probability(value, float(stats.binom.pmf(k, n, 1.0 - p_drop))):
+    elif _same_probability(value, float(stats.binom.pmf(k, n, 1.0 - p_drop)), n, p_drop):
         hint = (
             " That is the probability that k units are KEPT: p_drop and keep_prob are "
             "swapped. P(k dropped) = C(n, k) p_drop^k keep_prob^(n-k)."
         )
-    elif value == 0.0 and expected > 1e-300:
+    elif value == 0.0 and expected > 0.0:
         hint = (
             " A probability that should be positive came out as 0: p_drop**k or "
             "keep_prob**(n-k) underflows for large n. Add logarithms instead of "
@@ -358,6 +391,8 @@ def _judge_probability(n, k, p_drop, value) -> None:
 
 
 def _normal_approximation(n, k, p_drop, value) -> bool:
+    # a diagnosis after the value failed: the normal density or cdf difference, computed with
+    # scipy, math.erf or by hand, matches to 1e-6 relative; the exact pmf is further off
     if n == 0 or p_drop == 0:
         return False
     return any(
@@ -374,11 +409,20 @@ def _reference_range(n: int, p_drop: float, coverage: float) -> tuple[int, int]:
     return dropped_count_range(n, p_drop, coverage)
 
 
+def _cdf_margin(n: int, p_drop: float) -> float:
+    """How far a sound computation of a Binomial(n, p_drop) cdf or tail may be off: summed from
+    pmf values, each within :func:`_pmf_tolerance` of exact, it adds ``n + 1`` terms of one
+    sign, and its complement costs one rounding more, all relative to at most 1."""
+    return _pmf_tolerance(n, p_drop) + kit.rounding_tolerance(np.float64, n + 2)
+
+
 def _unambiguous(n: int, p_drop: float, coverage: float) -> bool:
-    """No cdf value lies within 1e-9 of a threshold, so rounding cannot move an end."""
+    """No cdf value lies within :func:`_cdf_margin` of a threshold, so rounding cannot move an
+    end of the range."""
+    margin = _cdf_margin(n, p_drop)
     cdf = stats.binom.cdf(np.arange(n + 1), n, p_drop)
     tail = (1.0 - coverage) / 2.0
-    return bool(np.min(np.abs(cdf - tail)) > 1e-9 and np.min(np.abs(cdf - (1 - tail))) > 1e-9)
+    return bool(np.min(np.abs(cdf - tail)) > margin and np.min(np.abs(cdf - (1 - tail))) > margin)
 
 
 def _range_cases(seed: int, hidden: bool):
@@ -510,8 +554,9 @@ def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
             " That is the normal approximation n p_drop +/- z sd. It is off by one or more "
             "at small n or skewed p_drop; use the exact binomial cdf."
         )
-    elif low_tail > tail + 1e-12 or high_tail > tail + 1e-12:
-        side, value = ("lower", low_tail) if low_tail > tail + 1e-12 else ("upper", high_tail)
+    elif max(low_tail, high_tail) > tail + _cdf_margin(n, p_drop):
+        too_low = low_tail > tail + _cdf_margin(n, p_drop)
+        side, value = ("lower", low_tail) if too_low else ("upper", high_tail)
         end = "lo is too high" if side == "lower" else "hi is too low"
         hint = (
             f" The {side} tail outside it has probability {value:.4g}, more than "

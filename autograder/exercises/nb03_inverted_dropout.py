@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from course_lib.checks import CheckFailure
@@ -83,6 +81,15 @@ def _lr_cases(seed: int, hidden: bool):
 
 _BAD_LR_CALLS = ((0.1, 1.0), (0.1, -0.2), (-0.1, 0.5), (0.0, 0.5))
 
+#: roundings of lr / keep_prob**2 however it is written: keep_prob = 1 - p_drop rounded (once,
+#: but it enters squared: 2), the square or 1 / keep_prob (1 or 2, squared: up to 3) and the
+#: product or quotient with lr (1): at most 6, e.g. lr * (1 / (1 - p_drop))**2
+_LR_OPS = 6
+
+
+def _same_rate(value: float, expected: float) -> bool:
+    return kit.close(value, expected, np.float64, ops=_LR_OPS)
+
 
 @exercise(
     "equivalent_standard_lr", NOTEBOOK, reference="course_lib.analysis.equivalent_standard_lr"
@@ -104,16 +111,16 @@ class EquivalentStandardLr:
         for (lr, p_drop), value in zip(_lr_cases(seed, hidden), observed["values"], strict=True):
             keep_prob = 1 - p_drop
             expected = lr / keep_prob**2
-            if not math.isclose(value, expected, rel_tol=1e-9):
+            if not _same_rate(value, expected):
                 hint = ""
-                if math.isclose(value, lr / keep_prob, rel_tol=1e-9):
+                if _same_rate(value, lr / keep_prob):
                     hint = (
                         " That is lr / keep_prob, the raw gradient scale; the weights are "
                         "also keep_prob times smaller, which costs another factor."
                     )
-                elif math.isclose(value, lr * keep_prob**2, rel_tol=1e-9):
+                elif _same_rate(value, lr * keep_prob**2):
                     hint = " The standard net needs a larger rate, not a smaller one."
-                elif p_drop and math.isclose(value, lr / p_drop**2, rel_tol=1e-9):
+                elif p_drop and _same_rate(value, lr / p_drop**2):
                     hint = " Use keep_prob = 1 - p_drop, not p_drop."
                 raise CheckFailure(
                     f"equivalent_standard_lr({lr:.6g}, {p_drop:.6g}) should be "

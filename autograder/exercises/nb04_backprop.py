@@ -333,6 +333,10 @@ def _check_gradient(observed, seed) -> None:
     dx = _require_array(observed["gradcheck_dx"], "dx", like=dout)
     numerical = (observed["gradcheck_upper"] - observed["gradcheck_lower"]) / (2 * h)
     error = reference_relative_error(numerical.reshape(shape), dx)
+    # the threshold the notebook teaches for a gradient check ("below 1e-7 they agree"). The
+    # layer is linear, so centred differences are exact up to rounding: f sums 30 terms of
+    # size about 2, within 2 gamma(34) * 60 = 5e-13 of exact, and / (2 h) makes that 3e-9 per
+    # entry, a relative error below 1e-9; a wrong mask is off by about 0.3
     if not error <= 1e-7:
         raise CheckFailure(
             f"gradient check failed: the relative error between centred differences of "
@@ -484,7 +488,24 @@ def _describe(a, b) -> str:
     return f"a of shape {np.shape(a)} with ||a|| = {_norm(a):.3g} and b with ||b|| = {_norm(b):.3g}"
 
 
+def _relative_error_ops(size: int) -> int:
+    """Roundings of ``||a - b|| / (||a|| + ||b||)`` over ``size`` entries, however the Euclidean
+    norms are computed (``np.linalg.norm``, ``sqrt(sum(a * a))``, dot products, BLAS ``nrm2``).
+
+    A norm adds ``size`` squares: each carries the rounding of its square and of the
+    ``size - 1`` additions, and with ``nrm2``'s rescaling the running sum is also multiplied by
+    a squared ratio of scales at each step, so at most ``3 size`` roundings, plus the square
+    root; the terms have one sign, so the norm is within ``gamma(3 size + 1)``, relative
+    (Higham, section 3.1). The entries of ``a - b`` round once each, twice once squared: the
+    numerator ``3 size + 3``; the denominator two norms and their sum, ``3 size + 2``; the
+    division one. Relative errors compose (Higham, Lemma 3.3): ``6 size + 6``, and a cast.
+    """
+    return 6 * size + 7
+
+
 def _matches(value, wrong) -> bool:
+    # a diagnosis after the value failed: the mistakes differ from the right ratio by factors,
+    # and a loose match (1e-6) names them however they were computed (spectral norms by SVD)
     wrong = float(wrong)
     return (math.isnan(wrong) and math.isnan(value)) or math.isclose(value, wrong, rel_tol=1e-6)
 
@@ -527,8 +548,9 @@ def _judge_relative_error(a, b, seen, cases, values) -> None:
             f"relative_error of two zero arrays must be 0.0 (the gradients agree), got {value}: "
             f"return 0.0 when ||a|| + ||b|| == 0 instead of dividing 0 by 0."
         )
-    rtol = 1e-5 if np.asarray(a).dtype == np.float32 else 1e-9
-    if math.isclose(value, expected, rel_tol=rtol, abs_tol=1e-300):
+    # in the inputs' dtype: float32 gradients may be compared in float32
+    dtype = np.result_type(np.asarray(a).dtype, np.asarray(b).dtype)
+    if kit.close(value, expected, dtype, ops=_relative_error_ops(np.size(a))):
         return
     mistake = _diagnose(value, a, b, cases, values)
     if mistake:
