@@ -14,7 +14,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "01_intuition"
 EXAMPLE = [3, 7, 7, 3, 2, 1]
@@ -97,7 +97,12 @@ def _biases_hint(sizes, biases) -> str:
     return "There is one bias per unit of every layer except the input."
 
 
-@exercise("count_parameters", NOTEBOOK, reference="course_lib.analysis.count_parameters")
+@exercise(
+    "count_parameters",
+    NOTEBOOK,
+    reference="course_lib.analysis.count_parameters",
+    parts={BEHAVIOUR: 1.5, ARGUMENT_CHECKS: 0.5},
+)
 class CountParameters:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -133,7 +138,7 @@ class CountParameters:
                     if shown == right_w + right_b
                     else ""
                 )
-                raise CheckFailure(
+                raise kit.Unusable(
                     f"count_parameters({sizes}) must return a tuple "
                     f"(n_weights, n_biases) = ({right_w}, {right_b}), got "
                     f"{shown!r}.{hint}"
@@ -141,7 +146,7 @@ class CountParameters:
             weights, biases = items
             for name, item in (("n_weights", weights), ("n_biases", biases)):
                 if item["type"] in ("bool", "bool_") or not isinstance(item["value"], int):
-                    raise CheckFailure(
+                    raise kit.Unusable(
                         f"count_parameters({sizes}): {name} must be an integer, "
                         f"got {item['type']} {item['value']!r}."
                     )
@@ -156,6 +161,9 @@ class CountParameters:
             if got[0] != right_w:
                 raise CheckFailure(f"{message} Weights: {_weights_hint(sizes, got[0])}")
             raise CheckFailure(f"{message} Biases: {_biases_hint(sizes, got[1])}")
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -266,7 +274,12 @@ def _subnetwork_hint(sizes, p_drop, exponent: int | None, value) -> str:
     return "The exponent is the number of units in the input and hidden layers whose p_drop is > 0."
 
 
-@exercise("count_subnetworks", NOTEBOOK, reference="course_lib.analysis.count_subnetworks")
+@exercise(
+    "count_subnetworks",
+    NOTEBOOK,
+    reference="course_lib.analysis.count_subnetworks",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class CountSubnetworks:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -294,16 +307,16 @@ class CountSubnetworks:
             where = f"count_subnetworks({sizes}, {p_drop})"
             failure = kit.failure_of(result)
             if failure and "raised OverflowError" in failure:
-                raise CheckFailure(
+                raise kit.Unusable(
                     f"{failure} Hint: {where} is 2 ** {n}; a float "
                     "(2.0 ** n, math.pow) overflows past 2 ** 1023, while "
                     "Python's integer 2 ** n is exact at any size."
                 )
             if failure:
-                raise CheckFailure(failure)
+                raise kit.Unusable(failure)
             value = result["value"]
             if result["type"] == "float":
-                raise CheckFailure(
+                raise kit.Unusable(
                     f"{where} must return an exact Python int, got the float "
                     f"{value!r}. Use the integer power 2 ** n: a float is "
                     "inexact past 2 ** 53 and overflows past 2 ** 1023."
@@ -316,7 +329,7 @@ class CountSubnetworks:
                         "compute n as a Python int (sum(...), or int(np.sum(...))) and "
                         "return 2 ** n."
                     )
-                raise CheckFailure(
+                raise kit.Unusable(
                     f"{where} must return a Python int, got {result['type']} {value!r}.{extra}"
                 )
             if value == expected:
@@ -327,6 +340,9 @@ class CountSubnetworks:
                 f"{where} should be 2 ** {n}, got {shown}. "
                 f"{_subnetwork_hint(sizes, p_drop, exponent, value)}"
             )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],

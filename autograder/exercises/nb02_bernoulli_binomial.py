@@ -18,7 +18,7 @@ from course_lib import stats as course_stats
 from course_lib.analysis import dropped_count_range
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "02_bernoulli_binomial"
 
@@ -48,7 +48,12 @@ def _bad_p_drops(hidden: bool) -> tuple[float, ...]:
     return kit.BAD_P_DROPS if hidden else kit.BAD_P_DROPS[:1]
 
 
-@exercise("sample_mask", NOTEBOOK, reference="course_lib.masks.sample_mask")
+@exercise(
+    "sample_mask",
+    NOTEBOOK,
+    reference="course_lib.masks.sample_mask",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class SampleMask:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -88,6 +93,9 @@ class SampleMask:
         if np.array_equal(first, second):
             raise CheckFailure(str(kit.RESEEDED_EACH_CALL))
         _check_repeats(observed["repeats"])
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         kit.require_bad_p_drops_refused(observed["bad"], "sample_mask", _bad_p_drops(hidden))
 
 
@@ -99,7 +107,7 @@ _SHARED_ROWS = kit.SHARED_ACROSS_BATCH.say(
 def _check_mask_type(mask, shape) -> None:
     expected_shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if not isinstance(mask, np.ndarray):
-        raise CheckFailure(f"sample_mask must return a boolean numpy array, got {mask}.")
+        raise kit.Unusable(f"sample_mask must return a boolean numpy array, got {mask}.")
     if mask.dtype != bool:
         values = np.unique(mask)
         hint = ""
@@ -258,6 +266,7 @@ _BAD_PROB_CALLS = ((-1, 0, 0.5), (10, 2, 1.0), (10, 2, -0.1))
     NOTEBOOK,
     reference="course_lib.analysis.prob_exactly_dropped",
     equivalents=("course_lib.analysis.dropped_count_distribution",),
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
 )
 class ProbExactlyDropped:
     @staticmethod
@@ -280,6 +289,9 @@ class ProbExactlyDropped:
             _prob_cases(seed, hidden), observed["values"], strict=True
         ):
             _judge_probability(n, k, p_drop, value)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -319,10 +331,10 @@ def _judge_probability(n, k, p_drop, value) -> None:
                 "compute log C(n, k) with math.lgamma and exponentiate at the end, or use "
                 "scipy.stats.binom.pmf."
             )
-        raise CheckFailure(f"{call_text}: {failure}.{hint}")
+        raise kit.Unusable(f"{call_text}: {failure}.{hint}")
     if not isinstance(value, float):
         what = value if isinstance(value, str) else f"array of shape {value.shape}"
-        raise CheckFailure(f"{call_text} returned a {what}, not a float.")
+        raise kit.Unusable(f"{call_text} returned a {what}, not a float.")
     if _same_probability(value, expected):
         return
     seen = f"{call_text} should be {expected:.10g}, got {value:.10g}."
@@ -413,7 +425,12 @@ _BAD_RANGE_CALLS = (
 )
 
 
-@exercise("dropped_count_range", NOTEBOOK, reference="course_lib.analysis.dropped_count_range")
+@exercise(
+    "dropped_count_range",
+    NOTEBOOK,
+    reference="course_lib.analysis.dropped_count_range",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class DroppedCountRange:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -439,6 +456,9 @@ class DroppedCountRange:
             observed["default"],
             call_text="dropped_count_range(1024, 0.5) (default coverage)",
         )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -471,10 +491,10 @@ def _describe_pair(result):
 def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
     call_text = call_text or f"dropped_count_range({n}, {p_drop:.6g}, {coverage:g})"
     if isinstance(seen, str):
-        raise CheckFailure(f"{call_text} must return a pair (lo, hi) of integers, got {seen}.")
+        raise kit.Unusable(f"{call_text} must return a pair (lo, hi) of integers, got {seen}.")
     not_int = [end for end in seen if isinstance(end, str)]
     if not_int:
-        raise CheckFailure(
+        raise kit.Unusable(
             f"{call_text} must return two integers, got {not_int[0]}. "
             "scipy's binom.ppf and binom.interval return floats: convert the ends "
             "with int(...)."

@@ -30,7 +30,7 @@ from numpy.typing import DTypeLike
 from course_lib.checks import CheckFailure, assert_binomial_count
 from course_lib.gradcheck import relative_error as reference_relative_error
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "04_backprop"
 
@@ -120,6 +120,7 @@ def _backward(backward, dout, cache, context: str):
         "course_lib.dropout.standard_dropout_forward",
         "course_lib.dropout.standard_dropout_backward",
     ),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class DropoutBackward:
     @staticmethod
@@ -248,6 +249,9 @@ class DropoutBackward:
         _check_p_zero(observed, seed)
         kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), p_drop=0.5)
         _check_gradient(observed, seed)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], "dropout_forward")
 
@@ -452,7 +456,12 @@ def _rel_mistakes(a, b):
             )
 
 
-@exercise("relative_error", NOTEBOOK, reference="course_lib.gradcheck.relative_error")
+@exercise(
+    "relative_error",
+    NOTEBOOK,
+    reference="course_lib.gradcheck.relative_error",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class RelativeError:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -471,6 +480,9 @@ class RelativeError:
         cases = _rel_cases(seed, hidden)
         for (a, b), seen in zip(cases, observed["values"], strict=True):
             _judge_relative_error(a, b, seen, cases, observed["values"])
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         kit.require_value_errors(
             observed["bad"],
             [f"arrays of shapes {sa} and {sb}" for sa, sb in _bad_shapes(hidden)],
@@ -512,11 +524,11 @@ def _judge_relative_error(a, b, seen, cases, values) -> None:
     expected = reference_relative_error(a, b)
     where = _describe(a, b)
     if kit.failure_of(seen):
-        raise CheckFailure(f"{kit.failure_of(seen)} (for {where})")
+        raise kit.Unusable(f"{kit.failure_of(seen)} (for {where})")
     if isinstance(seen, str):
-        raise CheckFailure(f"relative_error must return a float, got {seen} (for {where}).")
+        raise kit.Unusable(f"relative_error must return a float, got {seen} (for {where}).")
     if np.ndim(seen) != 0:
-        raise CheckFailure(
+        raise kit.Unusable(
             f"relative_error must return one number, got an array of shape {np.shape(seen)} "
             f"(for {where}): reduce with norms, ||a - b|| / (||a|| + ||b||)."
         )

@@ -25,7 +25,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "06_mc_dropout"
 
@@ -139,6 +139,7 @@ _BAD_N_SAMPLES = (0, -2)
     NOTEBOOK,
     reference="course_lib.mc.mc_predict",
     equivalents=("course_lib.mc.mc_samples",),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class McPredict:
     @staticmethod
@@ -188,6 +189,9 @@ class McPredict:
                 "depend on rng (a generator created with a fixed seed inside mc_predict?). "
                 "Pass the rng you were given to predict_fn."
             )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -202,7 +206,7 @@ def _judge_mc_case(name, case, n_samples):
     where = f"[{name}, n_samples={n_samples}]"
     returned = case["returned"]
     if isinstance(returned, str):
-        raise CheckFailure(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
+        raise kit.Unusable(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
     if not case["x_unchanged"]:
         raise CheckFailure(f"{where} mc_predict modified X: it must not change its input.")
     outputs = case["outputs"]
@@ -247,7 +251,7 @@ def _judge_mc_case(name, case, n_samples):
     mean, std = returned
     for label, value in (("mean", mean), ("std", std)):
         if isinstance(value, str):
-            raise CheckFailure(f"{where} {label} must be a numpy array, got {value}.")
+            raise kit.Unusable(f"{where} {label} must be a numpy array, got {value}.")
     one = outputs.shape[1:]
     if mean.shape != one:
         raise CheckFailure(

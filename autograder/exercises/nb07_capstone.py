@@ -18,7 +18,7 @@ import numpy as np
 from course_lib import experiments
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "07_capstone"
 N_TEST = 500
@@ -86,6 +86,7 @@ def _close(a, b) -> bool:
         "course_lib.experiments.run_digits",
         "course_lib.experiments.train_run",
     ),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class SweepPDrop:
     @staticmethod
@@ -119,6 +120,9 @@ class SweepPDrop:
                 _judge_shape(observed["case_0"], case)
                 _judge_repeat(observed["case_0"], observed["again"], case)
             _judge_case(observed[f"case_{i}"], case)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -143,7 +147,7 @@ def _describe(case: dict) -> str:
 def _judge_shape(values, case: dict) -> np.ndarray:
     where = _describe(case)
     if isinstance(values, str):
-        raise CheckFailure(
+        raise kit.Unusable(
             f"{where} must return one test error per p_drop (a list or array of "
             f"floats), got {values}."
         )
