@@ -8,11 +8,11 @@ The result is the JSON of the course spec (section 5)::
 with status one of "passed", "failed", "error", "timeout", and ``sandbox`` true when the kernel
 ran in the sandbox of :mod:`autograder.sandbox`.
 
-A test whose exercise is scored in parts (:mod:`autograder.exercises`: the behaviour, the
-argument checks) earns the points of the parts that passed in each of its ``check`` calls. One
-that earned some but not all is "failed" with those points (nbgrader, too, gives partial credit to
-a test cell that did not pass), and its message names each failed part: ``"argument checks:
-dropout_forward with p_drop=1.5 must raise ValueError ..."``.
+A test whose exercise is scored in parts (:mod:`autograder.exercises`: the behaviour, then the
+argument checks) earns the points of the parts that passed in each of its ``check`` calls, up to
+the first part that failed. One that earned some but not all is "failed" with those points
+(nbgrader, too, gives partial credit to a test cell that did not pass), and its message names
+each failed part: ``"argument checks: dropout_forward with p_drop=1.0 must raise ValueError ..."``.
 """
 
 from __future__ import annotations

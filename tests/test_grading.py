@@ -24,22 +24,21 @@ CORRECT_LR = (
     "    if lr <= 0 or not 0 <= p_drop < 1:\n        raise ValueError('bad')\n"
     "    return lr / (1 - p_drop) ** 2\n"
 )
-CHECK_P_DROP = "    if not 0 <= p_drop < 1:\n        raise ValueError('p_drop')\n"
-# forgets to scale and to check p_drop: both parts of the test fail, it scores 0
 NO_SCALING = (
     "def dropout_forward(x, p_drop, *, rng, training=True):\n"
+    "    if not 0 <= p_drop < 1:\n        raise ValueError('p_drop')\n"
     "    if not training:\n        return x.copy(), None\n"
     "    mask = rng.random(x.shape) < 1 - p_drop\n"
     "    return (x * mask).astype(x.dtype), mask\n"
 )
-# inverted dropout that forgets only to check p_drop: the behaviour's 3 of 4 points
-UNCHECKED_FORWARD = NO_SCALING.replace("(x * mask)", "(x * mask / (1 - p_drop))")
-# refuses bad arguments but returns the raw gradient scale: the argument checks' 0.5 of 2 points
-RAW_SCALE_LR = (
-    "def equivalent_standard_lr(lr, p_drop):\n"
-    "    if lr <= 0 or not 0 <= p_drop < 1:\n        raise ValueError('bad')\n"
-    "    return lr / (1 - p_drop)\n"
+# right, but without the checks of their arguments: the behaviour's 3 of 4 and 1.5 of 2 points
+UNCHECKED_FORWARD = (
+    "def dropout_forward(x, p_drop, *, rng, training=True):\n"
+    "    if not training:\n        return x.copy(), None\n"
+    "    mask = rng.random(x.shape) < 1 - p_drop\n"
+    "    return (x * mask / (1 - p_drop)).astype(x.dtype), mask\n"
 )
+UNCHECKED_LR = "def equivalent_standard_lr(lr, p_drop):\n    return lr / (1 - p_drop) ** 2\n"
 
 
 def check(path, *args):
@@ -111,36 +110,46 @@ def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
 
 @pytest.mark.slow
 def test_partial_credit_reaches_the_result_nbgrader_and_the_gradebook(tmp_path):
-    """A forward that forgets only the check of p_drop keeps its behaviour's 3 of 4 points; a
-    rate that is wrong but refuses bad arguments keeps the argument checks' 0.5 of 2."""
-    solutions = {FORWARD: UNCHECKED_FORWARD, LR: RAW_SCALE_LR}
+    """Right values without the ValueErrors keep the behaviour's points: 3 of 4, 1.5 of 2."""
+    solutions = {FORWARD: UNCHECKED_FORWARD, LR: UNCHECKED_LR}
     path = write(submission(NB, solutions), tmp_path / f"{NB}.ipynb")
     graded = grade_submission(path, seed=3, with_notebook=True)
     result = graded.result
     assert scores(result) == {
         "dropout_forward": (3, "failed"),
-        "equivalent_standard_lr": (0.5, "failed"),
+        "equivalent_standard_lr": (1.5, "failed"),
     }
-    assert result["score"] == 3.5 and result["max_score"] == 6
+    assert result["score"] == 4.5 and result["max_score"] == 6
     forward, lr = result["tests"]
     assert forward["message"].startswith(
         "argument checks: dropout_forward with p_drop=1.0 must raise ValueError"
     )
-    assert lr["message"].startswith("behaviour: equivalent_standard_lr(0.1, 0.5) should be 0.4")
-    assert "argument checks" not in lr["message"]
+    assert lr["message"].startswith(
+        "argument checks: equivalent_standard_lr with lr=0.1, p_drop=1.0"
+    )
     # nbgrader reads the same points from the autograded notebook, and records them
     assert graded.notebook is not None
     tests = [c for c in graded.notebook.cells if is_grade(c) and c.cell_type == "code"]
     assert {c.metadata.nbgrader["grade_id"]: determine_grade(c)[0] for c in tests} == {
         "dropout_forward": 3.0,
-        "equivalent_standard_lr": 0.5,
+        "equivalent_standard_lr": 1.5,
     }
     with GradebookWriter(f"sqlite:///{tmp_path / 'gradebook.db'}", SOURCE_DIR) as writer:
         writer.record_autograded("ann", NB, NB, graded.notebook)
         book = writer.grades("ann", NB, NB)
     assert book["grades"]["dropout_forward"]["auto_score"] == 3.0
-    assert book["grades"]["equivalent_standard_lr"]["auto_score"] == 0.5
-    assert book["score"] == 3.5
+    assert book["grades"]["equivalent_standard_lr"]["auto_score"] == 1.5
+    assert book["score"] == 4.5
+
+
+@pytest.mark.slow
+def test_wrong_values_score_nothing_whatever_the_argument_checks(tmp_path):
+    """NO_SCALING refuses a bad p_drop: its argument checks pass, and do not count."""
+    path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
+    forward = grade_notebook(path, seed=3)["tests"][0]
+    assert (forward["points"], forward["status"]) == (0, "failed")
+    assert forward["message"].startswith("behaviour: ")
+    assert "argument checks" not in forward["message"]
 
 
 @pytest.mark.slow
@@ -319,7 +328,7 @@ def test_a_helper_cell_the_student_added_runs_before_the_tests(tmp_path):
     uses_helper = NO_SCALING.replace(
         "return (x * mask).astype(x.dtype), mask",
         "return (x * mask * kept_scale(p_drop)).astype(x.dtype), mask",
-    ).replace("    if not training", CHECK_P_DROP + "    if not training")
+    )
     path = write(
         submission(NB, {FORWARD: uses_helper}, correct=True, edit=add_helper),
         tmp_path / f"{NB}.ipynb",

@@ -604,58 +604,57 @@ def _passes(observed, seed, hidden):
     return None
 
 
-def test_parts_are_judged_in_order_and_a_failed_part_loses_only_its_share():
+def test_parts_are_judged_in_order_and_a_failed_argument_check_loses_only_its_share():
     from autograder.exercises import Judgement
 
     seen = []
 
     def behaviour(observed, seed, hidden):
         seen.append("behaviour")
-        raise CheckFailure("the values are wrong")
 
     def arguments(observed, seed, hidden):
         seen.append("argument checks")
+        raise CheckFailure("f with p_drop=1.5 must raise ValueError")
 
     judgement = _three_points(behaviour, arguments).judge({}, 1, True)
     assert isinstance(judgement, Judgement) and seen == ["behaviour", "argument checks"]
-    assert (judgement.points, judgement.max_points, judgement.passed) == (1, 3, False)
-    assert judgement.message == "behaviour: the values are wrong"
-    judgement = _three_points(_passes, _fails("f with p_drop=1.5 must raise")).judge({}, 1, True)
-    assert judgement.points == 2
-    assert judgement.message == "argument checks: f with p_drop=1.5 must raise"
+    assert (judgement.points, judgement.max_points, judgement.passed) == (2, 3, False)
+    assert judgement.earned() == [2, 0]
+    assert judgement.message == "argument checks: f with p_drop=1.5 must raise ValueError"
     assert judgement.summary() == (
         "behaviour passed (2 / 2 points); argument checks failed (0 / 1 point)"
     )
-    both = _three_points(_fails("wrong"), _fails("no ValueError")).judge({}, 1, True)
-    assert both.points == 0 and both.message == "behaviour: wrong argument checks: no ValueError"
     whole = _three_points(_passes, _passes).judge({}, 1, True)
     assert (whole.points, whole.passed, whole.message) == (3, True, "")
 
 
-def test_an_unusable_or_crashing_behaviour_scores_nothing():
-    from autograder.exercises import Failed, NotImplementedYet, Unusable, judge
+def test_a_failing_behaviour_scores_nothing_whatever_the_argument_checks():
+    """The argument checks are judged, and their message kept, but count only after a passing
+    behaviour: what a probe reports of its bad calls is easy to forge in the kernel."""
+    from autograder.exercises import Failed, NotImplementedYet, judge
 
-    unusable = _three_points(
-        _fails("f must return a numpy array, got NoneType.", Unusable), _passes
+    wrong = _three_points(_fails("the values are wrong"), _passes).judge({}, 1, True)
+    assert (wrong.points, wrong.earned()) == (0, [0, 0])
+    assert wrong.message == "behaviour: the values are wrong"
+    assert wrong.summary() == (
+        "behaviour failed (0 / 2 points); argument checks passed (0 / 1 point, counted once "
+        "the behaviour passes)"
     )
-    judgement = unusable.judge({}, 1, True)
-    assert judgement.points == 0 and not judgement.passed
-    assert judgement.message == "behaviour: f must return a numpy array, got NoneType."
-    assert judgement.summary().endswith("argument checks not judged (0 / 1 point)")
+    both = _three_points(_fails("wrong"), _fails("no ValueError")).judge({}, 1, True)
+    assert both.points == 0 and both.message == "behaviour: wrong argument checks: no ValueError"
     # observations the verdict cannot read (forged, malformed): no judgement at all
     with pytest.raises(KeyError):
         _three_points(lambda observed, seed, hidden: observed["missing"], _passes).judge(
             {}, 1, True
         )
-    # a function that is not implemented, or raises, fails its probe before any verdict
+    # a function that is not written, or that raises, fails its probe: nothing is judged
     assert issubclass(Failed, CheckFailure) and issubclass(NotImplementedYet, CheckFailure)
 
     def not_written():
         raise NotImplementedError
 
-    exercise = _three_points(_passes, _passes)
     with pytest.raises(NotImplementedYet):
-        exercise.probe(not_written, 1, True)
+        _three_points(_passes, _passes).probe(not_written, 1, True)
     with pytest.raises(CheckFailure, match="must be a function"):
         judge("sample_mask", None, seed=1, hidden=True)  # pyright: ignore[reportArgumentType]
 
@@ -676,12 +675,13 @@ def test_an_exercise_scored_as_a_whole_is_one_unnamed_part():
 def test_a_part_passes_only_if_it_passed_in_every_check():
     from autograder.exercises import combined
 
-    self_check = _three_points(_fails("visible values"), _passes).judge({}, 1, False)
-    hidden = _three_points(_passes, _fails("hidden ValueError")).judge({}, 1, True)
+    self_check = _three_points(_passes, _fails("visible ValueError")).judge({}, 1, False)
+    hidden = _three_points(_fails("hidden values"), _passes).judge({}, 1, True)
     both = combined([self_check, hidden])
-    assert both.points == 0
-    assert both.message == "behaviour: visible values argument checks: hidden ValueError"
+    assert both.points == 0 and both.earned() == [0, 0]
+    assert both.message == "behaviour: hidden values argument checks: visible ValueError"
     assert combined([hidden, hidden]) == hidden
+    assert combined([self_check, self_check]).points == 2
     with pytest.raises(ValueError):
         combined([])
 

@@ -15,12 +15,13 @@ Every exercise is split in two, so that a grader can run the halves in different
   from ``seed``) and raises :class:`course_lib.checks.CheckFailure` with a message saying what
   was expected, what was seen and the likely mistake.
 
-Where a test checks separable things, the exercise is scored in **parts**, each with its share
-of the test's points: the behaviour (``verdict``: values, statistics) and the argument checks
-(``arguments``: bad arguments raise ValueError). A failed part loses its share and keeps its
-message; the others still count. A failure after which nothing else means anything (the
-function is not implemented, raises on valid arguments, or returns another type than the one
-asked for: :class:`Unusable`) scores the whole test 0.
+Where a test checks separable things, the exercise is scored in **parts**, in order, each worth
+its share of the test's points: the behaviour (``verdict``: values, statistics), then the
+argument checks (``arguments``: bad arguments raise ValueError). Every part is judged and a failed
+one keeps its message, but a part counts only if the parts before it passed: right values that
+miss a ValueError keep the behaviour's points, wrong values score nothing whatever the argument
+checks say. (What a probe reports of its bad calls is a few words that student code in the kernel
+could forge; the values it reports cannot be, without doing the work.)
 
 Statistical verdicts spend a false-failure probability of at most 1e-9 per assertion, so a
 correct solution passes whatever way it draws its random numbers. The seed of hidden tests comes
@@ -48,12 +49,6 @@ ARGUMENT_CHECKS = "argument checks"
 PART_VERDICTS = {BEHAVIOUR: "verdict", ARGUMENT_CHECKS: "arguments"}
 
 
-class Unusable(CheckFailure):
-    """A failure that leaves nothing else to judge: the function raised on valid arguments or
-    returned another type than the one asked for. An exercise scored in parts scores 0 on it,
-    whatever its other parts do (a function that only refuses bad arguments earns nothing)."""
-
-
 @dataclass(frozen=True)
 class Part:
     """A part of an exercise scored on its own: its name as students read it, its points and its
@@ -66,11 +61,9 @@ class Part:
 
 @dataclass(frozen=True)
 class PartResult:
-    """How one part fared: the points it earned (all or none of ``max_points``) and, if it
-    failed, why (empty for a part not judged because an earlier one was :class:`Unusable`)."""
+    """Whether one part passed, and if not, why."""
 
     name: str
-    points: float
     max_points: float
     passed: bool
     message: str = ""
@@ -85,9 +78,17 @@ class Judgement:
 
     parts: tuple[PartResult, ...]
 
+    def earned(self) -> list[float]:
+        """The points of each part: all of them up to the first part that failed, none after."""
+        earned, counting = [], True
+        for part in self.parts:
+            counting = counting and part.passed
+            earned.append(part.max_points if counting else 0.0)
+        return earned
+
     @property
     def points(self) -> float:
-        return sum(part.points for part in self.parts)
+        return sum(self.earned())
 
     @property
     def max_points(self) -> float:
@@ -104,23 +105,21 @@ class Judgement:
         return " ".join(
             f"{part.name}: {part.message}" if part.name else part.message
             for part in self.parts
-            if part.message
+            if not part.passed
         )
 
     def summary(self) -> str:
-        """One line per part: passed or failed, and its points (``"behaviour passed (2 / 2
-        points); argument checks failed (0 / 1 point)"``)."""
-        return "; ".join(
-            f"{part.name} {_outcome(part)} ({part.points:g} / {part.max_points:g} "
-            f"point{'s' * (part.max_points != 1)})"
-            for part in self.parts
-        )
-
-
-def _outcome(part: PartResult) -> str:
-    if part.passed:
-        return "passed"
-    return "failed" if part.message else "not judged"
+        """How each part fared and its points: ``"behaviour passed (2 / 2 points); argument
+        checks failed (0 / 1 point)"``."""
+        lines, failed = [], None
+        for part, earned in zip(self.parts, self.earned(), strict=True):
+            outcome = "passed" if part.passed else "failed"
+            points = f"{earned:g} / {part.max_points:g} point{'s' * (part.max_points != 1)}"
+            if part.passed and failed is not None:
+                points += f", counted once the {failed} passes"
+            lines.append(f"{part.name} {outcome} ({points})")
+            failed = failed if failed is not None or part.passed else part.name
+        return "; ".join(lines)
 
 
 def combined(judgements: Sequence[Judgement]) -> Judgement:
@@ -130,8 +129,7 @@ def combined(judgements: Sequence[Judgement]) -> Judgement:
         raise ValueError("no judgement to combine")
     parts = []
     for results in zip(*(judgement.parts for judgement in judgements), strict=True):
-        failed = [result for result in results if not result.passed]
-        parts.append(([result for result in failed if result.message] or failed or results)[0])
+        parts.append(next((result for result in results if not result.passed), results[0]))
     return Judgement(tuple(parts))
 
 
@@ -162,14 +160,14 @@ class Exercise:
     def judge(self, observed, seed: int, hidden: bool) -> Judgement:
         """Run the verdict of each part, in order, on what the probe observed.
 
-        A part whose verdict raises AssertionError (:class:`CheckFailure`) earns nothing and
-        keeps the message; the next parts are judged all the same, except after
-        :class:`Unusable` from the first part (the behaviour): then nothing else is judged or
-        earned. Any other exception propagates: the observations could not be judged at all.
+        A part whose verdict raises AssertionError (:class:`CheckFailure`) fails with its
+        message; the next parts are judged all the same (:class:`Judgement` counts their points
+        only after parts that passed). Any other exception propagates: the observations could
+        not be judged at all.
         """
         parts = self.parts or (Part("", 1.0, self.verdict),)
-        results: list[PartResult] = []
-        for index, part in enumerate(parts):
+        results = []
+        for part in parts:
             if part.verdict is None:
                 raise RuntimeError(
                     f"the verdict of {self.name} runs in the grader, not in a grading kernel"
@@ -177,14 +175,10 @@ class Exercise:
             try:
                 part.verdict(observed, seed, hidden)
             except AssertionError as failure:
-                results.append(PartResult(part.name, 0.0, part.points, False, str(failure)))
-                if index == 0 and isinstance(failure, Unusable):
-                    results += [
-                        PartResult(later.name, 0.0, later.points, False) for later in parts[1:]
-                    ]
-                    break
+                message = str(failure) or f"{type(failure).__name__} without a message"
+                results.append(PartResult(part.name, part.points, False, message))
             else:
-                results.append(PartResult(part.name, part.points, part.points, True))
+                results.append(PartResult(part.name, part.points, True))
         return Judgement(tuple(results))
 
 

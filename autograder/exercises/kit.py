@@ -26,7 +26,7 @@ from numpy.typing import DTypeLike
 from course_lib import stats
 from course_lib.checks import DEFAULT_ALPHA, CheckFailure, assert_binomial_count, assert_mean_close
 
-from . import NotImplementedYet, Unusable, call
+from . import NotImplementedYet, call
 
 # --- probe half: inputs ---------------------------------------------------------------------
 
@@ -225,21 +225,19 @@ def require_bad_p_drops_refused(
 def require_array(
     value, name: str, *, what: str = "out", like: np.ndarray | None = None
 ) -> np.ndarray:
-    """``value`` as :func:`observed` passed it on must be an array (else :class:`Unusable`);
-    with ``like``, of its shape and dtype. ``name`` is the student's function, ``what`` the
-    returned value."""
+    """``value`` as :func:`observed` passed it on must be an array; with ``like``, of its shape
+    and dtype. ``name`` is the student's function, ``what`` the returned value."""
     if not isinstance(value, np.ndarray):
-        raise Unusable(f"{name} must return a numpy array as {what}, got {value}.")
+        raise CheckFailure(f"{name} must return a numpy array as {what}, got {value}.")
     if like is not None:
         assert_same_shape_dtype(like, value, name=what)
     return value
 
 
 def assert_same_shape_dtype(expected_like: np.ndarray, actual, *, name: str = "output") -> None:
-    """``actual`` must be an ndarray (else :class:`Unusable`) with the shape and dtype of
-    ``expected_like``."""
+    """``actual`` must be an ndarray with the shape and dtype of ``expected_like``."""
     if not isinstance(actual, np.ndarray):
-        raise Unusable(f"{name} must be a numpy array, got {type(actual).__name__}.")
+        raise CheckFailure(f"{name} must be a numpy array, got {type(actual).__name__}.")
     if actual.shape != expected_like.shape:
         raise CheckFailure(f"{name} must have shape {expected_like.shape}, got {actual.shape}.")
     if actual.dtype != expected_like.dtype:

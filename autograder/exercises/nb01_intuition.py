@@ -138,7 +138,7 @@ class CountParameters:
                     if shown == right_w + right_b
                     else ""
                 )
-                raise kit.Unusable(
+                raise CheckFailure(
                     f"count_parameters({sizes}) must return a tuple "
                     f"(n_weights, n_biases) = ({right_w}, {right_b}), got "
                     f"{shown!r}.{hint}"
@@ -146,7 +146,7 @@ class CountParameters:
             weights, biases = items
             for name, item in (("n_weights", weights), ("n_biases", biases)):
                 if item["type"] in ("bool", "bool_") or not isinstance(item["value"], int):
-                    raise kit.Unusable(
+                    raise CheckFailure(
                         f"count_parameters({sizes}): {name} must be an integer, "
                         f"got {item['type']} {item['value']!r}."
                     )
@@ -307,16 +307,16 @@ class CountSubnetworks:
             where = f"count_subnetworks({sizes}, {p_drop})"
             failure = kit.failure_of(result)
             if failure and "raised OverflowError" in failure:
-                raise kit.Unusable(
+                raise CheckFailure(
                     f"{failure} Hint: {where} is 2 ** {n}; a float "
                     "(2.0 ** n, math.pow) overflows past 2 ** 1023, while "
                     "Python's integer 2 ** n is exact at any size."
                 )
             if failure:
-                raise kit.Unusable(failure)
+                raise CheckFailure(failure)
             value = result["value"]
             if result["type"] == "float":
-                raise kit.Unusable(
+                raise CheckFailure(
                     f"{where} must return an exact Python int, got the float "
                     f"{value!r}. Use the integer power 2 ** n: a float is "
                     "inexact past 2 ** 53 and overflows past 2 ** 1023."
@@ -329,7 +329,7 @@ class CountSubnetworks:
                         "compute n as a Python int (sum(...), or int(np.sum(...))) and "
                         "return 2 ** n."
                     )
-                raise kit.Unusable(
+                raise CheckFailure(
                     f"{where} must return a Python int, got {result['type']} {value!r}.{extra}"
                 )
             if value == expected:

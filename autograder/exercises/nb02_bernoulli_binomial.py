@@ -107,7 +107,7 @@ _SHARED_ROWS = kit.SHARED_ACROSS_BATCH.say(
 def _check_mask_type(mask, shape) -> None:
     expected_shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if not isinstance(mask, np.ndarray):
-        raise kit.Unusable(f"sample_mask must return a boolean numpy array, got {mask}.")
+        raise CheckFailure(f"sample_mask must return a boolean numpy array, got {mask}.")
     if mask.dtype != bool:
         values = np.unique(mask)
         hint = ""
@@ -331,10 +331,10 @@ def _judge_probability(n, k, p_drop, value) -> None:
                 "compute log C(n, k) with math.lgamma and exponentiate at the end, or use "
                 "scipy.stats.binom.pmf."
             )
-        raise kit.Unusable(f"{call_text}: {failure}.{hint}")
+        raise CheckFailure(f"{call_text}: {failure}.{hint}")
     if not isinstance(value, float):
         what = value if isinstance(value, str) else f"array of shape {value.shape}"
-        raise kit.Unusable(f"{call_text} returned a {what}, not a float.")
+        raise CheckFailure(f"{call_text} returned a {what}, not a float.")
     if _same_probability(value, expected):
         return
     seen = f"{call_text} should be {expected:.10g}, got {value:.10g}."
@@ -491,10 +491,10 @@ def _describe_pair(result):
 def _judge_range(n, p_drop, coverage, seen, call_text=None) -> None:
     call_text = call_text or f"dropped_count_range({n}, {p_drop:.6g}, {coverage:g})"
     if isinstance(seen, str):
-        raise kit.Unusable(f"{call_text} must return a pair (lo, hi) of integers, got {seen}.")
+        raise CheckFailure(f"{call_text} must return a pair (lo, hi) of integers, got {seen}.")
     not_int = [end for end in seen if isinstance(end, str)]
     if not_int:
-        raise kit.Unusable(
+        raise CheckFailure(
             f"{call_text} must return two integers, got {not_int[0]}. "
             "scipy's binom.ppf and binom.interval return floats: convert the ends "
             "with int(...)."

@@ -524,11 +524,11 @@ def _judge_relative_error(a, b, seen, cases, values) -> None:
     expected = reference_relative_error(a, b)
     where = _describe(a, b)
     if kit.failure_of(seen):
-        raise kit.Unusable(f"{kit.failure_of(seen)} (for {where})")
+        raise CheckFailure(f"{kit.failure_of(seen)} (for {where})")
     if isinstance(seen, str):
-        raise kit.Unusable(f"relative_error must return a float, got {seen} (for {where}).")
+        raise CheckFailure(f"relative_error must return a float, got {seen} (for {where}).")
     if np.ndim(seen) != 0:
-        raise kit.Unusable(
+        raise CheckFailure(
             f"relative_error must return one number, got an array of shape {np.shape(seen)} "
             f"(for {where}): reduce with norms, ||a - b|| / (||a|| + ||b||)."
         )

@@ -206,7 +206,7 @@ def _judge_mc_case(name, case, n_samples):
     where = f"[{name}, n_samples={n_samples}]"
     returned = case["returned"]
     if isinstance(returned, str):
-        raise kit.Unusable(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
+        raise CheckFailure(f"{where} mc_predict must return a pair (mean, std), got {returned}.")
     if not case["x_unchanged"]:
         raise CheckFailure(f"{where} mc_predict modified X: it must not change its input.")
     outputs = case["outputs"]
@@ -251,7 +251,7 @@ def _judge_mc_case(name, case, n_samples):
     mean, std = returned
     for label, value in (("mean", mean), ("std", std)):
         if isinstance(value, str):
-            raise kit.Unusable(f"{where} {label} must be a numpy array, got {value}.")
+            raise CheckFailure(f"{where} {label} must be a numpy array, got {value}.")
     one = outputs.shape[1:]
     if mean.shape != one:
         raise CheckFailure(

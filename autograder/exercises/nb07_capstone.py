@@ -147,7 +147,7 @@ def _describe(case: dict) -> str:
 def _judge_shape(values, case: dict) -> np.ndarray:
     where = _describe(case)
     if isinstance(values, str):
-        raise kit.Unusable(
+        raise CheckFailure(
             f"{where} must return one test error per p_drop (a list or array of "
             f"floats), got {values}."
         )

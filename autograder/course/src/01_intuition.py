@@ -214,10 +214,9 @@ redraw_network()
 # with an $n_{l-1}\times n_l$ weight matrix and one bias per unit. Write `count_parameters`.
 #
 # **Points** (2): 1.5 for the two counts, 0.5 for refusing bad `layer_sizes` with `ValueError`.
-# Every exercise that asks for a `ValueError` splits its points this way, and its check says which
-# part failed: the values and the argument checks score separately, but a function that is not
-# written yet, raises on a valid argument or returns another type than the one asked for scores
-# nothing.
+# Every exercise that asks for a `ValueError` splits its points like this, and its check says which
+# part failed. The argument checks count once the values are right: right counts without the
+# `ValueError` keep 1.5 points, wrong counts score nothing.
 
 # %% id="count-parameters-solution" nbgrader={"grade": false, "grade_id": "count_parameters_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def count_parameters(layer_sizes):
