@@ -61,7 +61,8 @@ notebook metadata is the same for every notebook (:data:`NOTEBOOK_METADATA`); a 
 header. The build refuses a source, naming file, line and cell, for a cell without an id, a
 duplicate id or one nbformat rejects, any other cell metadata key, and nbgrader metadata that is
 inconsistent (unknown or missing keys, a graded cell without points, points on an ungraded one,
-a duplicate grade_id, a markdown cell that is only one of grade and solution).
+a duplicate grade_id, a markdown cell that is only one of grade and solution), and a test cell
+whose points differ from the sum of its exercise's parts (:mod:`autograder.exercises`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+
+from . import exercises
+from .assemble import parse_check_calls
 
 AUTOGRADER = Path(__file__).resolve().parent
 ROOT = AUTOGRADER.parent
@@ -168,6 +172,21 @@ def _check_nbgrader(meta, cell_type: str, where: str, grade_ids: dict[str, str])
         )
 
 
+def _check_parts(meta: dict, source: str, where: str) -> None:
+    """The points of a test cell must be the sum of the parts of each exercise it checks."""
+    for call in parse_check_calls(source) or ():
+        try:
+            parts = exercises.get(call.exercise).parts
+        except KeyError as error:
+            raise SourceError(f"{where}: {error.args[0]}") from None
+        if parts and sum(part.points for part in parts) != meta["points"]:
+            shares = " + ".join(f"{part.points:g} ({part.name})" for part in parts)
+            raise SourceError(
+                f"{where}: {meta['grade_id']!r} has {meta['points']} points, but the parts of "
+                f"{call.exercise} add up to {shares}"
+            )
+
+
 def _cell(cell, where: str, ids: dict[str, str], grade_ids: dict[str, str]):
     """The notebook cell of one source cell, its metadata checked."""
     metadata = {key: value for key, value in cell.metadata.items() if key not in JUPYTEXT_CELL_KEYS}
@@ -193,6 +212,8 @@ def _cell(cell, where: str, ids: dict[str, str], grade_ids: dict[str, str]):
         raise SourceError(f"{where}: tags must be a list of strings, got {tags!r}")
     if "nbgrader" in metadata:
         _check_nbgrader(metadata["nbgrader"], cell.cell_type, where, grade_ids)
+        if cell.cell_type == "code" and metadata["nbgrader"]["grade"]:
+            _check_parts(metadata["nbgrader"], cell.source, where)
     make = {
         "code": nbformat.v4.new_code_cell,
         "markdown": nbformat.v4.new_markdown_cell,

@@ -16,6 +16,7 @@ _STATUS_COLOURS = {
     "error": "#9a6700",
     "timeout": "#9a6700",
 }
+_PARTIAL_COLOUR = "#bc4c00"
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Feedback for {student}</title>
@@ -33,13 +34,21 @@ td.status {{ font-weight: 600; white-space: nowrap; }}
 """
 
 
+def _outcome(test: dict) -> str:
+    """The outcome cell of a test: its status, and "partial credit" for a test that failed in
+    some of its parts (the message names them) but kept the points of the others."""
+    status = test["status"]
+    if status == "failed" and 0 < test["points"] < test["max_points"]:
+        return f"<td class='status' style='color:{_PARTIAL_COLOUR}'>failed, partial credit</td>"
+    colour = _STATUS_COLOURS.get(status, "#1f2328")
+    return f"<td class='status' style='color:{colour}'>{html.escape(status)}</td>"
+
+
 def _section(result: dict) -> str:
     rows = []
     for test in result.get("tests", []):
-        colour = _STATUS_COLOURS.get(test["status"], "#1f2328")
         rows.append(
-            f"<tr><td>{html.escape(test['id'])}</td>"
-            f"<td class='status' style='color:{colour}'>{html.escape(test['status'])}</td>"
+            f"<tr><td>{html.escape(test['id'])}</td>{_outcome(test)}"
             f"<td>{test['points']:g} / {test['max_points']:g}</td>"
             f"<td class='message'>{html.escape(test.get('message') or '')}</td></tr>"
         )
@@ -94,13 +103,11 @@ def render_notebook(student: str, result: dict, book: dict, cells: list[tuple[st
         comment = comments.get(grade_id, "")
         if kind == "test" and grade_id in tests:
             test = tests[grade_id]
-            colour = _STATUS_COLOURS.get(test["status"], "#1f2328")
             score = _score(grade)
             score = test["points"] if score is None else score
             by_hand = " (set by your grader)" if grade.get("manual_score") is not None else ""
             rows.append(
-                f"<tr><td>{html.escape(grade_id)}</td>"
-                f"<td class='status' style='color:{colour}'>{html.escape(test['status'])}</td>"
+                f"<tr><td>{html.escape(grade_id)}</td>{_outcome(test)}"
                 f"<td>{_points(score, test['max_points'])}{by_hand}</td>"
                 f"<td class='message'>{html.escape(test.get('message') or '')}"
                 f"{_comment(comment)}</td></tr>"

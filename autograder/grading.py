@@ -7,6 +7,12 @@ The result is the JSON of the course spec (section 5)::
 
 with status one of "passed", "failed", "error", "timeout", and ``sandbox`` true when the kernel
 ran in the sandbox of :mod:`autograder.sandbox`.
+
+A test whose exercise is scored in parts (:mod:`autograder.exercises`: the behaviour, then the
+argument checks) earns the points of the parts that passed in each of its ``check`` calls, up to
+the first part that failed. One that earned some but not all is "failed" with those points
+(nbgrader, too, gives partial credit to a test cell that did not pass), and its message names
+each failed part: ``"argument checks: dropout_forward with p_drop=1.0 must raise ValueError ..."``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import nbformat
@@ -89,7 +96,9 @@ def _probe_source(call, seed: int) -> str:
     )
 
 
-def _judge_call(session: KernelSession, call, seed: int) -> tuple[str, str]:
+def _judge_call(session: KernelSession, call, seed: int) -> exercises.Judgement | tuple[str, str]:
+    """The judgement of one check() call, or (status, message) when nothing could be judged and
+    the test scores 0."""
     call_seed = seed if call.hidden else exercises.SELF_CHECK_SEED
     outcome = session.run(_probe_source(call, call_seed), remember=False)
     if outcome.status == "timeout":
@@ -105,14 +114,33 @@ def _judge_call(session: KernelSession, call, seed: int) -> tuple[str, str]:
         return "failed", str(payload["failure"])
     try:
         observed = wire.decode(payload.get("observed"))
-        exercises.get(call.exercise).judge(observed, call_seed, call.hidden)
-    except AssertionError as failure:
-        return "failed", str(failure)
+        return exercises.get(call.exercise).judge(observed, call_seed, call.hidden)
     except Exception as error:  # malformed or forged observations
         return "failed", (
             f"{call.exercise}: the results could not be checked ({type(error).__name__}: {error})"
         )
-    return "passed", ""
+
+
+def _judge_checks(session: KernelSession, test: TestCell, seed: int) -> tuple[str, Fraction, str]:
+    """(status, share of the points earned, message) of a test cell made of check() calls.
+
+    The calls run in order until the test can earn nothing more; each exercise's parts are
+    combined over its calls (:func:`autograder.exercises.combined`).
+    """
+    judged: dict[str, list[exercises.Judgement]] = {}
+    for call in test.calls or ():
+        result = _judge_call(session, call, seed)
+        if isinstance(result, tuple):
+            return result[0], Fraction(0), result[1]
+        judged.setdefault(call.exercise, []).append(result)
+        if result.points == 0:
+            break
+    combined = [exercises.combined(judgements) for judgements in judged.values()]
+    share = Fraction(1)
+    for judgement in combined:
+        share *= Fraction(judgement.points) / Fraction(judgement.max_points)
+    status = "passed" if all(judgement.passed for judgement in combined) else "failed"
+    return status, share, " ".join(j.message for j in combined if j.message)
 
 
 def _judge_plain(session: KernelSession, test: TestCell) -> tuple[str, str]:
@@ -155,23 +183,18 @@ def grade_plan(
                     outputs[step[3]] = autograded.cell_outputs(outcome)
                 continue
             test = step[1]
-            status, messages = "passed", []
-            for call in test.calls or ():
-                call_status, message = _judge_call(session, call, seed)
-                if call_status != "passed":
-                    status = call_status
-                    messages.append(message)
-                    break
             if test.calls is None:
                 status, message = _judge_plain(session, test)
-                messages.append(message)
+                share = Fraction(status == "passed")
+            else:
+                status, share, message = _judge_checks(session, test, seed)
             results.append(
                 {
                     "id": test.grade_id,
-                    "points": test.points if status == "passed" else 0.0,
+                    "points": float(Fraction(test.points) * share),
                     "max_points": test.points,
                     "status": status,
-                    "message": " ".join(m for m in messages if m),
+                    "message": message,
                 }
             )
     return results

@@ -173,17 +173,19 @@ def _defined_name(node) -> str | None:
 def probes_only(source: str) -> str:
     """An exercise module without its verdicts.
 
-    The ``verdict`` method of every exercise class goes, then, until nothing changes, every
-    private module-level function, class or constant that nothing left refers to. Public names
-    stay (a notebook may import them, as notebook 04 imports ``LayerPair``).
+    The verdict methods of every exercise class go (``verdict``, ``arguments``: see
+    :data:`autograder.exercises.PART_VERDICTS`), then, until nothing changes, every private
+    module-level function, class or constant that nothing left refers to. Public names stay (a
+    notebook may import them, as notebook 04 imports ``LayerPair``).
     """
+    verdicts = set(exercises.PART_VERDICTS.values())
     tree = ast.parse(source)
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             node.body = [
                 item
                 for item in node.body
-                if not (isinstance(item, ast.FunctionDef) and item.name == "verdict")
+                if not (isinstance(item, ast.FunctionDef) and item.name in verdicts)
             ]
     body = list(tree.body)
     while True:

@@ -32,6 +32,8 @@ def _test_cell(points: float):
     [
         ("passed", 4.0, 4.0),
         ("passed", 1.5, 4.0),  # partial credit: an execute_result holding the points
+        ("failed", 3.0, 4.0),  # the parts that passed (autograder.exercises), as partial credit
+        ("failed", 0.5, 2.0),
         ("failed", 0.0, 4.0),
         ("error", 0.0, 4.0),
         ("timeout", 0.0, 4.0),

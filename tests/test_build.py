@@ -223,6 +223,13 @@ def _without(meta, key):
     return {k: v for k, v in meta.items() if k != key}
 
 
+def _checking(exercise, **changes):
+    """The small source with a test cell that checks ``exercise`` of the course."""
+    cells = _meta(5, TESTS, **changes)
+    cells[5] = cells[5].split("\n")[0] + f'\ncheck("{exercise}", double)'
+    return cells
+
+
 BROKEN = {
     "no id": (
         _replace(2, 'id="figure" ', ""),
@@ -276,7 +283,18 @@ BROKEN = {
         _replace(2, 'tags=["demo"]', 'tag=["demo"]'),
         r"unknown cell metadata tag \(known: id, tags, nbgrader\)",
     ),
+    "points that are not the sum of the parts": (
+        _checking("sample_mask", points=4),
+        r":26: cell 6 \(id 'double'\): 'double' has 4 points, but the parts of sample_mask "
+        r"add up to 2 \(behaviour\) \+ 1 \(argument checks\)",
+    ),
+    "check of an unknown exercise": (_checking("triple"), r"no exercise named 'triple'"),
 }
+
+
+def test_a_test_cell_worth_the_sum_of_its_exercises_parts_is_accepted(tmp_path):
+    notebook = _parse(tmp_path, _checking("sample_mask"))
+    assert notebook.cells[5].source == 'check("sample_mask", double)'
 
 
 @pytest.mark.parametrize("case", BROKEN)

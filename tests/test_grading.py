@@ -9,8 +9,10 @@ import sys
 
 import nbformat
 import pytest
+from nbgrader.utils import determine_grade, is_grade
 
-from autograder.grading import default_seed, grade_notebook, seed_key
+from autograder.gradebook import GradebookWriter
+from autograder.grading import SOURCE_DIR, default_seed, grade_notebook, grade_submission, seed_key
 from grading_helpers import ROOT, instructor, submission, write
 
 NB = "03_inverted_dropout"
@@ -29,6 +31,14 @@ NO_SCALING = (
     "    mask = rng.random(x.shape) < 1 - p_drop\n"
     "    return (x * mask).astype(x.dtype), mask\n"
 )
+# right, but without the checks of their arguments: the behaviour's 3 of 4 and 1.5 of 2 points
+UNCHECKED_FORWARD = (
+    "def dropout_forward(x, p_drop, *, rng, training=True):\n"
+    "    if not training:\n        return x.copy(), None\n"
+    "    mask = rng.random(x.shape) < 1 - p_drop\n"
+    "    return (x * mask / (1 - p_drop)).astype(x.dtype), mask\n"
+)
+UNCHECKED_LR = "def equivalent_standard_lr(lr, p_drop):\n    return lr / (1 - p_drop) ** 2\n"
 
 
 def check(path, *args):
@@ -96,6 +106,50 @@ def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
     message = graded["tests"][0]["message"]
     assert "did you forget to divide by keep_prob" in message
     assert "check(" not in message and "hidden" not in message
+
+
+@pytest.mark.slow
+def test_partial_credit_reaches_the_result_nbgrader_and_the_gradebook(tmp_path):
+    """Right values without the ValueErrors keep the behaviour's points: 3 of 4, 1.5 of 2."""
+    solutions = {FORWARD: UNCHECKED_FORWARD, LR: UNCHECKED_LR}
+    path = write(submission(NB, solutions), tmp_path / f"{NB}.ipynb")
+    graded = grade_submission(path, seed=3, with_notebook=True)
+    result = graded.result
+    assert scores(result) == {
+        "dropout_forward": (3, "failed"),
+        "equivalent_standard_lr": (1.5, "failed"),
+    }
+    assert result["score"] == 4.5 and result["max_score"] == 6
+    forward, lr = result["tests"]
+    assert forward["message"].startswith(
+        "argument checks: dropout_forward with p_drop=1.0 must raise ValueError"
+    )
+    assert lr["message"].startswith(
+        "argument checks: equivalent_standard_lr with lr=0.1, p_drop=1.0"
+    )
+    # nbgrader reads the same points from the autograded notebook, and records them
+    assert graded.notebook is not None
+    tests = [c for c in graded.notebook.cells if is_grade(c) and c.cell_type == "code"]
+    assert {c.metadata.nbgrader["grade_id"]: determine_grade(c)[0] for c in tests} == {
+        "dropout_forward": 3.0,
+        "equivalent_standard_lr": 1.5,
+    }
+    with GradebookWriter(f"sqlite:///{tmp_path / 'gradebook.db'}", SOURCE_DIR) as writer:
+        writer.record_autograded("ann", NB, NB, graded.notebook)
+        book = writer.grades("ann", NB, NB)
+    assert book["grades"]["dropout_forward"]["auto_score"] == 3.0
+    assert book["grades"]["equivalent_standard_lr"]["auto_score"] == 1.5
+    assert book["score"] == 4.5
+
+
+@pytest.mark.slow
+def test_wrong_values_score_nothing_whatever_the_argument_checks(tmp_path):
+    """NO_SCALING refuses a bad p_drop: its argument checks pass, and do not count."""
+    path = write(submission(NB, {FORWARD: NO_SCALING}, correct=True), tmp_path / f"{NB}.ipynb")
+    forward = grade_notebook(path, seed=3)["tests"][0]
+    assert (forward["points"], forward["status"]) == (0, "failed")
+    assert forward["message"].startswith("behaviour: ")
+    assert "argument checks" not in forward["message"]
 
 
 @pytest.mark.slow

@@ -610,3 +610,185 @@ def test_no_verdict_passes_an_observation_with_cases_left_out(hidden):
         assert exercise.verdict is not None
         with pytest.raises(Exception):  # noqa: B017 - any failure will do
             exercise.verdict(dict(forged), 7, hidden)
+    if hidden:  # the argument checks, which judge nothing in most self-checks, too
+        for exercise in exercises.all_exercises():
+            for part in exercise.parts[1:]:
+                assert part.verdict is not None
+                with pytest.raises(Exception):  # noqa: B017 - any failure will do
+                    part.verdict(dict(forged), 7, hidden)
+
+
+# --- the registry: exercises scored in parts ---------------------------------------------------
+
+
+def test_the_parts_of_every_exercise_add_up_to_its_test_cells_points():
+    from autograder import exercises
+    from autograder.exercises.__main__ import points_of
+
+    split = [exercise for exercise in exercises.all_exercises() if exercise.parts]
+    assert len(split) == 15
+    for exercise in split:
+        names = [part.name for part in exercise.parts]
+        assert names == [exercises.BEHAVIOUR, exercises.ARGUMENT_CHECKS], exercise.name
+        points = [part.points for part in exercise.parts]
+        assert all(value > 0 and (2 * value) % 1 == 0 for value in points), exercise.name
+        assert sum(points) == points_of(exercise.notebook)[exercise.name], exercise.name
+
+
+def _three_points(judge_behaviour, judge_arguments):
+    """An exercise worth 2 + 1 points whose verdicts are the two functions given."""
+    from autograder import exercises
+
+    @exercises.exercise(
+        "three_points",
+        "00_test",
+        reference="course_lib.x",
+        parts={exercises.BEHAVIOUR: 2, exercises.ARGUMENT_CHECKS: 1},
+    )
+    class ThreePoints:
+        probe = staticmethod(lambda fn, seed, hidden: {"value": kit.call(fn)})
+        verdict = staticmethod(judge_behaviour)
+        arguments = staticmethod(judge_arguments)
+
+    return exercises.REGISTRY.pop("three_points")
+
+
+def _fails(message, kind=CheckFailure):
+    def verdict(observed, seed, hidden):
+        raise kind(message)
+
+    return verdict
+
+
+def _passes(observed, seed, hidden):
+    return None
+
+
+def test_parts_are_judged_in_order_and_a_failed_argument_check_loses_only_its_share():
+    from autograder.exercises import Judgement
+
+    seen = []
+
+    def behaviour(observed, seed, hidden):
+        seen.append("behaviour")
+
+    def arguments(observed, seed, hidden):
+        seen.append("argument checks")
+        raise CheckFailure("f with p_drop=1.5 must raise ValueError")
+
+    judgement = _three_points(behaviour, arguments).judge({}, 1, True)
+    assert isinstance(judgement, Judgement) and seen == ["behaviour", "argument checks"]
+    assert (judgement.points, judgement.max_points, judgement.passed) == (2, 3, False)
+    assert judgement.earned() == [2, 0]
+    assert judgement.message == "argument checks: f with p_drop=1.5 must raise ValueError"
+    assert judgement.summary() == (
+        "behaviour passed (2 / 2 points); argument checks failed (0 / 1 point)"
+    )
+    whole = _three_points(_passes, _passes).judge({}, 1, True)
+    assert (whole.points, whole.passed, whole.message) == (3, True, "")
+
+
+def test_a_failing_behaviour_scores_nothing_whatever_the_argument_checks():
+    """The argument checks are judged, and their message kept, but count only after a passing
+    behaviour: what a probe reports of its bad calls is easy to forge in the kernel."""
+    from autograder.exercises import Failed, NotImplementedYet, judge
+
+    wrong = _three_points(_fails("the values are wrong"), _passes).judge({}, 1, True)
+    assert (wrong.points, wrong.earned()) == (0, [0, 0])
+    assert wrong.message == "behaviour: the values are wrong"
+    assert wrong.summary() == (
+        "behaviour failed (0 / 2 points); argument checks passed (0 / 1 point, counted once "
+        "the behaviour passes)"
+    )
+    both = _three_points(_fails("wrong"), _fails("no ValueError")).judge({}, 1, True)
+    assert both.points == 0 and both.message == "behaviour: wrong argument checks: no ValueError"
+    # observations the verdict cannot read (forged, malformed): no judgement at all
+    with pytest.raises(KeyError):
+        _three_points(lambda observed, seed, hidden: observed["missing"], _passes).judge(
+            {}, 1, True
+        )
+    # a function that is not written, or that raises, fails its probe: nothing is judged
+    assert issubclass(Failed, CheckFailure) and issubclass(NotImplementedYet, CheckFailure)
+
+    def not_written():
+        raise NotImplementedError
+
+    with pytest.raises(NotImplementedYet):
+        _three_points(_passes, _passes).probe(not_written, 1, True)
+    with pytest.raises(CheckFailure, match="must be a function"):
+        judge("sample_mask", None, seed=1, hidden=True)  # pyright: ignore[reportArgumentType]
+
+
+def test_an_exercise_scored_as_a_whole_is_one_unnamed_part():
+    from autograder import exercises
+
+    exercise = exercises.get("predictive_entropy")
+    assert exercise.parts == ()
+    assert exercise.verdict is not None
+    observed = exercise.probe(lambda probs: "no", 1, False)
+    judgement = exercise.judge(observed, 1, False)
+    assert [part.name for part in judgement.parts] == [""]
+    assert judgement.points == 0 and judgement.max_points == 1
+    assert not judgement.message.startswith((":", "behaviour"))
+
+
+def test_a_part_passes_only_if_it_passed_in_every_check():
+    from autograder.exercises import combined
+
+    self_check = _three_points(_passes, _fails("visible ValueError")).judge({}, 1, False)
+    hidden = _three_points(_fails("hidden values"), _passes).judge({}, 1, True)
+    both = combined([self_check, hidden])
+    assert both.points == 0 and both.earned() == [0, 0]
+    assert both.message == "behaviour: hidden values argument checks: visible ValueError"
+    assert combined([hidden, hidden]) == hidden
+    assert combined([self_check, self_check]).points == 2
+    with pytest.raises(ValueError):
+        combined([])
+
+
+def test_the_self_check_prints_each_part_and_its_points(capsys):
+    from autograder import exercises
+
+    def unchecked_mask(shape, p_drop, *, rng):
+        return rng.random(shape) < 1 - p_drop
+
+    with pytest.raises(
+        exercises.Failed, match=r"^argument checks: sample_mask with p_drop=1\.0"
+    ) as info:
+        exercises.check("sample_mask", unchecked_mask)
+    assert info.value.judgement.points == 2
+    assert capsys.readouterr().out == (
+        "sample_mask: 2 / 3 points in these self-checks: behaviour passed (2 / 2 points); "
+        "argument checks failed (0 / 1 point)\n"
+    )
+    exercises.check(
+        "sample_mask", lambda shape, p_drop, *, rng: _checked(unchecked_mask, shape, p_drop, rng)
+    )
+    assert capsys.readouterr().out == "sample_mask: all self-checks passed\n"
+
+
+def _checked(fn, shape, p_drop, rng):
+    if not 0 <= p_drop < 1:
+        raise ValueError(f"p_drop must be in [0, 1), got {p_drop}")
+    return fn(shape, p_drop, rng=rng)
+
+
+@pytest.mark.parametrize(
+    "parts,methods,message",
+    [
+        ({"argument checks": 1, "behaviour": 2}, ("verdict", "arguments"), "behaviour first"),
+        ({"behaviour": 2, "speed": 1}, ("verdict",), "behaviour first"),
+        ({"behaviour": 2.25, "argument checks": 0.75}, ("verdict", "arguments"), "whole or half"),
+        (None, ("verdict", "arguments"), "no parts are given"),
+        ({"behaviour": 2, "argument checks": 1}, ("verdict",), "no method arguments"),
+    ],
+)
+def test_the_registry_refuses_parts_that_do_not_match_the_verdicts(parts, methods, message):
+    from autograder import exercises
+
+    body = {"probe": staticmethod(_passes), **{m: staticmethod(_passes) for m in methods}}
+    with pytest.raises(ValueError, match=message):
+        exercises.exercise("refused", "00_test", reference="course_lib.x", parts=parts)(
+            type("Refused", (), body)
+        )
+    assert "refused" not in exercises.REGISTRY

@@ -9,6 +9,7 @@ import pytest
 
 from autograder.exercises import run
 from course_lib.checks import CheckFailure
+from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
 
@@ -298,3 +299,22 @@ def test_unimplemented_count_subnetworks_says_so():
 
     with pytest.raises(CheckFailure, match="not implemented yet"):
         run("count_subnetworks", count_subnetworks, seed=0, hidden=False)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,correct,unchecked,behaviour",
+    [
+        ("count_parameters", parameters_with_zip, _parameters_mistake(validate=False), 1.5),
+        (
+            "count_subnetworks",
+            subnetworks_by_sum,
+            _subnetworks_mistake(rates_of=_unchecked_rates),
+            2,
+        ),
+    ],
+)
+def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked, behaviour):
+    assert_scored_in_parts(name, correct, unchecked, behaviour, seed=11)

@@ -11,6 +11,7 @@ from scipy import stats
 
 from autograder.exercises import run
 from course_lib.checks import CheckFailure
+from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
 
@@ -674,3 +675,22 @@ def test_the_notebook_solutions_pass():
             exec(cell.source, namespace)
     for name in ("sample_mask", "prob_exactly_dropped", "dropped_count_range"):
         run(name, namespace[name], seed=3, hidden=True)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,correct,unchecked",
+    [
+        ("sample_mask", mask_by_comparison, MASK_MISTAKES["no ValueError"][0]),
+        ("prob_exactly_dropped", prob_by_lgamma, PROB_MISTAKES["no ValueError"][0]),
+        (
+            "dropped_count_range",
+            range_by_scipy_ppf,
+            RANGE_MISTAKES["no ValueError for coverage"][0],
+        ),
+    ],
+)
+def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked):
+    assert_scored_in_parts(name, correct, unchecked, 2, seed=11)

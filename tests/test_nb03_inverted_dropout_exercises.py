@@ -8,6 +8,7 @@ import pytest
 
 from autograder.exercises import run
 from course_lib.checks import CheckFailure
+from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
 
@@ -201,3 +202,17 @@ def test_every_way_of_writing_the_equivalent_rate_passes(way, seed):
 def test_equivalent_lr_mistakes(fn, message):
     with pytest.raises(CheckFailure, match=message):
         run("equivalent_standard_lr", fn, seed=0, hidden=True)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,correct,unchecked,behaviour",
+    [
+        ("dropout_forward", forward_random_scaled_mask, MISTAKES["no ValueError"][0], 3),
+        ("equivalent_standard_lr", lr_direct, lambda lr, p: lr / (1 - p) ** 2, 1.5),
+    ],
+)
+def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked, behaviour):
+    assert_scored_in_parts(name, correct, unchecked, behaviour, seed=11)

@@ -11,6 +11,7 @@ from autograder.exercises import get, run
 from autograder.exercises.nb04_backprop import LayerPair
 from course_lib.checks import CheckFailure
 from course_lib.gradcheck import relative_error as reference_relative_error
+from parts_helpers import assert_scored_in_parts, not_implemented
 
 SEEDS = range(20)
 
@@ -538,3 +539,25 @@ def test_probe_output_survives_the_wire():
         observed = wire.decode(wire.encode(exercise.probe(fn, 7, True)))
         assert exercise.verdict is not None  # only the grading kernel's copy lacks verdicts
         exercise.verdict(observed, 7, True)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,correct,unchecked,behaviour,unwritten",
+    [
+        (
+            "dropout_backward",
+            CORRECT_PAIRS["bool mask"],
+            MISTAKES["no ValueError"][0],
+            3,
+            LayerPair(not_implemented, not_implemented),
+        ),
+        ("relative_error", rel_with_norms, REL_MISTAKES["no shape check"][0], 2, not_implemented),
+    ],
+)
+def test_a_missing_value_error_costs_only_the_argument_checks(
+    name, correct, unchecked, behaviour, unwritten
+):
+    assert_scored_in_parts(name, correct, unchecked, behaviour, seed=11, unwritten=unwritten)

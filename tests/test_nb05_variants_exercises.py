@@ -8,6 +8,7 @@ import pytest
 
 from autograder.exercises import run
 from course_lib.checks import CheckFailure
+from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
 ALPHA_PRIME = -1.7580993408473766
@@ -685,3 +686,27 @@ def test_the_reference_passes_every_exercise():
     for name in EXERCISES:
         for seed in range(3):
             run(name, getattr(variants, name), seed=seed, hidden=True)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,correct,unchecked",
+    [
+        (
+            "spatial_dropout_forward",
+            spatial_broadcast,
+            SPATIAL_MISTAKES["no ValueError for p_drop"][0],
+        ),
+        (
+            "gaussian_dropout_forward",
+            gaussian_standard_normal,
+            GAUSSIAN_MISTAKES["no ValueError"][0],
+        ),
+        ("alpha_dropout_forward", alpha_where, ALPHA_MISTAKES["no ValueError"][0]),
+        ("dropconnect_forward", dropconnect_batched, DROPCONNECT_MISTAKES["no ValueError"][0]),
+    ],
+)
+def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked):
+    assert_scored_in_parts(name, correct, unchecked, 2, seed=11)

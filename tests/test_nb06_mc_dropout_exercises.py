@@ -8,6 +8,7 @@ import pytest
 
 from autograder.exercises import get, run
 from course_lib.checks import CheckFailure
+from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
 
@@ -650,3 +651,10 @@ def test_correct_solutions_pass_the_visible_self_check(name, fn):
     from autograder.exercises import SELF_CHECK_SEED
 
     run(name, fn, seed=SELF_CHECK_SEED, hidden=False)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+def test_a_missing_value_error_costs_only_the_argument_checks():
+    assert_scored_in_parts("mc_predict", mc_stack, mc_no_value_error, 3, seed=11)

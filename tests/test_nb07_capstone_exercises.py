@@ -10,6 +10,7 @@ from course_lib.checks import CheckFailure
 from course_lib.data import load_digits_split
 from course_lib.experiments import run_digits
 from course_lib.nn import MLP, evaluate, train
+from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
 
@@ -320,3 +321,10 @@ def test_a_crash_in_student_code_is_reported_with_its_line():
 
     with pytest.raises(CheckFailure, match=r"raised TypeError.*hiden"):
         run("sweep_p_drop", sweep_p_drop, seed=0, hidden=False)
+
+
+# --- points: the behaviour, then the argument checks ------------------------------------------
+
+
+def test_a_missing_value_error_costs_only_the_argument_checks():
+    assert_scored_in_parts("sweep_p_drop", sweep_by_hand, MISTAKES["no ValueError"][0], 3, seed=11)

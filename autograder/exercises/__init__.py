@@ -15,6 +15,14 @@ Every exercise is split in two, so that a grader can run the halves in different
   from ``seed``) and raises :class:`course_lib.checks.CheckFailure` with a message saying what
   was expected, what was seen and the likely mistake.
 
+Where a test checks separable things, the exercise is scored in **parts**, in order, each worth
+its share of the test's points: the behaviour (``verdict``: values, statistics), then the
+argument checks (``arguments``: bad arguments raise ValueError). Every part is judged and a failed
+one keeps its message, but a part counts only if the parts before it passed: right values that
+miss a ValueError keep the behaviour's points, wrong values score nothing whatever the argument
+checks say. (What a probe reports of its bad calls is a few words that student code in the kernel
+could forge; the values it reports cannot be, without doing the work.)
+
 Statistical verdicts spend a false-failure probability of at most 1e-9 per assertion, so a
 correct solution passes whatever way it draws its random numbers. The seed of hidden tests comes
 from the environment variable ``AUTOGRADER_SEED`` when the grader sets it, else it is fixed.
@@ -27,13 +35,102 @@ import os
 import pkgutil
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from course_lib.checks import CheckFailure
 
 SELF_CHECK_SEED = 2026
 DEFAULT_HIDDEN_SEED = 1129
+
+BEHAVIOUR = "behaviour"
+ARGUMENT_CHECKS = "argument checks"
+#: the method of an exercise class that judges each part, in the order parts are judged
+PART_VERDICTS = {BEHAVIOUR: "verdict", ARGUMENT_CHECKS: "arguments"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of an exercise scored on its own: its name as students read it, its points and its
+    verdict (None in the grading kernel's copy)."""
+
+    name: str
+    points: float
+    verdict: Callable | None
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """Whether one part passed, and if not, why."""
+
+    name: str
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the verdicts of one exercise made of what its probe observed, part by part.
+
+    An exercise scored as a whole has one part, named ``""``, worth 1.
+    """
+
+    parts: tuple[PartResult, ...]
+
+    def earned(self) -> list[float]:
+        """The points of each part: all of them up to the first part that failed, none after."""
+        earned, counting = [], True
+        for part in self.parts:
+            counting = counting and part.passed
+            earned.append(part.max_points if counting else 0.0)
+        return earned
+
+    @property
+    def points(self) -> float:
+        return sum(self.earned())
+
+    @property
+    def max_points(self) -> float:
+        return sum(part.max_points for part in self.parts)
+
+    @property
+    def passed(self) -> bool:
+        return all(part.passed for part in self.parts)
+
+    @property
+    def message(self) -> str:
+        """The message of every failed part, each after its part's name ("argument checks:
+        ...") where the exercise has parts."""
+        return " ".join(
+            f"{part.name}: {part.message}" if part.name else part.message
+            for part in self.parts
+            if not part.passed
+        )
+
+    def summary(self) -> str:
+        """How each part fared and its points: ``"behaviour passed (2 / 2 points); argument
+        checks failed (0 / 1 point)"``."""
+        lines, failed = [], None
+        for part, earned in zip(self.parts, self.earned(), strict=True):
+            outcome = "passed" if part.passed else "failed"
+            points = f"{earned:g} / {part.max_points:g} point{'s' * (part.max_points != 1)}"
+            if part.passed and failed is not None:
+                points += f", counted once the {failed} passes"
+            lines.append(f"{part.name} {outcome} ({points})")
+            failed = failed if failed is not None or part.passed else part.name
+        return "; ".join(lines)
+
+
+def combined(judgements: Sequence[Judgement]) -> Judgement:
+    """One judgement of an exercise from those of several probes (a test cell's self-check and
+    hidden check): a part passes if it passed in each, and keeps its first failure's message."""
+    if not judgements:
+        raise ValueError("no judgement to combine")
+    parts = []
+    for results in zip(*(judgement.parts for judgement in judgements), strict=True):
+        parts.append(next((result for result in results if not result.passed), results[0]))
+    return Judgement(tuple(parts))
 
 
 @dataclass(frozen=True)
@@ -54,25 +151,55 @@ class Exercise:
     probe: Callable
     verdict: Callable | None  # None in the grading kernel's copy, which has only the probes
     module: str
+    parts: tuple[Part, ...] = ()  # empty for an exercise scored as a whole
 
     @property
     def references(self) -> tuple[str, ...]:
         return (self.reference, *self.equivalents)
 
-    def judge(self, observed, seed: int, hidden: bool) -> None:
-        """Run the verdict on what the probe observed."""
-        if self.verdict is None:
-            raise RuntimeError(
-                f"the verdict of {self.name} runs in the grader, not in a grading kernel"
-            )
-        self.verdict(observed, seed, hidden)
+    def judge(self, observed, seed: int, hidden: bool) -> Judgement:
+        """Run the verdict of each part, in order, on what the probe observed.
+
+        A part whose verdict raises AssertionError (:class:`CheckFailure`) fails with its
+        message; the next parts are judged all the same (:class:`Judgement` counts their points
+        only after parts that passed). Any other exception propagates: the observations could
+        not be judged at all.
+        """
+        parts = self.parts or (Part("", 1.0, self.verdict),)
+        results = []
+        for part in parts:
+            if part.verdict is None:
+                raise RuntimeError(
+                    f"the verdict of {self.name} runs in the grader, not in a grading kernel"
+                )
+            try:
+                part.verdict(observed, seed, hidden)
+            except AssertionError as failure:
+                message = str(failure) or f"{type(failure).__name__} without a message"
+                results.append(PartResult(part.name, part.points, False, message))
+            else:
+                results.append(PartResult(part.name, part.points, True))
+        return Judgement(tuple(results))
 
 
 REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(name: str, notebook: str, *, reference: str, equivalents: tuple[str, ...] = ()):
-    """Register ``probe`` and ``verdict`` of a module-level class as the exercise ``name``."""
+def exercise(
+    name: str,
+    notebook: str,
+    *,
+    reference: str,
+    equivalents: tuple[str, ...] = (),
+    parts: dict[str, float] | None = None,
+):
+    """Register ``probe`` and the verdicts of a module-level class as the exercise ``name``.
+
+    ``parts``, for an exercise scored in parts, gives each part's points in the order they are
+    judged, e.g. ``{BEHAVIOUR: 2, ARGUMENT_CHECKS: 1}``; the class's method that
+    :data:`PART_VERDICTS` names judges each part. The points, whole or half, must add up to
+    those of the exercise's test cell (the build refuses a notebook where they do not).
+    """
 
     def register(cls):
         REGISTRY[name] = Exercise(
@@ -83,10 +210,31 @@ def exercise(name: str, notebook: str, *, reference: str, equivalents: tuple[str
             cls.probe,
             getattr(cls, "verdict", None),
             cls.__module__,
+            _parts(name, cls, parts or {}),
         )
         return cls
 
     return register
+
+
+def _parts(name: str, cls, points: dict[str, float]) -> tuple[Part, ...]:
+    """The parts of exercise ``name`` (class ``cls``) with their points and verdicts."""
+    if not points:
+        extra = [m for part, m in PART_VERDICTS.items() if part != BEHAVIOUR and hasattr(cls, m)]
+        if extra:
+            raise ValueError(f"{name}: {', '.join(extra)} judge a part, but no parts are given")
+        return ()
+    if next(iter(points)) != BEHAVIOUR or not set(points) <= set(PART_VERDICTS):
+        raise ValueError(
+            f"{name}: parts are {', '.join(PART_VERDICTS)}, behaviour first; got {list(points)}"
+        )
+    if any(value <= 0 or (2 * value) % 1 for value in points.values()):
+        raise ValueError(f"{name}: the points of a part are whole or half and > 0: {points}")
+    verdicts = {part: getattr(cls, PART_VERDICTS[part], None) for part in points}
+    missing = [PART_VERDICTS[part] for part, verdict in verdicts.items() if verdict is None]
+    if missing and verdicts[BEHAVIOUR] is not None:  # the grading kernel's copy has no verdict
+        raise ValueError(f"{name}: no method {', '.join(missing)} to judge its part")
+    return tuple(Part(part, float(value), verdicts[part]) for part, value in points.items())
 
 
 def _load_all() -> None:
@@ -144,17 +292,46 @@ def call(fn: Callable, *args, **kwargs):
         ) from None
 
 
-def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:
-    """Probe and judge in this process (the notebook's kernel)."""
+class Failed(CheckFailure):
+    """Some part of an exercise failed; ``judgement`` holds the points of each part."""
+
+    def __init__(self, judgement: Judgement):
+        super().__init__(judgement.message)
+        self.judgement = judgement
+
+
+def judge(name: str, fn: Callable, *, seed: int, hidden: bool) -> Judgement:
+    """Probe and judge in this process (the notebook's kernel). A probe that fails (the
+    function is not implemented, or raises) raises its CheckFailure: that scores 0."""
     if not callable(fn):
         raise CheckFailure(f"{name} must be a function, got {type(fn).__name__}")
     ex = get(name)
-    ex.judge(ex.probe(fn, seed, hidden), seed, hidden)
+    return ex.judge(ex.probe(fn, seed, hidden), seed, hidden)
+
+
+def run(name: str, fn: Callable, *, seed: int, hidden: bool) -> None:
+    """:func:`judge`, raising :class:`Failed` unless every part passed."""
+    judgement = judge(name, fn, seed=seed, hidden=hidden)
+    if not judgement.passed:
+        raise Failed(judgement)
 
 
 def check(name: str, fn: Callable, *, hidden: bool = False, seed: int | None = None) -> None:
-    """Check the student's ``fn`` for exercise ``name``; print a line when every check passes."""
+    """Check the student's ``fn`` for exercise ``name``; print a line when every check passes.
+
+    When a part of an exercise scored in parts fails, print how each part fared and its points
+    first, then raise with the failed parts' messages.
+    """
     if seed is None:
         seed = hidden_seed() if hidden else SELF_CHECK_SEED
-    run(name, fn, seed=seed, hidden=hidden)
-    print(f"{name}: all {'hidden checks' if hidden else 'self-checks'} passed")
+    kind = "hidden checks" if hidden else "self-checks"
+    judgement = judge(name, fn, seed=seed, hidden=hidden)
+    if judgement.passed:
+        print(f"{name}: all {kind} passed")
+        return
+    if len(judgement.parts) > 1:
+        print(
+            f"{name}: {judgement.points:g} / {judgement.max_points:g} points in these {kind}: "
+            f"{judgement.summary()}"
+        )
+    raise Failed(judgement)

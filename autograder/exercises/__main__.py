@@ -20,17 +20,24 @@ def points_of(notebook: str) -> dict[str, float]:
     }
 
 
+def _points(exercise) -> str:
+    """The points of an exercise's test cell, and how its parts share them: ``3 = 2 + 1``."""
+    points = f"{points_of(exercise.notebook)[exercise.name]:g}"
+    if exercise.parts:
+        points += " = " + " + ".join(f"{part.points:g}" for part in exercise.parts)
+    return points
+
+
 def markdown_table() -> str:
     rows = [
-        "| notebook | exercise (grade_id) | points | reference in course_lib | also removed "
-        "while graded |",
+        "| notebook | exercise (grade_id) | points (= behaviour + argument checks) | reference "
+        "in course_lib | also removed while graded |",
         "|---|---|---|---|---|",
     ]
     for exercise in all_exercises():
-        points = points_of(exercise.notebook)[exercise.name]
         also = ", ".join(f"`{name.removeprefix('course_lib.')}`" for name in exercise.equivalents)
         rows.append(
-            f"| {exercise.notebook} | `{exercise.name}` | {points:g} | "
+            f"| {exercise.notebook} | `{exercise.name}` | {_points(exercise)} | "
             f"`{exercise.reference.removeprefix('course_lib.')}` | {also or '-'} |"
         )
     return "\n".join(rows) + "\n"

@@ -14,7 +14,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "01_intuition"
 EXAMPLE = [3, 7, 7, 3, 2, 1]
@@ -97,7 +97,12 @@ def _biases_hint(sizes, biases) -> str:
     return "There is one bias per unit of every layer except the input."
 
 
-@exercise("count_parameters", NOTEBOOK, reference="course_lib.analysis.count_parameters")
+@exercise(
+    "count_parameters",
+    NOTEBOOK,
+    reference="course_lib.analysis.count_parameters",
+    parts={BEHAVIOUR: 1.5, ARGUMENT_CHECKS: 0.5},
+)
 class CountParameters:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -156,6 +161,9 @@ class CountParameters:
             if got[0] != right_w:
                 raise CheckFailure(f"{message} Weights: {_weights_hint(sizes, got[0])}")
             raise CheckFailure(f"{message} Biases: {_biases_hint(sizes, got[1])}")
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -266,7 +274,12 @@ def _subnetwork_hint(sizes, p_drop, exponent: int | None, value) -> str:
     return "The exponent is the number of units in the input and hidden layers whose p_drop is > 0."
 
 
-@exercise("count_subnetworks", NOTEBOOK, reference="course_lib.analysis.count_subnetworks")
+@exercise(
+    "count_subnetworks",
+    NOTEBOOK,
+    reference="course_lib.analysis.count_subnetworks",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class CountSubnetworks:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -327,6 +340,9 @@ class CountSubnetworks:
                 f"{where} should be 2 ** {n}, got {shown}. "
                 f"{_subnetwork_hint(sizes, p_drop, exponent, value)}"
             )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],

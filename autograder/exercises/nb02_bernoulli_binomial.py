@@ -18,7 +18,7 @@ from course_lib import stats as course_stats
 from course_lib.analysis import dropped_count_range
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "02_bernoulli_binomial"
 
@@ -48,7 +48,12 @@ def _bad_p_drops(hidden: bool) -> tuple[float, ...]:
     return kit.BAD_P_DROPS if hidden else kit.BAD_P_DROPS[:1]
 
 
-@exercise("sample_mask", NOTEBOOK, reference="course_lib.masks.sample_mask")
+@exercise(
+    "sample_mask",
+    NOTEBOOK,
+    reference="course_lib.masks.sample_mask",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class SampleMask:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -88,6 +93,9 @@ class SampleMask:
         if np.array_equal(first, second):
             raise CheckFailure(str(kit.RESEEDED_EACH_CALL))
         _check_repeats(observed["repeats"])
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         kit.require_bad_p_drops_refused(observed["bad"], "sample_mask", _bad_p_drops(hidden))
 
 
@@ -258,6 +266,7 @@ _BAD_PROB_CALLS = ((-1, 0, 0.5), (10, 2, 1.0), (10, 2, -0.1))
     NOTEBOOK,
     reference="course_lib.analysis.prob_exactly_dropped",
     equivalents=("course_lib.analysis.dropped_count_distribution",),
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
 )
 class ProbExactlyDropped:
     @staticmethod
@@ -280,6 +289,9 @@ class ProbExactlyDropped:
             _prob_cases(seed, hidden), observed["values"], strict=True
         ):
             _judge_probability(n, k, p_drop, value)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],
@@ -457,7 +469,12 @@ _BAD_RANGE_CALLS = (
 )
 
 
-@exercise("dropped_count_range", NOTEBOOK, reference="course_lib.analysis.dropped_count_range")
+@exercise(
+    "dropped_count_range",
+    NOTEBOOK,
+    reference="course_lib.analysis.dropped_count_range",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class DroppedCountRange:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -483,6 +500,9 @@ class DroppedCountRange:
             observed["default"],
             call_text="dropped_count_range(1024, 0.5) (default coverage)",
         )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],

@@ -7,7 +7,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "03_inverted_dropout"
 
@@ -34,6 +34,7 @@ _MEAN_SHAPE = (20, 50)  # the input of the repeated calls whose mean output is j
     NOTEBOOK,
     reference="course_lib.dropout.dropout_forward",
     equivalents=("course_lib.dropout.standard_dropout_forward",),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class DropoutForward:
     @staticmethod
@@ -66,8 +67,11 @@ class DropoutForward:
         x_mean = kit.inputs(seed + 100, _MEAN_SHAPE)
         repeats = [kit.require_array(out, name, like=x_mean) for out in observed["repeats"]]
         kit.assert_expectation_preserved(x_mean, repeats, 0.4)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
-            kit.require_bad_p_drops_refused(observed["bad"], name)
+            kit.require_bad_p_drops_refused(observed["bad"], "dropout_forward")
 
 
 def _lr_cases(seed: int, hidden: bool):
@@ -92,7 +96,10 @@ def _same_rate(value: float, expected: float) -> bool:
 
 
 @exercise(
-    "equivalent_standard_lr", NOTEBOOK, reference="course_lib.analysis.equivalent_standard_lr"
+    "equivalent_standard_lr",
+    NOTEBOOK,
+    reference="course_lib.analysis.equivalent_standard_lr",
+    parts={BEHAVIOUR: 1.5, ARGUMENT_CHECKS: 0.5},
 )
 class EquivalentStandardLr:
     @staticmethod
@@ -126,6 +133,9 @@ class EquivalentStandardLr:
                     f"equivalent_standard_lr({lr:.6g}, {p_drop:.6g}) should be "
                     f"{expected:.6g}, got {value:.6g}.{hint}"
                 )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],

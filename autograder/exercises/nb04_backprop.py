@@ -30,7 +30,7 @@ from numpy.typing import DTypeLike
 from course_lib.checks import CheckFailure, assert_binomial_count
 from course_lib.gradcheck import relative_error as reference_relative_error
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "04_backprop"
 
@@ -120,6 +120,7 @@ def _backward(backward, dout, cache, context: str):
         "course_lib.dropout.standard_dropout_forward",
         "course_lib.dropout.standard_dropout_backward",
     ),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class DropoutBackward:
     @staticmethod
@@ -248,6 +249,9 @@ class DropoutBackward:
         _check_p_zero(observed, seed)
         kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), p_drop=0.5)
         _check_gradient(observed, seed)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], "dropout_forward")
 
@@ -456,7 +460,12 @@ def _rel_mistakes(a, b):
             )
 
 
-@exercise("relative_error", NOTEBOOK, reference="course_lib.gradcheck.relative_error")
+@exercise(
+    "relative_error",
+    NOTEBOOK,
+    reference="course_lib.gradcheck.relative_error",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class RelativeError:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -475,6 +484,9 @@ class RelativeError:
         cases = _rel_cases(seed, hidden)
         for (a, b), seen in zip(cases, observed["values"], strict=True):
             _judge_relative_error(a, b, seen, cases, observed["values"])
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         kit.require_value_errors(
             observed["bad"],
             [f"arrays of shapes {sa} and {sb}" for sa, sb in _bad_shapes(hidden)],

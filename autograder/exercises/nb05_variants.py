@@ -20,7 +20,7 @@ from course_lib.checks import (
     assert_normal_mean,
 )
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "05_variants"
 ALPHA = course_stats.DEFAULT_ALPHA
@@ -65,7 +65,10 @@ _SPATIAL_RNG_SHAPE = (64, 64, 2, 2)
 
 
 @exercise(
-    "spatial_dropout_forward", NOTEBOOK, reference="course_lib.variants.spatial_dropout_forward"
+    "spatial_dropout_forward",
+    NOTEBOOK,
+    reference="course_lib.variants.spatial_dropout_forward",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
 )
 class SpatialDropoutForward:
     @staticmethod
@@ -98,6 +101,10 @@ class SpatialDropoutForward:
         # one entry per channel: the pixels of a channel are not independent draws
         kit.check_rng_use(*(out[:, :, 0, 0] for out in runs), p_drop=0.5, alpha=ALPHA)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
+        name = "spatial_dropout_forward"
         if hidden:
             kit.require_bad_p_drops_refused(observed["bad"], name)
             kit.require_value_errors(
@@ -182,7 +189,10 @@ _INNER_PROB = course_stats.normal_central_probability(0.25)
 
 
 @exercise(
-    "gaussian_dropout_forward", NOTEBOOK, reference="course_lib.variants.gaussian_dropout_forward"
+    "gaussian_dropout_forward",
+    NOTEBOOK,
+    reference="course_lib.variants.gaussian_dropout_forward",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
 )
 class GaussianDropoutForward:
     @staticmethod
@@ -219,8 +229,11 @@ class GaussianDropoutForward:
         if np.array_equal(first, other):
             raise CheckFailure(kit.SEEDED_INSIDE.say(result="output", draws="noise"))
         kit.check_p_zero_identity(x, observed["p_zero"], name)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
-            kit.require_bad_p_drops_refused(observed["bad"], name)
+            kit.require_bad_p_drops_refused(observed["bad"], "gaussian_dropout_forward")
 
 
 def _variance_hint(x, out, r, p_drop) -> str:
@@ -505,6 +518,7 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
     NOTEBOOK,
     reference="course_lib.variants.alpha_dropout_forward",
     equivalents=("course_lib.variants.alpha_dropout_affine",),
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
 )
 class AlphaDropoutForward:
     @staticmethod
@@ -556,8 +570,11 @@ class AlphaDropoutForward:
         kept = [~_alpha_close(out.astype(np.float64), a, ALPHA_PRIME, b, x.dtype) for out in runs]
         kit.check_rng_use(*kept, p_drop=0.5, alpha=ALPHA)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
-            kit.require_bad_p_drops_refused(observed["bad"], name)
+            kit.require_bad_p_drops_refused(observed["bad"], "alpha_dropout_forward")
 
 
 # --- dropconnect_forward ----------------------------------------------------------------------
@@ -604,7 +621,12 @@ def _dense_layer(seed, i, n, d, m):
 _DC_RNG_CASE = (8, 32, 64)  # D, M, repeats of the one-hot layer used for the rng checks
 
 
-@exercise("dropconnect_forward", NOTEBOOK, reference="course_lib.variants.dropconnect_forward")
+@exercise(
+    "dropconnect_forward",
+    NOTEBOOK,
+    reference="course_lib.variants.dropconnect_forward",
+    parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+)
 class DropconnectForward:
     @staticmethod
     def probe(fn, seed, hidden):
@@ -673,11 +695,16 @@ class DropconnectForward:
         p_zero = kit.require_array(observed["p_zero"], name, like=np.empty((x.shape[0], m)))
         if not _dense_close(x, W, b, p_zero):
             raise CheckFailure("dropconnect_forward with p_drop = 0 must return x @ W + b.")
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
+        name = "dropconnect_forward"
         if hidden:
+            d, m, repeats = _DC_RNG_CASE  # x is repeats stacked d x d identities
             kit.require_bad_p_drops_refused(observed["bad"], name)
             kit.require_value_errors(
                 [observed["bad_shape"]],
-                [f"W of shape ({d + 1}, {m}) for x of shape {x.shape}"],
+                [f"W of shape ({d + 1}, {m}) for x of shape {(repeats * d, d)}"],
                 name,
                 "W must have shape (D, M) with D = x.shape[1]",
             )

@@ -29,7 +29,7 @@ import numpy as np
 
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "06_mc_dropout"
 
@@ -153,6 +153,7 @@ _BAD_N_SAMPLES = (0, -2)
     NOTEBOOK,
     reference="course_lib.mc.mc_predict",
     equivalents=("course_lib.mc.mc_samples",),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class McPredict:
     @staticmethod
@@ -204,6 +205,9 @@ class McPredict:
                 "depend on rng (a generator created with a fixed seed inside mc_predict?). "
                 "Pass the rng you were given to predict_fn."
             )
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],

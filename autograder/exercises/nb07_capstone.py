@@ -21,7 +21,7 @@ import numpy as np
 from course_lib import experiments
 from course_lib.checks import CheckFailure
 
-from . import call, exercise, kit
+from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
 NOTEBOOK = "07_capstone"
 N_TEST = 500
@@ -91,6 +91,7 @@ def _close(a, b) -> bool:
         "course_lib.experiments.run_digits",
         "course_lib.experiments.train_run",
     ),
+    parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
 )
 class SweepPDrop:
     @staticmethod
@@ -124,6 +125,9 @@ class SweepPDrop:
                 _judge_shape(observed["case_0"], case)
                 _judge_repeat(observed["case_0"], observed["again"], case)
             _judge_case(observed[f"case_{i}"], case)
+
+    @staticmethod
+    def arguments(observed, seed, hidden):
         if hidden:
             kit.require_value_errors(
                 observed["bad"],

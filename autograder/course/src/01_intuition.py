@@ -212,6 +212,11 @@ redraw_network()
 #
 # Layer $l$ of a fully connected network maps the $n_{l-1}$ units before it to its $n_l$ units
 # with an $n_{l-1}\times n_l$ weight matrix and one bias per unit. Write `count_parameters`.
+#
+# **Points** (2): 1.5 for the two counts, 0.5 for refusing bad `layer_sizes` with `ValueError`.
+# Every exercise that asks for a `ValueError` splits its points like this, and its check says which
+# part failed. The argument checks count once the values are right: right counts without the
+# `ValueError` keep 1.5 points, wrong counts score nothing.
 
 # %% id="count-parameters-solution" nbgrader={"grade": false, "grade_id": "count_parameters_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def count_parameters(layer_sizes):
@@ -281,6 +286,8 @@ print(f"{'-'.join(map(str, digits_net))}: {n_weights:,} weights + {n_biases} bia
 # The layout of `p_drop` is the one of `course_lib.nn.MLP`: a list with one rate per *dropout site*
 # (the input layer and each hidden layer: `len(layer_sizes) - 1` rates), or a single float that
 # applies to every hidden layer and leaves the input whole. The output layer is never dropped.
+#
+# **Points** (3): 2 for the count, 1 for refusing bad arguments with `ValueError`.
 
 # %% id="count-subnetworks-solution" nbgrader={"grade": false, "grade_id": "count_subnetworks_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def count_subnetworks(layer_sizes, p_drop):

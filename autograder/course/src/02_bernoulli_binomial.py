@@ -74,6 +74,8 @@ mask_picture = live_figure(lesson.draw_masks, {
 # fails with probability below $10^{-9}$), check that rows and neighbouring units are independent,
 # that the same seed gives the same mask, and that the number of dropped units varies between
 # calls as it should.
+#
+# **Points** (3): 2 for the mask, 1 for refusing a bad `p_drop` with `ValueError`.
 
 # %% id="sample-mask-solution" nbgrader={"grade": false, "grade_id": "sample_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sample_mask(shape, p_drop, *, rng):
@@ -168,6 +170,8 @@ print(f"0.5 ** 1100 = {0.5 ** 1100}   (underflow: the true value is about 7e-332
 # Write `prob_exactly_dropped(n, k, p_drop)`. It must be exact (no normal approximation), work for
 # $n$ in the thousands and beyond, return `0.0` when `k` is outside $[0, n]$, handle `p_drop = 0`
 # (nothing is ever dropped), and raise `ValueError` when `n < 0` or `p_drop` is not in `[0, 1)`.
+#
+# **Points** (3): 2 for the probabilities, 1 for refusing bad arguments with `ValueError`.
 
 # %% id="prob-exactly-dropped-solution" nbgrader={"grade": false, "grade_id": "prob_exactly_dropped_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def prob_exactly_dropped(n, k, p_drop):
@@ -336,6 +340,8 @@ print(f"1024 units at 0.5: {analysis.dropped_count_range(1024, 0.5)}, normal app
 # or NumPy integers** defined above. Use the exact law: you may call your `prob_exactly_dropped`
 # and accumulate, or use `scipy.stats.binom` (note that its `ppf` and `interval` return floats).
 # Raise `ValueError` when `p_drop` is not in `[0, 1)` or `coverage` is not in `(0, 1)`.
+#
+# **Points** (3): 2 for the ranges, 1 for refusing bad arguments with `ValueError`.
 
 # %% id="dropped-count-range-solution" nbgrader={"grade": false, "grade_id": "dropped_count_range_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropped_count_range(n, p_drop, coverage=0.95):

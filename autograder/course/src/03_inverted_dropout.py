@@ -67,6 +67,8 @@ expectations = live_figure(lesson.draw_expectations, {
 # The checks below are statistical: they compare the number of kept units with the Binomial law,
 # with a false-failure probability below $10^{-9}$, so a correct solution passes whichever way it
 # draws its random numbers, and the message tells you what looks wrong.
+#
+# **Points** (4): 3 for the layer, 1 for refusing a bad `p_drop` with `ValueError`.
 
 # %% id="dropout-forward-solution" nbgrader={"grade": false, "grade_id": "dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropout_forward(x, p_drop, *, rng, training=True):
@@ -160,6 +162,8 @@ side_by_side = live_figure(lesson.draw_side_by_side, {
 # Write `equivalent_standard_lr(lr, p_drop)`: the learning rate at which the post-dropout weights of
 # a standard-dropout net must learn so that it follows an inverted-dropout net trained at `lr`.
 # Raise `ValueError` if `lr <= 0` or `p_drop` is not in `[0, 1)`.
+#
+# **Points** (2): 1.5 for the rate, 0.5 for refusing bad arguments with `ValueError`.
 
 # %% id="equivalent-standard-lr-solution" nbgrader={"grade": false, "grade_id": "equivalent_standard_lr_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def equivalent_standard_lr(lr, p_drop):

@@ -102,6 +102,9 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
 # the mask read from that output, feed inputs with exact zeros (as ReLU outputs have), run
 # inference and `p_drop = 0`, and gradient-check the pair with the mask fixed. One hint: the
 # output is 0 for a kept unit whose input is 0, so the output does not tell you the mask.
+#
+# **Points** (4): 3 for the forward and backward pair, 1 for the forward refusing a bad `p_drop`
+# with `ValueError`.
 
 # %% id="dropout-backward-solution" nbgrader={"grade": false, "grade_id": "dropout_backward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropout_forward(x, p_drop, *, rng, training=True):
@@ -229,6 +232,8 @@ for name, curve in (("centred", errors.centred), ("one-sided", errors.one_sided)
 # Python `float`; `0.0` when both arrays are entirely zero; `ValueError` when the shapes differ
 # (NumPy would otherwise broadcast `(4, 1)` against `(4,)` and compare the wrong things
 # silently).
+#
+# **Points** (3): 2 for the value, 1 for refusing arrays of different shapes with `ValueError`.
 
 # %% id="relative-error-solution" nbgrader={"grade": false, "grade_id": "relative_error_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def relative_error(a, b):

@@ -98,6 +98,8 @@ pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
 #
 # The checks are statistical where the output is random (false-failure probability below
 # $10^{-9}$ per check), so any correct way of drawing the mask passes.
+#
+# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` or `x` with `ValueError`.
 
 # %% id="spatial-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "spatial_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def spatial_dropout_forward(x, p_drop, *, rng, training=True):
@@ -212,6 +214,8 @@ gaussian_figure = live_figure(lesson.draw_gaussian_vs_bernoulli, {
 # `rng.normal(loc, scale)` takes the **standard deviation**, not the variance. Return `x`
 # unchanged at inference, never modify `x`, keep its dtype, and raise `ValueError` if `p_drop` is
 # not in `[0, 1)`.
+#
+# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` with `ValueError`.
 
 # %% id="gaussian-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "gaussian_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gaussian_dropout_forward(x, p_drop, *, rng, training=True):
@@ -322,6 +326,8 @@ lesson.draw_selu_depth(p_drop=0.1);
 # `a * (x * mask + ALPHA_PRIME * (1 - mask)) + b` with `a` and `b` from the formulas of
 # section 5. At inference return `x` unchanged. Never modify `x`, keep its dtype, and raise
 # `ValueError` if `p_drop` is not in `[0, 1)`.
+#
+# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` with `ValueError`.
 
 # %% id="alpha-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "alpha_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def alpha_dropout_forward(x, p_drop, *, rng, training=True):
@@ -418,6 +424,8 @@ for name, s in stats_by_method.items():
 # ## 8. Exercise: DropConnect
 #
 # Write `dropconnect_forward(x, W, b, p_drop, *, rng, training=True)` for a dense layer.
+#
+# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` or `W` with `ValueError`.
 
 # %% id="dropconnect-forward-solution" nbgrader={"grade": false, "grade_id": "dropconnect_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropconnect_forward(x, W, b, p_drop, *, rng, training=True):

@@ -106,6 +106,9 @@ from autograder.exercises import check
 #
 # The checks give your function a small dropout network as `predict_fn`, record every mask it
 # draws, and compare your mean and standard deviation with those of the recorded predictions.
+#
+# **Points** (4): 3 for the mean and the standard deviation, 1 for refusing a bad `n_samples` with
+# `ValueError`.
 
 # %% id="mc-predict-solution" nbgrader={"grade": false, "grade_id": "mc_predict_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mc_predict(predict_fn, X, n_samples, *, rng):

@@ -97,6 +97,8 @@ print(f"{len(results['configs'])} configurations x {len(settings.seeds)} seeds =
 # numbers with its numbers, within 2 of the 500 test images per rate (float32 rounding can
 # differ between machines; everything random is fixed by the seed). If they differ, it says
 # which of the usual mistakes the numbers point to.
+#
+# **Points** (4): 3 for the test errors, 1 for refusing bad rates with `ValueError`.
 
 # %% id="sweep-p-drop-solution" nbgrader={"grade": false, "grade_id": "sweep_p_drop_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sweep_p_drop(p_drops, *, seed, n_train=1000, hidden=(256, 256), epochs=150,
