@@ -93,6 +93,20 @@ def _similarity(args) -> int:
     return 0
 
 
+def _parallel(parser) -> None:
+    """The options of commands that grade a class: local workers or a Dask cluster."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel worker processes (default: number of cores)",
+    )
+    parser.add_argument(
+        "--scheduler", default=None, help="address of a Dask distributed scheduler to grade on"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _common(parser, *, source_dir: bool = True):
     if source_dir:
         parser.add_argument(
@@ -150,15 +164,7 @@ def main(argv=None) -> int:
     grade = commands.add_parser("grade", help="grade SUBMISSIONS/<student>/<notebook>.ipynb")
     grade.add_argument("submissions")
     grade.add_argument("--out", required=True, help="folder for JSON, grades.csv and feedback")
-    grade.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="parallel worker processes (default: number of cores)",
-    )
-    grade.add_argument(
-        "--scheduler", default=None, help="address of a Dask distributed scheduler to grade on"
-    )
+    _parallel(grade)
     grade.add_argument(
         "--db-url",
         default=None,
@@ -169,7 +175,6 @@ def main(argv=None) -> int:
         action="store_true",
         help="grade again notebooks that already have results in --out",
     )
-    grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.add_argument(
         "--similarity",
         action="store_true",
@@ -213,16 +218,7 @@ def main(argv=None) -> int:
         help="grade nothing: write feedback/ again from autograded/ and the gradebook "
         "(after manual grading in formgrader)",
     )
-    autograde.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="parallel worker processes (default: number of cores)",
-    )
-    autograde.add_argument(
-        "--scheduler", default=None, help="address of a Dask distributed scheduler to grade on"
-    )
-    autograde.add_argument("--quiet", action="store_true", help="no progress bar")
+    _parallel(autograde)
     _common(autograde, source_dir=False)
     autograde.set_defaults(run=_autograde)
     similar = commands.add_parser(
