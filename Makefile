@@ -17,7 +17,9 @@ NBGRADER_SERVER_EXTENSIONS := formgrader validate_assignment assignment_list cou
 # bin/ must come first on PATH whenever nbgrader or the tests run.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test check lint notebooks bench experiment lock clean
+CLASSROOM_ARGS ?=
+
+.PHONY: lab instructor classroom test check lint notebooks bench experiment lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
@@ -43,6 +45,12 @@ lab: $(STAMP)
 instructor: $(STAMP)
 	cd autograder/course && $(abspath $(BIN))/jupyter lab $(ROOT_ARGS) $(LAB_ARGS)
 
+## make classroom: a class on this machine, as root: JupyterHub with an instructor and two students,
+## nbgrader's exchange, assignment list and formgrader (prints the URL and the accounts; Ctrl-C
+## stops it and removes the system users it made). CLASSROOM_ARGS="--help" lists the options.
+classroom: $(STAMP)
+	$(BIN)/python -m autograder.hub $(CLASSROOM_ARGS)
+
 ## make test: the whole test suite, the end-to-end tests (marked slow) included
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -56,7 +64,8 @@ lint: $(STAMP)
 ## make lock: refresh requirements.lock, the exact versions `make lab` and CI install, from the
 ## ranges in pyproject.toml (commit the result after `make test` passes with it)
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra classroom --universal \
+		--python-version 3.11 \
 		--upgrade --custom-compile-command "make lock" -o requirements.lock
 
 ## make check: every test not marked slow, i.e. none that starts a kernel, nbgrader, the sandbox,

@@ -53,7 +53,8 @@ CONDA_NAMES = {
 
 def test_environment_yml_has_the_pyproject_pins():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip_pins = _requirement_map(project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    pip_pins = _requirement_map(project["dependencies"] + extras["dev"] + extras["classroom"])
     pip_pins = {CONDA_NAMES.get(name, name): pin for name, pin in pip_pins.items()}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [dep for dep in env["dependencies"] if isinstance(dep, str)]
