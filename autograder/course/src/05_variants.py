@@ -547,14 +547,28 @@ lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 #
 # ### DropPath / stochastic depth: drop whole residual branches
 #
-# In a residual network each block computes $x + f(x)$. **Stochastic depth** (Huang et al. 2016)
-# drops the branch $f$ for a whole sample, a mask of shape `(N, 1, 1, 1)` per block, so that
-# sample passes through a shallower network: $x + m_n f(x)/\text{keep\_prob}$ in its inverted
-# form (timm's `DropPath`, torchvision's `StochasticDepth(mode="row")`; the original paper scaled
-# at test time instead). The identity path keeps the signal flowing, which is what makes
-# dropping whole layers possible. Huang et al. let the rate grow linearly with depth,
-# $p_\ell = \frac{\ell}{L}\,p_L$ with $p_L = 0.5$, so early blocks are almost always kept. For
-# the 54 residual blocks of a ResNet-110:
+# In a residual network each block computes $x + f(x)$. The identity path keeps the signal
+# flowing, which is what makes dropping a whole branch $f$ possible. There are two forms:
+#
+# * **Stochastic depth** (Huang et al. 2016) drops a block for a whole **mini-batch**: one
+#   decision per block and per mini-batch. A dropped block is skipped, its branch is not
+#   computed at all, so the batch passes through a shallower network and training is cheaper.
+#   No scaling in training; at test time every branch is kept and multiplied by its survival
+#   probability (standard dropout's rule).
+# * **DropPath** drops a block for one **sample**: a mask of shape `(N, 1, 1, 1)` per block
+#   for `(N, C, H, W)` features, and inverted scaling, $x + m_n f(x)/\text{keep\_prob}$
+#   (timm's `DropPath`; torchvision's `stochastic_depth(..., mode="row")`, whose
+#   `mode="batch"` draws Huang et al.'s one decision per batch). timm and torchvision compute
+#   the branch for the whole batch and then multiply it by the mask, so the per-sample form
+#   saves no compute.
+#
+# Huang et al. let the rate grow linearly with depth. They write $p_\ell$ for the **survival**
+# probability of block $\ell$ of $L$, $p_\ell = 1 - \frac{\ell}{L}(1 - p_L)$, falling from
+# $p_0 = 1$ (the input) to $p_L = 0.5$; in this course's convention block $\ell$ is dropped with
+# probability $p_\text{drop} = 1 - p_\ell = \frac{\ell}{L}(1 - p_L)$, so early blocks are
+# almost always kept (`linear_decay_rates`). For the 54 residual blocks of a ResNet-110,
+# `sample_active_blocks` draws the per-sample form, DropPath (the number of blocks a sample
+# passes through has the same law as a mini-batch's under stochastic depth):
 
 # %% id="85c89d4b9201" tags=["demo"]
 rates = linear_decay_rates(54, p_last=0.5)
@@ -563,8 +577,10 @@ print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
       f"(sampled over 10 000 samples: {depths.mean():.2f}, from {depths.min()} to {depths.max()})")
 
 # %% [markdown] id="054def6c7752"
-# A quarter of the residual blocks are skipped on average, which also saves a quarter of the
-# training compute. DropPath is standard in vision transformers (DeiT, Swin) and ConvNeXt.
+# A quarter of the residual blocks are skipped on average. With stochastic depth's one decision
+# per mini-batch, a skipped block's branch is never computed, which saves about a quarter of the
+# branch computations in training; DropPath computes every branch and saves nothing. DropPath
+# is standard in vision transformers (DeiT, Swin) and ConvNeXt.
 #
 # ### DropBlock: drop contiguous regions
 #
@@ -719,7 +735,7 @@ for p_drop in (0.1, 0.3, 0.5):
 # | alpha dropout | units, set to α' = −1.7581 | Bernoulli per unit, then affine a·y + b | a, b restore mean 0, variance 1 | identity | SELU networks, 0.05–0.1 | `nn.AlphaDropout`, `nn.FeatureAlphaDropout` (channels) |
 # | DropConnect | weights | Bernoulli per weight (per sample here) | kept × 1/keep_prob | `x @ W + b` (Wan et al.: Gaussian moment matching) | fully connected layers; recurrent weights (AWD-LSTM) | none built in (`torch.nn.utils.parametrize`) |
 # | variational (RNN) | units, same mask at every time step | Bernoulli per (sample, unit), tied over time | kept × 1/keep_prob | identity | RNNs, 0.1–0.5 | none built in (`nn.LSTM(dropout=)` is not it) |
-# | DropPath / stochastic depth | residual branches, per sample | Bernoulli per (sample, block), often growing with depth | kept × 1/keep_prob (original: test-time scaling) | identity | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth`, timm `DropPath` |
+# | stochastic depth / DropPath | residual branches: per mini-batch (Huang et al.; a dropped block is skipped) or per sample (DropPath; every branch computed) | Bernoulli per (batch, block) or per (sample, block), often growing with depth | DropPath: kept × 1/keep_prob; Huang et al.: none | DropPath: identity; Huang et al.: branch × survival probability | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth` (`mode="batch"` or `"row"`), timm `DropPath` |
 # | DropBlock | block_size² squares | Bernoulli block corners at rate γ | × pixels / kept pixels | identity | conv nets | `torchvision.ops.DropBlock2d` |
 # | concrete dropout | units, rate learned | relaxed Bernoulli, temperature τ | kept × 1/keep_prob | identity (or MC averaging) | when tuning `p_drop` is costly; uncertainty | none built in |
 # | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | identity, then prune | networks to be pruned | none built in |
@@ -736,8 +752,9 @@ for p_drop in (0.1, 0.3, 0.5):
 #   variance of a deep SELU network to about 1.6 in training.
 # * **DropConnect** drops weights; per output it has the same mean and variance as dropout on the
 #   inputs, but its outputs are uncorrelated.
-# * Tie the mask over time in RNNs, drop residual branches (DropPath) or blocks (DropBlock) in
-#   deep vision models, learn the rate (concrete) or target it (targeted) when that is the goal.
+# * Tie the mask over time in RNNs; drop residual branches (stochastic depth per mini-batch,
+#   DropPath per sample) or blocks (DropBlock) in deep vision models; learn the rate
+#   (concrete) or target it (targeted) when that is the goal.
 # * Put dropout after the activation, never after the output layer, after the last BatchNorm,
 #   and only where the model overfits.
 #
