@@ -386,13 +386,21 @@ check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
 # $$\text{out}_n = x_n \,\big(W \odot M_n\big) / \text{keep\_prob} + b, \qquad
 #   M_n \in \{0, 1\}^{D \times M} \text{ i.i.d. Bernoulli(keep\_prob)},$$
 #
-# and the bias is never dropped. With this course's layout (`x @ W`, `W` of shape `(D, M)`),
-# row $d$ of $W$ holds the weights leaving input $d$. Dropout on the inputs is therefore the
-# special case of DropConnect whose mask is **constant along each row** (input $d$ dropped means
-# its whole row of weights is dropped). The seed texts say "entire rows"; in the $Wx$ layout of
-# Wan et al. those are columns.
+# and the bias is never dropped (Wan et al. mask the biases too; this exercise, like most
+# implementations, does not).
 #
-# Both have the same mean, $x_n W + b$, and, output by output, even the same variance,
+# Dropout is the special case of DropConnect whose mask is constant along whole rows or columns
+# of a weight matrix; which ones depends on the matrix you look at. Wan et al. compare
+# DropConnect with dropout on a layer's **outputs**, $r = m \odot a(Wv)$, with their $W$ of
+# shape (outputs, inputs). For an activation with $a(0) = 0$ (ReLU, tanh) that is
+# $a\big((\operatorname{diag}(m)\,W)\,v\big)$: dropping output $i$ drops **row** $i$ of their
+# $W$, every weight into unit $i$. The same mask is dropout on the **inputs** of the next layer:
+# dropping an input drops every weight leaving it, a **column** of that layer's matrix in the
+# $Wv$ layout. In this course's layout (`x @ W`, `W` of shape `(D, M)`) the two swap: the
+# weights leaving input $d$ are row $d$, the weights into output $j$ are column $j$.
+#
+# The comparison below pits DropConnect against dropout on the layer's inputs. Both have the
+# same mean, $x_n W + b$, and, output by output, even the same variance,
 # $(p_\text{drop}/\text{keep\_prob})\sum_d x_d^2 W_{dj}^2$. The difference is the
 # **correlation between outputs**: outputs that share inputs are dropped together by input
 # dropout, independently by DropConnect. One input through a layer whose two output columns are
