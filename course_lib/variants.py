@@ -664,7 +664,9 @@ def targeted_keep_mask(
 
     In each column of ``W`` (the incoming weights of one output unit) the
     ``int(target_fraction * D)`` weights of smallest magnitude are candidates; each candidate
-    is dropped with probability ``drop_rate``, independently; every other weight is kept.
+    is dropped with probability ``drop_rate``, independently; every other weight is kept. This
+    is the training mask; at inference the authors' code drops every candidate, which is the
+    pruning the method prepares for (``drop_rate=1`` gives that mask).
 
     Parameters
     ----------

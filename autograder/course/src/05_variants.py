@@ -16,8 +16,10 @@
 #
 # **Convention.** `p_drop` is the probability that a unit (or channel, weight, block, branch) is
 # **dropped**; `keep_prob = 1 - p_drop`. A mask is boolean with `True` = kept. Several papers
-# quoted here write $p$ for the probability of *keeping* (Srivastava et al. 2014, Klambauer et
-# al. 2017, Wan et al. 2013); every formula below has been translated to `p_drop`.
+# quoted here use the probability of *keeping*: Srivastava et al. (2014) and Wan et al. (2013)
+# write it $p$, Klambauer et al. (2017) write it $q$, and Huang et al. (2016) write $p_\ell$
+# for the survival probability of a residual block. Every formula below has been translated to
+# `p_drop`.
 
 # %% id="6c08b93b6c8d"
 import numpy as np
@@ -188,8 +190,10 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
 # bell). What makes the two dropouts behave alike is what the next layer sees: a weighted sum of
 # many noisy inputs, which by the central limit theorem is close to Gaussian either way, with the
 # same mean and the same variance (right panel, a unit with 256 inputs). Wang and Manning (2013)
-# used this to speed dropout up ("fast dropout"), and Kingma et al. (2015) to *learn* the noise
-# variance $\alpha = p_\text{drop}/\text{keep\_prob}$ per weight (variational dropout).
+# used this to speed dropout up ("fast dropout"). Kingma et al. (2015, variational dropout)
+# *learn* the noise variance $\alpha = p_\text{drop}/\text{keep\_prob}$, one per layer or one
+# per unit; Molchanov et al. (2017, sparse variational dropout) learn one $\alpha$ per weight
+# and remove the weights whose $\alpha$ grows large.
 #
 # One precise difference: the Gaussian factor is negative with probability
 # $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, which flips the sign of the unit. At
@@ -627,9 +631,10 @@ lesson.draw_dropblock(p_drop=0.3, block_size=7);
 # $W$ (the weights into one unit), the fraction $\gamma$ of weights with the smallest magnitude
 # are candidates, and each candidate is dropped with probability $\alpha$; large weights are
 # never dropped (right panel: a step at the $\gamma$ quantile). The network learns not to rely
-# on its small weights, so pruning them afterwards costs little. The authors' code applies the
-# mask without rescaling. The same idea exists for whole units (ranked by the norm of their
-# weight vector).
+# on its small weights, so pruning them costs little. The authors' code applies the mask
+# without rescaling, and at inference it prunes: every candidate, the fraction $\gamma$ of
+# smallest weights of each column, is set to zero. The same idea exists for whole units
+# (ranked by the norm of their weight vector).
 
 # %% id="cf54f4a26303" tags=["demo"]
 lesson.draw_concrete_and_targeted(p_drop=0.3);
@@ -694,9 +699,12 @@ for p_drop in (0.1, 0.3, 0.5):
 #   convolutions), and low rates shift little (0.927 at `p_drop = 0.1` above).
 #
 # **Convolutional layers.** Use spatial dropout or DropBlock rather than pixel dropout, at low
-# rates: on street-view digits (SVHN) Srivastava et al. dropped 10% of the inputs, 25% in the
-# convolutional layers and 50% only in the fully connected ones. Many modern CNNs (ResNets) use no dropout in their convolutional
-# body at all, and rely on BatchNorm, weight decay and data augmentation.
+# rates: on street-view digits (SVHN) Srivastava et al. (section 6.1.2) used retain
+# probabilities 0.9, 0.75, 0.75, 0.5, 0.5, 0.5 from the input through the three convolutional
+# layers to the two fully connected ones, that is `p_drop` 0.1 on the inputs, 0.25 in the first
+# two convolutional layers and 0.5 in the third and in both fully connected layers. Many modern
+# CNNs (ResNets) use no dropout in their convolutional body at all, and rely on BatchNorm,
+# weight decay and data augmentation.
 #
 # **Transformers.** The original Transformer (Vaswani et al. 2017, rate 0.1 for the base model)
 # applies dropout to the output of each sub-layer *before* it is added to the residual stream,
@@ -726,10 +734,10 @@ for p_drop in (0.1, 0.3, 0.5):
 #   on their two big fully connected layers, where most of their parameters are.
 # * **Everywhere else:** when the train/validation gap says the model overfits (small data, a
 #   large model); notebook 07 measures the trade-off on the digits.
-# * **Large pretrained language models** see each training token about once and are not in the
-#   overfitting regime; many are pre-trained with little or no dropout (BERT used 0.1; the
-#   LLaMA models' published code has no dropout layer). Dropout comes back when fine-tuning on
-#   a small data set.
+# * **Large pretrained language models** train on so much text that they overfit little, and
+#   many are pre-trained with little or no dropout. BERT used 0.1 while making about 40 passes
+#   over its 3.3 billion words (1 million steps of 256 sequences); the LLaMA models' published
+#   code has no dropout layer. Dropout comes back when fine-tuning on a small data set.
 #
 # ## 13. The variants side by side
 #
@@ -746,7 +754,7 @@ for p_drop in (0.1, 0.3, 0.5):
 # | stochastic depth / DropPath | residual branches: per mini-batch (Huang et al.; a dropped block is skipped) or per sample (DropPath; every branch computed) | Bernoulli per (batch, block) or per (sample, block), often growing with depth | DropPath: kept × 1/keep_prob; Huang et al.: none | DropPath: identity; Huang et al.: branch × survival probability | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth` (`mode="batch"` or `"row"`), timm `DropPath` |
 # | DropBlock | block_size² squares | Bernoulli block corners at rate γ | × pixels / kept pixels | identity | conv nets | `torchvision.ops.DropBlock2d` |
 # | concrete dropout | units, rate learned | relaxed Bernoulli, temperature τ | kept × 1/keep_prob | identity (or MC averaging) | when tuning `p_drop` is costly; uncertainty | none built in |
-# | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | identity, then prune | networks to be pruned | none built in |
+# | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | the γ smallest weights of each column set to 0 (pruned) | networks to be pruned | none built in |
 #
 # ## Summary
 #
