@@ -366,10 +366,10 @@ print(f"masks drawn in training: {n_masks_drawn:,}, a fraction "
 #
 # ## 6. Intuition 2: no co-adaptation, and dropout as an adaptive L2 penalty
 #
-# Hinton et al. (2012) and Srivastava et al. describe **co-adaptation**: without dropout a unit can come to rely on other
-# specific units to correct its mistakes, and such arrangements fit the training set without
-# generalizing. With dropout any input of a unit may vanish, so the unit cannot rely on any single
-# one of them: it spreads its weights over all of them.
+# Hinton et al. (2012) and Srivastava et al. describe **co-adaptation**: without dropout a unit can
+# come to rely on other specific units to correct its mistakes, and such arrangements fit the
+# training set without generalizing. With dropout any input of a unit may vanish, so the unit
+# cannot rely on any single one of them: it spreads its weights over all of them.
 #
 # In one case this can be made exact. Take a linear unit $\hat y = \sum_j w_j \tilde x_j$ with
 # inverted dropout on its inputs, $\tilde x_j = m_j x_j/\text{keep\_prob}$, $m_j \sim
@@ -538,8 +538,8 @@ for run, (model, split) in enumerate(zip(curves.models[0.5], curves.splits)):
 #
 # * Overfitting shows as a large gap between training and validation error; underfitting as a high
 #   training error. For the squared error, test error = bias² + variance + noise, exactly.
-# * L2 shrinks weights, L1 zeroes many of them (with proximal steps), early stopping limits how far they travel, max-norm caps
-#   them; dropout adds noise to the network's structure instead.
+# * L2 shrinks weights, L1 zeroes many of them (with proximal steps), early stopping limits how
+#   far they travel, max-norm caps them; dropout adds noise to the network's structure instead.
 # * Intuition 1: every example trains a different thinned network, on average `keep_prob` as wide,
 #   and all of them share one set of weights.
 # * Intuition 2: a unit cannot rely on any single input. For a linear unit with dropout on its

@@ -256,11 +256,11 @@ for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
 #   matrix) and 0 on the input and on the tiny last layers, `p_drop=[0.0, 0.5, 0.3, 0.0, 0.0]`.
 #   That is the default of notebook 01's network builder.
 #
-# Both thin the 7→7 matrix: a dropped unit takes with it the weights into it (their gradient is
-# 0 for that example) and the weights out of it (their input is 0). The notes' 0.5 removes
-# weights going into some of the matrix's output units, ours removes weights coming out of some
-# of its input units. More knobs cost more tuning: most practitioners keep one rate for all hidden layers and a
-# smaller one (or none) for the input.
+# Both thin the 7→7 matrix: a dropped unit takes with it the weights into it (their gradient is 0
+# for that example) and the weights out of it (their input is 0). The notes' 0.5 removes weights
+# going into some of the matrix's output units, ours removes weights coming out of some of its
+# input units. More knobs cost more tuning: most practitioners keep one rate for all hidden layers
+# and a smaller one (or none) for the input.
 #
 # ## Summary
 #

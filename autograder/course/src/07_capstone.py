@@ -306,15 +306,15 @@ for i, p_drop in enumerate(table["p_drops"]):
 # %% [markdown] id="9ed66d485ce5"
 # ## 6. Claim 4: dropout with max-norm, against dropout alone and L2
 #
-# Six families on 300 training images, where overfitting is stronger than at 1000: no
-# regularizer, dropout (`p_drop = 0.5` on hidden units), L2 weight decay (`weight_decay` λ,
-# the penalty $\tfrac{\lambda}{2}\lVert W\rVert^2$ on weights), max-norm (each unit's incoming
-# weight vector rescaled to norm $\le c$ after every step, `train(..., max_norm=c)`), and
-# dropout with each of the two. L2, max-norm and the two combinations are rows of the paper's
-# Table 9 (MNIST only); its other two rows, L2 + L1 and L2 + KL-sparsity, are not run here, and
-# no regularizer and dropout alone are our baselines. Each strength is chosen from three on the **validation** set
-# (mean validation error of the last 10 epochs over the seeds), and only then is its test error
-# read: choosing on the test set would make the winner look better than it is.
+# Six families on 300 training images, where overfitting is stronger than at 1000: no regularizer,
+# dropout (`p_drop = 0.5` on hidden units), L2 weight decay (`weight_decay` λ, the penalty
+# $\tfrac{\lambda}{2}\lVert W\rVert^2$ on weights), max-norm (each unit's incoming weight vector
+# rescaled to norm $\le c$ after every step, `train(..., max_norm=c)`), and dropout with each of
+# the two. L2, max-norm and the two combinations are rows of the paper's Table 9 (MNIST only); its
+# other two rows, L2 + L1 and L2 + KL-sparsity, are not run here, and no regularizer and dropout
+# alone are our baselines. Each strength is chosen from three on the **validation** set (mean
+# validation error of the last 10 epochs over the seeds), and only then is its test error read:
+# choosing on the test set would make the winner look better than it is.
 
 # %% id="ec13d99fa706" tags=["demo"]
 lesson.draw_regularizers(results);
