@@ -578,9 +578,9 @@ lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 # probability of block $\ell$ of $L$, $p_\ell = 1 - \frac{\ell}{L}(1 - p_L)$, falling from
 # $p_0 = 1$ (the input) to $p_L = 0.5$; in this course's convention block $\ell$ is dropped with
 # probability $p_\text{drop} = 1 - p_\ell = \frac{\ell}{L}(1 - p_L)$, so early blocks are
-# almost always kept (`linear_decay_rates`). For the 54 residual blocks of a ResNet-110,
-# `sample_active_blocks` draws the per-sample form, DropPath (the number of blocks a sample
-# passes through has the same law as a mini-batch's under stochastic depth):
+# almost always kept (`linear_decay_rates`). For the 54 residual blocks of a ResNet-110, drawn
+# per sample as DropPath does (`sample_active_blocks`; under stochastic depth the number of
+# blocks a mini-batch passes through has the same law):
 
 # %% id="85c89d4b9201" tags=["demo"]
 rates = linear_decay_rates(54, p_last=0.5)
