@@ -559,6 +559,10 @@ def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
     """Stochastic depth's rule (Huang et al. 2016): block ``l`` of ``L`` (1-based) is dropped
     with probability ``l / L * p_last``, so early blocks are almost always kept.
 
+    Huang et al. state it for the survival probability, ``p_l = 1 - l / L * (1 - p_L)`` with
+    ``p_L = 0.5``; the drop probability returned here is ``1 - p_l``, so their rule is
+    ``p_last = 1 - p_L = 0.5``.
+
     Parameters
     ----------
     n_blocks : int >= 1
@@ -590,9 +594,12 @@ def _check_rates(p_drops, name: str) -> list[float]:
 def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -> np.ndarray:
     """How many residual blocks each of ``n_samples`` samples goes through, with DropPath.
 
-    Block ``l`` is skipped for a sample with probability ``p_drops[l]``: one per-sample keep-mask
-    of shape (n_samples,) per block, drawn with :func:`course_lib.masks.sample_mask` in block
-    order. The count of a sample is a sum of independent Bernoulli(1 - p_drops[l]).
+    This is the per-sample form (timm's ``DropPath``, torchvision's ``mode="row"``): block ``l``
+    is skipped for a sample with probability ``p_drops[l]``, one per-sample keep-mask of shape
+    (n_samples,) per block, drawn with :func:`course_lib.masks.sample_mask` in block order. The
+    count of a sample is a sum of independent Bernoulli(1 - p_drops[l]). Huang et al.'s
+    stochastic depth draws one decision per block for a whole mini-batch instead; the count of
+    a mini-batch has the same law.
 
     Parameters
     ----------
@@ -657,7 +664,9 @@ def targeted_keep_mask(
 
     In each column of ``W`` (the incoming weights of one output unit) the
     ``int(target_fraction * D)`` weights of smallest magnitude are candidates; each candidate
-    is dropped with probability ``drop_rate``, independently; every other weight is kept.
+    is dropped with probability ``drop_rate``, independently; every other weight is kept. This
+    is the training mask; at inference the authors' code drops every candidate, which is the
+    pruning the method prepares for (``drop_rate=1`` gives that mask).
 
     Parameters
     ----------

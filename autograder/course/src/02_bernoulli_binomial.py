@@ -14,7 +14,7 @@
 #
 # **Convention.** In this course `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`, as in PyTorch's `nn.Dropout(p)` and Keras's `Dropout(rate)`. A mask is a
-# boolean array with `True` = kept. Srivastava et al. (2014) and many course notes write $p$ for
+# boolean array with `True` = kept. Srivastava et al. (2014) and many lecture notes write $p$ for
 # the probability of *keeping* a unit; section 10 has a conversion table.
 
 # %% id="7e5401adeac1"
@@ -397,7 +397,7 @@ check("dropped_count_range", dropped_count_range, hidden=True)
 # (`rate`) and this course use the probability of **dropping**. Everything translates with
 # $p_{\text{keep}} = 1 - p_{drop}$:
 #
-# | | drop convention: `p_drop` (this course, PyTorch, Keras, TF 2) | keep convention: $p$ = `keep_prob` (Srivastava et al., deeplearning.ai, TF 1) |
+# | | drop convention: `p_drop` (this course, PyTorch, Keras, TF 2) | keep convention: $p$ = `keep_prob` (Srivastava et al., deeplearning.ai, TF 1's `tf.nn.dropout`) |
 # |---|---|---|
 # | a unit is kept with probability | $1 - p_{drop}$ | $p$ |
 # | mask entry $m$ | Bernoulli$(1 - p_{drop})$ | Bernoulli$(p)$ |
@@ -409,12 +409,23 @@ check("dropped_count_range", dropped_count_range, hidden=True)
 # | typical hidden layer | $p_{drop} = 0.5$ | $p = 0.5$ |
 # | typical input layer | $p_{drop} = 0.1$ to $0.2$ | $p = 0.8$ to $0.9$ |
 #
-# Two traps. At 0.5, the most quoted value, the conventions agree, so a mix-up stays invisible
-# until someone uses 0.2. And the kept and dropped counts have the **same variance**
+# Three traps. At 0.5, the most quoted value, the conventions agree, so a mix-up stays invisible
+# until someone uses 0.2. The kept and dropped counts have the **same variance**
 # $n\,p_{drop}(1 - p_{drop})$: swapping conventions changes only the means, so a check of the
-# spread alone cannot catch it. Notes that recommend "$p = 0.8$" for input layers mean keeping 80%
-# of the inputs, the same advice as "input dropout 0.1 to 0.2" in texts that count drops. Checked on 5000 sampled layers of 1000 units with `p_drop = 0.2` (that is, $p = 0.8$ in the
-# keep convention):
+# spread alone cannot catch it. And TensorFlow changed the meaning of a **positional argument**:
+# the second parameter of `tf.nn.dropout` is `keep_prob` in TensorFlow 1 and `rate` in
+# TensorFlow 2, so `tf.nn.dropout(x, 0.8)` keeps 80% of the units in TensorFlow 1 and drops 80%
+# in TensorFlow 2. Up to 1.12 `keep_prob` is the only way to give the rate; 1.13 to 1.15 also
+# accept `rate=` and deprecate `keep_prob`, which stays second. BERT's original TensorFlow 1
+# code, whose `dropout_prob` is a drop probability, converts on the call:
+# `tf.nn.dropout(input_tensor, 1.0 - dropout_prob)`. Run unchanged under TensorFlow 2, that line
+# would drop `1 - dropout_prob` of the units. Pass the rate by keyword: `keep_prob=` and `rate=`
+# each mean one thing, and a version that lacks the name raises an error instead of silently
+# inverting the rate.
+#
+# Notes that recommend "$p = 0.8$" for input layers mean keeping 80% of the inputs, the same
+# advice as "input dropout 0.1 to 0.2" in texts that count drops. Checked on 5000 sampled layers
+# of 1000 units with `p_drop = 0.2` (that is, $p = 0.8$ in the keep convention):
 
 # %% id="cc13d01ce430" tags=["demo"]
 moments = lesson.count_moments(1000, 0.2)
@@ -450,7 +461,9 @@ print(f"{'dropped var':>14} {moments.dropped_var:>9.1f} {moments.measured_droppe
 #   drop an almost fixed fraction of units; the central 95% range of 1024 units at 0.5 is
 #   $[481, 543]$.
 # * Read every formula with its convention: $p$ is a keep probability in Srivastava et al. and a
-#   drop probability in PyTorch and Keras; the variances agree, the means do not.
+#   drop probability in PyTorch and Keras; the variances agree, the means do not. The second
+#   positional argument of `tf.nn.dropout` is `keep_prob` in TensorFlow 1 and `rate` in
+#   TensorFlow 2: pass it by keyword.
 #
 # ## Further study
 #

@@ -12,8 +12,8 @@
 #
 # **Convention.** Throughout the course `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`. Some texts write `p` for the probability of *keeping* a unit (Srivastava
-# et al. 2014 do; so does the `keep_prob` of many course notes). When you read a formula elsewhere,
-# translate it first.
+# et al. 2014 do; so does the `keep_prob` of many lecture notes). When you read a formula
+# elsewhere, translate it first.
 
 # %% id="36c5fbd0a987"
 import numpy as np
@@ -37,8 +37,12 @@ from autograder.exercises import check
 #
 # | | training | inference | used by |
 # |---|---|---|---|
-# | **standard** (direct) dropout | $\tilde a = m\,a$ | $\tilde a = \text{keep\_prob}\cdot a$ | Srivastava et al. 2014 (they scale the weights, $W_{test} = \text{keep\_prob}\, W$) |
-# | **inverted** dropout | $\tilde a = m\,a / \text{keep\_prob}$ | $\tilde a = a$ | PyTorch, TensorFlow, JAX, every modern framework |
+# | **standard** (direct) dropout | $\tilde a = m\,a$ | $\tilde a = \text{keep\_prob}\cdot a$ | Hinton et al. 2012 and Srivastava et al. 2014 (they scale the weights, $W_{test} = \text{keep\_prob}\, W$) |
+# | **inverted** dropout | $\tilde a = m\,a / \text{keep\_prob}$ | $\tilde a = a$ | PyTorch, TensorFlow and Keras, Flax's `flax.linen.Dropout` and Haiku's `hk.dropout` (both built on JAX): every modern framework |
+#
+# JAX's core library has no dropout layer; the libraries built on it provide one. (JAX ships a
+# `Dropout` only in `jax.example_libraries.stax`, an example library whose `rate` is the
+# probability of *keeping* a unit.)
 #
 # Both give $\mathbb{E}_{\text{train}}[\tilde a] = \tilde a_{\text{inference}}$. Inverted dropout
 # does the work in training, so the deployed network is just the network: no flag, no rescaled
@@ -115,7 +119,7 @@ check("dropout_forward", dropout_forward, hidden=True)
 # %% [markdown] id="ab933efd008d"
 # ## 3. The "boosting factor", precisely
 #
-# Course notes often say that inverted dropout "boosts the learning rate by $1/\text{keep\_prob}$".
+# Tutorials often say that inverted dropout "boosts the learning rate by $1/\text{keep\_prob}$".
 # That is true of one thing and false of another, and the difference is worth a factor of
 # `keep_prob`.
 #
@@ -221,7 +225,8 @@ check("equivalent_standard_lr", equivalent_standard_lr, hidden=True)
 #   net's weights are `keep_prob` times smaller, so the same $\lambda$ is a weaker penalty there.
 # * **Max-norm** caps the norm of each unit's incoming weight vector at $c$ after every step.
 #   Srivastava et al. found that it lets you use large learning rates (and momentum) without the
-#   weights blowing up, and that dropout + max-norm beat dropout + L2 on their benchmarks.
+#   weights blowing up, and that dropout + max-norm beat dropout + L2 (on MNIST, their
+#   Table 9).
 #   `course_lib.nn.train(..., max_norm=c)` implements it; notebook 07 measures it.
 #
 # ## 6. A different `p_drop` per layer
@@ -238,12 +243,24 @@ for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
     print(f"  {fan_in:>2} -> {fan_out}: {fan_in * fan_out:>3} weights")
 
 # %% [markdown] id="e3c23606d4c5"
-# The 7→7 matrix holds 49 of the 99 weights, so the layer that feeds it (the first hidden layer)
-# is where dropout pays most: `p_drop = 0.5` there, `0.3` before the 7→3 matrix, and `0` on the
-# input and on the tiny last layers. In `course_lib.nn.MLP` that is
-# `p_drop=[0.0, 0.5, 0.3, 0.0, 0.0]`, one rate per dropout site (the input and each hidden layer).
-# More knobs cost more tuning: most practitioners keep one rate for all hidden layers and a
-# smaller one (or none) for the input.
+# The 7→7 matrix holds 49 of the 99 weights, so that is where dropout pays most. The
+# deeplearning.ai notes and this course agree on that, but attach the rates to different units:
+#
+# * the notes set `keep_prob` = [1.0, 0.5, 0.7, 0.7, 1.0] on the **outputs** of $W^{[1]}$ to
+#   $W^{[5]}$: no dropout on the first hidden layer, `p_drop = 0.5` on the second (the output of
+#   the 7→7 matrix), 0.3 on the third and fourth, none on the output. In the layout of
+#   `course_lib.nn.MLP`, one rate per dropout site (the input and each hidden layer), that is
+#   `p_drop=[0.0, 0.0, 0.5, 0.3, 0.3]`;
+# * this course attaches each rate to the units that **feed** a matrix: `p_drop = 0.5` on the
+#   first hidden layer (the input of the 7→7 matrix), 0.3 on the second (the input of the 7→3
+#   matrix) and 0 on the input and on the tiny last layers, `p_drop=[0.0, 0.5, 0.3, 0.0, 0.0]`.
+#   That is the default of notebook 01's network builder.
+#
+# Both thin the 7→7 matrix: a dropped unit takes with it the weights into it (their gradient is 0
+# for that example) and the weights out of it (their input is 0). The notes' 0.5 removes weights
+# going into some of the matrix's output units, ours removes weights coming out of some of its
+# input units. More knobs cost more tuning: most practitioners keep one rate for all hidden layers
+# and a smaller one (or none) for the input.
 #
 # ## Summary
 #

@@ -16,8 +16,10 @@
 #
 # **Convention.** `p_drop` is the probability that a unit (or channel, weight, block, branch) is
 # **dropped**; `keep_prob = 1 - p_drop`. A mask is boolean with `True` = kept. Several papers
-# quoted here write $p$ for the probability of *keeping* (Srivastava et al. 2014, Klambauer et
-# al. 2017, Wan et al. 2013); every formula below has been translated to `p_drop`.
+# quoted here use the probability of *keeping*: Srivastava et al. (2014) and Wan et al. (2013)
+# write it $p$, Klambauer et al. (2017) write it $q$, and Huang et al. (2016) write $p_\ell$
+# for the survival probability of a residual block. Every formula below has been translated to
+# `p_drop`.
 
 # %% id="6c08b93b6c8d"
 import numpy as np
@@ -188,8 +190,10 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
 # bell). What makes the two dropouts behave alike is what the next layer sees: a weighted sum of
 # many noisy inputs, which by the central limit theorem is close to Gaussian either way, with the
 # same mean and the same variance (right panel, a unit with 256 inputs). Wang and Manning (2013)
-# used this to speed dropout up ("fast dropout"), and Kingma et al. (2015) to *learn* the noise
-# variance $\alpha = p_\text{drop}/\text{keep\_prob}$ per weight (variational dropout).
+# used this to speed dropout up ("fast dropout"). Kingma et al. (2015, variational dropout)
+# *learn* the noise variance $\alpha = p_\text{drop}/\text{keep\_prob}$, one per layer or one
+# per unit; Molchanov et al. (2017, sparse variational dropout) learn one $\alpha$ per weight
+# and remove the weights whose $\alpha$ grows large.
 #
 # One precise difference: the Gaussian factor is negative with probability
 # $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, which flips the sign of the unit. At
@@ -386,13 +390,21 @@ check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
 # $$\text{out}_n = x_n \,\big(W \odot M_n\big) / \text{keep\_prob} + b, \qquad
 #   M_n \in \{0, 1\}^{D \times M} \text{ i.i.d. Bernoulli(keep\_prob)},$$
 #
-# and the bias is never dropped. With this course's layout (`x @ W`, `W` of shape `(D, M)`),
-# row $d$ of $W$ holds the weights leaving input $d$. Dropout on the inputs is therefore the
-# special case of DropConnect whose mask is **constant along each row** (input $d$ dropped means
-# its whole row of weights is dropped). The seed texts say "entire rows"; in the $Wx$ layout of
-# Wan et al. those are columns.
+# and the bias is never dropped (Wan et al. mask the biases too; this exercise, like most
+# implementations, does not).
 #
-# Both have the same mean, $x_n W + b$, and, output by output, even the same variance,
+# Dropout is the special case of DropConnect whose mask is constant along whole rows or columns
+# of a weight matrix; which ones depends on the matrix you look at. Wan et al. compare
+# DropConnect with dropout on a layer's **outputs**, $r = m \odot a(Wv)$, with their $W$ of
+# shape (outputs, inputs). For an activation with $a(0) = 0$ (ReLU, tanh) that is
+# $a\big((\operatorname{diag}(m)\,W)\,v\big)$: dropping output $i$ drops **row** $i$ of their
+# $W$, every weight into unit $i$. The same mask is dropout on the **inputs** of the next layer:
+# dropping an input drops every weight leaving it, a **column** of that layer's matrix in the
+# $Wv$ layout. In this course's layout (`x @ W`, `W` of shape `(D, M)`) the two swap: the
+# weights leaving input $d$ are row $d$, the weights into output $j$ are column $j$.
+#
+# The comparison below pits DropConnect against dropout on the layer's inputs. Both have the
+# same mean, $x_n W + b$, and, output by output, even the same variance,
 # $(p_\text{drop}/\text{keep\_prob})\sum_d x_d^2 W_{dj}^2$. The difference is the
 # **correlation between outputs**: outputs that share inputs are dropped together by input
 # dropout, independently by DropConnect. One input through a layer whose two output columns are
@@ -547,14 +559,28 @@ lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 #
 # ### DropPath / stochastic depth: drop whole residual branches
 #
-# In a residual network each block computes $x + f(x)$. **Stochastic depth** (Huang et al. 2016)
-# drops the branch $f$ for a whole sample, a mask of shape `(N, 1, 1, 1)` per block, so that
-# sample passes through a shallower network: $x + m_n f(x)/\text{keep\_prob}$ in its inverted
-# form (timm's `DropPath`, torchvision's `StochasticDepth(mode="row")`; the original paper scaled
-# at test time instead). The identity path keeps the signal flowing, which is what makes
-# dropping whole layers possible. Huang et al. let the rate grow linearly with depth,
-# $p_\ell = \frac{\ell}{L}\,p_L$ with $p_L = 0.5$, so early blocks are almost always kept. For
-# the 54 residual blocks of a ResNet-110:
+# In a residual network each block computes $x + f(x)$. The identity path keeps the signal
+# flowing, which is what makes dropping a whole branch $f$ possible. There are two forms:
+#
+# * **Stochastic depth** (Huang et al. 2016) drops a block for a whole **mini-batch**: one
+#   decision per block and per mini-batch. A dropped block is skipped, its branch is not
+#   computed at all, so the batch passes through a shallower network and training is cheaper.
+#   No scaling in training; at test time every branch is kept and multiplied by its survival
+#   probability (standard dropout's rule).
+# * **DropPath** drops a block for one **sample**: a mask of shape `(N, 1, 1, 1)` per block
+#   for `(N, C, H, W)` features, and inverted scaling, $x + m_n f(x)/\text{keep\_prob}$
+#   (timm's `DropPath`; torchvision's `stochastic_depth(..., mode="row")`, whose
+#   `mode="batch"` draws Huang et al.'s one decision per batch). timm and torchvision compute
+#   the branch for the whole batch and then multiply it by the mask, so the per-sample form
+#   saves no compute.
+#
+# Huang et al. let the rate grow linearly with depth. They write $p_\ell$ for the **survival**
+# probability of block $\ell$ of $L$, $p_\ell = 1 - \frac{\ell}{L}(1 - p_L)$, falling from
+# $p_0 = 1$ (the input) to $p_L = 0.5$; in this course's convention block $\ell$ is dropped with
+# probability $p_\text{drop} = 1 - p_\ell = \frac{\ell}{L}(1 - p_L)$, so early blocks are
+# almost always kept (`linear_decay_rates`). For the 54 residual blocks of a ResNet-110, drawn
+# per sample as DropPath does (`sample_active_blocks`; under stochastic depth the number of
+# blocks a mini-batch passes through has the same law):
 
 # %% id="85c89d4b9201" tags=["demo"]
 rates = linear_decay_rates(54, p_last=0.5)
@@ -563,8 +589,10 @@ print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
       f"(sampled over 10 000 samples: {depths.mean():.2f}, from {depths.min()} to {depths.max()})")
 
 # %% [markdown] id="054def6c7752"
-# A quarter of the residual blocks are skipped on average, which also saves a quarter of the
-# training compute. DropPath is standard in vision transformers (DeiT, Swin) and ConvNeXt.
+# A quarter of the residual blocks are skipped on average. With stochastic depth's one decision
+# per mini-batch, a skipped block's branch is never computed, which saves about a quarter of the
+# branch computations in training; DropPath computes every branch and saves nothing. DropPath
+# is standard in vision transformers (DeiT, Swin) and ConvNeXt.
 #
 # ### DropBlock: drop contiguous regions
 #
@@ -603,9 +631,10 @@ lesson.draw_dropblock(p_drop=0.3, block_size=7);
 # $W$ (the weights into one unit), the fraction $\gamma$ of weights with the smallest magnitude
 # are candidates, and each candidate is dropped with probability $\alpha$; large weights are
 # never dropped (right panel: a step at the $\gamma$ quantile). The network learns not to rely
-# on its small weights, so pruning them afterwards costs little. The authors' code applies the
-# mask without rescaling. The same idea exists for whole units (ranked by the norm of their
-# weight vector).
+# on its small weights, so pruning them costs little. The authors' code applies the mask
+# without rescaling, and at inference it prunes: every candidate, the fraction $\gamma$ of
+# smallest weights of each column, is set to zero. The same idea exists for whole units
+# (ranked by the norm of their weight vector).
 
 # %% id="cf54f4a26303" tags=["demo"]
 lesson.draw_concrete_and_targeted(p_drop=0.3);
@@ -670,9 +699,12 @@ for p_drop in (0.1, 0.3, 0.5):
 #   convolutions), and low rates shift little (0.927 at `p_drop = 0.1` above).
 #
 # **Convolutional layers.** Use spatial dropout or DropBlock rather than pixel dropout, at low
-# rates: on street-view digits (SVHN) Srivastava et al. dropped 10% of the inputs, 25% in the
-# convolutional layers and 50% only in the fully connected ones. Many modern CNNs (ResNets) use no dropout in their convolutional
-# body at all, and rely on BatchNorm, weight decay and data augmentation.
+# rates: on street-view digits (SVHN) Srivastava et al. (section 6.1.2) used retain
+# probabilities 0.9, 0.75, 0.75, 0.5, 0.5, 0.5 from the input through the three convolutional
+# layers to the two fully connected ones, that is `p_drop` 0.1 on the inputs, 0.25 in the first
+# two convolutional layers and 0.5 in the third and in both fully connected layers. Many modern
+# CNNs (ResNets) use no dropout in their convolutional body at all, and rely on BatchNorm,
+# weight decay and data augmentation.
 #
 # **Transformers.** The original Transformer (Vaswani et al. 2017, rate 0.1 for the base model)
 # applies dropout to the output of each sub-layer *before* it is added to the residual stream,
@@ -702,10 +734,10 @@ for p_drop in (0.1, 0.3, 0.5):
 #   on their two big fully connected layers, where most of their parameters are.
 # * **Everywhere else:** when the train/validation gap says the model overfits (small data, a
 #   large model); notebook 07 measures the trade-off on the digits.
-# * **Large pretrained language models** see each training token about once and are not in the
-#   overfitting regime; many are pre-trained with little or no dropout (BERT used 0.1; the
-#   LLaMA models' published code has no dropout layer). Dropout comes back when fine-tuning on
-#   a small data set.
+# * **Large pretrained language models** train on so much text that they overfit little, and
+#   many are pre-trained with little or no dropout. BERT used 0.1 while making about 40 passes
+#   over its 3.3 billion words (1 million steps of 256 sequences); the LLaMA models' published
+#   code has no dropout layer. Dropout comes back when fine-tuning on a small data set.
 #
 # ## 13. The variants side by side
 #
@@ -719,10 +751,10 @@ for p_drop in (0.1, 0.3, 0.5):
 # | alpha dropout | units, set to α' = −1.7581 | Bernoulli per unit, then affine a·y + b | a, b restore mean 0, variance 1 | identity | SELU networks, 0.05–0.1 | `nn.AlphaDropout`, `nn.FeatureAlphaDropout` (channels) |
 # | DropConnect | weights | Bernoulli per weight (per sample here) | kept × 1/keep_prob | `x @ W + b` (Wan et al.: Gaussian moment matching) | fully connected layers; recurrent weights (AWD-LSTM) | none built in (`torch.nn.utils.parametrize`) |
 # | variational (RNN) | units, same mask at every time step | Bernoulli per (sample, unit), tied over time | kept × 1/keep_prob | identity | RNNs, 0.1–0.5 | none built in (`nn.LSTM(dropout=)` is not it) |
-# | DropPath / stochastic depth | residual branches, per sample | Bernoulli per (sample, block), often growing with depth | kept × 1/keep_prob (original: test-time scaling) | identity | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth`, timm `DropPath` |
+# | stochastic depth / DropPath | residual branches: per mini-batch (Huang et al.; a dropped block is skipped) or per sample (DropPath; every branch computed) | Bernoulli per (batch, block) or per (sample, block), often growing with depth | DropPath: kept × 1/keep_prob; Huang et al.: none | DropPath: identity; Huang et al.: branch × survival probability | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth` (`mode="batch"` or `"row"`), timm `DropPath` |
 # | DropBlock | block_size² squares | Bernoulli block corners at rate γ | × pixels / kept pixels | identity | conv nets | `torchvision.ops.DropBlock2d` |
 # | concrete dropout | units, rate learned | relaxed Bernoulli, temperature τ | kept × 1/keep_prob | identity (or MC averaging) | when tuning `p_drop` is costly; uncertainty | none built in |
-# | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | identity, then prune | networks to be pruned | none built in |
+# | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | the γ smallest weights of each column set to 0 (pruned) | networks to be pruned | none built in |
 #
 # ## Summary
 #
@@ -736,8 +768,9 @@ for p_drop in (0.1, 0.3, 0.5):
 #   variance of a deep SELU network to about 1.6 in training.
 # * **DropConnect** drops weights; per output it has the same mean and variance as dropout on the
 #   inputs, but its outputs are uncorrelated.
-# * Tie the mask over time in RNNs, drop residual branches (DropPath) or blocks (DropBlock) in
-#   deep vision models, learn the rate (concrete) or target it (targeted) when that is the goal.
+# * Tie the mask over time in RNNs; drop residual branches (stochastic depth per mini-batch,
+#   DropPath per sample) or blocks (DropBlock) in deep vision models; learn the rate
+#   (concrete) or target it (targeted) when that is the goal.
 # * Put dropout after the activation, never after the output layer, after the last BatchNorm,
 #   and only where the model overfits.
 #

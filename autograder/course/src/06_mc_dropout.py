@@ -69,6 +69,17 @@ from autograder.exercises import check
 # trained, dropout off). That equals the average over masks only where the output is linear in
 # the weights, which a deep network never is.
 #
+# **In PyTorch**, do not turn dropout back on with `model.train()`: that also switches every
+# BatchNorm layer to the statistics of the test batch and updates its running averages with
+# them. Switch on the dropout modules only:
+#
+# ```python
+# model.eval()
+# for module in model.modules():
+#     if isinstance(module, torch.nn.Dropout):  # add Dropout1d/2d/3d if the model has them
+#         module.train()
+# ```
+#
 # **Not approximated, or left out entirely:**
 #
 # * **The width of $q$ is not learned.** `p_drop` is a hyperparameter, so the spread of the
@@ -420,7 +431,9 @@ print(f"errors among the {len(y_test)} test digits: {n_errors}")
 # Averaging logits and then applying the softmax is the normalised **geometric** mean of the
 # samples' distributions, $\bar p^{\text{geo}}_k \propto \exp\big(\frac1S \sum_s \log p_{s,k}\big)$,
 # because $\log p_s$ and $z_s$ differ by a constant per sample. So weight scaling approximates
-# the geometric mean; MC dropout computes the arithmetic mean (a mixture). The table compares
+# the geometric mean (exactly, over all masks weighted by their probability, when dropout sits
+# only on the input of the softmax layer; Hinton et al. 2012); MC dropout computes the
+# arithmetic mean (a mixture). The table compares
 # the three on the test digits, plus the mean entropy each gives the rotated digits:
 
 # %% id="0f18ba5651dc" tags=["demo"]
