@@ -2,7 +2,8 @@
 
 For every notebook it shows how the class scored (a histogram of whole points, count, mean,
 median, max score), how often each test passed (a chart and a table of passed, failed, error and
-timeout counts), and the messages the class got most often from each test, so that an instructor
+timeout counts, how many of the failed kept some points of a test scored in parts, and the mean
+points), and the messages the class got most often from each test, so that an instructor
 sees what was misunderstood. Messages differ from student to student only in numbers (seeds,
 values, shapes), so they are grouped by a normalised form (:func:`normalise_message`) and each
 group is shown with one real message and the number of students in it. Submissions that could not
@@ -116,6 +117,7 @@ class TestSummary:
     max_points: float
     counts: dict[str, int]
     groups: list[MessageGroup]
+    points: list[float] = field(default_factory=list)  # each graded submission's points
 
     @property
     def total(self) -> int:
@@ -124,6 +126,15 @@ class TestSummary:
     @property
     def pass_rate(self) -> float:
         return self.counts["passed"] / self.total if self.total else 0.0
+
+    @property
+    def partly_passed(self) -> int:
+        """Submissions that did not pass but kept some points (a test scored in parts)."""
+        return sum(1 for points in self.points if 0 < points < self.max_points)
+
+    @property
+    def mean_points(self) -> float:
+        return statistics.fmean(self.points) if self.points else 0.0
 
 
 @dataclass
@@ -203,7 +214,7 @@ def _summarise_notebook(
     tests = []
     for grade_id in _test_order(graded, test_order):
         counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
-        max_points, outcomes = 0.0, []
+        max_points, outcomes, points = 0.0, [], []
         for result in graded:
             for test in result.get("tests", []):
                 if test["id"] != grade_id:
@@ -211,9 +222,11 @@ def _summarise_notebook(
                 status = test["status"] if test["status"] in counts else "error"
                 counts[status] += 1
                 max_points = max(max_points, float(test.get("max_points") or 0))
+                points.append(float(test.get("points") or 0))
                 if status != "passed":
                     outcomes.append((result.get("student", ""), status, test.get("message") or ""))
-        tests.append(TestSummary(grade_id, max_points, counts, group_messages(outcomes, redact)))
+        groups = group_messages(outcomes, redact)
+        tests.append(TestSummary(grade_id, max_points, counts, groups, points))
 
     def reason(result: dict) -> str:
         if result.get("error"):
@@ -403,12 +416,14 @@ def _tests_table(tests: Sequence[TestSummary]) -> str:
     head = (
         "<tr><th>test</th><th class='n'>points</th>"
         + "".join(f"<th class='n'>{status}</th>" for status in STATUSES)
-        + "<th class='n'>pass rate</th></tr>"
+        + "<th class='n'>of the failed, partly passed</th><th class='n'>pass rate</th>"
+        + "<th class='n'>mean points</th></tr>"
     )
     rows = [
         f"<tr><td>{_esc(t.grade_id)}</td><td class='n'>{t.max_points:g}</td>"
         + "".join(f"<td class='n'>{t.counts[status]}</td>" for status in STATUSES)
-        + f"<td class='n'>{t.pass_rate:.0%}</td></tr>"
+        + f"<td class='n'>{t.partly_passed}</td><td class='n'>{t.pass_rate:.0%}</td>"
+        + f"<td class='n'>{t.mean_points:.3g} / {t.max_points:g}</td></tr>"
         for t in tests
     ]
     return f"<table>{head}{''.join(rows)}</table>"
@@ -420,9 +435,10 @@ def _failures(tests: Sequence[TestSummary], redact: _Redactor, names: bool) -> s
         if not test.groups:
             continue
         failing = test.total - test.counts["passed"]
+        partly = f" ({test.partly_passed} kept some points)" if test.partly_passed else ""
         shown, rest = test.groups[:TOP_GROUPS], test.groups[TOP_GROUPS:]
         parts.append(
-            f"<h4>{_esc(test.grade_id)}: {failing} of {test.total} did not pass</h4>"
+            f"<h4>{_esc(test.grade_id)}: {failing} of {test.total} did not pass{partly}</h4>"
             + _groups_table(shown, redact, names, status=True)
         )
         if rest:

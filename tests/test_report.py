@@ -124,6 +124,21 @@ def test_summary_counts_scores_and_outcomes():
     assert lr.pass_rate == pytest.approx(0.9)
 
 
+def test_a_test_scored_in_parts_counts_who_kept_some_points_and_the_mean_points():
+    unchecked = "argument checks: dropout_forward with p_drop=1.0 must raise ValueError"
+    partly = result("barbara", ("failed", unchecked))
+    partly["tests"][0]["points"] = 3.0  # the behaviour's 3 of 4
+    results = [*make_class(), partly]
+    (summary,) = report.summarise(results)
+    forward, lr = summary.tests
+    assert forward.counts["failed"] == 5 and forward.partly_passed == 1
+    assert lr.partly_passed == 0  # a timeout keeps nothing
+    assert forward.mean_points == pytest.approx((6 * 4 + 3) / 11)
+    page = report.render(results)
+    assert "did not pass (1 kept some points)" in page
+    assert f"{(6 * 4 + 3) / 11:.3g} / 4" in page
+
+
 def test_failure_messages_are_grouped_by_their_numbers_free_form():
     (summary,) = report.summarise(make_class())
     forward = summary.tests[0]
