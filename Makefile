@@ -78,10 +78,12 @@ notebooks: $(STAMP)
 	$(BIN)/python -m autograder.build
 
 ## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed),
-## and what the grading sandbox costs and skipping demonstration cells saves, per notebook
+## what the grading sandbox costs and skipping demonstration cells saves, per notebook, and how
+## long every slider of every notebook takes to redraw (p50 and p95 per slider)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dropout.py
 	$(BIN)/python benchmarks/bench_sandbox.py
+	$(BIN)/python benchmarks/bench_widgets.py
 
 ## make experiment: test error on digits with and without dropout, 3 seeds (about 5 minutes)
 experiment: $(STAMP)

@@ -1,0 +1,157 @@
+"""How long a student waits after moving a slider, in every notebook.
+
+    python benchmarks/bench_widgets.py [--notebooks 01_intuition ...] [--moves M]
+
+Each notebook (the instructor version, so that every cell runs) is executed in a kernel as a
+student would run it; then, in that same kernel, every slider the notebook created is moved to M
+positions across its range, one at a time. A move is timed from setting the slider's value to
+the return of its callbacks, which compute the figure and hand it to the frontend (the PNG is
+encoded inside that time), exactly what happens when the slider is dragged in JupyterLab. The
+first move of each slider is reported apart (caches fill then). The target is a p95 of at most
+150 ms per move, about where a slider stops feeling live.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "autograder" / "course" / "source"
+TARGET_P95_MS = 150.0
+MARKER = "SLIDER-TIMES "
+
+
+def positions(slider, moves: int) -> list:
+    """``moves`` values spread over the slider's range, none equal to the current value."""
+    if hasattr(slider, "options"):  # SelectionSlider: its option values
+        values = list(slider._options_values)
+    else:
+        low, high = float(slider.min), float(slider.max)
+        step = float(getattr(slider, "step", 0) or (high - low) / 100)
+        count = round((high - low) / step) + 1
+        values = [low + step * round(k * (count - 1) / max(moves, 1)) for k in range(moves + 1)]
+        if hasattr(slider, "base"):  # FloatLogSlider: min, max and step are exponents
+            values = [float(slider.base) ** v for v in values]
+        elif slider.__class__.__name__.startswith("Int"):
+            values = [round(v) for v in values]
+    values = [v for v in values if v != slider.value]
+    if len(values) > moves:  # evenly spaced picks
+        values = [values[round(k * (len(values) - 1) / (moves - 1))] for k in range(moves)]
+    return values
+
+
+def time_sliders(moves: int = 5, widgets=None) -> list[dict]:
+    """Move every live slider (or those given) through ``positions`` and time each move.
+
+    Returns one record per slider: its description, its kind, and the seconds of each move in
+    order. The slider is put back to its first value afterwards (not timed).
+    """
+    import ipywidgets
+
+    kinds = (
+        ipywidgets.IntSlider,
+        ipywidgets.FloatSlider,
+        ipywidgets.FloatLogSlider,
+        ipywidgets.SelectionSlider,
+    )
+    if widgets is None:
+        from ipywidgets.widgets.widget import _instances
+
+        widgets = [w for w in list(_instances.values()) if isinstance(w, kinds)]
+    records = []
+    for slider in widgets:
+        start = slider.value
+        seconds = []
+        for value in positions(slider, moves):
+            began = time.perf_counter()
+            slider.value = value
+            seconds.append(time.perf_counter() - began)
+        slider.value = start
+        records.append(
+            {"slider": slider.description, "kind": type(slider).__name__, "seconds": seconds}
+        )
+    return records
+
+
+def measure_notebook(name: str, moves: int) -> list[dict]:
+    """Execute notebook ``name`` in a kernel, then time its sliders in that kernel."""
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(SOURCE / name / f"{name}.ipynb", as_version=4)
+    probe = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r})\n"
+        "import json, bench_widgets\n"
+        f"print({MARKER!r} + json.dumps(bench_widgets.time_sliders({moves})))"
+    )
+    notebook.cells.append(nbformat.v4.new_code_cell(probe))
+    with tempfile.TemporaryDirectory() as scratch:
+        client = NotebookClient(
+            notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": scratch}}
+        )
+        client.execute()
+    for output in notebook.cells[-1].get("outputs", []):
+        for line in output.get("text", "").splitlines():
+            if line.startswith(MARKER):
+                return json.loads(line[len(MARKER) :])
+    raise RuntimeError(f"{name}: the timing cell printed nothing")
+
+
+def summary(name: str, records: list[dict]) -> list[tuple[str, str, float, float, float, int]]:
+    """(notebook, slider, first move ms, p50 ms, p95 ms, moves) for each slider with moves."""
+    rows = []
+    for record in records:
+        seconds = [s * 1000 for s in record["seconds"]]
+        if not seconds:
+            continue
+        rest = seconds[1:] or seconds
+        rows.append(
+            (
+                name,
+                f"{record['slider']} ({record['kind']})",
+                seconds[0],
+                statistics.median(rest),
+                float(np.percentile(rest, 95)),
+                len(seconds),
+            )
+        )
+    return rows
+
+
+def main(argv=None) -> list[tuple]:
+    parser = argparse.ArgumentParser(description="How long every slider takes to redraw.")
+    parser.add_argument(
+        "--notebooks", nargs="*", default=sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
+    )
+    parser.add_argument("--moves", type=int, default=6, help="positions per slider (6)")
+    args = parser.parse_args(argv)
+    rows = []
+    print(f"{'notebook':24s} {'slider':42s} {'first':>8s} {'p50':>8s} {'p95':>8s}  moves")
+    for name in args.notebooks:
+        for row in summary(name, measure_notebook(name, args.moves)):
+            rows.append(row)
+            notebook, slider, first, p50, p95, count = row
+            print(f"{notebook:24s} {slider:42s} {first:8.0f} {p50:8.0f} {p95:8.0f}  {count}")
+            sys.stdout.flush()
+    every = [row[3] for row in rows]
+    worst = max((row[4] for row in rows), default=float("nan"))
+    print(
+        f"\n{len(rows)} sliders: median of the per-slider p50 {statistics.median(every):.0f} ms; "
+        f"worst p95 {worst:.0f} ms (target: every p95 <= {TARGET_P95_MS:.0f} ms)"
+        if rows
+        else "no sliders found"
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    main()
