@@ -6,10 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import similarity
 from .grading import COURSE_DIR, SOURCE_DIR, GradingError, grade_notebook
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+
+
+def _source_dir(args):
+    """The instructor notebooks: ``--source-dir``, else the ``source`` folder of ``--course-dir``,
+    else the course's own."""
+    if args.source_dir is not None:
+        return args.source_dir
+    course_dir = getattr(args, "course_dir", None)
+    return Path(course_dir) / "source" if course_dir else SOURCE_DIR
 
 
 def _check(args) -> int:
@@ -23,7 +33,7 @@ def _check(args) -> int:
             sandboxed=not args.no_sandbox,
             timeout=args.timeout,
             memory_bytes=args.memory,
-            source_dir=args.source_dir,
+            source_dir=_source_dir(args),
         )
     except GradingError as error:
         raise GradingError(f"{args.notebook}: {error}") from None
@@ -44,7 +54,7 @@ def _grade(args) -> int:
             sandboxed=not args.no_sandbox,
             timeout=args.timeout,
             memory_bytes=args.memory,
-            source_dir=args.source_dir,
+            source_dir=_source_dir(args),
             course_dir=args.course_dir,
             db_url=args.db_url,
             scheduler=args.scheduler,
@@ -85,7 +95,7 @@ def _similarity(args) -> int:
         similarity.similarity_report(
             args.submissions,
             args.out,
-            source_dir=args.source_dir,
+            source_dir=_source_dir(args),
             released_dir=args.released_dir,
             threshold=args.threshold,
         )
@@ -136,8 +146,9 @@ def _common(parser, *, source_dir: bool = True):
     if source_dir:
         parser.add_argument(
             "--source-dir",
-            default=SOURCE_DIR,
-            help="folder of instructor notebooks (default: autograder/course/source)",
+            default=None,
+            help="folder of instructor notebooks (default: the source folder of --course-dir, "
+            "else autograder/course/source)",
         )
     parser.add_argument(
         "--no-sandbox",

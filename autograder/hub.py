@@ -16,7 +16,9 @@ The servers run as those users, so they cannot use the project's own environment
 under ``/root``. The command makes one under ``ENV`` (default ``/opt/dropout-classroom``) from a
 Python everyone can run, with the exact versions of ``requirements.lock`` and this project
 installed into it (refreshed on every start, so edits to the course take effect), and the proxy
-from npm beside it.
+from npm beside it. The instructor notebooks (solutions and hidden tests) that the package
+carries are removed from that copy, since every user can read it; the grader takes them from the
+instructor's course.
 
 Layout of ``ROOT`` (default ``/var/lib/dropout-classroom``), made afresh on every start:
 
@@ -64,6 +66,8 @@ NBGRADER_SERVER_EXTENSIONS = ("formgrader", "validate_assignment", "assignment_l
 INSTRUCTOR_ONLY_SERVER = ("nbgrader.server_extensions.formgrader",)
 INSTRUCTOR_ONLY_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
 CREATED_USERS = "created-users.json"
+# what the package holds for the instructor only: notebook sources and instructor versions
+INSTRUCTOR_ONLY_FILES = ("course/src", "course/source")
 
 
 class ClassroomError(RuntimeError):
@@ -255,6 +259,14 @@ def prepare_env(env: Path, say=print) -> None:
         "installing the course",
         cwd="/",
     )
+    # the instructor notebooks (solutions, hidden tests) ship with the package, and every user
+    # can read this environment: the class's copy keeps them only in the instructor's course
+    found = subprocess.run(
+        [python, "-c", "import autograder, os; print(os.path.dirname(autograder.__file__))"],
+        capture_output=True, text=True, check=True, cwd="/",
+    )  # fmt: skip
+    for folder in INSTRUCTOR_ONLY_FILES:
+        shutil.rmtree(Path(found.stdout.strip()) / folder, ignore_errors=True)
     proxy = proxy_command(env)
     if not proxy.exists():
         npm = shutil.which("npm")

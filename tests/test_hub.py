@@ -252,8 +252,15 @@ def _terminal(page, classroom: Class, command: str, done: Path, since: float) ->
     if not terminal.count():
         page.goto(f"{classroom.url}/user/{classroom.instructor}/lab")
         page.wait_for_selector("#jp-main-dock-panel")
-        page.keyboard.press("Control+Shift+c")  # the command palette
-        page.locator('#modal-command-palette li[data-command="terminal:create-new"]').click()
+        palette = page.locator("#modal-command-palette")
+        for _ in range(20):  # JupyterLab takes shortcuts only once it has finished starting
+            page.keyboard.press("Control+Shift+c")
+            try:
+                palette.wait_for(state="visible", timeout=3000)
+                break
+            except Exception:
+                page.keyboard.press("Escape")
+        palette.locator('li[data-command="terminal:create-new"]').click()
     terminal.last.click()
     page.keyboard.type(f"{command}\n")
     deadline = time.monotonic() + 300
@@ -275,6 +282,12 @@ def test_a_whole_class_in_the_browser(classroom, browser):
     # 2. two students fetch it, solve it, answer the written question and submit
     for who in ("right", "wrong"):
         _solve(browser, classroom, who)
+
+    # the class's environment, which every user reads, holds no instructor notebook (solutions,
+    # hidden tests) and no notebook source
+    package = next((DEFAULT_ENV / "venv" / "lib").glob("python3*/site-packages/autograder"))
+    assert (package / "grading.py").exists()
+    assert not list(package.rglob("*.ipynb")) and not (package / "course" / "src").exists()
 
     # no student can read the instructor's course (hidden tests, gradebook) or another's work
     ann, bob = classroom.students.values()

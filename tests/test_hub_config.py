@@ -1,5 +1,6 @@
 """``python -m autograder.hub``'s checks and the configuration it writes, without starting a hub."""
 
+import argparse
 import json
 import os
 import pwd
@@ -128,3 +129,14 @@ def test_the_readmes_class_pictures_are_screenshots_the_browser_test_takes():
     taken = {shot.replace("{who}", who) for shot in shots for who in ("right", "wrong")}
     assert len(pictures) >= 5 and set(pictures) <= taken
     assert all((root / "docs" / "classroom" / f"{name}.png").exists() for name in pictures)
+
+
+def test_grading_commands_take_the_instructor_notebooks_from_the_course_they_are_given(tmp_path):
+    from autograder import cli
+    from autograder.grading import SOURCE_DIR
+
+    given = argparse.Namespace(source_dir=None, course_dir=str(tmp_path))
+    assert cli._source_dir(given) == tmp_path / "source"  # a class's copy has no own notebooks
+    assert cli._source_dir(argparse.Namespace(source_dir=None, course_dir=None)) == SOURCE_DIR
+    explicit = argparse.Namespace(source_dir="/elsewhere", course_dir=str(tmp_path))
+    assert cli._source_dir(explicit) == "/elsewhere"
