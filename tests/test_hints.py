@@ -11,9 +11,9 @@ import textwrap
 
 import pytest
 
-from autograder import exercises
+from autograder import build, exercises
 from course_lib.checks import CheckFailure
-from grading_helpers import ROOT, solution_sources
+from grading_helpers import ROOT, instructor, solution_sources
 
 EXERCISES = exercises.all_exercises()
 NAMES = [exercise.name for exercise in EXERCISES]
@@ -241,3 +241,24 @@ def test_the_graders_judgement_never_mentions_hints_and_does_not_depend_on_them(
         judgements.append(judgement)
         assert "hint" not in judgement.message
     assert judgements[0] == judgements[1] and not judgements[0].passed
+
+
+# --- the notebooks offer hint() once, near the top --------------------------------------------
+
+
+@pytest.mark.parametrize("name", build.names())
+def test_each_notebook_offers_hint_once_before_its_first_exercise(name):
+    cells = instructor(name).cells
+    offering = [i for i, cell in enumerate(cells) if "hints" in cell.metadata.get("tags", [])]
+    assert len(offering) == 1
+    cell = cells[offering[0]]
+    assert cell.cell_type == "markdown" and "check(" in cell.source
+    named = re.findall(r'hint\("(\w+)"\)', cell.source)
+    assert named and {exercises.get(n).notebook for n in named} == {name}
+    first_exercise = next(
+        i for i, cell in enumerate(cells) if cell.metadata.get("nbgrader", {}).get("grade")
+    )
+    assert offering[0] < first_exercise
+    assert "from autograder.exercises import check, hint" in cells[offering[0] - 1].source.split(
+        "\n"
+    )
