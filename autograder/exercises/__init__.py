@@ -7,6 +7,9 @@ A notebook's test cell calls :func:`check`::
     check("dropout_forward", dropout_forward, hidden=True)  # the grader's fuller test
     ### END HIDDEN TESTS
 
+When a check fails there, its message ends with ``(stuck? hint("dropout_forward") gives a
+hint)``: :func:`hint` gives the exercise's hints one at a time, in the student's kernel only.
+
 Every exercise is split in two, so that a grader can run the halves in different processes:
 
 * ``probe(fn, seed, hidden)`` is the only part that runs the student's code: it calls ``fn`` on
