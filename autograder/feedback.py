@@ -4,6 +4,11 @@
 one page per submitted notebook for ``autograde``, with the scores and comments of the nbgrader
 gradebook, so that what a grader changes or adds in formgrader (manual scores, written answers,
 comments) reaches the student.
+
+A message is the grader's verdict as it stands, without the pointer to ``hint("name")`` that
+ends a failed check in the notebook (:func:`autograder.exercises.check`): feedback arrives after
+the deadline, a class may be released without hints (:mod:`autograder.release`) and the grader
+does not know it, and the instructor's report groups messages by their text.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ For each notebook the grader builds, once per course version, a folder with two 
   else works as in the course library.
 * ``autograder``, only what runs inside the kernel: the probes of the exercises (the halves that
   call the student's code), the harness that displays what they observed, and the wire format.
-  The verdicts, and every helper only a verdict uses, are cut out of the exercise modules, and
-  the shared kit (:mod:`autograder.exercises.kit`) keeps only what the remaining probes use,
-  so no expected value is computed where student code runs.
+  The verdicts and the hints, and every helper only they use, are cut out of the exercise
+  modules, and the shared kit (:mod:`autograder.exercises.kit`) keeps only what the remaining
+  probes use, so no expected value is computed where student code runs.
 
 The folder is the kernel's ``PYTHONPATH``; the sandbox (:mod:`autograder.sandbox`) shows the
 kernel this folder and no other copy of either package. Copies live in
@@ -43,6 +43,7 @@ AUTOGRADER = Path(__file__).resolve().parent
 # the kernel side of the grader: everything a probe cell imports
 KERNEL_MODULES = ("__init__.py", "harness.py", "wire.py")
 KIT = "autograder/exercises/kit.py"
+HINTS = "hints"  # the keyword of @exercise(...) that the grading copy leaves out
 STUB_MODULE = "_grading.py"
 STUB_SOURCE = '''"""Only in the grading copy of the course library (see autograder.grading_copy)."""
 
@@ -171,10 +172,12 @@ def _defined_name(node) -> str | None:
 
 
 def probes_only(source: str) -> str:
-    """An exercise module without its verdicts.
+    """An exercise module without its verdicts and hints.
 
     The verdict methods of every exercise class go (``verdict``, ``arguments``: see
-    :data:`autograder.exercises.PART_VERDICTS`), then, until nothing changes, every private
+    :data:`autograder.exercises.PART_VERDICTS`), and the ``hints`` of its ``@exercise(...)``
+    (grading never needs them, and they may quote the kit's catalogue of mistakes, which is
+    verdict half), then, until nothing changes, every private
     module-level function, class or constant that nothing left refers to. Public names stay (a
     notebook may import them, as notebook 04 imports ``LayerPair``).
     """
@@ -187,6 +190,11 @@ def probes_only(source: str) -> str:
                 for item in node.body
                 if not (isinstance(item, ast.FunctionDef) and item.name in verdicts)
             ]
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call):
+                    decorator.keywords = [
+                        keyword for keyword in decorator.keywords if keyword.arg != HINTS
+                    ]
     body = list(tree.body)
     while True:
         unused = []

@@ -213,6 +213,45 @@ def test_probes_only_keeps_what_probes_and_notebooks_use():
     compile(kept, "kept", "exec")
 
 
+def test_probes_only_drops_the_hints_and_what_only_they_use():
+    source = textwrap.dedent("""
+        from . import exercise, kit
+        _ONLY_HINTS = "the idea"
+
+        @exercise("x", "nb", reference="course_lib.x", hints=(_ONLY_HINTS, kit.FIXED_COUNT.say()))
+        class X:
+            @staticmethod
+            def probe(fn, seed, hidden):
+                return fn(kit.inputs(seed, 3))
+    """)
+    kept = grading_copy.probes_only(source)
+    assert "hints" not in kept and "_ONLY_HINTS" not in kept and "FIXED_COUNT" not in kept
+    assert '@exercise("x", "nb", reference="course_lib.x")' in kept.replace("'", '"')
+    assert grading_copy._kit_names(kept) == {"inputs"}
+
+
+def test_the_grading_kernel_has_no_hints(copies):
+    for copy in copies.values():
+        for module in (copy / "autograder" / "exercises").glob("nb*.py"):
+            assert "hints=" not in module.read_text(), module
+    copy = copies["01_intuition"]
+    listing = (
+        "from autograder import exercises; everything = exercises.all_exercises(); "
+        "print(sum(len(e.hints) for e in everything), len(everything))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", listing],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(copy)),
+        cwd=copy,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["0", str(len(exercises.all_exercises()))]
+    for exercise in exercises.all_exercises():  # while the grader's own registry has them all
+        assert exercise.hints
+
+
 def test_without_functions_replaces_whole_definitions_with_decorators():
     source = (
         "import f\n\n@f.wrap\n@f.other(1)\ndef a(x):\n    return x\n\n\ndef b():\n    return 2\n"

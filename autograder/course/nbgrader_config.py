@@ -12,3 +12,9 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Hints: each released notebook offers hint("name") (README, "Studying alone"). False releases
+# them without hints: generate_assignment leaves out the cell that offers them and switches
+# hint() off in each notebook (autograder/release.py). The instructor versions stay as they are.
+c.ReleaseHints.offered = True
+c.GenerateAssignment.preprocessors.append("autograder.release.ReleaseHints")

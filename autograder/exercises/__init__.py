@@ -7,6 +7,9 @@ A notebook's test cell calls :func:`check`::
     check("dropout_forward", dropout_forward, hidden=True)  # the grader's fuller test
     ### END HIDDEN TESTS
 
+When a check fails there, its message ends with ``(stuck? hint("dropout_forward") gives a
+hint)``: :func:`hint` gives the exercise's hints one at a time, in the student's kernel only.
+
 Every exercise is split in two, so that a grader can run the halves in different processes:
 
 * ``probe(fn, seed, hidden)`` is the only part that runs the student's code: it calls ``fn`` on
@@ -30,6 +33,7 @@ from the environment variable ``AUTOGRADER_SEED`` when the grader sets it, else 
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import pkgutil
@@ -42,6 +46,8 @@ from course_lib.checks import CheckFailure
 
 SELF_CHECK_SEED = 2026
 DEFAULT_HIDDEN_SEED = 1129
+
+MIN_HINTS, MAX_HINTS = 2, 3
 
 BEHAVIOUR = "behaviour"
 ARGUMENT_CHECKS = "argument checks"
@@ -152,6 +158,7 @@ class Exercise:
     verdict: Callable | None  # None in the grading kernel's copy, which has only the probes
     module: str
     parts: tuple[Part, ...] = ()  # empty for an exercise scored as a whole
+    hints: tuple[str, ...] = ()  # empty in the grading kernel's copy (see hint())
 
     @property
     def references(self) -> tuple[str, ...]:
@@ -192,6 +199,7 @@ def exercise(
     reference: str,
     equivalents: tuple[str, ...] = (),
     parts: dict[str, float] | None = None,
+    hints: Sequence[str] = (),
 ):
     """Register ``probe`` and the verdicts of a module-level class as the exercise ``name``.
 
@@ -199,7 +207,13 @@ def exercise(
     judged, e.g. ``{BEHAVIOUR: 2, ARGUMENT_CHECKS: 1}``; the class's method that
     :data:`PART_VERDICTS` names judges each part. The points, whole or half, must add up to
     those of the exercise's test cell (the build refuses a notebook where they do not).
+
+    ``hints``, two or three, from the idea to the common trap, are what :func:`hint` shows a
+    student one at a time. They never give the answer: no line of the reference, no formula to
+    paste. The grading copy of the registry has none (:mod:`autograder.grading_copy`).
     """
+    if hints and not MIN_HINTS <= len(hints) <= MAX_HINTS:
+        raise ValueError(f"{name}: give {MIN_HINTS} to {MAX_HINTS} hints, got {len(hints)}")
 
     def register(cls):
         REGISTRY[name] = Exercise(
@@ -211,6 +225,7 @@ def exercise(
             getattr(cls, "verdict", None),
             cls.__module__,
             _parts(name, cls, parts or {}),
+            tuple(hints),
         )
         return cls
 
@@ -325,13 +340,98 @@ def check(name: str, fn: Callable, *, hidden: bool = False, seed: int | None = N
     if seed is None:
         seed = hidden_seed() if hidden else SELF_CHECK_SEED
     kind = "hidden checks" if hidden else "self-checks"
-    judgement = judge(name, fn, seed=seed, hidden=hidden)
-    if judgement.passed:
-        print(f"{name}: all {kind} passed")
-        return
-    if len(judgement.parts) > 1:
+    try:
+        judgement = judge(name, fn, seed=seed, hidden=hidden)
+        if judgement.passed:
+            print(f"{name}: all {kind} passed")
+            return
+        if len(judgement.parts) > 1:
+            print(
+                f"{name}: {judgement.points:g} / {judgement.max_points:g} points in these "
+                f"{kind}: {judgement.summary()}"
+            )
+        raise Failed(judgement)
+    except CheckFailure as failure:
+        pointer = hint_pointer(name)
+        if pointer:
+            failure.args = (f"{failure} {pointer}",)
+        raise
+
+
+# --- hints ------------------------------------------------------------------------------------
+# Which hint comes next is state of the student's kernel: hints are not graded, and the grader
+# never calls hint() (its kernel's copy of the registry has no hints).
+
+_hints_offered = True
+_hints_given: dict[str, int] = {}
+
+
+def offer_hints(offered: bool = True) -> None:
+    """Turn :func:`hint`, and the pointer to it that ends a failed check's message, on or off in
+    this kernel. A notebook released without hints calls ``offer_hints(False)`` in its first
+    code cell (:mod:`autograder.release`)."""
+    global _hints_offered
+    _hints_offered = bool(offered)
+
+
+def hint_pointer(name: str) -> str:
+    """The words that end a failed check of exercise ``name`` in a notebook, or ``""`` when no
+    hint is offered for it."""
+    if not _hints_offered or name not in REGISTRY or not REGISTRY[name].hints:
+        return ""
+    return f'(stuck? hint("{name}") gives a hint)'
+
+
+def _exercise_for_hint(name) -> Exercise:
+    """The exercise ``name`` (or the function of that name); ValueError listing the exercises
+    of the notebook the name seems to belong to, or of every notebook."""
+    name = getattr(name, "__name__", name)
+    _load_all()
+    if isinstance(name, str) and name in REGISTRY:
+        return REGISTRY[name]
+    close = difflib.get_close_matches(str(name), REGISTRY, n=1, cutoff=0.6)
+    notebooks = (
+        [REGISTRY[close[0]].notebook]
+        if close
+        else sorted({ex.notebook for ex in REGISTRY.values()})
+    )
+    listed = "; ".join(
+        f"notebook {notebook}: {', '.join(repr(ex.name) for ex in of_notebook(notebook))}"
+        for notebook in notebooks
+    )
+    raise ValueError(
+        f"no exercise named {name!r}: hint() takes the name of an exercise as check() does. "
+        f"The exercises of {listed}"
+    )
+
+
+def solution_pointer(exercise: Exercise) -> str:
+    notebook = exercise.notebook
+    return (
+        f"The worked solution is in the instructor version of the notebook, "
+        f"autograder/course/source/{notebook}/{notebook}.ipynb in the course's repository "
+        f"(in a class, ask your instructor): read it once you have made your own attempt."
+    )
+
+
+def hint(name) -> None:
+    """Print the next hint for exercise ``name``: each call gives the next one, from the idea to
+    the NumPy building block to the common trap; after the last, print that there are no more
+    and where the worked solution is. Raise ValueError for an unknown name, listing the
+    exercises of its notebook."""
+    exercise = _exercise_for_hint(name)
+    if not _hints_offered:
         print(
-            f"{name}: {judgement.points:g} / {judgement.max_points:g} points in these {kind}: "
-            f"{judgement.summary()}"
+            f"{exercise.name}: this course is released without hints; the self-check's message "
+            "says what is wrong."
         )
-    raise Failed(judgement)
+        return
+    given = _hints_given.get(exercise.name, 0)
+    total = len(exercise.hints)
+    if given >= total:
+        more = "no more hints" if total else "no hints for this exercise"
+        print(f"{exercise.name}: {more}. {solution_pointer(exercise)}")
+        return
+    _hints_given[exercise.name] = given + 1
+    last = " (the last one)" if given + 1 == total else ""
+    print(f"{exercise.name}, hint {given + 1} of {total}{last}: {exercise.hints[given]}")

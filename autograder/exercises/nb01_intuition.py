@@ -102,6 +102,14 @@ def _biases_hint(sizes, biases) -> str:
     NOTEBOOK,
     reference="course_lib.analysis.count_parameters",
     parts={BEHAVIOUR: 1.5, ARGUMENT_CHECKS: 0.5},
+    hints=(
+        "Go layer by layer: each pair of neighbouring layers contributes one weight matrix, "
+        "and every layer after the input contributes its biases.",
+        "zip(layer_sizes[:-1], layer_sizes[1:]) walks through the pairs of neighbouring layers; "
+        "a matrix between a layer of a units and one of b units has a * b entries.",
+        "The input layer has no biases, and the output layer has no outgoing weights. Refuse "
+        "fewer than two layers, and a layer with fewer than one unit, with ValueError.",
+    ),
 )
 class CountParameters:
     @staticmethod
@@ -279,6 +287,16 @@ def _subnetwork_hint(sizes, p_drop, exponent: int | None, value) -> str:
     NOTEBOOK,
     reference="course_lib.analysis.count_subnetworks",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "A mask keeps or drops every droppable unit independently: each unit doubles the number "
+        "of possible masks. Count the droppable units first.",
+        "Give every dropout site its rate first: a list has one per site (the input layer and each "
+        "hidden layer); a single float applies to the hidden layers and leaves the input whole. "
+        "A unit is droppable when its layer's rate is above 0; the output layer never is.",
+        "The count is huge: compute it with Python integers, which are exact at any size. A "
+        "float rounds, and a NumPy integer overflows beyond 2**63. Refuse a list of the wrong "
+        "length and rates outside [0, 1) with ValueError.",
+    ),
 )
 class CountSubnetworks:
     @staticmethod

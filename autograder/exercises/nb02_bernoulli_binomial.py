@@ -53,6 +53,15 @@ def _bad_p_drops(hidden: bool) -> tuple[float, ...]:
     NOTEBOOK,
     reference="course_lib.masks.sample_mask",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "Every entry is its own coin flip: True (kept) with probability keep_prob = 1 - p_drop, "
+        "independently of all the others.",
+        "rng.random(shape) gives uniform numbers in [0, 1), one per entry; a comparison with a "
+        "threshold turns them into booleans, and the fraction below t is about t. Which "
+        "threshold keeps a fraction keep_prob?",
+        "A trap the check names: " + kit.FIXED_COUNT.say() + " Return a boolean array, True = "
+        "kept, and draw only from rng.",
+    ),
 )
 class SampleMask:
     @staticmethod
@@ -267,6 +276,16 @@ _BAD_PROB_CALLS = ((-1, 0, 0.5), (10, 2, 1.0), (10, 2, -0.1))
     reference="course_lib.analysis.prob_exactly_dropped",
     equivalents=("course_lib.analysis.dropped_count_distribution",),
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "The number of dropped units is Binomial(n, p_drop): choose which k units are dropped, "
+        "times the probability of one such pattern.",
+        "For n in the thousands, C(n, k) and p_drop ** k over- and underflow: work with "
+        "logarithms (math.lgamma gives log(m!) as lgamma(m + 1), math.log1p(-p) is log(1 - p) "
+        "without cancellation) and exponentiate at the end. scipy.stats.binom has an exact pmf "
+        "too.",
+        "Edge cases: k outside [0, n] has probability 0.0, and with p_drop = 0 nothing is ever "
+        "dropped (log(0) is -inf). n < 0 and p_drop outside [0, 1) raise ValueError.",
+    ),
 )
 class ProbExactlyDropped:
     @staticmethod
@@ -474,6 +493,16 @@ _BAD_RANGE_CALLS = (
     NOTEBOOK,
     reference="course_lib.analysis.dropped_count_range",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "Split what coverage leaves out equally between the two tails of the exact law of the "
+        "dropped count: lo and hi are read off its cumulative distribution.",
+        "Build the probabilities for k = 0 ... n (your prob_exactly_dropped, or "
+        "scipy.stats.binom), accumulate them with np.cumsum, and find the first k where the "
+        "running sum reaches each threshold (np.searchsorted does that search).",
+        "Return integers: scipy's ppf and interval return floats. Each threshold is 'the smallest "
+        "k whose cumulative probability is at least ...', so mind off-by-one errors, and never "
+        "let hi exceed n.",
+    ),
 )
 class DroppedCountRange:
     @staticmethod

@@ -35,6 +35,18 @@ _MEAN_SHAPE = (20, 50)  # the input of the repeated calls whose mean output is j
     reference="course_lib.dropout.dropout_forward",
     equivalents=("course_lib.dropout.standard_dropout_forward",),
     parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
+    hints=(
+        "Inverted dropout does two things in training: it zeroes a random subset of the entries "
+        "and scales the survivors so that the expected output equals x. At inference it does "
+        "nothing.",
+        "Draw a boolean keep-mask with the full shape of x from rng (as sample_mask did in "
+        "notebook 02), then combine it with x; the scale of the survivors is the factor of "
+        "the 'inverted' row of section 1's table.",
+        "Traps the checks name: one mask for the whole batch ("
+        + kit.SHARED_ACROSS_BATCH.defaults["fix"].rstrip(".")
+        + "); a float32 x that comes back float64 after a product with a float64 mask (give the "
+        "result x's dtype with .astype(x.dtype)); and x changed in place instead of a new array.",
+    ),
 )
 class DropoutForward:
     @staticmethod
@@ -100,6 +112,16 @@ def _same_rate(value: float, expected: float) -> bool:
     NOTEBOOK,
     reference="course_lib.analysis.equivalent_standard_lr",
     parts={BEHAVIOUR: 1.5, ARGUMENT_CHECKS: 0.5},
+    hints=(
+        "Two effects of inverted dropout stack up on a post-dropout weight: its gradient is "
+        "larger, and the weight itself is smaller than the standard net's. Each costs one "
+        "factor of keep_prob.",
+        "Write one SGD step of the inverted net in the standard net's units, as in the displayed "
+        "equation of section 3, and read off the rate in front of the standard gradient.",
+        "The seeds' 1 / keep_prob is the raw gradient scale, not the equivalent rate; and the "
+        "standard net needs a larger rate than lr, not a smaller one. Use keep_prob = 1 - "
+        "p_drop, and refuse lr <= 0 and p_drop outside [0, 1) with ValueError.",
+    ),
 )
 class EquivalentStandardLr:
     @staticmethod

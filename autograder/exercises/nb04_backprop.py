@@ -121,6 +121,18 @@ def _backward(backward, dout, cache, context: str):
         "course_lib.dropout.standard_dropout_backward",
     ),
     parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
+    hints=(
+        "The forward pass multiplies each entry of x by a number that does not depend on x (0 "
+        "or the scale). The derivative of such a product with respect to x is that number: "
+        "the backward multiplies dout by the same numbers.",
+        "So the forward has to remember its numbers: put the mask (and keep_prob) in the cache, "
+        "and read them back in dropout_backward. At inference, or with p_drop = 0, the cache "
+        "can say so and dx is dout unchanged.",
+        "Two traps the checks name. "
+        + kit.BACKWARD_NEW_MASK.say()
+        + " "
+        + kit.MASK_FROM_OUTPUT.say(),
+    ),
 )
 class DropoutBackward:
     @staticmethod
@@ -465,6 +477,15 @@ def _rel_mistakes(a, b):
     NOTEBOOK,
     reference="course_lib.gradcheck.relative_error",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "A relative error compares the size of the difference a - b with the sizes of a and b "
+        "themselves, so that it means the same for tiny and for huge gradients.",
+        "Use the Euclidean norm over all entries (np.linalg.norm of the flattened arrays, or the "
+        "square root of a sum of squares), in the formula of section 3's 'Why relative'.",
+        "Two equal arrays of zeros have error 0, not 0 / 0 = nan: handle a zero denominator. "
+        "Arrays of different shapes raise ValueError (no broadcasting), and the result is a "
+        "Python float.",
+    ),
 )
 class RelativeError:
     @staticmethod

@@ -69,6 +69,15 @@ _SPATIAL_RNG_SHAPE = (64, 64, 2, 2)
     NOTEBOOK,
     reference="course_lib.variants.spatial_dropout_forward",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "A feature map is kept or dropped as a whole: there is one keep decision per (sample, "
+        "channel) pair, shared by all of its pixels.",
+        "Draw the decisions with shape (N, C, 1, 1): NumPy's broadcasting then applies each one to "
+        "its whole H x W map, and the kept maps are scaled as in inverted dropout.",
+        "Not one decision per pixel (that is ordinary dropout), nor one per channel shared by the "
+        "batch: every sample draws its own. Refuse an x that is not 4-dimensional, keep x's "
+        "dtype and leave x unchanged.",
+    ),
 )
 class SpatialDropoutForward:
     @staticmethod
@@ -193,6 +202,16 @@ _INNER_PROB = course_stats.normal_central_probability(0.25)
     NOTEBOOK,
     reference="course_lib.variants.gaussian_dropout_forward",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "Instead of a 0/1 mask, every entry is multiplied by its own random factor of mean 1, so "
+        "the expectation is kept without any rescaling.",
+        "rng.normal(loc, scale, size) draws Gaussian numbers of mean loc and standard deviation "
+        "scale, one per entry of an array of shape size; the text gives the variance "
+        "p_drop / keep_prob, and the standard deviation is its square root.",
+        "Passing the variance where NumPy expects the standard deviation is the usual mistake. "
+        "Draw one factor per entry (shape of x), cast the result to x's dtype, and return x "
+        "unchanged at inference and when p_drop = 0.",
+    ),
 )
 class GaussianDropoutForward:
     @staticmethod
@@ -519,6 +538,17 @@ def _alpha_dropped(x: np.ndarray, out: np.ndarray, p_drop: float) -> np.ndarray:
     reference="course_lib.variants.alpha_dropout_forward",
     equivalents=("course_lib.variants.alpha_dropout_affine",),
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "Alpha dropout keeps SELU activations at mean 0 and variance 1: dropped entries are set "
+        "to SELU's negative saturation value ALPHA_PRIME instead of 0, then an affine map a * "
+        "(.) + b restores the moments.",
+        "Compute a and b from keep_prob and p_drop with the formulas of section 5. "
+        "np.where(condition, if_true, if_false) chooses entry by entry between two arrays (or "
+        "an array and a number): a boolean keep-mask can choose between x and ALPHA_PRIME.",
+        "The affine map applies to every entry, kept or dropped, and only in training: at "
+        "inference x comes back unchanged. a and b use keep_prob and p_drop as section 5 "
+        "writes them, not swapped; cast the result to x's dtype.",
+    ),
 )
 class AlphaDropoutForward:
     @staticmethod
@@ -626,6 +656,18 @@ _DC_RNG_CASE = (8, 32, 64)  # D, M, repeats of the one-hot layer used for the rn
     NOTEBOOK,
     reference="course_lib.variants.dropconnect_forward",
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
+    hints=(
+        "DropConnect drops weights, not units: every sample sees its own thinned copy of W, with "
+        "each weight kept with probability keep_prob and the kept ones scaled so that the "
+        "expected output is x @ W + b.",
+        "A mask of shape (N, D, M) gives each of the N samples its own (D, M) mask. np.einsum "
+        "multiplies each sample's row of x by that sample's own matrix when its subscripts "
+        "share the sample axis (n) between both operands; np.matmul on x[:, None, :] does the "
+        "same.",
+        "One (D, M) mask shared by the whole batch is the common mistake, and so is dropping the "
+        "bias: b is never dropped. At inference the layer is the plain x @ W + b. Refuse "
+        "shapes that do not fit with ValueError.",
+    ),
 )
 class DropconnectForward:
     @staticmethod

@@ -154,6 +154,16 @@ _BAD_N_SAMPLES = (0, -2)
     reference="course_lib.mc.mc_predict",
     equivalents=("course_lib.mc.mc_samples",),
     parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
+    hints=(
+        "MC dropout averages several stochastic forward passes: call predict_fn n_samples times "
+        "and summarise what it returns entry by entry.",
+        "Stack the predictions into one array with a new first axis (np.stack), then take the mean "
+        "and the standard deviation over that axis; np.std uses ddof=0 by default.",
+        "The trap the check names: "
+        + kit.RESEEDED_EACH_CALL.say(result="prediction")
+        + " Pass the rng you received to every "
+        "call, and average the probabilities themselves, not logits or argmaxes.",
+    ),
 )
 class McPredict:
     @staticmethod
@@ -458,6 +468,14 @@ def _probe_on_tables(fn, cases) -> dict:
     NOTEBOOK,
     reference="course_lib.mc.predictive_entropy",
     equivalents=("course_lib.mc._entropy",),
+    hints=(
+        "The entropy of a probability vector is the expected surprise, the sum over classes of "
+        "p times -log p, in nats (natural logarithm).",
+        "Sum over the last axis only (axis=-1), so that any leading shape works and a single "
+        "vector gives one number.",
+        "0 * log(0) is nan in NumPy, but its limit is 0: give the log a harmless argument where "
+        "p is 0 (np.where, or scipy.special.xlogy / entr) instead of letting nan spread.",
+    ),
 )
 class PredictiveEntropy:
     @staticmethod
@@ -625,7 +643,20 @@ def _mutual_information_error(samples: np.ndarray, dtype) -> np.ndarray:
     ).mean(axis=0)
 
 
-@exercise("mutual_information", NOTEBOOK, reference="course_lib.mc.mutual_information")
+@exercise(
+    "mutual_information",
+    NOTEBOOK,
+    reference="course_lib.mc.mutual_information",
+    hints=(
+        "The mutual information is the disagreement between the masks: the uncertainty of the "
+        "averaged prediction, minus the average uncertainty of each single prediction.",
+        "Average over the samples (axis 0, shape (S, N, K) -> (N, K)) before one entropy, and "
+        "after the other: your predictive_entropy works on the last axis of any shape.",
+        "Mind the order: entropy of the mean, minus the mean of the entropies; swapped, the "
+        "result is negative. It is never below 0 (up to rounding), and is 0 when all the masks "
+        "agree.",
+    ),
+)
 class MutualInformation:
     @staticmethod
     def probe(fn, seed, hidden):

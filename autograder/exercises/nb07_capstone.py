@@ -92,6 +92,17 @@ def _close(a, b) -> bool:
         "course_lib.experiments.train_run",
     ),
     parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
+    hints=(
+        "One fresh network per rate: everything random (split, initial weights, training) comes "
+        "from the seed, anew for every rate, so that rates differ only in p_drop.",
+        "For each rate, spawn three seeds from np.random.SeedSequence(seed) and build one "
+        "np.random.default_rng per stream inside the loop; then follow the recipe's steps in "
+        "order, with float32 data and network.",
+        "Common traps: generators created once outside the loop, so each rate gets different "
+        "random numbers; the error on the training or validation set instead of the test "
+        "set; predicting with training=True (dropout on); widths not rounded to integers "
+        "with keep_product.",
+    ),
 )
 class SweepPDrop:
     @staticmethod

@@ -32,7 +32,13 @@ from course_lib import analysis
 from course_lib.dropout import dropout_forward
 from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons.widgets import live_figure
-from autograder.exercises import check
+from autograder.exercises import check, hint
+
+# %% [markdown] id="e41fe29f" tags=["hints"]
+# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
+# the checks on your function and, when one fails, says what looks wrong. Stuck?
+# `hint("count_parameters")` gives a first hint for that exercise; call it again for a more specific
+# one (two or three per exercise). Hints are not graded, and they never give the answer away.
 
 # %% [markdown] id="21abb7e12c0c"
 # ## 1. Overfitting, the gap, bias and variance

@@ -26,7 +26,13 @@ import ipywidgets as widgets
 from course_lib import analysis, masks
 from course_lib.lessons import nb02_bernoulli_binomial as lesson
 from course_lib.lessons.widgets import live_figure
-from autograder.exercises import check
+from autograder.exercises import check, hint
+
+# %% [markdown] id="fcdba5b2" tags=["hints"]
+# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
+# the checks on your function and, when one fails, says what looks wrong. Stuck?
+# `hint("sample_mask")` gives a first hint for that exercise; call it again for a more specific one
+# (two or three per exercise). Hints are not graded, and they never give the answer away.
 
 # %% [markdown] id="d3474ae63859"
 # ## 1. One unit is a biased coin

@@ -23,7 +23,13 @@ import ipywidgets as widgets
 from course_lib.analysis import count_parameters
 from course_lib.lessons import nb03_inverted_dropout as lesson
 from course_lib.lessons.widgets import live_figure
-from autograder.exercises import check
+from autograder.exercises import check, hint
+
+# %% [markdown] id="8c43c1fd" tags=["hints"]
+# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
+# the checks on your function and, when one fails, says what looks wrong. Stuck?
+# `hint("dropout_forward")` gives a first hint for that exercise; call it again for a more specific
+# one (two or three per exercise). Hints are not graded, and they never give the answer away.
 
 # %% [markdown] id="7cdcdc1caa40"
 # ## 1. Two ways to keep the expectation

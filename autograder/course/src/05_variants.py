@@ -30,7 +30,14 @@ from course_lib.masks import sample_mask
 from course_lib.variants import linear_decay_rates, sample_active_blocks
 from course_lib.lessons import nb05_variants as lesson
 from course_lib.lessons.widgets import live_figure
-from autograder.exercises import check
+from autograder.exercises import check, hint
+
+# %% [markdown] id="b7ce1bf2" tags=["hints"]
+# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
+# the checks on your function and, when one fails, says what looks wrong. Stuck?
+# `hint("spatial_dropout_forward")` gives a first hint for that exercise; call it again for a more
+# specific one (two or three per exercise). Hints are not graded, and they never give the answer
+# away.
 
 # %% [markdown] id="46a61174bbb3"
 # ## 1. Why dropping pixels of a feature map does little

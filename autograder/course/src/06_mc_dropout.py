@@ -29,7 +29,13 @@ from course_lib import mc
 from course_lib.nn import softmax
 from course_lib.lessons import nb06_mc_dropout as lesson
 from course_lib.lessons.widgets import live_figure
-from autograder.exercises import check
+from autograder.exercises import check, hint
+
+# %% [markdown] id="44cd486f" tags=["hints"]
+# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
+# the checks on your function and, when one fails, says what looks wrong. Stuck?
+# `hint("mc_predict")` gives a first hint for that exercise; call it again for a more specific one
+# (two or three per exercise). Hints are not graded, and they never give the answer away.
 
 # %% [markdown] id="2c29aa317868"
 # ## 1. What dropout at test time approximates, and what it does not
