@@ -35,6 +35,7 @@ restart loses no gradebook.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -50,6 +51,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from .grading import COURSE_DIR
 
@@ -430,6 +432,37 @@ def banner(classroom: Classroom, course: Path) -> str:
     )
 
 
+_CLAIMS: dict[Path, IO[str]] = {}
+
+
+def claim_env(env: Path) -> None:
+    """Hold the environment for this class until it stops: every start reinstalls the course
+    into it, so a second class started meanwhile would swap the code under the first."""
+    env.mkdir(parents=True, exist_ok=True)
+    handle = open(env / ".in-use", "a+")  # noqa: SIM115 (held open while the class runs)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ClassroomError(
+            f"another class runs from the environment {env} ({holder}): stop it first, or "
+            "give this one its own with --env"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"process {os.getpid()}")
+    handle.flush()
+    _CLAIMS[env] = handle
+
+
+def release_env(env: Path) -> None:
+    handle = _CLAIMS.pop(env, None)
+    if handle is not None:
+        handle.close()
+
+
 def open_class(classroom: Classroom, say=print) -> tuple[subprocess.Popen, Path]:
     """Set everything up and start the hub; returns it and its log once it answers."""
     if os.geteuid() != 0:
@@ -437,6 +470,15 @@ def open_class(classroom: Classroom, say=print) -> tuple[subprocess.Popen, Path]
             "a class needs one system user per account and a hub running as root: "
             "run `sudo make classroom`"
         )
+    claim_env(classroom.env)
+    try:
+        return _open(classroom, say)
+    except BaseException:
+        release_env(classroom.env)
+        raise
+
+
+def _open(classroom: Classroom, say) -> tuple[subprocess.Popen, Path]:
     classroom.root.mkdir(parents=True, exist_ok=True)
     os.chmod(classroom.root, 0o755)
     prepare_env(classroom.env, say)
@@ -469,6 +511,7 @@ def open_class(classroom: Classroom, say=print) -> tuple[subprocess.Popen, Path]
 
 def close_class(classroom: Classroom, hub: subprocess.Popen, keep_users: bool = False, say=print):
     stop(hub)
+    release_env(classroom.env)
     if not keep_users:
         removed = remove_users(classroom)
         if removed:

@@ -155,7 +155,9 @@ def _formgrader_action(page, classroom: Class, icon: str) -> None:
     page.goto(f"{classroom.url}/user/{classroom.instructor}/formgrader/manage_assignments")
     row = page.locator("tr", has=page.locator(f'a:text-is("{NB}")'))
     row.locator(f".glyphicon-{icon}").click()
-    page.wait_for_selector("#success-modal", state="visible")
+    page.wait_for_selector("#success-modal, #error-modal", state="visible")
+    error = page.locator("#error-modal")
+    assert not error.count(), f"formgrader's {icon} failed: {error.inner_text()}"
     page.locator("#success-modal button.close, #success-modal .btn-primary").first.click()
     page.wait_for_selector("#success-modal", state="detached")
 

@@ -140,3 +140,14 @@ def test_grading_commands_take_the_instructor_notebooks_from_the_course_they_are
     assert cli._source_dir(argparse.Namespace(source_dir=None, course_dir=None)) == SOURCE_DIR
     explicit = argparse.Namespace(source_dir="/elsewhere", course_dir=str(tmp_path))
     assert cli._source_dir(explicit) == "/elsewhere"
+
+
+def test_one_class_at_a_time_per_environment(tmp_path):
+    hub.claim_env(tmp_path)
+    try:
+        with pytest.raises(ClassroomError, match=rf"another class runs .*process {os.getpid()}"):
+            hub.claim_env(tmp_path)
+    finally:
+        hub.release_env(tmp_path)
+    hub.claim_env(tmp_path)  # free again once released
+    hub.release_env(tmp_path)
