@@ -1,7 +1,9 @@
 """The dropout playground's state and loop, driven by calling them: step, reset, a changed p_drop
-and data set, identical starting weights for the two runs, Play and Pause."""
+and data set, identical starting weights for the two runs, Play and Pause, and what notebook 01
+says about the default run."""
 
 import asyncio
+import re
 
 import matplotlib
 import numpy as np
@@ -10,6 +12,7 @@ from scipy import stats
 
 from course_lib.lessons import playground as pg
 from course_lib.lessons.widgets import figure_pixels
+from test_prose import source
 
 matplotlib.use("Agg")
 
@@ -241,3 +244,57 @@ def test_an_error_while_playing_stops_the_player_and_is_kept():
 
     player = asyncio.run(session())
     assert not player.playing and isinstance(player.error, RuntimeError)
+
+
+# --- what notebook 01 says ---------------------------------------------------------------------
+
+
+def test_notebook_01_states_the_default_settings():
+    text = source("01")
+    s = pg.Settings()
+    assert "-".join(map(str, s.layer_sizes)) == "2-24-24-2" and "2-24-24-2" in text
+    assert f"one mini-batch of {s.batch_size} points" in text
+    assert f"a fixed test set of {pg.N_TEST} points" in text
+    input_rate, *hidden_rates = s.rates
+    assert len(set(hidden_rates)) == 1
+    defaults = (
+        f"({s.dataset}, noise {s.noise:g}, {s.n_train} training points, `p_drop` {input_rate:g} on "
+        f"the inputs and {hidden_rates[0]:g} on both hidden layers)"
+    )
+    assert defaults in text
+
+
+def _run(n_steps: int = 1000, **changes) -> dict:
+    playground = pg.Playground(**changes)
+    playground.step(n_steps)
+    return {
+        name: {
+            "train": float(np.mean(history.train_loss[-100:])),
+            "test": float(np.mean(history.val_loss[-100:])),
+            "lowest_test": float(np.min(history.val_loss)),
+        }
+        for name, history in playground.histories.items()
+    }
+
+
+def test_the_things_to_try_in_notebook_01_happen():
+    text = source("01")
+    # 1. the defaults: without dropout the test loss climbs back up, with dropout it stays lower
+    default = _run()
+    assert default["plain"]["test"] > default["plain"]["lowest_test"] + 0.1
+    assert default["dropout"]["test"] < default["plain"]["test"] - 0.05
+    assert default["dropout"]["train"] > default["plain"]["train"]
+    # 2. both hidden rates at 0.8, then 0.9: the dropout network underfits
+    for rate in (0.8, 0.9):
+        assert f"{rate:g}" in re.findall(r"hidden `p_drop` to (0\.\d), then to (0\.\d)", text)[0]
+        underfit = _run(p_drop=(0.2, rate, rate))
+        assert underfit["dropout"]["train"] > 2 * default["dropout"]["train"] * (rate - 0.3)
+        assert underfit["dropout"]["train"] > underfit["plain"]["train"] + 0.2
+    # 3. 300 training points: dropout's test loss ends higher than the plain network's
+    assert "training-set size to 300" in text
+    plenty = _run(n_train=300)
+    assert plenty["dropout"]["test"] > plenty["plain"]["test"]
+    # 4. clean spirals: dropout only slows learning down
+    assert "spirals with noise 0" in text
+    spirals = _run(dataset="spirals", noise=0.0)
+    assert spirals["dropout"]["train"] > spirals["plain"]["train"] + 0.2
