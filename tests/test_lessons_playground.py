@@ -161,6 +161,24 @@ def test_boundary_covers_the_grid_with_probabilities():
     assert probs[0, 0] == pytest.approx(corner)
 
 
+def test_mc_boundary_averages_thinned_networks_and_leaves_training_alone():
+    with pytest.raises(ValueError, match="mc_samples must be an integer >= 0"):
+        pg.Settings(mc_samples=-1)
+    no_dropout = pg.Playground(p_drop=0.0, mc_samples=10)
+    assert np.allclose(no_dropout.boundary("dropout"), no_dropout.boundary("plain"))
+    drawn, undrawn = pg.Playground(mc_samples=20), pg.Playground()
+    for _ in range(10):
+        drawn.step()
+        undrawn.step()
+        mc = drawn.boundary("dropout")
+    assert _same_weights(drawn.dropout_net, undrawn.dropout_net)  # drawing draws no training mask
+    scaled = undrawn.boundary("dropout")
+    assert np.all((mc >= 0) & (mc <= 1)) and not np.allclose(mc, scaled)
+    drawn.set_mc_samples(0)
+    assert drawn.steps == 10 and np.array_equal(drawn.boundary("dropout"), scaled)
+    assert pg.dropout_title(pg.Settings(mc_samples=30)) == "p_drop 0.2/0.5/0.5, MC 30"
+
+
 def test_boundary_image_colours_the_likelier_class_by_confidence():
     image = pg.boundary_image(np.array([[0.0, 0.5, 1.0, 0.75]]))
     assert image.shape == (1, 4, 4) and image.dtype == np.uint8

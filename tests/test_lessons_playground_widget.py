@@ -121,3 +121,15 @@ def test_the_displayed_output_is_the_widget_with_a_static_frame():
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == widget.box.model_id
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
     assert "dropout-playground" in widget.box._dom_classes
+
+
+def test_the_mc_slider_changes_the_drawing_not_the_run():
+    assert (
+        not hasattr(pw.PlaygroundWidget(), "mc_slider") or not pw.PlaygroundWidget().extra_controls
+    )
+    widget = pw.PlaygroundWidget(pg.Settings(mc_samples=20))
+    widget.step()
+    widget.mc_slider.value = 40
+    assert widget.playground.settings.mc_samples == 40 and widget.playground.steps == 1
+    widget.rate_sliders[1].value = 0.3  # a new run keeps the MC setting
+    assert widget.playground.settings.mc_samples == 40 and widget.playground.steps == 0

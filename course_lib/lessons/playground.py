@@ -36,6 +36,7 @@ from .._validate import (
 )
 from ..data import TOY_2D, toy_2d
 from ..experiments import seed_streams
+from ..mc import mc_predict, thinned_network
 from ..nn import MLP, SGD, History, evaluate, one_blas_thread, train_step
 
 DATASETS = tuple(TOY_2D)
@@ -48,10 +49,12 @@ CLASS_COLOURS = np.array([[245, 147, 34], [8, 119, 189]])  # class 0 orange, cla
 
 @dataclass(frozen=True)
 class Settings:
-    """What defines a run; changing any of it starts a new one.
+    """What defines a run; changing any of it but ``mc_samples`` starts a new one.
 
     ``p_drop`` is one rate per dropout site (the input and each hidden layer), or one number for
     every hidden layer, as for :class:`course_lib.nn.MLP`; it is stored as the tuple per site.
+    ``mc_samples = 0`` draws the dropout network's boundary as inverted dropout predicts at test
+    time (no mask); ``mc_samples = T > 0`` as the average of ``T`` thinned networks (MC dropout).
     """
 
     dataset: str = "moons"
@@ -62,6 +65,7 @@ class Settings:
     lr: float = 0.01
     batch_size: int = 10
     seed: int = 0
+    mc_samples: int = 0  # > 0: the dropout network's boundary is an MC average (notebook 06)
 
     def __post_init__(self):
         if self.dataset not in TOY_2D:
@@ -79,6 +83,7 @@ class Settings:
         check_positive(self.lr, "lr")
         check_count(self.batch_size, "batch_size", minimum=1)
         check_count(self.seed, "seed")
+        check_count(self.mc_samples, "mc_samples")
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -142,7 +147,7 @@ class Playground:
         base = self.settings if settings is None else settings
         self.settings = dataclasses.replace(base, **changes)
         s = self.settings
-        data_rng, init_rng, self._batch_rng, self._mask_rng = seed_streams(s.seed, 4)
+        data_rng, init_rng, self._batch_rng, self._mask_rng, self._mc_rng = seed_streams(s.seed, 5)
         self.X_train, self.y_train = toy_2d(s.dataset, s.n_train, rng=data_rng, noise=s.noise)
         self.X_test, self.y_test = fixed_test_set(s.dataset, s.noise)
         self.dropout_net = MLP(s.layer_sizes, list(s.rates), rng=init_rng)
@@ -200,12 +205,32 @@ class Playground:
                 np.nan if minibatch_losses is None else minibatch_losses[name]
             )
 
+    def set_mc_samples(self, mc_samples: int) -> None:
+        """How the dropout network's boundary is drawn from now on; the run goes on."""
+        self.settings = dataclasses.replace(self.settings, mc_samples=mc_samples)
+
     def boundary(self, name: str) -> np.ndarray:
         """P(class 1) of network ``name`` ("dropout" or "plain") on the grid, shape (GRID, GRID),
-        top row first."""
+        top row first; for "dropout" with ``mc_samples > 0``, the mean over that many thinned
+        networks (:func:`course_lib.mc.thinned_network`, one mask for the whole grid each)."""
+        net = self.nets[name]
+        n_samples = self.settings.mc_samples if name == "dropout" else 0
         with one_blas_thread():
-            probs = self.nets[name].predict_proba(_GRID_POINTS)[:, 1]
-        return probs.reshape(GRID, GRID)
+            if n_samples:
+                probs = mc_predict(
+                    lambda X, rng: thinned_network(net, rng=rng).predict_proba(X),
+                    _GRID_POINTS,
+                    n_samples,
+                    rng=self._mc_rng,
+                )[0]
+            else:
+                probs = net.predict_proba(_GRID_POINTS)
+        return probs[:, 1].reshape(GRID, GRID)
+
+    def boundary_label(self) -> str:
+        """What the dropout network's boundary shows."""
+        n_samples = self.settings.mc_samples
+        return f"MC average of {n_samples} masks" if n_samples else "no mask (weight scaling)"
 
     def summary(self) -> str:
         """One line: the step and, for each network, its test loss and error."""
@@ -370,7 +395,7 @@ def draw_playground(playground: Playground):
         1, 4, figsize=(13, 3.3), gridspec_kw={"width_ratios": (1, 1, 1.3, 1.2)}
     )
     for axis, name, title in (
-        (axes[0], "dropout", f"with dropout (p_drop {'/'.join(f'{r:g}' for r in s.rates)})"),
+        (axes[0], "dropout", dropout_title(s)),
         (axes[1], "plain", "without dropout"),
     ):
         axis.imshow(
@@ -408,6 +433,12 @@ def draw_playground(playground: Playground):
     )
     figure.tight_layout()
     return figure
+
+
+def dropout_title(settings: Settings) -> str:
+    """``p_drop 0.2/0.5/0.5``, with ``, MC 30`` when the boundary is an MC average."""
+    rates = "/".join(f"{rate:g}" for rate in settings.rates)
+    return f"p_drop {rates}" + (f", MC {settings.mc_samples}" if settings.mc_samples else "")
 
 
 def _draw_geometry(axis, geometry: NetworkGeometry) -> None:

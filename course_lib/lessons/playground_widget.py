@@ -25,6 +25,7 @@ from .playground import (
     boundary_image,
     curve_points,
     draw_playground,
+    dropout_title,
     network_geometry,
     to_plane,
 )
@@ -50,8 +51,7 @@ def draw_frame(canvas, playground: Playground) -> None:
         canvas.fill_rect(0, 0, WIDTH, HEIGHT)
         canvas.font = "13px sans-serif"
         canvas.fill_style = "#222"
-        rates = "/".join(f"{rate:g}" for rate in s.rates)
-        for left, name, title in ((10, "dropout", f"p_drop {rates}"), (240, "plain", "no dropout")):
+        for left, name, title in ((10, "dropout", dropout_title(s)), (240, "plain", "no dropout")):
             test_loss = playground.histories[name].val_loss[-1]
             canvas.fill_text(f"{title}: test loss {test_loss:.3f}", left, 24)
             _draw_plane(canvas, playground, name, left)
@@ -189,6 +189,14 @@ class PlaygroundWidget:
                 ("Reset", "refresh"),
             )
         }
+        if s.mc_samples:  # MC dropout (notebook 06): only how the boundary is drawn changes
+            self.mc_slider = widgets.IntSlider(
+                value=s.mc_samples, min=0, max=50, step=5, description="MC samples"
+            )
+            self.mc_slider.observe(self._change_mc_samples, names="value")
+            self.extra_controls = [self.mc_slider]
+        else:
+            self.extra_controls = []
         self.buttons["Play"].on_click(lambda _: self.play())
         self.buttons["Pause"].on_click(lambda _: self.pause())
         self.buttons["Step"].on_click(lambda _: self.step())
@@ -199,7 +207,7 @@ class PlaygroundWidget:
             [
                 widgets.HBox(list(self.buttons.values())),
                 widgets.HBox(list(self.controls.values())),
-                widgets.HBox(self.rate_sliders),
+                widgets.HBox([*self.rate_sliders, *self.extra_controls]),
                 self.status,
                 self.canvas,
             ]
@@ -214,7 +222,12 @@ class PlaygroundWidget:
 
     def _base_settings(self) -> dict:
         s = self.playground.settings
-        return {field: getattr(s, field) for field in ("hidden", "lr", "batch_size", "seed")}
+        fields = ("hidden", "lr", "batch_size", "seed", "mc_samples")
+        return {field: getattr(s, field) for field in fields}
+
+    def _change_mc_samples(self, change) -> None:
+        self.playground.set_mc_samples(change["new"])
+        self.draw(self.playground)
 
     # the buttons
 
