@@ -10,6 +10,7 @@ an optional max-norm constraint, and returns a :class:`History`.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import warnings
 from collections.abc import Sequence
@@ -49,10 +50,18 @@ def one_blas_thread():
     threads of a multithreaded BLAS cost more than they save (training ran 5 to 40 times slower
     with two threads than with one while other jobs shared the two cores), and with one thread
     float32 results do not depend on how many cores the machine has.
-    """
-    from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1, user_api="blas")
+    The thread pools are found once per process: finding them reads the process's memory map,
+    which took several milliseconds a call, too slow for the playground's 20 frames a second.
+    """
+    return _thread_pools().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _thread_pools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 # --- layers ---------------------------------------------------------------------------------
