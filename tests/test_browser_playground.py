@@ -17,18 +17,20 @@ pytestmark = pytest.mark.slow
 MIN_FPS = 10.0
 MEASURE_SECONDS = 4.0
 
-# Hash a sample of the canvas pixels every 5 ms and count how often the hash changes: the frames
-# the page actually drew, whatever the kernel sent.
+# Hash a sample of the canvas pixels at every repaint of the page and count how often the hash
+# changes: the frames the page actually showed, whatever the kernel sent.
 WATCH_CANVAS = """
 (canvas) => {
   const context = canvas.getContext("2d", {willReadFrequently: true});
   const watch = {changes: 0, last: null};
-  watch.timer = setInterval(() => {
+  const look = () => {
     const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
     let hash = 0;
     for (let i = 0; i < pixels.length; i += 61) hash = (hash * 31 + pixels[i]) | 0;
     if (hash !== watch.last) { watch.changes += 1; watch.last = hash; }
-  }, 5);
+    requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
   window.playgroundWatch = watch;
 }
 """
