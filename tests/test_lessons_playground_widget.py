@@ -133,3 +133,18 @@ def test_the_mc_slider_changes_the_drawing_not_the_run():
     assert widget.playground.settings.mc_samples == 40 and widget.playground.steps == 1
     widget.rate_sliders[1].value = 0.3  # a new run keeps the MC setting
     assert widget.playground.settings.mc_samples == 40 and widget.playground.steps == 0
+
+
+def test_one_playground_plays_at_a_time():
+    first, second = pw.PlaygroundWidget(fps=50), pw.PlaygroundWidget(fps=50)
+
+    async def session():
+        first.play()
+        await asyncio.sleep(0.1)
+        second.play()  # e.g. the cell run again: the old playground stops
+        assert second.player.playing and not first.player.playing
+        await asyncio.sleep(0.1)
+        second.pause()
+
+    asyncio.run(session())
+    assert "paused" in first.status.value and first.playground.steps >= 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+import weakref
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -149,6 +150,8 @@ class PlaygroundWidget:
     steps_per_frame : int
     """
 
+    _playing: ClassVar[weakref.WeakSet[PlaygroundWidget]] = weakref.WeakSet()
+
     def __init__(
         self, settings: Settings | None = None, *, fps: float = 20.0, steps_per_frame: int = 1
     ):
@@ -232,16 +235,23 @@ class PlaygroundWidget:
     # the buttons
 
     def play(self) -> None:
+        """Play, and pause any other playground: one plays at a time, so running its cell again
+        leaves no old one training unseen."""
+        for other in list(PlaygroundWidget._playing):
+            if other is not self:
+                other.pause()
+        PlaygroundWidget._playing.add(self)
         self.player.play()
         self._show_status()
 
     def pause(self) -> None:
         self.player.pause()
+        PlaygroundWidget._playing.discard(self)
         self._show_status()
 
     def step(self) -> None:
         """One frame by hand (pauses first)."""
-        self.player.pause()
+        self.pause()
         self.player.frame()
 
     def reset(self) -> None:
