@@ -1,6 +1,8 @@
-"""The course's data: scikit-learn's handwritten digits, and a 1D regression toy with a gap.
+"""The course's data: scikit-learn's handwritten digits, a 1D regression toy with a gap, and four
+2-D classification toys (moons, circles, spirals, xor) for the dropout playground.
 
-Nothing is downloaded: the digits (1797 images of 8x8 pixels, 10 classes) ship with scikit-learn.
+Nothing is downloaded: the digits (1797 images of 8x8 pixels, 10 classes) ship with scikit-learn,
+and the toys are drawn here from an explicit ``rng``.
 """
 
 from __future__ import annotations
@@ -120,3 +122,74 @@ def gap_regression_toy(
     x = np.where(u < left, low + u, gap_hi + (u - left))
     x = np.sort(x)[:, None]
     return x, gap_function(x) + noise * rng.standard_normal(x.shape)
+
+
+# --- 2-D classification toys ----------------------------------------------------------------
+
+
+def _labels(n: int) -> np.ndarray:
+    """``n // 2`` zeros then ``n - n // 2`` ones: both classes as balanced as ``n`` allows."""
+    return (np.arange(n) >= n // 2).astype(np.int64)
+
+
+def _moons(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    angle = rng.uniform(0.0, np.pi, size=len(y))
+    upper = np.column_stack([np.cos(angle) - 0.5, np.sin(angle) - 0.25])
+    lower = np.column_stack([0.5 - np.cos(angle), 0.25 - np.sin(angle)])
+    return np.where(y[:, None] == 0, upper, lower)
+
+
+def _circles(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    angle = rng.uniform(0.0, 2.0 * np.pi, size=len(y))
+    radius = np.where(y == 0, 1.2, 0.5)
+    return radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+
+
+def _spirals(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # two arms of 1.25 turns each, the second the first turned by half a turn
+    t = np.sqrt(rng.uniform(0.04, 1.0, size=len(y)))  # sqrt: even density along the arm
+    angle = 2.5 * np.pi * t + np.pi * y
+    return 1.4 * t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+
+
+def _xor(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # class 0 in quadrants 1 and 3, class 1 in 2 and 4, kept 0.1 away from the axes
+    magnitude = rng.uniform(0.1, 1.4, size=(len(y), 2))
+    first = rng.choice(np.array([-1.0, 1.0]), size=len(y))
+    second = np.where(y == 0, first, -first)
+    return magnitude * np.column_stack([first, second])
+
+
+TOY_2D = {"moons": _moons, "circles": _circles, "spirals": _spirals, "xor": _xor}
+
+
+def toy_2d(
+    name: str, n: int, *, rng: np.random.Generator, noise: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D, two-class data set: ``"moons"``, ``"circles"``, ``"spirals"`` or ``"xor"``.
+
+    Every set lies within about [-1.5, 1.5]² before noise; the noise is Gaussian, added to both
+    coordinates, so it blurs the classes into each other as it grows.
+
+    Parameters
+    ----------
+    name : one of ``TOY_2D``
+    n : int >= 2
+        Points; ``n // 2`` of class 0 and the rest of class 1, in that order.
+    rng : numpy.random.Generator
+    noise : float >= 0
+        Standard deviation of the noise on each coordinate.
+
+    Returns
+    -------
+    X : ndarray of float64, shape (n, 2)
+    y : ndarray of int64, shape (n,), values 0 and 1
+    """
+    if name not in TOY_2D:
+        raise ValueError(f"name must be one of {tuple(TOY_2D)}, got {name!r}")
+    n = check_count(n, "n", minimum=2)
+    check_rng(rng)
+    noise = check_nonnegative(noise, "noise")
+    y = _labels(n)
+    X = TOY_2D[name](y, rng)
+    return X + noise * rng.standard_normal(X.shape), y

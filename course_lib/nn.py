@@ -10,6 +10,7 @@ an optional max-norm constraint, and returns a :class:`History`.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import warnings
 from collections.abc import Sequence
@@ -49,10 +50,18 @@ def one_blas_thread():
     threads of a multithreaded BLAS cost more than they save (training ran 5 to 40 times slower
     with two threads than with one while other jobs shared the two cores), and with one thread
     float32 results do not depend on how many cores the machine has.
-    """
-    from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1, user_api="blas")
+    The thread pools are found once per process: finding them reads the process's memory map,
+    which took several milliseconds a call, too slow for the playground's 20 frames a second.
+    """
+    return _thread_pools().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _thread_pools():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 # --- layers ---------------------------------------------------------------------------------
@@ -360,6 +369,20 @@ class SGD:
         self.decay = [True] * len(self.params) if decay is None else list(decay)
         self.velocities = [np.zeros_like(p) for p in self.params]
 
+    @classmethod
+    def for_model(
+        cls, model: MLP, lr: float, *, momentum: float = 0.9, weight_decay: float = 0.0
+    ) -> SGD:
+        """The optimizer :func:`train` uses: all of ``model``'s parameters, weight decay on the
+        weights only (not the biases)."""
+        return cls(
+            model.parameters(),
+            lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            decay=[name.startswith("W") for name in model.parameter_names()],
+        )
+
     def step(self, grads) -> None:
         for p, g, v, lr, decays in zip(self.params, grads, self.velocities, self.lrs, self.decay):
             v *= self.momentum
@@ -367,6 +390,34 @@ class SGD:
             if decays and self.weight_decay:
                 v += self.weight_decay * p
             p -= lr * v
+
+
+def train_step(
+    model: MLP,
+    optimizer: SGD,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    max_norm: float | None = None,
+) -> tuple[float, list[np.ndarray | None]]:
+    """One step of SGD on the mini-batch ``(X, y)``, with a fresh dropout mask; what :func:`train`
+    does for every mini-batch.
+
+    Returns
+    -------
+    loss : float
+        The mini-batch's data loss, with dropout on, before the step.
+    masks : list, one per dropout site (the input and each hidden layer)
+        The keep-mask drawn there, a bool array of shape (N, units), or ``None`` where nothing was
+        dropped (``p_drop == 0``).
+    """
+    outputs, caches = model.forward(X, training=True, rng=rng)
+    loss, dout = model.loss(outputs, y)
+    optimizer.step(model.backward(dout, caches))
+    if max_norm is not None:
+        model.max_norm_(max_norm)
+    return loss, [drop_cache.mask for drop_cache, _, _ in caches]
 
 
 @dataclass
@@ -496,13 +547,7 @@ def train(
     validation = None
     if X_val is not None and y_val is not None:
         validation = _check_targets(model, X_val, y_val, "_val")
-    optimizer = SGD(
-        model.parameters(),
-        lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        decay=[name.startswith("W") for name in model.parameter_names()],
-    )
+    optimizer = SGD.for_model(model, lr, momentum=momentum, weight_decay=weight_decay)
     history = History()
     progress_bar = None
     if progress:
@@ -516,10 +561,7 @@ def train(
         summed_loss = 0.0
         for start in range(0, n_samples, batch_size):
             batch = order[start : start + batch_size]
-            loss, grads = model.loss_and_grads(X[batch], y[batch], training=True, rng=rng)
-            optimizer.step(grads)
-            if max_norm is not None:
-                model.max_norm_(max_norm)
+            loss, _ = train_step(model, optimizer, X[batch], y[batch], rng=rng, max_norm=max_norm)
             summed_loss += loss * len(batch)
         if not np.isfinite(summed_loss):
             history.diverged = True

@@ -1,4 +1,5 @@
-"""Real services for the grader's tests: a throwaway PostgreSQL server and a local Dask cluster."""
+"""Real services for the end-to-end tests: a throwaway PostgreSQL server, a local Dask cluster,
+JupyterLab on a free port and headless Chromium."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +92,81 @@ def dask_cluster(n_workers: int = 2):
         dashboard_address=None,  # pyright: ignore[reportArgumentType]
     ) as cluster:
         yield cluster.scheduler_address  # pyright: ignore[reportAttributeAccessIssue]
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def require_chromium() -> str:
+    """The path of Debian's chromium; skip (fail on CI) when it is missing."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path):
+    """JupyterLab serving ``root`` on a free port, with its own config; yields ``(base, token)``:
+    open ``f"{base}/lab/tree/NAME?token={token}"``."""
+    port, token = _free_port(), os.urandom(16).hex()
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(root / ".config"),
+        JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+    )
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not start within 60 s"
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def headless_chromium():
+    """A Playwright browser on Debian's chromium (Playwright cannot download its own here)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

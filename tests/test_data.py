@@ -74,3 +74,55 @@ def test_gap_toy_noise_has_the_requested_spread():
 def test_gap_toy_bad_gap():
     with pytest.raises(ValueError, match="need low < gap"):
         data.gap_regression_toy(10, rng=np.random.default_rng(0), gap=(2.0, 1.0))
+
+
+# --- 2-D toys -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(data.TOY_2D))
+def test_toys_have_balanced_labels_and_bounded_points(name):
+    X, y = data.toy_2d(name, 301, rng=np.random.default_rng(0))
+    assert X.shape == (301, 2) and X.dtype == np.float64
+    assert y.dtype == np.int64 and np.bincount(y).tolist() == [150, 151]
+    assert np.abs(X).max() <= 1.5
+
+
+@pytest.mark.parametrize("name", sorted(data.TOY_2D))
+def test_toys_follow_the_rng_and_noise_only_moves_the_points(name):
+    clean, y = data.toy_2d(name, 50, rng=np.random.default_rng(1))
+    again, _ = data.toy_2d(name, 50, rng=np.random.default_rng(1))
+    other, _ = data.toy_2d(name, 50, rng=np.random.default_rng(2))
+    noisy, y_noisy = data.toy_2d(name, 50, rng=np.random.default_rng(1), noise=0.2)
+    assert np.array_equal(clean, again) and not np.array_equal(clean, other)
+    assert np.array_equal(y, y_noisy)
+    shift = np.linalg.norm(noisy - clean, axis=1)
+    assert 0.05 < shift.mean() < 0.5  # E|noise| = 0.2 * sqrt(pi / 2) ≈ 0.25
+
+
+def _nearest_neighbour_accuracy(X, y):
+    distances = np.linalg.norm(X[:, None] - X[None], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    return np.mean(y[distances.argmin(axis=1)] == y)
+
+
+@pytest.mark.parametrize("name", sorted(data.TOY_2D))
+def test_clean_toys_are_separable_and_noise_mixes_them(name):
+    rng = np.random.default_rng(3)
+    assert _nearest_neighbour_accuracy(*data.toy_2d(name, 400, rng=rng)) > 0.97
+    assert _nearest_neighbour_accuracy(*data.toy_2d(name, 400, rng=rng, noise=1.0)) < 0.8
+
+
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"name": "swirl"}, r"name must be one of \('moons'"),
+        ({"n": 1}, r"n must be an integer >= 2"),
+        ({"noise": -0.1}, r"noise must be a finite number >= 0"),
+    ],
+)
+def test_toy_rejects_bad_arguments(kwargs, pattern):
+    arguments = {"name": "moons", "n": 10, **kwargs}
+    with pytest.raises(ValueError, match=pattern):
+        data.toy_2d(
+            arguments.pop("name"), arguments.pop("n"), rng=np.random.default_rng(0), **arguments
+        )

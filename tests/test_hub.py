@@ -32,7 +32,7 @@ import pytest
 
 from autograder.hub import DEFAULT_ENV, user_exists
 from grading_helpers import ROOT, solution_sources
-from test_browser import CHROMIUM, _free_port
+from services import CHROMIUM, _free_port
 from test_grading import FORWARD, NO_SCALING
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("classroom")]

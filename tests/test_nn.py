@@ -18,6 +18,18 @@ def toy():
     return X, y
 
 
+def test_one_blas_thread_limits_blas_and_restores_it():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    with nn.one_blas_thread():
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
+
+
 # --- layer gradients ------------------------------------------------------------------------
 
 
@@ -235,6 +247,38 @@ def test_sgd_bad_arguments():
         nn.SGD([p], 0.1, momentum=1.0)
     with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
         nn.SGD([p], 0.1, weight_decay=-1)
+
+
+def test_sgd_for_model_decays_weights_only():
+    model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
+    optimizer = nn.SGD.for_model(model, 0.1, momentum=0.5, weight_decay=0.01)
+    assert all(mine is its for mine, its in zip(optimizer.params, model.parameters()))
+    assert optimizer.decay == [True, False, True, False]
+    assert optimizer.momentum == 0.5 and optimizer.weight_decay == 0.01
+
+
+def test_train_step_returns_the_masks_it_trained_with(toy):
+    X, y = toy
+    model = nn.MLP([5, 8, 3], p_drop=[0.0, 0.5], rng=np.random.default_rng(1))
+    before = model.copy()
+    optimizer = nn.SGD.for_model(model, 0.1)
+    loss, masks = nn.train_step(model, optimizer, X, y, rng=np.random.default_rng(2))
+    assert masks[0] is None and masks[1] is not None
+    assert masks[1].shape == (12, 8) and masks[1].dtype == bool
+    # the same step by hand: the loss and gradients of the mask drawn from the same generator
+    expected_loss, grads = before.loss_and_grads(X, y, rng=np.random.default_rng(2))
+    assert loss == pytest.approx(expected_loss)
+    for after, start, grad in zip(model.parameters(), before.parameters(), grads):
+        np.testing.assert_allclose(after, start - 0.1 * grad)
+
+
+def test_train_step_applies_max_norm(toy):
+    X, y = toy
+    model = nn.MLP([5, 8, 3], rng=np.random.default_rng(1))
+    nn.train_step(
+        model, nn.SGD.for_model(model, 5.0), X, y, rng=np.random.default_rng(0), max_norm=0.5
+    )
+    assert all(np.linalg.norm(W, axis=0).max() <= 0.5 + 1e-12 for W in model.weights)
 
 
 def test_train_fits_and_records_history(toy):

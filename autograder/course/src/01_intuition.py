@@ -32,6 +32,7 @@ from course_lib import analysis
 from course_lib.dropout import dropout_forward
 from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons.widgets import live_figure
+from course_lib.lessons.playground_widget import PlaygroundWidget
 from autograder.exercises import check, hint
 
 # %% [markdown] id="e41fe29f" tags=["hints"]
@@ -538,6 +539,43 @@ for run, (model, split) in enumerate(zip(curves.models[0.5], curves.splits)):
 # containing those units shares. So every weight is trained on a large fraction of all examples
 # (keep_prob, or keep_prob² when both of its units can be dropped), and a mask never drawn is
 # just a new combination of well-trained units.
+
+# %% [markdown] id="afb26e1e"
+# ## 9. The dropout playground: watch it train
+#
+# Everything so far was trained before you saw it. The playground trains while you watch: two
+# copies of one network, 2-24-24-2 with ReLU, learn a 2-D data set one mini-batch of 10 points at
+# a time. They start from the same initial weights and see the same mini-batches; the left one
+# trains with dropout (one `p_drop` per layer: the inputs and each hidden layer), the other one
+# without. Each frame is one training step and shows
+#
+# * the two decision boundaries (orange and blue, paler where the network is less sure), with the
+#   training points;
+# * the training and test loss of both networks (solid: dropout, dashed: none), measured at
+#   inference on the whole training set and on a fixed test set of 500 points;
+# * the network with the dropout mask of one example of the latest mini-batch: grey units are
+#   dropped, the lines are the weights between kept units (blue positive, orange negative).
+#
+# **Play** trains until **Pause**; **Step** takes one step; **Reset** starts again from the same
+# initial weights. Changing the data, its noise, the training-set size or a `p_drop` starts a new
+# run too. Things to try:
+#
+# 1. Press Play with the defaults (moons, noise 0.3, 50 training points, `p_drop` 0.2 on the
+#    inputs and 0.5 on both hidden layers) and watch the test loss. Without dropout it falls, then
+#    climbs again while the training loss goes on falling: the boundary bends around single noisy
+#    points. With dropout the training loss stays higher and the test loss levels off instead of
+#    climbing. (Early stopping would have caught the network without dropout at its lowest point:
+#    the two regularizers of section 2 at work side by side.)
+# 2. Raise both hidden `p_drop` to 0.8, then to 0.9. The training loss of the dropout network
+#    stays high and jumpy: it underfits, the playground's version of section 7's 0.8.
+# 3. Set the training-set size to 300. With that much data the network without dropout hardly
+#    overfits, and dropout now costs more than it saves: its test loss ends higher.
+# 4. Try the spirals with noise 0: clean data, nothing to overfit, and dropout only slows
+#    learning down.
+
+# %% id="4010d32d" tags=["demo"]
+playground = PlaygroundWidget()
+display(playground)
 
 # %% [markdown] id="b96655938dc1"
 # ## Summary

@@ -745,7 +745,17 @@ for p_drop in (0.1, 0.3, 0.5):
 #   many are pre-trained with little or no dropout. BERT used 0.1 while making about 40 passes
 #   over its 3.3 billion words (1 million steps of 256 sequences); the LLaMA models' published
 #   code has no dropout layer. Dropout comes back when fine-tuning on a small data set.
-#
+
+# %% id="d2dafe9d" tags=["demo"]
+# Notebook 01's playground, started with 300 training points, where the network without dropout
+# hardly overfits: does dropout pay here? Then lower the training-set size, or raise the noise,
+# until it does.
+from course_lib.lessons.playground import Settings
+from course_lib.lessons.playground_widget import PlaygroundWidget
+
+display(PlaygroundWidget(Settings(n_train=300)))
+
+# %% [markdown] id="f4d08708"
 # ## 13. The variants side by side
 #
 # `p_drop` = probability of dropping, `keep_prob = 1 - p_drop`.

@@ -365,6 +365,16 @@ for name, value in auroc.items():
 fig = lesson.draw_most_uncertain(digits)
 plt.show()
 
+# %% id="3ffae9c8" tags=["demo"]
+# Notebook 01's playground with MC dropout: the left boundary is the average of 30 thinned
+# networks (one mask for the whole plane each, as in section 3), the second one that of the twin
+# trained without dropout. Press Play, then move "MC samples" to 0 (weight scaling) and back:
+# where do the two ways of predicting with the same network differ?
+from course_lib.lessons.playground import Settings
+from course_lib.lessons.playground_widget import PlaygroundWidget
+
+display(PlaygroundWidget(Settings(mc_samples=30)))
+
 # %% [markdown] id="4d37ee457772"
 # ## 5. Rejection, calibration and the number of samples
 #
