@@ -170,3 +170,12 @@ def headless_chromium():
             yield browser
         finally:
             browser.close()
+
+
+def open_and_run_all(page, base: str, token: str, notebook: str) -> None:
+    """Open ``notebook`` in JupyterLab once its kernel is idle, and run all its cells."""
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.locator("#jp-main-statusbar", has_text="Idle").wait_for(timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services import headless_chromium, jupyter_lab
+from services import headless_chromium, jupyter_lab, open_and_run_all
 
 ROOT = Path(__file__).resolve().parents[1]
 # starts JupyterLab and drives it in Chromium with Playwright
@@ -20,11 +20,7 @@ def test_moving_a_slider_redraws_the_figure(tmp_path):
     with jupyter_lab(tmp_path) as (base, token), headless_chromium() as browser:
         page = browser.new_page()
         try:
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.locator("#jp-main-statusbar", has_text="Idle").wait_for(timeout=60_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, base, token, NOTEBOOK)
             page.wait_for_selector(".widget-slider", timeout=60_000)
             image = page.locator(".jp-OutputArea-output img").first
             image.wait_for(timeout=60_000)

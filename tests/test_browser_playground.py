@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services import headless_chromium, jupyter_lab
+from services import headless_chromium, jupyter_lab, open_and_run_all
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "01_intuition.ipynb"
@@ -48,11 +48,7 @@ def test_play_redraws_ten_times_a_second_and_pause_stops(tmp_path):
     with jupyter_lab(tmp_path) as (base, token), headless_chromium() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.locator("#jp-main-statusbar", has_text="Idle").wait_for(timeout=60_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            open_and_run_all(page, base, token, NOTEBOOK)
             playground = page.locator(".dropout-playground")
             canvas = playground.locator("canvas").first
             canvas.wait_for(timeout=180_000)
