@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import check_float_array, check_p_drop, check_rng
-from .masks import sample_mask
+from .masks import BLOCK, fill_mask_by_blocks
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,46 @@ class DropoutCache:
     scale: float
 
 
-def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
-    out = np.asarray(np.multiply(x, mask, dtype=x.dtype))  # asarray: 0-d stays an array
+def _mask_part(x: np.ndarray, mask: np.ndarray, scale: float, out: np.ndarray, part: slice) -> None:
+    """``out[part] = x[part] * mask[part] * scale`` for 1-D arrays, without a temporary."""
+    np.multiply(x[part], mask[part], out=out[part])
     if scale != 1.0:
-        np.multiply(out, scale, out=out)
+        np.multiply(out[part], scale, out=out[part])
+
+
+def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """``x * mask * scale`` in ``x``'s dtype, as one new array.
+
+    For speed it is computed block by block (:data:`~course_lib.masks.BLOCK` entries), so the
+    scaling reads each block from the CPU cache rather than from memory.
+    """
+    out = np.empty(x.shape, dtype=x.dtype)
+    flat_x, flat_mask, flat_out = x.reshape(-1), mask.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_x.size, BLOCK):
+        _mask_part(flat_x, flat_mask, scale, flat_out, slice(start, start + BLOCK))
     return out
+
+
+def _draw_and_mask(
+    x: np.ndarray, p_drop: float, scale: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fresh keep-mask (that of :func:`~course_lib.masks.sample_mask` for the same ``rng``)
+    and ``x * mask * scale``.
+
+    For speed the mask is applied block by block as it is drawn (see
+    :func:`~course_lib.masks.fill_mask_by_blocks`): each block of ``x`` is masked and scaled while
+    its random bits and its part of the mask are in the CPU cache, and no array larger than a
+    block is allocated besides ``out`` and ``mask``.
+    """
+    out = np.empty(x.shape, dtype=x.dtype)
+    mask = np.empty(x.shape, dtype=bool)
+    flat_x, flat_mask, flat_out = x.reshape(-1), mask.reshape(-1), out.reshape(-1)
+    for part in fill_mask_by_blocks(flat_mask, p_drop, rng=rng):
+        if isinstance(part, slice):
+            _mask_part(flat_x, flat_mask, scale, flat_out, part)
+        else:  # the rare ties, redrawn after the last block
+            flat_out[part] = _masked(flat_x[part], flat_mask[part], scale)
+    return out, mask
 
 
 def dropout_forward(
@@ -66,15 +101,28 @@ def dropout_forward(
     out : ndarray, same shape and dtype as ``x``
     cache : DropoutCache
         The mask and scale, for :func:`dropout_backward`.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a float array, ``p_drop`` is outside [0, 1) or ``rng`` is not a Generator.
+
+    Notes
+    -----
+    The mask is :func:`~course_lib.masks.sample_mask`'s for the same ``rng`` (16 random bits per
+    entry, exact Bernoulli). For speed it is drawn and applied block by block, so the input is
+    read once and the output written once while the random bits of each block are still in the
+    cache; the forward pass allocates only ``out`` and the mask (1.25 times the size of a
+    float32 ``x``, 1.125 times a float64 one).
     """
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
     if not training or p_drop == 0.0:
         return x.copy(), DropoutCache(mask=None, scale=1.0)
-    mask = sample_mask(x.shape, p_drop, rng=rng)
     scale = 1.0 / (1.0 - p_drop)
-    return _masked(x, mask, scale), DropoutCache(mask=mask, scale=scale)
+    out, mask = _draw_and_mask(x, p_drop, scale, rng)
+    return out, DropoutCache(mask=mask, scale=scale)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
@@ -88,6 +136,11 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     Returns
     -------
     dx : ndarray, same shape and dtype as ``dout``
+
+    Notes
+    -----
+    ``dx`` is the only array allocated: ``dout * mask`` is written into it and scaled in place,
+    block by block while the block is in the CPU cache.
     """
     dout = check_float_array(dout, "dout")
     if not isinstance(cache, DropoutCache):
@@ -131,8 +184,8 @@ def standard_dropout_forward(
         return out, DropoutCache(mask=None, scale=keep_prob)
     if p_drop == 0.0:
         return x.copy(), DropoutCache(mask=None, scale=1.0)
-    mask = sample_mask(x.shape, p_drop, rng=rng)
-    return _masked(x, mask, 1.0), DropoutCache(mask=mask, scale=1.0)
+    out, mask = _draw_and_mask(x, p_drop, 1.0, rng)
+    return out, DropoutCache(mask=mask, scale=1.0)
 
 
 def standard_dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
