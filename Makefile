@@ -77,10 +77,12 @@ check: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder.build
 
-## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed),
-## and what the grading sandbox costs and skipping demonstration cells saves, per notebook
+## make bench: speed ratios of the dropout layer against baselines and of training the MLP
+## against PyTorch (if installed), and what the grading sandbox costs and skipping demonstration
+## cells saves, per notebook
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dropout.py
+	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_sandbox.py
 
 ## make experiment: test error on digits with and without dropout, 3 seeds (about 5 minutes)
