@@ -77,11 +77,12 @@ check: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m autograder.build
 
-## make bench: speed ratios of the dropout layer against baselines (PyTorch too, if installed),
-## what the grading sandbox costs and skipping demonstration cells saves, per notebook, and how
-## long every slider of every notebook takes to redraw (p50 and p95 per slider)
+## make bench: speed ratios of the dropout layer against baselines and of training the MLP
+## against PyTorch (if installed), what the grading sandbox costs and skipping demonstration
+## cells saves, per notebook, and how long every slider of every notebook takes to redraw
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dropout.py
+	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_widgets.py
 

@@ -84,7 +84,7 @@ def check_rng(rng) -> np.random.Generator:
 def check_float_array(x, name: str = "x") -> np.ndarray:
     """An array with a floating dtype; dtype is preserved, so integer input is refused."""
     array = np.asarray(x)
-    if not np.issubdtype(array.dtype, np.floating):
+    if array.dtype.kind != "f":  # the floating dtypes; faster than np.issubdtype on small arrays
         raise ArgumentTypeError(
             f"{name} must have a floating dtype (float16, float32 or float64), got {array.dtype}"
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import check_float_array, check_p_drop, check_rng
-from .masks import sample_mask
+from .masks import fill_mask_by_blocks
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,47 @@ class DropoutCache:
     scale: float
 
 
-def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
-    out = np.asarray(np.multiply(x, mask, dtype=x.dtype))  # asarray: 0-d stays an array
+def _mask_into(out: np.ndarray, x: np.ndarray, mask: np.ndarray, scale: float) -> None:
+    """``out[...] = x * mask * scale``, where ``out`` has ``x``'s shape and dtype.
+
+    For speed, as three passes of NumPy's fastest loops over ``out``: the mask converted to
+    0 and 1 (a plain cast), times ``scale``, times ``x``. Multiplying ``x`` by the boolean mask
+    directly goes through a slower casting loop. The values are the same: ``x * scale`` rounded
+    once where kept, zero where dropped.
+    """
+    np.copyto(out, mask)
     if scale != 1.0:
-        np.multiply(out, scale, out=out)
+        out *= scale
+    out *= x
+
+
+def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """``x * mask * scale`` in ``x``'s dtype, as one new array (see :func:`_mask_into`)."""
+    out = np.empty(x.shape, dtype=x.dtype)
+    _mask_into(out, x, mask, scale)
     return out
+
+
+def _draw_and_mask(
+    x: np.ndarray, p_drop: float, scale: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A fresh keep-mask (that of :func:`~course_lib.masks.sample_mask` for the same ``rng``)
+    and ``x * mask * scale``.
+
+    For speed the mask is applied block by block as it is drawn (see
+    :func:`~course_lib.masks.fill_mask_by_blocks`): each block of ``x`` is masked and scaled while
+    its random bits and its part of the mask are in the CPU cache, and no array larger than a
+    block is allocated besides ``out`` and ``mask``.
+    """
+    out = np.empty(x.shape, dtype=x.dtype)
+    mask = np.empty(x.shape, dtype=bool)
+    flat_x, flat_mask, flat_out = x.reshape(-1), mask.reshape(-1), out.reshape(-1)
+    for part in fill_mask_by_blocks(flat_mask, p_drop, rng=rng):
+        if isinstance(part, slice):
+            _mask_into(flat_out[part], flat_x[part], flat_mask[part], scale)
+        else:  # the rare ties, redrawn after the last block
+            flat_out[part] = _masked(flat_x[part], flat_mask[part], scale)
+    return out, mask
 
 
 def dropout_forward(
@@ -66,15 +102,28 @@ def dropout_forward(
     out : ndarray, same shape and dtype as ``x``
     cache : DropoutCache
         The mask and scale, for :func:`dropout_backward`.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not a float array, ``p_drop`` is outside [0, 1) or ``rng`` is not a Generator.
+
+    Notes
+    -----
+    The mask is :func:`~course_lib.masks.sample_mask`'s for the same ``rng`` (16 random bits per
+    entry, exact Bernoulli). For speed it is drawn and applied block by block, so the input is
+    read once and the output written once while the random bits of each block are still in the
+    cache; the forward pass allocates only ``out`` and the mask (1.25 times the size of a
+    float32 ``x``, 1.125 times a float64 one).
     """
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
     if not training or p_drop == 0.0:
         return x.copy(), DropoutCache(mask=None, scale=1.0)
-    mask = sample_mask(x.shape, p_drop, rng=rng)
     scale = 1.0 / (1.0 - p_drop)
-    return _masked(x, mask, scale), DropoutCache(mask=mask, scale=scale)
+    out, mask = _draw_and_mask(x, p_drop, scale, rng)
+    return out, DropoutCache(mask=mask, scale=scale)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
@@ -88,6 +137,11 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     Returns
     -------
     dx : ndarray, same shape and dtype as ``dout``
+
+    Notes
+    -----
+    ``dx`` is the only array allocated; the mask, the scale and ``dout`` are multiplied into it
+    in place (see :func:`_mask_into`).
     """
     dout = check_float_array(dout, "dout")
     if not isinstance(cache, DropoutCache):
@@ -131,8 +185,8 @@ def standard_dropout_forward(
         return out, DropoutCache(mask=None, scale=keep_prob)
     if p_drop == 0.0:
         return x.copy(), DropoutCache(mask=None, scale=1.0)
-    mask = sample_mask(x.shape, p_drop, rng=rng)
-    return _masked(x, mask, 1.0), DropoutCache(mask=mask, scale=1.0)
+    out, mask = _draw_and_mask(x, p_drop, 1.0, rng)
+    return out, DropoutCache(mask=mask, scale=1.0)
 
 
 def standard_dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:

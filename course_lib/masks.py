@@ -6,8 +6,8 @@ A mask is a boolean array, ``True`` = kept; each entry is kept with probability
 
 from __future__ import annotations
 
-import math
 import numbers
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -60,15 +60,49 @@ def sample_mask(shape, p_drop: float, *, rng: np.random.Generator) -> np.ndarray
     shape = _check_shape(shape)
     if p_drop == 0.0:
         return np.ones(shape, dtype=bool)
-    n_entries = math.prod(shape)
+    mask = np.empty(shape, dtype=bool)
+    for _ in fill_mask_by_blocks(mask.reshape(-1), p_drop, rng=rng):
+        pass
+    return mask
+
+
+BLOCK = 1 << 17
+"""Entries drawn per block by :func:`fill_mask_by_blocks` (a multiple of 4, one word per 4)."""
+
+
+def fill_mask_by_blocks(
+    mask: np.ndarray, p_drop: float, *, rng: np.random.Generator
+) -> Iterator[slice | np.ndarray]:
+    """Fill the 1-D boolean array ``mask`` with :func:`sample_mask`'s draws, block by block.
+
+    Yields each block's slice as soon as it is filled, so that a caller can use that part of the
+    mask while it is still in the CPU cache (dropout multiplies its input by it). After the last
+    block it yields the indices of the ties, whose entries were redrawn after all blocks: the
+    caller must redo those entries too. Nothing is validated here; ``0 < p_drop < 1``.
+
+    For speed: the random words and the tie search live in one block at a time (128K entries,
+    256 KiB of random words), instead of arrays as large as the mask, which saves memory and
+    the page faults of fresh large allocations. The random stream is consumed exactly as a
+    single draw of the whole mask would consume it (the words in order, then one uniform per
+    tie, in index order), so the mask is the same for the same generator whatever the block size.
+    """
     scaled = (1.0 - p_drop) * _LEVELS
     threshold = int(scaled)
-    words = rng.bit_generator.random_raw(-(-n_entries // 4))
-    draws = np.asarray(words, dtype=np.uint64).view(np.uint16)[:n_entries]
-    mask = draws < threshold
     tie_prob = scaled - threshold
-    if tie_prob > 0.0:
-        ties = np.flatnonzero(draws == threshold)
-        if ties.size:
-            mask[ties] = rng.random(ties.size) < tie_prob
-    return mask.reshape(shape)
+    bit_generator = rng.bit_generator
+    ties = []
+    for start in range(0, mask.size, BLOCK):
+        block = slice(start, min(start + BLOCK, mask.size))
+        n_entries = block.stop - start
+        words = np.asarray(bit_generator.random_raw(-(-n_entries // 4)), dtype=np.uint64)
+        draws = words.view(np.uint16)[:n_entries]
+        np.less(draws, threshold, out=mask[block])
+        if tie_prob > 0.0:
+            block_ties = np.flatnonzero(draws == threshold)
+            if block_ties.size:
+                ties.append(block_ties + start)
+        yield block
+    if ties:
+        tied = np.concatenate(ties)
+        mask[tied] = rng.random(tied.size) < tie_prob
+        yield tied

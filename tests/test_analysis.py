@@ -123,13 +123,19 @@ def test_count_subnetworks_equals_the_masks_an_mlp_samples(rates, expected):
 
     sizes = [2, 3, 1]
     model = MLP(sizes, rates, rng=np.random.default_rng(0))
+    for W, b in zip(model.weights, model.biases):
+        # every pre-activation positive: a hidden layer's mask (ReLU and dropout share one,
+        # positive and kept) is then its keep-mask
+        W[...], b[...] = np.abs(W) + 0.1, 0.1
     rng = np.random.default_rng(1)
     patterns = set()
     for _ in range(3000):
         caches = model.forward(np.ones((1, 2)), training=True, rng=rng)[1]
+        # the input's dropout, then each hidden layer's ReLU and dropout
+        site_caches = [caches[0], *(activation for _, activation in caches[1:-1])]
         masks = [
-            cache[0].mask if cache[0].mask is not None else np.ones((1, size), bool)
-            for cache, size in zip(caches, sizes)
+            cache.mask if cache is not None and cache.mask is not None else np.ones((1, size), bool)
+            for cache, size in zip(site_caches, sizes)
         ]
         patterns.add(tuple(np.concatenate([m.ravel() for m in masks])))
     assert len(patterns) == analysis.count_subnetworks(sizes, rates) == expected

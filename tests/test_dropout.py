@@ -1,5 +1,7 @@
 """Inverted and standard dropout: properties, statistics with a stated alpha, gradients."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,6 +17,7 @@ from course_lib.dropout import (
     standard_dropout_forward,
 )
 from course_lib.gradcheck import numerical_gradient_array, relative_error
+from course_lib.masks import BLOCK, sample_mask
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 FORWARDS = [dropout_forward, standard_dropout_forward]
@@ -143,6 +146,55 @@ def test_standard_and_inverted_agree_in_expectation_at_inference():
 def test_uses_rng_only():
     x = np.random.default_rng(0).uniform(1, 2, size=(64, 64))
     kit.assert_uses_rng(lambda rng: dropout_forward(x, 0.5, rng=rng)[0], p_drop=0.5, alpha=ALPHA)
+
+
+# --- memory and reproducibility ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("forward", FORWARDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_allocates_at_most_one_and_a_half_times_the_input(forward, dtype):
+    """Peak memory allocated by a forward pass in training, output and mask included."""
+    x = np.ones((2000, 2000), dtype=dtype)
+    rng = np.random.default_rng(0)
+    tracemalloc.start()  # NumPy reports its array buffers to tracemalloc
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        forward(x, 0.3, rng=rng)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert peak <= 1.5 * x.nbytes, f"peak {peak / x.nbytes:.2f} times the input"
+
+
+def _replayed_mask(seed: int, n_entries: int, p_drop: float) -> np.ndarray:
+    """The mask rule written out in one piece: all 16-bit draws first, then one uniform per tie."""
+    rng = np.random.default_rng(seed)
+    draws = rng.bit_generator.random_raw(-(-n_entries // 4)).view(np.uint16)[:n_entries]
+    scaled = (1 - p_drop) * 2**16
+    mask = draws < int(scaled)
+    ties = np.flatnonzero(draws == int(scaled))
+    if scaled > int(scaled) and ties.size:
+        mask[ties] = rng.random(ties.size) < scaled - int(scaled)
+    return mask
+
+
+@pytest.mark.parametrize("forward", FORWARDS)
+@pytest.mark.parametrize("n_entries", [1, 7, BLOCK - 1, BLOCK, 3 * BLOCK + 5])
+def test_mask_is_sample_masks_whatever_the_blocks(forward, n_entries):
+    """Drawing by blocks changes nothing: the mask is the one-piece rule's for the same seed.
+
+    The masks (and so every recorded training run) are the same as before the layer drew and
+    applied its mask block by block; 3 blocks and a remainder hold about 6 ties at p_drop 0.3.
+    """
+    x = np.random.default_rng(1).standard_normal(n_entries).astype(np.float32)
+    out, cache = forward(x, 0.3, rng=np.random.default_rng(42))
+    expected = _replayed_mask(42, n_entries, 0.3)
+    assert cache.mask is not None and np.array_equal(cache.mask, expected)
+    assert np.array_equal(sample_mask(n_entries, 0.3, rng=np.random.default_rng(42)), expected)
+    scale = cache.scale
+    assert np.array_equal(out, (x * expected).astype(np.float32) * np.float32(scale))
 
 
 # --- gradients ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_mc_predict_mean_and_std_of_a_known_law():
 
 
 def test_mc_predict_draws_a_new_mask_each_sample():
-    model = MLP([4, 64, 3], 0.5, rng=np.random.default_rng(0))
+    model = MLP([4, 64, 3], 0.5, rng=np.random.default_rng(0), dtype=np.float64)
     X = np.random.default_rng(1).random((5, 4))
     mean, std, samples = mc.mc_predict(
         lambda X, rng: model.predict_proba(X, training=True, rng=rng),
@@ -191,7 +191,7 @@ def test_thinned_network_zeroes_or_scales_whole_rows(sizes, rates, dtype, seed):
 
 
 def test_thinned_network_zeroes_whole_rows_and_scales_the_rest():
-    model = MLP([3, 50, 40, 2], [0.0, 0.3, 0.6], rng=np.random.default_rng(0))
+    model = MLP([3, 50, 40, 2], [0.0, 0.3, 0.6], rng=np.random.default_rng(0), dtype=np.float64)
     thinned = mc.thinned_network(model, rng=np.random.default_rng(1))
     for W, W_thin, p_drop in zip(model.weights, thinned.weights, model.p_drop):
         kept = np.any(W_thin != 0, axis=1)

@@ -1,10 +1,18 @@
 """Layers, the MLP, SGD and train, including the inverted/standard step-for-step equivalence."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
 from course_lib import nn
 from course_lib.analysis import equivalent_standard_lr
+from course_lib.dropout import (
+    dropout_backward,
+    dropout_forward,
+    standard_dropout_backward,
+    standard_dropout_forward,
+)
 from course_lib.gradcheck import numerical_gradient, numerical_gradient_array, relative_error
 
 GRAD_TOL = 1e-7  # relative error of analytic vs centred-difference gradients, float64
@@ -75,6 +83,71 @@ def test_relu_keeps_dtype():
     assert out.dtype == np.float32
 
 
+@pytest.mark.parametrize("dropout", ["inverted", "standard"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("p_drop", [0.0, 0.4])
+def test_relu_dropout_is_relu_then_dropout_with_one_mask(dropout, training, p_drop):
+    """The fused hidden-layer step gives the values and gradients of the two layers in a row,
+    with the same mask for the same seed, and its gradient passes the numerical check."""
+    forward, backward = {
+        "inverted": (dropout_forward, dropout_backward),
+        "standard": (standard_dropout_forward, standard_dropout_backward),
+    }[dropout]
+    rng = np.random.default_rng(6)
+    z = rng.standard_normal((8, 9))
+    z[np.abs(z) < 1e-3] = 0.5  # clear of ReLU's kink
+    dout = rng.standard_normal(z.shape)
+
+    def fused(v):
+        return nn.relu_dropout_forward(
+            v, p_drop, rng=np.random.default_rng(9), training=training, dropout=dropout
+        )
+
+    out, cache = fused(z)
+    relu_out, relu_cache = nn.relu_forward(z)
+    expected, drop_cache = forward(
+        relu_out, p_drop, rng=np.random.default_rng(9), training=training
+    )
+    assert out.dtype == z.dtype and np.array_equal(out, expected)
+    dz = dropout_backward(dout, cache)
+    assert np.array_equal(dz, nn.relu_backward(backward(dout, drop_cache), relu_cache))
+    numeric = numerical_gradient_array(lambda v: fused(v)[0], z, dout)
+    assert relative_error(dz, numeric) < GRAD_TOL
+
+
+def test_relu_dropout_keeps_float32_and_leaves_its_input():
+    z = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
+    before = z.copy()
+    out, cache = nn.relu_dropout_forward(z, 0.5, rng=np.random.default_rng(1))
+    assert out.dtype == np.float32 and np.array_equal(z, before)
+    assert cache.mask is not None and np.array_equal(cache.mask, out > 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"z": np.arange(3)}, "z must have a floating dtype"),
+        ({"p_drop": 1.2}, r"p_drop must be in \[0, 1\), got 1.2"),
+        ({"rng": 0}, "rng must be a numpy.random.Generator"),
+        ({"dropout": "gaussian"}, "dropout must be one of"),
+    ],
+)
+def test_relu_dropout_bad_arguments(kwargs, pattern):
+    args = {"z": np.ones(3), "p_drop": 0.5, "rng": np.random.default_rng(0)} | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        nn.relu_dropout_forward(args.pop("z"), args.pop("p_drop"), **args)
+
+
+def test_one_blas_thread_for_small_products_only():
+    from threadpoolctl import threadpool_info
+
+    with nn.blas_threads_for([64, 256, 256, 10], 50):
+        assert all(
+            pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas"
+        )
+    assert isinstance(nn.blas_threads_for([64, 4096, 4096, 10], 1000), contextlib.nullcontext)
+
+
 def test_softmax_cross_entropy_value_and_gradient():
     rng = np.random.default_rng(3)
     logits, y = rng.standard_normal((5, 4)) * 3, np.array([0, 3, 1, 1, 2])
@@ -111,7 +184,7 @@ def test_mlp_gradient_check_with_a_fixed_mask(dropout, output, p_drop):
     """Every parameter's gradient, with dropout on: each loss evaluation draws its mask from a
     generator with the same seed, so the numerical derivative sees one fixed thinned network."""
     rng = np.random.default_rng(5)
-    model = nn.MLP([5, 8, 6, 3], p_drop, rng=rng, output=output, dropout=dropout)
+    model = nn.MLP([5, 8, 6, 3], p_drop, rng=rng, output=output, dropout=dropout, dtype=np.float64)
     for b in model.biases:  # zero biases put a sample whose units are all dropped on ReLU's kink
         b[:] = rng.uniform(0.1, 0.5, size=b.shape) * rng.choice([-1, 1], size=b.shape)
     X = rng.standard_normal((7, 5))
@@ -142,6 +215,15 @@ def test_mlp_shapes_dtype_and_repr():
     assert "p_drop=[0.1, 0.5]" in repr(model)
 
 
+def test_float32_by_default(toy):
+    X, y = toy  # float64 data: the model works in its own dtype
+    model = nn.MLP([5, 16, 3], 0.3, rng=np.random.default_rng(0))
+    nn.train(model, X, y, epochs=2, lr=0.1, batch_size=4, rng=np.random.default_rng(1))
+    assert all(p.dtype == np.float32 for p in model.parameters())
+    assert model.predict_proba(X).dtype == np.float32
+    assert "dtype=float32" in repr(model)
+
+
 def test_scalar_p_drop_applies_to_hidden_layers_only():
     model = nn.MLP([4, 5, 6, 2], 0.5, rng=np.random.default_rng(0))
     assert model.p_drop == (0.0, 0.5, 0.5)
@@ -163,7 +245,7 @@ def test_inference_is_deterministic_and_training_samples_masks():
 
 
 def test_hidden_activations_are_relu_outputs_before_dropout():
-    model = nn.MLP([3, 5, 4, 2], 0.5, rng=np.random.default_rng(0))
+    model = nn.MLP([3, 5, 4, 2], 0.5, rng=np.random.default_rng(0), dtype=np.float64)
     X = np.random.default_rng(1).standard_normal((6, 3))
     h1, h2 = model.hidden_activations(X)
     expected_h1 = np.maximum(X @ model.weights[0] + model.biases[0], 0)
@@ -173,7 +255,9 @@ def test_hidden_activations_are_relu_outputs_before_dropout():
 
 @pytest.mark.parametrize("start", ["inverted", "standard"])
 def test_converted_network_is_the_same_function(start):
-    model = nn.MLP([5, 9, 7, 3], [0.2, 0.5, 0.4], rng=np.random.default_rng(0), dropout=start)
+    model = nn.MLP(
+        [5, 9, 7, 3], [0.2, 0.5, 0.4], rng=np.random.default_rng(0), dropout=start, dtype=np.float64
+    )
     other = model.converted("standard" if start == "inverted" else "inverted")
     X = np.random.default_rng(1).standard_normal((4, 5))
     np.testing.assert_allclose(model.predict_proba(X), other.predict_proba(X), rtol=1e-12)
@@ -188,7 +272,7 @@ def test_converted_network_is_the_same_function(start):
 
 
 def test_max_norm_caps_every_incoming_weight_vector():
-    model = nn.MLP([20, 30, 5], rng=np.random.default_rng(0))
+    model = nn.MLP([20, 30, 5], rng=np.random.default_rng(0), dtype=np.float64)
     model.weights[0] *= 10
     small_column = model.weights[1][:, 0].copy() * 1e-3
     model.weights[1][:, 0] = small_column
@@ -278,7 +362,11 @@ def test_train_step_applies_max_norm(toy):
     nn.train_step(
         model, nn.SGD.for_model(model, 5.0), X, y, rng=np.random.default_rng(0), max_norm=0.5
     )
-    assert all(np.linalg.norm(W, axis=0).max() <= 0.5 + 1e-12 for W in model.weights)
+    # a few roundings of the rescaling, in the weights' own precision (float32 by default)
+    assert all(
+        np.linalg.norm(W, axis=0).max() <= 0.5 * (1 + 8 * np.finfo(W.dtype).eps)
+        for W in model.weights
+    )
 
 
 def test_train_fits_and_records_history(toy):
@@ -325,7 +413,7 @@ def test_train_is_reproducible(toy):
 
 def test_train_with_max_norm_respects_the_cap(toy):
     X, y = toy
-    model = nn.MLP([5, 16, 3], 0.3, rng=np.random.default_rng(0))
+    model = nn.MLP([5, 16, 3], 0.3, rng=np.random.default_rng(0), dtype=np.float64)
     nn.train(
         model, X, y, epochs=20, lr=0.5, batch_size=3, rng=np.random.default_rng(1), max_norm=0.8
     )
@@ -444,7 +532,9 @@ def test_inverted_net_follows_standard_net_at_the_equivalent_learning_rate(momen
     data_rng = np.random.default_rng(0)
     X = data_rng.standard_normal((64, 6))
     y = X[:, :4].argmax(axis=1)  # a learnable rule, so that the check below means something
-    standard = nn.MLP([6, 20, 16, 4], rates, rng=np.random.default_rng(1), dropout="standard")
+    standard = nn.MLP(
+        [6, 20, 16, 4], rates, rng=np.random.default_rng(1), dropout="standard", dtype=np.float64
+    )
     inverted = standard.converted("inverted")
     standard_lrs = [
         equivalent_standard_lr(lr, rates[int(name[1:])]) if reads else lr
@@ -482,7 +572,9 @@ def test_the_naive_boosted_rate_does_not_follow():
     lr = 0.05
     data_rng = np.random.default_rng(0)
     X, y = data_rng.standard_normal((32, 4)), data_rng.integers(0, 3, size=32)
-    standard = nn.MLP([4, 12, 3], rates, rng=np.random.default_rng(1), dropout="standard")
+    standard = nn.MLP(
+        [4, 12, 3], rates, rng=np.random.default_rng(1), dropout="standard", dtype=np.float64
+    )
     inverted = standard.converted("inverted")
     naive = [lr / 0.5 if reads else lr for reads in standard.reads_dropout()]
     opt_s, opt_i = nn.SGD(standard.parameters(), naive), nn.SGD(inverted.parameters(), lr)
@@ -491,3 +583,17 @@ def test_the_naive_boosted_rate_does_not_follow():
         opt_s.step(standard.loss_and_grads(X, y, rng=rng_s)[1])
         opt_i.step(inverted.loss_and_grads(X, y, rng=rng_i)[1])
     assert relative_error(inverted.weights[1], 0.5 * standard.weights[1]) > 1e-3
+
+
+def test_relu_dropout_keeps_the_dropout_mask_apart_from_the_mask_of_positive_kept_units():
+    from course_lib.masks import sample_mask
+
+    z = np.random.default_rng(3).normal(size=(40, 30)).astype(np.float32)
+    _, cache = nn.relu_dropout_forward(z, 0.4, rng=np.random.default_rng(7))
+    keep = sample_mask(z.shape, 0.4, rng=np.random.default_rng(7))
+    assert cache.keep is not None
+    np.testing.assert_array_equal(cache.keep, keep)
+    np.testing.assert_array_equal(cache.mask, keep & (z > 0))
+    assert (~keep & (z > 0)).any()  # dropped although positive: told apart only by keep
+    _, inference = nn.relu_dropout_forward(z, 0.4, rng=np.random.default_rng(7), training=False)
+    assert inference.keep is None

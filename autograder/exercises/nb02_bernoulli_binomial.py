@@ -52,6 +52,7 @@ def _bad_p_drops(hidden: bool) -> tuple[float, ...]:
     "sample_mask",
     NOTEBOOK,
     reference="course_lib.masks.sample_mask",
+    equivalents=("course_lib.masks.fill_mask_by_blocks",),
     parts={BEHAVIOUR: 2, ARGUMENT_CHECKS: 1},
     hints=(
         "Every entry is its own coin flip: True (kept) with probability keep_prob = 1 - p_drop, "

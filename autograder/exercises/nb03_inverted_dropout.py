@@ -33,7 +33,10 @@ _MEAN_SHAPE = (20, 50)  # the input of the repeated calls whose mean output is j
     "dropout_forward",
     NOTEBOOK,
     reference="course_lib.dropout.dropout_forward",
-    equivalents=("course_lib.dropout.standard_dropout_forward",),
+    equivalents=(
+        "course_lib.dropout.standard_dropout_forward",
+        "course_lib.dropout._draw_and_mask",
+    ),
     parts={BEHAVIOUR: 3, ARGUMENT_CHECKS: 1},
     hints=(
         "Inverted dropout does two things in training: it zeroes a random subset of the entries "

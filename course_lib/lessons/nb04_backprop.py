@@ -76,7 +76,7 @@ def toy_problem(p_drop: float, *, seed: int = 0) -> tuple[MLP, np.ndarray, np.nd
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((16, 5))
     y = rng.integers(0, 3, size=16)
-    model = MLP([5, 8, 8, 3], [0.0, p_drop, p_drop], rng=rng)
+    model = MLP([5, 8, 8, 3], [0.0, p_drop, p_drop], rng=rng, dtype=np.float64)  # gradient checks
     for b in model.biases:
         b[...] = rng.normal(0.0, 0.1, size=b.shape)
     return model, X, y
@@ -348,7 +348,7 @@ def loss_traces(
     """Train a 64-64-10 MLP with dropout ``p_drop`` on its hidden layer by full-batch descent."""
     split = load_digits_split(300, rng=np.random.default_rng(seed), n_val=0, n_test=0)
     X, y = split.X_train, split.y_train
-    model = MLP([64, 64, 10], [0.0, p_drop], rng=np.random.default_rng(seed + 1))
+    model = MLP([64, 64, 10], [0.0, p_drop], rng=np.random.default_rng(seed + 1), dtype=np.float64)
     optimizer = SGD(model.parameters(), lr, momentum=0.0)
     rng = np.random.default_rng(seed + 2)
     sampled, expected, inference = [], [], []

@@ -104,7 +104,9 @@ def fit_toy_regression(
     x, y = gap_regression_toy(n_points, rng=data_rng, noise=noise)
     started = time.perf_counter()
     with one_blas_thread():
-        model = MLP([1, 64, 64, 1], [0.0, p_drop, p_drop], rng=init_rng, output="linear")
+        model = MLP(
+            [1, 64, 64, 1], [0.0, p_drop, p_drop], rng=init_rng, output="linear", dtype=np.float64
+        )
         history = train(
             model,
             x,
