@@ -156,7 +156,7 @@ def relu_dropout_forward(
     rng: np.random.Generator,
     training: bool = True,
     dropout: str = "inverted",
-) -> tuple[np.ndarray, DropoutCache]:
+) -> tuple[np.ndarray, ReluDropoutCache]:
     """ReLU followed by dropout, in one step: what every hidden layer of :class:`MLP` does.
 
     The result equals ``dropout_forward(relu_forward(z)[0], p_drop, ...)`` (or the standard
