@@ -27,13 +27,13 @@ from course_lib import dropout
 from course_lib.lessons import nb04_backprop as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check, hint
+from autograder.exercises.nb04_backprop import LayerPair
 
 # %% [markdown] id="5adeb045" tags=["hints"]
 # **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
 # the checks on your function and, when one fails, says what looks wrong. Stuck?
 # `hint("dropout_backward")` gives a first hint for that exercise; call it again for a more specific
-# one (two or three per exercise). Hints are not graded, and they never give the answer away. from
-# autograder.exercises.nb04_backprop import LayerPair
+# one (two or three per exercise). Hints are not graded, and they never give the answer away.
 
 # %% [markdown] id="22e578360f16"
 # ## 1. The backward pass goes through the same mask
