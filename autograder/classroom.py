@@ -44,6 +44,7 @@ from .grading import (
     require_sandbox,
     seed_key,
 )
+from .grading_copy import grading_copy
 from .pool import close_process_pool, process_pool
 
 
@@ -138,6 +139,22 @@ def grade_job(job: Job) -> Graded:
         )
     graded.result["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     return graded
+
+
+def start_ahead(jobs: list[Job], workers: int | None = None, scheduler: str | None = None):
+    """With one worker, launch the first notebook's kernel in this process's pool now.
+
+    For speed: where this process grades, the kernel then starts while the gradebook opens
+    (nbgrader starts ``alembic`` for that: seconds) instead of after it.
+    """
+    if scheduler or (workers or os.cpu_count() or 1) > 1 or not jobs:
+        return
+    first = min(jobs, key=lambda job: job.assignment)
+    process_pool().prepare(
+        copy=grading_copy(first.assignment),
+        sandboxed=first.sandboxed,
+        memory_bytes=first.memory_bytes,
+    )
 
 
 def _write_json(path: Path, result: dict) -> None:
@@ -303,14 +320,21 @@ def grade_class(
         result = graded.result
         _write_json(out / "results" / result["student"] / f"{result['notebook']}.json", result)
 
-    with GradebookWriter(db_url, source_dir) as gradebook:
-        graded = grade_jobs(
-            jobs,
-            [write_json, lambda graded: gradebook.record(graded.result["student"], graded.result)],
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-        )
+    start_ahead(jobs, workers, scheduler)
+    try:
+        with GradebookWriter(db_url, source_dir) as gradebook:
+            graded = grade_jobs(
+                jobs,
+                [
+                    write_json,
+                    lambda graded: gradebook.record(graded.result["student"], graded.result),
+                ],
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+    finally:
+        close_process_pool()
     csv_path, feedback_dir = write_reports(out, source_dir, report_names=report_names)
     students = len({student for student, _, _ in found})
     summary = (

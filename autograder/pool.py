@@ -149,6 +149,17 @@ class KernelPool:
             raise
         return session
 
+    def prepare(self, *, copy: Path, sandboxed: bool = True, memory_bytes: int = DEFAULT_MEMORY):
+        """Launch a kernel for the grading copy ``copy`` now, unless one waits already, for a
+        submission that comes later (the first one of a class, say)."""
+        key = (Path(copy), sandboxed, memory_bytes)
+        with self._lock:
+            if key in self._waiting:
+                return
+        session = self._launch(key)
+        with self._lock:
+            self._waiting[key] = session
+
     @contextlib.contextmanager
     def session(
         self,
