@@ -19,6 +19,7 @@ kernels killed, when grading ends, however it ends.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -178,7 +179,9 @@ def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[Grade
                 for future in dask_completed(futures):
                     yield future.result()
             finally:
-                client.run(close_process_pool)
+                # a worker that is gone took its kernels with it
+                with contextlib.suppress(Exception):
+                    client.run(close_process_pool)
     elif workers <= 1:
         try:
             for job in jobs:

@@ -158,7 +158,12 @@ class KernelPool:
                 return
         session = self._launch(key)
         with self._lock:
-            self._waiting[key] = session
+            # another thread (a Dask worker's) may have launched one meanwhile: keep one
+            spare = self._waiting.get(key)
+            if spare is None:
+                self._waiting[key] = session
+        if spare is not None:
+            self._discard(session)
 
     @contextlib.contextmanager
     def session(
@@ -180,9 +185,7 @@ class KernelPool:
         try:
             # the next submission's kernel starts while this one is graded (after this one is
             # ready, so that it does not compete with it for the CPU while it starts)
-            next_session = self._launch(key)
-            with self._lock:
-                self._waiting[key] = next_session
+            self.prepare(copy=key[0], sandboxed=sandboxed, memory_bytes=memory_bytes)
             yield session
         finally:
             self._discard(session)
