@@ -3,8 +3,9 @@ is already starting.
 
 Where a submission's grading time goes (notebook 03, the sandbox, measured on 2 cores): about
 0.6 s to start a kernel, 1.2 s for the imports of its first cell (NumPy, matplotlib, the course
-library and the notebook's lesson module, most of it matplotlib's font list and the lesson's
-neural network code), 0.2 s for the probes, a few milliseconds for the student's other cells.
+library and the notebook's lesson module, most of it matplotlib.pyplot and the SciPy statistics
+that ``course_lib.analysis`` and the probes' checks import), 0.2 s for the probes, a few
+milliseconds for the student's other cells.
 A cold kernel puts all of it on the path of every submission. A :class:`KernelPool` takes the
 first two off it: when a submission's kernel is taken, the pool launches the kernel of the next
 submission of the same notebook, which starts and imports those modules on the other core while
