@@ -307,7 +307,17 @@ class KernelSession:
 
     def _restart(self):
         self._stop()
-        self._start()
+        for pause in (0.5, 1.0, 2.0, 4.0, None):
+            try:
+                self._start()
+                break
+            except RuntimeError:
+                if pause is None:
+                    raise
+                # the processes of the kernel just killed (a fork bomb's) still count against
+                # the sandbox's process limit until they are reaped: the new kernel could not
+                # start its threads and died; they go within moments
+                time.sleep(pause)
         for source in self.history:
             if self._execute(source).status in ("timeout", "dead"):
                 return
