@@ -331,9 +331,15 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
 
 def read_notebook(path) -> nbformat.NotebookNode:
     """Read a submission; raises ValueError with a one-line reason if it is not a notebook."""
+    with open(path, "rb") as stream:
+        return parse_notebook(stream.read())
+
+
+def parse_notebook(content: bytes) -> nbformat.NotebookNode:
+    """A submission from the bytes of its file; raises ValueError with a one-line reason if it
+    is not a notebook."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        text = content.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("not a notebook: the file is not UTF-8 text") from None
     if not text.strip():

@@ -9,10 +9,17 @@ are done, ``OUT/grades.csv`` gets one row per student and notebook and one colum
 The grading itself (:func:`grade_jobs`: a list of jobs, graded in parallel, each graded notebook
 handed to writers as it arrives) is shared with ``autograde`` (:mod:`autograder.autograde`),
 which reads and writes nbgrader's own folders instead.
+
+For speed, every grading process (this one with one worker, each worker of the process pool or
+of the Dask cluster) keeps a pool of kernels started ahead of time (:mod:`autograder.pool`):
+while one notebook is graded the next one's kernel starts. Jobs go out sorted by notebook, so the
+kernel waiting in a worker is usually the one its next job needs; every pool is closed, and its
+kernels killed, when grading ends, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -38,6 +45,8 @@ from .grading import (
     require_sandbox,
     seed_key,
 )
+from .grading_copy import grading_copy
+from .pool import close_process_pool, process_pool
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,8 @@ def _ungradable(job: Job, reason: str) -> Graded:
 
 
 def grade_job(job: Job) -> Graded:
-    """Grade one notebook; never raises (a broken notebook gets a result with the reason)."""
+    """Grade one notebook, in a kernel of this process's pool; never raises (a broken notebook
+    gets a result with the reason)."""
     started = time.time()
     try:
         graded = grade_submission(
@@ -120,6 +130,7 @@ def grade_job(job: Job) -> Graded:
             memory_bytes=job.memory_bytes,
             source_dir=Path(job.source_dir),
             with_notebook=job.with_notebook,
+            pool=process_pool(),
         )
     except GradingError as error:
         graded = _ungradable(job, str(error))
@@ -131,6 +142,22 @@ def grade_job(job: Job) -> Graded:
     return graded
 
 
+def start_ahead(jobs: list[Job], workers: int | None = None, scheduler: str | None = None):
+    """With one worker, launch the first notebook's kernel in this process's pool now.
+
+    For speed: where this process grades, the kernel then starts while the gradebook opens
+    (nbgrader starts ``alembic`` for that: seconds) instead of after it.
+    """
+    if scheduler or (workers or os.cpu_count() or 1) > 1 or not jobs:
+        return
+    first = min(jobs, key=lambda job: job.assignment)
+    process_pool().prepare(
+        copy=grading_copy(first.assignment),
+        sandboxed=first.sandboxed,
+        memory_bytes=first.memory_bytes,
+    )
+
+
 def _write_json(path: Path, result: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.partial")
@@ -139,22 +166,37 @@ def _write_json(path: Path, result: dict) -> None:
 
 
 def _run(jobs: list[Job], workers: int, scheduler: str | None) -> Iterable[Graded]:
+    """Graded notebooks as they arrive. The kernel pools of the processes that graded them are
+    closed when this ends (normally, on an exception or on Ctrl-C): the workers of a process
+    pool close theirs when they exit, Dask's workers, which outlive the run, are told to."""
     if scheduler:
         from distributed import Client
         from distributed import as_completed as dask_completed
 
         with Client(scheduler) as client:
-            futures = client.map(grade_job, jobs, pure=False)
-            for future in dask_completed(futures):
-                yield future.result()
+            try:
+                futures = client.map(grade_job, jobs, pure=False)
+                for future in dask_completed(futures):
+                    yield future.result()
+            finally:
+                # a worker that is gone took its kernels with it
+                with contextlib.suppress(Exception):
+                    client.run(close_process_pool)
     elif workers <= 1:
-        for job in jobs:
-            yield grade_job(job)
+        try:
+            for job in jobs:
+                yield grade_job(job)
+        finally:
+            close_process_pool()
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(grade_job, job) for job in jobs]
-            for future in as_completed(futures):
-                yield future.result()
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
 
 
 def grade_jobs(
@@ -174,6 +216,8 @@ def grade_jobs(
 
         bar = tqdm(total=len(jobs), desc="grading", unit="notebook")
     graded = 0
+    # by notebook, so that a worker's next job can use the kernel its pool started for it
+    jobs = sorted(jobs, key=lambda job: job.assignment)
     for each in _run(jobs, workers or os.cpu_count() or 1, scheduler):
         for write in writers:
             write(each)
@@ -279,14 +323,21 @@ def grade_class(
         result = graded.result
         _write_json(out / "results" / result["student"] / f"{result['notebook']}.json", result)
 
-    with GradebookWriter(db_url, source_dir) as gradebook:
-        graded = grade_jobs(
-            jobs,
-            [write_json, lambda graded: gradebook.record(graded.result["student"], graded.result)],
-            workers=workers,
-            scheduler=scheduler,
-            progress=progress,
-        )
+    start_ahead(jobs, workers, scheduler)
+    try:
+        with GradebookWriter(db_url, source_dir) as gradebook:
+            graded = grade_jobs(
+                jobs,
+                [
+                    write_json,
+                    lambda graded: gradebook.record(graded.result["student"], graded.result),
+                ],
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+    finally:
+        close_process_pool()
     csv_path, feedback_dir = write_reports(out, source_dir, report_names=report_names)
     students = len({student for student, _, _ in found})
     summary = (

@@ -17,6 +17,8 @@ each failed part: ``"argument checks: dropout_forward with p_drop=1.0 must raise
 
 from __future__ import annotations
 
+import copy as copying
+import functools
 import hashlib
 import hmac
 import os
@@ -28,8 +30,9 @@ from pathlib import Path
 import nbformat
 
 from . import autograded, exercises, sandbox, wire
-from .assemble import Plan, TestCell, assemble, read_notebook
+from .assemble import Plan, TestCell, assemble, parse_notebook
 from .grading_copy import grading_copy
+from .pool import KernelPool
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
 
 COURSE_DIR = Path(__file__).resolve().parent / "course"
@@ -86,7 +89,17 @@ def find_assignment(path: Path, source_dir: Path = SOURCE_DIR, assignment: str |
             f"no assignment named {name!r} (known: {', '.join(known)}); "
             "name the file after its notebook or pass --assignment"
         )
-    return name, nbformat.read(instructor, as_version=4)
+    status = instructor.stat()
+    return name, copying.deepcopy(
+        _instructor_notebook(str(instructor.resolve()), status.st_mtime_ns, status.st_size)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _instructor_notebook(path: str, mtime_ns: int, size: int) -> nbformat.NotebookNode:
+    """An instructor notebook, read and validated once per grading process while the file is
+    unchanged (a worker grades a whole class of the same notebook); callers get a copy."""
+    return nbformat.read(path, as_version=4)
 
 
 def _probe_source(call, seed: int) -> str:
@@ -163,12 +176,15 @@ def grade_plan(
     files: dict[str, bytes] | None = None,
     copy: Path | None = None,
     outputs: dict[int, list] | None = None,
+    pool: KernelPool | None = None,
 ) -> list[dict]:
     """Run ``plan`` in a kernel that imports the grading copy of ``notebook`` (or the course
     found in ``copy``); judge each test. ``outputs``, if given, receives the outputs of every
-    cell that ran, by its index in ``plan.cells``."""
+    cell that ran, by its index in ``plan.cells``. With ``pool``, the kernel is one the pool
+    started ahead of time (:mod:`autograder.pool`); without, one is started now."""
     results = []
-    with KernelSession(
+    start = pool.session if pool is not None else KernelSession
+    with start(
         copy=copy or grading_copy(notebook),
         sandboxed=sandboxed,
         timeout=timeout,
@@ -248,16 +264,20 @@ def grade_submission(
     memory_bytes: int = DEFAULT_MEMORY,
     source_dir: Path = SOURCE_DIR,
     with_notebook: bool = False,
+    pool: KernelPool | None = None,
 ) -> Graded:
-    """:func:`grade_notebook`, and with ``with_notebook`` the notebook as graded too."""
+    """:func:`grade_notebook`, and with ``with_notebook`` the notebook as graded too; with
+    ``pool``, in a kernel the pool started ahead of time.
+
+    The submission is read once: the bytes the kernel gets are the ones parsed here."""
     name, instructor = find_assignment(Path(path), Path(source_dir), assignment)
     if sandboxed:
         require_sandbox()
     if seed is None:
         seed = default_seed(student, name, seed_key(course_dir))
     try:
-        submission = read_notebook(path)
         content = Path(path).read_bytes()
+        submission = parse_notebook(content)
     except (OSError, ValueError) as error:
         raise GradingError(str(error)) from None
     plan = assemble(instructor, submission)
@@ -271,6 +291,7 @@ def grade_submission(
         memory_bytes=memory_bytes,
         files={f"{name}.ipynb": content},
         outputs=outputs,
+        pool=pool,
     )
     result = {
         "notebook": name,

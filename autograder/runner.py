@@ -11,6 +11,14 @@ far are replayed before grading goes on.
 
 The loop that talks to the kernel is jupyter_client's blocking client with a deadline on every
 read, so no state of a timed-out execution survives into the next one.
+
+For speed, a session can be started before its submission is known (:mod:`autograder.pool`
+starts the next submission's kernel while the current one is graded): :meth:`KernelSession.launch`
+starts the kernel process without waiting for it, with the modules of ``preload`` imported at
+kernel start-up, before any student code (ipykernel's ``exec_lines``); :meth:`KernelSession.begin`
+then waits for it, puts the submission in its scratch folder and sets its environment. Most of a
+cold kernel's time is its start-up and the imports of NumPy, matplotlib and the course, so these
+then overlap with grading the submission before.
 """
 
 from __future__ import annotations
@@ -57,9 +65,14 @@ class GradingKernelManager(KernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         if self.sandbox is not None:
             return self.sandbox.wrap(command, self.kernel_env)
+        setpriv = shutil.which("setpriv")
+        if setpriv:
+            # a kernel started ahead of time waits idle: it must not outlive a grader that died
+            # (bubblewrap's --die-with-parent does this in the sandbox)
+            command = [setpriv, "--pdeathsig", "KILL", "--", *command]
         prlimit = shutil.which("prlimit")
         if prlimit and self.memory_bytes > 0:
-            return [prlimit, f"--as={self.memory_bytes}", "--", *command]
+            command = [prlimit, f"--as={self.memory_bytes}", "--", *command]
         return command
 
 
@@ -114,11 +127,23 @@ class _Outputs:
             self.outputs, self.size, self.clear_pending = [], 0, False
 
 
+def preload_line(modules) -> str:
+    """The start-up line of a kernel that imports ``modules`` (through the grading copy's
+    :func:`autograder.harness.preload`), binding no name in the user's namespace."""
+    return f"__import__('autograder.harness', fromlist=['preload']).preload({tuple(modules)!r})"
+
+
 class KernelSession:
     """A kernel for one submission, with replay after a timeout or a crash.
 
     ``copy`` is the grading copy of the course the kernel imports; ``sandboxed`` runs it in the
-    sandbox; ``files`` ({name: bytes}) are put in its working directory.
+    sandbox; ``files`` ({name: bytes}) are put in its working directory; ``preload`` names
+    modules the kernel imports when it starts, before any cell runs (and again after a restart,
+    so a replay sees the same kernel).
+
+    Used as a context manager, it starts the kernel and waits for it. Started ahead of time, it
+    is :meth:`launch`-ed, then :meth:`begin`-ed when its submission is known, and
+    :meth:`close`-d after it.
     """
 
     def __init__(
@@ -130,8 +155,10 @@ class KernelSession:
         memory_bytes: int = DEFAULT_MEMORY,
         env: dict | None = None,
         files: dict[str, bytes] | None = None,
+        preload: tuple[str, ...] = (),
     ):
         self.timeout = timeout
+        self.preload = tuple(preload)
         self.memory_bytes = memory_bytes
         self.env = env or {}
         self.copy = Path(copy)
@@ -146,8 +173,7 @@ class KernelSession:
             self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
         else:
             self.workdir = ipc = self.scratch
-        for name, content in (files or {}).items():
-            (self.workdir / Path(name).name).write_bytes(content)
+        self._put(files or {})
         self.ipc_prefix, self.connection_file = str(ipc / "kernel"), str(ipc / "kernel.json")
         self.history: list[str] = []
         self.km: GradingKernelManager | None = None
@@ -158,12 +184,53 @@ class KernelSession:
         return self
 
     def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        """Kill the kernel and everything it started; remove its scratch folder (idempotent)."""
         self._stop()
         if self.sandbox is not None:
             self.sandbox.release()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
+    def _put(self, files: dict[str, bytes]) -> None:
+        for name, content in files.items():
+            (self.workdir / Path(name).name).write_bytes(content)
+
+    def launch(self) -> None:
+        """Start the kernel process without waiting for it (see :meth:`begin`)."""
+        self._launch()
+
+    def alive(self) -> bool:
+        return self.km is not None and self.km.is_alive()
+
+    def begin(
+        self,
+        *,
+        files: dict[str, bytes] | None = None,
+        env: dict[str, str] | None = None,
+        timeout: int | None = None,
+    ) -> None:
+        """Wait for a launched kernel; then put ``files`` in its working directory and ``env``
+        in its ``os.environ`` (and in the environment of any kernel that replaces it).
+
+        Raises RuntimeError if the kernel died or did not start in time.
+        """
+        self._wait_ready()
+        if timeout is not None:
+            self.timeout = timeout
+        self._put(files or {})
+        if env:
+            self.env.update(env)
+            outcome = self._execute(f"__import__('os').environ.update({dict(env)!r})", silent=True)
+            if outcome.status != "ok":
+                raise RuntimeError(f"the kernel could not be prepared: {outcome.error}")
+
     def _start(self):
+        self._launch()
+        self._wait_ready()
+
+    def _launch(self):
         self.km = GradingKernelManager(
             kernel_name="python3",
             memory_bytes=self.memory_bytes,
@@ -178,14 +245,48 @@ class KernelSession:
         else:
             env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(self.copy), **self.env)
             env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env.get('PATH', '')}"
+        extra = [f"--IPKernelApp.exec_lines={preload_line(self.preload)}"] if self.preload else []
         # the kernel's own log lines (transport warnings) are not the grader's output
         self.km.start_kernel(
-            env=env, cwd=str(self.workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            env=env,
+            cwd=str(self.workdir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            extra_arguments=extra,
         )
         self.kc = self.km.client()
         self.kc.start_channels()
+
+    def _wait_ready(self):
+        """Wait until the kernel answers on its shell channel and publishes on its IOPub channel.
+
+        jupyter_client's ``wait_for_ready`` then waits for 0.2 s of silence on IOPub, on the
+        path of every submission; here the kernel's "idle" status for one of our requests is
+        the proof that both channels work (older messages are ignored by their parent id).
+        Raises RuntimeError if the kernel dies or takes longer than :data:`STARTUP_TIMEOUT`.
+        """
+        km, kc = self.km, self.kc
+        assert km is not None and kc is not None, "the kernel is launched first"
+        deadline, asked = time.monotonic() + STARTUP_TIMEOUT, set()
         try:
-            self.kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+            while True:
+                asked.add(kc.kernel_info())
+                answer_by = min(deadline, time.monotonic() + 1.0)
+                while (remaining := answer_by - time.monotonic()) > 0:
+                    try:
+                        message = kc.get_iopub_msg(timeout=remaining)
+                    except queue.Empty:
+                        break
+                    if (
+                        message["parent_header"].get("msg_id") in asked
+                        and message["msg_type"] == "status"
+                        and message["content"].get("execution_state") == "idle"
+                    ):
+                        return
+                if not km.is_alive():
+                    raise RuntimeError("the kernel died while starting")
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"the kernel did not start in {STARTUP_TIMEOUT} s")
         except RuntimeError:
             self._stop()
             raise
@@ -206,15 +307,25 @@ class KernelSession:
 
     def _restart(self):
         self._stop()
-        self._start()
+        for pause in (0.5, 1.0, 2.0, 4.0, None):
+            try:
+                self._start()
+                break
+            except RuntimeError:
+                if pause is None:
+                    raise
+                # the processes of the kernel just killed (a fork bomb's) still count against
+                # the sandbox's process limit until they are reaped: the new kernel could not
+                # start its threads and died; they go within moments
+                time.sleep(pause)
         for source in self.history:
             if self._execute(source).status in ("timeout", "dead"):
                 return
 
-    def _execute(self, source: str) -> CellOutcome:
+    def _execute(self, source: str, *, silent: bool = False) -> CellOutcome:
         km, kc = self.km, self.kc
         assert km is not None and kc is not None, "the kernel is started by __enter__"
-        msg_id = kc.execute(source, store_history=False, allow_stdin=False)
+        msg_id = kc.execute(source, silent=silent, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + self.timeout
         errors, payload, outputs = [], None, _Outputs()
         while True:

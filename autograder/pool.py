@@ -1,0 +1,232 @@
+"""Grading kernels started ahead of time: while one submission is graded, the next one's kernel
+is already starting.
+
+Where a submission's grading time goes (notebook 03, the sandbox, measured on 2 cores): about
+0.6 s to start a kernel, 1.2 s for the imports of its first cell (NumPy, matplotlib, the course
+library and the notebook's lesson module, most of it matplotlib.pyplot and the SciPy statistics
+that ``course_lib.analysis`` and the probes' checks import), 0.2 s for the probes, a few
+milliseconds for the student's other cells.
+A cold kernel puts all of it on the path of every submission. A :class:`KernelPool` takes the
+first two off it: when a submission's kernel is taken, the pool launches the kernel of the next
+submission of the same notebook, which starts and imports those modules on the other core while
+this one is graded.
+
+The guarantees of a cold kernel hold, because a warm kernel *is* a cold kernel, only started
+earlier:
+
+* one kernel serves exactly one submission and is killed after it; a kernel that ran student
+  code is never reused;
+* each has its own sandbox (:mod:`autograder.sandbox`), its own empty scratch folder, and the
+  grading copy of its notebook (:mod:`autograder.grading_copy`): warm kernels are kept by that
+  copy, and a kernel for another notebook is never handed out;
+* before student code, it has imported only modules of that grading copy and of the Python
+  environment (:func:`preload_modules`), what the notebook's own first cell imports anyway and
+  any student could import first; nothing of the submission or the grader's secrets: the
+  submission's files and its seed reach the kernel only when it is taken (:meth:`begin
+  <autograder.runner.KernelSession.begin>`);
+* a warm kernel that died while it waited is replaced by a new one;
+* time and memory limits, replay after a crash and the verdict outside the kernel are those of
+  :class:`autograder.runner.KernelSession`, which the pool hands out.
+
+One pool lives in each grading process (:func:`process_pool`: the grader itself, each worker of
+a process pool or of a Dask cluster). It is closed when grading ends, when its process exits
+(normally, on an exception or on Ctrl-C), and every kernel it started is then killed; a sandboxed
+kernel also dies with its grader (bubblewrap's ``--die-with-parent``), an unsandboxed one through
+its parent-death signal.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing.util
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
+
+# the imports of every notebook's first cell, and of the probes, that a kernel can make before
+# its submission is known
+COMMON_MODULES = (
+    "numpy",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "ipywidgets",
+    "course_lib",
+    "course_lib.lessons.widgets",
+    "autograder.exercises",
+    "autograder.harness",
+    "autograder.wire",
+)
+
+
+def preload_modules(copy: Path) -> tuple[str, ...]:
+    """The modules a kernel for the grading copy ``copy`` imports before student code: the
+    common ones and the lesson module of its notebook (``course_lib/lessons/nb<notebook>.py``)
+    where the copy has one."""
+    lesson = Path(copy) / "course_lib" / "lessons" / f"nb{Path(copy).name}.py"
+    if lesson.exists():
+        return (*COMMON_MODULES, f"course_lib.lessons.nb{Path(copy).name}")
+    return COMMON_MODULES
+
+
+class KernelPool:
+    """Kernels started ahead of time, kept by (grading copy, sandboxed, memory limit).
+
+    :meth:`session` hands out a kernel for one submission and kills it afterwards; the kernel
+    for the next submission is launched when one is taken. At most one kernel waits at a time:
+    graders take submissions one after another, sorted by notebook, so one is always enough and
+    a kernel for another notebook is killed rather than kept.
+    """
+
+    def __init__(self, *, preload: bool = True):
+        self.preload = preload
+        self._owner = os.getpid()
+        self._lock = threading.Lock()
+        self._waiting: dict[tuple, KernelSession] = {}
+        self._live: set[KernelSession] = set()
+        self.closed = False
+        self.started = 0  # kernels launched, for tests and benchmarks
+        self.replaced = 0  # waiting kernels found dead and replaced
+
+    def __enter__(self) -> KernelPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _launch(self, key: tuple) -> KernelSession:
+        copy, sandboxed, memory_bytes = key
+        session = KernelSession(
+            copy=copy,
+            sandboxed=sandboxed,
+            memory_bytes=memory_bytes,
+            preload=preload_modules(copy) if self.preload else (),
+        )
+        with self._lock:
+            self._live.add(session)
+            self.started += 1
+        try:
+            session.launch()
+        except BaseException:
+            self._discard(session)
+            raise
+        return session
+
+    def _discard(self, session: KernelSession) -> None:
+        with self._lock:
+            self._live.discard(session)
+        session.close()
+
+    def _take(self, key: tuple, **begin) -> KernelSession:
+        """The waiting kernel for ``key``, begun with ``begin`` (launched now if there is none,
+        replaced if it died while it waited); kernels waiting for other keys are killed."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, {}
+        session = waiting.pop(key, None)
+        for other in waiting.values():
+            self._discard(other)
+        if session is not None and not session.alive():
+            self._discard(session)
+            self.replaced += 1
+            session = None
+        if session is None:
+            session = self._launch(key)
+        try:
+            session.begin(**begin)
+        except RuntimeError:  # it died while starting: one more try with a new kernel
+            self._discard(session)
+            self.replaced += 1
+            session = self._launch(key)
+            try:
+                session.begin(**begin)
+            except BaseException:
+                self._discard(session)
+                raise
+        except BaseException:
+            self._discard(session)
+            raise
+        return session
+
+    def prepare(self, *, copy: Path, sandboxed: bool = True, memory_bytes: int = DEFAULT_MEMORY):
+        """Launch a kernel for the grading copy ``copy`` now, unless one waits already, for a
+        submission that comes later (the first one of a class, say)."""
+        key = (Path(copy), sandboxed, memory_bytes)
+        with self._lock:
+            if key in self._waiting:
+                return
+        session = self._launch(key)
+        with self._lock:
+            # another thread (a Dask worker's) may have launched one meanwhile: keep one
+            spare = self._waiting.get(key)
+            if spare is None:
+                self._waiting[key] = session
+        if spare is not None:
+            self._discard(session)
+
+    @contextlib.contextmanager
+    def session(
+        self,
+        *,
+        copy: Path,
+        sandboxed: bool = True,
+        timeout: int = DEFAULT_TIMEOUT,
+        memory_bytes: int = DEFAULT_MEMORY,
+        env: dict[str, str] | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> Iterator[KernelSession]:
+        """A started kernel for one submission, as :class:`KernelSession` gives one, with
+        ``files`` in its working directory and ``env`` in its environment; killed on exit."""
+        if self.closed:
+            raise RuntimeError("the kernel pool is closed")
+        key = (Path(copy), sandboxed, memory_bytes)
+        session = self._take(key, files=files, env=env, timeout=timeout)
+        try:
+            # the next submission's kernel starts while this one is graded (after this one is
+            # ready, so that it does not compete with it for the CPU while it starts)
+            self.prepare(copy=key[0], sandboxed=sandboxed, memory_bytes=memory_bytes)
+            yield session
+        finally:
+            self._discard(session)
+
+    def live(self) -> int:
+        """How many kernels of this pool are running or waiting."""
+        with self._lock:
+            return len(self._live)
+
+    def close(self) -> None:
+        """Kill every kernel of the pool, waiting or in use (only in the process that made it:
+        a forked child holds a copy of the parent's pool and must not touch its kernels)."""
+        self.closed = True
+        if os.getpid() != self._owner:
+            return
+        with self._lock:
+            sessions, self._live, self._waiting = list(self._live), set(), {}
+        for session in sessions:
+            session.close()
+
+
+_process_pool: KernelPool | None = None
+
+
+def process_pool() -> KernelPool:
+    """The kernel pool of this process, made on first use and closed when the process exits
+    (``atexit``, and multiprocessing's finalizers, which run where atexit does not: in the
+    workers of a process pool)."""
+    global _process_pool
+    if _process_pool is None or _process_pool.closed or _process_pool._owner != os.getpid():
+        _process_pool = KernelPool()
+        atexit.register(_process_pool.close)
+        multiprocessing.util.Finalize(None, _process_pool.close, exitpriority=100)
+    return _process_pool
+
+
+def close_process_pool() -> None:
+    """Close this process's kernel pool, if it has one; the next :func:`process_pool` makes a
+    new one."""
+    global _process_pool
+    if _process_pool is not None and _process_pool._owner == os.getpid():
+        _process_pool.close()
+    _process_pool = None

@@ -1,0 +1,307 @@
+"""autograder.pool: kernels started ahead of time, one per submission, and nothing left behind.
+
+Every test here starts grading kernels (marked slow), in the sandbox where this machine has one.
+No test times anything: what the pool is for (speed) is measured by benchmarks/bench_grading.py.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import sandbox
+from autograder.classroom import Job, grade_jobs
+from autograder.grading_copy import grading_copy
+from autograder.pool import KernelPool, preload_modules
+from grading_helpers import ROOT, submission, write
+from test_grading import FORWARD, INFINITE_LOOP
+
+NB = "03_inverted_dropout"
+SANDBOXED = sandbox.unavailable_reason() is None
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pool")]
+
+
+def _kernel_pid(session) -> int:
+    process = getattr(session.km.provisioner, "process", None)
+    assert process is not None, "the kernel has no local process"
+    return process.pid
+
+
+def _children() -> dict[int, int]:
+    """{pid: parent pid} of every live process of this machine (zombies left out)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def _descendants(pid: int | None = None) -> set[int]:
+    """The live processes below ``pid`` (this process by default)."""
+    parents, found = _children(), set()
+    pending = [pid or os.getpid()]
+    while pending:
+        parent = pending.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def _none_left(pids=None, *, besides=frozenset(), wait: float = 15.0) -> bool:
+    """Whether this process has no descendant but ``besides`` (the servers other tests of the
+    session started), or none of ``pids`` lives, within ``wait`` s."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        alive = _descendants() - besides if pids is None else set(pids) & set(_children())
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _with_command_line(text: str) -> set[int]:
+    """Live processes whose command line contains ``text``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) in _children():
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def copy():
+    return grading_copy(NB)
+
+
+@pytest.fixture
+def pool():
+    before = frozenset(_descendants())
+    with KernelPool() as pool:
+        yield pool
+    assert _none_left(besides=before), "the closed pool left processes behind"
+
+
+def _session(pool, copy, seed: int, files=None, timeout=20):
+    return pool.session(
+        copy=copy,
+        sandboxed=SANDBOXED,
+        timeout=timeout,
+        env={"AUTOGRADER_SEED": str(seed)},
+        files=files or {},
+    )
+
+
+def test_the_waiting_kernel_imports_the_course_and_only_modules():
+    modules = preload_modules(grading_copy(NB))
+    assert {"numpy", "course_lib", f"course_lib.lessons.nb{NB}", "autograder.harness"} <= set(
+        modules
+    )
+    assert all(
+        module.split(".")[0] in {"numpy", "matplotlib", "ipywidgets", "course_lib", "autograder"}
+        for module in modules
+    )
+
+
+def test_each_submission_gets_a_kernel_of_its_own_that_nothing_of_the_last_reaches(pool, copy):
+    with _session(pool, copy, 1, {f"{NB}.ipynb": b"student A"}) as first:
+        first_pid, first_scratch = _kernel_pid(first), first.scratch
+        setup = first.run(
+            "secret_of_a = 'A'\n"
+            "import os, sys\n"
+            "open('/tmp/left_by_a', 'w').write('A')\n"
+            "open('left_by_a.txt', 'w').write('A')\n"
+            "sys.modules['numpy'].left_by_a = True\n"
+            "os.environ['LEFT_BY_A'] = '1'"
+        )
+        assert setup.status == "ok", setup.error
+        seen = first.run("assert os.environ['AUTOGRADER_SEED'] == '1'")
+        assert seen.status == "ok", seen.error
+    assert _none_left([first_pid]) and not first_scratch.exists()
+    with _session(pool, copy, 2, {f"{NB}.ipynb": b"student B"}) as second:
+        assert _kernel_pid(second) != first_pid and second.scratch != first_scratch
+        checks = {
+            "secret_of_a": "NameError: name 'secret_of_a' is not defined",
+            "assert not __import__('os').path.exists('/tmp/left_by_a')": "",
+            "assert 'left_by_a.txt' not in __import__('os').listdir('.')": "",
+            "assert open('03_inverted_dropout.ipynb').read() == 'student B'": "",
+            "assert not hasattr(__import__('numpy'), 'left_by_a')": "",
+            "assert 'LEFT_BY_A' not in __import__('os').environ": "",
+            "assert __import__('os').environ['AUTOGRADER_SEED'] == '2'": "",
+        }
+        for source, error in checks.items():
+            outcome = second.run(source, remember=False)
+            assert (outcome.status, outcome.error) == ("error" if error else "ok", error), source
+
+
+def test_the_waiting_kernel_has_imported_its_modules_bound_no_name_and_holds_no_submission(
+    pool, copy
+):
+    with _session(pool, copy, 1):
+        waiting = next(iter(pool._waiting.values()))
+        # started, with no submission in its scratch folder: the next one is not known yet
+        assert waiting.alive()
+        assert not [name for name in os.listdir(waiting.workdir) if not name.startswith(".")]
+    with _session(pool, copy, 2) as second:
+        assert second is waiting
+        imported = second.run(
+            "import sys\n"
+            f"assert {{'numpy', 'course_lib', 'course_lib.lessons.nb{NB}'}} <= set(sys.modules)",
+            remember=False,
+        )
+        assert imported.status == "ok", imported.error
+        for name in ("np", "numpy", "plt", "course_lib", "importlib"):
+            outcome = second.run(f"{name}", remember=False)
+            assert outcome.status == "error" and "NameError" in outcome.error, name
+        # as in a kernel just started: no output kept, nothing in the history
+        fresh = second.run("assert _ == '' and len(In) <= 2 and not Out", remember=False)
+        assert fresh.status == "ok", fresh.error
+
+
+def test_a_waiting_kernel_that_died_is_replaced(pool, copy):
+    with _session(pool, copy, 1):
+        waiting = next(iter(pool._waiting.values()))
+    os.killpg(_kernel_pid(waiting), signal.SIGKILL)
+    assert _none_left([_kernel_pid(waiting)])
+    with _session(pool, copy, 2) as second:
+        assert second is not waiting and pool.replaced == 1
+        outcome = second.run("1 + 1")
+        assert outcome.status == "ok", outcome.error
+
+
+def test_a_timeout_or_a_crash_does_not_reach_the_next_submission(pool, copy):
+    with _session(pool, copy, 1, timeout=2) as first:
+        first.run("kept = 1")
+        assert first.run("import time\ntime.sleep(600)").status == "timeout"
+        assert first.run("assert kept == 1").status == "ok"  # replayed in a new kernel
+        assert first.run("import os\nos._exit(3)").status == "dead"
+        restarted = first.run("import os\nassert os.environ['AUTOGRADER_SEED'] == '1'")
+        assert restarted.status == "ok", restarted.error
+    with _session(pool, copy, 2, timeout=20) as second:
+        outcome = second.run("kept", remember=False)
+        assert outcome.error == "NameError: name 'kept' is not defined"
+        assert second.timeout == 20
+
+
+def test_an_exception_while_grading_kills_that_kernel_and_closing_kills_the_rest(copy):
+    before = frozenset(_descendants())
+    pool = KernelPool()
+    with pytest.raises(ZeroDivisionError), _session(pool, copy, 1) as first:
+        first_pid = _kernel_pid(first)
+        raise ZeroDivisionError
+    assert _none_left([first_pid])
+    assert pool.live() == 1  # the next submission's kernel
+    pool.close()
+    assert _none_left(besides=before) and pool.live() == 0
+    with pytest.raises(RuntimeError, match="closed"), _session(pool, copy, 2):
+        pass
+
+
+def _class(root: Path, students: int) -> list[Job]:
+    right = submission(NB, correct=True)
+    hanging = submission(NB, {FORWARD: INFINITE_LOOP}, correct=True)
+    jobs = []
+    for number in range(students):
+        path = write(hanging if number == 1 else right, root / f"s{number}" / f"{NB}.ipynb")
+        jobs.append(
+            Job(
+                f"s{number}",
+                NB,
+                str(path),
+                number,
+                SANDBOXED,
+                3,
+                4 * 1024**3,
+                str(ROOT / "autograder" / "course" / "source"),
+            )
+        )
+    return jobs
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_grading_a_class_leaves_no_process_and_a_hang_costs_only_its_own_notebook(
+    tmp_path, workers
+):
+    before = frozenset(_descendants())
+    results = []
+    graded = grade_jobs(
+        _class(tmp_path, 4),
+        [lambda each: results.append(each.result)],
+        workers=workers,
+        progress=False,
+    )
+    assert graded == 4 and _none_left(besides=before)
+    scores = {result["student"]: result["score"] for result in results}
+    assert scores == {"s0": 6.0, "s1": 2.0, "s2": 6.0, "s3": 6.0}
+
+
+def test_ctrl_c_while_grading_leaves_no_kernel(tmp_path):
+    submissions = tmp_path / "submitted"
+    _class(submissions, 6)
+    (tmp_path / "course").mkdir()
+    scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-", dir=tmp_path))
+    env = dict(
+        os.environ,
+        TMPDIR=str(scratch),  # every kernel's scratch folder, and so its command line
+        JUPYTER_CONFIG_DIR=str(tmp_path / "course" / ".jupyter"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(submissions),
+        "--out",
+        str(tmp_path / "out"),
+        "--course-dir",
+        str(tmp_path / "course"),
+        "--workers",
+        "2",
+        "--quiet",
+        *([] if SANDBOXED else ["--no-sandbox"]),
+    ]
+    grader = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _with_command_line(str(scratch)) and time.monotonic() < deadline:
+            assert grader.poll() is None, "the grader ended before it started a kernel"
+            time.sleep(0.2)
+        assert _with_command_line(str(scratch)), "no kernel started"
+        os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        grader.wait(timeout=120)
+    finally:
+        if grader.poll() is None:
+            os.killpg(grader.pid, signal.SIGKILL)
+            grader.wait()
+    deadline = time.monotonic() + 15
+    while _with_command_line(str(scratch)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _with_command_line(str(scratch))
+    assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]
+    graded = [json.loads(path.read_text()) for path in (tmp_path / "out").glob("results/*/*.json")]
+    assert len(graded) < 6  # it was interrupted, not finished
