@@ -14,12 +14,15 @@ from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 
 def _source_dir(args):
-    """The instructor notebooks: ``--source-dir``, else the ``source`` folder of ``--course-dir``,
-    else the course's own."""
+    """The instructor notebooks: ``--source-dir``, else the course's own, else (where the
+    installed course has none, as in ``make classroom``'s environment) the ``source`` folder of
+    ``--course-dir``."""
     if args.source_dir is not None:
         return args.source_dir
     course_dir = getattr(args, "course_dir", None)
-    return Path(course_dir) / "source" if course_dir else SOURCE_DIR
+    if SOURCE_DIR.is_dir() or not course_dir:
+        return SOURCE_DIR
+    return Path(course_dir) / "source"
 
 
 def _check(args) -> int:
@@ -147,8 +150,8 @@ def _common(parser, *, source_dir: bool = True):
         parser.add_argument(
             "--source-dir",
             default=None,
-            help="folder of instructor notebooks (default: the source folder of --course-dir, "
-            "else autograder/course/source)",
+            help="folder of instructor notebooks (default: autograder/course/source, or the "
+            "source folder of --course-dir where the installed course has none)",
         )
     parser.add_argument(
         "--no-sandbox",

@@ -131,15 +131,20 @@ def test_the_readmes_class_pictures_are_screenshots_the_browser_test_takes():
     assert all((root / "docs" / "classroom" / f"{name}.png").exists() for name in pictures)
 
 
-def test_grading_commands_take_the_instructor_notebooks_from_the_course_they_are_given(tmp_path):
+def test_grading_commands_find_the_instructor_notebooks_where_the_install_has_none(
+    tmp_path, monkeypatch
+):
     from autograder import cli
     from autograder.grading import SOURCE_DIR
 
     given = argparse.Namespace(source_dir=None, course_dir=str(tmp_path))
-    assert cli._source_dir(given) == tmp_path / "source"  # a class's copy has no own notebooks
+    assert cli._source_dir(given) == SOURCE_DIR  # the course's own, while it has them
     assert cli._source_dir(argparse.Namespace(source_dir=None, course_dir=None)) == SOURCE_DIR
     explicit = argparse.Namespace(source_dir="/elsewhere", course_dir=str(tmp_path))
     assert cli._source_dir(explicit) == "/elsewhere"
+    # make classroom's environment holds none: the instructor's course has them
+    monkeypatch.setattr(cli, "SOURCE_DIR", tmp_path / "removed")
+    assert cli._source_dir(given) == tmp_path / "source"
 
 
 def test_one_class_at_a_time_per_environment(tmp_path):

@@ -35,20 +35,19 @@ from course_lib.lessons import nb07_capstone as lesson
 from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check, hint
 
+results = lesson.compute_results(progress=True) if RECOMPUTE else lesson.load_results()
+settings = lesson.settings_of(results)
+print(f"made by `{results['generator']}` with course_lib {results['course_lib_version']}, "
+      f"NumPy {results['numpy_version']}, on {results['created']} in {results['seconds']:.0f} s")
+print(f"seeds {settings.seeds}; {results['recipe']}")
+print(f"{len(results['configs'])} configurations x {len(settings.seeds)} seeds = "
+      f"{sum(len(runs) for runs in results['runs'].values())} trained networks")
 
 # %% [markdown] id="c477913b" tags=["hints"]
 # **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
 # the checks on your function and, when one fails, says what looks wrong. Stuck?
 # `hint("sweep_p_drop")` gives a first hint for that exercise; call it again for a more specific one
 # (two or three per exercise). Hints are not graded, and they never give the answer away.
-#
-# results = lesson.compute_results(progress=True) if RECOMPUTE else lesson.load_results()
-# settings = lesson.settings_of(results)
-# print(f"made by `{results['generator']}` with course_lib {results['course_lib_version']}, "
-#       f"NumPy {results['numpy_version']}, on {results['created']} in {results['seconds']:.0f} s")
-# print(f"seeds {settings.seeds}; {results['recipe']}")
-# print(f"{len(results['configs'])} configurations x {len(settings.seeds)} seeds = "
-#       f"{sum(len(runs) for runs in results['runs'].values())} trained networks")
 
 # %% [markdown] id="70532f09cbed"
 # ## 1. The claims, and a setup small enough to test them
