@@ -1,6 +1,6 @@
 """Grade one submission: run it in its own kernel, judge every test in this process.
 
-The result is the JSON of the course spec (section 5)::
+The result is the grading JSON that ``python -m autograder check`` prints::
 
     {"notebook", "assignment", "student", "score", "max_score", "seed", "sandbox",
      "tests": [{"id", "points", "max_points", "status", "message"}], "warnings"}
@@ -218,7 +218,7 @@ def grade_plan(
 
 @dataclass
 class Graded:
-    """A graded submission: its result (the JSON of the spec) and, when asked for, the notebook
+    """A graded submission: its result (the grading JSON above) and, when asked for, the notebook
     as graded, with the outputs of its cells and of its tests (:mod:`autograder.autograded`)."""
 
     result: dict
