@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_classroom import NB, make_class  # noqa: E402
+from test_classroom import NB, grade_command, make_class  # noqa: E402
 
 TARGETS = {  # ratio name: (faster way, slower way, target speed-up)
     "1 worker vs nbgrader autograde": ("workers 1", "nbgrader", 3.0),
@@ -56,20 +56,9 @@ def time_course_grader(submissions: Path, workers: int, work: Path) -> float:
     course.mkdir()
     started = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            str(submissions),
-            "--out",
-            str(work / f"out-{workers}"),
-            "--course-dir",
-            str(course),
-            "--workers",
-            str(workers),
-            "--quiet",
-        ],
+        grade_command(
+            submissions, work / f"out-{workers}", course, "--workers", str(workers), "--quiet"
+        ),
         check=True,
         cwd=ROOT,
         env=_env(course),

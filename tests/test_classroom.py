@@ -66,21 +66,26 @@ def make_class(root: Path) -> dict[str, float]:
     return expected
 
 
+def grade_command(submissions, out, course, *extra) -> list[str]:
+    """``python -m autograder grade`` of a class into ``out``, scores into ``course``."""
+    return [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(submissions),
+        "--out",
+        str(out),
+        "--course-dir",
+        str(course),
+        *extra,
+    ]
+
+
 def grade(submissions, out, course, *extra):
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(course / ".jupyter"))
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            str(submissions),
-            "--out",
-            str(out),
-            "--course-dir",
-            str(course),
-            *extra,
-        ],
+        grade_command(submissions, out, course, *extra),
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -20,6 +20,7 @@ from autograder.classroom import Job, grade_jobs
 from autograder.grading_copy import grading_copy
 from autograder.pool import KernelPool, preload_modules
 from grading_helpers import ROOT, submission, write
+from test_classroom import grade_command
 from test_grading import FORWARD, INFINITE_LOOP
 
 NB = "03_inverted_dropout"
@@ -263,23 +264,9 @@ def test_ctrl_c_while_grading_leaves_no_kernel(tmp_path):
         JUPYTER_CONFIG_DIR=str(tmp_path / "course" / ".jupyter"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        str(submissions),
-        "--out",
-        str(tmp_path / "out"),
-        "--course-dir",
-        str(tmp_path / "course"),
-        "--workers",
-        "2",
-        "--quiet",
-        *([] if SANDBOXED else ["--no-sandbox"]),
-    ]
+    options = ["--workers", "2", "--quiet", *([] if SANDBOXED else ["--no-sandbox"])]
     grader = subprocess.Popen(
-        command,
+        grade_command(submissions, tmp_path / "out", tmp_path / "course", *options),
         cwd=ROOT,
         env=env,
         start_new_session=True,
