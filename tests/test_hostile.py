@@ -27,7 +27,7 @@ import pytest
 from autograder import exercises, wire
 from autograder.grading import grade_notebook
 from grading_helpers import ROOT, solution_sources, submission, write
-from test_classroom import BINOMIAL_FORWARD, BOOSTED_LR
+from test_classroom import BINOMIAL_FORWARD, BOOSTED_LR, grade_command
 from test_grading import CORRECT_LR, MONKEYPATCH_CHECKS, NO_SCALING
 
 NB3, NB7 = "03_inverted_dropout", "07_capstone"
@@ -500,22 +500,9 @@ def hostile_class(tmp_path_factory):
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
     run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            str(submissions),
-            "--out",
-            str(out),
-            "--course-dir",
-            str(course),
-            "--workers",
-            "2",
-            "--timeout",
-            str(TIMEOUT),
-            "--quiet",
-        ],
+        grade_command(
+            submissions, out, course, "--workers", "2", "--timeout", str(TIMEOUT), "--quiet"
+        ),
         capture_output=True,
         text=True,
         cwd=ROOT,
