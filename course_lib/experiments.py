@@ -378,6 +378,102 @@ def paired_summary(errors_a, errors_b) -> dict:
     }
 
 
+def paired_t(errors_a, errors_b, confidence: float = 0.95) -> dict:
+    """Student's t on the per-seed differences ``a - b`` of two paired configurations.
+
+    The differences are treated as independent draws of one normal law (each seed is one
+    independent split, initialisation and batch order); with ``S`` seeds the mean difference
+    divided by its standard error follows Student's t with ``S - 1`` degrees of freedom when the
+    two configurations do equally well on average.
+
+    Parameters
+    ----------
+    errors_a, errors_b : sequences of float, shape (S,), S >= 2
+        One value per seed, in the same seed order.
+    confidence : float in (0, 1)
+        Coverage of the interval.
+
+    Returns
+    -------
+    dict with ``mean`` (mean difference), ``standard_error``, ``df`` (``S - 1``), ``interval``
+    (the two-sided t-interval of the mean difference at ``confidence``), ``t`` (mean / standard
+    error), ``p_value`` (two-sided: the probability of a ``|t|`` at least this large if the two
+    configurations do equally well) and ``p_greater`` (one-sided: of a ``t`` at least this large,
+    that is the evidence that ``a`` is worse than ``b`` when they are errors). A zero standard
+    error gives ``t`` = ±inf (p-values 0 and 1) or, for no difference at all, ``t`` = 0.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, if there are fewer than 2 seeds, or if ``confidence`` is not in
+        (0, 1).
+    """
+    from scipy import stats
+
+    errors_a, errors_b = _check_curve(errors_a, "errors_a"), _check_curve(errors_b, "errors_b")
+    if errors_a.shape != errors_b.shape or errors_a.size < 2:
+        raise ValueError(
+            f"errors_a and errors_b must hold one value per seed for the same S >= 2 seeds, "
+            f"got shapes {errors_a.shape} and {errors_b.shape}"
+        )
+    if not isinstance(confidence, (int, float)) or not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    summary = paired_summary(errors_a, errors_b)
+    mean, standard_error = summary["mean"], summary["standard_error"]
+    df = len(errors_a) - 1
+    if standard_error > 0:
+        t = mean / standard_error
+    else:
+        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    radius = float(stats.t.ppf(0.5 + confidence / 2, df)) * standard_error
+    return {
+        "mean": mean,
+        "standard_error": standard_error,
+        "df": df,
+        "interval": (mean - radius, mean + radius),
+        "t": t,
+        "p_value": float(2 * stats.t.sf(abs(t), df)),
+        "p_greater": float(stats.t.sf(t, df)),
+    }
+
+
+SIGNIFICANCE = 0.05  # a rate is "significantly worse" below this one-sided paired p-value
+
+
+def choose_p_drop(val_errors: Mapping, test_errors: Mapping | None = None) -> float:
+    """The ``p_drop`` with the lowest mean validation error over seeds.
+
+    The reference of notebook 01's exercise. ``test_errors`` is accepted and ignored on purpose:
+    a rate chosen on the test errors makes the test error of the chosen network an optimistic
+    estimate. Any rate whose paired validation errors are not significantly worse than this one
+    (:func:`paired_t`, one-sided, at :data:`SIGNIFICANCE`) is an equally defensible choice.
+
+    Parameters
+    ----------
+    val_errors : mapping {p_drop: sequence of float, one per seed}
+        Every rate with the same seeds, in the same order.
+    test_errors : mapping of the same form, or None
+        Not used.
+
+    Returns
+    -------
+    float, one of the keys of ``val_errors``
+
+    Raises
+    ------
+    ValueError
+        If ``val_errors`` is empty or its rates do not have the same number of seeds.
+    """
+    if not isinstance(val_errors, Mapping) or not val_errors:
+        raise ValueError("val_errors must be a non-empty mapping {p_drop: errors per seed}")
+    means = {
+        p_drop: _check_curve(errors, "val_errors").mean() for p_drop, errors in val_errors.items()
+    }
+    if len({len(errors) for errors in val_errors.values()}) != 1:
+        raise ValueError("val_errors must give every p_drop the same number of seeds")
+    return min(means, key=means.__getitem__)
+
+
 def smooth(curve, window: int) -> np.ndarray:
     """Trailing moving average over ``window`` epochs (the first epochs average what there is so
     far): entry ``t`` is the mean of ``curve[max(0, t - window + 1):t + 1]``.

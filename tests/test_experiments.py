@@ -301,3 +301,55 @@ def test_epochs_to_reach_and_best_epoch():
 def test_reading_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# --- paired t-test and the choice of p_drop ----------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_paired_t_agrees_with_scipy(seed):
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0.05, 0.01, size=10)
+    b = a - rng.normal(0.004, 0.005, size=10)
+    result = experiments.paired_t(a, b, confidence=0.9)
+    reference = stats.ttest_rel(a, b)
+    assert result["df"] == 9
+    assert result["t"] == pytest.approx(reference.statistic, rel=1e-12)
+    assert result["p_value"] == pytest.approx(reference.pvalue, rel=1e-9)
+    greater = stats.ttest_rel(a, b, alternative="greater").pvalue
+    assert result["p_greater"] == pytest.approx(greater, rel=1e-9)
+    low, high = reference.confidence_interval(0.9)
+    assert result["interval"] == pytest.approx((low, high), rel=1e-9)
+
+
+def test_paired_t_without_spread():
+    same = experiments.paired_t([0.1, 0.2, 0.3], [0.1, 0.2, 0.3])
+    assert same["t"] == 0.0 and same["p_value"] == 1.0 and same["interval"] == (0.0, 0.0)
+    shifted = experiments.paired_t([0.5, 0.5], [0.25, 0.25])
+    assert shifted["t"] == math.inf and shifted["p_greater"] == 0.0 and shifted["p_value"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "arguments,pattern",
+    [
+        (([0.1], [0.2]), "S >= 2 seeds"),
+        (([0.1, 0.2], [0.2]), "S >= 2 seeds"),
+        (([0.1, 0.2], [0.2, 0.3], 1.0), r"confidence must be in \(0, 1\)"),
+        (([0.1, 0.2], [0.2, 0.3], 0.0), r"confidence must be in \(0, 1\)"),
+    ],
+)
+def test_paired_t_rejects_bad_arguments(arguments, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        experiments.paired_t(*arguments)
+
+
+def test_choose_p_drop_takes_the_lowest_validation_mean_and_ignores_the_test_errors():
+    val = {0.0: [0.06, 0.05], 0.2: [0.04, 0.05], 0.5: [0.03, 0.07]}
+    assert experiments.choose_p_drop(val) == 0.2
+    assert experiments.choose_p_drop(val, {0.0: [0.0, 0.0], 0.2: [1, 1], 0.5: [1, 1]}) == 0.2
+    with pytest.raises(ValueError, match="val_errors must be a non-empty mapping"):
+        experiments.choose_p_drop({})
+    with pytest.raises(ValueError, match="same number of seeds"):
+        experiments.choose_p_drop({0.0: [0.1, 0.2], 0.5: [0.1]})

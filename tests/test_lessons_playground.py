@@ -148,6 +148,85 @@ def test_a_changed_data_set_brings_its_own_data():
     assert abs(np.median(radii[playground.y_test == 0]) - 1.2) < 0.05
 
 
+def test_settings_from_controls_read_the_shown_layers_only():
+    base = pg.Settings(seed=3, batch_size=5)
+    s = pg.settings_from_controls(
+        base, n_hidden=2, widths=(8, 16, 30), rates=(0.1, 0.4, 0.6, 0.9), lr=0.1, n_train=70
+    )
+    assert s.hidden == (8, 16) and s.rates == (0.1, 0.4, 0.6) and s.layer_sizes == (2, 8, 16, 2)
+    assert (s.lr, s.n_train, s.seed, s.batch_size) == (0.1, 70, 3, 5)
+    one = pg.settings_from_controls(
+        base, n_hidden=1, widths=(8, 16, 30), rates=(0.1, 0.4, 0.6, 0.9)
+    )
+    assert one.hidden == (8,) and one.rates == (0.1, 0.4)
+    assert base.hidden == (24, 24)  # the base is not changed
+
+
+@pytest.mark.parametrize(
+    "arguments,pattern",
+    [
+        ({"n_hidden": 0}, "n_hidden must be an integer >= 1"),
+        ({"n_hidden": 4, "widths": (5,) * 4, "rates": (0.1,) * 5}, r"n_hidden must be in \[1, 3\]"),
+        ({"n_hidden": 3, "widths": (5, 5)}, "widths must give at least n_hidden = 3"),
+        ({"n_hidden": 2, "rates": (0.1, 0.2)}, "rates must give at least n_hidden \\+ 1 = 3"),
+        ({"n_hidden": 1, "widths": (0,)}, "layer_sizes"),
+        ({"n_hidden": 1, "lr": -0.1}, "lr must be a finite number > 0"),
+        ({"n_hidden": 1, "rates": (0.0, 1.0)}, r"p_drop\[1\] must be in \[0, 1\)"),
+    ],
+)
+def test_settings_from_controls_reject_bad_values(arguments, pattern):
+    arguments = {"widths": (5, 5, 5), "rates": (0.1, 0.2, 0.3, 0.4), **arguments}
+    with pytest.raises(ValueError, match=pattern):
+        pg.settings_from_controls(pg.Settings(), **arguments)
+
+
+def test_a_changed_learning_rate_keeps_the_weights_and_data_and_changes_the_steps():
+    playground = pg.Playground()
+    fresh, X_train = playground.dropout_net.copy(), playground.X_train.copy()
+    playground.step(10)
+    slow = [w.copy() for w in playground.dropout_net.parameters()]
+    playground.reset(lr=0.1)
+    assert playground.steps == 0 and len(playground.histories["plain"].val_loss) == 1
+    assert _same_weights(playground.dropout_net, fresh) and _same_weights(
+        playground.plain_net, fresh
+    )
+    assert np.array_equal(playground.X_train, X_train)
+    playground.step(10)
+    # the same batches and masks at ten times the rate: the weights move further from the start
+    moved = sum(
+        np.sum((w - w0) ** 2)
+        for w, w0 in zip(playground.dropout_net.parameters(), fresh.parameters())
+    )
+    moved_slow = sum(np.sum((w - w0) ** 2) for w, w0 in zip(slow, fresh.parameters()))
+    assert moved > 10 * moved_slow
+
+
+@pytest.mark.parametrize("hidden", [(5,), (8, 3, 6), (32, 32, 32)])
+def test_new_hidden_sizes_start_a_clean_run_with_twin_weights_and_the_same_data(hidden):
+    playground = pg.Playground()
+    X_train, y_train = playground.X_train.copy(), playground.y_train.copy()
+    playground.step(5)
+    rates = (0.2, *[0.5] * len(hidden))
+    playground.reset(
+        pg.settings_from_controls(
+            playground.settings, n_hidden=len(hidden), widths=hidden, rates=rates
+        )
+    )
+    assert playground.settings.layer_sizes == (2, *hidden, 2) and playground.steps == 0
+    assert [w.shape for w in playground.dropout_net.weights] == [
+        (a, b) for a, b in zip((2, *hidden), (*hidden, 2))
+    ]
+    assert _same_weights(playground.dropout_net, playground.plain_net)
+    assert playground.plain_net.p_drop == (0.0,) * (len(hidden) + 1)
+    assert np.array_equal(playground.X_train, X_train) and np.array_equal(
+        playground.y_train, y_train
+    )
+    assert [len(mask) for mask in playground.mask] == [2, *hidden, 2]
+    assert all(len(h.val_loss) == 1 for h in playground.histories.values())
+    playground.step(3)
+    assert playground.steps == 3 and playground.boundary("dropout").shape == (pg.GRID, pg.GRID)
+
+
 # --- what the drawings need -------------------------------------------------------------------
 
 
@@ -316,3 +395,25 @@ def test_the_things_to_try_in_notebook_01_happen():
     assert "spirals with noise 0" in text
     spirals = _run(dataset="spirals", noise=0.0)
     assert spirals["dropout"]["train"] > spirals["plain"]["train"] + 0.2
+    # 5. hidden layers of 4 units: less overfitting, and dropout costs more than it saves
+    assert "shrink both hidden layers to 4 units" in text
+    small = _run(hidden=(4, 4))
+    assert small["plain"]["test"] < default["plain"]["test"] - 0.05
+    assert small["dropout"]["test"] > small["plain"]["test"] + 0.1
+    # one hidden layer of 32 units: at lr 0.1 the lowest test loss comes about ten times sooner
+    assert "one hidden layer of 32 units and raise the learning" in text and "to 0.1" in text
+    assert pg.Settings().lr * 10 == pytest.approx(0.1)
+    fast, slow = (
+        pg.Playground(hidden=(32,), p_drop=(0.2, 0.5), lr=lr) for lr in (0.1, pg.Settings().lr)
+    )
+    for playground in (fast, slow):
+        playground.step(1000)
+    lowest = {
+        name: int(np.argmin(playground.histories["plain"].val_loss))
+        for name, playground in (("fast", fast), ("slow", slow))
+    }
+    assert 5 <= lowest["slow"] / lowest["fast"] <= 20
+    assert (
+        np.mean(fast.histories["plain"].val_loss[-100:])
+        > min(fast.histories["plain"].val_loss) + 0.1
+    )

@@ -148,3 +148,39 @@ def test_one_playground_plays_at_a_time():
 
     asyncio.run(session())
     assert "paused" in first.status.value and first.playground.steps >= 1
+
+
+def test_layer_width_and_learning_rate_controls_start_a_new_run():
+    widget = pw.PlaygroundWidget()
+    assert widget.layer_slider.value == 2 and widget.controls["lr"].value == pytest.approx(0.01)
+    shown = [slider.layout.display != "none" for slider in widget.width_sliders]
+    assert shown == [True, True, False]
+    widget.step()
+    widget.layer_slider.value = 3
+    s = widget.playground.settings
+    assert s.hidden == (24, 24, pw.NEW_LAYER[0]) and s.rates == (0.2, 0.5, 0.5, pw.NEW_LAYER[1])
+    assert widget.playground.steps == 0 and widget.width_sliders[2].layout.display != "none"
+    assert widget.rate_sliders[3].layout.display != "none"
+    widget.width_sliders[0].value = 6
+    assert widget.playground.settings.hidden == (6, 24, 24)
+    widget.layer_slider.value = 1
+    assert widget.playground.settings.layer_sizes == (2, 6, 2)
+    assert widget.playground.settings.rates == (0.2, 0.5)
+    assert widget.width_sliders[1].layout.display == "none"
+    assert widget.rate_sliders[2].layout.display == "none"
+    widget.step()
+    widget.controls["lr"].value = 0.1
+    assert widget.playground.settings.lr == pytest.approx(0.1) and widget.playground.steps == 0
+    layer_sizes = widget.playground.settings.layer_sizes
+    assert [w.shape for w in widget.playground.dropout_net.weights] == [(2, 6), (6, 2)]
+    assert layer_sizes == (2, 6, 2)
+    canvas = RecordingCanvas()
+    pw.draw_frame(canvas, widget.playground)  # a one-layer network draws
+    assert len(canvas.named("fill_styled_rects")) == 2
+
+
+def test_the_widget_refuses_a_network_it_cannot_show():
+    with pytest.raises(ValueError, match=r"settings\.hidden must have 1 to 3 layers"):
+        pw.PlaygroundWidget(pg.Settings(hidden=(4, 4, 4, 4), p_drop=0.5))
+    with pytest.raises(ValueError, match="at most 32 units"):
+        pw.PlaygroundWidget(pg.Settings(hidden=(64,), p_drop=0.5))

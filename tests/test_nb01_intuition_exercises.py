@@ -318,3 +318,146 @@ def test_unimplemented_count_subnetworks_says_so():
 )
 def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked, behaviour):
     assert_scored_in_parts(name, correct, unchecked, behaviour, seed=11)
+
+
+# --- choose_p_drop ------------------------------------------------------------------------------
+
+
+def _means(errors):
+    return {rate: float(np.mean(values)) for rate, values in errors.items()}
+
+
+def choose_by_mean(val_errors, test_errors):
+    means = _means(val_errors)
+    return min(means, key=means.__getitem__)
+
+
+def choose_by_median(val_errors, test_errors):
+    medians = {rate: float(np.median(values)) for rate, values in val_errors.items()}
+    return min(medians, key=medians.__getitem__)
+
+
+def choose_smallest_rate_within_noise(val_errors, test_errors):
+    """The least dropout that is not significantly worse than the best (scipy's paired test)."""
+    from scipy import stats
+
+    best = choose_by_mean(val_errors, test_errors)
+    for rate in sorted(val_errors):
+        result = stats.ttest_rel(val_errors[rate], val_errors[best], alternative="greater")
+        if rate == best or result.pvalue >= 0.05:
+            return rate
+    return best
+
+
+def choose_largest_rate_within_two_standard_errors(val_errors, test_errors):
+    """The most dropout whose mean paired difference to the best is within 2 standard errors."""
+    best = choose_by_mean(val_errors, test_errors)
+    chosen = best
+    for rate, values in val_errors.items():
+        differences = np.array(values) - np.array(val_errors[best])
+        standard_error = differences.std(ddof=1) / np.sqrt(len(differences))
+        if differences.mean() <= 2 * standard_error and rate > chosen:
+            chosen = rate
+    return chosen
+
+
+def choose_with_arrays(val_errors, test_errors):
+    rates = np.array(list(val_errors))
+    table = np.array([val_errors[rate] for rate in rates])
+    return float(rates[np.argmin(table.sum(axis=1))])
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        choose_by_mean,
+        choose_by_median,
+        choose_smallest_rate_within_noise,
+        choose_largest_rate_within_two_standard_errors,
+        choose_with_arrays,
+    ],
+)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_defensible_choice_of_p_drop_passes(fn, seed):
+    run("choose_p_drop", fn, seed=seed, hidden=True)
+    run("choose_p_drop", fn, seed=seed, hidden=False)
+
+
+def choose_on_test(val_errors, test_errors):
+    means = _means(test_errors)
+    return min(means, key=means.__getitem__)
+
+
+def choose_on_both(val_errors, test_errors):
+    means = {rate: np.mean(val_errors[rate]) + np.mean(test_errors[rate]) for rate in val_errors}
+    return min(means, key=means.__getitem__)
+
+
+def choose_lowest_single_run(val_errors, test_errors):
+    return min(val_errors, key=lambda rate: min(val_errors[rate]))
+
+
+def choose_most_dropout(val_errors, test_errors):
+    return max(val_errors)
+
+
+def choose_highest_mean(val_errors, test_errors):
+    means = _means(val_errors)
+    return max(means, key=means.__getitem__)
+
+
+def choose_position(val_errors, test_errors):
+    means = list(_means(val_errors).values())
+    return int(np.argmin(means))
+
+
+def choose_text(val_errors, test_errors):
+    return f"p_drop = {choose_by_mean(val_errors, test_errors)}"
+
+
+@pytest.mark.parametrize(
+    "mistake, message",
+    [
+        (choose_on_test, "the best on the test errors"),
+        (choose_lowest_single_run, "single lowest validation error"),
+        (choose_most_dropout, "significantly worse"),
+        (choose_highest_mean, "significantly worse"),
+        (choose_position, "looks like a position"),
+        (choose_text, "must return one of the rates tried"),
+    ],
+)
+def test_each_wrong_choice_of_p_drop_fails_with_its_message(mistake, message):
+    for seed in SEEDS:
+        for hidden in (False, True):
+            with pytest.raises(CheckFailure, match=message):
+                run("choose_p_drop", mistake, seed=seed, hidden=hidden)
+
+
+def test_a_choice_on_validation_and_test_together_is_caught():
+    for seed in SEEDS:
+        for hidden in (False, True):
+            with pytest.raises(CheckFailure, match="the best on the test errors"):
+                run("choose_p_drop", choose_on_both, seed=seed, hidden=hidden)
+
+
+def test_the_choice_cases_are_far_from_the_significance_level():
+    from autograder.exercises.nb01_intuition import _choice_cases, defensible_rates
+
+    for seed in range(50):
+        for kind, val, test in _choice_cases(seed, hidden=True):
+            best, accepted, tests = defensible_rates(val)
+            for rate, result in tests.items():
+                if rate != best:
+                    assert not 0.01 < result["p_greater"] < 0.3, (seed, kind, rate)
+            if kind == "test_trap":
+                assert choose_on_test(val, test) not in accepted
+            if kind == "lucky_seed":
+                assert choose_lowest_single_run(val, test) not in accepted
+
+
+def test_unimplemented_choose_p_drop_says_so():
+    def choose_p_drop(val_errors, test_errors):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        run("choose_p_drop", choose_p_drop, seed=0, hidden=False)

@@ -268,3 +268,227 @@ def test_ensemble_errors(small_curves):
     # without dropout every "thinned" network is the full network
     assert full.single_thinned == pytest.approx(full.weight_scaled)
     assert full.averaged[3] == full.weight_scaled
+
+
+# --- the recorded guided experiment -------------------------------------------------------------
+
+TINY = lesson.ExperimentSettings(
+    hidden=(16, 16), n_train=60, n_val=50, n_test=40, epochs=4, seeds=(0, 1, 2)
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_record(tmp_path_factory):
+    record = lesson.compute_record(TINY)
+    path = tmp_path_factory.mktemp("record") / "record.json"
+    lesson.save_record(record, path)
+    return lesson.load_record(path)
+
+
+def test_a_record_holds_every_rate_and_seed_and_survives_json(tiny_record):
+    assert tiny_record["generator"] == "python -m course_lib.lessons.nb01_intuition"
+    assert lesson.settings_of(tiny_record) == TINY
+    assert len(tiny_record["runs"]) == 4 * 3
+    run = lesson.recorded_run(tiny_record, 0.5, 2)
+    assert run == lesson.record_run(TINY, 0.5, 2)  # reproducible, run by run
+    assert len(run["val_mistakes"]) == len(run["train_loss"]) == 4
+    assert all(isinstance(m, int) and 0 <= m <= 50 for m in run["val_mistakes"])
+
+
+def test_workers_give_the_same_record():
+    settings = lesson.ExperimentSettings(
+        p_drops=(0.0, 0.5), hidden=(8,), n_train=30, n_val=20, n_test=20, epochs=2, seeds=(0, 1)
+    )
+    one = lesson.compute_record(settings)
+    two = lesson.compute_record(lesson.settings_of(one), workers=2)
+    assert one["runs"] == two["runs"]
+
+
+def test_record_readers_agree_with_the_runs(tiny_record):
+    val = lesson.final_errors(tiny_record, "val")
+    test = lesson.final_errors(tiny_record, "test")
+    for p_drop in TINY.p_drops:
+        runs = [lesson.recorded_run(tiny_record, p_drop, seed) for seed in TINY.seeds]
+        np.testing.assert_array_equal(val[p_drop], [r["val_mistakes"][-1] / 50 for r in runs])
+        np.testing.assert_array_equal(test[p_drop], [r["test_mistakes"] / 40 for r in runs])
+    curves = lesson.record_curves(tiny_record)
+    assert curves.n_seeds == 3 and curves.layer_sizes == (64, 16, 16, 10)
+    assert curves.val_error[0.5][-1] == pytest.approx(val[0.5].mean())
+    comparison = lesson.validation_comparison(tiny_record)
+    means = {p: float(v.mean()) for p, v in val.items()}
+    assert comparison["best"] == min(means, key=means.__getitem__)
+    assert comparison["best"] in comparison["not_worse"]
+    for p_drop, result in comparison["against_none"].items():
+        assert result["df"] == 2
+        assert result["mean"] == pytest.approx(means[p_drop] - means[0.0])
+    report = lesson.test_report(tiny_record)
+    assert report["chosen"] == comparison["best"]
+    assert report["none_error"] == pytest.approx(test[0.0].mean())
+    table = lesson.format_experiment_table(tiny_record)
+    assert "95% t-interval (2 df)" in table and len(table.splitlines()) == 5
+    assert lesson.draw_curves(0.5, curves) is not None
+    with pytest.raises(ValueError, match="split must be"):
+        lesson.final_errors(tiny_record, "validation")
+    with pytest.raises(ValueError, match="p_drop must be one of the recorded"):
+        lesson.recorded_run(tiny_record, 0.3, 0)
+    with pytest.raises(ValueError, match="seed must be one of the recorded"):
+        lesson.recorded_run(tiny_record, 0.5, 7)
+
+
+def test_record_run_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"p_drop must be in \[0, 1\)"):
+        lesson.record_run(TINY, 1.0, 0)
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        lesson.record_run(TINY, 0.5, -1)
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        lesson.compute_record(TINY, workers=0)
+
+
+# --- the committed record and what the notebook says about it ----------------------------------
+
+RECORD = lesson.load_record()
+# Every line of notebook 01 that quotes the guided experiment, with each figure as a placeholder
+# for the lesson function that produces it: the notebook must contain each line as filled in here.
+PROSE = [
+    "Neural networks sit at the high-variance end. The network of section 7 has about {n_params_k}",
+    "parameters and is trained on {n_train} images: it can fit them "
+    "perfectly, noise and all, and does",
+    "section 7 ({n_train} images, {epochs} epochs) draws {masks} masks.",
+    "Real data now: scikit-learn's handwritten digits (8×8 pixels, 10 "
+    "classes), split into {n_train}",
+    "training, {n_val} validation and {n_test} test images. The network is "
+    "{layers} with ReLU, trained",
+    "with SGD (momentum 0.9, learning rate {lr}, batches of {batch_size}) "
+    "for {epochs} epochs, with the",
+    "error by a point or more. So every rate is trained with {n_seeds} "
+    "seeds, each fixing the split,",
+    "the initial weights and the order of the mini-batches, and every rate "
+    "sees the same {n_seeds}.",
+    "that both share. The {n_runs} runs take several minutes, so they were recorded once with",
+    "The table gives, for each rate, the mean over the {n_seeds} seeds of "
+    "the final networks (after",
+    "epoch {epochs}): training and validation error, the standard "
+    "deviation of the validation error",
+    "large if the rate did no better or worse than no dropout at all. With {n_seeds} seeds the",
+    "interval has {df} degrees of freedom: it is the mean ± {t_quantile} standard errors, not ± 2.",
+    "1. **`p_drop` = 0.** Every seed's training error is 0 at epoch "
+    "{fit_epoch_0}. Switch to *loss*:",
+    "the validation loss is lowest at epoch {val_loss_epoch_0} and then rises while the training",
+    "ends at {val_0}, with a standard deviation of {sd_0} points from seed to seed.",
+    "2. **0.2.** The same shape, later: the training error reaches 0 at epoch {fit_epoch_0.2} and",
+    "the validation loss is lowest at epoch {val_loss_epoch_0.2}. The validation error ends at",
+    "{val_0.2}, {diff_0.2} points against no dropout; the interval [{low_0.2}, {high_0.2}]",
+    "lies below 0 (p = {p_0.2}).",
+    "3. **0.5.** The training error reaches 0 only at epoch {fit_epoch_0.5}: dropout networks need",
+    "more epochs. The validation error ends at {val_0.5} ({diff_0.5} points, interval",
+    "[{low_0.5}, {high_0.5}], p = {p_0.5}), and the loss gap is {gap_0.5} against {gap_0} without",
+    "4. **0.8.** Each thinned network keeps about {kept_0.8} of 256 units "
+    "per layer, and the network",
+    "no longer fits its training set in {epochs} epochs: a training loss of {train_loss_0.8}",
+    "where the other rates reach {train_loss_0}, and a training error of {train_0.8}. Its",
+    "validation error is back at {val_0.8}, {diff_0.8} points against no dropout (interval",
+    "[{low_0.8}, {high_0.8}], p = {p_0.8}): no gain at all. The network **underfits**: too much",
+    "`p_drop` = {chosen} ({val_0.5}), with 0.2 close behind ({val_0.2}): "
+    "paired over the seeds, 0.2",
+    "is not significantly worse (one-sided p = {p_best_0.2}), while 0 and "
+    "0.8 are (p = {p_best_0} and",
+    "{p_best_0.8}). So {not_worse} are both defensible choices, and the "
+    "lowest mean picks {chosen}.",
+    "for no dropout: {test_none} test error without dropout, {test_chosen} "
+    "with `p_drop` = {chosen},",
+    "{test_diff} points (paired over the {n_seeds} seeds: 95% t-interval "
+    "[{test_low}, {test_high}],",
+    "{df} degrees of freedom, p = {test_p}). This is the number to report. The rate was chosen",
+    "`p_drop` would you use for this network and these {n_train} images, and why? Say which table",
+    "I would use p_drop = {chosen}, the lowest mean validation error (0.2 would be as "
+    "defensible: the paired test cannot tell the two apart, p = {p_best_0.2}). The choice is "
+    "made on the validation errors because the test errors must stay untouched to report the "
+    "chosen network's error honestly; read once, they give a difference of {test_diff} points "
+    "against no dropout, 95% interval [{test_low}, {test_high}].",
+    "The network just trained again with `p_drop` = 0.5 holds {power} "
+    "thinned networks. Compare, on",
+    "A single thinned network makes more errors than the full one ({ens_single} against",
+    "{ens_full}); the average of 10 or of 50 thinned networks comes back "
+    "to the full network's level",
+    "({ens_10} and {ens_50}). The full network, at the cost of one forward pass, behaves like the",
+    "**In two sentences:** training drew {masks} masks out of {power}, so almost every thinned",
+    "* On the digits ({layers}, {n_train} training images, {n_seeds} seeds), `p_drop` 0.2 and 0.5",
+    "lowered the validation error from {val_0} to {val_0.2} and {val_0.5}, gains whose paired 95%",
+    "intervals exclude 0; chosen on validation, 0.5 has a test error of {test_chosen} against",
+    "{test_none} without dropout. At 0.8 the network underfit and the gain was gone.",
+]
+
+
+@pytest.fixture(scope="module")
+def live_run():
+    """The recorded run that notebook 01 trains again (p_drop 0.5, seed 0): a few seconds."""
+    return lesson.train_recorded_network(lesson.settings_of(RECORD), 0.5, 0)
+
+
+def test_one_recorded_run_is_reproduced_exactly(live_run):
+    settings = lesson.settings_of(RECORD)
+    _, _, history, test_error = live_run
+    again = lesson.run_record(settings, 0.5, 0, history, test_error)
+    assert again == lesson.recorded_run(RECORD, 0.5, 0)
+
+
+def test_the_record_is_complete_and_made_by_its_generator():
+    settings = lesson.settings_of(RECORD)
+    assert settings == lesson.ExperimentSettings()  # the record is of the notebook's settings
+    assert RECORD["generator"] == lesson.GENERATOR
+    pairs = sorted((run["p_drop"], run["seed"]) for run in RECORD["runs"])
+    assert pairs == sorted((p, s) for p in settings.p_drops for s in settings.seeds)
+    assert all(len(run["val_mistakes"]) == settings.epochs for run in RECORD["runs"])
+
+
+def _prose_numbers(live_run) -> dict[str, str]:
+    model, split, _, _ = live_run
+    numbers = lesson.key_numbers(RECORD)
+    result = lesson.ensemble_errors(model, split.X_val, split.y_val, sizes=(1, 10, 50), seed=0)
+    numbers["ens_full"] = f"{100 * result.weight_scaled:.1f}%"
+    numbers["ens_single"] = f"{100 * result.single_thinned:.1f}%"
+    numbers["ens_10"] = f"{100 * result.averaged[10]:.1f}%"
+    numbers["ens_50"] = f"{100 * result.averaged[50]:.1f}%"
+    return numbers
+
+
+def test_every_figure_notebook_01_quotes_about_the_experiment_comes_from_the_record(live_run):
+    import re
+
+    from test_prose import source
+
+    numbers = _prose_numbers(live_run)
+    text = source("01")
+    for phrase in PROSE:
+        filled = re.sub(r"\{([^}]+)\}", lambda match: numbers[match.group(1)], phrase)
+        assert " ".join(filled.split()) in text, phrase
+
+
+def test_what_the_prose_says_in_words_holds():
+    numbers = lesson.key_numbers(RECORD)
+    comparison = lesson.validation_comparison(RECORD)
+    # "0.2 close behind ... not significantly worse, while 0 and 0.8 are"; "0.5 has a test error"
+    assert comparison["best"] == 0.5 and comparison["not_worse"] == [0.2, 0.5]
+    assert numbers["not_worse"] == "0.2 and 0.5"
+    # the gains of 0.2 and 0.5 have intervals below 0; 0.8's contains 0
+    for p_drop in (0.2, 0.5):
+        assert comparison["against_none"][p_drop]["interval"][1] < 0
+    low, high = comparison["against_none"][0.8]["interval"]
+    assert low < 0 < high
+    report = lesson.test_report(RECORD)
+    assert report["difference"]["interval"][1] < 0
+    # without dropout the validation loss rises after its lowest point; 0.8 never fits every image
+    curves = lesson.record_curves(RECORD)
+    assert curves.val_loss[0.0][-1] > curves.val_loss[0.0].min() + 0.02
+    assert numbers["fit_epoch_0.8"] == "never"
+    rows = {row["p_drop"]: row for row in lesson.experiment_table(RECORD)}
+    assert rows[0.8]["train_loss"] == max(row["train_loss"] for row in rows.values())
+    assert rows[0.5]["loss_gap"] < rows[0.0]["loss_gap"]
+
+
+def test_the_chance_of_dropping_a_whole_hidden_layer_is_quoted_for_its_width():
+    from test_prose import source
+
+    width = lesson.ExperimentSettings().hidden[0]
+    exponent = round(width * math.log10(0.5))
+    assert f"about $10^{{{exponent}}}$ for {width} units at 0.5" in source("01")

@@ -1,6 +1,8 @@
-"""Exercises of notebook 01: ``count_parameters`` and ``count_subnetworks``.
+"""Exercises of notebook 01: ``count_parameters``, ``count_subnetworks`` and ``choose_p_drop``.
 
-Both are deterministic, so every verdict is exact. The probes record what the student's function
+All three are deterministic, so every verdict is exact. ``choose_p_drop`` is a judgement: the
+student's rule picks a dropout rate from recorded errors, and every rate that is not significantly
+worse than the best on validation is accepted. The probes record what the student's function
 returned (its type as well as its value, since a float or a NumPy integer is the mistake that
 ``count_subnetworks`` is about) and which exception each invalid argument raised.
 """
@@ -13,6 +15,7 @@ import numbers
 import numpy as np
 
 from course_lib.checks import CheckFailure
+from course_lib.experiments import SIGNIFICANCE, paired_t
 
 from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
@@ -369,4 +372,155 @@ class CountSubnetworks:
                 "at least 2 layers of at least 1 unit; p_drop one float "
                 "in [0, 1) or a list of len(layer_sizes) - 1 of them",
                 advice="zip silently drops extra or missing rates: check the length.",
+            )
+
+
+# --- choose_p_drop ------------------------------------------------------------------------------
+# Tables of final errors over seeds, built so that every rate is either tied with the best on
+# validation (the same mean: its paired one-sided p-value is about 0.5) or clearly worse (an
+# offset of at least 1.5 points against a noise of 0.4 points per seed: p-values below 0.01).
+# Nothing sits near the significance level, so any sensible reading of "not significantly worse"
+# gives the same set of defensible rates as the verdict's paired t-test.
+
+_CHOICE_KINDS = ("tied", "test_trap", "lucky_seed", "none_best", "tied", "test_trap")
+
+
+def _choice_case(seed: int, index: int, kind: str) -> tuple[dict, dict]:
+    """``(val_errors, test_errors)``: {p_drop: [error per seed]} of one case (fractions)."""
+    rng = np.random.default_rng([seed, index, 7])
+    n_seeds = int(rng.choice([8, 10, 12]))
+    rates = [0.0, 0.2, 0.5, 0.8] if index % 2 == 0 else [0.0, 0.1, 0.3, 0.5, 0.7]
+    base = {split: rng.uniform(0.03, 0.07, size=n_seeds) for split in ("val", "test")}
+    if kind == "none_best":
+        tied = [0.0]
+    elif kind == "tied":
+        tied = [rates[1], rates[2]] if index % 4 == 0 else [rates[1], rates[2], rates[3]]
+    else:
+        tied = [rates[int(rng.integers(1, len(rates) - 1))]]
+    errors = {"val": {}, "test": {}}
+    for rate in rates:
+        for split in ("val", "test"):
+            noise = rng.normal(0.0, 0.004, size=n_seeds)
+            noise -= noise.mean()  # tied rates share the best mean exactly
+            offset = 0.0 if rate in tied else float(rng.uniform(0.015, 0.04))
+            errors[split][rate] = base[split] + offset + noise
+    if kind == "test_trap":  # a rate clearly worse on validation is the best on test
+        trap = next(rate for rate in rates[::-1] if rate not in tied)
+        # lower than the trap's validation offset (< 0.04) can make up for: a rule that adds
+        # the validation and test errors is caught too
+        errors["test"][trap] = base["test"] - 0.045 + rng.normal(0.0, 0.002, size=n_seeds)
+    if kind == "lucky_seed":  # the single lowest validation error belongs to a worse rate
+        lucky, luckiest = rates[-1], int(np.argmin(base["val"]))
+        errors["val"][lucky] = errors["val"][lucky] + 0.015  # clearly worse on the other seeds
+        errors["val"][lucky][luckiest] = min(float(e.min()) for e in errors["val"].values()) - 0.002
+    val, test = (
+        {rate: [float(value) for value in errors[split][rate]] for rate in rates}
+        for split in ("val", "test")
+    )
+    return val, test
+
+
+def _choice_cases(seed: int, hidden: bool) -> list[tuple[str, dict, dict]]:
+    kinds = _CHOICE_KINDS if hidden else _CHOICE_KINDS[:3]
+    return [(kind, *_choice_case(seed, index, kind)) for index, kind in enumerate(kinds)]
+
+
+def defensible_rates(val_errors: dict) -> tuple[float, list[float], dict]:
+    """The best rate on validation (lowest mean over seeds), every rate not significantly worse
+    than it (one-sided paired t-test at ``SIGNIFICANCE``), and each rate's test against it."""
+    means = {rate: float(np.mean(errors)) for rate, errors in val_errors.items()}
+    best = min(means, key=means.__getitem__)
+    tests = {rate: paired_t(errors, val_errors[best]) for rate, errors in val_errors.items()}
+    accepted = [
+        rate for rate in val_errors if rate == best or tests[rate]["p_greater"] >= SIGNIFICANCE
+    ]
+    return best, accepted, tests
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+@exercise(
+    "choose_p_drop",
+    NOTEBOOK,
+    reference="course_lib.experiments.choose_p_drop",
+    hints=(
+        "Only one of the two tables may decide. The other one is there to report, once, how "
+        "the network you chose does on images that played no part in any decision.",
+        "A single seed can be lucky: judge each rate by all of its seeds. Every rate was trained "
+        "with the same seeds, so two rates can be compared seed by seed.",
+        "Several rates may be within noise of each other, and any of them is a defensible "
+        "choice; the rule should never pick one whose errors are higher than another's on "
+        "almost every seed. Return the rate itself, one of the dictionary's keys.",
+    ),
+)
+class ChooseDropRate:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        results = []
+        for _kind, val, test in _choice_cases(seed, hidden):
+            # fresh copies: a rule that edits its arguments cannot change the next case
+            val_copy = {rate: list(errors) for rate, errors in val.items()}
+            test_copy = {rate: list(errors) for rate, errors in test.items()}
+            result = kit.attempt(fn, val_copy, test_copy)
+            results.append(result if kit.failure_of(result) else _describe(result))
+        return {"results": results}
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        cases = _choice_cases(seed, hidden)
+        for (_kind, val, test), result in zip(cases, observed["results"], strict=True):
+            failure = kit.failure_of(result)
+            if failure:
+                raise CheckFailure(failure)
+            rates = list(val)
+            value = result["value"]
+            if result["type"] in ("bool", "bool_") or not isinstance(value, (int, float)):
+                raise CheckFailure(
+                    f"choose_p_drop must return one of the rates tried, {rates}, got "
+                    f"{result['type']} {value!r}."
+                )
+            if value not in rates:
+                extra = ""
+                if isinstance(value, int) and 0 <= value < len(rates) and value not in rates:
+                    extra = (
+                        f" {value} looks like a position in the list; return the rate itself "
+                        f"(here rates[{value}] = {rates[value]:g})."
+                    )
+                raise CheckFailure(
+                    f"choose_p_drop must return one of the rates tried, {rates}, got "
+                    f"{value!r}.{extra}"
+                )
+            best, accepted, tests = defensible_rates(val)
+            if value in accepted:
+                continue
+            chosen = rates[rates.index(value)]
+            against = tests[chosen]
+            n_seeds = len(val[best])
+            evidence = (
+                f"on validation p_drop = {chosen:g} has a mean error of "
+                f"{_pct(np.mean(val[chosen]))} against {_pct(np.mean(val[best]))} at "
+                f"p_drop = {best:g}, higher by {100 * against['mean']:.2f} points on average "
+                f"over the {n_seeds} seeds (paired t-test, {against['df']} degrees of freedom, "
+                f"one-sided p = {against['p_greater']:.1g}): significantly worse"
+            )
+            test_means = {rate: float(np.mean(errors)) for rate, errors in test.items()}
+            lowest_single = min(rates, key=lambda rate: min(val[rate]))
+            if chosen == min(test_means, key=test_means.__getitem__):
+                raise CheckFailure(
+                    f"choose_p_drop chose p_drop = {chosen:g}, the best on the test errors, but "
+                    f"{evidence}. A rate chosen on the test set makes its test error an "
+                    "optimistic estimate: decide on the validation errors, and read the test "
+                    "errors once, for the rate you chose."
+                )
+            if chosen == lowest_single:
+                raise CheckFailure(
+                    f"choose_p_drop chose p_drop = {chosen:g}, which has the single lowest "
+                    f"validation error (one lucky seed), but {evidence}. Judge a rate by all "
+                    "its seeds."
+                )
+            raise CheckFailure(
+                f"choose_p_drop chose p_drop = {chosen:g}, but {evidence}. Defensible choices "
+                f"here: {', '.join(f'{rate:g}' for rate in accepted)}."
             )

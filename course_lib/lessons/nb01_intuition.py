@@ -13,12 +13,23 @@ Four groups of plain functions, each used by one part of the notebook:
 * dropout on the inputs of a linear model, the exact "adaptive L2" case
   (:func:`dropout_linear_regression`);
 * train and validation curves on the digits for a few ``p_drop`` (:func:`digits_curves`), and
-  what averaging thinned networks buys (:func:`ensemble_errors`).
+  what averaging thinned networks buys (:func:`ensemble_errors`);
+* the guided experiment of section 7, recorded: ``python -m course_lib.lessons.nb01_intuition
+  [--workers 2]`` trains every rate with every seed (:func:`record_run`) and writes
+  ``nb01_intuition_results.json`` beside this module; :func:`record_curves`,
+  :func:`final_errors`, :func:`validation_comparison`, :func:`test_report` and
+  :func:`key_numbers` read it for the notebook.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +37,7 @@ from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_
 from ..analysis import count_parameters, count_subnetworks, dropout_penalties
 from ..data import gap_function, load_digits_split
 from ..dropout import dropout_forward
-from ..experiments import seed_streams
+from ..experiments import paired_t, seed_streams
 from ..masks import sample_mask
 from ..mc import mc_predict
 from ..nn import MLP, evaluate, one_blas_thread, train
@@ -610,6 +621,7 @@ class DigitsCurves:
     models: dict = field(default_factory=dict)
     splits: list = field(default_factory=list)
     seconds: float = 0.0
+    n_seeds: int = 0
 
     def final(self, p_drop: float, curve: str = "val_error", last: int = 10) -> float:
         """Mean of a curve over its ``last`` epochs (steadier than the very last epoch)."""
@@ -642,8 +654,8 @@ def digits_curves(
     import time
 
     started = time.perf_counter()
-    result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val)
     seeds = tuple(seeds)
+    result = DigitsCurves(tuple(p_drops), (64, *hidden, 10), n_train, n_val, n_seeds=len(seeds))
     result.splits = [
         load_digits_split(
             n_train, rng=seed_streams(seed)[0], n_val=n_val, n_test=0, dtype=np.float32
@@ -787,7 +799,7 @@ def draw_curves(p_drop, curves: DigitsCurves, metric: str = "error", overlay: bo
         ylabel=ylabel,
         ylim=ylim,
         title=f"p_drop = {rate_label(p_drop)} ({'-'.join(map(str, curves.layer_sizes))}, "
-        f"{curves.n_train} training images, mean of {len(curves.splits)} runs)",
+        f"{curves.n_train} training images, mean of {curves.n_seeds} runs)",
     )
     left.legend(fontsize=8, loc="upper right")
     rows = curves_table(curves)
@@ -839,3 +851,375 @@ def ensemble_errors(
     single = float(np.mean([np.mean(s.argmax(axis=1) != y) for s in samples]))
     averaged = {k: float(np.mean(samples[:k].mean(axis=0).argmax(axis=1) != y)) for k in sizes}
     return EnsembleErrors(float(evaluate(model, X, y)[1]), single, averaged)
+
+
+# --- 5. the guided experiment, recorded --------------------------------------------------------
+
+RECORD_PATH = Path(__file__).with_name("nb01_intuition_results.json")
+GENERATOR = "python -m course_lib.lessons.nb01_intuition"
+CONFIDENCE = 0.95  # of every interval the notebook quotes
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    """The guided experiment: a 64-256-256-10 network, 300 training images, 500 epochs.
+
+    Wide layers, few images and a long run: without dropout the network fits the training set
+    perfectly, and what it learns beyond that is noise. Each seed fixes the split, the initial
+    weights and the training randomness (:func:`course_lib.experiments.seed_streams`); every rate
+    sees the same ones, so the comparison between rates is paired.
+    """
+
+    p_drops: tuple[float, ...] = CURVE_P_DROPS
+    hidden: tuple[int, ...] = (256, 256)
+    n_train: int = 300
+    n_val: int = 500
+    n_test: int = 500
+    epochs: int = 500
+    lr: float = 0.05
+    batch_size: int = 100
+    seeds: tuple[int, ...] = tuple(range(10))
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return (64, *self.hidden, 10)
+
+
+def train_recorded_network(settings: ExperimentSettings, p_drop: float, seed: int):
+    """Train one rate with one seed of the guided experiment.
+
+    Returns
+    -------
+    (model, split, history, test_error) : the trained MLP, the data split
+    (:func:`course_lib.data.load_digits_split`), its :class:`course_lib.nn.History` and the
+    final network's test error.
+    """
+    p_drop = check_p_drop(p_drop)
+    seed = check_count(seed, "seed")
+    split_rng, init_rng, train_rng = seed_streams(seed)
+    split = load_digits_split(
+        settings.n_train,
+        rng=split_rng,
+        n_val=settings.n_val,
+        n_test=settings.n_test,
+        dtype=np.float32,
+    )
+    with one_blas_thread():
+        model = MLP(settings.layer_sizes, p_drop, rng=init_rng, dtype=np.float32)
+        history = train(
+            model,
+            split.X_train,
+            split.y_train,
+            epochs=settings.epochs,
+            lr=settings.lr,
+            batch_size=settings.batch_size,
+            rng=train_rng,
+            X_val=split.X_val,
+            y_val=split.y_val,
+        )
+        test_error = evaluate(model, split.X_test, split.y_test)[1]
+    return model, split, history, test_error
+
+
+def run_record(settings: ExperimentSettings, p_drop: float, seed: int, history, test_error) -> dict:
+    """One run as plain (JSON) data: ``p_drop``, ``seed``, per epoch ``train_mistakes`` and
+    ``val_mistakes`` (misclassified images, whole numbers) and ``train_loss``, ``val_loss``
+    (rounded to 5 decimals), and ``test_mistakes`` of the final network."""
+    return {
+        "p_drop": float(p_drop),
+        "seed": int(seed),
+        "train_mistakes": [round(e * settings.n_train) for e in history.train_error],
+        "val_mistakes": [round(e * settings.n_val) for e in history.val_error],
+        "train_loss": [round(float(loss), 5) for loss in history.train_loss],
+        "val_loss": [round(float(loss), 5) for loss in history.val_loss],
+        "test_mistakes": round(test_error * settings.n_test),
+    }
+
+
+def record_run(settings: ExperimentSettings, p_drop: float, seed: int) -> dict:
+    """Train one rate with one seed (:func:`train_recorded_network`) and return its record
+    (:func:`run_record`). The same arguments give the same record on any machine that computes
+    float32 the same way (BLAS runs on one thread)."""
+    _, _, history, test_error = train_recorded_network(settings, p_drop, seed)
+    return run_record(settings, p_drop, seed, history, test_error)
+
+
+def recorded_run(record: dict, p_drop: float, seed: int) -> dict:
+    """The run of ``p_drop`` and ``seed`` in the record."""
+    for run in _runs(record, p_drop):
+        if run["seed"] == seed:
+            return run
+    raise ValueError(f"seed must be one of the recorded {settings_of(record).seeds}, got {seed}")
+
+
+def _record_run(arguments) -> dict:
+    return record_run(*arguments)
+
+
+def compute_record(
+    settings: ExperimentSettings = ExperimentSettings(), *, workers: int = 1, progress: bool = False
+) -> dict:
+    """Every rate with every seed (:func:`record_run`), in ``workers`` processes."""
+    workers = check_count(workers, "workers", minimum=1)
+    jobs = [(settings, p_drop, seed) for p_drop in settings.p_drops for seed in settings.seeds]
+    started = time.perf_counter()
+    runs = []
+    if workers == 1:
+        iterator = map(_record_run, jobs)
+        runs = _collect(iterator, len(jobs), progress)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            runs = _collect(pool.map(_record_run, jobs), len(jobs), progress)
+    return {
+        "generator": GENERATOR,
+        "settings": asdict(settings),
+        "seconds": round(time.perf_counter() - started, 1),
+        "runs": runs,
+    }
+
+
+def _collect(iterator, n_jobs: int, progress: bool) -> list[dict]:
+    runs = []
+    for run in iterator:
+        runs.append(run)
+        if progress:
+            print(f"{len(runs)}/{n_jobs}: p_drop {run['p_drop']:g}, seed {run['seed']}", flush=True)
+    return runs
+
+
+def save_record(record: dict, path: Path = RECORD_PATH) -> None:
+    """Write the record as JSON, one run per line."""
+    head = {name: value for name, value in record.items() if name != "runs"}
+    lines = ",\n".join("  " + json.dumps(run, separators=(",", ":")) for run in record["runs"])
+    text = json.dumps(head, indent=1)[:-2] + ',\n "runs": [\n' + lines + "\n ]\n}\n"
+    Path(path).write_text(text)
+
+
+def load_record(path: Path = RECORD_PATH) -> dict:
+    """The recorded guided experiment (see :func:`compute_record`)."""
+    return json.loads(Path(path).read_text())
+
+
+def settings_of(record: dict) -> ExperimentSettings:
+    """The :class:`ExperimentSettings` a record was made with."""
+    stored: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in record["settings"].items()
+    }
+    return ExperimentSettings(**stored)
+
+
+def _runs(record: dict, p_drop: float) -> list[dict]:
+    runs = [run for run in record["runs"] if run["p_drop"] == p_drop]
+    if not runs:
+        raise ValueError(
+            f"p_drop must be one of the recorded {settings_of(record).p_drops}, got {p_drop}"
+        )
+    return sorted(runs, key=lambda run: run["seed"])
+
+
+def record_curves(record: dict) -> DigitsCurves:
+    """The recorded curves, averaged over seeds, in the form :func:`draw_curves` draws."""
+    s = settings_of(record)
+    curves = DigitsCurves(s.p_drops, s.layer_sizes, s.n_train, s.n_val, n_seeds=len(s.seeds))
+    for p_drop in s.p_drops:
+        runs = _runs(record, p_drop)
+        curves.train_error[p_drop] = (
+            np.mean([r["train_mistakes"] for r in runs], axis=0) / s.n_train
+        )
+        curves.val_error[p_drop] = np.mean([r["val_mistakes"] for r in runs], axis=0) / s.n_val
+        curves.train_loss[p_drop] = np.mean([r["train_loss"] for r in runs], axis=0)
+        curves.val_loss[p_drop] = np.mean([r["val_loss"] for r in runs], axis=0)
+    curves.seconds = record["seconds"]
+    return curves
+
+
+def final_errors(record: dict, split: str = "val") -> dict[float, np.ndarray]:
+    """Error (fraction) of every seed's final network, per rate, in seed order: ``split`` is
+    "train", "val" (both after the last epoch) or "test"."""
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    s = settings_of(record)
+    size = {"train": s.n_train, "val": s.n_val, "test": s.n_test}[split]
+    errors = {}
+    for p_drop in s.p_drops:
+        runs = _runs(record, p_drop)
+        if split == "test":
+            mistakes = [run["test_mistakes"] for run in runs]
+        else:
+            mistakes = [run[f"{split}_mistakes"][-1] for run in runs]
+        errors[p_drop] = np.array(mistakes, dtype=float) / size
+    return errors
+
+
+def validation_comparison(record: dict) -> dict:
+    """Choose ``p_drop`` on the validation errors, and say how sure that choice is.
+
+    Returns
+    -------
+    dict with ``means`` {p_drop: mean final validation error}, ``best`` (the rate with the lowest
+    mean), ``against_best`` {p_drop: :func:`course_lib.experiments.paired_t` of that rate minus
+    the best}, ``against_none`` {p_drop: the same against ``p_drop = 0``} and ``not_worse`` (the
+    rates whose one-sided paired p-value against the best is at least 0.05, the best included).
+    """
+    val = final_errors(record, "val")
+    means = {p_drop: float(errors.mean()) for p_drop, errors in val.items()}
+    best = min(means, key=means.__getitem__)
+    against_best = {p: paired_t(val[p], val[best], CONFIDENCE) for p in val if p != best}
+    against_none = {p: paired_t(val[p], val[0.0], CONFIDENCE) for p in val if p != 0.0}
+    not_worse = [best] + [p for p, t in against_best.items() if t["p_greater"] >= 0.05]
+    return {
+        "means": means,
+        "best": best,
+        "against_best": against_best,
+        "against_none": against_none,
+        "not_worse": sorted(not_worse),
+    }
+
+
+def test_report(record: dict) -> dict:
+    """The test errors, read once for the rate chosen on validation against ``p_drop = 0``:
+    ``chosen``, the mean test errors of both and :func:`paired_t` of chosen minus none."""
+    chosen = validation_comparison(record)["best"]
+    test = final_errors(record, "test")
+    return {
+        "chosen": chosen,
+        "chosen_error": float(test[chosen].mean()),
+        "none_error": float(test[0.0].mean()),
+        "difference": paired_t(test[chosen], test[0.0], CONFIDENCE),
+    }
+
+
+def experiment_table(record: dict) -> list[dict]:
+    """One row per rate, means over seeds of the final networks: training and validation error
+    (percent), the loss gap, the validation error's standard deviation over seeds, and the
+    lowest point of the mean validation curve (percent, epoch)."""
+    curves = record_curves(record)
+    val = final_errors(record, "val")
+    train_final = final_errors(record, "train")
+    rows = []
+    for p_drop in curves.p_drops:
+        best, epoch = curves.best(p_drop)
+        rows.append(
+            {
+                "p_drop": p_drop,
+                "train_error": 100 * float(train_final[p_drop].mean()),
+                "val_error": 100 * float(val[p_drop].mean()),
+                "val_error_sd": 100 * float(np.std(val[p_drop], ddof=1)),
+                "train_loss": float(curves.train_loss[p_drop][-1]),
+                "val_loss": float(curves.val_loss[p_drop][-1]),
+                "loss_gap": float(curves.val_loss[p_drop][-1] - curves.train_loss[p_drop][-1]),
+                "best_val_error": 100 * best,
+                "best_epoch": epoch,
+            }
+        )
+    return rows
+
+
+def format_experiment_table(record: dict) -> str:
+    """:func:`experiment_table` and the paired comparison with ``p_drop = 0`` as aligned text."""
+    comparison = validation_comparison(record)
+    df = len(settings_of(record).seeds) - 1
+    lines = [
+        f"{'p_drop':>6} | {'train err':>9} {'val err':>8} {'(sd)':>6} | {'train loss':>10} "
+        f"{'val loss':>8} {'gap':>6} | val err - none: mean, {100 * CONFIDENCE:.0f}% t-interval "
+        f"({df} df), p"
+    ]
+    for row in experiment_table(record):
+        p_drop = row["p_drop"]
+        if p_drop == 0.0:
+            paired = "(the reference)"
+        else:
+            t = comparison["against_none"][p_drop]
+            low, high = t["interval"]
+            paired = (
+                f"{100 * t['mean']:+.2f} [{100 * low:+.2f}, {100 * high:+.2f}], "
+                f"p = {t['p_value']:.2g}"
+            )
+        lines.append(
+            f"{p_drop:>6g} | {row['train_error']:8.2f}% {row['val_error']:7.2f}% "
+            f"{row['val_error_sd']:6.2f} | {row['train_loss']:10.4f} {row['val_loss']:8.3f} "
+            f"{row['loss_gap']:6.3f} | {paired}"
+        )
+    return "\n".join(lines)
+
+
+def key_numbers(record: dict) -> dict[str, str]:
+    """Every figure the notebook's prose quotes about the guided experiment, as it is printed
+    there (tests check that the notebook contains each one)."""
+    s = settings_of(record)
+    rows = {row["p_drop"]: row for row in experiment_table(record)}
+    comparison = validation_comparison(record)
+    report = test_report(record)
+
+    def pct(value):
+        return f"{value:.2f}%"
+
+    from scipy import stats
+
+    n_weights, n_biases = count_parameters(list(s.layer_sizes))
+    labels = [f"{p_drop:g}" for p_drop in comparison["not_worse"]]
+    numbers = {
+        "layers": "-".join(map(str, s.layer_sizes)),
+        "n_train": str(s.n_train),
+        "n_val": str(s.n_val),
+        "n_test": str(s.n_test),
+        "epochs": str(s.epochs),
+        "lr": f"{s.lr:g}",
+        "batch_size": str(s.batch_size),
+        "n_params_k": f"{round((n_weights + n_biases) / 1000):,},000",
+        "masks": f"{s.n_train * s.epochs:,}",
+        "power": f"$2^{{{sum(s.hidden)}}}$",
+        "n_runs": str(len(s.p_drops) * len(s.seeds)),
+        "n_seeds": str(len(s.seeds)),
+        "df": str(len(s.seeds) - 1),
+        "t_quantile": f"{stats.t.ppf(0.5 + CONFIDENCE / 2, len(s.seeds) - 1):.2f}",
+        "chosen": f"{comparison['best']:g}",
+        "not_worse": " and ".join(
+            [", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels
+        ),
+        "test_none": pct(100 * report["none_error"]),
+        "test_chosen": pct(100 * report["chosen_error"]),
+        "test_diff": f"{100 * report['difference']['mean']:+.2f}",
+        "test_low": f"{100 * report['difference']['interval'][0]:+.2f}",
+        "test_high": f"{100 * report['difference']['interval'][1]:+.2f}",
+        "test_p": f"{report['difference']['p_value']:.2g}",
+    }
+    curves = record_curves(record)
+    for p_drop, row in rows.items():
+        label = f"{p_drop:g}"
+        fitted = np.flatnonzero(curves.train_error[p_drop] == 0)  # every seed fits its images
+        numbers[f"fit_epoch_{label}"] = str(fitted[0] + 1) if fitted.size else "never"
+        numbers[f"val_loss_epoch_{label}"] = str(int(np.argmin(curves.val_loss[p_drop])) + 1)
+        numbers[f"kept_{label}"] = str(round(s.hidden[0] * (1 - p_drop)))
+        if p_drop != comparison["best"]:
+            numbers[f"p_best_{label}"] = f"{comparison['against_best'][p_drop]['p_greater']:.2g}"
+        numbers[f"val_{label}"] = pct(row["val_error"])
+        numbers[f"sd_{label}"] = f"{row['val_error_sd']:.2f}"
+        numbers[f"train_{label}"] = pct(row["train_error"])
+        numbers[f"gap_{label}"] = f"{row['loss_gap']:.2f}"
+        numbers[f"train_loss_{label}"] = f"{row['train_loss']:.3f}"
+        if p_drop != 0.0:
+            t = comparison["against_none"][p_drop]
+            numbers[f"diff_{label}"] = f"{100 * t['mean']:+.2f}"
+            numbers[f"low_{label}"] = f"{100 * t['interval'][0]:+.2f}"
+            numbers[f"high_{label}"] = f"{100 * t['interval'][1]:+.2f}"
+            numbers[f"p_{label}"] = f"{t['p_value']:.2g}"
+    return numbers
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Run notebook 01's guided experiment and write the record the notebook loads."
+    )
+    parser.add_argument("--out", type=Path, default=RECORD_PATH, help="default: beside this module")
+    parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    record = compute_record(ExperimentSettings(), workers=args.workers, progress=not args.quiet)
+    save_record(record, args.out)
+    print(f"wrote {args.out} ({record['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,9 @@ dropout and one without, one mini-batch at a time.
 
 This module holds the state and the loop, as plain objects that tests drive directly:
 
-* :class:`Settings`: the data set, its noise and size, the network and its ``p_drop`` per layer;
+* :class:`Settings`: the data set, its noise and size, the network (hidden layer sizes and
+  ``p_drop`` per layer) and the learning rate; :func:`settings_from_controls` reads them from the
+  widget's controls;
 * :class:`Playground`: the data (a training set drawn from the seed, a test set fixed per data set
   and noise), the two networks (the same initial weights; one without dropout), one training step
   (:func:`course_lib.nn.train_step` on the same mini-batch for both), their loss curves and the
@@ -94,6 +96,54 @@ class Settings:
         """``p_drop`` per dropout site, as a tuple of floats."""
         assert isinstance(self.p_drop, tuple)
         return self.p_drop
+
+
+MAX_HIDDEN_LAYERS = 3  # the widget offers one to three hidden layers
+
+
+def settings_from_controls(base: Settings, *, n_hidden: int, widths, rates, **changes) -> Settings:
+    """The settings that the widget's controls describe.
+
+    The widget keeps a width slider and a ``p_drop`` slider for every hidden layer it can show,
+    and hides those beyond ``n_hidden``: this function reads only the shown ones, so a layer
+    removed and added again comes back with its old width and rate.
+
+    Parameters
+    ----------
+    base : Settings
+        What the controls do not set (seed, batch size, MC samples) comes from here.
+    n_hidden : int in [1, MAX_HIDDEN_LAYERS]
+        Hidden layers in use.
+    widths : sequence of int >= 1, at least ``n_hidden`` of them
+        Units per hidden layer; the first ``n_hidden`` are used.
+    rates : sequence of float in [0, 1), at least ``n_hidden + 1`` of them
+        ``p_drop`` of the inputs, then of each hidden layer; the first ``n_hidden + 1`` are used.
+    **changes
+        Any other field of :class:`Settings` (``dataset``, ``noise``, ``n_train``, ``lr``).
+
+    Raises
+    ------
+    ValueError
+        If ``n_hidden`` is outside [1, MAX_HIDDEN_LAYERS], if there are too few widths or rates,
+        or if a value is out of its range (as :class:`Settings` checks it).
+    """
+    n_hidden = check_count(n_hidden, "n_hidden", minimum=1)
+    if n_hidden > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"n_hidden must be in [1, {MAX_HIDDEN_LAYERS}], got {n_hidden}")
+    widths, rates = tuple(widths), tuple(rates)
+    if len(widths) < n_hidden:
+        raise ValueError(f"widths must give at least n_hidden = {n_hidden}, got {len(widths)}")
+    if len(rates) < n_hidden + 1:
+        raise ValueError(
+            f"rates must give at least n_hidden + 1 = {n_hidden + 1} (inputs and hidden "
+            f"layers), got {len(rates)}"
+        )
+    return dataclasses.replace(
+        base,
+        hidden=tuple(int(width) for width in widths[:n_hidden]),
+        p_drop=tuple(float(rate) for rate in rates[: n_hidden + 1]),
+        **changes,
+    )
 
 
 @lru_cache(maxsize=32)

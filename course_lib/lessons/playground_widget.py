@@ -20,6 +20,7 @@ from .playground import (
     CLASS_COLOURS,
     DATASETS,
     GRID,
+    MAX_HIDDEN_LAYERS,
     Player,
     Playground,
     Settings,
@@ -28,6 +29,7 @@ from .playground import (
     draw_playground,
     dropout_title,
     network_geometry,
+    settings_from_controls,
     to_plane,
 )
 
@@ -37,6 +39,9 @@ PLANE = 200  # side of a decision-boundary panel, a multiple of GRID
 CURVES = (460, TOP, 230, PLANE)  # x, y, width, height
 NETWORK = (710, TOP, 235, PLANE)
 MAX_P_DROP = 0.9
+MAX_WIDTH = 32  # units per hidden layer; wider networks draw more lines than a frame can afford
+NEW_LAYER = (24, 0.5)  # width and p_drop of a hidden layer the first run does not have
+LR_EXPONENTS = (-3.0, 0.0, 0.25)  # the learning-rate slider: 10**-3 to 1, steps of 10**0.25
 _CELL = PLANE // GRID
 _CELL_Y, _CELL_X = (np.indices((GRID, GRID)).reshape(2, -1) * _CELL).astype(np.int32)
 
@@ -171,7 +176,43 @@ class PlaygroundWidget:
             "n_train": widgets.IntSlider(
                 value=s.n_train, min=10, max=300, step=10, description="train size"
             ),
+            "lr": widgets.FloatLogSlider(
+                value=s.lr,
+                base=10,
+                min=LR_EXPONENTS[0],
+                max=LR_EXPONENTS[1],
+                step=LR_EXPONENTS[2],
+                description="learning rate",
+                readout_format=".3g",
+                style={"description_width": "initial"},
+            ),
         }
+        n_hidden = len(s.hidden)
+        if n_hidden > MAX_HIDDEN_LAYERS or max(s.hidden) > MAX_WIDTH:
+            raise ValueError(
+                f"settings.hidden must have 1 to {MAX_HIDDEN_LAYERS} layers of at most "
+                f"{MAX_WIDTH} units for the widget, got {s.hidden}"
+            )
+        padding = MAX_HIDDEN_LAYERS - n_hidden
+        self.layer_slider = widgets.IntSlider(
+            value=n_hidden,
+            min=1,
+            max=MAX_HIDDEN_LAYERS,
+            description="hidden layers",
+            style={"description_width": "initial"},
+        )
+        # one width and one rate slider per possible hidden layer; those beyond the
+        # hidden-layers slider are hidden, and keep their values for when they come back
+        self.width_sliders = [
+            widgets.IntSlider(
+                value=width,
+                min=1,
+                max=MAX_WIDTH,
+                description=f"units h{layer}",
+                style={"description_width": "initial"},
+            )
+            for layer, width in enumerate((*s.hidden, *[NEW_LAYER[0]] * padding), start=1)
+        ]
         self.rate_sliders = [
             widgets.FloatSlider(
                 value=rate,
@@ -181,7 +222,7 @@ class PlaygroundWidget:
                 description="p_drop input" if layer == 0 else f"p_drop h{layer}",
                 style={"description_width": "initial"},
             )
-            for layer, rate in enumerate(s.rates)
+            for layer, rate in enumerate((*s.rates, *[NEW_LAYER[1]] * padding))
         ]
         self.buttons = {
             label: widgets.Button(description=label, icon=icon, layout={"width": "90px"})
@@ -204,12 +245,19 @@ class PlaygroundWidget:
         self.buttons["Pause"].on_click(lambda _: self.pause())
         self.buttons["Step"].on_click(lambda _: self.step())
         self.buttons["Reset"].on_click(lambda _: self.reset())
-        for control in [*self.controls.values(), *self.rate_sliders]:
+        for control in [
+            *self.controls.values(),
+            self.layer_slider,
+            *self.width_sliders,
+            *self.rate_sliders,
+        ]:
             control.observe(lambda _: self.reset(), names="value")
+        self._show_layers()
         self.box = widgets.VBox(
             [
                 widgets.HBox(list(self.buttons.values())),
                 widgets.HBox(list(self.controls.values())),
+                widgets.HBox([self.layer_slider, *self.width_sliders]),
                 widgets.HBox([*self.rate_sliders, *self.extra_controls]),
                 self.status,
                 self.canvas,
@@ -219,14 +267,22 @@ class PlaygroundWidget:
         self.draw(self.playground)
 
     def settings_from_controls(self) -> Settings:
-        values = {name: control.value for name, control in self.controls.items()}
-        rates = tuple(slider.value for slider in self.rate_sliders)
-        return Settings(**{**self._base_settings(), **values, "p_drop": rates})
+        """The settings the controls show (:func:`settings_from_controls`)."""
+        return settings_from_controls(
+            self.playground.settings,
+            n_hidden=self.layer_slider.value,
+            widths=[slider.value for slider in self.width_sliders],
+            rates=[slider.value for slider in self.rate_sliders],
+            **{name: control.value for name, control in self.controls.items()},
+        )
 
-    def _base_settings(self) -> dict:
-        s = self.playground.settings
-        fields = ("hidden", "lr", "batch_size", "seed", "mc_samples")
-        return {field: getattr(s, field) for field in fields}
+    def _show_layers(self) -> None:
+        """Show the width and rate sliders of the hidden layers in use, hide the others."""
+        n_hidden = self.layer_slider.value
+        for layer, slider in enumerate(self.width_sliders, start=1):
+            slider.layout.display = None if layer <= n_hidden else "none"
+        for layer, slider in enumerate(self.rate_sliders):
+            slider.layout.display = None if layer <= n_hidden else "none"
 
     def _change_mc_samples(self, change) -> None:
         self.playground.set_mc_samples(change["new"])
@@ -257,6 +313,7 @@ class PlaygroundWidget:
     def reset(self) -> None:
         """A new run from the controls' settings and the same initial weights; keeps playing if
         it was playing."""
+        self._show_layers()
         self.playground.reset(self.settings_from_controls())
         self.draw(self.playground)
 
