@@ -225,7 +225,7 @@ class PlaygroundWidget:
 
     def _base_settings(self) -> dict:
         s = self.playground.settings
-        fields = ("hidden", "lr", "batch_size", "seed", "mc_samples")
+        fields = ("hidden", "lr", "batch_size", "seed", "mc_samples", "dropout_noise")
         return {field: getattr(s, field) for field in fields}
 
     def _change_mc_samples(self, change) -> None:
