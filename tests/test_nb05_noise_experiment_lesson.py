@@ -132,3 +132,11 @@ def test_the_figure_draws_the_record(results):
     assert len(left.lines) == 1 + len(results["settings"]["noises"])
     assert [t.get_text().split("\n")[0] for t in right.get_xticklabels()] == list(results["chosen"])
     plt.close(figure)
+
+
+def test_the_judgement_exercise_quotes_section_1s_correlations():
+    from course_lib.lessons import nb05_variants as lesson
+
+    correlations = lesson.neighbour_correlation(lesson.feature_maps()[0])
+    low, high = f"{correlations.min():.2f}", f"{correlations.max():.2f}"
+    assert f"section 1 measured {low} to {high} on the digit's four maps" in source("05")

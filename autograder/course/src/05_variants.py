@@ -782,7 +782,7 @@ for p_drop in (0.1, 0.3, 0.5):
 # This one has no single answer: you choose, and the check accepts every choice that the rules
 # of this notebook defend. A convolutional layer outputs `n_channels` feature maps, and
 # horizontally adjacent pixels of a map have correlation `correlation` (section 1 measured
-# about 0.9 on the digit's maps). Write `choose_feature_map_dropout(n_channels, correlation)`
+# 0.90 to 0.96 on the digit's four maps). Write `choose_feature_map_dropout(n_channels, correlation)`
 # returning a pair `(variant, p_drop)`, with `variant` one of `"dropout"` (element-wise, one
 # mask entry per pixel), `"spatial"` (one per sample and channel) or `"dropblock"`. A choice is
 # defensible when
