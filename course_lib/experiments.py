@@ -207,7 +207,9 @@ def train_run(config: Mapping, seed: int, *, near_zero: float = 0.1) -> dict:
     config : mapping with the keys of :data:`CONFIG_KEYS`
         ``p_drop`` (one rate per dropout site: input and each hidden layer, as in
         :class:`~course_lib.nn.MLP`), ``hidden`` (widths, each >= 1), ``n_train`` (>= 1),
-        ``epochs`` (>= 1), ``weight_decay`` (>= 0) and ``max_norm`` (None or > 0).
+        ``epochs`` (>= 1), ``weight_decay`` (>= 0) and ``max_norm`` (None or > 0); optionally
+        ``noise`` (``"bernoulli"``, the default, or ``"gaussian"``; see
+        :class:`~course_lib.nn.MLP`).
     seed : int >= 0
     near_zero : float > 0
         Threshold of :func:`activation_summary`.
@@ -219,6 +221,7 @@ def train_run(config: Mapping, seed: int, *, near_zero: float = 0.1) -> dict:
     set, see :func:`activation_summary`) and ``seconds`` (training time).
     """
     _check_config(config)
+    noise = config.get("noise", "bernoulli")
     seed = check_count(seed, "seed")
     near_zero = check_positive(near_zero, "near_zero")
     with one_blas_thread():
@@ -228,6 +231,7 @@ def train_run(config: Mapping, seed: int, *, near_zero: float = 0.1) -> dict:
             [split.X_train.shape[1], *config["hidden"], 10],
             config["p_drop"],
             rng=init_rng,
+            noise=noise,
             dtype=np.float32,
         )
         started = time.perf_counter()

@@ -9,13 +9,20 @@ Entropies and negative log-likelihoods are in nats (natural logarithm).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, overload
 
 import numpy as np
 
-from ._validate import ArgumentTypeError, check_count, check_rng
+from ._validate import (
+    ArgumentTypeError,
+    check_count,
+    check_nonnegative,
+    check_positive,
+    check_rng,
+)
 from .masks import sample_mask
 from .nn import MLP
 
@@ -285,3 +292,50 @@ def accuracy_after_rejection(
         n_kept = len(correct) - int(np.floor(fraction * len(correct)))
         result.append(correct[:n_kept].mean())
     return np.asarray(result)
+
+
+#: how far above the fewest samples a choice of the number of MC samples may go
+MC_SAMPLES_SLACK = 2.0
+
+
+def choose_mc_samples(prediction_std: float, target_se: float) -> int:
+    """The number of MC dropout samples to average for a target standard error of the mean
+    prediction: the fewest that meet it.
+
+    The mean of ``n`` independent stochastic predictions of standard deviation
+    ``prediction_std`` has standard error ``prediction_std / sqrt(n)``; the smallest ``n >= 1``
+    with ``prediction_std / sqrt(n) <= target_se`` is ``ceil((prediction_std / target_se) ** 2)``,
+    moved by one where rounding puts the square a hair off a whole number (the comparison
+    allows a relative 1e-12 on the target). Any ``n`` from that minimum up to
+    ``MC_SAMPLES_SLACK`` times it is a defensible choice (a round number, a little margin);
+    fewer miss the target, more waste forward passes.
+
+    Parameters
+    ----------
+    prediction_std : float >= 0
+        Standard deviation of one stochastic prediction (over dropout masks).
+    target_se : float > 0
+        The standard error wanted for the mean of the samples.
+
+    Returns
+    -------
+    int >= 1
+
+    Raises
+    ------
+    ValueError
+        If ``prediction_std`` is not a finite number >= 0 or ``target_se`` not a finite
+        number > 0.
+    """
+    prediction_std = check_nonnegative(prediction_std, "prediction_std")
+    target_se = check_positive(target_se, "target_se")
+
+    def meets(n: int) -> bool:
+        return prediction_std / math.sqrt(n) <= target_se * (1.0 + 1e-12)
+
+    n = max(1, math.ceil((prediction_std / target_se) ** 2))
+    while n > 1 and meets(n - 1):
+        n -= 1
+    while not meets(n):
+        n += 1
+    return n

@@ -55,6 +55,7 @@ _DROPOUT_STYLES = {
     "standard": (standard_dropout_forward, standard_dropout_backward),
 }
 _OUTPUTS = ("softmax", "linear")
+_NOISES = ("bernoulli", "gaussian")
 
 
 def one_blas_thread():
@@ -205,6 +206,65 @@ def relu_dropout_forward(
     return out, ReluDropoutCache(mask=out > 0, scale=scale, keep=keep)
 
 
+@dataclass(frozen=True)
+class ReluGaussianCache:
+    """The cache of :func:`relu_gaussian_forward`: ``gain`` is the derivative of the output with
+    respect to the pre-activation, the noise where the unit was positive and 0 elsewhere."""
+
+    gain: np.ndarray
+    keep: None = None  # no unit is ever dropped: there is no keep-mask to show
+
+
+def relu_gaussian_forward(
+    z: np.ndarray, p_drop: float, *, rng: np.random.Generator
+) -> tuple[np.ndarray, ReluGaussianCache]:
+    """ReLU followed by Gaussian dropout in training: ``relu(z) * noise``, with independent
+    ``noise ~ N(1, p_drop / keep_prob)`` per entry, the mean and variance of inverted dropout's
+    factor ``mask / keep_prob`` (see :func:`course_lib.variants.gaussian_dropout_forward`).
+
+    What :class:`MLP` does in its hidden layers with ``noise="gaussian"`` while training; at
+    inference the noise is off and the layer is a ReLU. The backward pass is ``dout * gain``.
+
+    Parameters
+    ----------
+    z : ndarray of float, shape (N, M)
+    p_drop : float in [0, 1)
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    out : ndarray, shape and dtype of ``z``
+    cache : ReluGaussianCache
+
+    Raises
+    ------
+    ValueError
+        If ``z`` is not a float array, ``p_drop`` is outside [0, 1) or ``rng`` is not a
+        Generator.
+    """
+    z = check_float_array(z, "z")
+    p_drop = check_p_drop(p_drop)
+    check_rng(rng)
+    noise_dtype = z.dtype if z.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    gain = rng.standard_normal(z.shape, dtype=noise_dtype)
+    gain *= np.sqrt(p_drop / (1.0 - p_drop)).astype(noise_dtype)
+    gain += 1.0
+    gain *= z > 0
+    gain = gain.astype(z.dtype, copy=False)
+    return z * gain, ReluGaussianCache(gain=gain)
+
+
+def _times_gaussian_noise(x: np.ndarray, variance: float, generator: np.random.Generator):
+    """``x * noise`` with independent ``noise ~ N(1, variance)`` per entry, in ``x``'s dtype:
+    what :class:`MLP` does to its inputs with ``noise="gaussian"`` in training. The network
+    learns nothing at its inputs, so nothing is kept for a backward pass."""
+    noise_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    noise = generator.standard_normal(x.shape, dtype=noise_dtype)
+    noise *= np.sqrt(variance).astype(noise_dtype)
+    noise += 1.0
+    return (x * noise).astype(x.dtype, copy=False)
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, shifted by the maximum for numerical stability."""
     shifted = logits - logits.max(axis=-1, keepdims=True)
@@ -263,6 +323,11 @@ class MLP:
         Classification with softmax cross-entropy, or regression with squared error.
     dropout : {"inverted", "standard"}
         Which dropout the network uses (see :mod:`course_lib.dropout`).
+    noise : {"bernoulli", "gaussian"}
+        What a dropout site multiplies its units by in training: a keep-mask (dropout), or
+        Gaussian noise of mean 1 and the same variance ``p_drop / keep_prob`` (Gaussian dropout,
+        :func:`relu_gaussian_forward`; only with ``dropout="inverted"``, as its mean is already
+        1). At inference both are off.
     dtype : float dtype
         Of weights and activations. float32 by default, for speed (half the memory traffic of
         float64, and plenty of precision for training); pass ``np.float64`` for gradient checks,
@@ -277,6 +342,7 @@ class MLP:
         rng: np.random.Generator,
         output: str = "softmax",
         dropout: str = "inverted",
+        noise: str = "bernoulli",
         dtype: DTypeLike = np.float32,
     ):
         self.layer_sizes = check_layer_sizes(layer_sizes)
@@ -286,11 +352,19 @@ class MLP:
             raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
         if dropout not in _DROPOUT_STYLES:
             raise ValueError(f"dropout must be one of {tuple(_DROPOUT_STYLES)}, got {dropout!r}")
+        if noise not in _NOISES:
+            raise ValueError(f"noise must be one of {_NOISES}, got {noise!r}")
+        if noise == "gaussian" and dropout != "inverted":
+            raise ValueError(
+                f"noise='gaussian' needs dropout='inverted' (its noise has mean 1 and is never "
+                f"rescaled), got dropout={dropout!r}"
+            )
         self.dtype = np.dtype(dtype)
         if not np.issubdtype(self.dtype, np.floating):
             raise ArgumentTypeError(f"dtype must be a floating dtype, got {self.dtype}")
         self.output = output
         self.dropout = dropout
+        self.noise = noise
         self.weights = [
             (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(self.dtype)
             for fan_in, fan_out in zip(self.layer_sizes[:-1], self.layer_sizes[1:])
@@ -301,7 +375,9 @@ class MLP:
         rates = ", ".join(f"{rate:g}" for rate in self.p_drop)
         return (
             f"MLP({list(self.layer_sizes)}, p_drop=[{rates}], output={self.output!r}, "
-            f"dropout={self.dropout!r}, dtype={self.dtype.name})"
+            f"dropout={self.dropout!r}, "
+            + ("" if self.noise == "bernoulli" else f"noise={self.noise!r}, ")
+            + f"dtype={self.dtype.name})"
         )
 
     # parameters
@@ -337,6 +413,8 @@ class MLP:
         """
         if dropout not in _DROPOUT_STYLES:
             raise ValueError(f"dropout must be one of {tuple(_DROPOUT_STYLES)}, got {dropout!r}")
+        if self.noise != "bernoulli" and dropout != self.dropout:
+            raise ValueError(f"a network with noise={self.noise!r} has only the inverted form")
         clone = self.copy()
         clone.dropout = dropout
         if dropout != self.dropout:
@@ -377,7 +455,11 @@ class MLP:
         rng = self.rng if rng is None else check_rng(rng)
         activation = self._inputs(X)
         input_cache = None
-        if self.p_drop[0] > 0.0:  # with no input dropout the input is used as it is
+        gaussian = training and self.noise == "gaussian"
+        if self.p_drop[0] > 0.0 and gaussian:
+            rate = self.p_drop[0]
+            activation = _times_gaussian_noise(activation, rate / (1.0 - rate), rng)
+        elif self.p_drop[0] > 0.0:  # with no input dropout the input is used as it is
             drop_forward, _ = _DROPOUT_STYLES[self.dropout]
             activation, input_cache = drop_forward(
                 activation, self.p_drop[0], rng=rng, training=training
@@ -391,6 +473,12 @@ class MLP:
             if i < last:
                 if keep_hidden:
                     hidden.append(relu_forward(activation)[0])
+                if gaussian and self.p_drop[i + 1] > 0.0:
+                    activation, activation_cache = relu_gaussian_forward(
+                        activation, self.p_drop[i + 1], rng=rng
+                    )
+                    caches.append((dense_cache, activation_cache))
+                    continue
                 activation, activation_cache = relu_dropout_forward(
                     activation,
                     self.p_drop[i + 1],
@@ -410,7 +498,9 @@ class MLP:
         grads: list[np.ndarray] = []
         for i in reversed(range(len(layers))):
             dense_cache, activation_cache = layers[i]
-            if activation_cache is not None:  # ReLU and dropout: one mask, positive and kept
+            if isinstance(activation_cache, ReluGaussianCache):
+                dout = dout * activation_cache.gain
+            elif activation_cache is not None:  # ReLU and dropout: one mask, positive and kept
                 dout = dropout_backward(dout, activation_cache)
             if i > 0:
                 dout, dW, db = dense_backward(dout, dense_cache)
@@ -540,7 +630,7 @@ def train_step(
         The mini-batch's data loss, with dropout on, before the step.
     masks : list, one per dropout site (the input and each hidden layer)
         The keep-mask drawn there, a bool array of shape (N, units), or ``None`` where nothing was
-        dropped (``p_drop == 0``).
+        dropped (``p_drop == 0``, or Gaussian noise, which drops nothing).
     """
     outputs, caches = model.forward(X, training=True, rng=rng)
     loss, dout = model.loss(outputs, y)
@@ -548,7 +638,7 @@ def train_step(
     if max_norm is not None:
         model.max_norm_(max_norm)
     input_cache, layers = caches[0], caches[1:-1]  # the output layer has no dropout
-    return loss, [None if input_cache is None else input_cache.mask] + [
+    return loss, [getattr(input_cache, "mask", None)] + [
         activation_cache.keep for _, activation_cache in layers
     ]
 

@@ -691,3 +691,54 @@ def targeted_keep_mask(
     candidates = np.zeros(W.shape, dtype=bool)
     np.put_along_axis(candidates, order[:n_candidates], True, axis=0)
     return ~(candidates & (rng.random(W.shape) < drop_rate))
+
+
+# --- choosing a variant for a convolutional feature map ----------------------------------------
+
+FEATURE_MAP_VARIANTS = ("dropout", "spatial", "dropblock")
+#: adjacent-pixel correlation from which a dropped pixel counts as recoverable from its neighbours
+STRONG_CORRELATION = 0.5
+#: p_drop for convolutional features: below, too little noise to regularize; above, more than
+#: half of the features gone
+CONV_P_DROP_RANGE = (0.05, 0.5)
+#: largest acceptable probability that spatial dropout drops every channel of a sample
+ALL_CHANNELS_DROPPED = 0.01
+
+
+def choose_feature_map_dropout(n_channels: int, correlation: float) -> tuple[str, float]:
+    """A defensible dropout variant and rate for a convolutional feature map.
+
+    The choice follows notebook 05's rules: element-wise ``"dropout"`` only where adjacent
+    pixels correlate less than :data:`STRONG_CORRELATION` (otherwise the neighbours give a
+    dropped pixel back); ``"spatial"`` dropout only where it rarely drops every channel of a
+    sample (``p_drop ** n_channels <= ALL_CHANNELS_DROPPED``); ``"dropblock"`` always; and
+    ``p_drop`` in :data:`CONV_P_DROP_RANGE`. This reference picks ``p_drop = 0.2`` and the
+    first variant of ``("dropout", "spatial", "dropblock")`` that the rules allow.
+
+    Parameters
+    ----------
+    n_channels : int >= 1
+        Channels of the feature map.
+    correlation : float in [-1, 1]
+        Correlation of horizontally adjacent pixels of a channel.
+
+    Returns
+    -------
+    (variant, p_drop) : (str in FEATURE_MAP_VARIANTS, float)
+
+    Raises
+    ------
+    ValueError
+        If ``n_channels`` is not an integer >= 1 or ``correlation`` is not in [-1, 1].
+    """
+    n_channels = check_count(n_channels, "n_channels", minimum=1)
+    if not isinstance(correlation, (int, float, np.integer, np.floating)) or not (
+        -1.0 <= float(correlation) <= 1.0
+    ):
+        raise ValueError(f"correlation must be a number in [-1, 1], got {correlation!r}")
+    p_drop = 0.2
+    if correlation < STRONG_CORRELATION:
+        return "dropout", p_drop
+    if p_drop**n_channels <= ALL_CHANNELS_DROPPED:
+        return "spatial", p_drop
+    return "dropblock", p_drop

@@ -34,3 +34,44 @@ def assert_scored_in_parts(
     assert message.startswith(f"{ARGUMENT_CHECKS}: ") and "must raise ValueError" in message
     earned, message = points(name, unwritten, seed=seed)
     assert earned == 0 and "is not implemented yet" in message
+
+
+# Run in a grading copy of the course (what a grading kernel imports): probe the exercise with a
+# student's function and print what the probe said.
+_PROBE_IN_COPY = """
+import json, sys
+from autograder import exercises
+from course_lib.checks import CheckFailure
+namespace = {}
+exec(sys.argv[2], namespace)
+try:
+    exercises.get(sys.argv[1]).probe(namespace["student"], 7, True)
+except CheckFailure as failure:
+    print(json.dumps({"failed": str(failure)}))
+else:
+    print(json.dumps({"failed": ""}))
+"""
+
+
+def assert_reference_scores_zero(notebook: str, name: str, source: str, root) -> None:
+    """A student's ``source`` (defining ``student``) that calls course_lib's reference of
+    ``name`` fails the probe in the grading kernel, with a message naming the exercise: zero."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from autograder import grading_copy
+
+    copy = grading_copy.grading_copy(notebook, root=root)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE_IN_COPY, name, source],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env=dict(os.environ, PYTHONPATH=str(copy)),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    failed = json.loads(result.stdout.strip().splitlines()[-1])["failed"]
+    assert f"exercise {name}" in failed, failed

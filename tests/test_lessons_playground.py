@@ -417,3 +417,18 @@ def test_the_things_to_try_in_notebook_01_happen():
         np.mean(fast.histories["plain"].val_loss[-100:])
         > min(fast.histories["plain"].val_loss) + 0.1
     )
+
+
+def test_gaussian_noise_trains_the_dropout_network_and_drops_no_unit():
+    with pytest.raises(ValueError, match="dropout_noise must be 'bernoulli' or 'gaussian'"):
+        pg.Settings(dropout_noise="uniform")
+    gaussian, masked = pg.Playground(dropout_noise="gaussian"), pg.Playground()
+    assert gaussian.dropout_net.noise == "gaussian" and masked.dropout_net.noise == "bernoulli"
+    for _ in range(5):
+        gaussian.step()
+        masked.step()
+    assert all(bool(np.all(layer)) for layer in gaussian.mask)
+    assert not all(bool(np.all(layer)) for layer in masked.mask)
+    assert not _same_weights(gaussian.dropout_net, masked.dropout_net)
+    assert _same_weights(gaussian.plain_net, masked.plain_net)  # the plain run is the same
+    assert pg.dropout_title(pg.Settings(dropout_noise="gaussian")) == "p_drop 0.2/0.5/0.5, Gaussian"

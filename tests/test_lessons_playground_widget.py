@@ -83,6 +83,14 @@ def test_buttons_step_reset_and_controls_start_a_new_run():
     assert len(widget.playground.X_train) == 100
 
 
+def test_a_gaussian_preset_keeps_its_noise_when_a_control_starts_a_new_run():
+    widget = pw.PlaygroundWidget(pg.Settings(n_train=300, dropout_noise="gaussian"))
+    assert widget.playground.dropout_net.noise == "gaussian"
+    widget.controls["n_train"].value = 100
+    assert widget.playground.settings.dropout_noise == "gaussian"
+    assert widget.playground.dropout_net.noise == "gaussian"
+
+
 def test_play_and_pause_buttons_drive_the_player():
     widget = pw.PlaygroundWidget(fps=50)
 

@@ -2,13 +2,14 @@
 each realistic mistake fails with a CheckFailure whose message names it."""
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from autograder.exercises import run
 from course_lib.checks import CheckFailure
-from parts_helpers import assert_scored_in_parts
+from parts_helpers import assert_reference_scores_zero, assert_scored_in_parts
 
 SEEDS = range(20)
 ALPHA_PRIME = -1.7580993408473766
@@ -710,3 +711,106 @@ def test_the_reference_passes_every_exercise():
 )
 def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked):
     assert_scored_in_parts(name, correct, unchecked, 2, seed=11)
+
+
+# --- choose_feature_map_dropout: a judgement -----------------------------------------------------
+# Deterministic: no statistical assertion, so no false-failure probability to spend.
+
+
+def feature_map_blocks_always(n_channels, correlation):
+    """DropBlock at a mid rate is defensible in every situation."""
+    return "dropblock", 0.25
+
+
+def feature_map_by_table(n_channels, correlation):
+    """Written differently: a list, numpy numbers, the extreme rates of the range."""
+    if correlation < 0.5:
+        return ["dropout", np.float32(0.5)]
+    if 0.05**n_channels <= 0.01:
+        return ("spatial", np.float64(0.05))
+    return ("dropblock", 0.5)
+
+
+def feature_map_highest_spatial_rate(n_channels, correlation):
+    """Spatial dropout at the highest rate the channel rule allows, capped at 0.5."""
+    p_drop = min(0.5, 0.01 ** (1 / n_channels))
+    if p_drop >= 0.05:
+        return "spatial", p_drop
+    return "dropblock", 0.1
+
+
+@pytest.mark.parametrize(
+    "fn", [feature_map_blocks_always, feature_map_by_table, feature_map_highest_spatial_rate]
+)
+@pytest.mark.parametrize("seed", range(10))
+def test_every_defensible_feature_map_choice_passes(fn, seed):
+    run("choose_feature_map_dropout", fn, seed=seed, hidden=True)
+    run("choose_feature_map_dropout", fn, seed=seed, hidden=False)
+
+
+FEATURE_MAP_MISTAKES = {
+    "element-wise dropout on correlated maps": (
+        lambda c, r: ("dropout", 0.2),
+        "element-wise dropout on a map whose neighbouring pixels correlate",
+    ),
+    "spatial dropout with one channel": (
+        lambda c, r: ("spatial", 0.2),
+        "drops all 1 channel(s) of a sample",
+    ),
+    "rate too high": (lambda c, r: ("dropblock", 0.8), "more than half of the features gone"),
+    "rate too low": (lambda c, r: ("dropblock", 0.01), "too little noise"),
+    "keep_prob instead of p_drop": (lambda c, r: ("dropblock", 0.9), "outside [0.05, 0.5]"),
+    "unknown variant": (lambda c, r: ("Dropout2d", 0.2), "the variant must be one of"),
+    "rate as a string": (lambda c, r: ("spatial", "0.2"), "p_drop must be a number"),
+    "not a pair": (lambda c, r: "spatial", "return a pair (variant, p_drop)"),
+    "spatial rule checked at another rate": (
+        # allowed at 0.1 with 2 channels (0.01), but returned at 0.3 (0.09)
+        lambda c, r: ("spatial", 0.3) if 0.1**c <= 0.01 else ("dropblock", 0.3),
+        "channel(s) of a sample with probability",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", FEATURE_MAP_MISTAKES)
+def test_each_feature_map_mistake_fails_with_its_message(mistake):
+    fn, message = FEATURE_MAP_MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=re.escape(message)):
+        run("choose_feature_map_dropout", fn, seed=3, hidden=True)
+
+
+def test_the_hidden_situations_probe_both_rules_at_their_boundaries():
+    from autograder.exercises.nb05_variants import _feature_map_cases
+
+    cases = _feature_map_cases(5, hidden=True)
+    assert (8, 0.5) in cases and (4, 0.49) in cases  # correlation just at and below 0.5
+    assert (2, 0.85) in cases and (3, 0.8) in cases  # spatial allowed at 0.1 / 0.2, not 0.3
+    # element-wise dropout on strongly correlated maps fails even the visible self-check
+    with pytest.raises(CheckFailure):
+        run("choose_feature_map_dropout", lambda c, r: ("dropout", 0.2), seed=0, hidden=False)
+
+
+def test_feature_map_reference_validates_and_follows_its_rules():
+    from course_lib.variants import choose_feature_map_dropout
+
+    assert choose_feature_map_dropout(64, 0.9) == ("spatial", 0.2)
+    assert choose_feature_map_dropout(1, 0.9) == ("dropblock", 0.2)
+    assert choose_feature_map_dropout(16, 0.1) == ("dropout", 0.2)
+    for kwargs, pattern in (
+        ({"n_channels": 0, "correlation": 0.5}, "n_channels"),
+        ({"n_channels": "4", "correlation": 0.5}, "n_channels"),
+        ({"n_channels": 4, "correlation": 1.5}, r"correlation must be a number in \[-1, 1\]"),
+        ({"n_channels": 4, "correlation": "high"}, "correlation"),
+    ):
+        with pytest.raises(ValueError, match=pattern):
+            choose_feature_map_dropout(**kwargs)
+
+
+def test_handing_the_choice_to_the_reference_scores_zero_in_the_grading_kernel(tmp_path):
+    assert_reference_scores_zero(
+        "05_variants",
+        "choose_feature_map_dropout",
+        "from course_lib.variants import choose_feature_map_dropout as reference\n"
+        "def student(n_channels, correlation):\n"
+        "    return reference(n_channels, correlation)\n",
+        tmp_path,
+    )

@@ -2,13 +2,15 @@
 message naming it; correct solutions written differently pass under 20 seeds."""
 
 import copy
+import math
+import re
 
 import numpy as np
 import pytest
 
 from autograder.exercises import get, run
 from course_lib.checks import CheckFailure
-from parts_helpers import assert_scored_in_parts
+from parts_helpers import assert_reference_scores_zero, assert_scored_in_parts
 
 SEEDS = range(20)
 
@@ -658,3 +660,117 @@ def test_correct_solutions_pass_the_visible_self_check(name, fn):
 
 def test_a_missing_value_error_costs_only_the_argument_checks():
     assert_scored_in_parts("mc_predict", mc_stack, mc_no_value_error, 3, seed=11)
+
+
+# --- choose_mc_samples: a judgement --------------------------------------------------------------
+
+
+def samples_ceil(prediction_std, target_se):
+    return max(1, math.ceil((prediction_std / target_se) ** 2))
+
+
+def samples_float(prediction_std, target_se):
+    """Written differently: a whole-number float from numpy, with a 10% margin kept in range."""
+    fewest = max(1.0, np.ceil(prediction_std**2 / target_se**2))
+    return float(np.ceil(fewest * 1.1)) if fewest > 10 else fewest
+
+
+def samples_by_search(prediction_std, target_se):
+    """Doubling, then the last doubling that met the target: at most twice the fewest."""
+    n = 1
+    while prediction_std / np.sqrt(n) > target_se:
+        n *= 2
+    return np.int64(n)
+
+
+def samples_twice_the_fewest(prediction_std, target_se):
+    return 2 * max(1, math.ceil((prediction_std / target_se) ** 2))
+
+
+@pytest.mark.parametrize(
+    "fn", [samples_ceil, samples_float, samples_by_search, samples_twice_the_fewest]
+)
+@pytest.mark.parametrize("seed", range(10))
+def test_every_defensible_number_of_samples_passes(fn, seed):
+    run("choose_mc_samples", fn, seed=seed, hidden=True)
+    run("choose_mc_samples", fn, seed=seed, hidden=False)
+
+
+MC_SAMPLES_MISTAKES = {
+    "not squared": (
+        lambda s, t: max(1, math.ceil(s / t)),
+        "That is std / target, not squared",
+    ),
+    "rounded down": (
+        lambda s, t: max(1, math.floor((s / t) ** 2)),
+        "rounded down",
+    ),
+    "far too many": (lambda s, t: 10_000, "costs forward passes for nothing"),
+    "three times the fewest": (
+        lambda s, t: 3 * max(1, math.ceil((s / t) ** 2)),
+        "costs forward passes for nothing",
+    ),
+    "variance over target": (lambda s, t: max(1, math.ceil(s**2 / t)), "above the target"),
+    "not whole": (lambda s, t: (s / t) ** 2 + 0.5, "must be a whole number"),
+    "zero samples": (lambda s, t: 0, "must be a whole number >= 1"),
+    "a string": (lambda s, t: "100", "return a whole number of samples"),
+    "a bool": (lambda s, t: True, "return a whole number of samples"),
+}
+
+
+@pytest.mark.parametrize("mistake", MC_SAMPLES_MISTAKES)
+def test_each_mc_samples_mistake_fails_with_its_message(mistake):
+    fn, message = MC_SAMPLES_MISTAKES[mistake]
+    with pytest.raises(CheckFailure, match=re.escape(message)):
+        run("choose_mc_samples", fn, seed=4, hidden=True)
+
+
+def test_mc_samples_reference_is_the_fewest_that_meet_the_target():
+    from course_lib.mc import choose_mc_samples
+
+    assert choose_mc_samples(0.2, 0.01) == 400  # (0.2 / 0.01)**2 = 400 exactly, in floats too
+    assert choose_mc_samples(0.3, 0.02) == 225
+    assert choose_mc_samples(0.31, 0.02) == 241  # 240.25 rounds up
+    assert choose_mc_samples(0.0, 0.01) == 1
+    assert choose_mc_samples(0.1, 0.5) == 1
+    for n_std, n_target in ((0.2, 0.01), (0.123, 0.004), (0.5, 0.0101)):
+        n = choose_mc_samples(n_std, n_target)
+        assert n_std / math.sqrt(n) <= n_target * (1 + 1e-12)
+        assert n == 1 or n_std / math.sqrt(n - 1) > n_target
+    for args, pattern in (
+        ((-0.1, 0.01), "prediction_std must be a finite number >= 0"),
+        ((0.1, 0.0), "target_se must be a finite number > 0"),
+        ((0.1, float("inf")), "target_se"),
+    ):
+        with pytest.raises(ValueError, match=pattern):
+            choose_mc_samples(*args)
+
+
+def test_the_chosen_number_of_samples_meets_the_target_standard_error_in_simulation():
+    """MC means of the reference's n samples, over many repetitions, have the standard error it
+    promises. Statistical: R = 4000 means of n draws of N(0, std**2) have a sample variance
+    with (R - 1) s**2 / (std**2 / n) ~ chi2(R - 1); the check fails with probability 1e-9 for
+    a correct n (two-sided chi-square quantiles at 0.5e-9 each)."""
+    from scipy import stats
+
+    from course_lib.mc import choose_mc_samples
+
+    std, target = 0.3, 0.02
+    n = choose_mc_samples(std, target)
+    repetitions = 4000
+    means = np.random.default_rng(0).normal(0.0, std, size=(repetitions, n)).mean(axis=1)
+    low, high = stats.chi2.ppf([0.5e-9, 1 - 0.5e-9], repetitions - 1) / (repetitions - 1)
+    ratio = means.var(ddof=1) / (std**2 / n)
+    assert low <= ratio <= high
+    assert std / np.sqrt(n) <= target  # and that standard error meets the target
+
+
+def test_handing_the_choice_to_the_reference_scores_zero_in_the_grading_kernel(tmp_path):
+    assert_reference_scores_zero(
+        "06_mc_dropout",
+        "choose_mc_samples",
+        "from course_lib.mc import choose_mc_samples as reference\n"
+        "def student(prediction_std, target_se):\n"
+        "    return reference(prediction_std, target_se)\n",
+        tmp_path,
+    )

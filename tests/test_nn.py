@@ -202,6 +202,68 @@ def test_mlp_gradient_check_with_a_fixed_mask(dropout, output, p_drop):
         assert relative_error(grad, numerical_gradient(loss_at, param.copy())) < GRAD_TOL, name
 
 
+@pytest.mark.parametrize("output", ["softmax", "linear"])
+@pytest.mark.parametrize("p_drop", [[0.0, 0.5, 0.3], [0.2, 0.5, 0.3]])
+def test_mlp_gradient_check_with_gaussian_noise(output, p_drop):
+    """The same check with noise="gaussian": one fixed draw of the noise per loss evaluation."""
+    rng = np.random.default_rng(6)
+    model = nn.MLP([5, 8, 6, 3], p_drop, rng=rng, output=output, noise="gaussian", dtype=np.float64)
+    for b in model.biases:
+        b[:] = rng.uniform(0.1, 0.5, size=b.shape) * rng.choice([-1, 1], size=b.shape)
+    X = rng.standard_normal((7, 5))
+    y = rng.integers(0, 3, size=7) if output == "softmax" else rng.standard_normal((7, 3))
+    _, grads = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))
+    for param, grad, name in zip(model.parameters(), grads, model.parameter_names()):
+
+        def loss_at(value, param=param):
+            saved = param.copy()
+            param[...] = value
+            result = model.loss_and_grads(X, y, training=True, rng=np.random.default_rng(42))[0]
+            param[...] = saved
+            return result
+
+        assert relative_error(grad, numerical_gradient(loss_at, param.copy())) < GRAD_TOL, name
+
+
+def test_gaussian_noise_is_relu_times_noise_of_the_matched_variance():
+    z = np.random.default_rng(0).standard_normal((400, 500))
+    out, cache = nn.relu_gaussian_forward(z, 0.3, rng=np.random.default_rng(1))
+    positive = z > 0
+    noise = out[positive] / z[positive]
+    np.testing.assert_array_equal(out[~positive], 0.0)
+    np.testing.assert_allclose(cache.gain[positive], noise, rtol=1e-12)
+    # the noise's sample mean over n ~ 1e5 draws of N(1, 0.3 / 0.7): |mean - 1| exceeds
+    # 6.11 standard errors with probability 1e-9 (normal tail, two-sided)
+    n = noise.size
+    assert abs(noise.mean() - 1.0) <= 6.11 * np.sqrt(0.3 / 0.7 / n)
+    # its sample variance, (n - 1) s^2 / sigma^2 ~ chi2(n - 1): within 1e-9 quantiles
+    from scipy import stats
+
+    low, high = stats.chi2.ppf([0.5e-9, 1 - 0.5e-9], n - 1) / (n - 1)
+    assert low <= noise.var(ddof=1) / (0.3 / 0.7) <= high
+
+
+def test_gaussian_noise_is_off_at_inference_and_keeps_float32():
+    model = nn.MLP([6, 40, 4], 0.5, rng=np.random.default_rng(0), noise="gaussian")
+    plain = model.copy()
+    plain.noise = "bernoulli"
+    X = np.random.default_rng(1).random((3, 6))
+    assert np.array_equal(model.predict_proba(X), plain.predict_proba(X))
+    sampled = model.forward(X, training=True, rng=np.random.default_rng(2))[0]
+    assert sampled.dtype == np.float32 and not np.allclose(sampled, plain.forward(X)[0])
+    assert "noise='gaussian'" in repr(model)
+    with pytest.raises(ValueError, match="only the inverted form"):
+        model.converted("standard")
+
+
+def test_train_step_with_gaussian_noise_reports_no_masks(toy):
+    X, y = toy
+    model = nn.MLP([5, 7, 3], [0.2, 0.5], rng=np.random.default_rng(0), noise="gaussian")
+    optimizer = nn.SGD.for_model(model, 0.1)
+    _, masks = nn.train_step(model, optimizer, X, y, rng=np.random.default_rng(1))
+    assert masks == [None, None]
+
+
 def test_mlp_shapes_dtype_and_repr():
     model = nn.MLP([64, 32, 10], [0.1, 0.5], rng=np.random.default_rng(0), dtype=np.float32)
     X = np.random.default_rng(1).random((9, 64))
@@ -291,6 +353,8 @@ def test_max_norm_caps_every_incoming_weight_vector():
         ({"p_drop": 1.0}, r"p_drop must be in \[0, 1\), got 1.0"),
         ({"output": "sigmoid"}, "output must be one of"),
         ({"dropout": "gaussian"}, "dropout must be one of"),
+        ({"noise": "uniform"}, "noise must be one of"),
+        ({"noise": "gaussian", "dropout": "standard"}, "noise='gaussian' needs dropout='inverted'"),
         ({"dtype": np.int32}, "dtype must be a floating dtype"),
         ({"rng": 0}, "rng must be a numpy.random.Generator"),
     ],

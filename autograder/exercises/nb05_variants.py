@@ -902,3 +902,125 @@ def _check_dense_inference(x, W, b, out) -> None:
         "at inference (training=False) DropConnect must be the plain dense layer "
         "x @ W + b: no mask, no noise."
     )
+
+
+# --- choose_feature_map_dropout: a judgement ----------------------------------------------------
+# The rules the exercise states, and from which the accepted set follows exactly: a rate in
+# [0.05, 0.5]; element-wise dropout only where adjacent pixels correlate below 0.5; spatial
+# dropout only where p_drop ** n_channels <= 0.01; DropBlock always. Nothing is random.
+
+_FEATURE_MAP_VARIANTS = ("dropout", "spatial", "dropblock")
+_STRONG_CORRELATION = 0.5
+_CONV_P_DROP = (0.05, 0.5)
+_ALL_CHANNELS_DROPPED = 0.01
+
+
+def _feature_map_cases(seed: int, hidden: bool) -> list[tuple[int, float]]:
+    """(n_channels, correlation) of each situation the probe asks about."""
+    cases = [(64, 0.9), (1, 0.95), (32, 0.2)]
+    if hidden:
+        cases += [(2, 0.85), (3, 0.8), (8, 0.5), (4, 0.49), (256, 0.99), (1, 0.1), (16, -0.3)]
+        rng = np.random.default_rng([seed, 51])
+        for _ in range(4):
+            n_channels = int(np.exp(rng.uniform(0.0, np.log(300.0))))
+            correlation = round(float(rng.uniform(0.0, 1.0)), 3)
+            cases.append((max(1, n_channels), correlation))
+    return cases
+
+
+def _choice_record(result):
+    """What a verdict may see of a returned ``(variant, p_drop)``."""
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        return {
+            "error": f"a {type(result).__name__}"
+            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+        }
+    variant, p_drop = result
+    record: dict[str, str | float] = {
+        "variant": variant if isinstance(variant, str) else type(variant).__name__
+    }
+    if isinstance(p_drop, (int, float, np.integer, np.floating)) and not isinstance(
+        p_drop, (bool, np.bool_)
+    ):
+        record["p_drop"] = float(p_drop)
+    else:
+        record["p_drop_type"] = type(p_drop).__name__
+    return record
+
+
+def _judge_feature_map_choice(n_channels: int, correlation: float, record: dict) -> str:
+    """ "" if the choice is defensible, else why not."""
+    where = f"[{n_channels} channels, adjacent-pixel correlation {correlation:g}]"
+    if "error" in record:
+        return f"{where} return a pair (variant, p_drop), got {record['error']}."
+    variant = record["variant"]
+    if variant not in _FEATURE_MAP_VARIANTS:
+        return (
+            f"{where} the variant must be one of {', '.join(map(repr, _FEATURE_MAP_VARIANTS))}, "
+            f"got {variant!r}."
+        )
+    if "p_drop" not in record:
+        return f"{where} p_drop must be a number, got a {record['p_drop_type']}."
+    p_drop = record["p_drop"]
+    low, high = _CONV_P_DROP
+    if not low <= p_drop <= high:
+        why = (
+            "too little noise to regularize anything"
+            if p_drop < low
+            else "more than half of the features gone in every step: the network underfits"
+        )
+        return f"{where} p_drop = {p_drop:g} is outside [{low}, {high}]: {why}."
+    if variant == "dropout" and correlation >= _STRONG_CORRELATION:
+        return (
+            f"{where} element-wise dropout on a map whose neighbouring pixels correlate "
+            f"{correlation:g} (>= {_STRONG_CORRELATION}): the kept neighbours give each dropped "
+            "pixel back, so it removes almost nothing. Drop whole channels or blocks."
+        )
+    # a relative 1e-9 for rounding: p_drop = 0.01 ** (1 / n_channels) meets the rule exactly
+    if variant == "spatial" and p_drop**n_channels > _ALL_CHANNELS_DROPPED * (1 + 1e-9):
+        return (
+            f"{where} spatial dropout at p_drop = {p_drop:g} drops all {n_channels} channel(s) of "
+            f"a sample with probability {p_drop:g}**{n_channels} = {p_drop**n_channels:.3g}, "
+            f"above {_ALL_CHANNELS_DROPPED}: the sample loses the whole map. Use fewer "
+            "dropped channels (a lower rate) or DropBlock."
+        )
+    return ""
+
+
+@exercise(
+    "choose_feature_map_dropout",
+    NOTEBOOK,
+    reference="course_lib.variants.choose_feature_map_dropout",
+    hints=(
+        "Go through the three variants and ask of each what it takes away from the next layer: "
+        "a pixel whose neighbours are still there, a whole channel, or a square of pixels.",
+        "Two numbers decide: the correlation says whether a dropped pixel can be guessed from "
+        "its neighbours (section 1); the number of channels says how likely channel dropout is "
+        "to drop all of them at once, p_drop to the power of the channel count.",
+        "Keep the rate inside the range the exercise states for convolutional layers, whatever "
+        "the variant, and check the channel rule for the rate you return, not for a "
+        "different one.",
+    ),
+)
+class ChooseFeatureMapDropout:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        return {
+            f"{n_channels}/{correlation}": _choice_record(call(fn, n_channels, correlation))
+            for n_channels, correlation in _feature_map_cases(seed, hidden)
+        }
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        problems = [
+            _judge_feature_map_choice(
+                n_channels, correlation, observed[f"{n_channels}/{correlation}"]
+            )
+            for n_channels, correlation in _feature_map_cases(seed, hidden)
+        ]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            more = (
+                f" ({len(problems) - 1} more situation(s) fail too.)" if len(problems) > 1 else ""
+            )
+            raise CheckFailure(problems[0] + more)

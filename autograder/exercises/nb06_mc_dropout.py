@@ -738,3 +738,112 @@ def _mi_hint(value, samples) -> str:
     if close(total - len(samples) * expected_entropy):
         return " You summed the per-sample entropies: average them over the samples."
     return ""
+
+
+# --- choose_mc_samples: a judgement -------------------------------------------------------------
+# Accepted: every whole n >= 1 whose standard error prediction_std / sqrt(n) meets the target
+# (a relative 1e-12 of rounding allowed) and that is at most _SLACK times the fewest such n.
+# Nothing is random.
+
+_SLACK = 2.0
+
+
+def _mc_sample_cases(seed: int, hidden: bool) -> list[tuple[float, float]]:
+    """(prediction_std, target_se) of each situation the probe asks about."""
+    cases = [(0.2, 0.01), (0.35, 0.05), (0.12, 0.2)]
+    if hidden:
+        cases += [(0.3, 0.03), (0.25, 0.007), (0.0, 0.01), (0.5, 0.5), (0.41, 0.013)]
+        rng = np.random.default_rng([seed, 66])
+        for _ in range(4):
+            std = round(float(rng.uniform(0.02, 0.5)), 3)
+            target = round(float(std / np.sqrt(rng.uniform(3.0, 2000.0))), 5)
+            cases.append((std, max(target, 1e-4)))
+    return cases
+
+
+def _fewest_samples(prediction_std: float, target_se: float) -> int:
+    def meets(n: int) -> bool:
+        return prediction_std / math.sqrt(n) <= target_se * (1.0 + 1e-12)
+
+    n = max(1, math.ceil((prediction_std / target_se) ** 2))
+    while n > 1 and meets(n - 1):
+        n -= 1
+    while not meets(n):
+        n += 1
+    return n
+
+
+def _count_record(result):
+    """What a verdict may see of a returned number of samples."""
+    if isinstance(result, (bool, np.bool_)) or not isinstance(
+        result, (int, float, np.integer, np.floating)
+    ):
+        return type(result).__name__
+    return float(result)
+
+
+def _judge_mc_samples(prediction_std: float, target_se: float, n) -> str:
+    """ "" if ``n`` is a defensible number of samples, else why not."""
+    where = f"[prediction std {prediction_std:g}, target standard error {target_se:g}]"
+    if isinstance(n, str):
+        return f"{where} return a whole number of samples (an int), got a {n}."
+    if not math.isfinite(n) or n != math.floor(n) or n < 1:
+        return f"{where} the number of samples must be a whole number >= 1, got {n:g}."
+    fewest = _fewest_samples(prediction_std, target_se)
+    ratio = prediction_std / target_se
+    if n < fewest:
+        if n == max(1, math.ceil(ratio)):
+            mistake = (
+                " That is std / target, not squared: the standard error falls as 1 / sqrt(n), "
+                "so halving it takes four times the samples."
+            )
+        elif n == math.floor(ratio**2):
+            mistake = " That is (std / target)**2 rounded down: round up, or the target is missed."
+        else:
+            mistake = ""
+        return (
+            f"{where} {n:g} samples give a standard error of "
+            f"{prediction_std / math.sqrt(n):.4g}, above the target; at least {fewest} are "
+            f"needed.{mistake}"
+        )
+    if n > _SLACK * fewest:
+        return (
+            f"{where} {n:g} samples meet the target, but {fewest} already do: more than "
+            f"{_SLACK:g} times that many costs forward passes for nothing."
+        )
+    return ""
+
+
+@exercise(
+    "choose_mc_samples",
+    NOTEBOOK,
+    reference="course_lib.mc.choose_mc_samples",
+    hints=(
+        "The MC estimate is a mean of n independent stochastic predictions: how does the "
+        "standard error of a mean depend on n and on the spread of one prediction?",
+        "Write the standard error as a function of n, set it equal to the target and solve for "
+        "n; the answer is rarely a whole number, so decide which way to round.",
+        "Check your answer by computing the standard error it gives: at or below the target, "
+        "and not far more samples than the fewest that get there.",
+    ),
+)
+class ChooseMcSamples:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        return {
+            f"{std}/{target}": _count_record(call(fn, std, target))
+            for std, target in _mc_sample_cases(seed, hidden)
+        }
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        problems = [
+            _judge_mc_samples(std, target, observed[f"{std}/{target}"])
+            for std, target in _mc_sample_cases(seed, hidden)
+        ]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            more = (
+                f" ({len(problems) - 1} more situation(s) fail too.)" if len(problems) > 1 else ""
+            )
+            raise CheckFailure(problems[0] + more)

@@ -57,6 +57,9 @@ class Settings:
     every hidden layer, as for :class:`course_lib.nn.MLP`; it is stored as the tuple per site.
     ``mc_samples = 0`` draws the dropout network's boundary as inverted dropout predicts at test
     time (no mask); ``mc_samples = T > 0`` as the average of ``T`` thinned networks (MC dropout).
+    ``dropout_noise = "gaussian"`` trains the dropout network with Gaussian noise of the same
+    variance instead of masks (:class:`course_lib.nn.MLP`'s ``noise``): no unit is dropped, so
+    the network drawing shows every unit kept.
     """
 
     dataset: str = "moons"
@@ -68,6 +71,7 @@ class Settings:
     batch_size: int = 10
     seed: int = 0
     mc_samples: int = 0  # > 0: the dropout network's boundary is an MC average (notebook 06)
+    dropout_noise: str = "bernoulli"  # or "gaussian": the MLP's noise (notebook 05)
 
     def __post_init__(self):
         if self.dataset not in TOY_2D:
@@ -86,6 +90,10 @@ class Settings:
         check_count(self.batch_size, "batch_size", minimum=1)
         check_count(self.seed, "seed")
         check_count(self.mc_samples, "mc_samples")
+        if self.dropout_noise not in ("bernoulli", "gaussian"):
+            raise ValueError(
+                f"dropout_noise must be 'bernoulli' or 'gaussian', got {self.dropout_noise!r}"
+            )
 
     @property
     def layer_sizes(self) -> tuple[int, ...]:
@@ -111,7 +119,8 @@ def settings_from_controls(base: Settings, *, n_hidden: int, widths, rates, **ch
     Parameters
     ----------
     base : Settings
-        What the controls do not set (seed, batch size, MC samples) comes from here.
+        What the controls do not set (seed, batch size, MC samples, the dropout noise) comes
+        from here.
     n_hidden : int in [1, MAX_HIDDEN_LAYERS]
         Hidden layers in use.
     widths : sequence of int >= 1, at least ``n_hidden`` of them
@@ -200,7 +209,7 @@ class Playground:
         data_rng, init_rng, self._batch_rng, self._mask_rng, self._mc_rng = seed_streams(s.seed, 5)
         self.X_train, self.y_train = toy_2d(s.dataset, s.n_train, rng=data_rng, noise=s.noise)
         self.X_test, self.y_test = fixed_test_set(s.dataset, s.noise)
-        self.dropout_net = MLP(s.layer_sizes, list(s.rates), rng=init_rng)
+        self.dropout_net = MLP(s.layer_sizes, list(s.rates), rng=init_rng, noise=s.dropout_noise)
         # the twin: a fresh generator of the same stream gives the same initial weights
         self.plain_net = MLP(s.layer_sizes, 0.0, rng=seed_streams(s.seed, 2)[1])
         self._optimizers = {
@@ -486,9 +495,11 @@ def draw_playground(playground: Playground):
 
 
 def dropout_title(settings: Settings) -> str:
-    """``p_drop 0.2/0.5/0.5``, with ``, MC 30`` when the boundary is an MC average."""
+    """``p_drop 0.2/0.5/0.5``, with ``, Gaussian`` for Gaussian noise and ``, MC 30`` when the
+    boundary is an MC average."""
     rates = "/".join(f"{rate:g}" for rate in settings.rates)
-    return f"p_drop {rates}" + (f", MC {settings.mc_samples}" if settings.mc_samples else "")
+    noise = ", Gaussian" if settings.dropout_noise == "gaussian" else ""
+    return f"p_drop {rates}{noise}" + (f", MC {settings.mc_samples}" if settings.mc_samples else "")
 
 
 def _draw_geometry(axis, geometry: NetworkGeometry) -> None:

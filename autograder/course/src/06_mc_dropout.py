@@ -436,7 +436,82 @@ print(f"errors among the {len(y_test)} test digits: {n_errors}")
 #   after setting aside 5% of the digits, and a difference of one or two digits between the
 #   curves is noise. Where MC dropout clearly pays is the rotated digits of section 4: inputs
 #   unlike the training data, where the deterministic network has no way to say it is lost.
+
+# %% [markdown] id="choose-mc-samples-intro"
+# ### Exercise: how many masks?
 #
+# The MC prediction is a mean of $S$ stochastic predictions, so it is itself random: draw
+# another $S$ masks and it moves. How many masks are enough is a choice you make for a purpose,
+# and this exercise asks you to make it. Suppose one stochastic prediction (say, the probability
+# of the predicted class) has standard deviation `prediction_std` over the masks, and you want
+# the MC mean to have a standard error of at most `target_se`.
+#
+# Write `choose_mc_samples(prediction_std, target_se)` returning the number of masks $S$ you
+# would use. The masks are independent, so work out the standard error of a mean of $S$ of
+# them. Any whole $S \ge 1$ is accepted if
+#
+# * its standard error is at or below `target_se` (fewer masks miss the target), and
+# * it is at most **twice** the fewest masks that meet the target (a round number or a margin is
+#   fine; far more costs forward passes for nothing).
+#
+# The hidden checks ask about several situations, including a `prediction_std` of 0.
+#
+# **Points** (2) for the choice, and 2 for defending it below.
+
+# %% id="choose-mc-samples-solution" nbgrader={"grade": false, "grade_id": "choose_mc_samples_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def choose_mc_samples(prediction_std, target_se):
+    """The number of MC dropout masks to average.
+
+    Parameters
+    ----------
+    prediction_std : float >= 0
+        Standard deviation of one stochastic prediction over the dropout masks.
+    target_se : float > 0
+        The largest standard error you accept for the mean of the predictions.
+
+    Returns
+    -------
+    int >= 1
+        A number of masks whose standard error meets target_se, at most twice the fewest that do.
+    """
+    ### BEGIN SOLUTION
+    import math
+
+    return max(1, math.ceil((prediction_std / target_se) ** 2))
+    ### END SOLUTION
+
+# %% id="choose-mc-samples" nbgrader={"grade": true, "grade_id": "choose_mc_samples", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check("choose_mc_samples", choose_mc_samples)
+### BEGIN HIDDEN TESTS
+check("choose_mc_samples", choose_mc_samples, hidden=True)
+### END HIDDEN TESTS
+
+# %% id="choose-mc-samples-demo" tags=["demo"]
+# Your choice for the digits above: the spread of the predicted class's probability over the
+# 100 masks, for the most uncertain test digit, and a target standard error of 0.01.
+top = digits.mc_probs(100).argmax(axis=1)
+spread = digits.prob_samples[:, np.arange(len(top)), top].std(axis=0)
+print(f"largest spread over the test digits: {spread.max():.3f}")
+try:
+    print(f"your choice: {choose_mc_samples(float(spread.max()), 0.01)} masks "
+          "for a standard error of 0.01")
+except NotImplementedError:
+    print("(write choose_mc_samples above to see your choice)")
+
+# %% [markdown] id="choose-mc-samples-prompt"
+# **In two or three sentences:** defend your rule. Why does halving the target standard error
+# cost more than twice the masks, and why is the spread of one prediction, not the spread of
+# the data, what sets the number?
+
+# %% [markdown] id="explain-mc-samples" nbgrader={"grade": true, "grade_id": "explain_mc_samples", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# The MC prediction is a mean of S independent draws, so its standard error is
+# prediction_std / sqrt(S); meeting target_se needs S >= (prediction_std / target_se)^2,
+# rounded up, and halving the target multiplies S by four. What varies from one draw to the
+# next is the mask, so the spread of one prediction over the masks sets S; the data only enter
+# through that spread, which is large for uncertain inputs and zero where every mask agrees
+# (then one mask is enough).
+
+# %% [markdown] id="mc-averaging-precisely"
 # ## 6. MC averaging vs weight scaling, precisely
 #
 # Why does weight scaling do so well? For the last layer it is exact in a specific sense: with

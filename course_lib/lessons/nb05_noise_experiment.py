@@ -1,0 +1,335 @@
+"""Notebook 05's measured experiment: does the noise of dropout change the test error?
+
+On the digits (300 training images, a 64-256-256-10 network), three ways to regularize the hidden
+layers are compared: none, Bernoulli dropout (a keep-mask, scaled by ``1 / keep_prob``) and
+Gaussian dropout (noise of mean 1 and the same variance ``p_drop / keep_prob``), each noise at
+the ``p_drop`` that gives it the lowest validation error. Every run is
+:func:`course_lib.experiments.train_run` (a seed fixes the data split, the initial weights and
+the mini-batch order, so the comparison is paired by seed).
+
+The rates are chosen on the validation set only (mean over seeds of the validation error of the
+last ``smoothing`` epochs), and the test error is kept only for the chosen configurations: it is
+looked at once. The runs take minutes, so they are precomputed:
+``python -m course_lib.lessons.nb05_noise_experiment --workers 2`` writes
+``nb05_noise_experiment_results.json`` beside this file; the notebook loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .. import __version__
+from ..experiments import BATCH_SIZE, LR, train_run
+
+RESULTS_PATH = Path(__file__).with_name("nb05_noise_experiment_results.json")
+GENERATOR = "python -m course_lib.lessons.nb05_noise_experiment"
+#: what each run keeps of :func:`~course_lib.experiments.train_run`'s summary
+RUN_FIELDS = ("seed", "test_error", "val_mistakes", "n_val", "final_train_error", "seconds")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the generator varies or fixes; stored in the results file."""
+
+    seeds: tuple[int, ...] = tuple(range(16))
+    n_train: int = 300
+    hidden: tuple[int, ...] = (256, 256)
+    epochs: int = 150
+    p_drops: tuple[float, ...] = (0.3, 0.5, 0.7)
+    noises: tuple[str, ...] = ("bernoulli", "gaussian")
+    smoothing: int = 10  # epochs of validation error averaged to choose a rate
+
+
+def settings_dict(settings: Settings = Settings()) -> dict:
+    """The settings as they read back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(asdict(settings)))
+
+
+def make_config(settings: Settings, p_drop: float, noise: str) -> dict:
+    """The :func:`~course_lib.experiments.train_run` configuration of one arm: ``p_drop`` on
+    both hidden layers (the inputs kept whole) with the given noise."""
+    return {
+        "p_drop": [0.0] + [float(p_drop)] * len(settings.hidden),
+        "hidden": [int(n) for n in settings.hidden],
+        "n_train": settings.n_train,
+        "epochs": settings.epochs,
+        "weight_decay": 0.0,
+        "max_norm": None,
+        "noise": noise,
+    }
+
+
+def plan(settings: Settings = Settings()) -> dict[str, dict]:
+    """Every configuration, ``{label: config}``: ``"none"``, then ``"<noise>/<p_drop>"``."""
+    configs = {"none": make_config(settings, 0.0, "bernoulli")}
+    for noise in settings.noises:
+        for p_drop in settings.p_drops:
+            configs[f"{noise}/{p_drop:g}"] = make_config(settings, p_drop, noise)
+    return configs
+
+
+def run_one(config: dict, seed: int) -> dict:
+    """One run, trimmed to :data:`RUN_FIELDS` (the activation histograms are not needed here)."""
+    summary = train_run(config, seed)
+    return {name: summary[name] for name in RUN_FIELDS}
+
+
+def mean_val_error(runs: list[dict], last: int) -> float:
+    """Validation error averaged over the last ``last`` epochs and over the runs (seeds)."""
+    return float(np.mean([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs]))
+
+
+def chosen_labels(runs: dict[str, list[dict]], settings: Settings) -> dict[str, str]:
+    """``{arm: label}``: ``"none"``, and for each noise the rate with the lowest
+    :func:`mean_val_error` (the first of a tie, in the order of ``settings.p_drops``)."""
+    chosen = {"none": "none"}
+    for noise in settings.noises:
+        labels = [f"{noise}/{p:g}" for p in settings.p_drops]
+        chosen[noise] = min(
+            labels, key=lambda label: mean_val_error(runs[label], settings.smoothing)
+        )
+    return chosen
+
+
+def compute_results(
+    settings: Settings = Settings(), *, workers: int = 1, progress: bool = False
+) -> dict:
+    """Run every configuration with every seed (``workers`` processes), choose each noise's
+    rate on the validation set, and drop the test error of every configuration not chosen."""
+    configs = plan(settings)
+    jobs = [(label, seed) for label in configs for seed in settings.seeds]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run_one, configs[label], seed) for label, seed in jobs]
+        runs: dict[str, list[dict]] = {label: [] for label in configs}
+        for index, ((label, seed), future) in enumerate(zip(jobs, futures), start=1):
+            runs[label].append(future.result())
+            if progress:
+                print(
+                    f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
+                    f"seed {seed} {label}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    chosen = chosen_labels(runs, settings)
+    for label, label_runs in runs.items():
+        if label not in chosen.values():
+            for run in label_runs:
+                del run["test_error"]  # never looked at: the rate was not chosen
+    return {
+        "generator": GENERATOR,
+        "course_lib_version": __version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "recipe": (
+            "per run: course_lib.experiments.train_run (SeedSequence(seed).spawn(3) -> split, "
+            f"init, train generators; float32; SGD lr={LR}, batch_size={BATCH_SIZE}, "
+            "momentum=0.9; inverted dropout); test error kept for the chosen rates only"
+        ),
+        "settings": settings_dict(settings),
+        "configs": configs,
+        "chosen": chosen,
+        "runs": runs,
+    }
+
+
+def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
+    """Write the results as JSON, one run per line so that a diff stays readable."""
+    blocks = []
+    for label, label_runs in results["runs"].items():
+        lines = ",\n".join("    " + json.dumps(run, separators=(",", ":")) for run in label_runs)
+        blocks.append(f"   {json.dumps(label)}: [\n{lines}\n   ]")
+    fields = [
+        f"  {json.dumps(name)}: "
+        + (
+            "{\n" + ",\n".join(blocks) + "\n  }"
+            if name == "runs"
+            else json.dumps(value, indent=1).replace("\n", "\n  ")
+        )
+        for name, value in results.items()
+    ]
+    Path(path).write_text("{\n" + ",\n".join(fields) + "\n}\n")
+
+
+def load_results(path: Path = RESULTS_PATH) -> dict:
+    """The precomputed results (see :func:`compute_results`)."""
+    return json.loads(Path(path).read_text())
+
+
+def settings_of(results: dict) -> Settings:
+    """The :class:`Settings` a results file was made with."""
+    stored: dict[str, Any] = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in results["settings"].items()
+    }
+    return Settings(**stored)
+
+
+# --- reading the results -----------------------------------------------------------------------
+
+
+def validation_table(results: dict) -> dict[str, np.ndarray]:
+    """Mean validation error (last ``smoothing`` epochs, over seeds) per noise and rate,
+    ``{noise: array over settings.p_drops}``, and ``"none"`` as a 1-element array."""
+    s = results["settings"]
+    runs = results["runs"]
+    table = {"none": np.array([mean_val_error(runs["none"], s["smoothing"])])}
+    for noise in s["noises"]:
+        table[noise] = np.array(
+            [mean_val_error(runs[f"{noise}/{p:g}"], s["smoothing"]) for p in s["p_drops"]]
+        )
+    return table
+
+
+def test_errors(results: dict) -> dict[str, np.ndarray]:
+    """Test error per seed of each arm at its chosen rate, ``{arm: array (seeds,)}``."""
+    return {
+        arm: np.array([run["test_error"] for run in results["runs"][label]])
+        for arm, label in results["chosen"].items()
+    }
+
+
+def paired_test(errors_a, errors_b, confidence: float = 0.95) -> dict:
+    """Paired comparison of two arms over the same seeds: the mean of ``a - b``, its
+    ``confidence`` t-interval with ``n - 1`` degrees of freedom, the two-sided p-value of the
+    paired t-test (:func:`scipy.stats.ttest_rel`), and the numbers of seeds where ``a``'s error
+    is higher and lower than ``b``'s (the rest are ties)."""
+    a, b = np.asarray(errors_a, dtype=float), np.asarray(errors_b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(
+            f"errors_a and errors_b must hold one value per seed for the same n >= 2 seeds, "
+            f"got shapes {a.shape} and {b.shape}"
+        )
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    differences = a - b
+    n = differences.size
+    df = n - 1
+    standard_error = float(np.std(differences, ddof=1)) / math.sqrt(n)
+    radius = float(stats.t.ppf(0.5 + confidence / 2, df)) * standard_error
+    mean = float(differences.mean())
+    p_value = float(stats.ttest_rel(a, b).pvalue) if standard_error > 0 else float(mean == 0.0)
+    return {
+        "mean": mean,
+        "low": mean - radius,
+        "high": mean + radius,
+        "df": df,
+        "p_value": p_value,
+        "a_higher": int(np.count_nonzero(differences > 0)),  # seeds where a erred more
+        "a_lower": int(np.count_nonzero(differences < 0)),
+    }
+
+
+COMPARISONS = (("none", "bernoulli"), ("none", "gaussian"), ("bernoulli", "gaussian"))
+
+
+def comparisons(results: dict) -> dict[str, dict]:
+    """:func:`paired_test` of each pair of :data:`COMPARISONS`, keyed ``"a - b"``."""
+    errors = test_errors(results)
+    return {f"{a} - {b}": paired_test(errors[a], errors[b]) for a, b in COMPARISONS}
+
+
+def key_numbers(results: dict) -> dict[str, str]:
+    """The measured numbers the notebook quotes, formatted as it quotes them."""
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.2f}%"
+
+    def points(x: float) -> str:
+        return f"{100 * x:+.2f}"
+
+    s = results["settings"]
+    numbers = {"n_seeds": str(len(s["seeds"])), "n_train": str(s["n_train"])}
+    for arm, label in results["chosen"].items():
+        numbers[f"{arm}_rate"] = label.partition("/")[2] or "0"
+        numbers[f"{arm}_val"] = pct(mean_val_error(results["runs"][label], s["smoothing"]))
+    for arm, errors in test_errors(results).items():
+        numbers[f"{arm}_test"] = pct(errors.mean())
+    for name, comparison in comparisons(results).items():
+        key = name.replace(" - ", "_vs_")
+        numbers[f"{key}_mean"] = points(comparison["mean"])
+        numbers[f"{key}_low"] = points(comparison["low"])
+        numbers[f"{key}_high"] = points(comparison["high"])
+        numbers[f"{key}_df"] = str(comparison["df"])
+        numbers[f"{key}_p"] = f"{comparison['p_value']:.2g}"
+        numbers[f"{key}_higher"] = str(comparison["a_higher"])
+        numbers[f"{key}_lower"] = str(comparison["a_lower"])
+        numbers[f"{key}_ties"] = str(
+            len(s["seeds"]) - comparison["a_higher"] - comparison["a_lower"]
+        )
+    return numbers
+
+
+# --- the figure ---------------------------------------------------------------------------------
+
+
+def draw_noise_experiment(results: dict):
+    """Left: validation error against ``p_drop`` for each noise (none as a line); right: the
+    test error of each arm at its chosen rate, one grey line per seed joining the arms."""
+    import matplotlib.pyplot as plt
+
+    s = results["settings"]
+    table = validation_table(results)
+    errors = test_errors(results)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.axhline(100 * table["none"][0], color="grey", linestyle="--", label="no dropout")
+    for noise, marker in zip(s["noises"], "os"):
+        left.plot(s["p_drops"], 100 * table[noise], marker=marker, label=f"{noise} noise")
+    left.set_xlabel("p_drop of both hidden layers")
+    left.set_ylabel("validation error (%)")
+    left.set_title(f"choosing the rate: mean of {len(s['seeds'])} seeds")
+    left.legend()
+    arms = list(errors)
+    values = 100 * np.array([errors[arm] for arm in arms])
+    positions = np.arange(len(arms))
+    right.plot(positions, values, color="0.8", linewidth=0.8)
+    right.plot(positions, values.mean(axis=1), "ko-", label="mean over seeds")
+    right.set_xticks(
+        positions,
+        [
+            arm if arm == "none" else f"{arm}\np_drop {results['chosen'][arm].partition('/')[2]}"
+            for arm in arms
+        ],
+    )
+    right.set_ylabel("test error (%)")
+    right.set_title("test error at the chosen rates, one line per seed")
+    right.legend()
+    fig.tight_layout()
+    return fig
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Run notebook 05's noise experiment and write the results file it loads."
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS_PATH, help="where to write the results")
+    parser.add_argument("--workers", type=int, default=1, help="processes that train (default 1)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    results = compute_results(Settings(), workers=args.workers, progress=not args.quiet)
+    save_results(results, args.out)
+    print(f"wrote {args.out} ({results['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
