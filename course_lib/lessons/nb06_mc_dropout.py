@@ -15,6 +15,7 @@ with BLAS limited to one thread.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -213,6 +214,12 @@ def _bands_parts(toy: ToyRegression):
     right.set(xlabel="x", ylabel="MC standard deviation", ylim=(0, 0.123), title=" ")
     right.legend(loc="upper center", fontsize=8)
     figure.tight_layout()
+    # one range for every number of masks (the largest std of any prefix of the pool), so that
+    # moving the slider redraws only the lines
+    counts = np.arange(1, len(toy.samples) + 1)[:, None]
+    means = np.cumsum(toy.samples, axis=0) / counts
+    variances = np.cumsum(toy.samples**2, axis=0) / counts - means**2
+    right.set_ylim(0, 1.05 * math.sqrt(max(float(variances.max()), 0.0)))
     # the lines that do not move are listed too, to stay drawn above the band and the masks
     return remember_parts(
         figure,
@@ -265,7 +272,6 @@ def draw_regression_bands(toy: ToyRegression, n_samples: int = 200, *, figure=No
         line.set_ydata(np.full(len(line.get_xdata()), value))
         _set_label(right, k, line, f"{name}: mean std {value:.3f}")
     right.set_title(f"uncertainty along x ({n_samples} masks)")
-    right.set_ylim(0, 1.05 * max(float(std.max()), max(regions.values())))
     return parts.figure
 
 

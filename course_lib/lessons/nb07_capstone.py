@@ -511,6 +511,7 @@ def draw_data_size(results: dict):
 def _sparsity_parts(results: dict):
     import matplotlib.pyplot as plt
 
+    s = results["settings"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.9))
     steps = {}
     for color in ("C0", "C1"):
@@ -544,9 +545,22 @@ def _sparsity_parts(results: dict):
     for axis in (left, right):
         axis.legend(fontsize=8.5)
         axis.grid(alpha=0.3)
-    right.set_ylim(1e-6, 1.0)  # a log axis laid out with a range like the histograms'
+    # per layer, one range for every p_drop: moving p_drop redraws only the histograms
+    ranges = {}
+    for label in {f"{p:g}" for p in s["p_drops"]}:
+        for run in runs_of(results, "p_drop_fixed_n", label):
+            for layer, entry in enumerate(run["activations"]["layers"], start=1):
+                unit = np.asarray(entry["unit_mean_hist"], dtype=float)
+                activation = np.asarray(entry["activation_hist"], dtype=float)
+                activation = activation / activation.sum()
+                unit_top, activation_low, activation_top = ranges.get(layer, (0.0, 1.0, 0.0))
+                ranges[layer] = (
+                    max(unit_top, float((unit / unit.sum()).max())),
+                    min(activation_low, float(activation[activation > 0].min())),
+                    max(activation_top, float(activation.max())),
+                )
+    right.set_ylim(1e-6, 1.0)  # laid out with a range like the histograms'
     figure.tight_layout()
-    right.autoscale(axis="y")  # the histograms set the range from here on
     moving = (
         *(artist for pair in steps.values() for artist in pair),
         left.title,
@@ -555,7 +569,13 @@ def _sparsity_parts(results: dict):
         right.get_legend(),
     )
     return remember_parts(
-        figure, draw_sparsity, moving=moving, results=results, axes=(left, right), steps=steps
+        figure,
+        draw_sparsity,
+        moving=moving,
+        results=results,
+        axes=(left, right),
+        steps=steps,
+        ranges=ranges,
     )
 
 
@@ -595,8 +615,9 @@ def draw_sparsity(results: dict, p_drop: float = 0.5, layer: int = 1, *, figure=
         for (artist, label), text in zip(entries, axis.get_legend().get_texts()):
             artist.set_label(label)
             text.set_text(label)
-        axis.relim()
-        axis.autoscale_view()
+    unit_top, activation_low, activation_top = parts.ranges[layer]
+    left.set_ylim(0.0, 1.05 * unit_top)
+    right.set_ylim(activation_low / 2.0, 2.0 * activation_top)
     left.set_title(f"hidden layer {layer}: mean activation per unit")
     right.set_title(f"hidden layer {layer}: all activations on the test set")
     return parts.figure
