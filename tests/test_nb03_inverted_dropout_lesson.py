@@ -49,3 +49,8 @@ def test_the_cached_runs_are_the_runs():
     fresh = inverted.train_side_by_side(0.3, lr=10**-2.75)
     assert np.allclose(cached.distance_naive, fresh.distance_naive, rtol=1e-6)
     assert np.array_equal(cached.steps, fresh.steps)
+
+
+@pytest.mark.parametrize("before, after", [(0.3, 0.0), (0.0, 0.9), (0.5, 0.1)])
+def test_expectations_redraw_in_place_as_a_fresh_figure(before, after):
+    assert_redraws_in_place(inverted.draw_expectations, {"p_drop": before}, {"p_drop": after})

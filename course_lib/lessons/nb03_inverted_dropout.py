@@ -13,15 +13,44 @@ from ..nn import MLP, SGD
 from .widgets import recall_parts, remember_parts
 
 
-def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0):
+def _expectations_parts():
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    training, inference = {}, {}
+    for k, name in enumerate(("standard", "inverted")):
+        # two bars per dropout, at 0 and at the kept value (the one at 0 is empty at p_drop 0)
+        training[name] = axes[0].bar([0.0, 1.0], [0.0, 0.0], width=0.1, label=name)
+        inference[name] = axes[1].bar(name, 0.0, color=f"C{k}")[0]
+    means = {
+        name: axes[0].axvline(1.0, linestyle="--", color=f"C{k}")
+        for k, name in enumerate(("standard", "inverted"))
+    }
+    axes[0].set(xlabel="output value", ylabel="fraction of draws", title=" ")
+    axes[0].legend()
+    axes[1].axhline(1.0, color="grey", linewidth=0.8)
+    axes[1].set(ylabel="output", title=" ")
+    figure.tight_layout()
+    patches = [patch for bars in training.values() for patch in bars]
+    return remember_parts(
+        figure,
+        draw_expectations,
+        moving=(*patches, *means.values(), axes[0].title, *inference.values(), axes[1].title),
+        axes=axes,
+        training=training,
+        means=means,
+        inference=inference,
+    )
+
+
+def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0, figure=None):
     """Outputs of one unit with input 1.0 under both dropouts, in training and at inference.
 
     Left: the two possible training outputs and their mean for standard and inverted dropout;
     right: the inference output of each. Inverted dropout's training mean is 1 and its inference
     output is 1; standard dropout's are keep_prob and keep_prob.
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the slider does).
     """
-    import matplotlib.pyplot as plt
-
     rng = np.random.default_rng(seed)
     x = np.ones(n_draws)
     keep_prob = 1 - p_drop
@@ -35,22 +64,26 @@ def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0
             dropout_forward(x[:1], p_drop, rng=rng, training=False)[0][0],
         ),
     }
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    parts = recall_parts(figure, draw_expectations) or _expectations_parts()
+    left, right = parts.axes
     for offset, (name, (train_out, infer_out)) in zip((-0.2, 0.2), rows.items()):
-        values, counts = np.unique(train_out, return_counts=True)
-        axes[0].bar(values + offset / 4, counts / n_draws, width=0.1, label=f"{name}")
-        axes[0].axvline(train_out.mean(), linestyle="--", color=f"C{int(offset > 0)}")
-        axes[1].bar(name, infer_out, color=f"C{int(offset > 0)}")
-    axes[0].set(
-        title=f"training, input 1.0, p_drop={p_drop:.2f} (dashed: mean over {n_draws} draws)",
-        xlabel="output value",
-        ylabel="fraction of draws",
-    )
-    axes[0].legend()
-    axes[1].axhline(1.0, color="grey", linewidth=0.8)
-    axes[1].set(title=f"inference output (keep_prob = {keep_prob:.2f})", ylabel="output")
-    figure.tight_layout()
-    return figure
+        kept_value = float(train_out.max())
+        dropped, kept = parts.training[name]
+        for patch, value, fraction in (
+            (dropped, 0.0, float(np.mean(train_out == 0.0))),
+            (kept, kept_value, float(np.mean(train_out == kept_value))),
+        ):
+            patch.set_x(value + offset / 4 - patch.get_width() / 2)
+            patch.set_height(fraction)
+        mean = float(train_out.mean())
+        parts.means[name].set_xdata([mean, mean])
+        parts.inference[name].set_height(infer_out)
+    left.set_title(f"training, input 1.0, p_drop={p_drop:.2f} (dashed: mean over {n_draws} draws)")
+    right.set_title(f"inference output (keep_prob = {keep_prob:.2f})")
+    for axis in (left, right):
+        axis.relim()
+        axis.autoscale_view()
+    return parts.figure
 
 
 @dataclass(frozen=True)
