@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -148,7 +148,7 @@ class LiveFigure:
     controls: Mapping
     handle: FigureDisplay | None = None
     box: object = None
-    figure: object = None
+    figure: Any = None  # a matplotlib Figure once drawn
     redraws: int = field(default=0)
 
     def values(self) -> dict:
