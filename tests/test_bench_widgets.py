@@ -50,3 +50,11 @@ def test_every_move_runs_the_real_callback_and_the_slider_is_put_back():
     rows = summary("nb", records)
     assert [row[1] for row in rows] == ["p_drop (FloatSlider)", "seed (IntSlider)"]
     assert all(row[5] == 3 and row[2] > 0 for row in rows)
+
+
+def test_the_verdict_compares_a_p95_with_the_target():
+    from bench_widgets import TARGET_P95_MS, verdict
+
+    assert TARGET_P95_MS == 150.0
+    assert verdict(150.0) == "meets" and verdict(149.0) == "meets"
+    assert verdict(150.5) == "MISSES"

@@ -1,10 +1,20 @@
-"""The live-figure helper: moving a control calls the drawing function and replaces the figure."""
+"""The live-figure helper: moving a control calls the drawing function and replaces the figure,
+redrawn in place when the drawing function can."""
+
+import io
 
 import ipywidgets as widgets
 import matplotlib
+import matplotlib.image
 import numpy as np
 
-from course_lib.lessons.widgets import figure_pixels, live_figure
+from course_lib.lessons.widgets import (
+    figure_pixels,
+    figure_png,
+    live_figure,
+    recall_parts,
+    remember_parts,
+)
 
 matplotlib.use("Agg")
 
@@ -18,12 +28,29 @@ def _draw(level=1.0):
     return figure
 
 
+def _draw_in_place(level=1.0, *, figure=None):
+    import matplotlib.pyplot as plt
+
+    parts = recall_parts(figure, _draw_in_place)
+    if parts is None:
+        new_figure, axis = plt.subplots(figsize=(2, 2))
+        bar = axis.bar([0], [0.0])[0]
+        parts = remember_parts(new_figure, _draw_in_place, moving=(bar,), axis=axis, bar=bar)
+    parts.bar.set_height(level)
+    parts.axis.set_ylim(0, max(2.0, 1.2 * level))  # tall bars change the axis: a full redraw
+    return parts.figure
+
+
+def _png_pixels(png: bytes) -> np.ndarray:
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
 class RecordingHandle:
     def __init__(self):
         self.updates = []
 
-    def update(self, figure):
-        self.updates.append(figure_pixels(figure))
+    def update(self, image):
+        self.updates.append(_png_pixels(image.data))
 
 
 def test_moving_a_control_redraws_with_its_value():
@@ -34,7 +61,42 @@ def test_moving_a_control_redraws_with_its_value():
     slider.value = 0.25
     assert live.redraws == 2 and len(live.handle.updates) == 2
     assert not np.array_equal(live.handle.updates[0], live.handle.updates[1])
-    assert np.array_equal(live.handle.updates[1], figure_pixels(_draw(0.25)))
+    assert np.array_equal(live.handle.updates[1], _png_pixels(figure_png(_draw(0.25))))
+
+
+def test_a_drawing_that_takes_figure_is_redrawn_in_place_and_shows_the_same_pixels():
+    slider = widgets.FloatSlider(value=0.5, min=0, max=4)
+    live = live_figure(_draw_in_place, {"level": slider}, display_now=False)
+    live.handle = RecordingHandle()
+    first = live.render()
+    slider.value = 1.5
+    slider.value = 0.25
+    assert live.figure is first and live.redraws == 2
+    assert not np.array_equal(live.handle.updates[0], live.handle.updates[1])
+    assert np.array_equal(live.handle.updates[1], _png_pixels(figure_png(_draw_in_place(0.25))))
+    for level in (3.0, 0.5, 0.5, 1.9):  # a new axis limit, back to the old one, the same twice
+        slider.value = level
+        assert live.figure is first
+        shown = (live.handle.updates[-1] * 255).round().astype(np.uint8)
+        assert np.array_equal(shown, figure_pixels(_draw_in_place(level)))
+
+
+def test_parts_are_recalled_only_for_the_drawing_that_built_the_figure():
+    figure = _draw_in_place(1.0)
+    parts = recall_parts(figure, _draw_in_place)
+    assert parts is not None and parts.figure is figure
+    assert recall_parts(figure, _draw) is None
+    assert recall_parts(_draw(1.0), _draw_in_place) is None
+    assert recall_parts(None, _draw_in_place) is None
+    assert _draw_in_place(0.5, figure=figure) is figure
+    assert _draw_in_place(0.5, figure=_draw(1.0)) is not figure
+
+
+def test_the_png_is_the_rendered_figure():
+    figure = _draw(0.7)
+    png = figure_png(figure)
+    assert png.startswith(b"\x89PNG")
+    assert np.array_equal((_png_pixels(png) * 255).round().astype(np.uint8), figure_pixels(figure))
 
 
 def test_controls_are_laid_out_in_a_box():

@@ -11,6 +11,7 @@ import pytest
 from course_lib.analysis import count_parameters, count_subnetworks
 from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons.widgets import figure_pixels
+from figure_helpers import assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -61,6 +62,21 @@ def test_bias_variance_figure_follows_degree_and_l2():
     first = lesson.draw_bias_variance(3, -6.0)
     assert _differ(first, lesson.draw_bias_variance(9, -6.0))
     assert _differ(first, lesson.draw_bias_variance(3, 1.0))
+
+
+@pytest.mark.parametrize("before, after", [((3, -6.0), (9, -6.0)), ((3, -6.0), (12, 1.0))])
+def test_bias_variance_redraws_in_place_as_a_fresh_figure(before, after):
+    names = ("degree", "log10_l2")
+    assert_redraws_in_place(
+        lesson.draw_bias_variance, dict(zip(names, before)), dict(zip(names, after))
+    )
+
+
+def test_precomputed_fits_are_the_fits():
+    assert len(lesson.LOG10_L2_SLIDER) == 17 and lesson.LOG10_L2_SLIDER[-1] == 2.0
+    lesson.precompute_bias_variance((-1.0,), max_degree=3)
+    cached = lesson._bias_variance_of(3, 10.0**-1.0)
+    assert np.array_equal(cached.fits, lesson.bias_variance(3, 10.0**-1.0).fits)
 
 
 # --- the network builder ----------------------------------------------------------------------
@@ -163,6 +179,27 @@ def test_unit_details():
         lesson.unit_details(SIZES, RATES, 0, 6, 0)
 
 
+@pytest.mark.parametrize(
+    "after",
+    [
+        (SIZES, RATES, 1, (1, 2)),  # resampled mask
+        (SIZES, RATES, 0, None),  # nothing inspected
+        (lesson.resize_layer(SIZES, RATES, 1, 30)[0], RATES, 0, (1, 20)),  # "+14 more"
+        (SIZES, lesson.set_p_drop(SIZES, RATES, 0, 0.9)[1], 0, (0, 0)),
+    ],
+)
+def test_network_redraws_in_place_as_a_fresh_figure(after):
+    names = ("sizes", "rates", "seed", "highlight")
+    before = (SIZES, RATES, 0, (1, 2))
+    assert_redraws_in_place(lesson.draw_network, dict(zip(names, before)), dict(zip(names, after)))
+
+
+def test_a_network_with_more_layers_gets_a_new_figure():
+    first = lesson.draw_network(SIZES, RATES, 0, (1, 2))
+    grown = lesson.add_layer(SIZES, RATES, 4, 0.5)
+    assert lesson.draw_network(*grown, 0, (1, 2), figure=first) is not first
+
+
 def test_network_drawing_follows_every_control():
     first = lesson.draw_network(SIZES, RATES, 0, (1, 2))
     assert _differ(first, lesson.draw_network(SIZES, RATES, 1, (1, 2)))  # resampled mask
@@ -198,6 +235,14 @@ def test_linear_dropout_figure_follows_p_drop_and_seed():
     first = lesson.draw_linear_dropout(0.5, 2)
     assert _differ(first, lesson.draw_linear_dropout(0.2, 2))
     assert _differ(first, lesson.draw_linear_dropout(0.5, 3))
+
+
+@pytest.mark.parametrize("before, after", [((0.5, 2), (0.2, 2)), ((0.5, 2), (0.9, 7))])
+def test_linear_dropout_redraws_in_place_as_a_fresh_figure(before, after):
+    names = ("p_drop", "seed")
+    assert_redraws_in_place(
+        lesson.draw_linear_dropout, dict(zip(names, before)), dict(zip(names, after))
+    )
 
 
 # --- the digits experiment ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from scipy import stats
 from course_lib.checks import assert_binomial_count
 from course_lib.lessons import nb02_bernoulli_binomial as binomial
 from course_lib.lessons.widgets import figure_pixels
+from figure_helpers import assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -89,3 +90,25 @@ def test_pair_table_shows_independence():
     # both kept: Binomial(200 000, 0.49) under independence
     assert_binomial_count(round(table["P(both kept)"] * 200_000), 200_000, 0.49, alpha=ALPHA)
     assert abs(table["correlation"]) < 0.02
+
+
+@pytest.mark.parametrize("before, after", [((0.5, 0), (0.2, 0)), ((0.5, 0), (0.95, 7))])
+def test_masks_redraw_in_place_as_a_fresh_figure(before, after):
+    names = ("p_drop", "seed")
+    assert_redraws_in_place(binomial.draw_masks, dict(zip(names, before)), dict(zip(names, after)))
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ((1024, 0.5, 5000), (1024, 0.3, 5000)),  # the x range moves
+        ((1024, 0.5, 5000), (20, 0.1, 100)),  # few counts: the pmf gets markers
+        ((20, 0.1, 100), (4096, 0.95, 10_000)),
+        ((1024, 0.5, 5000), (1024, 0.0, 5000)),  # nothing dropped
+    ],
+)
+def test_dropped_counts_redraw_in_place_as_a_fresh_figure(before, after):
+    names = ("n", "p_drop", "n_layers")
+    assert_redraws_in_place(
+        binomial.draw_dropped_counts, dict(zip(names, before)), dict(zip(names, after))
+    )

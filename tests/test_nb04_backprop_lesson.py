@@ -9,6 +9,7 @@ import pytest
 
 from course_lib.lessons import nb04_backprop as backprop
 from course_lib.lessons.widgets import figure_pixels
+from figure_helpers import assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -20,6 +21,25 @@ def test_gradient_check_figure_follows_both_sliders():
     first = figure_pixels(backprop.draw_gradient_check(-5.0, 0.5))
     assert not np.array_equal(first, figure_pixels(backprop.draw_gradient_check(-9.0, 0.5)))
     assert not np.array_equal(first, figure_pixels(backprop.draw_gradient_check(-5.0, 0.0)))
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [((-5.0, 0.5), (-9.0, 0.5)), ((-5.0, 0.5), (-5.0, 0.0)), ((-12.0, 0.8), (-1.0, 0.1))],
+)
+def test_gradient_check_redraws_in_place_as_a_fresh_figure(before, after):
+    names = ("log10_h", "p_drop")
+    assert_redraws_in_place(
+        backprop.draw_gradient_check, dict(zip(names, before)), dict(zip(names, after))
+    )
+
+
+def test_precomputing_fills_the_cache_for_every_slider_position():
+    assert backprop.P_DROP_SLIDER == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    backprop.precompute_gradient_checks((0.0, 0.5))
+    hits = backprop.gradient_check_curves.cache_info().hits
+    backprop.draw_gradient_check(-5.0, 0.5)
+    assert backprop.gradient_check_curves.cache_info().hits == hits + 1
 
 
 def test_without_dropout_the_two_checks_coincide_and_draw_a_v():

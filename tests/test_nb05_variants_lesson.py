@@ -10,6 +10,7 @@ import pytest
 from course_lib.lessons import nb05_variants as lesson
 from course_lib.lessons.widgets import figure_pixels
 from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
+from figure_helpers import assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -221,3 +222,42 @@ def test_variance_shift_matches_its_formula(p_drop):
     assert shift.test_std_after_bn < 1
     if p_drop == 0.5:
         assert shift.test_std_after_bn == pytest.approx(0.637, abs=0.01)
+
+
+@pytest.mark.parametrize("before, after", [((0.5, 0), (0.2, 0)), ((0.5, 0), (0.9, 3))])
+def test_pixel_vs_channel_redraws_in_place_as_a_fresh_figure(before, after):
+    names = ("p_drop", "seed")
+    assert_redraws_in_place(
+        lesson.draw_pixel_vs_channel, dict(zip(names, before)), dict(zip(names, after))
+    )
+
+
+@pytest.mark.parametrize("before, after", [(0.5, 0.05), (0.2, 0.9)])
+def test_gaussian_vs_bernoulli_redraws_in_place_as_a_fresh_figure(before, after):
+    assert_redraws_in_place(
+        lesson.draw_gaussian_vs_bernoulli, {"p_drop": before}, {"p_drop": after}
+    )
+
+
+def test_precomputed_preactivations_are_the_draws():
+    assert len(lesson.GAUSSIAN_P_DROP_SLIDER) == 18
+    lesson.precompute_gaussian_vs_bernoulli((0.35,))
+    hits = lesson._preactivation_sums.cache_info().hits
+    lesson.draw_gaussian_vs_bernoulli(0.35)
+    assert lesson._preactivation_sums.cache_info().hits == hits + 1
+
+
+@pytest.mark.parametrize("variant", lesson.VARIANTS)
+def test_variant_redraws_in_place_as_a_fresh_figure(variant):
+    names = ("variant", "p_drop", "seed")
+    assert_redraws_in_place(
+        lesson.draw_variant,
+        dict(zip(names, (variant, 0.3, 0))),
+        dict(zip(names, (variant, 0.6, 4))),
+    )
+
+
+def test_another_variant_gets_a_new_figure():
+    spatial = lesson.draw_variant("spatial", 0.3, 0)
+    assert lesson.draw_variant("Gaussian", 0.3, 0, figure=spatial) is not spatial
+    assert lesson.draw_variant("DropConnect", 0.3, 0, figure=spatial) is not spatial

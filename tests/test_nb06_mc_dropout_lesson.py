@@ -9,6 +9,7 @@ from course_lib import mc
 from course_lib.lessons import nb06_mc_dropout as lesson
 from course_lib.lessons.widgets import figure_pixels
 from course_lib.nn import softmax
+from figure_helpers import assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -30,6 +31,24 @@ def test_regression_bands_follow_the_number_of_masks(toy):
     pictures = [figure_pixels(lesson.draw_regression_bands(toy, n)) for n in (1, 5, 40)]
     assert not np.array_equal(pictures[0], pictures[1])
     assert not np.array_equal(pictures[1], pictures[2])
+
+
+@pytest.mark.parametrize("before, after", [(40, 1), (1, 5), (5, 40)])
+def test_regression_bands_redraw_in_place_as_a_fresh_figure(toy, before, after):
+    assert_redraws_in_place(
+        lesson.draw_regression_bands,
+        {"toy": toy, "n_samples": before},
+        {"toy": toy, "n_samples": after},
+    )
+
+
+@pytest.mark.parametrize("before, after", [(30, 1), (1, 4), (4, 30)])
+def test_digits_metrics_redraw_in_place_as_a_fresh_figure(digits, before, after):
+    assert_redraws_in_place(
+        lesson.draw_digits_metrics,
+        {"digits": digits, "n_samples": before},
+        {"digits": digits, "n_samples": after},
+    )
 
 
 def test_digits_metrics_follow_the_number_of_masks(digits):

@@ -13,6 +13,7 @@ import course_lib
 from course_lib.experiments import train_run
 from course_lib.lessons import nb07_capstone as capstone
 from course_lib.lessons.widgets import figure_pixels
+from figure_helpers import assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -173,6 +174,25 @@ def test_convergence_figure_follows_the_threshold(results):
     pictures = [figure_pixels(capstone.draw_convergence(results, t)) for t in (0.02, 0.03, 0.05)]
     assert not np.array_equal(pictures[0], pictures[1])
     assert not np.array_equal(pictures[1], pictures[2])
+
+
+@pytest.mark.parametrize("before, after", [((0.2, 1), (0.8, 1)), ((0.2, 1), (0.5, 2))])
+def test_sparsity_redraws_in_place_as_a_fresh_figure(results, before, after):
+    names = ("p_drop", "layer")
+    assert_redraws_in_place(
+        capstone.draw_sparsity,
+        {"results": results, **dict(zip(names, before))},
+        {"results": results, **dict(zip(names, after))},
+    )
+
+
+@pytest.mark.parametrize("before, after", [(0.03, 0.015), (0.02, 0.06)])
+def test_convergence_redraws_in_place_as_a_fresh_figure(results, before, after):
+    assert_redraws_in_place(
+        capstone.draw_convergence,
+        {"results": results, "threshold": before},
+        {"results": results, "threshold": after},
+    )
 
 
 def test_convergence_table_never_reached_is_nan(results):

@@ -28,6 +28,7 @@ import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ from ..experiments import paired_t, seed_streams
 from ..masks import sample_mask
 from ..mc import mc_predict
 from ..nn import MLP, evaluate, one_blas_thread, train
+from .widgets import recall_parts, remember_parts
 
 # --- 1. bias and variance ---------------------------------------------------------------------
 
@@ -133,46 +135,118 @@ def bias_variance(
     )
 
 
-def draw_bias_variance(degree: int = 3, log10_l2: float = -6.0, *, max_degree: int = 12):
-    """Left: 20 of the fits, their mean and the truth. Right: bias², variance, train and test
-    error against the degree, at the chosen L2 strength ``10**log10_l2``."""
+#: the positions of the notebook's L2 slider: log10 λ from -6 to 2 by 0.5
+LOG10_L2_SLIDER = tuple(-6.0 + 0.5 * k for k in range(17))
+
+
+@lru_cache(maxsize=512)
+def _bias_variance_of(degree: int, l2: float) -> BiasVariance:
+    return bias_variance(degree, l2)
+
+
+def precompute_bias_variance(
+    log10_l2s: tuple[float, ...] = LOG10_L2_SLIDER, *, max_degree: int = 12, progress: bool = False
+) -> None:
+    """Fit every degree at every L2 strength of the slider once (about 200 ridge fits, a second
+    or two), so that moving a slider only redraws. ``progress`` shows a tqdm bar."""
+    from tqdm.auto import tqdm
+
+    for log10_l2 in tqdm(log10_l2s, desc="ridge fits", unit="λ", disable=not progress):
+        for degree in range(1, max_degree + 1):
+            _bias_variance_of(degree, 10.0**log10_l2)
+
+
+def _bias_variance_parts(max_degree: int):
     import matplotlib.pyplot as plt
 
-    l2 = 10.0**log10_l2
-    chosen = bias_variance(degree, l2)
-    degrees = np.arange(1, max_degree + 1)
-    sweep = [bias_variance(int(d), l2) for d in degrees]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for fit in chosen.fits[:20]:
-        left.plot(chosen.x, fit, color="0.6", linewidth=0.7)
-    left.plot(chosen.x, chosen.fits.mean(axis=0), color="C0", linewidth=2, label="mean of 200 fits")
-    left.plot(chosen.x, chosen.truth, "k--", linewidth=1.5, label="truth")
-    left.set(
-        ylim=(-2.5, 2.5),
-        xlabel="x",
-        ylabel="y",
-        title=f"degree {degree}, L2 = {l2:.0e}: bias² {chosen.bias2:.3f}, "
-        f"variance {chosen.variance:.3f}",
-    )
+    x = np.linspace(*X_RANGE, 200)
+    fits = [left.plot(x, 0 * x, color="0.6", linewidth=0.7)[0] for _ in range(20)]
+    (mean,) = left.plot(x, 0 * x, color="C0", linewidth=2, label="mean of 200 fits")
+    (truth,) = left.plot(x, 0 * x, "k--", linewidth=1.5, label="truth")
+    left.set(ylim=(-2.5, 2.5), xlabel="x", ylabel="y", title=" ")
     left.legend(loc="lower right")
-    floor = 1e-3  # an estimated bias² can be 0 or slightly negative; drawn at the floor
-    right.semilogy(degrees, [max(s.bias2, floor) for s in sweep], "o-", label="bias²")
-    right.semilogy(degrees, [s.variance for s in sweep], "s-", label="variance")
-    right.semilogy(degrees, [s.test_mse for s in sweep], "^-", label="test error")
-    right.semilogy(degrees, [s.train_mse for s in sweep], "v:", label="training error")
-    right.axhline(
-        chosen.noise, color="grey", linewidth=0.8, linestyle="--", label="noise (irreducible)"
+    degrees = np.arange(1, max_degree + 1)
+    sweep = [
+        right.semilogy(degrees, np.ones(max_degree), style, label=label)[0]
+        for style, label in (
+            ("o-", "bias²"),
+            ("s-", "variance"),
+            ("^-", "test error"),
+            ("v:", "training error"),
+        )
+    ]
+    noise = right.axhline(
+        1.0, color="grey", linewidth=0.8, linestyle="--", label="noise (irreducible)"
     )
-    right.axvline(degree, color="C3", linewidth=1)
+    chosen = right.axvline(1, color="C3", linewidth=1)
     right.set(
         xlabel="polynomial degree",
         ylabel="mean squared error",
-        ylim=(floor / 1.5, 300),
+        ylim=(_BIAS_FLOOR / 1.5, 300),
         title="test error = bias² + variance + noise",
     )
     right.legend(fontsize=8, ncol=2, loc="upper center")
     figure.tight_layout()
-    return figure
+    return remember_parts(
+        figure,
+        draw_bias_variance,
+        moving=(
+            *fits,
+            mean,
+            truth,
+            left.title,
+            left.get_legend(),
+            *sweep,
+            noise,
+            chosen,
+            right.get_legend(),
+        ),
+        left=left,
+        fits=fits,
+        mean=mean,
+        truth=truth,
+        sweep=sweep,
+        noise=noise,
+        chosen=chosen,
+    )
+
+
+_BIAS_FLOOR = 1e-3  # an estimated bias² can be 0 or slightly negative; drawn at the floor
+
+
+def draw_bias_variance(
+    degree: int = 3, log10_l2: float = -6.0, *, max_degree: int = 12, figure=None
+):
+    """Left: 20 of the fits, their mean and the truth. Right: bias², variance, train and test
+    error against the degree, at the chosen L2 strength ``10**log10_l2``.
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
+    """
+    l2 = 10.0**log10_l2
+    chosen = _bias_variance_of(int(degree), l2)
+    sweep = [_bias_variance_of(d, l2) for d in range(1, max_degree + 1)]
+    parts = recall_parts(figure, draw_bias_variance)
+    if parts is None or len(parts.sweep[0].get_xdata()) != max_degree:
+        parts = _bias_variance_parts(max_degree)
+    for line, fit in zip(parts.fits, chosen.fits[:20]):
+        line.set_ydata(fit)
+    parts.mean.set_ydata(chosen.fits.mean(axis=0))
+    parts.truth.set_ydata(chosen.truth)
+    parts.left.set_title(
+        f"degree {degree}, L2 = {l2:.0e}: bias² {chosen.bias2:.3f}, variance {chosen.variance:.3f}"
+    )
+    columns = (
+        [max(s.bias2, _BIAS_FLOOR) for s in sweep],
+        [s.variance for s in sweep],
+        [s.test_mse for s in sweep],
+        [s.train_mse for s in sweep],
+    )
+    for line, values in zip(parts.sweep, columns):
+        line.set_ydata(values)
+    parts.noise.set_ydata([chosen.noise, chosen.noise])
+    parts.chosen.set_xdata([degree, degree])
+    return parts.figure
 
 
 # --- 2. the network builder -------------------------------------------------------------------
@@ -370,31 +444,111 @@ def _layer_label(sizes, rates, layer: int) -> str:
     return f"{name}\n{sizes[layer]} {units}\n{rate}"
 
 
+def _network_parts(n_layers: int):
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    figure = plt.figure(figsize=(11, 4.8))
+    grid = figure.add_gridspec(1, 2, width_ratios=(3.1, 1))
+    axis, panel = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
+    dropped_edges = LineCollection([], colors="0.85", linewidths=0.4, linestyles="dotted")
+    kept_edges = LineCollection([], colors="C0", linewidths=0.6, alpha=0.45)
+    lit_edges = LineCollection([], colors="C1", linewidths=1.6)
+    for edges in (dropped_edges, kept_edges, lit_edges):
+        axis.add_collection(edges)
+    empty = np.empty((0, 2))
+    kept = axis.scatter(*empty.T, s=160, edgecolors="k", zorder=3)
+    hollow = axis.scatter(*empty.T, s=160, facecolors="white", edgecolors="0.6", zorder=3)
+    crosses = axis.scatter(*empty.T, s=70, marker="x", color="C3", zorder=4)
+    ring = axis.scatter(
+        *empty.T, s=420, facecolors="none", edgecolors="C1", linewidths=2.5, zorder=5
+    )
+    labels = [
+        axis.text(
+            layer,
+            1.0,
+            "\n\n\n",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            transform=axis.get_xaxis_transform(),
+        )
+        for layer in range(n_layers)
+    ]
+    more = [
+        axis.text(layer, 0.0, "", ha="center", va="top", fontsize=8) for layer in range(n_layers)
+    ]
+    axis.set_xlim(-0.5, n_layers - 0.5)
+    axis.axis("off")
+    # a title over the whole figure, held by the axis so that savefig draws it too
+    title = axis.text(
+        0.5, 0.98, " ", ha="center", va="top", fontsize=10, transform=figure.transFigure
+    )
+    panel.axis("off")
+    details = panel.text(
+        0.0, 1.0, "", va="top", ha="left", fontsize=9, wrap=True, transform=panel.transAxes
+    )
+    title.set_in_layout(False)
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, 0.94))
+    return remember_parts(
+        figure,
+        draw_network,
+        moving=(
+            dropped_edges,
+            kept_edges,
+            lit_edges,
+            kept,
+            hollow,
+            crosses,
+            ring,
+            *labels,
+            *more,
+            title,
+            details,
+        ),
+        axis=axis,
+        edges=(kept_edges, dropped_edges, lit_edges),
+        kept=kept,
+        hollow=hollow,
+        crosses=crosses,
+        ring=ring,
+        labels=labels,
+        more=more,
+        title=title,
+        details=details,
+    )
+
+
 def draw_network(
-    sizes=DEFAULT_SIZES, rates=DEFAULT_RATES, seed: int = 0, highlight=None, *, max_drawn: int = 16
+    sizes=DEFAULT_SIZES,
+    rates=DEFAULT_RATES,
+    seed: int = 0,
+    highlight=None,
+    *,
+    max_drawn: int = 16,
+    figure=None,
 ):
     """Draw the network with the keep-mask of ``seed``: kept units filled, dropped units hollow
     and crossed, connections drawn only between kept units.
 
     ``highlight = (layer, unit)`` rings one unit, colours its connections and lists its details
     in the side panel. Layers wider than ``max_drawn`` show their first ``max_drawn`` units.
+    ``figure``: a figure returned by an earlier call, redrawn in place when the number of layers
+    is the same (what the builder's sliders do).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
-
     sizes, rates = _state(sizes, rates)
     summary = network_summary(sizes, rates)
     masks = sample_network_masks(sizes, rates, seed)
     drawn = [min(size, max_drawn) for size in sizes]
     tallest = max(drawn)
+    parts = recall_parts(figure, draw_network)
+    if parts is None or len(parts.labels) != len(sizes):
+        parts = _network_parts(len(sizes))
 
     def positions(layer):
         n = drawn[layer]
         return layer * np.ones(n), (np.arange(n) - (n - 1) / 2.0)
 
-    figure = plt.figure(figsize=(11, 4.8))
-    grid = figure.add_gridspec(1, 2, width_ratios=(3.1, 1))
-    axis, panel = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
     kept_edges, dropped_edges, lit_edges = [], [], []
     for layer in range(len(sizes) - 1):
         xs0, ys0 = positions(layer)
@@ -409,78 +563,46 @@ def draw_network(
                 (lit_edges if lit and live else kept_edges if live else dropped_edges).append(
                     segment
                 )
-    axis.add_collection(
-        LineCollection(dropped_edges, colors="0.85", linewidths=0.4, linestyles="dotted")
-    )
-    axis.add_collection(LineCollection(kept_edges, colors="C0", linewidths=0.6, alpha=0.45))
-    axis.add_collection(LineCollection(lit_edges, colors="C1", linewidths=1.6))
+    for collection, segments in zip(parts.edges, (kept_edges, dropped_edges, lit_edges)):
+        collection.set_segments(segments)
+    kept_points, kept_colours, dropped_points = [], [], []
     for layer in range(len(sizes)):
         xs, ys = positions(layer)
         kept = masks[layer][: drawn[layer]]
-        colour = "C2" if layer == len(sizes) - 1 else "C0"
-        axis.scatter(xs[kept], ys[kept], s=160, color=colour, edgecolors="k", zorder=3)
-        axis.scatter(xs[~kept], ys[~kept], s=160, facecolors="white", edgecolors="0.6", zorder=3)
-        axis.scatter(xs[~kept], ys[~kept], s=70, marker="x", color="C3", zorder=4)
-        if sizes[layer] > drawn[layer]:
-            axis.text(
-                layer,
-                -(drawn[layer] + 1) / 2.0,
-                f"+{sizes[layer] - drawn[layer]} more",
-                ha="center",
-                va="top",
-                fontsize=8,
-            )
+        kept_points += list(zip(xs[kept], ys[kept]))
+        kept_colours += ["C2" if layer == len(sizes) - 1 else "C0"] * int(kept.sum())
+        dropped_points += list(zip(xs[~kept], ys[~kept]))
+        hidden = sizes[layer] - drawn[layer]
+        parts.more[layer].set_text(f"+{hidden} more" if hidden > 0 else "")
+        parts.more[layer].set_y(-(drawn[layer] + 1) / 2.0)
         n_kept = int(masks[layer].sum())
-        axis.text(
-            layer,
-            1.0,
+        parts.labels[layer].set_text(
             _layer_label(sizes, rates, layer)
-            + (f"\nkept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "\n"),
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            transform=axis.get_xaxis_transform(),
+            + (f"\nkept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "\n")
         )
-    details = []
+    parts.kept.set_offsets(np.reshape(kept_points, (-1, 2)))
+    parts.kept.set_facecolors(kept_colours)
+    parts.hollow.set_offsets(np.reshape(dropped_points, (-1, 2)))
+    parts.crosses.set_offsets(np.reshape(dropped_points, (-1, 2)))
+    details, ring = [], np.empty((0, 2))
     if highlight is not None:
         layer, unit = highlight
         info = unit_details(sizes, rates, seed, layer, unit)
         if unit < drawn[layer]:
             xs, ys = positions(layer)
-            axis.scatter(
-                [xs[unit]],
-                [ys[unit]],
-                s=420,
-                facecolors="none",
-                edgecolors="C1",
-                linewidths=2.5,
-                zorder=5,
-            )
+            ring = np.array([[xs[unit], ys[unit]]])
         details = ["", "Selected unit:", *info.lines()]
-    axis.set_xlim(-0.5, len(sizes) - 0.5)
+    parts.ring.set_offsets(ring)
     bottom = 1.3 if max(sizes) > max_drawn else 0.8  # room for "+k more"
-    axis.set_ylim(-tallest / 2.0 - bottom, tallest / 2.0 + 0.3)
-    axis.axis("off")
+    parts.axis.set_ylim(-tallest / 2.0 - bottom, tallest / 2.0 + 0.3)
     n_sites = sum(sizes[:-1])
     n_kept = sum(int(mask.sum()) for mask in masks[:-1])
-    figure.suptitle(
+    parts.title.set_text(
         f"one thinned network (mask seed {seed}): {n_kept} of {n_sites} units "
-        "before the output kept; crossed units are dropped",
-        fontsize=10,
+        "before the output kept; crossed units are dropped"
     )
-    panel.axis("off")
-    panel.text(
-        0.0,
-        1.0,
-        "\n".join(["Network:", *summary.lines(), *details]),
-        va="top",
-        ha="left",
-        fontsize=9,
-        wrap=True,
-        transform=panel.transAxes,
-    )
-    figure.tight_layout()
-    return figure
+    parts.details.set_text("\n".join(["Network:", *summary.lines(), *details]))
+    return parts.figure
 
 
 # --- 3. dropout on the inputs of a linear model: an adaptive L2 penalty -----------------------
@@ -558,42 +680,74 @@ def dropout_linear_regression(
     return LinearDropout(p_drop, X, y, ols, exact, total / n_averaged, ridge, penalties, ridge_l2)
 
 
-def draw_linear_dropout(p_drop: float = 0.5, seed: int = 2):
-    """Bars of the four weight vectors of :func:`dropout_linear_regression` on the data set of
-    ``seed``."""
+_cached_linear_regression = lru_cache(maxsize=256)(dropout_linear_regression)
+_LINEAR_INPUTS = [
+    "x1 (copy of the signal)",
+    "x2 (copy of the signal)",
+    "x3",
+    "x4 (3x larger scale)",
+]
+_LINEAR_ROWS = (
+    ("least squares, no dropout", "0.55"),
+    ("dropout, exact minimiser of the expected loss", "C0"),
+    ("dropout, trained with sampled masks", "C9"),
+    ("plain L2, one λ = {:.3g} for all, same |w|²", "C1"),
+)
+
+
+def _linear_dropout_parts():
     import matplotlib.pyplot as plt
 
-    fit = dropout_linear_regression(p_drop, seed=seed)
-    rows = [
-        ("least squares, no dropout", fit.ols, "0.55"),
-        ("dropout, exact minimiser of the expected loss", fit.exact, "C0"),
-        ("dropout, trained with sampled masks", fit.sampled, "C9"),
-        (f"plain L2, one λ = {fit.ridge_l2:.3g} for all, same |w|²", fit.ridge, "C1"),
-    ]
     figure, axis = plt.subplots(figsize=(10, 4))
     width = 0.2
-    for k, (label, w, colour) in enumerate(rows):
-        axis.bar(
-            np.arange(4) + (k - 1.5) * width,
-            w,
-            width,
-            color=colour,
-            label=f"{label}: |w|² = {w @ w:.2f}",
-        )
+    bars = [
+        axis.bar(np.arange(4) + (k - 1.5) * width, np.zeros(4), width, color=colour, label=label)
+        for k, (label, colour) in enumerate(_LINEAR_ROWS)
+    ]
     axis.axhline(0, color="k", linewidth=0.6)
-    names = ["x1 (copy of the signal)", "x2 (copy of the signal)", "x3", "x4 (3x larger scale)"]
-    axis.set_xticks(
-        np.arange(4),
-        [f"{name}\ndropout's λ_j = {penalty:.0f}" for name, penalty in zip(names, fit.penalties)],
-    )
-    axis.set(
-        ylabel="weight",
-        title=f"one linear unit, p_drop = {p_drop:.2f} on its 4 inputs "
-        f"({len(fit.y)} examples, data seed {seed})",
-    )
+    axis.set_xticks(np.arange(4), [f"{name}\ndropout's λ_j = 0" for name in _LINEAR_INPUTS])
+    axis.set(ylabel="weight", title=" ")
     axis.legend(fontsize=8, loc="upper right")
     figure.tight_layout()
-    return figure
+    patches = [patch for container in bars for patch in container]
+    return remember_parts(
+        figure,
+        draw_linear_dropout,
+        moving=(*patches, axis.xaxis, axis.title, axis.get_legend()),
+        axis=axis,
+        bars=bars,
+    )
+
+
+def draw_linear_dropout(p_drop: float = 0.5, seed: int = 2, *, figure=None):
+    """Bars of the four weight vectors of :func:`dropout_linear_regression` on the data set of
+    ``seed`` (each fit is computed once and cached).
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
+    """
+    fit = _cached_linear_regression(float(p_drop), seed=int(seed))
+    parts = recall_parts(figure, draw_linear_dropout) or _linear_dropout_parts()
+    axis = parts.axis
+    weights = (fit.ols, fit.exact, fit.sampled, fit.ridge)
+    legend_texts = axis.get_legend().get_texts()
+    for (label, _), w, container, text in zip(_LINEAR_ROWS, weights, parts.bars, legend_texts):
+        for patch, value in zip(container, w):
+            patch.set_height(value)
+        text.set_text(f"{label.format(fit.ridge_l2)}: |w|² = {w @ w:.2f}")
+    axis.set_xticks(
+        np.arange(4),
+        [
+            f"{name}\ndropout's λ_j = {penalty:.0f}"
+            for name, penalty in zip(_LINEAR_INPUTS, fit.penalties)
+        ],
+    )
+    axis.set_title(
+        f"one linear unit, p_drop = {p_drop:.2f} on its 4 inputs "
+        f"({len(fit.y)} examples, data seed {seed})"
+    )
+    axis.relim()
+    axis.autoscale_view()
+    return parts.figure
 
 
 # --- 4. train/validation curves on the digits --------------------------------------------------

@@ -18,6 +18,7 @@ from ..analysis import (
     relative_spread,
 )
 from ..masks import sample_mask
+from .widgets import recall_parts, remember_parts
 
 _KEPT_COLOR, _DROPPED_COLOR = "#4C72B0", "#E8E8E8"
 
@@ -28,15 +29,21 @@ def dropped_counts(n: int, p_drop: float, n_layers: int, *, seed: int = 0) -> np
     return n - np.count_nonzero(masks, axis=1)
 
 
-def draw_masks(p_drop: float = 0.5, n_samples: int = 12, n_units: int = 48, *, seed: int = 0):
-    """Sampled keep-masks of one layer, one row per training example (filled = kept)."""
+def _masks_title(p_drop: float, n_samples: int, n_units: int) -> str:
+    return (
+        f"{n_samples} sampled masks of a {n_units}-unit layer at "
+        f"p_drop = {p_drop:.2f} (blue = kept, grey = dropped; "
+        f"{n_units * p_drop:g} dropped on average)"
+    )
+
+
+def _masks_parts(n_samples: int, n_units: int):
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    masks = sample_mask((n_samples, n_units), p_drop, rng=np.random.default_rng(seed))
     figure, axis = plt.subplots(figsize=(10, 0.28 * n_samples + 1.2))
-    axis.imshow(
-        masks,
+    image = axis.imshow(
+        np.zeros((n_samples, n_units), dtype=bool),
         cmap=ListedColormap([_DROPPED_COLOR, _KEPT_COLOR]),
         vmin=0,
         vmax=1,
@@ -48,24 +55,81 @@ def draw_masks(p_drop: float = 0.5, n_samples: int = 12, n_units: int = 48, *, s
     axis.grid(which="minor", color="white", linewidth=1)
     axis.tick_params(which="minor", length=0)
     axis.set_yticks(range(n_samples))
-    axis.set_yticklabels(
-        [f"dropped {n_units - int(row.sum()):>2}" for row in masks], family="monospace", fontsize=8
-    )
-    axis.set(
-        xlabel="unit",
-        title=f"{n_samples} sampled masks of a {n_units}-unit layer at "
-        f"p_drop = {p_drop:.2f} (blue = kept, grey = dropped; "
-        f"{n_units * p_drop:g} dropped on average)",
-    )
+    axis.set_yticklabels([f"dropped {n_units:>2}"] * n_samples, family="monospace", fontsize=8)
+    axis.set(xlabel="unit", title=_masks_title(0.55, n_samples, n_units))  # the longest
     figure.tight_layout()
-    return figure
+    # the image sits under the grid lines, which are part of the axes: both move
+    return remember_parts(
+        figure,
+        draw_masks,
+        moving=(image, axis.xaxis, axis.yaxis, axis.title),
+        axis=axis,
+        image=image,
+    )
 
 
-def draw_dropped_counts(n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000, *, seed: int = 0):
-    """The Binomial(n, p_drop) pmf of the dropped count, with the histogram of the dropped counts
-    of ``n_layers`` sampled masks on top; n * p_drop and the 95% central range are marked."""
+def draw_masks(
+    p_drop: float = 0.5, n_samples: int = 12, n_units: int = 48, *, seed: int = 0, figure=None
+):
+    """Sampled keep-masks of one layer, one row per training example (filled = kept).
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
+    """
+    masks = sample_mask((n_samples, n_units), p_drop, rng=np.random.default_rng(seed))
+    parts = recall_parts(figure, draw_masks)
+    if parts is None or parts.image.get_array().shape != masks.shape:
+        parts = _masks_parts(n_samples, n_units)
+    parts.image.set_data(masks)
+    parts.axis.set_yticks(
+        range(n_samples),
+        [f"dropped {n_units - int(row.sum()):>2}" for row in masks],
+        family="monospace",
+        fontsize=8,
+    )
+    parts.axis.set_title(_masks_title(p_drop, n_samples, n_units))
+    return parts.figure
+
+
+def _counts_parts():
     import matplotlib.pyplot as plt
 
+    figure, axis = plt.subplots(figsize=(10, 4))
+    band = axis.axvspan(0, 1, color="C2", alpha=0.13, label=" ")
+    # one step outline for the histogram: gapless bars of width 1, far cheaper than bar patches
+    histogram = axis.stairs([0.0], [0.0, 1.0], fill=True, color="C0", alpha=0.5, label=" ")
+    (pmf,) = axis.plot(
+        [], [], color="black", linewidth=1.2, markersize=3, label="Binomial(n, p_drop) pmf"
+    )
+    mean = axis.axvline(0.5, color="C3", linestyle="--", linewidth=1.2, label=" ")
+    text = axis.text(0.01, 0.97, "\n\n", transform=axis.transAxes, va="top", fontsize=9)
+    axis.set(
+        xlabel="number of dropped units",
+        ylabel="probability / fraction of layers",
+        title=" ",
+    )
+    axis.legend(loc="upper right", fontsize=9)
+    figure.tight_layout()
+    return remember_parts(
+        figure,
+        draw_dropped_counts,
+        moving=(band, histogram, pmf, mean, text, axis.title, axis.get_legend()),
+        axis=axis,
+        band=band,
+        histogram=histogram,
+        pmf=pmf,
+        mean=mean,
+        text=text,
+    )
+
+
+def draw_dropped_counts(
+    n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000, *, seed: int = 0, figure=None
+):
+    """The Binomial(n, p_drop) pmf of the dropped count, with the histogram of the dropped counts
+    of ``n_layers`` sampled masks on top; n * p_drop and the 95% central range are marked.
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
+    """
     law = dropped_count_distribution(n, p_drop)
     lo, hi = dropped_count_range(n, p_drop, 0.95)
     dropped = dropped_counts(n, p_drop, n_layers, seed=seed)
@@ -77,55 +141,45 @@ def draw_dropped_counts(n: int = 1024, p_drop: float = 0.5, n_layers: int = 5000
     # scipy types a frozen law as rv_continuous_frozen | rv_discrete_frozen, whichever it is
     pmf = law.pmf(counts)  # pyright: ignore[reportAttributeAccessIssue]
 
-    figure, axis = plt.subplots(figsize=(10, 4))
-    axis.axvspan(
-        lo - 0.5, hi + 0.5, color="C2", alpha=0.13, label=f"95% central range [{lo}, {hi}]"
+    parts = recall_parts(figure, draw_dropped_counts) or _counts_parts()
+    axis = parts.axis
+    parts.band.set_x(lo - 0.5)
+    parts.band.set_width(hi - lo + 1.0)
+    parts.histogram.set_data(frequencies, np.append(counts - 0.5, last + 0.5))
+    parts.pmf.set_data(counts, pmf)
+    parts.pmf.set_marker("o" if counts.size <= 80 else "None")
+    parts.mean.set_xdata([mean, mean])
+    labels = (
+        f"95% central range [{lo}, {hi}]",
+        f"sampled masks ({n_layers} layers)",
+        "Binomial(n, p_drop) pmf",
+        f"n · p_drop = {mean:g}",
     )
-    axis.bar(
-        counts,
-        frequencies,
-        width=1.0,
-        color="C0",
-        alpha=0.5,
-        label=f"sampled masks ({n_layers} layers)",
-    )
-    axis.plot(
-        counts,
-        pmf,
-        color="black",
-        linewidth=1.2,
-        marker="o" if counts.size <= 80 else None,
-        markersize=3,
-        label="Binomial(n, p_drop) pmf",
-    )
-    axis.axvline(mean, color="C3", linestyle="--", linewidth=1.2, label=f"n · p_drop = {mean:g}")
+    legend = axis.get_legend()
+    for artist, text, label in zip(
+        (parts.band, parts.histogram, parts.pmf, parts.mean), legend.get_texts(), labels
+    ):
+        artist.set_label(label)
+        text.set_text(label)
+    pmf_handle = legend.legend_handles[2]
+    if pmf_handle is not None:  # the pmf's marker in the legend follows the line
+        pmf_handle.set_marker(parts.pmf.get_marker())  # pyright: ignore[reportAttributeAccessIssue]
     inside = float(np.mean((dropped >= lo) & (dropped <= hi)))
     coverage = float(law.cdf(hi) - law.cdf(lo - 1))
     most_likely = int(counts[np.argmax(pmf)])
     spread = f"{sd / mean:.3g}" if mean else "undefined (nothing is dropped)"
-    axis.text(
-        0.01,
-        0.97,
+    parts.text.set_text(
         f"inside the range: {inside:.1%} of sampled layers "
         f"(law: {coverage:.1%})\n"
         f"P(exactly {most_likely} dropped) = "
         f"{prob_exactly_dropped(n, most_likely, p_drop):.4f}\n"
-        f"sd = {sd:.3g} units, sd / mean = {spread}",
-        transform=axis.transAxes,
-        va="top",
-        fontsize=9,
+        f"sd = {sd:.3g} units, sd / mean = {spread}"
     )
-    axis.set(
-        xlabel="number of dropped units",
-        ylabel="probability / fraction of layers",
-        title=f"dropped units in a layer of n = {n}, p_drop = {p_drop:.2f}",
-    )
+    axis.set_title(f"dropped units in a layer of n = {n}, p_drop = {p_drop:.2f}")
     axis.set_xlim(first - 0.5, last + 0.5)
     # head room above the bars for the legend and the text
     axis.set_ylim(0, 1.45 * max(pmf.max(), frequencies.max()))
-    axis.legend(loc="upper right", fontsize=9)
-    figure.tight_layout()
-    return figure
+    return parts.figure
 
 
 @dataclass(frozen=True)

@@ -3,23 +3,54 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ..analysis import boosting_factor, equivalent_standard_lr
 from ..dropout import dropout_forward, standard_dropout_forward
 from ..nn import MLP, SGD
+from .widgets import recall_parts, remember_parts
 
 
-def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0):
+def _expectations_parts():
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    training, inference = {}, {}
+    for k, name in enumerate(("standard", "inverted")):
+        # two bars per dropout, at 0 and at the kept value (the one at 0 is empty at p_drop 0)
+        training[name] = axes[0].bar([0.0, 1.0], [0.0, 0.0], width=0.1, label=name)
+        inference[name] = axes[1].bar(name, 0.0, color=f"C{k}")[0]
+    means = {
+        name: axes[0].axvline(1.0, linestyle="--", color=f"C{k}")
+        for k, name in enumerate(("standard", "inverted"))
+    }
+    axes[0].set(xlabel="output value", ylabel="fraction of draws", title=" ")
+    axes[0].legend()
+    axes[1].axhline(1.0, color="grey", linewidth=0.8)
+    axes[1].set(ylabel="output", title=" ")
+    figure.tight_layout()
+    patches = [patch for bars in training.values() for patch in bars]
+    return remember_parts(
+        figure,
+        draw_expectations,
+        moving=(*patches, *means.values(), axes[0].title, *inference.values(), axes[1].title),
+        axes=axes,
+        training=training,
+        means=means,
+        inference=inference,
+    )
+
+
+def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0, figure=None):
     """Outputs of one unit with input 1.0 under both dropouts, in training and at inference.
 
     Left: the two possible training outputs and their mean for standard and inverted dropout;
     right: the inference output of each. Inverted dropout's training mean is 1 and its inference
     output is 1; standard dropout's are keep_prob and keep_prob.
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the slider does).
     """
-    import matplotlib.pyplot as plt
-
     rng = np.random.default_rng(seed)
     x = np.ones(n_draws)
     keep_prob = 1 - p_drop
@@ -33,22 +64,26 @@ def draw_expectations(p_drop: float = 0.5, n_draws: int = 4000, *, seed: int = 0
             dropout_forward(x[:1], p_drop, rng=rng, training=False)[0][0],
         ),
     }
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    parts = recall_parts(figure, draw_expectations) or _expectations_parts()
+    left, right = parts.axes
     for offset, (name, (train_out, infer_out)) in zip((-0.2, 0.2), rows.items()):
-        values, counts = np.unique(train_out, return_counts=True)
-        axes[0].bar(values + offset / 4, counts / n_draws, width=0.1, label=f"{name}")
-        axes[0].axvline(train_out.mean(), linestyle="--", color=f"C{int(offset > 0)}")
-        axes[1].bar(name, infer_out, color=f"C{int(offset > 0)}")
-    axes[0].set(
-        title=f"training, input 1.0, p_drop={p_drop:.2f} (dashed: mean over {n_draws} draws)",
-        xlabel="output value",
-        ylabel="fraction of draws",
-    )
-    axes[0].legend()
-    axes[1].axhline(1.0, color="grey", linewidth=0.8)
-    axes[1].set(title=f"inference output (keep_prob = {keep_prob:.2f})", ylabel="output")
-    figure.tight_layout()
-    return figure
+        kept_value = float(train_out.max())
+        dropped, kept = parts.training[name]
+        for patch, value, fraction in (
+            (dropped, 0.0, float(np.mean(train_out == 0.0))),
+            (kept, kept_value, float(np.mean(train_out == kept_value))),
+        ):
+            patch.set_x(value + offset / 4 - patch.get_width() / 2)
+            patch.set_height(fraction)
+        mean = float(train_out.mean())
+        parts.means[name].set_xdata([mean, mean])
+        parts.inference[name].set_height(infer_out)
+    left.set_title(f"training, input 1.0, p_drop={p_drop:.2f} (dashed: mean over {n_draws} draws)")
+    right.set_title(f"inference output (keep_prob = {keep_prob:.2f})")
+    for axis in (left, right):
+        axis.relim()
+        axis.autoscale_view()
+    return parts.figure
 
 
 @dataclass(frozen=True)
@@ -113,29 +148,79 @@ def train_side_by_side(
     )
 
 
-def draw_side_by_side(p_drop: float = 0.5, lr: float = 0.05):
-    """Plot :func:`train_side_by_side`: the equivalent rate stays at rounding error, the naive
-    boosted rate drifts away."""
+#: the positions of the notebook's sliders: p_drop 0.1 to 0.8 by 0.1, lr 10**-3 to 10**-0.5
+P_DROP_SLIDER = tuple(round(0.1 * k, 6) for k in range(1, 9))
+LR_SLIDER = tuple(10.0 ** (-3.0 + 0.25 * k) for k in range(11))
+
+
+def _slider_key(value: float) -> float:
+    """A slider value rounded to 10 significant digits: the frontend's float and ours agree."""
+    return float(f"{float(value):.10g}")
+
+
+@lru_cache(maxsize=256)
+def _side_by_side_of(p_drop: float, lr: float) -> SideBySide:
+    # at the largest rates and p_drop a twin's weights overflow (lr / keep_prob**2 = 7.9 at
+    # lr = 10**-0.5, p_drop = 0.8): its curve stops there, with no warning in the notebook
+    with np.errstate(over="ignore", invalid="ignore"):
+        return train_side_by_side(p_drop, lr=lr)
+
+
+def precompute_side_by_side(
+    p_drops: tuple[float, ...] = P_DROP_SLIDER,
+    lrs: tuple[float, ...] = LR_SLIDER,
+    *,
+    progress: bool = False,
+) -> None:
+    """Train the three nets once for every slider position (88 short runs of 60 steps), so that
+    moving a slider only redraws. ``progress`` shows a tqdm bar."""
+    from tqdm.auto import tqdm
+
+    grid = [(p_drop, lr) for p_drop in p_drops for lr in lrs]
+    for p_drop, lr in tqdm(grid, desc="training side by side", unit="run", disable=not progress):
+        _side_by_side_of(_slider_key(p_drop), _slider_key(lr))
+
+
+def _side_by_side_parts():
     import matplotlib.pyplot as plt
 
-    result = train_side_by_side(p_drop, lr=lr)
     figure, axis = plt.subplots(figsize=(8, 3.6))
-    tiny = 1e-17  # exact agreement (distance 0) is drawn at this floor
-    axis.semilogy(
-        result.steps,
-        np.maximum(result.distance_equivalent, tiny),
-        label=f"standard net at lr / keep_prob² = {equivalent_standard_lr(lr, p_drop):.3g}",
-    )
-    axis.semilogy(
-        result.steps,
-        np.maximum(result.distance_naive, tiny),
-        label=f"standard net at lr / keep_prob = {lr * boosting_factor(p_drop):.3g}",
-    )
-    axis.set(
-        xlabel="SGD step",
-        ylabel="relative weight difference",
-        title=f"inverted net at lr = {lr:g}, p_drop = {p_drop:.2f}, vs its standard twins",
-    )
-    axis.legend()
+    steps = np.arange(1, 61)
+    (equivalent,) = axis.semilogy(steps, np.ones(steps.size), label=" ")
+    (naive,) = axis.semilogy(steps, np.ones(steps.size), label=" ")
+    # fixed limits: the floor of exact agreement up to weights that differ entirely
+    axis.set(xlabel="SGD step", ylabel="relative weight difference", ylim=(3e-18, 3.0), title=" ")
+    axis.legend(loc="center right")
     figure.tight_layout()
-    return figure
+    return remember_parts(
+        figure,
+        draw_side_by_side,
+        moving=(equivalent, naive, axis.title, axis.get_legend()),
+        axis=axis,
+        lines=(equivalent, naive),
+    )
+
+
+def draw_side_by_side(p_drop: float = 0.5, lr: float = 0.05, *, figure=None):
+    """Plot :func:`train_side_by_side`: the equivalent rate stays at rounding error, the naive
+    boosted rate drifts away. Each run is trained once and cached.
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
+    """
+    result = _side_by_side_of(_slider_key(p_drop), _slider_key(lr))
+    parts = recall_parts(figure, draw_side_by_side) or _side_by_side_parts()
+    tiny = 1e-17  # exact agreement (distance 0) is drawn at this floor
+    labels = (
+        f"standard net at lr / keep_prob² = {equivalent_standard_lr(lr, p_drop):.3g}",
+        f"standard net at lr / keep_prob = {lr * boosting_factor(p_drop):.3g}",
+    )
+    distances = (result.distance_equivalent, result.distance_naive)
+    legend_texts = parts.axis.get_legend().get_texts()
+    for line, distance, label, text in zip(parts.lines, distances, labels, legend_texts):
+        line.set_data(result.steps, np.maximum(distance, tiny))
+        line.set_label(label)
+        text.set_text(label)
+    parts.axis.set_title(
+        f"inverted net at lr = {lr:g}, p_drop = {p_drop:.2f}, vs its standard twins"
+    )
+    return parts.figure

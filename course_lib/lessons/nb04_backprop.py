@@ -27,6 +27,7 @@ from ..gradcheck import (
     relative_error,
 )
 from ..nn import MLP, SGD, one_blas_thread
+from .widgets import recall_parts, remember_parts
 
 #: step sizes of the gradient-check curves: 1e-12 ... 1e-1 in half decades
 H_GRID = tuple(float(h) for h in 10.0 ** np.arange(-12.0, -0.75, 0.5))
@@ -179,77 +180,119 @@ def _threshold_lines(axis) -> None:
     )
 
 
-def draw_gradient_check(log10_h: float = -5.0, p_drop: float = 0.5):
-    """The widget: relative error vs ``h`` for the fixed-mask and the naive check (left), and the
-    error of every parameter's numerical gradient at the chosen ``h`` (right)."""
+#: the positions of the notebook's p_drop slider (0 to 0.8 by 0.1)
+P_DROP_SLIDER = tuple(round(0.1 * k, 6) for k in range(9))
+
+
+def precompute_gradient_checks(
+    p_drops: tuple[float, ...] = P_DROP_SLIDER, *, progress: bool = False
+) -> None:
+    """Run :func:`gradient_check_curves` once for every ``p_drop`` of the slider (about a second
+    each), so that moving the slider only redraws. ``progress`` shows a tqdm bar."""
+    from tqdm.auto import tqdm
+
+    for p_drop in tqdm(p_drops, desc="gradient checks", unit="p_drop", disable=not progress):
+        gradient_check_curves(round(float(p_drop), 6))
+
+
+def _gradient_check_parts():
     import matplotlib.pyplot as plt
 
-    curves = gradient_check_curves(round(float(p_drop), 6))
-    k = int(np.argmin(np.abs(np.log10(curves.hs) - log10_h)))
-    h = curves.hs[k]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), width_ratios=(1.1, 1))
     _threshold_lines(left)
-    left.loglog(
-        curves.hs,
-        np.maximum(curves.naive, 1e-17),
+    hs = np.array(H_GRID)
+    (naive_curve,) = left.loglog(
+        hs,
+        np.ones_like(hs),
         "s--",
         color="C1",
         markersize=5,
         markerfacecolor="none",
         label="naive (new mask every evaluation)",
     )
-    left.loglog(
-        curves.hs,
-        np.maximum(curves.fixed, 1e-17),
+    (fixed_curve,) = left.loglog(
+        hs,
+        np.ones_like(hs),
         "o-",
         color="C0",
         markersize=3,
         label="fixed mask (reseeded every evaluation)",
     )
-    left.axvline(h, color="grey", linewidth=1)
-    left.set(
-        xlabel="step h",
-        ylabel="relative error",
-        ylim=(1e-13, 3.0),
-        title=f"p_drop = {p_drop:.1f}: fixed {curves.fixed[k]:.1e}, naive "
-        f"{curves.naive[k]:.1e} at h = {h:.0e}",
-    )
+    chosen_h = left.axvline(1e-5, color="grey", linewidth=1)
+    left.set(xlabel="step h", ylabel="relative error", ylim=(1e-13, 3.0), title=" ")
     left.legend(loc="lower right", fontsize=8)
-    index = np.arange(curves.analytic.size)
-    tiny = 1e-16  # an exact agreement (difference 0) is drawn on this floor
-    right.semilogy(
-        index,
-        np.maximum(np.abs(curves.numerical_naive[k] - curves.analytic), tiny),
-        "s",
-        color="C1",
-        markersize=5,
-        markerfacecolor="none",
-        label="naive",
+    (naive_points,) = right.semilogy(
+        [], [], "s", color="C1", markersize=5, markerfacecolor="none", label="naive"
     )
-    right.semilogy(
-        index,
-        np.maximum(np.abs(curves.numerical_fixed[k] - curves.analytic), tiny),
-        "o",
-        color="C0",
-        markersize=2.5,
-        label="fixed mask",
+    (fixed_points,) = right.semilogy([], [], "o", color="C0", markersize=2.5, label="fixed mask")
+    typical = right.axhline(
+        1.0, color="black", linewidth=1, linestyle=":", label="median |backprop gradient|"
     )
-    right.axhline(
-        np.median(np.abs(curves.analytic)),
-        color="black",
-        linewidth=1,
-        linestyle=":",
-        label="median |backprop gradient|",
-    )
+    n_parameters = sum(p.size for p in toy_problem(0.0)[0].parameters())
     right.set(
         xlabel="parameter index (W0, b0, W1, b1, W2, b2)",
         ylabel="|numerical - backprop|  (0 drawn at 1e-16)",
+        xlim=(-0.05 * n_parameters, 1.05 * n_parameters),
         ylim=(3e-17, 1e13),
-        title=f"each parameter's gradient error at h = {h:.0e}",
+        title=" ",
     )
     right.legend(loc="upper right", fontsize=8, ncols=3)
     figure.tight_layout()
-    return figure
+    return remember_parts(
+        figure,
+        draw_gradient_check,
+        moving=(
+            naive_curve,
+            fixed_curve,
+            chosen_h,
+            left.title,
+            left.get_legend(),
+            naive_points,
+            fixed_points,
+            typical,
+            right.title,
+            right.get_legend(),
+        ),
+        left=left,
+        right=right,
+        naive_curve=naive_curve,
+        fixed_curve=fixed_curve,
+        chosen_h=chosen_h,
+        naive_points=naive_points,
+        fixed_points=fixed_points,
+        typical=typical,
+    )
+
+
+def draw_gradient_check(log10_h: float = -5.0, p_drop: float = 0.5, *, figure=None):
+    """The widget: relative error vs ``h`` for the fixed-mask and the naive check (left), and the
+    error of every parameter's numerical gradient at the chosen ``h`` (right).
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the slider does).
+    """
+    curves = gradient_check_curves(round(float(p_drop), 6))
+    k = int(np.argmin(np.abs(np.log10(curves.hs) - log10_h)))
+    h = curves.hs[k]
+    parts = recall_parts(figure, draw_gradient_check) or _gradient_check_parts()
+    parts.naive_curve.set_data(curves.hs, np.maximum(curves.naive, 1e-17))
+    parts.fixed_curve.set_data(curves.hs, np.maximum(curves.fixed, 1e-17))
+    parts.chosen_h.set_xdata([h, h])
+    parts.left.set_title(
+        f"p_drop = {p_drop:.1f}: fixed {curves.fixed[k]:.1e}, naive "
+        f"{curves.naive[k]:.1e} at h = {h:.0e}"
+    )
+    index = np.arange(curves.analytic.size)
+    tiny = 1e-16  # an exact agreement (difference 0) is drawn on this floor
+    parts.naive_points.set_data(
+        index, np.maximum(np.abs(curves.numerical_naive[k] - curves.analytic), tiny)
+    )
+    parts.fixed_points.set_data(
+        index, np.maximum(np.abs(curves.numerical_fixed[k] - curves.analytic), tiny)
+    )
+    median = np.median(np.abs(curves.analytic))
+    parts.typical.set_ydata([median, median])
+    parts.right.set_title(f"each parameter's gradient error at h = {h:.0e}")
+    return parts.figure
 
 
 # --- truncation vs rounding ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from ..variants import (
     spatial_dropout_forward,
     targeted_keep_mask,
 )
+from .widgets import recall_parts, remember_parts
 
 CHANNEL_NAMES = ("intensity", "vertical edges", "horizontal edges", "blobs")
 VARIANTS = ("none", "inverted", "spatial", "Gaussian", "alpha", "DropConnect")
@@ -160,41 +161,66 @@ def _kept(mask, shape) -> np.ndarray:
     return np.broadcast_to(mask, shape)
 
 
-def draw_pixel_vs_channel(p_drop: float = 0.5, seed: int = 0):
-    """One channel: the map, pixel dropout, its recovery from neighbours, channel dropout."""
+_cached_pixel_vs_channel = lru_cache(maxsize=256)(pixel_vs_channel)
+
+
+def _pixel_titles(p_drop: float, pixel_error: float, channel_error: float) -> tuple[str, ...]:
+    return (
+        f"pixel dropout, p_drop={p_drop:.2f}",
+        f"dropped pixels guessed from\nkept neighbours (error {100 * pixel_error:.0f}%)",
+        f"channel dropped: nothing left\nto guess from (error {100 * channel_error:.0f}%)",
+    )
+
+
+def _pixel_vs_channel_parts():
     import matplotlib.pyplot as plt
 
-    result = pixel_vs_channel(p_drop, seed=seed)
     channel = feature_maps()[0, 0]
-    kept = result.pixel_masks[0]
-    total = _neighbour_sum(np.where(kept, channel, 0.0))
-    count = _neighbour_sum(kept.astype(np.float64))
-    recovered = np.where(kept, channel, np.where(count > 0, total / np.maximum(count, 1), 0.0))
     limit = np.abs(channel).max()
-    panels = [
-        (channel, "feature map (intensity channel)"),
-        (np.where(kept, channel, np.nan), f"pixel dropout, p_drop={p_drop:.2f}"),
-        (
-            recovered,
-            f"dropped pixels guessed from\nkept neighbours (error {100 * result.pixel:.0f}%)",
-        ),
-        (
-            np.full_like(channel, np.nan),
-            f"channel dropped: nothing left\nto guess from (error {100 * result.channel:.0f}%)",
-        ),
-    ]
-    figure, axes = plt.subplots(1, 4, figsize=(11, 3.4), layout="constrained")
+    figure, axes = plt.subplots(1, 4, figsize=(11, 3.4))
     cmap = plt.get_cmap(_VALUE_CMAP).with_extremes(bad="black")
-    for axis, (image, title) in zip(axes, panels):
-        axis.imshow(image, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
-        axis.set_title(title, fontsize=9)
+    images = []
+    for axis in axes:
+        images.append(
+            axis.imshow(channel, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
+        )
         axis.axis("off")
+    # titles as long as the longest the sliders give, for the layout
+    for axis, title in zip(axes, ("feature map (intensity channel)", *_pixel_titles(0.5, 1, 1))):
+        axis.set_title(title, fontsize=9)
+    images[3].set_data(np.full_like(channel, np.nan))
     figure.suptitle(
         "Neighbouring pixels of a feature map are nearly copies of each other "
         "(black = dropped; errors averaged over 200 channels)",
         fontsize=10,
     )
-    return figure
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, 0.95))  # room for the suptitle
+    return remember_parts(
+        figure,
+        draw_pixel_vs_channel,
+        moving=(images[1], images[2], *(axis.title for axis in axes[1:])),
+        axes=axes,
+        images=images,
+    )
+
+
+def draw_pixel_vs_channel(p_drop: float = 0.5, seed: int = 0, *, figure=None):
+    """One channel: the map, pixel dropout, its recovery from neighbours, channel dropout.
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
+    """
+    result = _cached_pixel_vs_channel(float(p_drop), seed=int(seed))
+    channel = feature_maps()[0, 0]
+    kept = result.pixel_masks[0]
+    total = _neighbour_sum(np.where(kept, channel, 0.0))
+    count = _neighbour_sum(kept.astype(np.float64))
+    recovered = np.where(kept, channel, np.where(count > 0, total / np.maximum(count, 1), 0.0))
+    parts = recall_parts(figure, draw_pixel_vs_channel) or _pixel_vs_channel_parts()
+    parts.images[1].set_data(np.where(kept, channel, np.nan))
+    parts.images[2].set_data(recovered)
+    for axis, title in zip(parts.axes[1:], _pixel_titles(p_drop, result.pixel, result.channel)):
+        axis.set_title(title, fontsize=9)
+    return parts.figure
 
 
 # --- DropBlock ---------------------------------------------------------------------------------
@@ -274,62 +300,131 @@ def factor_moments(p_drop: float, *, n: int = 1_000_000, seed: int = 0) -> Facto
     )
 
 
-def draw_gaussian_vs_bernoulli(
-    p_drop: float = 0.5, seed: int = 0, n_inputs: int = 256, n_draws: int = 4000
-):
-    """Left: the two multiplicative factors. Right: one unit's pre-activation ``sum_d w_d x_d
-    factor_d`` over ``n_draws`` draws, for a unit with ``n_inputs`` inputs."""
-    import matplotlib.pyplot as plt
-    from scipy import stats
+#: the positions of the notebook's p_drop slider for the Gaussian figure (0.05 to 0.9)
+GAUSSIAN_P_DROP_SLIDER = tuple(round(0.05 * k, 6) for k in range(1, 19))
 
+
+@lru_cache(maxsize=64)
+def _preactivation_sums(
+    p_drop: float, seed: int, n_inputs: int, n_draws: int
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """``x @ w`` and the pre-activations under inverted and Gaussian dropout (``n_draws`` each)."""
     rng = np.random.default_rng(seed)
-    keep_prob = 1 - p_drop
-    std = math.sqrt(p_drop / keep_prob)
-    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    grid = np.linspace(1 - 4 * std, 1 + 4 * std, 400)
-    axes[0].plot(
-        grid, stats.norm.pdf(grid, 1, std), color="C1", label=f"Gaussian: N(1, {std**2:.3g})"
-    )
-    axes[0].vlines(
-        [0, 1 / keep_prob],
-        0,
-        [p_drop, keep_prob],
-        color="C0",
-        linewidth=4,
-        label=f"inverted: 0 or 1/keep_prob = {1 / keep_prob:.3g}\n(bar height = probability)",
-    )
-    axes[0].axvline(1, color="grey", linestyle=":", linewidth=1)
-    axes[0].set(
-        title=f"the factor a unit is multiplied by (mean 1, variance {p_drop / keep_prob:.3g})",
-        xlabel="factor",
-    )
-    axes[0].legend(fontsize=8)
     x = rng.uniform(0, 1, n_inputs)
     w = rng.standard_normal(n_inputs) / math.sqrt(n_inputs)
     batch = np.broadcast_to(x, (n_draws, n_inputs))
-    sums = {
-        "inverted": dropout_forward(batch, p_drop, rng=rng)[0] @ w,
-        "Gaussian": gaussian_dropout_forward(batch, p_drop, rng=rng)[0] @ w,
-    }
-    bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()), 60)
-    for color, (name, values) in zip(("C0", "C1"), sums.items()):
-        axes[1].hist(
-            values,
-            bins=bins,
-            density=True,
-            histtype="step",
-            linewidth=2,
-            color=color,
-            label=f"{name}: mean {values.mean():.3f}, var {values.var():.4f}",
-        )
-    axes[1].axvline(x @ w, color="grey", linestyle=":", label=f"no dropout: {x @ w:.3f}")
-    axes[1].set(
-        title=f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws",
-        xlabel="sum of w * x * factor",
-    )
+    inverted = dropout_forward(batch, p_drop, rng=rng)[0] @ w
+    gaussian = gaussian_dropout_forward(batch, p_drop, rng=rng)[0] @ w
+    return float(x @ w), inverted, gaussian
+
+
+def precompute_gaussian_vs_bernoulli(
+    p_drops: tuple[float, ...] = GAUSSIAN_P_DROP_SLIDER, *, progress: bool = False
+) -> None:
+    """Draw the pre-activations once for every ``p_drop`` of the slider, so that moving it only
+    redraws. ``progress`` shows a tqdm bar."""
+    from tqdm.auto import tqdm
+
+    for p_drop in tqdm(p_drops, desc="sampling", unit="p_drop", disable=not progress):
+        _preactivation_sums(float(p_drop), 0, 256, 4000)
+
+
+def _gaussian_parts():
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    (density,) = axes[0].plot([], [], color="C1", label=" ")
+    factors = axes[0].vlines([0, 1], 0, [0, 0], color="C0", linewidth=4, label="\n")
+    axes[0].axvline(1, color="grey", linestyle=":", linewidth=1)
+    axes[0].set(title=" ", xlabel="factor")
+    axes[0].legend(fontsize=8)
+    steps = [
+        axes[1].stairs([0.0], [0.0, 1.0], linewidth=2, color=color, label=" ")
+        for color in ("C0", "C1")
+    ]
+    plain = axes[1].axvline(0, color="grey", linestyle=":", label=" ")
+    axes[1].set(title=" ", xlabel="sum of w * x * factor")
     axes[1].legend(fontsize=8)
     figure.tight_layout()
-    return figure
+    return remember_parts(
+        figure,
+        draw_gaussian_vs_bernoulli,
+        moving=(
+            density,
+            factors,
+            axes[0].title,
+            axes[0].get_legend(),
+            *steps,
+            plain,
+            axes[1].title,
+            axes[1].get_legend(),
+        ),
+        axes=axes,
+        density=density,
+        factors=factors,
+        steps=steps,
+        plain=plain,
+    )
+
+
+def _set_legend_labels(axis, artists, labels) -> None:
+    for artist, text, label in zip(artists, axis.get_legend().get_texts(), labels):
+        artist.set_label(label)
+        text.set_text(label)
+
+
+def draw_gaussian_vs_bernoulli(
+    p_drop: float = 0.5, seed: int = 0, n_inputs: int = 256, n_draws: int = 4000, *, figure=None
+):
+    """Left: the two multiplicative factors. Right: one unit's pre-activation ``sum_d w_d x_d
+    factor_d`` over ``n_draws`` draws, for a unit with ``n_inputs`` inputs.
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the slider does).
+    """
+    from scipy import stats
+
+    keep_prob = 1 - p_drop
+    std = math.sqrt(p_drop / keep_prob)
+    parts = recall_parts(figure, draw_gaussian_vs_bernoulli) or _gaussian_parts()
+    left, right = parts.axes
+    grid = np.linspace(1 - 4 * std, 1 + 4 * std, 400)
+    parts.density.set_data(grid, stats.norm.pdf(grid, 1, std))
+    parts.factors.set_segments(
+        [[(0, 0), (0, p_drop)], [(1 / keep_prob, 0), (1 / keep_prob, keep_prob)]]
+    )
+    _set_legend_labels(
+        left,
+        (parts.density, parts.factors),
+        (
+            f"Gaussian: N(1, {std**2:.3g})",
+            f"inverted: 0 or 1/keep_prob = {1 / keep_prob:.3g}\n(bar height = probability)",
+        ),
+    )
+    left.set_title(
+        f"the factor a unit is multiplied by (mean 1, variance {p_drop / keep_prob:.3g})"
+    )
+    left.relim()  # the lines; the two bars are a collection, which relim leaves out
+    left.update_datalim([(0.0, 0.0), (0.0, p_drop), (1 / keep_prob, keep_prob)])
+    left.autoscale_view()
+    plain, inverted, gaussian = _preactivation_sums(float(p_drop), int(seed), n_inputs, n_draws)
+    sums = {"inverted": inverted, "Gaussian": gaussian}
+    bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()), 60)
+    for step, values in zip(parts.steps, sums.values()):
+        step.set_data(np.histogram(values, bins=bins, density=True)[0], bins)
+    parts.plain.set_xdata([plain, plain])
+    _set_legend_labels(
+        right,
+        (*parts.steps, parts.plain),
+        [
+            f"{name}: mean {values.mean():.3f}, var {values.var():.4f}"
+            for name, values in sums.items()
+        ]
+        + [f"no dropout: {plain:.3f}"],
+    )
+    right.set_title(f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws")
+    right.relim()
+    right.autoscale_view()
+    return parts.figure
 
 
 # --- alpha dropout and SELU --------------------------------------------------------------------
@@ -547,51 +642,58 @@ _FORMULAS = {
 }
 
 
-def draw_variant(variant: str = "spatial", p_drop: float = 0.3, seed: int = 0):
-    """The widget's figure: the chosen variant's mask (or noise) and output on one digit."""
-    if variant == "DropConnect":
-        return _draw_dropconnect(p_drop, seed)
+def _freeze_layout(figure, title: str):
+    """Run the constrained layout once, then keep it: later draws skip the layout (most of
+    their cost). The figure title becomes a text held by the first axes, which ``savefig``
+    draws even while it moves (see :func:`course_lib.lessons.widgets.remember_parts`)."""
+    suptitle = figure.suptitle(title, fontsize=10)
+    figure.draw_without_rendering()
+    figure.set_layout_engine("none")
+    x, y = suptitle.get_position()
+    suptitle.set_text("")
+    return figure.axes[0].text(
+        x, y, title, ha="center", va="top", fontsize=10, transform=figure.transFigure
+    )
+
+
+def _variant_title(variant: str, p_drop: float, seed: int) -> str:
+    return f"{variant}: {_FORMULAS[variant]}   (p_drop={p_drop:.2f}, seed {seed})"
+
+
+def _variant_parts(variant: str):
     import matplotlib.pyplot as plt
 
+    # laid out once for p_drop = 0.5, seed 0, whatever the first values: a figure redrawn in
+    # place then looks exactly like a new one
+    p_drop, seed = 0.5, 0
     view = apply_variant(variant, p_drop, seed)
-    limit = float(max(np.abs(view.inputs).max(), np.abs(view.outputs).max()))
     n_channels = view.inputs.shape[0]
     figure, axes = plt.subplots(
         3, n_channels, figsize=(2.4 * n_channels + 1.2, 7.4), layout="constrained"
     )
-    std = math.sqrt(p_drop / (1 - p_drop))
+    noise_cmap = _NOISE_CMAP if variant == "Gaussian" else _KEPT_CMAP
+    rows = [[], [], []]
     for c in range(n_channels):
-        value_image = axes[0, c].imshow(
-            view.inputs[c], cmap=_VALUE_CMAP, vmin=-limit, vmax=limit, interpolation="nearest"
+        rows[0].append(axes[0, c].imshow(view.inputs[c], cmap=_VALUE_CMAP, interpolation="nearest"))
+        rows[1].append(
+            axes[1, c].imshow(
+                view.noise[c], cmap=noise_cmap, vmin=0, vmax=1, interpolation="nearest"
+            )
+        )
+        rows[2].append(
+            axes[2, c].imshow(view.outputs[c], cmap=_VALUE_CMAP, interpolation="nearest")
         )
         axes[0, c].set_title(CHANNEL_NAMES[c], fontsize=9)
+        for row in (1, 2):
+            axes[row, c].set_title("mean +0.00, var 0.00", fontsize=8)
+    # the colour limits of the first values, so that the colour bars are laid out with them
+    limit = float(max(np.abs(view.inputs).max(), np.abs(view.outputs).max()))
+    std = math.sqrt(p_drop / (1 - p_drop))
+    for c in range(n_channels):
+        rows[0][c].set_clim(-limit, limit)
+        rows[2][c].set_clim(-limit, limit)
         if variant == "Gaussian":
-            noise_image = axes[1, c].imshow(
-                view.noise[c],
-                cmap=_NOISE_CMAP,
-                vmin=1 - 3 * std,
-                vmax=1 + 3 * std,
-                interpolation="nearest",
-            )
-            axes[1, c].set_title(
-                f"noise: mean {view.noise[c].mean():.2f}, var {view.noise[c].var():.2f}", fontsize=8
-            )
-        else:
-            axes[1, c].imshow(
-                view.noise[c], cmap=_KEPT_CMAP, vmin=0, vmax=1, interpolation="nearest"
-            )
-            kept_title = (
-                ("channel kept" if view.noise[c].all() else "channel dropped")
-                if variant == "spatial"
-                else f"kept {100 * view.noise[c].mean():.0f}% of pixels"
-            )
-            axes[1, c].set_title(kept_title, fontsize=8)
-        axes[2, c].imshow(
-            view.outputs[c], cmap=_VALUE_CMAP, vmin=-limit, vmax=limit, interpolation="nearest"
-        )
-        axes[2, c].set_title(
-            f"mean {view.outputs[c].mean():+.2f}, var {view.outputs[c].var():.2f}", fontsize=8
-        )
+            rows[1][c].set_clim(1 - 3 * std, 1 + 3 * std)
     for axis in axes.ravel():
         axis.set_xticks([])
         axis.set_yticks([])
@@ -604,46 +706,124 @@ def draw_variant(variant: str = "spatial", p_drop: float = 0.3, seed: int = 0):
     ):
         axes[row, 0].set_ylabel(label, fontsize=9)
     for row in (0, 2):
-        figure.colorbar(value_image, ax=axes[row].tolist(), shrink=0.9, label="value")
+        figure.colorbar(rows[row][-1], ax=axes[row].tolist(), shrink=0.9, label="value")
     if variant == "Gaussian":
-        figure.colorbar(noise_image, ax=axes[1].tolist(), shrink=0.9, label="noise")
-    figure.suptitle(
-        f"{variant}: {_FORMULAS[variant]}   (p_drop={p_drop:.2f}, seed {seed})", fontsize=10
+        figure.colorbar(rows[1][-1], ax=axes[1].tolist(), shrink=0.9, label="noise")
+    title = _freeze_layout(figure, _variant_title(variant, p_drop, seed))
+    return remember_parts(
+        figure,
+        draw_variant,
+        moving=(*rows[1], *rows[2], *(axis.title for axis in axes[1:].ravel()), title),
+        variant=variant,
+        axes=axes,
+        rows=rows,
+        title=title,
     )
-    return figure
 
 
-def _draw_dropconnect(p_drop: float, seed: int):
+def draw_variant(variant: str = "spatial", p_drop: float = 0.3, seed: int = 0, *, figure=None):
+    """The widget's figure: the chosen variant's mask (or noise) and output on one digit.
+
+    ``figure``: a figure returned by an earlier call, redrawn in place when it shows the same
+    variant (what the sliders do).
+    """
+    if variant == "DropConnect":
+        return _draw_dropconnect(p_drop, seed, figure=figure)
+    view = apply_variant(variant, p_drop, seed)
+    parts = recall_parts(figure, draw_variant)
+    if parts is None or parts.variant != variant:
+        parts = _variant_parts(variant)
+    limit = float(max(np.abs(view.inputs).max(), np.abs(view.outputs).max()))
+    std = math.sqrt(p_drop / (1 - p_drop))
+    axes = parts.axes
+    for c, (value, noise, output) in enumerate(zip(*parts.rows)):
+        value.set_clim(-limit, limit)
+        output.set_data(view.outputs[c])
+        output.set_clim(-limit, limit)
+        noise.set_data(view.noise[c])
+        if variant == "Gaussian":
+            noise.set_clim(1 - 3 * std, 1 + 3 * std)
+            axes[1, c].set_title(
+                f"noise: mean {view.noise[c].mean():.2f}, var {view.noise[c].var():.2f}", fontsize=8
+            )
+        else:
+            kept_title = (
+                ("channel kept" if view.noise[c].all() else "channel dropped")
+                if variant == "spatial"
+                else f"kept {100 * view.noise[c].mean():.0f}% of pixels"
+            )
+            axes[1, c].set_title(kept_title, fontsize=8)
+        axes[2, c].set_title(
+            f"mean {view.outputs[c].mean():+.2f}, var {view.outputs[c].var():.2f}", fontsize=8
+        )
+    parts.title.set_text(_variant_title(variant, p_drop, seed))
+    return parts.figure
+
+
+def _dropconnect_title(p_drop: float, seed: int) -> str:
+    return (
+        f"DropConnect on a linear map: every weight kept with probability "
+        f"{1 - p_drop:.2f} (p_drop={p_drop:.2f}, seed {seed})"
+    )
+
+
+def _dropconnect_parts():
     import matplotlib.pyplot as plt
 
+    p_drop, seed = 0.5, 0  # the layout's values, as in _variant_parts
     image, thinned, dense, out = dropconnect_view(p_drop, seed)
     figure, axes = plt.subplots(1, 4, figsize=(12, 3.7), layout="constrained")
-    limit = float(max(dense.max(), out.max(), image.max()))
-    axes[0].imshow(image, cmap="gray_r", vmin=0, vmax=limit)
+    images = [
+        axes[0].imshow(image, cmap="gray_r"),
+        axes[1].imshow(thinned[:96, :96], cmap="magma", interpolation="nearest"),
+        axes[2].imshow(dense, cmap="gray_r"),
+        axes[3].imshow(out, cmap="gray_r"),
+    ]
     axes[0].set_title("input x (16x16 digit)", fontsize=9)
-    axes[1].imshow(thinned[:96, :96], cmap="magma", interpolation="nearest")
-    kept = np.count_nonzero(thinned) / np.count_nonzero(blur_matrix(16))
     axes[1].set_title(
+        "W * mask / keep_prob (blur map, first 96x96)\n100% of the weights kept", fontsize=9
+    )
+    axes[2].set_title("x @ W (inference)", fontsize=9)
+    axes[3].set_title("x @ (W * mask / keep_prob) (training)\nrelative difference 0.00", fontsize=9)
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    title = _freeze_layout(figure, _dropconnect_title(p_drop, seed))
+    return remember_parts(
+        figure,
+        draw_variant,
+        moving=(*images, axes[1].title, axes[3].title, title),
+        variant="DropConnect",
+        axes=axes,
+        images=images,
+        title=title,
+    )
+
+
+def _draw_dropconnect(p_drop: float, seed: int, *, figure=None):
+    image, thinned, dense, out = dropconnect_view(p_drop, seed)
+    parts = recall_parts(figure, draw_variant)
+    if parts is None or parts.variant != "DropConnect":
+        parts = _dropconnect_parts()
+    limit = float(max(dense.max(), out.max(), image.max()))
+    shown = thinned[:96, :96]
+    for artist, data in zip(parts.images, (image, shown, dense, out)):
+        artist.set_data(data)
+    for index in (0, 2, 3):
+        parts.images[index].set_clim(0, limit)
+    parts.images[1].set_clim(shown.min(), shown.max())
+    kept = np.count_nonzero(thinned) / np.count_nonzero(blur_matrix(16))
+    parts.axes[1].set_title(
         f"W * mask / keep_prob (blur map, first 96x96)\n{100 * kept:.0f}% of the weights kept",
         fontsize=9,
     )
-    axes[2].imshow(dense, cmap="gray_r", vmin=0, vmax=limit)
-    axes[2].set_title("x @ W (inference)", fontsize=9)
-    axes[3].imshow(out, cmap="gray_r", vmin=0, vmax=limit)
-    axes[3].set_title(
+    parts.axes[3].set_title(
         f"x @ (W * mask / keep_prob) (training)\nrelative difference "
         f"{np.linalg.norm(out - dense) / np.linalg.norm(dense):.2f}",
         fontsize=9,
     )
-    for axis in axes:
-        axis.set_xticks([])
-        axis.set_yticks([])
-    figure.suptitle(
-        f"DropConnect on a linear map: every weight kept with probability "
-        f"{1 - p_drop:.2f} (p_drop={p_drop:.2f}, seed {seed})",
-        fontsize=10,
-    )
-    return figure
+    parts.title.set_text(_dropconnect_title(p_drop, seed))
+    return parts.figure
 
 
 # --- variational (recurrent) dropout -----------------------------------------------------------

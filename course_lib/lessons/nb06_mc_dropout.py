@@ -15,6 +15,7 @@ with BLAS limited to one thread.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from ..data import gap_regression_toy, load_digits_split
 from ..experiments import seed_streams
 from ..mc import error_rate, nll, thinned_network
 from ..nn import MLP, one_blas_thread, softmax, train
+from .widgets import recall_parts, remember_parts
 
 #: the toy's inputs lie in [-3, 3] minus this gap
 GAP = (-0.75, 1.25)
@@ -159,16 +161,11 @@ def band_coverage(
     }
 
 
-def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
-    """Left: data, MC mean +/- 2 std from the first ``n_samples`` masks, a few single masks and
-    the weight-scaled net. Right: the MC standard deviation along x, with each region's mean."""
+def _bands_parts(toy: ToyRegression):
     import matplotlib.pyplot as plt
 
     from ..data import gap_function
 
-    n_samples = _clip_count(n_samples, len(toy.samples))
-    mean, std = toy.mean_std(n_samples)
-    regions = toy.region_std(n_samples)
     figure, (left, right) = plt.subplots(
         1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}
     )
@@ -176,19 +173,13 @@ def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
         axis.axvspan(*GAP, color="0.92", zorder=0)
         for edge in DATA_RANGE:
             axis.axvline(edge, color="0.7", linewidth=0.8, linestyle=":")
-    left.fill_between(
-        toy.grid,
-        mean - 2 * std,
-        mean + 2 * std,
-        color="C0",
-        alpha=0.25,
-        linewidth=0,
-        label="MC mean ± 2 std",
+    flat = np.zeros_like(toy.grid)
+    band = left.fill_between(
+        toy.grid, flat, flat, color="C0", alpha=0.25, linewidth=0, label="MC mean ± 2 std"
     )
-    for sample in toy.samples[: min(n_samples, 5)]:
-        left.plot(toy.grid, sample, color="C0", linewidth=0.6, alpha=0.5)
-    left.plot(toy.grid, mean, color="C0", linewidth=2, label=f"MC mean of {n_samples} masks")
-    left.plot(
+    singles = [left.plot(toy.grid, flat, color="C0", linewidth=0.6, alpha=0.5)[0] for _ in range(5)]
+    (mean,) = left.plot(toy.grid, flat, color="C0", linewidth=2, label=" ")
+    (scaled,) = left.plot(
         toy.grid,
         toy.weight_scaled,
         color="C3",
@@ -196,10 +187,10 @@ def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
         linewidth=1.2,
         label="weight scaling (dropout off)",
     )
-    left.plot(
+    (truth,) = left.plot(
         toy.grid, gap_function(toy.grid), color="k", linewidth=0.8, alpha=0.6, label="true function"
     )
-    left.scatter(toy.x[:, 0], toy.y[:, 0], s=9, color="k", zorder=3, label="training data")
+    data = left.scatter(toy.x[:, 0], toy.y[:, 0], s=9, color="k", zorder=3, label="training data")
     left.set(
         ylim=(-4, 4),
         xlabel="x",
@@ -207,25 +198,87 @@ def draw_regression_bands(toy: ToyRegression, n_samples: int = 200):
         title=f"p_drop = {toy.p_drop:g}: thin lines are single masks; grey = the gap",
     )
     left.legend(loc="upper left", fontsize=8)
-    right.plot(toy.grid, std, color="C0")
-    for (name, value), color in zip(regions.items(), ("C2", "C1", "C4")):
+    (std_line,) = right.plot(toy.grid, flat, color="C0")
+    region_lines = [
         right.plot(
-            toy.grid[toy.region_masks()[name]],
-            np.full(np.count_nonzero(toy.region_masks()[name]), value),
+            toy.grid[mask],
+            np.zeros(np.count_nonzero(mask)),
             ".",
             markersize=1.5,
             color=color,
-            label=f"{name}: mean std {value:.3f}",
-        )
-    right.set(
-        xlabel="x",
-        ylabel="MC standard deviation",
-        ylim=(0, None),
-        title=f"uncertainty along x ({n_samples} masks)",
-    )
+            label=" ",
+        )[0]
+        for mask, color in zip(toy.region_masks().values(), ("C2", "C1", "C4"))
+    ]
+    # tick labels of three decimals, as wide as the standard deviations will need
+    right.set(xlabel="x", ylabel="MC standard deviation", ylim=(0, 0.123), title=" ")
     right.legend(loc="upper center", fontsize=8)
     figure.tight_layout()
-    return figure
+    # one range for every number of masks (the largest std of any prefix of the pool), so that
+    # moving the slider redraws only the lines
+    counts = np.arange(1, len(toy.samples) + 1)[:, None]
+    means = np.cumsum(toy.samples, axis=0) / counts
+    variances = np.cumsum(toy.samples**2, axis=0) / counts - means**2
+    right.set_ylim(0, 1.05 * math.sqrt(max(float(variances.max()), 0.0)))
+    # the lines that do not move are listed too, to stay drawn above the band and the masks
+    return remember_parts(
+        figure,
+        draw_regression_bands,
+        moving=(
+            band,
+            *singles,
+            mean,
+            scaled,
+            truth,
+            data,
+            left.get_legend(),
+            std_line,
+            *region_lines,
+            right.title,
+            right.get_legend(),
+        ),
+        toy=toy,
+        axes=(left, right),
+        band=band,
+        singles=singles,
+        mean=mean,
+        std_line=std_line,
+        region_lines=region_lines,
+    )
+
+
+def draw_regression_bands(toy: ToyRegression, n_samples: int = 200, *, figure=None):
+    """Left: data, MC mean +/- 2 std from the first ``n_samples`` masks, a few single masks and
+    the weight-scaled net. Right: the MC standard deviation along x, with each region's mean.
+
+    ``figure``: a figure returned by an earlier call for the same ``toy``, redrawn in place
+    (what the slider does).
+    """
+    n_samples = _clip_count(n_samples, len(toy.samples))
+    mean, std = toy.mean_std(n_samples)
+    regions = toy.region_std(n_samples)
+    parts = recall_parts(figure, draw_regression_bands)
+    if parts is None or parts.toy is not toy:
+        parts = _bands_parts(toy)
+    left, right = parts.axes
+    parts.band.set_data(toy.grid, mean - 2 * std, mean + 2 * std)
+    for k, line in enumerate(parts.singles):
+        line.set_visible(k < n_samples)
+        line.set_ydata(toy.samples[k] if k < n_samples else np.zeros_like(toy.grid))
+    parts.mean.set_ydata(mean)
+    _set_label(left, 1, parts.mean, f"MC mean of {n_samples} masks")  # after the band
+    parts.std_line.set_ydata(std)
+    for k, (line, (name, value)) in enumerate(zip(parts.region_lines, regions.items())):
+        line.set_ydata(np.full(len(line.get_xdata()), value))
+        _set_label(right, k, line, f"{name}: mean std {value:.3f}")
+    right.set_title(f"uncertainty along x ({n_samples} masks)")
+    return parts.figure
+
+
+def _set_label(axis, index: int, artist, label: str) -> None:
+    """Give ``artist`` a new label, also in entry ``index`` of the axis's legend."""
+    artist.set_label(label)
+    axis.get_legend().get_texts()[index].set_text(label)
 
 
 # --- digits ----------------------------------------------------------------------------------
@@ -427,34 +480,30 @@ MIN_BIN_COUNT = 5
 
 def _reliability(axis, probs, y, label, color, marker):
     """Accuracy against mean confidence per confidence bin; marker area follows the bin's size."""
+    points = axis.scatter([], [], color=color, marker=marker, alpha=0.7, label=label)
+    _set_reliability(points, probs, y, label)
+    return points
+
+
+def _set_reliability(points, probs, y, label) -> str:
+    """Put the bins of ``probs`` into the scatter ``points``; returns its legend label."""
     bins = mc.reliability_bins(probs, y, n_bins=10)
     shown = bins.counts >= MIN_BIN_COUNT
-    ece = mc.expected_calibration_error(probs, y)
-    axis.scatter(
-        bins.confidence[shown],
-        bins.accuracy[shown],
-        s=12 + 300 * bins.counts[shown] / len(y),
-        color=color,
-        marker=marker,
-        alpha=0.7,
-        label=f"{label}: ECE {ece:.3f}",
-    )
+    points.set_offsets(np.column_stack([bins.confidence[shown], bins.accuracy[shown]]))
+    points.set_sizes(12 + 300 * bins.counts[shown] / len(y))
+    points.set_label(f"{label}: ECE {mc.expected_calibration_error(probs, y):.3f}")
+    return points.get_label()
 
 
-def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
-    """Reliability diagram, test error and NLL against S, and rejection curves, for the MC
-    average of the first ``n_samples`` masks and for the weight-scaled net."""
+def _metrics_parts(digits: DigitsMC):
     import matplotlib.pyplot as plt
 
-    n_samples = _clip_count(n_samples, len(digits.prob_samples))
     y = digits.y_test
-    probs = digits.mc_probs(n_samples)
     deterministic = digits.weight_scaled_probs
     figure, axes = plt.subplots(2, 2, figsize=(12, 8))
     (calibration, error), (likelihood, rejection) = axes
-
-    _reliability(calibration, probs, y, f"MC, {n_samples} masks", "C0", "o")
-    _reliability(calibration, deterministic, y, "weight scaling", "C3", "s")
+    mc_points = _reliability(calibration, deterministic, y, "MC", "C0", "o")
+    scaled_points = _reliability(calibration, deterministic, y, "weight scaling", "C3", "s")
     calibration.plot([0, 1], [0, 1], color="0.5", linewidth=0.8, linestyle="--")
     calibration.set(
         xlim=(0, 1.02),
@@ -465,9 +514,9 @@ def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
         f"digits in the bin; bins with < {MIN_BIN_COUNT} digits not shown)",
     )
     calibration.legend(loc="upper left", fontsize=8, markerscale=0.4)
-
     curves = digits.curves
     counts = curves["n_samples"]
+    chosen = {}
     for axis, key, scale, unit in (
         (error, "error", 100, "test error (%)"),
         (likelihood, "nll", 1, "negative log-likelihood (nats)"),
@@ -475,10 +524,69 @@ def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
         reference = {"error": error_rate, "nll": nll}[key](deterministic, y) * scale
         axis.semilogx(counts, scale * curves[key], color="C0", label="MC average of S masks")
         axis.axhline(reference, color="C3", linestyle="--", label="weight scaling")
-        axis.plot([n_samples], [scale * curves[key][n_samples - 1]], "o", color="C0")
-        axis.axvline(n_samples, color="0.7", linewidth=0.8)
-        axis.set(xlabel="number of masks S", ylabel=unit)
+        (point,) = axis.plot([1], [scale * curves[key][0]], "o", color="C0")
+        line = axis.axvline(1, color="0.7", linewidth=0.8)
+        chosen[key] = (point, line, scale)
+        axis.set(xlabel="number of masks S", ylabel=unit, title=" ")
         axis.legend(fontsize=8)
+    lines = [
+        rejection.plot(
+            100 * REJECTION_FRACTIONS, 100 * np.ones(len(REJECTION_FRACTIONS)), style, label=" "
+        )[0]
+        for style in ("-", "--", ":")
+    ]
+    rejection.set(
+        xlabel="most uncertain test digits set aside (%)",
+        ylabel="accuracy on the rest (%)",
+        ylim=(90.0, 100.5),
+        title=" ",
+    )
+    rejection.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    moving = (
+        mc_points,
+        scaled_points,
+        calibration.get_legend(),
+        *(artist for key in chosen for artist in chosen[key][:2]),
+        error.title,
+        likelihood.title,
+        *lines,
+        rejection.title,
+        rejection.get_legend(),
+    )
+    return remember_parts(
+        figure,
+        draw_digits_metrics,
+        moving=moving,
+        digits=digits,
+        axes=axes,
+        mc_points=mc_points,
+        chosen=chosen,
+        lines=lines,
+    )
+
+
+def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100, *, figure=None):
+    """Reliability diagram, test error and NLL against S, and rejection curves, for the MC
+    average of the first ``n_samples`` masks and for the weight-scaled net.
+
+    ``figure``: a figure returned by an earlier call for the same ``digits``, redrawn in place
+    (what the slider does).
+    """
+    n_samples = _clip_count(n_samples, len(digits.prob_samples))
+    y = digits.y_test
+    probs = digits.mc_probs(n_samples)
+    deterministic = digits.weight_scaled_probs
+    parts = recall_parts(figure, draw_digits_metrics)
+    if parts is None or parts.digits is not digits:
+        parts = _metrics_parts(digits)
+    (calibration, error), (likelihood, rejection) = parts.axes
+    label = _set_reliability(parts.mc_points, probs, y, f"MC, {n_samples} masks")
+    calibration.get_legend().get_texts()[0].set_text(label)
+    curves = digits.curves
+    for key, (point, line, scale) in parts.chosen.items():
+        point.set_data([n_samples], [scale * curves[key][n_samples - 1]])
+        line.set_xdata([n_samples, n_samples])
     error.set_title(
         f"test error: MC {100 * curves['error'][n_samples - 1]:.1f}% at S = "
         f"{n_samples}, weight scaling {100 * error_rate(deterministic, y):.1f}%"
@@ -487,19 +595,17 @@ def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100):
         f"NLL: MC {curves['nll'][n_samples - 1]:.3f} at S = {n_samples}, "
         f"weight scaling {nll(deterministic, y):.3f}"
     )
-
-    for (name, accuracy), style in zip(
-        rejection_curves(digits, n_samples).items(), ("-", "--", ":")
-    ):
-        rejection.plot(100 * REJECTION_FRACTIONS, 100 * accuracy, style, label=name)
-    rejection.set(
-        xlabel="most uncertain test digits set aside (%)",
-        ylabel="accuracy on the rest (%)",
-        title=f"rejecting what the model is unsure of (MC: {n_samples} masks)",
-    )
-    rejection.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    return figure
+    accuracies = rejection_curves(digits, n_samples)
+    legend_texts = rejection.get_legend().get_texts()
+    for line, text, (name, accuracy) in zip(parts.lines, legend_texts, accuracies.items()):
+        line.set_ydata(100 * accuracy)
+        line.set_label(name)
+        text.set_text(name)
+    # the lowest accuracy rounded down to 2%, so that most moves keep the axis
+    lowest = min(float(100 * accuracy.min()) for accuracy in accuracies.values())
+    rejection.set_ylim(2.0 * np.floor(lowest / 2.0 - 0.25), 100.5)
+    rejection.set_title(f"rejecting what the model is unsure of (MC: {n_samples} masks)")
+    return parts.figure
 
 
 def draw_uncertainty_histograms(digits: DigitsMC, n_samples: int | None = None):

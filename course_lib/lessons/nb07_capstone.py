@@ -50,6 +50,7 @@ from ..experiments import (
     train_run,
 )
 from ..nn import one_blas_thread
+from .widgets import recall_parts, remember_parts
 
 RESULTS_PATH = Path(__file__).with_name("nb07_capstone_results.json")
 GENERATOR = "python -m course_lib.lessons.nb07_capstone"
@@ -507,13 +508,90 @@ def draw_data_size(results: dict):
     return figure
 
 
-def draw_sparsity(results: dict, p_drop: float = 0.5, layer: int = 1):
-    """Histograms of unit mean activations and of all activations, p_drop = 0 against
-    ``p_drop``, for hidden layer ``layer`` (1-based), pooled over seeds."""
+def _sparsity_parts(results: dict):
     import matplotlib.pyplot as plt
 
     s = results["settings"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.9))
+    steps = {}
+    for color in ("C0", "C1"):
+        steps[color] = (
+            left.stairs(
+                np.ones(len(UNIT_MEAN_BINS) - 1),
+                UNIT_MEAN_BINS,
+                color=color,
+                linewidth=2,
+                label=" ",
+            ),
+            right.stairs(
+                np.ones(len(ACTIVATION_BINS) - 1),
+                ACTIVATION_BINS,
+                color=color,
+                linewidth=2,
+                label=" ",
+            ),
+        )
+    left.set(
+        xlabel=f"mean activation of a unit over the test set (last bin: ≥ {UNIT_MEAN_BINS[-1]:g})",
+        ylabel="fraction of units",
+        title=" ",
+    )
+    right.set(
+        yscale="log",
+        xlabel=f"activation (last bin: ≥ {ACTIVATION_BINS[-1]:g})",
+        ylabel="fraction of activations (log)",
+        title=" ",
+    )
+    for axis in (left, right):
+        axis.legend(fontsize=8.5)
+        axis.grid(alpha=0.3)
+    # per layer, one range for every p_drop: moving p_drop redraws only the histograms
+    ranges = {}
+    for label in {f"{p:g}" for p in s["p_drops"]}:
+        for run in runs_of(results, "p_drop_fixed_n", label):
+            for layer, entry in enumerate(run["activations"]["layers"], start=1):
+                unit = np.asarray(entry["unit_mean_hist"], dtype=float)
+                activation = np.asarray(entry["activation_hist"], dtype=float)
+                activation = activation / activation.sum()
+                unit_top, activation_low, activation_top = ranges.get(layer, (0.0, 1.0, 0.0))
+                ranges[layer] = (
+                    max(unit_top, float((unit / unit.sum()).max())),
+                    min(activation_low, float(activation[activation > 0].min())),
+                    max(activation_top, float(activation.max())),
+                )
+    right.set_ylim(1e-6, 1.0)  # laid out with a range like the histograms'
+    figure.tight_layout()
+    moving = (
+        *(artist for pair in steps.values() for artist in pair),
+        left.title,
+        right.title,
+        left.get_legend(),
+        right.get_legend(),
+    )
+    return remember_parts(
+        figure,
+        draw_sparsity,
+        moving=moving,
+        results=results,
+        axes=(left, right),
+        steps=steps,
+        ranges=ranges,
+    )
+
+
+def draw_sparsity(results: dict, p_drop: float = 0.5, layer: int = 1, *, figure=None):
+    """Histograms of unit mean activations and of all activations, p_drop = 0 against
+    ``p_drop``, for hidden layer ``layer`` (1-based), pooled over seeds.
+
+    ``figure``: a figure returned by an earlier call for the same ``results``, redrawn in place
+    (what the slider does).
+    """
+    s = results["settings"]
+    parts = recall_parts(figure, draw_sparsity)
+    if parts is None or parts.results is not results:
+        parts = _sparsity_parts(results)
+    left, right = parts.axes
+    labels = {left: [], right: []}
     for p, color in ((0.0, "C0"), (p_drop, "C1")):
         runs = runs_of(results, "p_drop_fixed_n", f"{p:g}")
         layers = [run["activations"]["layers"][layer - 1] for run in runs]
@@ -522,37 +600,27 @@ def draw_sparsity(results: dict, p_drop: float = 0.5, layer: int = 1):
         zero = np.mean([entry["zero"] for entry in layers])
         near = np.mean([entry["near_zero"] for entry in layers])
         mean = np.mean([entry["mean"] for entry in layers])
-        left.stairs(
-            unit_hist / unit_hist.sum(),
-            UNIT_MEAN_BINS,
-            color=color,
-            linewidth=2,
-            label=f"p_drop = {p:g}: mean activation {mean:.2f}",
+        unit_step, activation_step = parts.steps[color]
+        unit_step.set_data(unit_hist / unit_hist.sum())
+        activation_step.set_data(act_hist / act_hist.sum())
+        labels[left].append((unit_step, f"p_drop = {p:g}: mean activation {mean:.2f}"))
+        labels[right].append(
+            (
+                activation_step,
+                f"p_drop = {p:g}: {100 * zero:.0f}% exactly 0, "
+                f"{100 * near:.0f}% < {s['near_zero']:g}",
+            )
         )
-        right.stairs(
-            act_hist / act_hist.sum(),
-            ACTIVATION_BINS,
-            color=color,
-            linewidth=2,
-            label=f"p_drop = {p:g}: {100 * zero:.0f}% exactly 0, "
-            f"{100 * near:.0f}% < {s['near_zero']:g}",
-        )
-    left.set(
-        xlabel=f"mean activation of a unit over the test set (last bin: ≥ {UNIT_MEAN_BINS[-1]:g})",
-        ylabel="fraction of units",
-        title=f"hidden layer {layer}: mean activation per unit",
-    )
-    right.set(
-        yscale="log",
-        xlabel=f"activation (last bin: ≥ {ACTIVATION_BINS[-1]:g})",
-        ylabel="fraction of activations (log)",
-        title=f"hidden layer {layer}: all activations on the test set",
-    )
-    for axis in (left, right):
-        axis.legend(fontsize=8.5)
-        axis.grid(alpha=0.3)
-    figure.tight_layout()
-    return figure
+    for axis, entries in labels.items():
+        for (artist, label), text in zip(entries, axis.get_legend().get_texts()):
+            artist.set_label(label)
+            text.set_text(label)
+    unit_top, activation_low, activation_top = parts.ranges[layer]
+    left.set_ylim(0.0, 1.05 * unit_top)
+    right.set_ylim(activation_low / 2.0, 2.0 * activation_top)
+    left.set_title(f"hidden layer {layer}: mean activation per unit")
+    right.set_title(f"hidden layer {layer}: all activations on the test set")
+    return parts.figure
 
 
 def draw_regularizers(results: dict):
@@ -606,13 +674,11 @@ def draw_regularizers(results: dict):
     return figure
 
 
-def draw_convergence(results: dict, threshold: float = 0.03):
-    """Smoothed validation curves for several p_drop, and epochs to reach ``threshold``."""
+def _convergence_parts(results: dict):
     import matplotlib.pyplot as plt
 
     s = results["settings"]
     window = s["smoothing"]
-    table = convergence_table(results, threshold)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.0))
     shown = [0.0, 0.3, s["dropout"], 0.7]
     for i, p in enumerate(shown):
@@ -620,13 +686,7 @@ def draw_convergence(results: dict, threshold: float = 0.03):
         smoothed = np.mean([smooth(curve, window) for curve in curves], axis=0)
         epochs = np.arange(1, len(smoothed) + 1)
         left.plot(epochs, 100 * smoothed, color=f"C{i}", label=f"p_drop = {p:g}")
-    left.axhline(
-        100 * threshold,
-        color="k",
-        linestyle="--",
-        linewidth=1,
-        label=f"threshold {100 * threshold:.1f}%",
-    )
+    level = left.axhline(3.0, color="k", linestyle="--", linewidth=1, label=" ")
     left.set(
         yscale="log",
         xlabel="epoch",
@@ -634,18 +694,13 @@ def draw_convergence(results: dict, threshold: float = 0.03):
         title=f"{window}-epoch moving average, mean of {len(s['seeds'])} seeds",
     )
     left.legend(fontsize=8.5)
-    reach = table["reach"]
+    table = convergence_table(results, 0.03)  # the epochs of the lowest error: no threshold
     p = table["p_drops"]
-    with np.errstate(all="ignore"):
-        right.plot(
-            p,
-            np.nanmean(reach, axis=1) if np.isfinite(reach).any() else p * np.nan,
-            "-o",
-            color="C3",
-            label=f"epochs to reach {100 * threshold:.1f}%",
-        )
-    for row, x in zip(reach, p):
-        right.plot([x] * len(row), row, "o", color="C3", alpha=0.3, markersize=3.5)
+    (reach_mean,) = right.plot(p, np.zeros(len(p)), "-o", color="C3", label=" ")
+    reach_seeds = [
+        right.plot([x] * len(row), row, "o", color="C3", alpha=0.3, markersize=3.5)[0]
+        for row, x in zip(table["reach"], p)
+    ]
     right.plot(
         p,
         table["best"].mean(axis=1),
@@ -665,7 +720,45 @@ def draw_convergence(results: dict, threshold: float = 0.03):
     for axis in (left, right):
         axis.grid(alpha=0.3)
     figure.tight_layout()
-    return figure
+    return remember_parts(
+        figure,
+        draw_convergence,
+        moving=(level, left.get_legend(), reach_mean, *reach_seeds, right.get_legend()),
+        results=results,
+        axes=(left, right),
+        level=level,
+        reach_mean=reach_mean,
+        reach_seeds=reach_seeds,
+    )
+
+
+def draw_convergence(results: dict, threshold: float = 0.03, *, figure=None):
+    """Smoothed validation curves for several p_drop, and epochs to reach ``threshold``.
+
+    ``figure``: a figure returned by an earlier call for the same ``results``, redrawn in place
+    (what the slider does).
+    """
+    table = convergence_table(results, threshold)
+    parts = recall_parts(figure, draw_convergence)
+    if parts is None or parts.results is not results:
+        parts = _convergence_parts(results)
+    left, right = parts.axes
+    parts.level.set_ydata([100 * threshold, 100 * threshold])
+    label = f"threshold {100 * threshold:.1f}%"
+    parts.level.set_label(label)
+    left.get_legend().get_texts()[-1].set_text(label)
+    reach = table["reach"]
+    p = table["p_drops"]
+    with np.errstate(all="ignore"):
+        parts.reach_mean.set_data(
+            p, np.nanmean(reach, axis=1) if np.isfinite(reach).any() else p * np.nan
+        )
+    for line, row, x in zip(parts.reach_seeds, reach, p):
+        line.set_data([x] * len(row), row)
+    label = f"epochs to reach {100 * threshold:.1f}%"
+    parts.reach_mean.set_label(label)
+    right.get_legend().get_texts()[0].set_text(label)
+    return parts.figure
 
 
 EXPERIMENTS = {

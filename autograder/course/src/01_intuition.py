@@ -73,6 +73,7 @@ from autograder.exercises import check, hint
 # Then raise the L2 penalty $\lambda$ at degree 12 and watch the variance fall.
 
 # %% id="28ad0e63b220" tags=["demo"]
+lesson.precompute_bias_variance(progress=True)  # every degree at every λ of the slider, once
 bias_variance = live_figure(lesson.draw_bias_variance, {
     "degree": widgets.IntSlider(value=3, min=1, max=12, description="degree"),
     "log10_l2": widgets.FloatSlider(value=-6.0, min=-6.0, max=2.0, step=0.5,
@@ -137,8 +138,10 @@ for degree in (3, 7, 12):
 
 # %% id="d25c0024ab16" tags=["demo"]
 # The widgets only pass values around: every computation is a function of course_lib.lessons.
+from course_lib.lessons.widgets import png_output
+
 builder = {"sizes": list(lesson.DEFAULT_SIZES), "rates": list(lesson.DEFAULT_RATES),
-           "drawing": False, "handle": None}
+           "drawing": False, "handle": None, "figure": None}
 add_button = widgets.Button(description="add hidden layer", icon="plus")
 remove_button = widgets.Button(description="remove hidden layer", icon="minus")
 resample_button = widgets.Button(description="resample mask", icon="refresh")
@@ -161,12 +164,15 @@ def redraw_network(*_):
         counts.value = "<br>".join(
             lesson.network_summary(sizes, rates).lines()
             + lesson.unit_details(sizes, rates, mask_seed.value, *highlight).lines())
-        figure = lesson.draw_network(sizes, rates, mask_seed.value, highlight)
-        if builder["handle"] is None:
-            builder["handle"] = display(figure, display_id=True)
-        else:
-            builder["handle"].update(figure)
+        # the same figure is redrawn in place while the number of layers stays the same
+        figure = lesson.draw_network(sizes, rates, mask_seed.value, highlight,
+                                     figure=builder["figure"])
         plt.close(figure)
+        builder["figure"] = figure
+        if builder["handle"] is None:
+            builder["handle"] = display(png_output(figure), display_id=True)
+        else:
+            builder["handle"].update(png_output(figure))
     finally:
         builder["drawing"] = False
 

@@ -160,6 +160,7 @@ check("dropout_forward", dropout_forward, hidden=True)
 # last bit), the second drifts away at once.
 
 # %% id="69d0a153b0a8" tags=["demo"]
+lesson.precompute_side_by_side(progress=True)  # every slider position, once
 side_by_side = live_figure(lesson.draw_side_by_side, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.1, max=0.8, step=0.1, description="p_drop"),
     "lr": widgets.FloatLogSlider(value=0.05, base=10, min=-3, max=-0.5, step=0.25,

@@ -334,6 +334,7 @@ for p_drop in (0.0, 0.5):
 # with dropout on, the fixed-mask check keeps its V while the naive one is stuck at 1.
 
 # %% id="850be8ef7c63" tags=["demo"]
+lesson.precompute_gradient_checks(progress=True)  # every p_drop of the slider, once
 gradient_check = live_figure(lesson.draw_gradient_check, {
     "log10_h": widgets.FloatSlider(value=-5.0, min=-12.0, max=-1.0, step=0.5,
                                    description="log10(h)"),

@@ -217,6 +217,7 @@ for p_drop in (0.1, 0.3, 0.5):
     print(f"p_drop={p_drop}: P(Gaussian factor < 0) = "
           f"{stats.norm.cdf(-np.sqrt((1 - p_drop) / p_drop)):.4f}")
 
+lesson.precompute_gaussian_vs_bernoulli(progress=True)  # every p_drop of the slider, once
 gaussian_figure = live_figure(lesson.draw_gaussian_vs_bernoulli, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05, description="p_drop"),
 })
