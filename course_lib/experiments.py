@@ -1,8 +1,15 @@
 """Dropout experiments on the digits set: one training run, and paired comparisons over seeds.
 
-Run from the command line, e.g. the comparison of the course's foundation::
+Run from the command line, e.g. the comparison that the README quotes (``make experiment``)::
 
-    python -m course_lib.experiments --p-drop 0 --p-drop 0.1,0.3,0.3 --seeds 0 1 2
+    python -m course_lib.experiments --p-drop 0 --p-drop 0.1,0.3,0.3 --hidden 256 256 \
+        --epochs 150 --seeds 0 1 2 3 4 5 6 7 8 9 --workers 2
+
+It prints each configuration's mean test error with its t-interval and its paired difference
+from the first configuration with the p-value of the paired t-test (:func:`comparison_table`);
+``--out FILE`` also writes the runs as JSON (:func:`compare_and_record`).
+``experiments_digits.json`` beside this module is the record the README quotes
+(:data:`RECORD_PATH`).
 
 Each seed fixes the data split, the initial weights and the training randomness
 (:func:`seed_streams`); every configuration sees the same three for a given seed, so the
@@ -13,10 +20,16 @@ comparison is paired. :func:`paired_summary` reads such a comparison, and :func:
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import multiprocessing
+import platform
+import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +37,7 @@ from ._validate import (
     ArgumentTypeError,
     check_count,
     check_nonnegative,
+    check_open_unit,
     check_p_drop,
     check_positive,
 )
@@ -113,12 +127,63 @@ def run_digits(
     )
 
 
-def compare_on_digits(configs, seeds, **settings) -> dict[str, list[RunResult]]:
-    """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name."""
-    return {
-        name: [run_digits(p_drop, seed=seed, **settings) for seed in seeds]
-        for name, p_drop in configs.items()
-    }
+def run_jobs(function, jobs, *, workers: int = 1, on_done=None, on_result=None) -> list:
+    """``[function(*job) for job in jobs]``, in that order, with ``workers`` processes.
+
+    Every run of the course is deterministic given its arguments (its randomness comes from its
+    seed, BLAS runs on one thread), so the results do not depend on ``workers``. The pool starts
+    its processes with ``spawn``: a forked child would inherit the parent's BLAS thread state. A
+    script that calls this with ``workers > 1`` needs the ``if __name__ == "__main__":`` guard
+    that ``spawn`` requires.
+
+    Parameters
+    ----------
+    function : callable, importable by name (a module-level function)
+    jobs : sequence of tuples of arguments
+    workers : int >= 1
+    on_done : callable(index, done) or None
+        Called as each job finishes (index in ``jobs``, number finished so far).
+    on_result : callable(index, done, result) or None
+        The same, with the job's result.
+    """
+    workers = check_count(workers, "workers", minimum=1)
+    jobs = list(jobs)
+    finished: list = [None] * len(jobs)
+    if workers == 1:
+        for index, job in enumerate(jobs):
+            finished[index] = function(*job)
+            _report(on_done, on_result, index, index + 1, finished[index])
+        return finished
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(function, *job): index for index, job in enumerate(jobs)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            index = futures[future]
+            finished[index] = future.result()
+            _report(on_done, on_result, index, done, finished[index])
+    return finished
+
+
+def _report(on_done, on_result, index: int, done: int, result) -> None:
+    if on_done is not None:
+        on_done(index, done)
+    if on_result is not None:
+        on_result(index, done, result)
+
+
+def compare_on_digits(
+    configs, seeds, *, workers: int = 1, **settings
+) -> dict[str, list[RunResult]]:
+    """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name, in
+    seed order. ``workers`` processes train at once (:func:`run_jobs`); the results do not
+    depend on it."""
+    jobs = [(p_drop, seed, settings) for p_drop in configs.values() for seed in seeds]
+    runs = iter(run_jobs(_run_digits_job, jobs, workers=workers))
+    return {name: [next(runs) for _ in seeds] for name in configs}
+
+
+def _run_digits_job(p_drop, seed: int, settings: dict) -> RunResult:
+    return run_digits(p_drop, seed=seed, **settings)
 
 
 # --- one run of notebook 07's sweeps, summarized -------------------------------------------------
@@ -478,6 +543,80 @@ def choose_p_drop(val_errors: Mapping, test_errors: Mapping | None = None) -> fl
     return min(means, key=means.__getitem__)
 
 
+def _check_errors_table(errors, name: str) -> np.ndarray:
+    try:
+        table = np.asarray(errors, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"{name} must be an array of shape (rates, seeds), got {errors!r}"
+        ) from None
+    if table.ndim != 2 or table.shape[0] < 1 or table.shape[1] < 2:
+        raise ValueError(
+            f"{name} must have shape (rates, seeds) with >= 1 rate and >= 2 seeds, got shape "
+            f"{table.shape}"
+        )
+    if not np.all(np.isfinite(table)):
+        raise ValueError(f"{name} must hold finite errors, got {table}")
+    return table
+
+
+def rates_not_worse(val_errors, level: float = 0.05) -> np.ndarray:
+    """Which rates of a sweep are defensible choices on the validation set: those whose
+    validation error is not significantly worse than that of the rate with the lowest mean.
+
+    Each rate is compared with the best one seed by seed (both were trained on the same split,
+    initial weights and batch order): it is significantly worse when the two-sided p-value of
+    the paired t-test (:func:`course_lib.stats.paired_comparison`, ``df = seeds - 1``) is below
+    ``level``. The best rate itself is always defensible.
+
+    Parameters
+    ----------
+    val_errors : array, shape (R, S)
+        Validation error of rate ``r`` (row) with seed ``s`` (column), S >= 2.
+    level : float in (0, 1)
+        Significance level of the paired t-test.
+
+    Returns
+    -------
+    ndarray of bool, shape (R,)
+    """
+    from .stats import paired_comparison
+
+    table = _check_errors_table(val_errors, "val_errors")
+    level = check_open_unit(level, "level")
+    best = int(np.argmin(table.mean(axis=1)))
+    return np.array(
+        [
+            r == best or paired_comparison(table[r], table[best], sign_flip=False).p_value >= level
+            for r in range(len(table))
+        ]
+    )
+
+
+def choose_sweep_rate(p_drops, val_errors, test_errors=None) -> float:
+    """The reference of notebook 07's exercise ``choose_sweep_rate``: the rate with the lowest
+    validation error averaged over seeds (the first, if tied). ``test_errors`` are not used:
+    a rate chosen on the test set makes its test error look better than it will be.
+
+    Parameters
+    ----------
+    p_drops : sequence of float, shape (R,)
+    val_errors : array, shape (R, S), S >= 2
+    test_errors : ignored
+
+    Returns
+    -------
+    float, one of ``p_drops``
+    """
+    rates = [check_p_drop(p) for p in p_drops]
+    table = _check_errors_table(val_errors, "val_errors")
+    if table.shape[0] != len(rates):
+        raise ValueError(
+            f"val_errors must have one row per rate: {len(rates)} rows, got {table.shape[0]}"
+        )
+    return rates[int(np.argmin(table.mean(axis=1)))]
+
+
 def smooth(curve, window: int) -> np.ndarray:
     """Trailing moving average over ``window`` epochs (the first epochs average what there is so
     far): entry ``t`` is the mean of ``curve[max(0, t - window + 1):t + 1]``.
@@ -534,6 +673,124 @@ def _rates(text: str):
     return rates[0] if len(rates) == 1 else rates
 
 
+# --- the command line: a paired comparison on the digits, printed and recorded ----------------
+
+#: the options of :func:`main` that change how a comparison runs or where it goes, not its results
+_NOT_RESULTS = {"--workers": 1, "--out": 1, "--progress": 0, "--confidence": 1}
+COMMAND = "python -m course_lib.experiments"
+#: the record of the comparison the README quotes, written by its ``command`` with ``--out``
+RECORD_PATH = Path(__file__).with_name("experiments_digits.json")
+
+
+def command_line(argv) -> str:
+    """The command that reproduces a comparison: ``COMMAND`` and ``argv`` without the options
+    that do not change the runs (``--workers``, ``--out``, ``--progress``, ``--confidence``)."""
+    kept, skip = [], 0
+    for arg in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = arg.partition("=")[0]
+        if name in _NOT_RESULTS:
+            skip = _NOT_RESULTS[name] if "=" not in arg else 0
+            continue
+        kept.append(arg)
+    return " ".join([COMMAND, *kept])
+
+
+def _digits_job(p_drop, seed: int, settings: dict) -> dict:
+    """One run of :func:`compare_and_record`, on one BLAS thread so that its numbers do not
+    depend on the machine's cores or on the number of workers."""
+    with one_blas_thread():
+        run = run_digits(p_drop, seed=seed, **settings)
+    return {
+        "seed": run.seed,
+        "test_error": run.test_error,
+        "final_train_error": float(run.history.train_error[-1]),
+        "seconds": round(run.seconds, 1),
+    }
+
+
+def compare_and_record(
+    configs, seeds, *, command: str = COMMAND, workers: int = 1, progress: bool = False, **settings
+) -> dict:
+    """Run every configuration (``{name: p_drop}``) with every seed (see :func:`run_digits`,
+    whose keyword arguments ``settings`` are) and return a record of the runs as plain data:
+    the command, the versions, the settings and, per configuration, one entry per seed."""
+    from . import __version__
+
+    seeds = [check_count(seed, "seed") for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got none")
+    jobs = [(p_drop, seed, settings) for p_drop in configs.values() for seed in seeds]
+    started = time.perf_counter()
+
+    def report(index: int, done: int) -> None:
+        if progress:
+            p_drop, seed, _ = jobs[index]
+            print(
+                f"[{done}/{len(jobs)}] {time.perf_counter() - started:5.0f} s  "
+                f"p_drop={p_drop} seed {seed}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    runs = iter(run_jobs(_digits_job, jobs, workers=workers, on_done=report))
+    return {
+        "command": command,
+        "course_lib_version": __version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "workers": workers,
+        "settings": {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in settings.items()
+        },
+        "seeds": seeds,
+        "configs": {name: p_drop for name, p_drop in configs.items()},
+        "runs": {name: [next(runs) for _ in seeds] for name in configs},
+    }
+
+
+def comparison_table(record: dict, confidence: float = 0.95) -> str:
+    """The table :func:`main` prints: per configuration the mean test error over seeds with its
+    t-interval, and its paired difference from the first configuration with the interval and
+    the two-sided p-value of the paired t-test (see :mod:`course_lib.stats`)."""
+    from .stats import paired_comparison, t_interval
+
+    names = list(record["runs"])
+    errors = {name: [run["test_error"] for run in record["runs"][name]] for name in names}
+    n = len(record["seeds"])
+    level = f"{100 * confidence:g}%"
+    lines = [
+        f"test error over {n} seeds {record['seeds']}; intervals: {level} t-intervals, "
+        f"df = {n - 1}",
+        f"{'p_drop':>18}  {'mean':>7}  {level + ' interval':>18}  "
+        f"{'minus ' + names[0]:>16}  {level + ' interval':>20}  {'p-value':>8}",
+    ]
+    for name in names:
+        mean = t_interval(errors[name], confidence) if n > 1 else None
+        row = f"{name:>18}  {100 * np.mean(errors[name]):6.2f}%  "
+        row += (
+            f"[{100 * mean.low:5.2f}%, {100 * mean.high:5.2f}%]" if mean else f"{'-':>18}"
+        ).rjust(18)
+        if name != names[0] and n > 1:
+            paired = paired_comparison(errors[name], errors[names[0]], confidence)
+            row += (
+                f"  {100 * paired.mean:+14.2f} pp  [{100 * paired.low:+6.2f}, "
+                f"{100 * paired.high:+6.2f}] pp  {paired.p_value:8.3f}"
+            )
+        lines.append(row)
+    lines.append(
+        "per seed: "
+        + "; ".join(
+            f"{name}: " + ", ".join(f"{100 * e:.2f}%" for e in errors[name]) for name in names
+        )
+    )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument(
@@ -542,7 +799,7 @@ def main(argv=None) -> None:
         type=_rates,
         required=True,
         help="one rate for the hidden layers, or comma-separated rates for the "
-        "input and each hidden layer; repeat to compare",
+        "input and each hidden layer; repeat to compare (the first is the baseline)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--n-train", type=int, default=1000)
@@ -551,27 +808,40 @@ def main(argv=None) -> None:
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--max-norm", type=float, default=None)
-    parser.add_argument("--progress", action="store_true")
-    args = parser.parse_args(argv)
-    configs = {str(rates): rates for rates in args.p_drop}
-    results = compare_on_digits(
-        configs,
+    parser.add_argument(
+        "--confidence", type=float, default=0.95, help="of the t-intervals (default 0.95)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that train at once (default 1); the results do not depend on it",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="also write the runs to this JSON file"
+    )
+    parser.add_argument("--progress", action="store_true", help="one line per finished run")
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(raw)
+    if args.workers < 1:
+        parser.error(f"--workers must be an integer >= 1, got {args.workers}")
+    record = compare_and_record(
+        {str(rates): rates for rates in args.p_drop},
         args.seeds,
+        command=command_line(raw),
+        workers=args.workers,
+        progress=args.progress,
         n_train=args.n_train,
         hidden=tuple(args.hidden),
         epochs=args.epochs,
         lr=args.lr,
         batch_size=args.batch_size,
         max_norm=args.max_norm,
-        progress=args.progress,
     )
-    for name, runs in results.items():
-        errors = np.array([run.test_error for run in runs])
-        per_seed = ", ".join(f"{100 * e:.2f}%" for e in errors)
-        print(
-            f"p_drop={name}: test error {100 * errors.mean():.2f}% "
-            f"(seeds {args.seeds}: {per_seed}; {sum(r.seconds for r in runs):.0f} s)"
-        )
+    print(comparison_table(record, confidence=args.confidence))
+    if args.out is not None:
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

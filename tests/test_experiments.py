@@ -3,11 +3,14 @@ and the statistics read from runs."""
 
 import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats as scipy_stats
 
 from course_lib import experiments
 from course_lib.checks import assert_mean_close
@@ -353,3 +356,170 @@ def test_choose_p_drop_takes_the_lowest_validation_mean_and_ignores_the_test_err
         experiments.choose_p_drop({})
     with pytest.raises(ValueError, match="same number of seeds"):
         experiments.choose_p_drop({0.0: [0.1, 0.2], 0.5: [0.1]})
+
+
+# --- choosing a rate on the validation set ------------------------------------------------------
+
+
+def test_rates_not_worse_is_a_paired_t_test_against_the_lowest_mean():
+    shared = np.array([0.02, 0.03, 0.025, 0.035, 0.028, 0.022])  # what each seed gives all rates
+    val = np.stack(
+        [
+            shared + 0.004 + np.array([0.001, 0.0, -0.001, 0.0005, 0.0, 0.0]),  # clearly worse
+            shared,  # the lowest mean
+            shared + np.array([0.002, -0.002, 0.001, -0.001, 0.0, 0.001]),  # within the noise
+            shared + np.array([0.01, 0.0, 0.009, 0.0, 0.0, 0.0]) + 0.0001,
+        ]
+    )
+    expected = [
+        r == 1 or scipy_stats.ttest_rel(val[r], val[1]).pvalue >= 0.05 for r in range(len(val))
+    ]
+    np.testing.assert_array_equal(experiments.rates_not_worse(val), expected)
+    np.testing.assert_array_equal(experiments.rates_not_worse(val), [False, True, True, True])
+    assert experiments.choose_sweep_rate([0.6, 0.2, 0.4, 0.0], val) == 0.2
+    # stricter level, fewer rates: at level 0.5 the fourth (p about 0.1) is ruled out
+    assert not experiments.rates_not_worse(val, 0.5)[3]
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: experiments.rates_not_worse([[0.1], [0.2]]), r"val_errors must have shape"),
+        (lambda: experiments.rates_not_worse([0.1, 0.2]), r"val_errors must have shape"),
+        (lambda: experiments.rates_not_worse([[0.1, np.nan]]), r"val_errors must hold finite"),
+        (lambda: experiments.rates_not_worse([[0.1, 0.2]], 1.5), r"level must be in \(0, 1\)"),
+        (lambda: experiments.choose_sweep_rate([0.1], [[0.1, 0.2]] * 2), r"one row per rate"),
+        (lambda: experiments.choose_sweep_rate([1.1], [[0.1, 0.2]]), r"p_drop must be in \[0, 1\)"),
+    ],
+)
+def test_choice_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+# --- jobs in parallel, and the command line's record --------------------------------------------
+
+
+def _square_plus(x, y):
+    return x * x + y
+
+
+def test_run_jobs_keeps_the_order_of_the_jobs_with_any_number_of_workers():
+    jobs = [(i, 10 * i) for i in range(7)]
+    expected = [_square_plus(*job) for job in jobs]
+    seen = []
+    assert experiments.run_jobs(_square_plus, jobs) == expected
+    assert experiments.run_jobs(_square_plus, jobs, workers=2, on_done=lambda i, n: seen.append(n))
+    assert sorted(seen) == list(range(1, 8))
+    assert experiments.run_jobs(_square_plus, jobs, workers=2) == expected
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        experiments.run_jobs(_square_plus, jobs, workers=0)
+
+
+def test_command_line_keeps_only_what_changes_the_runs():
+    argv = ["--p-drop", "0", "--workers", "2", "--seeds", "0", "1", "--out=x.json", "--progress"]
+    assert experiments.command_line(argv) == (
+        "python -m course_lib.experiments --p-drop 0 --seeds 0 1"
+    )
+
+
+def test_comparison_table_quotes_t_intervals_and_paired_p_values():
+    record = {
+        "seeds": [0, 1, 2, 3],
+        "runs": {
+            "0.0": [{"test_error": e} for e in (0.030, 0.024, 0.028, 0.026)],
+            "0.5": [{"test_error": e} for e in (0.022, 0.020, 0.024, 0.018)],
+        },
+    }
+    table = experiments.comparison_table(record)
+    a, b = np.array([0.030, 0.024, 0.028, 0.026]), np.array([0.022, 0.020, 0.024, 0.018])
+    low, high = scipy_stats.t.interval(0.95, 3, loc=a.mean(), scale=scipy_stats.sem(a))
+    assert "df = 3" in table and f"[{100 * low:5.2f}%, {100 * high:5.2f}%]" in table
+    paired = scipy_stats.ttest_rel(b, a)
+    interval = paired.confidence_interval(0.95)
+    assert f"{100 * (b - a).mean():+14.2f} pp" in table
+    assert f"[{100 * interval.low:+6.2f}, {100 * interval.high:+6.2f}] pp" in table
+    assert f"{paired.pvalue:8.3f}" in table
+
+
+def test_a_recorded_comparison_round_trips_through_main(tmp_path, capsys):
+    out = tmp_path / "record.json"
+    argv = ["--p-drop", "0", "--p-drop", "0.5", "--seeds", "3", "4", "--hidden", "8"]
+    experiments.main([*argv, "--epochs", "2", "--n-train", "100", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert record["command"] == experiments.command_line(
+        [*argv, "--epochs", "2", "--n-train", "100"]
+    )
+    assert record["seeds"] == [3, 4] and list(record["runs"]) == ["0.0", "0.5"]
+    for name, p_drop in (("0.0", 0.0), ("0.5", 0.5)):
+        for run in record["runs"][name]:
+            again = run_digits(p_drop, seed=run["seed"], n_train=100, hidden=(8,), epochs=2)
+            assert run["test_error"] == again.test_error
+    assert experiments.comparison_table(record) in capsys.readouterr().out
+
+
+# --- the comparison the README quotes -----------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def record():
+    return json.loads(experiments.RECORD_PATH.read_text())
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def test_the_record_is_made_by_the_makefiles_command(record):
+    makefile = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    found = re.search(r"^EXPERIMENT_ARGS := (.*)$", makefile, re.M)
+    assert found, "the Makefile has no EXPERIMENT_ARGS"
+    args = found.group(1).split()
+    assert record["command"] == experiments.command_line(args)
+    assert "$(EXPERIMENT_ARGS) --workers 2" in makefile
+    assert record["seeds"] == list(range(10))
+
+
+def test_the_readme_table_is_the_record(record):
+    """Every figure of the README's experiment, recomputed from the record."""
+    from course_lib.stats import paired_comparison, t_interval
+
+    readme = _flat((ROOT / "README.md").read_text())
+    names = {"0.0": "none", "[0.1, 0.3, 0.3]": "0.1, 0.3, 0.3"}
+    errors = {name: [run["test_error"] for run in record["runs"][name]] for name in names}
+    n = len(record["seeds"])
+    assert f"test error, mean of {n} seeds | 95% t-interval (df = {n - 1}) |" in readme
+    for name, label in names.items():
+        interval = t_interval(errors[name])
+        row = (
+            f"| {label} | {100 * interval.mean:.2f}% | {100 * interval.low:.2f}% to "
+            f"{100 * interval.high:.2f}% |"
+        )
+        assert row in readme, row
+    none, dropout = errors["0.0"], errors["[0.1, 0.3, 0.3]"]
+    gain = paired_comparison(none, dropout)
+    sentence = (
+        f"lower by {100 * gain.mean:.2f} pp (95% t-interval {100 * gain.low:.2f} to "
+        f"{100 * gain.high:.2f} pp, df = {gain.df}; paired t-test p = {gain.p_value:.1g}); it is "
+        f"lower on {sum(a > b for a, b in zip(none, dropout))} of the {n} seeds"
+    )
+    assert sentence in readme, sentence
+    assert f"took {record['seconds']:.0f} s with one worker" in readme
+    assert record["workers"] == 1
+    assert "`course_lib/experiments_digits.json`" in readme
+
+
+@pytest.mark.slow
+def test_one_recorded_run_comes_out_again_exactly(record):
+    """Provenance: retrain the run of the first configuration with seed 0 as the command made it
+    (one BLAS thread, so the numbers do not depend on the machine's cores) and compare."""
+    settings = {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in record["settings"].items()
+    }
+    stored = record["runs"]["0.0"][0]
+    again = experiments._digits_job(record["configs"]["0.0"], stored["seed"], settings)
+    assert again["test_error"] == stored["test_error"]
+    assert again["final_train_error"] == stored["final_train_error"]

@@ -438,7 +438,7 @@ def build_class(root: Path, listener: Listener, marker: str):
         "h_correct_2": (NB3, {}, 6, "honest"),
         "h_binomial": (NB3, {FORWARD: BINOMIAL_FORWARD, LR: CORRECT_LR}, 6, "honest"),
         "h_no_scaling": (NB3, {FORWARD: NO_SCALING, LR: CORRECT_LR}, 2, "honest"),
-        "h7_correct": (NB7, {}, 4, "honest"),
+        "h7_correct": (NB7, {}, 6, "honest"),  # sweep_p_drop 4 + choose_sweep_rate 2
     }
     for name, source in {**REFERENCE_ROUTES, **FORGERIES}.items():
         students[name] = (NB3, {FORWARD: _replace(source, **fill), LR: CORRECT_LR}, 2, "hostile")

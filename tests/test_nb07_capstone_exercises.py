@@ -1,15 +1,19 @@
-"""Notebook 07's graded exercise ``sweep_p_drop``: correct sweeps written differently pass under
-20 seeds; each realistic mistake fails with a CheckFailure whose message names it."""
+"""Notebook 07's graded exercises. ``sweep_p_drop``: correct sweeps written differently pass
+under 20 seeds; each realistic mistake fails with a CheckFailure whose message names it.
+``choose_sweep_rate``: every defensible choice rule passes, and each indefensible choice fails
+with a message that names it."""
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from autograder.exercises import run
-from autograder.exercises.nb07_capstone import TOLERANCE, _cases
+from autograder.exercises.nb07_capstone import LEVEL, TOLERANCE, _cases, choice_cases
 from course_lib.checks import CheckFailure
 from course_lib.data import load_digits_split
-from course_lib.experiments import run_digits
+from course_lib.experiments import rates_not_worse, run_digits
 from course_lib.nn import MLP, evaluate, train
+from course_lib.stats import paired_comparison
 from parts_helpers import assert_scored_in_parts
 
 SEEDS = range(20)
@@ -328,3 +332,140 @@ def test_a_crash_in_student_code_is_reported_with_its_line():
 
 def test_a_missing_value_error_costs_only_the_argument_checks():
     assert_scored_in_parts("sweep_p_drop", sweep_by_hand, MISTAKES["no ValueError"][0], 3, seed=11)
+
+
+# --- choose_sweep_rate: every defensible choice passes, each indefensible one is named --------
+
+
+CHOICE_SEEDS = [0, 1, 2, 1129, 2026]
+
+
+def choose_lowest_mean(p_drops, val_errors, test_errors):
+    return p_drops[int(np.argmin(np.mean(val_errors, axis=1)))]
+
+
+def _not_worse_by_hand(val_errors):
+    """The rates not significantly worse than the lowest mean, by a paired t-test written out."""
+    val = np.asarray(val_errors)
+    best = int(np.argmin(val.mean(axis=1)))
+    keep = []
+    for r in range(len(val)):
+        d = val[r] - val[best]
+        sd = d.std(ddof=1)
+        t = abs(d.mean()) / (sd / np.sqrt(len(d))) if sd > 0 else (np.inf if d.any() else 0.0)
+        keep.append(r == best or 2 * scipy_stats.t.sf(t, len(d) - 1) >= LEVEL)
+    return np.array(keep)
+
+
+def choose_smallest_defensible(p_drops, val_errors, test_errors):
+    """The least dropout that the validation set cannot tell from the best."""
+    rates = np.asarray(p_drops, dtype=float)
+    return float(rates[_not_worse_by_hand(val_errors)].min())
+
+
+def choose_largest_defensible(p_drops, val_errors, test_errors):
+    """The most dropout that the validation set cannot tell from the best (paired_comparison)."""
+    val = np.asarray(val_errors)
+    best = int(np.argmin(val.mean(axis=1)))
+    ok = [
+        r == best or paired_comparison(val[r], val[best]).p_value >= LEVEL for r in range(len(val))
+    ]
+    return max(p for p, keep in zip(p_drops, ok) if keep)
+
+
+def choose_lowest_mean_as_numpy(p_drops, val_errors, test_errors):
+    return np.float32(choose_lowest_mean(p_drops, val_errors, test_errors))
+
+
+ACCEPTED = [
+    choose_lowest_mean,
+    choose_smallest_defensible,
+    choose_largest_defensible,
+    choose_lowest_mean_as_numpy,
+]
+
+
+@pytest.mark.parametrize("fn", ACCEPTED)
+@pytest.mark.parametrize("seed", CHOICE_SEEDS)
+def test_defensible_choices_pass(fn, seed):
+    run("choose_sweep_rate", fn, seed=seed, hidden=True)
+    run("choose_sweep_rate", fn, seed=seed, hidden=False)
+
+
+def test_the_hand_written_test_is_rates_not_worse():
+    for seed in CHOICE_SEEDS:
+        for case in choice_cases(seed, hidden=True).values():
+            np.testing.assert_array_equal(
+                _not_worse_by_hand(case["val"]), rates_not_worse(case["val"], LEVEL)
+            )
+
+
+def test_the_cases_can_catch_a_choice_made_on_the_test_set():
+    """In the cases with moved test errors, the rate with the lowest test error is one the
+    validation set rules out, so a choice made on the test set fails there."""
+    for seed in CHOICE_SEEDS:
+        cases = choice_cases(seed, hidden=True)
+        moved = [name for name in cases if "test errors moved" in name]
+        assert len(moved) == 2
+        for name in moved:
+            case = cases[name]
+            test_best = int(np.argmin(case["test"].mean(axis=1)))
+            assert not rates_not_worse(case["val"], LEVEL)[test_best], (seed, name)
+
+
+def _choose_on_test(p_drops, val_errors, test_errors):
+    return p_drops[int(np.argmin(np.mean(test_errors, axis=1)))]
+
+
+def _choose_worst(p_drops, val_errors, test_errors):
+    return p_drops[int(np.argmax(np.mean(val_errors, axis=1)))]
+
+
+def _choose_index(p_drops, val_errors, test_errors):
+    return int(np.argmin(np.mean(val_errors, axis=1))) or len(p_drops) - 1
+
+
+def _choose_between(p_drops, val_errors, test_errors):
+    return float(np.mean(p_drops)) + 0.01
+
+
+def _choose_array(p_drops, val_errors, test_errors):
+    return np.asarray(p_drops)[np.argmin(val_errors, axis=0)]
+
+
+CHOICE_MISTAKES = {
+    "chosen on the test set": (_choose_on_test, "choice made on the test set"),
+    "the worst rate": (_choose_worst, "the validation set\\s+says it is worse"),
+    "an index": (_choose_index, "not its\\s+position"),
+    "not a rate of the sweep": (_choose_between, "must be one of the rates"),
+    "one rate per seed": (_choose_array, "must return one rate"),
+}
+
+
+@pytest.mark.parametrize("mistake", CHOICE_MISTAKES)
+@pytest.mark.parametrize("hidden", [False, True])
+def test_each_indefensible_choice_fails_with_its_message(mistake, hidden):
+    fn, message = CHOICE_MISTAKES[mistake]
+    for seed in CHOICE_SEEDS[:2]:
+        with pytest.raises(CheckFailure, match=message):
+            run("choose_sweep_rate", fn, seed=seed, hidden=hidden)
+
+
+def test_an_unwritten_choice_says_so():
+    def choose_sweep_rate(p_drops, val_errors, test_errors):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented yet"):
+        run("choose_sweep_rate", choose_sweep_rate, seed=0, hidden=False)
+
+
+def test_the_student_gets_copies_of_the_sweep():
+    """A function that sorts the arrays in place does not change what the verdict judges."""
+
+    def choose_and_scribble(p_drops, val_errors, test_errors):
+        chosen = choose_lowest_mean(p_drops, val_errors, test_errors)
+        val_errors[:] = 1.0
+        test_errors[:] = 0.0
+        return chosen
+
+    run("choose_sweep_rate", choose_and_scribble, seed=3, hidden=True)

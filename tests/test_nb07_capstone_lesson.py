@@ -2,12 +2,14 @@
 computations the notebook reads from it, and every widget callback."""
 
 import json
+import math
 import re
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 import course_lib
 from course_lib.experiments import train_run
@@ -38,6 +40,9 @@ def test_results_file_records_where_it_came_from(results):
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", results["course_lib_version"])
     assert results["course_lib_version"] == course_lib.__version__
     assert results["numpy_version"] and results["created"] and results["seconds"] > 0
+    assert results["training_seconds"] == pytest.approx(
+        sum(run["seconds"] for runs in results["runs"].values() for run in runs), abs=0.1
+    )
     assert "SeedSequence(seed).spawn(3)" in results["recipe"]
 
 
@@ -142,9 +147,17 @@ def test_regularizer_table_picks_each_familys_best_validation_strength(results):
         assert vals[row["strength"]] == min(vals.values())
 
 
+def _flat(text: str) -> str:
+    """The source without the ``# `` of its markdown lines and with all whitespace one space, so
+    that a phrase broken over two lines is still found."""
+    return re.sub(r"\s+", " ", re.sub(r"(?m)^\s*# ?", "", text))
+
+
 def test_the_numbers_quoted_in_the_notebook_are_the_shipped_results(results):
-    """If the results file is regenerated, the prose must be updated with it."""
-    text = NOTEBOOK_SOURCE.read_text()
+    """If the results file is regenerated, the prose must be updated with it: every number of
+    key_numbers (means with their t-intervals, paired differences with their p-values, medians
+    and censored runs) appears, phrase for phrase, in the notebook."""
+    text = _flat(NOTEBOOK_SOURCE.read_text())
     numbers = capstone.key_numbers(results)
     missing = {name: value for name, value in numbers.items() if value not in text}
     assert not missing, f"numbers of the results file not quoted in the notebook: {missing}"
@@ -200,3 +213,109 @@ def test_convergence_table_never_reached_is_nan(results):
     assert np.isnan(table["reach"]).all()
     table = capstone.convergence_table(results, 1.0)
     assert (table["reach"] == 1).all()
+
+
+def test_convergence_table_marks_the_runs_the_budget_cut_off(results):
+    table = capstone.convergence_table(results, 0.0)
+    assert table["censored_reach"].all()
+    assert (table["censored_reach"] == np.isnan(table["reach"])).all()
+    epochs, window = results["settings"]["epochs"], results["settings"]["smoothing"]
+    assert (table["censored_best"] == (table["best"] > epochs - window)).all()
+    assert table["epochs"] == epochs
+
+
+def test_censored_median():
+    assert capstone.censored_median([3, 5, 150, 7], [False, False, True, False]) == 6.0
+    assert capstone.censored_median([9, 1, 5], [False] * 3) == 5.0
+    assert capstone.censored_median([1, 2, 3, 4], [False, False, False, True]) == 2.5
+    assert math.isinf(capstone.censored_median([1, 2, 3, 4], [False, False, True, True]))
+    assert math.isinf(capstone.censored_median([3, 150, 150], [False, True, True]))
+    with pytest.raises(ValueError, match="at least one value"):
+        capstone.censored_median([], [])
+
+
+# --- statistics as the notebook quotes them ---------------------------------------------------
+
+
+def test_interval_and_paired_texts_are_scipys_numbers():
+    a = np.array([0.026, 0.020, 0.030, 0.024, 0.022])
+    b = np.array([0.020, 0.018, 0.022, 0.020, 0.016])
+    low, high = scipy_stats.t.interval(0.95, 4, loc=a.mean(), scale=scipy_stats.sem(a))
+    assert capstone.interval_text(a) == (
+        f"{100 * a.mean():.2f}% (95% t-interval {100 * low:.2f}% to {100 * high:.2f}%, df = 4)"
+    )
+    test = scipy_stats.ttest_rel(a, b)
+    interval = test.confidence_interval(0.95)
+    assert capstone.paired_text(a, b) == (
+        f"{100 * (a - b).mean():.2f} pp (95% t-interval {100 * interval.low:.2f} to "
+        f"{100 * interval.high:.2f} pp, df = 4, p = {test.pvalue:.2g})"
+    )
+    assert capstone.p_text(0.0004) == "p < 0.001"
+    assert capstone.p_text(0.0123) == "p = 0.012"
+
+
+def test_the_rate_of_claim_1_is_chosen_on_the_validation_set(results):
+    sweep = capstone.p_drop_sweep(results)
+    last = results["settings"]["smoothing"]
+    for name in ("fixed_n", "fixed_product"):
+        choice = capstone.validation_choice(results, name)
+        experiment = f"p_drop_{name}"
+        by_hand = [
+            np.mean(
+                [
+                    np.mean(run["val_mistakes"][-last:]) / run["n_val"]
+                    for run in capstone.runs_of(results, experiment, label)
+                ]
+            )
+            for label in results["experiments"][experiment]
+        ]
+        assert choice["index"] == int(np.argmin(by_hand))
+        assert choice["p_drop"] == sweep["p_drops"][choice["index"]]
+        np.testing.assert_array_equal(choice["test"], sweep[name][choice["index"]])
+        assert choice["test_choice"] == sweep["p_drops"][np.argmin(sweep[name].mean(axis=1))]
+        assert choice["defensible"][choice["index"]]
+
+
+# --- the recording: parallel and resumed recordings give the sequential one -------------------
+
+TINY = capstone.Settings(
+    seeds=(0, 1),
+    epochs=2,
+    p_drops=(0.0, 0.5),
+    data_sizes=(50,),
+    regularizer_n_train=50,
+    weight_decays=(1e-3,),
+    max_norms=(2.0,),
+    hidden=16,
+    kept_units=8,
+)
+
+
+def _runs_without_timings(results):
+    runs = json.loads(json.dumps(results["runs"]))
+    for seeds in runs.values():
+        for run in seeds:
+            del run["seconds"]
+    return runs
+
+
+@pytest.mark.slow
+def test_workers_and_checkpoints_do_not_change_the_results(tmp_path):
+    sequential = capstone.compute_results(TINY)
+    parallel = capstone.compute_results(TINY, workers=2)
+    assert _runs_without_timings(parallel) == _runs_without_timings(sequential)
+    assert list(parallel["runs"]) == list(sequential["runs"])
+    checkpoint = tmp_path / "runs.jsonl"
+    first = capstone.compute_results(TINY, checkpoint=checkpoint)
+    lines = checkpoint.read_text().splitlines()
+    assert len(lines) == sum(len(seeds) for seeds in first["runs"].values())
+    # a recording stopped after 3 runs, one line cut short, resumes with the same runs
+    checkpoint.write_text("\n".join(lines[:3]) + "\n" + lines[3][:20])
+    resumed = capstone.compute_results(TINY, checkpoint=checkpoint)
+    assert _runs_without_timings(resumed) == _runs_without_timings(sequential)
+    assert len(checkpoint.read_text().splitlines()) == len(lines) + 1  # 3 kept, 1 cut, rest new
+
+
+def test_workers_must_be_at_least_one():
+    with pytest.raises(ValueError, match="workers must be an integer >= 1, got 0"):
+        capstone.compute_results(TINY, workers=0)

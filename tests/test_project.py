@@ -187,6 +187,7 @@ def test_experiment_command_line_runs(capsys):
             "0.1,0.3",
             "--seeds",
             "0",
+            "1",
             "--epochs",
             "2",
             "--hidden",
@@ -196,8 +197,10 @@ def test_experiment_command_line_runs(capsys):
         ]
     )
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("p_drop=0.0: test error") and "p_drop=[0.1, 0.3]" in lines[1]
+    assert len(lines) == 5
+    assert lines[0].startswith("test error over 2 seeds [0, 1]") and "df = 1" in lines[0]
+    assert lines[2].split()[0] == "0.0" and lines[3].startswith("        [0.1, 0.3]")
+    assert " pp " in lines[3] and lines[4].startswith("per seed: 0.0: ")
 
 
 def test_benchmark_runs_and_reports_ratios(capsys):

@@ -80,6 +80,8 @@ def test_notebook_01_quotes_the_recorded_capstone_numbers_for_larger_networks():
     text = source("01")
     pair = f"{numbers['size_300_none']} test error without dropout to {numbers['size_300_dropout']}"
     assert pair in text
+    assert f"(means of {numbers['n_seeds']}). Paired by seed, dropout is better by" in text
+    assert f"better by {numbers['size_300_gain']}." in text
 
 
 def test_dropout_is_traced_to_hinton_et_al_2012():

@@ -197,3 +197,134 @@ def test_normal_approximations_of_the_binomial_law():
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+# --- t-intervals and paired comparisons ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [2, 3, 10, 30])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_t_interval_is_scipys(n, confidence):
+    values = np.random.default_rng(n).normal(1.0, 2.0, n)
+    interval = stats.t_interval(values, confidence)
+    expected = scipy_stats.ttest_1samp(values, 0.0).confidence_interval(confidence)
+    assert interval.df == n - 1 and interval.confidence == confidence
+    assert interval.low == pytest.approx(expected.low, rel=1e-12, abs=1e-12)
+    assert interval.high == pytest.approx(expected.high, rel=1e-12, abs=1e-12)
+    assert interval.mean == pytest.approx(values.mean())
+    assert interval.standard_error == pytest.approx(scipy_stats.sem(values))
+    assert interval.half_width == pytest.approx(
+        scipy_stats.t.ppf((1 + confidence) / 2, n - 1) * scipy_stats.sem(values)
+    )
+
+
+def _misses(values: np.ndarray, half_widths: np.ndarray) -> int:
+    """How many intervals ``mean -/+ half_width`` of the rows of ``values`` miss the mean 0."""
+    return int(np.count_nonzero(np.abs(values.mean(axis=1)) > half_widths))
+
+
+def test_t_interval_has_exact_coverage_with_n_minus_1_degrees_of_freedom():
+    """M experiments of 3 N(0, 1) values: the 95% t-interval misses the mean 0 in exactly 5% of
+    them, so the count of misses is Binomial(M, 0.05) (false-failure probability TEST_ALPHA).
+    The same interval with the quantile of df = n or df = n - 2 (or the normal one) misses it
+    in about 9%, 0.3% and 21% of them, far outside the acceptance region: the test fails if
+    df were wrong."""
+    n = 3
+    values = np.random.default_rng(20).standard_normal((M, n))
+    intervals = [stats.t_interval(row, 0.95) for row in values]
+    assert {interval.df for interval in intervals} == {n - 1}
+    half_widths = np.array([interval.half_width for interval in intervals])
+    _exactly(_misses(values, half_widths), 0.05)
+    lo, hi = stats.binomial_acceptance(M, 0.05, TEST_ALPHA)
+    sem = values.std(axis=1, ddof=1) / math.sqrt(n)
+    for wrong in (
+        scipy_stats.t.ppf(0.975, n),
+        scipy_stats.t.ppf(0.975, n - 2),
+        scipy_stats.norm.ppf(0.975),
+    ):
+        assert not lo <= _misses(values, wrong * sem) <= hi
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 25])
+def test_paired_comparison_is_scipys_paired_t_test(n):
+    rng = np.random.default_rng(100 + n)
+    shared = rng.normal(0.0, 1.0, n)  # what a seed gives both configurations
+    a, b = shared + rng.normal(0.3, 0.2, n), shared + rng.normal(0.0, 0.2, n)
+    comparison = stats.paired_comparison(a, b, 0.9)
+    expected = scipy_stats.ttest_rel(a, b)
+    assert comparison.df == n - 1 == expected.df
+    assert comparison.p_value == pytest.approx(expected.pvalue, rel=1e-9)
+    interval = expected.confidence_interval(0.9)
+    assert (comparison.low, comparison.high) == pytest.approx((interval.low, interval.high))
+    np.testing.assert_allclose(comparison.differences, a - b)
+    assert comparison.mean == pytest.approx(np.mean(a - b))
+    # pairing removes the shared part: the paired interval is narrower than an unpaired one
+    assert comparison.high - comparison.low < 2 * stats.t_interval(a, 0.9).half_width
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 9])
+def test_sign_flip_p_value_is_scipys_exact_permutation_test(n):
+    differences = np.random.default_rng(200 + n).normal(0.5, 1.0, n)
+    expected = scipy_stats.permutation_test(
+        (differences,),
+        np.mean,
+        permutation_type="samples",
+        n_resamples=np.inf,  # pyright: ignore[reportArgumentType] - scipy's way to ask for all
+        alternative="two-sided",
+    ).pvalue
+    assert stats.sign_flip_p_value(differences) == pytest.approx(expected)
+
+
+def test_sign_flip_p_value_by_hand_and_at_ties():
+    assert stats.sign_flip_p_value([1.0, 2.0, 3.0]) == 2 / 8  # +-(1+2+3) only
+    assert stats.sign_flip_p_value([1.0, 1.0, -2.0]) == 1.0  # every |sum| >= 0
+    assert stats.sign_flip_p_value([0.0, 0.0]) == 1.0
+    # 0.1 + 0.2 and 0.3 are tied up to rounding: both patterns count
+    assert stats.sign_flip_p_value([0.1, 0.2, -0.3, 1.0]) == stats.sign_flip_p_value(
+        [1.0, 2.0, -3.0, 10.0]
+    )
+    comparison = stats.paired_comparison(np.ones(25), np.zeros(25))
+    assert math.isnan(comparison.sign_flip_p_value)  # more than MAX_SIGN_FLIP_VALUES
+
+
+def test_paired_p_values_hold_their_level():
+    """Under no effect (differences N(0, 1)), P(p-value <= 0.05) is exactly 0.05 for the t-test
+    and at most 0.05 for the sign-flip test (2**8 patterns: the p-value moves in steps of
+    1/128). The counts of M experiments: false-failure probability TEST_ALPHA each."""
+    n = 8
+    differences = np.random.default_rng(22).standard_normal((M, n))
+    t_rejections = sum(stats.paired_t_p_value(row) <= ALPHA for row in differences)
+    _exactly(int(t_rejections), ALPHA)
+    flips = sum(stats.sign_flip_p_value(row) <= ALPHA for row in differences[:4000])
+    assert flips <= stats.binomial_acceptance(4000, ALPHA, TEST_ALPHA)[1]
+
+
+def test_paired_p_value_where_the_differences_do_not_vary():
+    assert stats.paired_t_p_value([0.0, 0.0, 0.0]) == 1.0
+    assert stats.paired_t_p_value([0.2, 0.2, 0.2]) == 0.0
+    comparison = stats.paired_comparison([0.5, 0.75], [0.25, 0.5])  # differences exactly 0.25
+    assert comparison.p_value == 0.0 and comparison.low == comparison.high == 0.25
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: stats.t_interval([1.0]), "values must be a 1-D sequence of at least 2"),
+        (lambda: stats.t_interval([[1.0, 2.0]]), "values must be a 1-D sequence"),
+        (lambda: stats.t_interval([1.0, float("nan")]), "values must hold finite numbers"),
+        (lambda: stats.t_interval(["a", "b"]), "values must be a sequence of numbers"),
+        (lambda: stats.t_interval([1.0, 2.0], 1.0), r"confidence must be in \(0, 1\)"),
+        (lambda: stats.t_interval([1.0, 2.0], 0), r"confidence must be in \(0, 1\)"),
+        (
+            lambda: stats.paired_comparison([1.0, 2.0], [1.0, 2.0, 3.0]),
+            "a and b must hold one value",
+        ),
+        (lambda: stats.paired_comparison([1.0], [1.0]), "a must be a 1-D sequence"),
+        (lambda: stats.paired_t_p_value([1.0]), "differences must be a 1-D sequence"),
+        (lambda: stats.sign_flip_p_value([]), "differences must be a 1-D sequence"),
+        (lambda: stats.sign_flip_p_value(np.ones(21)), "at most 20 values"),
+    ],
+)
+def test_bad_arguments_of_intervals_and_comparisons(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

@@ -1,4 +1,10 @@
-"""Exercise of notebook 07: ``sweep_p_drop``, the student's own dropout-rate sweep.
+"""Exercises of notebook 07: ``sweep_p_drop``, the student's own dropout-rate sweep, and
+``choose_sweep_rate``, a judgement: choosing a dropout rate from a sweep's validation errors.
+
+``choose_sweep_rate`` (below ``sweep_p_drop``'s checks) is judged on the sweeps recorded for the
+notebook; its verdict accepts every defensible choice, stated there.
+
+``sweep_p_drop``:
 
 Training is deterministic once the seeds are fixed, so the verdict retrains the same tiny
 networks with :func:`course_lib.experiments.sweep_errors` and compares numbers, not
@@ -14,10 +20,14 @@ top of the images, the rounding of the fraction itself: a count divided by 500, 
 
 from __future__ import annotations
 
+import functools
+import json
 from itertools import permutations
+from pathlib import Path
 
 import numpy as np
 
+import course_lib
 from course_lib import experiments
 from course_lib.checks import CheckFailure
 
@@ -267,4 +277,178 @@ def _judge_case(values, case: dict) -> None:
         "every p_drop; float32 data and model; MLP([64, *widths, 10], p_drop) "
         "(inputs kept whole); train(..., epochs, lr=0.05, batch_size=100, "
         "rng=train generator); test error at inference."
+    )
+
+
+# --- choose_sweep_rate: a rate chosen on the validation set -----------------------------------
+#
+# The student's function gets a sweep (rates, validation errors and test errors per rate and
+# seed) and returns one rate. Defensible: any rate whose validation error is not significantly
+# worse than that of the rate with the lowest mean, by a paired t-test over the seeds at the 5%
+# level (course_lib.experiments.rates_not_worse). The cases are the sweeps recorded for the
+# notebook, and rearrangements of them: rates in another order, a subset of the seeds, and test
+# errors moved to other rates so that the lowest test error belongs to a rate that the
+# validation set rules out (a choice made on the test set shows there). Nothing is random
+# beyond the rearrangements, which come from the seed.
+
+LEVEL = 0.05  # significance level of "significantly worse"
+RESULTS_FILE = Path(course_lib.__file__).resolve().parent / "lessons" / "nb07_capstone_results.json"
+SWEEPS = ("p_drop_fixed_n", "p_drop_fixed_product")
+MIN_SEEDS = 6  # a subset of seeds keeps at least this many
+RATE_TOLERANCE = 1e-6
+
+
+@functools.cache
+def _recorded_results() -> dict:
+    return json.loads(RESULTS_FILE.read_text())
+
+
+def recorded_sweep(experiment: str) -> dict:
+    """One recorded sweep over p_drop: ``p_drops`` (R,), ``val`` and ``test`` (R, S), new
+    arrays at every call.
+
+    A run's validation error is the mean over its last ``smoothing`` epochs (one epoch's is
+    noisy: one validation image is 0.34 pp), as the notebook reads it.
+    """
+    results = _recorded_results()
+    last = results["settings"]["smoothing"]
+    rates, val, test = [], [], []
+    for label, key in results["experiments"][experiment].items():
+        runs = results["runs"][key]
+        rates.append(float(label))
+        val.append([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs])
+        test.append([run["test_error"] for run in runs])
+    return {"p_drops": np.array(rates), "val": np.array(val), "test": np.array(test)}
+
+
+def _misleading_test(case: dict) -> dict:
+    """The same sweep with the test errors' rows swapped so that the lowest mean test error
+    belongs to the rate with the highest mean validation error."""
+    test = case["test"].copy()
+    worst_val = int(np.argmax(case["val"].mean(axis=1)))
+    best_test = int(np.argmin(test.mean(axis=1)))
+    test[[worst_val, best_test]] = test[[best_test, worst_val]]
+    return {**case, "test": test}
+
+
+def _rearranged(case: dict, seed: int, key: int) -> dict:
+    """The sweep with its rates in a seeded order and a seeded subset of its seeds."""
+    rng = np.random.default_rng([seed, key])
+    order = rng.permutation(len(case["p_drops"]))
+    n_seeds = case["val"].shape[1]
+    columns = (
+        np.sort(rng.choice(n_seeds, size=max(MIN_SEEDS, n_seeds - 3), replace=False))
+        if n_seeds > MIN_SEEDS
+        else np.arange(n_seeds)
+    )
+    return {
+        "p_drops": case["p_drops"][order],
+        "val": case["val"][np.ix_(order, columns)],
+        "test": case["test"][np.ix_(order, columns)],
+    }
+
+
+def choice_cases(seed: int, hidden: bool) -> dict[str, dict]:
+    """The sweeps ``choose_sweep_rate`` is called on, by name."""
+    fixed_n = recorded_sweep(SWEEPS[0])
+    cases = {"fixed n": fixed_n, "fixed n, test errors moved": _misleading_test(fixed_n)}
+    if hidden:
+        product = recorded_sweep(SWEEPS[1])
+        cases["fixed n * keep_prob"] = product
+        cases["fixed n * keep_prob, rates reordered, fewer seeds"] = _rearranged(product, seed, 1)
+        cases["fixed n, rates reordered, fewer seeds, test errors moved"] = _misleading_test(
+            _rearranged(fixed_n, seed, 2)
+        )
+    return cases
+
+
+@exercise(
+    "choose_sweep_rate",
+    NOTEBOOK,
+    reference="course_lib.experiments.choose_sweep_rate",
+    equivalents=("course_lib.experiments.rates_not_worse",),
+    hints=(
+        "A rate is chosen on data that played no part in judging it afterwards: here, the "
+        "validation errors. The test errors are read once, for the rate you chose.",
+        "Summarize each rate over its seeds first (a row of val_errors), then decide which "
+        "rates are as good as the best one within the noise: the seeds are paired, so compare "
+        "two rates seed by seed (course_lib.stats.paired_comparison).",
+        "Return the rate itself (an element of p_drops), not its position, and do not assume "
+        "that p_drops is sorted: the check also passes the rates in another order.",
+    ),
+)
+class ChoosePDrop:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        observed = {}
+        for name, case in choice_cases(seed, hidden).items():
+            choice = call(fn, list(case["p_drops"]), case["val"].copy(), case["test"].copy())
+            observed[name] = kit.observed(choice)
+        return observed
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        for name, case in choice_cases(seed, hidden).items():
+            _judge_choice(observed[name], case, name)
+
+
+def _rate(value: float) -> str:
+    return f"{value:g}"
+
+
+def _judge_choice(value, case: dict, name: str) -> None:
+    from course_lib.stats import paired_comparison
+
+    p_drops, val, test = case["p_drops"], case["val"], case["test"]
+    where = (
+        f"choose_sweep_rate on the sweep '{name}' (rates {[_rate(p) for p in p_drops]}, "
+        f"{val.shape[1]} seeds)"
+    )
+    if isinstance(value, str) or np.ndim(value) != 0:
+        shown = value if isinstance(value, str) else f"an array of shape {np.shape(value)}"
+        raise CheckFailure(f"{where} must return one rate (a float), got {shown}.")
+    choice = float(value)
+    # rates are multiples of 0.1: a rate returned in float32 is still that rate
+    matches = np.flatnonzero(np.abs(p_drops - choice) <= RATE_TOLERANCE)
+    if matches.size == 0:
+        if choice == int(choice) and 0 <= int(choice) < len(p_drops):
+            raise CheckFailure(
+                f"{where} returned {choice:g}, which is not one of the rates: return the rate "
+                f"itself (p_drops[{int(choice)}] = {_rate(p_drops[int(choice)])}), not its "
+                "position in p_drops."
+            )
+        raise CheckFailure(
+            f"{where} returned {choice:g}: the choice must be one of the rates of p_drops."
+        )
+    chosen = int(matches[0])
+    defensible = experiments.rates_not_worse(val, LEVEL)
+    if defensible[chosen]:
+        return
+    means = val.mean(axis=1)
+    best = int(np.argmin(means))
+    worse = paired_comparison(val[chosen], val[best], sign_flip=False)
+    against = (
+        f"its validation error is higher than that of p_drop = {_rate(p_drops[best])} (the "
+        f"lowest mean, {100 * means[best]:.2f}%) by {100 * worse.mean:.2f} pp on average over "
+        f"the seeds, a paired t-test gives p = {worse.p_value:.2g} < {LEVEL:g} (df = {worse.df})"
+    )
+    accepted = ", ".join(_rate(p) for p in p_drops[defensible])
+    if chosen == int(np.argmin(test.mean(axis=1))):
+        raise CheckFailure(
+            f"{where} chose p_drop = {_rate(p_drops[chosen])}, the rate with the lowest test "
+            f"error, but {against}. That is a choice made on the test set: choose from "
+            "val_errors, and only then read the chosen rate's test error. (Rates the "
+            f"validation set cannot tell apart from the best here: {accepted}.)"
+        )
+    single = [s for s in range(val.shape[1]) if int(np.argmin(val[:, s])) == chosen]
+    if single and chosen != best:
+        raise CheckFailure(
+            f"{where} chose p_drop = {_rate(p_drops[chosen])}, the best rate of seed column "
+            f"{single[0]} alone, but {against}. Use every seed: one seed's validation error "
+            f"is noisy. (Defensible here: {accepted}.)"
+        )
+    raise CheckFailure(
+        f"{where} chose p_drop = {_rate(p_drops[chosen])}, but {against}: the validation set "
+        f"says it is worse. Choose a rate that is not significantly worse than the best "
+        f"(here: {accepted})."
     )

@@ -10,16 +10,24 @@ same mini-batch order for a given seed:
 2. test error against the training-set size, with and without dropout;
 3. sparsity of the hidden activations (at inference, on the test set);
 4. dropout, max-norm, L2 and their combinations, each strength chosen on the validation set;
-5. epochs to converge, from the validation curves of experiment 1.
+5. epochs to converge, from the validation curves of experiment 1; runs that the epoch budget
+   cut off are counted and treated as censored (:func:`convergence_table`,
+   :func:`censored_median`).
+
+Every figure the notebook quotes is a mean over seeds with its t-interval or a paired difference
+with its p-value (:func:`key_numbers`, from :mod:`course_lib.stats`); rates are chosen on the
+validation set (:func:`validation_choice`), and their test error is read once.
 
 Every run is :func:`course_lib.experiments.train_run`, and the statistics read from the runs
 (paired differences, smoothed validation curves) are in :mod:`course_lib.experiments` too; this
 module plans the runs, stores them, and turns them into the notebook's tables and figures.
 
-The full sweeps take minutes, so they are precomputed:
-``python -m course_lib.lessons.nb07_capstone`` writes ``nb07_capstone_results.json`` beside this
-file, with the settings, seeds and library version that produced it; the notebook loads it (or
-recomputes it with ``RECOMPUTE = True``).
+The full sweeps take over an hour of training, so they are precomputed:
+``python -m course_lib.lessons.nb07_capstone --workers 2`` writes ``nb07_capstone_results.json``
+beside this file, with the settings, seeds and library version that produced it; the notebook
+loads it (or recomputes it with ``RECOMPUTE = True``). ``--checkpoint FILE`` keeps every finished
+run in ``FILE`` so that a stopped recording resumes; the record's ``seconds`` is then the wall
+time of the last invocation only, and ``training_seconds`` the sum over all runs.
 """
 
 from __future__ import annotations
@@ -36,8 +44,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from .. import __version__
+from .._validate import check_count
 from ..experiments import (
     ACTIVATION_BINS,
     BATCH_SIZE,
@@ -46,10 +56,13 @@ from ..experiments import (
     best_epoch,
     epochs_to_reach,
     hidden_widths,
+    rates_not_worse,
+    run_jobs,
     smooth,
     train_run,
 )
-from ..nn import one_blas_thread
+from ..nn import one_blas_thread  # noqa: F401 - the notebook's demo runs under lesson.one_blas_thread
+from ..stats import paired_comparison, t_interval
 from .widgets import recall_parts, remember_parts
 
 RESULTS_PATH = Path(__file__).with_name("nb07_capstone_results.json")
@@ -64,7 +77,7 @@ class Settings:
     training-set size (``steps``), so a small training set gets more epochs, not less training.
     """
 
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = tuple(range(10))
     n_train: int = 1000
     hidden: int = 256  # units per hidden layer in the fixed-n sweep
     n_hidden_layers: int = 2
@@ -172,26 +185,87 @@ def experiments(settings: Settings = Settings()) -> dict[str, dict]:
     }
 
 
-def compute_results(settings: Settings = Settings(), *, progress: bool = False) -> dict:
+def _train_job(config: dict, seed: int, near_zero: float) -> dict:
+    return train_run(config, seed, near_zero=near_zero)
+
+
+def _load_checkpoint(path: Path | None) -> dict[tuple[str, int], dict]:
+    """The runs a checkpoint file holds, by (configuration key, seed): one JSON object
+    ``{"key", "seed", "run"}`` per line (a line cut short by a crash is ignored)."""
+    if path is None or not Path(path).exists():
+        return {}
+    done = {}
+    for line in Path(path).read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        done[(entry["key"], entry["seed"])] = entry["run"]
+    return done
+
+
+def compute_results(
+    settings: Settings = Settings(),
+    *,
+    progress: bool = False,
+    workers: int = 1,
+    checkpoint: Path | None = None,
+) -> dict:
     """Run every experiment (each distinct configuration once per seed) and return the results.
 
-    BLAS runs on one thread (see :func:`one_blas_thread`), which leaves the other core free.
+    Each (configuration, seed) job is independent and deterministic, so ``workers > 1`` runs
+    the jobs in a pool of that many processes (:func:`course_lib.experiments.run_jobs`) and
+    gives the same runs, in the same order, as ``workers = 1`` (only the timings differ). BLAS
+    runs on one thread in every process (see :func:`one_blas_thread`).
+
+    Parameters
+    ----------
+    settings : Settings
+    progress : bool
+        Print one line per finished job to stderr.
+    workers : int >= 1
+        Processes that train at once.
+    checkpoint : path or None
+        A file to which each finished run is appended; the runs it already holds are not
+        trained again, so a recording that was stopped resumes where it was. The jobs run seed
+        by seed, so a stopped recording has whole seeds done.
     """
+    workers = check_count(workers, "workers", minimum=1)
     plan = experiments(settings)
     configs = {config_key(c): c for table in plan.values() for c in table.values()}
-    jobs = [(key, seed) for key in configs for seed in settings.seeds]
-    runs = {key: [] for key in configs}
+    done = _load_checkpoint(checkpoint)
+    if checkpoint is not None and Path(checkpoint).exists():
+        text = Path(checkpoint).read_text()
+        if text and not text.endswith("\n"):  # a line cut short: new runs start a new line
+            with open(checkpoint, "a") as file:
+                file.write("\n")
+    todo = [(key, seed) for seed in settings.seeds for key in configs if (key, seed) not in done]
     started = time.perf_counter()
-    with one_blas_thread():
-        for index, (key, seed) in enumerate(jobs, start=1):
-            runs[key].append(train_run(configs[key], seed, near_zero=settings.near_zero))
-            if progress:
-                print(
-                    f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
-                    f"seed {seed} {key}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+
+    def finished(index: int, count: int) -> None:
+        key, seed = todo[index]
+        if progress:
+            print(
+                f"[{count}/{len(todo)}] {time.perf_counter() - started:6.0f} s  seed {seed} {key}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def run_and_keep(index: int, count: int, run: dict) -> None:
+        key, seed = todo[index]
+        done[(key, seed)] = run
+        if checkpoint is not None:
+            with open(checkpoint, "a") as file:
+                file.write(json.dumps({"key": key, "seed": seed, "run": run}) + "\n")
+        finished(index, count)
+
+    run_jobs(
+        _train_job,
+        [(configs[key], seed, settings.near_zero) for key, seed in todo],
+        workers=workers,
+        on_result=run_and_keep,
+    )
+    runs = {key: [done[(key, seed)] for seed in settings.seeds] for key in configs}
     return {
         "generator": GENERATOR,
         "course_lib_version": __version__,
@@ -199,6 +273,7 @@ def compute_results(settings: Settings = Settings(), *, progress: bool = False) 
         "python_version": platform.python_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
+        "training_seconds": round(sum(run["seconds"] for r in runs.values() for run in r), 1),
         "recipe": (
             "per run: SeedSequence(seed).spawn(3) -> split, init, train generators; "
             f"float32; SGD lr={LR}, batch_size={BATCH_SIZE}, momentum=0.9; inverted "
@@ -270,19 +345,65 @@ def test_errors(results: dict, experiment: str) -> dict[str, np.ndarray]:
     }
 
 
+def val_errors(results: dict, experiment: str) -> dict[str, np.ndarray]:
+    """``{label: validation error per seed}`` for one experiment, in display order: each run's
+    validation error averaged over its last ``smoothing`` epochs (one epoch's is noisy)."""
+    last = results["settings"]["smoothing"]
+    return {
+        label: np.array(
+            [
+                np.mean(run["val_mistakes"][-last:]) / run["n_val"]
+                for run in runs_of(results, experiment, label)
+            ]
+        )
+        for label in results["experiments"][experiment]
+    }
+
+
 def p_drop_sweep(results: dict) -> dict:
-    """Both ``p_drop`` sweeps: p_drops, widths of the fixed-product nets, and errors (p, seed)."""
-    fixed_n = test_errors(results, "p_drop_fixed_n")
+    """Both ``p_drop`` sweeps: p_drops, widths of the fixed-product nets, and test errors,
+    validation errors (see :func:`val_errors`) and final training errors, each (p, seed)."""
     product = test_errors(results, "p_drop_fixed_product")
     widths = [
         results["configs"][results["experiments"]["p_drop_fixed_product"][label]]["hidden"][0]
         for label in product
     ]
-    return {
-        "p_drops": np.array([float(label) for label in fixed_n]),
-        "fixed_n": np.array(list(fixed_n.values())),
-        "fixed_product": np.array(list(product.values())),
+    sweep = {
+        "p_drops": np.array([float(label) for label in product]),
         "widths": np.array(widths),
+    }
+    for name in ("fixed_n", "fixed_product"):
+        experiment = f"p_drop_{name}"
+        sweep[name] = np.array(list(test_errors(results, experiment).values()))
+        sweep[f"{name}_val"] = np.array(list(val_errors(results, experiment).values()))
+        sweep[f"{name}_train"] = np.array(
+            [
+                [run["final_train_error"] for run in runs_of(results, experiment, label)]
+                for label in results["experiments"][experiment]
+            ]
+        )
+    return sweep
+
+
+def validation_choice(results: dict, name: str = "fixed_n", level: float = 0.05) -> dict:
+    """The rate of one sweep (``"fixed_n"`` or ``"fixed_product"``) chosen on the validation
+    set, as the notebook chooses it: the lowest validation error averaged over seeds.
+
+    Returns its index and rate, the test errors of that rate (read once, per seed), which rates
+    the validation set cannot tell apart from it (:func:`course_lib.experiments.rates_not_worse`
+    at ``level``), and, for contrast, the rate a choice on the test set would have made.
+    """
+    sweep = p_drop_sweep(results)
+    val = sweep[f"{name}_val"]
+    best = int(np.argmin(val.mean(axis=1)))
+    test_best = int(np.argmin(sweep[name].mean(axis=1)))
+    return {
+        "index": best,
+        "p_drop": float(sweep["p_drops"][best]),
+        "val": val[best],
+        "test": sweep[name][best],
+        "defensible": rates_not_worse(val, level),
+        "test_choice": float(sweep["p_drops"][test_best]),
     }
 
 
@@ -325,6 +446,23 @@ def regularizer_table(results: dict) -> list[dict]:
     return table
 
 
+def never_binding_max_norms(results: dict) -> list[str]:
+    """The max-norm strengths ``c`` (without dropout) whose runs are identical to the runs
+    without any regularizer, seed for seed: the constraint never bound."""
+    none = runs_of(results, "regularizers", "none")
+    same = []
+    for label in results["experiments"]["regularizers"]:
+        family, _, strength = label.partition("/")
+        if family == "max-norm":
+            runs = runs_of(results, "regularizers", label)
+            if all(
+                a["val_mistakes"] == b["val_mistakes"] and a["test_error"] == b["test_error"]
+                for a, b in zip(runs, none)
+            ):
+                same.append(strength)
+    return same
+
+
 def regularizer_rows(results: dict) -> list[dict]:
     """Every configuration of the regularizer experiment: mean validation error (last
     ``smoothing`` epochs) and mean test error over seeds, for the notebook's full table."""
@@ -349,14 +487,49 @@ def val_curves(results: dict, p_drop: float) -> np.ndarray:
 
 
 def convergence_table(results: dict, threshold: float) -> dict:
-    """Per p_drop and seed: epochs to reach ``threshold`` and the best epoch, smoothed curves."""
+    """Per p_drop and seed: epochs to reach ``threshold`` and the best epoch, smoothed curves.
+
+    Both are cut off by the budget of ``epochs``: ``reach`` is NaN for a run whose smoothed
+    validation error never got to ``threshold`` (``censored_reach``: it would need more than
+    ``epochs``), and a run whose best epoch lies in the last ``smoothing`` epochs was still
+    improving when training stopped (``censored_best``: its best epoch is at least the one
+    recorded).
+    """
     window = results["settings"]["smoothing"]
     p_drops = results["settings"]["p_drops"]
+    epochs = results["settings"]["epochs"]
     reach = np.array(
         [[epochs_to_reach(c, threshold, window) for c in val_curves(results, p)] for p in p_drops]
     )
     best = np.array([[best_epoch(c, window) for c in val_curves(results, p)] for p in p_drops])
-    return {"p_drops": np.array(p_drops), "reach": reach, "best": best}
+    return {
+        "p_drops": np.array(p_drops),
+        "reach": reach,
+        "best": best,
+        "censored_reach": np.isnan(reach),
+        "censored_best": best > epochs - window,
+        "epochs": epochs,
+    }
+
+
+def censored_median(values, censored) -> float:
+    """The median of values some of which are only known to be at least what is recorded
+    (``censored``): they sort last, so the median is exact when fewer than half are censored,
+    and ``inf`` (unknown, beyond the budget) otherwise. With an even count, the mean of the
+    two middle values.
+
+    >>> censored_median([3, 5, 150, 7], [False, False, True, False])
+    6.0
+    >>> censored_median([3, 150, 150], [False, True, True])
+    inf
+    """
+    values = np.where(np.asarray(censored, dtype=bool), np.inf, np.asarray(values, dtype=float))
+    ordered = np.sort(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("values must hold at least one value, got none")
+    middle = ordered[(n - 1) // 2 : n // 2 + 1]
+    return float(np.inf if np.isinf(middle).any() else middle.mean())
 
 
 def sparsity_table(results: dict) -> dict:
@@ -376,44 +549,136 @@ def sparsity_table(results: dict) -> dict:
     return table
 
 
+CONFIDENCE = 0.95  # of every interval the notebook quotes
+
+
+def pct(x) -> str:
+    return f"{100 * float(x):.2f}%"
+
+
+def p_text(p_value: float) -> str:
+    """A p-value as the notebook quotes it: two significant digits, or ``p < 0.001``."""
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.2g}"
+
+
+def interval_text(values) -> str:
+    """``"2.60% (95% t-interval 2.31% to 2.89%, df = 9)"``: the mean over seeds of errors
+    (fractions) and its t-interval (:func:`course_lib.stats.t_interval`)."""
+    interval = t_interval(values, CONFIDENCE)
+    return (
+        f"{pct(interval.mean)} ({100 * CONFIDENCE:g}% t-interval {pct(interval.low)} to "
+        f"{pct(interval.high)}, df = {interval.df})"
+    )
+
+
+def paired_text(a, b) -> str:
+    """``"0.93 pp (95% t-interval 0.40 to 1.46 pp, df = 9, p = 0.003)"``: the mean of the
+    paired differences ``a - b`` over seeds, in percentage points, its t-interval and the
+    two-sided p-value of the paired t-test (:func:`course_lib.stats.paired_comparison`)."""
+    c = paired_comparison(a, b, CONFIDENCE, sign_flip=False)
+    return (
+        f"{100 * c.mean:.2f} pp ({100 * CONFIDENCE:g}% t-interval {100 * c.low:.2f} to "
+        f"{100 * c.high:.2f} pp, df = {c.df}, {p_text(c.p_value)})"
+    )
+
+
+def _seed_list(p_drops, seeds, flags) -> str:
+    """``"p_drop 0.8: seeds 2, 5"``, for the runs flagged in ``flags`` (p, seed); "none"."""
+    parts = []
+    for p, row in zip(p_drops, flags):
+        hit = [str(seed) for seed, flag in zip(seeds, row) if flag]
+        if hit:
+            parts.append(f"p_drop {p:g}: seed{'s' * (len(hit) > 1)} {', '.join(hit)}")
+    return "; ".join(parts) if parts else "none"
+
+
+def _epochs_text(value: float, budget: int) -> str:
+    return f"more than {budget}" if math.isinf(value) else f"{value:.0f}"
+
+
 def key_numbers(results: dict, threshold: float = 0.03) -> dict[str, str]:
-    """The measured numbers the notebook quotes, formatted as it quotes them."""
-
-    def pct(x):
-        return f"{100 * float(x):.2f}%"
-
+    """The measured numbers the notebook quotes, formatted as it quotes them: means over seeds
+    with their t-intervals, paired differences with their p-values, and for claim 5 medians
+    and the runs cut off by the budget (``threshold``: the validation error to reach)."""
+    seeds = results["settings"]["seeds"]
+    numbers = {
+        "n_seeds": f"{len(seeds)} seeds",
+        "df": f"df = {len(seeds) - 1}",
+        "n_networks": f"{sum(len(runs) for runs in results['runs'].values())}",
+        "training_minutes": f"{results['training_seconds'] / 60:.0f}",
+        "t_quantile": f"{stats.t.ppf(0.5 + CONFIDENCE / 2, len(seeds) - 1):.2f}",
+        "t_quantile_3_seeds": f"{stats.t.ppf(0.5 + CONFIDENCE / 2, 2):.2f}",
+        "normal_quantile": f"{stats.norm.ppf(0.5 + CONFIDENCE / 2):.2f}",
+    }
     sweep = p_drop_sweep(results)
-    numbers = {}
+    rates = list(sweep["p_drops"])
+    last = len(rates) - 1
     for name in ("fixed_n", "fixed_product"):
-        means = sweep[name].mean(axis=1)
-        best = int(np.argmin(means))
-        numbers[f"{name}_best_p"] = f"{sweep['p_drops'][best]:g}"
-        numbers[f"{name}_best"] = pct(means[best])
-        numbers[f"{name}_p0"] = pct(means[0])
-        numbers[f"{name}_last"] = pct(means[-1])
+        errors = sweep[name]
+        choice = validation_choice(results, name)
+        numbers[f"{name}_val_best_p"] = f"{choice['p_drop']:g}"
+        numbers[f"{name}_val_best"] = interval_text(choice["test"])
+        numbers[f"{name}_test_best_p"] = f"{choice['test_choice']:g}"
+        numbers[f"{name}_defensible"] = ", ".join(
+            f"{p:g}" for p, ok in zip(rates, choice["defensible"]) if ok
+        )
+        numbers[f"{name}_p0"] = interval_text(errors[0])
+        numbers[f"{name}_last"] = interval_text(errors[last])
+        numbers[f"{name}_gain"] = paired_text(errors[0], choice["test"])
+    numbers["fixed_n_last_vs_p0"] = paired_text(sweep["fixed_n"][last], sweep["fixed_n"][0])
+    numbers["n_vs_product_last"] = paired_text(sweep["fixed_n"][last], sweep["fixed_product"][last])
+    for i in (last - 1, last):
+        numbers[f"train_error_{rates[i]:g}"] = pct(sweep["fixed_n_train"][i].mean())
     sizes = data_size_table(results)
     for n, none, drop in zip(sizes["sizes"], sizes["none"], sizes["dropout"]):
         numbers[f"size_{n}_none"] = pct(none.mean())
         numbers[f"size_{n}_dropout"] = pct(drop.mean())
+        numbers[f"size_{n}_gain"] = paired_text(none, drop)
+    largest = int(np.argmax(sizes["gain"].mean(axis=1)))
+    numbers["largest_gain_size"] = f"{sizes['sizes'][largest]}"
+    numbers["largest_gain_vs_last"] = paired_text(sizes["gain"][largest], sizes["gain"][-1])
     sparsity = sparsity_table(results)
-    p_drops = list(sparsity["p_drops"])
     dropout = results["settings"]["dropout"]
+    i = rates.index(dropout)
     for p in (0.0, dropout):
-        i = p_drops.index(p)
+        j = rates.index(p)
         for layer in (0, 1):
             tag = f"{p:g}_L{layer + 1}"
-            numbers[f"zero_{tag}"] = pct(sparsity["zero"][i, :, layer].mean())
-            numbers[f"near_zero_{tag}"] = pct(sparsity["near_zero"][i, :, layer].mean())
-            numbers[f"mean_act_{tag}"] = f"{sparsity['mean'][i, :, layer].mean():.2f}"
-    for row in regularizer_table(results):
-        numbers[f"reg_{row['family']}"] = pct(row["test_errors"].mean())
+            numbers[f"zero_{tag}"] = pct(sparsity["zero"][j, :, layer].mean())
+            numbers[f"near_zero_{tag}"] = pct(sparsity["near_zero"][j, :, layer].mean())
+            numbers[f"mean_act_{tag}"] = f"{sparsity['mean'][j, :, layer].mean():.2f}"
+    numbers["zero_gain_L1"] = paired_text(sparsity["zero"][i, :, 0], sparsity["zero"][0, :, 0])
+    table = {row["family"]: row for row in regularizer_table(results)}
+    for family, row in table.items():
+        numbers[f"reg_{family}"] = pct(row["test_errors"].mean())
+        numbers[f"reg_{family}_strength"] = row["strength"]
+    numbers["max_norm_never_binds"] = ", ".join(never_binding_max_norms(results)) or "none"
+    numbers["reg_dropout_gain"] = paired_text(
+        table["none"]["test_errors"], table["dropout"]["test_errors"]
+    )
+    for family in ("dropout + max-norm", "dropout + L2"):
+        numbers[f"reg_{family}_vs_dropout"] = paired_text(
+            table[family]["test_errors"], table["dropout"]["test_errors"]
+        )
     conv = convergence_table(results, threshold)
-    i = p_drops.index(dropout)
-    numbers["reach_0"] = f"{np.nanmean(conv['reach'][0]):.0f}"
-    numbers[f"reach_{dropout:g}"] = f"{np.nanmean(conv['reach'][i]):.0f}"
-    numbers["best_0"] = f"{conv['best'][0].mean():.0f}"
-    numbers[f"best_{dropout:g}"] = f"{conv['best'][i].mean():.0f}"
-    numbers["best_ratio"] = f"{conv['best'][i].mean() / conv['best'][0].mean():.1f}"
+    budget = conv["epochs"]
+    for p in (0.0, dropout, rates[last]):
+        j = rates.index(p)
+        reach = censored_median(conv["reach"][j], conv["censored_reach"][j])
+        best = censored_median(conv["best"][j], conv["censored_best"][j])
+        numbers[f"reach_{p:g}"] = _epochs_text(reach, budget)
+        numbers[f"best_{p:g}"] = _epochs_text(best, budget)
+        numbers[f"reach_censored_{p:g}"] = f"{int(conv['censored_reach'][j].sum())} of {len(seeds)}"
+        numbers[f"best_censored_{p:g}"] = f"{int(conv['censored_best'][j].sum())} of {len(seeds)}"
+    numbers["reach_censored_runs"] = _seed_list(rates, seeds, conv["censored_reach"])
+    medians = [
+        censored_median(conv["best"][rates.index(p)], conv["censored_best"][rates.index(p)])
+        for p in (0.0, dropout)
+    ]
+    numbers["best_ratio"] = f"{medians[1] / medians[0]:.1f}" if np.isfinite(medians).all() else "?"
+    numbers["reach_censored_total"] = f"{int(conv['censored_reach'].sum())}"
+    numbers["best_censored_total"] = f"{int(conv['censored_best'].sum())}"
+    numbers["n_runs"] = f"{conv['best'].size}"
     return numbers
 
 
@@ -696,26 +961,31 @@ def _convergence_parts(results: dict):
     left.legend(fontsize=8.5)
     table = convergence_table(results, 0.03)  # the epochs of the lowest error: no threshold
     p = table["p_drops"]
-    (reach_mean,) = right.plot(p, np.zeros(len(p)), "-o", color="C3", label=" ")
-    reach_seeds = [
-        right.plot([x] * len(row), row, "o", color="C3", alpha=0.3, markersize=3.5)[0]
-        for row, x in zip(table["reach"], p)
-    ]
+    budget = table["epochs"]
+    # epochs to reach the threshold: filled in by draw_convergence, which the slider moves
+    (reach_median,) = right.plot(p, np.zeros(len(p)), "-o", color="C3", label=" ")
+    reach_seeds = [right.plot([], [], "o", color="C3", alpha=0.3, markersize=3.5)[0] for _ in p]
+    reach_cut = [right.plot([], [], "x", color="C3", alpha=0.6)[0] for _ in p]
+    # the epoch of the lowest error does not depend on the threshold: drawn once
+    best, cut_best = table["best"], table["censored_best"]
     right.plot(
         p,
-        table["best"].mean(axis=1),
+        _median_or_nan(best, cut_best),
         "-s",
         color="C4",
-        label="epoch of the lowest smoothed validation error",
+        label="epoch of the lowest smoothed validation error (median)",
     )
-    for row, x in zip(table["best"], p):
-        right.plot([x] * len(row), row, "s", color="C4", alpha=0.3, markersize=3.5)
+    for row, cut, x in zip(best, cut_best, p):
+        right.plot(*_seed_points(x, row, ~cut), "s", color="C4", alpha=0.3, markersize=3.5)
+        if cut.any():  # cut off by the budget: drawn above it
+            right.plot(*_cut_points(x, cut, budget), "x", color="C4", alpha=0.6)
+    right.axhline(budget, color="grey", linewidth=0.8, linestyle=":")
     right.set(
         xlabel="p_drop (hidden layers)",
         ylabel="epochs",
-        title="time to converge (lines: mean over the seeds that get there)",
+        title=f"time to converge; x: runs cut off by the {budget}-epoch budget",
     )
-    right.set_ylim(0, 1.3 * s["epochs"])
+    right.set_ylim(0, 1.3 * budget)
     right.legend(fontsize=8.5, loc="upper left")
     for axis in (left, right):
         axis.grid(alpha=0.3)
@@ -723,13 +993,36 @@ def _convergence_parts(results: dict):
     return remember_parts(
         figure,
         draw_convergence,
-        moving=(level, left.get_legend(), reach_mean, *reach_seeds, right.get_legend()),
+        moving=(
+            level,
+            left.get_legend(),
+            reach_median,
+            *reach_seeds,
+            *reach_cut,
+            right.get_legend(),
+        ),
         results=results,
         axes=(left, right),
         level=level,
-        reach_mean=reach_mean,
+        reach_median=reach_median,
         reach_seeds=reach_seeds,
+        reach_cut=reach_cut,
+        budget=budget,
     )
+
+
+def _median_or_nan(values, censored) -> np.ndarray:
+    """:func:`censored_median` of each row, NaN (not drawn) where it is beyond the budget."""
+    medians = np.array([censored_median(v, c) for v, c in zip(values, censored)])
+    return np.where(np.isinf(medians), np.nan, medians)
+
+
+def _seed_points(x, row, kept):
+    return [x] * int(kept.sum()), row[kept]
+
+
+def _cut_points(x, cut, budget):
+    return [x] * int(cut.sum()), [1.08 * budget] * int(cut.sum())
 
 
 def draw_convergence(results: dict, threshold: float = 0.03, *, figure=None):
@@ -747,16 +1040,14 @@ def draw_convergence(results: dict, threshold: float = 0.03, *, figure=None):
     label = f"threshold {100 * threshold:.1f}%"
     parts.level.set_label(label)
     left.get_legend().get_texts()[-1].set_text(label)
-    reach = table["reach"]
+    reach, cut = table["reach"], table["censored_reach"]
     p = table["p_drops"]
-    with np.errstate(all="ignore"):
-        parts.reach_mean.set_data(
-            p, np.nanmean(reach, axis=1) if np.isfinite(reach).any() else p * np.nan
-        )
-    for line, row, x in zip(parts.reach_seeds, reach, p):
-        line.set_data([x] * len(row), row)
-    label = f"epochs to reach {100 * threshold:.1f}%"
-    parts.reach_mean.set_label(label)
+    parts.reach_median.set_data(p, _median_or_nan(reach, cut))
+    for seeds, cut_off, row, runs_cut, x in zip(parts.reach_seeds, parts.reach_cut, reach, cut, p):
+        seeds.set_data(*_seed_points(x, row, ~runs_cut))
+        cut_off.set_data(*_cut_points(x, runs_cut, parts.budget))
+    label = f"epochs to reach {100 * threshold:.1f}% (median)"
+    parts.reach_median.set_label(label)
     right.get_legend().get_texts()[0].set_text(label)
     return parts.figure
 
@@ -790,9 +1081,25 @@ def main(argv=None) -> None:
         default=RESULTS_PATH,
         help="where to write the results (default: beside this module)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes that train at once (default 1); the results do not depend on it",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="append each finished run to this file and skip the runs it holds (resume)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
-    results = compute_results(Settings(), progress=not args.quiet)
+    if args.workers < 1:
+        parser.error(f"--workers must be an integer >= 1, got {args.workers}")
+    results = compute_results(
+        Settings(), progress=not args.quiet, workers=args.workers, checkpoint=args.checkpoint
+    )
     save_results(results, args.out)
     print(f"wrote {args.out} ({results['seconds']:.0f} s)")
 

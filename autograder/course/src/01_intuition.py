@@ -528,9 +528,10 @@ experiment = live_figure(partial(lesson.draw_curves, curves=curves), {
 # new ones; had we picked the rate with the lowest test error, that error would be the luckiest
 # of four draws, an optimistic one.
 #
-# (For comparison, notebook 07 trains two layers of 256 units for 500 epochs on 300 images with
-# its own seeds and splits, and goes from 4.53% test error without dropout to 2.93% with
-# `p_drop = 0.5`.)
+# For comparison, notebook 07 trains two layers of 256 units for 500 epochs on 300 images with
+# its own seeds and splits, and goes from 5.46% test error without dropout to 4.22% with
+# `p_drop = 0.5` (means of 10 seeds). Paired by seed, dropout is better by
+# 1.24 pp (95% t-interval 0.85 to 1.63 pp, df = 9, p < 0.001).
 
 # %% id="guided-live-run" tags=["demo"]
 # One recorded run, trained again here (a few seconds): the same seed gives the same network.
