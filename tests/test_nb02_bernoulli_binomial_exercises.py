@@ -836,3 +836,10 @@ def test_a_choose_layer_width_that_calls_the_reference_scores_zero(tmp_path):
     assert "exercise choose_layer_width" in lazy_test["message"]
     others = [test for test in graded["tests"] if test["id"] != "choose_layer_width"]
     assert others and all(test["points"] == test["max_points"] for test in others), others
+
+
+def test_the_notebook_states_the_slack_the_verdict_allows():
+    from autograder.exercises.nb02_bernoulli_binomial import WIDTH_SLACK
+    from test_prose import source
+
+    assert f"at most {WIDTH_SLACK:.0%} above the exact smallest one" in source("02")

@@ -309,3 +309,16 @@ def test_a_choose_keep_probs_that_calls_the_reference_scores_zero(tmp_path):
     assert "exercise choose_keep_probs" in lazy_test["message"]
     others = [test for test in graded["tests"] if test["id"] != "choose_keep_probs"]
     assert others and all(test["points"] == test["max_points"] for test in others), others
+
+
+def test_the_notebook_states_the_rules_the_verdict_applies():
+    from autograder.exercises import nb03_inverted_dropout as rules
+    from test_prose import source
+
+    text = source("03")
+    assert f"the input keeps at least {rules.INPUT_KEEP_MIN:g}" in text
+    assert f"no hidden layer keeps less than {rules.HIDDEN_KEEP_MIN:g}" in text
+    assert f"which must stay at most {rules.WHOLE_LAYER_DROPPED_MAX:g}" in text
+    assert f"some hidden layer has {rules.WIDE_LAYER} units or more" in text
+    assert f"drops at least {rules.STRONGEST_P_DROP_MIN:.0%}" in text
+    assert f"up to a slack of {rules.ORDER_SLACK:g}" in text

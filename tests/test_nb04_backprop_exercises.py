@@ -696,3 +696,10 @@ def test_a_choose_gradient_check_that_calls_the_reference_scores_zero(tmp_path):
     assert "exercise choose_gradient_check" in lazy_test["message"]
     others = [test for test in graded["tests"] if test["id"] != "choose_gradient_check"]
     assert others and all(test["points"] == test["max_points"] for test in others), others
+
+
+def test_the_notebook_states_the_rate_the_check_runs_at():
+    from autograder.exercises.nb04_backprop import _CHECK_P_DROP
+    from test_prose import source
+
+    assert f"section 6 at `p_drop = {_CHECK_P_DROP}`" in source("04")
