@@ -10,7 +10,9 @@
 # 3. explain why "exactly 512 of 1024 dropped" is unlikely even though 512 is the most likely count;
 # 4. say how tightly the dropped count concentrates around $n\cdot p_{drop}$ (its relative spread
 #    falls as $1/\sqrt n$), and compute a central range that holds it 95% of the time;
-# 5. translate every formula between the "p = keep" and "p = drop" conventions.
+# 5. translate every formula between the "p = keep" and "p = drop" conventions;
+# 6. choose how wide a layer must be for its dropped fraction to stay near `p_drop`, with the
+#    exact law rather than a normal approximation, and defend the choice.
 #
 # **Convention.** In this course `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`, as in PyTorch's `nn.Dropout(p)` and Keras's `Dropout(rate)`. A mask is a

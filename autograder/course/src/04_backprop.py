@@ -11,7 +11,9 @@
 #    step $h$ knowing what truncation and rounding each cost;
 # 4. explain why the cost $J$ is not one function once dropout is on, and debug in two phases:
 #    first with `p_drop = 0`, then with dropout on and the mask held fixed;
-# 5. find a real-world bug: a dropout layer whose backward pass ignores the mask.
+# 5. find a real-world bug: a dropout layer whose backward pass ignores the mask;
+# 6. choose the step and the pass threshold of a gradient check in float64, float32 and float16,
+#    and defend the choice.
 #
 # **Convention.** `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`. A mask $m$ is boolean, `True` (1) = kept. The deeplearning.ai notes
