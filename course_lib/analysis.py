@@ -34,6 +34,8 @@ __all__ = [
     "MaskSummary",
     "ParameterCount",
     "boosting_factor",
+    "choose_keep_probs",
+    "choose_layer_width",
     "count_parameters",
     "count_subnetworks",
     "dropout_penalties",
@@ -42,6 +44,7 @@ __all__ = [
     "equivalent_standard_lr",
     "expected_dropout_loss",
     "prob_exactly_dropped",
+    "prob_fraction_within",
     "relative_spread",
     "sample_mask",
     "summarize_mask",
@@ -131,6 +134,84 @@ def relative_spread(n: int, p_drop: float) -> float:
     return math.sqrt((1.0 - p_drop) / (n * p_drop))
 
 
+#: the widest layer :func:`choose_layer_width` considers
+MAX_LAYER_WIDTH = 1_000_000
+
+
+def prob_fraction_within(n, p_drop: float, delta: float) -> np.ndarray | float:
+    """Probability that the fraction of dropped units of a layer of ``n`` units is within
+    ``delta`` of ``p_drop``: ``P(|K / n - p_drop| <= delta)`` for ``K ~ Binomial(n, p_drop)``.
+
+    Exact (the binomial cdf, no normal approximation). The boundary counts ``n (p_drop +- delta)``
+    count as inside, with a relative slack of 1e-9 so that rounding of ``n * delta`` cannot move
+    a count that lies exactly on the boundary outside.
+
+    Parameters
+    ----------
+    n : int >= 1, or an array of them
+    p_drop : float in (0, 1)
+    delta : float > 0
+
+    Returns
+    -------
+    float, or an array shaped like ``n``
+    """
+    p_drop = check_p_drop(p_drop)
+    if p_drop == 0.0:
+        raise ValueError("p_drop must be in (0, 1) here, got 0.0")
+    delta = check_positive(delta, "delta")
+    widths = np.asarray(n)
+    if widths.dtype.kind not in "iu" or np.any(widths < 1):
+        raise ValueError(f"n must be an integer >= 1 (or an array of them), got {n!r}")
+    widths = widths.astype(np.float64)
+    slack = 1e-9 * widths
+    lo = np.ceil(widths * (p_drop - delta) - slack)
+    hi = np.floor(widths * (p_drop + delta) + slack)
+    inside = stats.binom.cdf(hi, widths, p_drop) - stats.binom.cdf(lo - 1, widths, p_drop)
+    return float(inside) if np.ndim(inside) == 0 else inside
+
+
+def choose_layer_width(p_drop: float, delta: float, alpha: float) -> int:
+    """The smallest layer width ``n`` whose dropped fraction stays within ``delta`` of
+    ``p_drop`` with probability at least ``1 - alpha``, by the exact binomial law.
+
+    The probability (:func:`prob_fraction_within`) is not monotone in ``n``: the counts inside
+    the band change by whole units, so a width just above the answer can fall short again.
+    The answer is the first width that reaches ``1 - alpha``.
+
+    Parameters
+    ----------
+    p_drop : float in (0, 1)
+    delta : float in (0, 1)
+    alpha : float in (0, 1)
+
+    Returns
+    -------
+    int >= 1
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of its range, or no width up to :data:`MAX_LAYER_WIDTH` suffices.
+    """
+    p_drop = check_p_drop(p_drop)
+    if p_drop == 0.0:
+        raise ValueError("p_drop must be in (0, 1) here, got 0.0")
+    delta = check_open_unit(delta, "delta")
+    alpha = check_open_unit(alpha, "alpha")
+    start = 1
+    while start <= MAX_LAYER_WIDTH:
+        widths = np.arange(start, min(2 * start + 1024, MAX_LAYER_WIDTH + 1))
+        enough = np.flatnonzero(prob_fraction_within(widths, p_drop, delta) >= 1.0 - alpha)
+        if enough.size:
+            return int(widths[enough[0]])
+        start = int(widths[-1]) + 1
+    raise ValueError(
+        f"no layer width up to {MAX_LAYER_WIDTH} keeps the dropped fraction within delta={delta} "
+        f"with probability 1 - alpha = {1 - alpha}: increase delta or alpha"
+    )
+
+
 class ParameterCount(NamedTuple):
     """Trainable parameters of a fully connected network."""
 
@@ -177,6 +258,43 @@ def count_subnetworks(layer_sizes, p_drop) -> int:
     rates = per_layer_p_drop(p_drop, sizes)
     n_droppable = sum(size for size, rate in zip(sizes[:-1], rates) if rate > 0.0)
     return 2**n_droppable
+
+
+def choose_keep_probs(layer_sizes) -> list[float]:
+    """One ``keep_prob`` per dropout site (the input, then each hidden layer, the layout of
+    :class:`course_lib.nn.MLP`) for a fully connected network that overfits.
+
+    The rule, one of many defensible ones: the input keeps everything; a hidden layer drops in
+    proportion to the weights it feeds, ``p_drop = 0.5 * weights / (largest weights fed by a
+    hidden layer)``, but never so much that the whole layer is dropped at once in more than one
+    step in ten (``p_drop ** width <= 0.1``); then no layer drops more than a layer that feeds
+    more weights. For 3-7-7-3-2-1 that is ``[1.0, 0.5, 0.7857..., 0.9388..., 0.9796...]``.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int >= 1, at least 3 (input, a hidden layer, output)
+
+    Returns
+    -------
+    list of float in (0, 1], one per dropout site: ``len(layer_sizes) - 1`` of them
+
+    Raises
+    ------
+    ValueError
+        If ``layer_sizes`` is not a sequence of at least 3 integers >= 1.
+    """
+    sizes = check_layer_sizes(layer_sizes)
+    if len(sizes) < 3:
+        raise ValueError(
+            f"layer_sizes must have at least one hidden layer (3 sizes), got {list(sizes)}"
+        )
+    hidden = sizes[1:-1]
+    fed = [width * fan_out for width, fan_out in zip(hidden, sizes[2:])]
+    capped = [
+        min(0.5 * weights / max(fed), 0.1 ** (1.0 / width)) for weights, width in zip(fed, hidden)
+    ]
+    p_drops = [min(rate for rate, other in zip(capped, fed) if other >= weights) for weights in fed]
+    return [1.0] + [1.0 - rate for rate in p_drops]
 
 
 def boosting_factor(p_drop: float) -> float:

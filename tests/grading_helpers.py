@@ -16,6 +16,16 @@ def instructor(name: str):
     )
 
 
+def autograded_points(name: str) -> dict[str, float]:
+    """{grade_id: points} of the autograded test cells of notebook ``name``, in order, as its
+    source gives them (so that expected scores follow the notebook when an exercise is added)."""
+    return {
+        cell.metadata.nbgrader["grade_id"]: float(cell.metadata.nbgrader["points"])
+        for cell in instructor(name).cells
+        if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+    }
+
+
 def released(name: str):
     return nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
 

@@ -289,3 +289,35 @@ def test_expected_dropout_loss_matches_the_masks_of_dropout_forward():
 def test_adaptive_l2_bad_arguments(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# --- choose_layer_width, prob_fraction_within, choose_keep_probs ------------------------------
+
+
+@pytest.mark.parametrize(
+    "p_drop,delta,alpha", [(0.5, 0.05, 1e-3), (0.1, 0.05, 1e-3), (0.3, 0.1, 0.05), (0.9, 0.2, 0.1)]
+)
+def test_choose_layer_width_is_the_first_width_whose_exact_band_probability_is_enough(
+    p_drop, delta, alpha
+):
+    from course_lib.analysis import choose_layer_width, prob_fraction_within
+
+    def by_pmf(n):
+        k = np.arange(n + 1)
+        return stats.binom.pmf(k[np.abs(k / n - p_drop) <= delta + 1e-12], n, p_drop).sum()
+
+    n = choose_layer_width(p_drop, delta, alpha)
+    assert by_pmf(n) >= 1 - alpha
+    assert all(by_pmf(m) < 1 - alpha for m in range(1, n))
+    assert math.isclose(prob_fraction_within(n, p_drop, delta), by_pmf(n), rel_tol=1e-12)
+    widths = np.arange(1, n + 1)
+    assert prob_fraction_within(widths, p_drop, delta).shape == widths.shape
+
+
+def test_choose_keep_probs_gives_one_rate_per_site_highest_where_the_weights_are():
+    from course_lib.analysis import choose_keep_probs
+
+    keep = choose_keep_probs([3, 7, 7, 3, 2, 1])
+    assert len(keep) == 5 and keep[0] == 1.0 and keep[1] == min(keep) == 0.5
+    assert all(0.5 <= k <= 1 for k in keep)
+    assert all((1 - k) ** width <= 0.1 + 1e-12 for k, width in zip(keep[1:], [7, 7, 3, 2]))

@@ -22,7 +22,7 @@ from nbgrader.utils import determine_grade, get_username, is_grade
 from autograder.autograde import Course, find_course, load_course
 from autograder.grading import COURSE_DIR
 from grading_helpers import ROOT, instructor, submission, write
-from test_grading import FORWARD, NO_SCALING
+from test_grading import FORWARD, FULL, NO_SCALING, POINTS
 
 NB = "03_inverted_dropout"
 ANSWER = "The gradient is 1/keep_prob larger, and so is the step relative to the weight."
@@ -129,8 +129,16 @@ def _cell_of_her_own(notebook):
 
 
 ME = get_username()  # the one student who submits through nbgrader's exchange
-# student: expected autograded score (of 6 autograded points; the written answer is 2 more)
-EXPECTED = {ME: 6.0, "alice": 6.0, "bob": 2.0, "carol": 0.0, "dave": 0.0}
+# student: expected autograded score (of the FULL autograded points the notebook's source gives;
+# the written answers are graded by hand)
+EXPECTED = {ME: FULL, "alice": FULL, "bob": FULL - POINTS["dropout_forward"], "carol": 0.0,
+            "dave": 0.0}  # fmt: skip
+JUDGEMENT = "choose_keep_probs"  # solved by alice, with its written answer left empty
+MAX_SCORE = sum(
+    cell.metadata.nbgrader["points"]
+    for cell in instructor(NB).cells
+    if cell.metadata.get("nbgrader", {}).get("grade")
+)
 
 
 def _collected(course: Path, student: str, notebook) -> None:
@@ -339,22 +347,24 @@ def test_a_regrade_keeps_manual_grades_and_comments_and_they_reach_feedback_and_
             "dropout_forward": (4.0, 3.0),
             "equivalent_standard_lr": (2.0, None),
             "explain_boosting_factor": (None, 1.5),
+            JUDGEMENT: (POINTS[JUDGEMENT], None),
+            "explain_keep_probs": (0.0, None),
         }
         assert comments == {
             "explain_boosting_factor": "Right; say why the weights are smaller.",
             "dropout_forward_solution": "Tidy code.",
         }
-        assert book.score == 3.0 + 2.0 + 1.5
+        assert book.score == 3.0 + 2.0 + 1.5 + POINTS[JUDGEMENT]
     refreshed = autograde(course, "--feedback-only")
     assert f"feedback for {len(EXPECTED)} students" in refreshed.stdout
     page = (course / "feedback" / "alice" / NB / f"{NB}.html").read_text()
-    assert f"{NB}: 6.5 / 8" in page
+    assert f"{NB}: {3.0 + 2.0 + 1.5 + POINTS[JUDGEMENT]:g} / {MAX_SCORE:g}" in page
     assert "3 / 4 (set by your grader)" in page and "1.5 / 2" in page
     assert "Right; say why the weights are smaller." in page and "Tidy code." in page
     nbgrader(course, "export")
     with open(course / "grades.csv") as stream:
         exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(stream)}
-    assert exported == {**EXPECTED, "alice": 6.5}
+    assert exported == {**EXPECTED, "alice": 3.0 + 2.0 + 1.5 + POINTS[JUDGEMENT]}
 
 
 @pytest.mark.slow

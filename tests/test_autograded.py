@@ -136,7 +136,11 @@ def test_an_ungradable_notebook_says_why_on_top():
     notebook = build(plan, teacher, {}, tests, note="not a notebook: the file is empty")
     assert notebook.cells[0].source == "**Not graded:** not a notebook: the file is empty"
     graded = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade")]
-    assert [determine_grade(cell)[0] for cell in graded] == [0, 0, None]  # None: a written answer
+    # every test cell scores 0; a written answer has no automatic grade (None)
+    assert [determine_grade(cell)[0] for cell in graded] == [
+        0 if cell.cell_type == "code" else None for cell in graded
+    ]
+    assert [cell.cell_type for cell in graded].count("markdown") >= 1
 
 
 def test_the_result_is_kept_in_the_notebooks_metadata():

@@ -14,7 +14,7 @@ import pytest
 
 from grading_helpers import ROOT, submission, write
 from services import dask_cluster, postgres_server
-from test_grading import CORRECT_LR, FORWARD, LR, MONKEYPATCH_CHECKS, NO_SCALING
+from test_grading import CORRECT_LR, FORWARD, FULL, LR, MONKEYPATCH_CHECKS, NO_SCALING, POINTS
 
 NB = "03_inverted_dropout"
 # the class is graded once, by one worker, for all the tests of this module; grading it starts
@@ -31,14 +31,16 @@ BINOMIAL_FORWARD = """def dropout_forward(x, p_drop, *, rng, training=True):
 BOOSTED_LR = "def equivalent_standard_lr(lr, p_drop):\n    return lr / (1 - p_drop)\n"
 
 # (how many, kind, expected score)
+# (of FULL autograded points, read from the notebook: dropout_forward 4, equivalent_standard_lr 2
+# and choose_keep_probs; "hostile" fills in the forward and the rate only)
 CLASS = [
-    (10, "correct", 6),
-    (5, "correct_binomial", 6),
-    (5, "forward_wrong", 2),
-    (4, "lr_wrong", 4),
+    (10, "correct", FULL),
+    (5, "correct_binomial", FULL),
+    (5, "forward_wrong", FULL - POINTS["dropout_forward"]),
+    (4, "lr_wrong", FULL - POINTS["equivalent_standard_lr"]),
     (4, "blank", 0),
     (1, "not_a_notebook", 0),
-    (1, "hostile", 2),
+    (1, "hostile", POINTS["equivalent_standard_lr"]),
 ]
 
 
@@ -153,7 +155,8 @@ def test_similarity_report_flags_exactly_the_identical_cells(graded_class):
     assert "similarity: " in run.stdout and (out / "similarity.html").exists()
     pairs = json.loads((out / "similarity.json").read_text())
     readable = [student for student in expected if not student.endswith("_not_a_notebook")]
-    assert len(pairs) == 2 * (len(readable) * (len(readable) - 1) // 2 + len(readable))
+    n_exercises = len(POINTS)  # one comparison of every pair per exercise's solution cell
+    assert len(pairs) == n_exercises * (len(readable) * (len(readable) - 1) // 2 + len(readable))
     assert [pair["score"] for pair in pairs] == sorted(
         (pair["score"] for pair in pairs), reverse=True
     )
@@ -218,7 +221,8 @@ def test_rerun_skips_done_work_and_regrade_is_idempotent(graded_class, tmp_path)
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         submissions_of = gradebook.find_student("s16_forward_wrong").submissions
-        assert len(submissions_of) == 1 and submissions_of[0].score == 2.0
+        assert submissions_of[0].score == FULL - POINTS["dropout_forward"]
+        assert len(submissions_of) == 1
         assert len(gradebook.students) == 30
 
 

@@ -124,3 +124,25 @@ def test_forward_difference_is_first_order():
 def test_forward_difference_bad_step(h):
     with pytest.raises(ValueError, match="h must be a finite number > 0"):
         forward_difference_gradient(np.sum, np.ones(2), h=h)
+
+
+# --- masked_layer_check, choose_gradient_check -------------------------------------------------
+
+
+def test_masked_layer_check_tells_a_correct_backward_from_one_that_ignores_the_mask():
+    from course_lib.gradcheck import masked_layer_check
+
+    errors = masked_layer_check(1e-5, "float64", seed=3)
+    assert errors["correct"] < 1e-8 < 0.2 < errors["ignores_mask"]
+    # the same check in float32 at the float64 step is swamped by rounding
+    assert masked_layer_check(1e-7, np.float32, seed=3)["correct"] > 1e-2
+
+
+def test_choose_gradient_check_balances_truncation_and_rounding_in_each_dtype():
+    from course_lib.gradcheck import choose_gradient_check, masked_layer_check
+
+    for dtype in ("float64", "float32", "float16"):
+        h, threshold = choose_gradient_check(np.dtype(dtype))
+        assert h == threshold == pytest.approx(float(np.finfo(dtype).eps) ** (1 / 3))
+        errors = masked_layer_check(h, dtype, seed=0)
+        assert errors["correct"] <= threshold < errors["ignores_mask"]

@@ -8,9 +8,12 @@ from autograder.assemble import assemble
 from autograder.autograded import build
 from autograder.gradebook import GradebookWriter
 from autograder.grading import GradingError
-from grading_helpers import ROOT, instructor, released, submission, write
+from grading_helpers import ROOT, autograded_points, instructor, released, submission, write
 
 NB = "03_inverted_dropout"
+#: the notebook's other exercises and written answers, which these tests leave as they come
+JUDGEMENT, JUDGEMENT_ANSWER = "choose_keep_probs", "explain_keep_probs"
+JUDGEMENT_POINTS = autograded_points(NB)[JUDGEMENT]
 SOURCE = ROOT / "autograder" / "course" / "source"
 ANSWER = "Once by the mask, once more against weights keep_prob times smaller."
 
@@ -70,16 +73,28 @@ def test_recording_an_autograded_notebook_as_nbgrader_does(writer):
         "dropout_forward": 0,
         "equivalent_standard_lr": 2,
         "explain_boosting_factor": 0,
+        JUDGEMENT: JUDGEMENT_POINTS,
+        JUDGEMENT_ANSWER: 0,
     }
     book = writer.grades("ann", NB, NB)
-    assert book["score"] == 2 and book["max_score"] == 8
-    assert book["comments"] == {"explain_boosting_factor": "No response."}
+    max_score = sum(
+        cell.metadata.nbgrader["points"]
+        for cell in instructor(NB).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    )
+    assert book["score"] == 2 + JUDGEMENT_POINTS and book["max_score"] == max_score
+    assert book["comments"] == {
+        "explain_boosting_factor": "No response.",
+        JUDGEMENT_ANSWER: "No response.",
+    }
     blank = _autograded(submission(NB), 0)
     writer.record_autograded("bo", NB, NB, blank)
     assert set(writer.grades("bo", NB, NB)["comments"]) == {
         "dropout_forward_solution",
         "equivalent_standard_lr_solution",
         "explain_boosting_factor",
+        f"{JUDGEMENT}_solution",
+        JUDGEMENT_ANSWER,
     }
     answered = _autograded(submission(NB, correct=True, edit=_answered), 4)
     assert writer.record_autograded("cy", NB, NB, answered)["explain_boosting_factor"] is None
@@ -123,7 +138,7 @@ def test_recording_again_keeps_manual_grades_and_comments(writer):
         "extra_credit": None,
     }
     assert book["comments"]["explain_boosting_factor"] == "Right, and clearly put."
-    assert book["score"] == 3.0 + 2.0 + 1.5
+    assert book["score"] == 3.0 + 2.0 + 1.5 + JUDGEMENT_POINTS
     # nbgrader's rule: a grade a person changed is flagged for review after an autograde
     assert gradebook.find_grade("dropout_forward", NB, NB, "eve").needs_manual_grade
 

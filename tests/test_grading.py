@@ -13,11 +13,19 @@ from nbgrader.utils import determine_grade, is_grade
 
 from autograder.gradebook import GradebookWriter
 from autograder.grading import SOURCE_DIR, default_seed, grade_notebook, grade_submission, seed_key
-from grading_helpers import ROOT, instructor, submission, write
+from grading_helpers import ROOT, autograded_points, instructor, submission, write
 
 NB = "03_inverted_dropout"
 FORWARD = "dropout_forward_solution"
 LR = "equivalent_standard_lr_solution"
+#: the notebook's autograded points (dropout_forward 4, equivalent_standard_lr 2, and the
+#: judgement exercise choose_keep_probs), read from its source
+POINTS = autograded_points(NB)
+FULL = sum(POINTS.values())
+# the exercises these tests do not exercise: full marks when solved, 0 when left as the stub
+OTHERS_SOLVED = {name: (points, "passed") for name, points in POINTS.items()
+                 if name not in ("dropout_forward", "equivalent_standard_lr")}  # fmt: skip
+OTHERS_BLANK = {name: (0, "failed") for name in OTHERS_SOLVED}
 
 CORRECT_LR = (
     "def equivalent_standard_lr(lr, p_drop):\n"
@@ -63,7 +71,7 @@ def test_check_prints_the_spec_json_for_a_correct_notebook(tmp_path):
     graded = json.loads(result.stdout)
     assert {"notebook", "score", "max_score", "seed", "tests"} <= set(graded)
     assert graded["notebook"] == NB and graded["seed"] == 7
-    assert graded["score"] == graded["max_score"] == 6
+    assert graded["score"] == graded["max_score"] == FULL
     for test in graded["tests"]:
         assert set(test) == {"id", "points", "max_points", "status", "message"}
         assert test["status"] == "passed"
@@ -73,7 +81,7 @@ def test_check_prints_the_spec_json_for_a_correct_notebook(tmp_path):
 def test_assignment_from_file_name_anywhere_or_given(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / "deep" / "mine.ipynb")
     result = check(path, "--assignment", NB, "--seed", "1")
-    assert json.loads(result.stdout)["score"] == 6
+    assert json.loads(result.stdout)["score"] == FULL
     assert check(path).returncode == 2  # "mine" is no assignment
 
 
@@ -102,6 +110,7 @@ def test_a_wrong_exercise_loses_its_points_with_the_check_message(tmp_path):
     assert scores(graded) == {
         "dropout_forward": (0, "failed"),
         "equivalent_standard_lr": (2, "passed"),
+        **OTHERS_SOLVED,
     }
     message = graded["tests"][0]["message"]
     assert "did you forget to divide by keep_prob" in message
@@ -118,9 +127,10 @@ def test_partial_credit_reaches_the_result_nbgrader_and_the_gradebook(tmp_path):
     assert scores(result) == {
         "dropout_forward": (3, "failed"),
         "equivalent_standard_lr": (1.5, "failed"),
+        **OTHERS_BLANK,
     }
-    assert result["score"] == 4.5 and result["max_score"] == 6
-    forward, lr = result["tests"]
+    assert result["score"] == 4.5 and result["max_score"] == FULL
+    forward, lr, *_ = result["tests"]
     assert forward["message"].startswith(
         "argument checks: dropout_forward with p_drop=1.0 must raise ValueError"
     )
@@ -133,6 +143,7 @@ def test_partial_credit_reaches_the_result_nbgrader_and_the_gradebook(tmp_path):
     assert {c.metadata.nbgrader["grade_id"]: determine_grade(c)[0] for c in tests} == {
         "dropout_forward": 3.0,
         "equivalent_standard_lr": 1.5,
+        **{name: 0.0 for name in OTHERS_BLANK},
     }
     with GradebookWriter(f"sqlite:///{tmp_path / 'gradebook.db'}", SOURCE_DIR) as writer:
         writer.record_autograded("ann", NB, NB, graded.notebook)
@@ -156,7 +167,7 @@ def test_wrong_values_score_nothing_whatever_the_argument_checks(tmp_path):
 def test_seeds_20_regrades_of_a_correct_solution_all_score_full_marks(tmp_path):
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
     for seed in range(20):
-        assert grade_notebook(path, seed=seed)["score"] == 6, seed
+        assert grade_notebook(path, seed=seed)["score"] == FULL, seed
 
 
 @pytest.mark.slow
@@ -276,10 +287,11 @@ def test_edited_metadata_and_removed_tests_use_the_instructors_version(tmp_path)
         tmp_path / f"{NB}.ipynb",
     )
     graded = grade_notebook(path, seed=5)
-    assert graded["max_score"] == 6
+    assert graded["max_score"] == FULL
     assert scores(graded) == {
         "dropout_forward": (0, "failed"),
         "equivalent_standard_lr": (2, "passed"),
+        **OTHERS_BLANK,
     }
     warnings = " ".join(graded["warnings"])
     assert "points of 'dropout_forward' were edited" in warnings
@@ -336,4 +348,5 @@ def test_a_helper_cell_the_student_added_runs_before_the_tests(tmp_path):
     assert scores(grade_notebook(path, seed=4)) == {
         "dropout_forward": (4, "passed"),
         "equivalent_standard_lr": (2, "passed"),
+        **OTHERS_SOLVED,
     }

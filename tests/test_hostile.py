@@ -28,7 +28,7 @@ from autograder import exercises, wire
 from autograder.grading import grade_notebook
 from grading_helpers import ROOT, solution_sources, submission, write
 from test_classroom import BINOMIAL_FORWARD, BOOSTED_LR, grade_command
-from test_grading import CORRECT_LR, MONKEYPATCH_CHECKS, NO_SCALING
+from test_grading import CORRECT_LR, FULL, MONKEYPATCH_CHECKS, NO_SCALING, POINTS
 
 NB3, NB7 = "03_inverted_dropout", "07_capstone"
 FORWARD, LR, SWEEP = (
@@ -433,15 +433,24 @@ def build_class(root: Path, listener: Listener, marker: str):
         ROOT / "autograder" / "course" / "source" / NB3 / f"{NB3}.ipynb",
     ]
     fill = dict(ROOT=ROOT, MARKER=marker)
+    # notebook 03's submissions have every other solution cell filled with the instructor's, so
+    # a hostile forward earns at most the rest of the notebook (FULL and POINTS read its source)
+    without_forward = FULL - POINTS["dropout_forward"]
+    without_lr = FULL - POINTS["equivalent_standard_lr"]
     students: dict[str, tuple[str, dict, float, str]] = {
-        "h_correct_1": (NB3, {}, 6, "honest"),
-        "h_correct_2": (NB3, {}, 6, "honest"),
-        "h_binomial": (NB3, {FORWARD: BINOMIAL_FORWARD, LR: CORRECT_LR}, 6, "honest"),
-        "h_no_scaling": (NB3, {FORWARD: NO_SCALING, LR: CORRECT_LR}, 2, "honest"),
+        "h_correct_1": (NB3, {}, FULL, "honest"),
+        "h_correct_2": (NB3, {}, FULL, "honest"),
+        "h_binomial": (NB3, {FORWARD: BINOMIAL_FORWARD, LR: CORRECT_LR}, FULL, "honest"),
+        "h_no_scaling": (NB3, {FORWARD: NO_SCALING, LR: CORRECT_LR}, without_forward, "honest"),
         "h7_correct": (NB7, {}, 6, "honest"),  # sweep_p_drop 4 + choose_sweep_rate 2
     }
     for name, source in {**REFERENCE_ROUTES, **FORGERIES}.items():
-        students[name] = (NB3, {FORWARD: _replace(source, **fill), LR: CORRECT_LR}, 2, "hostile")
+        students[name] = (
+            NB3,
+            {FORWARD: _replace(source, **fill), LR: CORRECT_LR},
+            without_forward,
+            "hostile",
+        )
     for name, source in SWEEP_ROUTES.items():
         students[name] = (NB7, {SWEEP: _replace(source, **fill)}, 0, "hostile")
     others = {
@@ -455,11 +464,11 @@ def build_class(root: Path, listener: Listener, marker: str):
         "kill_everything": KILL_EVERYTHING,
     }
     for name, source in others.items():
-        students[name] = (NB3, {FORWARD: source, LR: CORRECT_LR}, 2, "hostile")
+        students[name] = (NB3, {FORWARD: source, LR: CORRECT_LR}, without_forward, "hostile")
     students["forge_replay"] = (
         NB3,
         {LR: BOOSTED_LR + _replace(REPLAY, RECORDED=_recorded_lr_observations())},
-        4,
+        without_lr,
         "hostile",
     )
     for student, (notebook, cells, _, kind) in students.items():

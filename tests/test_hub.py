@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from autograder.hub import DEFAULT_ENV, user_exists
-from grading_helpers import ROOT, solution_sources
+from grading_helpers import ROOT, instructor, solution_sources
 from services import CHROMIUM, _free_port
 from test_grading import FORWARD, NO_SCALING
 
@@ -44,9 +44,27 @@ ANSWER = (
 )
 PASSWORD = secrets.token_urlsafe(12)
 SCREENSHOTS = ROOT / "build" / "classroom"
-# of 8 points: 6 autograded (4 for dropout_forward, 2 for equivalent_standard_lr), 2 written
+
+
+def _points(name: str) -> dict[str, tuple[str, float]]:
+    """{grade_id: (cell type, points)} of the graded cells of notebook ``name``'s source."""
+    return {
+        cell.metadata.nbgrader["grade_id"]: (
+            cell.cell_type,
+            float(cell.metadata.nbgrader["points"]),
+        )
+        for cell in instructor(name).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+# the notebook's points, as its source gives them: the right student passes every autograded
+# test and gets MANUAL for the written answer, the wrong one loses dropout_forward's points
+POINTS = _points(NB)
+MAX_SCORE = sum(points for _, points in POINTS.values())
+AUTOGRADED = sum(points for kind, points in POINTS.values() if kind == "code")
 MANUAL = 1.5
-EXPECTED_TOTAL = {"right": 6.0 + MANUAL, "wrong": 2.0}
+EXPECTED_TOTAL = {"right": AUTOGRADED + MANUAL, "wrong": AUTOGRADED - POINTS["dropout_forward"][1]}
 TIMEOUT = 120_000  # ms, for anything that starts a server or a kernel
 
 
@@ -363,7 +381,7 @@ def test_a_whole_class_in_the_browser(classroom, browser):
         _shot(page, f"student-{who}-feedback")
         text = frame.locator("body").inner_text()
         total = EXPECTED_TOTAL[who]
-        assert f"{NB}: {total:g} / 8" in text, text
+        assert f"{NB}: {total:g} / {MAX_SCORE:g}" in text, text
         if who == "wrong":
             assert "did you forget to divide by keep_prob" in text
             assert "not graded yet" in text  # nobody has read this student's answer
@@ -377,5 +395,5 @@ def test_a_whole_class_in_the_browser(classroom, browser):
         rows = {row["student_id"]: row for row in csv.DictReader(handle) if row["assignment"] == NB}
     for who, student in classroom.students.items():
         assert float(rows[student]["score"]) == EXPECTED_TOTAL[who]
-        assert float(rows[student]["max_score"]) == 8.0
+        assert float(rows[student]["max_score"]) == MAX_SCORE
     assert re.search(r"<svg", report.read_text())

@@ -694,3 +694,152 @@ def test_the_notebook_solutions_pass():
 )
 def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked):
     assert_scored_in_parts(name, correct, unchecked, 2, seed=11)
+
+
+# --- choose_layer_width (a judgement) ---------------------------------------------------------
+# The verdict is deterministic (exact binomial probabilities): no false-failure probability to
+# spend, and every accepted or rejected width below is so by the exact law.
+
+
+def width_first_enough(p_drop, delta, alpha):
+    """One width after the other, summing the Binomial pmf over the band."""
+    n = 1
+    while True:
+        k = np.arange(n + 1)
+        inside = np.abs(k - n * p_drop) <= n * delta + 1e-9 * n
+        if stats.binom.pmf(k[inside], n, p_drop).sum() >= 1 - alpha:
+            return n
+        n += 1
+
+
+def width_strict_band(p_drop, delta, alpha):
+    """Reads "within" as strictly inside the band, in exact rational arithmetic."""
+    p, d = Fraction(p_drop), Fraction(delta)
+    n = 1
+    while True:
+        lo = math.floor(n * (p - d)) + 1
+        hi = math.ceil(n * (p + d)) - 1
+        inside = stats.binom.cdf(hi, n, p_drop) - stats.binom.cdf(lo - 1, n, p_drop)
+        if inside >= 1 - alpha:
+            return n
+        n += 1
+
+
+def width_from_which_all_work(p_drop, delta, alpha):
+    """The smallest width beyond which every width works (a float, from NumPy)."""
+    from course_lib.analysis import prob_fraction_within
+
+    widths = np.arange(1, 20_000)
+    short = widths[prob_fraction_within(widths, p_drop, delta) < 1 - alpha]
+    return np.float64(short[-1] + 1)
+
+
+def width_normal(p_drop, delta, alpha):
+    z = stats.norm.ppf(1 - alpha / 2)
+    return math.ceil(z * z * p_drop * (1 - p_drop) / delta**2)
+
+
+def width_hoeffding(p_drop, delta, alpha):
+    return math.ceil(math.log(2 / alpha) / (2 * delta**2))
+
+
+def width_one_short(p_drop, delta, alpha):
+    from course_lib.analysis import choose_layer_width
+
+    return choose_layer_width(p_drop, delta, alpha) - 1
+
+
+WIDTHS = [width_first_enough, width_strict_band, width_from_which_all_work]
+
+
+@pytest.mark.parametrize("fn", WIDTHS)
+@pytest.mark.parametrize("seed", range(4))
+def test_every_defensible_width_passes(fn, seed):
+    run("choose_layer_width", fn, seed=seed, hidden=True)
+
+
+def test_the_slack_covers_the_other_readings_of_smallest_in_every_situation():
+    from autograder.exercises.nb02_bernoulli_binomial import WIDTH_SLACK, _width_cases
+    from course_lib.analysis import choose_layer_width
+
+    ratios = [
+        max(width_strict_band(*case), width_from_which_all_work(*case)) / choose_layer_width(*case)
+        for seed in range(20)
+        for case in _width_cases(seed, True)
+    ]
+    assert 1.0 <= max(ratios) <= 1 + WIDTH_SLACK
+    # a loose bound stays outside the slack in every situation
+    assert (
+        min(
+            width_hoeffding(*case) / choose_layer_width(*case)
+            for seed in range(20)
+            for case in _width_cases(seed, True)
+        )
+        > 1 + WIDTH_SLACK
+    )
+
+
+@pytest.mark.parametrize(
+    "fn,message",
+    [
+        (width_normal, "That is the normal approximation"),
+        (width_one_short, "more than alpha"),
+        (width_hoeffding, "not the smallest width.*Hoeffding"),
+        (lambda p, d, a: 1071.5, "whole number of units"),
+        (lambda p, d, a: [1071], "whole number of units >= 1, got list"),
+        (lambda p, d, a: 0, "whole number of units >= 1"),
+    ],
+)
+def test_indefensible_widths_are_refused_naming_the_mistake(fn, message):
+    with pytest.raises(CheckFailure, match=message):
+        run("choose_layer_width", fn, seed=0, hidden=False)
+
+
+def test_the_widths_quoted_in_the_answer():
+    from course_lib.analysis import choose_layer_width, prob_fraction_within
+
+    assert choose_layer_width(0.5, 0.05, 1e-3) == 1071
+    assert width_normal(0.5, 0.05, 1e-3) == 1083
+    assert 1 - prob_fraction_within(1083, 0.5, 0.05) > 1e-3
+
+
+def test_the_reference_refuses_bad_arguments():
+    from course_lib.analysis import choose_layer_width, prob_fraction_within
+
+    for args, name in [((0.0, 0.05, 1e-3), "p_drop"), ((1.2, 0.05, 1e-3), "p_drop"),
+                       ((0.5, 0.0, 1e-3), "delta"), ((0.5, 0.05, 1.0), "alpha")]:  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            choose_layer_width(*args)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        prob_fraction_within(0, 0.5, 0.1)
+    with pytest.raises(ValueError, match="no layer width"):
+        choose_layer_width(0.5, 1e-4, 1e-9)
+
+
+@pytest.mark.slow
+def test_a_choose_layer_width_that_calls_the_reference_scores_zero(tmp_path):
+    """Graded in a sandboxed kernel: course_lib's reference does not exist there, so handing
+    the choice to it scores 0 with a message naming the exercise; the rest scores in full."""
+    from autograder.grading import grade_notebook
+    from grading_helpers import submission, write
+
+    notebook = "02_bernoulli_binomial"
+    lazy = "from course_lib.analysis import choose_layer_width\n"
+    path = write(
+        submission(notebook, {"choose_layer_width_solution": lazy}, correct=True),
+        tmp_path / f"{notebook}.ipynb",
+    )
+    graded = grade_notebook(path, seed=5, timeout=60)
+    (lazy_test,) = [test for test in graded["tests"] if test["id"] == "choose_layer_width"]
+    assert (lazy_test["points"], lazy_test["status"]) == (0, "failed")
+    assert f"does not exist while notebook {notebook} is graded" in lazy_test["message"]
+    assert "exercise choose_layer_width" in lazy_test["message"]
+    others = [test for test in graded["tests"] if test["id"] != "choose_layer_width"]
+    assert others and all(test["points"] == test["max_points"] for test in others), others
+
+
+def test_the_notebook_states_the_slack_the_verdict_allows():
+    from autograder.exercises.nb02_bernoulli_binomial import WIDTH_SLACK
+    from test_prose import source
+
+    assert f"at most {WIDTH_SLACK:.0%} above the exact smallest one" in source("02")

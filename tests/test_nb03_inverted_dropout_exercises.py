@@ -216,3 +216,109 @@ def test_equivalent_lr_mistakes(fn, message):
 )
 def test_a_missing_value_error_costs_only_the_argument_checks(name, correct, unchecked, behaviour):
     assert_scored_in_parts(name, correct, unchecked, behaviour, seed=11)
+
+
+# --- choose_keep_probs (a judgement) ----------------------------------------------------------
+# Deterministic rules (section 7 of the notebook): nothing random to spend a probability on.
+
+
+def keep_by_width(layer_sizes):
+    """The notebook's solution: p_drop in proportion to the width, capped for narrow layers."""
+    hidden = layer_sizes[1:-1]
+    return [0.9] + [1 - min(0.5 * w / max(hidden), 0.1 ** (1 / w)) for w in hidden]
+
+
+def keep_one_rate(layer_sizes):
+    """One rate for every hidden layer wide enough, light dropout on the input, as a tuple."""
+    return (0.8, *(0.5 if w >= 4 else 1.0 for w in layer_sizes[1:-1]))
+
+
+def keep_by_weights_in(layer_sizes):
+    """Ranks by the weights that feed a layer (the deeplearning.ai attachment), as an array."""
+    sizes = np.asarray(layer_sizes)
+    fed_by = sizes[:-2] * sizes[1:-1]
+    p_drop = np.minimum(0.5 * fed_by / fed_by.max(), 0.1 ** (1 / sizes[1:-1]))
+    return np.concatenate([[1.0], 1 - p_drop])
+
+
+KEEP_CHOICES = [keep_by_width, keep_one_rate, keep_by_weights_in]
+
+
+@pytest.mark.parametrize("fn", KEEP_CHOICES)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_defensible_choice_of_rates_passes(fn, seed):
+    run("choose_keep_probs", fn, seed=seed, hidden=True)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_the_reference_choice_passes(seed):
+    from course_lib.analysis import choose_keep_probs
+
+    run("choose_keep_probs", choose_keep_probs, seed=seed, hidden=True)
+
+
+@pytest.mark.parametrize(
+    "fn,message",
+    [
+        (lambda s: [1.0] + [0.5] * (len(s) - 2), "only 3 units.*0.125"),
+        (lambda s: [0.5] + [0.8] * (len(s) - 2), "the input keeps 0.5, below 0.8"),
+        (lambda s: [0.0] + [0.5] * (len(s) - 2), "did you return p_drop"),
+        (lambda s: [1.0] + [0.3] * (len(s) - 2), "keeps 0.3, below 0.4"),
+        (lambda s: [1.0] * (len(s) - 1), "no hidden layer drops 20%"),
+        (lambda s: [1.0, 0.9, 0.9, 0.7, 1.0], "keeps 0.9, more than hidden layer 3.*none of"),
+        (lambda s: [1.0] * len(s), "a list of 5 numbers, got shape \\(6,\\)"),
+        (lambda s: "0.5", "one keep_prob per dropout site"),
+    ],
+)
+def test_indefensible_rates_are_refused_naming_the_mistake(fn, message):
+    with pytest.raises(CheckFailure, match=message):
+        run("choose_keep_probs", fn, seed=0, hidden=False)
+
+
+def test_the_rates_quoted_in_the_answer():
+    keep = keep_by_width([3, 7, 7, 3, 2, 1])
+    assert [round(k, 2) for k in keep] == [0.9, 0.5, 0.5, 0.79, 0.86]
+    assert 0.5**2 == 0.25
+
+
+def test_the_reference_refuses_bad_layer_sizes():
+    from course_lib.analysis import choose_keep_probs
+
+    for sizes in ([3, 1], [3, 0, 1], "3-7-1"):
+        with pytest.raises(ValueError, match="layer_sizes"):
+            choose_keep_probs(sizes)
+
+
+@pytest.mark.slow
+def test_a_choose_keep_probs_that_calls_the_reference_scores_zero(tmp_path):
+    """Graded in a sandboxed kernel: course_lib's reference does not exist there, so handing
+    the choice to it scores 0 with a message naming the exercise; the rest scores in full."""
+    from autograder.grading import grade_notebook
+    from grading_helpers import submission, write
+
+    notebook = "03_inverted_dropout"
+    lazy = "from course_lib.analysis import choose_keep_probs\n"
+    path = write(
+        submission(notebook, {"choose_keep_probs_solution": lazy}, correct=True),
+        tmp_path / f"{notebook}.ipynb",
+    )
+    graded = grade_notebook(path, seed=5, timeout=60)
+    (lazy_test,) = [test for test in graded["tests"] if test["id"] == "choose_keep_probs"]
+    assert (lazy_test["points"], lazy_test["status"]) == (0, "failed")
+    assert f"does not exist while notebook {notebook} is graded" in lazy_test["message"]
+    assert "exercise choose_keep_probs" in lazy_test["message"]
+    others = [test for test in graded["tests"] if test["id"] != "choose_keep_probs"]
+    assert others and all(test["points"] == test["max_points"] for test in others), others
+
+
+def test_the_notebook_states_the_rules_the_verdict_applies():
+    from autograder.exercises import nb03_inverted_dropout as rules
+    from test_prose import source
+
+    text = source("03")
+    assert f"the input keeps at least {rules.INPUT_KEEP_MIN:g}" in text
+    assert f"no hidden layer keeps less than {rules.HIDDEN_KEEP_MIN:g}" in text
+    assert f"which must stay at most {rules.WHOLE_LAYER_DROPPED_MAX:g}" in text
+    assert f"some hidden layer has {rules.WIDE_LAYER} units or more" in text
+    assert f"drops at least {rules.STRONGEST_P_DROP_MIN:.0%}" in text
+    assert f"up to a slack of {rules.ORDER_SLACK:g}" in text

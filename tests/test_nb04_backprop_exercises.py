@@ -561,3 +561,145 @@ def test_a_missing_value_error_costs_only_the_argument_checks(
     name, correct, unchecked, behaviour, unwritten
 ):
     assert_scored_in_parts(name, correct, unchecked, behaviour, seed=11, unwritten=unwritten)
+
+
+# --- choose_gradient_check (a judgement) ------------------------------------------------------
+# The verdict runs the check itself, deterministically: nothing random to spend a probability on.
+
+
+def check_from_epsilon(dtype):
+    """The notebook's solution: h and the threshold both eps ** (1/3)."""
+    eps = np.finfo(dtype).eps
+    return float(eps ** (1 / 3)), float(eps ** (1 / 3))
+
+
+def check_table(dtype):
+    """A table by name, in a list."""
+    return {"float64": [1e-5, 1e-7], "float32": [1e-3, 1e-2], "float16": [3e-2, 0.1]}[
+        np.dtype(dtype).name
+    ]
+
+
+def check_by_comparison(dtype):
+    """Compares with the NumPy types, returns NumPy scalars."""
+    if dtype == np.float64:
+        return np.float64(1e-6), np.float64(1e-6)
+    if dtype == np.float32:
+        return np.float32(3e-3), np.float32(3e-3)
+    return np.float16(0.05), np.float16(0.12)
+
+
+CHECK_CHOICES = [check_from_epsilon, check_table, check_by_comparison]
+
+
+@pytest.mark.parametrize("fn", CHECK_CHOICES)
+@pytest.mark.parametrize("seed", range(5))
+def test_every_defensible_gradient_check_passes(fn, seed):
+    run("choose_gradient_check", fn, seed=seed, hidden=True)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_reference_gradient_check_passes(seed):
+    from course_lib.gradcheck import choose_gradient_check
+
+    run("choose_gradient_check", choose_gradient_check, seed=seed, hidden=True)
+
+
+def _float64_recipe_everywhere(dtype):
+    return 1e-5, 1e-7
+
+
+@pytest.mark.parametrize(
+    "fn,hidden,message",
+    [
+        (_float64_recipe_everywhere, False, r"float32\) = \(1e-05, 1e-07\) fails a correct.*"
+         "No step does much better"),
+        (lambda d: (1e-12, 1e-2), False, "step is too small for float32"),
+        (lambda d: (0.9, 0.05), False, "step is too large"),
+        (lambda d: (1e-3, 0.5), False, "lets the backward that ignores the mask pass"),
+        (lambda d: check_table(d) if np.dtype(d).name != "float16" else (1e-2, 1e-3), True,
+         r"float16\) = \(0.01, 0.001\) fails a correct"),
+        (lambda d: (0.0, 1e-3), False, "step h = 0"),
+        (lambda d: (1e-5, 1.5), False, "threshold 1.5"),
+        (lambda d: 1e-5, False, "pair \\(h, threshold\\)"),
+    ],
+)  # fmt: skip
+def test_indefensible_gradient_checks_are_refused_naming_the_mistake(fn, hidden, message):
+    with pytest.raises(CheckFailure, match=message):
+        run("choose_gradient_check", fn, seed=0, hidden=hidden)
+
+
+def test_the_accepted_steps_are_those_where_running_the_check_tells_the_two_apart():
+    """In float32 with a threshold of 1e-2, the verdict accepts a step exactly when, on every
+    layer it draws, the correct dx passes and the dx that ignores the mask fails."""
+    from autograder.exercises.nb04_backprop import _check_seeds
+    from course_lib.gradcheck import masked_layer_check
+
+    seeds = _check_seeds(0, False)
+    outcomes = {}
+    for h in (1e-7, 1e-6, 1e-4, 1e-2, 0.3):
+        errors = [masked_layer_check(h, "float32", seed=seed) for seed in seeds]
+        works = all(e["correct"] <= 1e-2 < e["ignores_mask"] for e in errors)
+
+        def choice(dtype, h=h):
+            return (h, 1e-2) if np.dtype(dtype) == np.float32 else check_table(dtype)
+
+        try:
+            run("choose_gradient_check", choice, seed=0, hidden=False)
+            accepted = True
+        except CheckFailure:
+            accepted = False
+        assert accepted == works, h
+        outcomes[h] = accepted
+    assert outcomes == {1e-7: False, 1e-6: False, 1e-4: True, 1e-2: True, 0.3: True}
+
+
+def test_the_numbers_quoted_in_the_answer():
+    from course_lib.gradcheck import masked_layer_check
+
+    for dtype, h, best in (("float32", 5e-3, 2e-5), ("float16", 0.1, 1e-2)):
+        eps = float(np.finfo(dtype).eps)
+        assert f"{eps ** (1 / 3):.0e}" == f"{h:.0e}" and f"{eps ** (2 / 3):.0e}" == f"{best:.0e}"
+    buggy = [masked_layer_check(0.1, "float16", seed=s)["ignores_mask"] for s in range(50)]
+    assert round(min(buggy), 1) == 0.3  # "0.3 or more" for the ignored mask
+
+
+def test_masked_layer_check_refuses_bad_arguments():
+    from course_lib.gradcheck import choose_gradient_check, masked_layer_check
+
+    for args, kwargs, name in [((0.0, "float64"), {}, "h"), ((1e-5, "int32"), {}, "dtype"),
+                               ((1e-5, "float64"), {"p_drop": 1.0}, "p_drop"),
+                               ((1e-9, "float16"), {}, "h must be representable")]:  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            masked_layer_check(*args, **kwargs)
+    with pytest.raises(ValueError, match="dtype"):
+        choose_gradient_check("int8")
+
+
+@pytest.mark.slow
+def test_a_choose_gradient_check_that_calls_the_reference_scores_zero(tmp_path):
+    """Graded in a sandboxed kernel: course_lib's reference does not exist there, so handing
+    the choice to it scores 0 with a message naming the exercise; the rest scores in full."""
+    from autograder.grading import grade_notebook
+    from grading_helpers import submission, write
+
+    notebook = "04_backprop"
+    lazy = "from course_lib.gradcheck import choose_gradient_check\n"
+    path = write(
+        submission(notebook, {"choose_gradient_check_solution": lazy}, correct=True),
+        tmp_path / f"{notebook}.ipynb",
+    )
+    graded = grade_notebook(path, seed=5, timeout=60)
+    (lazy_test,) = [test for test in graded["tests"] if test["id"] == "choose_gradient_check"]
+    assert (lazy_test["points"], lazy_test["status"]) == (0, "failed")
+    assert f"does not exist while notebook {notebook} is graded" in lazy_test["message"]
+    assert "exercise choose_gradient_check" in lazy_test["message"]
+    others = [test for test in graded["tests"] if test["id"] != "choose_gradient_check"]
+    assert others and all(test["points"] == test["max_points"] for test in others), others
+
+
+def test_the_notebook_states_the_rate_the_check_runs_at():
+    from autograder.exercises.nb04_backprop import _CHECK_P_DROP
+    from test_prose import source
+
+    assert f"section 6 at `p_drop = {_CHECK_P_DROP}`" in source("04")

@@ -1,4 +1,5 @@
-"""Exercises of notebook 02: ``sample_mask``, ``prob_exactly_dropped``, ``dropped_count_range``.
+"""Exercises of notebook 02: ``sample_mask``, ``prob_exactly_dropped``, ``dropped_count_range``
+and the judgement ``choose_layer_width``.
 
 Conventions: ``p_drop`` is the probability that a unit is dropped, ``keep_prob = 1 - p_drop``;
 a mask is a boolean array with ``True`` = kept. Float masks of 0.0/1.0 are refused: the course's
@@ -15,7 +16,7 @@ from scipy import stats
 
 from course_lib import checks
 from course_lib import stats as course_stats
-from course_lib.analysis import dropped_count_range
+from course_lib.analysis import choose_layer_width, dropped_count_range, prob_fraction_within
 from course_lib.checks import CheckFailure
 
 from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
@@ -633,3 +634,135 @@ def _normal_ranges(n, p_drop, coverage) -> set:
         (clip(math.floor(low)), clip(math.ceil(high))),
         (clip(math.ceil(low)), clip(math.floor(high))),
     }
+
+
+# --- choose_layer_width (a judgement) ---------------------------------------------------------
+
+#: how far above the exact smallest width an answer may lie and still count as "the smallest":
+#: the probability is not monotone in n, so the smallest width beyond which every width works is
+#: a defensible answer too, and so is reading "within" as strictly inside the band; both lie at
+#: most 7.1% above the first width that works in the cases below (at p_drop 0.1, delta 0.05,
+#: alpha 1e-3; tests/test_nb02_bernoulli_binomial_exercises.py checks them against the slack)
+WIDTH_SLACK = 0.10
+
+
+def _width_cases(seed: int, hidden: bool) -> list[tuple[float, float, float]]:
+    """(p_drop, delta, alpha) of the situations the student's choice is asked for."""
+    cases = [(0.5, 0.05, 1e-3), (0.1, 0.05, 1e-3)]
+    if hidden:
+        cases += [
+            (0.2, 0.05, 1e-4),
+            (0.05, 0.02, 1e-4),
+            (0.8, 0.05, 1e-5),
+            (0.3, 0.05, 1e-2),
+            (0.5, 0.1, 1e-6),
+        ]
+        rng = np.random.default_rng([seed, 3])
+        for _ in range(2):
+            cases.append(
+                (
+                    float(rng.choice([0.2, 0.25, 0.3, 0.4, 0.5, 0.6])),
+                    float(rng.choice([0.03, 0.04, 0.05])),
+                    float(10.0 ** rng.uniform(-6, -2)),
+                )
+            )
+    return cases
+
+
+@exercise(
+    "choose_layer_width",
+    NOTEBOOK,
+    reference="course_lib.analysis.choose_layer_width",
+    equivalents=("course_lib.analysis.prob_fraction_within",),
+    hints=(
+        "For a given width n, the fraction dropped stays in the band exactly when the dropped "
+        "count K lies between n (p_drop - delta) and n (p_drop + delta): add up the Binomial "
+        "probabilities of those counts, and compare the total with 1 - alpha.",
+        "Then try widths one after the other (or a whole array of them at once with "
+        "scipy.stats.binom.cdf) and stop at the first that is enough. The probability wobbles "
+        "as n grows, so do not assume that a width just above a good one is good too.",
+        "A trap the check names: the normal approximation n = z**2 p_drop (1 - p_drop) / delta**2 "
+        "is a good first guess, but in the tails the binomial is lopsided and discrete, and the "
+        "exact probability at that n can fall short of 1 - alpha.",
+    ),
+)
+class ChooseLayerWidth:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        return {
+            "widths": [
+                kit.observed(call(fn, p_drop, delta, alpha))
+                for p_drop, delta, alpha in _width_cases(seed, hidden)
+            ]
+        }
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        cases = _width_cases(seed, hidden)
+        if len(observed["widths"]) != len(cases):
+            raise CheckFailure(f"expected {len(cases)} widths, the probe recorded another number.")
+        for (p_drop, delta, alpha), seen in zip(cases, observed["widths"], strict=True):
+            _judge_width(p_drop, delta, alpha, seen)
+
+
+def _whole_number(seen) -> int | None:
+    if isinstance(seen, np.ndarray) and seen.shape == () and seen.dtype.kind in "iuf":
+        value = float(seen)
+        if math.isfinite(value) and value == round(value):
+            return round(value)
+    return None
+
+
+def _normal_widths(p_drop: float, delta: float, alpha: float) -> dict[int, str]:
+    """Widths the normal approximation gives, with how each was obtained."""
+    variance = p_drop * (1 - p_drop)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    n = z * z * variance / delta**2
+    # with a continuity correction: z sqrt(n p q) + 1/2 <= n delta, a quadratic in sqrt(n)
+    root = (z * math.sqrt(variance) + math.sqrt(z * z * variance + 2 * delta)) / (2 * delta)
+    return {
+        math.ceil(n): f"n = z**2 p_drop (1 - p_drop) / delta**2 = {n:.1f}",
+        round(n): f"n = z**2 p_drop (1 - p_drop) / delta**2 = {n:.1f}",
+        math.ceil(root**2): "n from the normal approximation with a continuity correction",
+    }
+
+
+def _judge_width(p_drop: float, delta: float, alpha: float, seen) -> None:
+    call_text = f"choose_layer_width({p_drop:g}, {delta:g}, {alpha:g})"
+    n = _whole_number(seen)
+    if n is None or n < 1:
+        raise CheckFailure(
+            f"{call_text} must return a whole number of units >= 1, got "
+            f"{seen if isinstance(seen, str) else np.asarray(seen).tolist()}."
+        )
+    smallest = choose_layer_width(p_drop, delta, alpha)
+    outside = 1.0 - float(prob_fraction_within(n, p_drop, delta))
+    if outside > alpha:
+        normal = _normal_widths(p_drop, delta, alpha).get(n)
+        because = (
+            f" That is the normal approximation ({normal}): the exact binomial tail says it "
+            "falls short; count with the Binomial law itself."
+            if normal
+            else " Add up the exact Binomial probabilities of the counts inside the band."
+        )
+        raise CheckFailure(
+            f"{call_text} returned {n}, but with {n} units the fraction dropped leaves "
+            f"p_drop +- delta with probability {outside:.3g}, more than alpha = {alpha:g} "
+            f"(exact Binomial({n}, {p_drop:g}) law).{because}"
+        )
+    if n > (1 + WIDTH_SLACK) * smallest:
+        hoeffding = math.log(2 / alpha) / (2 * delta**2)
+        chebyshev = p_drop * (1 - p_drop) / (alpha * delta**2)
+        bound = ""
+        if n >= 0.9 * min(hoeffding, chebyshev):
+            bound = (
+                f" Bounds such as Hoeffding's (n >= ln(2/alpha) / (2 delta**2) = {hoeffding:.0f})"
+                f" or Chebyshev's (n >= p_drop (1 - p_drop) / (alpha delta**2) = {chebyshev:.0f})"
+                " guarantee the band for every n beyond them, but they are loose: the exact law "
+                "gets there with far fewer units."
+            )
+        raise CheckFailure(
+            f"{call_text} returned {n}: enough, but not the smallest width. {smallest} units "
+            f"already keep the fraction dropped within p_drop +- delta with probability >= "
+            f"1 - alpha (answers up to {WIDTH_SLACK:.0%} above the smallest are accepted).{bound}"
+        )

@@ -1,5 +1,5 @@
-"""Exercises of notebook 04: ``dropout_backward`` (graded with its own forward) and
-``relative_error``.
+"""Exercises of notebook 04: ``dropout_backward`` (graded with its own forward),
+``relative_error`` and the judgement ``choose_gradient_check``.
 
 Conventions: ``p_drop`` is the probability that a unit is dropped, ``keep_prob = 1 - p_drop``;
 inverted dropout computes ``out = x * mask / keep_prob`` in training and ``out = x`` at inference.
@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from course_lib.checks import CheckFailure, assert_binomial_count
+from course_lib.gradcheck import masked_layer_check
 from course_lib.gradcheck import relative_error as reference_relative_error
 
 from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
@@ -594,3 +595,114 @@ def _judge_relative_error(a, b, seen, cases, values) -> None:
         f"relative_error gave {value:.6g} for {where}, expected {expected:.6g} "
         "= ||a - b|| / (||a|| + ||b||) with Euclidean norms."
     )
+
+
+# --- choose_gradient_check (a judgement) ------------------------------------------------------
+
+#: the rate of the layer the check is run on, as in section 6
+_CHECK_P_DROP = 0.5
+
+
+def _check_dtypes(hidden: bool) -> list[np.dtype]:
+    names = ["float64", "float32", "float16"] if hidden else ["float64", "float32"]
+    return [np.dtype(name) for name in names]
+
+
+def _check_seeds(seed: int, hidden: bool) -> list[int]:
+    """The layers (inputs and mask) the student's check is run on: the choice must work for
+    every one, not for one draw."""
+    return [int(s) for s in np.random.default_rng([seed, 4]).integers(0, 2**31, 8 if hidden else 3)]
+
+
+@exercise(
+    "choose_gradient_check",
+    NOTEBOOK,
+    reference="course_lib.gradcheck.choose_gradient_check",
+    hints=(
+        "A check works when a correct backward passes it and the buggy one of section 6 fails "
+        "it: the threshold must lie between the relative error a correct gradient keeps and "
+        "the error of the bug. Both depend on the step and on the precision.",
+        "The error of a correct gradient has two parts (section 3): truncation, which grows "
+        "with the step, and rounding, about the precision's epsilon (np.finfo(dtype).eps) "
+        "divided by the step. Where do they balance in each dtype, and how large is the error "
+        "there?",
+        "The float64 recipe of section 3 does not carry over: in float32 a step of 1e-7 is "
+        "lost in rounding, and no step gets a correct gradient below 1e-7. Run "
+        "masked_layer_check for a few steps in each dtype and leave a margin on both sides.",
+    ),
+)
+class ChooseGradientCheck:
+    @staticmethod
+    def probe(fn, seed, hidden):
+        return {
+            "choices": [
+                kit.observed(call(fn, dtype), sequences=True) for dtype in _check_dtypes(hidden)
+            ]
+        }
+
+    @staticmethod
+    def verdict(observed, seed, hidden):
+        dtypes = _check_dtypes(hidden)
+        if len(observed["choices"]) != len(dtypes):
+            raise CheckFailure(
+                f"expected {len(dtypes)} choices, the probe recorded another number."
+            )
+        for dtype, seen in zip(dtypes, observed["choices"], strict=True):
+            _judge_gradient_check(dtype, seen, _check_seeds(seed, hidden))
+
+
+def _judge_gradient_check(dtype: np.dtype, seen, seeds: list[int]) -> None:
+    call_text = f"choose_gradient_check({dtype.name})"
+    if not isinstance(seen, np.ndarray) or seen.shape != (2,):
+        raise CheckFailure(
+            f"{call_text} must return a pair (h, threshold) of numbers, got "
+            f"{seen if isinstance(seen, str) else f'shape {np.shape(seen)}'}."
+        )
+    h, threshold = (float(value) for value in seen)
+    if not (math.isfinite(h) and h > 0 and dtype.type(h) > 0 and h < 1):
+        raise CheckFailure(
+            f"{call_text} returned the step h = {h:g}: it must be > 0, below 1 and not round to "
+            f"0 in {dtype.name} (whose smallest positive number is "
+            f"{float(np.finfo(dtype).smallest_subnormal):.3g})."
+        )
+    if not 0 < threshold < 1:
+        raise CheckFailure(
+            f"{call_text} returned the threshold {threshold:g}: a relative error lies in [0, 1], "
+            "so a threshold that tells anything apart is in (0, 1)."
+        )
+    eps = float(np.finfo(dtype).eps)
+    for seed in seeds:
+        errors = masked_layer_check(h, dtype, p_drop=_CHECK_P_DROP, seed=seed)
+        correct, buggy = errors["correct"], errors["ignores_mask"]
+        if correct > threshold:
+            best = masked_layer_check(eps ** (1 / 3), dtype, p_drop=_CHECK_P_DROP, seed=seed)
+            if best["correct"] > threshold:
+                why = (
+                    f"No step does much better in {dtype.name}: even at h = eps**(1/3) = "
+                    f"{eps ** (1 / 3):.2g} a correct gradient keeps a relative error of "
+                    f"{best['correct']:.2g}. The threshold must sit above the error that "
+                    f"{dtype.name}'s rounding leaves (eps = {eps:.3g})."
+                )
+            elif h < eps ** (1 / 3):
+                why = (
+                    f"The step is too small for {dtype.name}: each J is rounded by about eps "
+                    f"* |J| (eps = {eps:.3g}), and divided by 2h that rounding swamps the "
+                    "difference."
+                )
+            else:
+                why = (
+                    "The step is too large: the truncation error of centred differences grows "
+                    "like h**2."
+                )
+            raise CheckFailure(
+                f"{call_text} = ({h:g}, {threshold:g}) fails a correct backward pass: its "
+                f"relative error against centred differences is {correct:.2g} > {threshold:g} "
+                f"on the layer of section 6 (p_drop = {_CHECK_P_DROP}, layer seed {seed}). {why}"
+            )
+        if buggy <= threshold:
+            raise CheckFailure(
+                f"{call_text} = ({h:g}, {threshold:g}) lets the backward that ignores the mask "
+                f"pass: its relative error is {buggy:.2g} <= {threshold:g} (layer seed {seed}). "
+                "A check this loose cannot see section 6's bug: lower the threshold towards the "
+                "error a correct gradient keeps."
+            )

@@ -10,7 +10,9 @@
 # 3. explain why "exactly 512 of 1024 dropped" is unlikely even though 512 is the most likely count;
 # 4. say how tightly the dropped count concentrates around $n\cdot p_{drop}$ (its relative spread
 #    falls as $1/\sqrt n$), and compute a central range that holds it 95% of the time;
-# 5. translate every formula between the "p = keep" and "p = drop" conventions.
+# 5. translate every formula between the "p = keep" and "p = drop" conventions;
+# 6. choose how wide a layer must be for its dropped fraction to stay near `p_drop`, with the
+#    exact law rather than a normal approximation, and defend the choice.
 #
 # **Convention.** In this course `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`, as in PyTorch's `nn.Dropout(p)` and Keras's `Dropout(rate)`. A mask is a
@@ -451,6 +453,78 @@ print(f"{'dropped var':>14} {moments.dropped_var:>9.1f} {moments.measured_droppe
 # inputs would be extreme, so keep 80% and pass torch.nn.Dropout(p=0.2). The hidden value 0.5
 # cannot tell the conventions apart; the scaling can: weights multiplied by p at test time (or
 # activations divided by p in training) mean p is the keep probability.
+
+# %% [markdown] id="choose-layer-width-intro"
+# ## 11. Exercise: how wide must a layer be? (your choice, defended)
+#
+# Section 7 showed that wide layers drop an almost fixed fraction of their units. How wide is
+# wide enough? Say you want the fraction dropped in one step to stay within $\pm\delta$ of
+# `p_drop` with probability at least $1 - \alpha$. Write `choose_layer_width(p_drop, delta,
+# alpha)` returning the **smallest** width $n$ that achieves it.
+#
+# You choose the method, and you defend it below. The check accepts every width whose exact
+# Binomial probability of staying in the band (boundaries included) is at least $1 - \alpha$ and
+# that is at most 10% above the exact smallest one: the probability wobbles as $n$ grows, so
+# "the smallest width from which every larger width works" is a fair answer too. It rejects a
+# width that falls short by the exact law (whatever formula produced it) and one far above the
+# smallest (a loose bound). It asks for several situations, not one.
+#
+# **Points** (4): 2 for the widths, 2 for your defence below.
+
+# %% id="choose-layer-width-solution" nbgrader={"grade": false, "grade_id": "choose_layer_width_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def choose_layer_width(p_drop, delta, alpha):
+    """Smallest layer width n whose dropped fraction stays within p_drop +- delta with
+    probability at least 1 - alpha.
+
+    Parameters
+    ----------
+    p_drop : float in (0, 1)
+    delta : float in (0, 1)
+        Allowed distance of the fraction dropped from p_drop.
+    alpha : float in (0, 1)
+        Allowed probability of leaving the band.
+
+    Returns
+    -------
+    int >= 1
+    """
+    ### BEGIN SOLUTION
+    from scipy import stats
+
+    start = 1
+    while True:
+        n = np.arange(start, 2 * start + 1000)
+        lo = np.ceil(n * (p_drop - delta) - 1e-9 * n)
+        hi = np.floor(n * (p_drop + delta) + 1e-9 * n)
+        inside = stats.binom.cdf(hi, n, p_drop) - stats.binom.cdf(lo - 1, n, p_drop)
+        enough = np.flatnonzero(inside >= 1 - alpha)
+        if enough.size:
+            return int(n[enough[0]])
+        start = int(n[-1]) + 1
+    ### END SOLUTION
+
+# %% id="choose-layer-width" nbgrader={"grade": true, "grade_id": "choose_layer_width", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check("choose_layer_width", choose_layer_width)
+### BEGIN HIDDEN TESTS
+check("choose_layer_width", choose_layer_width, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] id="choose-layer-width-question"
+# **Defend your choice in a few sentences:** how does your function find the width, why is it
+# the smallest (or why is yours a fair reading of "smallest"), and when would the normal
+# approximation $n \approx z^2\,p(1-p)/\delta^2$ have led you astray?
+
+# %% [markdown] id="explain-layer-width" nbgrader={"grade": true, "grade_id": "explain_layer_width", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# The dropped count K is Binomial(n, p_drop), so the fraction stays in the band exactly when K
+# lies between n(p_drop - delta) and n(p_drop + delta); the function adds up those Binomial
+# probabilities with the exact cdf and tries every width in turn, returning the first that
+# reaches 1 - alpha, which is by construction the smallest. The probability is not monotone in
+# n (the band gains or loses a whole count at a time), so a width just above the answer can fall
+# short again; asking for the width from which every larger one works is a fair, slightly larger
+# answer. The normal approximation ignores both the discreteness and the skew of the binomial:
+# with small alpha or p_drop far from 1/2 its width can sit just below what the exact tail needs
+# (at p_drop = 0.5, delta = 0.05, alpha = 1e-3 it gives 1083, where the band is left with
+# probability just above alpha, while the exact answer is 1071).
 
 # %% [markdown] id="0f4cf69b3483"
 # ## Summary

@@ -8,7 +8,8 @@
 # 2. implement inverted dropout as a pure layer function that passes a statistical test;
 # 3. state *exactly* how inverted dropout changes the gradients and the learning rate (the
 #    so-called boosting factor), and check the statement numerically;
-# 4. choose a different `p_drop` per layer, and pair dropout with L2 or max-norm.
+# 4. choose a different `p_drop` per layer, defend the choice, and pair dropout with L2 or
+#    max-norm.
 #
 # **Convention.** Throughout the course `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`. Some texts write `p` for the probability of *keeping* a unit (Srivastava
@@ -268,7 +269,79 @@ for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
 # going into some of the matrix's output units, ours removes weights coming out of some of its
 # input units. More knobs cost more tuning: most practitioners keep one rate for all hidden layers
 # and a smaller one (or none) for the input.
+
+# %% [markdown] id="choose-keep-probs-intro"
+# ## 7. Exercise: choose the rates of a network (your choice, defended)
 #
+# Write `choose_keep_probs(layer_sizes)`: for a fully connected network that overfits, return one
+# `keep_prob` per dropout site, in the layout of `course_lib.nn.MLP` (the input first, then each
+# hidden layer; the output is never dropped). There is no single right answer; the check accepts
+# every choice that obeys the rules of section 6, made precise:
+#
+# * the input keeps at least 0.8 (it carries the data itself; Srivastava et al. keep 80% of
+#   the inputs);
+# * no hidden layer keeps less than 0.4 (with the width fixed, their error is flat for
+#   `keep_prob` from 0.4 to 0.8 and rises below);
+# * a narrow layer must not vanish: all $w$ units of a hidden layer are dropped at once with
+#   probability $\text{p\_drop}^w$ (notebook 02), which must stay at most 0.1;
+# * the network overfits, so if some hidden layer has 5 units or more, some hidden layer drops
+#   at least 20%;
+# * bigger layers are kept no more than smaller ones, up to a slack of 0.05. "Bigger" may mean
+#   the weights a layer feeds (this course's attachment), its width, the weights that feed it
+#   (the attachment of the deeplearning.ai notes) or all the weights around it: a choice that
+#   follows any one of these rankings is accepted.
+#
+# The check asks for several architectures, not one.
+#
+# **Points** (4): 2 for the choices, 2 for your defence below.
+
+# %% id="choose-keep-probs-solution" nbgrader={"grade": false, "grade_id": "choose_keep_probs_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def choose_keep_probs(layer_sizes):
+    """One keep_prob per dropout site (the input, then each hidden layer) for an overfitting
+    fully connected network with the given layer sizes.
+
+    Parameters
+    ----------
+    layer_sizes : list of int, at least 3 (input, hidden layers, output)
+
+    Returns
+    -------
+    list of float in (0, 1], len(layer_sizes) - 1 of them
+    """
+    ### BEGIN SOLUTION
+    hidden = layer_sizes[1:-1]
+    widest = max(hidden)
+    keep = [0.9]
+    for width in hidden:
+        # drop in proportion to the width, at most 0.5, and never so much that the whole
+        # layer vanishes in more than one step in ten
+        p_drop = min(0.5 * width / widest, 0.1 ** (1 / width))
+        keep.append(1 - p_drop)
+    return keep
+    ### END SOLUTION
+
+# %% id="choose-keep-probs" nbgrader={"grade": true, "grade_id": "choose_keep_probs", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check("choose_keep_probs", choose_keep_probs)
+### BEGIN HIDDEN TESTS
+check("choose_keep_probs", choose_keep_probs, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] id="choose-keep-probs-question"
+# **Defend your choice in a few sentences:** which ranking of the layers did you follow and
+# why, what does your rule give for 3-7-7-3-2-1, and what would go wrong with `p_drop = 0.5`
+# on every hidden layer of that network?
+
+# %% [markdown] id="explain-keep-probs" nbgrader={"grade": true, "grade_id": "explain_keep_probs", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# I rank hidden layers by width: a wide layer has many units that can co-adapt and feeds many
+# weights, so it gets the highest p_drop, 0.5 for the widest, and narrower layers get
+# proportionally less. The input keeps 0.9, since what it loses no later layer can recover. For
+# 3-7-7-3-2-1 that gives keep_prob 0.9 on the input, 0.5 on both 7-unit layers and about 0.79
+# and 0.86 on the 3- and 2-unit layers, whose p_drop is capped so that the whole layer is
+# dropped at once in at most one step in ten. With p_drop = 0.5 everywhere the 2-unit layer
+# would be dropped entirely in a quarter of the steps (0.5 ** 2), so the output would often see
+# nothing, and the input would lose half of the data.
+
+# %% [markdown] id="a1f3c5e7b9d2"
 # ## Summary
 #
 # * Standard dropout scales at inference, inverted dropout scales in training; both keep

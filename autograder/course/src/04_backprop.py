@@ -11,7 +11,9 @@
 #    step $h$ knowing what truncation and rounding each cost;
 # 4. explain why the cost $J$ is not one function once dropout is on, and debug in two phases:
 #    first with `p_drop = 0`, then with dropout on and the mask held fixed;
-# 5. find a real-world bug: a dropout layer whose backward pass ignores the mask.
+# 5. find a real-world bug: a dropout layer whose backward pass ignores the mask;
+# 6. choose the step and the pass threshold of a gradient check in float64, float32 and float16,
+#    and defend the choice.
 #
 # **Convention.** `p_drop` is the probability that a unit is **dropped** and
 # `keep_prob = 1 - p_drop`. A mask $m$ is boolean, `True` (1) = kept. The deeplearning.ai notes
@@ -405,6 +407,76 @@ for p_drop in (0.0, 0.5):
 # already holds the forward's mask. With p_drop = 0 the mask is all ones and scale is 1, so the
 # buggy and the correct dx coincide: only a check with dropout on (and the mask held fixed)
 # can see the bug.
+
+# %% [markdown] id="choose-gradient-check-intro"
+# ## 7. Exercise: a gradient check for every precision (your choice, defended)
+#
+# Section 3's recipe (a step near $10^{-5}$, agreement below $10^{-7}$) is for float64. Models
+# are often trained in float32 or float16, and a check must then be run, or at least read, in
+# that precision. Write `choose_gradient_check(dtype)` returning a pair `(h, threshold)`: the
+# step of the centred differences and the relative error at or below which the check passes,
+# for `dtype` one of `np.dtype("float64")`, `np.dtype("float32")`, `np.dtype("float16")`.
+#
+# The check accepts every pair that **really tells a correct backward from section 6's buggy
+# one**: run on the layer of section 6 at `p_drop = 0.5` in that precision, with the mask fixed,
+# a correct `dx` must pass (relative error $\le$ threshold) and the `dx` that ignores the mask
+# must fail (relative error $>$ threshold), for every one of several layers drawn at random.
+# `masked_layer_check(h, dtype, seed=...)` runs that check and returns both relative errors:
+# use it to explore, then choose with a margin on both sides.
+#
+# **Points** (4): 2 for the choices, 2 for your defence below.
+
+# %% id="d5b2e8f1c4a7" tags=["demo"]
+from course_lib.gradcheck import masked_layer_check
+
+for dtype in ("float64", "float32"):
+    for h in (1e-7, 1e-5, 1e-3):
+        errors = masked_layer_check(h, dtype, seed=0)
+        print(f"{dtype}, h = {h:.0e}: correct {errors['correct']:.1e}, "
+              f"ignores the mask {errors['ignores_mask']:.1e}")
+
+# %% id="choose-gradient-check-solution" nbgrader={"grade": false, "grade_id": "choose_gradient_check_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def choose_gradient_check(dtype):
+    """Step and pass threshold of a centred-difference gradient check in ``dtype``.
+
+    Parameters
+    ----------
+    dtype : numpy dtype, float64, float32 or float16
+
+    Returns
+    -------
+    (h, threshold) : two floats in (0, 1)
+    """
+    ### BEGIN SOLUTION
+    eps = float(np.finfo(dtype).eps)
+    h = eps ** (1 / 3)  # where truncation (h**2) and rounding (eps / h) balance
+    # the best error a correct gradient reaches is about eps**(2/3), a wrong one about 1:
+    # put the threshold halfway between them on a log scale
+    threshold = eps ** (1 / 3)
+    return h, threshold
+    ### END SOLUTION
+
+# %% id="choose-gradient-check" nbgrader={"grade": true, "grade_id": "choose_gradient_check", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+check("choose_gradient_check", choose_gradient_check)
+### BEGIN HIDDEN TESTS
+check("choose_gradient_check", choose_gradient_check, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown] id="choose-gradient-check-question"
+# **Defend your choice in a few sentences:** why does the float64 recipe fail in float32, how
+# did you place `h` and the threshold in each precision, and what does a float16 check still
+# tell you?
+
+# %% [markdown] id="explain-gradient-check" nbgrader={"grade": true, "grade_id": "explain_gradient_check", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# The error of centred differences is about h**2 (truncation) plus eps / h (rounding of J), so
+# the best step is near eps**(1/3) and the best error near eps**(2/3): about 6e-6 and 4e-11 in
+# float64, but 5e-3 and 2e-5 in float32 and 0.1 and 1e-2 in float16. In float32 a step of 1e-7
+# is lost in rounding, and no step brings a correct gradient below 1e-7, so the float64
+# threshold would fail every correct backward. I take h = eps**(1/3) and a threshold halfway
+# (on a log scale) between the best correct error and 1, which is eps**(1/3) again: far above
+# what rounding leaves and far below the 0.3 or more of a gradient that ignores half the mask. In
+# float16 the window is narrow: the check still catches a mask ignored at p_drop = 0.5, but it
+# could not see a bug that changes the gradient by a few percent.
 
 # %% [markdown] id="cb86a3fc1004"
 # ## Summary
