@@ -149,21 +149,11 @@ def compute_results(
 
 
 def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
-    """Write the results as JSON, one run per line so that a diff stays readable."""
-    blocks = []
-    for label, label_runs in results["runs"].items():
-        lines = ",\n".join("    " + json.dumps(run, separators=(",", ":")) for run in label_runs)
-        blocks.append(f"   {json.dumps(label)}: [\n{lines}\n   ]")
-    fields = [
-        f"  {json.dumps(name)}: "
-        + (
-            "{\n" + ",\n".join(blocks) + "\n  }"
-            if name == "runs"
-            else json.dumps(value, indent=1).replace("\n", "\n  ")
-        )
-        for name, value in results.items()
-    ]
-    Path(path).write_text("{\n" + ",\n".join(fields) + "\n}\n")
+    """Write the results as JSON, one run per line so that a diff stays readable (the layout of
+    notebook 07's record, :func:`course_lib.lessons.nb07_capstone.save_results`)."""
+    from .nb07_capstone import save_results as save_record
+
+    save_record(results, path)
 
 
 def load_results(path: Path = RESULTS_PATH) -> dict:
