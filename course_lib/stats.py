@@ -14,10 +14,15 @@ draws its random numbers. Two-sided regions spend ``alpha / 2`` on each side.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from scipy import stats
-
+from ._lazy import lazy_module
 from ._validate import check_count, check_nonnegative, check_open_unit, check_probability
+
+if TYPE_CHECKING:
+    from scipy import stats
+else:  # imported on first use: most users of this module never need it (see course_lib._lazy)
+    stats = lazy_module("scipy.stats")
 
 DEFAULT_ALPHA = 1e-9
 
