@@ -8,11 +8,13 @@ submission), for a quicker run.
 
 Next to the wall-clock times it prints the CPU seconds each way used, in every process it
 started (the grader, its workers, the kernels and their sandboxes), and how many cores that kept
-busy on average (CPU seconds / wall seconds). A grader whose one worker already keeps about two
-cores busy (it starts the next submission's kernel while it grades the current one) cannot
-become much faster with a second worker on a two-core machine: the ratio of CPU seconds shows
-it. CPU time is read from a ``cpuacct`` control group made for each run where the machine lets
-the benchmark make one (exact; the kernels' sandboxes stay inside it), otherwise from sampling
+busy on average (CPU seconds / wall seconds). One worker starts the next submission's kernel
+while it grades the current one, so it can keep more than one core busy; where it keeps both
+busy, a second worker cannot make grading much faster on two cores. The cores-busy column shows
+whether that is the case, and the ratio of CPU seconds whether a second worker adds work.
+
+CPU time is read from a ``cpuacct`` control group made for each run where the machine lets the
+benchmark make one (exact; the kernels' sandboxes stay inside it), otherwise from sampling
 ``/proc`` ten times a second (misses at most the last tenth of a second of each process); the
 sampling also splits the CPU between the kernels and the grader's own processes. The load
 average before and after the run is printed too: other jobs on the machine slow every way.
