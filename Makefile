@@ -79,12 +79,15 @@ notebooks: $(STAMP)
 
 ## make bench: speed ratios of the dropout layer against baselines and of training the MLP
 ## against PyTorch (if installed), what the grading sandbox costs and skipping demonstration
-## cells saves, per notebook, and how long every slider of every notebook takes to redraw
+## cells saves, per notebook, how long every slider of every notebook takes to redraw, and how
+## fast a class of 30 is graded with 1 and 2 workers against nbgrader autograde (wall-clock
+## and CPU seconds)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_dropout.py
 	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_sandbox.py
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_grading.py
 
 ## make experiment: test error on digits with and without dropout, 10 seeds, with 95% t-intervals
 ## and the paired difference (20 training runs, two at a time; the README quotes the record of

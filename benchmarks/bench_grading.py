@@ -6,6 +6,19 @@ plain ``nbgrader autograde`` (at least 3x faster per notebook), and two workers 
 (at least 1.8x faster). ``--students N`` grades N of the 30 (spread over every kind of
 submission), for a quicker run.
 
+Next to the wall-clock times it prints the CPU seconds each way used, in every process it
+started (the grader, its workers, the kernels and their sandboxes), and how many cores that kept
+busy on average (CPU seconds / wall seconds). One worker starts the next submission's kernel
+while it grades the current one, so it can keep more than one core busy; where it keeps both
+busy, a second worker cannot make grading much faster on two cores. The cores-busy column shows
+whether that is the case, and the ratio of CPU seconds whether a second worker adds work.
+
+CPU time is read from a ``cpuacct`` control group made for each run where the machine lets the
+benchmark make one (exact; the kernels' sandboxes stay inside it), otherwise from sampling
+``/proc`` ten times a second (misses at most the last tenth of a second of each process); the
+sampling also splits the CPU between the kernels and the grader's own processes. The load
+average before and after the run is printed too: other jobs on the machine slow every way.
+
     python benchmarks/bench_grading.py [--students 30]
 """
 
@@ -17,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +57,110 @@ def make_submissions(root: Path, students: int) -> int:
     return len(keep)
 
 
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, float, bool]]:
+    """{pid: (parent pid, CPU seconds so far, whether it is a kernel)} of every process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stream:
+                fields = stream.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as stream:
+                kernel = b"ipykernel" in stream.read()
+        except OSError:
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        table[int(entry)] = (int(fields[1]), cpu, kernel)
+    return table
+
+
+class _Sampler(threading.Thread):
+    """CPU seconds of a process and its descendants, by sampling ``/proc`` every 0.1 s:
+    kernels (command lines naming ipykernel) apart from the rest."""
+
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root, self.done = root, threading.Event()
+        self.seen: dict[int, tuple[float, bool]] = {}
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            table = _processes()
+            for pid, (_, cpu, kernel) in table.items():
+                ancestor = pid
+                while ancestor in table and ancestor != self.root and ancestor > 1:
+                    ancestor = table[ancestor][0]
+                if ancestor == self.root or pid in self.seen:
+                    was_kernel = self.seen.get(pid, (0.0, False))[1]
+                    self.seen[pid] = (
+                        max(cpu, self.seen.get(pid, (0.0, False))[0]),
+                        kernel or was_kernel,
+                    )
+            self.done.wait(0.1)
+
+    def split(self) -> tuple[float, float]:
+        """(CPU seconds of the kernels, of every other process)."""
+        kernels = sum(cpu for cpu, kernel in self.seen.values() if kernel)
+        return kernels, sum(cpu for cpu, _ in self.seen.values()) - kernels
+
+
+def _cpuacct_group() -> Path | None:
+    """A new cpuacct control group, where the machine lets this process make one."""
+    if not (CPUACCT / "cpuacct.usage").exists() or not os.access(CPUACCT, os.W_OK):
+        return None
+    group = CPUACCT / f"bench-grading-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        group.mkdir()
+    except OSError:
+        return None
+    return group
+
+
+def measured_run(command: list[str], *, check: bool, cwd: Path, env: dict) -> dict[str, float]:
+    """Run ``command`` (its output discarded; raise if it fails and ``check``); its wall-clock
+    seconds and the CPU seconds of every process it started: ``cpu`` in all (exact where a
+    cpuacct group could be made), and as sampled, ``kernel cpu`` and ``grader cpu``."""
+    group = _cpuacct_group()
+
+    def join_group() -> None:  # in the child, before it runs the command
+        if group is not None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=join_group,
+    )
+    sampler = _Sampler(process.pid)
+    sampler.start()
+    _, errors = process.communicate()
+    wall = time.perf_counter() - started
+    sampler.done.set()
+    sampler.join()
+    kernels, grader = sampler.split()
+    cpu = kernels + grader
+    if group is not None:
+        cpu = int((group / "cpuacct.usage").read_text()) / 1e9
+        for _ in range(50):  # the last processes leave the group a moment after they exit
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+    if check and process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, stderr=errors)
+    return {"wall": wall, "cpu": cpu, "kernel cpu": kernels, "grader cpu": grader}
+
+
 def _env(course: Path) -> dict:
     return dict(
         os.environ,
@@ -51,23 +169,20 @@ def _env(course: Path) -> dict:
     )
 
 
-def time_course_grader(submissions: Path, workers: int, work: Path) -> float:
+def time_course_grader(submissions: Path, workers: int, work: Path) -> dict[str, float]:
     course = work / f"course-{workers}"
     course.mkdir()
-    started = time.perf_counter()
-    subprocess.run(
+    return measured_run(
         grade_command(
             submissions, work / f"out-{workers}", course, "--workers", str(workers), "--quiet"
         ),
         check=True,
         cwd=ROOT,
         env=_env(course),
-        capture_output=True,
     )
-    return time.perf_counter() - started
 
 
-def time_nbgrader(submissions: Path, work: Path) -> float:
+def time_nbgrader(submissions: Path, work: Path) -> dict[str, float]:
     course = work / "nbgrader-course"
     shutil.copytree(ROOT / "autograder" / "course" / "source" / NB, course / "source" / NB)
     (course / "nbgrader_config.py").write_text(
@@ -90,16 +205,15 @@ def time_nbgrader(submissions: Path, work: Path) -> float:
             check=True,
             capture_output=True,
         )
-    started = time.perf_counter()
     # nbgrader stops at nothing but reports failures in its exit status: ignore it here
-    subprocess.run([*nbgrader, "autograde", NB], cwd=course, env=_env(course), capture_output=True)
-    return time.perf_counter() - started
+    return measured_run([*nbgrader, "autograde", NB], check=False, cwd=course, env=_env(course))
 
 
-def main(argv=None) -> dict[str, float]:
+def main(argv=None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--students", type=int, default=30, help="how many of the 30 (1 to 30)")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         students = make_submissions(work / "submitted", max(1, args.students))
@@ -108,19 +222,41 @@ def main(argv=None) -> dict[str, float]:
             "workers 2": time_course_grader(work / "submitted", 2, work),
             "nbgrader": time_nbgrader(work / "submitted", work),
         }
+    load_after = os.getloadavg()
     names = {
         "workers 1": "python -m autograder grade --workers 1",
         "workers 2": "python -m autograder grade --workers 2",
         "nbgrader": "nbgrader autograde (one process)",
     }
     print(f"{len(timings)} ways to grade the same {students} notebooks of {NB}:")
-    for way, seconds in timings.items():
-        print(f"  {names[way]:42s} {seconds:7.1f} s   {seconds / students:5.2f} s a notebook")
-    print("speed-ups (target in brackets):")
+    print(
+        f"  {'':42s} {'wall':>7s}   {'a notebook':>10s}   {'CPU':>7s}   {'CPU a notebook':>14s}"
+        f"   {'cores busy':>10s}   {'of it in kernels':>16s}"
+    )
+    for way, run in timings.items():
+        sampled = run["kernel cpu"] + run["grader cpu"]
+        print(
+            f"  {names[way]:42s} {run['wall']:6.1f}s   {run['wall'] / students:9.2f}s"
+            f"   {run['cpu']:6.1f}s   {run['cpu'] / students:13.2f}s"
+            f"   {run['cpu'] / run['wall']:10.2f}"
+            f"   {run['kernel cpu'] / sampled if sampled else 0.0:15.0%}"
+        )
+    print("speed-ups (target in brackets), and the same ratio of CPU seconds:")
     for name, (fast, slow, target) in TARGETS.items():
-        ratio = timings[slow] / timings[fast]
+        ratio = timings[slow]["wall"] / timings[fast]["wall"]
+        cpu_ratio = timings[slow]["cpu"] / timings[fast]["cpu"]
         verdict = "met" if ratio >= target else "not met"
-        print(f"  {name:32s} {ratio:5.2f}x   [target >= {target:.1f}x: {verdict}]")
+        print(
+            f"  {name:32s} {ratio:5.2f}x   [target >= {target:.1f}x: {verdict}]"
+            f"   CPU seconds {cpu_ratio:5.2f}x"
+        )
+    print(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + "; after: "
+        + ", ".join(f"{x:.2f}" for x in load_after)
+        + f" (on {os.cpu_count()} cores)"
+    )
     return timings
 
 

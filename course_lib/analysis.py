@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from scipy import stats
 
+from ._lazy import lazy_module
 from ._validate import (
     check_count,
     check_float_array,
@@ -29,6 +29,11 @@ from ._validate import (
     per_layer_p_drop,
 )
 from .masks import sample_mask
+
+if TYPE_CHECKING:
+    from scipy import stats
+else:  # imported on first use: most users of this module never need it (see course_lib._lazy)
+    stats = lazy_module("scipy.stats")
 
 __all__ = [
     "MaskSummary",

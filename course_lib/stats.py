@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 
+from ._lazy import lazy_module
 from ._validate import (
     ArgumentTypeError,
     check_count,
@@ -26,6 +27,11 @@ from ._validate import (
     check_open_unit,
     check_probability,
 )
+
+if TYPE_CHECKING:
+    from scipy import stats
+else:  # imported on first use: most users of this module never need it (see course_lib._lazy)
+    stats = lazy_module("scipy.stats")
 
 DEFAULT_ALPHA = 1e-9
 

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.assemble import assemble
 from autograder.autograded import build
-from autograder.gradebook import GradebookWriter
+from autograder.gradebook import GradebookWriter, alembic_head
 from autograder.grading import GradingError
 from grading_helpers import ROOT, autograded_points, instructor, released, submission, write
 
@@ -42,8 +42,7 @@ def _autograded(notebook, forward_points: float):
 
 @pytest.fixture(scope="module")
 def writer(tmp_path_factory):
-    """One gradebook for the module (a new one costs nbgrader an ``alembic`` run); each test
-    records students of its own."""
+    """One gradebook for the module; each test records students of its own."""
     path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
     with GradebookWriter(f"sqlite:///{path}", SOURCE, course_id="dropout") as shared:
         yield shared
@@ -166,3 +165,15 @@ def test_a_changed_assignment_is_refused_once_students_submitted(writer, tmp_pat
     refused = "the gradebook refuses late: Cannot add or remove"
     with second, pytest.raises(GradingError, match=refused):
         second.ensure_assignment("late")
+
+
+@pytest.mark.slow
+def test_a_new_gradebook_is_stamped_with_the_revision_alembic_heads_prints(tmp_path):
+    from nbgrader.api import get_alembic_version
+    from sqlalchemy import text
+
+    with GradebookWriter(f"sqlite:///{tmp_path / 'gradebook.db'}", SOURCE) as new:
+        stamped = new.gradebook.db.execute(text("SELECT version_num FROM alembic_version"))
+        revision = stamped.scalar_one()
+    # nbgrader's own way: the alembic command (on PATH since the writer opened the gradebook)
+    assert revision == alembic_head() == get_alembic_version()

@@ -6,6 +6,7 @@ No test times anything: what the pool is for (speed) is measured by benchmarks/b
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,6 +120,9 @@ def test_the_waiting_kernel_imports_the_course_and_only_modules():
         module.split(".")[0] in {"numpy", "matplotlib", "ipywidgets", "course_lib", "autograder"}
         for module in modules
     )
+    # SciPy's statistics only where grading uses them (they cost a kernel 0.6 s of CPU)
+    assert "scipy.stats" not in modules
+    assert "scipy.stats" in preload_modules(grading_copy("02_bernoulli_binomial"))
 
 
 def test_each_submission_gets_a_kernel_of_its_own_that_nothing_of_the_last_reaches(pool, copy):
@@ -255,10 +259,19 @@ def test_grading_a_class_leaves_no_process_and_a_hang_costs_only_its_own_noteboo
 
 
 def test_ctrl_c_while_grading_leaves_no_kernel(tmp_path):
+    # not under tmp_path: once pytest's numbered folders pass pytest-99, the kernels' socket
+    # paths there exceed the 107 bytes allowed, and every kernel fails to start
+    scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-"))
+    try:
+        _interrupt_grading(tmp_path, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _interrupt_grading(tmp_path: Path, scratch: Path) -> None:
     submissions = tmp_path / "submitted"
     _class(submissions, 6)
     (tmp_path / "course").mkdir()
-    scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-", dir=tmp_path))
     env = dict(
         os.environ,
         TMPDIR=str(scratch),  # every kernel's scratch folder, and so its command line
@@ -293,3 +306,41 @@ def test_ctrl_c_while_grading_leaves_no_kernel(tmp_path):
     assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]
     graded = [json.loads(path.read_text()) for path in (tmp_path / "out").glob("results/*/*.json")]
     assert len(graded) < 6  # it was interrupted, not finished
+
+
+def test_grading_on_a_dask_cluster_leaves_no_kernel_in_its_workers(tmp_path, monkeypatch):
+    """Dask's workers outlive the run, and each keeps a kernel started for a next submission
+    that never comes: the grader has them close their pools when grading ends."""
+    # the workers start after this: their kernels' scratch folders (on their command lines) go
+    # here (not under tmp_path: the kernels' socket paths would exceed the 107 bytes allowed)
+    scratch = Path(tempfile.mkdtemp(prefix="pool-dask-"))
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    try:
+        _grade_on_dask(tmp_path, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grade_on_dask(tmp_path: Path, scratch: Path) -> None:
+    from services import dask_cluster
+
+    results = []
+    with dask_cluster() as address:
+        graded = grade_jobs(
+            _class(tmp_path / "submitted", 3),
+            [lambda each: results.append(each.result)],
+            scheduler=address,
+            progress=False,
+        )
+        assert graded == 3
+        assert {result["student"]: result["score"] for result in results} == {
+            "s0": 6.0,
+            "s1": 2.0,
+            "s2": 6.0,
+        }
+        # checked while the workers still run
+        deadline = time.monotonic() + 15
+        while _with_command_line(str(scratch)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _with_command_line(str(scratch)), "a Dask worker kept a kernel"
+        assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]

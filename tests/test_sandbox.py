@@ -189,6 +189,50 @@ def test_each_sandbox_gets_control_groups_of_its_own_where_the_machine_allows(tm
     assert not any(group.exists() for group in (box.cgroups or [pids]))
 
 
+FONTS_SEEN = textwrap.dedent("""
+    import json, os
+    import matplotlib.font_manager as fm
+    cache = os.environ["MPLCONFIGDIR"]
+    try:
+        open(os.path.join(cache, os.listdir(cache)[0]), "a").close()
+        writable = True
+    except OSError:
+        writable = False
+    print(json.dumps({
+        "read": sorted(font.fname for font in fm.fontManager.ttflist),
+        "scanned": sorted(font.fname for font in fm.FontManager().ttflist),
+        "files": os.listdir(cache), "writable": writable,
+        "folder_writable": os.access(cache, os.W_OK),
+    }))
+""")
+
+
+@pytest.mark.slow
+def test_the_kernel_reads_a_prebuilt_font_list_it_cannot_change(tmp_path):
+    fontlist = sandbox.matplotlib_fontlist()
+    assert fontlist is not None and fontlist.name.startswith("fontlist-")
+    before = fontlist.read_bytes()
+    box = sandbox.Sandbox(
+        tmp_path / "scratch", tmp_path, memory_bytes=2**32, uid=sandbox.new_uid(), fontlist=fontlist
+    )
+    box.prepare()
+    try:
+        run = subprocess.run(
+            box.wrap([sys.executable, "-c", FONTS_SEEN], box.environment({})),
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        box.release()
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    # what the kernel read is what matplotlib finds scanning the fonts inside the sandbox
+    assert seen["read"] and seen["read"] == seen["scanned"]
+    assert seen["files"] == [fontlist.name]
+    assert not seen["writable"] and seen["folder_writable"]
+    assert fontlist.read_bytes() == before
+
+
 def test_an_installed_course_inside_a_bound_tree_is_hidden():
     hidden = sandbox._hidden_packages([str(ROOT)])
     assert hidden == ["--tmpfs", str(ROOT / "course_lib"), "--tmpfs", str(ROOT / "autograder")]

@@ -328,3 +328,24 @@ def test_paired_p_value_where_the_differences_do_not_vary():
 def test_bad_arguments_of_intervals_and_comparisons(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+def test_scipy_stats_is_imported_on_first_use_only():
+    """Importing the course library leaves SciPy's statistics out (0.6 s of CPU that most
+    notebooks and grading kernels never need); the first function that uses them imports them,
+    with the same results."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "import course_lib.analysis, course_lib.checks, course_lib.stats\n"
+        "before = 'scipy.stats' in sys.modules\n"
+        "region = course_lib.stats.binomial_acceptance(1000, 0.3)\n"
+        "from scipy import stats\n"
+        "lo, hi = stats.binom.interval(1 - course_lib.stats.DEFAULT_ALPHA, 1000, 0.3)\n"
+        "print(before, region == (int(lo), int(hi)))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "True"]

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 
 from course_lib import checks
 from course_lib import stats as course_stats
+from course_lib._lazy import lazy_module
 from course_lib.analysis import choose_layer_width, dropped_count_range, prob_fraction_within
 from course_lib.checks import CheckFailure
 
 from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
+
+if TYPE_CHECKING:
+    from scipy import stats
+else:  # imported on first use: most users of this module never need it (see course_lib._lazy)
+    stats = lazy_module("scipy.stats")
 
 NOTEBOOK = "02_bernoulli_binomial"
 
