@@ -311,7 +311,7 @@ def test_choose_layer_width_is_the_first_width_whose_exact_band_probability_is_e
     assert all(by_pmf(m) < 1 - alpha for m in range(1, n))
     assert math.isclose(prob_fraction_within(n, p_drop, delta), by_pmf(n), rel_tol=1e-12)
     widths = np.arange(1, n + 1)
-    assert prob_fraction_within(widths, p_drop, delta).shape == widths.shape
+    assert np.shape(prob_fraction_within(widths, p_drop, delta)) == widths.shape
 
 
 def test_choose_keep_probs_gives_one_rate_per_site_highest_where_the_weights_are():
