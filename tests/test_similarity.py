@@ -432,7 +432,8 @@ def test_given_code_alone_scores_zero(tmp_path):
     for student in ("s1", "s2", "s3"):
         write(submission(NB03), tmp_path / "subs" / student / f"{NB03}.ipynb")
     summary, pairs = report(tmp_path / "subs", tmp_path / "out")
-    assert len(pairs) == 2 * (3 + 3)
+    # per solution cell: the 3 pairs of students, and each student against the reference
+    assert len(pairs) == len(solution_sources(NB03)) * (3 + 3)
     assert all(pair["score"] == 0.0 for pair in pairs)
     assert "0 above" in summary
 
