@@ -2,6 +2,7 @@
 values, the builder's state functions are checked one by one, and the numbers the notebook states
 (the bias-variance identity, dropout's adaptive L2) are verified."""
 
+import functools
 import math
 
 import matplotlib
@@ -289,6 +290,16 @@ def test_curves_figure_follows_its_controls(small_curves):
         lesson.draw_curves(0.3, small_curves)
     with pytest.raises(ValueError, match="metric"):
         lesson.draw_curves(0.0, small_curves, metric="accuracy")
+
+
+def test_curves_figure_redraws_in_place_for_each_rate(small_curves):
+    for metric in ("error", "loss"):
+        draw = functools.partial(lesson.draw_curves, curves=small_curves, metric=metric)
+        assert_redraws_in_place(draw, {"p_drop": 0.0}, {"p_drop": 0.5})
+    # another metric or overlay is another layout: a new figure
+    figure = lesson.draw_curves(0.0, small_curves)
+    assert lesson.draw_curves(0.0, small_curves, metric="loss", figure=figure) is not figure
+    assert lesson.draw_curves(0.0, small_curves, overlay=False, figure=figure) is not figure
 
 
 def test_the_default_experiment_overfits_without_dropout_and_underfits_at_08():

@@ -901,82 +901,128 @@ _METRICS = {
 }
 
 
-def draw_curves(p_drop, curves: DigitsCurves, metric: str = "error", overlay: bool = True):
-    """Training and validation curves per epoch for ``p_drop`` (bold), the other rates faint
-    (``overlay``), and where every rate ends on the right; ``metric`` is "error" or "loss"."""
+def _curves_parts(curves: DigitsCurves, metric: str, overlay: bool):
+    """The figure of :func:`draw_curves` for one metric and overlay, without a chosen rate."""
     import matplotlib.pyplot as plt
 
-    if p_drop not in curves.train_error:
-        raise ValueError(f"p_drop must be one of the precomputed {curves.p_drops}, got {p_drop}")
-    if metric not in _METRICS:
-        raise ValueError(f"metric must be one of {tuple(_METRICS)}, got {metric!r}")
     name, scale, ylabel, ylim = _METRICS[metric]
-    train_curve = scale * getattr(curves, f"train_{name}")[p_drop]
-    val_curve = scale * getattr(curves, f"val_{name}")[p_drop]
-    epochs = np.arange(1, len(train_curve) + 1)
+    train, val = getattr(curves, f"train_{name}"), getattr(curves, f"val_{name}")
+    epochs = np.arange(1, len(train[curves.p_drops[0]]) + 1)
     figure, (left, right) = plt.subplots(
         1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": (1.6, 1)}
     )
-    if overlay:
+    if overlay:  # every rate faint; the chosen one is drawn bold over its own
         for other in curves.p_drops:
-            if other != p_drop:
-                left.plot(
-                    epochs,
-                    scale * getattr(curves, f"val_{name}")[other],
-                    color="C1",
-                    alpha=0.25,
-                    linewidth=1,
-                )
-                left.plot(
-                    epochs,
-                    scale * getattr(curves, f"train_{name}")[other],
-                    color="C0",
-                    alpha=0.25,
-                    linewidth=1,
-                )
-    left.plot(epochs, train_curve, color="C0", linewidth=2, label=f"training {name}")
-    left.plot(epochs, val_curve, color="C1", linewidth=2, label=f"validation {name}")
-    left.fill_between(
-        epochs, train_curve, val_curve, color="C1", alpha=0.12, label="train/validation gap"
+            left.plot(epochs, scale * val[other], color="C1", alpha=0.25, linewidth=1)
+            left.plot(epochs, scale * train[other], color="C0", alpha=0.25, linewidth=1)
+    zeros = np.zeros(len(epochs))
+    (train_line,) = left.plot(epochs, zeros, color="C0", linewidth=2, label=f"training {name}")
+    (val_line,) = left.plot(epochs, zeros, color="C1", linewidth=2, label=f"validation {name}")
+    gap = left.fill_between(
+        epochs, zeros, zeros, color="C1", alpha=0.12, label="train/validation gap"
     )
+    star = None
     if metric == "error":
-        best, best_epoch = curves.best(p_drop)
-        left.plot(
-            [best_epoch],
-            [100 * best],
-            "k*",
-            markersize=11,
-            label=f"lowest validation error {100 * best:.1f}% (epoch {best_epoch})",
-        )
-    left.set(
-        xlabel="epoch",
-        ylabel=ylabel,
-        ylim=ylim,
-        title=f"p_drop = {rate_label(p_drop)} ({'-'.join(map(str, curves.layer_sizes))}, "
-        f"{curves.n_train} training images, mean of {curves.n_seeds} runs)",
-    )
+        (star,) = left.plot([1], [0.0], "k*", markersize=11, label=" ")
+    left.set(xlabel="epoch", ylabel=ylabel, ylim=ylim, title=" ")
     left.legend(fontsize=8, loc="upper right")
     rows = curves_table(curves)
-    unit = "%" if metric == "error" else ""
     key = "error" if metric == "error" else "loss"
     positions = np.arange(len(rows))
-    right.bar(
-        positions - 0.2, [row[f"train_{key}"] for row in rows], 0.4, color="C0", label="training"
-    )
-    right.bar(
-        positions + 0.2, [row[f"val_{key}"] for row in rows], 0.4, color="C1", label="validation"
-    )
-    chosen = curves.p_drops.index(p_drop)
-    right.axvspan(chosen - 0.45, chosen + 0.45, color="0.9", zorder=0)
+    span = right.axvspan(-0.45, 0.45, color="0.9", zorder=0)
+    bars = [
+        *right.bar(
+            positions - 0.2,
+            [row[f"train_{key}"] for row in rows],
+            0.4,
+            color="C0",
+            label="training",
+        ),
+        *right.bar(
+            positions + 0.2,
+            [row[f"val_{key}"] for row in rows],
+            0.4,
+            color="C1",
+            label="validation",
+        ),
+    ]
     right.set_xticks(positions, [rate_label(p) for p in curves.p_drops])
     right.set(
         xlabel="p_drop",
-        ylabel=f"{name} over the last 10 epochs{' (%)' if unit else ''}",
+        ylabel=f"{name} over the last 10 epochs{' (%)' if metric == 'error' else ''}",
         title="where each rate ends",
     )
     right.legend(fontsize=8)
     figure.tight_layout()
-    return figure
+    # the chosen rate's shading lies under the frame, the bars and the legend, so they are drawn
+    # over it again at every move
+    return remember_parts(
+        figure,
+        draw_curves,
+        moving=(
+            train_line,
+            val_line,
+            gap,
+            *([star] if star is not None else []),
+            left.title,
+            left.get_legend(),
+            span,
+            *right.spines.values(),
+            *bars,
+            right.get_legend(),
+        ),
+        key=(id(curves), metric, bool(overlay)),
+        curves=curves,
+        left=left,
+        train_line=train_line,
+        val_line=val_line,
+        gap=gap,
+        star=star,
+        span=span,
+    )
+
+
+def draw_curves(
+    p_drop, curves: DigitsCurves, metric: str = "error", overlay: bool = True, *, figure=None
+):
+    """Training and validation curves per epoch for ``p_drop`` (bold), the other rates faint
+    (``overlay``), and where every rate ends on the right; ``metric`` is "error" or "loss".
+
+    ``figure``: a figure returned by an earlier call, redrawn in place (what the slider does;
+    a change of ``metric`` or ``overlay`` draws a new one).
+    """
+    if p_drop not in curves.train_error:
+        raise ValueError(f"p_drop must be one of the precomputed {curves.p_drops}, got {p_drop}")
+    if metric not in _METRICS:
+        raise ValueError(f"metric must be one of {tuple(_METRICS)}, got {metric!r}")
+    parts = recall_parts(figure, draw_curves)
+    if (
+        parts is None
+        or parts.key != (id(curves), metric, bool(overlay))
+        or parts.curves is not curves
+    ):
+        parts = _curves_parts(curves, metric, overlay)
+    name, scale, _, _ = _METRICS[metric]
+    train_curve = scale * getattr(curves, f"train_{name}")[p_drop]
+    val_curve = scale * getattr(curves, f"val_{name}")[p_drop]
+    epochs = np.arange(1, len(train_curve) + 1)
+    parts.train_line.set_ydata(train_curve)
+    parts.val_line.set_ydata(val_curve)
+    parts.gap.set_data(epochs, train_curve, val_curve)
+    legend_texts = parts.left.get_legend().get_texts()
+    if parts.star is not None:
+        best, best_epoch = curves.best(p_drop)
+        parts.star.set_data([best_epoch], [100 * best])
+        label = f"lowest validation error {100 * best:.1f}% (epoch {best_epoch})"
+        parts.star.set_label(label)
+        legend_texts[-1].set_text(label)
+    parts.left.set_title(
+        f"p_drop = {rate_label(p_drop)} ({'-'.join(map(str, curves.layer_sizes))}, "
+        f"{curves.n_train} training images, mean of {curves.n_seeds} runs)"
+    )
+    chosen = curves.p_drops.index(p_drop)
+    parts.span.set_x(chosen - 0.45)
+    return parts.figure
 
 
 @dataclass(frozen=True)
