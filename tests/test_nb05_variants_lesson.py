@@ -10,7 +10,7 @@ import pytest
 from course_lib.lessons import nb05_variants as lesson
 from course_lib.lessons.widgets import figure_pixels
 from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
-from figure_helpers import assert_redraws_in_place
+from figure_helpers import assert_inside_figure, assert_redraws_in_place, overlapping_texts
 
 matplotlib.use("Agg")
 
@@ -261,3 +261,136 @@ def test_another_variant_gets_a_new_figure():
     spatial = lesson.draw_variant("spatial", 0.3, 0)
     assert lesson.draw_variant("Gaussian", 0.3, 0, figure=spatial) is not spatial
     assert lesson.draw_variant("DropConnect", 0.3, 0, figure=spatial) is not spatial
+
+
+# --- nothing cut off, nothing on top of something else ----------------------------------------
+
+
+@pytest.mark.parametrize("variant", lesson.VARIANTS)
+def test_every_variant_figure_stays_inside_its_edges_as_the_sliders_move(variant):
+    """The layout is computed once, for p_drop 0.5, and the sliders then change the colour
+    limits and their tick labels: a wider label once pushed a colour bar's "value" past the
+    figure's right edge (Gaussian at p_drop 0 and 0.3, inverted at 0.5 and 0.9, spatial at 0.5
+    with seed 7, alpha at 0.9). Redrawn in place, as the widget does."""
+    import matplotlib.pyplot as plt
+
+    figure = lesson.draw_variant(variant, 0.5, 0)
+    for seed in (0, 7):
+        for p_drop in (0.0, 0.3, 0.5, 0.9):
+            assert lesson.draw_variant(variant, p_drop, seed, figure=figure) is figure
+            try:
+                assert_inside_figure(figure)
+            except AssertionError as error:
+                raise AssertionError(f"p_drop {p_drop}, seed {seed}: {error}") from None
+    plt.close(figure)
+
+
+def test_no_colour_bar_tick_label_is_wider_than_the_one_laid_out_for():
+    """Over the whole slider range (p_drop 0 to 0.9 by 0.05, seeds 0, 25 and 50), every tick
+    label of a colour bar of the variant figure is at most as wide as the label the layout
+    reserved room for, so the test above holds between the positions it draws."""
+    import matplotlib.pyplot as plt
+    from matplotlib.textpath import TextPath
+
+    def width(label: str) -> float:
+        return TextPath((0, 0), label, size=10).get_extents().width
+
+    reserved = width(lesson._WIDEST_TICK_LABEL)
+    widest = ("", 0.0)
+    for variant in lesson.VARIANTS[:-1]:
+        figure = lesson.draw_variant(variant, 0.5, 0)
+        images = [image for axis in figure.axes for image in axis.images]
+        colorbars = [image.colorbar for image in images if image.colorbar is not None]
+        assert colorbars
+        for seed in (0, 25, 50):
+            for k in range(19):
+                lesson.draw_variant(variant, round(0.05 * k, 6), seed, figure=figure)
+                for colorbar in colorbars:
+                    low, high = colorbar.mappable.get_clim()
+                    ticks = [t for t in colorbar.locator.tick_values(low, high) if low <= t <= high]
+                    for label in colorbar.formatter.format_ticks(ticks):
+                        widest = max(widest, (label, width(label)), key=lambda pair: pair[1])
+        plt.close(figure)
+    assert widest[1] <= reserved, f"{widest[0]!r} is wider than the layout's tick label"
+
+
+def test_the_edge_check_catches_a_colour_bar_label_cut_off():
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(4, 3))
+    colorbar = figure.colorbar(axis.imshow(np.eye(3)), label="value")
+    assert_inside_figure(figure)
+    colorbar.ax.set_position((0.9, 0.1, 0.05, 0.8))  # the label now lies past the right edge
+    with pytest.raises(AssertionError, match="right"):
+        assert_inside_figure(figure)
+    plt.close(figure)
+
+
+def test_the_overlap_check_catches_a_title_under_a_suptitle():
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(4, 3))
+    axis.set_title("a title")
+    assert overlapping_texts(figure) == []
+    figure.suptitle("a suptitle", y=axis.title.get_position()[1])
+    figure.subplots_adjust(top=0.95)
+    assert overlapping_texts(figure)
+    plt.close(figure)
+
+
+def _noise_experiment_figure():
+    from course_lib.lessons import nb05_noise_experiment
+
+    return nb05_noise_experiment.draw_noise_experiment(nb05_noise_experiment.load_results())
+
+
+def _time_mask_figure():
+    fresh = np.random.default_rng(3).random((20, 12)) < 0.7
+    return lesson.draw_time_masks(fresh, np.broadcast_to(fresh[0], fresh.shape))
+
+
+STATIC_FIGURES = {
+    "pixel vs channel, p_drop 0.05": lambda: lesson.draw_pixel_vs_channel(0.05, 0),
+    "pixel vs channel, p_drop 0.9": lambda: lesson.draw_pixel_vs_channel(0.9, 20),
+    "Gaussian vs Bernoulli, p_drop 0.05": lambda: lesson.draw_gaussian_vs_bernoulli(0.05),
+    "Gaussian vs Bernoulli, p_drop 0.9": lambda: lesson.draw_gaussian_vs_bernoulli(0.9),
+    "noise experiment": _noise_experiment_figure,
+    "SELU depth": lambda: lesson.draw_selu_depth(p_drop=0.1),
+    "time masks": _time_mask_figure,
+    "DropBlock": lambda: lesson.draw_dropblock(p_drop=0.3, block_size=7),
+    "concrete and targeted": lambda: lesson.draw_concrete_and_targeted(p_drop=0.3),
+    **{
+        f"variant {variant}": (lambda variant=variant: lesson.draw_variant(variant, 0.3, 0))
+        for variant in lesson.VARIANTS
+    },
+}
+
+
+@pytest.mark.parametrize("name", STATIC_FIGURES)
+def test_every_figure_of_the_notebook_has_no_text_cut_off_or_overlapping(name):
+    import matplotlib.pyplot as plt
+
+    figure = STATIC_FIGURES[name]()
+    assert_inside_figure(figure)
+    assert overlapping_texts(figure) == []
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("p_drop", lesson.GAUSSIAN_P_DROP_SLIDER)
+def test_the_gaussian_figures_legends_sit_above_the_curves(p_drop):
+    """Each legend keeps to the top of its panel, where the y axis leaves room above the
+    highest bar, curve or histogram step."""
+    import matplotlib.pyplot as plt
+
+    figure = lesson.draw_gaussian_vs_bernoulli(p_drop)
+    renderer = figure.canvas.get_renderer()
+    figure.canvas.draw()
+    for axis in figure.axes:
+        data_top = max(
+            [line.get_ydata().max() for line in axis.lines if len(line.get_ydata()) > 2]
+            + [patch.get_data().values.max() for patch in axis.patches]
+            + [segment[:, 1].max() for c in axis.collections for segment in c.get_segments()]
+        )
+        legend_bottom = axis.get_legend().get_window_extent(renderer).y0
+        assert axis.transData.transform((0, data_top))[1] < legend_bottom
+    plt.close(figure)

@@ -37,6 +37,9 @@ from .widgets import recall_parts, remember_parts
 CHANNEL_NAMES = ("intensity", "vertical edges", "horizontal edges", "blobs")
 VARIANTS = ("none", "inverted", "spatial", "Gaussian", "alpha", "DropConnect")
 _KEPT_CMAP, _VALUE_CMAP, _NOISE_CMAP = "gray", "RdBu_r", "PuOr_r"
+#: as wide as any colour-bar tick label of :func:`draw_variant` over its sliders' range (a sign,
+#: three digits and a point, e.g. "-12.5"); the figure is laid out for it
+_WIDEST_TICK_LABEL = "\N{MINUS SIGN}00.0"
 
 
 # --- one digit, and a small feature map made from it -------------------------------------------
@@ -264,7 +267,7 @@ def draw_dropblock(p_drop: float = 0.3, block_size: int = 7, seed: int = 0):
     figure.suptitle(
         f"Three ways to drop p_drop={p_drop:.2f} of a feature map (black = dropped)", fontsize=10
     )
-    figure.tight_layout()
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, 0.95))  # room for the suptitle
     return figure
 
 
@@ -337,14 +340,14 @@ def _gaussian_parts():
     factors = axes[0].vlines([0, 1], 0, [0, 0], color="C0", linewidth=4, label="\n")
     axes[0].axvline(1, color="grey", linestyle=":", linewidth=1)
     axes[0].set(title=" ", xlabel="factor")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=8, loc="upper right")
     steps = [
         axes[1].stairs([0.0], [0.0, 1.0], linewidth=2, color=color, label=" ")
         for color in ("C0", "C1")
     ]
     plain = axes[1].axvline(0, color="grey", linestyle=":", label=" ")
     axes[1].set(title=" ", xlabel="sum of w * x * factor")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     return remember_parts(
         figure,
@@ -365,6 +368,11 @@ def _gaussian_parts():
         steps=steps,
         plain=plain,
     )
+
+
+#: the top of the y axis over the top of the data in the Gaussian figure: the top quarter of each
+#: panel is left to its legend, which then never covers a curve
+_LEGEND_HEADROOM = 1.45
 
 
 def _set_legend_labels(axis, artists, labels) -> None:
@@ -406,6 +414,7 @@ def draw_gaussian_vs_bernoulli(
     left.relim()  # the lines; the two bars are a collection, which relim leaves out
     left.update_datalim([(0.0, 0.0), (0.0, p_drop), (1 / keep_prob, keep_prob)])
     left.autoscale_view()
+    left.set_ylim(0, _LEGEND_HEADROOM * max(p_drop, keep_prob, parts.density.get_ydata().max()))
     plain, inverted, gaussian = _preactivation_sums(float(p_drop), int(seed), n_inputs, n_draws)
     sums = {"inverted": inverted, "Gaussian": gaussian}
     bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()), 60)
@@ -424,6 +433,7 @@ def draw_gaussian_vs_bernoulli(
     right.set_title(f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws")
     right.relim()
     right.autoscale_view()
+    right.set_ylim(0, _LEGEND_HEADROOM * max(step.get_data().values.max() for step in parts.steps))
     return parts.figure
 
 
@@ -662,6 +672,7 @@ def _variant_title(variant: str, p_drop: float, seed: int) -> str:
 
 def _variant_parts(variant: str):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     # laid out once for p_drop = 0.5, seed 0, whatever the first values: a figure redrawn in
     # place then looks exactly like a new one
@@ -705,11 +716,23 @@ def _variant_parts(variant: str):
         )
     ):
         axes[row, 0].set_ylabel(label, fontsize=9)
-    for row in (0, 2):
+    colorbars = [
         figure.colorbar(rows[row][-1], ax=axes[row].tolist(), shrink=0.9, label="value")
+        for row in (0, 2)
+    ]
     if variant == "Gaussian":
-        figure.colorbar(rows[1][-1], ax=axes[1].tolist(), shrink=0.9, label="noise")
+        colorbars.append(
+            figure.colorbar(rows[1][-1], ax=axes[1].tolist(), shrink=0.9, label="noise")
+        )
+    # The layout is computed once, but the sliders change the colour limits and with them the
+    # tick labels ("2" at one p_drop, "-12.5" at another): lay out with the widest label, so
+    # that no colour bar's label is pushed past the figure's edge later.
+    formatters = [colorbar.ax.yaxis.get_major_formatter() for colorbar in colorbars]
+    for colorbar in colorbars:
+        colorbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda *_: _WIDEST_TICK_LABEL))
     title = _freeze_layout(figure, _variant_title(variant, p_drop, seed))
+    for colorbar, formatter in zip(colorbars, formatters):
+        colorbar.ax.yaxis.set_major_formatter(formatter)
     return remember_parts(
         figure,
         draw_variant,
