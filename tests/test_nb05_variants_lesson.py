@@ -1,7 +1,9 @@
 """Notebook 05's figures and computations: every widget callback follows its controls, and the
 numbers the notebook states are what the computations give."""
 
+import json
 import math
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -394,3 +396,35 @@ def test_the_gaussian_figures_legends_sit_above_the_curves(p_drop):
         legend_bottom = axis.get_legend().get_window_extent(renderer).y0
         assert axis.transData.transform((0, data_top))[1] < legend_bottom
     plt.close(figure)
+
+
+# --- length ---------------------------------------------------------------------------------
+
+#: the most words the markdown of the student notebook may hold. It was cut from 5,219 to under
+#: this; students read every word, so a new paragraph has to make room for itself.
+WORD_BUDGET = 4_300
+STUDENT_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_variants.ipynb"
+
+
+def markdown_words(notebook: dict) -> int:
+    """Whitespace-separated words in the markdown cells of ``notebook`` (a parsed .ipynb)."""
+    return sum(
+        len("".join(cell["source"]).split())
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "markdown"
+    )
+
+
+def test_the_notebooks_prose_stays_within_its_word_budget():
+    words = markdown_words(json.loads(STUDENT_NOTEBOOK.read_text()))
+    assert words <= WORD_BUDGET, f"{words} words of markdown, budget {WORD_BUDGET}"
+
+
+def test_markdown_words_counts_only_markdown_cells():
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["## Two words\n", "and three more"]},
+            {"cell_type": "code", "source": ["x = 1  # not counted"]},
+        ]
+    }
+    assert markdown_words(notebook) == 6

@@ -3,24 +3,20 @@
 #
 # **Learning goals.** After this notebook you can
 #
-# 1. explain, with numbers, why dropping single pixels of a convolutional feature map removes
-#    almost nothing, and implement **spatial (channel) dropout**;
-# 2. implement **Gaussian dropout** and show that it matches inverted dropout's first two moments;
-# 3. explain why zeroing units breaks a self-normalizing (SELU) network, and implement **alpha
-#    dropout** with its affine correction;
-# 4. implement **DropConnect** and say exactly how it differs from dropout on the inputs;
-# 5. describe variational (recurrent) dropout, DropPath / stochastic depth, DropBlock, concrete
-#    and targeted dropout well enough to pick one, and defend the choice for a given layer;
-# 6. place dropout correctly (activation order, output layer, BatchNorm, convolutions,
-#    Transformers) and decide whether to use it at all;
-# 7. read a paired comparison over seeds (a t-interval, a p-value) of two noises on real data.
+# 1. show with numbers why dropping single pixels of a feature map removes almost nothing, and
+#    implement **spatial (channel) dropout**;
+# 2. implement **Gaussian dropout** and read a paired comparison over seeds of it against inverted
+#    dropout on real data;
+# 3. implement **alpha dropout** for self-normalizing (SELU) networks and **DropConnect**;
+# 4. choose among variational dropout, DropPath / stochastic depth, DropBlock, concrete and targeted
+#    dropout for a layer, and defend the choice;
+# 5. place dropout correctly and decide whether to use it at all.
 #
 # **Convention.** `p_drop` is the probability that a unit (or channel, weight, block, branch) is
-# **dropped**; `keep_prob = 1 - p_drop`. A mask is boolean with `True` = kept. Several papers
-# quoted here use the probability of *keeping*: Srivastava et al. (2014) and Wan et al. (2013)
-# write it $p$, Klambauer et al. (2017) write it $q$, and Huang et al. (2016) write $p_\ell$
-# for the survival probability of a residual block. Every formula below has been translated to
-# `p_drop`.
+# **dropped**; `keep_prob = 1 - p_drop`; a mask is boolean, `True` = kept. Several papers use the
+# probability of *keeping*: Srivastava et al. (2014) and Wan et al. (2013) write it $p$, Klambauer
+# et al. (2017) write it $q$, and Huang et al. (2016) write $p_\ell$ for the survival probability of
+# a residual block. Every formula below is written with `p_drop`.
 
 # %% id="6c08b93b6c8d"
 import numpy as np
@@ -35,25 +31,21 @@ from course_lib.lessons.widgets import live_figure
 from autograder.exercises import check, hint
 
 # %% [markdown] id="b7ce1bf2" tags=["hints"]
-# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`: it runs
-# the checks on your function and, when one fails, says what looks wrong. Stuck?
-# `hint("spatial_dropout_forward")` gives a first hint for that exercise; call it again for a more
-# specific one (two or three per exercise). Hints are not graded, and they never give the answer
-# away.
+# **Checks and hints.** Each exercise ends with a cell that calls `check("name", function)`, which
+# says what looks wrong. Stuck? `hint("spatial_dropout_forward")` gives a first hint; call it again
+# for a more specific one. Hints are not graded and never give the answer away.
 
 # %% [markdown] id="46a61174bbb3"
 # ## 1. Why dropping pixels of a feature map does little
 #
-# Dropout works by taking information away: a unit that is dropped cannot be relied on. That
-# premise fails for the feature maps of a convolutional network. A feature map is smooth:
-# neighbouring pixels respond to almost the same patch of the input, so a dropped pixel is
-# almost exactly recoverable from the pixels around it, and the next convolution, which sums
-# over a neighbourhood, barely notices it is gone.
+# Dropout works by taking information away. In a convolutional feature map, neighbouring pixels
+# respond to almost the same patch of the input, so a dropped pixel is almost exactly recoverable
+# from the pixels around it, and the next convolution, which sums over a neighbourhood, barely
+# notices it is gone.
 #
-# To see it on real data, we take one digit from the course's data set (scikit-learn's 8x8
-# digits), upsample it to 32x32 and filter it like an early convolutional layer would. That gives
-# four feature maps (intensity, vertical edges, horizontal edges, blobs), each standardized to
-# mean 0 and variance 1. First, how alike are neighbouring pixels?
+# We upsample one of scikit-learn's 8x8 digits to 32x32 and filter it as an early convolutional
+# layer would: four feature maps (intensity, vertical edges, horizontal edges, blobs), each
+# standardized to mean 0 and variance 1. How alike are neighbouring pixels?
 
 # %% id="78f10a340e17" tags=["demo"]
 maps = lesson.feature_maps()  # shape (1, 4, 32, 32): one sample, four channels
@@ -61,11 +53,10 @@ for name, r in zip(lesson.CHANNEL_NAMES, lesson.neighbour_correlation(maps[0])):
     print(f"{name:>17}: correlation of horizontally adjacent pixels = {r:.3f}")
 
 # %% [markdown] id="ea1d9538d1f1"
-# Now drop pixels (inverted dropout, one mask entry per pixel) and try to undo it: replace every
-# dropped pixel by the mean of its kept 3x3 neighbours. The relative error of that guess, over the
-# dropped pixels, says how much information dropout really removed (0: nothing; 1: everything,
-# the same as guessing the channel mean). Then drop whole channels instead (spatial dropout): a
-# dropped channel leaves no neighbour to guess from.
+# Now drop pixels (one mask entry per pixel) and try to undo it: replace every dropped pixel by the
+# mean of its kept 3x3 neighbours. The relative error of that guess over the dropped pixels says how
+# much dropout really removed (0: nothing; 1: everything, no better than the channel mean). Dropping
+# whole channels (spatial dropout) leaves no neighbour to guess from.
 
 # %% id="748ea87e13cf" tags=["demo"]
 print("p_drop   error after pixel dropout   error after channel dropout")
@@ -74,11 +65,10 @@ for p_drop in (0.1, 0.3, 0.5, 0.7):
     print(f"  {p_drop:.1f}   {result.pixel:>14.1%}              {result.channel:>14.1%}")
 
 # %% [markdown] id="6ad36efd88d8"
-# At `p_drop = 0.5`, half the pixels are gone, yet the neighbours give them back to within about
-# 20%; at `p_drop = 0.1` the lost pixels come back to about 11% (most of that small error is what
-# interpolating a smooth map costs even when nothing is dropped). A network can learn the same
-# trick, which is why pixel dropout on convolutional features is a weak regularizer. Dropping
-# channels removes 100% of what was dropped. Move the slider to see one channel:
+# At `p_drop = 0.5` half the pixels are gone, yet their neighbours give them back to within about
+# 20% (about 11% at `p_drop = 0.1`, mostly what interpolating a smooth map costs even when nothing
+# is dropped). A network can learn the same trick, so pixel dropout on convolutional features is a
+# weak regularizer. Move the sliders to see one channel:
 
 # %% id="d696d37f13eb" tags=["demo"]
 pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
@@ -87,32 +77,24 @@ pixel_figure = live_figure(lesson.draw_pixel_vs_channel, {
 })
 
 # %% [markdown] id="4edff7cd2d55"
-# **Spatial dropout** (Tompson et al. 2015; PyTorch `nn.Dropout2d`, Keras `SpatialDropout2D`)
-# draws **one keep-mask entry per (sample, channel)** of an `(N, C, H, W)` tensor, a mask of
-# shape `(N, C, 1, 1)` broadcast over `H` and `W`, and scales the kept channels by
-# `1 / keep_prob` as inverted dropout does. The network can no longer rely on one feature map
-# being there; it must spread the information over several channels, which is the
-# co-adaptation argument of dropout, applied to the units that actually carry independent
-# information.
+# **Spatial dropout** (Tompson et al. 2015; PyTorch `nn.Dropout2d`, Keras `SpatialDropout2D`) draws
+# **one keep decision per (sample, channel)** of an `(N, C, H, W)` tensor, a mask of shape
+# `(N, C, 1, 1)` broadcast over `H` and `W`, and scales the kept channels by `1 / keep_prob`. The
+# network can no longer count on any one feature map and must spread information over channels.
 #
 # ## 2. Exercise: spatial dropout
 #
-# The four layers you write in this notebook share one contract: draw randomness from the
-# generator `rng` only; return `x` unchanged at inference (`training=False`; DropConnect
-# returns the plain layer `x @ W + b`); never modify `x`, and keep its shape and dtype; raise
-# `ValueError` if `p_drop` is not in `[0, 1)`. The checks are statistical where the output is
-# random (false-failure probability below $10^{-9}$ per check), so any correct way of drawing
-# the mask passes.
+# **The contract of the four layers you write here**; each exercise says only what differs. Draw
+# randomness from `rng` only. At inference (`training=False`) return `x` unchanged. Never modify
+# `x`; return its shape and dtype. Raise `ValueError` if `p_drop` is not in `[0, 1)`. Random outputs
+# are checked statistically (false-failure probability below $10^{-9}$ per check), so any correct
+# way of drawing the mask passes. Each layer is worth 3 points: 2 for the layer, 1 for refusing bad
+# arguments with `ValueError`.
 #
-# Write `spatial_dropout_forward`. On top of the contract it must
-#
-# * draw an independent keep decision for every **(sample, channel)** pair, each kept with
-#   probability `keep_prob = 1 - p_drop`: not one decision per pixel, not one per channel
-#   shared by the batch, not one per sample shared by its channels;
-# * keep or drop each feature map **as a whole** and scale the kept ones by `1 / keep_prob`;
-# * raise `ValueError` also if `x` is not 4-dimensional.
-#
-# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` or `x` with `ValueError`.
+# Write `spatial_dropout_forward`. Draw an independent keep decision for every **(sample, channel)**
+# pair: not one per pixel, not one per channel shared by the batch, not one per sample shared by its
+# channels. Keep or drop each feature map **as a whole**, scaling the kept ones by `1 / keep_prob`.
+# Also raise `ValueError` if `x` is not 4-dimensional.
 
 # %% id="spatial-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "spatial_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def spatial_dropout_forward(x, p_drop, *, rng, training=True):
@@ -174,20 +156,19 @@ check("spatial_dropout_forward", spatial_dropout_forward, hidden=True)
 # %% [markdown] id="f7600e2e7cf0"
 # ## 3. Gaussian dropout: the same first two moments
 #
-# Inverted dropout multiplies each unit by the random factor $m/\text{keep\_prob}$ with
-# $m \sim \text{Bernoulli}(\text{keep\_prob})$. Its mean and variance are
+# Inverted dropout multiplies each unit by the random factor $m/\text{keep\_prob}$ with $m \sim
+# \text{Bernoulli}(\text{keep\_prob})$, of mean and variance
 #
 # $$\mathbb{E}\Big[\frac{m}{\text{keep\_prob}}\Big] = 1, \qquad
 #   \operatorname{Var}\Big[\frac{m}{\text{keep\_prob}}\Big]
 #   = \frac{\mathbb{E}[m^2]}{\text{keep\_prob}^2} - 1 = \frac{1}{\text{keep\_prob}} - 1
 #   = \frac{p_\text{drop}}{\text{keep\_prob}}.$$
 #
-# **Gaussian dropout** replaces the two-valued factor by a continuous one with the same two
-# moments, $\xi \sim \mathcal{N}\big(1,\; p_\text{drop}/\text{keep\_prob}\big)$
-# (Srivastava et al. 2014, section 10, who write the variance as $(1-p)/p$ with $p$ the keep
-# probability; Keras `GaussianDropout`). No unit is ever exactly zero, and since the mean is
-# already 1, no rescaling is needed: at inference the layer is the identity. Measured over a
-# million draws of each:
+# **Gaussian dropout** replaces the two-valued factor by a continuous one with the same two moments,
+# $\xi \sim \mathcal{N}\big(1,\; p_\text{drop}/\text{keep\_prob}\big)$ (Srivastava et al. 2014,
+# section 10, who write the variance as $(1-p)/p$ with $p$ the keep probability; Keras
+# `GaussianDropout`). No unit is ever exactly zero, and with mean 1 no rescaling is needed: at
+# inference the layer is the identity. Over a million draws of each:
 
 # %% id="12446a3d342e" tags=["demo"]
 print("p_drop   inverted: mean   var     Gaussian: mean   var     exact var p_drop/keep_prob")
@@ -197,18 +178,16 @@ for p_drop in (0.1, 0.3, 0.5, 0.8):
           f"{m.gaussian_mean:.4f}  {m.gaussian_var:.4f}       {m.exact_var:.4f}")
 
 # %% [markdown] id="3977a31880a8"
-# Matching two moments does not make the two factors alike (left panel: two spikes against a
-# bell). What makes the two dropouts behave alike is what the next layer sees: a weighted sum of
-# many noisy inputs, which by the central limit theorem is close to Gaussian either way, with the
-# same mean and the same variance (right panel, a unit with 256 inputs). Wang and Manning (2013)
-# used this to speed dropout up ("fast dropout"). Kingma et al. (2015, variational dropout)
-# *learn* the noise variance $\alpha = p_\text{drop}/\text{keep\_prob}$, one per layer or one
-# per unit; Molchanov et al. (2017, sparse variational dropout) learn one $\alpha$ per weight
-# and remove the weights whose $\alpha$ grows large.
+# The two factors differ (left panel: two spikes against a bell), but what the next layer sees is
+# alike: a weighted sum of many noisy inputs, close to Gaussian either way by the central limit
+# theorem, with the same mean and variance (right panel, a unit with 256 inputs), which Wang and
+# Manning (2013) used for "fast dropout". Kingma et al. (2015, variational dropout) *learn* the
+# noise variance $\alpha = p_\text{drop}/\text{keep\_prob}$, one per layer or one per unit;
+# Molchanov et al. (2017, sparse variational dropout) learn one $\alpha$ per weight and remove the
+# weights whose $\alpha$ grows large.
 #
-# One precise difference: the Gaussian factor is negative with probability
-# $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, which flips the sign of the unit. At
-# `p_drop = 0.5` that is 16% of the units:
+# One real difference: the Gaussian factor is negative, flipping the unit's sign, with probability
+# $\Phi\big(-\sqrt{\text{keep\_prob}/p_\text{drop}}\big)$, 16% at `p_drop = 0.5`:
 
 # %% id="352426f8013f" tags=["demo"]
 from scipy import stats
@@ -225,11 +204,9 @@ gaussian_figure = live_figure(lesson.draw_gaussian_vs_bernoulli, {
 # %% [markdown] id="ea4ad8f20958"
 # ## 4. Exercise: Gaussian dropout
 #
-# Write `gaussian_dropout_forward` (the contract of section 2): multiply every entry of `x` by
-# its own noise drawn from $\mathcal{N}(1, p_\text{drop}/\text{keep\_prob})$. Mind that
-# NumPy's `rng.normal(loc, scale)` takes the **standard deviation**, not the variance.
-#
-# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` with `ValueError`.
+# Write `gaussian_dropout_forward`: multiply every entry of `x` by its own noise drawn from
+# $\mathcal{N}(1, p_\text{drop}/\text{keep\_prob})$. NumPy's `rng.normal(loc, scale)` takes the
+# **standard deviation**, not the variance.
 
 # %% id="gaussian-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "gaussian_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gaussian_dropout_forward(x, p_drop, *, rng, training=True):
@@ -276,16 +253,14 @@ check("gaussian_dropout_forward", gaussian_dropout_forward, hidden=True)
 # %% [markdown] id="noise-experiment-intro"
 # ### Does the noise change the result? Bernoulli against Gaussian on the digits
 #
-# Same mean, same variance: does it matter which noise a network trains with? We measured it.
-# A 64-256-256-10 network learns from 300 training digits with no dropout, with Bernoulli
-# (inverted) dropout and with Gaussian dropout on both hidden layers
-# (`MLP(..., noise="gaussian")`), at `p_drop` 0.3, 0.5 and 0.7, each with 16 seeds. A seed fixes
-# the data split, the initial weights and the order of the mini-batches, so every configuration
-# of one seed sees the same three: the comparison is **paired**. Each noise gets the rate with
-# the lowest validation error (mean over the seeds and the last 10 epochs); only then is the
-# test error of those configurations looked at, once. The runs take minutes, so they were
-# recorded by `python -m course_lib.lessons.nb05_noise_experiment --workers 2`; the cell below
-# reads the record.
+# Same mean, same variance: does it matter which noise a network trains with? A 64-256-256-10
+# network learns from 300 training digits with no dropout, with Bernoulli (inverted) dropout and
+# with Gaussian dropout on both hidden layers (`MLP(..., noise="gaussian")`), at `p_drop` 0.3, 0.5
+# and 0.7, each with 16 seeds. A seed fixes the data split, the initial weights and the batch order,
+# so the configurations of one seed are **paired**. Each noise gets the rate with the lowest
+# validation error (mean over the seeds and the last 10 epochs); only then is the test error of
+# those configurations looked at, once. The cell below reads the runs recorded by
+# `python -m course_lib.lessons.nb05_noise_experiment --workers 2`.
 
 # %% id="noise-experiment" tags=["demo"]
 noise_results = noise_experiment.load_results()
@@ -326,20 +301,17 @@ noise_experiment.draw_noise_experiment(noise_results);
 # $$\text{selu}(x) = \lambda \begin{cases} x & x > 0 \\ \alpha\,(e^{x} - 1) & x \le 0
 #   \end{cases}, \qquad \lambda \approx 1.0507,\ \alpha \approx 1.6733,$$
 #
-# with weights initialized with variance $1/\text{fan\_in}$. The constants are chosen so that
-# mean 0 and variance 1 are a stable fixed point of the layer map. Ordinary dropout breaks it
-# twice:
+# with weights of variance $1/\text{fan\_in}$: mean 0 and variance 1 are then a stable fixed point
+# of the layer map. Ordinary dropout breaks it twice:
 #
-# * **the variance.** For inputs of mean 0 and variance 1, inverted dropout keeps the mean but
-#   makes the variance $\mathbb{E}[(m x/\text{keep\_prob})^2] = 1/\text{keep\_prob}$; the next
-#   layers then settle at a different fixed point in training than at inference;
-# * **the value 0.** For SELU, 0 is not "off": it is the output for an input of exactly 0. The
-#   "inactive" value of a SELU unit is its lower saturation value
-#   $\lim_{x\to-\infty}\text{selu}(x) = -\lambda\alpha = \alpha' \approx -1.7581$.
+# * **the variance.** On inputs of mean 0 and variance 1, inverted dropout keeps the mean but makes
+#   the variance $\mathbb{E}[(m x/\text{keep\_prob})^2] = 1/\text{keep\_prob}$, so the layers settle
+#   at another fixed point in training than at inference;
+# * **the value 0.** For SELU, 0 is not "off". A SELU unit's inactive value is its lower saturation
+#   value $\lim_{x\to-\infty}\text{selu}(x) = -\lambda\alpha = \alpha' \approx -1.7581$.
 #
-# **Alpha dropout** sets dropped units to $\alpha'$, then applies one affine map to every unit
-# that restores mean 0 and variance 1. With $y = m\,x + (1-m)\,\alpha'$ and $x$ of mean 0 and
-# variance 1:
+# **Alpha dropout** sets dropped units to $\alpha'$, then applies one affine map to every unit to
+# restore mean 0 and variance 1. With $y = m\,x + (1-m)\,\alpha'$ and $x$ of mean 0 and variance 1:
 #
 # $$\mathbb{E}[y] = p_\text{drop}\,\alpha', \qquad \operatorname{Var}[y] = \text{keep\_prob}
 #   + \alpha'^2\,\text{keep\_prob}\;p_\text{drop},$$
@@ -349,9 +321,8 @@ noise_experiment.draw_noise_experiment(noise_results);
 # $$a = \big(\text{keep\_prob} + \alpha'^2\,\text{keep\_prob}\;p_\text{drop}\big)^{-1/2},
 #   \qquad b = -a\,\alpha'\,p_\text{drop}$$
 #
-# has mean 0 and variance 1 again. (These are the constants of
-# `torch.nn.functional.alpha_dropout`. Klambauer et al. write them with $q$ = keep_prob.)
-# Measured on a million standard normal inputs at `p_drop = 0.1`:
+# has mean 0 and variance 1 again (the constants of `torch.nn.functional.alpha_dropout`). On a
+# million standard normal inputs at `p_drop = 0.1`:
 
 # %% id="alpha-prime"
 ALPHA_PRIME = -1.7580993408473766  # SELU's negative saturation value, -lambda * alpha
@@ -364,13 +335,12 @@ for p_drop, a, b, dropped in lesson.affine_constants_table():
     print(f"  {p_drop:<5} {a:.4f}   {b:.4f}   {dropped:+.4f}")
 
 # %% [markdown] id="f39785c8e732"
-# Inverted dropout leaves the variance at $1/0.9 = 1.11$; setting dropped units to $\alpha'$
-# without the correction moves the mean to $0.1\,\alpha' = -0.18$; alpha dropout gets both back.
-# Across depth the effect compounds. Below, 16 SELU layers of width 256 with a dropout after
-# each: with inverted dropout the activations drift to a variance near 1.6 in training, while
-# at inference (dropout off) they sit at 1, so every layer sees inputs at inference unlike those
-# it was trained on. With alpha dropout, training and inference agree. Klambauer et al.
-# recommend small rates, `p_drop` = 0.05 or 0.1.
+# Inverted dropout leaves the variance at $1/0.9 = 1.11$; dropped units set to $\alpha'$ without the
+# correction move the mean to $0.1\,\alpha' = -0.18$; alpha dropout restores both. Over depth the
+# effect compounds. Below, 16 SELU layers of width 256 with a dropout after each: with inverted
+# dropout the training variance drifts to near 1.6 while at inference (dropout off) it stays at 1;
+# with alpha dropout, training and inference agree. Klambauer et al. recommend `p_drop` = 0.05 or
+# 0.1.
 
 # %% id="4e8215d7cd2c" tags=["demo"]
 lesson.draw_selu_depth(p_drop=0.1);
@@ -378,12 +348,9 @@ lesson.draw_selu_depth(p_drop=0.1);
 # %% [markdown] id="9903cfff60f6"
 # ## 6. Exercise: alpha dropout
 #
-# Write `alpha_dropout_forward` (the contract of section 2). Keep each entry with probability
-# `keep_prob`; set the dropped entries to `ALPHA_PRIME = -1.7580993408473766` (defined above);
-# then return `a * (x * mask + ALPHA_PRIME * (1 - mask)) + b` with `a` and `b` from the
-# formulas of section 5.
-#
-# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` with `ValueError`.
+# Write `alpha_dropout_forward`: keep each entry with probability `keep_prob`, set the dropped
+# entries to `ALPHA_PRIME` (defined above), then return
+# `a * (x * mask + ALPHA_PRIME * (1 - mask)) + b` with `a` and `b` from section 5.
 
 # %% id="alpha-dropout-forward-solution" nbgrader={"grade": false, "grade_id": "alpha_dropout_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def alpha_dropout_forward(x, p_drop, *, rng, training=True):
@@ -437,30 +404,28 @@ check("alpha_dropout_forward", alpha_dropout_forward, hidden=True)
 # ## 7. DropConnect: drop weights, not units
 #
 # **DropConnect** (Wan et al. 2013) keeps each *weight* of a dense layer with probability
-# `keep_prob`: sample $n$ goes through its own thinned matrix,
+# `keep_prob`; sample $n$ goes through its own thinned matrix,
 #
 # $$\text{out}_n = x_n \,\big(W \odot M_n\big) / \text{keep\_prob} + b, \qquad
-#   M_n \in \{0, 1\}^{D \times M} \text{ i.i.d. Bernoulli(keep\_prob)},$$
+#   M_n \in \{0, 1\}^{D \times M} \text{ i.i.d. Bernoulli(keep\_prob)}.$$
 #
-# and the bias is never dropped (Wan et al. mask the biases too; this exercise, like most
-# implementations, does not).
+# Wan et al. mask the biases too; this exercise, like most implementations, does not.
 #
-# Dropout is the special case of DropConnect whose mask is constant along whole rows or columns
-# of a weight matrix; which ones depends on the matrix you look at. Wan et al. compare
-# DropConnect with dropout on a layer's **outputs**, $r = m \odot a(Wv)$, with their $W$ of
-# shape (outputs, inputs). For an activation with $a(0) = 0$ (ReLU, tanh) that is
-# $a\big((\operatorname{diag}(m)\,W)\,v\big)$: dropping output $i$ drops **row** $i$ of their
-# $W$, every weight into unit $i$. The same mask is dropout on the **inputs** of the next layer:
-# dropping an input drops every weight leaving it, a **column** of that layer's matrix in the
-# $Wv$ layout. In this course's layout (`x @ W`, `W` of shape `(D, M)`) the two swap: the
-# weights leaving input $d$ are row $d$, the weights into output $j$ are column $j$.
+# Dropout is the special case whose mask is constant along whole rows or columns of a weight matrix;
+# which ones depends on the layout. Wan et al. compare DropConnect with dropout on a layer's
+# **outputs**, $r = m \odot a(Wv)$, with their $W$ of shape (outputs, inputs). For an activation
+# with $a(0) = 0$ (ReLU, tanh) that is $a\big((\operatorname{diag}(m)\,W)\,v\big)$: dropping output
+# $i$ drops **row** $i$ of their $W$, every weight into unit $i$. The same mask is dropout on the
+# **inputs** of the next layer: dropping an input drops every weight leaving it, a **column** of
+# that layer's matrix in the $Wv$ layout. In this course's layout (`x @ W`, `W` of shape `(D, M)`)
+# the two swap: the weights leaving input $d$ are row $d$, the weights into output $j$ are column
+# $j$.
 #
-# The comparison below pits DropConnect against dropout on the layer's inputs. Both have the
-# same mean, $x_n W + b$, and, output by output, even the same variance,
-# $(p_\text{drop}/\text{keep\_prob})\sum_d x_d^2 W_{dj}^2$. The difference is the
-# **correlation between outputs**: outputs that share inputs are dropped together by input
-# dropout, independently by DropConnect. One input through a layer whose two output columns are
-# similar, 20 000 draws each:
+# Against dropout on the layer's inputs, DropConnect has the same mean $x_n W + b$ and, output by
+# output, the same variance $(p_\text{drop}/\text{keep\_prob})\sum_d x_d^2 W_{dj}^2$. What differs
+# is the **correlation between outputs**: input dropout removes shared inputs for all outputs at
+# once, DropConnect thins each output independently. One input, two similar output columns, 20 000
+# draws each:
 
 # %% id="274d1aa5accb" tags=["demo"]
 stats_by_method = lesson.dropconnect_vs_dropout(p_drop=0.5)
@@ -470,27 +435,22 @@ for name, s in stats_by_method.items():
     print(f"{name:<21}  {s.var_first:>9.4f}    {s.var_second:>9.4f}    {correlation:>+12.3f}")
 
 # %% [markdown] id="1bc1b7823e12"
-# Three practical points.
+# Two practical points:
 #
-# * **One mask per sample or one per batch?** Wan et al. draw a mask per sample, which costs
-#   $N \cdot D \cdot M$ random numbers and a separate matrix product per sample. Many
-#   implementations share one mask across the batch (cheaper, and it is what AWD-LSTM's
-#   "weight-dropped" recurrent matrix does, Merity et al. 2017); then the samples of one batch
-#   are not thinned independently. The exercise below asks for **one mask per sample**.
-# * **Inference.** With inverted scaling (kept weights times `1 / keep_prob`) the inference
-#   layer is plain `x @ W + b`, the weight-scaling rule of ordinary dropout. Wan et al. instead
-#   moment-match: at inference they approximate each pre-activation by a Gaussian with the
-#   training mean and variance and average the activation over samples from it, which is more
-#   faithful after a nonlinearity.
-# * **PyTorch** has no DropConnect module; it is written by hand or with
-#   `torch.nn.utils.parametrize` on the weight.
+# * **One mask per sample or per batch?** Wan et al. draw one per sample: $N \cdot D \cdot M$ random
+#   numbers and a matrix product per sample. Many implementations, such as AWD-LSTM's
+#   "weight-dropped" recurrent matrix (Merity et al. 2017), share one mask across the batch, which
+#   is cheaper but thins the samples of a batch together.
+# * **Inference.** With inverted scaling, inference is plain `x @ W + b`. Wan et al. instead average
+#   the activation over samples of a Gaussian matching each pre-activation's training mean and
+#   variance, more faithful after a nonlinearity.
 #
 # ## 8. Exercise: DropConnect
 #
-# Write `dropconnect_forward(x, W, b, p_drop, *, rng, training=True)` for a dense layer (the
-# contract of section 2; its docstring says what else).
-#
-# **Points** (3): 2 for the layer, 1 for refusing a bad `p_drop` or `W` with `ValueError`.
+# Write `dropconnect_forward(x, W, b, p_drop, *, rng, training=True)` for a dense layer, with **one
+# mask per sample**, shape `(N, D, M)`. Where it differs from the contract: it returns an `(N, M)`
+# output, the plain layer `x @ W + b` at inference, and also refuses `W` or `b` whose shapes do not
+# fit `x`. The docstring has the details.
 
 # %% id="dropconnect-forward-solution" nbgrader={"grade": false, "grade_id": "dropconnect_forward_solution", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropconnect_forward(x, W, b, p_drop, *, rng, training=True):
@@ -546,20 +506,17 @@ check("dropconnect_forward", dropconnect_forward, hidden=True)
 # %% [markdown] id="d9c94c931e18"
 # ## 9. All of them on one digit
 #
-# The widget runs the course's reference implementations on the four feature maps of section 1
-# (and, for DropConnect, on a linear map that blurs the 16x16 digit). Row 2 shows the mask
-# (white = kept) or, for Gaussian dropout, the noise; row 3 the output, on the same colour
-# scale as the input. Things to look for:
+# The widget applies the reference implementations to section 1's four feature maps (DropConnect: to
+# a linear map that blurs the digit). Row 2 is the mask (white = kept) or the Gaussian noise, row 3
+# the output on the input's colour scale. Look for:
 #
-# * **inverted**: salt-and-pepper holes, kept pixels brighter by `1 / keep_prob`, and the digit
-#   still perfectly readable;
-# * **spatial**: whole channels black or brighter; nothing in between;
-# * **Gaussian**: nothing is dropped, every pixel is jittered; the variance of the noise,
-#   printed above each panel, is `p_drop / keep_prob`;
-# * **alpha**: dropped pixels take one constant value (`a * alpha' + b`, light blue for
-#   moderate `p_drop`), and each output channel keeps mean about 0 and variance about 1;
-# * **DropConnect**: the speckle is on the weights, so every output pixel is still computed,
-#   from a random subset of its inputs. Change the seed to resample.
+# * **inverted**: salt-and-pepper holes, kept pixels brighter, the digit still readable;
+# * **spatial**: whole channels black or brighter, nothing in between;
+# * **Gaussian**: nothing dropped, every pixel jittered by noise of variance `p_drop / keep_prob`;
+# * **alpha**: dropped pixels all take the value `a * alpha' + b`, and each output channel keeps
+#   mean about 0 and variance about 1;
+# * **DropConnect**: the speckle is on the weights, so every output pixel is still computed, from a
+#   random subset of its inputs.
 
 # %% id="019f1bf3aeb3" tags=["demo"]
 variant_figure = live_figure(lesson.draw_variant, {
@@ -573,13 +530,11 @@ variant_figure = live_figure(lesson.draw_variant, {
 #
 # ### Variational (recurrent) dropout: one mask for the whole sequence
 #
-# An RNN applies the same weights at every time step. Drawing a fresh dropout mask at every step
-# on the recurrent state cuts each unit's memory with probability `p_drop` at every step: a value
-# survives $t$ steps through a given unit with probability $\text{keep\_prob}^t$. Gal and
-# Ghahramani (2016) derive from their Bayesian view that the mask should be drawn **once per
-# sequence** and reused at every time step (on the inputs, the outputs and the recurrent
-# connections): the network is then one thinned RNN for the whole sequence. A tiny loop shows
-# the difference:
+# A fresh mask on an RNN's recurrent state at every step cuts each unit's memory with probability
+# `p_drop` per step: a value survives $t$ steps through a unit with probability
+# $\text{keep\_prob}^t$. Gal and Ghahramani (2016) derive from their Bayesian view that the mask
+# should be drawn **once per sequence** and reused at every step (on the inputs, the outputs and the
+# recurrent connections).
 
 # %% id="2b89859a973e" tags=["demo"]
 rng = np.random.default_rng(3)
@@ -603,37 +558,30 @@ print(f"a value survives {n_steps} steps through one unit with probability "
 lesson.draw_time_masks(np.array(fresh_history), np.array(tied_history));
 
 # %% [markdown] id="38d8ec6bb35a"
-# "Recurrent dropout" names a family: Gal and Ghahramani's tied masks; Semeniuta et al. (2016),
-# who drop only the candidate update of an LSTM cell so the memory itself is never erased;
-# and DropConnect on the recurrent weight matrix (AWD-LSTM). Keras' LSTM arguments `dropout`
-# and `recurrent_dropout` use tied masks; PyTorch's `nn.LSTM(dropout=...)` does something else:
-# ordinary dropout on the outputs of each stacked layer but the last, none on the recurrent
-# connections.
+# "Recurrent dropout" also names Semeniuta et al. (2016), who drop only an LSTM cell's candidate
+# update so that the memory itself is never erased, and DropConnect on the recurrent weights
+# (AWD-LSTM). Keras' LSTM arguments `dropout` and `recurrent_dropout` use tied masks; PyTorch's
+# `nn.LSTM(dropout=...)` applies ordinary dropout to the outputs of each stacked layer but the last,
+# and none to the recurrent connections.
 #
 # ### DropPath / stochastic depth: drop whole residual branches
 #
-# In a residual network each block computes $x + f(x)$. The identity path keeps the signal
-# flowing, which is what makes dropping a whole branch $f$ possible. There are two forms:
+# A residual block computes $x + f(x)$; its identity path lets a whole branch $f$ be dropped:
 #
-# * **Stochastic depth** (Huang et al. 2016) drops a block for a whole **mini-batch**: one
-#   decision per block and per mini-batch. A dropped block is skipped, its branch is not
-#   computed at all, so the batch passes through a shallower network and training is cheaper.
-#   No scaling in training; at test time every branch is kept and multiplied by its survival
-#   probability (standard dropout's rule).
-# * **DropPath** drops a block for one **sample**: a mask of shape `(N, 1, 1, 1)` per block
-#   for `(N, C, H, W)` features, and inverted scaling, $x + m_n f(x)/\text{keep\_prob}$
-#   (timm's `DropPath`; torchvision's `stochastic_depth(..., mode="row")`, whose
-#   `mode="batch"` draws Huang et al.'s one decision per batch). timm and torchvision compute
-#   the branch for the whole batch and then multiply it by the mask, so the per-sample form
-#   saves no compute.
+# * **Stochastic depth** (Huang et al. 2016) drops a block for a whole **mini-batch**: one decision
+#   per block and mini-batch. A dropped block is skipped, its branch not computed. No scaling in
+#   training; at test time every branch is multiplied by its survival probability.
+# * **DropPath** drops a block for one **sample**: a mask of shape `(N, 1, 1, 1)` per block for
+#   `(N, C, H, W)` features, with inverted scaling, $x + m_n f(x)/\text{keep\_prob}$ (timm's
+#   `DropPath`; torchvision's `stochastic_depth(..., mode="row")`, whose `mode="batch"` is Huang et
+#   al.'s one decision per batch). Both compute the branch for the whole batch and multiply it by
+#   the mask, so the per-sample form saves no compute.
 #
 # Huang et al. let the rate grow linearly with depth. They write $p_\ell$ for the **survival**
-# probability of block $\ell$ of $L$, $p_\ell = 1 - \frac{\ell}{L}(1 - p_L)$, falling from
-# $p_0 = 1$ (the input) to $p_L = 0.5$; in this course's convention block $\ell$ is dropped with
-# probability $p_\text{drop} = 1 - p_\ell = \frac{\ell}{L}(1 - p_L)$, so early blocks are
-# almost always kept (`linear_decay_rates`). For the 54 residual blocks of a ResNet-110, drawn
-# per sample as DropPath does (`sample_active_blocks`; under stochastic depth the number of
-# blocks a mini-batch passes through has the same law):
+# probability of block $\ell$ of $L$, $p_\ell = 1 - \frac{\ell}{L}(1 - p_L)$, falling from $p_0 = 1$
+# to $p_L = 0.5$: block $\ell$ is dropped with probability $p_\text{drop} = \frac{\ell}{L}(1 - p_L)$
+# (`linear_decay_rates`). For the 54 residual blocks of a ResNet-110, drawn per sample as DropPath
+# does (`sample_active_blocks`; stochastic depth's count per mini-batch has the same law):
 
 # %% id="85c89d4b9201" tags=["demo"]
 rates = linear_decay_rates(54, p_last=0.5)
@@ -642,21 +590,18 @@ print(f"expected number of active blocks: {54 - rates.sum():.2f} of 54 "
       f"(sampled over 10 000 samples: {depths.mean():.2f}, from {depths.min()} to {depths.max()})")
 
 # %% [markdown] id="054def6c7752"
-# A quarter of the residual blocks are skipped on average. With stochastic depth's one decision
-# per mini-batch, a skipped block's branch is never computed, which saves about a quarter of the
-# branch computations in training; DropPath computes every branch and saves nothing. DropPath
-# is standard in vision transformers (DeiT, Swin) and ConvNeXt.
+# A quarter of the blocks are skipped on average, which under stochastic depth saves about a quarter
+# of the branch computations in training. DropPath, which saves nothing, is standard in vision
+# transformers (DeiT, Swin) and ConvNeXt.
 #
 # ### DropBlock: drop contiguous regions
 #
-# Between pixel dropout (too little) and channel dropout (all or nothing) sits **DropBlock**
-# (Ghiasi et al. 2018; torchvision `drop_block2d`): it drops `block_size x block_size` squares.
-# Block corners are drawn with rate
-# $\gamma = \frac{p_\text{drop}}{\text{block\_size}^2}\,
-#   \frac{H W}{(H - \text{block\_size} + 1)(W - \text{block\_size} + 1)}$
-# so that about `p_drop` of the pixels fall in a block, and the output is rescaled by the number
-# of pixels over the number kept. Blocks overlap, so the dropped fraction comes out a little
-# below `p_drop`; the titles below show it, and the neighbour-recovery error of section 1:
+# Between pixel dropout (too little) and channel dropout (all or nothing) sits **DropBlock** (Ghiasi
+# et al. 2018; torchvision `drop_block2d`), which drops `block_size x block_size` squares. Block
+# corners are drawn at rate $\gamma = \frac{p_\text{drop}}{\text{block\_size}^2}\, \frac{H W}{(H -
+# \text{block\_size} + 1)(W - \text{block\_size} + 1)}$ so that about `p_drop` of the pixels fall in
+# a block, and the output is rescaled by the number of pixels over the number kept. Blocks overlap,
+# so a little less than `p_drop` is dropped; the titles show it, with section 1's recovery error:
 
 # %% id="63e22ee4deef" tags=["demo"]
 lesson.draw_dropblock(p_drop=0.3, block_size=7);
@@ -664,30 +609,27 @@ lesson.draw_dropblock(p_drop=0.3, block_size=7);
 # %% [markdown] id="091b41c20e22"
 # ### Concrete dropout: learn `p_drop`
 #
-# Tuning `p_drop` per layer by grid search is expensive. **Concrete dropout** (Gal, Hron and
-# Kendall 2017) makes the mask differentiable in `p_drop`: it replaces the Bernoulli drop
-# indicator by the relaxed variable
+# **Concrete dropout** (Gal, Hron and Kendall 2017) saves the grid search over `p_drop`: it makes
+# the mask differentiable in `p_drop` by replacing the Bernoulli drop indicator with the relaxed
+# variable
 #
 # $$\tilde z = \sigma\Big(\frac{1}{\tau}\big(\log p_\text{drop} - \log \text{keep\_prob}
 #   + \log u - \log(1-u)\big)\Big), \qquad u \sim U(0, 1),$$
 #
-# which tends to Bernoulli(`p_drop`) as the temperature $\tau \to 0$ (they use $\tau = 0.1$), and
-# multiplies units by $(1-\tilde z)/\text{keep\_prob}$. The loss gains a regularizer whose
-# entropy term pulls `p_drop` towards 1/2 and weakens as the data set grows, so the learned rate
-# falls with more data, as it should. Left panel below: at $\tau = 0.1$ most values sit near 0
-# or 1 and their mean is close to `p_drop`; at $\tau = 0.5$ the values spread and the mean moves
-# away from `p_drop` (the relaxation is exact only in the limit).
+# which tends to Bernoulli(`p_drop`) as the temperature $\tau \to 0$ (they use $\tau = 0.1$); units
+# are multiplied by $(1-\tilde z)/\text{keep\_prob}$. A regularizer's entropy term pulls `p_drop`
+# towards 1/2 and weakens as the data set grows, so the learned rate falls with more data. Left
+# panel: at $\tau = 0.1$ the values sit near 0 or 1 with mean close to `p_drop`; at $\tau = 0.5$
+# they spread and the mean moves away.
 #
 # ### Targeted dropout: drop what you will prune
 #
-# **Targeted dropout** (Gomez et al. 2019) prepares a network for pruning. In each column of
-# $W$ (the weights into one unit), the fraction $\gamma$ of weights with the smallest magnitude
-# are candidates, and each candidate is dropped with probability $\alpha$; large weights are
-# never dropped (right panel: a step at the $\gamma$ quantile). The network learns not to rely
-# on its small weights, so pruning them costs little. The authors' code applies the mask
-# without rescaling, and at inference it prunes: every candidate, the fraction $\gamma$ of
-# smallest weights of each column, is set to zero. The same idea exists for whole units
-# (ranked by the norm of their weight vector).
+# **Targeted dropout** (Gomez et al. 2019) prepares a network for pruning. In each column of $W$
+# (the weights into one unit), the fraction $\gamma$ of weights with the smallest magnitude are
+# candidates, each dropped with probability $\alpha$; larger weights are never dropped (right panel:
+# a step at the $\gamma$ quantile), so the network learns not to rely on them and pruning costs
+# little. The authors' code applies the mask without rescaling and at inference prunes: every
+# candidate is set to zero. The same idea exists for whole units.
 
 # %% id="cf54f4a26303" tags=["demo"]
 lesson.draw_concrete_and_targeted(p_drop=0.3);
@@ -695,14 +637,13 @@ lesson.draw_concrete_and_targeted(p_drop=0.3);
 # %% [markdown] id="bcdcd6a539dd"
 # ## 11. Where to put dropout
 #
-# **Linear → activation → dropout.** Dropout goes on a layer's *output activations*, which are
-# the *inputs* of the next weight matrix. For ReLU the order of activation and dropout does not
-# even matter: ReLU is positively homogeneous, $\text{relu}(c\,x) = c\,\text{relu}(x)$ for
-# $c \ge 0$, so $\text{relu}(m x/\text{keep\_prob}) = m\,\text{relu}(x)/\text{keep\_prob}$
-# exactly. For tanh or SELU the order matters: a kept unit becomes $\tanh(x/\text{keep\_prob})$
-# one way and $\tanh(x)/\text{keep\_prob}$ the other, and a SELU unit dropped *before* the
-# activation comes out as $\text{selu}(0) = 0$, not as its "off" value $\alpha'$ (alpha
-# dropout's point again). With the same mask on both sides:
+# **Linear → activation → dropout.** Dropout goes on a layer's output activations, the inputs of the
+# next weight matrix. For ReLU the order does not matter: ReLU is positively homogeneous,
+# $\text{relu}(c\,x) = c\,\text{relu}(x)$ for $c \ge 0$, so $\text{relu}(m x/\text{keep\_prob}) =
+# m\,\text{relu}(x)/\text{keep\_prob}$ exactly. For tanh or SELU it does: a kept unit becomes
+# $\tanh(x/\text{keep\_prob})$ one way and $\tanh(x)/\text{keep\_prob}$ the other, and a SELU unit
+# dropped *before* the activation comes out as $\text{selu}(0) = 0$, not as its "off" value
+# $\alpha'$. With the same mask both ways:
 
 # %% id="22d6c7eeaa8c" tags=["demo"]
 for activation in ("relu", "tanh", "selu"):
@@ -711,14 +652,13 @@ for activation in ("relu", "tanh", "selu"):
 
 # %% [markdown] id="ff76e7cfa324"
 # **Not on the output layer.** Dropping logits or regression outputs makes the prediction itself
-# random and biases the loss; dropout belongs *before* the last weight matrix (on its input),
-# never after it.
+# random and biases the loss; dropout belongs on the input of the last weight matrix, never after
+# it.
 #
-# **BatchNorm: the variance shift** (Li et al. 2019). When dropout comes *before* a BatchNorm
-# layer, BatchNorm's running variance is estimated on dropout's noisy training activations. At
-# inference dropout is off and the variance is smaller, but BatchNorm still divides by the
-# training variance, so everything after it is shrunk. For a unit $a$ with mean $\mu$ and
-# variance $\sigma^2$:
+# **BatchNorm: the variance shift** (Li et al. 2019). With dropout *before* a BatchNorm layer,
+# BatchNorm's running variance is estimated on dropout's noisy training activations. At inference
+# dropout is off and the variance smaller, but BatchNorm still divides by the training variance, so
+# everything after it is shrunk. For a unit $a$ with mean $\mu$ and variance $\sigma^2$:
 #
 # $$\operatorname{Var}_\text{train}\Big[\frac{m a}{\text{keep\_prob}}\Big]
 #   = \frac{\sigma^2 + \mu^2}{\text{keep\_prob}} - \mu^2
@@ -736,39 +676,33 @@ for p_drop in (0.1, 0.3, 0.5):
           f"                     {np.sqrt(s.test_var / s.gaussian_train_var):.3f}")
 
 # %% [markdown] id="270a9dbe591f"
-# At `p_drop = 0.5` the BatchNorm output has standard deviation 0.64 at inference instead of 1.
-# Gaussian dropout does not help: it has the same variance by design. What to do:
+# At `p_drop = 0.5` the BatchNorm output has standard deviation 0.64 at inference instead of 1, and
+# Gaussian dropout, with the same variance by design, does no better. Remedies:
 #
-# * put dropout **after the last BatchNorm layer** (typically only before the classifier), so no
-#   BatchNorm ever sees its noise; this is Li et al.'s main recommendation, and it is the
-#   opposite of the "apply dropout before BatchNorm" advice found in some tutorials, which is
-#   precisely the arrangement that shifts the variance;
-# * or use a noise with a smaller variance shift: Li et al. propose "Uout", multiplying by
-#   $1 + u$ with $u$ uniform on $[-\beta, \beta]$, whose variance $\beta^2/3$ is small;
-# * or, after training, re-estimate BatchNorm's running statistics on training data with
-#   dropout switched off (one pass in inference mode), which removes the mismatch by
-#   construction;
-# * wide layers suffer less (Li et al. explain why Wide ResNets tolerate dropout between their
-#   convolutions), and low rates shift little (0.927 at `p_drop = 0.1` above).
+# * put dropout **after the last BatchNorm layer** (often only before the classifier), Li et al.'s
+#   main recommendation, and not before BatchNorm as some tutorials advise;
+# * use a noise with a smaller shift: Li et al.'s "Uout" multiplies by $1 + u$ with $u$ uniform on
+#   $[-\beta, \beta]$, of variance $\beta^2/3$;
+# * after training, re-estimate BatchNorm's running statistics on training data with dropout off;
+# * use low rates (0.927 at `p_drop = 0.1` above) or wide layers, which suffer less (why Wide
+#   ResNets tolerate dropout between convolutions, Li et al. show).
 #
 # **Convolutional layers.** Use spatial dropout or DropBlock rather than pixel dropout, at low
-# rates: on street-view digits (SVHN) Srivastava et al. (section 6.1.2) used retain
-# probabilities 0.9, 0.75, 0.75, 0.5, 0.5, 0.5 from the input through the three convolutional
-# layers to the two fully connected ones, that is `p_drop` 0.1 on the inputs, 0.25 in the first
-# two convolutional layers and 0.5 in the third and in both fully connected layers. Many modern
-# CNNs (ResNets) use no dropout in their convolutional body at all, and rely on BatchNorm,
-# weight decay and data augmentation.
+# rates. On street-view digits (SVHN) Srivastava et al. (section 6.1.2) used retain probabilities
+# 0.9, 0.75, 0.75, 0.5, 0.5, 0.5 from the input through the three convolutional layers to the two
+# fully connected ones, that is `p_drop` 0.1 on the inputs, 0.25 in the first two convolutional
+# layers and 0.5 in the third and in both fully connected layers. ResNets use no dropout in their
+# convolutional body and rely on BatchNorm, weight decay and data augmentation.
 #
 # **Transformers.** The original Transformer (Vaswani et al. 2017, rate 0.1 for the base model)
-# applies dropout to the output of each sub-layer *before* it is added to the residual stream,
-# $x + \text{Dropout}(\text{Sublayer}(x))$, and to the sum of token and position embeddings;
-# implementations such as BERT also drop **attention weights** after the softmax (each query
-# then attends to a random subset of keys; the rows no longer sum to 1, only in expectation).
-# DropPath on the residual branches is the stronger version used by vision transformers.
+# applies dropout to each sub-layer's output before it is added to the residual stream, $x +
+# \text{Dropout}(\text{Sublayer}(x))$, and to the sum of token and position embeddings;
+# implementations such as BERT also drop **attention weights** after the softmax (the rows then sum
+# to 1 only in expectation). Vision transformers add DropPath on the residual branches.
 
 # %% [markdown] id="5eeb2aab8df8"
-# **In two sentences:** why does putting dropout right before a BatchNorm layer hurt at
-# inference, and what would you change?
+# **In two sentences:** why does putting dropout right before a BatchNorm layer hurt at inference,
+# and what would you change?
 
 # %% [markdown] id="explain-variance-shift" nbgrader={"grade": true, "grade_id": "explain_variance_shift", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # BatchNorm's running variance is measured in training on dropout's noisy activations, whose
@@ -780,25 +714,22 @@ for p_drop in (0.1, 0.3, 0.5):
 # %% [markdown] id="choose-feature-map-intro"
 # ### Exercise: choose the dropout of a convolutional feature map
 #
-# This one has no single answer: you choose, and the check accepts every choice that the rules
-# of this notebook defend. A convolutional layer outputs `n_channels` feature maps, and
-# horizontally adjacent pixels of a map have correlation `correlation` (section 1 measured
-# 0.90 to 0.96 on the digit's four maps). Write `choose_feature_map_dropout(n_channels, correlation)`
-# returning a pair `(variant, p_drop)`, with `variant` one of `"dropout"` (element-wise, one
-# mask entry per pixel), `"spatial"` (one per sample and channel) or `"dropblock"`. A choice is
-# defensible when
+# You choose; the check accepts every choice this notebook's rules defend. A convolutional layer
+# outputs `n_channels` feature maps whose horizontally adjacent pixels have correlation
+# `correlation` (section 1 measured 0.90 to 0.96 on the digit's four maps). Write
+# `choose_feature_map_dropout(n_channels, correlation)` returning `(variant, p_drop)`, with
+# `variant` one of `"dropout"` (one mask entry per pixel), `"spatial"` (one per sample and channel)
+# or `"dropblock"`. A choice is defensible when
 #
-# * `p_drop` is in `[0.05, 0.5]`: less is too little noise to regularize, more takes away over
-#   half of the features at every step (the SVHN network above dropped 0.25 to 0.5 in its
-#   convolutional layers);
-# * element-wise dropout is used only where neighbours are weakly correlated,
-#   `correlation < 0.5`; on a strongly correlated map the kept neighbours give each dropped
-#   pixel back (section 1);
-# * spatial dropout is used only where it rarely drops **every** channel of a sample at once:
-#   that happens with probability `p_drop ** n_channels`, which must be at most 0.01;
+# * `p_drop` is in `[0.05, 0.5]`: less barely regularizes, more removes over half the features at
+#   every step (the SVHN network above used 0.25 to 0.5);
+# * element-wise dropout is used only where `correlation < 0.5`; on a strongly correlated map the
+#   kept neighbours give each dropped pixel back (section 1);
+# * spatial dropout is used only where it rarely drops **every** channel of a sample at once: the
+#   probability of that, `p_drop ** n_channels`, must be at most 0.01;
 # * DropBlock, which drops squares inside each map, is defensible on any map.
 #
-# The hidden checks ask about several layers, from one channel to hundreds.
+# The hidden checks ask about layers from one channel to hundreds.
 #
 # **Points** (2) for the choice, and 2 for defending it below.
 
@@ -833,8 +764,8 @@ check("choose_feature_map_dropout", choose_feature_map_dropout, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown] id="choose-feature-map-prompt"
-# **In two or three sentences:** defend your choice for a layer of 64 channels whose adjacent
-# pixels correlate 0.9, and say what you would change for a layer with a single channel.
+# **In two or three sentences:** defend your choice for a layer of 64 channels whose adjacent pixels
+# correlate 0.9, and say what you would change for a layer with a single channel.
 
 # %% [markdown] id="explain-feature-map-dropout" nbgrader={"grade": true, "grade_id": "explain_feature_map_dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # At correlation 0.9 a dropped pixel is recovered from its kept neighbours, so element-wise
@@ -846,17 +777,17 @@ check("choose_feature_map_dropout", choose_feature_map_dropout, hidden=True)
 # %% [markdown] id="bc0fcb8978a1"
 # ## 12. When to use dropout at all
 #
-# Dropout is a regularizer: it pays when the model overfits, and costs accuracy and 2-3 times
-# more epochs when it does not.
+# Dropout pays when the model overfits, and costs accuracy and 2-3 times more epochs when it does
+# not.
 #
-# * **Vision with large fully connected heads:** by default. AlexNet and VGG put `p_drop = 0.5`
-#   on their two big fully connected layers, where most of their parameters are.
-# * **Everywhere else:** when the train/validation gap says the model overfits (small data, a
-#   large model); notebook 07 measures the trade-off on the digits.
-# * **Large pretrained language models** train on so much text that they overfit little, and
-#   many are pre-trained with little or no dropout. BERT used 0.1 while making about 40 passes
-#   over its 3.3 billion words (1 million steps of 256 sequences); the LLaMA models' published
-#   code has no dropout layer. Dropout comes back when fine-tuning on a small data set.
+# * **Vision with large fully connected heads:** by default. AlexNet and VGG put `p_drop = 0.5` on
+#   their two big fully connected layers, which hold most of their parameters.
+# * **Elsewhere:** when the train/validation gap says the model overfits (small data, a large
+#   model).
+# * **Large pretrained language models** overfit little on so much text, and many are pre-trained
+#   with little or no dropout. BERT used 0.1 while making about 40 passes over its 3.3 billion words
+#   (1 million steps of 256 sequences); the LLaMA models' published code has no dropout layer.
+#   Dropout comes back when fine-tuning on a small data set.
 
 # %% id="d2dafe9d" tags=["demo"]
 # Notebook 01's playground, started with 300 training points, where the network without dropout
@@ -871,53 +802,42 @@ display(PlaygroundWidget(Settings(n_train=300, dropout_noise="gaussian")))
 # %% [markdown] id="f4d08708"
 # ## 13. The variants side by side
 #
-# `p_drop` = probability of dropping, `keep_prob = 1 - p_drop`.
-#
 # | variant | what is dropped | noise law | scale in training | inference | typical use | PyTorch |
 # |---|---|---|---|---|---|---|
-# | inverted dropout | units | mask ~ Bernoulli(keep_prob) per unit | kept × 1/keep_prob | identity | fully connected layers, 0.1–0.5 | `nn.Dropout` |
-# | spatial dropout | whole channels | Bernoulli per (sample, channel), mask (N, C, 1, 1) | kept × 1/keep_prob | identity | conv feature maps, 0.1–0.3 | `nn.Dropout1d/2d/3d` |
-# | Gaussian dropout | nothing (multiplicative noise) | N(1, p_drop/keep_prob) per unit | none (mean already 1) | identity | fully connected layers; basis of variational dropout | none built in: `x * (1 + s * torch.randn_like(x))`, `s = sqrt(p_drop/keep_prob)` |
-# | alpha dropout | units, set to α' = −1.7581 | Bernoulli per unit, then affine a·y + b | a, b restore mean 0, variance 1 | identity | SELU networks, 0.05–0.1 | `nn.AlphaDropout`, `nn.FeatureAlphaDropout` (channels) |
-# | DropConnect | weights | Bernoulli per weight (per sample here) | kept × 1/keep_prob | `x @ W + b` (Wan et al.: Gaussian moment matching) | fully connected layers; recurrent weights (AWD-LSTM) | none built in (`torch.nn.utils.parametrize`) |
-# | variational (RNN) | units, same mask at every time step | Bernoulli per (sample, unit), tied over time | kept × 1/keep_prob | identity | RNNs, 0.1–0.5 | none built in (`nn.LSTM(dropout=)` is not it) |
-# | stochastic depth / DropPath | residual branches: per mini-batch (Huang et al.; a dropped block is skipped) or per sample (DropPath; every branch computed) | Bernoulli per (batch, block) or per (sample, block), often growing with depth | DropPath: kept × 1/keep_prob; Huang et al.: none | DropPath: identity; Huang et al.: branch × survival probability | ResNets, vision transformers, 0.1–0.5 | `torchvision.ops.StochasticDepth` (`mode="batch"` or `"row"`), timm `DropPath` |
-# | DropBlock | block_size² squares | Bernoulli block corners at rate γ | × pixels / kept pixels | identity | conv nets | `torchvision.ops.DropBlock2d` |
-# | concrete dropout | units, rate learned | relaxed Bernoulli, temperature τ | kept × 1/keep_prob | identity (or MC averaging) | when tuning `p_drop` is costly; uncertainty | none built in |
-# | targeted dropout | the smallest-magnitude weights or units | Bernoulli(α) among the γ smallest, others kept | none in the authors' code | the γ smallest weights of each column set to 0 (pruned) | networks to be pruned | none built in |
+# | inverted dropout | units | Bernoulli(keep_prob) per unit | kept × 1/keep_prob | identity | dense layers, 0.1–0.5 | `nn.Dropout` |
+# | spatial dropout | channels | Bernoulli per (sample, channel) | kept × 1/keep_prob | identity | conv maps, 0.1–0.3 | `nn.Dropout1d/2d/3d` |
+# | Gaussian dropout | nothing | N(1, p_drop/keep_prob) per unit | none | identity | dense layers | none built in |
+# | alpha dropout | units, set to α' | Bernoulli per unit, then a·y + b | a, b restore mean 0, variance 1 | identity | SELU networks, 0.05–0.1 | `nn.AlphaDropout` |
+# | DropConnect | weights | Bernoulli per weight and sample | kept × 1/keep_prob | `x @ W + b` (Wan et al.: moment matching) | dense and recurrent weights | none built in |
+# | variational (RNN) | units | Bernoulli per (sample, unit), tied over time | kept × 1/keep_prob | identity | RNNs, 0.1–0.5 | none built in |
+# | stochastic depth / DropPath | residual branches | Bernoulli per (mini-batch, block) / per (sample, block) | none / kept × 1/keep_prob | branch × survival probability / identity | ResNets, vision transformers | `torchvision.ops.StochasticDepth`, timm `DropPath` |
+# | DropBlock | squares | block corners at rate γ | × pixels / kept pixels | identity | conv maps | `torchvision.ops.DropBlock2d` |
+# | concrete dropout | units, rate learned | relaxed Bernoulli, temperature τ | kept × 1/keep_prob | identity | when tuning `p_drop` is costly | none built in |
+# | targeted dropout | small weights or units | Bernoulli(α) among the γ smallest | none | the γ smallest of each column pruned | networks to be pruned | none built in |
 #
 # ## Summary
 #
-# * Feature maps are smooth, so pixel dropout removes little (a dropped pixel comes back from its
-#   neighbours to within about 20% at `p_drop = 0.5`); **spatial dropout** drops whole
-#   (sample, channel) maps with a mask of shape `(N, C, 1, 1)`.
-# * **Gaussian dropout** multiplies by $\mathcal{N}(1, p_\text{drop}/\text{keep\_prob})$: the
-#   mean and variance of inverted dropout's factor, no zeros, no rescaling. On the digits, at
-#   rates chosen on validation, the two noises differed by a fifth of what dropout itself gained
-#   over no dropout.
-# * **Alpha dropout** sets dropped SELU units to $\alpha' = -1.7581$ and applies
-#   $a\,(\cdot) + b$ so that mean 0 and variance 1 survive; inverted dropout would drift the
-#   variance of a deep SELU network to about 1.6 in training.
-# * **DropConnect** drops weights; per output it has the same mean and variance as dropout on the
-#   inputs, but its outputs are uncorrelated.
+# * Feature maps are smooth, so pixel dropout removes little; **spatial dropout** drops whole
+#   (sample, channel) maps.
+# * **Gaussian dropout** has the mean and variance of inverted dropout's factor; on the digits the
+#   two noises differed by a fifth of what dropout itself gained.
+# * **Alpha dropout** keeps a SELU network at mean 0 and variance 1.
+# * **DropConnect** drops weights: dropout's mean and variance per output, uncorrelated outputs.
 # * Tie the mask over time in RNNs; drop residual branches (stochastic depth per mini-batch,
-#   DropPath per sample) or blocks (DropBlock) in deep vision models; learn the rate
-#   (concrete) or target it (targeted) when that is the goal.
-# * Put dropout after the activation, never after the output layer, after the last BatchNorm,
-#   and only where the model overfits.
+#   DropPath per sample) or blocks (DropBlock) in deep vision models; learn the rate (concrete) or
+#   target it (targeted) when that is the goal.
+# * Put dropout after the activation, never after the output layer, after the last BatchNorm, and
+#   only where the model overfits.
 #
 # ## Further study
 #
-# 1. Write `spatial_dropout_backward`, `gaussian_dropout_backward` and `alpha_dropout_backward`
-#    and check them with `course_lib.gradcheck` (notebook 04's recipe). Why does alpha dropout's
-#    backward not depend on `b` or on $\alpha'$?
-# 2. Rerun the SELU experiment of section 5 with `p_drop = 0.3`, and with inverted dropout at
-#    inference (dropout off) starting from the training statistics. How far is layer 16 from
-#    mean 0, variance 1?
-# 3. Derive the variance shift for Li et al.'s "Uout" noise $1 + u$, $u \sim U(-\beta, \beta)$,
-#    and find the $\beta$ that gives the same variance as inverted dropout at `p_drop = 0.1`.
-# 4. Implement DropConnect with one mask shared by the batch and compare, on the digits, its
-#    training speed and test error with the per-sample version.
-# 5. Concrete dropout: differentiate $\mathbb{E}[\tilde z]$ with respect to the logit of
-#    `p_drop` by finite differences at $\tau = 0.1$ and $\tau = 0.5$. Which temperature gives the
-#    more useful gradient, and which the more faithful mask?
+# 1. Write `spatial_dropout_backward`, `gaussian_dropout_backward` and `alpha_dropout_backward` and
+#    check them with `course_lib.gradcheck`. Why does alpha dropout's backward not depend on `b` or
+#    on $\alpha'$?
+# 2. Rerun the SELU experiment of section 5 with `p_drop = 0.3`. How far is layer 16 from mean 0,
+#    variance 1?
+# 3. Derive the variance shift for Li et al.'s "Uout" noise, and find the $\beta$ that gives the
+#    same variance as inverted dropout at `p_drop = 0.1`.
+# 4. Concrete dropout: differentiate $\mathbb{E}[\tilde z]$ with respect to the logit of `p_drop` by
+#    finite differences at $\tau = 0.1$ and $\tau = 0.5$. Which temperature gives the more useful
+#    gradient, and which the more faithful mask?
