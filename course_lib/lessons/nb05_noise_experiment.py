@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -29,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from .. import __version__
 from ..experiments import BATCH_SIZE, LR, train_run
+from ..stats import paired_comparison
 
 RESULTS_PATH = Path(__file__).with_name("nb05_noise_experiment_results.json")
 GENERATOR = "python -m course_lib.lessons.nb05_noise_experiment"
@@ -194,44 +193,29 @@ def test_errors(results: dict) -> dict[str, np.ndarray]:
     }
 
 
-def paired_test(errors_a, errors_b, confidence: float = 0.95) -> dict:
-    """Paired comparison of two arms over the same seeds: the mean of ``a - b``, its
-    ``confidence`` t-interval with ``n - 1`` degrees of freedom, the two-sided p-value of the
-    paired t-test (:func:`scipy.stats.ttest_rel`), and the numbers of seeds where ``a``'s error
-    is higher and lower than ``b``'s (the rest are ties)."""
-    a, b = np.asarray(errors_a, dtype=float), np.asarray(errors_b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
-        raise ValueError(
-            f"errors_a and errors_b must hold one value per seed for the same n >= 2 seeds, "
-            f"got shapes {a.shape} and {b.shape}"
-        )
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    differences = a - b
-    n = differences.size
-    df = n - 1
-    standard_error = float(np.std(differences, ddof=1)) / math.sqrt(n)
-    radius = float(stats.t.ppf(0.5 + confidence / 2, df)) * standard_error
-    mean = float(differences.mean())
-    p_value = float(stats.ttest_rel(a, b).pvalue) if standard_error > 0 else float(mean == 0.0)
-    return {
-        "mean": mean,
-        "low": mean - radius,
-        "high": mean + radius,
-        "df": df,
-        "p_value": p_value,
-        "a_higher": int(np.count_nonzero(differences > 0)),  # seeds where a erred more
-        "a_lower": int(np.count_nonzero(differences < 0)),
-    }
-
-
 COMPARISONS = (("none", "bernoulli"), ("none", "gaussian"), ("bernoulli", "gaussian"))
 
 
 def comparisons(results: dict) -> dict[str, dict]:
-    """:func:`paired_test` of each pair of :data:`COMPARISONS`, keyed ``"a - b"``."""
+    """The paired comparison of the test errors of each pair of :data:`COMPARISONS`, keyed
+    ``"a - b"``: the mean of ``a - b`` over seeds, its 95% t-interval ``low`` to ``high`` with
+    ``df = n - 1``, the two-sided ``p_value`` of the paired t-test
+    (:func:`course_lib.stats.paired_comparison`), and the numbers of seeds where ``a``'s error
+    is higher (``a_higher``) and lower (``a_lower``) than ``b``'s (the rest are ties)."""
     errors = test_errors(results)
-    return {f"{a} - {b}": paired_test(errors[a], errors[b]) for a, b in COMPARISONS}
+    table = {}
+    for a, b in COMPARISONS:
+        c = paired_comparison(errors[a], errors[b], sign_flip=False)
+        table[f"{a} - {b}"] = {
+            "mean": c.mean,
+            "low": c.low,
+            "high": c.high,
+            "df": c.df,
+            "p_value": c.p_value,
+            "a_higher": int(np.count_nonzero(c.differences > 0)),
+            "a_lower": int(np.count_nonzero(c.differences < 0)),
+        }
+    return table
 
 
 def key_numbers(results: dict) -> dict[str, str]:
