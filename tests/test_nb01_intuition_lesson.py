@@ -375,8 +375,8 @@ def test_record_readers_agree_with_the_runs(tiny_record):
     assert comparison["best"] == min(means, key=means.__getitem__)
     assert comparison["best"] in comparison["not_worse"]
     for p_drop, result in comparison["against_none"].items():
-        assert result["df"] == 2
-        assert result["mean"] == pytest.approx(means[p_drop] - means[0.0])
+        assert result.df == 2
+        assert result.mean == pytest.approx(means[p_drop] - means[0.0])
     report = lesson.test_report(tiny_record)
     assert report["chosen"] == comparison["best"]
     assert report["none_error"] == pytest.approx(test[0.0].mean())
@@ -528,11 +528,10 @@ def test_what_the_prose_says_in_words_holds():
     assert numbers["not_worse"] == "0.2 and 0.5"
     # the gains of 0.2 and 0.5 have intervals below 0; 0.8's contains 0
     for p_drop in (0.2, 0.5):
-        assert comparison["against_none"][p_drop]["interval"][1] < 0
-    low, high = comparison["against_none"][0.8]["interval"]
-    assert low < 0 < high
+        assert comparison["against_none"][p_drop].high < 0
+    assert comparison["against_none"][0.8].low < 0 < comparison["against_none"][0.8].high
     report = lesson.test_report(RECORD)
-    assert report["difference"]["interval"][1] < 0
+    assert report["difference"].high < 0
     # without dropout the validation loss rises after its lowest point; 0.8 never fits every image
     curves = lesson.record_curves(RECORD)
     assert curves.val_loss[0.0][-1] > curves.val_loss[0.0].min() + 0.02

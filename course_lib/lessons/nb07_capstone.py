@@ -56,6 +56,7 @@ from ..experiments import (
     best_epoch,
     epochs_to_reach,
     hidden_widths,
+    lowest_mean,
     rates_not_worse,
     run_jobs,
     smooth,
@@ -385,24 +386,24 @@ def p_drop_sweep(results: dict) -> dict:
     return sweep
 
 
-def validation_choice(results: dict, name: str = "fixed_n", level: float = 0.05) -> dict:
+def validation_choice(results: dict, name: str = "fixed_n") -> dict:
     """The rate of one sweep (``"fixed_n"`` or ``"fixed_product"``) chosen on the validation
     set, as the notebook chooses it: the lowest validation error averaged over seeds.
 
     Returns its index and rate, the test errors of that rate (read once, per seed), which rates
-    the validation set cannot tell apart from it (:func:`course_lib.experiments.rates_not_worse`
-    at ``level``), and, for contrast, the rate a choice on the test set would have made.
+    are not significantly worse than it (:func:`course_lib.experiments.rates_not_worse`), and,
+    for contrast, the rate a choice on the test set would have made.
     """
     sweep = p_drop_sweep(results)
     val = sweep[f"{name}_val"]
-    best = int(np.argmin(val.mean(axis=1)))
+    best = lowest_mean(val)
     test_best = int(np.argmin(sweep[name].mean(axis=1)))
     return {
         "index": best,
         "p_drop": float(sweep["p_drops"][best]),
         "val": val[best],
         "test": sweep[name][best],
-        "defensible": rates_not_worse(val, level),
+        "defensible": rates_not_worse(val),
         "test_choice": float(sweep["p_drops"][test_best]),
     }
 
