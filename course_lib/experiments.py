@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import platform
 import sys
 import time
 from collections.abc import Mapping
@@ -44,6 +43,7 @@ from ._validate import (
 )
 from .data import load_digits_split
 from .nn import MLP, History, evaluate, one_blas_thread, train
+from .records import progress_printer, record_header
 from .stats import PairedComparison, paired_comparison
 
 
@@ -406,6 +406,19 @@ def sweep_p_drop(
 # --- choosing a rate on the validation set: the one rule for "significantly worse" ------------
 
 
+def run_val_error(run: Mapping, last: int) -> float:
+    """The validation error of one recorded run (a :func:`train_run` summary): its
+    ``val_mistakes`` of the last ``last`` epochs averaged, over ``n_val`` images. One epoch's
+    error jumps by a whole image; the average of a few is what a rate is chosen on."""
+    last = check_count(last, "last", minimum=1)
+    return float(np.mean(run["val_mistakes"][-last:]) / run["n_val"])
+
+
+def mean_val_error(runs, last: int) -> float:
+    """:func:`run_val_error` averaged over ``runs`` (one per seed)."""
+    return float(np.mean([run_val_error(run, last) for run in runs]))
+
+
 def _check_curve(curve, name: str) -> np.ndarray:
     try:
         values = np.asarray(curve, dtype=float)
@@ -676,32 +689,16 @@ def compare_and_record(
     """Run every configuration (``{name: p_drop}``) with every seed (see :func:`run_digits`,
     whose keyword arguments ``settings`` are) and return a record of the runs as plain data:
     the command, the versions, the settings and, per configuration, one entry per seed."""
-    from . import __version__
-
     seeds = [check_count(seed, "seed") for seed in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got none")
     jobs = [(p_drop, seed, settings) for p_drop in configs.values() for seed in seeds]
     started = time.perf_counter()
-
-    def report(index: int, done: int) -> None:
-        if progress:
-            p_drop, seed, _ = jobs[index]
-            print(
-                f"[{done}/{len(jobs)}] {time.perf_counter() - started:5.0f} s  "
-                f"p_drop={p_drop} seed {seed}",
-                file=sys.stderr,
-                flush=True,
-            )
-
+    labels = [f"p_drop={p_drop} seed {seed}" for p_drop, seed, _ in jobs]
+    report = progress_printer(labels, started, enabled=progress)
     runs = iter(run_jobs(_digits_job, jobs, workers=workers, on_done=report))
     return {
-        "command": command,
-        "course_lib_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "seconds": round(time.perf_counter() - started, 1),
-        "workers": workers,
+        **record_header(command, started, key="command", created=False, workers=workers),
         "settings": {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in settings.items()
@@ -710,6 +707,11 @@ def compare_and_record(
         "configs": {name: p_drop for name, p_drop in configs.items()},
         "runs": {name: [next(runs) for _ in seeds] for name in configs},
     }
+
+
+def write_record(record: dict, path) -> None:
+    """Write a record of :func:`compare_and_record` as JSON (indented by one space)."""
+    Path(path).write_text(json.dumps(record, indent=1) + "\n")
 
 
 def comparison_table(record: dict, confidence: float = 0.95) -> str:
@@ -799,7 +801,7 @@ def main(argv=None) -> None:
     )
     print(comparison_table(record, confidence=args.confidence))
     if args.out is not None:
-        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        write_record(record, args.out)
         print(f"wrote {args.out}")
 
 

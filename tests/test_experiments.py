@@ -399,6 +399,8 @@ def test_a_recorded_comparison_round_trips_through_main(tmp_path, capsys):
         [*argv, "--epochs", "2", "--n-train", "100"]
     )
     assert record["seeds"] == [3, 4] and list(record["runs"]) == ["0.0", "0.5"]
+    # the header (course_lib.records.record_header) has the committed record's keys, in order
+    assert list(record) == list(json.loads(experiments.RECORD_PATH.read_text()))
     for name, p_drop in (("0.0", 0.0), ("0.5", 0.5)):
         for run in record["runs"][name]:
             again = run_digits(p_drop, seed=run["seed"], n_train=100, hidden=(8,), epochs=2)

@@ -343,6 +343,11 @@ def tiny_record(tmp_path_factory):
 
 def test_a_record_holds_every_rate_and_seed_and_survives_json(tiny_record):
     assert tiny_record["generator"] == "python -m course_lib.lessons.nb01_intuition"
+    # the header (course_lib.records.record_header) adds the versions and the time of creation
+    # that the committed record predates, and keeps the order of the committed record's keys
+    provenance = ["course_lib_version", "numpy_version", "python_version", "created"]
+    assert list(tiny_record) == ["generator", *provenance, "settings", "seconds", "runs"]
+    assert [key for key in tiny_record if key not in provenance] == list(RECORD)
     assert lesson.settings_of(tiny_record) == TINY
     assert len(tiny_record["runs"]) == 4 * 3
     run = lesson.recorded_run(tiny_record, 0.5, 2)

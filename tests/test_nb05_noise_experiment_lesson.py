@@ -66,6 +66,8 @@ def test_save_and_load_round_trip(tmp_path):
     experiment.save_results(results, path)
     assert experiment.load_results(path) == json.loads(json.dumps(results))
     assert experiment.settings_of(experiment.load_results(path)) == settings
+    # the header (course_lib.records.record_header) has the committed file's keys, in order
+    assert list(results) == list(experiment.load_results())
     assert set(experiment.key_numbers(results)) >= {"bernoulli_vs_gaussian_p", "none_test"}
 
 

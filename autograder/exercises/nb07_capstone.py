@@ -21,7 +21,6 @@ top of the images, the rounding of the fraction itself: a count divided by 500, 
 from __future__ import annotations
 
 import functools
-import json
 from itertools import permutations
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 import course_lib
 from course_lib import experiments
 from course_lib.checks import CheckFailure
+from course_lib.records import read_record
 
 from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
@@ -302,7 +302,7 @@ RATE_TOLERANCE = 1e-6
 
 @functools.cache
 def _recorded_results() -> dict:
-    return json.loads(RESULTS_FILE.read_text())
+    return read_record(RESULTS_FILE)
 
 
 def recorded_sweep(experiment: str) -> dict:
@@ -318,7 +318,7 @@ def recorded_sweep(experiment: str) -> dict:
     for label, key in results["experiments"][experiment].items():
         runs = results["runs"][key]
         rates.append(float(label))
-        val.append([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs])
+        val.append([experiments.run_val_error(run, last) for run in runs])
         test.append([run["test_error"] for run in runs])
     return {"p_drops": np.array(rates), "val": np.array(val), "test": np.array(test)}
 

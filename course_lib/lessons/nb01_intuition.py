@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -38,10 +36,11 @@ from .._validate import check_count, check_layer_sizes, check_p_drop, per_layer_
 from ..analysis import count_parameters, count_subnetworks, dropout_penalties
 from ..data import gap_function, load_digits_split
 from ..dropout import dropout_forward
-from ..experiments import against_lowest, errors_table, rates_not_worse, seed_streams
+from ..experiments import against_lowest, errors_table, rates_not_worse, run_jobs, seed_streams
 from ..masks import sample_mask
 from ..mc import mc_predict
 from ..nn import MLP, evaluate, one_blas_thread, train
+from ..records import progress_printer, read_record, record_header, settings_from
 from ..stats import paired_comparison
 from .widgets import recall_parts, remember_parts
 
@@ -1153,39 +1152,20 @@ def recorded_run(record: dict, p_drop: float, seed: int) -> dict:
     raise ValueError(f"seed must be one of the recorded {settings_of(record).seeds}, got {seed}")
 
 
-def _record_run(arguments) -> dict:
-    return record_run(*arguments)
-
-
 def compute_record(
     settings: ExperimentSettings = ExperimentSettings(), *, workers: int = 1, progress: bool = False
 ) -> dict:
-    """Every rate with every seed (:func:`record_run`), in ``workers`` processes."""
+    """Every rate with every seed (:func:`record_run`), in ``workers`` processes
+    (:func:`course_lib.experiments.run_jobs`; the record does not depend on ``workers``)."""
     workers = check_count(workers, "workers", minimum=1)
     jobs = [(settings, p_drop, seed) for p_drop in settings.p_drops for seed in settings.seeds]
     started = time.perf_counter()
-    runs = []
-    if workers == 1:
-        iterator = map(_record_run, jobs)
-        runs = _collect(iterator, len(jobs), progress)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            runs = _collect(pool.map(_record_run, jobs), len(jobs), progress)
-    return {
-        "generator": GENERATOR,
-        "settings": asdict(settings),
-        "seconds": round(time.perf_counter() - started, 1),
-        "runs": runs,
-    }
-
-
-def _collect(iterator, n_jobs: int, progress: bool) -> list[dict]:
-    runs = []
-    for run in iterator:
-        runs.append(run)
-        if progress:
-            print(f"{len(runs)}/{n_jobs}: p_drop {run['p_drop']:g}, seed {run['seed']}", flush=True)
-    return runs
+    labels = [f"p_drop {p_drop:g}, seed {seed}" for _, p_drop, seed in jobs]
+    report = progress_printer(labels, started, enabled=progress)
+    runs = run_jobs(record_run, jobs, workers=workers, on_done=report)
+    header = record_header(GENERATOR, started)
+    seconds = header.pop("seconds")  # the committed record has its settings first: keep the order
+    return {**header, "settings": asdict(settings), "seconds": seconds, "runs": runs}
 
 
 def save_record(record: dict, path: Path = RECORD_PATH) -> None:
@@ -1198,16 +1178,12 @@ def save_record(record: dict, path: Path = RECORD_PATH) -> None:
 
 def load_record(path: Path = RECORD_PATH) -> dict:
     """The recorded guided experiment (see :func:`compute_record`)."""
-    return json.loads(Path(path).read_text())
+    return read_record(path)
 
 
 def settings_of(record: dict) -> ExperimentSettings:
     """The :class:`ExperimentSettings` a record was made with."""
-    stored: dict[str, Any] = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name, value in record["settings"].items()
-    }
-    return ExperimentSettings(**stored)
+    return settings_from(ExperimentSettings, record["settings"])
 
 
 def _runs(record: dict, p_drop: float) -> list[dict]:

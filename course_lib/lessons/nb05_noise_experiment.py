@@ -17,20 +17,14 @@ looked at once. The runs take minutes, so they are precomputed:
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..experiments import BATCH_SIZE, LR, train_run
+from .. import records
+from ..experiments import BATCH_SIZE, LR, mean_val_error, run_jobs, train_run
 from ..stats import paired_comparison
 
 RESULTS_PATH = Path(__file__).with_name("nb05_noise_experiment_results.json")
@@ -50,11 +44,6 @@ class Settings:
     p_drops: tuple[float, ...] = (0.3, 0.5, 0.7)
     noises: tuple[str, ...] = ("bernoulli", "gaussian")
     smoothing: int = 10  # epochs of validation error averaged to choose a rate
-
-
-def settings_dict(settings: Settings = Settings()) -> dict:
-    """The settings as they read back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(asdict(settings)))
 
 
 def make_config(settings: Settings, p_drop: float, noise: str) -> dict:
@@ -86,11 +75,6 @@ def run_one(config: dict, seed: int) -> dict:
     return {name: summary[name] for name in RUN_FIELDS}
 
 
-def mean_val_error(runs: list[dict], last: int) -> float:
-    """Validation error averaged over the last ``last`` epochs and over the runs (seeds)."""
-    return float(np.mean([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs]))
-
-
 def chosen_labels(runs: dict[str, list[dict]], settings: Settings) -> dict[str, str]:
     """``{arm: label}``: ``"none"``, and for each noise the rate with the lowest
     :func:`mean_val_error` (the first of a tie, in the order of ``settings.p_drops``)."""
@@ -111,36 +95,29 @@ def compute_results(
     configs = plan(settings)
     jobs = [(label, seed) for label in configs for seed in settings.seeds]
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run_one, configs[label], seed) for label, seed in jobs]
-        runs: dict[str, list[dict]] = {label: [] for label in configs}
-        for index, ((label, seed), future) in enumerate(zip(jobs, futures), start=1):
-            runs[label].append(future.result())
-            if progress:
-                print(
-                    f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
-                    f"seed {seed} {label}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    report = records.progress_printer([f"seed {seed} {label}" for label, seed in jobs], started)
+    finished = iter(
+        run_jobs(
+            run_one,
+            [(configs[label], seed) for label, seed in jobs],
+            workers=workers,
+            on_done=report if progress else None,
+        )
+    )
+    runs = {label: [next(finished) for _ in settings.seeds] for label in configs}
     chosen = chosen_labels(runs, settings)
     for label, label_runs in runs.items():
         if label not in chosen.values():
             for run in label_runs:
                 del run["test_error"]  # never looked at: the rate was not chosen
+    recipe = (
+        "per run: course_lib.experiments.train_run (SeedSequence(seed).spawn(3) -> split, "
+        f"init, train generators; float32; SGD lr={LR}, batch_size={BATCH_SIZE}, "
+        "momentum=0.9; inverted dropout); test error kept for the chosen rates only"
+    )
     return {
-        "generator": GENERATOR,
-        "course_lib_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - started, 1),
-        "recipe": (
-            "per run: course_lib.experiments.train_run (SeedSequence(seed).spawn(3) -> split, "
-            f"init, train generators; float32; SGD lr={LR}, batch_size={BATCH_SIZE}, "
-            "momentum=0.9; inverted dropout); test error kept for the chosen rates only"
-        ),
-        "settings": settings_dict(settings),
+        **records.record_header(GENERATOR, started, recipe=recipe),
+        "settings": records.settings_dict(settings),
         "configs": configs,
         "chosen": chosen,
         "runs": runs,
@@ -148,25 +125,18 @@ def compute_results(
 
 
 def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
-    """Write the results as JSON, one run per line so that a diff stays readable (the layout of
-    notebook 07's record, :func:`course_lib.lessons.nb07_capstone.save_results`)."""
-    from .nb07_capstone import save_results as save_record
-
-    save_record(results, path)
+    """Write the results as JSON, one run per line (:func:`course_lib.records.write_results`)."""
+    records.write_results(results, path)
 
 
 def load_results(path: Path = RESULTS_PATH) -> dict:
     """The precomputed results (see :func:`compute_results`)."""
-    return json.loads(Path(path).read_text())
+    return records.read_record(path)
 
 
 def settings_of(results: dict) -> Settings:
     """The :class:`Settings` a results file was made with."""
-    stored: dict[str, Any] = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name, value in results["settings"].items()
-    }
-    return Settings(**stored)
+    return records.settings_from(Settings, results["settings"])
 
 
 # --- reading the results -----------------------------------------------------------------------
