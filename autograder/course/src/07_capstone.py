@@ -274,14 +274,14 @@ for i, p_drop in enumerate(sweep["p_drops"]):
 # a sweep, by a rule you can defend that reads the validation errors. The check calls it on the
 # recorded sweeps and on rearrangements of them (rates in another order, fewer seeds, test errors
 # that point to another rate). It accepts every rate that is not significantly worse, by the rule
-# that notebook 01 uses too. A rate is significantly worse than the rate with the lowest mean validation
-# error when a one-sided paired t-test over the seeds, which asks whether its validation error is
-# higher, gives p < 0.05; every rate that is not significantly worse is a defensible choice. In
-# code: `paired_comparison(val_errors[r], val_errors[lowest]).p_greater < 0.05`. One-sided,
-# because the question has a direction: a rate with lower errors is never a reason to reject it.
-# On the recorded fixed-$n$ sweep the defensible rates are 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7: the
-# lowest mean is one defensible rule, and there are others (the smallest rate that the validation set cannot tell from
-# the best, say, for the least noise in training). It rejects a rate that the validation set says is
+# that notebook 01 uses too. A rate is significantly worse than the rate with the lowest mean
+# validation error when a one-sided paired t-test over the seeds, which asks whether its validation
+# error is higher, gives p < 0.05; every rate that is not significantly worse is a defensible
+# choice. In code: `paired_comparison(val_errors[r], val_errors[lowest]).p_greater < 0.05`.
+# One-sided, because the question has a direction: a rate with lower errors is never a reason to
+# reject it. On the recorded fixed-$n$ sweep the defensible rates are 0.1, 0.2, 0.3, 0.4, 0.5, 0.6,
+# 0.7: the lowest mean is one defensible rule, and there are others (the smallest rate that the
+# validation set cannot tell from the best, say, for the least noise in training). It rejects a rate that the validation set says is
 # worse, whichever way it was found (in particular by looking at the test errors), and anything that
 # is not one of the rates.
 #
