@@ -552,3 +552,19 @@ def test_the_chance_of_dropping_a_whole_hidden_layer_is_quoted_for_its_width():
     width = lesson.ExperimentSettings().hidden[0]
     exponent = round(width * math.log10(0.5))
     assert f"about $10^{{{exponent}}}$ for {width} units at 0.5" in source("01")
+
+
+def test_the_notebooks_table_needs_no_answer_the_grading_kernel_lacks(monkeypatch):
+    """While notebook 01 is graded, the functions of the rule for choosing a rate are stubs that
+    raise (autograder.grading_copy); the demonstration cell that prints the table, which runs
+    when a student's code reads its ``record``, must not call them."""
+
+    def unavailable(*args, **kwargs):
+        raise RuntimeError("removed while notebook 01 is graded")
+
+    for name in ("rates_not_worse", "against_lowest"):
+        monkeypatch.setattr(lesson, name, unavailable)
+    table = lesson.format_experiment_table(RECORD)
+    assert len(table.splitlines()) == 1 + len(lesson.settings_of(RECORD).p_drops)
+    with pytest.raises(RuntimeError, match="removed while"):
+        lesson.validation_comparison(RECORD)  # the stubs are in place: the test can fail
