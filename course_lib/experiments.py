@@ -13,8 +13,9 @@ from the first configuration with the p-value of the paired t-test (:func:`compa
 
 Each seed fixes the data split, the initial weights and the training randomness
 (:func:`seed_streams`); every configuration sees the same three for a given seed, so the
-comparison is paired. :func:`paired_summary` reads such a comparison, and :func:`smooth`,
-:func:`epochs_to_reach` and :func:`best_epoch` read a validation curve.
+comparison is paired. :func:`rates_not_worse` says which rates of a sweep are defensible
+choices on the validation set (the course's one rule for "significantly worse"), and
+:func:`smooth`, :func:`epochs_to_reach` and :func:`best_epoch` read a validation curve.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import platform
 import sys
 import time
 from collections.abc import Mapping
@@ -43,6 +43,8 @@ from ._validate import (
 )
 from .data import load_digits_split
 from .nn import MLP, History, evaluate, one_blas_thread, train
+from .records import progress_printer, record_header
+from .stats import PairedComparison, paired_comparison
 
 
 def seed_streams(seed: int, n_streams: int = 3) -> tuple[np.random.Generator, ...]:
@@ -401,7 +403,20 @@ def sweep_p_drop(
     )["test"]
 
 
-# --- reading runs: paired differences over seeds, validation curves ---------------------------
+# --- choosing a rate on the validation set: the one rule for "significantly worse" ------------
+
+
+def run_val_error(run: Mapping, last: int) -> float:
+    """The validation error of one recorded run (a :func:`train_run` summary): its
+    ``val_mistakes`` of the last ``last`` epochs averaged, over ``n_val`` images. One epoch's
+    error jumps by a whole image; the average of a few is what a rate is chosen on."""
+    last = check_count(last, "last", minimum=1)
+    return float(np.mean(run["val_mistakes"][-last:]) / run["n_val"])
+
+
+def mean_val_error(runs, last: int) -> float:
+    """:func:`run_val_error` averaged over ``runs`` (one per seed)."""
+    return float(np.mean([run_val_error(run, last) for run in runs]))
 
 
 def _check_curve(curve, name: str) -> np.ndarray:
@@ -414,133 +429,15 @@ def _check_curve(curve, name: str) -> np.ndarray:
     return values
 
 
-def paired_summary(errors_a, errors_b) -> dict:
-    """Per-seed differences ``a - b`` of two paired configurations, their mean and its standard
-    error (sample standard deviation / sqrt(number of seeds)).
+SIGNIFICANCE = 0.05  # the level of "significantly worse" (see rates_not_worse)
 
-    Pairing by seed removes the part of the noise that both share: the split, the initial
-    weights, the batch order.
-
-    Parameters
-    ----------
-    errors_a, errors_b : sequences of float, shape (S,), S >= 1
-        One value per seed, in the same seed order.
-
-    Returns
-    -------
-    ``{"differences": ndarray (S,), "mean": float, "standard_error": float}`` (the standard
-    error is NaN for a single seed)
-    """
-    errors_a, errors_b = _check_curve(errors_a, "errors_a"), _check_curve(errors_b, "errors_b")
-    if errors_a.shape != errors_b.shape or errors_a.size == 0:
-        raise ValueError(
-            f"errors_a and errors_b must hold one value per seed for the same "
-            f"S >= 1 seeds, got shapes {errors_a.shape} and {errors_b.shape}"
-        )
-    differences = errors_a - errors_b
-    n = len(differences)
-    spread = float(np.std(differences, ddof=1)) if n > 1 else math.nan
-    return {
-        "differences": differences,
-        "mean": float(differences.mean()),
-        "standard_error": spread / math.sqrt(n),
-    }
-
-
-def paired_t(errors_a, errors_b, confidence: float = 0.95) -> dict:
-    """Student's t on the per-seed differences ``a - b`` of two paired configurations.
-
-    The differences are treated as independent draws of one normal law (each seed is one
-    independent split, initialisation and batch order); with ``S`` seeds the mean difference
-    divided by its standard error follows Student's t with ``S - 1`` degrees of freedom when the
-    two configurations do equally well on average.
-
-    Parameters
-    ----------
-    errors_a, errors_b : sequences of float, shape (S,), S >= 2
-        One value per seed, in the same seed order.
-    confidence : float in (0, 1)
-        Coverage of the interval.
-
-    Returns
-    -------
-    dict with ``mean`` (mean difference), ``standard_error``, ``df`` (``S - 1``), ``interval``
-    (the two-sided t-interval of the mean difference at ``confidence``), ``t`` (mean / standard
-    error), ``p_value`` (two-sided: the probability of a ``|t|`` at least this large if the two
-    configurations do equally well) and ``p_greater`` (one-sided: of a ``t`` at least this large,
-    that is the evidence that ``a`` is worse than ``b`` when they are errors). A zero standard
-    error gives ``t`` = ±inf (p-values 0 and 1) or, for no difference at all, ``t`` = 0.
-
-    Raises
-    ------
-    ValueError
-        If the shapes differ, if there are fewer than 2 seeds, or if ``confidence`` is not in
-        (0, 1).
-    """
-    from scipy import stats
-
-    errors_a, errors_b = _check_curve(errors_a, "errors_a"), _check_curve(errors_b, "errors_b")
-    if errors_a.shape != errors_b.shape or errors_a.size < 2:
-        raise ValueError(
-            f"errors_a and errors_b must hold one value per seed for the same S >= 2 seeds, "
-            f"got shapes {errors_a.shape} and {errors_b.shape}"
-        )
-    if not isinstance(confidence, (int, float)) or not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    summary = paired_summary(errors_a, errors_b)
-    mean, standard_error = summary["mean"], summary["standard_error"]
-    df = len(errors_a) - 1
-    if standard_error > 0:
-        t = mean / standard_error
-    else:
-        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
-    radius = float(stats.t.ppf(0.5 + confidence / 2, df)) * standard_error
-    return {
-        "mean": mean,
-        "standard_error": standard_error,
-        "df": df,
-        "interval": (mean - radius, mean + radius),
-        "t": t,
-        "p_value": float(2 * stats.t.sf(abs(t), df)),
-        "p_greater": float(stats.t.sf(t, df)),
-    }
-
-
-SIGNIFICANCE = 0.05  # a rate is "significantly worse" below this one-sided paired p-value
-
-
-def choose_p_drop(val_errors: Mapping, test_errors: Mapping | None = None) -> float:
-    """The ``p_drop`` with the lowest mean validation error over seeds.
-
-    The reference of notebook 01's exercise. ``test_errors`` is accepted and ignored on purpose:
-    a rate chosen on the test errors makes the test error of the chosen network an optimistic
-    estimate. Any rate whose paired validation errors are not significantly worse than this one
-    (:func:`paired_t`, one-sided, at :data:`SIGNIFICANCE`) is an equally defensible choice.
-
-    Parameters
-    ----------
-    val_errors : mapping {p_drop: sequence of float, one per seed}
-        Every rate with the same seeds, in the same order.
-    test_errors : mapping of the same form, or None
-        Not used.
-
-    Returns
-    -------
-    float, one of the keys of ``val_errors``
-
-    Raises
-    ------
-    ValueError
-        If ``val_errors`` is empty or its rates do not have the same number of seeds.
-    """
-    if not isinstance(val_errors, Mapping) or not val_errors:
-        raise ValueError("val_errors must be a non-empty mapping {p_drop: errors per seed}")
-    means = {
-        p_drop: _check_curve(errors, "val_errors").mean() for p_drop, errors in val_errors.items()
-    }
-    if len({len(errors) for errors in val_errors.values()}) != 1:
-        raise ValueError("val_errors must give every p_drop the same number of seeds")
-    return min(means, key=means.__getitem__)
+#: :func:`rates_not_worse` in words, as both notebooks that choose a rate (01 and 07) state it
+NOT_WORSE_RULE = (
+    "A rate is significantly worse than the rate with the lowest mean validation error when a "
+    "one-sided paired t-test over the seeds, which asks whether its validation error is higher, "
+    f"gives p < {SIGNIFICANCE:g}; every rate that is not significantly worse is a defensible "
+    "choice."
+)
 
 
 def _check_errors_table(errors, name: str) -> np.ndarray:
@@ -560,43 +457,115 @@ def _check_errors_table(errors, name: str) -> np.ndarray:
     return table
 
 
-def rates_not_worse(val_errors, level: float = 0.05) -> np.ndarray:
-    """Which rates of a sweep are defensible choices on the validation set: those whose
-    validation error is not significantly worse than that of the rate with the lowest mean.
+def errors_table(val_errors: Mapping) -> tuple[list, np.ndarray]:
+    """A mapping ``{p_drop: errors per seed}`` as the rates (in the mapping's order) and an
+    array of shape (rates, seeds), the form :func:`rates_not_worse` reads.
 
-    Each rate is compared with the best one seed by seed (both were trained on the same split,
-    initial weights and batch order): it is significantly worse when the two-sided p-value of
-    the paired t-test (:func:`course_lib.stats.paired_comparison`, ``df = seeds - 1``) is below
-    ``level``. The best rate itself is always defensible.
+    Raises
+    ------
+    ValueError
+        If the mapping is empty, or its rates do not have the same number (>= 2) of seeds.
+    """
+    if not isinstance(val_errors, Mapping) or not val_errors:
+        raise ValueError("val_errors must be a non-empty mapping {p_drop: errors per seed}")
+    rows = [_check_curve(errors, "val_errors") for errors in val_errors.values()]
+    if len({row.size for row in rows}) != 1:
+        raise ValueError("val_errors must give every p_drop the same number of seeds")
+    return list(val_errors), _check_errors_table(rows, "val_errors")
+
+
+def lowest_mean(val_errors) -> int:
+    """The row of ``val_errors`` (shape (rates, seeds)) with the lowest mean over seeds, the
+    first if tied: the best rate on validation."""
+    table = _check_errors_table(val_errors, "val_errors")
+    return int(np.argmin(table.mean(axis=1)))
+
+
+def against_lowest(val_errors) -> tuple[int, list[PairedComparison]]:
+    """The :func:`lowest_mean` row of ``val_errors`` (shape (rates, seeds)) and, for every row
+    ``r``, ``paired_comparison(val_errors[r], val_errors[lowest])`` (the lowest row against
+    itself included): what :func:`rates_not_worse` decides on, for quoting."""
+    table = _check_errors_table(val_errors, "val_errors")
+    best = lowest_mean(table)
+    return best, [paired_comparison(row, table[best], sign_flip=False) for row in table]
+
+
+def rates_not_worse(val_errors, level: float = SIGNIFICANCE) -> np.ndarray:
+    """Which rates of a sweep are defensible choices on the validation set: the course's one
+    rule for "not significantly worse than the best" (:data:`NOT_WORSE_RULE`).
+
+    Each rate is compared with the rate of the lowest mean validation error seed by seed (both
+    were trained on the same split, initial weights and batch order): it is significantly worse
+    when the one-sided p-value ``p_greater`` of the paired t-test
+    (:func:`course_lib.stats.paired_comparison`, ``df = seeds - 1``) is below ``level``. The
+    lowest rate itself is always defensible.
+
+    Why one-sided: the question is directional, "is this rate worse than the best?". A rate
+    whose errors are *lower* is never a reason to reject it, and a two-sided test at the same
+    level would spend half of ``level`` on that impossible side, so a rate that is worse with
+    p = 0.03 (one-sided) would pass as "not different". Since every rate's mean is at least the
+    lowest, its one-sided p-value is half its two-sided one. Two caveats the level does not
+    cover: the lowest rate is chosen on the same errors, which favours it a little (its mean is
+    biased low), and with many rates some comparisons come out significant by chance. The rule
+    is a screen for defensible choices, not a family-wise test.
 
     Parameters
     ----------
     val_errors : array, shape (R, S)
         Validation error of rate ``r`` (row) with seed ``s`` (column), S >= 2.
     level : float in (0, 1)
-        Significance level of the paired t-test.
+        Significance level of the one-sided paired t-test.
 
     Returns
     -------
     ndarray of bool, shape (R,)
-    """
-    from .stats import paired_comparison
 
-    table = _check_errors_table(val_errors, "val_errors")
+    Raises
+    ------
+    ValueError
+        If ``val_errors`` is not of shape (R, S) with R >= 1 and S >= 2, holds a value that is
+        not finite, or ``level`` is not in (0, 1).
+    """
     level = check_open_unit(level, "level")
-    best = int(np.argmin(table.mean(axis=1)))
+    best, comparisons = against_lowest(val_errors)
     return np.array(
-        [
-            r == best or paired_comparison(table[r], table[best], sign_flip=False).p_value >= level
-            for r in range(len(table))
-        ]
+        [r == best or c.p_greater >= level for r, c in enumerate(comparisons)], dtype=bool
     )
+
+
+def choose_p_drop(val_errors: Mapping, test_errors: Mapping | None = None) -> float:
+    """The ``p_drop`` with the lowest mean validation error over seeds (the first, if tied).
+
+    The reference of notebook 01's exercise. ``test_errors`` is accepted and ignored on purpose:
+    a rate chosen on the test errors makes the test error of the chosen network an optimistic
+    estimate. Any rate of :func:`rates_not_worse` is an equally defensible choice; this one is
+    always among them.
+
+    Parameters
+    ----------
+    val_errors : mapping {p_drop: sequence of float, one per seed}
+        Every rate with the same seeds (at least 2), in the same order.
+    test_errors : mapping of the same form, or None
+        Not used.
+
+    Returns
+    -------
+    float, one of the keys of ``val_errors``
+
+    Raises
+    ------
+    ValueError
+        If ``val_errors`` is empty or its rates do not have the same number of seeds.
+    """
+    rates, table = errors_table(val_errors)
+    return rates[lowest_mean(table)]
 
 
 def choose_sweep_rate(p_drops, val_errors, test_errors=None) -> float:
     """The reference of notebook 07's exercise ``choose_sweep_rate``: the rate with the lowest
-    validation error averaged over seeds (the first, if tied). ``test_errors`` are not used:
-    a rate chosen on the test set makes its test error look better than it will be.
+    validation error averaged over seeds (the first, if tied), always one of
+    :func:`rates_not_worse`. ``test_errors`` are not used: a rate chosen on the test set makes
+    its test error look better than it will be.
 
     Parameters
     ----------
@@ -614,7 +583,10 @@ def choose_sweep_rate(p_drops, val_errors, test_errors=None) -> float:
         raise ValueError(
             f"val_errors must have one row per rate: {len(rates)} rows, got {table.shape[0]}"
         )
-    return rates[int(np.argmin(table.mean(axis=1)))]
+    return rates[lowest_mean(table)]
+
+
+# --- reading a validation curve -----------------------------------------------------------------
 
 
 def smooth(curve, window: int) -> np.ndarray:
@@ -717,32 +689,16 @@ def compare_and_record(
     """Run every configuration (``{name: p_drop}``) with every seed (see :func:`run_digits`,
     whose keyword arguments ``settings`` are) and return a record of the runs as plain data:
     the command, the versions, the settings and, per configuration, one entry per seed."""
-    from . import __version__
-
     seeds = [check_count(seed, "seed") for seed in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got none")
     jobs = [(p_drop, seed, settings) for p_drop in configs.values() for seed in seeds]
     started = time.perf_counter()
-
-    def report(index: int, done: int) -> None:
-        if progress:
-            p_drop, seed, _ = jobs[index]
-            print(
-                f"[{done}/{len(jobs)}] {time.perf_counter() - started:5.0f} s  "
-                f"p_drop={p_drop} seed {seed}",
-                file=sys.stderr,
-                flush=True,
-            )
-
+    labels = [f"p_drop={p_drop} seed {seed}" for p_drop, seed, _ in jobs]
+    report = progress_printer(labels, started, enabled=progress)
     runs = iter(run_jobs(_digits_job, jobs, workers=workers, on_done=report))
     return {
-        "command": command,
-        "course_lib_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "seconds": round(time.perf_counter() - started, 1),
-        "workers": workers,
+        **record_header(command, started, key="command", created=False, workers=workers),
         "settings": {
             name: list(value) if isinstance(value, tuple) else value
             for name, value in settings.items()
@@ -753,11 +709,16 @@ def compare_and_record(
     }
 
 
+def write_record(record: dict, path) -> None:
+    """Write a record of :func:`compare_and_record` as JSON (indented by one space)."""
+    Path(path).write_text(json.dumps(record, indent=1) + "\n")
+
+
 def comparison_table(record: dict, confidence: float = 0.95) -> str:
     """The table :func:`main` prints: per configuration the mean test error over seeds with its
     t-interval, and its paired difference from the first configuration with the interval and
     the two-sided p-value of the paired t-test (see :mod:`course_lib.stats`)."""
-    from .stats import paired_comparison, t_interval
+    from .stats import t_interval
 
     names = list(record["runs"])
     errors = {name: [run["test_error"] for run in record["runs"][name]] for name in names}
@@ -840,7 +801,7 @@ def main(argv=None) -> None:
     )
     print(comparison_table(record, confidence=args.confidence))
     if args.out is not None:
-        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        write_record(record, args.out)
         print(f"wrote {args.out}")
 
 

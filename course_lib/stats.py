@@ -273,9 +273,12 @@ class PairedComparison:
     """A paired comparison of two sets of values measured on the same seeds.
 
     ``differences`` are ``a - b`` seed by seed; ``mean``, ``low``, ``high``, ``standard_error``
-    and ``df`` are their :class:`TInterval`; ``p_value`` is the two-sided p-value of the paired
-    t-test of mean difference 0, and ``sign_flip_p_value`` that of the exact sign-flip
-    permutation test (NaN when it was not computed).
+    and ``df`` are their :class:`TInterval`. The p-values are those of the paired t-test of mean
+    difference 0 (:func:`paired_t_p_value`): ``p_value`` two-sided (is ``a`` different from
+    ``b``?), ``p_greater`` one-sided (is ``a`` greater: for errors, is ``a`` worse?) and
+    ``p_less`` one-sided the other way; ``scipy.stats.ttest_rel``'s with ``alternative``
+    ``"two-sided"``, ``"greater"`` and ``"less"``. ``sign_flip_p_value`` is the two-sided
+    p-value of the exact sign-flip permutation test (NaN when it was not computed).
     """
 
     differences: np.ndarray
@@ -286,6 +289,8 @@ class PairedComparison:
     df: int
     confidence: float
     p_value: float
+    p_greater: float
+    p_less: float
     sign_flip_p_value: float
 
 
@@ -341,26 +346,65 @@ def t_interval(values, confidence: float = 0.95) -> TInterval:
     return TInterval(mean, mean - half_width, mean + half_width, standard_error, df, confidence)
 
 
-def paired_t_p_value(differences) -> float:
-    """The two-sided p-value of the paired t-test that the mean of ``differences`` is 0:
-    ``P(|T| >= |mean| / standard_error)`` for ``T`` of Student's t law with ``n - 1`` degrees of
-    freedom (``scipy.stats.ttest_rel``'s). Where the differences do not vary, the statistic is
-    0 / 0 or infinite: the p-value is then 1 if they are all 0 and 0 otherwise.
+ALTERNATIVES = ("two-sided", "greater", "less")
+
+
+def paired_t_statistic(differences) -> float:
+    """Student's ``t = mean / (s / sqrt(n))`` of the paired ``differences`` (``s`` with
+    ``ddof=1``). Where the differences do not vary the ratio is 0 / 0 or infinite: ``t`` is then
+    0 if they are all 0 (no evidence either way) and ``+-inf`` with the sign of their value.
 
     Parameters
     ----------
     differences : sequence of float, shape (n,), n >= 2, finite
 
-    >>> round(paired_t_p_value([1.0, 2.0, 3.0]), 4)
-    0.0742
+    >>> round(paired_t_statistic([1.0, 2.0, 3.0]), 4)
+    3.4641
+    >>> paired_t_statistic([0.25, 0.25])
+    inf
     """
     sample = _sample(differences, "differences")
     if np.ptp(sample) == 0.0:  # all equal (their computed spread may still be 1e-17, not 0)
-        return 1.0 if sample[0] == 0.0 else 0.0
+        return 0.0 if sample[0] == 0.0 else math.copysign(math.inf, float(sample[0]))
     spread = float(sample.std(ddof=1))
-    mean = float(sample.mean())
-    statistic = abs(mean) / (spread / math.sqrt(sample.size))
-    return float(min(1.0, 2.0 * stats.t.sf(statistic, sample.size - 1)))
+    return float(sample.mean()) / (spread / math.sqrt(sample.size))
+
+
+def paired_t_p_value(differences, alternative: str = "two-sided") -> float:
+    """The p-value of the paired t-test that the mean of ``differences`` is 0, for ``T`` of
+    Student's t law with ``n - 1`` degrees of freedom and ``t`` the
+    :func:`paired_t_statistic`: ``P(|T| >= |t|)`` (``"two-sided"``), ``P(T >= t)``
+    (``"greater"``: the evidence that the mean is above 0) or ``P(T <= t)`` (``"less"``).
+    These are ``scipy.stats.ttest_rel``'s, except where the differences do not vary: all 0 give
+    1 (two-sided) and 0.5 (one-sided), all equal to ``c != 0`` give 0 or 1.
+
+    Parameters
+    ----------
+    differences : sequence of float, shape (n,), n >= 2, finite
+    alternative : "two-sided", "greater" or "less"
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than 2 differences, any is not finite, or ``alternative`` is not one
+        of :data:`ALTERNATIVES`.
+
+    >>> round(paired_t_p_value([1.0, 2.0, 3.0]), 4)
+    0.0742
+    >>> round(paired_t_p_value([1.0, 2.0, 3.0], "greater"), 4)
+    0.0371
+    """
+    if alternative not in ALTERNATIVES:
+        raise ValueError(
+            f"alternative must be one of {', '.join(map(repr, ALTERNATIVES))}, got {alternative!r}"
+        )
+    t = paired_t_statistic(differences)
+    df = np.asarray(differences).size - 1
+    if alternative == "greater":
+        return float(stats.t.sf(t, df))
+    if alternative == "less":
+        return float(stats.t.cdf(t, df))
+    return float(min(1.0, 2.0 * stats.t.sf(abs(t), df)))
 
 
 def sign_flip_p_value(differences) -> float:
@@ -424,6 +468,8 @@ def paired_comparison(
     >>> comparison = paired_comparison([3.0, 4.0, 6.0], [2.0, 2.0, 3.0])
     >>> comparison.mean, comparison.df, round(comparison.p_value, 4), comparison.sign_flip_p_value
     (2.0, 2, 0.0742, 0.25)
+    >>> round(comparison.p_greater, 4), round(comparison.p_less, 4)
+    (0.0371, 0.9629)
     """
     first, second = _sample(a, "a"), _sample(b, "b")
     if first.shape != second.shape:
@@ -447,5 +493,7 @@ def paired_comparison(
         interval.df,
         interval.confidence,
         paired_t_p_value(differences),
+        paired_t_p_value(differences, "greater"),
+        paired_t_p_value(differences, "less"),
         flips,
     )

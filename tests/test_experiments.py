@@ -210,32 +210,6 @@ def test_activation_summary_bad_arguments():
 
 # --- reading runs -------------------------------------------------------------------------------
 
-finite = st.floats(-1.0, 1.0)
-
-
-@given(pairs=st.lists(st.tuples(finite, finite), min_size=1, max_size=8))
-def test_paired_summary(pairs):
-    a, b = (np.array(values) for values in zip(*pairs))
-    summary = experiments.paired_summary(list(a), list(b))
-    np.testing.assert_array_equal(summary["differences"], a - b)
-    assert summary["mean"] == pytest.approx(np.mean(a - b), abs=1e-15)
-    if len(pairs) == 1:
-        assert math.isnan(summary["standard_error"])
-    else:
-        assert summary["standard_error"] == pytest.approx(
-            np.std(a - b, ddof=1) / math.sqrt(len(pairs)), abs=1e-15
-        )
-    swapped = experiments.paired_summary(b, a)
-    assert swapped["mean"] == pytest.approx(-summary["mean"], abs=1e-15)
-
-
-def test_paired_summary_by_hand():
-    summary = experiments.paired_summary(np.array([0.03, 0.02, 0.04]), np.array([0.02, 0.02, 0.03]))
-    assert summary["mean"] == pytest.approx(0.02 / 3)
-    np.testing.assert_allclose(summary["differences"], [0.01, 0.0, 0.01])
-    assert summary["standard_error"] == pytest.approx(np.std([0.01, 0, 0.01], ddof=1) / np.sqrt(3))
-
-
 curves = st.lists(st.floats(0.0, 1.0), max_size=30)
 
 
@@ -280,13 +254,6 @@ def test_epochs_to_reach_and_best_epoch():
 @pytest.mark.parametrize(
     "call,pattern",
     [
-        (lambda: experiments.paired_summary([0.1, 0.2], [0.1]), r"errors_a and errors_b must hold"),
-        (lambda: experiments.paired_summary([], []), r"errors_a and errors_b must hold"),
-        (lambda: experiments.paired_summary([[0.1]], [[0.1]]), r"errors_a must have 1 dimension"),
-        (
-            lambda: experiments.paired_summary(["a"], [0.1]),
-            r"errors_a must be a sequence of numbers",
-        ),
         (lambda: experiments.smooth([0.1, 0.2], 0), r"window must be an integer >= 1, got 0"),
         (lambda: experiments.smooth([0.1, 0.2], 2.0), r"window must be an integer >= 1, got 2.0"),  # pyright: ignore[reportArgumentType] - the wrong type under test
         (lambda: experiments.smooth(np.ones((2, 2)), 2), r"curve must have 1 dimension"),
@@ -306,46 +273,7 @@ def test_reading_bad_arguments(call, pattern):
         call()
 
 
-# --- paired t-test and the choice of p_drop ----------------------------------------------------
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_paired_t_agrees_with_scipy(seed):
-    from scipy import stats
-
-    rng = np.random.default_rng(seed)
-    a = rng.normal(0.05, 0.01, size=10)
-    b = a - rng.normal(0.004, 0.005, size=10)
-    result = experiments.paired_t(a, b, confidence=0.9)
-    reference = stats.ttest_rel(a, b)
-    assert result["df"] == 9
-    assert result["t"] == pytest.approx(reference.statistic, rel=1e-12)
-    assert result["p_value"] == pytest.approx(reference.pvalue, rel=1e-9)
-    greater = stats.ttest_rel(a, b, alternative="greater").pvalue
-    assert result["p_greater"] == pytest.approx(greater, rel=1e-9)
-    low, high = reference.confidence_interval(0.9)
-    assert result["interval"] == pytest.approx((low, high), rel=1e-9)
-
-
-def test_paired_t_without_spread():
-    same = experiments.paired_t([0.1, 0.2, 0.3], [0.1, 0.2, 0.3])
-    assert same["t"] == 0.0 and same["p_value"] == 1.0 and same["interval"] == (0.0, 0.0)
-    shifted = experiments.paired_t([0.5, 0.5], [0.25, 0.25])
-    assert shifted["t"] == math.inf and shifted["p_greater"] == 0.0 and shifted["p_value"] == 0.0
-
-
-@pytest.mark.parametrize(
-    "arguments,pattern",
-    [
-        (([0.1], [0.2]), "S >= 2 seeds"),
-        (([0.1, 0.2], [0.2]), "S >= 2 seeds"),
-        (([0.1, 0.2], [0.2, 0.3], 1.0), r"confidence must be in \(0, 1\)"),
-        (([0.1, 0.2], [0.2, 0.3], 0.0), r"confidence must be in \(0, 1\)"),
-    ],
-)
-def test_paired_t_rejects_bad_arguments(arguments, pattern):
-    with pytest.raises(ValueError, match=pattern):
-        experiments.paired_t(*arguments)
+# --- choosing a rate on the validation set: one rule for notebooks 01 and 07 ------------------
 
 
 def test_choose_p_drop_takes_the_lowest_validation_mean_and_ignores_the_test_errors():
@@ -361,7 +289,7 @@ def test_choose_p_drop_takes_the_lowest_validation_mean_and_ignores_the_test_err
 # --- choosing a rate on the validation set ------------------------------------------------------
 
 
-def test_rates_not_worse_is_a_paired_t_test_against_the_lowest_mean():
+def test_rates_not_worse_is_a_one_sided_paired_t_test_against_the_lowest_mean():
     shared = np.array([0.02, 0.03, 0.025, 0.035, 0.028, 0.022])  # what each seed gives all rates
     val = np.stack(
         [
@@ -369,16 +297,32 @@ def test_rates_not_worse_is_a_paired_t_test_against_the_lowest_mean():
             shared,  # the lowest mean
             shared + np.array([0.002, -0.002, 0.001, -0.001, 0.0, 0.001]),  # within the noise
             shared + np.array([0.01, 0.0, 0.009, 0.0, 0.0, 0.0]) + 0.0001,
+            shared + np.array([0.004, 0.0, 0.003, 0.001, 0.001, 0.0]),  # worse, one-sided only
         ]
     )
-    expected = [
-        r == 1 or scipy_stats.ttest_rel(val[r], val[1]).pvalue >= 0.05 for r in range(len(val))
+    one_sided = [
+        scipy_stats.ttest_rel(val[r], val[1], alternative="greater").pvalue for r in range(5)
     ]
+    two_sided = [scipy_stats.ttest_rel(val[r], val[1]).pvalue for r in range(5)]
+    expected = [r == 1 or one_sided[r] >= 0.05 for r in range(len(val))]
     np.testing.assert_array_equal(experiments.rates_not_worse(val), expected)
-    np.testing.assert_array_equal(experiments.rates_not_worse(val), [False, True, True, True])
-    assert experiments.choose_sweep_rate([0.6, 0.2, 0.4, 0.0], val) == 0.2
-    # stricter level, fewer rates: at level 0.5 the fourth (p about 0.1) is ruled out
-    assert not experiments.rates_not_worse(val, 0.5)[3]
+    assert experiments.rates_not_worse(val).tolist() == [False, True, True, True, False]
+    # the last row is why the side matters: a two-sided test at 5% would let it pass
+    assert one_sided[4] < 0.05 <= two_sided[4]
+    assert experiments.choose_sweep_rate([0.6, 0.2, 0.4, 0.0, 0.8], val) == 0.2
+    # stricter level, fewer rates: at level 0.1 the fourth (one-sided p about 0.08) is ruled out
+    assert not experiments.rates_not_worse(val, 0.1)[3]
+    best, comparisons = experiments.against_lowest(val)
+    assert best == experiments.lowest_mean(val) == 1
+    assert [c.p_greater for c in comparisons] == pytest.approx(
+        [0.5 if r == 1 else one_sided[r] for r in range(5)], rel=1e-9
+    )
+
+
+def test_errors_table_reads_a_mapping_in_its_order():
+    rates, table = experiments.errors_table({0.5: [0.1, 0.2], 0.0: [0.3, 0.4]})
+    assert rates == [0.5, 0.0]
+    np.testing.assert_array_equal(table, [[0.1, 0.2], [0.3, 0.4]])
 
 
 @pytest.mark.parametrize(
@@ -390,6 +334,10 @@ def test_rates_not_worse_is_a_paired_t_test_against_the_lowest_mean():
         (lambda: experiments.rates_not_worse([[0.1, 0.2]], 1.5), r"level must be in \(0, 1\)"),
         (lambda: experiments.choose_sweep_rate([0.1], [[0.1, 0.2]] * 2), r"one row per rate"),
         (lambda: experiments.choose_sweep_rate([1.1], [[0.1, 0.2]]), r"p_drop must be in \[0, 1\)"),
+        (lambda: experiments.errors_table({}), r"val_errors must be a non-empty mapping"),
+        (lambda: experiments.errors_table({0.0: [0.1]}), r"val_errors must have shape"),
+        (lambda: experiments.lowest_mean([[0.1, 0.2, 0.3]] * 0), r"val_errors must have shape"),
+        (lambda: experiments.against_lowest([[0.1, np.inf]]), r"val_errors must hold finite"),
     ],
 )
 def test_choice_bad_arguments(call, pattern):
@@ -451,6 +399,8 @@ def test_a_recorded_comparison_round_trips_through_main(tmp_path, capsys):
         [*argv, "--epochs", "2", "--n-train", "100"]
     )
     assert record["seeds"] == [3, 4] and list(record["runs"]) == ["0.0", "0.5"]
+    # the header (course_lib.records.record_header) has the committed record's keys, in order
+    assert list(record) == list(json.loads(experiments.RECORD_PATH.read_text()))
     for name, p_drop in (("0.0", 0.0), ("0.5", 0.5)):
         for run in record["runs"][name]:
             again = run_digits(p_drop, seed=run["seed"], n_train=100, hidden=(8,), epochs=2)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.exercises import run
+from course_lib import experiments
 from course_lib.checks import CheckFailure
 from parts_helpers import assert_scored_in_parts
 
@@ -448,11 +449,39 @@ def test_the_choice_cases_are_far_from_the_significance_level():
             best, accepted, tests = defensible_rates(val)
             for rate, result in tests.items():
                 if rate != best:
-                    assert not 0.01 < result["p_greater"] < 0.3, (seed, kind, rate)
+                    assert not 0.01 < result.p_greater < 0.3, (seed, kind, rate)
             if kind == "test_trap":
                 assert choose_on_test(val, test) not in accepted
             if kind == "lucky_seed":
                 assert choose_lowest_single_run(val, test) not in accepted
+
+
+def test_both_verdicts_and_both_references_use_the_one_rule():
+    """Notebook 01's verdict (errors as a mapping) and 07's (an array) accept exactly the rates
+    of course_lib.experiments.rates_not_worse on the same errors, and each reference returns
+    one of them."""
+    from autograder.exercises.nb01_intuition import defensible_rates
+    from autograder.exercises.nb07_capstone import _judge_choice
+
+    rng = np.random.default_rng(5)
+    rates = [0.0, 0.2, 0.5, 0.8]
+    shared = rng.normal(0.05, 0.01, size=8)  # what each seed gives every rate
+    table = shared + rng.normal(0.0, 0.002, size=(4, 8)) + np.array([[0.006], [0], [0.001], [0]])
+    not_worse = experiments.rates_not_worse(table)
+    assert 2 <= not_worse.sum() < len(rates)  # the case has rates on both sides of the rule
+    mapping = {rate: list(row) for rate, row in zip(rates, table)}
+    best, accepted, _ = defensible_rates(mapping)
+    assert accepted == [rate for rate, ok in zip(rates, not_worse) if ok]
+    case = {"p_drops": np.array(rates), "val": table, "test": table}
+    for rate, ok in zip(rates, not_worse):
+        if ok:
+            _judge_choice(rate, case, "a sweep")
+        else:
+            with pytest.raises(CheckFailure, match="one-sided paired t-test"):
+                _judge_choice(rate, case, "a sweep")
+    assert experiments.choose_p_drop(mapping) == experiments.choose_sweep_rate(rates, table) == best
+    assert best == rates[experiments.lowest_mean(table)]
+    assert f"gives p < {experiments.SIGNIFICANCE:g};" in experiments.NOT_WORSE_RULE
 
 
 def test_unimplemented_choose_p_drop_says_so():

@@ -3,7 +3,6 @@ is what its generator computes, the rates were chosen on validation data only, a
 quotes the record's numbers."""
 
 import json
-import math
 from pathlib import Path
 
 import matplotlib
@@ -67,27 +66,26 @@ def test_save_and_load_round_trip(tmp_path):
     experiment.save_results(results, path)
     assert experiment.load_results(path) == json.loads(json.dumps(results))
     assert experiment.settings_of(experiment.load_results(path)) == settings
+    # the header (course_lib.records.record_header) has the committed file's keys, in order
+    assert list(results) == list(experiment.load_results())
     assert set(experiment.key_numbers(results)) >= {"bernoulli_vs_gaussian_p", "none_test"}
 
 
-def test_paired_test_is_scipys_and_its_interval_has_n_minus_1_degrees_of_freedom():
+def test_comparisons_are_scipys_paired_t_tests_with_the_seed_counts(results):
     from scipy import stats
 
-    a = np.array([0.05, 0.06, 0.04, 0.07, 0.05])
-    b = np.array([0.04, 0.05, 0.045, 0.05, 0.05])
-    result = experiment.paired_test(a, b)
-    differences = a - b
-    radius = stats.t.ppf(0.975, 4) * differences.std(ddof=1) / math.sqrt(5)
-    assert result["df"] == 4
-    assert result["low"] == pytest.approx(differences.mean() - radius)
-    assert result["high"] == pytest.approx(differences.mean() + radius)
-    assert result["p_value"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
-    assert (result["a_higher"], result["a_lower"]) == (3, 1)  # and one tie
-    for bad, pattern in (((a, b[:3]), "one value per seed"), ((a[:1], b[:1]), "n >= 2")):
-        with pytest.raises(ValueError, match=pattern):
-            experiment.paired_test(*bad)
-    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\)"):
-        experiment.paired_test(a, b, confidence=1.0)
+    errors = experiment.test_errors(results)
+    for a, b in experiment.COMPARISONS:
+        result = experiment.comparisons(results)[f"{a} - {b}"]
+        differences = errors[a] - errors[b]
+        n = differences.size
+        test = stats.ttest_rel(errors[a], errors[b])
+        interval = test.confidence_interval(0.95)
+        assert result["df"] == n - 1
+        assert (result["low"], result["high"]) == pytest.approx((interval.low, interval.high))
+        assert result["p_value"] == pytest.approx(test.pvalue, rel=1e-9)
+        assert result["a_higher"] == int(np.sum(differences > 0))
+        assert result["a_lower"] == int(np.sum(differences < 0))
 
 
 def test_the_notebook_quotes_the_record(results):

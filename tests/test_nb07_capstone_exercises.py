@@ -8,10 +8,10 @@ import pytest
 from scipy import stats as scipy_stats
 
 from autograder.exercises import run
-from autograder.exercises.nb07_capstone import LEVEL, TOLERANCE, _cases, choice_cases
+from autograder.exercises.nb07_capstone import TOLERANCE, _cases, choice_cases
 from course_lib.checks import CheckFailure
 from course_lib.data import load_digits_split
-from course_lib.experiments import rates_not_worse, run_digits
+from course_lib.experiments import SIGNIFICANCE, rates_not_worse, run_digits
 from course_lib.nn import MLP, evaluate, train
 from course_lib.stats import paired_comparison
 from parts_helpers import assert_scored_in_parts
@@ -345,15 +345,16 @@ def choose_lowest_mean(p_drops, val_errors, test_errors):
 
 
 def _not_worse_by_hand(val_errors):
-    """The rates not significantly worse than the lowest mean, by a paired t-test written out."""
+    """The rates not significantly worse than the lowest mean, by a one-sided paired t-test
+    written out."""
     val = np.asarray(val_errors)
     best = int(np.argmin(val.mean(axis=1)))
     keep = []
     for r in range(len(val)):
         d = val[r] - val[best]
         sd = d.std(ddof=1)
-        t = abs(d.mean()) / (sd / np.sqrt(len(d))) if sd > 0 else (np.inf if d.any() else 0.0)
-        keep.append(r == best or 2 * scipy_stats.t.sf(t, len(d) - 1) >= LEVEL)
+        t = d.mean() / (sd / np.sqrt(len(d))) if sd > 0 else (np.inf if d.any() else 0.0)
+        keep.append(r == best or scipy_stats.t.sf(t, len(d) - 1) >= 0.05)
     return np.array(keep)
 
 
@@ -364,11 +365,11 @@ def choose_smallest_defensible(p_drops, val_errors, test_errors):
 
 
 def choose_largest_defensible(p_drops, val_errors, test_errors):
-    """The most dropout that the validation set cannot tell from the best (paired_comparison)."""
+    """The most dropout that is not significantly worse than the best (paired_comparison)."""
     val = np.asarray(val_errors)
     best = int(np.argmin(val.mean(axis=1)))
     ok = [
-        r == best or paired_comparison(val[r], val[best]).p_value >= LEVEL for r in range(len(val))
+        r == best or paired_comparison(val[r], val[best]).p_greater >= 0.05 for r in range(len(val))
     ]
     return max(p for p, keep in zip(p_drops, ok) if keep)
 
@@ -396,7 +397,7 @@ def test_the_hand_written_test_is_rates_not_worse():
     for seed in CHOICE_SEEDS:
         for case in choice_cases(seed, hidden=True).values():
             np.testing.assert_array_equal(
-                _not_worse_by_hand(case["val"]), rates_not_worse(case["val"], LEVEL)
+                _not_worse_by_hand(case["val"]), rates_not_worse(case["val"], SIGNIFICANCE)
             )
 
 
@@ -410,7 +411,7 @@ def test_the_cases_can_catch_a_choice_made_on_the_test_set():
         for name in moved:
             case = cases[name]
             test_best = int(np.argmin(case["test"].mean(axis=1)))
-            assert not rates_not_worse(case["val"], LEVEL)[test_best], (seed, name)
+            assert not rates_not_worse(case["val"])[test_best], (seed, name)
 
 
 def _choose_on_test(p_drops, val_errors, test_errors):
@@ -449,6 +450,24 @@ def test_each_indefensible_choice_fails_with_its_message(mistake, hidden):
     for seed in CHOICE_SEEDS[:2]:
         with pytest.raises(CheckFailure, match=message):
             run("choose_sweep_rate", fn, seed=seed, hidden=hidden)
+
+
+def _choose_lowest_single_run(p_drops, val_errors, test_errors):
+    row, _ = np.unravel_index(np.argmin(val_errors), np.shape(val_errors))
+    return p_drops[int(row)]
+
+
+def test_a_choice_made_on_one_lucky_seed_fails():
+    from autograder.exercises.nb07_capstone import N_VAL, _recorded_results
+
+    runs = _recorded_results()["runs"].values()
+    assert {run["n_val"] for seeds in runs for run in seeds} == {N_VAL}
+    case = choice_cases(0, hidden=True)["fixed n, one lucky seed"]
+    lucky = _choose_lowest_single_run(list(case["p_drops"]), case["val"], case["test"])
+    assert not rates_not_worse(case["val"])[list(case["p_drops"]).index(lucky)]
+    for seed in CHOICE_SEEDS:
+        with pytest.raises(CheckFailure, match="the best rate of seed column"):
+            run("choose_sweep_rate", _choose_lowest_single_run, seed=seed, hidden=True)
 
 
 def test_an_unwritten_choice_says_so():

@@ -107,6 +107,8 @@ def test_save_and_load_round_trip(tmp_path):
     capstone.save_results(results, path)
     assert capstone.load_results(path) == json.loads(json.dumps(results))
     assert capstone.settings_of(capstone.load_results(path)) == settings
+    # the header (course_lib.records.record_header) has the committed file's keys, in order
+    assert list(results) == list(capstone.load_results())
 
 
 # --- the computations -----------------------------------------------------------------------

@@ -202,3 +202,13 @@ def test_table_9_is_described_as_it_is():
     assert "the same six families" not in text
     assert "L2 + L1" in text and "KL-sparsity" in text
     assert "Table 9 (MNIST only)" in text
+
+
+def test_notebooks_01_and_07_state_the_one_rule_for_significantly_worse_in_the_same_words():
+    """Both exercises that choose a rate are judged by course_lib.experiments.rates_not_worse;
+    both notebooks state that rule word for word as NOT_WORSE_RULE says it."""
+    from course_lib.experiments import NOT_WORSE_RULE
+
+    for name in ("01", "07"):
+        assert NOT_WORSE_RULE in source(name), name
+        assert "paired t-test at the 5% level" not in source(name)  # the old, two-sided wording

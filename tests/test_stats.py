@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from course_lib import stats
@@ -20,6 +22,7 @@ from course_lib import stats
 M = 20_000  # experiments per empirical test
 ALPHA = 0.05  # a false-failure probability large enough to be measured
 TEST_ALPHA = 1e-9  # what each empirical assertion of this file may spend
+finite = st.floats(-1.0, 1.0)
 
 
 def _at_most_alpha(exceedances: int) -> None:
@@ -260,6 +263,53 @@ def test_paired_comparison_is_scipys_paired_t_test(n):
     assert comparison.mean == pytest.approx(np.mean(a - b))
     # pairing removes the shared part: the paired interval is narrower than an unpaired one
     assert comparison.high - comparison.low < 2 * stats.t_interval(a, 0.9).half_width
+    for alternative, p_value in (("greater", comparison.p_greater), ("less", comparison.p_less)):
+        expected_one_sided = scipy_stats.ttest_rel(a, b, alternative=alternative).pvalue
+        assert p_value == pytest.approx(expected_one_sided, rel=1e-9)
+    assert stats.paired_t_statistic(a - b) == pytest.approx(expected.statistic, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_sided_p_values_are_scipys_either_way(seed):
+    """Both signs of the mean difference, and p_greater + p_less = 1 (a continuous law)."""
+    rng = np.random.default_rng(300 + seed)
+    a = rng.normal(0.05, 0.01, size=10)
+    b = a - rng.normal(0.004 * (-1) ** seed, 0.005, size=10)
+    comparison = stats.paired_comparison(a, b)
+    for alternative in stats.ALTERNATIVES:
+        ours = stats.paired_t_p_value(a - b, alternative)
+        assert ours == pytest.approx(
+            scipy_stats.ttest_rel(a, b, alternative=alternative).pvalue, rel=1e-9
+        )
+    assert comparison.p_greater + comparison.p_less == pytest.approx(1.0)
+    assert comparison.p_value == pytest.approx(2 * min(comparison.p_greater, comparison.p_less))
+
+
+@given(pairs=st.lists(st.tuples(finite, finite), min_size=2, max_size=8))
+def test_paired_comparison_reads_the_differences_seed_by_seed(pairs):
+    a, b = (np.array(values) for values in zip(*pairs))
+    comparison = stats.paired_comparison(list(a), list(b))
+    np.testing.assert_array_equal(comparison.differences, a - b)
+    assert comparison.mean == pytest.approx(np.mean(a - b), abs=1e-15)
+    assert comparison.df == len(pairs) - 1
+    if np.ptp(a - b) > 0:
+        assert comparison.standard_error == pytest.approx(
+            np.std(a - b, ddof=1) / math.sqrt(len(pairs)), abs=1e-15
+        )
+    swapped = stats.paired_comparison(b, a)
+    assert swapped.mean == pytest.approx(-comparison.mean, abs=1e-15)
+    assert swapped.p_value == pytest.approx(comparison.p_value)
+    assert swapped.p_greater == pytest.approx(comparison.p_less)
+
+
+def test_paired_comparison_by_hand():
+    comparison = stats.paired_comparison(np.array([0.03, 0.02, 0.04]), [0.02, 0.02, 0.03])
+    assert comparison.mean == pytest.approx(0.02 / 3)
+    np.testing.assert_allclose(comparison.differences, [0.01, 0.0, 0.01])
+    assert comparison.standard_error == pytest.approx(np.std([0.01, 0, 0.01], ddof=1) / np.sqrt(3))
+    # t = (0.02 / 3) / (0.01 / sqrt(3) / sqrt(3)) = 2, with 2 degrees of freedom
+    assert stats.paired_t_statistic(comparison.differences) == pytest.approx(2.0)
+    assert comparison.p_greater == pytest.approx(scipy_stats.t.sf(2.0, 2))
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 9])
@@ -289,21 +339,30 @@ def test_sign_flip_p_value_by_hand_and_at_ties():
 
 def test_paired_p_values_hold_their_level():
     """Under no effect (differences N(0, 1)), P(p-value <= 0.05) is exactly 0.05 for the t-test
-    and at most 0.05 for the sign-flip test (2**8 patterns: the p-value moves in steps of
-    1/128). The counts of M experiments: false-failure probability TEST_ALPHA each."""
+    (two-sided, and one-sided) and at most 0.05 for the sign-flip test (2**8 patterns: the
+    p-value moves in steps of 1/128). The counts of M experiments: false-failure probability
+    TEST_ALPHA each."""
     n = 8
     differences = np.random.default_rng(22).standard_normal((M, n))
     t_rejections = sum(stats.paired_t_p_value(row) <= ALPHA for row in differences)
     _exactly(int(t_rejections), ALPHA)
+    one_sided = sum(stats.paired_t_p_value(row, "greater") <= ALPHA for row in differences)
+    _exactly(int(one_sided), ALPHA)
     flips = sum(stats.sign_flip_p_value(row) <= ALPHA for row in differences[:4000])
     assert flips <= stats.binomial_acceptance(4000, ALPHA, TEST_ALPHA)[1]
 
 
 def test_paired_p_value_where_the_differences_do_not_vary():
     assert stats.paired_t_p_value([0.0, 0.0, 0.0]) == 1.0
+    assert stats.paired_t_p_value([0.0, 0.0, 0.0], "greater") == 0.5  # t = 0: no evidence
     assert stats.paired_t_p_value([0.2, 0.2, 0.2]) == 0.0
+    assert stats.paired_t_statistic([0.2, 0.2]) == math.inf
+    assert stats.paired_t_statistic([-0.2, -0.2]) == -math.inf
     comparison = stats.paired_comparison([0.5, 0.75], [0.25, 0.5])  # differences exactly 0.25
     assert comparison.p_value == 0.0 and comparison.low == comparison.high == 0.25
+    assert comparison.p_greater == 0.0 and comparison.p_less == 1.0
+    same = stats.paired_comparison([0.1, 0.2, 0.3], [0.1, 0.2, 0.3])
+    assert same.p_value == 1.0 and (same.low, same.high) == (0.0, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -321,6 +380,21 @@ def test_paired_p_value_where_the_differences_do_not_vary():
         ),
         (lambda: stats.paired_comparison([1.0], [1.0]), "a must be a 1-D sequence"),
         (lambda: stats.paired_t_p_value([1.0]), "differences must be a 1-D sequence"),
+        (
+            lambda: stats.paired_t_p_value([1.0, 2.0], "worse"),
+            "alternative must be one of 'two-sided', 'greater', 'less', got 'worse'",
+        ),
+        (lambda: stats.paired_t_statistic([1.0]), "differences must be a 1-D sequence"),
+        (lambda: stats.paired_comparison([0.1], [0.2]), "a must be a 1-D sequence of at least 2"),
+        (
+            lambda: stats.paired_comparison([0.1, 0.2], [0.2, 0.3], 1.0),
+            r"confidence must be in \(0, 1\)",
+        ),
+        (
+            lambda: stats.paired_comparison([0.1, 0.2], [0.2, 0.3], 0.0),
+            r"confidence must be in \(0, 1\)",
+        ),
+        (lambda: stats.paired_comparison(["a", "b"], [0.1, 0.2]), "a must be a sequence of"),
         (lambda: stats.sign_flip_p_value([]), "differences must be a 1-D sequence"),
         (lambda: stats.sign_flip_p_value(np.ones(21)), "at most 20 values"),
     ],

@@ -15,7 +15,7 @@ import numbers
 import numpy as np
 
 from course_lib.checks import CheckFailure
-from course_lib.experiments import SIGNIFICANCE, paired_t
+from course_lib.experiments import NOT_WORSE_RULE, against_lowest, errors_table, rates_not_worse
 
 from . import ARGUMENT_CHECKS, BEHAVIOUR, call, exercise, kit
 
@@ -427,14 +427,12 @@ def _choice_cases(seed: int, hidden: bool) -> list[tuple[str, dict, dict]]:
 
 def defensible_rates(val_errors: dict) -> tuple[float, list[float], dict]:
     """The best rate on validation (lowest mean over seeds), every rate not significantly worse
-    than it (one-sided paired t-test at ``SIGNIFICANCE``), and each rate's test against it."""
-    means = {rate: float(np.mean(errors)) for rate, errors in val_errors.items()}
-    best = min(means, key=means.__getitem__)
-    tests = {rate: paired_t(errors, val_errors[best]) for rate, errors in val_errors.items()}
-    accepted = [
-        rate for rate in val_errors if rate == best or tests[rate]["p_greater"] >= SIGNIFICANCE
-    ]
-    return best, accepted, tests
+    than it (:func:`course_lib.experiments.rates_not_worse`, the rule notebooks 01 and 07
+    share), and each rate's paired comparison with it."""
+    rates, table = errors_table(val_errors)
+    best, comparisons = against_lowest(table)
+    accepted = [rate for rate, ok in zip(rates, rates_not_worse(table)) if ok]
+    return rates[best], accepted, dict(zip(rates, comparisons))
 
 
 def _pct(value: float) -> str:
@@ -445,6 +443,11 @@ def _pct(value: float) -> str:
     "choose_p_drop",
     NOTEBOOK,
     reference="course_lib.experiments.choose_p_drop",
+    equivalents=(
+        "course_lib.experiments.rates_not_worse",
+        "course_lib.experiments.against_lowest",
+        "course_lib.experiments.lowest_mean",
+    ),
     hints=(
         "Only one of the two tables may decide. The other one is there to report, once, how "
         "the network you chose does on images that played no part in any decision.",
@@ -452,7 +455,8 @@ def _pct(value: float) -> str:
         "with the same seeds, so two rates can be compared seed by seed.",
         "Several rates may be within noise of each other, and any of them is a defensible "
         "choice; the rule should never pick one whose errors are higher than another's on "
-        "almost every seed. Return the rate itself, one of the dictionary's keys.",
+        "almost every seed (the check rules a rate out when a one-sided paired t-test against "
+        "the best says it is worse, p < 0.05). Return the rate itself, one of the keys.",
     ),
 )
 class ChooseDropRate:
@@ -501,9 +505,9 @@ class ChooseDropRate:
             evidence = (
                 f"on validation p_drop = {chosen:g} has a mean error of "
                 f"{_pct(np.mean(val[chosen]))} against {_pct(np.mean(val[best]))} at "
-                f"p_drop = {best:g}, higher by {100 * against['mean']:.2f} points on average "
-                f"over the {n_seeds} seeds (paired t-test, {against['df']} degrees of freedom, "
-                f"one-sided p = {against['p_greater']:.1g}): significantly worse"
+                f"p_drop = {best:g}, higher by {100 * against.mean:.2f} points on average "
+                f"over the {n_seeds} seeds (paired t-test, {against.df} degrees of freedom, "
+                f"one-sided p = {against.p_greater:.1g}): significantly worse"
             )
             test_means = {rate: float(np.mean(errors)) for rate, errors in test.items()}
             lowest_single = min(rates, key=lambda rate: min(val[rate]))
@@ -521,6 +525,6 @@ class ChooseDropRate:
                     "its seeds."
                 )
             raise CheckFailure(
-                f"choose_p_drop chose p_drop = {chosen:g}, but {evidence}. Defensible choices "
-                f"here: {', '.join(f'{rate:g}' for rate in accepted)}."
+                f"choose_p_drop chose p_drop = {chosen:g}, but {evidence}. {NOT_WORSE_RULE} "
+                f"Defensible choices here: {', '.join(f'{rate:g}' for rate in accepted)}."
             )

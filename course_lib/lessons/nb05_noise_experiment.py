@@ -17,22 +17,15 @@ looked at once. The runs take minutes, so they are precomputed:
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import platform
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from .. import __version__
-from ..experiments import BATCH_SIZE, LR, train_run
+from .. import records
+from ..experiments import BATCH_SIZE, LR, mean_val_error, run_jobs, train_run
+from ..stats import paired_comparison
 
 RESULTS_PATH = Path(__file__).with_name("nb05_noise_experiment_results.json")
 GENERATOR = "python -m course_lib.lessons.nb05_noise_experiment"
@@ -51,11 +44,6 @@ class Settings:
     p_drops: tuple[float, ...] = (0.3, 0.5, 0.7)
     noises: tuple[str, ...] = ("bernoulli", "gaussian")
     smoothing: int = 10  # epochs of validation error averaged to choose a rate
-
-
-def settings_dict(settings: Settings = Settings()) -> dict:
-    """The settings as they read back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(asdict(settings)))
 
 
 def make_config(settings: Settings, p_drop: float, noise: str) -> dict:
@@ -87,11 +75,6 @@ def run_one(config: dict, seed: int) -> dict:
     return {name: summary[name] for name in RUN_FIELDS}
 
 
-def mean_val_error(runs: list[dict], last: int) -> float:
-    """Validation error averaged over the last ``last`` epochs and over the runs (seeds)."""
-    return float(np.mean([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs]))
-
-
 def chosen_labels(runs: dict[str, list[dict]], settings: Settings) -> dict[str, str]:
     """``{arm: label}``: ``"none"``, and for each noise the rate with the lowest
     :func:`mean_val_error` (the first of a tie, in the order of ``settings.p_drops``)."""
@@ -112,36 +95,29 @@ def compute_results(
     configs = plan(settings)
     jobs = [(label, seed) for label in configs for seed in settings.seeds]
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run_one, configs[label], seed) for label, seed in jobs]
-        runs: dict[str, list[dict]] = {label: [] for label in configs}
-        for index, ((label, seed), future) in enumerate(zip(jobs, futures), start=1):
-            runs[label].append(future.result())
-            if progress:
-                print(
-                    f"[{index}/{len(jobs)}] {time.perf_counter() - started:6.0f} s  "
-                    f"seed {seed} {label}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+    report = records.progress_printer([f"seed {seed} {label}" for label, seed in jobs], started)
+    finished = iter(
+        run_jobs(
+            run_one,
+            [(configs[label], seed) for label, seed in jobs],
+            workers=workers,
+            on_done=report if progress else None,
+        )
+    )
+    runs = {label: [next(finished) for _ in settings.seeds] for label in configs}
     chosen = chosen_labels(runs, settings)
     for label, label_runs in runs.items():
         if label not in chosen.values():
             for run in label_runs:
                 del run["test_error"]  # never looked at: the rate was not chosen
+    recipe = (
+        "per run: course_lib.experiments.train_run (SeedSequence(seed).spawn(3) -> split, "
+        f"init, train generators; float32; SGD lr={LR}, batch_size={BATCH_SIZE}, "
+        "momentum=0.9; inverted dropout); test error kept for the chosen rates only"
+    )
     return {
-        "generator": GENERATOR,
-        "course_lib_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - started, 1),
-        "recipe": (
-            "per run: course_lib.experiments.train_run (SeedSequence(seed).spawn(3) -> split, "
-            f"init, train generators; float32; SGD lr={LR}, batch_size={BATCH_SIZE}, "
-            "momentum=0.9; inverted dropout); test error kept for the chosen rates only"
-        ),
-        "settings": settings_dict(settings),
+        **records.record_header(GENERATOR, started, recipe=recipe),
+        "settings": records.settings_dict(settings),
         "configs": configs,
         "chosen": chosen,
         "runs": runs,
@@ -149,25 +125,18 @@ def compute_results(
 
 
 def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
-    """Write the results as JSON, one run per line so that a diff stays readable (the layout of
-    notebook 07's record, :func:`course_lib.lessons.nb07_capstone.save_results`)."""
-    from .nb07_capstone import save_results as save_record
-
-    save_record(results, path)
+    """Write the results as JSON, one run per line (:func:`course_lib.records.write_results`)."""
+    records.write_results(results, path)
 
 
 def load_results(path: Path = RESULTS_PATH) -> dict:
     """The precomputed results (see :func:`compute_results`)."""
-    return json.loads(Path(path).read_text())
+    return records.read_record(path)
 
 
 def settings_of(results: dict) -> Settings:
     """The :class:`Settings` a results file was made with."""
-    stored: dict[str, Any] = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name, value in results["settings"].items()
-    }
-    return Settings(**stored)
+    return records.settings_from(Settings, results["settings"])
 
 
 # --- reading the results -----------------------------------------------------------------------
@@ -194,44 +163,29 @@ def test_errors(results: dict) -> dict[str, np.ndarray]:
     }
 
 
-def paired_test(errors_a, errors_b, confidence: float = 0.95) -> dict:
-    """Paired comparison of two arms over the same seeds: the mean of ``a - b``, its
-    ``confidence`` t-interval with ``n - 1`` degrees of freedom, the two-sided p-value of the
-    paired t-test (:func:`scipy.stats.ttest_rel`), and the numbers of seeds where ``a``'s error
-    is higher and lower than ``b``'s (the rest are ties)."""
-    a, b = np.asarray(errors_a, dtype=float), np.asarray(errors_b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
-        raise ValueError(
-            f"errors_a and errors_b must hold one value per seed for the same n >= 2 seeds, "
-            f"got shapes {a.shape} and {b.shape}"
-        )
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    differences = a - b
-    n = differences.size
-    df = n - 1
-    standard_error = float(np.std(differences, ddof=1)) / math.sqrt(n)
-    radius = float(stats.t.ppf(0.5 + confidence / 2, df)) * standard_error
-    mean = float(differences.mean())
-    p_value = float(stats.ttest_rel(a, b).pvalue) if standard_error > 0 else float(mean == 0.0)
-    return {
-        "mean": mean,
-        "low": mean - radius,
-        "high": mean + radius,
-        "df": df,
-        "p_value": p_value,
-        "a_higher": int(np.count_nonzero(differences > 0)),  # seeds where a erred more
-        "a_lower": int(np.count_nonzero(differences < 0)),
-    }
-
-
 COMPARISONS = (("none", "bernoulli"), ("none", "gaussian"), ("bernoulli", "gaussian"))
 
 
 def comparisons(results: dict) -> dict[str, dict]:
-    """:func:`paired_test` of each pair of :data:`COMPARISONS`, keyed ``"a - b"``."""
+    """The paired comparison of the test errors of each pair of :data:`COMPARISONS`, keyed
+    ``"a - b"``: the mean of ``a - b`` over seeds, its 95% t-interval ``low`` to ``high`` with
+    ``df = n - 1``, the two-sided ``p_value`` of the paired t-test
+    (:func:`course_lib.stats.paired_comparison`), and the numbers of seeds where ``a``'s error
+    is higher (``a_higher``) and lower (``a_lower``) than ``b``'s (the rest are ties)."""
     errors = test_errors(results)
-    return {f"{a} - {b}": paired_test(errors[a], errors[b]) for a, b in COMPARISONS}
+    table = {}
+    for a, b in COMPARISONS:
+        c = paired_comparison(errors[a], errors[b], sign_flip=False)
+        table[f"{a} - {b}"] = {
+            "mean": c.mean,
+            "low": c.low,
+            "high": c.high,
+            "df": c.df,
+            "p_value": c.p_value,
+            "a_higher": int(np.count_nonzero(c.differences > 0)),
+            "a_lower": int(np.count_nonzero(c.differences < 0)),
+        }
+    return table
 
 
 def key_numbers(results: dict) -> dict[str, str]:

@@ -35,18 +35,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
-import sys
 import time
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from .. import __version__
 from .._validate import check_count
 from ..experiments import (
     ACTIVATION_BINS,
@@ -56,12 +51,23 @@ from ..experiments import (
     best_epoch,
     epochs_to_reach,
     hidden_widths,
+    lowest_mean,
+    mean_val_error,
     rates_not_worse,
     run_jobs,
+    run_val_error,
     smooth,
     train_run,
 )
 from ..nn import one_blas_thread  # noqa: F401 - the notebook's demo runs under lesson.one_blas_thread
+from ..records import (
+    progress_printer,
+    read_record,
+    record_header,
+    settings_dict,
+    settings_from,
+    write_results,
+)
 from ..stats import paired_comparison, t_interval
 from .widgets import recall_parts, remember_parts
 
@@ -241,15 +247,7 @@ def compute_results(
                 file.write("\n")
     todo = [(key, seed) for seed in settings.seeds for key in configs if (key, seed) not in done]
     started = time.perf_counter()
-
-    def finished(index: int, count: int) -> None:
-        key, seed = todo[index]
-        if progress:
-            print(
-                f"[{count}/{len(todo)}] {time.perf_counter() - started:6.0f} s  seed {seed} {key}",
-                file=sys.stderr,
-                flush=True,
-            )
+    report = progress_printer([f"seed {seed} {key}" for key, seed in todo], started)
 
     def run_and_keep(index: int, count: int, run: dict) -> None:
         key, seed = todo[index]
@@ -257,7 +255,8 @@ def compute_results(
         if checkpoint is not None:
             with open(checkpoint, "a") as file:
                 file.write(json.dumps({"key": key, "seed": seed, "run": run}) + "\n")
-        finished(index, count)
+        if progress:
+            report(index, count)
 
     run_jobs(
         _train_job,
@@ -266,19 +265,14 @@ def compute_results(
         on_result=run_and_keep,
     )
     runs = {key: [done[(key, seed)] for seed in settings.seeds] for key in configs}
+    recipe = (
+        "per run: SeedSequence(seed).spawn(3) -> split, init, train generators; "
+        f"float32; SGD lr={LR}, batch_size={BATCH_SIZE}, momentum=0.9; inverted "
+        "dropout; test error at inference on the 500 test images"
+    )
+    training_seconds = round(sum(run["seconds"] for r in runs.values() for run in r), 1)
     return {
-        "generator": GENERATOR,
-        "course_lib_version": __version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - started, 1),
-        "training_seconds": round(sum(run["seconds"] for r in runs.values() for run in r), 1),
-        "recipe": (
-            "per run: SeedSequence(seed).spawn(3) -> split, init, train generators; "
-            f"float32; SGD lr={LR}, batch_size={BATCH_SIZE}, momentum=0.9; inverted "
-            "dropout; test error at inference on the 500 test images"
-        ),
+        **record_header(GENERATOR, started, training_seconds=training_seconds, recipe=recipe),
         "settings": settings_dict(settings),
         "experiments": {
             name: {label: config_key(c) for label, c in table.items()}
@@ -289,45 +283,19 @@ def compute_results(
     }
 
 
-def settings_dict(settings: Settings = Settings()) -> dict:
-    """The settings as they read back from JSON (tuples become lists)."""
-    return json.loads(json.dumps(asdict(settings)))
-
-
 def settings_of(results: dict) -> Settings:
     """The :class:`Settings` a results file was made with."""
-    stored: dict[str, Any] = {
-        name: tuple(value) if isinstance(value, list) else value
-        for name, value in results["settings"].items()
-    }
-    return Settings(**stored)
+    return settings_from(Settings, results["settings"])
 
 
 def save_results(results: dict, path: Path = RESULTS_PATH) -> None:
-    """Write the results as JSON, one run per line so that a diff stays readable."""
-
-    def runs_text(runs: dict) -> str:
-        blocks = []
-        for key, seeds in runs.items():
-            lines = ",\n".join("    " + json.dumps(run, separators=(",", ":")) for run in seeds)
-            blocks.append(f"   {json.dumps(key)}: [\n{lines}\n   ]")
-        return "{\n" + ",\n".join(blocks) + "\n  }"
-
-    fields = [
-        f"  {json.dumps(name)}: "
-        + (
-            runs_text(value)
-            if name == "runs"
-            else json.dumps(value, indent=1).replace("\n", "\n  ")
-        )
-        for name, value in results.items()
-    ]
-    Path(path).write_text("{\n" + ",\n".join(fields) + "\n}\n")
+    """Write the results as JSON, one run per line (:func:`course_lib.records.write_results`)."""
+    write_results(results, path)
 
 
 def load_results(path: Path = RESULTS_PATH) -> dict:
     """The precomputed results (see :func:`compute_results`)."""
-    return json.loads(Path(path).read_text())
+    return read_record(path)
 
 
 # --- reading the results -----------------------------------------------------------------------
@@ -347,15 +315,11 @@ def test_errors(results: dict, experiment: str) -> dict[str, np.ndarray]:
 
 def val_errors(results: dict, experiment: str) -> dict[str, np.ndarray]:
     """``{label: validation error per seed}`` for one experiment, in display order: each run's
-    validation error averaged over its last ``smoothing`` epochs (one epoch's is noisy)."""
+    validation error averaged over its last ``smoothing`` epochs
+    (:func:`course_lib.experiments.run_val_error`; one epoch's is noisy)."""
     last = results["settings"]["smoothing"]
     return {
-        label: np.array(
-            [
-                np.mean(run["val_mistakes"][-last:]) / run["n_val"]
-                for run in runs_of(results, experiment, label)
-            ]
-        )
+        label: np.array([run_val_error(run, last) for run in runs_of(results, experiment, label)])
         for label in results["experiments"][experiment]
     }
 
@@ -385,24 +349,24 @@ def p_drop_sweep(results: dict) -> dict:
     return sweep
 
 
-def validation_choice(results: dict, name: str = "fixed_n", level: float = 0.05) -> dict:
+def validation_choice(results: dict, name: str = "fixed_n") -> dict:
     """The rate of one sweep (``"fixed_n"`` or ``"fixed_product"``) chosen on the validation
     set, as the notebook chooses it: the lowest validation error averaged over seeds.
 
     Returns its index and rate, the test errors of that rate (read once, per seed), which rates
-    the validation set cannot tell apart from it (:func:`course_lib.experiments.rates_not_worse`
-    at ``level``), and, for contrast, the rate a choice on the test set would have made.
+    are not significantly worse than it (:func:`course_lib.experiments.rates_not_worse`), and,
+    for contrast, the rate a choice on the test set would have made.
     """
     sweep = p_drop_sweep(results)
     val = sweep[f"{name}_val"]
-    best = int(np.argmin(val.mean(axis=1)))
+    best = lowest_mean(val)
     test_best = int(np.argmin(sweep[name].mean(axis=1)))
     return {
         "index": best,
         "p_drop": float(sweep["p_drops"][best]),
         "val": val[best],
         "test": sweep[name][best],
-        "defensible": rates_not_worse(val, level),
+        "defensible": rates_not_worse(val),
         "test_choice": float(sweep["p_drops"][test_best]),
     }
 
@@ -414,10 +378,6 @@ def data_size_table(results: dict) -> dict:
     none = np.array([errors[f"none/{n}"] for n in sizes])
     dropout = np.array([errors[f"dropout/{n}"] for n in sizes])
     return {"sizes": np.array(sizes), "none": none, "dropout": dropout, "gain": none - dropout}
-
-
-def _mean_val_error(runs: list[dict], last: int) -> float:
-    return float(np.mean([np.mean(run["val_mistakes"][-last:]) / run["n_val"] for run in runs]))
 
 
 def regularizer_table(results: dict) -> list[dict]:
@@ -433,12 +393,12 @@ def regularizer_table(results: dict) -> list[dict]:
         families.setdefault(family, []).append((strength, runs_of(results, "regularizers", label)))
     table = []
     for family, options in families.items():
-        strength, runs = min(options, key=lambda option: _mean_val_error(option[1], last))
+        strength, runs = min(options, key=lambda option: mean_val_error(option[1], last))
         table.append(
             {
                 "family": family,
                 "strength": strength,
-                "val_error": _mean_val_error(runs, last),
+                "val_error": mean_val_error(runs, last),
                 "test_errors": np.array([run["test_error"] for run in runs]),
                 "candidates": [s for s, _ in options],
             }
@@ -473,7 +433,7 @@ def regularizer_rows(results: dict) -> list[dict]:
         rows.append(
             {
                 "label": label,
-                "val_error": _mean_val_error(runs, last),
+                "val_error": mean_val_error(runs, last),
                 "test_error": float(np.mean([run["test_error"] for run in runs])),
             }
         )
