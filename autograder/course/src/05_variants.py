@@ -75,7 +75,7 @@ for p_drop in (0.1, 0.3, 0.5, 0.7):
 
 # %% [markdown] id="6ad36efd88d8"
 # At `p_drop = 0.5`, half the pixels are gone, yet the neighbours give them back to within about
-# 20%; at `p_drop = 0.1` the lost pixels come back to about 11% (most of that small error is what
+# 21%; at `p_drop = 0.1` the lost pixels come back to about 11% (most of that small error is what
 # interpolating a smooth map costs even when nothing is dropped). A network can learn the same
 # trick, which is why pixel dropout on convolutional features is a weak regularizer. Dropping
 # channels removes 100% of what was dropped. Move the slider to see one channel:
@@ -889,7 +889,7 @@ display(PlaygroundWidget(Settings(n_train=300, dropout_noise="gaussian")))
 # ## Summary
 #
 # * Feature maps are smooth, so pixel dropout removes little (a dropped pixel comes back from its
-#   neighbours to within about 20% at `p_drop = 0.5`); **spatial dropout** drops whole
+#   neighbours to within about 21% at `p_drop = 0.5`); **spatial dropout** drops whole
 #   (sample, channel) maps with a mask of shape `(N, C, 1, 1)`.
 # * **Gaussian dropout** multiplies by $\mathcal{N}(1, p_\text{drop}/\text{keep\_prob})$: the
 #   mean and variance of inverted dropout's factor, no zeros, no rescaling. On the digits, at
