@@ -11,7 +11,7 @@ from course_lib import nn
 from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons import nb07_capstone as capstone
 from course_lib.lessons import playground
-from quoted_figures import CITED_NUMBER, EXAMPLE, MATH, TASK, exempt, power_of_ten, tie
+from quoted_figures import CITED_NUMBER, MATH, TASK, exempt, power_of_ten, tie
 
 
 @cache
@@ -36,6 +36,10 @@ def numbers() -> dict[str, str]:
     found["builder_layers"] = "-".join(map(str, lesson.DEFAULT_SIZES))
     found["builder_rates"] = " and ".join(f"{p:g}" for p in lesson.DEFAULT_RATES[1:3])
     found["builder_first"], found["builder_second"] = (f"{p:g}" for p in lesson.DEFAULT_RATES[1:3])
+    # "Set the mask seed to 0: all 7 units of the first hidden layer are dropped"
+    masks = lesson.sample_network_masks(lesson.DEFAULT_SIZES, lesson.DEFAULT_RATES, 0)
+    assert not masks[1].any()
+    found["first_hidden"] = str(len(masks[1]))
     found["builder_matrix"] = "{}×{}".format(*lesson.DEFAULT_SIZES[1:3])
     assert "signal + 0.02 * rng.standard_normal(n)" in inspect.getsource(lesson.coadaptation_data)
     found["twin_noise"] = "0.02"
@@ -63,7 +67,7 @@ LEDGER = [
     tie("The network of section 7 has about {n_params_k} parameters and is trained on {n_train} images", numbers),
     tie("The default is the {builder_layers} network of the deeplearning.ai notes, with `p_drop` {builder_first} on the first hidden layer (it feeds the largest weight matrix, {builder_matrix}) and {builder_second} on the second.", numbers),
     exempt("the notes attach `keep_prob` = [1.0, 0.5, 0.7, 0.7, 1.0] to the *outputs* of the five weight matrices, so 0.5 on the second hidden layer (the output of the 7×7 matrix)", CITED_NUMBER),
-    exempt("all 7 units of the first hidden layer are dropped", EXAMPLE),
+    tie("all {first_hidden} units of the first hidden layer are dropped", numbers),
     exempt("(it happens to one example in $2^7 = 128$)", MATH),
     exempt("Add a hidden layer of 32 units with `p_drop` 0.5 and watch the number of thinned networks jump by a factor of $2^{32}$", TASK),
     exempt("**Points** (2): 1.5 for the two counts, 0.5 for refusing", TASK),

@@ -9,6 +9,7 @@ import numpy as np
 
 from course_lib.analysis import count_parameters
 from course_lib.checks import DEFAULT_ALPHA
+from course_lib.gradcheck import masked_layer_check
 from course_lib.lessons import nb04_backprop as lesson
 from quoted_figures import EXAMPLE, MATH, TASK, exempt, power_of_ten, short_sci, tex_sci, tie
 
@@ -36,6 +37,22 @@ def numbers() -> dict[str, str]:
     found["traces_layers"], found["traces_digits"] = "64-64-10", "300"  # see loss_traces
     source = inspect.getsource(lesson.loss_traces)
     assert "MLP([64, 64, 10]" in source and "load_digits_split(300" in source
+    # section 3's figure: the first step at which both difference quotients err by more than
+    # WRONG, and the power of ten just above both errors there
+    errors = lesson.difference_errors()
+    jump = int(np.argmax((errors.centred > lesson.WRONG) & (errors.one_sided > lesson.WRONG)))
+    larger = max(errors.centred[jump], errors.one_sided[jump])
+    found["jump_h"] = power_of_ten(errors.hs[jump])
+    found["jump_error"] = power_of_ten(10.0 ** math.ceil(math.log10(larger)))  # the decade above
+    # the model answer's lower bound: the relative error of a backward pass that ignores the
+    # mask, over 20 seeds of the check's layer at h = eps**(1/3), rounded down
+    ignored = min(
+        masked_layer_check(eps["float64"] ** (1 / 3), np.float64, p_drop=0.5, seed=seed)[
+            "ignores_mask"
+        ]
+        for seed in range(20)
+    )
+    found["ignored_mask"] = f"{math.floor(10 * ignored) / 10:g}"
     found["best_h"] = power_of_ten(10 ** round(math.log10(eps["float64"] ** (1 / 3))))
     return found
 
@@ -54,7 +71,7 @@ LEDGER = [
     tie("about ${agree}$ the gradients agree; above ${wrong}$ one of them", numbers),
     tie("full gradient ({toy_parameters} parameters) of a small {toy_layers} ReLU", numbers),
     tie("from $h = {h_first}$ to ${h_last}$", numbers),
-    exempt("$h \\approx 10^{-3}$ both jump towards $10^{-2}$", MATH),
+    tie("$h \\approx {jump_h}$ both jump towards ${jump_error}$", numbers),
     tie("keep $h$ near ${best_h}$, and before", numbers),
     exempt("Python `float`; `0.0` when", EXAMPLE),
     exempt("broadcast `(4, 1)`", EXAMPLE),
@@ -71,7 +88,7 @@ LEDGER = [
     ),
     tie("In float32 a step of {agree_code} is lost", numbers),
     tie("brings a correct gradient below {agree_code}", numbers),
-    exempt("below the 0.3 or", MATH),
+    tie("below the {ignored_mask} or more of a gradient that ignores half the mask", numbers),
     exempt("at p_drop = 0.5, but", TASK),
     tie("near ${best_h}$. Compare gradients", numbers),
     tie("\\rVert)$: below ${agree}$", numbers),

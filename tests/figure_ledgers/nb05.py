@@ -32,6 +32,8 @@ def numbers() -> dict[str, str]:
     found["layers"] = "-".join(map(str, [64, *settings["hidden"], 10]))
     found["smoothing"] = str(settings["smoothing"])
     found["alpha"] = power_of_ten(DEFAULT_ALPHA)
+    confidence = inspect.signature(experiment.paired_test).parameters["confidence"].default
+    found["confidence"] = f"{100 * confidence:g}%"
     found["half"], found["tenth"] = "0.5", "0.1"  # the rates the measurements below are made at
     found["standard"] = "(0, 1)"  # variance_shift's z ~ N(0, 1)
     gaussian = inspect.signature(lesson.draw_gaussian_vs_bernoulli).parameters
@@ -75,7 +77,7 @@ LEDGER = [
     tie("at `p_drop` {p_drops}, each with {n_seeds} seeds.", numbers),
     tie("the last {smoothing} epochs)", numbers),
     tie("errs on {none_test} of the test digits, Bernoulli dropout at `p_drop` {bernoulli_rate} on {bernoulli_test}, Gaussian dropout at `p_drop` {gaussian_rate} on {gaussian_test}. Without dropout the error is higher by {none_vs_bernoulli_mean} points", numbers),
-    exempt("with Bernoulli dropout (95% interval", MATH),
+    tie("with Bernoulli dropout ({confidence} interval", numbers),
     tie("interval [{none_vs_bernoulli_low}, {none_vs_bernoulli_high}], {none_vs_bernoulli_df} degrees of freedom, p = {none_vs_bernoulli_p}) and by {none_vs_gaussian_mean} than with Gaussian dropout ([{none_vs_gaussian_low}, {none_vs_gaussian_high}], p = {none_vs_gaussian_p}).", numbers),
     tie("{bernoulli_vs_gaussian_mean} points ([{bernoulli_vs_gaussian_low}, {bernoulli_vs_gaussian_high}], p = {bernoulli_vs_gaussian_p}): Bernoulli's", numbers),
     tie("lower on {bernoulli_vs_gaussian_lower} seeds, higher on {bernoulli_vs_gaussian_higher}, tied on {bernoulli_vs_gaussian_ties}.", numbers),
