@@ -26,8 +26,11 @@ A ledger entry is either
   phrase must occur in the prose, so a change in the code's output fails. It accounts for the
   figures whose digits all lie inside its placeholders; or
 * an **exemption** (:func:`exempt`): a phrase of the prose and one of the fixed
-  :data:`REASONS`, for numbers that are not measurements. The phrase must hold words besides
-  its numbers (never a bare number) and accounts for every figure inside it.
+  :data:`REASONS`, for numbers that are not measurements: the year, section or table of a cited
+  work, a number quoted from a work cited with it, an example input that a code cell of the same
+  section shows (checked), a mathematical identity or convention, and a value, rule or point
+  count that a question or exercise sets. The phrase must hold words besides its numbers (never
+  a bare number) and accounts for every figure inside it.
 
 Each entry must match the prose exactly ``times`` times (default once): an entry that no longer
 matches is stale, and a second copy of a sentence needs its own entry.
@@ -224,6 +227,7 @@ def audit(name: str, cells: Sequence[Cell], ledger: Sequence[Entry]) -> list[str
     problems = []
     owner: dict[tuple[int, int], Entry] = {}  # (cell, character) of a digit -> its entry
     clashes: set[tuple[Entry, Entry]] = set()
+    matched: set[int] = set()  # the entries found in the prose as often as they say
     for entry in ledger:
         try:
             phrase, spans = _filled(entry)
@@ -241,6 +245,7 @@ def audit(name: str, cells: Sequence[Cell], ledger: Sequence[Entry]) -> list[str
             shown = f" (the code now gives {phrase!r})" if entry.numbers else ""
             problems.append(f"{name}: {entry.describe()} is {where}, expected {entry.times}{shown}")
             continue
+        matched.add(id(entry))
         for index, offset in matches:
             if entry.numbers is not None:
                 claimed = [range(offset + a, offset + b) for a, b in spans]
@@ -272,9 +277,11 @@ def audit(name: str, cells: Sequence[Cell], ledger: Sequence[Entry]) -> list[str
                             f"{name}: {entry.describe()}: {number.group(0)!r} is not in the "
                             "code cells of its section"
                         )
+    exempting = set()
     for figure in figures(cells):
         keys = [(figure.cell, char) for char in figure.digits()]
         claimants = {id(owner[key]) for key in keys if key in owner}
+        exempting |= claimants
         if len(claimants) == 1 and all(key in owner for key in keys):
             continue
         text = cells[figure.cell].text
@@ -283,6 +290,9 @@ def audit(name: str, cells: Sequence[Cell], ledger: Sequence[Entry]) -> list[str
             f"{name}: the figure {figure.text!r} {how}, in: "
             f"{sentence(text, figure.start, figure.end)!r}"
         )
+    for entry in ledger:
+        if entry.reason is not None and id(entry) in matched and id(entry) not in exempting:
+            problems.append(f"{name}: {entry.describe()} holds no figure to exempt")
     return problems
 
 

@@ -157,6 +157,13 @@ def test_an_example_must_be_in_a_code_cell_of_its_section():
     assert len(qf.audit("00", later, [entry])) == 1
 
 
+def test_an_exemption_must_hold_a_figure():
+    cells = _cells("As Srivastava et al. (2014) say, dropout helps.")
+    entry = qf.exempt("Srivastava et al. (2014) say", qf.CITED_YEAR)
+    (problem,) = qf.audit("00", cells, [entry])
+    assert problem.endswith("'Srivastava et al. (2014) say' holds no figure to exempt")
+
+
 def test_an_exemption_is_a_phrase_not_a_bare_number():
     for phrase in ("0.5", "at 0.5", "1.96 σ"):
         with pytest.raises(ValueError, match="words around its number"):

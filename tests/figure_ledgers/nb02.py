@@ -92,7 +92,6 @@ LEDGER = [
     tie("$1/(\\sigma\\sqrt{{2\\pi}}) = 1/({sd}\\cdot {sqrt_2pi}) = {peak}$", numbers),
     exempt("of the $2^{1024}$ equally likely masks", MATH),
     tie("$\\binom{{1024}}{{512}} \\approx {comb}$ drop exactly half, which is only {peak_pct} of $2^{{1024}} \\approx {masks}$.", numbers),
-    exempt("$\\binom{1024}{512} \\approx", EXAMPLE),
     exempt("of $2^{1024} \\approx", MATH),
     exempt("layer of 1024 at `p_drop = 0.5`, yet", EXAMPLE),
     tie("drops exactly 512 only {peak_pct} of", numbers),
