@@ -13,10 +13,13 @@ What counts as a figure (:data:`FIGURE`), in the markdown cells of a notebook's 
   word, by a unit such as *seeds*, *epochs*, *images*, *units*, *parameters*, *samples*
   (``10 seeds``, ``150 epochs``, ``300 training digits``); or set with ``=`` and of two
   digits or more (``n = 1024``);
-* any layer-size string (``64-256-256-10``).
+* any layer-size string (``64-256-256-10``);
+* any other integer of two digits or more (``epoch 27``, ``1071``), except a year (19xx, 20xx)
+  and the number of a part of the course or of a cited work (``notebook 02``, ``section 12``,
+  ``§11``, ``Table 9``).
 
 p-values are covered by the decimal (``p = 0.003``) or the interval rule. What is not a figure:
-other bare integers ("section 3", "two phases", "notebook 02").
+single-digit integers without a unit ("3 of 10", "two phases"), years, and the numbers of parts.
 
 A ledger entry is either
 
@@ -66,7 +69,14 @@ FIGURE = re.compile(
     r"|\d*\.\d+(?:\.\d+)*|\d{1,3}(?:[, ]\d{3})+(?![\d.])"  # 0.5, .5, 6.1.2, 1,797, 100 000
     rf"|\d+(?=\s+(?:[\w-]+\s+)?(?:{_UNITS})\b)"  # 10 seeds, 300 training digits
     r"|(?:(?<==)|(?<== ))\d{2,}(?![\d.])"  # n = 1024
+    r"|(?P<bare>(?!(?:19|20)\d\d\b)\d{2,}(?![\w.,]\d|[\w-]))"  # 1071, epoch 27 (see below)
     r")"
+)
+#: what a bare integer may follow without being a figure: the name of a part of the course or of
+#: a cited work ("notebook 02", "section 3", "§11", "Table 9"), or the notebook's own number
+_NAMED = re.compile(
+    r"(?:notebooks?|sections?|§|tables?|figures?|chapters?|claims?|items?|week|#)\s*$",
+    re.IGNORECASE,
 )
 
 # --- the fixed reasons for which a figure in prose is not a measurement ---------------------------
@@ -172,7 +182,13 @@ def figures(cells: Sequence[Cell]) -> list[Figure]:
         for index, cell in enumerate(cells)
         if cell.kind == "markdown"
         for match in FIGURE.finditer(cell.text)
+        if not (match.group("bare") and _names_a_part(cell.text, match.start()))
     ]
+
+
+def _names_a_part(text: str, start: int) -> bool:
+    """Whether the integer at ``start`` numbers a part ("notebook 02", "Table 9")."""
+    return _NAMED.search(text[max(0, start - 12) : start]) is not None
 
 
 def sentence(text: str, start: int, end: int, width: int = 240) -> str:

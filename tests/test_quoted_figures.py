@@ -74,6 +74,8 @@ def _numbers():
         ("below $10^{-9}$ or 1e-7, $n = 1024$", ["10^{-9}", "1e-7", "1024"]),
         ("§6.1.2 of the paper, 95\\% of steps", ["6.1.2", "95\\%"]),
         ("section 3 of notebook 02 has two phases, float64 and W^{[1]}", []),
+        ("lowest at epoch 27, the exact answer is 1071", ["27", "1071"]),
+        ("Srivastava et al. (2014), §11, Table 9, section 12, notebook 07, 3 of 9", []),
     ],
 )
 def test_what_counts_as_a_figure(text, expected):

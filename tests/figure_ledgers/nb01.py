@@ -11,7 +11,7 @@ from course_lib import nn
 from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons import nb07_capstone as capstone
 from course_lib.lessons import playground
-from quoted_figures import CITED_NUMBER, MATH, TASK, exempt, power_of_ten, tie
+from quoted_figures import CITED_NUMBER, EXAMPLE, MATH, TASK, exempt, power_of_ten, tie
 
 
 @cache
@@ -30,9 +30,11 @@ def numbers() -> dict[str, str]:
     found["whole_layer"] = power_of_ten(10.0 ** round(settings.hidden[0] * math.log10(0.5)))
     found["half"] = "0.5"  # the rate of that whole-layer probability
     found["fitted"] = "0"  # fit_epoch_*: the first epoch at which every seed's training error is 0
+    found["ensemble_middle"] = str(lesson.ENSEMBLE_SIZES[1])
     found["ensemble_largest"] = str(lesson.ENSEMBLE_SIZES[-1])
     bias_variance = inspect.signature(lesson.bias_variance).parameters
     found["bv_points"] = str(bias_variance["n_points"].default)
+    found["bv_sets"] = str(bias_variance["n_datasets"].default)
     found["builder_layers"] = "-".join(map(str, lesson.DEFAULT_SIZES))
     found["builder_rates"] = " and ".join(f"{p:g}" for p in lesson.DEFAULT_RATES[1:3])
     found["builder_first"], found["builder_second"] = (f"{p:g}" for p in lesson.DEFAULT_RATES[1:3])
@@ -63,7 +65,9 @@ def numbers() -> dict[str, str]:
 LEDGER = [
     tie("`p_drop` = 0, {rate_1}, {rate_2}, {rate_3}, and see the gap narrow", numbers),
     exempt("(\"$p = 0.8$ for the inputs\" there means `p_drop = 0.2`)", CITED_NUMBER),
-    tie("training sets of {bv_points} noisy points each", numbers),
+    tie("polynomials to {bv_sets} independent training sets of {bv_points} noisy points each", numbers),
+    exempt("raise the L2 penalty $\\lambda$ at degree 12 and", EXAMPLE),
+    tie("(up to the Monte Carlo error of {bv_sets} training sets)", numbers),
     tie("The network of section 7 has about {n_params_k} parameters and is trained on {n_train} images", numbers),
     tie("The default is the {builder_layers} network of the deeplearning.ai notes, with `p_drop` {builder_first} on the first hidden layer (it feeds the largest weight matrix, {builder_matrix}) and {builder_second} on the second.", numbers),
     exempt("the notes attach `keep_prob` = [1.0, 0.5, 0.7, 0.7, 1.0] to the *outputs* of the five weight matrices, so 0.5 on the second hidden layer (the output of the 7×7 matrix)", CITED_NUMBER),
@@ -78,15 +82,17 @@ LEDGER = [
     tie("## 7. The guided experiment: `p_drop` = 0, {rate_1}, {rate_2}, {rate_3} on the digits", numbers),
     tie("handwritten digits ({pixels} pixels, {classes} classes), split into {n_train} training, {n_val} validation and {n_test} test images. The network is {layers} with ReLU, trained with SGD (momentum {momentum}, learning rate {lr}, batches of {batch_size}) for {epochs} epochs", numbers),
     tie("So every rate is trained with {n_seeds} seeds, each fixing", numbers),
+    tie("every rate sees the same {n_seeds}.", numbers),
     tie("The {n_runs} runs take several minutes", numbers),
-    tie("the mean over the {n_seeds} seeds of the final networks", numbers),
+    tie("the mean over the {n_seeds} seeds of the final networks (after epoch {epochs})", numbers),
     tie("compares each rate with `p_drop` = {rate_0} seed by seed: the mean difference of validation error in points, its {confidence} t-interval", numbers),
     tie("With {n_seeds} seeds the interval has {df} degrees of freedom: it is the mean ± {t_quantile} standard errors", numbers),
     tie("Every seed's training error is {fitted} at epoch {fit_epoch_0}.", numbers),
+    tie("the validation loss is lowest at epoch {val_loss_epoch_0} and then rises", numbers),
     tie("The validation error ends at {val_0}, with a standard deviation of {sd_0} points", numbers),
-    tie("2. **{rate_1}.** The same shape, later: the training error reaches {fitted} at epoch {fit_epoch_0.2}", numbers),
+    tie("2. **{rate_1}.** The same shape, later: the training error reaches {fitted} at epoch {fit_epoch_0.2} and the validation loss is lowest at epoch {val_loss_epoch_0.2}.", numbers),
     tie("The validation error ends at {val_0.2}, {diff_0.2} points against no dropout; the interval [{low_0.2}, {high_0.2}] lies below 0 (p = {p_0.2}).", numbers),
-    tie("3. **{rate_2}.** The training error reaches 0 only", numbers),
+    tie("3. **{rate_2}.** The training error reaches 0 only at epoch {fit_epoch_0.5}:", numbers),
     tie("The validation error ends at {val_0.5} ({diff_0.5} points, interval [{low_0.5}, {high_0.5}], p = {p_0.5}), and the loss gap is {gap_0.5} against {gap_0} without dropout.", numbers),
     tie("4. **{rate_3}.** Each thinned network keeps about {kept_0.8} of {hidden} units per layer, and the network no longer fits its training set in {epochs} epochs: a training loss of {train_loss_0.8} where the other rates reach {train_loss_0}, and a training error of {train_0.8}. Its validation error is back at {val_0.8}, {diff_0.8} points against no dropout (interval [{low_0.8}, {high_0.8}], p = {p_0.8})", numbers),
     tie("The lowest mean is at `p_drop` = {chosen} ({val_0.5}), with {rate_1} close behind ({val_0.2}): paired over the seeds, {rate_1} is not significantly worse (one-sided p = {p_best_0.2}), while 0 and {rate_3} are (p = {p_best_0} and {p_best_0.8}). So {not_worse} are both defensible choices, and the lowest mean picks {chosen}.", numbers),
@@ -100,13 +106,14 @@ LEDGER = [
     tie("more dropout helped up to `p_drop` = {chosen}, yet at {rate_3} the validation error", numbers),
     tie("and up to {chosen} that is what the lower validation error shows. At {rate_3} each thinned", numbers),
     tie("The network just trained again with `p_drop` = {half} holds {power} thinned networks.", numbers),
-    tie("A single thinned network makes more errors than the full one ({ens_single} against {ens_full}); the average of 10 or of {ensemble_largest} thinned networks comes back to the full network's level ({ens_10} and {ens_50}).", numbers),
+    tie("A single thinned network makes more errors than the full one ({ens_single} against {ens_full}); the average of {ensemble_middle} or of {ensemble_largest} thinned networks comes back to the full network's level ({ens_10} and {ens_50}).", numbers),
     exempt("(Hinton et al. 2012 showed it for one hidden layer feeding a softmax, at `p_drop = 0.5`)", CITED_NUMBER),
     tie("training drew {masks} masks out of {power}, so almost", numbers),
     tie("two copies of one network, {play_layers} with ReLU, learn a 2-D data set one mini-batch of {play_batch} points at a time.", numbers),
     tie("on a fixed test set of {play_test} points", numbers),
     tie("(moons, noise {play_noise}, {play_train} training points, `p_drop` {play_input} on the inputs and {play_hidden} on both hidden layers)", numbers),
     exempt("Raise both hidden `p_drop` to 0.8, then to 0.9.", TASK),
+    exempt("Set the training-set size to 300.", TASK),
     tie("the playground's version of section 7's {rate_3}.", numbers),
     exempt("shrink both hidden layers to 4 units", TASK),
     exempt("Then use one hidden layer of 32 units", TASK),

@@ -3,6 +3,7 @@
 
 import inspect
 import math
+import sys
 from functools import cache
 
 from scipy import stats
@@ -20,6 +21,14 @@ from quoted_figures import (
     tex_sci,
     tie,
 )
+
+
+def _first_factorial_overflow() -> int:
+    """The smallest n whose n! is too large for a float."""
+    n = 1
+    while math.factorial(n) <= sys.float_info.max:
+        n += 1
+    return n
 
 
 def _range(n: int, p_drop: float) -> str:
@@ -42,6 +51,10 @@ def numbers() -> dict[str, str]:
         "coverage": f"{100 * coverage:.0f}%",
         "coverage_default": f"{coverage:g}",
         "n": "1024",  # the layer of sections 6 to 8, at p_drop = 0.5
+        "k": f"{law.mean():.0f}",  # its most likely count
+        "exact_width": str(analysis.choose_layer_width(0.5, 0.05, 1e-3)),
+        "normal_width": str(math.ceil(stats.norm.ppf(1 - 1e-3 / 2) ** 2 * 0.25 / 0.05**2)),
+        "overflow": str(_first_factorial_overflow()),
         "p": "0.5",
         "coverage_exact": f"{100 * (law.cdf(high) - law.cdf(low - 1)):.1f}%",
         "alpha": power_of_ten(DEFAULT_ALPHA),
@@ -74,6 +87,7 @@ def numbers() -> dict[str, str]:
 # fmt: off
 LEDGER = [
     tie("holds it {coverage} of", numbers),
+    tie("explain why \"exactly {k} of {n} dropped\" is unlikely even though {k} is the most likely count", numbers),
     exempt("`p_drop = 0.5`: that is the rate at which a unit's presence", MATH),
     exempt("Here are 100 000 coin flips for one unit at `p_drop = 0.3`", EXAMPLE),
     exempt("array of 0.0 and 1.0 is", EXAMPLE),
@@ -81,11 +95,14 @@ LEDGER = [
     tie("probability below ${alpha}$), check", numbers),
     tie("Measured over {pairs} masks of two units", numbers),
     exempt("masks of two units at `p_drop = 0.3`", EXAMPLE),
-    exempt("$\\frac{5}{10}\\cdot\\frac{4}{9} = 0.222$, not $0.5^2 = 0.25$.", MATH),
+    exempt("in a layer of 10 with exactly 5 dropped, two given units are both kept with probability $\\frac{5}{10}\\cdot\\frac{4}{9} = 0.222$, not $0.5^2 = 0.25$.", MATH),
     exempt("before $n = 1024$: the", EXAMPLE),
     exempt("beyond, return `0.0` when", MATH),
     exempt("not in `[0, 1)`. **Points**", MATH),
-    exempt("layer of 1024 units at `p_drop = 0.5` drops 512 units", EXAMPLE),
+    exempt("layer of 1024 units at `p_drop = 0.5` drops 512 units on average, and 512 is also", EXAMPLE),
+    exempt("How often does it drop *exactly* 512?", EXAMPLE),
+    exempt("some sixty counts around 512:", EXAMPLE),
+    exempt("as likely as 512 itself", EXAMPLE),
     tie("$\\sqrt{{1024\\cdot 0.5\\cdot 0.5}} = {sd}$", numbers),
     exempt("$\\sqrt{1024\\cdot 0.5\\cdot 0.5} =", EXAMPLE),
     tie("those from {range_1024} together hold {coverage} of it, and even the outermost of them is still {edge} as", numbers),
@@ -93,11 +110,12 @@ LEDGER = [
     exempt("of the $2^{1024}$ equally likely masks", MATH),
     tie("$\\binom{{1024}}{{512}} \\approx {comb}$ drop exactly half, which is only {peak_pct} of $2^{{1024}} \\approx {masks}$.", numbers),
     exempt("of $2^{1024} \\approx", MATH),
-    exempt("layer of 1024 at `p_drop = 0.5`, yet", EXAMPLE),
-    tie("drops exactly 512 only {peak_pct} of", numbers),
+    exempt("512 is the most likely number of dropped units in a layer of 1024 at `p_drop = 0.5`, yet", EXAMPLE),
+    tie("drops exactly {k} only {peak_pct} of", numbers),
+    tie("counts near {k}, each of the same order as {k}; {k} beats each", numbers),
     tie("deviation of {sd} units", numbers),
     tie("1/({sd}·√(2π)) ≈ {peak_pct} by itself.", numbers),
-    tie("the count is within {range_1024} (512 ± {radius_1024}) in {coverage} of", numbers),
+    tie("the count is within {range_1024} ({k} ± {radius_1024}) in {coverage} of", numbers),
     tie("Formula against {spread_layers} sampled masks per width", numbers),
     exempt("sampled masks per width, at `p_drop = 0.5`", EXAMPLE),
     exempt("$\\sqrt{10} \\approx 3.2$ times narrower.", MATH),
@@ -127,7 +145,10 @@ LEDGER = [
     exempt("convention): dropping 80% of the inputs would be extreme, so keep 80% and pass torch.nn.Dropout(p=0.2). The hidden value 0.5 cannot", MATH),
     exempt("at most 10% above", TASK),
     exempt("p_drop = 0.5, delta = 0.05, alpha = 1e-3 it", TASK),
-    tie("P(exactly 512 of {n} dropped at `p_drop = {p}`) = {peak}: the", numbers),
+    tie("it gives {normal_width}, where", numbers),
+    tie("the exact answer is {exact_width})", numbers),
+    tie("$n!$ overflows a float for $n \\ge {overflow}$.", numbers),
+    tie("P(exactly {k} of {n} dropped at `p_drop = {p}`) = {peak}: the", numbers),
     tie("deviations ({sd} units", numbers),
     tie("the central {coverage} range of {n} units at {p} is ${interval_1024}$.", numbers),
     exempt("For `p_drop = 0.1`, find", TASK),
