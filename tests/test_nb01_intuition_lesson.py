@@ -502,6 +502,14 @@ def test_the_record_is_complete_and_made_by_its_generator():
     assert all(len(run["val_mistakes"]) == settings.epochs for run in RECORD["runs"])
 
 
+def test_section_8s_recorded_ensemble_numbers_are_the_live_networks(live_run):
+    import json
+
+    model, split, _, _ = live_run
+    recorded = json.loads(lesson.ENSEMBLE_PATH.read_text())
+    assert lesson.ensemble_numbers(model, split) == recorded
+
+
 def _prose_numbers(live_run) -> dict[str, str]:
     model, split, _, _ = live_run
     numbers = lesson.key_numbers(RECORD)

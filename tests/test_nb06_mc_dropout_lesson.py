@@ -180,3 +180,17 @@ def test_the_notebooks_digits_claims():
     assert abs(table["softmax of mean logits"]["nll"] - table["weight scaling"]["nll"]) < 0.01
     auroc = lesson.rotation_detection_auroc(digits)
     assert auroc["MC, mutual information"] > auroc["weight scaling, 1 - max prob"] + 0.15
+
+
+def test_the_recorded_numbers_are_those_of_the_notebooks_fits():
+    """The prose's numbers are checked against nb06_mc_dropout_numbers.json (test_quoted_figures);
+    fitting the notebook's two networks again gives that record exactly."""
+    from autograder import build
+
+    source = (build.SOURCES / "06_mc_dropout.py").read_text()
+    toy_fit, digits_fit = lesson.TOY_FIT, lesson.DIGITS_FIT
+    assert f"fit_toy_regression(p_drop={toy_fit['p_drop']}, seed={toy_fit['seed']})" in source
+    assert f"fit_digits(p_drop={digits_fit['p_drop']}, seed={digits_fit['seed']})" in source
+    toy = lesson.fit_toy_regression(**lesson.TOY_FIT)
+    digits = lesson.fit_digits(**lesson.DIGITS_FIT)
+    assert lesson.key_numbers(toy, digits) == lesson.load_numbers()

@@ -1,6 +1,8 @@
 """What the notebooks tell students: no words that only the course's authors can read, and the
 facts about papers and frameworks that can be checked as strings (citations, attributions,
-conventions). The numbers the prose quotes are tied to code by each notebook's lesson tests."""
+conventions). Every number the prose quotes is accounted for in test_quoted_figures.py (a ledger
+per notebook: tied to the code or recorded file that produces it, or exempted for a fixed reason);
+some are also checked in context by each notebook's lesson tests."""
 
 import json
 import re

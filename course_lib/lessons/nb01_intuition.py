@@ -1401,6 +1401,34 @@ def key_numbers(record: dict) -> dict[str, str]:
     return numbers
 
 
+#: section 8's ensemble numbers (:func:`ensemble_numbers`), recorded with ``--ensemble`` so that
+#: checking the prose needs no training
+ENSEMBLE_PATH = Path(__file__).with_name("nb01_intuition_ensemble.json")
+ENSEMBLE_SIZES = (1, 10, 50)  # the numbers of thinned networks section 8 averages
+
+
+def ensemble_numbers(model: MLP, split) -> dict[str, str]:
+    """Section 8's figures, as its prose quotes them: the validation error of ``model`` (the
+    network the notebook trains again, p_drop 0.5, seed 0) without a mask, of one thinned network
+    at a time, and of averages of :data:`ENSEMBLE_SIZES` thinned networks."""
+    result = ensemble_errors(model, split.X_val, split.y_val, sizes=ENSEMBLE_SIZES, seed=0)
+    numbers = {
+        "ens_full": f"{100 * result.weight_scaled:.1f}%",
+        "ens_single": f"{100 * result.single_thinned:.1f}%",
+    }
+    for k in ENSEMBLE_SIZES[1:]:
+        numbers[f"ens_{k}"] = f"{100 * result.averaged[k]:.1f}%"
+    return numbers
+
+
+def record_ensemble(path: Path = ENSEMBLE_PATH) -> dict[str, str]:
+    """Train section 8's network as the notebook does and write its :func:`ensemble_numbers`."""
+    model, split, _, _ = train_recorded_network(ExperimentSettings(), 0.5, 0)
+    numbers = ensemble_numbers(model, split)
+    path.write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
+    return numbers
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description="Run notebook 01's guided experiment and write the record the notebook loads."
@@ -1408,7 +1436,13 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=RECORD_PATH, help="default: beside this module")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--ensemble", action="store_true", help=f"only record section 8's {ENSEMBLE_PATH.name}"
+    )
     args = parser.parse_args(argv)
+    if args.ensemble:
+        print(f"{record_ensemble()} -> {ENSEMBLE_PATH}")
+        return
     record = compute_record(ExperimentSettings(), workers=args.workers, progress=not args.quiet)
     save_record(record, args.out)
     print(f"wrote {args.out} ({record['seconds']:.0f} s)")

@@ -15,9 +15,12 @@ with BLAS limited to one thread.
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -33,6 +36,12 @@ GAP = (-0.75, 1.25)
 DATA_RANGE = (-3.0, 3.0)
 #: the regions of the grid whose mean MC standard deviation the notebook compares
 REGIONS = ("on the data", "inside the gap", "beyond the data")
+#: the numbers the notebook's prose quotes about its two fits (:func:`key_numbers`), recorded by
+#: ``python -m course_lib.lessons.nb06_mc_dropout`` so that checking the prose needs no training
+NUMBERS_PATH = Path(__file__).with_name("nb06_mc_dropout_numbers.json")
+#: the fits the notebook makes: ``fit_toy_regression(**TOY_FIT)``, ``fit_digits(**DIGITS_FIT)``
+TOY_FIT = {"p_drop": 0.1, "seed": 1}
+DIGITS_FIT = {"p_drop": (0.0, 0.5, 0.5), "seed": 0}
 
 
 # --- 1D regression --------------------------------------------------------------------------
@@ -669,3 +678,68 @@ def draw_most_uncertain(digits: DigitsMC, n_show: int = 8):
     )
     figure.tight_layout(rect=(0, 0, 1, 0.9))
     return figure
+
+
+# --- the numbers the prose quotes --------------------------------------------------------------
+
+
+def key_numbers(toy: ToyRegression, digits: DigitsMC) -> dict[str, str]:
+    """The measured numbers notebook 06's prose quotes about ``toy`` and ``digits`` (the fits
+    of :data:`TOY_FIT` and :data:`DIGITS_FIT`), formatted as the prose quotes them."""
+    n_masks = len(toy.samples)
+    region = toy.region_std(n_masks)
+    coverage = band_coverage(toy, n_masks)
+    auroc = rotation_detection_auroc(digits)
+    curves, y = digits.curves, digits.y_test
+    scaled = digits.weight_scaled_probs
+    numbers = {
+        "toy_masks": str(n_masks),
+        "std_data": f"{region['on the data']:.3f}",
+        "std_gap": f"{region['inside the gap']:.3f}",
+        "std_beyond": f"{region['beyond the data']:.3f}",
+        "ratio_gap": f"{region['inside the gap'] / region['on the data']:.1f}",
+        "ratio_beyond": f"{region['beyond the data'] / region['on the data']:.1f}",
+        "coverage_model": f"{100 * coverage['model only']:.0f}%",
+        "coverage_noise": f"{100 * coverage['model + noise']:.0f}%",
+        "auroc_mi": f"{auroc['MC, mutual information']:.2f}",
+        "auroc_entropy": f"{auroc['MC, predictive entropy']:.2f}",
+        "auroc_scaled": f"{auroc['weight scaling, 1 - max prob']:.2f}",
+        "n_test": str(len(y)),
+        "digit_masks": str(len(digits.prob_samples)),
+        "error_scaled": f"{100 * error_rate(scaled, y):.1f}%",
+        "ece_scaled": f"{mc.expected_calibration_error(scaled, y):.3f}",
+        "nll_scaled": f"{nll(scaled, y):.3f}",
+    }
+    for n_samples in (1, 10, len(digits.prob_samples)):
+        numbers[f"error_S{n_samples}"] = f"{100 * curves['error'][n_samples - 1]:.1f}%"
+        numbers[f"ece_S{n_samples}"] = f"{curves['ece'][n_samples - 1]:.3f}"
+        numbers[f"nll_S{n_samples}"] = f"{curves['nll'][n_samples - 1]:.3f}"
+    return numbers
+
+
+def record_numbers(path: Path = NUMBERS_PATH) -> dict[str, str]:
+    """Fit the notebook's two networks and write their :func:`key_numbers` to ``path``."""
+    numbers = key_numbers(fit_toy_regression(**TOY_FIT), fit_digits(**DIGITS_FIT))
+    Path(path).write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
+    return numbers
+
+
+def load_numbers(path: Path = NUMBERS_PATH) -> dict[str, str]:
+    """The recorded :func:`key_numbers` of the notebook's fits."""
+    return json.loads(Path(path).read_text())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Fit notebook 06's two networks and record the numbers its prose quotes."
+    )
+    parser.add_argument(
+        "--out", type=Path, default=NUMBERS_PATH, help="default: beside this module"
+    )
+    args = parser.parse_args(argv)
+    numbers = record_numbers(args.out)
+    print(f"wrote {len(numbers)} numbers to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

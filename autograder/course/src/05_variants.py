@@ -66,7 +66,7 @@ for p_drop in (0.1, 0.3, 0.5, 0.7):
 
 # %% [markdown] id="6ad36efd88d8"
 # At `p_drop = 0.5` half the pixels are gone, yet their neighbours give them back to within about
-# 20% (about 11% at `p_drop = 0.1`, mostly what interpolating a smooth map costs even when nothing
+# 21% (about 11% at `p_drop = 0.1`, mostly what interpolating a smooth map costs even when nothing
 # is dropped). A network can learn the same trick, so pixel dropout on convolutional features is a
 # weak regularizer. Move the sliders to see one channel:
 

@@ -281,9 +281,9 @@ for i, p_drop in enumerate(sweep["p_drops"]):
 # One-sided, because the question has a direction: a rate with lower errors is never a reason to
 # reject it. On the recorded fixed-$n$ sweep the defensible rates are 0.1, 0.2, 0.3, 0.4, 0.5, 0.6,
 # 0.7: the lowest mean is one defensible rule, and there are others (the smallest rate that the
-# validation set cannot tell from the best, say, for the least noise in training). It rejects a rate that the validation set says is
-# worse, whichever way it was found (in particular by looking at the test errors), and anything that
-# is not one of the rates.
+# validation set cannot tell from the best, say, for the least noise in training). It rejects a
+# rate that the validation set says is worse, whichever way it was found (in particular by looking
+# at the test errors), and anything that is not one of the rates.
 #
 # **Points** (2) for the function; 2 more for your defence below, graded by your instructor.
 
@@ -608,7 +608,7 @@ print(f"stored test error {100 * stored['test_error']:.2f}%, recomputed "
 #    dropout alone? (`train_run` takes a configuration from `lesson.make_config`.)
 # 2. Add input dropout (`input_p_drop=0.2` in `lesson.make_config`, the paper's retain probability
 #    0.8) to the data-size experiment. Does it shift where the gain peaks?
-# 3. Our fixed-$n\cdot$keep_prob curve is flat from `p_drop = 0.3` to 0.8. Extend it to 0.9 (1280
+# 3. Our fixed-$n\cdot$keep_prob curve is flat from `p_drop = 0.4` to 0.8. Extend it to 0.9 (1280
 #    units per layer; budget a few minutes per seed). Where is its minimum?
 # 4. Claim 3 measured sparsity at inference. Measure it in training mode, with masks
 #    (`model.hidden_activations(X, training=True, rng=...)`): which part of the zeros is the mask's,
