@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats
 
 from conftest import p_drops, seeds
 from course_lib.checks import assert_binomial_count
-from course_lib.masks import sample_mask
+from course_lib.masks import _tie_indices, sample_mask
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
@@ -102,3 +102,15 @@ def test_bad_shape(shape, rng):
 def test_rng_must_be_a_generator(rng):
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
         sample_mask(3, 0.5, rng=rng)
+
+
+@given(ties=st.lists(st.integers(0, 199), max_size=12, unique=True), seed=seeds)
+@example(ties=[198, 199], seed=0)
+@example(ties=[0, 1], seed=0)
+def test_tie_search_finds_every_tie_in_order(ties, seed):
+    """The argmax-based search agrees with np.flatnonzero, including ties at both ends."""
+    draws = np.random.default_rng(seed).integers(0, 2**16, size=200, dtype=np.uint16)
+    draws[draws == 1234] = 1235
+    draws[ties] = 1234
+    assert _tie_indices(draws, 1234) == sorted(ties)
+    assert _tie_indices(draws, 1234) == np.flatnonzero(draws == 1234).tolist()
