@@ -39,24 +39,19 @@ class DropoutCache:
     scale: float
 
 
-def _mask_into(out: np.ndarray, x: np.ndarray, mask: np.ndarray, scale: float) -> None:
-    """``out[...] = x * mask * scale``, where ``out`` has ``x``'s shape and dtype.
+def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
+    """``x * mask * scale`` in ``x``'s dtype, as one new array.
 
-    For speed, as three passes of NumPy's fastest loops over ``out``: the mask converted to
+    For speed, as three passes of NumPy's fastest loops over the result: the mask converted to
     0 and 1 (a plain cast), times ``scale``, times ``x``. Multiplying ``x`` by the boolean mask
-    directly goes through a slower casting loop. The values are the same: ``x * scale`` rounded
-    once where kept, zero where dropped.
+    directly goes through a slower casting loop, as slow as the three passes together. The values
+    are the same: ``x * scale`` rounded once where kept, zero where dropped.
     """
+    out = np.empty(x.shape, dtype=x.dtype)
     np.copyto(out, mask)
     if scale != 1.0:
         out *= scale
     out *= x
-
-
-def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
-    """``x * mask * scale`` in ``x``'s dtype, as one new array (see :func:`_mask_into`)."""
-    out = np.empty(x.shape, dtype=x.dtype)
-    _mask_into(out, x, mask, scale)
     return out
 
 
@@ -66,20 +61,15 @@ def _draw_and_mask(
     """A fresh keep-mask (that of :func:`~course_lib.masks.sample_mask` for the same ``rng``)
     and ``x * mask * scale``.
 
-    For speed the mask is applied block by block as it is drawn (see
-    :func:`~course_lib.masks.fill_mask_by_blocks`): each block of ``x`` is masked and scaled while
-    its random bits and its part of the mask are in the CPU cache, and no array larger than a
-    block is allocated besides ``out`` and ``mask``.
+    The whole mask is drawn first, then applied in three passes over the whole array (see
+    :func:`_masked`). Applying each block of the mask as soon as it is drawn, while it is in the
+    CPU cache, was measured too (``benchmarks/bench_dropout.py``, 2 cores): no faster at 16M
+    entries and about 5% slower at 1M, where the dozen NumPy calls of each block cost more than
+    the cache saves.
     """
-    out = np.empty(x.shape, dtype=x.dtype)
     mask = np.empty(x.shape, dtype=bool)
-    flat_x, flat_mask, flat_out = x.reshape(-1), mask.reshape(-1), out.reshape(-1)
-    for part in fill_mask_by_blocks(flat_mask, p_drop, rng=rng):
-        if isinstance(part, slice):
-            _mask_into(flat_out[part], flat_x[part], flat_mask[part], scale)
-        else:  # the rare ties, redrawn after the last block
-            flat_out[part] = _masked(flat_x[part], flat_mask[part], scale)
-    return out, mask
+    fill_mask_by_blocks(mask.reshape(-1), p_drop, rng=rng)
+    return _masked(x, mask, scale), mask
 
 
 def dropout_forward(
@@ -111,10 +101,12 @@ def dropout_forward(
     Notes
     -----
     The mask is :func:`~course_lib.masks.sample_mask`'s for the same ``rng`` (16 random bits per
-    entry, exact Bernoulli). For speed it is drawn and applied block by block, so the input is
-    read once and the output written once while the random bits of each block are still in the
-    cache; the forward pass allocates only ``out`` and the mask (1.25 times the size of a
-    float32 ``x``, 1.125 times a float64 one).
+    entry, exact Bernoulli). For speed the random bits are drawn in blocks of 128K entries, so
+    the forward pass allocates ``out``, the mask and at most one block's random words and tie
+    search (1.25 times the size of a float32 ``x`` plus 384 KiB, 1.125 times a float64 one plus
+    384 KiB); the mask is then applied in three passes of NumPy's fastest loops
+    (:func:`_masked`). Drawing the random bits takes about half the time of a forward and
+    backward pass on 1M float32 entries; the six passes over the arrays take most of the rest.
     """
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
@@ -141,7 +133,7 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     Notes
     -----
     ``dx`` is the only array allocated; the mask, the scale and ``dout`` are multiplied into it
-    in place (see :func:`_mask_into`).
+    in place (see :func:`_masked`).
     """
     dout = check_float_array(dout, "dout")
     if not isinstance(cache, DropoutCache):

@@ -7,7 +7,6 @@ A mask is a boolean array, ``True`` = kept; each entry is kept with probability
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator
 
 import numpy as np
 
@@ -61,8 +60,7 @@ def sample_mask(shape, p_drop: float, *, rng: np.random.Generator) -> np.ndarray
     if p_drop == 0.0:
         return np.ones(shape, dtype=bool)
     mask = np.empty(shape, dtype=bool)
-    for _ in fill_mask_by_blocks(mask.reshape(-1), p_drop, rng=rng):
-        pass
+    fill_mask_by_blocks(mask.reshape(-1), p_drop, rng=rng)
     return mask
 
 
@@ -70,15 +68,10 @@ BLOCK = 1 << 17
 """Entries drawn per block by :func:`fill_mask_by_blocks` (a multiple of 4, one word per 4)."""
 
 
-def fill_mask_by_blocks(
-    mask: np.ndarray, p_drop: float, *, rng: np.random.Generator
-) -> Iterator[slice | np.ndarray]:
+def fill_mask_by_blocks(mask: np.ndarray, p_drop: float, *, rng: np.random.Generator) -> None:
     """Fill the 1-D boolean array ``mask`` with :func:`sample_mask`'s draws, block by block.
 
-    Yields each block's slice as soon as it is filled, so that a caller can use that part of the
-    mask while it is still in the CPU cache (dropout multiplies its input by it). After the last
-    block it yields the indices of the ties, whose entries were redrawn after all blocks: the
-    caller must redo those entries too. Nothing is validated here; ``0 < p_drop < 1``.
+    Nothing is validated here; ``0 < p_drop < 1``.
 
     For speed: the random words and the tie search live in one block at a time (128K entries,
     256 KiB of random words), instead of arrays as large as the mask, which saves memory and
@@ -98,11 +91,8 @@ def fill_mask_by_blocks(
         np.less(draws, threshold, out=mask[start:stop])
         if tie_prob > 0.0:
             ties.extend(start + index for index in _tie_indices(draws, threshold))
-        yield slice(start, stop)
     if ties:
-        tied = np.array(ties)
-        mask[tied] = rng.random(tied.size) < tie_prob
-        yield tied
+        mask[ties] = rng.random(len(ties)) < tie_prob
 
 
 def _tie_indices(draws: np.ndarray, threshold: int) -> list[int]:
