@@ -53,6 +53,10 @@ def sample_mask(shape, p_drop: float, *, rng: np.random.Generator) -> np.ndarray
     65536) it is kept with probability ``t - floor(t)`` using a fresh uniform. So
     ``P(kept) = floor(t) / 2**16 + (t - floor(t)) / 2**16 = keep_prob`` exactly, not rounded to a
     multiple of 2**-16.
+
+    Drawing the raw bits is most of the cost. Eight bits per entry would halve it and stay exact
+    (with a tie in every 256 entries), but would change every mask drawn from a given generator,
+    and with them every recorded training run of the course; the masks are kept as they are.
     """
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
