@@ -10,6 +10,7 @@ from autograder.exercises import kit
 from conftest import float_arrays, p_drops, seeds
 from course_lib import checks
 from course_lib.dropout import (
+    CHUNK,
     DropoutCache,
     dropout_backward,
     dropout_forward,
@@ -195,6 +196,25 @@ def test_mask_is_sample_masks_whatever_the_blocks(forward, n_entries):
     assert np.array_equal(sample_mask(n_entries, 0.3, rng=np.random.default_rng(42)), expected)
     scale = cache.scale
     assert np.array_equal(out, (x * expected).astype(np.float32) * np.float32(scale))
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_chunks_change_nothing(layout):
+    """Masking chunk by chunk (or in one piece, for a non-contiguous array) gives the values of
+    ``x * mask * scale`` computed in one go, across chunk edges, forward and backward."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2 * CHUNK + 3, 2)).astype(np.float32)
+    if layout == "transposed":
+        x = x.T
+    assert x.flags.c_contiguous == (layout == "contiguous")
+    out, cache = dropout_forward(x, 0.3, rng=rng)
+    assert cache.mask is not None
+    scale = np.float32(cache.scale)
+    assert np.array_equal(out, np.where(cache.mask, x * scale, np.float32(0)))
+    dout = x[::-1].copy()
+    assert np.array_equal(
+        dropout_backward(dout, cache), np.where(cache.mask, dout * scale, np.float32(0))
+    )
 
 
 # --- gradients ------------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 """sample_mask: exact Bernoulli(keep_prob) entries, independent, drawn from rng only."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats
 
 from conftest import p_drops, seeds
 from course_lib.checks import assert_binomial_count
-from course_lib.masks import sample_mask
+from course_lib.masks import _tie_indices, sample_mask
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
@@ -102,3 +105,45 @@ def test_bad_shape(shape, rng):
 def test_rng_must_be_a_generator(rng):
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
         sample_mask(3, 0.5, rng=rng)
+
+
+@given(ties=st.lists(st.integers(0, 199), max_size=12, unique=True), seed=seeds)
+@example(ties=[198, 199], seed=0)
+@example(ties=[0, 1], seed=0)
+def test_tie_search_finds_every_tie_in_order(ties, seed):
+    """The argmax-based search agrees with np.flatnonzero, including ties at both ends."""
+    draws = np.random.default_rng(seed).integers(0, 2**16, size=200, dtype=np.uint16)
+    draws[draws == 1234] = 1235
+    draws[ties] = 1234
+    assert _tie_indices(draws, 1234) == sorted(ties)
+    assert _tie_indices(draws, 1234) == np.flatnonzero(draws == 1234).tolist()
+
+
+_COUNT_FAULTS = """
+import resource
+import numpy as np
+from course_lib.masks import fill_mask_by_blocks
+rng = np.random.default_rng(0)
+mask = np.empty(1_000_000, dtype=bool)
+fill_mask_by_blocks(mask, 0.3, rng=rng)  # the mask's own pages, and the allocator's warm-up
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    fill_mask_by_blocks(mask, 0.3, rng=rng)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_blocks_reuse_their_memory():
+    """Drawing a mask does not page-fault block after block (a count, not a timing).
+
+    With two blocks of random words alive at once, glibc's allocator hands 256 KiB back to the
+    system and takes it again for every block: about 96 page faults per 1M entries. With one
+    block alive at a time the memory is reused. The count runs in a fresh interpreter, whose
+    allocator has not been tuned by the large arrays of other tests (in this process they hide
+    the effect).
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _COUNT_FAULTS], capture_output=True, text=True, check=True
+    )
+    assert float(result.stdout) < 10
