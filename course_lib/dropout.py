@@ -55,10 +55,11 @@ def _masked(x: np.ndarray, mask: np.ndarray, scale: float) -> np.ndarray:
     in the CPU's last-level cache from its first pass to its last. An array of 1M entries is one
     chunk; on larger ones (16M float32 entries: 64 MiB) the whole result would otherwise go out
     to main memory and back between passes. A non-contiguous ``x`` is done in one piece, since
-    its flat chunks would be copies.
+    its flat chunks would be copies, and so is a ``mask`` that broadcasts against ``x`` (spatial
+    dropout's (N, C, 1, 1)), whose flat chunks do not line up with ``x``'s.
     """
     out = np.empty(x.shape, dtype=x.dtype)
-    if not (x.flags.c_contiguous and mask.flags.c_contiguous):
+    if mask.shape != x.shape or not (x.flags.c_contiguous and mask.flags.c_contiguous):
         _mask_into(out, x, mask, scale)
         return out
     flat_out, flat_x, flat_mask = out.reshape(-1), x.reshape(-1), mask.reshape(-1)

@@ -1,5 +1,6 @@
 """Notebook 05's quoted figures: the noise experiment's record and the lesson's cheap
-measurements (recovery of dropped pixels, variance shift before BatchNorm, SELU depth)."""
+measurements (recovery of dropped pixels, variance shift before BatchNorm, SELU depth), and the
+points of the layer exercises."""
 
 import inspect
 import math
@@ -8,6 +9,8 @@ from functools import cache
 import numpy as np
 from scipy import stats
 
+from autograder import build, exercises
+from autograder.exercises import ARGUMENT_CHECKS, BEHAVIOUR
 from course_lib import stats as course_stats
 from course_lib.checks import DEFAULT_ALPHA
 from course_lib.lessons import nb05_noise_experiment as experiment
@@ -47,8 +50,10 @@ def numbers() -> dict[str, str]:
     correlation = lesson.neighbour_correlation(lesson.feature_maps()[0])
     found["correlation"] = f"{np.mean(correlation):.1f}"
     found["correlations"] = f"{np.min(correlation):.2f} to {np.max(correlation):.2f}"
-    found["flipped"] = f"{100 * stats.norm.cdf(-1.0):.0f}%"  # keep_prob / p_drop = 1 at 0.5
-    found["flipped_p"] = "0.5"
+    flipped_p = 0.5  # the Gaussian factor N(1, p_drop / keep_prob) is negative
+    found["flipped"] = f"{100 * stats.norm.cdf(-math.sqrt((1 - flipped_p) / flipped_p)):.0f}%"
+    found["flipped_p"] = f"{flipped_p:g}"
+    found.update(_layer_points())
     depth = inspect.signature(lesson.selu_depth_statistics).parameters
     found["selu_depth"] = str(depth["depth"].default)
     found["selu_width"] = str(depth["width"].default)
@@ -63,17 +68,46 @@ def numbers() -> dict[str, str]:
     return found
 
 
+def _layer_points() -> dict[str, str]:
+    """The points of each layer exercise (its grade cell's), split as grading splits them: in
+    proportion to the exercise's parts, the behaviour first, then the argument checks."""
+    cells = build.parse(build.SOURCES / "05_variants.py").cells
+    points = {
+        cell.metadata["nbgrader"]["grade_id"]: cell.metadata["nbgrader"]["points"]
+        for cell in cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+    layers = (
+        "spatial_dropout_forward",
+        "gaussian_dropout_forward",
+        "alpha_dropout_forward",
+        "dropconnect_forward",
+    )
+    found = set()
+    for name in layers:
+        parts = {part.name: part.points for part in exercises.get(name).parts}
+        share = points[name] / sum(parts.values())
+        found.add((points[name], share * parts[BEHAVIOUR], share * parts[ARGUMENT_CHECKS]))
+    assert len(found) == 1, f"the layer exercises differ in points: {found}"
+    ((total, behaviour, arguments),) = found
+    return {
+        "layer_points": f"{total:g}",
+        "behaviour_points": f"{behaviour:g}",
+        "argument_points": f"{arguments:g}",
+    }
+
+
 # one entry a line, however long: easy to read, edit and merge
 # fmt: off
 LEDGER = [
-    tie("At `p_drop = {half}`, half the pixels are gone, yet the neighbours give them back to within about {pixel_0.5}; at `p_drop = {tenth}` the lost pixels come back to about {pixel_0.1} (most", numbers),
-    exempt("channels removes 100% of what was dropped", MATH),
-    exempt("not in `[0, 1)`. The", MATH),
+    tie("At `p_drop = {half}` half the pixels are gone, yet their neighbours give them back to within about {pixel_0.5} (about {pixel_0.1} at `p_drop = {tenth}`, mostly", numbers),
+    exempt("Raise `ValueError` if `p_drop` is not in `[0, 1)`.", MATH),
+    tie("Each layer is worth {layer_points} points: {behaviour_points} for the layer, {argument_points} for refusing bad arguments", numbers),
     tie("probability below ${alpha}$ per", numbers),
     tie("correlated (about {correlation} here)", numbers),
-    tie("unit with {n_inputs} inputs).", numbers),
-    tie("`p_drop = {flipped_p}` that is {flipped} of", numbers),
-    tie("it. A {layers} network", numbers),
+    tie("(right panel, a unit with {n_inputs} inputs)", numbers),
+    tie("\\big)$, {flipped} at `p_drop = {flipped_p}`:", numbers),
+    tie("with? A {layers} network", numbers),
     tie("learns from {n_train} training", numbers),
     tie("at `p_drop` {p_drops}, each with {n_seeds} seeds.", numbers),
     tie("the last {smoothing} epochs)", numbers),
@@ -86,27 +120,27 @@ LEDGER = [
     tie("two apart: {bernoulli_val} for", numbers),
     exempt("\\lambda \\approx 1.0507,\\ \\alpha \\approx 1.6733,$$", MATH),
     exempt("inputs at `p_drop = 0.1`", EXAMPLE),
-    exempt("at $1/0.9 = 1.11$; setting dropped units to $\\alpha'$ without the correction moves the mean to $0.1\\,\\alpha'", MATH),
+    exempt("Inverted dropout leaves the variance at $1/0.9 = 1.11$; dropped units set to $\\alpha'$ without the correction move the mean to $0.1\\,\\alpha' = -0.18$", MATH),
     tie("compounds. Below, {selu_depth} SELU layers of width {selu_width}", numbers),
-    tie("variance near {selu_var} in", numbers),
-    exempt("rates, `p_drop` = 0.05 or 0.1.", CITED_NUMBER),
+    tie("training variance drifts to near {selu_var} while", numbers),
+    exempt("Klambauer et al. recommend `p_drop` = 0.05 or 0.1.", CITED_NUMBER),
     exempt("ALPHA_PRIME * (1 - mask))", EXAMPLE),
-    tie("are similar, {draws} draws", numbers),
-    exempt("noise; row 3 the", MATH),
-    exempt("input) to $p_L = 0.5$; in this", CITED_NUMBER),
-    exempt("(they use $\\tau = 0.1$), and", CITED_NUMBER),
-    tie("$\\tau = {tau_low}$ most values sit near 0 or 1", numbers),
+    tie("two similar output columns, {draws} draws each", numbers),
+    exempt("Gaussian noise, row 3 the output", MATH),
+    exempt("falling from $p_0 = 1$ to $p_L = 0.5$: block", CITED_NUMBER),
+    exempt("(they use $\\tau = 0.1$); units", CITED_NUMBER),
+    tie("at $\\tau = {tau_low}$ the values sit near 0 or 1", numbers),
     tie("close to `p_drop`; at $\\tau = {tau_high}$", numbers),
     tie("\\sim \\mathcal{{N}}{standard}$ (mean {relu_mean}, variance {relu_var})", numbers),
     tie("`p_drop = {half}` the BatchNorm output has standard deviation {bn_std_0.5} at", numbers),
-    tie("little ({bn_std_0.1} at `p_drop = {tenth}`", numbers),
+    tie("use low rates ({bn_std_0.1} at `p_drop = {tenth}` above)", numbers),
     exempt("Srivastava et al. (section 6.1.2)", CITED_PLACE),
     exempt("used retain probabilities 0.9, 0.75, 0.75, 0.5, 0.5, 0.5 from", CITED_NUMBER),
     exempt("is `p_drop` 0.1 on the inputs, 0.25 in the first two convolutional layers and 0.5 in", CITED_NUMBER),
     exempt("al. 2017, rate 0.1 for the", CITED_NUMBER),
     tie("measured {correlations} on", numbers),
     exempt("is in `[0.05, 0.5]`: less", TASK),
-    exempt("above dropped 0.25 to 0.5 in", CITED_NUMBER),
+    exempt("the SVHN network above used 0.25 to 0.5)", CITED_NUMBER),
     exempt("`correlation < 0.5`", TASK),
     exempt("be at most 0.01; *", TASK),
     exempt("layer of 64 channels whose adjacent pixels correlate 0.9", TASK),
@@ -116,16 +150,12 @@ LEDGER = [
     exempt("How far is layer 16 from mean 0", TASK),
     exempt("put `p_drop = 0.5` on", TASK),
     exempt("BERT used 0.1 while making about 40 passes over its 3.3 billion words (1 million steps of 256 sequences)", CITED_NUMBER),
-    exempt("connected layers, 0.1–0.5 |", CITED_NUMBER),
-    exempt("feature maps, 0.1–0.3 |", CITED_NUMBER),
-    exempt("α' = −1.7581 | Bernoulli", MATH),
+    exempt("| dense layers, 0.1–0.5 | `nn.Dropout`", CITED_NUMBER),
+    exempt("| conv maps, 0.1–0.3 |", CITED_NUMBER),
     exempt("SELU networks, 0.05–0.1 |", CITED_NUMBER),
     exempt("identity | RNNs, 0.1–0.5 | none", CITED_NUMBER),
-    exempt("vision transformers, 0.1–0.5 |", CITED_NUMBER),
-    tie("within about {pixel_0.5} at `p_drop = {half}`)", numbers),
-    tie("to about {selu_var} in", numbers),
-    exempt("with `p_drop = 0.3`, and", TASK),
-    exempt("dropout at `p_drop = 0.1`. 4. Implement", TASK),
+    exempt("SELU experiment of section 5 with `p_drop = 0.3`.", TASK),
+    exempt("as inverted dropout at `p_drop = 0.1`. 4. Concrete", TASK),
     exempt("$\\tau = 0.1$ and $\\tau = 0.5$.", TASK),
 ]
 # fmt: on
