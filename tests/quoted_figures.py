@@ -59,7 +59,7 @@ _UNITS = (
 )
 _NUMBER = r"[-−+]?\d[\d,]*(?:\.\d+)*"
 FIGURE = re.compile(
-    r"(?<![\w.\\^{-])(?:"
+    r"(?<![\w.\\^{])(?<!\w-)(?:"  # not inside a word; a minus sign may lead: -1.22
     rf"\d+(?:-\d+){{2,}}(?![\w.])"  # a layer-size string, 64-256-256-10
     rf"|[\[(]\s*{_NUMBER}\s*,\s*{_NUMBER}\s*[\])]"  # an interval [0, 1), (0.4, 0.8]
     rf"|{_NUMBER}\s*(?:%|\\%|×|x\b|\\times\b)?\s*(?:–|--|to)\s*{_NUMBER}"

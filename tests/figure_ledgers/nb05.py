@@ -12,6 +12,7 @@ from scipy import stats
 from autograder import build, exercises
 from autograder.exercises import ARGUMENT_CHECKS, BEHAVIOUR
 from course_lib import stats as course_stats
+from course_lib import variants
 from course_lib.checks import DEFAULT_ALPHA
 from course_lib.lessons import nb05_noise_experiment as experiment
 from course_lib.lessons import nb05_variants as lesson
@@ -65,6 +66,7 @@ def numbers() -> dict[str, str]:
     for p_drop in (0.5, 0.1):
         shift = lesson.variance_shift(p_drop)
         found[f"bn_std_{p_drop:g}"] = f"{shift.test_std_after_bn:.{2 if p_drop == 0.5 else 3}f}"
+    found["alpha_prime"] = f"{variants.ALPHA_PRIME:.4f}"
     return found
 
 
@@ -121,6 +123,7 @@ LEDGER = [
     exempt("\\lambda \\approx 1.0507,\\ \\alpha \\approx 1.6733,$$", MATH),
     exempt("inputs at `p_drop = 0.1`", EXAMPLE),
     exempt("Inverted dropout leaves the variance at $1/0.9 = 1.11$; dropped units set to $\\alpha'$ without the correction move the mean to $0.1\\,\\alpha' = -0.18$", MATH),
+    tie("\\alpha' \\approx {alpha_prime}$.", numbers),
     tie("compounds. Below, {selu_depth} SELU layers of width {selu_width}", numbers),
     tie("training variance drifts to near {selu_var} while", numbers),
     exempt("Klambauer et al. recommend `p_drop` = 0.05 or 0.1.", CITED_NUMBER),
@@ -133,7 +136,7 @@ LEDGER = [
     tie("close to `p_drop`; at $\\tau = {tau_high}$", numbers),
     tie("\\sim \\mathcal{{N}}{standard}$ (mean {relu_mean}, variance {relu_var})", numbers),
     tie("`p_drop = {half}` the BatchNorm output has standard deviation {bn_std_0.5} at", numbers),
-    tie("use low rates ({bn_std_0.1} at `p_drop = {tenth}` above)", numbers),
+    tie("use low rates (standard deviation {bn_std_0.1} at `p_drop = {tenth}` above)", numbers),
     exempt("Srivastava et al. (section 6.1.2)", CITED_PLACE),
     exempt("used retain probabilities 0.9, 0.75, 0.75, 0.5, 0.5, 0.5 from", CITED_NUMBER),
     exempt("is `p_drop` 0.1 on the inputs, 0.25 in the first two convolutional layers and 0.5 in", CITED_NUMBER),

@@ -684,8 +684,8 @@ for p_drop in (0.1, 0.3, 0.5):
 # * use a noise with a smaller shift: Li et al.'s "Uout" multiplies by $1 + u$ with $u$ uniform on
 #   $[-\beta, \beta]$, of variance $\beta^2/3$;
 # * after training, re-estimate BatchNorm's running statistics on training data with dropout off;
-# * use low rates (0.927 at `p_drop = 0.1` above) or wide layers, which suffer less (why Wide
-#   ResNets tolerate dropout between convolutions, Li et al. show).
+# * use low rates (standard deviation 0.927 at `p_drop = 0.1` above) or wide layers, which suffer
+#   less (why Wide ResNets tolerate dropout between convolutions, Li et al. show).
 #
 # **Convolutional layers.** Use spatial dropout or DropBlock rather than pixel dropout, at low
 # rates. On street-view digits (SVHN) Srivastava et al. (section 6.1.2) used retain probabilities
