@@ -244,6 +244,12 @@ def live_figure(draw: Callable, controls: Mapping, *, display_now: bool = True) 
     return live
 
 
+def slider_key(value: float) -> float:
+    """A slider value rounded to 10 significant digits, to key a cache of precomputed positions:
+    the frontend's float (``0.35000000000000003``) and the grid's (``0.35``) agree."""
+    return float(f"{float(value):.10g}")
+
+
 def figure_pixels(figure) -> np.ndarray:
     """The rendered RGBA pixels of a figure (:func:`render`), to tell whether two figures differ."""
     return render(figure).copy()
