@@ -56,7 +56,9 @@ def time_sliders(moves: int = 5, widgets=None) -> list[dict]:
     """Move every live slider (or those given) through ``positions`` and time each move.
 
     Returns one record per slider: its description, its kind, and the seconds of each move in
-    order. The slider is put back to its first value afterwards (not timed).
+    order, as wall-clock time (what the student waits) and as the kernel's CPU time (what the
+    move costs; on a machine shared with other jobs the wall-clock time is larger, the CPU time
+    hardly). The slider is put back to its first value afterwards (not timed).
     """
     import ipywidgets
 
@@ -73,14 +75,20 @@ def time_sliders(moves: int = 5, widgets=None) -> list[dict]:
     records = []
     for slider in widgets:
         start = slider.value
-        seconds = []
+        seconds, cpu_seconds = [], []
         for value in positions(slider, moves):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             slider.value = value
             seconds.append(time.perf_counter() - began)
+            cpu_seconds.append(time.process_time() - began_cpu)
         slider.value = start
         records.append(
-            {"slider": slider.description, "kind": type(slider).__name__, "seconds": seconds}
+            {
+                "slider": slider.description,
+                "kind": type(slider).__name__,
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+            }
         )
     return records
 
@@ -111,14 +119,18 @@ def measure_notebook(name: str, moves: int) -> list[dict]:
     raise RuntimeError(f"{name}: the timing cell printed nothing")
 
 
-def summary(name: str, records: list[dict]) -> list[tuple[str, str, float, float, float, int]]:
-    """(notebook, slider, first move ms, p50 ms, p95 ms, moves) for each slider with moves."""
+def summary(
+    name: str, records: list[dict]
+) -> list[tuple[str, str, float, float, float, int, float]]:
+    """(notebook, slider, first move ms, p50 ms, p95 ms, moves, CPU p95 ms) for each slider with
+    moves; the percentiles leave out the first move."""
     rows = []
     for record in records:
         seconds = [s * 1000 for s in record["seconds"]]
         if not seconds:
             continue
         rest = seconds[1:] or seconds
+        cpu = [s * 1000 for s in record.get("cpu_seconds", record["seconds"])]
         rows.append(
             (
                 name,
@@ -127,6 +139,7 @@ def summary(name: str, records: list[dict]) -> list[tuple[str, str, float, float
                 statistics.median(rest),
                 float(np.percentile(rest, 95)),
                 len(seconds),
+                float(np.percentile(cpu[1:] or cpu, 95)),
             )
         )
     return rows
@@ -195,14 +208,17 @@ def main(argv=None) -> list[tuple]:
         return []
     rows = []
     print(f"target: p95 <= {TARGET_P95_MS:.0f} ms for every slider")
-    print(f"{'notebook':24s} {'slider':42s} {'first':>8s} {'p50':>8s} {'p95':>8s}  moves  target")
+    print(
+        f"{'notebook':24s} {'slider':42s} {'first':>8s} {'p50':>8s} {'p95':>8s}  moves  target"
+        f"  {'cpu p95':>8s}"
+    )
     for name in args.notebooks:
         for row in summary(name, measure_notebook(name, args.moves)):
             rows.append(row)
-            notebook, slider, first, p50, p95, count = row
+            notebook, slider, first, p50, p95, count, cpu_p95 = row
             print(
                 f"{notebook:24s} {slider:42s} {first:8.0f} {p50:8.0f} {p95:8.0f}  {count:5d}  "
-                f"{verdict(p95)}"
+                f"{verdict(p95):6s}  {cpu_p95:8.0f}"
             )
             sys.stdout.flush()
     if not rows:
@@ -216,6 +232,15 @@ def main(argv=None) -> list[tuple]:
         f"worst p95 {worst[4]:.0f} ms ({worst[0]}, {worst[1]}); "
         f"{meeting} of {len(rows)} meet the target p95 <= {TARGET_P95_MS:.0f} ms: "
         f"{verdict(worst[4])}"
+    )
+    cpu_worst = max(rows, key=lambda row: row[6])
+    loadavg = Path("/proc/loadavg")
+    load = f"; load average {loadavg.read_text().split()[0]}" if loadavg.exists() else ""
+    print(
+        f"CPU time of the kernel per move (roughly the wall-clock time on an idle machine): "
+        f"worst p95 {cpu_worst[6]:.0f} ms ({cpu_worst[0]}, {cpu_worst[1]}); "
+        f"{sum(row[6] <= TARGET_P95_MS for row in rows)} of {len(rows)} within "
+        f"{TARGET_P95_MS:.0f} ms{load}"
     )
     return rows
 
