@@ -70,3 +70,40 @@ def overlapping_texts(figure) -> list[tuple[str, str]]:
         if width > 0.5 and height > 0.5:  # more than half a pixel each way
             overlaps.append((name(a), name(b)))
     return overlaps
+
+
+class PngHandle:
+    """Stands in for a notebook's display handle: counts the PNG figures it is given."""
+
+    def __init__(self):
+        self.updates = 0
+
+    def update(self, image):
+        assert image.data.startswith(b"\x89PNG")
+        self.updates += 1
+
+
+def assert_every_move_redraws_in_place(draw, sliders: dict, grid: dict) -> None:
+    """Move the sliders (``grid``: slider name -> values, as a frontend sends them; the first
+    name is the outermost loop) through every combination of values, through the real callback
+    of ``live_figure`` and its PNG, with every warning an error: the figure is redrawn in place
+    and no axis limit moves, so that every move draws only what changed."""
+    import itertools
+    import warnings
+
+    from course_lib.lessons.widgets import live_figure
+
+    combinations = list(itertools.product(*grid.values()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        live = live_figure(draw, sliders, display_now=False)
+        live.handle = PngHandle()
+        figure = live.render()
+        limits = [(axis.get_xlim(), axis.get_ylim()) for axis in figure.axes]
+        for values in combinations:
+            for name, value in zip(grid, values):
+                sliders[name].value = value
+            assert live.figure is figure
+            assert [(a.get_xlim(), a.get_ylim()) for a in figure.axes] == limits
+    # each combination differs from the one before, so each redraws (the first maybe not)
+    assert live.handle.updates == live.redraws >= len(combinations) - 1

@@ -50,6 +50,8 @@ def test_every_move_runs_the_real_callback_and_the_slider_is_put_back():
     rows = summary("nb", records)
     assert [row[1] for row in rows] == ["p_drop (FloatSlider)", "seed (IntSlider)"]
     assert all(row[5] == 3 and row[2] > 0 for row in rows)
+    assert all(len(r["cpu_seconds"]) == 3 for r in records)
+    assert all(row[6] >= 0 for row in rows)
 
 
 def test_the_verdict_compares_a_p95_with_the_target():

@@ -7,11 +7,14 @@ import ipywidgets as widgets
 import matplotlib
 import matplotlib.image
 import numpy as np
+import pytest
+from PIL import Image
 
 from course_lib.lessons.widgets import (
     figure_pixels,
     figure_png,
     live_figure,
+    png_bytes,
     recall_parts,
     remember_parts,
 )
@@ -97,6 +100,28 @@ def test_the_png_is_the_rendered_figure():
     png = figure_png(figure)
     assert png.startswith(b"\x89PNG")
     assert np.array_equal((_png_pixels(png) * 255).round().astype(np.uint8), figure_pixels(figure))
+
+
+@pytest.mark.parametrize("level", [0, 1, 9])
+def test_png_bytes_decode_to_the_same_pixels(level):
+    rng = np.random.default_rng(0)
+    # noise, flat areas and every alpha value, in a shape that is not square
+    pixels = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)
+    pixels[10:30, 5:40] = (255, 255, 255, 255)
+    png = png_bytes(pixels, level)
+    image = Image.open(io.BytesIO(png))
+    image.load()  # checks the chunks' CRCs and the zlib stream
+    assert image.mode == "RGBA" and image.size == (53, 37)
+    assert np.array_equal(np.asarray(image), pixels)
+
+
+def test_png_bytes_rejects_what_is_not_rgba_bytes():
+    with pytest.raises(ValueError, match="pixels"):
+        png_bytes(np.zeros((4, 4, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="pixels"):
+        png_bytes(np.zeros((4, 4, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="level"):
+        png_bytes(np.zeros((4, 4, 4), dtype=np.uint8), level=10)
 
 
 def test_controls_are_laid_out_in_a_box():

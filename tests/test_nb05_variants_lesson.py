@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+import ipywidgets as widgets
 import matplotlib
 import numpy as np
 import pytest
@@ -12,7 +13,12 @@ import pytest
 from course_lib.lessons import nb05_variants as lesson
 from course_lib.lessons.widgets import figure_pixels
 from course_lib.variants import ALPHA_PRIME, alpha_dropout_affine
-from figure_helpers import assert_inside_figure, assert_redraws_in_place, overlapping_texts
+from figure_helpers import (
+    assert_every_move_redraws_in_place,
+    assert_inside_figure,
+    assert_redraws_in_place,
+    overlapping_texts,
+)
 
 matplotlib.use("Agg")
 
@@ -239,6 +245,16 @@ def test_gaussian_vs_bernoulli_redraws_in_place_as_a_fresh_figure(before, after)
     assert_redraws_in_place(
         lesson.draw_gaussian_vs_bernoulli, {"p_drop": before}, {"p_drop": after}
     )
+
+
+def test_every_position_of_the_gaussian_slider_redraws_in_place_without_a_warning():
+    p_drop = widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05)
+    grid = {"p_drop": [0.05 + 0.05 * k for k in range(18)]}  # the floats a frontend sends
+    lesson._preactivation_sums.cache_clear()
+    lesson.precompute_gaussian_vs_bernoulli()
+    assert_every_move_redraws_in_place(lesson.draw_gaussian_vs_bernoulli, {"p_drop": p_drop}, grid)
+    # every frontend value found its precomputed position
+    assert lesson._preactivation_sums.cache_info().currsize == 18
 
 
 def test_precomputed_preactivations_are_the_draws():

@@ -1,6 +1,9 @@
 """Notebook 06's figures and computations: every widget callback follows its slider, and the
 numbers the notebook's prose states are what the lesson functions compute."""
 
+import functools
+
+import ipywidgets as widgets
 import matplotlib
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ from course_lib import mc
 from course_lib.lessons import nb06_mc_dropout as lesson
 from course_lib.lessons.widgets import figure_pixels
 from course_lib.nn import softmax
-from figure_helpers import assert_redraws_in_place
+from figure_helpers import assert_every_move_redraws_in_place, assert_redraws_in_place
 
 matplotlib.use("Agg")
 
@@ -49,6 +52,13 @@ def test_digits_metrics_redraw_in_place_as_a_fresh_figure(digits, before, after)
         {"digits": digits, "n_samples": before},
         {"digits": digits, "n_samples": after},
     )
+
+
+def test_every_position_of_the_masks_slider_redraws_in_place_without_a_warning(digits):
+    slider = widgets.IntSlider(value=30, min=1, max=len(digits.prob_samples), step=1)
+    draw = functools.partial(lesson.draw_digits_metrics, digits)
+    grid = {"n_samples": list(range(1, len(digits.prob_samples) + 1))}
+    assert_every_move_redraws_in_place(draw, {"n_samples": slider}, grid)
 
 
 def test_digits_metrics_follow_the_number_of_masks(digits):

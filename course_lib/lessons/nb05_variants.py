@@ -32,7 +32,7 @@ from ..variants import (
     spatial_dropout_forward,
     targeted_keep_mask,
 )
-from .widgets import recall_parts, remember_parts
+from .widgets import recall_parts, remember_parts, slider_key
 
 CHANNEL_NAMES = ("intensity", "vertical edges", "horizontal edges", "blobs")
 VARIANTS = ("none", "inverted", "spatial", "Gaussian", "alpha", "DropConnect")
@@ -329,7 +329,47 @@ def precompute_gaussian_vs_bernoulli(
     from tqdm.auto import tqdm
 
     for p_drop in tqdm(p_drops, desc="sampling", unit="p_drop", disable=not progress):
-        _preactivation_sums(float(p_drop), 0, 256, 4000)
+        _preactivation_sums(slider_key(p_drop), 0, 256, 4000)
+
+
+def _histogram_bins(sums) -> np.ndarray:
+    """60 bins over the range of all the pre-activations drawn."""
+    return np.linspace(min(s.min() for s in sums), max(s.max() for s in sums), 60)
+
+
+def _factor_extent(p_drop: float) -> tuple[float, float, float]:
+    """Lowest and highest factor drawn (the Gaussian's 1 ± 4 std, 0, 1 / keep_prob), and the
+    highest bar or density."""
+    keep_prob = 1 - p_drop
+    std = math.sqrt(p_drop / keep_prob)
+    peak = 1 / (std * math.sqrt(2 * math.pi))
+    return min(0.0, 1 - 4 * std), max(1 + 4 * std, 1 / keep_prob), max(peak, p_drop, keep_prob)
+
+
+@cache
+def _gaussian_limits() -> tuple[tuple[float, float], ...]:
+    """One range for every p_drop of the slider, for each axis of the figure (factor: x and
+    y; pre-activation: x and y), so that a move redraws in place; the y axes keep the legends'
+    headroom (:data:`_LEGEND_HEADROOM`) over the highest curve of all. Drawn apart from the
+    cache of :func:`_preactivation_sums`, with the same draws."""
+    extents = [_factor_extent(p_drop) for p_drop in GAUSSIAN_P_DROP_SLIDER]
+    low, high = min(e[0] for e in extents), max(e[1] for e in extents)
+    top = max(e[2] for e in extents)
+    sums_low, sums_high, density_top = math.inf, -math.inf, 0.0
+    for p_drop in GAUSSIAN_P_DROP_SLIDER:
+        _, *sums = _preactivation_sums.__wrapped__(p_drop, 0, 256, 4000)
+        bins = _histogram_bins(sums)
+        sums_low, sums_high = min(sums_low, bins[0]), max(sums_high, bins[-1])
+        density_top = max(
+            density_top, *(np.histogram(s, bins=bins, density=True)[0].max() for s in sums)
+        )
+    margin = 0.05 * (high - low), 0.05 * float(sums_high - sums_low)
+    return (
+        (low - margin[0], high + margin[0]),
+        (0.0, _LEGEND_HEADROOM * top),
+        (float(sums_low) - margin[1], float(sums_high) + margin[1]),
+        (0.0, _LEGEND_HEADROOM * float(density_top)),
+    )
 
 
 def _gaussian_parts():
@@ -411,15 +451,19 @@ def draw_gaussian_vs_bernoulli(
     left.set_title(
         f"the factor a unit is multiplied by (mean 1, variance {p_drop / keep_prob:.3g})"
     )
-    left.relim()  # the lines; the two bars are a collection, which relim leaves out
-    left.update_datalim([(0.0, 0.0), (0.0, p_drop), (1 / keep_prob, keep_prob)])
-    left.autoscale_view()
-    left.set_ylim(0, _LEGEND_HEADROOM * max(p_drop, keep_prob, parts.density.get_ydata().max()))
-    plain, inverted, gaussian = _preactivation_sums(float(p_drop), int(seed), n_inputs, n_draws)
+    factor_x, factor_y, sums_x, sums_y = _gaussian_limits()
+    low, high, top = _factor_extent(p_drop)
+    # the ranges of the slider's grid; a value beyond them widens the axis
+    left.set_xlim(min(factor_x[0], low), max(factor_x[1], high))
+    left.set_ylim(0.0, max(factor_y[1], _LEGEND_HEADROOM * top))
+    plain, inverted, gaussian = _preactivation_sums(
+        slider_key(p_drop), int(seed), n_inputs, n_draws
+    )
     sums = {"inverted": inverted, "Gaussian": gaussian}
-    bins = np.linspace(min(s.min() for s in sums.values()), max(s.max() for s in sums.values()), 60)
-    for step, values in zip(parts.steps, sums.values()):
-        step.set_data(np.histogram(values, bins=bins, density=True)[0], bins)
+    bins = _histogram_bins(sums.values())
+    heights = [np.histogram(values, bins=bins, density=True)[0] for values in sums.values()]
+    for step, height in zip(parts.steps, heights):
+        step.set_data(height, bins)
     parts.plain.set_xdata([plain, plain])
     _set_legend_labels(
         right,
@@ -431,9 +475,8 @@ def draw_gaussian_vs_bernoulli(
         + [f"no dropout: {plain:.3f}"],
     )
     right.set_title(f"pre-activation of a unit with {n_inputs} inputs, {n_draws} draws")
-    right.relim()
-    right.autoscale_view()
-    right.set_ylim(0, _LEGEND_HEADROOM * max(step.get_data().values.max() for step in parts.steps))
+    right.set_xlim(min(sums_x[0], bins[0]), max(sums_x[1], bins[-1]))
+    right.set_ylim(0.0, max(sums_y[1], _LEGEND_HEADROOM * max(h.max() for h in heights)))
     return parts.figure
 
 

@@ -537,17 +537,23 @@ def _metrics_parts(digits: DigitsMC):
         line = axis.axvline(1, color="0.7", linewidth=0.8)
         chosen[key] = (point, line, scale)
         axis.set(xlabel="number of masks S", ylabel=unit, title=" ")
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=8, loc="upper right")  # "best" would follow the moving point
+    # the rejection curves of every S, computed once: a move only looks its curves up, and one
+    # y-range (the lowest accuracy over every S, rounded down to 2%) keeps the axis still
+    accuracies = [
+        rejection_curves(digits, n_samples) for n_samples in range(1, len(digits.prob_samples) + 1)
+    ]
+    lowest = min(float(100 * curve.min()) for curves in accuracies for curve in curves.values())
     lines = [
         rejection.plot(
-            100 * REJECTION_FRACTIONS, 100 * np.ones(len(REJECTION_FRACTIONS)), style, label=" "
+            100 * REJECTION_FRACTIONS, 100 * np.ones(len(REJECTION_FRACTIONS)), style, label=name
         )[0]
-        for style in ("-", "--", ":")
+        for style, name in zip(("-", "--", ":"), accuracies[0])
     ]
     rejection.set(
         xlabel="most uncertain test digits set aside (%)",
         ylabel="accuracy on the rest (%)",
-        ylim=(90.0, 100.5),
+        ylim=(2.0 * np.floor(lowest / 2.0 - 0.25), 100.5),
         title=" ",
     )
     rejection.legend(fontsize=8, loc="lower right")
@@ -561,7 +567,6 @@ def _metrics_parts(digits: DigitsMC):
         likelihood.title,
         *lines,
         rejection.title,
-        rejection.get_legend(),
     )
     return remember_parts(
         figure,
@@ -572,12 +577,16 @@ def _metrics_parts(digits: DigitsMC):
         mc_points=mc_points,
         chosen=chosen,
         lines=lines,
+        accuracies=accuracies,
     )
 
 
 def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100, *, figure=None):
     """Reliability diagram, test error and NLL against S, and rejection curves, for the MC
     average of the first ``n_samples`` masks and for the weight-scaled net.
+
+    The rejection curves of every S are computed when the figure is built, and every axis keeps
+    its range, so that a move of the slider changes only the data and the text.
 
     ``figure``: a figure returned by an earlier call for the same ``digits``, redrawn in place
     (what the slider does).
@@ -604,15 +613,8 @@ def draw_digits_metrics(digits: DigitsMC, n_samples: int = 100, *, figure=None):
         f"NLL: MC {curves['nll'][n_samples - 1]:.3f} at S = {n_samples}, "
         f"weight scaling {nll(deterministic, y):.3f}"
     )
-    accuracies = rejection_curves(digits, n_samples)
-    legend_texts = rejection.get_legend().get_texts()
-    for line, text, (name, accuracy) in zip(parts.lines, legend_texts, accuracies.items()):
+    for line, accuracy in zip(parts.lines, parts.accuracies[n_samples - 1].values()):
         line.set_ydata(100 * accuracy)
-        line.set_label(name)
-        text.set_text(name)
-    # the lowest accuracy rounded down to 2%, so that most moves keep the axis
-    lowest = min(float(100 * accuracy.min()) for accuracy in accuracies.values())
-    rejection.set_ylim(2.0 * np.floor(lowest / 2.0 - 0.25), 100.5)
     rejection.set_title(f"rejecting what the model is unsure of (MC: {n_samples} masks)")
     return parts.figure
 

@@ -17,8 +17,8 @@ A slider should answer within about 150 ms. Four things make that possible here:
   moving artists on top, in the order given (matplotlib's "blitting"). The kept pixels are redrawn
   whenever an axis limit, the figure's size or its dpi changed.
 * **Encode the PNG ourselves** (:func:`figure_png`): from the pixels of :func:`render`, without
-  IPython's ``bbox_inches="tight"`` (which lays the figure out once more before drawing it) and with
-  zlib level 1, the fastest.
+  IPython's ``bbox_inches="tight"`` (which lays the figure out once more before drawing it), with
+  zlib level 1, the fastest, and without PNG's per-row filters (:func:`png_bytes`).
 * **No training behind a slider.** What a figure needs and the slider does not change is computed
   once, by the lesson modules (cached, or precomputed for the whole grid of slider values).
 
@@ -28,8 +28,9 @@ Every output is a plain PNG, so the static notebook, nbconvert and grading show 
 from __future__ import annotations
 
 import inspect
-import io
+import struct
 import weakref
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -85,14 +86,52 @@ def render(figure) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())
 
 
-def figure_png(figure) -> bytes:
-    """The pixels of :func:`render` as PNG bytes (zlib level ``PNG_COMPRESS_LEVEL``)."""
-    from PIL import Image
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC-32 of type and data."""
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
-    pixels = render(figure)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGBA").save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+
+def png_bytes(pixels: np.ndarray, level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """RGBA pixels as a PNG file: 8-bit RGBA, one zlib stream (``level``), rows unfiltered.
+
+    Pillow's encoder tries PNG's row filters on every row and keeps the best one. On these
+    figures, large flat areas of one colour, the search takes longer than the compression itself
+    and hardly shrinks the file, so every row here gets filter type 0 ("none") and goes to zlib
+    as it is (``benchmarks/bench_widgets.py --png`` compares the two).
+
+    Parameters
+    ----------
+    pixels : ndarray of uint8, shape (height, width, 4)
+    level : int in [0, 9]
+        zlib compression level.
+    """
+    pixels = np.asarray(pixels)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 4:
+        raise ValueError(
+            f"pixels must be a uint8 array of shape (height, width, 4), got {pixels.dtype} "
+            f"{pixels.shape}"
+        )
+    if not 0 <= level <= 9:
+        raise ValueError(f"level must be in [0, 9], got {level}")
+    height, width, _ = pixels.shape
+    rows = np.empty((height, 1 + 4 * width), dtype=np.uint8)
+    rows[:, 0] = 0  # each row starts with its filter type
+    rows[:, 1:] = pixels.reshape(height, 4 * width)
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bits, RGBA, no interlace
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(rows.data, level)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def figure_png(figure) -> bytes:
+    """The pixels of :func:`render` as PNG bytes (:func:`png_bytes`)."""
+    return png_bytes(render(figure))
 
 
 def png_output(figure):
@@ -203,6 +242,12 @@ def live_figure(draw: Callable, controls: Mapping, *, display_now: bool = True) 
     for control in live.controls.values():
         control.observe(live.redraw, names="value")
     return live
+
+
+def slider_key(value: float) -> float:
+    """A slider value rounded to 10 significant digits, to key a cache of precomputed positions:
+    the frontend's float (``0.35000000000000003``) and the grid's (``0.35``) agree."""
+    return float(f"{float(value):.10g}")
 
 
 def figure_pixels(figure) -> np.ndarray:

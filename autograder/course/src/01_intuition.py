@@ -434,6 +434,7 @@ print(f"mean over 20,000 sampled masks:           {np.mean(sampled):.2f} "
 # Change the data seed to see how arbitrary the least-squares split is.
 
 # %% id="6c5436751110" tags=["demo"]
+lesson.precompute_linear_dropout(progress=True)  # every p_drop on every data seed, once
 linear_dropout = live_figure(lesson.draw_linear_dropout, {
     "p_drop": widgets.FloatSlider(value=0.5, min=0.05, max=0.9, step=0.05,
                                   description="p_drop"),

@@ -158,7 +158,9 @@ check("dropout_forward", dropout_forward, hidden=True)
 # $\eta$, a standard twin at $\eta/\text{keep\_prob}^2$ and a standard twin at the "boosted"
 # $\eta/\text{keep\_prob}$. It plots how far each twin's mapped weights are from the inverted
 # net's. Try several `p_drop`: the first twin stays at the floor of the plot (identical to the
-# last bit), the second drifts away at once.
+# last bit), the second drifts away at once. With a large `p_drop` and the largest learning
+# rates, the inverted net itself diverges (and its exact twin with it): its loss explodes, so the
+# curves stop at that step and the title says which one.
 
 # %% id="69d0a153b0a8" tags=["demo"]
 lesson.precompute_side_by_side(progress=True)  # every slider position, once
