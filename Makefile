@@ -81,13 +81,16 @@ notebooks: $(STAMP)
 ## against PyTorch (if installed), what the grading sandbox costs and skipping demonstration
 ## cells saves, per notebook, how long every slider of every notebook takes to redraw, and how
 ## fast a class of 30 is graded with 1 and 2 workers against nbgrader autograde (wall-clock
-## and CPU seconds)
+## and CPU seconds); it ends with one table of every target and what this run measured
+BENCH_TARGETS := build/bench-targets.jsonl
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_dropout.py
-	$(BIN)/python benchmarks/bench_mlp.py
+	@mkdir -p build && rm -f $(BENCH_TARGETS)
+	BENCH_TARGETS=$(BENCH_TARGETS) $(BIN)/python benchmarks/bench_dropout.py
+	BENCH_TARGETS=$(BENCH_TARGETS) $(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_sandbox.py
-	$(BIN)/python benchmarks/bench_widgets.py
-	$(BIN)/python benchmarks/bench_grading.py
+	BENCH_TARGETS=$(BENCH_TARGETS) $(BIN)/python benchmarks/bench_widgets.py
+	BENCH_TARGETS=$(BENCH_TARGETS) $(BIN)/python benchmarks/bench_grading.py
+	$(BIN)/python benchmarks/targets.py $(BENCH_TARGETS)
 
 ## make experiment: test error on digits with and without dropout, 10 seeds, with 95% t-intervals
 ## and the paired difference (20 training runs, two at a time; the README quotes the record of

@@ -41,6 +41,7 @@ import timeit
 
 import numpy as np
 
+import targets
 from course_lib.dropout import dropout_backward, dropout_forward
 from course_lib.masks import sample_mask
 
@@ -173,6 +174,19 @@ def main(argv=None) -> list[tuple[str, float]]:
             f"  time / memory floor:       {times_floor:.2f}x "
             f"(target <= {TARGET_TIMES_FLOOR}x: "
             f"{'met' if times_floor <= TARGET_TIMES_FLOOR else 'NOT met'})"
+        )
+        layer = f"dropout fwd+bwd, {n_elements:,} float32"
+        targets.record(
+            f"{layer}: speed-up over naive NumPy",
+            f"{speedup:.2f}x",
+            f">= {TARGET_SPEEDUP_OVER_NAIVE}x",
+            speedup >= TARGET_SPEEDUP_OVER_NAIVE,
+        )
+        targets.record(
+            f"{layer}: time / memory floor",
+            f"{times_floor:.2f}x",
+            f"<= {TARGET_TIMES_FLOOR}x",
+            times_floor <= TARGET_TIMES_FLOOR,
         )
     if torch_contender() is None:
         print("  (PyTorch not installed: pip install -e '.[bench]' to compare with it)")

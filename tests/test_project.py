@@ -215,6 +215,48 @@ def test_benchmark_runs_and_reports_ratios(capsys):
     assert "ratio" in capsys.readouterr().out
 
 
+def test_make_bench_ends_with_one_table_of_every_target(tmp_path, monkeypatch, capsys):
+    """Each benchmark with a target records it when make bench names the file; the last command
+    of make bench prints them all; a benchmark run alone records nothing."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_dropout
+        import targets
+    finally:
+        sys.path.pop(0)
+    bench_dropout.main(["--elements", "4096", "--repeats", "2"])
+    assert not list(tmp_path.iterdir())
+    path = tmp_path / "targets.jsonl"
+    monkeypatch.setenv(targets.SUMMARY_ENV, str(path))
+    bench_dropout.main(["--elements", "4096", "--repeats", "2"])
+    targets.record("a measure that could not be taken", "tool missing", ">= 1x", None)
+    capsys.readouterr()
+    assert targets.main([str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    floor = [line for line in out if "4,096 float32: time / memory floor" in line]
+    assert len(floor) == 1 and "<= 8.0x" in floor[0]
+    assert re.search(r"  (met|NOT met) \(load [\d.?]+\)$", floor[0])
+    assert "  not measured (load" in out[-2]
+    assert re.fullmatch(r"\d of 2 measured targets met \(1 not measured\)", out[-1])
+    recipe = _make_recipe("bench")
+    for bench in ("bench_dropout", "bench_mlp", "bench_widgets", "bench_grading"):
+        line = next(line for line in recipe if f"benchmarks/{bench}.py" in line)
+        assert f"{targets.SUMMARY_ENV}=" in line, line
+    assert recipe[-1].endswith(f"benchmarks/targets.py $({targets.SUMMARY_ENV})")
+
+
+def _make_recipe(target: str) -> list[str]:
+    """The command lines of a target of the Makefile."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
+    recipe = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
 def _free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
