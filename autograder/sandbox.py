@@ -82,7 +82,7 @@ class SandboxUnavailable(RuntimeError):
     """Bubblewrap is missing or cannot create namespaces on this machine."""
 
 
-def _python_trees() -> list[str]:
+def python_trees() -> list[str]:
     """The environment and the interpreter it runs on (the base of a virtual environment)."""
     trees = {sys.prefix, sys.base_prefix, str(Path(os.path.realpath(sys.executable)).parent.parent)}
     return sorted(trees)
@@ -184,7 +184,7 @@ class Sandbox:
 
     def wrap(self, command: list[str], env: dict[str, str]) -> list[str]:
         """``command`` (the kernel's) as it runs in this sandbox, with ``env`` only."""
-        trees = _python_trees()
+        trees = python_trees()
         scratch = str(self.scratch)
         arguments = [
             shutil.which("bwrap") or "bwrap",
@@ -287,7 +287,7 @@ def _fontlist_key() -> str:
     from importlib import metadata
 
     digest = hashlib.sha256(metadata.version("matplotlib").encode())
-    for tree in _python_trees():
+    for tree in python_trees():
         digest.update(b"\0" + tree.encode())
     for root in FONT_DIRS:
         for folder, _, _ in sorted(os.walk(root)):

@@ -30,9 +30,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pool")]
 
 
 def _kernel_pid(session) -> int:
-    process = getattr(session.km.provisioner, "process", None)
-    assert process is not None, "the kernel has no local process"
-    return process.pid
+    pid = session.kernel_pid()  # its local process: the kernel's Popen, or the forked kernel's
+    assert pid is not None, "the kernel has no local process"
+    return pid
 
 
 def _children() -> dict[int, int]:

@@ -152,8 +152,8 @@ def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     environment.mkdir()
     (environment / "marker").write_text("visible")
     assert str(environment).startswith("/tmp/")
-    trees = sandbox._python_trees()
-    monkeypatch.setattr(sandbox, "_python_trees", lambda: [*trees, str(environment)])
+    trees = sandbox.python_trees()
+    monkeypatch.setattr(sandbox, "python_trees", lambda: [*trees, str(environment)])
     box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31, uid=sandbox.new_uid())
     box.prepare()
     try:
