@@ -345,3 +345,73 @@ def _grade_on_dask(tmp_path: Path, scratch: Path) -> None:
             time.sleep(0.2)
         assert not _with_command_line(str(scratch)), "a Dask worker kept a kernel"
         assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]
+
+
+LEAVE_EVERYTHING = """
+import ctypes, os, subprocess, sys
+import numpy, course_lib.dropout
+open('/tmp/left_by_a', 'w').write('A')
+open('/dev/shm/left_by_a', 'w').write('A') if os.path.isdir('/dev/shm') else None
+open('left_by_a.txt', 'w').write('A')
+numpy.mean = lambda *args, **kwargs: 'patched by A'
+course_lib.dropout.dropout_forward = lambda *args, **kwargs: 'patched by A'
+sys.modules['left_by_a'] = sys
+os.environ['LEFT_BY_A'] = '1'
+forever = 'import time\\nwhile True:\\n    open("/tmp/still_here", "w"); time.sleep(0.05)'
+background = subprocess.Popen([sys.executable, '-c', forever], start_new_session=True)
+"""
+# what a submission could try against the kernel waiting for the next one, and the zygote
+REACH_OUT = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+spool = os.path.dirname(os.path.dirname(os.getcwd()))
+own = os.path.basename(os.path.dirname(os.getcwd()))
+others = [name for name in os.listdir(spool) if name != own]
+assert others == [], others
+assert libc.umount2(b'/tmp', 2) != 0  # MNT_DETACH: no capability to undo the fresh /tmp
+assert libc.umount2(spool.encode(), 2) != 0
+assert sorted(int(p) for p in os.listdir('/proc') if p.isdigit())  # the zygote's namespace
+readable = []
+for pid in (p for p in os.listdir('/proc') if p.isdigit()):
+    try:
+        open(f'/proc/{pid}/mem', 'rb').close()
+        if os.readlink(f'/proc/{pid}/ns/pid') != os.readlink('/proc/self/ns/pid'):
+            readable.append(pid)
+    except OSError:
+        pass
+assert readable == [], readable  # its own processes only: not the zygote, not another kernel
+assert os.getpid() == 2  # after the first process of its own PID namespace
+"""
+
+
+def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, copy):
+    """What forking kernels from one zygote newly risks: a file in /tmp, /dev/shm or scratch, a
+    background process, a patched module, sys.modules, an environment variable; and the
+    kernel waiting for the next submission, or the zygote, reached from this one."""
+    with _session(pool, copy, 1) as first:
+        if SANDBOXED:
+            assert first.zygote is not None, "a sandboxed kernel is forked"
+        setup = first.run(LEAVE_EVERYTHING)
+        assert setup.status == "ok", setup.error
+        if SANDBOXED:
+            reach = first.run(REACH_OUT, remember=False)
+            assert reach.status == "ok", reach.error
+        pid = _kernel_pid(first)
+    assert _none_left([pid])
+    with _session(pool, copy, 2) as second:
+        if SANDBOXED:
+            assert second.zygote is first.zygote, "both were forked by the same zygote"
+        time.sleep(0.3)  # a background process of the first would have written by now
+        checks = [
+            "import os, sys, numpy, course_lib.dropout",
+            "assert not os.path.exists('/tmp/left_by_a') and not os.path.exists('/tmp/still_here')",
+            "assert not os.path.exists('/dev/shm/left_by_a')",
+            "assert not os.path.exists('left_by_a.txt')",
+            "assert numpy.mean([1, 3]) == 2",
+            "assert course_lib.dropout.dropout_forward.__name__ == 'dropout_forward'",
+            "assert 'left_by_a' not in sys.modules",
+            "assert 'LEFT_BY_A' not in os.environ",
+        ]
+        for source in checks:
+            outcome = second.run(source)
+            assert outcome.status == "ok", (source, outcome.error)
