@@ -171,7 +171,10 @@ class Zygote:
             "env": dict(env),
             "options": list(options),
         }
-        inner = int(self._ask({"fork": request})["pid"])
+        answer = self._ask({"fork": request})
+        if "pid" not in answer:
+            raise ZygoteUnavailable(f"could not fork a kernel: {answer.get('error')}")
+        inner = int(answer["pid"])
         assert self.process is not None
         host = _host_pid(self.process.pid, inner)
         if host is None:

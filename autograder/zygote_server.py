@@ -28,7 +28,8 @@ process or another kernel through ``/proc``, and PIDs it passes to ``kill`` or `
 those of its own namespace.
 
 Protocol: one JSON object a line on standard input, one answer a line on standard output:
-``{"fork": {"scratch", "connection_file", "env", "options"}}`` -> ``{"pid": <its PID here>}``;
+``{"fork": {"scratch", "connection_file", "env", "options"}}`` -> ``{"pid": <its PID here>}``
+(or ``{"error": ...}`` if it could not fork);
 ``{"reap": <pid>}`` -> ``{}`` once that child, which the grader killed, is reaped (a child is
 reaped only then, so the grader never signals a PID that was reused). At the end of its input it
 exits; its children die with it (parent-death signals) or with its sandbox.
@@ -263,7 +264,10 @@ def main() -> None:
         request = json.loads(line)
         answer = {}
         if "fork" in request:
-            answer = {"pid": _fork(request["fork"], settings["spool"], settings["kept"])}
+            try:
+                answer = {"pid": _fork(request["fork"], settings["spool"], settings["kept"])}
+            except OSError as error:  # the process limit, reached by a kernel still dying
+                answer = {"error": f"{type(error).__name__}: {error}"}
         elif "reap" in request:
             _reap(int(request["reap"]))
         answers.write(json.dumps(answer) + "\n")

@@ -258,17 +258,29 @@ def test_grading_a_class_leaves_no_process_and_a_hang_costs_only_its_own_noteboo
     assert scores == {"s0": FULL, "s1": hung, "s2": FULL, "s3": FULL}
 
 
-def test_ctrl_c_while_grading_leaves_no_kernel(tmp_path):
+def _orphan_cgroups() -> set[Path]:
+    """Control groups of sandboxes whose grader no longer runs."""
+    return {
+        group
+        for group in sandbox.CGROUP_ROOT.glob(f"*/{sandbox.CGROUP_PREFIX}*-*")
+        if not Path("/proc", group.name[len(sandbox.CGROUP_PREFIX) :].split("-")[0]).exists()
+    }
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_while_grading_leaves_no_kernel_and_no_control_group(tmp_path, stop):
     # not under tmp_path: once pytest's numbered folders pass pytest-99, the kernels' socket
     # paths there exceed the 107 bytes allowed, and every kernel fails to start
     scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-"))
+    before = _orphan_cgroups()
     try:
-        _interrupt_grading(tmp_path, scratch)
+        _interrupt_grading(tmp_path, scratch, stop)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    assert _orphan_cgroups() <= before
 
 
-def _interrupt_grading(tmp_path: Path, scratch: Path) -> None:
+def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> None:
     submissions = tmp_path / "submitted"
     _class(submissions, 6)
     (tmp_path / "course").mkdir()
@@ -293,7 +305,7 @@ def _interrupt_grading(tmp_path: Path, scratch: Path) -> None:
             assert grader.poll() is None, "the grader ended before it started a kernel"
             time.sleep(0.2)
         assert _with_command_line(str(scratch)), "no kernel started"
-        os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        os.killpg(grader.pid, stop)  # SIGINT: what Ctrl-C in a terminal does
         grader.wait(timeout=120)
     finally:
         if grader.poll() is None:
