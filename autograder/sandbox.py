@@ -146,7 +146,7 @@ class Sandbox:
             os.chmod(self.scratch, 0o711)
             for folder in (self.home, self.ipc):
                 os.chown(folder, self.uid, self.uid)
-        self.cgroups = _make_cgroups(
+        self.cgroups = make_cgroups(
             f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", self.nproc
         )
 
@@ -306,7 +306,7 @@ def remove_stale_cgroups() -> list[Path]:
     return removed
 
 
-def _make_cgroups(name: str, nproc: int) -> list[Path]:
+def make_cgroups(name: str, nproc: int) -> list[Path]:
     """A ``cpu`` group (the default, equal share) and a ``pids`` group capped at ``nproc``,
     where cgroup v1 hierarchies are mounted and writable; none elsewhere."""
     remove_stale_cgroups()

@@ -180,8 +180,22 @@ class Zygote:
         if host is None:
             self._ask({"reap": inner})
             raise ZygoteUnavailable("the forked kernel was not found")
+        # control groups of its own, as a kernel started in a sandbox of its own has: a fork
+        # bomb shares the CPU and the process limit with its own processes only
+        kernel = ForkedKernel(self, inner, host, connection_file)
+        kernel.cgroups = sandboxing.make_cgroups(
+            f"{sandboxing.CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", self.sandbox.nproc
+        )
+        try:
+            for group in kernel.cgroups:
+                (group / "cgroup.procs").write_text(str(host))
+        except OSError as error:
+            kernel.shutdown_kernel()
+            message = f"the forked kernel could not join its control groups: {error}"
+            raise ZygoteUnavailable(message) from None
+        self._ask({"go": inner})
         self.forked += 1
-        return ForkedKernel(self, inner, host, connection_file)
+        return kernel
 
     def close(self) -> None:
         """End the zygote, every kernel it forked and its sandbox; remove its folders."""
@@ -209,6 +223,7 @@ class ForkedKernel:
         self.zygote, self.inner_pid, self.pid = zygote, inner_pid, pid
         self.connection_file = connection_file
         self.ended = False
+        self.cgroups: list[Path] = []
 
     def is_alive(self) -> bool:
         if self.ended:
@@ -234,6 +249,9 @@ class ForkedKernel:
         if self.zygote.alive():
             with contextlib.suppress(ZygoteUnavailable):
                 self.zygote._ask({"reap": self.inner_pid})
+        for group in self.cgroups:  # once the rest of its processes have left them
+            sandboxing.remove_cgroup(group)
+        self.cgroups = []
 
 
 def write_kernel_connection(ipc: Path, give) -> Path:

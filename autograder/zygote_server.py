@@ -29,7 +29,8 @@ those of its own namespace.
 
 Protocol: one JSON object a line on standard input, one answer a line on standard output:
 ``{"fork": {"scratch", "connection_file", "env", "options"}}`` -> ``{"pid": <its PID here>}``
-(or ``{"error": ...}`` if it could not fork);
+(or ``{"error": ...}`` if it could not fork), a child that waits for ``{"go": <pid>}`` (the
+grader puts it in control groups of its own first) before it makes its namespaces;
 ``{"reap": <pid>}`` -> ``{}`` once that child, which the grader killed, is reaped (a child is
 reaped only then, so the grader never signals a PID that was reused). At the end of its input it
 exits; its children die with it (parent-death signals) or with its sandbox.
@@ -206,14 +207,21 @@ def _child(request: dict, spool: str, kept: list) -> None:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _fork(request: dict, spool: str, kept: list) -> int:
+def _fork(request: dict, spool: str, kept: list, go: dict) -> int:
+    """Fork the first child for ``request``; it waits until :func:`_go` (the grader has put it
+    in control groups of its own, so that all it starts is in them)."""
+    go_read, go_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             devnull = os.open(os.devnull, os.O_RDWR)
             for descriptor in (0, 1, 2):
                 os.dup2(devnull, descriptor)
-            os.closerange(3, 1 << 16)
+            os.dup2(go_read, 3)
+            os.closerange(4, 1 << 16)
+            if os.read(3, 1) != b"g":  # the zygote ended, or the grader gave up on this kernel
+                os._exit(1)
+            os.close(3)
             _child(request, spool, kept)
         except BaseException:  # the grader reports it: the kernel died while starting
             import traceback
@@ -222,11 +230,23 @@ def _fork(request: dict, spool: str, kept: list) -> int:
                 traceback.print_exc(file=stream)
         finally:
             os._exit(70)
+    os.close(go_read)
+    go[pid] = go_write
     return pid
 
 
-def _reap(pid: int) -> None:
+def _go(pid: int, go: dict) -> None:
+    descriptor = go.pop(pid, None)
+    if descriptor is not None:
+        os.write(descriptor, b"g")
+        os.close(descriptor)
+
+
+def _reap(pid: int, go: dict) -> None:
     """Wait for a child the grader killed (until then its PID is not reused)."""
+    descriptor = go.pop(pid, None)
+    if descriptor is not None:
+        os.close(descriptor)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
 
@@ -260,16 +280,19 @@ def main() -> None:
         return
     answers.write(json.dumps({"ready": True}) + "\n")
     answers.flush()
+    go: dict[int, int] = {}  # the pipe each forked child waits on, by its PID
     for line in sys.stdin.buffer:
         request = json.loads(line)
         answer = {}
         if "fork" in request:
             try:
-                answer = {"pid": _fork(request["fork"], settings["spool"], settings["kept"])}
+                answer = {"pid": _fork(request["fork"], settings["spool"], settings["kept"], go)}
             except OSError as error:  # the process limit, reached by a kernel still dying
                 answer = {"error": f"{type(error).__name__}: {error}"}
+        elif "go" in request:
+            _go(int(request["go"]), go)
         elif "reap" in request:
-            _reap(int(request["reap"]))
+            _reap(int(request["reap"]), go)
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 

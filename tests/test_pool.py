@@ -258,13 +258,13 @@ def test_grading_a_class_leaves_no_process_and_a_hang_costs_only_its_own_noteboo
     assert scores == {"s0": FULL, "s1": hung, "s2": FULL, "s3": FULL}
 
 
-def _orphan_cgroups() -> set[Path]:
-    """Control groups of sandboxes whose grader no longer runs."""
-    return {
+def _cgroups_of(pids: set[int]) -> list[Path]:
+    """Control groups made by the processes ``pids`` (their names start with the maker's PID)."""
+    return [
         group
-        for group in sandbox.CGROUP_ROOT.glob(f"*/{sandbox.CGROUP_PREFIX}*-*")
-        if not Path("/proc", group.name[len(sandbox.CGROUP_PREFIX) :].split("-")[0]).exists()
-    }
+        for pid in pids
+        for group in sandbox.CGROUP_ROOT.glob(f"*/{sandbox.CGROUP_PREFIX}{pid}-*")
+    ]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -272,15 +272,15 @@ def test_ctrl_c_or_sigterm_while_grading_leaves_no_kernel_and_no_control_group(t
     # not under tmp_path: once pytest's numbered folders pass pytest-99, the kernels' socket
     # paths there exceed the 107 bytes allowed, and every kernel fails to start
     scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-"))
-    before = _orphan_cgroups()
     try:
-        _interrupt_grading(tmp_path, scratch, stop)
+        graders = _interrupt_grading(tmp_path, scratch, stop)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    assert _orphan_cgroups() <= before
+    assert _cgroups_of(graders) == []
 
 
-def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> None:
+def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> set[int]:
+    """Stop a grader with ``stop`` while it grades; the PIDs of it and its workers."""
     submissions = tmp_path / "submitted"
     _class(submissions, 6)
     (tmp_path / "course").mkdir()
@@ -305,6 +305,7 @@ def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> None:
             assert grader.poll() is None, "the grader ended before it started a kernel"
             time.sleep(0.2)
         assert _with_command_line(str(scratch)), "no kernel started"
+        graders = {grader.pid} | _descendants(grader.pid)
         os.killpg(grader.pid, stop)  # SIGINT: what Ctrl-C in a terminal does
         grader.wait(timeout=120)
     finally:
@@ -318,6 +319,7 @@ def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> None:
     assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]
     graded = [json.loads(path.read_text()) for path in (tmp_path / "out").glob("results/*/*.json")]
     assert len(graded) < 6  # it was interrupted, not finished
+    return graders
 
 
 def test_grading_on_a_dask_cluster_leaves_no_kernel_in_its_workers(tmp_path, monkeypatch):
@@ -409,7 +411,15 @@ def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, c
             reach = first.run(REACH_OUT, remember=False)
             assert reach.status == "ok", reach.error
         pid = _kernel_pid(first)
+        groups = list(first.km.cgroups) if SANDBOXED else []
+        if SANDBOXED and first.zygote.sandbox.cgroups:
+            # control groups of its own (CPU share, process limit), not its zygote's
+            assert {group.parent.name for group in groups} == {"cpu", "pids"}
+            joined = Path(f"/proc/{pid}/cgroup").read_text()
+            assert all(f":/{group.name}\n" in joined for group in groups)
+            assert first.zygote.sandbox.cgroups[0].name not in joined
     assert _none_left([pid])
+    assert not [group for group in groups if group.exists()]
     with _session(pool, copy, 2) as second:
         if SANDBOXED:
             assert second.zygote is first.zygote, "both were forked by the same zygote"
