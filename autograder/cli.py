@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import similarity
@@ -162,6 +164,10 @@ def _common(parser, *, source_dir: bool = True):
     )
 
 
+def _terminate(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m autograder", description="Grade notebooks of the dropout course."
@@ -262,8 +268,15 @@ def main(argv=None) -> int:
     )
     similar.set_defaults(run=_similarity)
     args = parser.parse_args(argv)
+    # a grader stopped with SIGTERM (kill, a job scheduler, a container stopping) cleans up as
+    # on Ctrl-C: its kernels, zygotes, scratch folders and control groups go
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.run(args)
     except GradingError as error:  # what cannot be graded at all: one line, exit status 2
         print(f"autograder: {error}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -42,6 +42,7 @@ from traitlets import Any, Dict, Int
 
 from . import sandbox as sandboxing
 from . import wire
+from .zygote import ForkedKernel, Zygote, write_kernel_connection
 
 DEFAULT_TIMEOUT = 60
 DEFAULT_MEMORY = 4 * 1024**3
@@ -174,33 +175,36 @@ class KernelSession:
         env: dict | None = None,
         files: dict[str, bytes] | None = None,
         preload: tuple[str, ...] = (),
+        zygote: Zygote | None = None,
     ):
         self.timeout = timeout
         self.preload = tuple(preload)
         self.memory_bytes = memory_bytes
         self.env = env or {}
         self.copy = Path(copy)
-        self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
-        self.sandbox = (
-            sandboxing.Sandbox(
+        self.zygote = zygote
+        self.sandbox = None
+        if zygote is not None:  # forked in the zygote's sandbox, with a scratch folder there
+            self.scratch = zygote.new_scratch()
+            self.workdir, ipc = self.scratch / "home", self.scratch / "ipc"
+        else:
+            self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
+            self.workdir = ipc = self.scratch
+        if sandboxed and zygote is None:
+            self.sandbox = sandboxing.Sandbox(
                 self.scratch,
                 self.copy,
                 memory_bytes,
                 uid=sandboxing.new_uid(),
                 fontlist=sandboxing.matplotlib_fontlist(),
             )
-            if sandboxed
-            else None
-        )
-        if self.sandbox is not None:
             self.sandbox.prepare()
             self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
-        else:
-            self.workdir = ipc = self.scratch
+        self.ipc = ipc
         self._put(files or {})
         self.ipc_prefix, self.connection_file = str(ipc / "kernel"), str(ipc / "kernel.json")
         self.history: list[str] = []
-        self.km: GradingKernelManager | None = None
+        self.km: GradingKernelManager | ForkedKernel | None = None
         self.kc: BlockingKernelClient | None = None
 
     def __enter__(self):
@@ -254,7 +258,21 @@ class KernelSession:
         self._launch()
         self._wait_ready()
 
+    def kernel_pid(self) -> int | None:
+        """The PID of the kernel's outermost process (killing it kills the kernel)."""
+        if isinstance(self.km, ForkedKernel):
+            return self.km.pid
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return None if process is None else process.pid
+
     def _launch(self):
+        if self.zygote is not None:
+            give = self.zygote.sandbox.give
+            connection = write_kernel_connection(self.ipc, give)
+            self.km = self.zygote.fork(self.scratch, connection, self.env, KERNEL_OPTIONS)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            return
         self.km = GradingKernelManager(
             kernel_name="python3",
             memory_bytes=self.memory_bytes,
@@ -310,7 +328,11 @@ class KernelSession:
                     ):
                         return
                 if not km.is_alive():
-                    raise RuntimeError("the kernel died while starting")
+                    reason = self.scratch / "start-error.txt"
+                    detail = reason.read_text().strip().splitlines()[-1:] if reason.exists() else []
+                    raise RuntimeError(
+                        f"the kernel died while starting{': ' if detail else ''}" + "".join(detail)
+                    )
                 if time.monotonic() >= deadline:
                     raise RuntimeError(f"the kernel did not start in {STARTUP_TIMEOUT} s")
         except RuntimeError:
@@ -321,6 +343,12 @@ class KernelSession:
         if self.km is None:
             return
         process = getattr(self.km.provisioner, "process", None)
+        if isinstance(self.km, ForkedKernel):
+            if self.kc is not None:
+                self.kc.stop_channels()
+            self.km.shutdown_kernel(now=True)
+            self.km = self.kc = None
+            return
         if self.kc is not None:
             self.kc.stop_channels()
         with contextlib.suppress(Exception):  # a dead kernel may fail to shut down cleanly

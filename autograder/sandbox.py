@@ -35,12 +35,14 @@ can change it, so every submission still starts from the same files.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,7 +84,7 @@ class SandboxUnavailable(RuntimeError):
     """Bubblewrap is missing or cannot create namespaces on this machine."""
 
 
-def _python_trees() -> list[str]:
+def python_trees() -> list[str]:
     """The environment and the interpreter it runs on (the base of a virtual environment)."""
     trees = {sys.prefix, sys.base_prefix, str(Path(os.path.realpath(sys.executable)).parent.parent)}
     return sorted(trees)
@@ -144,19 +146,14 @@ class Sandbox:
             os.chmod(self.scratch, 0o711)
             for folder in (self.home, self.ipc):
                 os.chown(folder, self.uid, self.uid)
-        self.cgroups = _make_cgroups(f"autograder-{os.getpid()}-{secrets.token_hex(4)}", self.nproc)
+        self.cgroups = make_cgroups(
+            f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", self.nproc
+        )
 
     def release(self) -> None:
-        """Remove the sandbox's control groups (once its processes are gone)."""
+        """Remove the sandbox's control groups (killing any process still in them)."""
         for group in self.cgroups:
-            for _ in range(50):  # killed processes leave their group a moment later
-                try:
-                    group.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            remove_cgroup(group)
         self.cgroups = []
 
     def give(self, path: Path) -> None:
@@ -184,7 +181,7 @@ class Sandbox:
 
     def wrap(self, command: list[str], env: dict[str, str]) -> list[str]:
         """``command`` (the kernel's) as it runs in this sandbox, with ``env`` only."""
-        trees = _python_trees()
+        trees = python_trees()
         scratch = str(self.scratch)
         arguments = [
             shutil.which("bwrap") or "bwrap",
@@ -262,9 +259,57 @@ class Sandbox:
         return arguments + list(command)
 
 
-def _make_cgroups(name: str, nproc: int) -> list[Path]:
+CGROUP_PREFIX = "autograder-"  # then the grader's PID, a dash and a random token
+
+
+def remove_cgroup(group: Path, wait: float = 2.5) -> bool:
+    """Remove a control group of a sandbox; whether it is gone. Killed processes leave their
+    group a moment later, so it waits for them up to ``wait`` seconds; a process still in it
+    then (one that outlived its kernel) is killed, and the group removed after it."""
+    for attempt in range(2):
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                group.rmdir()
+                return True
+            except FileNotFoundError:
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.02)
+        if attempt == 0:
+            try:
+                left = (group / "cgroup.procs").read_text().split()
+            except OSError:
+                left = []
+            for pid in left:
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+    return False
+
+
+@functools.cache
+def remove_stale_cgroups() -> list[Path]:
+    """Remove the control groups that graders which no longer run left behind (a grader that
+    was killed cleans up nothing); done once per process, before it makes its first group.
+    Returns the groups removed."""
+    removed = []
+    for controller in ("cpu", "pids"):
+        hierarchy = CGROUP_ROOT / controller
+        if not os.access(hierarchy, os.W_OK):
+            continue
+        for group in hierarchy.glob(f"{CGROUP_PREFIX}*-*"):
+            owner = group.name[len(CGROUP_PREFIX) :].split("-", 1)[0]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists() and remove_cgroup(group):
+                removed.append(group)
+    return removed
+
+
+def make_cgroups(name: str, nproc: int) -> list[Path]:
     """A ``cpu`` group (the default, equal share) and a ``pids`` group capped at ``nproc``,
     where cgroup v1 hierarchies are mounted and writable; none elsewhere."""
+    remove_stale_cgroups()
     made = []
     for controller, limits in (("cpu", {}), ("pids", {"pids.max": str(nproc)})):
         hierarchy = CGROUP_ROOT / controller
@@ -287,7 +332,7 @@ def _fontlist_key() -> str:
     from importlib import metadata
 
     digest = hashlib.sha256(metadata.version("matplotlib").encode())
-    for tree in _python_trees():
+    for tree in python_trees():
         digest.update(b"\0" + tree.encode())
     for root in FONT_DIRS:
         for folder, _, _ in sorted(os.walk(root)):

@@ -16,7 +16,9 @@ whether that is the case, and the ratio of CPU seconds whether a second worker a
 CPU time is read from a ``cpuacct`` control group made for each run where the machine lets the
 benchmark make one (exact; the kernels' sandboxes stay inside it), otherwise from sampling
 ``/proc`` ten times a second (misses at most the last tenth of a second of each process); the
-sampling also splits the CPU between the kernels and the grader's own processes. The load
+sampling also splits the CPU between the kernels (with the zygote that forks them, see
+:mod:`autograder.zygote`), the sandbox's own programs (bubblewrap, setpriv, prlimit) and the
+grader's processes. The load
 average before and after the run is printed too: other jobs on the machine slow every way.
 
     python benchmarks/bench_grading.py [--students 30]
@@ -61,8 +63,22 @@ CPUACCT = Path("/sys/fs/cgroup/cpuacct")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _processes() -> dict[int, tuple[int, float, bool]]:
-    """{pid: (parent pid, CPU seconds so far, whether it is a kernel)} of every process."""
+SANDBOX_PROGRAMS = (b"bwrap", b"sh", b"setpriv", b"prlimit")
+KINDS = ("kernel", "sandbox", "grader")
+
+
+def _kind(command_line: bytes) -> str:
+    """kernel (a kernel, or the zygote that forks them: Python running ipykernel), sandbox
+    (bubblewrap and the programs that set the sandbox's limits), or grader (the rest: the
+    grader and its worker processes)."""
+    if b"ipykernel" in command_line:
+        return "kernel"
+    program = command_line.split(b"\0", 1)[0].rsplit(b"/", 1)[-1]
+    return "sandbox" if program in SANDBOX_PROGRAMS else "grader"
+
+
+def _processes() -> dict[int, tuple[int, float, str]]:
+    """{pid: (parent pid, CPU seconds so far, its kind)} of every process."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -71,42 +87,44 @@ def _processes() -> dict[int, tuple[int, float, bool]]:
             with open(f"/proc/{entry}/stat") as stream:
                 fields = stream.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/cmdline", "rb") as stream:
-                kernel = b"ipykernel" in stream.read()
+                kind = _kind(stream.read())
         except OSError:
             continue
         cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-        table[int(entry)] = (int(fields[1]), cpu, kernel)
+        table[int(entry)] = (int(fields[1]), cpu, kind)
     return table
 
 
 class _Sampler(threading.Thread):
-    """CPU seconds of a process and its descendants, by sampling ``/proc`` every 0.1 s:
-    kernels (command lines naming ipykernel) apart from the rest."""
+    """CPU seconds of a process and its descendants, by sampling ``/proc`` every 0.1 s, by
+    kind of process (:func:`_kind`; a process that was a kernel once stays one)."""
 
     def __init__(self, root: int):
         super().__init__(daemon=True)
         self.root, self.done = root, threading.Event()
-        self.seen: dict[int, tuple[float, bool]] = {}
+        self.seen: dict[int, tuple[float, str]] = {}
 
     def run(self) -> None:
         while not self.done.is_set():
             table = _processes()
-            for pid, (_, cpu, kernel) in table.items():
+            for pid, (_, cpu, kind) in table.items():
                 ancestor = pid
                 while ancestor in table and ancestor != self.root and ancestor > 1:
                     ancestor = table[ancestor][0]
                 if ancestor == self.root or pid in self.seen:
-                    was_kernel = self.seen.get(pid, (0.0, False))[1]
+                    was = self.seen.get(pid, (0.0, kind))
                     self.seen[pid] = (
-                        max(cpu, self.seen.get(pid, (0.0, False))[0]),
-                        kernel or was_kernel,
+                        max(cpu, was[0]),
+                        "kernel" if "kernel" in (kind, was[1]) else kind,
                     )
             self.done.wait(0.1)
 
-    def split(self) -> tuple[float, float]:
-        """(CPU seconds of the kernels, of every other process)."""
-        kernels = sum(cpu for cpu, kernel in self.seen.values() if kernel)
-        return kernels, sum(cpu for cpu, _ in self.seen.values()) - kernels
+    def split(self) -> dict[str, float]:
+        """CPU seconds by kind of process."""
+        totals: dict[str, float] = dict.fromkeys(KINDS, 0.0)
+        for cpu, kind in self.seen.values():
+            totals[kind] += cpu
+        return totals
 
 
 def _cpuacct_group() -> Path | None:
@@ -124,7 +142,8 @@ def _cpuacct_group() -> Path | None:
 def measured_run(command: list[str], *, check: bool, cwd: Path, env: dict) -> dict[str, float]:
     """Run ``command`` (its output discarded; raise if it fails and ``check``); its wall-clock
     seconds and the CPU seconds of every process it started: ``cpu`` in all (exact where a
-    cpuacct group could be made), and as sampled, ``kernel cpu`` and ``grader cpu``."""
+    cpuacct group could be made), and as sampled, ``kernel cpu``, ``sandbox cpu`` and
+    ``grader cpu``."""
     group = _cpuacct_group()
 
     def join_group() -> None:  # in the child, before it runs the command
@@ -146,8 +165,8 @@ def measured_run(command: list[str], *, check: bool, cwd: Path, env: dict) -> di
     wall = time.perf_counter() - started
     sampler.done.set()
     sampler.join()
-    kernels, grader = sampler.split()
-    cpu = kernels + grader
+    split = sampler.split()
+    cpu = sum(split.values())
     if group is not None:
         cpu = int((group / "cpuacct.usage").read_text()) / 1e9
         for _ in range(50):  # the last processes leave the group a moment after they exit
@@ -158,7 +177,7 @@ def measured_run(command: list[str], *, check: bool, cwd: Path, env: dict) -> di
                 time.sleep(0.1)
     if check and process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command, stderr=errors)
-    return {"wall": wall, "cpu": cpu, "kernel cpu": kernels, "grader cpu": grader}
+    return {"wall": wall, "cpu": cpu, **{f"{kind} cpu": split[kind] for kind in KINDS}}
 
 
 def _env(course: Path) -> dict:
@@ -212,7 +231,15 @@ def time_nbgrader(submissions: Path, work: Path) -> dict[str, float]:
 def main(argv=None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--students", type=int, default=30, help="how many of the 30 (1 to 30)")
+    parser.add_argument(
+        "--no-fork",
+        action="store_true",
+        help="start every kernel from scratch instead of forking it (autograder.zygote)",
+    )
+    parser.add_argument("--skip-nbgrader", action="store_true", help="time the grader only")
     args = parser.parse_args(argv)
+    if args.no_fork:
+        os.environ["AUTOGRADER_FORK"] = "0"
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -220,8 +247,9 @@ def main(argv=None) -> dict[str, dict[str, float]]:
         timings = {
             "workers 1": time_course_grader(work / "submitted", 1, work),
             "workers 2": time_course_grader(work / "submitted", 2, work),
-            "nbgrader": time_nbgrader(work / "submitted", work),
         }
+        if not args.skip_nbgrader:
+            timings["nbgrader"] = time_nbgrader(work / "submitted", work)
     load_after = os.getloadavg()
     names = {
         "workers 1": "python -m autograder grade --workers 1",
@@ -231,18 +259,25 @@ def main(argv=None) -> dict[str, dict[str, float]]:
     print(f"{len(timings)} ways to grade the same {students} notebooks of {NB}:")
     print(
         f"  {'':42s} {'wall':>7s}   {'a notebook':>10s}   {'CPU':>7s}   {'CPU a notebook':>14s}"
-        f"   {'cores busy':>10s}   {'of it in kernels':>16s}"
+        f"   {'cores busy':>10s}"
     )
     for way, run in timings.items():
-        sampled = run["kernel cpu"] + run["grader cpu"]
         print(
             f"  {names[way]:42s} {run['wall']:6.1f}s   {run['wall'] / students:9.2f}s"
             f"   {run['cpu']:6.1f}s   {run['cpu'] / students:13.2f}s"
             f"   {run['cpu'] / run['wall']:10.2f}"
-            f"   {run['kernel cpu'] / sampled if sampled else 0.0:15.0%}"
+        )
+    print("CPU seconds a notebook, sampled, by kind of process:")
+    print(f"  {'':42s} " + "   ".join(f"{kind:>8s}" for kind in KINDS))
+    for way, run in timings.items():
+        print(
+            f"  {names[way]:42s} "
+            + "   ".join(f"{run[f'{kind} cpu'] / students:7.3f}s" for kind in KINDS)
         )
     print("speed-ups (target in brackets), and the same ratio of CPU seconds:")
     for name, (fast, slow, target) in TARGETS.items():
+        if slow not in timings:
+            continue
         ratio = timings[slow]["wall"] / timings[fast]["wall"]
         cpu_ratio = timings[slow]["cpu"] / timings[fast]["cpu"]
         verdict = "met" if ratio >= target else "not met"

@@ -496,3 +496,14 @@ def test_a_cell_inserted_in_the_source_leaves_a_students_cells_matched(name, tmp
     labels = [step[2] for step in plan.steps if step[0] == "code"]
     assert "cell inserted" in labels and plan.warnings == []
     assert not [label for label in labels if label.startswith("added")]
+
+
+@pytest.mark.parametrize("kind", ["code", "markdown", "raw"])
+def test_a_new_cell_is_the_cell_nbformat_makes_and_is_valid(kind):
+    from autograder.assemble import _new_cell
+
+    ours, theirs = _new_cell(kind, "x = 1"), getattr(nbformat.v4, f"new_{kind}_cell")("x = 1")
+    assert ours.id != theirs.id  # fresh ids
+    ours.id = theirs.id
+    assert ours == theirs
+    nbformat.validate(nbformat.v4.new_notebook(cells=[ours]))

@@ -30,9 +30,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pool")]
 
 
 def _kernel_pid(session) -> int:
-    process = getattr(session.km.provisioner, "process", None)
-    assert process is not None, "the kernel has no local process"
-    return process.pid
+    pid = session.kernel_pid()  # its local process: the kernel's Popen, or the forked kernel's
+    assert pid is not None, "the kernel has no local process"
+    return pid
 
 
 def _children() -> dict[int, int]:
@@ -258,17 +258,29 @@ def test_grading_a_class_leaves_no_process_and_a_hang_costs_only_its_own_noteboo
     assert scores == {"s0": FULL, "s1": hung, "s2": FULL, "s3": FULL}
 
 
-def test_ctrl_c_while_grading_leaves_no_kernel(tmp_path):
+def _cgroups_of(pids: set[int]) -> list[Path]:
+    """Control groups made by the processes ``pids`` (their names start with the maker's PID)."""
+    return [
+        group
+        for pid in pids
+        for group in sandbox.CGROUP_ROOT.glob(f"*/{sandbox.CGROUP_PREFIX}{pid}-*")
+    ]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_while_grading_leaves_no_kernel_and_no_control_group(tmp_path, stop):
     # not under tmp_path: once pytest's numbered folders pass pytest-99, the kernels' socket
     # paths there exceed the 107 bytes allowed, and every kernel fails to start
     scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-"))
     try:
-        _interrupt_grading(tmp_path, scratch)
+        graders = _interrupt_grading(tmp_path, scratch, stop)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    assert _cgroups_of(graders) == []
 
 
-def _interrupt_grading(tmp_path: Path, scratch: Path) -> None:
+def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> set[int]:
+    """Stop a grader with ``stop`` while it grades; the PIDs of it and its workers."""
     submissions = tmp_path / "submitted"
     _class(submissions, 6)
     (tmp_path / "course").mkdir()
@@ -293,7 +305,8 @@ def _interrupt_grading(tmp_path: Path, scratch: Path) -> None:
             assert grader.poll() is None, "the grader ended before it started a kernel"
             time.sleep(0.2)
         assert _with_command_line(str(scratch)), "no kernel started"
-        os.killpg(grader.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        graders = {grader.pid} | _descendants(grader.pid)
+        os.killpg(grader.pid, stop)  # SIGINT: what Ctrl-C in a terminal does
         grader.wait(timeout=120)
     finally:
         if grader.poll() is None:
@@ -306,6 +319,7 @@ def _interrupt_grading(tmp_path: Path, scratch: Path) -> None:
     assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]
     graded = [json.loads(path.read_text()) for path in (tmp_path / "out").glob("results/*/*.json")]
     assert len(graded) < 6  # it was interrupted, not finished
+    return graders
 
 
 def test_grading_on_a_dask_cluster_leaves_no_kernel_in_its_workers(tmp_path, monkeypatch):
@@ -345,3 +359,81 @@ def _grade_on_dask(tmp_path: Path, scratch: Path) -> None:
             time.sleep(0.2)
         assert not _with_command_line(str(scratch)), "a Dask worker kept a kernel"
         assert not [path for path in scratch.iterdir() if path.name.startswith("autograder-")]
+
+
+LEAVE_EVERYTHING = """
+import ctypes, os, subprocess, sys
+import numpy, course_lib.dropout
+open('/tmp/left_by_a', 'w').write('A')
+open('/dev/shm/left_by_a', 'w').write('A') if os.path.isdir('/dev/shm') else None
+open('left_by_a.txt', 'w').write('A')
+numpy.mean = lambda *args, **kwargs: 'patched by A'
+course_lib.dropout.dropout_forward = lambda *args, **kwargs: 'patched by A'
+sys.modules['left_by_a'] = sys
+os.environ['LEFT_BY_A'] = '1'
+forever = 'import time\\nwhile True:\\n    open("/tmp/still_here", "w"); time.sleep(0.05)'
+background = subprocess.Popen([sys.executable, '-c', forever], start_new_session=True)
+"""
+# what a submission could try against the kernel waiting for the next one, and the zygote
+REACH_OUT = """
+import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+spool = os.path.dirname(os.path.dirname(os.getcwd()))
+own = os.path.basename(os.path.dirname(os.getcwd()))
+others = [name for name in os.listdir(spool) if name != own]
+assert others == [], others
+assert libc.umount2(b'/tmp', 2) != 0  # MNT_DETACH: no capability to undo the fresh /tmp
+assert libc.umount2(spool.encode(), 2) != 0
+assert sorted(int(p) for p in os.listdir('/proc') if p.isdigit())  # the zygote's namespace
+readable = []
+for pid in (p for p in os.listdir('/proc') if p.isdigit()):
+    try:
+        open(f'/proc/{pid}/mem', 'rb').close()
+        if os.readlink(f'/proc/{pid}/ns/pid') != os.readlink('/proc/self/ns/pid'):
+            readable.append(pid)
+    except OSError:
+        pass
+assert readable == [], readable  # its own processes only: not the zygote, not another kernel
+assert os.getpid() == 2  # after the first process of its own PID namespace
+"""
+
+
+def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, copy):
+    """What forking kernels from one zygote newly risks: a file in /tmp, /dev/shm or scratch, a
+    background process, a patched module, sys.modules, an environment variable; and the
+    kernel waiting for the next submission, or the zygote, reached from this one."""
+    with _session(pool, copy, 1) as first:
+        if SANDBOXED:
+            assert first.zygote is not None, "a sandboxed kernel is forked"
+        setup = first.run(LEAVE_EVERYTHING)
+        assert setup.status == "ok", setup.error
+        if SANDBOXED:
+            reach = first.run(REACH_OUT, remember=False)
+            assert reach.status == "ok", reach.error
+        pid = _kernel_pid(first)
+        groups = list(first.km.cgroups) if SANDBOXED else []
+        if SANDBOXED and first.zygote.sandbox.cgroups:
+            # control groups of its own (CPU share, process limit), not its zygote's
+            assert {group.parent.name for group in groups} == {"cpu", "pids"}
+            joined = Path(f"/proc/{pid}/cgroup").read_text()
+            assert all(f":/{group.name}\n" in joined for group in groups)
+            assert first.zygote.sandbox.cgroups[0].name not in joined
+    assert _none_left([pid])
+    assert not [group for group in groups if group.exists()]
+    with _session(pool, copy, 2) as second:
+        if SANDBOXED:
+            assert second.zygote is first.zygote, "both were forked by the same zygote"
+        time.sleep(0.3)  # a background process of the first would have written by now
+        checks = [
+            "import os, sys, numpy, course_lib.dropout",
+            "assert not os.path.exists('/tmp/left_by_a') and not os.path.exists('/tmp/still_here')",
+            "assert not os.path.exists('/dev/shm/left_by_a')",
+            "assert not os.path.exists('left_by_a.txt')",
+            "assert numpy.mean([1, 3]) == 2",
+            "assert course_lib.dropout.dropout_forward.__name__ == 'dropout_forward'",
+            "assert 'left_by_a' not in sys.modules",
+            "assert 'LEFT_BY_A' not in os.environ",
+        ]
+        for source in checks:
+            outcome = second.run(source)
+            assert outcome.status == "ok", (source, outcome.error)

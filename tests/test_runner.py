@@ -28,11 +28,9 @@ def _show(payload) -> str:
 
 
 def _kernel_pid(session: KernelSession) -> int:
-    assert session.km is not None, "the session has no kernel"
-    # the kernel's Popen, which the local provisioner keeps
-    process = getattr(session.km.provisioner, "process", None)
-    assert process is not None, "the kernel has no local process"
-    return process.pid
+    pid = session.kernel_pid()  # its local process: the kernel's Popen, or the forked kernel's
+    assert pid is not None, "the kernel has no local process"
+    return pid
 
 
 def _gone(pid: int, wait: float = 10.0) -> bool:

@@ -152,8 +152,8 @@ def test_an_environment_under_tmp_stays_visible(tmp_path, monkeypatch):
     environment.mkdir()
     (environment / "marker").write_text("visible")
     assert str(environment).startswith("/tmp/")
-    trees = sandbox._python_trees()
-    monkeypatch.setattr(sandbox, "_python_trees", lambda: [*trees, str(environment)])
+    trees = sandbox.python_trees()
+    monkeypatch.setattr(sandbox, "python_trees", lambda: [*trees, str(environment)])
     box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31, uid=sandbox.new_uid())
     box.prepare()
     try:
@@ -294,3 +294,41 @@ def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_pat
         (test["id"], test["message"]) for test in graded["tests"] if test["status"] != "passed"
     ]
     assert not failed and graded["score"] == graded["max_score"] > 0
+
+
+@pytest.mark.slow
+def test_control_groups_are_removed_even_with_a_process_left_or_a_grader_killed(tmp_path):
+    hierarchy = sandbox.CGROUP_ROOT / "pids"
+    if not os.access(hierarchy, os.W_OK):
+        pytest.skip("no writable cgroup v1 pids hierarchy on this machine")
+    # a process that outlived its kernel, still in its sandbox's group: killed, group removed
+    box = sandbox.Sandbox(tmp_path / "scratch", tmp_path, memory_bytes=2**31, uid=sandbox.new_uid())
+    box.prepare()
+    group = next(group for group in box.cgroups if group.parent.name == "pids")
+    command = box.wrap(["sleep", "600"], {"PATH": "/usr/bin:/bin"})
+    process = subprocess.Popen(command, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not (group / "cgroup.procs").read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (group / "cgroup.procs").read_text().split()
+        assert sandbox.remove_cgroup(group, wait=0.5)
+        assert not group.exists()
+    finally:
+        process.kill()
+        process.wait()
+        box.release()
+    # the groups of a grader that was killed (its PID is gone) are removed by the next one
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    stale = hierarchy / f"{sandbox.CGROUP_PREFIX}{finished.pid}-deadbeef"
+    stale.mkdir()
+    sandbox.remove_stale_cgroups.cache_clear()
+    assert stale in sandbox.remove_stale_cgroups() and not stale.exists()
+    live = hierarchy / f"{sandbox.CGROUP_PREFIX}{os.getpid()}-deadbeef"
+    live.mkdir()
+    try:
+        sandbox.remove_stale_cgroups.cache_clear()
+        assert live not in sandbox.remove_stale_cgroups() and live.exists()
+    finally:
+        live.rmdir()

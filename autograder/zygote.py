@@ -1,0 +1,270 @@
+"""Grading kernels forked from a sandboxed process that has imported what they all import.
+
+Measured on notebook 03 (2 cores): a kernel started from scratch spent 0.6 to 0.7 s of CPU
+before it ran a cell (Python, ipykernel, NumPy, matplotlib, the course library), three quarters
+of the CPU that grading a submission cost. A :class:`Zygote` pays that once per notebook and
+worker: it is one process in a sandbox of :mod:`autograder.sandbox` (its own user, limits,
+control groups and grading copy), which imports those modules and then forks a kernel for each
+submission (:mod:`autograder.zygote_server` says how). What a fork costs instead is measured by
+``benchmarks/bench_grading.py``.
+
+A forked kernel is as fresh as a cold one, and nothing of one submission reaches the next:
+
+* its memory is a copy of the zygote's, which ran no student code: a module a submission
+  patches, or an environment variable it sets, is changed in its own copy only;
+* it has its own empty ``/tmp`` and ``/dev/shm``, and its own scratch folder (made here, empty
+  but for its submission, removed after it); the other kernels' scratch folders are hidden;
+* it has its own PID, network and IPC namespaces: the processes it starts die with it, and it
+  cannot signal, trace or connect to the zygote or another kernel;
+* it has no capability, so it cannot undo any of this;
+* the sandbox's limits (memory, file size, processes) hold in it as in the zygote.
+
+The grader talks to the zygote over its standard input and output, and to each kernel over the
+Unix sockets in that kernel's scratch folder, as to any kernel (:class:`ForkedKernel` stands in
+for jupyter_client's ``KernelManager``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from . import sandbox as sandboxing
+
+SERVER = Path(__file__).with_name("zygote_server.py")
+STARTUP_TIMEOUT = 60
+
+
+class ZygoteUnavailable(RuntimeError):
+    """The zygote could not start or fork (kernels are then started from scratch)."""
+
+
+def _status(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/status") as stream:
+            return stream.read().splitlines()
+    except OSError:
+        return None
+
+
+def _host_pid(root: int, inner_pid: int) -> int | None:
+    """The PID in this namespace of the descendant of ``root`` whose PID in its own namespace
+    is ``inner_pid`` (a process of the sandbox's PID namespace)."""
+    pending, seen = [root], set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        for line in _status(pid) or ():
+            if line.startswith("NSpid:"):
+                pids = line.split()[1:]
+                if len(pids) == 2 and int(pids[1]) == inner_pid and pid != root:
+                    return pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as stream:
+                pending += [int(child) for child in stream.read().split()]
+        except OSError:
+            continue
+    return None
+
+
+class Zygote:
+    """One sandboxed process for the grading copy ``copy`` that forks kernels on request.
+
+    ``preload`` are the modules it imports first (:func:`autograder.pool.preload_modules`).
+    Raises :class:`ZygoteUnavailable` if it cannot start here.
+    """
+
+    def __init__(self, *, copy: Path, memory_bytes: int, preload: tuple[str, ...] = ()):
+        self.copy = Path(copy)
+        self.spool = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.sandbox = sandboxing.Sandbox(
+            self.spool,
+            self.copy,
+            memory_bytes,
+            uid=sandboxing.new_uid(),
+            fontlist=sandboxing.matplotlib_fontlist(),
+        )
+        self._lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.forked = 0  # kernels forked, for tests and benchmarks
+        try:
+            self._start(preload)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, preload: tuple[str, ...]) -> None:
+        self.sandbox.prepare()
+        settings = {
+            "preload": list(preload),
+            "spool": str(self.spool),
+            "kept": sandboxing.python_trees(),
+        }
+        command = [sys.executable, "-c", SERVER.read_text(), json.dumps(settings)]
+        self.process = subprocess.Popen(
+            self.sandbox.wrap(command, self.sandbox.environment({})),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=str(self.sandbox.home),
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            start_new_session=True,
+        )
+        answer = self._read(STARTUP_TIMEOUT)
+        if not answer.get("ready"):
+            raise ZygoteUnavailable(answer.get("error", "the zygote did not start"))
+
+    def _read(self, timeout: float) -> dict:
+        process = self.process
+        assert process is not None and process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if ready else b""
+        if not line:
+            raise ZygoteUnavailable("the zygote ended or did not answer")
+        return json.loads(line)
+
+    def _ask(self, request: dict) -> dict:
+        with self._lock:
+            process = self.process
+            if process is None or process.poll() is not None:
+                raise ZygoteUnavailable("the zygote ended")
+            assert process.stdin is not None
+            try:
+                process.stdin.write(json.dumps(request).encode() + b"\n")
+                process.stdin.flush()
+            except OSError as error:
+                raise ZygoteUnavailable(f"the zygote ended ({error})") from None
+            return self._read(STARTUP_TIMEOUT)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def new_scratch(self) -> Path:
+        """An empty scratch folder for one kernel (``home`` and ``ipc``, the kernel's own)."""
+        scratch = self.spool / secrets.token_hex(8)
+        for folder in (scratch, scratch / "home", scratch / "ipc"):
+            folder.mkdir()
+            self.sandbox.give(folder)
+        return scratch
+
+    def fork(self, scratch: Path, connection_file: Path, env: dict, options) -> ForkedKernel:
+        """A kernel forked for ``scratch`` (a folder of :meth:`new_scratch`), listening on
+        ``connection_file``, with ``env`` in its environment."""
+        request = {
+            "scratch": str(scratch),
+            "connection_file": str(connection_file),
+            "env": dict(env),
+            "options": list(options),
+        }
+        answer = self._ask({"fork": request})
+        if "pid" not in answer:
+            raise ZygoteUnavailable(f"could not fork a kernel: {answer.get('error')}")
+        inner = int(answer["pid"])
+        assert self.process is not None
+        host = _host_pid(self.process.pid, inner)
+        if host is None:
+            self._ask({"reap": inner})
+            raise ZygoteUnavailable("the forked kernel was not found")
+        # control groups of its own, as a kernel started in a sandbox of its own has: a fork
+        # bomb shares the CPU and the process limit with its own processes only
+        kernel = ForkedKernel(self, inner, host, connection_file)
+        kernel.cgroups = sandboxing.make_cgroups(
+            f"{sandboxing.CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", self.sandbox.nproc
+        )
+        try:
+            for group in kernel.cgroups:
+                (group / "cgroup.procs").write_text(str(host))
+        except OSError as error:
+            kernel.shutdown_kernel()
+            message = f"the forked kernel could not join its control groups: {error}"
+            raise ZygoteUnavailable(message) from None
+        self._ask({"go": inner})
+        self.forked += 1
+        return kernel
+
+    def close(self) -> None:
+        """End the zygote, every kernel it forked and its sandbox; remove its folders."""
+        process, self.process = self.process, None
+        if process is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        self.sandbox.release()
+        shutil.rmtree(self.spool, ignore_errors=True)
+
+
+class ForkedKernel:
+    """A kernel the zygote forked, with the part of jupyter_client's ``KernelManager`` that
+    :class:`autograder.runner.KernelSession` uses."""
+
+    provisioner = None
+
+    def __init__(self, zygote: Zygote, inner_pid: int, pid: int, connection_file: Path):
+        self.zygote, self.inner_pid, self.pid = zygote, inner_pid, pid
+        self.connection_file = connection_file
+        self.ended = False
+        self.cgroups: list[Path] = []
+
+    def is_alive(self) -> bool:
+        if self.ended:
+            return False
+        for line in _status(self.pid) or ("State:\tX",):
+            if line.startswith("State:"):
+                return line.split()[1] not in ("Z", "X")
+        return False
+
+    def client(self) -> BlockingKernelClient:
+        client = BlockingKernelClient()
+        client.load_connection_file(str(self.connection_file))
+        return client
+
+    def shutdown_kernel(self, now: bool = True) -> None:
+        """Kill the kernel and every process of its namespace (its first process and the kernel
+        die with this one); the zygote then reaps it."""
+        if self.ended:
+            return
+        self.ended = True
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        if self.zygote.alive():
+            with contextlib.suppress(ZygoteUnavailable):
+                self.zygote._ask({"reap": self.inner_pid})
+        for group in self.cgroups:  # once the rest of its processes have left them
+            sandboxing.remove_cgroup(group)
+        self.cgroups = []
+
+
+def write_kernel_connection(ipc: Path, give) -> Path:
+    """A connection file for a kernel listening on Unix sockets in ``ipc``, owned by the
+    kernel's user (``give``)."""
+    existing = sorted(ipc.glob("kernel-*.json"))
+    path = ipc / f"kernel-{len(existing)}.json"
+    write_connection_file(
+        str(path),
+        ip=str(ipc / "kernel"),
+        transport="ipc",
+        key=secrets.token_hex(16).encode(),
+        kernel_name="python3",
+    )
+    give(path)
+    return path

@@ -1,0 +1,301 @@
+"""The process inside a grading sandbox that forks one fresh kernel per submission.
+
+It runs in the sandbox of :mod:`autograder.sandbox`, started by :class:`autograder.zygote.Zygote`
+(its source is handed to ``python -c``, so it imports nothing of the grader: only the standard
+library, ipykernel and the modules of the grading copy). It imports ipykernel and the modules
+every kernel of its notebook imports, and then, on each ``fork`` request read from its standard
+input, forks a kernel. It runs no student code itself and opens no socket and starts no thread:
+a fork copies only what it imported.
+
+Each kernel is made fresh, in this order:
+
+1. a child of this process calls ``setsid`` and ``unshare``\\s new mount, PID, network and IPC
+   namespaces (so nothing of another kernel is visible to it by PID, by abstract socket or by
+   System V IPC), which it may do in the user namespace the zygote made for itself when it
+   started;
+2. in its mount namespace it puts a new empty ``/tmp`` and ``/dev/shm`` (tmpfs), and hides the
+   other kernels' scratch folders: only its own stays visible, at the same path;
+3. it forks the first process of the new PID namespace, which forks the kernel and reaps
+   whatever the kernel leaves; when the kernel ends, or when the grader kills the child of step
+   1, the whole namespace dies (each process has a parent-death signal);
+4. the kernel drops every capability (so it cannot undo step 2: umount needs one, and in a user
+   namespace of its own every inherited mount is locked), reseeds NumPy's legacy global
+   generator from the operating system as a fresh import does, and starts ipykernel on the
+   connection file the grader wrote.
+
+Every process here is non-dumpable (``PR_SET_DUMPABLE`` 0): a kernel cannot read or trace this
+process or another kernel through ``/proc``, and PIDs it passes to ``kill`` or ``ptrace`` are
+those of its own namespace.
+
+Protocol: one JSON object a line on standard input, one answer a line on standard output:
+``{"fork": {"scratch", "connection_file", "env", "options"}}`` -> ``{"pid": <its PID here>}``
+(or ``{"error": ...}`` if it could not fork), a child that waits for ``{"go": <pid>}`` (the
+grader puts it in control groups of its own first) before it makes its namespaces;
+``{"reap": <pid>}`` -> ``{}`` once that child, which the grader killed, is reaped (a child is
+reaped only then, so the grader never signals a PID that was reused). At the end of its input it
+exits; its children die with it (parent-death signals) or with its sandbox.
+"""
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+LAST_CAPABILITY = 63
+CAPABILITY_VERSION_3 = 0x20080522
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _mount(source, target, kind, flags, data=None) -> None:
+    _check(
+        libc.mount(
+            source and os.fsencode(source),
+            os.fsencode(target),
+            kind and kind.encode(),
+            ctypes.c_ulong(flags),
+            data and data.encode(),
+        ),
+        f"mount {target}",
+    )
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _fresh_tmp(own: str, spool: str, kept: list) -> None:
+    """A new, empty ``/tmp`` and ``/dev/shm``; of the spool, only ``own`` stays visible. ``kept``
+    are read-only trees under ``/tmp`` (a Python environment there) bound again into the new one."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    stage = os.path.join(own, ".tmp")
+    os.makedirs(stage, exist_ok=True)
+    _mount("tmpfs", stage, "tmpfs", 0, "mode=1777")
+    os.mkdir(os.path.join(stage, "matplotlib"))
+    os.chmod(os.path.join(stage, "matplotlib"), 0o1777)
+    binds = [(tree, tree, MS_BIND | MS_REC) for tree in kept if _inside(tree, "/tmp")]
+    if _inside(spool, "/tmp"):
+        binds.append((own, own, MS_BIND))
+    for source, target, flags in binds:
+        inner = os.path.join(stage, os.path.relpath(target, "/tmp"))
+        os.makedirs(inner, exist_ok=True)
+        _mount(source, inner, None, flags)
+    _mount(stage, "/tmp", None, MS_MOVE)
+    if not _inside(spool, "/tmp"):
+        # a new tmpfs on the spool folder with only this kernel's folder in it
+        stage = os.path.join(own, ".spool")
+        os.makedirs(stage, exist_ok=True)
+        _mount("tmpfs", stage, "tmpfs", 0, "mode=0755")
+        inner = os.path.join(stage, os.path.basename(own))
+        os.mkdir(inner)
+        _mount(own, inner, None, MS_BIND)
+        _mount(stage, spool, None, MS_MOVE)
+    if os.path.isdir("/dev/shm"):
+        _mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _drop_capabilities() -> None:
+    for capability in range(LAST_CAPABILITY + 1):
+        libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)  # EINVAL past the last one
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header, data = _CapHeader(CAPABILITY_VERSION_3, 0), (_CapData * 2)()
+    _check(libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _own_user_namespace() -> None:
+    """Enter a user namespace of this process's own, with its user and group mapped to
+    themselves: there it may make the namespaces and mounts of its kernels."""
+    uid, gid = os.getuid(), os.getgid()
+    _check(libc.unshare(CLONE_NEWUSER), "unshare")
+    with open("/proc/self/setgroups", "w") as stream:
+        stream.write("deny")
+    with open("/proc/self/uid_map", "w") as stream:
+        stream.write(f"{uid} {uid} 1")
+    with open("/proc/self/gid_map", "w") as stream:
+        stream.write(f"{gid} {gid} 1")
+
+
+def _die_with_parent(alive_fd: int) -> None:
+    """Die when the parent dies; it may have died already (the pipe ``alive_fd`` then reads EOF)."""
+    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    os.set_blocking(alive_fd, False)
+    try:
+        if os.read(alive_fd, 1) == b"":
+            os._exit(1)
+    except BlockingIOError:
+        pass
+    os.close(alive_fd)
+
+
+def _start_kernel(request: dict) -> None:
+    """In the kernel's own process: become the fresh kernel of ``request`` (never returns)."""
+    _drop_capabilities()
+    os.setsid()
+    home = os.path.join(request["scratch"], "home")
+    os.chdir(home)
+    os.environ.update({"HOME": home, **request["env"]})
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:  # a fresh import seeds it from the operating system: so does this
+        numpy.random.set_state(numpy.random.RandomState().get_state())
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(["-f", request["connection_file"], *request["options"]])
+    app.start()
+    os._exit(0)
+
+
+def _child(request: dict, spool: str, kept: list) -> None:
+    """The first child: new namespaces, a fresh ``/tmp``, then the PID namespace's first
+    process, which starts the kernel and ends with it (never returns)."""
+    os.setsid()
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
+    _fresh_tmp(request["scratch"], spool, kept)
+    alive_read, alive_write = os.pipe()
+    first = os.fork()
+    if first == 0:  # PID 1 of the new namespace
+        os.close(alive_write)
+        _die_with_parent(alive_read)
+        alive_read, alive_write = os.pipe()
+        kernel = os.fork()
+        if kernel == 0:
+            os.close(alive_write)
+            _die_with_parent(alive_read)
+            _start_kernel(request)
+        os.close(alive_read)
+        _drop_capabilities()
+        while True:
+            pid, status = os.wait()
+            if pid == kernel:
+                os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    os.close(alive_read)
+    _, status = os.waitpid(first, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _fork(request: dict, spool: str, kept: list, go: dict) -> int:
+    """Fork the first child for ``request``; it waits until :func:`_go` (the grader has put it
+    in control groups of its own, so that all it starts is in them)."""
+    go_read, go_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for descriptor in (0, 1, 2):
+                os.dup2(devnull, descriptor)
+            os.dup2(go_read, 3)
+            os.closerange(4, 1 << 16)
+            if os.read(3, 1) != b"g":  # the zygote ended, or the grader gave up on this kernel
+                os._exit(1)
+            os.close(3)
+            _child(request, spool, kept)
+        except BaseException:  # the grader reports it: the kernel died while starting
+            import traceback
+
+            with open(os.path.join(request["scratch"], "start-error.txt"), "w") as stream:
+                traceback.print_exc(file=stream)
+        finally:
+            os._exit(70)
+    os.close(go_read)
+    go[pid] = go_write
+    return pid
+
+
+def _go(pid: int, go: dict) -> None:
+    descriptor = go.pop(pid, None)
+    if descriptor is not None:
+        os.write(descriptor, b"g")
+        os.close(descriptor)
+
+
+def _reap(pid: int, go: dict) -> None:
+    """Wait for a child the grader killed (until then its PID is not reused)."""
+    descriptor = go.pop(pid, None)
+    if descriptor is not None:
+        os.close(descriptor)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def main() -> None:
+    settings = json.loads(sys.argv[1])
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]
+    # as autograder.runner.LAUNCHER: no debugger
+    sys.modules["debugpy"] = None  # pyright: ignore[reportArgumentType]
+    answers = os.fdopen(os.dup(1), "w")
+    sys.stdout = sys.stderr
+    try:
+        _own_user_namespace()
+    except OSError as error:
+        answers.write(json.dumps({"error": str(error)}) + "\n")
+        answers.flush()
+        return
+    # from here on (before any kernel exists) no process of this sandbox can be read or
+    # traced through /proc by one of the same user: the zygote, nor any kernel, a fork of it
+    _check(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl")
+    import threading
+
+    import ipykernel.ipkernel
+    import ipykernel.kernelapp  # noqa: F401
+
+    __import__("autograder.harness", fromlist=["preload"]).preload(tuple(settings["preload"]))
+    if threading.active_count() != 1:
+        answers.write(json.dumps({"error": "threads were started before the fork"}) + "\n")
+        answers.flush()
+        return
+    answers.write(json.dumps({"ready": True}) + "\n")
+    answers.flush()
+    go: dict[int, int] = {}  # the pipe each forked child waits on, by its PID
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        answer = {}
+        if "fork" in request:
+            try:
+                answer = {"pid": _fork(request["fork"], settings["spool"], settings["kept"], go)}
+            except OSError as error:  # the process limit, reached by a kernel still dying
+                answer = {"error": f"{type(error).__name__}: {error}"}
+        elif "go" in request:
+            _go(int(request["go"]), go)
+        elif "reap" in request:
+            _reap(int(request["reap"]), go)
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main()
