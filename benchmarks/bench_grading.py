@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+import targets  # noqa: E402
 from test_classroom import NB, grade_command, make_class  # noqa: E402
 
 TARGETS = {  # ratio name: (faster way, slower way, target speed-up)
@@ -284,6 +285,12 @@ def main(argv=None) -> dict[str, dict[str, float]]:
         print(
             f"  {name:32s} {ratio:5.2f}x   [target >= {target:.1f}x: {verdict}]"
             f"   CPU seconds {cpu_ratio:5.2f}x"
+        )
+        targets.record(
+            f"grading {students} notebooks of {NB}: {name}",
+            f"{ratio:.2f}x (CPU seconds {cpu_ratio:.2f}x)",
+            f">= {target:.1f}x",
+            ratio >= target,
         )
     print(
         "load average (1, 5, 15 min) before: "
