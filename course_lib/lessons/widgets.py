@@ -71,7 +71,7 @@ def _static_key(figure) -> tuple:
 _BACKGROUNDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 #: pixels added around a text's box when its old pixels are wiped (antialiased edges)
-_TEXT_MARGIN = 2
+_TEXT_MARGIN = 1
 
 
 @dataclass
