@@ -173,10 +173,13 @@ def test_mask_rows_list_their_dropped_counts():
 
 def test_count_figure_lists_the_law_and_the_sample():
     figure = binomial.draw_dropped_counts(1024, 0.5, 5000)
-    listed = "\n".join(text.get_text() for text in figure.axes[1].texts)
+    texts = [text.get_text() for text in figure.axes[1].texts]
+    listed = dict(zip(texts[0::2], texts[1::2]))  # label, then its value
     low, high = binomial.dropped_count_range(1024, 0.5)
-    assert f"[{low}, {high}]" in listed and "of 5000 sampled masks" in listed
-    assert f"P(exactly 512 dropped) = {binomial.prob_exactly_dropped(1024, 512, 0.5):.4f}" in listed
+    assert listed["95% central range"] == f"[{low}, {high}]"
+    assert listed["sampled masks in it"].endswith("of 5000")
+    assert listed["most likely count"] == "512 dropped"
+    assert listed["its probability"] == f"{binomial.prob_exactly_dropped(1024, 512, 0.5):.4f}"
     # the curve is the pmf over the fraction k / n, divided by its peak
     pmf = figure.axes[0].lines[0]
     fractions, heights = pmf.get_data()

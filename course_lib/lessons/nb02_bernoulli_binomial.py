@@ -99,7 +99,19 @@ def draw_masks(
 
 #: top of the counts figure, relative to the most likely count (a noisy bar may reach past it)
 _COUNTS_TOP = 1.3
-_COUNTS_LINES = 8
+#: the numbers listed beside the counts figure: a fixed label, then the value a move changes
+_COUNTS_ROWS = (
+    "layer",
+    "mean n · p_drop",
+    "95% central range",
+    "as fractions of n",
+    "sampled masks in it",
+    "the law puts in it",
+    "most likely count",
+    "its probability",
+    "sd",
+    "sd / mean",
+)
 
 
 def _counts_parts():
@@ -125,22 +137,28 @@ def _counts_parts():
     )
     panel.axis("off")
     panel.legend(*axis.get_legend_handles_labels(), loc="upper left", fontsize=9)
-    lines = [
-        panel.text(0.0, 0.62 - 0.085 * i, " ", fontsize=9, transform=panel.transAxes, va="top")
-        for i in range(_COUNTS_LINES)
-    ]
+    # a label never changes: only the values are drawn again when a slider moves
+    values = []
+    for row, label in enumerate(_COUNTS_ROWS):
+        height = 0.62 - 0.068 * row
+        panel.text(0.0, height, label, fontsize=9, transform=panel.transAxes, va="top")
+        values.append(
+            panel.text(
+                1.0, height, " ", fontsize=9, transform=panel.transAxes, va="top", ha="right"
+            )
+        )
     figure.tight_layout()
     return remember_parts(
         figure,
         draw_dropped_counts,
         moving=(band, histogram, pmf, mean),
-        texts=lines,
+        texts=values,
         axis=axis,
         band=band,
         histogram=histogram,
         pmf=pmf,
         mean=mean,
-        lines=lines,
+        values=values,
     )
 
 
@@ -179,19 +197,20 @@ def draw_dropped_counts(
     parts.mean.set_xdata([p_drop, p_drop])
     inside = float(np.mean((dropped >= lo) & (dropped <= hi)))
     coverage = float(law.cdf(hi) - law.cdf(lo - 1))
-    spread = f"{sd / mean:.3g}" if mean else "undefined"
-    lines = (
+    values = (
         f"n = {n}, p_drop = {p_drop:.2f}",
-        f"mean n · p_drop = {mean:g} dropped",
-        f"95% central range [{lo}, {hi}]",
-        f"  = {lo / n:.1%} to {hi / n:.1%} of the layer",
-        f"inside it: {inside:.1%} of {n_layers} sampled masks",
-        f"  (the law: {coverage:.1%})",
-        f"P(exactly {most_likely} dropped) = {prob_exactly_dropped(n, most_likely, p_drop):.4f}",
-        f"sd = {sd:.3g} units, sd / mean = {spread}",
+        f"{mean:g} dropped",
+        f"[{lo}, {hi}]",
+        f"{lo / n:.1%} to {hi / n:.1%}",
+        f"{inside:.1%} of {n_layers}",
+        f"{coverage:.1%}",
+        f"{most_likely} dropped",
+        f"{prob_exactly_dropped(n, most_likely, p_drop):.4f}",
+        f"{sd:.3g} units",
+        f"{sd / mean:.3g}" if mean else "undefined",
     )
-    for text, line in zip(parts.lines, lines):
-        text.set_text(line)
+    for text, value in zip(parts.values, values):
+        text.set_text(value)
     return parts.figure
 
 
