@@ -448,8 +448,16 @@ def _layer_label(sizes, rates, layer: int) -> list[str]:
     return [name, f"{sizes[layer]} {units}", rate]
 
 
-#: lines of the builder's side panel: "Network:", 5 of the summary, a gap, 6 of the unit
-_PANEL_LINES = 13
+#: the side panel's rows, a label and a value each: the network's counts, then the unit's
+_NETWORK_ROWS = (
+    "layers",
+    "neurons",
+    "weights + biases",
+    "parameters",
+    "droppable units",
+    "thinned networks",
+)
+_UNIT_ROWS = ("unit", "fan-in, fan-out", "own parameters", "p_drop", "in this mask")
 _LINE_POINTS = 13.0  # line spacing of the 9-point panel: 4 pixels between the lines
 
 
@@ -502,18 +510,20 @@ def _network_parts(n_layers: int):
         0.5, 0.98, " ", ha="center", va="top", fontsize=10, transform=figure.transFigure
     )
     panel.axis("off")
-    panel_lines = [
-        panel.text(
-            0.0,
-            1.0,
-            "",
-            va="top",
-            ha="left",
-            fontsize=9,
-            transform=offset_copy(panel.transAxes, figure, y=-_LINE_POINTS * line, units="points"),
-        )
-        for line in range(_PANEL_LINES)
-    ]
+
+    def panel_text(row: int, x: float, text: str = "", **style):
+        # baselines, so that a label and its value line up whatever their letters
+        offset = offset_copy(panel.transAxes, figure, y=-_LINE_POINTS * (row + 1), units="points")
+        return panel.text(x, 1.0, text, va="baseline", fontsize=9, transform=offset, **style)
+
+    # a row's label is drawn once, its value again when it changes; the unit's labels come
+    # and go with the selection
+    panel_text(0, 0.0, "Network:")
+    for row, label in enumerate(_NETWORK_ROWS, start=1):
+        panel_text(row, 0.0, label)
+    network_values = [panel_text(row, 1.0, ha="right") for row in range(1, 7)]
+    unit_labels = [panel_text(row, 0.0) for row in range(8, 14)]
+    unit_values = [panel_text(row, 1.0, ha="right") for row in range(9, 14)]
     panel.text(
         0.0,
         0.0,
@@ -530,7 +540,14 @@ def _network_parts(n_layers: int):
         figure,
         draw_network,
         moving=(dropped_edges, kept_edges, lit_edges, kept, hollow, crosses, ring),
-        texts=(*[text for layer in labels for text in layer], *more, title, *panel_lines),
+        texts=(
+            *[text for layer in labels for text in layer],
+            *more,
+            title,
+            *network_values,
+            *unit_labels,
+            *unit_values,
+        ),
         axis=axis,
         edges=(kept_edges, dropped_edges, lit_edges),
         kept=kept,
@@ -540,7 +557,9 @@ def _network_parts(n_layers: int):
         labels=labels,
         more=more,
         title=title,
-        panel_lines=panel_lines,
+        network_values=network_values,
+        unit_labels=unit_labels,
+        unit_values=unit_values,
     )
 
 
@@ -617,14 +636,21 @@ def draw_network(
     parts.kept.set_facecolors(kept_colours)
     parts.hollow.set_offsets(np.reshape(dropped_points, (-1, 2)))
     parts.crosses.set_offsets(np.reshape(dropped_points, (-1, 2)))
-    details, ring = [], np.empty((0, 2))
+    ring, unit_labels, unit_values = np.empty((0, 2)), [""] * 6, [""] * 5
     if highlight is not None:
         layer, unit = highlight
         info = unit_details(sizes, rates, seed, layer, unit)
         if unit < drawn[layer]:
             xs, ys = positions(layer)
             ring = np.array([[xs[unit], ys[unit]]])
-        details = ["", "Selected unit:", *info.lines()]
+        unit_labels = ["Selected unit:", *_UNIT_ROWS]
+        unit_values = [
+            f"{info.role} layer {layer}, unit {unit}",
+            f"{info.fan_in}, {info.fan_out}",
+            f"{info.n_parameters} (weights + bias)",
+            f"{info.p_drop:g}" + (" (never dropped)" if info.role == "output" else ""),
+            "kept" if info.kept else "DROPPED",
+        ]
     parts.ring.set_offsets(ring)
     n_sites = sum(sizes[:-1])
     n_kept = sum(int(mask.sum()) for mask in masks[:-1])
@@ -632,10 +658,21 @@ def draw_network(
         f"one thinned network (mask seed {seed}): {n_kept} of {n_sites} units "
         "before the output kept"
     )
-    lines = ["Network:", *summary.lines(), *details]
-    lines += [""] * (len(parts.panel_lines) - len(lines))
-    for text, line in zip(parts.panel_lines, lines):
-        text.set_text(line)
+    network_values = [
+        f"{summary.n_layers} ({summary.n_hidden_layers} hidden)",
+        f"{summary.n_neurons}",
+        f"{summary.n_weights} + {summary.n_biases}",
+        f"{summary.n_parameters}",
+        f"{summary.n_droppable}",
+        format_power_of_two(summary.n_droppable),
+    ]
+    for texts, values in (
+        (parts.network_values, network_values),
+        (parts.unit_labels, unit_labels),
+        (parts.unit_values, unit_values),
+    ):
+        for text, value in zip(texts, values):
+            text.set_text(value)
     return parts.figure
 
 

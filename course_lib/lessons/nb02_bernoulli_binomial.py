@@ -140,11 +140,11 @@ def _counts_parts():
     # a label never changes: only the values are drawn again when a slider moves
     values = []
     for row, label in enumerate(_COUNTS_ROWS):
-        height = 0.62 - 0.068 * row
-        panel.text(0.0, height, label, fontsize=9, transform=panel.transAxes, va="top")
+        height = 0.58 - 0.068 * row  # baselines, so that a label and its value line up
+        panel.text(0.0, height, label, fontsize=9, transform=panel.transAxes, va="baseline")
         values.append(
             panel.text(
-                1.0, height, " ", fontsize=9, transform=panel.transAxes, va="top", ha="right"
+                1.0, height, " ", fontsize=9, transform=panel.transAxes, va="baseline", ha="right"
             )
         )
     figure.tight_layout()
