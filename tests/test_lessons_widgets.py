@@ -129,3 +129,54 @@ def test_controls_are_laid_out_in_a_box():
     assert isinstance(live.box, widgets.Box)
     assert list(live.box.children) == list(live.controls.values())
     assert live.values() == {"level": 0.0}
+
+
+def _draw_texts(words=("a", "b", "c"), colour="black", *, figure=None):
+    """Three texts, the last two overlapping, under a moving line that crosses them."""
+    import matplotlib.pyplot as plt
+
+    parts = recall_parts(figure, _draw_texts)
+    if parts is None:
+        new_figure, axis = plt.subplots(figsize=(3, 2))
+        axis.set(xlim=(0, 1), ylim=(0, 1))
+        texts = [axis.text(0.1, 0.8, ""), axis.text(0.1, 0.3, ""), axis.text(0.15, 0.32, "")]
+        (line,) = axis.plot([0, 1], [0, 1], linewidth=3)
+        parts = remember_parts(new_figure, _draw_texts, moving=(line,), texts=texts, texts_=texts)
+    for text, word in zip(parts.texts_, words):
+        text.set_text(word)
+        text.set_color(colour)
+    return parts.figure
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ({"words": ("one", "two", "three")}, {"words": ("one", "two", "four")}),  # overlapping
+        ({"words": ("one", "two", "three")}, {"words": ("a much longer one", "two", "three")}),
+        ({"words": ("one long text", "", "x")}, {"words": ("one", "two", "x")}),  # shorter
+        ({"words": ("one", "two", "three")}, {"words": ("one", "two", "three"), "colour": "red"}),
+    ],
+)
+def test_texts_are_redrawn_only_when_changed_and_show_a_fresh_drawing(before, after):
+    from figure_helpers import assert_redraws_in_place
+
+    assert_redraws_in_place(_draw_texts, before, after)
+
+
+def test_a_run_of_text_changes_keeps_every_pixel_of_a_fresh_drawing():
+    rng = np.random.default_rng(0)
+    words = ["", "0", "12", "dropped 345", "a longer line of text"]
+    figure = _draw_texts()
+    for _ in range(12):
+        chosen = tuple(words[i] for i in rng.integers(0, len(words), size=3))
+        figure = _draw_texts(chosen, figure=figure)
+        assert np.array_equal(figure_pixels(figure), figure_pixels(_draw_texts(chosen)))
+
+
+def test_a_text_with_a_box_is_refused():
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots()
+    boxed = axis.text(0, 0, "x", bbox={"facecolor": "w"})
+    with pytest.raises(ValueError, match="texts"):
+        remember_parts(figure, _draw_texts, texts=(boxed,))

@@ -13,7 +13,12 @@ import pytest
 from course_lib.analysis import count_parameters, count_subnetworks
 from course_lib.lessons import nb01_intuition as lesson
 from course_lib.lessons.widgets import figure_pixels
-from figure_helpers import assert_every_move_redraws_in_place, assert_redraws_in_place
+from figure_helpers import (
+    assert_every_move_redraws_in_place,
+    assert_inside_figure,
+    assert_redraws_in_place,
+    overlapping_texts,
+)
 
 matplotlib.use("Agg")
 
@@ -211,6 +216,43 @@ def test_network_drawing_follows_every_control():
     assert _differ(first, lesson.draw_network(*grown, 0, (1, 2)))
     assert _differ(first, lesson.draw_network(*lesson.set_p_drop(SIZES, RATES, 1, 0.0), 0, (1, 2)))
     assert _differ(first, lesson.draw_network(*lesson.resize_layer(SIZES, RATES, 1, 12), 0, (1, 2)))
+
+
+def _builder(*, figure=None, seed=3, **values):
+    """The builder's figure as its sliders set it: ``size_<layer>`` and ``p_drop_<layer>``,
+    inspecting unit 2 of layer 1 (or the last unit, when the layer is smaller)."""
+    sizes = [values.get(f"size_{layer}", size) for layer, size in enumerate(SIZES)]
+    rates = [values.get(f"p_drop_{layer}", rate) for layer, rate in enumerate(RATES)]
+    highlight = (1, min(2, sizes[1] - 1))
+    return lesson.draw_network(sizes, rates, seed, highlight, figure=figure)
+
+
+def _builder_sliders():
+    sliders: dict[str, widgets.ValueWidget] = {
+        "seed": widgets.BoundedIntText(value=3, min=0, max=10**6)
+    }
+    for layer, size in enumerate(SIZES):  # as the notebook makes them
+        sliders[f"size_{layer}"] = widgets.IntSlider(value=size, min=1, max=32)
+        if layer < len(RATES):
+            sliders[f"p_drop_{layer}"] = widgets.FloatSlider(
+                value=RATES[layer], min=0.0, max=0.9, step=0.05
+            )
+    return sliders
+
+
+@pytest.mark.parametrize(
+    "name", [f"size_{layer}" for layer in range(6)] + [f"p_drop_{layer}" for layer in range(5)]
+)
+def test_every_builder_slider_moves_through_its_positions_in_place(name):
+    positions = [1, 2, 9, 16, 17, 32] if name.startswith("size") else [0.0, 0.05, 0.45, 0.9]
+    sliders = _builder_sliders()
+    assert_every_move_redraws_in_place(_builder, sliders, {name: positions, "seed": [3, 4]})
+
+
+def test_builder_figure_fits_and_its_texts_do_not_overlap():
+    for figure in (_builder(), _builder(size_1=32, size_2=32), lesson.draw_network([3, 1], [0.0])):
+        assert_inside_figure(figure)
+        assert overlapping_texts(figure) == []
 
 
 def test_wide_and_minimal_networks_draw():

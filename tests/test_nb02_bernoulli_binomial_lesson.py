@@ -11,7 +11,12 @@ from scipy import stats
 from course_lib.checks import assert_binomial_count
 from course_lib.lessons import nb02_bernoulli_binomial as binomial
 from course_lib.lessons.widgets import figure_pixels
-from figure_helpers import assert_redraws_in_place
+from figure_helpers import (
+    assert_every_move_redraws_in_place,
+    assert_inside_figure,
+    assert_redraws_in_place,
+    overlapping_texts,
+)
 
 matplotlib.use("Agg")
 
@@ -112,3 +117,70 @@ def test_dropped_counts_redraw_in_place_as_a_fresh_figure(before, after):
     assert_redraws_in_place(
         binomial.draw_dropped_counts, dict(zip(names, before)), dict(zip(names, after))
     )
+
+
+def _slider(kind, value, low, high, step):
+    import ipywidgets as widgets
+
+    return getattr(widgets, kind)(value=value, min=low, max=high, step=step)
+
+
+def test_mask_sliders_move_through_their_positions_in_place():
+    sliders = {
+        "p_drop": _slider("FloatSlider", 0.5, 0.0, 0.95, 0.05),
+        "seed": _slider("IntSlider", 0, 0, 30, 1),
+    }
+    # every p_drop the notebook's slider sends, each with three draws
+    grid = {"p_drop": [round(0.05 * k, 2) for k in range(20)], "seed": [3, 17, 30]}
+    assert_every_move_redraws_in_place(binomial.draw_masks, sliders, grid)
+
+
+def test_count_sliders_move_through_their_positions_in_place():
+    sliders = {
+        "n": _slider("IntSlider", 1024, 10, 4096, 2),
+        "p_drop": _slider("FloatSlider", 0.5, 0.0, 0.95, 0.05),
+        "n_layers": _slider("IntSlider", 5000, 100, 10_000, 100),
+    }
+    grid = {
+        "n": [10, 20, 826, 4096],
+        "p_drop": [0.0, 0.05, 0.1, 0.5, 0.95],
+        "n_layers": [100, 10_000],
+    }
+    assert_every_move_redraws_in_place(binomial.draw_dropped_counts, sliders, grid)
+
+
+@pytest.mark.parametrize("n,p_drop", [(10, 0.95), (1024, 0.5), (4096, 0.05)])
+def test_count_figure_fits_and_its_texts_do_not_overlap(n, p_drop):
+    figure = binomial.draw_dropped_counts(n, p_drop, 10_000)
+    assert_inside_figure(figure)
+    assert overlapping_texts(figure) == []
+
+
+def test_mask_figure_fits_and_its_texts_do_not_overlap():
+    figure = binomial.draw_masks(0.55)
+    assert_inside_figure(figure)
+    assert overlapping_texts(figure) == []
+
+
+def test_mask_rows_list_their_dropped_counts():
+    figure = binomial.draw_masks(0.3, seed=4)
+    masks = binomial.sample_mask((12, 48), 0.3, rng=np.random.default_rng(4))
+    shown = [
+        int(text.get_text()) for text in figure.axes[0].texts if text.get_text().strip().isdigit()
+    ]
+    assert shown == [48 - int(row.sum()) for row in masks]
+
+
+def test_count_figure_lists_the_law_and_the_sample():
+    figure = binomial.draw_dropped_counts(1024, 0.5, 5000)
+    texts = [text.get_text() for text in figure.axes[1].texts]
+    listed = dict(zip(texts[0::2], texts[1::2]))  # label, then its value
+    low, high = binomial.dropped_count_range(1024, 0.5)
+    assert listed["95% central range"] == f"[{low}, {high}]"
+    assert listed["sampled masks in it"].endswith("of 5000")
+    assert listed["most likely count"] == "512 dropped"
+    assert listed["its probability"] == f"{binomial.prob_exactly_dropped(1024, 512, 0.5):.4f}"
+    # the curve is the pmf over the fraction k / n, divided by its peak
+    pmf = figure.axes[0].lines[0]
+    fractions, heights = pmf.get_data()
+    assert max(heights) == 1.0 and fractions[np.argmax(heights)] == 0.5

@@ -346,11 +346,13 @@ class NetworkSummary:
         return self.n_weights + self.n_biases
 
     def lines(self) -> list[str]:
+        """Short lines (at most about 35 characters: the builder's side panel)."""
         return [
             f"{self.n_layers} layers ({self.n_hidden_layers} hidden), {self.n_neurons} neurons",
-            f"{self.n_weights} weights + {self.n_biases} biases = {self.n_parameters} parameters",
-            f"{self.n_droppable} droppable units: {format_power_of_two(self.n_droppable)} "
-            "thinned networks",
+            f"{self.n_weights} weights + {self.n_biases} biases",
+            f"  = {self.n_parameters} parameters",
+            f"{self.n_droppable} droppable units:",
+            f"  {format_power_of_two(self.n_droppable)} thinned networks",
         ]
 
 
@@ -404,13 +406,14 @@ class UnitDetails:
         return self.fan_in + (self.role != "input")
 
     def lines(self) -> list[str]:
+        """Short lines (at most about 35 characters: the builder's side panel)."""
         state = "kept" if self.kept else "DROPPED"
         return [
             f"{self.role} layer {self.layer}, unit {self.unit}",
             f"fan-in {self.fan_in}, fan-out {self.fan_out}",
-            f"{self.n_parameters} parameters of its own (weights in + bias)",
+            f"{self.n_parameters} own parameters (weights + bias)",
             f"p_drop {self.p_drop:g}"
-            + (" (the output is never dropped)" if self.role == "output" else ""),
+            + (" (output: never dropped)" if self.role == "output" else ""),
             f"in this mask: {state}",
         ]
 
@@ -436,17 +439,32 @@ def unit_details(sizes, rates, seed: int, layer: int, unit: int) -> UnitDetails:
     )
 
 
-def _layer_label(sizes, rates, layer: int) -> str:
+def _layer_label(sizes, rates, layer: int) -> list[str]:
+    """The four lines above a layer: its name, units, rate and kept units in the mask."""
     last = len(sizes) - 1
     name = "input" if layer == 0 else "output" if layer == last else f"hidden {layer}"
     rate = "never dropped" if layer == last else f"p_drop {rates[layer]:g}"
     units = "unit" if sizes[layer] == 1 else "units"
-    return f"{name}\n{sizes[layer]} {units}\n{rate}"
+    return [name, f"{sizes[layer]} {units}", rate]
+
+
+#: the side panel's rows, a label and a value each: the network's counts, then the unit's
+_NETWORK_ROWS = (
+    "layers",
+    "neurons",
+    "weights + biases",
+    "parameters",
+    "droppable units",
+    "thinned networks",
+)
+_UNIT_ROWS = ("unit", "fan-in, fan-out", "own parameters", "p_drop", "in this mask")
+_LINE_POINTS = 13.0  # line spacing of the 9-point panel: 4 pixels between the lines
 
 
 def _network_parts(n_layers: int):
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
+    from matplotlib.transforms import offset_copy
 
     figure = plt.figure(figsize=(11, 4.8))
     grid = figure.add_gridspec(1, 2, width_ratios=(3.1, 1))
@@ -463,48 +481,72 @@ def _network_parts(n_layers: int):
     ring = axis.scatter(
         *empty.T, s=420, facecolors="none", edgecolors="C1", linewidths=2.5, zorder=5
     )
+    # one text per line, so that a move draws again only the lines it changed
     labels = [
-        axis.text(
-            layer,
-            1.0,
-            "\n\n\n",
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            transform=axis.get_xaxis_transform(),
-        )
+        [
+            axis.text(
+                layer,
+                1.0,
+                " ",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                transform=offset_copy(
+                    axis.get_xaxis_transform(), figure, y=(3 - line) * 11.0, units="points"
+                ),
+            )
+            for line in range(4)
+        ]
         for layer in range(n_layers)
     ]
     more = [
         axis.text(layer, 0.0, "", ha="center", va="top", fontsize=8) for layer in range(n_layers)
     ]
-    axis.set_xlim(-0.5, n_layers - 0.5)
+    # the units are placed on a fixed vertical range, (0, 1): a move never changes a limit
+    axis.set(xlim=(-0.5, n_layers - 0.5), ylim=(0.0, 1.0))
     axis.axis("off")
     # a title over the whole figure, held by the axis so that savefig draws it too
     title = axis.text(
         0.5, 0.98, " ", ha="center", va="top", fontsize=10, transform=figure.transFigure
     )
     panel.axis("off")
-    details = panel.text(
-        0.0, 1.0, "", va="top", ha="left", fontsize=9, wrap=True, transform=panel.transAxes
+
+    def panel_text(row: int, x: float, text: str = "", **style):
+        # baselines, so that a label and its value line up whatever their letters
+        offset = offset_copy(panel.transAxes, figure, y=-_LINE_POINTS * (row + 1), units="points")
+        return panel.text(x, 1.0, text, va="baseline", fontsize=9, transform=offset, **style)
+
+    # a row's label is drawn once, its value again when it changes; the unit's labels come
+    # and go with the selection
+    panel_text(0, 0.0, "Network:")
+    for row, label in enumerate(_NETWORK_ROWS, start=1):
+        panel_text(row, 0.0, label)
+    network_values = [panel_text(row, 1.0, ha="right") for row in range(1, 7)]
+    unit_labels = [panel_text(row, 0.0) for row in range(8, 14)]
+    unit_values = [panel_text(row, 1.0, ha="right") for row in range(9, 14)]
+    panel.text(
+        0.0,
+        0.0,
+        "filled = kept, crossed = dropped;\nedges join kept units only",
+        va="bottom",
+        ha="left",
+        fontsize=9,
+        color="0.35",
+        transform=panel.transAxes,
     )
     title.set_in_layout(False)
     figure.tight_layout(rect=(0.0, 0.0, 1.0, 0.94))
     return remember_parts(
         figure,
         draw_network,
-        moving=(
-            dropped_edges,
-            kept_edges,
-            lit_edges,
-            kept,
-            hollow,
-            crosses,
-            ring,
-            *labels,
+        moving=(dropped_edges, kept_edges, lit_edges, kept, hollow, crosses, ring),
+        texts=(
+            *[text for layer in labels for text in layer],
             *more,
             title,
-            details,
+            *network_values,
+            *unit_labels,
+            *unit_values,
         ),
         axis=axis,
         edges=(kept_edges, dropped_edges, lit_edges),
@@ -515,7 +557,9 @@ def _network_parts(n_layers: int):
         labels=labels,
         more=more,
         title=title,
-        details=details,
+        network_values=network_values,
+        unit_labels=unit_labels,
+        unit_values=unit_values,
     )
 
 
@@ -534,7 +578,8 @@ def draw_network(
     ``highlight = (layer, unit)`` rings one unit, colours its connections and lists its details
     in the side panel. Layers wider than ``max_drawn`` show their first ``max_drawn`` units.
     ``figure``: a figure returned by an earlier call, redrawn in place when the number of layers
-    is the same (what the builder's sliders do).
+    is the same (what the builder's sliders do). For speed, every text is one short line, and
+    the axis limits never change (see :mod:`course_lib.lessons.widgets`).
     """
     sizes, rates = _state(sizes, rates)
     summary = network_summary(sizes, rates)
@@ -544,10 +589,17 @@ def draw_network(
     parts = recall_parts(figure, draw_network)
     if parts is None or len(parts.labels) != len(sizes):
         parts = _network_parts(len(sizes))
+    # unit i of a layer of n sits at i - (n - 1) / 2, on a range that fits the tallest layer
+    # and the "+k more" below it, drawn on the fixed range (0, 1)
+    bottom = -tallest / 2.0 - (1.3 if max(sizes) > max_drawn else 0.8)
+    height = tallest / 2.0 + 0.3 - bottom
+
+    def place(y):
+        return (np.asarray(y, dtype=float) - bottom) / height
 
     def positions(layer):
         n = drawn[layer]
-        return layer * np.ones(n), (np.arange(n) - (n - 1) / 2.0)
+        return layer * np.ones(n), place(np.arange(n) - (n - 1) / 2.0)
 
     kept_edges, dropped_edges, lit_edges = [], [], []
     for layer in range(len(sizes) - 1):
@@ -574,34 +626,53 @@ def draw_network(
         dropped_points += list(zip(xs[~kept], ys[~kept]))
         hidden = sizes[layer] - drawn[layer]
         parts.more[layer].set_text(f"+{hidden} more" if hidden > 0 else "")
-        parts.more[layer].set_y(-(drawn[layer] + 1) / 2.0)
+        parts.more[layer].set_y(float(place(-(drawn[layer] + 1) / 2.0)))
         n_kept = int(masks[layer].sum())
-        parts.labels[layer].set_text(
-            _layer_label(sizes, rates, layer)
-            + (f"\nkept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "\n")
-        )
+        label = _layer_label(sizes, rates, layer)
+        label.append(f"kept {n_kept}/{sizes[layer]}" if layer < len(sizes) - 1 else "")
+        for text, line in zip(parts.labels[layer], label):
+            text.set_text(line)
     parts.kept.set_offsets(np.reshape(kept_points, (-1, 2)))
     parts.kept.set_facecolors(kept_colours)
     parts.hollow.set_offsets(np.reshape(dropped_points, (-1, 2)))
     parts.crosses.set_offsets(np.reshape(dropped_points, (-1, 2)))
-    details, ring = [], np.empty((0, 2))
+    ring, unit_labels, unit_values = np.empty((0, 2)), [""] * 6, [""] * 5
     if highlight is not None:
         layer, unit = highlight
         info = unit_details(sizes, rates, seed, layer, unit)
         if unit < drawn[layer]:
             xs, ys = positions(layer)
             ring = np.array([[xs[unit], ys[unit]]])
-        details = ["", "Selected unit:", *info.lines()]
+        unit_labels = ["Selected unit:", *_UNIT_ROWS]
+        unit_values = [
+            f"{info.role} layer {layer}, unit {unit}",
+            f"{info.fan_in}, {info.fan_out}",
+            f"{info.n_parameters} (weights + bias)",
+            f"{info.p_drop:g}" + (" (never dropped)" if info.role == "output" else ""),
+            "kept" if info.kept else "DROPPED",
+        ]
     parts.ring.set_offsets(ring)
-    bottom = 1.3 if max(sizes) > max_drawn else 0.8  # room for "+k more"
-    parts.axis.set_ylim(-tallest / 2.0 - bottom, tallest / 2.0 + 0.3)
     n_sites = sum(sizes[:-1])
     n_kept = sum(int(mask.sum()) for mask in masks[:-1])
     parts.title.set_text(
         f"one thinned network (mask seed {seed}): {n_kept} of {n_sites} units "
-        "before the output kept; crossed units are dropped"
+        "before the output kept"
     )
-    parts.details.set_text("\n".join(["Network:", *summary.lines(), *details]))
+    network_values = [
+        f"{summary.n_layers} ({summary.n_hidden_layers} hidden)",
+        f"{summary.n_neurons}",
+        f"{summary.n_weights} + {summary.n_biases}",
+        f"{summary.n_parameters}",
+        f"{summary.n_droppable}",
+        format_power_of_two(summary.n_droppable),
+    ]
+    for texts, values in (
+        (parts.network_values, network_values),
+        (parts.unit_labels, unit_labels),
+        (parts.unit_values, unit_values),
+    ):
+        for text, value in zip(texts, values):
+            text.set_text(value)
     return parts.figure
 
 

@@ -29,12 +29,8 @@ def dropped_counts(n: int, p_drop: float, n_layers: int, *, seed: int = 0) -> np
     return n - np.count_nonzero(masks, axis=1)
 
 
-def _masks_title(p_drop: float, n_samples: int, n_units: int) -> str:
-    return (
-        f"{n_samples} sampled masks of a {n_units}-unit layer at "
-        f"p_drop = {p_drop:.2f} (blue = kept, grey = dropped; "
-        f"{n_units * p_drop:g} dropped on average)"
-    )
+def _masks_average(p_drop: float, n_units: int) -> str:
+    return f"p_drop = {p_drop:.2f}: {n_units * p_drop:g} dropped on average"
 
 
 def _masks_parts(n_samples: int, n_units: int):
@@ -42,83 +38,127 @@ def _masks_parts(n_samples: int, n_units: int):
     from matplotlib.colors import ListedColormap
 
     figure, axis = plt.subplots(figsize=(10, 0.28 * n_samples + 1.2))
-    image = axis.imshow(
-        np.zeros((n_samples, n_units), dtype=bool),
+    # one cell per mask entry, white edges between the cells (cheaper to draw than an image
+    # resampled to the screen under a grid of tick lines)
+    cells = axis.pcolormesh(
+        np.arange(n_units + 1) - 0.5,
+        np.arange(n_samples + 1) - 0.5,
+        np.zeros((n_samples, n_units)),
         cmap=ListedColormap([_DROPPED_COLOR, _KEPT_COLOR]),
         vmin=0,
         vmax=1,
-        aspect="auto",
-        interpolation="nearest",
+        edgecolors="white",
+        linewidth=1,
     )
-    axis.set_xticks(np.arange(-0.5, n_units, 1), minor=True)
-    axis.set_yticks(np.arange(-0.5, n_samples, 1), minor=True)
-    axis.grid(which="minor", color="white", linewidth=1)
-    axis.tick_params(which="minor", length=0)
-    axis.set_yticks(range(n_samples))
-    axis.set_yticklabels([f"dropped {n_units:>2}"] * n_samples, family="monospace", fontsize=8)
-    axis.set(xlabel="unit", title=_masks_title(0.55, n_samples, n_units))  # the longest
+    axis.set(xlim=(-0.5, n_units - 0.5), ylim=(n_samples - 0.5, -0.5), xlabel="unit")
+    axis.set_yticks([])
+    axis.set_ylabel("one mask per example", fontsize=9)
+    axis.set_title(
+        f"{n_samples} sampled masks of a {n_units}-unit layer (blue = kept, grey = dropped)",
+        loc="left",
+        fontsize=11,
+    )
+    average = axis.text(
+        1.0, 1.02, _masks_average(0.55, n_units), transform=axis.transAxes, ha="right", fontsize=10
+    )
+    axis.text(n_units + 0.1, -0.9, "dropped", fontsize=8, va="bottom")
+    dropped = [
+        axis.text(n_units + 0.1, row, "00", fontsize=8, family="monospace", va="center")
+        for row in range(n_samples)
+    ]
     figure.tight_layout()
-    # the image sits under the grid lines, which are part of the axes: both move
     return remember_parts(
         figure,
         draw_masks,
-        moving=(image, axis.xaxis, axis.yaxis, axis.title),
-        axis=axis,
-        image=image,
+        moving=(cells,),
+        texts=(average, *dropped),
+        cells=cells,
+        average=average,
+        dropped=dropped,
     )
 
 
 def draw_masks(
     p_drop: float = 0.5, n_samples: int = 12, n_units: int = 48, *, seed: int = 0, figure=None
 ):
-    """Sampled keep-masks of one layer, one row per training example (filled = kept).
+    """Sampled keep-masks of one layer, one row per training example (filled = kept), with the
+    number of dropped units of each row at its right.
 
     ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
     """
     masks = sample_mask((n_samples, n_units), p_drop, rng=np.random.default_rng(seed))
     parts = recall_parts(figure, draw_masks)
-    if parts is None or parts.image.get_array().shape != masks.shape:
+    if parts is None or parts.cells.get_array().shape != masks.shape:
         parts = _masks_parts(n_samples, n_units)
-    parts.image.set_data(masks)
-    parts.axis.set_yticks(
-        range(n_samples),
-        [f"dropped {n_units - int(row.sum()):>2}" for row in masks],
-        family="monospace",
-        fontsize=8,
-    )
-    parts.axis.set_title(_masks_title(p_drop, n_samples, n_units))
+    parts.cells.set_array(masks.astype(float))
+    for text, row in zip(parts.dropped, masks):
+        text.set_text(f"{n_units - int(row.sum()):>2}")
+    parts.average.set_text(_masks_average(p_drop, n_units))
     return parts.figure
+
+
+#: top of the counts figure, relative to the most likely count (a noisy bar may reach past it)
+_COUNTS_TOP = 1.3
+#: the numbers listed beside the counts figure: a fixed label, then the value a move changes
+_COUNTS_ROWS = (
+    "layer",
+    "mean n · p_drop",
+    "95% central range",
+    "as fractions of n",
+    "sampled masks in it",
+    "the law puts in it",
+    "most likely count",
+    "its probability",
+    "sd",
+    "sd / mean",
+)
 
 
 def _counts_parts():
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(10, 4))
-    band = axis.axvspan(0, 1, color="C2", alpha=0.13, label=" ")
-    # one step outline for the histogram: gapless bars of width 1, far cheaper than bar patches
-    histogram = axis.stairs([0.0], [0.0, 1.0], fill=True, color="C0", alpha=0.5, label=" ")
-    (pmf,) = axis.plot(
-        [], [], color="black", linewidth=1.2, markersize=3, label="Binomial(n, p_drop) pmf"
+    figure = plt.figure(figsize=(10, 4))
+    grid = figure.add_gridspec(1, 2, width_ratios=(2.4, 1))
+    axis, panel = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
+    band = axis.axvspan(0, 1, color="C2", alpha=0.13, label="95% central range")
+    # one step outline for the histogram: gapless bars of width 1/n, far cheaper than bar patches
+    histogram = axis.stairs(
+        [0.0], [0.0, 1.0], fill=True, color="C0", alpha=0.5, label="dropped counts of the masks"
     )
-    mean = axis.axvline(0.5, color="C3", linestyle="--", linewidth=1.2, label=" ")
-    text = axis.text(0.01, 0.97, "\n\n", transform=axis.transAxes, va="top", fontsize=9)
+    (pmf,) = axis.plot([], [], color="black", linewidth=1.2, markersize=3, label="Binomial pmf")
+    mean = axis.axvline(0.5, color="C3", linestyle="--", linewidth=1.2, label="n · p_drop")
+    # fixed limits: a move redraws the data and the numbers, never the axes
     axis.set(
-        xlabel="number of dropped units",
-        ylabel="probability / fraction of layers",
-        title=" ",
+        xlim=(-0.05, 1.05),
+        ylim=(0, _COUNTS_TOP),
+        xlabel="fraction of the layer dropped, k / n",
+        ylabel="probability ÷ that of the most likely k",
+        title="dropped units in one layer of n units",
     )
-    axis.legend(loc="upper right", fontsize=9)
+    panel.axis("off")
+    panel.legend(*axis.get_legend_handles_labels(), loc="upper left", fontsize=9)
+    # a label never changes: only the values are drawn again when a slider moves
+    values = []
+    for row, label in enumerate(_COUNTS_ROWS):
+        height = 0.58 - 0.068 * row  # baselines, so that a label and its value line up
+        panel.text(0.0, height, label, fontsize=9, transform=panel.transAxes, va="baseline")
+        values.append(
+            panel.text(
+                1.0, height, " ", fontsize=9, transform=panel.transAxes, va="baseline", ha="right"
+            )
+        )
     figure.tight_layout()
     return remember_parts(
         figure,
         draw_dropped_counts,
-        moving=(band, histogram, pmf, mean, text, axis.title, axis.get_legend()),
+        moving=(band, histogram, pmf, mean),
+        texts=values,
         axis=axis,
         band=band,
         histogram=histogram,
         pmf=pmf,
         mean=mean,
-        text=text,
+        values=values,
     )
 
 
@@ -127,6 +167,11 @@ def draw_dropped_counts(
 ):
     """The Binomial(n, p_drop) pmf of the dropped count, with the histogram of the dropped counts
     of ``n_layers`` sampled masks on top; n * p_drop and the 95% central range are marked.
+
+    The horizontal axis is the fraction dropped, k / n, on [0, 1] for every n, and both the pmf
+    and the histogram are divided by the probability of the most likely count, so that one
+    figure with fixed axes shows every layer, and a wider layer shows a narrower peak. The
+    numbers are listed at the right.
 
     ``figure``: a figure returned by an earlier call, redrawn in place (what the sliders do).
     """
@@ -140,45 +185,32 @@ def draw_dropped_counts(
     frequencies = np.bincount(dropped, minlength=n + 1)[first : last + 1] / n_layers
     # scipy types a frozen law as rv_continuous_frozen | rv_discrete_frozen, whichever it is
     pmf = law.pmf(counts)  # pyright: ignore[reportAttributeAccessIssue]
+    peak = float(pmf.max())
+    most_likely = int(counts[np.argmax(pmf)])
 
     parts = recall_parts(figure, draw_dropped_counts) or _counts_parts()
-    axis = parts.axis
-    parts.band.set_x(lo - 0.5)
-    parts.band.set_width(hi - lo + 1.0)
-    parts.histogram.set_data(frequencies, np.append(counts - 0.5, last + 0.5))
-    parts.pmf.set_data(counts, pmf)
+    parts.band.set_x((lo - 0.5) / n)
+    parts.band.set_width((hi - lo + 1.0) / n)
+    parts.histogram.set_data(frequencies / peak, np.append(counts - 0.5, last + 0.5) / n)
+    parts.pmf.set_data(counts / n, pmf / peak)
     parts.pmf.set_marker("o" if counts.size <= 80 else "None")
-    parts.mean.set_xdata([mean, mean])
-    labels = (
-        f"95% central range [{lo}, {hi}]",
-        f"sampled masks ({n_layers} layers)",
-        "Binomial(n, p_drop) pmf",
-        f"n · p_drop = {mean:g}",
-    )
-    legend = axis.get_legend()
-    for artist, text, label in zip(
-        (parts.band, parts.histogram, parts.pmf, parts.mean), legend.get_texts(), labels
-    ):
-        artist.set_label(label)
-        text.set_text(label)
-    pmf_handle = legend.legend_handles[2]
-    if pmf_handle is not None:  # the pmf's marker in the legend follows the line
-        pmf_handle.set_marker(parts.pmf.get_marker())  # pyright: ignore[reportAttributeAccessIssue]
+    parts.mean.set_xdata([p_drop, p_drop])
     inside = float(np.mean((dropped >= lo) & (dropped <= hi)))
     coverage = float(law.cdf(hi) - law.cdf(lo - 1))
-    most_likely = int(counts[np.argmax(pmf)])
-    spread = f"{sd / mean:.3g}" if mean else "undefined (nothing is dropped)"
-    parts.text.set_text(
-        f"inside the range: {inside:.1%} of sampled layers "
-        f"(law: {coverage:.1%})\n"
-        f"P(exactly {most_likely} dropped) = "
-        f"{prob_exactly_dropped(n, most_likely, p_drop):.4f}\n"
-        f"sd = {sd:.3g} units, sd / mean = {spread}"
+    values = (
+        f"n = {n}, p_drop = {p_drop:.2f}",
+        f"{mean:g} dropped",
+        f"[{lo}, {hi}]",
+        f"{lo / n:.1%} to {hi / n:.1%}",
+        f"{inside:.1%} of {n_layers}",
+        f"{coverage:.1%}",
+        f"{most_likely} dropped",
+        f"{prob_exactly_dropped(n, most_likely, p_drop):.4f}",
+        f"{sd:.3g} units",
+        f"{sd / mean:.3g}" if mean else "undefined",
     )
-    axis.set_title(f"dropped units in a layer of n = {n}, p_drop = {p_drop:.2f}")
-    axis.set_xlim(first - 0.5, last + 0.5)
-    # head room above the bars for the legend and the text
-    axis.set_ylim(0, 1.45 * max(pmf.max(), frequencies.max()))
+    for text, value in zip(parts.values, values):
+        text.set_text(value)
     return parts.figure
 
 

@@ -16,6 +16,12 @@ A slider should answer within about 150 ms. Four things make that possible here:
   the cost) once, keeps those pixels, and on later renders pastes them back and draws only the
   moving artists on top, in the order given (matplotlib's "blitting"). The kept pixels are redrawn
   whenever an axis limit, the figure's size or its dpi changed.
+* **Draw only the text that changed.** Matplotlib draws text glyph by glyph, about 50-80 µs a
+  character on this machine, so a figure's texts can cost more than all its lines. The texts a
+  control changes are named ``texts`` in :func:`remember_parts`; :func:`render` keeps their
+  pixels too and draws again only those whose string, place or colour changed. A figure drawn
+  in place keeps its axis limits fixed and splits its texts into short pieces (one line, one
+  number), so that a move changes few characters.
 * **Encode the PNG ourselves** (:func:`figure_png`): from the pixels of :func:`render`, without
   IPython's ``bbox_inches="tight"`` (which lays the figure out once more before drawing it), with
   zlib level 1, the fastest, and without PNG's per-row filters (:func:`png_bytes`).
@@ -61,26 +67,116 @@ def _static_key(figure) -> tuple:
     return (tuple(figure.get_size_inches()), figure.dpi, limits)
 
 
-# figure -> (static key, pixels of everything but the moving artists)
+# figure -> _Layers: the kept pixels of a figure drawn in place
 _BACKGROUNDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+#: pixels added around a text's box when its old pixels are wiped (antialiased edges)
+_TEXT_MARGIN = 1
+
+
+@dataclass
+class _Layers:
+    """Kept pixels: the still artists alone (``still``), the same with the texts of
+    :func:`remember_parts` on top (``with_texts``), and what each text looked like then."""
+
+    key: tuple
+    still: np.ndarray
+    with_texts: np.ndarray
+    drawn: dict  # text -> its _text_look when drawn
+
+
+def _text_look(text, renderer) -> tuple:
+    """Everything a redrawn text depends on, its pixel box last (see :func:`_text_box`)."""
+    box = text.get_window_extent(renderer) if text.get_visible() and text.get_text() else None
+    return (
+        text.get_text(),
+        text.get_visible(),
+        str(text.get_color()),
+        text.get_alpha(),
+        text.get_rotation(),
+        hash(text.get_fontproperties()),
+        None if box is None else tuple(np.round(box.extents, 3)),
+    )
+
+
+def _text_box(look: tuple, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Rows and columns (top, bottom, left, right) of the pixels a text may have touched."""
+    extents = look[-1]
+    if extents is None:
+        return None
+    x0, y0, x1, y1 = extents
+    top = max(0, height - int(np.ceil(y1)) - _TEXT_MARGIN)
+    bottom = min(height, height - int(np.floor(y0)) + _TEXT_MARGIN)
+    left = max(0, int(np.floor(x0)) - _TEXT_MARGIN)
+    right = min(width, int(np.ceil(x1)) + _TEXT_MARGIN)
+    return (top, bottom, left, right) if top < bottom and left < right else None
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+def _texts_to_redraw(texts, drawn: dict, looks: dict, height: int, width: int):
+    """The texts whose look changed, and every text whose pixels touch theirs (repeatedly, so
+    that no text is wiped without being redrawn); returns them and the boxes to wipe."""
+    dirty = {text for text in texts if looks[text] != drawn[text]}
+    boxes = []
+    for text in dirty:
+        boxes += [_text_box(drawn[text], height, width), _text_box(looks[text], height, width)]
+    boxes = [box for box in boxes if box is not None]
+    grown = True
+    while grown:
+        grown = False
+        for text in texts:
+            if text in dirty:
+                continue
+            box = _text_box(looks[text], height, width)
+            if box is not None and any(_overlap(box, other) for other in boxes):
+                dirty.add(text)
+                boxes.append(box)
+                grown = True
+    return [text for text in texts if text in dirty], boxes
 
 
 def render(figure) -> np.ndarray:
     """Draw ``figure`` with Agg and return its RGBA pixels, shape (height, width, 4), uint8.
 
-    For a figure with moving artists (see :func:`remember_parts`), the rest is drawn only when
-    its kept pixels are missing or out of date, and the moving artists are drawn on top.
+    For a figure drawn in place (see :func:`remember_parts`), the still artists are drawn only
+    when their kept pixels are missing or out of date; of its texts, only those whose look
+    changed since the last render are drawn again (with any text touching them), over the kept
+    pixels; the moving artists are drawn on top, every time.
     """
     canvas = _agg_canvas(figure)
     moving = _MOVING.get(figure, ())
+    texts = _TEXTS.get(figure, ())
+    if not moving and not texts:
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())
     key = _static_key(figure)
-    kept = _BACKGROUNDS.get(figure)
-    if moving and kept is not None and kept[0] == key:
-        canvas.restore_region(kept[1])
+    layers = _BACKGROUNDS.get(figure)
+    renderer = canvas.get_renderer()
+    if layers is None or layers.key != key:
+        canvas.draw()  # skips the moving artists and the texts, which are marked animated
+        still = np.asarray(canvas.buffer_rgba()).copy()
+        for text in texts:
+            figure.draw_artist(text)
+        drawn = {text: _text_look(text, renderer) for text in texts}
+        pixels = np.asarray(canvas.buffer_rgba())
+        layers = _Layers(key, still, pixels.copy(), drawn)
+        _BACKGROUNDS[figure] = layers
     else:
-        canvas.draw()  # skips the moving artists, which are marked animated
-        if moving:
-            _BACKGROUNDS[figure] = (key, canvas.copy_from_bbox(figure.bbox))
+        pixels = np.asarray(canvas.buffer_rgba())
+        looks = {text: _text_look(text, renderer) for text in texts}
+        height, width = pixels.shape[:2]
+        redrawn, boxes = _texts_to_redraw(texts, layers.drawn, looks, height, width)
+        for top, bottom, left, right in boxes:
+            layers.with_texts[top:bottom, left:right] = layers.still[top:bottom, left:right]
+        pixels[...] = layers.with_texts
+        for text in redrawn:
+            figure.draw_artist(text)
+        if redrawn:
+            layers.with_texts[...] = pixels
+            layers.drawn = looks
     for artist in moving:
         figure.draw_artist(artist)
     return np.asarray(canvas.buffer_rgba())
@@ -141,23 +237,33 @@ def png_output(figure):
     return Image(data=figure_png(figure), format="png")
 
 
-# the artists of every figure drawn in place, and those a control moves, keyed by the figure
-# (forgotten with the figure)
+# the artists of every figure drawn in place, those a control moves, and its texts, keyed by
+# the figure (forgotten with the figure)
 _PARTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MOVING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TEXTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def remember_parts(figure, draw: Callable, *, moving=(), **artists) -> SimpleNamespace:
+def remember_parts(figure, draw: Callable, *, moving=(), texts=(), **artists) -> SimpleNamespace:
     """Record the artists of ``figure``, built by ``draw``, for later in-place redraws.
 
-    ``moving`` lists, bottom to top, every artist whose look a control can change (data, text,
-    colour, visibility); :func:`render` draws them over the kept pixels of the rest. An artist
-    left out of it keeps its first look in the displayed figure. Returns a namespace holding
-    ``figure`` and every artist given by name.
+    ``moving`` lists, bottom to top, every artist whose look a control can change (data,
+    colour, visibility); :func:`render` draws them over the kept pixels of the rest, at every
+    render. ``texts`` lists the matplotlib ``Text`` artists a control can change (string,
+    place, colour): they lie under the moving artists, and :func:`render` draws again only
+    those whose look changed, so a move pays for the characters it changes, not for every
+    character of the figure (drawing text is most of what a figure costs). A text must not
+    have a box (``bbox=``). An artist left out of both keeps its first look in the displayed
+    figure. Returns a namespace holding ``figure`` and every artist given by name.
     """
-    for artist in moving:
+    for text in texts:
+        if text.get_bbox_patch() is not None:
+            raise ValueError("texts must be Text artists without a box (bbox=None)")
+    for artist in (*moving, *texts):
         artist.set_animated(True)
     _MOVING[figure] = tuple(moving)
+    _TEXTS[figure] = tuple(texts)
+    _BACKGROUNDS.pop(figure, None)
     parts = SimpleNamespace(figure=figure, **artists)
     _PARTS[figure] = (draw, parts)
     return parts

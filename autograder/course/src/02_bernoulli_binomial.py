@@ -299,7 +299,10 @@ concentration = lesson.draw_concentration(0.5)
 #
 # Now explore the law yourself. The bars are the dropped counts of `n_layers` masks sampled with
 # `course_lib.masks.sample_mask`; the black curve is the Binomial pmf; the dashed line is
-# $n\cdot p_{drop}$ and the green band the 95% central range of the next section. Try a small layer
+# $n\cdot p_{drop}$ and the green band the 95% central range of the next section. The horizontal
+# axis is the *fraction* of the layer dropped, $k/n$, the same for every width, and the heights
+# are divided by the probability of the most likely count, so that every layer fits one picture;
+# the exact numbers are listed at the right. Try a small layer
 # ($n = 20$) at `p_drop = 0.1`: the law is visibly lopsided, and the range is not symmetric about
 # the mean. Then try `n = 4000`: the same `p_drop`, a much narrower band relative to the mean.
 
