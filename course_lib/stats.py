@@ -341,12 +341,24 @@ def t_interval(values, confidence: float = 0.95) -> TInterval:
     df = n - 1
     mean = float(sample.mean())
     # values that are all equal have no spread, though their computed one may be 1e-17
-    standard_error = 0.0 if np.ptp(sample) == 0.0 else float(sample.std(ddof=1)) / math.sqrt(n)
+    standard_error = 0.0 if np.ptp(sample) == 0.0 else _spread(sample) / math.sqrt(n)
     half_width = float(stats.t.ppf((1.0 + confidence) / 2.0, df)) * standard_error
     return TInterval(mean, mean - half_width, mean + half_width, standard_error, df, confidence)
 
 
 ALTERNATIVES = ("two-sided", "greater", "less")
+
+
+def _spread(sample: np.ndarray) -> float:
+    """The standard deviation (``ddof=1``) of a ``sample`` whose values are not all equal,
+    computed on the values divided by their largest magnitude and scaled back: the squares of
+    values below about 1e-154 underflow to 0, which would make a real spread look like none.
+
+    >>> round(_spread(np.array([0.0, 2e-179])) / 1e-179, 6)
+    1.414214
+    """
+    scale = float(np.max(np.abs(sample)))
+    return scale * float((sample / scale).std(ddof=1))
 
 
 def paired_t_statistic(differences) -> float:
@@ -366,7 +378,7 @@ def paired_t_statistic(differences) -> float:
     sample = _sample(differences, "differences")
     if np.ptp(sample) == 0.0:  # all equal (their computed spread may still be 1e-17, not 0)
         return 0.0 if sample[0] == 0.0 else math.copysign(math.inf, float(sample[0]))
-    spread = float(sample.std(ddof=1))
+    spread = _spread(sample)
     return float(sample.mean()) / (spread / math.sqrt(sample.size))
 
 

@@ -1,7 +1,6 @@
 """sample_mask: exact Bernoulli(keep_prob) entries, independent, drawn from rng only."""
 
-import subprocess
-import sys
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from scipy import stats
 
 from conftest import p_drops, seeds
 from course_lib.checks import assert_binomial_count
-from course_lib.masks import _tie_indices, sample_mask
+from course_lib.masks import BLOCK, _tie_indices, fill_mask_by_blocks, sample_mask
 
 ALPHA = 1e-9  # false-failure probability of each statistical assertion below
 
@@ -119,31 +118,25 @@ def test_tie_search_finds_every_tie_in_order(ties, seed):
     assert _tie_indices(draws, 1234) == np.flatnonzero(draws == 1234).tolist()
 
 
-_COUNT_FAULTS = """
-import resource
-import numpy as np
-from course_lib.masks import fill_mask_by_blocks
-rng = np.random.default_rng(0)
-mask = np.empty(1_000_000, dtype=bool)
-fill_mask_by_blocks(mask, 0.3, rng=rng)  # the mask's own pages, and the allocator's warm-up
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(20):
-    fill_mask_by_blocks(mask, 0.3, rng=rng)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_blocks_reuse_their_memory():
-    """Drawing a mask does not page-fault block after block (a count, not a timing).
+    """One block of random words is alive at a time (a count of bytes, not a timing).
 
-    With two blocks of random words alive at once, glibc's allocator hands 256 KiB back to the
-    system and takes it again for every block: about 96 page faults per 1M entries. With one
-    block alive at a time the memory is reused. The count runs in a fresh interpreter, whose
-    allocator has not been tuned by the large arrays of other tests (in this process they hide
-    the effect).
+    With two blocks alive at once, glibc's allocator hands 256 KiB back to the system and takes
+    it again for every block (about 96 page faults per 1M entries in a fresh interpreter). The
+    words of a block are freed before the next block is drawn, so the peak of a fill is one
+    block's words and tie flags (384 KiB), where two blocks alive would make it 512 KiB; the
+    peak is read from tracemalloc, to which NumPy reports its buffers.
     """
-    result = subprocess.run(
-        [sys.executable, "-c", _COUNT_FAULTS], capture_output=True, text=True, check=True
-    )
-    assert float(result.stdout) < 10
+    mask = np.empty(1_000_000, dtype=bool)
+    rng = np.random.default_rng(0)
+    one_block = BLOCK // 4 * 8 + BLOCK  # its random words (one per 4 entries) and tie flags
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        fill_mask_by_blocks(mask, 0.3, rng=rng)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    # a second block's words would add 256 KiB; 64 KiB is room for small objects
+    assert one_block <= peak < one_block + 64 * 1024, f"peak {peak} bytes"

@@ -423,3 +423,15 @@ def test_scipy_stats_is_imported_on_first_use_only():
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize("scale", [1e-179, 1e-300, 1e150])
+def test_the_paired_test_does_not_depend_on_the_unit_even_where_squares_underflow(scale):
+    """t and its p-values are unchanged when every difference is multiplied by one factor, down
+    to differences whose squares underflow to 0 (hypothesis found 0 and 1.7e-179)."""
+    a, b = np.array([0.3, 1.2, -0.4, 0.9]), np.array([0.1, 0.2, 0.5, -0.3])
+    reference = stats.paired_comparison(a, b)
+    scaled = stats.paired_comparison(a * scale, b * scale)
+    for name in ("p_value", "p_greater", "p_less"):
+        assert getattr(scaled, name) == pytest.approx(getattr(reference, name), rel=1e-12)
+    assert scaled.standard_error == pytest.approx(scale * reference.standard_error, rel=1e-12)
