@@ -1,3 +1,6 @@
+import tracemalloc
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -46,3 +49,16 @@ def _close_figures():
 
     if "matplotlib.pyplot" in sys.modules:
         sys.modules["matplotlib.pyplot"].close("all")
+
+
+def peak_bytes(call: Callable[[], object]) -> int:
+    """The peak of the memory allocated while ``call()`` runs, above what was allocated before
+    it, as tracemalloc counts it (NumPy reports its array buffers to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        call()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()

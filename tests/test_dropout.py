@@ -1,13 +1,11 @@
 """Inverted and standard dropout: properties, statistics with a stated alpha, gradients."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from hypothesis import given
 
 from autograder.exercises import kit
-from conftest import float_arrays, p_drops, seeds
+from conftest import float_arrays, p_drops, peak_bytes, seeds
 from course_lib import checks
 from course_lib.dropout import (
     CHUNK,
@@ -161,14 +159,7 @@ def test_forward_allocates_at_most_one_and_a_half_times_the_input(forward, dtype
     output is allocated, so they never add to it."""
     x = np.ones(shape, dtype=dtype)
     rng = np.random.default_rng(0)
-    tracemalloc.start()  # NumPy reports its array buffers to tracemalloc
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        forward(x, 0.3, rng=rng)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: forward(x, 0.3, rng=rng))
     assert peak <= 1.5 * x.nbytes, f"peak {peak / x.nbytes:.2f} times the input"
 
 

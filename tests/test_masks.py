@@ -1,14 +1,12 @@
 """sample_mask: exact Bernoulli(keep_prob) entries, independent, drawn from rng only."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy import stats
 
-from conftest import p_drops, seeds
+from conftest import p_drops, peak_bytes, seeds
 from course_lib.checks import assert_binomial_count
 from course_lib.masks import BLOCK, _tie_indices, fill_mask_by_blocks, sample_mask
 
@@ -130,13 +128,6 @@ def test_blocks_reuse_their_memory():
     mask = np.empty(1_000_000, dtype=bool)
     rng = np.random.default_rng(0)
     one_block = BLOCK // 4 * 8 + BLOCK  # its random words (one per 4 entries) and tie flags
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        fill_mask_by_blocks(mask, 0.3, rng=rng)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: fill_mask_by_blocks(mask, 0.3, rng=rng))
     # a second block's words would add 256 KiB; 64 KiB is room for small objects
     assert one_block <= peak < one_block + 64 * 1024, f"peak {peak} bytes"
