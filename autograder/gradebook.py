@@ -23,7 +23,7 @@ from nbgrader.preprocessors import ClearOutput, ClearSolutions, ComputeChecksums
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
-from .grading import GradingError
+from .grading import GradingError, default_db_url  # noqa: F401 (a name of this module)
 
 
 def _alembic_on_path() -> None:
@@ -62,10 +62,6 @@ def open_gradebook(db_url: str, course_id: str = "default_course") -> Gradebook:
         return Gradebook(db_url, course_id)
     finally:
         nbgrader_api.get_alembic_version = asks
-
-
-def default_db_url(course_dir: Path) -> str:
-    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
 
 
 class GradebookWriter:

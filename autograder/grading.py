@@ -68,6 +68,12 @@ def seed_key(course_dir: Path = COURSE_DIR) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def default_db_url(course_dir: Path) -> str:
+    """The course's own gradebook: ``gradebook.db`` in its folder, as nbgrader names it (here,
+    not in :mod:`autograder.gradebook`, so that naming it does not import nbgrader)."""
+    return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
+
+
 def default_seed(student: str, notebook: str, key: bytes) -> int:
     """The seed of a student's notebook: stable for one course ``key``, different for every
     student and notebook, and unpredictable without the key."""

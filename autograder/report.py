@@ -278,6 +278,19 @@ def _svg(figure, prefix: str) -> str:
     return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', text)
 
 
+def import_charts() -> None:
+    """Import what drawing the charts needs (matplotlib's figure, its SVG backend and its fonts:
+    about 0.8 s), ahead of the first chart.
+
+    For speed: the class grader calls it while its workers grade, so that the report, which it
+    writes once every notebook is graded, does not wait for these imports at the end.
+    """
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure
+    import matplotlib.font_manager
+    import matplotlib.ticker  # noqa: F401
+
+
 def _rc():
     import matplotlib
 

@@ -1,0 +1,63 @@
+"""What a class grading run does before its workers grade and beside them: it imports only
+what grading the submitted notebooks needs, and opens the gradebook (nbgrader) and imports the
+report's charts (matplotlib) once the jobs are out, while the workers grade."""
+
+import subprocess
+import sys
+
+import pytest
+
+from autograder import classroom
+from grading_helpers import ROOT
+
+NB = "03_inverted_dropout"
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_verdicts_of_one_notebook_load_without_the_others():
+    out = run_python(
+        "import sys\n"
+        "from autograder import exercises\n"
+        f"exercises.load_notebook({NB!r})\n"
+        "exercises.load_notebook('99_no_such_notebook')\n"
+        "print(sorted({ex.notebook for ex in exercises.REGISTRY.values()}))\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "exercises.load_notebook('05_variants')\n"  # its verdicts need SciPy's statistics
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    assert out.split("\n")[:3] == [f"[{NB!r}]", "False", "True"]
+
+
+def test_the_class_grader_imports_neither_nbgrader_nor_matplotlib_before_grading():
+    out = run_python(
+        "import sys\n"
+        "import autograder.cli, autograder.classroom\n"
+        "print(sorted(m for m in ('nbgrader', 'matplotlib', 'scipy.stats') if m in sys.modules))\n"
+    )
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_started_runs_once_in_this_process_before_the_first_result(tmp_path, workers):
+    """Notebooks that are not there: each is graded as ungradable, quickly, in the workers."""
+    jobs = [
+        classroom.Job(f"s{i}", NB, str(tmp_path / f"s{i}.ipynb"), i, False, 10, 2**30, str(ROOT))
+        for i in range(3)
+    ]
+    events = []
+    graded = classroom.grade_jobs(
+        jobs,
+        [lambda graded: events.append(graded.result["student"])],
+        workers=workers,
+        progress=False,
+        started=lambda: events.append("started"),
+    )
+    assert graded == 3
+    assert events[0] == "started" and sorted(events[1:]) == ["s0", "s1", "s2"]
