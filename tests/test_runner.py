@@ -234,3 +234,42 @@ def test_the_next_submission_gets_a_fresh_kernel_and_nothing_is_left_after_one(s
     assert not scratch.exists()
     assert os.path.isdir(session.workdir)  # the other session is untouched
     assert session.run("assert left_by_the_last_submission").status == "ok"
+
+
+class _SlowStartingKernel:
+    """A kernel client and manager whose kernel answers only the ``answered``-th question whether
+    it is ready, on a clock that moves only while the grader waits for a message."""
+
+    def __init__(self, answered: int):
+        self.now, self.answered, self.asked, self.waits = 0.0, answered, [], []
+
+    def kernel_info(self):
+        self.asked.append(f"ask-{len(self.asked)}")
+        return self.asked[-1]
+
+    def get_iopub_msg(self, timeout):
+        self.waits.append(round(timeout, 6))
+        if len(self.asked) < self.answered:
+            self.now += timeout
+            raise runner.queue.Empty
+        return {
+            "parent_header": {"msg_id": self.asked[-1]},
+            "msg_type": "status",
+            "content": {"execution_state": "idle"},
+        }
+
+    def is_alive(self):
+        return True
+
+
+def test_a_starting_kernel_is_asked_again_soon_then_less_and_less_often(monkeypatch):
+    """Its first status can be lost while its IOPub channel connects: the grader asks again after
+    0.05 s, then after twice as long each time, up to once a second (not a timing: the waits
+    are the timeouts the grader asks for, on a clock that moves only while it waits)."""
+    kernel = _SlowStartingKernel(answered=8)
+    monkeypatch.setattr(runner.time, "monotonic", lambda: kernel.now)
+    session = KernelSession.__new__(KernelSession)
+    session.km, session.kc = kernel, kernel  # pyright: ignore[reportAttributeAccessIssue]
+    session._wait_ready()
+    assert kernel.waits == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+    assert len(kernel.asked) == 8
