@@ -7,7 +7,7 @@ What counts as a figure (:data:`FIGURE`), in the markdown cells of a notebook's 
 * any percentage (``95%``, ``1.38 %``, ``95\\%``);
 * any ratio written with a multiplication sign (``3×``, ``2.5x``, ``$2\\times$``);
 * any power or scientific number (``10^{-9}``, ``1e-7``, ``2^{512}``);
-* any interval or range of numbers (``[0, 1)``, ``2–3``, ``486 to 538``);
+* any interval or range of numbers (``[0, 1)``, ``2–3``, ``486 to 538``, ``2-3 times``);
 * any number with a thousands separator (``1,797``, ``100 000``);
 * any integer that counts something an experiment is made of: followed, after at most one
   word, by a unit such as *seeds*, *epochs*, *images*, *units*, *parameters*, *samples*
@@ -64,6 +64,7 @@ FIGURE = re.compile(
     rf"|[\[(]\s*{_NUMBER}\s*,\s*{_NUMBER}\s*[\])]"  # an interval [0, 1), (0.4, 0.8]
     rf"|{_NUMBER}\s*(?:%|\\%|×|x\b|\\times\b)?\s*(?:–|--|to)\s*{_NUMBER}"
     r"(?:\s*(?:%|\\%|×|x\b|\\times\b))?"  # a range 2–3×, 486 to 538
+    r"|\d+(?:\.\d+)?-\d+(?:\.\d+)?(?=\s*(?:%|×|x\b|times\b))"  # 2-3 times, 10-20%
     r"|\d+\s*\^\s*\{?\s*[-−]?\s*[\d.]+\}?|\d+(?:\.\d+)?e[-+]?\d+"  # 10^{-9}, 1e-7
     rf"|{_NUMBER}\s*(?:%|\\%|×|x\b|\\times\b)"  # 95%, 3×
     r"|\d*\.\d+(?:\.\d+)*|\d{1,3}(?:[, ]\d{3})+(?![\d.])"  # 0.5, .5, 6.1.2, 1,797, 100 000

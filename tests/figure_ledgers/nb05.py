@@ -124,6 +124,7 @@ LEDGER = [
     exempt("inputs at `p_drop = 0.1`", EXAMPLE),
     exempt("Inverted dropout leaves the variance at $1/0.9 = 1.11$; dropped units set to $\\alpha'$ without the correction move the mean to $0.1\\,\\alpha' = -0.18$", MATH),
     tie("\\alpha' \\approx {alpha_prime}$.", numbers),
+    exempt("typically takes 2-3 times longer to train (Srivastava et al. 2014, section 11)", CITED_NUMBER),
     tie("compounds. Below, {selu_depth} SELU layers of width {selu_width}", numbers),
     tie("training variance drifts to near {selu_var} while", numbers),
     exempt("Klambauer et al. recommend `p_drop` = 0.05 or 0.1.", CITED_NUMBER),
