@@ -191,13 +191,7 @@ class KernelSession:
             self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
             self.workdir = ipc = self.scratch
         if sandboxed and zygote is None:
-            self.sandbox = sandboxing.Sandbox(
-                self.scratch,
-                self.copy,
-                memory_bytes,
-                uid=sandboxing.new_uid(),
-                fontlist=sandboxing.matplotlib_fontlist(),
-            )
+            self.sandbox = sandboxing.Sandbox.for_grading(self.scratch, self.copy, memory_bytes)
             self.sandbox.prepare()
             self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
         self.ipc = ipc

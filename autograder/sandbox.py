@@ -130,6 +130,12 @@ class Sandbox:
     cgroups: list[Path] = field(default_factory=list)
     fontlist: Path | None = None  # matplotlib's font list, put read-only in MPLCONFIGDIR
 
+    @classmethod
+    def for_grading(cls, scratch: Path, copy: Path, memory_bytes: int) -> Sandbox:
+        """The sandbox a grading kernel (or the zygote it is forked from) runs in: a fresh user id
+        and matplotlib's font list built once (:func:`matplotlib_fontlist`)."""
+        return cls(scratch, copy, memory_bytes, uid=new_uid(), fontlist=matplotlib_fontlist())
+
     @property
     def home(self) -> Path:
         return self.scratch / "home"

@@ -92,13 +92,7 @@ class Zygote:
     def __init__(self, *, copy: Path, memory_bytes: int, preload: tuple[str, ...] = ()):
         self.copy = Path(copy)
         self.spool = Path(tempfile.mkdtemp(prefix="autograder-"))
-        self.sandbox = sandboxing.Sandbox(
-            self.spool,
-            self.copy,
-            memory_bytes,
-            uid=sandboxing.new_uid(),
-            fontlist=sandboxing.matplotlib_fontlist(),
-        )
+        self.sandbox = sandboxing.Sandbox.for_grading(self.spool, self.copy, memory_bytes)
         self._lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.forked = 0  # kernels forked, for tests and benchmarks
