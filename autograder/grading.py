@@ -189,6 +189,8 @@ def grade_plan(
     cell that ran, by its index in ``plan.cells``. With ``pool``, the kernel is one the pool
     started ahead of time (:mod:`autograder.pool`); without, one is started now."""
     results = []
+    # the verdicts of this notebook only (an exercise unknown after this loads all of them)
+    exercises.load_notebook(notebook)
     start = pool.session if pool is not None else KernelSession
     with start(
         copy=copy or grading_copy(notebook),
