@@ -62,6 +62,23 @@ CAPABILITY_VERSION_3 = 0x20080522
 
 libc = ctypes.CDLL(None, use_errno=True)
 
+# what ipykernel's IPKernelApp.initialize imports in every kernel (its shell's debugger, magics
+# and history, the event loop's tornado parts): imported once here instead, they cost a forked
+# kernel nothing (measured on notebook 03, the mean of 60 kernels: 59 ms of CPU from fork to
+# ready before, 49 ms after)
+KERNEL_START_MODULES = (
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.extensions.storemagic",
+    "ipykernel.debugger",
+    "sqlite3",
+    "tornado.gen",
+    "tornado.locks",
+    "tornado.queues",
+    "tornado.platform.asyncio",
+    "faulthandler",
+)
+
 
 def _check(result: int, what: str) -> None:
     if result != 0:
@@ -273,6 +290,8 @@ def main() -> None:
     import ipykernel.ipkernel
     import ipykernel.kernelapp  # noqa: F401
 
+    for name in KERNEL_START_MODULES:
+        __import__(name)
     __import__("autograder.harness", fromlist=["preload"]).preload(tuple(settings["preload"]))
     if threading.active_count() != 1:
         answers.write(json.dumps({"error": "threads were started before the fork"}) + "\n")
