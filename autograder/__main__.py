@@ -6,6 +6,6 @@ import sys
 # None in sys.modules makes the import fail, and jsonschema goes on without that format.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
-from .cli import main  # noqa: E402
+from .cli import run  # noqa: E402
 
-raise SystemExit(main())
+run()

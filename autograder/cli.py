@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import NoReturn
 
 from . import similarity
 from .grading import COURSE_DIR, SOURCE_DIR, GradingError, grade_notebook
@@ -280,3 +284,24 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def run(argv=None) -> NoReturn:
+    """``python -m autograder``: :func:`main`, then exit with its status, without the
+    interpreter's teardown once it has succeeded or failed normally.
+
+    For speed: the teardown frees every module one by one, 0.3 to 0.6 s after grading a class
+    (nbgrader's gradebook, SQLAlchemy and matplotlib are loaded by then), on the path of every
+    command. What it would still do that matters is done first: the ``atexit`` handlers run
+    (kernel pools, zygotes and control groups are closed there) and the output is flushed.
+    Where a thread that is not a daemon still runs (a Dask client's, say), Python exits as
+    usual, waiting for it.
+    """
+    code = main(argv)
+    if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code if isinstance(code, int) else 1)

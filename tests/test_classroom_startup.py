@@ -61,3 +61,47 @@ def test_started_runs_once_in_this_process_before_the_first_result(tmp_path, wor
     )
     assert graded == 3
     assert events[0] == "started" and sorted(events[1:]) == ["s0", "s1", "s2"]
+
+
+def test_grading_one_notebook_judges_with_its_verdicts_only():
+    """The checks of 03 need no other notebook's verdicts and no scipy.stats (their binomial
+    regions are computed with NumPy): a grading process that loaded them paid 1.2 s for it."""
+    out = run_python(
+        "import sys\n"
+        "from autograder import exercises\n"
+        "from autograder.grading import SOURCE_DIR, grade_notebook\n"
+        f"path = SOURCE_DIR / {NB!r} / {NB + '.ipynb'!r}\n"
+        "result = grade_notebook(str(path), sandboxed=False, seed=1)\n"
+        "print(result['score'] == result['max_score'] > 0)\n"
+        "print(sorted({ex.notebook for ex in exercises.REGISTRY.values()}))\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    assert out.split("\n")[:3] == ["True", f"[{NB!r}]", "False"]
+
+
+def test_the_command_exits_after_its_exit_handlers_without_the_teardown():
+    """``python -m autograder`` skips the interpreter's teardown: its exit status, its whole
+    output and its atexit handlers (which close the kernel pools) are kept, and an object
+    that the teardown would free is never freed."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import atexit, sys\n"
+            "from autograder import cli\n"
+            "cli.main = lambda argv=None: (sys.stdout.write('x' * 200_000), 3)[1]\n"
+            "atexit.register(lambda: sys.stdout.write('handler ran'))\n"
+            "class Freed:\n"
+            "    def __del__(self):\n"
+            "        sys.stdout.write(' in the teardown')\n"
+            "kept = Freed()\n"
+            "cli.run()\n"
+            "sys.stdout.write('after run')\n",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == "x" * 200_000 + "handler ran"
