@@ -292,6 +292,16 @@ def main(argv=None) -> dict[str, dict[str, float]]:
             f">= {target:.1f}x",
             ratio >= target,
         )
+    if "workers 2" in timings and (os.cpu_count() or 1) >= 2:
+        # what 2 workers could reach with the CPU they used, if both cores were busy throughout:
+        # the rest of the gap to 2x is time with a core idle (start, end, waits)
+        one, two = timings["workers 1"], timings["workers 2"]
+        print(
+            f"  2 workers, both cores busy throughout: {two['cpu'] / 2:.1f} s, "
+            f"{one['wall'] / (two['cpu'] / 2):.2f}x one worker (they kept "
+            f"{two['cpu'] / two['wall']:.2f} cores busy; one worker, "
+            f"{one['cpu'] / one['wall']:.2f})"
+        )
     print(
         "load average (1, 5, 15 min) before: "
         + ", ".join(f"{x:.2f}" for x in load_before)
