@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
+import zmq
 
-from autograder import sandbox
+from autograder import runner, sandbox
 from autograder.classroom import Job, grade_jobs
 from autograder.grading_copy import grading_copy
 from autograder.pool import KernelPool, preload_modules
@@ -178,6 +179,20 @@ def test_the_waiting_kernel_has_imported_its_modules_bound_no_name_and_holds_no_
         # as in a kernel just started: no output kept, nothing in the history
         fresh = second.run("assert _ == '' and len(In) <= 2 and not Out", remember=False)
         assert fresh.status == "ok", fresh.error
+
+
+def test_the_clients_of_a_waiting_kernel_connect_again_every_few_milliseconds(pool, copy):
+    """A kernel launched ahead is not listening yet when its client connects: at ZeroMQ's
+    default of one new attempt every 100 ms, its client found it ready 150 to 350 ms after it
+    was (runner.start_channels)."""
+    with _session(pool, copy, 1) as first:
+        channels = (first.kc.shell_channel, first.kc.iopub_channel)
+        assert all(
+            channel.socket.getsockopt(zmq.RECONNECT_IVL) == runner.RECONNECT_MS <= 10
+            for channel in channels
+        )
+        waiting = next(iter(pool._waiting.values()))
+        assert waiting.kc.iopub_channel.socket.getsockopt(zmq.RECONNECT_IVL) == runner.RECONNECT_MS
 
 
 def test_a_waiting_kernel_that_died_is_replaced(pool, copy):
