@@ -266,6 +266,7 @@ class Sandbox:
 
 
 CGROUP_PREFIX = "autograder-"  # then the grader's PID, a dash and a random token
+CGROUP_CONTROLLERS = ("cpu", "pids")  # the hierarchies a sandbox has a group in
 
 
 def remove_cgroup(group: Path, wait: float = 2.5) -> bool:
@@ -306,7 +307,7 @@ def remove_stale_cgroups() -> list[Path]:
     was killed cleans up nothing); done once per process, before it makes its first group.
     Returns the groups removed."""
     removed = []
-    for controller in ("cpu", "pids"):
+    for controller in CGROUP_CONTROLLERS:
         hierarchy = CGROUP_ROOT / controller
         if not os.access(hierarchy, os.W_OK):
             continue
@@ -322,19 +323,33 @@ def make_cgroups(name: str, nproc: int) -> list[Path]:
     where cgroup v1 hierarchies are mounted and writable; none elsewhere."""
     remove_stale_cgroups()
     made = []
-    for controller, limits in (("cpu", {}), ("pids", {"pids.max": str(nproc)})):
+    for controller in CGROUP_CONTROLLERS:
+        limits = {"pids.max": str(nproc)} if controller == "pids" else {}
         hierarchy = CGROUP_ROOT / controller
         if not ((hierarchy / "cgroup.procs").exists() and os.access(hierarchy, os.W_OK)):
             continue
         group = hierarchy / name
         try:
             group.mkdir()
+        except OSError:
+            continue
+        try:
             for setting, value in limits.items():
                 (group / setting).write_text(value)
-        except OSError:
+        except OSError:  # a group without its limit is not made
+            remove_cgroup(group)
             continue
         made.append(group)
     return made
+
+
+def remove_cgroups_named(name: str) -> None:
+    """Remove the control groups :func:`make_cgroups` made, or began to make, as ``name`` (for
+    a grader interrupted while it made them, which may not know which exist)."""
+    for controller in CGROUP_CONTROLLERS:
+        group = CGROUP_ROOT / controller / name
+        if group.exists():
+            remove_cgroup(group)
 
 
 def _fontlist_key() -> str:

@@ -96,6 +96,7 @@ class Zygote:
         self._lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.forked = 0  # kernels forked, for tests and benchmarks
+        self.kernels: set[ForkedKernel] = set()  # forked and not shut down yet
         try:
             self._start(preload)
         except BaseException:
@@ -176,23 +177,31 @@ class Zygote:
             raise ZygoteUnavailable("the forked kernel was not found")
         # control groups of its own, as a kernel started in a sandbox of its own has: a fork
         # bomb shares the CPU and the process limit with its own processes only
-        kernel = ForkedKernel(self, inner, host, connection_file)
-        kernel.cgroups = sandboxing.make_cgroups(
-            f"{sandboxing.CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", self.sandbox.nproc
-        )
+        name = f"{sandboxing.CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        kernel = ForkedKernel(self, inner, host, connection_file, name)
+        # kept until it is shut down, so that closing the zygote shuts it down even where this
+        # was interrupted (Ctrl-C, SIGTERM) before the caller got it
+        self.kernels.add(kernel)
         try:
+            kernel.cgroups = sandboxing.make_cgroups(name, self.sandbox.nproc)
             for group in kernel.cgroups:
                 (group / "cgroup.procs").write_text(str(host))
+            self._ask({"go": inner})
         except OSError as error:
             kernel.shutdown_kernel()
             message = f"the forked kernel could not join its control groups: {error}"
             raise ZygoteUnavailable(message) from None
-        self._ask({"go": inner})
+        except BaseException:
+            kernel.shutdown_kernel()
+            raise
         self.forked += 1
         return kernel
 
     def close(self) -> None:
-        """End the zygote, every kernel it forked and its sandbox; remove its folders."""
+        """End the zygote, every kernel it forked and its sandbox; remove its folders and every
+        control group of its kernels."""
+        for kernel in list(self.kernels):
+            kernel.shutdown_kernel()
         process, self.process = self.process, None
         if process is not None:
             with contextlib.suppress(OSError):
@@ -213,10 +222,13 @@ class ForkedKernel:
 
     provisioner = None
 
-    def __init__(self, zygote: Zygote, inner_pid: int, pid: int, connection_file: Path):
+    def __init__(
+        self, zygote: Zygote, inner_pid: int, pid: int, connection_file: Path, cgroup_name: str
+    ):
         self.zygote, self.inner_pid, self.pid = zygote, inner_pid, pid
         self.connection_file = connection_file
         self.ended = False
+        self.cgroup_name = cgroup_name  # of its control groups, made or about to be
         self.cgroups: list[Path] = []
 
     def is_alive(self) -> bool:
@@ -235,17 +247,18 @@ class ForkedKernel:
     def shutdown_kernel(self, now: bool = True) -> None:
         """Kill the kernel and every process of its namespace (its first process and the kernel
         die with this one); the zygote then reaps it."""
-        if self.ended:
-            return
-        self.ended = True
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        if self.zygote.alive():
-            with contextlib.suppress(ZygoteUnavailable):
-                self.zygote._ask({"reap": self.inner_pid})
-        for group in self.cgroups:  # once the rest of its processes have left them
-            sandboxing.remove_cgroup(group)
+        if not self.ended:
+            self.ended = True
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            if self.zygote.alive():
+                with contextlib.suppress(ZygoteUnavailable):
+                    self.zygote._ask({"reap": self.inner_pid})
+        # once the rest of its processes have left them; by name, and again on a second call,
+        # for groups being made, or a shutdown, that Ctrl-C or SIGTERM interrupted
+        sandboxing.remove_cgroups_named(self.cgroup_name)
         self.cgroups = []
+        self.zygote.kernels.discard(self)
 
 
 def write_kernel_connection(ipc: Path, give) -> Path:

@@ -452,3 +452,40 @@ def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, c
         for source in checks:
             outcome = second.run(source)
             assert outcome.status == "ok", (source, outcome.error)
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_a_fork_interrupted_or_never_handed_over_leaves_no_kernel_and_no_control_group(copy):
+    """Ctrl-C or SIGTERM may land while a kernel is being forked: after its control groups
+    were made but before it was told to go, or before the caller got it. Either way its
+    groups and its processes go, at once or when the zygote closes."""
+    from autograder.zygote import Zygote, write_kernel_connection
+
+    zygote = Zygote(copy=copy, memory_bytes=2**31, preload=("numpy",))
+    try:
+        asks = zygote._ask
+
+        def interrupted(request):
+            if "go" in request:
+                raise KeyboardInterrupt
+            return asks(request)
+
+        zygote._ask = interrupted
+        scratch = zygote.new_scratch()
+        connection = write_kernel_connection(scratch / "ipc", zygote.sandbox.give)
+        with pytest.raises(KeyboardInterrupt):
+            zygote.fork(scratch, connection, {}, ())
+        zygote._ask = asks
+        assert not zygote.kernels
+        mine = sandbox.CGROUP_ROOT.glob(f"*/{sandbox.CGROUP_PREFIX}{os.getpid()}-*")
+        assert set(mine) == set(zygote.sandbox.cgroups)  # the zygote's own, no kernel's
+        # a kernel the caller never got: closing the zygote shuts it down
+        scratch = zygote.new_scratch()
+        connection = write_kernel_connection(scratch / "ipc", zygote.sandbox.give)
+        kernel = zygote.fork(scratch, connection, {}, ())
+        groups, pid = list(kernel.cgroups), kernel.pid
+        assert zygote.kernels == {kernel}
+    finally:
+        zygote.close()
+    assert not [group for group in groups if group.exists()]
+    assert _none_left([pid])
