@@ -386,6 +386,8 @@ numpy.mean = lambda *args, **kwargs: 'patched by A'
 course_lib.dropout.dropout_forward = lambda *args, **kwargs: 'patched by A'
 sys.modules['left_by_a'] = sys
 os.environ['LEFT_BY_A'] = '1'
+# a System V shared memory segment outlives its process, in its IPC namespace
+assert ctypes.CDLL(None).shmget(0x5EED, 4096, 0o1000 | 0o600) >= 0  # IPC_CREAT
 forever = 'import time\\nwhile True:\\n    open("/tmp/still_here", "w"); time.sleep(0.05)'
 background = subprocess.Popen([sys.executable, '-c', forever], start_new_session=True)
 """
@@ -413,10 +415,18 @@ assert os.getpid() == 2  # after the first process of its own PID namespace
 """
 
 
-def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, copy):
+@pytest.mark.parametrize("spool", ["/tmp", "/var/tmp"], ids=["spool-in-tmp", "spool-elsewhere"])
+def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(
+    pool, copy, spool, monkeypatch
+):
     """What forking kernels from one zygote newly risks: a file in /tmp, /dev/shm or scratch, a
-    background process, a patched module, sys.modules, an environment variable; and the
-    kernel waiting for the next submission, or the zygote, reached from this one."""
+    background process, a patched module, sys.modules, an environment variable, a System V
+    shared memory segment; and the kernel waiting for the next submission, or the zygote,
+    reached from this one. The zygote's folder of scratch folders is under /tmp (the kernel's
+    new /tmp hides the others) or elsewhere (a new tmpfs on it does)."""
+    if not os.access(spool, os.W_OK):
+        pytest.skip(f"{spool} is not writable here")
+    monkeypatch.setattr(tempfile, "tempdir", spool)
     with _session(pool, copy, 1) as first:
         if SANDBOXED:
             assert first.zygote is not None, "a sandboxed kernel is forked"
@@ -426,6 +436,12 @@ def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, c
             reach = first.run(REACH_OUT, remember=False)
             assert reach.status == "ok", reach.error
         pid = _kernel_pid(first)
+        if SANDBOXED:  # namespaces of its own: not those of the kernel waiting for the next
+            waiting = next(iter(pool._waiting.values()))
+            for kind in ("mnt", "net", "ipc", "pid_for_children"):
+                ours, theirs = (os.readlink(f"/proc/{p}/ns/{kind}") for p in (pid, waiting.km.pid))
+                assert ours != theirs, kind
+        drawn = first.run("print(numpy.random.randint(2**62))").outputs[0]["text"]
         groups = list(first.km.cgroups) if SANDBOXED else []
         if SANDBOXED and first.zygote.sandbox.cgroups:
             # control groups of its own (CPU share, process limit), not its zygote's
@@ -448,10 +464,14 @@ def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(pool, c
             "assert course_lib.dropout.dropout_forward.__name__ == 'dropout_forward'",
             "assert 'left_by_a' not in sys.modules",
             "assert 'LEFT_BY_A' not in os.environ",
+            "import ctypes; assert ctypes.CDLL(None).shmget(0x5EED, 0, 0) == -1",
         ]
         for source in checks:
             outcome = second.run(source)
             assert outcome.status == "ok", (source, outcome.error)
+        # NumPy's global generator is seeded afresh in each kernel, as a new import seeds it:
+        # the same draw of 62 bits in both by chance has probability 2**-62
+        assert second.run("print(numpy.random.randint(2**62))").outputs[0]["text"] != drawn
 
 
 @pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
