@@ -61,6 +61,7 @@ from .zygote import Zygote, ZygoteUnavailable
 # its submission is known
 COMMON_MODULES = (
     "numpy",
+    "numpy.random",  # imported on first use only; every probe draws with it
     "matplotlib",
     "matplotlib.pyplot",
     "ipywidgets",
@@ -83,11 +84,16 @@ SCIPY_STATS_NOTEBOOKS = ("02_bernoulli_binomial", "07_capstone")
 def preload_modules(copy: Path) -> tuple[str, ...]:
     """The modules a kernel for the grading copy ``copy`` imports before student code: the
     common ones, the lesson module of its notebook (``course_lib/lessons/nb<notebook>.py``)
-    where the copy has one, and ``scipy.stats`` where grading the notebook needs it."""
+    where the copy has one, the copy's exercise modules, and ``scipy.stats`` where grading the
+    notebook needs it."""
     notebook = Path(copy).name
     modules = COMMON_MODULES
     if (Path(copy) / "course_lib" / "lessons" / f"nb{notebook}.py").exists():
         modules = (*modules, f"course_lib.lessons.nb{notebook}")
+    # the probes' exercise modules: the first probe of a kernel imports all of them (finding
+    # an exercise by name loads every notebook's), 15 ms of CPU in each kernel with numpy.random
+    exercises = sorted((Path(copy) / "autograder" / "exercises").glob("nb[0-9][0-9]_*.py"))
+    modules = (*modules, *(f"autograder.exercises.{path.stem}" for path in exercises))
     if notebook in SCIPY_STATS_NOTEBOOKS:
         modules = (*modules, "scipy.stats")
     return modules
