@@ -4,7 +4,8 @@ and plain ``nbgrader autograde`` on the same submissions, as ratios measured in 
 It prints the two ratios the grader is built to (each with its target): one worker against
 plain ``nbgrader autograde`` (at least 3x faster per notebook), and two workers against one
 (at least 1.8x faster). ``--students N`` grades N of the 30 (spread over every kind of
-submission), for a quicker run.
+submission), for a quicker run; ``--copies K`` has each of them handed in K times, for a larger
+class, where what a run costs once (starting up, writing the report) weighs less.
 
 Next to the wall-clock times it prints the CPU seconds each way used, in every process it
 started (the grader, its workers, the kernels and their sandboxes), and how many cores that kept
@@ -21,7 +22,7 @@ sampling also splits the CPU between the kernels (with the zygote that forks the
 grader's processes. The load
 average before and after the run is printed too: other jobs on the machine slow every way.
 
-    python benchmarks/bench_grading.py [--students 30] [--repeats 3]
+    python benchmarks/bench_grading.py [--students 30] [--copies 1] [--repeats 3]
 
 The course's grader is timed ``--repeats`` times each way, one worker and two in turn (so that
 both see the same machine load), and the fastest run of each is reported, as ``timeit`` does:
@@ -52,16 +53,20 @@ TARGETS = {  # ratio name: (faster way, slower way, target speed-up)
 }
 
 
-def make_submissions(root: Path, students: int) -> int:
+def make_submissions(root: Path, students: int, copies: int = 1) -> int:
     """The class of ``tests/test_classroom.py`` in ``root``, thinned out evenly to ``students``
-    of its 30 (so that every kind of submission stays); returns how many are left."""
+    of its 30 (so that every kind of submission stays), each submission handed in by
+    ``copies`` students; returns how many notebooks there are."""
     make_class(root)
     everyone = sorted(root.iterdir())
     keep = {everyone[i * len(everyone) // students] for i in range(min(students, len(everyone)))}
     for student_dir in everyone:
         if student_dir not in keep:
             shutil.rmtree(student_dir)
-    return len(keep)
+    for student_dir in sorted(keep):
+        for copy in range(1, copies):
+            shutil.copytree(student_dir, root / f"{student_dir.name}_{copy}")
+    return len(keep) * copies
 
 
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")
@@ -235,6 +240,9 @@ def main(argv=None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--students", type=int, default=30, help="how many of the 30 (1 to 30)")
     parser.add_argument(
+        "--copies", type=int, default=1, help="times each submission is handed in (default 1)"
+    )
+    parser.add_argument(
         "--no-fork",
         action="store_true",
         help="start every kernel from scratch instead of forking it (autograder.zygote)",
@@ -249,7 +257,7 @@ def main(argv=None) -> dict[str, dict[str, float]]:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        students = make_submissions(work / "submitted", max(1, args.students))
+        students = make_submissions(work / "submitted", max(1, args.students), max(1, args.copies))
         runs: dict[str, list[dict[str, float]]] = {"workers 1": [], "workers 2": []}
         for _ in range(max(1, args.repeats)):  # in turn, so that both see the same load
             for workers in (1, 2):
