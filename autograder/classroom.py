@@ -22,9 +22,11 @@ forked before, never import it, nor the verdicts of notebooks not graded.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import csv
 import json
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -49,7 +51,14 @@ from .grading import (
     seed_key,
 )
 from .grading_copy import grading_copy
-from .pool import close_process_pool, process_pool
+from .pool import (
+    close_process_pool,
+    close_shared_zygote,
+    close_shared_zygotes,
+    load_shared_zygote,
+    process_pool,
+    share_zygotes,
+)
 
 
 @dataclass(frozen=True)
@@ -198,19 +207,40 @@ def _run(
         finally:
             close_process_pool()
     else:
-        # the verdicts' modules of the notebooks graded, once here: the workers are forked from
-        # this process and find them imported (only these: 05's import SciPy's statistics, 1.25 s)
-        for assignment in sorted({job.assignment for job in jobs}):
-            exercises.load_notebook(assignment)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(grade_job, job) for job in jobs]
-            try:
-                started()
-                for future in as_completed(futures):
-                    yield future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+        # one zygote a notebook for all workers, started here before they are forked (the
+        # first notebook's loads now, on the other core, while this process goes on)
+        keys = {
+            job: (grading_copy(job.assignment), job.sandboxed, job.memory_bytes) for job in jobs
+        }
+        order = list(dict.fromkeys(keys.values()))
+        left = collections.Counter(keys.values())
+        try:
+            share_zygotes(order, workers=workers, load=order[0] if order else None)
+            # the verdicts' modules of the notebooks graded, once here: the workers are forked
+            # from this process and find them imported (only these: 05's import SciPy's
+            # statistics, 1.25 s)
+            for assignment in sorted({job.assignment for job in jobs}):
+                exercises.load_notebook(assignment)
+            fork = multiprocessing.get_context("fork")  # the workers inherit the zygotes
+            with ProcessPoolExecutor(max_workers=workers, mp_context=fork) as pool:
+                futures = {pool.submit(grade_job, job): job for job in jobs}
+                try:
+                    started()
+                    for future in as_completed(futures):
+                        key = keys[futures[future]]
+                        left[key] -= 1
+                        if left[key] == 0:
+                            close_shared_zygote(key)
+                        # the next notebook's zygote loads while the last jobs of this one run
+                        coming = [each for each in order if left[each] > 0]
+                        if len(coming) > 1 and left[coming[0]] <= workers:
+                            load_shared_zygote(coming[1])
+                        yield future.result()
+                finally:
+                    for future in futures:
+                        future.cancel()
+        finally:
+            close_shared_zygotes()
 
 
 def grade_jobs(

@@ -15,8 +15,9 @@ first two off it: when a submission's kernel is taken, the pool launches the ker
 submission of the same notebook, which starts and imports those modules on the other core while
 this one is graded. Sandboxed kernels are not started from scratch but forked, each in
 namespaces of its own, from a :class:`autograder.zygote.Zygote` that imported those modules
-once for the notebook (one per pool): that cut the CPU of a kernel of notebook 03 from 0.69 s
-to 0.16 s a submission (``benchmarks/bench_grading.py``, 1 worker, 30 notebooks).
+once for the notebook (one per pool, or one for all the workers of a class): that cut the CPU
+of a kernel of notebook 03 from 0.69 s to 0.16 s a submission (``benchmarks/bench_grading.py``,
+1 worker, 30 notebooks).
 
 The guarantees of a cold kernel hold, because a warm kernel *is* a cold kernel, only started
 earlier:
@@ -37,6 +38,10 @@ earlier:
 * time and memory limits, replay after a crash and the verdict outside the kernel are those of
   :class:`autograder.runner.KernelSession`, which the pool hands out.
 
+Where a class is graded by several worker processes on this machine, their pools share one
+zygote per notebook (:func:`share_zygotes`): the grader starts them before it forks the workers,
+and ends each once its notebook is graded.
+
 One pool lives in each grading process (:func:`process_pool`: the grader itself, each worker of
 a process pool or of a Dask cluster). It is closed when grading ends, when its process exits
 (normally, on an exception or on Ctrl-C), and every kernel it started is then killed; a sandboxed
@@ -54,6 +59,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import sandbox as sandboxing
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
 from .zygote import Zygote, ZygoteUnavailable
 
@@ -99,6 +105,65 @@ def preload_modules(copy: Path) -> tuple[str, ...]:
     return modules
 
 
+def forking() -> bool:
+    """Whether sandboxed kernels are forked from a zygote (``AUTOGRADER_FORK=0`` starts every
+    kernel from scratch: ``benchmarks/bench_grading.py`` compares both ways)."""
+    return os.environ.get("AUTOGRADER_FORK", "1") != "0"
+
+
+# the zygotes the grader started for its workers, by pool key (see share_zygotes)
+_shared: dict[tuple, Zygote] = {}
+
+
+def share_zygotes(keys, *, workers: int, load: tuple | None = None) -> None:
+    """In the grader, before it forks its ``workers``: one zygote for each key (grading copy,
+    sandboxed, memory limit) of the class, which the pools of the workers use instead of
+    starting one each (sandboxed keys only). A zygote imports its modules only when a worker
+    first needs it, or now for the key ``load`` (the first notebook). Where one cannot start,
+    the workers start their own, as without this; so they do where kernels cannot have a
+    process limit of their own (:func:`autograder.sandbox.process_groups_available`), which
+    keeps a fork bomb in one worker's kernel from starving the other worker's kernels."""
+    if not (forking() and sandboxing.process_groups_available()):
+        return
+    for key in keys:
+        copy, sandboxed, memory_bytes = key
+        if not sandboxed or key in _shared:
+            continue
+        try:
+            _shared[key] = Zygote(
+                copy=copy,
+                memory_bytes=memory_bytes,
+                preload=preload_modules(copy),
+                shared=True,
+                workers=workers,
+            )
+        except (ZygoteUnavailable, OSError):
+            continue
+    if load is not None:
+        load_shared_zygote(load)
+
+
+def load_shared_zygote(key: tuple) -> None:
+    """Have the shared zygote for ``key`` import its modules now, if it has not (the grader
+    does so for the next notebook while its workers finish the last one)."""
+    zygote = _shared.get(key)
+    if zygote is not None:
+        with contextlib.suppress(ZygoteUnavailable):
+            zygote.load()
+
+
+def close_shared_zygote(key: tuple) -> None:
+    """End the shared zygote for ``key`` (its notebook is graded) and its kernels."""
+    zygote = _shared.pop(key, None)
+    if zygote is not None:
+        zygote.close()
+
+
+def close_shared_zygotes() -> None:
+    for key in list(_shared):
+        close_shared_zygote(key)
+
+
 class KernelPool:
     """Kernels started ahead of time, kept by (grading copy, sandboxed, memory limit).
 
@@ -111,7 +176,8 @@ class KernelPool:
     def __init__(self, *, preload: bool = True, fork: bool = True):
         self.preload = preload
         self.fork = fork and preload
-        self._zygotes: dict[tuple, Zygote] = {}
+        self._zygotes: dict[tuple, Zygote] = {}  # its own
+        self._unshared: set[tuple] = set()  # keys whose shared zygote failed here
         self._owner = os.getpid()
         self._lock = threading.Lock()
         self._waiting: dict[tuple, KernelSession] = {}
@@ -133,6 +199,15 @@ class KernelPool:
         copy, sandboxed, memory_bytes = key
         if not (sandboxed and self.fork):
             return None
+        shared = _shared.get(key)
+        if shared is not None and key not in self._unshared:
+            try:
+                shared.wait_ready()
+                if shared.alive():
+                    return shared
+            except ZygoteUnavailable:
+                pass
+            self._unshared.add(key)  # from here on, a zygote of its own
         with self._lock:
             zygote = self._zygotes.get(key)
             if zygote is not None and zygote.alive():
@@ -164,6 +239,12 @@ class KernelPool:
             self.started += 1
         try:
             session.launch()
+        except ZygoteUnavailable:
+            self._discard(session)
+            if zygote is None or not zygote.shared or key in self._unshared:
+                raise
+            self._unshared.add(key)  # it ended under this worker: one of its own
+            return self._launch(key)
         except BaseException:
             self._discard(session)
             raise
@@ -263,6 +344,8 @@ class KernelPool:
             session.close()
         for zygote in zygotes:
             zygote.close()
+        for zygote in list(_shared.values()):  # kernels a fork was interrupted before handing
+            zygote.shutdown_kernels()
 
 
 _process_pool: KernelPool | None = None
@@ -274,9 +357,7 @@ def process_pool() -> KernelPool:
     workers of a process pool)."""
     global _process_pool
     if _process_pool is None or _process_pool.closed or _process_pool._owner != os.getpid():
-        # AUTOGRADER_FORK=0 starts every kernel from scratch (benchmarks/bench_grading.py
-        # compares both ways)
-        _process_pool = KernelPool(fork=os.environ.get("AUTOGRADER_FORK", "1") != "0")
+        _process_pool = KernelPool(fork=forking())
         atexit.register(_process_pool.close)
         multiprocessing.util.Finalize(None, _process_pool.close, exitpriority=100)
     return _process_pool

@@ -318,6 +318,13 @@ def remove_stale_cgroups() -> list[Path]:
     return removed
 
 
+def process_groups_available() -> bool:
+    """Whether :func:`make_cgroups` can cap a group's processes here (a writable cgroup v1
+    ``pids`` hierarchy)."""
+    hierarchy = CGROUP_ROOT / "pids"
+    return (hierarchy / "cgroup.procs").exists() and os.access(hierarchy, os.W_OK)
+
+
 def make_cgroups(name: str, nproc: int) -> list[Path]:
     """A ``cpu`` group (the default, equal share) and a ``pids`` group capped at ``nproc``,
     where cgroup v1 hierarchies are mounted and writable; none elsewhere."""

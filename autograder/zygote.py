@@ -2,10 +2,11 @@
 
 Measured on notebook 03 (2 cores): a kernel started from scratch spent 0.6 to 0.7 s of CPU
 before it ran a cell (Python, ipykernel, NumPy, matplotlib, the course library), three quarters
-of the CPU that grading a submission cost. A :class:`Zygote` pays that once per notebook and
-worker: it is one process in a sandbox of :mod:`autograder.sandbox` (its own user, limits,
-control groups and grading copy), which imports those modules and then forks a kernel for each
-submission (:mod:`autograder.zygote_server` says how). What a fork costs instead is measured by
+of the CPU that grading a submission cost. A :class:`Zygote` pays that once per notebook (and
+worker, unless the workers share it: see below): it is one process in a sandbox of
+:mod:`autograder.sandbox` (its own user, limits, control groups and grading copy), which
+imports those modules and then forks a kernel for each submission
+(:mod:`autograder.zygote_server` says how). What a fork costs instead is measured by
 ``benchmarks/bench_grading.py``.
 
 A forked kernel is as fresh as a cold one, and nothing of one submission reaches the next:
@@ -22,12 +23,24 @@ A forked kernel is as fresh as a cold one, and nothing of one submission reaches
 The grader talks to the zygote over its standard input and output, and to each kernel over the
 Unix sockets in that kernel's scratch folder, as to any kernel (:class:`ForkedKernel` stands in
 for jupyter_client's ``KernelManager``).
+
+A zygote made with ``shared=True`` serves every grading process forked from the one that made
+it (the workers of a class, :func:`autograder.pool.share_zygotes`): they take turns on its pipes
+under a lock of the operating system's, and each kernel still has control groups of its own, made
+by the worker that asked for it. Such a zygote starts without its modules (almost no CPU) and
+imports them on :meth:`Zygote.load`, or when first asked for a kernel; only the process that
+made it ends it. With two workers on two cores, one zygote for both instead of one each saves
+the second one's start (about 0.6 s of CPU) for each notebook of the class, and the workers
+start grading sooner: the grader starts it before it forks them and imports it while they start
+(``benchmarks/bench_grading.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import multiprocessing
 import os
 import secrets
 import select
@@ -46,6 +59,9 @@ from . import sandbox as sandboxing
 
 SERVER = Path(__file__).with_name("zygote_server.py")
 STARTUP_TIMEOUT = 60
+# what a zygote is doing, in a number that the processes sharing it all see
+STARTED, LOADING, READY, FAILED, CLOSED = range(5)
+LOAD = "load"  # the id of the one load request, whichever process sends it or reads its answer
 
 
 class ZygoteUnavailable(RuntimeError):
@@ -86,19 +102,50 @@ class Zygote:
     """One sandboxed process for the grading copy ``copy`` that forks kernels on request.
 
     ``preload`` are the modules it imports first (:func:`autograder.pool.preload_modules`).
-    Raises :class:`ZygoteUnavailable` if it cannot start here.
+    Raises :class:`ZygoteUnavailable` if it cannot start here. With ``shared``, it may be used by
+    the processes forked from this one (``workers`` of them at once), and it returns at once: the
+    zygote imports its modules on :meth:`load` or on the first request (and raises
+    :class:`ZygoteUnavailable` then if it cannot start).
     """
 
-    def __init__(self, *, copy: Path, memory_bytes: int, preload: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        *,
+        copy: Path,
+        memory_bytes: int,
+        preload: tuple[str, ...] = (),
+        shared: bool = False,
+        workers: int = 1,
+    ):
         self.copy = Path(copy)
         self.spool = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.sandbox = sandboxing.Sandbox.for_grading(self.spool, self.copy, memory_bytes)
-        self._lock = threading.Lock()
+        # all its kernels run as the sandbox's user, whose process limit (prlimit) counts them
+        # together; each worker runs one kernel and starts the next. Where it is shared, each
+        # kernel gets a sandbox's limit in a pids control group of its own (a kernel without
+        # one is not handed out) and the user's limit covers them all: a fork bomb in one
+        # kernel cannot keep another worker's kernel from starting
+        self.kernel_nproc = self.sandbox.nproc
+        if shared:
+            self.sandbox.nproc = self.kernel_nproc * (2 * max(1, workers) + 1)
+        self.shared = shared
+        self._owner = os.getpid()
+        if shared:  # held across fork(): a lock and a number in memory shared with the workers
+            context = multiprocessing.get_context("fork")
+            self._lock = context.Lock()
+            self._state = context.Value("i", STARTED, lock=False)
+        else:
+            self._lock = threading.Lock()
+            self._state = _Number(STARTED)
+        self._asked = itertools.count()
+        self._pending = b""  # what was read from the zygote past the last answer
         self.process: subprocess.Popen | None = None
         self.forked = 0  # kernels forked, for tests and benchmarks
         self.kernels: set[ForkedKernel] = set()  # forked and not shut down yet
         try:
             self._start(preload)
+            if not shared:
+                self.wait_ready()
         except BaseException:
             self.close()
             raise
@@ -120,34 +167,102 @@ class Zygote:
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             start_new_session=True,
         )
-        answer = self._read(STARTUP_TIMEOUT)
-        if not answer.get("ready"):
-            raise ZygoteUnavailable(answer.get("error", "the zygote did not start"))
 
-    def _read(self, timeout: float) -> dict:
+    @contextlib.contextmanager
+    def _turn(self):
+        """This process's turn on the zygote's pipes (another worker may hold it while its
+        zygote loads: up to STARTUP_TIMEOUT)."""
+        if not self._lock.acquire(timeout=2 * STARTUP_TIMEOUT):
+            raise ZygoteUnavailable("the zygote stayed busy")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _send(self, request: dict, ident: str | None = None) -> str:
+        """Write ``request`` with an id of its own (``ident``, or a new one); returns the id."""
+        process = self.process
+        if process is None or self._state.value == CLOSED:
+            raise ZygoteUnavailable("the zygote ended")
+        assert process.stdin is not None
+        ident = ident or f"{os.getpid()}-{next(self._asked)}"
+        try:
+            process.stdin.write(json.dumps({**request, "id": ident}).encode() + b"\n")
+            process.stdin.flush()
+        except OSError as error:
+            raise ZygoteUnavailable(f"the zygote ended ({error})") from None
+        return ident
+
+    def _read(self, ident: str, timeout: float) -> dict:
+        """The answer to request ``ident``; answers to requests whose process was interrupted
+        before it read them are skipped."""
         process = self.process
         assert process is not None and process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], timeout)
-        line = process.stdout.readline() if ready else b""
-        if not line:
-            raise ZygoteUnavailable("the zygote ended or did not answer")
-        return json.loads(line)
+        descriptor = process.stdout.fileno()  # read unbuffered: what one reads, others do not
+        while True:
+            line, newline, rest = self._pending.partition(b"\n")
+            if newline:
+                self._pending = rest
+                answer = json.loads(line)
+                if answer.get("id") == ident:
+                    return answer
+                continue
+            ready, _, _ = select.select([descriptor], [], [], timeout)
+            chunk = os.read(descriptor, 65536) if ready else b""
+            if not chunk:
+                raise ZygoteUnavailable("the zygote ended or did not answer")
+            self._pending += chunk
+
+    def load(self) -> None:
+        """Have the zygote import its modules now, without waiting for it."""
+        with self._turn():
+            if self._state.value == STARTED:
+                self._send({"load": True}, LOAD)
+                self._state.value = LOADING
+
+    def wait_ready(self) -> None:
+        """Wait until the zygote has imported its modules (asking it to, if nobody has);
+        raises :class:`ZygoteUnavailable` if it cannot fork kernels."""
+        if self._state.value == READY:
+            return
+        with self._turn():
+            self._ready()
+
+    def _ready(self) -> None:  # in this process's turn
+        state = self._state.value
+        if state == STARTED:
+            self._send({"load": True}, LOAD)
+            state = self._state.value = LOADING
+        if state == LOADING:
+            try:
+                answer = self._read(LOAD, STARTUP_TIMEOUT)
+            except ZygoteUnavailable:
+                self._state.value = FAILED
+                raise
+            if not answer.get("ready"):
+                self._state.value = FAILED
+                raise ZygoteUnavailable(answer.get("error", "the zygote did not start"))
+            self._state.value = READY
+        elif state != READY:
+            raise ZygoteUnavailable("the zygote ended")
 
     def _ask(self, request: dict) -> dict:
-        with self._lock:
-            process = self.process
-            if process is None or process.poll() is not None:
+        with self._turn():
+            self._ready()
+            if not self.alive():
                 raise ZygoteUnavailable("the zygote ended")
-            assert process.stdin is not None
-            try:
-                process.stdin.write(json.dumps(request).encode() + b"\n")
-                process.stdin.flush()
-            except OSError as error:
-                raise ZygoteUnavailable(f"the zygote ended ({error})") from None
-            return self._read(STARTUP_TIMEOUT)
+            return self._read(self._send(request), STARTUP_TIMEOUT)
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        if self.process is None or self._state.value in (FAILED, CLOSED):
+            return False
+        if os.getpid() == self._owner:
+            return self.process.poll() is None
+        # a worker sharing it is not its parent and cannot wait for it
+        for line in _status(self.process.pid) or ("State:\tX",):
+            if line.startswith("State:"):
+                return line.split()[1] not in ("Z", "X")
+        return False
 
     def new_scratch(self) -> Path:
         """An empty scratch folder for one kernel (``home`` and ``ipc``, the kernel's own)."""
@@ -183,7 +298,9 @@ class Zygote:
         # was interrupted (Ctrl-C, SIGTERM) before the caller got it
         self.kernels.add(kernel)
         try:
-            kernel.cgroups = sandboxing.make_cgroups(name, self.sandbox.nproc)
+            kernel.cgroups = sandboxing.make_cgroups(name, self.kernel_nproc)
+            if self.shared and not any(group.parent.name == "pids" for group in kernel.cgroups):
+                raise OSError("no pids control group for a kernel of a shared zygote")
             for group in kernel.cgroups:
                 (group / "cgroup.procs").write_text(str(host))
             self._ask({"go": inner})
@@ -197,11 +314,19 @@ class Zygote:
         self.forked += 1
         return kernel
 
-    def close(self) -> None:
-        """End the zygote, every kernel it forked and its sandbox; remove its folders and every
-        control group of its kernels."""
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel this process had the zygote fork and has not shut down."""
         for kernel in list(self.kernels):
             kernel.shutdown_kernel()
+
+    def close(self) -> None:
+        """End the zygote, every kernel it forked and its sandbox; remove its folders and every
+        control group of its kernels. In a process that shares it but did not make it: shut
+        down this process's kernels only (:meth:`shutdown_kernels`)."""
+        self.shutdown_kernels()
+        if os.getpid() != self._owner:
+            return
+        self._state.value = CLOSED
         process, self.process = self.process, None
         if process is not None:
             with contextlib.suppress(OSError):
@@ -214,6 +339,14 @@ class Zygote:
                         stream.close()
         self.sandbox.release()
         shutil.rmtree(self.spool, ignore_errors=True)
+
+
+class _Number:
+    """A number in this process's memory, where a zygote is not shared (as
+    ``multiprocessing.Value`` would be)."""
+
+    def __init__(self, value: int):
+        self.value = value
 
 
 class ForkedKernel:
@@ -230,10 +363,19 @@ class ForkedKernel:
         self.ended = False
         self.cgroup_name = cgroup_name  # of its control groups, made or about to be
         self.cgroups: list[Path] = []
+        # its PID is not reused while the zygote holds it unreaped, but a shared zygote may be
+        # ended by the grader under a worker: a descriptor of the process itself is never
+        # another's (Linux 5.3 and newer; else the PID)
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
 
     def is_alive(self) -> bool:
         if self.ended:
             return False
+        if self._pidfd is not None:  # readable once the process has ended
+            return not select.select([self._pidfd], [], [], 0)[0]
         for line in _status(self.pid) or ("State:\tX",):
             if line.startswith("State:"):
                 return line.split()[1] not in ("Z", "X")
@@ -250,7 +392,13 @@ class ForkedKernel:
         if not self.ended:
             self.ended = True
             with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
+                if self._pidfd is None:
+                    os.kill(self.pid, signal.SIGKILL)
+                else:
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
             if self.zygote.alive():
                 with contextlib.suppress(ZygoteUnavailable):
                     self.zygote._ask({"reap": self.inner_pid})

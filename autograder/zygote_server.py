@@ -27,7 +27,13 @@ Every process here is non-dumpable (``PR_SET_DUMPABLE`` 0): a kernel cannot read
 process or another kernel through ``/proc``, and PIDs it passes to ``kill`` or ``ptrace`` are
 those of its own namespace.
 
-Protocol: one JSON object a line on standard input, one answer a line on standard output:
+Protocol: one JSON object a line on standard input, one answer a line on standard output,
+which repeats the request's ``"id"`` (several grading processes may share one zygote, one
+request at a time: an answer that a process interrupted before it read it is then told apart
+from the next one). The first request is ``{"load": true}`` -> ``{"ready": true}`` once the
+modules are imported (``{"error": ...}`` if the zygote cannot fork kernels here): until then a
+zygote costs almost nothing, so a grader can start one for each notebook of a class early and
+load each when its notebook comes. Then, any number of:
 ``{"fork": {"scratch", "connection_file", "env", "options"}}`` -> ``{"pid": <its PID here>}``
 (or ``{"error": ...}`` if it could not fork), a child that waits for ``{"go": <pid>}`` (the
 grader puts it in control groups of its own first) before it makes its namespaces;
@@ -276,11 +282,23 @@ def main() -> None:
     sys.modules["debugpy"] = None  # pyright: ignore[reportArgumentType]
     answers = os.fdopen(os.dup(1), "w")
     sys.stdout = sys.stderr
+
+    def answer(message: dict, request: dict) -> None:
+        answers.write(json.dumps({**message, "id": request.get("id")}) + "\n")
+        answers.flush()
+
+    requests = sys.stdin.buffer
+    first = requests.readline()
+    if not first:
+        return
+    load = json.loads(first)
+    if not load.get("load"):
+        answer({"error": "the first request must be load"}, load)
+        return
     try:
         _own_user_namespace()
     except OSError as error:
-        answers.write(json.dumps({"error": str(error)}) + "\n")
-        answers.flush()
+        answer({"error": str(error)}, load)
         return
     # from here on (before any kernel exists) no process of this sandbox can be read or
     # traced through /proc by one of the same user: the zygote, nor any kernel, a fork of it
@@ -294,26 +312,23 @@ def main() -> None:
         __import__(name)
     __import__("autograder.harness", fromlist=["preload"]).preload(tuple(settings["preload"]))
     if threading.active_count() != 1:
-        answers.write(json.dumps({"error": "threads were started before the fork"}) + "\n")
-        answers.flush()
+        answer({"error": "threads were started before the fork"}, load)
         return
-    answers.write(json.dumps({"ready": True}) + "\n")
-    answers.flush()
+    answer({"ready": True}, load)
     go: dict[int, int] = {}  # the pipe each forked child waits on, by its PID
-    for line in sys.stdin.buffer:
+    for line in requests:
         request = json.loads(line)
-        answer = {}
+        reply = {}
         if "fork" in request:
             try:
-                answer = {"pid": _fork(request["fork"], settings["spool"], settings["kept"], go)}
+                reply = {"pid": _fork(request["fork"], settings["spool"], settings["kept"], go)}
             except OSError as error:  # the process limit, reached by a kernel still dying
-                answer = {"error": f"{type(error).__name__}: {error}"}
+                reply = {"error": f"{type(error).__name__}: {error}"}
         elif "go" in request:
             _go(int(request["go"]), go)
         elif "reap" in request:
             _reap(int(request["reap"]), go)
-        answers.write(json.dumps(answer) + "\n")
-        answers.flush()
+        answer(reply, request)
 
 
 if __name__ == "__main__":

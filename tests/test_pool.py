@@ -509,3 +509,150 @@ def test_a_fork_interrupted_or_never_handed_over_leaves_no_kernel_and_no_control
         zygote.close()
     assert not [group for group in groups if group.exists()]
     assert _none_left([pid])
+
+
+def _zygote_python(zygote) -> int:
+    """The PID of the zygote's Python process (the last of its sandbox's chain of processes)."""
+    pid = zygote.process.pid
+    while True:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if not children:
+            return pid
+        pid = int(children[0])
+
+
+def _imported_numpy(pid: int) -> bool:
+    return "numpy" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def _printed(outcome) -> str:
+    assert outcome.status == "ok", outcome.error
+    return "".join(each.get("text", "") for each in outcome.outputs)
+
+
+def _in_worker(zygote, copy, answers) -> None:
+    """In a forked process: a kernel from ``zygote``, its PID and a cell's output to ``answers``;
+    then close this process's share of the zygote (which must leave the zygote running)."""
+    code = 1
+    try:
+        session = runner.KernelSession(copy=copy, zygote=zygote)
+        session.launch()
+        session.begin()
+        outcome = session.run("import os; print(os.getpid(), 6 * 7)")
+        answers.send((session.kernel_pid(), _printed(outcome).split()))
+        session.close()
+        zygote.close()
+        code = 0
+    except BaseException as error:
+        answers.send((None, repr(error)))
+    finally:
+        os._exit(code)
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_a_shared_zygote_loads_when_asked_and_serves_the_processes_forked_after_it(copy):
+    """The workers of a class share one zygote: made before they are forked, it imports its
+    modules only when asked, each worker's kernels are its own (PID, control groups), a worker
+    that closes it shuts down its own kernels only, and only its maker ends it."""
+    import multiprocessing
+
+    from autograder.zygote import Zygote
+
+    context = multiprocessing.get_context("fork")
+    before = frozenset(_descendants())
+    zygote = Zygote(copy=copy, memory_bytes=2**31, preload=("numpy",), shared=True, workers=2)
+    try:
+        time.sleep(0.5)
+        python = _zygote_python(zygote)
+        assert "zygote" in Path(f"/proc/{python}/cmdline").read_text()
+        assert not _imported_numpy(python), "the zygote imported its modules before it was asked"
+        zygote.load()
+        pipes = [context.Pipe(duplex=False) for _ in "ab"]
+        workers = [
+            context.Process(target=_in_worker, args=(zygote, copy, writer)) for _, writer in pipes
+        ]
+        for worker in workers:
+            worker.start()
+        got = [reader.recv() if reader.poll(60) else (None, "no answer") for reader, _ in pipes]
+        for worker in workers:
+            worker.join(60)
+        assert [worker.exitcode for worker in workers] == [0, 0], got
+        assert _imported_numpy(python)
+        (pid_a, out_a), (pid_b, out_b) = got
+        assert pid_a != pid_b and out_a[1] == out_b[1] == "42"
+        assert _none_left([pid_a, pid_b])
+        workers_pids = {worker.pid for worker in workers if worker.pid is not None}
+        assert _cgroups_of(workers_pids) == []
+        # still serving its maker after both workers closed their share
+        session = runner.KernelSession(copy=copy, zygote=zygote)
+        session.launch()
+        session.begin()
+        assert _printed(session.run("print(1 + 1)")).strip() == "2"
+        session.close()
+    finally:
+        zygote.close()
+    assert _none_left(besides=before)
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_an_answer_nobody_read_is_not_taken_for_the_next_one(copy):
+    """A worker interrupted between a request and its answer leaves the answer in the pipe; the
+    next request, by any process, must get its own answer, not that one."""
+    from autograder.zygote import Zygote, write_kernel_connection
+
+    zygote = Zygote(copy=copy, memory_bytes=2**31, preload=("numpy",), shared=True)
+    try:
+        zygote.wait_ready()
+        zygote._send({"reap": 1})  # answered by {}, never read
+        scratch = zygote.new_scratch()
+        connection = write_kernel_connection(scratch / "ipc", zygote.sandbox.give)
+        kernel = zygote.fork(scratch, connection, {}, ())  # reads {"pid": ...} past the {}
+        assert kernel.is_alive()
+        kernel.shutdown_kernel()
+        assert not kernel.is_alive()
+    finally:
+        zygote.close()
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_a_shared_zygote_that_ended_is_replaced_by_one_of_the_pools_own(copy):
+    from autograder import pool as pools
+
+    key = (copy, True, runner.DEFAULT_MEMORY)
+    before = frozenset(_descendants())
+    pools.share_zygotes([key], workers=2, load=key)
+    shared = pools._shared[key]
+    try:
+        shared.wait_ready()
+        process = shared.process
+        assert process is not None
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        with KernelPool() as pool, _session(pool, copy, 1) as session:
+            assert _printed(session.run("print(6 * 7)")).strip() == "42"
+            assert session.zygote is not shared and key in pool._unshared
+    finally:
+        pools.close_shared_zygotes()
+    assert not pools._shared and _none_left(besides=before)
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_two_workers_grade_a_class_with_one_zygote(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from autograder import zygote as zygotes
+
+    made = multiprocessing.get_context("fork").Value("i", 0)
+    start = zygotes.Zygote.__init__
+
+    def counted(self, **arguments):
+        with made.get_lock():
+            made.value += 1
+        start(self, **arguments)
+
+    monkeypatch.setattr(zygotes.Zygote, "__init__", counted)
+    results = []
+    jobs = [job for job in _class(tmp_path, 6) if job.student != "s1"]  # no hang: 5 kernels
+    assert grade_jobs(jobs, [lambda each: results.append(each.result)], workers=2, progress=False)
+    assert sorted(result["score"] for result in results) == [FULL] * 5
+    assert made.value == 1
