@@ -62,6 +62,7 @@ STARTUP_TIMEOUT = 60
 # what a zygote is doing, in a number that the processes sharing it all see
 STARTED, LOADING, READY, FAILED, CLOSED = range(5)
 LOAD = "load"  # the id of the one load request, whichever process sends it or reads its answer
+DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # while this process holds a zygote's lock
 
 
 class ZygoteUnavailable(RuntimeError):
@@ -171,13 +172,25 @@ class Zygote:
     @contextlib.contextmanager
     def _turn(self):
         """This process's turn on the zygote's pipes (another worker may hold it while its
-        zygote loads: up to STARTUP_TIMEOUT)."""
-        if not self._lock.acquire(timeout=2 * STARTUP_TIMEOUT):
-            raise ZygoteUnavailable("the zygote stayed busy")
+        zygote loads: up to STARTUP_TIMEOUT).
+
+        Ctrl-C and SIGTERM wait until the turn is over (a request takes milliseconds, loading
+        the zygote about a second). Raised in between, right after the lock was taken and
+        before the code that gives it back, they would keep it taken for good, and the other
+        workers would wait for it: when both workers of a class were stopped at once, the
+        grader hung in 1 run of 3 (the worker woken by the other's release took the lock, then
+        raised).
+        """
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
         try:
-            yield
+            if not self._lock.acquire(timeout=2 * STARTUP_TIMEOUT):
+                raise ZygoteUnavailable("the zygote stayed busy")
+            try:
+                yield
+            finally:
+                self._lock.release()
         finally:
-            self._lock.release()
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def _send(self, request: dict, ident: str | None = None) -> str:
         """Write ``request`` with an id of its own (``ident``, or a new one); returns the id."""

@@ -656,3 +656,32 @@ def test_two_workers_grade_a_class_with_one_zygote(tmp_path, monkeypatch):
     assert grade_jobs(jobs, [lambda each: results.append(each.result)], workers=2, progress=False)
     assert sorted(result["score"] for result in results) == [FULL] * 5
     assert made.value == 1
+
+
+def test_ctrl_c_just_after_a_zygote_lock_is_taken_does_not_keep_it_taken():
+    """A worker woken by the other's release takes the lock with its own Ctrl-C pending: the
+    KeyboardInterrupt comes once the lock is given back, not before the code that gives it
+    back (the grader then hung, its other worker waiting for the lock for good)."""
+    import multiprocessing
+
+    from autograder.zygote import Zygote
+
+    lock = multiprocessing.get_context("fork").Lock()
+
+    class Interrupted:
+        def acquire(self, timeout):
+            taken = lock.acquire(timeout=timeout)
+            os.kill(os.getpid(), signal.SIGINT)  # lands as the lock is taken
+            return taken
+
+        def release(self):
+            lock.release()
+
+    zygote = Zygote.__new__(Zygote)
+    zygote._lock = Interrupted()  # pyright: ignore[reportAttributeAccessIssue] - a stand-in under test
+    ran = []
+    with pytest.raises(KeyboardInterrupt), zygote._turn():
+        ran.append(True)
+    assert ran == [True]  # the turn ran, then Ctrl-C
+    assert lock.acquire(timeout=0), "the lock was left taken"
+    lock.release()
