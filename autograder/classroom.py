@@ -155,19 +155,23 @@ def grade_job(job: Job) -> Graded:
 
 
 def start_ahead(jobs: list[Job], workers: int | None = None, scheduler: str | None = None):
-    """With one worker, launch the first notebook's kernel in this process's pool now.
+    """With one worker, start the first notebook's zygote in this process's pool now (or,
+    where kernels are not forked, launch its first kernel).
 
-    For speed: where this process grades, the kernel then starts while the gradebook opens
-    (nbgrader starts ``alembic`` for that: seconds) instead of after it.
+    For speed: where this process grades, the zygote then imports its modules while the
+    gradebook opens (nbgrader starts ``alembic`` for that: seconds) and the report's chart
+    modules are imported, instead of before them.
     """
     if scheduler or (workers or os.cpu_count() or 1) > 1 or not jobs:
         return
     first = min(jobs, key=lambda job: job.assignment)
-    process_pool().prepare(
-        copy=grading_copy(first.assignment),
-        sandboxed=first.sandboxed,
-        memory_bytes=first.memory_bytes,
-    )
+    where = {
+        "copy": grading_copy(first.assignment),
+        "sandboxed": first.sandboxed,
+        "memory_bytes": first.memory_bytes,
+    }
+    if not process_pool().start_zygote(**where):
+        process_pool().prepare(**where)
 
 
 def _write_json(path: Path, result: dict) -> None:

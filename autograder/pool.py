@@ -192,10 +192,10 @@ class KernelPool:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _zygote(self, key: tuple) -> Zygote | None:
+    def _zygote(self, key: tuple, *, wait: bool = True) -> Zygote | None:
         """The zygote that forks the kernels for ``key`` (sandboxed ones only), started on
-        first use and again if it ended; None where none can start (kernels then start from
-        scratch)."""
+        first use and again if it ended, and ready (or, without ``wait``, importing its
+        modules); None where none can start (kernels then start from scratch)."""
         copy, sandboxed, memory_bytes = key
         if not (sandboxed and self.fork):
             return None
@@ -210,19 +210,36 @@ class KernelPool:
             self._unshared.add(key)  # from here on, a zygote of its own
         with self._lock:
             zygote = self._zygotes.get(key)
-            if zygote is not None and zygote.alive():
+        if zygote is not None and zygote.alive():
+            try:
+                if wait:
+                    zygote.wait_ready()  # one started ahead (start_zygote) may still import
                 return zygote
+            except ZygoteUnavailable:  # it could not load: as if it could not start
+                self.fork = False
+                return None
+        with self._lock:
             others, self._zygotes = list(self._zygotes.values()), {}
         for other in others:  # one notebook at a time (see the class docstring)
             other.close()
         try:
-            zygote = Zygote(copy=copy, memory_bytes=memory_bytes, preload=preload_modules(copy))
+            zygote = Zygote(
+                copy=copy, memory_bytes=memory_bytes, preload=preload_modules(copy), wait=wait
+            )
         except ZygoteUnavailable:
             self.fork = False
             return None
         with self._lock:
             self._zygotes[key] = zygote
         return zygote
+
+    def start_zygote(
+        self, *, copy: Path, sandboxed: bool = True, memory_bytes: int = DEFAULT_MEMORY
+    ) -> bool:
+        """Start the zygote for the grading copy ``copy`` now, without waiting while it imports
+        its modules (the grader's own start-up goes on meanwhile, on the other core); False
+        where kernels are not forked."""
+        return self._zygote((Path(copy), sandboxed, memory_bytes), wait=False) is not None
 
     def _launch(self, key: tuple) -> KernelSession:
         copy, sandboxed, memory_bytes = key

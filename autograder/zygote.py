@@ -106,7 +106,8 @@ class Zygote:
     Raises :class:`ZygoteUnavailable` if it cannot start here. With ``shared``, it may be used by
     the processes forked from this one (``workers`` of them at once), and it returns at once: the
     zygote imports its modules on :meth:`load` or on the first request (and raises
-    :class:`ZygoteUnavailable` then if it cannot start).
+    :class:`ZygoteUnavailable` then if it cannot start). Without ``wait``, it starts importing
+    them and returns at once (:meth:`wait_ready` waits).
     """
 
     def __init__(
@@ -117,6 +118,7 @@ class Zygote:
         preload: tuple[str, ...] = (),
         shared: bool = False,
         workers: int = 1,
+        wait: bool = True,
     ):
         self.copy = Path(copy)
         self.spool = Path(tempfile.mkdtemp(prefix="autograder-"))
@@ -146,7 +148,9 @@ class Zygote:
         try:
             self._start(preload)
             if not shared:
-                self.wait_ready()
+                self.load()
+                if wait:
+                    self.wait_ready()
         except BaseException:
             self.close()
             raise

@@ -658,6 +658,30 @@ def test_two_workers_grade_a_class_with_one_zygote(tmp_path, monkeypatch):
     assert made.value == 1
 
 
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_one_worker_starts_its_zygote_without_waiting_for_it(tmp_path):
+    """With one worker, the grader starts the first notebook's zygote and goes on (it opens
+    the gradebook meanwhile); the first submission then waits for it, and is graded."""
+    from autograder import zygote as zygotes
+    from autograder.classroom import start_ahead
+    from autograder.pool import close_process_pool, process_pool
+
+    jobs = [job for job in _class(tmp_path, 3) if job.student != "s1"]
+    before = frozenset(_descendants())
+    try:
+        start_ahead(jobs, workers=1)
+        pool = process_pool()
+        (zygote,) = pool._zygotes.values()
+        assert zygote._state.value == zygotes.LOADING  # importing NumPy and the rest: not ready
+        results = []
+        grade_jobs(jobs, [lambda each: results.append(each.result)], workers=1, progress=False)
+        assert [result["score"] for result in results] == [FULL, FULL]
+        assert zygote.forked == pool.started >= 2  # every kernel forked from it
+    finally:
+        close_process_pool()
+    assert _none_left(besides=before)
+
+
 def test_ctrl_c_just_after_a_zygote_lock_is_taken_does_not_keep_it_taken():
     """A worker woken by the other's release takes the lock with its own Ctrl-C pending: the
     KeyboardInterrupt comes once the lock is given back, not before the code that gives it
