@@ -213,9 +213,10 @@ def _run(
     else:
         # one zygote a notebook for all workers, started here before they are forked (the
         # first notebook's loads now, on the other core, while this process goes on)
-        keys = {
-            job: (grading_copy(job.assignment), job.sandboxed, job.memory_bytes) for job in jobs
+        copies = {
+            assignment: grading_copy(assignment) for assignment in {j.assignment for j in jobs}
         }
+        keys = {job: (copies[job.assignment], job.sandboxed, job.memory_bytes) for job in jobs}
         order = list(dict.fromkeys(keys.values()))
         left = collections.Counter(keys.values())
         try:
