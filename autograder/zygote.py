@@ -77,6 +77,14 @@ def _status(pid: int) -> list[str] | None:
         return None
 
 
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has)."""
+    for line in _status(pid) or ("State:\tX",):
+        if line.startswith("State:"):
+            return line.split()[1] not in ("Z", "X")
+    return False
+
+
 def _host_pid(root: int, inner_pid: int) -> int | None:
     """The PID in this namespace of the descendant of ``root`` whose PID in its own namespace
     is ``inner_pid`` (a process of the sandbox's PID namespace)."""
@@ -129,11 +137,10 @@ class Zygote:
         # one is not handed out) and the user's limit covers them all: a fork bomb in one
         # kernel cannot keep another worker's kernel from starting
         self.kernel_nproc = self.sandbox.nproc
-        if shared:
-            self.sandbox.nproc = self.kernel_nproc * (2 * max(1, workers) + 1)
         self.shared = shared
         self._owner = os.getpid()
         if shared:  # held across fork(): a lock and a number in memory shared with the workers
+            self.sandbox.nproc = self.kernel_nproc * (2 * max(1, workers) + 1)
             context = multiprocessing.get_context("fork")
             self._lock = context.Lock()
             self._state = context.Value("i", STARTED, lock=False)
@@ -275,11 +282,7 @@ class Zygote:
             return False
         if os.getpid() == self._owner:
             return self.process.poll() is None
-        # a worker sharing it is not its parent and cannot wait for it
-        for line in _status(self.process.pid) or ("State:\tX",):
-            if line.startswith("State:"):
-                return line.split()[1] not in ("Z", "X")
-        return False
+        return _running(self.process.pid)  # a worker sharing it cannot wait for it
 
     def new_scratch(self) -> Path:
         """An empty scratch folder for one kernel (``home`` and ``ipc``, the kernel's own)."""
@@ -393,10 +396,7 @@ class ForkedKernel:
             return False
         if self._pidfd is not None:  # readable once the process has ended
             return not select.select([self._pidfd], [], [], 0)[0]
-        for line in _status(self.pid) or ("State:\tX",):
-            if line.startswith("State:"):
-                return line.split()[1] not in ("Z", "X")
-        return False
+        return _running(self.pid)
 
     def client(self) -> BlockingKernelClient:
         client = BlockingKernelClient()
