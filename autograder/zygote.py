@@ -185,15 +185,22 @@ class Zygote:
         """This process's turn on the zygote's pipes (another worker may hold it while its
         zygote loads: up to STARTUP_TIMEOUT).
 
-        Ctrl-C and SIGTERM wait until the turn is over (a request takes milliseconds, loading
-        the zygote about a second). Raised in between, right after the lock was taken and
-        before the code that gives it back, they would keep it taken for good, and the other
-        workers would wait for it: when both workers of a class were stopped at once, the
-        grader hung in 1 run of 3 (the worker woken by the other's release took the lock, then
-        raised).
+        Ctrl-C and SIGTERM are handled when the turn is over (a request takes milliseconds,
+        loading the zygote about a second). Raised in between, right after the lock was taken
+        and before the code that gives it back, they would keep it taken for good, and the
+        other workers would wait for it: when both workers of a class were stopped at once,
+        the grader hung in 1 run of 3 (the worker woken by the other's release took the lock,
+        then raised). Blocking the signals is not enough: another thread of the process may
+        receive them, and Python then raises in the main thread all the same; so their
+        handlers are replaced for the turn by one that notes them.
         """
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED_SIGNALS)
+        noted: list[int] = []
+        replaced = {}
+        if threading.current_thread() is threading.main_thread():  # where handlers run
+            replaced = {number: signal.getsignal(number) for number in DEFERRED_SIGNALS}
         try:
+            for number in replaced:
+                signal.signal(number, lambda number, frame: noted.append(number))
             if not self._lock.acquire(timeout=2 * STARTUP_TIMEOUT):
                 raise ZygoteUnavailable("the zygote stayed busy")
             try:
@@ -201,7 +208,10 @@ class Zygote:
             finally:
                 self._lock.release()
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            for number, handler in replaced.items():
+                signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+            for number in noted:
+                signal.raise_signal(number)  # handled now, as it would have been
 
     def _send(self, request: dict, ident: str | None = None) -> str:
         """Write ``request`` with an id of its own (``ident``, or a new one); returns the id."""
