@@ -318,11 +318,16 @@ def remove_stale_cgroups() -> list[Path]:
     return removed
 
 
-def process_groups_available() -> bool:
-    """Whether :func:`make_cgroups` can cap a group's processes here (a writable cgroup v1
-    ``pids`` hierarchy)."""
-    hierarchy = CGROUP_ROOT / "pids"
+def _writable(controller: str) -> bool:
+    """Whether the cgroup v1 hierarchy of ``controller`` is mounted and this process may make
+    groups in it."""
+    hierarchy = CGROUP_ROOT / controller
     return (hierarchy / "cgroup.procs").exists() and os.access(hierarchy, os.W_OK)
+
+
+def process_groups_available() -> bool:
+    """Whether :func:`make_cgroups` can cap a group's processes here."""
+    return _writable("pids")
 
 
 def make_cgroups(name: str, nproc: int) -> list[Path]:
@@ -332,10 +337,9 @@ def make_cgroups(name: str, nproc: int) -> list[Path]:
     made = []
     for controller in CGROUP_CONTROLLERS:
         limits = {"pids.max": str(nproc)} if controller == "pids" else {}
-        hierarchy = CGROUP_ROOT / controller
-        if not ((hierarchy / "cgroup.procs").exists() and os.access(hierarchy, os.W_OK)):
+        if not _writable(controller):
             continue
-        group = hierarchy / name
+        group = CGROUP_ROOT / controller / name
         try:
             group.mkdir()
         except OSError:
