@@ -13,6 +13,9 @@ busy on average (CPU seconds / wall seconds). One worker starts the next submiss
 while it grades the current one, so it can keep more than one core busy; where it keeps both
 busy, a second worker cannot make grading much faster on two cores. The cores-busy column shows
 whether that is the case, and the ratio of CPU seconds whether a second worker adds work.
+Between the runs it also times work that needs no coordination at all (fresh Pythons importing
+the kernel's modules) one and two at a time: what a second core gives this machine at best,
+which on a virtual machine can be well under 2x.
 
 CPU time is read from a ``cpuacct`` control group made for each run where the machine lets the
 benchmark make one (exact; the kernels' sandboxes stay inside it), otherwise from sampling
@@ -190,6 +193,39 @@ def measured_run(command: list[str], *, check: bool, cwd: Path, env: dict) -> di
     return {"wall": wall, "cpu": cpu, **{f"{kind} cpu": split[kind] for kind in KINDS}}
 
 
+# work of the kind grading is made of, parallel by construction: a fresh Python importing what a
+# kernel of the course imports (reading and unmarshalling modules, allocating objects)
+PARALLEL_PROBE = [
+    sys.executable,
+    "-c",
+    "import numpy, matplotlib.pyplot, ipykernel.kernelapp, course_lib",
+]
+
+
+PROBES = 4  # of them each way, in each repeat
+
+
+def time_parallel_probe(jobs: int) -> tuple[float, float]:
+    """Wall seconds to run :data:`PARALLEL_PROBE` ``jobs`` times one at a time, and ``jobs``
+    times two at a time: their ratio is what a second core gives this machine for work that
+    needs no coordination at all. On a virtual machine whose two cores share a physical one,
+    or its caches and memory bandwidth, it is well under 2."""
+
+    def batch(at_once: int) -> float:
+        started = time.perf_counter()
+        for _ in range(jobs // at_once):
+            probes = [
+                subprocess.Popen(PARALLEL_PROBE, cwd=ROOT, stdout=subprocess.DEVNULL)
+                for _ in range(at_once)
+            ]
+            for probe in probes:
+                if probe.wait():
+                    raise subprocess.CalledProcessError(probe.returncode, PARALLEL_PROBE)
+        return time.perf_counter() - started
+
+    return batch(1), batch(2)
+
+
 def _env(course: Path) -> dict:
     return dict(
         os.environ,
@@ -259,11 +295,15 @@ def main(argv=None) -> dict[str, dict[str, float]]:
         work = Path(tmp)
         students = make_submissions(work / "submitted", max(1, args.students), max(1, args.copies))
         runs: dict[str, list[dict[str, float]]] = {"workers 1": [], "workers 2": []}
-        for _ in range(max(1, args.repeats)):  # in turn, so that both see the same load
+        alone = paired = 0.0
+        for _ in range(max(1, args.repeats)):  # in turn, so that all see the same load
             for workers in (1, 2):
                 runs[f"workers {workers}"].append(
                     time_course_grader(work / "submitted", workers, work)
                 )
+            if (os.cpu_count() or 1) >= 2:
+                one_at_a_time, two_at_a_time = time_parallel_probe(PROBES)
+                alone, paired = alone + one_at_a_time, paired + two_at_a_time
         timings = {way: min(each, key=lambda run: run["wall"]) for way, each in runs.items()}
         for way, each in runs.items():
             walls = ", ".join(f"{run['wall']:.1f}" for run in each)
@@ -320,6 +360,12 @@ def main(argv=None) -> dict[str, dict[str, float]]:
             f"{one['wall'] / (two['cpu'] / 2):.2f}x one worker (they kept "
             f"{two['cpu'] / two['wall']:.2f} cores busy; one worker, "
             f"{one['cpu'] / one['wall']:.2f})"
+        )
+    if paired:
+        print(
+            f"  this machine's own ceiling: {alone / paired:.2f}x ({PROBES * max(1, args.repeats)}"
+            " fresh Pythons importing NumPy, matplotlib, ipykernel and course_lib, run two at"
+            " a time vs one at a time, between the runs above)"
         )
     print(
         "load average (1, 5, 15 min) before: "
