@@ -21,7 +21,8 @@ Each kernel is made fresh, in this order:
 4. the kernel drops every capability (so it cannot undo step 2: umount needs one, and in a user
    namespace of its own every inherited mount is locked), reseeds NumPy's legacy global
    generator from the operating system as a fresh import does, and starts ipykernel on the
-   connection file the grader wrote.
+   connection file the grader wrote (with its command-line options as the zygote parsed them
+   once for all its kernels).
 
 Every process here is non-dumpable (``PR_SET_DUMPABLE`` 0): a kernel cannot read or trace this
 process or another kernel through ``/proc``, and PIDs it passes to ``kill`` or ``ptrace`` are
@@ -184,8 +185,34 @@ def _die_with_parent(alive_fd: int) -> None:
     os.close(alive_fd)
 
 
-def _start_kernel(request: dict) -> None:
-    """In the kernel's own process: become the fresh kernel of ``request`` (never returns)."""
+def _kernel_app(options: list, made: dict):
+    """ipykernel's application with the command-line options ``options`` parsed once, here in
+    the zygote, for every kernel it forks (``made``: the classes made so far, by options): to
+    parse them, traitlets builds an argparse parser of every configurable class, several
+    milliseconds of each kernel's CPU, and so does making a subclass of it."""
+    key = tuple(options)
+    if key not in made:
+        from ipykernel.kernelapp import IPKernelApp
+
+        parser = IPKernelApp()  # not the singleton: only its command line is used
+        try:
+            parser.parse_command_line(list(options))
+        except SystemExit:  # traitlets reports a bad option by exiting
+            raise ValueError(f"ipykernel does not take the options {options}") from None
+        config = parser.cli_config
+
+        class KernelApp(IPKernelApp):
+            def parse_command_line(self, argv=None) -> None:
+                self.argv, self.extra_args, self.cli_config = [], [], config
+                self.update_config(config)
+
+        made[key] = KernelApp
+    return made[key]
+
+
+def _start_kernel(request: dict, app_class) -> None:
+    """In the kernel's own process: become the fresh kernel of ``request``, an instance of
+    ``app_class`` (:func:`_kernel_app`; never returns)."""
     _drop_capabilities()
     os.setsid()
     home = os.path.join(request["scratch"], "home")
@@ -194,15 +221,13 @@ def _start_kernel(request: dict) -> None:
     numpy = sys.modules.get("numpy")
     if numpy is not None:  # a fresh import seeds it from the operating system: so does this
         numpy.random.set_state(numpy.random.RandomState().get_state())
-    from ipykernel.kernelapp import IPKernelApp
-
-    app = IPKernelApp.instance()
-    app.initialize(["-f", request["connection_file"], *request["options"]])
+    app = app_class.instance(connection_file=request["connection_file"])
+    app.initialize([])
     app.start()
     os._exit(0)
 
 
-def _child(request: dict, spool: str, kept: list) -> None:
+def _child(request: dict, spool: str, kept: list, app_class) -> None:
     """The first child: new namespaces, a fresh ``/tmp``, then the PID namespace's first
     process, which starts the kernel and ends with it (never returns)."""
     os.setsid()
@@ -218,7 +243,7 @@ def _child(request: dict, spool: str, kept: list) -> None:
         if kernel == 0:
             os.close(alive_write)
             _die_with_parent(alive_read)
-            _start_kernel(request)
+            _start_kernel(request, app_class)
         os.close(alive_read)
         _drop_capabilities()
         while True:
@@ -230,9 +255,10 @@ def _child(request: dict, spool: str, kept: list) -> None:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _fork(request: dict, spool: str, kept: list, go: dict) -> int:
-    """Fork the first child for ``request``; it waits until :func:`_go` (the grader has put it
-    in control groups of its own, so that all it starts is in them)."""
+def _fork(request: dict, spool: str, kept: list, go: dict, app_class) -> int:
+    """Fork the first child for ``request`` (its kernel an instance of ``app_class``); it
+    waits until :func:`_go` (the grader has put it in control groups of its own, so that all it
+    starts is in them)."""
     go_read, go_write = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -245,7 +271,7 @@ def _fork(request: dict, spool: str, kept: list, go: dict) -> int:
             if os.read(3, 1) != b"g":  # the zygote ended, or the grader gave up on this kernel
                 os._exit(1)
             os.close(3)
-            _child(request, spool, kept)
+            _child(request, spool, kept, app_class)
         except BaseException:  # the grader reports it: the kernel died while starting
             import traceback
 
@@ -316,13 +342,17 @@ def main() -> None:
         return
     answer({"ready": True}, load)
     go: dict[int, int] = {}  # the pipe each forked child waits on, by its PID
+    apps: dict[tuple, type] = {}  # the kernels' application, by their command line
     for line in requests:
         request = json.loads(line)
         reply = {}
         if "fork" in request:
             try:
-                reply = {"pid": _fork(request["fork"], settings["spool"], settings["kept"], go)}
-            except OSError as error:  # the process limit, reached by a kernel still dying
+                fork = request["fork"]
+                app_class = _kernel_app(fork["options"], apps)
+                reply = {"pid": _fork(fork, settings["spool"], settings["kept"], go, app_class)}
+            except (OSError, ValueError) as error:  # the process limit, reached by a kernel
+                # still dying; options ipykernel does not take
                 reply = {"error": f"{type(error).__name__}: {error}"}
         elif "go" in request:
             _go(int(request["go"]), go)

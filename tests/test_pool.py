@@ -615,6 +615,48 @@ def test_an_answer_nobody_read_is_not_taken_for_the_next_one(copy):
 
 
 @pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
+def test_forked_kernels_get_their_command_line_options_and_a_bad_one_is_refused(copy):
+    """The zygote parses the kernels' options once and hands the result to every kernel it
+    forks: each kernel has them (and its own connection file); other options make other
+    kernels; an option ipykernel does not take is refused, and the zygote goes on."""
+    from autograder.zygote import Zygote, ZygoteUnavailable, write_kernel_connection
+
+    settings = "get_ipython().history_manager.hist_file, get_ipython().ast_node_interactivity"
+    zygote = Zygote(copy=copy, memory_bytes=2**31, preload=("numpy",))
+    try:
+        printed = []
+        for options in [
+            runner.KERNEL_OPTIONS,
+            (*runner.KERNEL_OPTIONS, "--InteractiveShell.ast_node_interactivity=all"),
+            runner.KERNEL_OPTIONS,
+        ]:
+            session = runner.KernelSession(copy=copy, zygote=zygote)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(runner, "KERNEL_OPTIONS", options)
+                session.launch()
+            session.begin()
+            printed.append(_printed(session.run(f"print({settings})")).strip())
+            session.close()
+        assert printed == [
+            ":memory: last_expr",
+            ":memory: all",
+            ":memory: last_expr",
+        ]
+        scratch = zygote.new_scratch()
+        connection = write_kernel_connection(scratch / "ipc", zygote.sandbox.give)
+        with pytest.raises(ZygoteUnavailable, match="no-such-option"):
+            zygote.fork(scratch, connection, {}, ("--no-such-option",))
+        assert zygote.alive() and zygote.forked == 3
+        session = runner.KernelSession(copy=copy, zygote=zygote)
+        session.launch()
+        session.begin()
+        assert _printed(session.run("print(6 * 7)")).strip() == "42"
+        session.close()
+    finally:
+        zygote.close()
+
+
+@pytest.mark.skipif(not SANDBOXED, reason="kernels are forked in the sandbox only")
 def test_a_shared_zygote_that_ended_is_replaced_by_one_of_the_pools_own(copy):
     from autograder import pool as pools
 
