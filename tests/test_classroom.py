@@ -132,7 +132,18 @@ def test_csv_has_one_row_per_notebook_and_a_column_per_test(graded_class):
         rows = list(csv.DictReader(stream))
     assert len(rows) == 30
     assert list(rows[0])[:5] == ["student", "notebook", "score", "max_score", "seed"]
-    assert {"dropout_forward", "equivalent_standard_lr"} <= set(rows[0])
+    # a column per test, in the order of the notebook's graded cells
+    import nbformat
+
+    source = nbformat.read(ROOT / "autograder" / "course" / "source" / NB / f"{NB}.ipynb", 4)
+    tests = [
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in source.cells
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    assert list(rows[0])[5:] == tests and {"dropout_forward", "equivalent_standard_lr"} <= set(
+        tests
+    )
     by_student = {row["student"]: row for row in rows}
     assert by_student["s15_forward_wrong"]["dropout_forward"] == "0.0"
     assert by_student["s15_forward_wrong"]["equivalent_standard_lr"] == "2.0"
