@@ -132,7 +132,7 @@ def _judge_call(session: KernelSession, call, seed: int) -> exercises.Judgement 
     if "failure" in payload:
         return "failed", str(payload["failure"])
     try:
-        observed = wire.decode(payload.get("observed"))
+        observed = wire.decode(payload.get("observed"), outcome.buffers)
         return exercises.get(call.exercise).judge(observed, call_seed, call.hidden)
     except Exception as error:  # malformed or forged observations
         return "failed", (

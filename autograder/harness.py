@@ -12,7 +12,9 @@ from __future__ import annotations
 
 
 def probe(name: str, fn, seed: int, hidden: bool) -> dict:
-    """Run the probe of exercise ``name`` on ``fn``; return the payload to display."""
+    """Run the probe of exercise ``name`` on ``fn``; return the payload to display: what it
+    observed as JSON (``observed``), the bytes of its arrays apart (``buffers``, see
+    :mod:`autograder.wire`), or the ``failure`` it reported."""
     from course_lib.checks import CheckFailure
 
     from . import exercises, wire
@@ -21,18 +23,28 @@ def probe(name: str, fn, seed: int, hidden: bool) -> dict:
         observed = exercises.get(name).probe(fn, seed, hidden)
     except CheckFailure as error:
         return {"failure": str(error)}
+    buffers: list[bytes] = []
     try:
-        return {"observed": wire.encode(observed)}
+        return {"observed": wire.encode(observed, buffers), "buffers": buffers}
     except wire.WireError as error:
         return {"failure": f"the results of {name} could not be read: {error}"}
 
 
 def display_probe(name: str, fn, seed: int, hidden: bool) -> None:
-    from IPython.display import display
+    """Display the payload of :func:`probe` as the kernel's display publisher does, but with
+    its ``buffers`` as the message's binary buffers (a display's data must be JSON)."""
+    from IPython import get_ipython
 
     from . import wire
 
-    display({wire.MIME: probe(name, fn, seed, hidden)}, raw=True)
+    payload = probe(name, fn, seed, hidden)
+    buffers = payload.pop("buffers", []) if isinstance(payload, dict) else []
+    publisher = get_ipython().display_pub  # pyright: ignore[reportOptionalMemberAccess]
+    session = publisher.session
+    content = {"data": {wire.MIME: payload}, "metadata": {}, "transient": {}}
+    message = session.msg("display_data", content, parent=publisher.parent_header)
+    publisher._flush_streams()  # what the cell printed first comes first, as with display()
+    session.send(publisher.pub_socket, message, ident=publisher.topic, buffers=buffers)
 
 
 def preload(modules: tuple[str, ...]) -> None:

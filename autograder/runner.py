@@ -119,6 +119,7 @@ class CellOutcome:
     error: str = ""
     payload: dict | None = None
     outputs: list = field(default_factory=list)  # nbformat outputs, the probe's payload excluded
+    buffers: list = field(default_factory=list)  # the binary buffers of the payload's message
 
 
 class _Outputs:
@@ -400,7 +401,7 @@ class KernelSession:
         assert km is not None and kc is not None, "the kernel is started by __enter__"
         msg_id = kc.execute(source, silent=silent, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + self.timeout
-        errors, payload, outputs = [], None, _Outputs()
+        errors, payload, buffers, outputs = [], None, [], _Outputs()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -423,7 +424,7 @@ class KernelSession:
             if kind == "error":
                 errors.append(f"{content.get('ename')}: {content.get('evalue')}")
             if kind == "display_data" and wire.MIME in content.get("data", {}):
-                payload = content["data"][wire.MIME]
+                payload, buffers = content["data"][wire.MIME], message.get("buffers") or []
             elif kind in ("stream", "display_data", "execute_result", "error"):
                 outputs.add(message)
             elif kind == "clear_output":
@@ -431,8 +432,8 @@ class KernelSession:
             elif kind == "status" and content.get("execution_state") == "idle":
                 break
         if errors:
-            return CellOutcome("error", errors[0], payload, outputs.outputs)
-        return CellOutcome("ok", payload=payload, outputs=outputs.outputs)
+            return CellOutcome("error", errors[0], payload, outputs.outputs, buffers)
+        return CellOutcome("ok", payload=payload, outputs=outputs.outputs, buffers=buffers)
 
     def run(self, source: str, *, remember: bool = True) -> CellOutcome:
         """Execute ``source``; after a timeout or crash restart and replay what came before."""

@@ -310,14 +310,14 @@ FORGERIES = {
     "forge_checks": MONKEYPATCH_CHECKS,
     "forge_display": NO_SCALING
     + """
-import IPython.display, IPython.core.display_functions as _functions
-_real_display = _functions.display
-def _forged(*objects, **kwargs):
-    objects = [{key: {"observed": "{}", "reference": False} for key in obj}
-               if isinstance(obj, dict) and any("dropout-course" in key for key in obj) else obj
-               for obj in objects]
-    _real_display(*objects, **kwargs)
-IPython.display.display = _functions.display = _forged
+_session = get_ipython().display_pub.session
+_real_send = _session.send
+def _forged(stream, message, *args, **kwargs):
+    data = message.get("content", {}).get("data", {}) if isinstance(message, dict) else {}
+    for key in [key for key in data if "dropout-course" in key]:
+        data[key], kwargs["buffers"] = {"observed": "{}", "reference": False}, []
+    return _real_send(stream, message, *args, **kwargs)
+_session.send = _forged
 """,
     "forge_harness": NO_SCALING
     + """
@@ -644,6 +644,14 @@ def test_a_fork_bomb_costs_only_its_own_test(hostile_class):
     tests = {t["id"]: t for t in hostile_class["results"]["fork_bomb"]["tests"]}
     assert tests["dropout_forward"]["points"] == 0
     assert tests["equivalent_standard_lr"]["status"] == "passed"
+
+
+def test_observations_rewritten_on_their_way_out_of_the_kernel_are_judged_as_sent(hostile_class):
+    """The forged sender reached the probe's message (its observations are the forger's empty
+    ones, not the wrong function's), and what it sent failed."""
+    test = hostile_class["results"]["forge_display"]["tests"][0]
+    assert test["id"] == "dropout_forward" and test["status"] == "failed"
+    assert "the results could not be checked" in test["message"], test["message"]
 
 
 def test_replayed_observations_for_a_guessed_seed_fail(hostile_class):
