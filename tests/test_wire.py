@@ -292,7 +292,8 @@ def _buffered_payload(*indices) -> str:
 
 def test_a_buffer_is_read_once_at_most():
     """Else one small buffer named by many arrays would fill the grader's memory."""
-    assert len(decode(_buffered_payload(0, 1), [b"abcd", b"efgh"])) == 2
+    arrays: Any = decode(_buffered_payload(0, 1), [b"abcd", b"efgh"])
+    assert [bytes(array) for array in arrays] == [b"abcd", b"efgh"]
     with pytest.raises(WireError, match="buffer 0 read twice"):
         decode(_buffered_payload(0, 0), [b"abcd"])
     with pytest.raises(WireError, match="buffer 1 read twice"):
@@ -325,7 +326,8 @@ def test_a_buffer_that_is_not_bytes(buffer):
 def test_buffers_over_the_size_limit(monkeypatch):
     text = _buffered_payload(0)
     monkeypatch.setattr(wire, "MAX_BYTES", len(text) + 1)
-    assert len(decode(text, [b"abcd", b"e" * (len(text) - 3)])) == 1
+    arrays: Any = decode(text, [b"abcd", b"e" * (len(text) - 3)])
+    assert [bytes(array) for array in arrays] == [b"abcd"]
     with pytest.raises(WireError, match="buffers too large"):  # even one the payload never reads
         decode(text, [b"abcd", b"e" * (len(text) - 2)])
 
