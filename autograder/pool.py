@@ -363,6 +363,7 @@ class KernelPool:
             zygote.close()
         for zygote in list(_shared.values()):  # kernels a fork was interrupted before handing
             zygote.shutdown_kernels()
+        sandboxing.remove_leaving_cgroups()  # of the kernels killed without waiting for it
 
 
 _process_pool: KernelPool | None = None

@@ -345,9 +345,11 @@ class Zygote:
         return kernel
 
     def shutdown_kernels(self) -> None:
-        """Shut down every kernel this process had the zygote fork and has not shut down."""
+        """Shut down every kernel this process had the zygote fork and has not shut down, and
+        remove the control groups of every kernel this process shut down."""
         for kernel in list(self.kernels):
             kernel.shutdown_kernel()
+        sandboxing.remove_leaving_cgroups()
 
     def close(self) -> None:
         """End the zygote, every kernel it forked and its sandbox; remove its folders and every
@@ -429,9 +431,10 @@ class ForkedKernel:
             if self.zygote.alive():
                 with contextlib.suppress(ZygoteUnavailable):
                     self.zygote._ask({"reap": self.inner_pid})
-        # once the rest of its processes have left them; by name, and again on a second call,
-        # for groups being made, or a shutdown, that Ctrl-C or SIGTERM interrupted
-        sandboxing.remove_cgroups_named(self.cgroup_name)
+        # once the rest of its processes have left them, without waiting for it (a closing
+        # pool or zygote waits for the last ones); by name, and again on a second call, for
+        # groups being made, or a shutdown, that Ctrl-C or SIGTERM interrupted
+        sandboxing.remove_cgroups_named(self.cgroup_name, wait=False)
         self.cgroups = []
         self.zygote.kernels.discard(self)
 

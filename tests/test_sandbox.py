@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -297,6 +298,44 @@ def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_pat
 
 
 @pytest.mark.slow
+def test_groups_not_left_yet_by_their_killed_processes_are_removed_later():
+    """A forked kernel's grader does not wait for its killed processes to leave their groups:
+    the next groups it makes remove those they have left, and a closing pool waits for the
+    rest."""
+    if not os.access(sandbox.CGROUP_ROOT / "pids", os.W_OK):
+        pytest.skip("no writable cgroup v1 pids hierarchy on this machine")
+    names = [f"{sandbox.CGROUP_PREFIX}{os.getpid()}-later{i}" for i in range(2)]
+    processes: list[subprocess.Popen] = []
+    try:
+        made = []
+        for name in names:
+            groups = sandbox.make_cgroups(name, 64)
+            assert groups
+            processes.append(subprocess.Popen(["sleep", "600"]))
+            for group in groups:
+                (group / "cgroup.procs").write_text(str(processes[-1].pid))
+            sandbox.remove_cgroups_named(name, wait=False)
+            assert all(group.exists() for group in groups)  # its process is still in them
+            assert set(groups) <= sandbox._leaving
+            made.append(groups)
+        processes[0].kill()
+        processes[0].wait()
+        sandbox.make_cgroups(names[0] + "-next", 64)
+        sandbox.remove_cgroups_named(names[0] + "-next")
+        assert not any(group.exists() for group in made[0])
+        assert not set(made[0]) & sandbox._leaving
+        assert all(group.exists() for group in made[1])
+        threading.Timer(0.3, processes[1].kill).start()
+        sandbox.remove_leaving_cgroups()  # waits for it
+        assert not any(group.exists() for group in made[1]) and not sandbox._leaving
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+        for name in names:
+            sandbox.remove_cgroups_named(name)
+
+
 def test_control_groups_are_removed_even_with_a_process_left_or_a_grader_killed(tmp_path):
     hierarchy = sandbox.CGROUP_ROOT / "pids"
     if not os.access(hierarchy, os.W_OK):
