@@ -28,6 +28,7 @@ import csv
 import json
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -152,6 +153,48 @@ def grade_job(job: Job) -> Graded:
     return graded
 
 
+# Ctrl-C and SIGTERM in a worker of the process pool (see _run): raised while it grades, noted
+# while the pool's own code runs
+STOPS = (signal.SIGINT, signal.SIGTERM)
+_worker = {"grading": False, "noted": None}
+
+
+def _worker_stop(signum, frame) -> None:
+    if not _worker["grading"]:
+        _worker["noted"] = signum
+        return
+    _worker["grading"] = False  # a second signal, while this one unwinds, is only noted
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _worker_started() -> None:
+    """In each worker of the process pool, first: Ctrl-C and SIGTERM raise only while the
+    worker grades (:func:`_grade_in_worker`), as in the grader; else they are noted.
+
+    The pool's own code in the worker reads jobs from a pipe and writes results to another,
+    both shared by all workers: an exception raised by a signal in the middle of a read or a
+    write can leave half a message there, and the grader, or another worker, wait for the rest
+    for good (a grader stopped with SIGTERM once hung in a test run, and this is a way it can).
+    A worker stopped between jobs starts no other: the grader, stopped too, cancels them and
+    ends the workers.
+    """
+    for signum in STOPS:
+        signal.signal(signum, _worker_stop)
+
+
+def _grade_in_worker(job: Job) -> Graded:
+    """:func:`grade_job` in a worker of the process pool (see :func:`_worker_started`)."""
+    _worker["grading"] = True
+    try:
+        if _worker["noted"] is not None:
+            _worker_stop(_worker["noted"], None)
+        return grade_job(job)
+    finally:
+        _worker["grading"] = False
+
+
 def start_ahead(jobs: list[Job], workers: int | None = None, scheduler: str | None = None):
     """With one worker, start the first notebook's zygote in this process's pool now (or,
     where kernels are not forked, launch its first kernel).
@@ -225,8 +268,10 @@ def _run(
             for assignment in sorted({job.assignment for job in jobs}):
                 exercises.load_notebook(assignment)
             fork = multiprocessing.get_context("fork")  # the workers inherit the zygotes
-            with ProcessPoolExecutor(max_workers=workers, mp_context=fork) as pool:
-                futures = {pool.submit(grade_job, job): job for job in jobs}
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=fork, initializer=_worker_started
+            ) as pool:
+                futures = {pool.submit(_grade_in_worker, job): job for job in jobs}
                 try:
                     started()
                     for future in as_completed(futures):

@@ -105,3 +105,45 @@ def test_the_command_exits_after_its_exit_handlers_without_the_teardown():
     )
     assert result.returncode == 3, result.stderr
     assert result.stdout == "x" * 200_000 + "handler ran"
+
+
+def test_a_workers_stop_raises_only_while_it_grades(monkeypatch):
+    """In a worker of the process pool, Ctrl-C or SIGTERM between jobs (while the pool's own
+    code reads a job or writes a result through the pipes the workers share) is only noted,
+    and stops the next job before it starts; while a job is graded it raises, once."""
+    import os
+    import signal
+
+    graded = []
+    jobs = {
+        name: classroom.Job(name, "nb", f"{name}.ipynb", 1, True, 60, 2**31, "source")
+        for name in ("first", "interrupted", "never")
+    }
+
+    def grade_job(job):
+        graded.append(job.student)
+        if job.student == "interrupted":
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+            finally:
+                os.kill(os.getpid(), signal.SIGINT)  # while the first unwinds: noted only
+        return job
+
+    monkeypatch.setattr(classroom, "grade_job", grade_job)
+    monkeypatch.setattr(classroom, "_worker", {"grading": False, "noted": None})
+    before = {signum: signal.getsignal(signum) for signum in classroom.STOPS}
+    try:
+        classroom._worker_started()
+        assert classroom._grade_in_worker(jobs["first"]) is jobs["first"]
+        with pytest.raises(SystemExit) as stopped:
+            classroom._grade_in_worker(jobs["interrupted"])
+        assert stopped.value.code == 128 + signal.SIGTERM
+        assert classroom._worker == {"grading": False, "noted": signal.SIGINT}
+        os.kill(os.getpid(), signal.SIGTERM)  # between jobs: noted, nothing raised
+        assert classroom._worker["noted"] == signal.SIGTERM
+        with pytest.raises(SystemExit):
+            classroom._grade_in_worker(jobs["never"])
+        assert graded == ["first", "interrupted"]
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
