@@ -534,6 +534,17 @@ def _printed(outcome) -> str:
     return "".join(each.get("text", "") for each in outcome.outputs)
 
 
+def _printed_in_a_kernel_of(zygote, copy, source: str) -> str:
+    """What ``source`` prints in a kernel forked by ``zygote`` (closed afterwards)."""
+    session = runner.KernelSession(copy=copy, zygote=zygote)
+    try:
+        session.launch()
+        session.begin()
+        return _printed(session.run(source)).strip()
+    finally:
+        session.close()
+
+
 def _in_worker(zygote, copy, answers) -> None:
     """In a forked process: a kernel from ``zygote``, its PID and a cell's output to ``answers``;
     then close this process's share of the zygote (which must leave the zygote running)."""
@@ -588,11 +599,7 @@ def test_a_shared_zygote_loads_when_asked_and_serves_the_processes_forked_after_
         workers_pids = {worker.pid for worker in workers if worker.pid is not None}
         assert _cgroups_of(workers_pids) == []
         # still serving its maker after both workers closed their share
-        session = runner.KernelSession(copy=copy, zygote=zygote)
-        session.launch()
-        session.begin()
-        assert _printed(session.run("print(1 + 1)")).strip() == "2"
-        session.close()
+        assert _printed_in_a_kernel_of(zygote, copy, "print(1 + 1)") == "2"
     finally:
         zygote.close()
     assert _none_left(besides=before)
@@ -634,13 +641,9 @@ def test_forked_kernels_get_their_command_line_options_and_a_bad_one_is_refused(
             (*runner.KERNEL_OPTIONS, "--InteractiveShell.ast_node_interactivity=all"),
             runner.KERNEL_OPTIONS,
         ]:
-            session = runner.KernelSession(copy=copy, zygote=zygote)
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(runner, "KERNEL_OPTIONS", options)
-                session.launch()
-            session.begin()
-            printed.append(_printed(session.run(f"print({settings})")).strip())
-            session.close()
+                printed.append(_printed_in_a_kernel_of(zygote, copy, f"print({settings})"))
         assert printed == [
             ":memory: last_expr",
             ":memory: all",
@@ -651,11 +654,7 @@ def test_forked_kernels_get_their_command_line_options_and_a_bad_one_is_refused(
         with pytest.raises(ZygoteUnavailable, match="no-such-option"):
             zygote.fork(scratch, connection, {}, ("--no-such-option",))
         assert zygote.alive() and zygote.forked == 3
-        session = runner.KernelSession(copy=copy, zygote=zygote)
-        session.launch()
-        session.begin()
-        assert _printed(session.run("print(6 * 7)")).strip() == "42"
-        session.close()
+        assert _printed_in_a_kernel_of(zygote, copy, "print(6 * 7)") == "42"
     finally:
         zygote.close()
 
