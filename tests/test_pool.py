@@ -438,6 +438,9 @@ def test_a_forked_kernel_leaves_nothing_for_the_next_and_cannot_reach_it(
         pid = _kernel_pid(first)
         if SANDBOXED:  # namespaces of its own: not those of the kernel waiting for the next
             waiting = next(iter(pool._waiting.values()))
+            # which may still be making them, on a busy machine (its first process has no PID
+            # namespace for its children until the namespace's first process runs)
+            waiting._wait_ready()
             for kind in ("mnt", "net", "ipc", "pid_for_children"):
                 ours, theirs = (os.readlink(f"/proc/{p}/ns/{kind}") for p in (pid, waiting.km.pid))
                 assert ours != theirs, kind
