@@ -113,7 +113,7 @@ def classroom():
     hub = subprocess.Popen(
         [sys.executable, "-m", "autograder.hub", "--port", str(port), "--root", str(root),
          "--instructor", instructor, "--students", ",".join(students.values()),
-         "--password", PASSWORD],
+         f"--password={PASSWORD}"],  # one form: a random password may begin with "-"
         stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 900  # the environment's first install takes a few minutes
