@@ -32,10 +32,13 @@ import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import process as futures_process
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import autograded, exercises, feedback, report
+from . import autograded, exercises, feedback, report, signals
+from . import sandbox as sandboxing
 from .assemble import assemble
 from .grading import (
     COURSE_DIR,
@@ -153,43 +156,70 @@ def grade_job(job: Job) -> Graded:
     return graded
 
 
-# Ctrl-C and SIGTERM in a worker of the process pool (see _run): raised while it grades, noted
-# while the pool's own code runs
-STOPS = (signal.SIGINT, signal.SIGTERM)
-_worker = {"grading": False, "noted": None}
+# Ctrl-C and SIGTERM in a worker of the process pool (see _worker_started)
+_worker = {"grading": False, "sending": False, "noted": None}
+# how long a result being written may take once a worker is stopped (seconds)
+SENDING_GRACE = 10.0
 
 
 def _worker_stop(signum, frame) -> None:
-    if not _worker["grading"]:
-        _worker["noted"] = signum
+    if _worker["noted"] is not None:  # stopping already: another signal changes nothing
         return
-    _worker["grading"] = False  # a second signal, while this one unwinds, is only noted
-    if signum == signal.SIGINT:
+    _worker["noted"] = signum
+    if _worker["sending"]:  # it ends once its result is written whole (_worker_sent), or
+        # once it is clear that nobody reads it (a process pool that broke ends its workers
+        # without reading what they write)
+        signal.signal(signal.SIGALRM, _worker_end)
+        signal.setitimer(signal.ITIMER_REAL, SENDING_GRACE)
+        return
+    if _worker["grading"] and signum == signal.SIGINT:
         raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
+    _worker_end()
+
+
+def _worker_end(*signal_and_frame) -> None:
+    raise SystemExit(128 + (_worker["noted"] or signal.SIGTERM))
 
 
 def _worker_started() -> None:
-    """In each worker of the process pool, first: Ctrl-C and SIGTERM raise only while the
-    worker grades (:func:`_grade_in_worker`), as in the grader; else they are noted.
+    """In each worker of the process pool, first: the first Ctrl-C or SIGTERM ends it, at once
+    (a job it grades raises, unwinds and is reported), except while it writes a result.
 
-    The pool's own code in the worker reads jobs from a pipe and writes results to another,
-    both shared by all workers: an exception raised by a signal in the middle of a read or a
-    write can leave half a message there, and the grader, or another worker, wait for the rest
-    for good (a grader stopped with SIGTERM once hung in a test run, and this is a way it can).
-    A worker stopped between jobs starts no other: the grader, stopped too, cancels them and
-    ends the workers.
+    The pool's own code in the worker writes results to a pipe that all workers share: an
+    exception raised by a signal in the middle of a write can leave half a message there, and
+    the grader waits for the rest for good. So a signal that comes while a result is written
+    ends the worker right after the write. A worker must end, and not only stop grading, on
+    its signal: the grader, stopped too, may not get to tell it to (its workers are forked
+    with the signals held back, but a process pool that broke ends its workers with SIGTERM
+    only), and it waits for its workers to end before it does.
     """
-    for signum in STOPS:
+    for signum in signals.STOPS:
         signal.signal(signum, _worker_stop)
+    send = getattr(futures_process, "_sendback_result", None)
+    if send is not None:  # Python 3.11 to 3.13 write every result through it
+
+        def sending(*args, **kwargs):
+            _worker["sending"] = True
+            try:
+                send(*args, **kwargs)
+            finally:
+                _worker["sending"] = False
+            _worker_sent()
+
+        futures_process._sendback_result = sending
+
+
+def _worker_sent() -> None:
+    """After a result is written: end the worker if a signal came meanwhile."""
+    if _worker["noted"] is not None:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # not in the middle of its pool's closing
+        _worker_end()
 
 
 def _grade_in_worker(job: Job) -> Graded:
     """:func:`grade_job` in a worker of the process pool (see :func:`_worker_started`)."""
     _worker["grading"] = True
     try:
-        if _worker["noted"] is not None:
-            _worker_stop(_worker["noted"], None)
         return grade_job(job)
     finally:
         _worker["grading"] = False
@@ -260,6 +290,7 @@ def _run(
         keys = {job: (copies[job.assignment], job.sandboxed, job.memory_bytes) for job in jobs}
         order = list(dict.fromkeys(keys.values()))
         left = collections.Counter(keys.values())
+        ours = set()  # the workers
         try:
             share_zygotes(order, workers=workers, load=order[0] if order else None)
             # the verdicts' modules of the notebooks graded, once here: the workers are forked
@@ -271,8 +302,15 @@ def _run(
             with ProcessPoolExecutor(
                 max_workers=workers, mp_context=fork, initializer=_worker_started
             ) as pool:
-                futures = {pool.submit(_grade_in_worker, job): job for job in jobs}
+                futures = {}
                 try:
+                    # the workers forked (at the first job) and every job handed out, whole:
+                    # cut in two by a signal, the pool could be left with workers it never
+                    # tells to end, and this process waits for them before it ends
+                    with signals.deferred():
+                        before = set(multiprocessing.active_children())
+                        futures = {pool.submit(_grade_in_worker, job): job for job in jobs}
+                        ours = set(multiprocessing.active_children()) - before
                     started()
                     for future in as_completed(futures):
                         key = keys[futures[future]]
@@ -284,11 +322,26 @@ def _run(
                         if len(coming) > 1 and left[coming[0]] <= workers:
                             load_shared_zygote(coming[1])
                         yield future.result()
-                finally:
+                except BaseException as error:
+                    # the workers end now, as on their own Ctrl-C (a job being graded unwinds
+                    # and kills its kernel), where a signal did not reach them (sent to this
+                    # process only) or where what stopped this process was not a signal
                     for future in futures:
                         future.cancel()
+                    for worker in ours:
+                        worker.terminate()
+                    if isinstance(error, BrokenProcessPool):
+                        raise GradingError(
+                            "a worker process of the grader ended abruptly (killed, or out of "
+                            "memory); the notebooks graded before it are kept: run the same "
+                            "command again to grade the rest"
+                        ) from error
+                    raise
         finally:
             close_shared_zygotes()
+            # the control groups of a worker killed before it removed its kernels' (which
+            # ended with their zygote)
+            sandboxing.remove_cgroups_of({worker.pid for worker in ours}.__contains__)
 
 
 def grade_jobs(

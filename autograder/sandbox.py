@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -302,6 +303,12 @@ def remove_stale_cgroups() -> list[Path]:
     """Remove the control groups that graders which no longer run left behind (a grader that
     was killed cleans up nothing); done once per process, before it makes its first group.
     Returns the groups removed."""
+    return remove_cgroups_of(lambda owner: not Path(f"/proc/{owner}").exists())
+
+
+def remove_cgroups_of(owners: Callable[[int], bool]) -> list[Path]:
+    """Remove the control groups made by the processes whose PID ``owners`` accepts (which
+    must have ended: a grading worker that was killed, say). Returns the groups removed."""
     removed = []
     for controller in CGROUP_CONTROLLERS:
         hierarchy = CGROUP_ROOT / controller
@@ -309,7 +316,7 @@ def remove_stale_cgroups() -> list[Path]:
             continue
         for group in hierarchy.glob(f"{CGROUP_PREFIX}*-*"):
             owner = group.name[len(CGROUP_PREFIX) :].split("-", 1)[0]
-            if owner.isdigit() and not Path(f"/proc/{owner}").exists() and remove_cgroup(group):
+            if owner.isdigit() and owners(int(owner)) and remove_cgroup(group):
                 removed.append(group)
     return removed
 

@@ -56,13 +56,13 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from . import sandbox as sandboxing
+from . import signals
 
 SERVER = Path(__file__).with_name("zygote_server.py")
 STARTUP_TIMEOUT = 60
 # what a zygote is doing, in a number that the processes sharing it all see
 STARTED, LOADING, READY, FAILED, CLOSED = range(5)
 LOAD = "load"  # the id of the one load request, whichever process sends it or reads its answer
-DEFERRED_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # while this process holds a zygote's lock
 
 
 class ZygoteUnavailable(RuntimeError):
@@ -190,28 +190,15 @@ class Zygote:
         and before the code that gives it back, they would keep it taken for good, and the
         other workers would wait for it: when both workers of a class were stopped at once,
         the grader hung in 1 run of 3 (the worker woken by the other's release took the lock,
-        then raised). Blocking the signals is not enough: another thread of the process may
-        receive them, and Python then raises in the main thread all the same; so their
-        handlers are replaced for the turn by one that notes them.
+        then raised).
         """
-        noted: list[int] = []
-        replaced = {}
-        if threading.current_thread() is threading.main_thread():  # where handlers run
-            replaced = {number: signal.getsignal(number) for number in DEFERRED_SIGNALS}
-        try:
-            for number in replaced:
-                signal.signal(number, lambda number, frame: noted.append(number))
+        with signals.deferred():
             if not self._lock.acquire(timeout=2 * STARTUP_TIMEOUT):
                 raise ZygoteUnavailable("the zygote stayed busy")
             try:
                 yield
             finally:
                 self._lock.release()
-        finally:
-            for number, handler in replaced.items():
-                signal.signal(number, handler if handler is not None else signal.SIG_DFL)
-            for number in noted:
-                signal.raise_signal(number)  # handled now, as it would have been
 
     def _send(self, request: dict, ident: str | None = None) -> str:
         """Write ``request`` with an id of its own (``ident``, or a new one); returns the id."""

@@ -4,6 +4,7 @@ report's charts (matplotlib) once the jobs are out, while the workers grade."""
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -107,17 +108,22 @@ def test_the_command_exits_after_its_exit_handlers_without_the_teardown():
     assert result.stdout == "x" * 200_000 + "handler ran"
 
 
-def test_a_workers_stop_raises_only_while_it_grades(monkeypatch):
-    """In a worker of the process pool, Ctrl-C or SIGTERM between jobs (while the pool's own
-    code reads a job or writes a result through the pipes the workers share) is only noted,
-    and stops the next job before it starts; while a job is graded it raises, once."""
+def test_a_workers_stop_ends_it_but_never_in_the_middle_of_a_result(monkeypatch):
+    """In a worker of the process pool, the first Ctrl-C or SIGTERM ends it: while a job is
+    graded it raises there, once, and the worker ends after it reports the job; between jobs
+    it ends at once; while a result is written (through a pipe all workers share) it ends
+    once the result is written whole."""
     import os
     import signal
+    import time
+    from concurrent.futures import process as futures_process
 
-    graded = []
+    from autograder import signals
+
+    graded, sent = [], []
     jobs = {
         name: classroom.Job(name, "nb", f"{name}.ipynb", 1, True, 60, 2**31, "source")
-        for name in ("first", "interrupted", "never")
+        for name in ("first", "interrupted")
     }
 
     def grade_job(job):
@@ -126,24 +132,58 @@ def test_a_workers_stop_raises_only_while_it_grades(monkeypatch):
             try:
                 os.kill(os.getpid(), signal.SIGTERM)
             finally:
-                os.kill(os.getpid(), signal.SIGINT)  # while the first unwinds: noted only
+                os.kill(os.getpid(), signal.SIGINT)  # while the first unwinds: nothing more
         return job
 
+    def send(result_queue, work_id, result=None, exception=None, exit_pid=None):
+        os.kill(os.getpid(), signal.SIGINT)  # in the middle of the write
+        sent.append(work_id)  # the rest of it
+
+    fresh = {"grading": False, "sending": False, "noted": None}
     monkeypatch.setattr(classroom, "grade_job", grade_job)
-    monkeypatch.setattr(classroom, "_worker", {"grading": False, "noted": None})
-    before = {signum: signal.getsignal(signum) for signum in classroom.STOPS}
+    monkeypatch.setattr(classroom, "_worker", dict(fresh))
+    monkeypatch.setattr(futures_process, "_sendback_result", send)
+    before = {signum: signal.getsignal(signum) for signum in (*signals.STOPS, signal.SIGALRM)}
     try:
         classroom._worker_started()
         assert classroom._grade_in_worker(jobs["first"]) is jobs["first"]
+        classroom._worker_sent()  # no signal: the worker goes on
         with pytest.raises(SystemExit) as stopped:
             classroom._grade_in_worker(jobs["interrupted"])
         assert stopped.value.code == 128 + signal.SIGTERM
-        assert classroom._worker == {"grading": False, "noted": signal.SIGINT}
-        os.kill(os.getpid(), signal.SIGTERM)  # between jobs: noted, nothing raised
-        assert classroom._worker["noted"] == signal.SIGTERM
-        with pytest.raises(SystemExit):
-            classroom._grade_in_worker(jobs["never"])
+        assert classroom._worker == {**fresh, "noted": signal.SIGTERM}
+        with pytest.raises(SystemExit):  # once the job is reported
+            classroom._worker_sent()
         assert graded == ["first", "interrupted"]
+
+        monkeypatch.setattr(classroom, "_worker", dict(fresh))
+        with pytest.raises(SystemExit) as stopped:  # between jobs: at once
+            os.kill(os.getpid(), signal.SIGINT)
+        assert stopped.value.code == 128 + signal.SIGINT
+
+        monkeypatch.setattr(classroom, "_worker", dict(fresh))
+        with pytest.raises(SystemExit) as stopped:
+            written: Any = futures_process._sendback_result  # the pool's, in the worker
+            written(None, 7, result="graded")
+        assert sent == [7], "the result was written whole before the worker ended"
+        assert stopped.value.code == 128 + signal.SIGINT
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "its closing is not cut"
+
+        def send_to_nobody(result_queue, work_id, result=None, exception=None, exit_pid=None):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(60)  # a write that nobody reads never ends
+            sent.append(work_id)
+
+        monkeypatch.setattr(classroom, "_worker", dict(fresh))
+        monkeypatch.setattr(classroom, "SENDING_GRACE", 0.2)
+        monkeypatch.setattr(futures_process, "_sendback_result", send_to_nobody)
+        classroom._worker_started()
+        written = futures_process._sendback_result
+        began = time.monotonic()
+        with pytest.raises(SystemExit) as stopped:
+            written(None, 8, result="graded")
+        assert time.monotonic() - began < 30
+        assert sent == [7] and stopped.value.code == 128 + signal.SIGTERM
     finally:
         for signum, handler in before.items():
             signal.signal(signum, handler)

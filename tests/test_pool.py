@@ -94,6 +94,18 @@ def _groups_emptied(groups, wait: float = 15.0) -> bool:
     return True
 
 
+def _in_session(session: int) -> set[int]:
+    """Live processes of the session ``session``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getsid(int(entry.name)) == session:
+                found.add(int(entry.name))
+        except OSError:  # ended meanwhile
+            continue
+    return found
+
+
 def _with_command_line(text: str) -> set[int]:
     """Live processes whose command line contains ``text``."""
     found = set()
@@ -312,8 +324,53 @@ def test_ctrl_c_or_sigterm_while_grading_leaves_no_kernel_and_no_control_group(t
     assert _cgroups_of(graders) == []
 
 
-def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> set[int]:
-    """Stop a grader with ``stop`` while it grades; the PIDs of it and its workers."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_as_the_workers_start_ends_the_grader(tmp_path, stop):
+    """A signal right after the grader forked its first worker, before its process pool can
+    tell its workers to end: the grader once waited for them for good there, and they for a
+    job."""
+    scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-"))
+    try:
+        graders = _interrupt_grading(tmp_path, scratch, stop, how="first-fork")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert _cgroups_of(graders) == []
+
+
+def test_a_worker_killed_ends_the_grader_with_one_line_and_leaves_nothing(tmp_path):
+    """A worker killed (the kernel's out-of-memory killer, say): the process pool breaks,
+    and the grader ends its other worker and says what happened, in one line."""
+    scratch = Path(tempfile.mkdtemp(prefix="pool-ctrl-c-"))
+    try:
+        graders = _interrupt_grading(tmp_path, scratch, signal.SIGKILL, how="worker")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert _cgroups_of(graders) == []
+
+
+# ``python -m autograder`` that sends itself the signal numbered by its first argument as soon
+# as it has started a process of multiprocessing's (the first worker of its process pool, before
+# the pool has noted it: the pool then starts the others and its thread that ends them)
+SIGNAL_AT_FIRST_FORK = """
+import os, sys
+from multiprocessing.process import BaseProcess
+from autograder import cli
+stop, start, started = int(sys.argv.pop(1)), BaseProcess.start, []
+def start_then_signal(self):
+    start(self)
+    if not started:
+        started.append(self)
+        os.kill(os.getpid(), stop)
+BaseProcess.start = start_then_signal
+cli.run()
+"""
+
+
+def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int, *, how: str = "group") -> set[int]:
+    """Stop a grader with the signal ``stop`` while it grades, sent to its process group
+    (``how="group"``, as Ctrl-C in a terminal does) or to one of its workers (``"worker"``),
+    or by the grader to itself as it starts its workers (``"first-fork"``). Returns the PIDs
+    of the grader and of the workers known then."""
     submissions = tmp_path / "submitted"
     _class(submissions, 6)
     (tmp_path / "course").mkdir()
@@ -324,27 +381,46 @@ def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int) -> set[int]:
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
     options = ["--workers", "2", "--quiet", *([] if SANDBOXED else ["--no-sandbox"])]
-    grader = subprocess.Popen(
-        grade_command(submissions, tmp_path / "out", tmp_path / "course", *options),
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = grade_command(submissions, tmp_path / "out", tmp_path / "course", *options)
+    if how == "first-fork":
+        assert command[1:3] == ["-m", "autograder"]
+        command = [sys.executable, "-c", SIGNAL_AT_FIRST_FORK, str(int(stop)), *command[3:]]
+    errors = tmp_path / "stderr.txt"
+    with open(errors, "w") as stderr:
+        grader = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    graders = {grader.pid}
     try:
-        deadline = time.monotonic() + 120
-        while not _with_command_line(str(scratch)) and time.monotonic() < deadline:
-            assert grader.poll() is None, "the grader ended before it started a kernel"
-            time.sleep(0.2)
-        assert _with_command_line(str(scratch)), "no kernel started"
-        graders = {grader.pid} | _descendants(grader.pid)
-        os.killpg(grader.pid, stop)  # SIGINT: what Ctrl-C in a terminal does
+        if how != "first-fork":
+            deadline = time.monotonic() + 120
+            while not _with_command_line(str(scratch)) and time.monotonic() < deadline:
+                assert grader.poll() is None, "the grader ended before it started a kernel"
+                time.sleep(0.2)
+            assert _with_command_line(str(scratch)), "no kernel started"
+            graders |= _descendants(grader.pid)
+            if how == "group":
+                os.killpg(grader.pid, stop)
+            else:
+                workers = _in_session(grader.pid) - {grader.pid}
+                assert len(workers) == 2, workers
+                os.kill(min(workers), stop)
         grader.wait(timeout=120)
+        if how == "worker":  # one line says what happened
+            assert grader.returncode == 2, errors.read_text()
+            assert "a worker process of the grader ended abruptly" in errors.read_text()
+        else:
+            assert grader.returncode in (128 + stop, -stop), grader.returncode
     finally:
         if grader.poll() is None:
             os.killpg(grader.pid, signal.SIGKILL)
             grader.wait()
+    assert not _in_session(grader.pid), "a worker outlived its grader"
     deadline = time.monotonic() + 15
     while _with_command_line(str(scratch)) and time.monotonic() < deadline:
         time.sleep(0.2)
