@@ -406,8 +406,11 @@ def _interrupt_grading(tmp_path: Path, scratch: Path, stop: int, *, how: str = "
             graders |= _descendants(grader.pid)
             if how == "group":
                 os.killpg(grader.pid, stop)
-            else:
+            else:  # its zygote starts before its workers: they may not all be forked yet
                 workers = _in_session(grader.pid) - {grader.pid}
+                while len(workers) < 2 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    workers = _in_session(grader.pid) - {grader.pid}
                 assert len(workers) == 2, workers
                 os.kill(min(workers), stop)
         grader.wait(timeout=120)
