@@ -238,9 +238,14 @@ def _solve(browser, classroom: Class, who: str) -> None:
             notebook_page.keyboard.press("Shift+Enter")
     # saved (Ctrl-S), and what was saved is what the student typed, cell for cell
     expected = {**solutions, WRITTEN: ANSWER}
+    typed = None
     for _ in range(60):
         notebook_page.keyboard.press("Control+s")
-        saved = _released(classroom, student)
+        try:
+            saved = _released(classroom, student)
+        except ValueError:  # read while Jupyter saves it, which it does in place: not JSON yet
+            notebook_page.wait_for_timeout(200)
+            continue
         typed = {
             c.metadata.nbgrader["grade_id"]: c.source
             for c in saved.cells
