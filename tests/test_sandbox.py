@@ -297,7 +297,6 @@ def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_pat
     assert not failed and graded["score"] == graded["max_score"] > 0
 
 
-@pytest.mark.slow
 def test_groups_not_left_yet_by_their_killed_processes_are_removed_later():
     """A forked kernel's grader does not wait for its killed processes to leave their groups:
     the next groups it makes remove those they have left, and a closing pool waits for the
@@ -336,6 +335,7 @@ def test_groups_not_left_yet_by_their_killed_processes_are_removed_later():
             sandbox.remove_cgroups_named(name)
 
 
+@pytest.mark.slow
 def test_control_groups_are_removed_even_with_a_process_left_or_a_grader_killed(tmp_path):
     hierarchy = sandbox.CGROUP_ROOT / "pids"
     if not os.access(hierarchy, os.W_OK):
