@@ -22,6 +22,7 @@ grader's process, in parallel or on Dask: :func:`autograder.classroom.grade_jobs
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from . import autograded, feedback, report
-from .classroom import Job, grade_jobs
+from .classroom import Job, Summary, failed_by_grader, grade_jobs, grader_failures
 from .gradebook import GradebookWriter
 from .grading import COURSE_DIR, Graded, GradingError, default_seed, require_sandbox, seed_key
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
@@ -114,9 +115,19 @@ class Course:
     def root(self) -> str:
         return self.coursedir.root
 
+    def graded_before(self, student: str) -> bool:
+        """Whether the student has an autograded notebook that the grader did not fail to
+        make (see :func:`autograder.classroom.grade_job`)."""
+        try:
+            notebook = json.loads((self.autograded(student) / f"{self.notebook}.ipynb").read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(notebook, dict) and not failed_by_grader(autograded.result_of(notebook))
+
     def needs_grading(self, student: str) -> bool:
-        """nbgrader's rule: not yet autograded, or submitted again since."""
-        if not (self.autograded(student) / f"{self.notebook}.ipynb").exists():
+        """nbgrader's rule: not yet autograded, or submitted again since; and here, also where
+        the grader failed on the notebook last time."""
+        if not self.graded_before(student):
             return True
         submitted = self.coursedir.get_existing_timestamp(str(self.submitted(student)))
         graded = self.coursedir.get_existing_timestamp(str(self.autograded(student)))
@@ -195,12 +206,17 @@ class AutogradedWriter:
     def __init__(self, course: Course, gradebook: GradebookWriter):
         self.course = course
         self.gradebook = gradebook
+        self.failed: list[str] = []  # "student/notebook: reason" where the grader failed
 
     def __call__(self, graded: Graded) -> None:
         course, result = self.course, graded.result
         student, notebook = result["student"], graded.notebook
         if notebook is None:  # only when the instructor notebook is missing, checked before
             raise GradingError(f"{course.assignment}: no instructor notebook")
+        if failed_by_grader(result):
+            self.failed.append(f"{student}/{course.notebook}: {result['error']}")
+            if course.graded_before(student):
+                return  # kept
         notebook.metadata[autograded.RESULT_KEY] = result
         submitted = course.submitted(student)
         scores = self.gradebook.record_autograded(
@@ -240,7 +256,7 @@ def autograde(
     memory_bytes: int = DEFAULT_MEMORY,
     progress: bool = True,
     report_names: bool = False,
-) -> str:
+) -> Summary:
     """Autograde ``assignment`` in the course found by :func:`find_course`; return a summary.
 
     With ``feedback_only``, grade nothing: write the feedback of every autograded student again
@@ -276,7 +292,7 @@ def autograde(
             summary += f"; class report {report_path}"
             if missing:
                 summary += f"; not autograded by this grader: {', '.join(missing)}"
-            return summary
+            return Summary(summary)
         if sandboxed:
             require_sandbox()
         todo = [s for s in students if regrade or course.needs_grading(s)]
@@ -296,9 +312,10 @@ def autograde(
             )
             for name in todo
         ]
+        writer = AutogradedWriter(course, gradebook)
         graded = grade_jobs(
             jobs,
-            [AutogradedWriter(course, gradebook)],
+            [writer],
             workers=workers,
             scheduler=scheduler,
             progress=progress,
@@ -315,4 +332,4 @@ def autograde(
             f"\nalready autograded, skipped ({len(skipped)}): {', '.join(skipped)}"
             " (--regrade grades them again)"
         )
-    return summary
+    return Summary(summary + grader_failures(writer.failed), tuple(writer.failed))

@@ -1,10 +1,12 @@
 """Grade a whole class: ``SUBMISSIONS/<student>/<notebook>.ipynb`` in parallel.
 
 Results go to ``OUT/results/<student>/<notebook>.json`` as each notebook finishes, so a crash
-midway loses nothing already graded and a rerun skips what is done (unless ``regrade``). When all
-are done, ``OUT/grades.csv`` gets one row per student and notebook and one column per test,
-``OUT/feedback/<student>.html`` one page per student, and ``OUT/report.html`` the class's report
-(:mod:`autograder.report`). Scores go into the nbgrader gradebook from this process only.
+midway loses nothing already graded and a rerun skips what is done (unless ``regrade``); a
+notebook the grader failed on (a kernel that could not start, say) is graded again by the next
+run, and never replaces a result graded before. When all are done, ``OUT/grades.csv`` gets
+one row per student and notebook and one column per test, ``OUT/feedback/<student>.html`` one
+page per student, and ``OUT/report.html`` the class's report (:mod:`autograder.report`). Scores
+go into the nbgrader gradebook from this process only.
 
 The grading itself (:func:`grade_jobs`: a list of jobs, graded in parallel, each graded notebook
 handed to writers as it arrives) is shared with ``autograde`` (:mod:`autograder.autograde`),
@@ -92,6 +94,47 @@ def discover(submissions: Path, source_dir: Path) -> list[tuple[str, str, Path]]
     return found
 
 
+#: the key, true, of a result that the grader failed to make (see :func:`grade_job`)
+GRADER_FAILED = "grader_failed"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a class run says when it ends: ``text``, and the notebooks the grader failed on
+    (``student/notebook: reason``), which the command's exit status reports."""
+
+    text: str
+    grader_failed: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def grader_failures(failed: Sequence[str]) -> str:
+    """The lines that tell of the notebooks the grader failed on (empty if none)."""
+    if not failed:
+        return ""
+    shown = "\n".join(f"  {each}" for each in failed[:5])
+    more = f"\n  and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return (
+        f"\nthe grader failed on {len(failed)} notebooks, not because of what they hold; each "
+        "scored 0 with the reason (a result graded before was kept instead), and the same "
+        f"command run again grades them again:\n{shown}{more}"
+    )
+
+
+def failed_by_grader(result: dict | None) -> bool:
+    return isinstance(result, dict) and result.get(GRADER_FAILED) is True
+
+
+def _graded_before(target: Path) -> bool:
+    """Whether ``target`` holds a result that the grader did not fail to make."""
+    try:
+        return not failed_by_grader(json.loads(target.read_text()))
+    except (OSError, ValueError):
+        return False
+
+
 def _ungradable(job: Job, reason: str) -> Graded:
     """A notebook that could not be graded: every test 0, with the reason (and, if asked for,
     the instructor's notebook with nothing of the student's in it and the reason on top)."""
@@ -149,9 +192,13 @@ def grade_job(job: Job) -> Graded:
     except GradingError as error:
         graded = _ungradable(job, str(error))
     except Exception as error:
+        # not the notebook's doing (a kernel that could not start, a full disk, a bug of the
+        # grader's): scored 0 with the reason, and marked, so that the run says so and the
+        # next one grades it again
         graded = _ungradable(
             job, f"the grader failed on this notebook: {type(error).__name__}: {error}"
         )
+        graded.result[GRADER_FAILED] = True
     graded.result["graded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     return graded
 
@@ -439,21 +486,28 @@ def grade_class(
     progress: bool = True,
     similarity: bool = False,
     report_names: bool = False,
-) -> str:
-    """Grade every submission; return a one-paragraph summary. With ``similarity``, also write
-    the similarity report of the solution cells (:mod:`autograder.similarity`) into ``out``."""
+) -> Summary:
+    """Grade every submission; return a one-paragraph summary, which lists the notebooks the
+    grader failed on (not their fault, see :func:`grade_job`), if any. With ``similarity``,
+    also write the similarity report of the solution cells (:mod:`autograder.similarity`) into
+    ``out``."""
     if sandboxed:
         require_sandbox()
     out = Path(out)
     source_dir = Path(source_dir)
     course_dir = Path(course_dir) if course_dir else COURSE_DIR
+    for folder, option in ((course_dir, "--course-dir"), (source_dir, "--source-dir")):
+        if not folder.is_dir():
+            raise GradingError(f"{folder} is not a folder ({option})")
+    if out.exists() and not out.is_dir():
+        raise GradingError(f"{out} is not a folder (--out)")
     db_url = db_url or default_db_url(course_dir)
     found = discover(Path(submissions), source_dir)
     jobs, skipped = [], 0
     key = seed_key(course_dir) if seed is None else b""
     for student, assignment, path in found:
         target = out / "results" / student / f"{assignment}.json"
-        if target.exists() and not regrade:
+        if not regrade and _graded_before(target):
             skipped += 1
             continue
         jobs.append(
@@ -469,11 +523,19 @@ def grade_class(
             )
         )
 
-    def write_json(graded: Graded) -> None:
-        result = graded.result
-        _write_json(out / "results" / result["student"] / f"{result['notebook']}.json", result)
+    gradebooks, failed = [], []
 
-    gradebooks = []
+    def write(graded: Graded) -> None:
+        """The result's JSON, then its scores into the gradebook; where the grader failed on
+        the notebook, neither over a result graded before."""
+        result = graded.result
+        target = out / "results" / result["student"] / f"{result['notebook']}.json"
+        if failed_by_grader(result):
+            failed.append(f"{result['student']}/{result['notebook']}: {result['error']}")
+            if _graded_before(target):
+                return
+        _write_json(target, result)
+        gradebooks[0].record(result["student"], result)
 
     def started() -> None:
         """For speed, while the workers start their kernels and grade: import nbgrader and open
@@ -483,14 +545,11 @@ def grade_class(
         gradebooks.append(GradebookWriter(db_url, source_dir))
         report.import_charts()
 
-    def record(graded: Graded) -> None:
-        gradebooks[0].record(graded.result["student"], graded.result)
-
     start_ahead(jobs, workers, scheduler)
     try:
         graded = grade_jobs(
             jobs,
-            [write_json, record],
+            [write],
             workers=workers,
             scheduler=scheduler,
             progress=progress,
@@ -511,4 +570,4 @@ def grade_class(
         from .similarity import similarity_report
 
         summary += "\n" + similarity_report(submissions, out, source_dir=source_dir)
-    return summary
+    return Summary(summary + grader_failures(failed), tuple(failed))

@@ -16,7 +16,56 @@ from typing import NoReturn
 
 from . import similarity
 from .grading import COURSE_DIR, SOURCE_DIR, GradingError, grade_notebook
-from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
+from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, MIN_MEMORY
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _whole_number(least: int, unit: str):
+    """An argparse type: a whole number of ``unit`` no less than ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of {unit}, at least {least}; got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def _size(text: str) -> int:
+    """An argparse type: a memory size in bytes, written ``4294967296``, ``4G``, ``4GiB`` or
+    ``4096M`` (K, M, G and T are powers of 1024), no less than :data:`MIN_MEMORY`."""
+    spelled = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = spelled.rstrip("KMGT"), spelled[len(spelled.rstrip("KMGT")) :]
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except (ValueError, KeyError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: give bytes, or a number with K, M or G (4G is 4 GiB)"
+        ) from None
+    if value < MIN_MEMORY:
+        raise argparse.ArgumentTypeError(
+            f"{text} is below 1 GiB, the least in which every notebook's own solutions keep "
+            "full marks (the default is 4G)"
+        )
+    return value
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 1")
+    return value
 
 
 def _source_dir(args):
@@ -46,6 +95,15 @@ def _check(args) -> int:
         )
     except GradingError as error:
         raise GradingError(f"{args.notebook}: {error}") from None
+    except RuntimeError as error:
+        # not the notebook's doing: a kernel that could not start or be prepared, a zygote or
+        # a sandbox that failed (RuntimeError and its kinds, each with a one-line message)
+        print(
+            f"autograder: {args.notebook}: the grader failed, not because of what the notebook "
+            f"holds: {error}",
+            file=sys.stderr,
+        )
+        return 1
     json.dump(result, sys.stdout, indent=2)
     print()
     return 0
@@ -54,49 +112,47 @@ def _check(args) -> int:
 def _grade(args) -> int:
     from .classroom import grade_class
 
-    print(
-        grade_class(
-            args.submissions,
-            args.out,
-            workers=args.workers,
-            seed=args.seed,
-            sandboxed=not args.no_sandbox,
-            timeout=args.timeout,
-            memory_bytes=args.memory,
-            source_dir=_source_dir(args),
-            course_dir=args.course_dir,
-            db_url=args.db_url,
-            scheduler=args.scheduler,
-            regrade=args.regrade,
-            progress=not args.quiet,
-            similarity=args.similarity,
-            report_names=args.report_names,
-        )
+    summary = grade_class(
+        args.submissions,
+        args.out,
+        workers=args.workers,
+        seed=args.seed,
+        sandboxed=not args.no_sandbox,
+        timeout=args.timeout,
+        memory_bytes=args.memory,
+        source_dir=_source_dir(args),
+        course_dir=args.course_dir,
+        db_url=args.db_url,
+        scheduler=args.scheduler,
+        regrade=args.regrade,
+        progress=not args.quiet,
+        similarity=args.similarity,
+        report_names=args.report_names,
     )
-    return 0
+    print(summary)
+    return 1 if summary.grader_failed else 0
 
 
 def _autograde(args) -> int:
     from .autograde import autograde
 
-    print(
-        autograde(
-            args.assignment,
-            course_dir=args.course_dir,
-            student=args.student,
-            regrade=args.regrade,
-            feedback_only=args.feedback_only,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            seed=args.seed,
-            sandboxed=not args.no_sandbox,
-            timeout=args.timeout,
-            memory_bytes=args.memory,
-            progress=not args.quiet,
-            report_names=args.report_names,
-        )
+    summary = autograde(
+        args.assignment,
+        course_dir=args.course_dir,
+        student=args.student,
+        regrade=args.regrade,
+        feedback_only=args.feedback_only,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        sandboxed=not args.no_sandbox,
+        timeout=args.timeout,
+        memory_bytes=args.memory,
+        progress=not args.quiet,
+        report_names=args.report_names,
     )
-    return 0
+    print(summary)
+    return 1 if summary.grader_failed else 0
 
 
 def _similarity(args) -> int:
@@ -116,7 +172,7 @@ def _parallel(parser) -> None:
     """The options of commands that grade a class: local workers or a Dask cluster."""
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_whole_number(1, "worker processes"),
         default=None,
         help="parallel worker processes (default: number of cores)",
     )
@@ -142,15 +198,16 @@ def _common(parser, *, source_dir: bool = True):
     )
     parser.add_argument(
         "--timeout",
-        type=int,
+        type=_whole_number(1, "seconds"),
         default=DEFAULT_TIMEOUT,
         help=f"seconds per cell (default {DEFAULT_TIMEOUT})",
     )
     parser.add_argument(
         "--memory",
-        type=int,
+        type=_size,
         default=DEFAULT_MEMORY,
-        help="address-space limit of the kernel in bytes (default 4 GiB)",
+        help="address-space limit of the kernel: bytes, or with K, M or G "
+        "(default 4G; at least 1G)",
     )
     if source_dir:
         parser.add_argument(
@@ -254,7 +311,7 @@ def main(argv=None) -> int:
     )
     similar.add_argument(
         "--threshold",
-        type=float,
+        type=_fraction,
         default=similarity.THRESHOLD,
         help="pairs scoring above it are shown in the HTML report "
         f"(default {similarity.THRESHOLD:g})",

@@ -60,6 +60,8 @@ def seed_key(course_dir: Path = COURSE_DIR) -> bytes:
     of what their code returns. The file is readable by the instructor only, and no grading
     kernel sees the course directory.
     """
+    if not Path(course_dir).is_dir():
+        raise GradingError(f"{course_dir} is not a folder (--course-dir)")
     path = Path(course_dir) / SEED_KEY_FILE
     if not path.exists():
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -47,6 +47,11 @@ from .zygote import ForkedKernel, Zygote, write_kernel_connection
 
 DEFAULT_TIMEOUT = 60
 DEFAULT_MEMORY = 4 * 1024**3
+#: the least address-space limit the command line takes (``--memory``): every instructor
+#: solution of the course keeps full marks in a sandboxed kernel with 1 GiB
+#: (``tests/test_sandbox.py`` grades them with it); at 768 MiB three of the seven notebooks'
+#: solutions lost points to ``MemoryError``, and at 512 MiB a kernel could not start
+MIN_MEMORY = 1024**3
 STARTUP_TIMEOUT = 60
 OUTPUT_LIMIT = 2 * 1024**2  # bytes of a cell's outputs kept for the autograded notebook
 # milliseconds between the client's attempts to connect to a kernel's sockets (ZeroMQ's default

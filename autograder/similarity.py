@@ -48,7 +48,7 @@ import nbformat
 
 from . import exercises
 from .assemble import cell_source, nbgrader_meta, read_notebook
-from .grading import SOURCE_DIR
+from .grading import SOURCE_DIR, GradingError
 
 RELEASED_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 REFERENCE = "reference"
@@ -558,8 +558,12 @@ def similarity_report(
     Raises
     ------
     GradingError
-        If ``submissions`` is not a folder.
+        If ``submissions``, ``source_dir`` or (where it exists) ``out`` is not a folder.
     """
+    if not Path(source_dir).is_dir():
+        raise GradingError(f"{source_dir} is not a folder (--source-dir)")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise GradingError(f"{out} is not a folder (--out)")
     submitted, skipped = _read_submissions(submissions, source_dir)
     pairs, cells = [], {}
     for solution in _solution_cells(submitted, source_dir, released_dir):

@@ -17,7 +17,7 @@ import pytest
 from autograder import sandbox
 from autograder.grading import grade_notebook
 from autograder.grading_copy import grading_copy
-from autograder.runner import KernelSession
+from autograder.runner import MIN_MEMORY, KernelSession
 from grading_helpers import ROOT, autograded_points, submission, write
 
 NB = "03_inverted_dropout"
@@ -289,8 +289,9 @@ def test_check_refuses_without_bubblewrap_unless_told_and_says_why(tmp_path):
     ],
 )
 def test_every_instructor_solution_keeps_full_marks_in_the_sandbox(name, tmp_path):
+    """With the least memory ``--memory`` takes, which is that least for this reason."""
     path = write(submission(name, correct=True), tmp_path / f"{name}.ipynb")
-    graded = grade_notebook(path, seed=5)
+    graded = grade_notebook(path, seed=5, memory_bytes=MIN_MEMORY)
     failed = [
         (test["id"], test["message"]) for test in graded["tests"] if test["status"] != "passed"
     ]
