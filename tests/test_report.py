@@ -265,7 +265,8 @@ def test_write_reports_writes_the_report_next_to_grades_csv(tmp_path, names):
 
 def test_grade_passes_report_names_on(monkeypatch):
     seen = []
-    monkeypatch.setattr(classroom, "grade_class", lambda *a, **k: seen.append(k) or "done")
+    summary = classroom.Summary("done")
+    monkeypatch.setattr(classroom, "grade_class", lambda *a, **k: seen.append(k) or summary)
     cli.main(["grade", "submitted", "--out", "results", "--quiet"])
     cli.main(["grade", "submitted", "--out", "results", "--quiet", "--report-names"])
     assert [k["report_names"] for k in seen] == [False, True]
