@@ -607,8 +607,8 @@ def test_a_fork_interrupted_or_never_handed_over_leaves_no_kernel_and_no_control
         mine = sandbox.CGROUP_ROOT.glob(f"*/{sandbox.CGROUP_PREFIX}{os.getpid()}-*")
         # but the zygote's own, none; or, on a busy machine, the kernel's, until its killed
         # processes have left them (then by the next kernel's start, or the zygote's closing)
-        interrupted = set(mine) - set(zygote.sandbox.cgroups)
-        assert interrupted <= sandbox._leaving
+        leftover = set(mine) - set(zygote.sandbox.cgroups)
+        assert leftover <= sandbox._leaving
         # a kernel the caller never got: closing the zygote shuts it down
         scratch = zygote.new_scratch()
         connection = write_kernel_connection(scratch / "ipc", zygote.sandbox.give)
@@ -617,7 +617,7 @@ def test_a_fork_interrupted_or_never_handed_over_leaves_no_kernel_and_no_control
         assert zygote.kernels == {kernel}
     finally:
         zygote.close()
-    assert not [group for group in [*groups, *interrupted] if group.exists()]
+    assert not [group for group in [*groups, *leftover] if group.exists()]
     assert _none_left([pid])
 
 
