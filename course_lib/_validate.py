@@ -91,6 +91,31 @@ def check_float_array(x, name: str = "x") -> np.ndarray:
     return array
 
 
+def check_real_array(x, name: str, *, unsigned: bool = True) -> np.ndarray:
+    """An array of real numbers: floats or integers; bools, complex numbers, strings and objects
+    are refused. Unsigned integers wrap around when subtracted (``1 - 2`` is 255 in uint8): where
+    the caller subtracts without converting to floats first, ``unsigned=False`` refuses them."""
+    array = np.asarray(x)
+    if array.dtype.kind not in ("fiu" if unsigned else "fi"):
+        integers = "integer" if unsigned else "signed integer"
+        got = f"dtype {array.dtype}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise ArgumentTypeError(
+            f"{name} must hold real numbers (a float or {integers} dtype), got {got}"
+        )
+    return array
+
+
+def check_flag(value, name: str) -> bool:
+    """A switch such as ``training``: ``True`` or ``False`` (a NumPy bool too), nothing else.
+
+    Python would take any object as a condition, so ``training="no"`` or ``training=None``
+    would silently choose a mode; a flag that is not a bool is refused instead.
+    """
+    if value is True or value is False or isinstance(value, np.bool_):
+        return bool(value)
+    raise ArgumentTypeError(f"{name} must be a bool (True or False), got {value!r}")
+
+
 def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
     """At least an input and an output layer, each with at least one unit."""
     if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_float_array, check_p_drop, check_rng
+from ._validate import check_flag, check_float_array, check_p_drop, check_rng
 from .masks import fill_mask_by_blocks
 
 
 @dataclass(frozen=True)
 class DropoutCache:
-    """What the backward pass needs: ``dx = dout * mask * scale``.
+    """What the backward pass needs: ``dx = dout * mask * scale``, for ``dout`` of ``shape``.
 
     Attributes
     ----------
@@ -33,10 +33,29 @@ class DropoutCache:
     scale : float
         The factor applied to kept units: ``1 / keep_prob`` for inverted dropout in training,
         ``keep_prob`` for standard dropout at inference, otherwise 1.
+    shape : tuple of int
+        Shape of the forward input, which ``dout`` must have. It may be left out when there is
+        a mask (it is then the mask's shape); without a mask it is the only record of the
+        shape, so that the backward pass can refuse a ``dout`` of the wrong shape at inference
+        and with ``p_drop == 0`` too.
+
+    Raises
+    ------
+    ValueError
+        If there is neither a mask nor a shape.
     """
 
     mask: np.ndarray | None
     scale: float
+    shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.shape is None:
+            if self.mask is None:
+                raise ValueError(
+                    "DropoutCache needs the forward input's shape when it holds no mask"
+                )
+            object.__setattr__(self, "shape", self.mask.shape)  # frozen: set once, here
 
 
 CHUNK = 1 << 20
@@ -112,12 +131,14 @@ def dropout_forward(
     -------
     out : ndarray, same shape and dtype as ``x``
     cache : DropoutCache
-        The mask and scale, for :func:`dropout_backward`.
+        The mask, the scale and the shape of ``x``, for :func:`dropout_backward`.
 
     Raises
     ------
     ValueError
-        If ``x`` is not a float array, ``p_drop`` is outside [0, 1) or ``rng`` is not a Generator.
+        If ``x`` is not a float array, ``p_drop`` is outside [0, 1), ``rng`` is not a Generator
+        or ``training`` is not a bool (a wrong type raises ``ArgumentTypeError``, which is also
+        a ``TypeError``).
 
     Notes
     -----
@@ -133,11 +154,12 @@ def dropout_forward(
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
+    training = check_flag(training, "training")
     if not training or p_drop == 0.0:
-        return x.copy(), DropoutCache(mask=None, scale=1.0)
+        return x.copy(), DropoutCache(mask=None, scale=1.0, shape=x.shape)
     scale = 1.0 / (1.0 - p_drop)
     out, mask = _draw_and_mask(x, p_drop, scale, rng)
-    return out, DropoutCache(mask=mask, scale=scale)
+    return out, DropoutCache(mask=mask, scale=scale, shape=x.shape)
 
 
 def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
@@ -152,6 +174,14 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
     -------
     dx : ndarray, same shape and dtype as ``dout``
 
+    Raises
+    ------
+    ValueError
+        If ``dout`` is not a float array, ``cache`` is not a :class:`DropoutCache`, or ``dout``
+        does not have the forward input's shape. The shape is checked in every mode, at
+        inference and with ``p_drop == 0`` too, where ``dx = dout`` would otherwise hide a
+        ``dout`` that belongs to another layer.
+
     Notes
     -----
     ``dx`` is the only array allocated; the mask, the scale and ``dout`` are multiplied into it
@@ -163,12 +193,12 @@ def dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:
             f"cache must be the DropoutCache returned by the forward pass, "
             f"got {type(cache).__name__}"
         )
+    if dout.shape != cache.shape:
+        raise ValueError(
+            f"dout must have the forward input's shape {cache.shape}, got {dout.shape}"
+        )
     if cache.mask is None:
         return np.asarray(dout * np.asarray(cache.scale, dtype=dout.dtype))
-    if cache.mask.shape != dout.shape:
-        raise ValueError(
-            f"dout must have the forward input's shape {cache.mask.shape}, got {dout.shape}"
-        )
     return _masked(dout, cache.mask, cache.scale)
 
 
@@ -189,18 +219,24 @@ def standard_dropout_forward(
     -------
     out : ndarray, same shape and dtype as ``x``
     cache : DropoutCache, for :func:`standard_dropout_backward`
+
+    Raises
+    ------
+    ValueError
+        As :func:`dropout_forward`.
     """
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
+    training = check_flag(training, "training")
     keep_prob = 1.0 - p_drop
     if not training:
         out = np.asarray(x * np.asarray(keep_prob, dtype=x.dtype))
-        return out, DropoutCache(mask=None, scale=keep_prob)
+        return out, DropoutCache(mask=None, scale=keep_prob, shape=x.shape)
     if p_drop == 0.0:
-        return x.copy(), DropoutCache(mask=None, scale=1.0)
+        return x.copy(), DropoutCache(mask=None, scale=1.0, shape=x.shape)
     out, mask = _draw_and_mask(x, p_drop, 1.0, rng)
-    return out, DropoutCache(mask=mask, scale=1.0)
+    return out, DropoutCache(mask=mask, scale=1.0, shape=x.shape)
 
 
 def standard_dropout_backward(dout: np.ndarray, cache: DropoutCache) -> np.ndarray:

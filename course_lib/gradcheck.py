@@ -12,26 +12,59 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import check_positive
+from ._validate import (
+    ArgumentTypeError,
+    check_count,
+    check_float_array,
+    check_open_unit,
+    check_positive,
+    check_real_array,
+)
+
+
+def _check_function(f) -> None:
+    if not callable(f):
+        raise ArgumentTypeError(f"f must be a callable (a function of x), got {type(f).__name__}")
+
+
+def _scalar(value) -> float:
+    """``f``'s value as a float; ``f`` must return one number (a loss), not an array."""
+    if np.ndim(value) != 0:
+        raise ValueError(
+            f"f must return a scalar (one number, such as a loss), got an array of shape "
+            f"{np.shape(value)}"
+        )
+    return float(value)
 
 
 def numerical_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, *, h: float = 1e-5
+    f: Callable[[np.ndarray], float], x: ArrayLike, *, h: float = 1e-5
 ) -> np.ndarray:
     """Gradient of a scalar function by centred differences: ``(f(x + h e_i) - f(x - h e_i)) / 2h``.
 
-    ``x`` is not modified: each evaluation sees a perturbed copy. The error is O(h**2).
+    ``x`` is not modified: each evaluation sees a perturbed copy (in float64, or in ``x``'s
+    dtype if it is wider). The error is O(h**2).
 
     Parameters
     ----------
     f : callable taking an array shaped like ``x`` and returning a scalar
-    x : ndarray of float
+    x : ndarray of float (float16, float32 or float64), or a list of floats
     h : float > 0
 
     Returns
     -------
     grad : ndarray, shape and dtype of ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``f`` is not callable, ``x`` does not have a floating dtype (integers would truncate
+        the gradient: 0.3 becomes 0), ``h`` is not a finite number > 0, or ``f`` returns an
+        array instead of a scalar. A wrong type raises ``ArgumentTypeError``, also a
+        ``TypeError``.
     """
+    _check_function(f)
+    x = check_float_array(x)
     h = check_positive(h, "h")
     point = np.array(x, dtype=np.result_type(x, np.float64), copy=True)
     grad = np.zeros_like(point)
@@ -39,16 +72,16 @@ def numerical_gradient(
     for i in range(flat_point.size):
         original = flat_point[i]
         flat_point[i] = original + h
-        upper = float(f(point))
+        upper = _scalar(f(point))
         flat_point[i] = original - h
-        lower = float(f(point))
+        lower = _scalar(f(point))
         flat_point[i] = original
         flat_grad[i] = (upper - lower) / (2.0 * h)
-    return grad.astype(np.asarray(x).dtype, copy=False)
+    return grad.astype(x.dtype, copy=False)
 
 
 def forward_difference_gradient(
-    f: Callable[[np.ndarray], float], x: np.ndarray, *, h: float
+    f: Callable[[np.ndarray], float], x: ArrayLike, *, h: float
 ) -> np.ndarray:
     """Gradient by one-sided differences ``(f(x + h e_i) - f(x)) / h``: error O(h), the contrast
     to the O(h**2) centred differences of :func:`numerical_gradient`.
@@ -58,31 +91,68 @@ def forward_difference_gradient(
     Parameters
     ----------
     f : callable taking an array shaped like ``x`` and returning a scalar
-    x : ndarray of numbers
+    x : ndarray of numbers (integers or floats)
     h : float > 0
 
     Returns
     -------
     grad : ndarray of float64, shape of ``x``
+
+    Raises
+    ------
+    ValueError
+        If ``f`` is not callable, ``x`` is not an array of real numbers (an
+        ``ArgumentTypeError``, also a ``TypeError``), ``h`` is not a finite number > 0, or
+        ``f`` returns an array instead of a scalar.
     """
+    _check_function(f)
+    x = check_real_array(x, "x")
     h = check_positive(h, "h")
     point = np.array(x, dtype=np.float64, copy=True)
-    base = float(f(point))
+    base = _scalar(f(point))
     grad = np.empty_like(point)
     for i in range(point.size):
         original = point.flat[i]
         point.flat[i] = original + h
-        grad.flat[i] = (float(f(point)) - base) / h
+        grad.flat[i] = (_scalar(f(point)) - base) / h
         point.flat[i] = original
     return grad
 
 
 def numerical_gradient_array(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout: np.ndarray, *, h: float = 1e-5
+    f: Callable[[np.ndarray], np.ndarray], x: ArrayLike, dout: ArrayLike, *, h: float = 1e-5
 ) -> np.ndarray:
-    """Gradient of ``sum(f(x) * dout)`` with respect to ``x``: what a layer's backward returns."""
-    dout = np.asarray(dout)
-    return numerical_gradient(lambda point: float(np.sum(f(point) * dout)), x, h=h)
+    """Gradient of ``sum(f(x) * dout)`` with respect to ``x``: what a layer's backward returns.
+
+    Parameters
+    ----------
+    f : callable taking an array shaped like ``x`` and returning an array (a layer's output)
+    x : ndarray of float, as for :func:`numerical_gradient`
+    dout : ndarray of real numbers, the shape of ``f(x)``
+        The upstream gradient. Its shape is compared with that of every ``f(x)`` evaluated,
+        so that a ``dout`` that NumPy would broadcast against the output is refused.
+    h : float > 0
+
+    Returns
+    -------
+    grad : ndarray, shape and dtype of ``x``
+
+    Raises
+    ------
+    ValueError
+        As :func:`numerical_gradient`; also if ``dout`` is not an array of real numbers or
+        does not have the shape of ``f(x)``.
+    """
+    _check_function(f)
+    dout = check_real_array(dout, "dout")
+
+    def projected(point: np.ndarray) -> float:
+        out = np.asarray(f(point))
+        if out.shape != dout.shape:
+            raise ValueError(f"dout must have the shape of f(x), {out.shape}, got {dout.shape}")
+        return float(np.sum(out * dout))
+
+    return numerical_gradient(projected, x, h=h)
 
 
 def relative_error(a: ArrayLike, b: ArrayLike) -> float:
@@ -93,10 +163,11 @@ def relative_error(a: ArrayLike, b: ArrayLike) -> float:
     Raises
     ------
     ValueError
-        If the shapes differ.
+        If ``a`` or ``b`` is not an array of real numbers (an ``ArgumentTypeError``, also a
+        ``TypeError``), or their shapes differ.
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = check_real_array(a, "a").astype(np.float64, copy=False)
+    b = check_real_array(b, "b").astype(np.float64, copy=False)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {a.shape} and {b.shape}")
     denominator = np.linalg.norm(a) + np.linalg.norm(b)
@@ -139,8 +210,8 @@ def masked_layer_check(h: float, dtype, *, p_drop: float = 0.5, seed: int = 0) -
         The step of the centred differences (rounded to ``dtype`` where it is added to ``x``).
     dtype : "float16", "float32" or "float64" (or the NumPy type)
     p_drop : float in (0, 1)
-    seed : int
-        Seeds the inputs and the mask.
+    seed : int >= 0
+        Seeds the inputs and the mask; the check is reproducible, so there is no ``None``.
 
     Returns
     -------
@@ -153,14 +224,14 @@ def masked_layer_check(h: float, dtype, *, p_drop: float = 0.5, seed: int = 0) -
     Raises
     ------
     ValueError
-        If ``h`` is not a finite number > 0, ``dtype`` is not one of :data:`CHECK_DTYPES`, or
-        ``p_drop`` is not in (0, 1).
+        If ``h`` is not a finite number > 0, ``dtype`` is not one of :data:`CHECK_DTYPES`,
+        ``p_drop`` is not in (0, 1) or ``seed`` is not an integer >= 0.
     """
     h = check_positive(h, "h")
     dtype = _check_dtype(dtype)
-    if not isinstance(p_drop, (int, float)) or not 0.0 < float(p_drop) < 1.0:
-        raise ValueError(f"p_drop must be in (0, 1), got {p_drop!r}")
-    keep_prob = 1.0 - float(p_drop)
+    p_drop = check_open_unit(p_drop, "p_drop")
+    seed = check_count(seed, "seed")
+    keep_prob = 1.0 - p_drop
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, (6, 10)).astype(dtype)
     W = (rng.standard_normal((10, 4)) / np.sqrt(10)).astype(dtype)

@@ -6,27 +6,68 @@ A mask is a boolean array, ``True`` = kept; each entry is kept with probability
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from ._validate import check_p_drop, check_rng
+from ._validate import ArgumentTypeError, check_p_drop, check_rng
 
 _BITS = 16
 _LEVELS = 1 << _BITS
 
+#: NumPy's limits on an array: its size in bytes is an ``intp``, and it has at most 64 axes
+_MAX_BYTES = int(np.iinfo(np.intp).max)
+_MAX_DIMS = 64
+
+
+def _check_fits(dims: tuple[int, ...], dtype, name: str, given) -> None:
+    """Refuse, naming the argument, a shape ``dims`` that NumPy cannot make into an array of
+    ``dtype`` at all.
+
+    NumPy's own rule: the product of the non-zero axes times the item size must fit in an
+    ``intp`` (2**63 - 1 bytes on a 64-bit machine). Sizes below it that do not fit in memory
+    are left to NumPy's ``MemoryError``, whose message says how much was asked for.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    if itemsize * math.prod(n for n in dims if n) > _MAX_BYTES:
+        raise ValueError(
+            f"{name} must describe an array of at most {_MAX_BYTES} bytes of "
+            f"{np.dtype(dtype).name} (NumPy's limit), got {given!r}"
+        )
+
+
+def _check_max_count(n: int, dtype, name: str) -> None:
+    """Refuse, naming the argument, a length ``n`` larger than NumPy's largest 1-D array of
+    ``dtype`` (see :func:`_check_fits`)."""
+    limit = _MAX_BYTES // np.dtype(dtype).itemsize
+    if n > limit:
+        raise ValueError(
+            f"{name} must be at most {limit} (NumPy's longest array of "
+            f"{np.dtype(dtype).name}), got {n!r}"
+        )
+
 
 def _check_shape(shape) -> tuple[int, ...]:
+    """``shape`` as a tuple of integers >= 0, which NumPy can make into a boolean array."""
     dims = (shape,) if isinstance(shape, numbers.Integral) else shape
     try:
-        dims = tuple(dims)
+        dims = None if isinstance(dims, (str, bytes)) else tuple(dims)
     except TypeError:
         dims = None
     if dims is None or any(
-        not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 0 for n in dims
+        not isinstance(n, numbers.Integral) or isinstance(n, (bool, np.bool_)) for n in dims
     ):
+        raise ArgumentTypeError(f"shape must be an integer >= 0 or a tuple of them, got {shape!r}")
+    if any(n < 0 for n in dims):
         raise ValueError(f"shape must be an integer >= 0 or a tuple of them, got {shape!r}")
-    return tuple(int(n) for n in dims)
+    if len(dims) > _MAX_DIMS:
+        raise ValueError(
+            f"shape must have at most {_MAX_DIMS} dimensions (NumPy's limit), got {len(dims)}"
+        )
+    dims = tuple(int(n) for n in dims)
+    _check_fits(dims, bool, "shape", shape)
+    return dims
 
 
 def sample_mask(shape, p_drop: float, *, rng: np.random.Generator) -> np.ndarray:
@@ -44,6 +85,14 @@ def sample_mask(shape, p_drop: float, *, rng: np.random.Generator) -> np.ndarray
     Returns
     -------
     mask : ndarray of bool, shape ``shape``
+
+    Raises
+    ------
+    ValueError
+        If ``shape`` is not an integer >= 0 or a tuple of them, or is larger than any NumPy
+        array can be; if ``p_drop`` is outside [0, 1); if ``rng`` is not a Generator. (A wrong
+        type raises ``ArgumentTypeError``, also a ``TypeError``.) A mask that NumPy can
+        describe but the machine cannot hold raises NumPy's ``MemoryError``.
 
     Notes
     -----
@@ -75,14 +124,36 @@ BLOCK = 1 << 17
 def fill_mask_by_blocks(mask: np.ndarray, p_drop: float, *, rng: np.random.Generator) -> None:
     """Fill the 1-D boolean array ``mask`` with :func:`sample_mask`'s draws, block by block.
 
-    Nothing is validated here; ``0 < p_drop < 1``.
+    Parameters
+    ----------
+    mask : 1-D writeable ndarray of bool
+        Overwritten in place. To fill an array of another shape, pass a view of it such as
+        ``array.reshape(-1)`` of a C-contiguous array (a reshape that copies would fill the copy).
+    p_drop : float in [0, 1)
+    rng : numpy.random.Generator
 
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not a writeable 1-D boolean ndarray, ``p_drop`` is outside [0, 1) or
+        ``rng`` is not a Generator (a wrong type raises ``ArgumentTypeError``, also a
+        ``TypeError``). The checks look at the array's type, dtype and flags only, never at
+        its entries, so they cost the same for any size.
+
+    Notes
+    -----
     For speed: the random words and the tie search live in one block at a time (128K entries,
     256 KiB of random words), instead of arrays as large as the mask, which saves memory and
     the page faults of fresh large allocations. The random stream is consumed exactly as a
     single draw of the whole mask would consume it (the words in order, then one uniform per
     tie, in index order), so the mask is the same for the same generator whatever the block size.
     """
+    _check_mask_to_fill(mask)
+    p_drop = check_p_drop(p_drop)
+    check_rng(rng)
+    if p_drop == 0.0:  # every entry kept, and no random numbers used, as in sample_mask
+        mask.fill(True)
+        return
     scaled = (1.0 - p_drop) * _LEVELS
     threshold = int(scaled)
     tie_prob = scaled - threshold
@@ -101,6 +172,21 @@ def fill_mask_by_blocks(mask: np.ndarray, p_drop: float, *, rng: np.random.Gener
         del words, draws
     if ties:
         mask[ties] = rng.random(len(ties)) < tie_prob
+
+
+def _check_mask_to_fill(mask) -> None:
+    if not isinstance(mask, np.ndarray):
+        raise ArgumentTypeError(
+            f"mask must be a 1-D NumPy array of bool to fill, got {type(mask).__name__}"
+        )
+    if mask.dtype != bool:
+        raise ArgumentTypeError(f"mask must have dtype bool, got {mask.dtype}")
+    if mask.ndim != 1:
+        raise ValueError(
+            f"mask must be 1-D (a view such as array.reshape(-1)), got shape {mask.shape}"
+        )
+    if not mask.flags.writeable:
+        raise ValueError("mask must be writeable, got a read-only array")
 
 
 def _tie_indices(draws: np.ndarray, threshold: int) -> list[int]:

@@ -37,6 +37,7 @@ import numpy as np
 from ._validate import (
     ArgumentTypeError,
     check_count,
+    check_flag,
     check_float_array,
     check_open_unit,
     check_p_drop,
@@ -45,7 +46,7 @@ from ._validate import (
     check_rng,
 )
 from .dropout import _masked
-from .masks import sample_mask
+from .masks import _check_fits, _check_max_count, sample_mask
 
 #: SELU's scale and alpha (Klambauer et al. 2017), as in ``torch.nn.SELU``.
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -145,12 +146,15 @@ def spatial_dropout_forward(
     Raises
     ------
     ValueError
-        If ``x`` is not 4-D or not floating, or ``p_drop`` is outside [0, 1).
+        If ``x`` is not 4-D or not floating, ``p_drop`` is outside [0, 1), ``rng`` is not a
+        Generator or ``training`` is not a bool (a wrong type raises ``ArgumentTypeError``,
+        also a ``TypeError``).
     """
     x = check_float_array(x)
     _check_dims(x, "x", ("N", "C", "H", "W"))
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
+    training = check_flag(training, "training")
     if not training or p_drop == 0.0:
         return x.copy(), SpatialDropoutCache(mask=None, scale=1.0, shape=x.shape)
     mask = sample_mask((*x.shape[:2], 1, 1), p_drop, rng=rng)
@@ -219,6 +223,13 @@ def gaussian_dropout_forward(
     out : ndarray, same shape and dtype as ``x``
     cache : GaussianDropoutCache, for :func:`gaussian_dropout_backward`
 
+    Raises
+    ------
+    ValueError
+        If ``x`` is not floating, ``p_drop`` is outside [0, 1), ``rng`` is not a Generator or
+        ``training`` is not a bool (a wrong type raises ``ArgumentTypeError``, also a
+        ``TypeError``).
+
     Notes
     -----
     The noise is drawn in ``x``'s dtype for float32 and float64, in float64 otherwise (NumPy
@@ -227,6 +238,7 @@ def gaussian_dropout_forward(
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
+    training = check_flag(training, "training")
     if not training or p_drop == 0.0:
         return x.copy(), GaussianDropoutCache(noise=None, shape=x.shape)
     noise_dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float64)
@@ -322,10 +334,16 @@ def alpha_dropout_forward(
     -------
     out : ndarray, same shape and dtype as ``x``
     cache : AlphaDropoutCache, for :func:`alpha_dropout_backward`
+
+    Raises
+    ------
+    ValueError
+        As :func:`gaussian_dropout_forward`.
     """
     x = check_float_array(x)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
+    training = check_flag(training, "training")
     if not training or p_drop == 0.0:
         return x.copy(), AlphaDropoutCache(mask=None, a=1.0, shape=x.shape)
     mask = sample_mask(x.shape, p_drop, rng=rng)
@@ -440,7 +458,9 @@ def dropconnect_forward(
     Raises
     ------
     ValueError
-        If the shapes of ``x``, ``W``, ``b`` do not fit together, or ``p_drop`` is outside [0, 1).
+        If ``x``, ``W`` or ``b`` is not floating or their shapes do not fit together,
+        ``p_drop`` is outside [0, 1), ``rng`` is not a Generator or ``training`` is not a bool
+        (a wrong type raises ``ArgumentTypeError``, also a ``TypeError``).
 
     Notes
     -----
@@ -449,6 +469,7 @@ def dropconnect_forward(
     x, W, b = _check_dense(x, W, b)
     p_drop = check_p_drop(p_drop)
     check_rng(rng)
+    training = check_flag(training, "training")
     if not training or p_drop == 0.0:
         cache = DropConnectCache(x=x, W=W, b_dtype=b.dtype, mask=None, scale=1.0)
         return np.asarray(x @ W + b), cache
@@ -534,8 +555,9 @@ def dropblock_mask(
     Raises
     ------
     ValueError
-        For a shape that is not four integers >= 1, ``p_drop`` outside [0, 1), a
-        ``block_size`` outside [1, min(H, W)], or an ``rng`` that is not a Generator.
+        For a shape that is not four integers >= 1 or is larger than NumPy's arrays can be,
+        ``p_drop`` outside [0, 1), a ``block_size`` outside [1, min(H, W)], or an ``rng`` that
+        is not a Generator.
     """
     n, c, h, w = _check_maps_shape(shape)
     p_drop = check_p_drop(p_drop)
@@ -546,6 +568,8 @@ def dropblock_mask(
         )
     check_rng(rng)
     rows, cols = h - block_size + 1, w - block_size + 1
+    _check_fits((n, c, h, w), bool, "shape", shape)  # the mask
+    _check_fits((n, c, rows, cols), np.float64, "shape", shape)  # the uniforms of the corners
     gamma = min(1.0, p_drop / block_size**2 * h * w / (rows * cols))
     corners = rng.random((n, c, rows, cols)) < gamma
     dropped = np.zeros((n, c, h, w), dtype=bool)
@@ -573,8 +597,15 @@ def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
     Returns
     -------
     p_drops : ndarray of float64, shape (n_blocks,), increasing, ending at ``p_last``
+
+    Raises
+    ------
+    ValueError
+        If ``n_blocks`` is not an integer >= 1 (or is longer than NumPy's arrays can be) or
+        ``p_last`` is outside [0, 1).
     """
     n_blocks = check_count(n_blocks, "n_blocks", minimum=1)
+    _check_max_count(n_blocks, np.float64, "n_blocks")
     p_last = check_probability(p_last, "p_last")
     return np.arange(1, n_blocks + 1) / n_blocks * p_last
 
@@ -611,9 +642,16 @@ def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -
     Returns
     -------
     counts : ndarray of int64, shape (n_samples,), values in [0, len(p_drops)]
+
+    Raises
+    ------
+    ValueError
+        If a rate is outside [0, 1), ``n_samples`` is not an integer >= 0 (or is longer than
+        NumPy's arrays can be) or ``rng`` is not a Generator.
     """
     rates = _check_rates(p_drops, "p_drops")
     n_samples = check_count(n_samples, "n_samples")
+    _check_max_count(n_samples, np.int64, "n_samples")
     check_rng(rng)
     counts = np.zeros(n_samples, dtype=np.int64)
     for p_drop in rates:
@@ -645,12 +683,20 @@ def relaxed_drop(
     -------
     z : ndarray of float64, shape (size,), values in [0, 1] (1 = dropped; in (0, 1) except
         where the sigmoid rounds to an end)
+
+    Raises
+    ------
+    ValueError
+        If ``p_drop`` is outside (0, 1), ``temperature`` is not a finite number > 0, ``size``
+        is not an integer >= 0 (or is longer than NumPy's arrays can be) or ``rng`` is not a
+        Generator.
     """
     from scipy import special
 
     p_drop = check_open_unit(p_drop, "p_drop")
     temperature = check_positive(temperature, "temperature")
     size = check_count(size, "size")
+    _check_max_count(size, np.float64, "size")
     check_rng(rng)
     u = rng.uniform(np.finfo(float).tiny, 1.0, size)
     logit = math.log(p_drop) - math.log1p(-p_drop) + np.log(u) - np.log1p(-u)

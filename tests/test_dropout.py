@@ -1,5 +1,7 @@
 """Inverted and standard dropout: properties, statistics with a stated alpha, gradients."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,6 +9,7 @@ from hypothesis import given
 from autograder.exercises import kit
 from conftest import float_arrays, p_drops, peak_bytes, seeds
 from course_lib import checks
+from course_lib._validate import ArgumentTypeError
 from course_lib.dropout import (
     CHUNK,
     DropoutCache,
@@ -259,6 +262,45 @@ def test_backward_rejects_foreign_cache_and_shape(rng):
     _, cache = dropout_forward(np.ones(3), 0.5, rng=rng)
     with pytest.raises(ValueError, match=r"dout must have the forward input's shape \(3,\)"):
         dropout_backward(np.ones(4), cache)
+
+
+@pytest.mark.parametrize("forward", FORWARDS)
+@pytest.mark.parametrize("training,p_drop", [(True, 0.5), (True, 0.0), (False, 0.5), (False, 0.0)])
+@pytest.mark.parametrize("dout_shape", [(5, 7), (), (4, 1), (4, 3), (12,)])
+def test_backward_checks_the_shape_of_dout_in_every_mode(
+    forward, training, p_drop, dout_shape, rng
+):
+    """At inference and with p_drop = 0 (the first step of a gradient check) there is no mask,
+    and dx = dout would pass any dout through: the cache keeps the input's shape for them too."""
+    _, cache = forward(np.ones((3, 4)), p_drop, rng=rng, training=training)
+    assert cache.shape == (3, 4)
+    pattern = re.escape(f"dout must have the forward input's shape (3, 4), got {dout_shape}")
+    with pytest.raises(ValueError, match=pattern):
+        BACKWARDS[forward](np.ones(dout_shape), cache)
+
+
+def test_a_cache_without_a_mask_needs_the_shape():
+    assert DropoutCache(mask=np.ones((2, 5), dtype=bool), scale=2.0).shape == (2, 5)
+    with pytest.raises(ValueError, match="DropoutCache needs the forward input's shape"):
+        DropoutCache(mask=None, scale=1.0)
+
+
+@pytest.mark.parametrize("forward", FORWARDS)
+@pytest.mark.parametrize("training", ["no", "False", 0, 1, None, np.float64(0.0), [True]])
+def test_training_must_be_a_bool(forward, training, rng):
+    """Any object is a condition in Python, so training="no" would train: only bools pass."""
+    pattern = re.escape(f"training must be a bool (True or False), got {training!r}")
+    with pytest.raises(ArgumentTypeError, match=pattern):
+        forward(np.ones(3), 0.5, rng=rng, training=training)
+
+
+@pytest.mark.parametrize("forward", FORWARDS)
+@pytest.mark.parametrize("training", [True, False])
+def test_numpy_bools_are_bools(forward, training):
+    x = np.random.default_rng(2).standard_normal((4, 5))
+    expected, _ = forward(x, 0.5, rng=np.random.default_rng(3), training=training)
+    out, _ = forward(x, 0.5, rng=np.random.default_rng(3), training=np.bool_(training))
+    assert np.array_equal(out, expected)
 
 
 def test_cache_holds_mask_and_scale(rng):

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from conftest import p_drops, peak_bytes, seeds
+from course_lib._validate import ArgumentTypeError
 from course_lib.checks import assert_binomial_count
 from course_lib.masks import BLOCK, _tie_indices, fill_mask_by_blocks, sample_mask
 
@@ -98,6 +99,33 @@ def test_bad_shape(shape, rng):
         sample_mask(shape, 0.5, rng=rng)
 
 
+@pytest.mark.parametrize("shape", [2.5, "ab", None, (2, True), (np.bool_(True),), (2, 3.0)])
+def test_shape_of_the_wrong_type_is_a_type_error(shape, rng):
+    with pytest.raises(ArgumentTypeError, match="shape must be an integer >= 0 or a tuple"):
+        sample_mask(shape, 0.5, rng=rng)
+
+
+@pytest.mark.parametrize(
+    "shape,pattern",
+    [
+        ((2**40, 2**40), r"shape must describe an array of at most \d+ bytes of bool"),
+        (10**30, r"shape must describe an array of at most \d+ bytes of bool"),
+        ((0, 2**63), r"shape must describe an array of at most \d+ bytes of bool"),
+        ((1,) * 65, r"shape must have at most 64 dimensions \(NumPy's limit\), got 65"),
+    ],
+)
+def test_shapes_numpy_cannot_make_name_the_argument(shape, pattern, rng):
+    """Shapes beyond any NumPy array get a message that names ``shape``; shapes NumPy can
+    describe but memory cannot hold are left to NumPy's MemoryError, which says how much."""
+    with pytest.raises(ValueError, match=pattern):
+        sample_mask(shape, 0.5, rng=rng)
+
+
+def test_large_shapes_below_numpys_limit_are_numpys_memory_error(rng):
+    with pytest.raises(MemoryError):
+        sample_mask((10**9, 10**9), 0.5, rng=rng)  # 1 EB of bool: no machine has it
+
+
 @pytest.mark.parametrize("rng", [None, 0, np.random.RandomState(0)])
 def test_rng_must_be_a_generator(rng):
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator"):
@@ -131,3 +159,53 @@ def test_blocks_reuse_their_memory():
     peak = peak_bytes(lambda: fill_mask_by_blocks(mask, 0.3, rng=rng))
     # a second block's words would add 256 KiB; 64 KiB is room for small objects
     assert one_block <= peak < one_block + 64 * 1024, f"peak {peak} bytes"
+
+
+# --- fill_mask_by_blocks -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p_drop", [0.0, 0.3, 0.5 + 2.0**-18])
+def test_fill_mask_by_blocks_is_sample_mask(p_drop):
+    mask = np.zeros(BLOCK + 9, dtype=bool)
+    rng = np.random.default_rng(4)
+    fill_mask_by_blocks(mask, p_drop, rng=rng)
+    expected_rng = np.random.default_rng(4)
+    assert np.array_equal(mask, sample_mask(BLOCK + 9, p_drop, rng=expected_rng))
+    assert rng.bit_generator.state == expected_rng.bit_generator.state  # the same draws used
+
+
+@pytest.mark.parametrize(
+    "p_drop,pattern",
+    [
+        (1.5, r"p_drop must be in \[0, 1\), got 1.5"),
+        (-0.1, r"p_drop must be in \[0, 1\), got -0.1"),
+        (float("nan"), r"p_drop must be in \[0, 1\), got nan"),
+    ],
+)
+def test_fill_mask_by_blocks_rejects_a_bad_p_drop(p_drop, pattern, rng):
+    """Without the check, 1.5 gave an all-False mask and -0.1 an all-True one, silently."""
+    with pytest.raises(ValueError, match=pattern):
+        fill_mask_by_blocks(np.empty(4, dtype=bool), p_drop, rng=rng)
+
+
+def test_fill_mask_by_blocks_needs_a_generator():
+    with pytest.raises(ArgumentTypeError, match=r"rng must be a numpy\.random\.Generator"):
+        fill_mask_by_blocks(np.empty(4, dtype=bool), 0.5, rng=None)  # pyright: ignore[reportArgumentType] - the wrong type under test
+
+
+@pytest.mark.parametrize(
+    "mask,error,pattern",
+    [
+        (np.empty(4), ArgumentTypeError, "mask must have dtype bool, got float64"),
+        (
+            [True, False],
+            ArgumentTypeError,
+            "mask must be a 1-D NumPy array of bool to fill, got list",
+        ),
+        (np.empty((2, 3), dtype=bool), ValueError, r"mask must be 1-D .*got shape \(2, 3\)"),
+        (np.broadcast_to(np.True_, 4), ValueError, "mask must be writeable"),
+    ],
+)
+def test_fill_mask_by_blocks_needs_a_writeable_1d_boolean_array(mask, error, pattern, rng):
+    with pytest.raises(error, match=pattern):
+        fill_mask_by_blocks(mask, 0.5, rng=rng)

@@ -17,6 +17,7 @@ from scipy import stats
 from autograder.exercises import kit
 from conftest import FLOAT_DTYPES, float_arrays, p_drops, seeds
 from course_lib import checks
+from course_lib._validate import ArgumentTypeError
 from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.gradcheck import numerical_gradient_array, relative_error
 from course_lib.masks import sample_mask
@@ -561,6 +562,37 @@ def test_random_functions_require_a_generator():
         gaussian_dropout_forward(np.ones(3), 0.5, rng=0)  # pyright: ignore[reportArgumentType] - the wrong type under test
 
 
+def _forward_with_training(name, training, rng):
+    x = np.ones((2, 3, 4, 5))
+    if name == "dropconnect":
+        return dropconnect_forward(
+            np.ones((2, 3)), np.ones((3, 4)), np.zeros(4), 0.5, rng=rng, training=training
+        )
+    forward = {
+        "spatial": spatial_dropout_forward,
+        "gaussian": gaussian_dropout_forward,
+        "alpha": alpha_dropout_forward,
+    }[name]
+    return forward(x, 0.5, rng=rng, training=training)
+
+
+@pytest.mark.parametrize("name", ["spatial", "gaussian", "alpha", "dropconnect"])
+@pytest.mark.parametrize("training", ["no", 0, 1, None])
+def test_training_must_be_a_bool(name, training, rng):
+    """Any object is a condition in Python, so training="no" would train: only bools pass."""
+    pattern = re.escape(f"training must be a bool (True or False), got {training!r}")
+    with pytest.raises(ArgumentTypeError, match=pattern):
+        _forward_with_training(name, training, rng)
+
+
+@pytest.mark.parametrize("name", ["spatial", "gaussian", "alpha", "dropconnect"])
+@pytest.mark.parametrize("training", [True, False])
+def test_numpy_bools_are_bools(name, training):
+    expected, _ = _forward_with_training(name, training, np.random.default_rng(1))
+    out, _ = _forward_with_training(name, np.bool_(training), np.random.default_rng(1))
+    assert np.array_equal(out, expected)
+
+
 @pytest.mark.parametrize(
     "forward,cache_type",
     [
@@ -842,6 +874,38 @@ def test_sample_active_blocks_total_is_binomial(p_drop):
     ],
 )
 def test_illustrated_variants_reject_bad_arguments(call, pattern, rng):
+    with pytest.raises(ValueError, match=pattern):
+        call(rng)
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda rng: linear_decay_rates(10**30),
+            rf"n_blocks must be at most \d+ \(NumPy's longest array of float64\), got {10**30}",
+        ),
+        (
+            lambda rng: sample_active_blocks([0.5], 2**62, rng=rng),
+            rf"n_samples must be at most \d+ \(NumPy's longest array of int64\), got {2**62}",
+        ),
+        (
+            lambda rng: relaxed_drop(0.3, 0.1, 10**30, rng=rng),
+            rf"size must be at most \d+ \(NumPy's longest array of float64\), got {10**30}",
+        ),
+        (
+            lambda rng: dropblock_mask((2**30, 2**30, 2, 2), 0.3, 1, rng=rng),  # 2**62 bool
+            r"shape must describe an array of at most \d+ bytes of float64 \(NumPy's limit\)",
+        ),
+        (
+            lambda rng: dropblock_mask((10**30, 1, 2, 2), 0.3, 1, rng=rng),
+            r"shape must describe an array of at most \d+ bytes of bool \(NumPy's limit\)",
+        ),
+    ],
+)
+def test_sizes_numpy_cannot_make_name_the_argument(call, pattern, rng):
+    """Beyond NumPy's largest array, the message names the argument; below it, a size that
+    memory cannot hold is left to NumPy's MemoryError, which says how much was asked for."""
     with pytest.raises(ValueError, match=pattern):
         call(rng)
 
