@@ -348,6 +348,15 @@ def test_max_norm_caps_every_incoming_weight_vector():
         ({"noise": "uniform"}, "noise must be one of"),
         ({"noise": "gaussian", "dropout": "standard"}, "noise='gaussian' needs dropout='inverted'"),
         ({"dtype": np.int32}, "dtype must be a floating dtype"),
+        (
+            {"dtype": None},
+            r"dtype must be a floating dtype \(float16, float32 or float64\), got None",
+        ),
+        (
+            {"dtype": "foo"},
+            r"dtype must be a floating dtype \(float16, float32 or float64\), got 'foo'",
+        ),
+        ({"dtype": complex}, "dtype must be a floating dtype .*, got 'complex128'"),
         ({"rng": 0}, "rng must be a numpy.random.Generator"),
     ],
 )
@@ -557,6 +566,17 @@ def test_divergence_stops_with_a_warning_and_keeps_history(toy):
         ({"y": np.arange(12) % 5}, r"y must be integer labels of shape \(N,\) in \[0, 3\)"),
         ({"y": np.zeros(11, int)}, "y must have one target per row of X"),
         ({"X_val": np.ones((2, 5)), "y_val": np.array([0.5, 1.0])}, "y_val must be integer labels"),
+        # checked up front, with the right argument named
+        ({"y": None}, r"y must be integer labels of shape \(N,\) in \[0, 3\), got None"),
+        ({"y": 2}, r"y must be integer labels .*, got dtype int64, shape \(\)"),
+        ({"y": np.arange(12) - 1}, r"y must be integer labels of shape \(N,\) in \[0, 3\), got -1"),
+        ({"X_val": np.ones((2, 4)), "y_val": np.array([0, 1])}, r"X_val must have shape \(N, 5\)"),
+        ({"X_val": np.ones((2, 5)), "y_val": np.array([0])}, "y_val must have one target per row"),
+        ({"X": np.ones((0, 5)), "y": np.zeros(0, int)}, "X must hold at least one row"),
+        (
+            {"X_val": np.ones((0, 5)), "y_val": np.zeros(0, int)},
+            r"X_val must hold at least one row \(sample\), got shape \(0, 5\)",
+        ),
     ],
 )
 def test_train_bad_arguments(toy, kwargs, pattern):
@@ -572,6 +592,250 @@ def test_train_bad_arguments(toy, kwargs, pattern):
     model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match=pattern):
         nn.train(model, args.pop("X"), args.pop("y"), **args)
+
+
+@pytest.mark.parametrize(
+    "y,pattern",
+    [
+        (
+            np.array([[1.0], [0.0]] * 6),
+            r"y must be real-valued targets of shape \(N, 2\), got shape",
+        ),
+        (np.ones((12, 3)), r"y must be real-valued targets of shape \(N, 2\), got shape \(12, 3\)"),
+        (np.ones(24), "y must have one target per row of X: 12 rows, got 24 targets"),
+        (np.ones((2, 12)), "y must have one target per row of X: 12 rows, got 2 targets"),
+        (None, r"y must be real-valued targets of shape \(N, 2\), got None"),
+    ],
+)
+def test_train_checks_regression_targets_before_training(toy, y, pattern):
+    """A linear network's targets must match its outputs row for row; a wrong shape used to fail
+    only at the first mini-batch, with a reshape error."""
+    X, _ = toy
+    model = nn.MLP([5, 4, 2], rng=np.random.default_rng(0), output="linear")
+    before = model.copy()
+    with pytest.raises(ValueError, match=pattern):
+        nn.train(model, X, y, epochs=1, lr=0.1, batch_size=4, rng=np.random.default_rng(0))
+    assert all(np.array_equal(a, b) for a, b in zip(model.parameters(), before.parameters()))
+
+
+# --- argument checks below train ------------------------------------------------------------
+
+
+def _label_entry_points(model, X, y):
+    """Every public function that reads class labels, called on ``(X, y)``."""
+    logits = np.ones((len(X), 3))
+    return {
+        "softmax_cross_entropy": lambda: nn.softmax_cross_entropy(logits, y),
+        "MLP.loss": lambda: model.loss(model.forward(X)[0], y),
+        "MLP.loss_and_grads": lambda: model.loss_and_grads(X, y, rng=np.random.default_rng(0)),
+        "train_step": lambda: nn.train_step(
+            model, nn.SGD.for_model(model, 0.1), X, y, rng=np.random.default_rng(0)
+        ),
+        "evaluate": lambda: nn.evaluate(model, X, y),
+        "train": lambda: nn.train(
+            model, X, y, epochs=1, lr=0.1, batch_size=2, rng=np.random.default_rng(0)
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["softmax_cross_entropy", "MLP.loss", "MLP.loss_and_grads", "train_step", "evaluate", "train"],
+)
+@pytest.mark.parametrize(
+    "y,pattern,error",
+    [
+        ([0, 1, 7, 2], r"y must be integer labels of shape \(N,\) in \[0, 3\), got 7", ValueError),
+        (
+            [0, -1, 2, 1],
+            r"y must be integer labels of shape \(N,\) in \[0, 3\), got -1",
+            ValueError,
+        ),
+        ([0.0, 1.0, 2.0, 1.0], r"y must be integer labels .*, got dtype float64", TypeError),
+        ([0, 1], r"y must have one target per row of \w+: 4 rows, got 2 targets", ValueError),
+        ([1], r"y must have one target per row of \w+: 4 rows, got 1 targets", ValueError),
+        ([[0], [1], [2], [1]], r"y must be integer labels .*, shape \(4, 1\)", ValueError),
+        (None, r"y must be integer labels .*, got None", TypeError),
+    ],
+)
+def test_every_function_that_reads_labels_checks_them_as_train_does(entry, y, pattern, error):
+    """Labels out of range used to be an IndexError, or (-1) silently the last class; a y of one
+    label was broadcast over every row. Every entry point now gives train's message; a wrong
+    type is an ArgumentTypeError, both a TypeError and a ValueError."""
+    model = nn.MLP([5, 4, 3], 0.5, rng=np.random.default_rng(0))
+    X = np.random.default_rng(1).standard_normal((4, 5))
+    before = model.copy()
+    with pytest.raises(error, match=pattern) as raised:
+        _label_entry_points(model, X, y)[entry]()
+    assert isinstance(raised.value, ValueError)
+    assert all(np.array_equal(a, b) for a, b in zip(model.parameters(), before.parameters()))
+
+
+@pytest.mark.parametrize(
+    "batch_size,error",
+    [(-1, ValueError), (0, ValueError), (2.5, TypeError), (True, TypeError), ("8", TypeError)],
+)
+def test_evaluate_refuses_a_bad_batch_size(toy, batch_size, error):
+    """batch_size=-1 used to return (0.0, 0.0), a perfect score for a network never run."""
+    X, y = toy
+    model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
+    with pytest.raises(error, match=f"batch_size must be an integer >= 1, got {batch_size!r}"):
+        nn.evaluate(model, X, y, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("output", ["softmax", "linear"])
+def test_empty_data_is_refused(output):
+    """No samples: a mean over nothing, which used to be a ZeroDivisionError."""
+    model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0), output=output)
+    X = np.ones((0, 5))
+    y = np.zeros(0, int) if output == "softmax" else np.ones((0, 3))
+    pattern = r"X must hold at least one row \(sample\), got shape \(0, 5\)"
+    with pytest.raises(ValueError, match=pattern):
+        nn.evaluate(model, X, y)
+    with pytest.raises(ValueError, match=pattern):
+        model.loss_and_grads(X, y, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=pattern):
+        nn.train_step(model, nn.SGD.for_model(model, 0.1), X, y, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"outputs must have shape \(N, 3\) with N >= 1"):
+        model.loss(np.ones((0, 3)), y)
+
+
+@pytest.mark.parametrize("max_norm", [-1.0, 0, 0.0, float("nan"), float("inf"), "1", None])
+def test_max_norm_must_be_a_positive_number(toy, max_norm):
+    """As train already required: -1 flipped every weight's sign, 0 zeroed them, nan made NaNs."""
+    X, y = toy
+    model = nn.MLP([5, 4, 3], rng=np.random.default_rng(0))
+    before = model.copy()
+    pattern = f"max_norm must be a finite number > 0, got {max_norm!r}"
+    with pytest.raises(ValueError, match=pattern):
+        model.max_norm_(max_norm)
+    if max_norm is not None:  # None means "no constraint" for train_step, as for train
+        with pytest.raises(ValueError, match=pattern):
+            nn.train_step(
+                model,
+                nn.SGD.for_model(model, 0.1),
+                X,
+                y,
+                rng=np.random.default_rng(0),
+                max_norm=max_norm,
+            )
+    assert all(np.array_equal(a, b) for a, b in zip(model.parameters(), before.parameters()))
+
+
+def test_train_step_needs_a_generator_and_the_models_own_optimizer(toy):
+    """rng has no default in train_step (the course's rule for random functions); an optimizer
+    must have a step method, and an SGD must hold this model's parameters."""
+    X, y = toy
+    model = nn.MLP([5, 4, 3], 0.5, rng=np.random.default_rng(0))
+    optimizer = nn.SGD.for_model(model, 0.1)
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator .*, got NoneType"):
+        nn.train_step(model, optimizer, X, y, rng=None)  # pyright: ignore[reportArgumentType]
+    with pytest.raises(ValueError, match=r"optimizer must have a step\(grads\) method"):
+        nn.train_step(model, None, X, y, rng=np.random.default_rng(0))  # pyright: ignore[reportArgumentType]
+    with pytest.raises(ValueError, match="optimizer must update model's own parameters"):
+        nn.train_step(
+            model, nn.SGD.for_model(model.copy(), 0.1), X, y, rng=np.random.default_rng(0)
+        )
+    with pytest.raises(ValueError, match=r"model must be a course_lib\.nn\.MLP, got NoneType"):
+        nn.train_step(None, optimizer, X, y, rng=np.random.default_rng(0))  # pyright: ignore[reportArgumentType]
+
+
+def test_sgd_refuses_what_it_would_apply_to_some_parameters_only():
+    """A short decay list or gradient list used to leave the last parameters out silently; a
+    gradient of another shape was broadcast over its parameter."""
+    params = [np.zeros((2, 2)), np.zeros(2)]
+    with pytest.raises(ValueError, match=r"decay must have one bool per parameter \(2\), got 1"):
+        nn.SGD(params, 0.1, decay=[True])
+    with pytest.raises(TypeError, match=r"decay\[1\] must be a bool, got 0"):
+        nn.SGD(params, 0.1, decay=[True, 0])
+    with pytest.raises(ValueError, match="decay must be a sequence of bools"):
+        nn.SGD(params, 0.1, decay=True)
+    with pytest.raises(ValueError, match=r"params\[0\] must be a float array"):
+        nn.SGD([np.zeros(2, dtype=int)], 0.1)
+    with pytest.raises(ValueError, match="params must be a list of float arrays, got NoneType"):
+        nn.SGD(None, 0.1)
+    optimizer = nn.SGD(params, 0.1)
+    with pytest.raises(
+        ValueError, match=r"grads must hold one gradient per parameter \(2\), got 1"
+    ):
+        optimizer.step([np.ones((2, 2))])
+    with pytest.raises(
+        ValueError, match=r"grads\[0\] must have the shape of its parameter, \(2, 2\), got \(2,\)"
+    ):
+        optimizer.step([np.ones(2), np.ones(2)])
+    with pytest.raises(ValueError, match="grads must be a list of arrays, one per parameter"):
+        nn.SGD([np.zeros(2)], 0.1).step(np.ones(2))
+    assert all(not p.any() for p in params)  # nothing was updated
+    with pytest.raises(ValueError, match=r"model must be a course_lib\.nn\.MLP, got NoneType"):
+        nn.SGD.for_model(None, 0.1)  # pyright: ignore[reportArgumentType]
+
+
+def test_sgd_still_takes_any_list_of_gradients_and_decay_flags():
+    p = np.ones(2)
+    optimizer = nn.SGD([p], 0.5, momentum=0.0, weight_decay=0.1, decay=np.array([False]))
+    optimizer.step(g for g in [np.ones(2)])  # any iterable, as before
+    np.testing.assert_array_equal(p, [0.5, 0.5])
+
+
+_X45, _W53, _B3 = np.ones((4, 5)), np.ones((5, 3)), np.ones(3)
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: nn.dense_forward(_X45, _W53, np.ones(1)),
+            r"b must have shape \(M,\) = \(3,\), .*got \(1,\)",
+        ),
+        (
+            lambda: nn.dense_forward(_X45, _W53, np.ones((4, 3))),
+            r"b must have shape .*got \(4, 3\)",
+        ),
+        (lambda: nn.dense_forward(np.ones((2, 4, 5)), _W53, _B3), r"x must have shape \(N, D\)"),
+        (
+            lambda: nn.dense_forward(_X45, np.ones((4, 3)), _B3),
+            r"W must have shape \(D, M\) with D = 5",
+        ),
+        (lambda: nn.dense_forward(_X45.astype(int), _W53, _B3), "x must have a floating dtype"),
+        (
+            lambda: nn.dense_backward(np.ones((4, 2)), nn.dense_forward(_X45, _W53, _B3)[1]),
+            r"dout must have the forward output's shape \(4, 3\), got \(4, 2\)",
+        ),
+        (lambda: nn.dense_backward(np.ones((4, 3)), None), r"cache must be the \(x, W\) pair"),  # pyright: ignore[reportArgumentType]
+        (lambda: nn.relu_forward(["a"]), "x must have a floating dtype"),  # pyright: ignore[reportArgumentType]
+        (
+            lambda: nn.relu_backward(np.ones(4), nn.relu_forward(np.ones((3, 4)))[1]),
+            r"dout must have the forward input's shape \(3, 4\), got \(4,\)",
+        ),
+        (lambda: nn.relu_backward(np.ones(4), None), "cache must be the boolean array"),  # pyright: ignore[reportArgumentType]
+        (lambda: nn.softmax(np.ones((3, 0))), r"logits must have shape \(..., K\) with K >= 1"),
+        (lambda: nn.softmax(["a", "b"]), "logits must hold real numbers"),  # pyright: ignore[reportArgumentType]
+        (lambda: nn.softmax_cross_entropy(np.ones(3), [0]), r"logits must have shape \(N, K\)"),  # pyright: ignore[reportArgumentType]
+        (
+            lambda: nn.squared_error(np.ones((3, 1)), np.ones(3)),
+            r"targets must have the shape of predictions \(3, 1\), got \(3,\)",
+        ),
+        (
+            lambda: nn.squared_error(np.ones((0, 2)), np.ones((0, 2))),
+            "predictions must hold at least one",
+        ),
+    ],
+)
+def test_layer_functions_check_shapes(call, pattern):
+    """Mismatched shapes used to be broadcast (a (3, 1) prediction against (3,) targets gave a
+    (3, 3) gradient), or fail with NumPy's messages (matmul's 'core dimension', AttributeError
+    on a list, a reduction over an empty axis)."""
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_layer_functions_still_take_lists_and_any_leading_shape():
+    out, _ = nn.relu_forward([1.0, -2.0])  # pyright: ignore[reportArgumentType]
+    np.testing.assert_array_equal(out, [1.0, 0.0])
+    np.testing.assert_allclose(nn.softmax([[0.0, 0.0]]), [[0.5, 0.5]])  # pyright: ignore[reportArgumentType]
+    samples = np.random.default_rng(0).standard_normal((3, 4, 5))  # (S, N, K), as notebook 06
+    np.testing.assert_allclose(nn.softmax(samples).sum(axis=-1), 1.0)
+    assert nn.MLP([2, 2], rng=np.random.default_rng(0), dtype="float64").dtype == np.float64
 
 
 # --- inverted vs standard dropout, step for step ---------------------------------------------
