@@ -7,13 +7,15 @@ and the toys are drawn here from an explicit ``rng``.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._validate import check_count, check_nonnegative, check_rng
+from ._validate import ArgumentTypeError, check_count, check_nonnegative, check_rng
 
 N_DIGITS = 1797
 
@@ -63,12 +65,14 @@ def load_digits_split(
     rng : numpy.random.Generator
         Decides the shuffle.
     n_val, n_test : int >= 0
-    dtype : float dtype of the pixel arrays (values in [0, 1]).
+    dtype : a floating dtype (float16, float32, float64)
+        Of the pixel arrays (values in [0, 1]); an integer dtype would truncate them.
     """
     n_train = check_count(n_train, "n_train", minimum=1)
     n_val = check_count(n_val, "n_val")
     n_test = check_count(n_test, "n_test")
     check_rng(rng)
+    dtype = _check_float_dtype(dtype)
     if n_train + n_val + n_test > N_DIGITS:
         raise ValueError(
             f"n_train + n_val + n_test must be <= {N_DIGITS}, got "
@@ -83,6 +87,19 @@ def load_digits_split(
         return images[indices].astype(dtype), labels[indices].copy()
 
     return Split(*take(train), *take(val), *take(test))
+
+
+def _check_float_dtype(dtype) -> np.dtype:
+    try:
+        parsed = np.dtype(dtype)
+    except TypeError:
+        parsed = None
+    if parsed is None or parsed.kind != "f":
+        raise ArgumentTypeError(
+            "dtype must be a floating dtype (float16, float32 or float64), got "
+            f"{parsed if parsed is not None else repr(dtype)}"
+        )
+    return parsed
 
 
 def gap_function(x: np.ndarray) -> np.ndarray:
@@ -104,6 +121,14 @@ def gap_regression_toy(
     Inputs are uniform on ``[low, gap[0]] U [gap[1], high]`` (each side in proportion to its
     length); targets are :func:`gap_function` plus Gaussian noise of standard deviation ``noise``.
 
+    Parameters
+    ----------
+    n : int >= 1
+    rng : numpy.random.Generator
+    noise : float >= 0
+    low, high : finite floats
+    gap : pair of finite floats, ``low < gap[0] < gap[1] < high``
+
     Returns
     -------
     x : ndarray, shape (n, 1), sorted
@@ -112,16 +137,30 @@ def gap_regression_toy(
     n = check_count(n, "n", minimum=1)
     check_rng(rng)
     noise = check_nonnegative(noise, "noise")
-    gap_lo, gap_hi = gap
+    low, high = _check_finite(low, "low"), _check_finite(high, "high")
+    if not isinstance(gap, (tuple, list)) or len(gap) != 2:
+        raise ArgumentTypeError(f"gap must be a pair (gap[0], gap[1]) of numbers, got {gap!r}")
+    gap_lo, gap_hi = (_check_finite(end, f"gap[{i}]") for i, end in enumerate(gap))
     if not low < gap_lo < gap_hi < high:
         raise ValueError(
             f"need low < gap[0] < gap[1] < high, got low={low}, gap={gap}, high={high}"
         )
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low must be a finite number, got low={low}, high={high}")
     left, right = gap_lo - low, high - gap_hi
     u = rng.uniform(0.0, left + right, size=n)
     x = np.where(u < left, low + u, gap_hi + (u - left))
     x = np.sort(x)[:, None]
     return x, gap_function(x) + noise * rng.standard_normal(x.shape)
+
+
+def _check_finite(value: float, name: str) -> float:
+    """``value`` itself, once it is known to be a finite real number."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be a finite number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return value
 
 
 # --- 2-D classification toys ----------------------------------------------------------------
@@ -185,8 +224,9 @@ def toy_2d(
     X : ndarray of float64, shape (n, 2)
     y : ndarray of int64, shape (n,), values 0 and 1
     """
-    if name not in TOY_2D:
-        raise ValueError(f"name must be one of {tuple(TOY_2D)}, got {name!r}")
+    if not isinstance(name, str) or name not in TOY_2D:
+        error = ValueError if isinstance(name, str) else ArgumentTypeError
+        raise error(f"name must be one of {tuple(TOY_2D)}, got {name!r}")
     n = check_count(n, "n", minimum=2)
     check_rng(rng)
     noise = check_nonnegative(noise, "noise")

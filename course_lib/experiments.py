@@ -26,7 +26,7 @@ import math
 import multiprocessing
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +102,10 @@ def run_digits(
 
     ``p_drop`` follows :class:`course_lib.nn.MLP` (one rate per dropout site, or one for the
     hidden layers). The seed is split into independent streams for the data split, the weights
-    and the training (shuffles and masks).
+    and the training (shuffles and masks). ``hidden`` is a sequence of widths >= 1, one per
+    hidden layer; ``dtype`` a floating dtype.
     """
+    hidden = _check_hidden(hidden)
     split_rng, init_rng, train_rng = seed_streams(seed)
     split = load_digits_split(n_train, rng=split_rng, dtype=dtype)
     model = MLP([split.X_train.shape[1], *hidden, 10], p_drop, rng=init_rng, dtype=dtype)
@@ -127,6 +129,33 @@ def run_digits(
     return RunResult(
         model.p_drop, seed, n_train, test_error, history, time.perf_counter() - started
     )
+
+
+def _check_hidden(hidden) -> tuple[int, ...]:
+    """The widths of the hidden layers: a sequence of integers >= 1 (empty for none)."""
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise ArgumentTypeError(
+            f"hidden must be a sequence of widths >= 1, one per hidden layer, got {hidden!r}"
+        )
+    return tuple(check_count(width, f"hidden[{i}]", minimum=1) for i, width in enumerate(hidden))
+
+
+def _check_configs(configs) -> None:
+    if not isinstance(configs, Mapping):
+        raise ArgumentTypeError(
+            f"configs must be a mapping {{name: p_drop}}, got {type(configs).__name__}"
+        )
+    if not configs:
+        raise ValueError("configs must hold at least one configuration {name: p_drop}, got none")
+
+
+def _check_seeds(seeds) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ArgumentTypeError(f"seeds must be a sequence of integers >= 0, got {seeds!r}")
+    seeds = [check_count(seed, f"seeds[{i}]") for i, seed in enumerate(seeds)]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed, got none")
+    return seeds
 
 
 def run_jobs(function, jobs, *, workers: int = 1, on_done=None, on_result=None) -> list:
@@ -176,9 +205,11 @@ def _report(on_done, on_result, index: int, done: int, result) -> None:
 def compare_on_digits(
     configs, seeds, *, workers: int = 1, **settings
 ) -> dict[str, list[RunResult]]:
-    """Run every configuration (``{name: p_drop}``) with every seed; results keyed by name, in
-    seed order. ``workers`` processes train at once (:func:`run_jobs`); the results do not
-    depend on it."""
+    """Run every configuration (``{name: p_drop}``, at least one) with every seed (integers
+    >= 0, at least one); results keyed by name, in seed order. ``workers`` processes train at
+    once (:func:`run_jobs`); the results do not depend on it."""
+    _check_configs(configs)
+    seeds = _check_seeds(seeds)
     jobs = [(p_drop, seed, settings) for p_drop in configs.values() for seed in seeds]
     runs = iter(run_jobs(_run_digits_job, jobs, workers=workers))
     return {name: [next(runs) for _ in seeds] for name in configs}
@@ -337,7 +368,7 @@ def hidden_widths(hidden, p_drop: float, keep_product: bool) -> tuple[int, ...]:
     """Units per hidden layer: ``hidden`` itself, or ``round(n / keep_prob)`` for each ``n`` so
     that the expected number of kept units ``n * keep_prob`` stays at the given ``n``."""
     p_drop = check_p_drop(p_drop)
-    widths = tuple(check_count(n, "hidden", minimum=1) for n in hidden)
+    widths = _check_hidden(hidden)
     if not keep_product:
         return widths
     return tuple(max(1, round(n / (1.0 - p_drop))) for n in widths)
@@ -358,9 +389,10 @@ def sweep_errors(
     rebuilt from ``seed`` for every ``p_drop``, so every network sees the same split, initial
     weights (for equal widths) and batch order. ``p_drop`` drops hidden units; inputs are kept
     whole. Returns ``{"test", "val", "train"}``, each of shape ``(len(p_drops),)``, in the order
-    of ``p_drops``.
+    of ``p_drops`` (a sequence of rates in [0, 1)); ``hidden`` is a sequence of widths >= 1.
     """
-    p_drops = [check_p_drop(p) for p in p_drops]
+    p_drops = _check_rates(p_drops)
+    _check_hidden(hidden)
     errors = {"test": [], "val": [], "train": []}
     with one_blas_thread():
         for p_drop in p_drops:
@@ -403,19 +435,65 @@ def sweep_p_drop(
     )["test"]
 
 
+def _check_rates(p_drops) -> list[float]:
+    """The rates of a sweep: a sequence (or 1-D array) of floats in [0, 1)."""
+    if isinstance(p_drops, np.ndarray) and p_drops.ndim != 1:
+        raise ValueError(f"p_drops must be a 1-D sequence of rates, got shape {p_drops.shape}")
+    if isinstance(p_drops, (str, bytes)) or not isinstance(p_drops, (Sequence, np.ndarray)):
+        raise ArgumentTypeError(f"p_drops must be a sequence of rates in [0, 1), got {p_drops!r}")
+    rates = []
+    for i, rate in enumerate(p_drops):
+        try:
+            rates.append(check_p_drop(rate))
+        except ValueError as error:  # name the entry: "p_drops[2] must be in [0, 1), ..."
+            raise type(error)(str(error).replace("p_drop", f"p_drops[{i}]", 1)) from None
+    return rates
+
+
 # --- choosing a rate on the validation set: the one rule for "significantly worse" ------------
 
 
 def run_val_error(run: Mapping, last: int) -> float:
     """The validation error of one recorded run (a :func:`train_run` summary): its
     ``val_mistakes`` of the last ``last`` epochs averaged, over ``n_val`` images. One epoch's
-    error jumps by a whole image; the average of a few is what a rate is chosen on."""
+    error jumps by a whole image; the average of a few is what a rate is chosen on.
+
+    ``run`` needs ``n_val`` (an integer >= 1) and ``val_mistakes`` (at least one count in
+    ``[0, n_val]``); ``last`` is an integer >= 1.
+    """
     last = check_count(last, "last", minimum=1)
+    _check_run(run)
     return float(np.mean(run["val_mistakes"][-last:]) / run["n_val"])
 
 
+def _check_run(run) -> None:
+    if not isinstance(run, Mapping):
+        raise ArgumentTypeError(
+            f"run must be a train_run summary (a mapping), got {type(run).__name__}"
+        )
+    missing = [key for key in ("val_mistakes", "n_val") if key not in run]
+    if missing:
+        raise ValueError(f"run must have the keys val_mistakes and n_val, missing {missing}")
+    n_val = check_count(run["n_val"], "run['n_val']", minimum=1)
+    mistakes = _check_curve(run["val_mistakes"], "run['val_mistakes']")
+    if mistakes.size == 0:
+        raise ValueError("run['val_mistakes'] must hold at least one epoch, got none")
+    if not np.all((mistakes >= 0) & (mistakes <= n_val)):
+        raise ValueError(
+            f"run['val_mistakes'] must hold counts in [0, {n_val}] (run['n_val']), got "
+            f"values in [{mistakes.min()}, {mistakes.max()}]"
+        )
+
+
 def mean_val_error(runs, last: int) -> float:
-    """:func:`run_val_error` averaged over ``runs`` (one per seed)."""
+    """:func:`run_val_error` averaged over ``runs`` (one per seed, at least one)."""
+    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Iterable):
+        raise ArgumentTypeError(
+            f"runs must be a sequence of train_run summaries, got {type(runs).__name__}"
+        )
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs must hold at least one run (one per seed), got none")
     return float(np.mean([run_val_error(run, last) for run in runs]))
 
 
@@ -555,9 +633,17 @@ def choose_p_drop(val_errors: Mapping, test_errors: Mapping | None = None) -> fl
     Raises
     ------
     ValueError
-        If ``val_errors`` is empty or its rates do not have the same number of seeds.
+        If ``val_errors`` is empty, a key is not a rate in [0, 1), or its rates do not have the
+        same number of seeds.
     """
     rates, table = errors_table(val_errors)
+    for rate in rates:
+        try:
+            check_p_drop(rate)
+        except ValueError as error:
+            raise type(error)(
+                f"val_errors must be keyed by rates p_drop in [0, 1), got the key {rate!r}"
+            ) from None
     return rates[lowest_mean(table)]
 
 
@@ -577,7 +663,7 @@ def choose_sweep_rate(p_drops, val_errors, test_errors=None) -> float:
     -------
     float, one of ``p_drops``
     """
-    rates = [check_p_drop(p) for p in p_drops]
+    rates = _check_rates(p_drops)
     table = _check_errors_table(val_errors, "val_errors")
     if table.shape[0] != len(rates):
         raise ValueError(
@@ -604,6 +690,9 @@ def smooth(curve, window: int) -> np.ndarray:
     """
     curve = _check_curve(curve, "curve")
     window = check_count(window, "window", minimum=1)
+    # a window longer than the curve averages what there is so far at every epoch, as one of its
+    # length does: cap it, so that the zeros below stay as short as the curve
+    window = min(window, max(len(curve), 1))
     sums = np.cumsum(curve)
     counts = np.minimum(np.arange(1, len(curve) + 1), window)
     shifted = np.concatenate([np.zeros(window), sums])[: len(curve)]
@@ -688,10 +777,10 @@ def compare_and_record(
 ) -> dict:
     """Run every configuration (``{name: p_drop}``) with every seed (see :func:`run_digits`,
     whose keyword arguments ``settings`` are) and return a record of the runs as plain data:
-    the command, the versions, the settings and, per configuration, one entry per seed."""
-    seeds = [check_count(seed, "seed") for seed in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed, got none")
+    the command, the versions, the settings and, per configuration, one entry per seed.
+    ``configs`` and ``seeds`` each hold at least one entry; seeds are integers >= 0."""
+    _check_configs(configs)
+    seeds = _check_seeds(seeds)
     jobs = [(p_drop, seed, settings) for p_drop in configs.values() for seed in seeds]
     started = time.perf_counter()
     labels = [f"p_drop={p_drop} seed {seed}" for p_drop, seed, _ in jobs]
@@ -717,9 +806,15 @@ def write_record(record: dict, path) -> None:
 def comparison_table(record: dict, confidence: float = 0.95) -> str:
     """The table :func:`main` prints: per configuration the mean test error over seeds with its
     t-interval, and its paired difference from the first configuration with the interval and
-    the two-sided p-value of the paired t-test (see :mod:`course_lib.stats`)."""
+    the two-sided p-value of the paired t-test (see :mod:`course_lib.stats`).
+
+    ``record`` is one of :func:`compare_and_record` (at least one configuration, one run per
+    seed in each); ``confidence`` is in (0, 1), even when one seed leaves no interval to print.
+    """
     from .stats import t_interval
 
+    confidence = check_open_unit(confidence, "confidence")
+    _check_record(record)
     names = list(record["runs"])
     errors = {name: [run["test_error"] for run in record["runs"][name]] for name in names}
     n = len(record["seeds"])
@@ -750,6 +845,36 @@ def comparison_table(record: dict, confidence: float = 0.95) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def _check_record(record) -> None:
+    if not isinstance(record, Mapping):
+        raise ArgumentTypeError(
+            f"record must be a record of compare_and_record (a mapping), got "
+            f"{type(record).__name__}"
+        )
+    missing = [key for key in ("seeds", "runs") if key not in record]
+    if missing:
+        raise ValueError(f"record must have the keys seeds and runs, missing {missing}")
+    seeds, runs = record["seeds"], record["runs"]
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise ValueError(f"record['seeds'] must list at least one seed, got {seeds!r}")
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError(
+            "record['runs'] must map at least one configuration to its runs, got "
+            + ("none" if isinstance(runs, Mapping) else type(runs).__name__)
+        )
+    for name, seed_runs in runs.items():
+        if not isinstance(seed_runs, (list, tuple)) or len(seed_runs) != len(seeds):
+            raise ValueError(
+                f"record['runs'][{name!r}] must be a list of one run per seed ({len(seeds)}), "
+                "got "
+                + (
+                    f"{len(seed_runs)} runs"
+                    if isinstance(seed_runs, (list, tuple))
+                    else type(seed_runs).__name__
+                )
+            )
 
 
 def main(argv=None) -> None:
@@ -786,6 +911,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(raw)
     if args.workers < 1:
         parser.error(f"--workers must be an integer >= 1, got {args.workers}")
+    if not 0.0 < args.confidence < 1.0:  # checked before hours of training, not after
+        parser.error(f"--confidence must be in (0, 1), got {args.confidence}")
     record = compare_and_record(
         {str(rates): rates for rates in args.p_drop},
         args.seeds,

@@ -37,11 +37,31 @@ def mc_samples(
     """Stack ``n_samples`` stochastic predictions ``predict_fn(X, rng)``: ``(S, *pred.shape)``.
 
     Each call must draw its own dropout mask from ``rng``, e.g.
-    ``lambda X, rng: model.predict_proba(X, training=True, rng=rng)``.
+    ``lambda X, rng: model.predict_proba(X, training=True, rng=rng)``, and return numbers of
+    one shape; a ``predict_fn`` that is not callable, or whose predictions differ in shape or
+    are not numbers, raises ``ValueError`` naming ``predict_fn``.
     """
+    if not callable(predict_fn):
+        raise ArgumentTypeError(
+            "predict_fn must be a callable (X, rng) -> prediction, e.g. "
+            "lambda X, rng: model.predict_proba(X, training=True, rng=rng); "
+            f"got {type(predict_fn).__name__}"
+        )
     n_samples = check_count(n_samples, "n_samples", minimum=1)
     check_rng(rng)
-    return np.stack([np.asarray(predict_fn(X, rng)) for _ in range(n_samples)])
+    predictions = [np.asarray(predict_fn(X, rng)) for _ in range(n_samples)]
+    for i, prediction in enumerate(predictions):
+        if prediction.dtype.kind not in "biuf":
+            raise ValueError(
+                f"predict_fn must return numbers (an array of them), got dtype {prediction.dtype} "
+                f"from call {i + 1}"
+            )
+        if prediction.shape != predictions[0].shape:
+            raise ValueError(
+                "predict_fn must return predictions of one shape, got shape "
+                f"{predictions[0].shape} from call 1 and {prediction.shape} from call {i + 1}"
+            )
+    return np.stack(predictions)
 
 
 @overload
@@ -84,7 +104,8 @@ def mc_predict(
     Parameters
     ----------
     predict_fn : callable ``(X, rng) -> prediction``
-        One stochastic forward pass (a fresh mask per call). For classification it must return
+        One stochastic forward pass (a fresh mask per call), an array of numbers of the same
+        shape at every call (see :func:`mc_samples`). For classification it must return
         probabilities, so that the mean is the MC estimate of the predictive distribution
         (averaging logits and then applying softmax is a different, biased estimate).
     X : ndarray
@@ -193,12 +214,22 @@ class ReliabilityBins:
 
 
 def reliability_bins(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> ReliabilityBins:
-    """Bin predictions by confidence; ``probs`` has shape (N, K), ``y`` integer labels (N,)."""
-    probs = _check_probs(probs, "probs", 2)
+    """Bin predictions by confidence.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (N, K), probability vectors
+    y : ndarray of int, shape (N,), labels in [0, K)
+    n_bins : int >= 1
+
+    Raises
+    ------
+    ValueError
+        If ``probs`` is not of shape (N, K) with probability vectors along its rows, ``y`` does
+        not hold one integer label in [0, K) per row, or ``n_bins`` is not an integer >= 1.
+    """
+    probs, y = _check_labelled(probs, y)
     n_bins = check_count(n_bins, "n_bins", minimum=1)
-    y = np.asarray(y)
-    if y.shape != probs.shape[:1]:
-        raise ValueError(f"y must have shape ({probs.shape[0]},), got {y.shape}")
     confidence = probs.max(axis=1)
     correct = probs.argmax(axis=1) == y
     edges = np.linspace(0.0, 1.0, n_bins + 1)
@@ -213,7 +244,10 @@ def reliability_bins(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> Reli
 
 
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
-    """``sum_b (n_b / N) |accuracy_b - confidence_b|`` over equal-width confidence bins."""
+    """``sum_b (n_b / N) |accuracy_b - confidence_b|`` over equal-width confidence bins.
+
+    The arguments, and what they must be, are those of :func:`reliability_bins`.
+    """
     bins = reliability_bins(probs, y, n_bins)
     filled = bins.counts > 0
     weights = bins.counts[filled] / bins.counts.sum()
@@ -230,9 +264,17 @@ def _check_labelled(probs, y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"y must have shape ({n},), one label per row of probs, got {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or (n and (y.min() < 0 or y.max() >= k)):
         raise ValueError(
-            f"y must hold integer labels in [0, {k - 1}], got {y.dtype} values {np.unique(y)[:5]}"
+            f"y must hold integer labels in [0, {k - 1}], got {y.dtype} values {_some_values(y)}"
         )
     return probs, y
+
+
+def _some_values(values: np.ndarray) -> np.ndarray:
+    """Up to five distinct values, for a message (in their order if they cannot be sorted)."""
+    try:
+        return np.unique(values)[:5]
+    except TypeError:  # an object array of values that do not compare, such as None and 1
+        return values.ravel()[:5]
 
 
 def nll(probs: np.ndarray, y: np.ndarray) -> float:
@@ -278,24 +320,77 @@ def accuracy_after_rejection(
 
     For each ``f`` in ``fractions`` (in [0, 1)), the ``floor(f * N)`` inputs with the highest
     ``uncertainty`` are set aside and the accuracy of the rest is returned.
+
+    Parameters
+    ----------
+    probs : ndarray, shape (N, K), probability vectors
+    y : ndarray of int, shape (N,), labels in [0, K)
+    uncertainty : ndarray of float, shape (N,), no NaN (it decides the order of rejection)
+    fractions : float in [0, 1), or a 1-D sequence of them
+
+    Returns
+    -------
+    ndarray of float, one accuracy per fraction
+
+    Raises
+    ------
+    ValueError
+        If an argument is not of that shape or range.
     """
-    probs = _check_probs(probs, "probs", 2)
-    uncertainty = np.asarray(uncertainty, dtype=np.float64)
-    y = np.asarray(y)
-    if uncertainty.shape != probs.shape[:1] or y.shape != probs.shape[:1]:
-        raise ValueError("probs, y and uncertainty must describe the same N inputs")
+    probs, y = _check_labelled(probs, y)
+    uncertainty = _check_uncertainty(uncertainty, len(y))
+    fractions = _check_fractions(fractions)
     correct = (probs.argmax(axis=1) == y)[np.argsort(uncertainty, kind="stable")]
     result = []
-    for fraction in np.atleast_1d(fractions):
-        if not 0.0 <= fraction < 1.0:
-            raise ValueError(f"fractions must be in [0, 1), got {fraction}")
+    for fraction in fractions:
         n_kept = len(correct) - int(np.floor(fraction * len(correct)))
         result.append(correct[:n_kept].mean())
     return np.asarray(result)
 
 
+def _check_uncertainty(uncertainty, n: int) -> np.ndarray:
+    try:
+        values = np.asarray(uncertainty, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"uncertainty must be an array of {n} numbers, one per row of probs, "
+            f"got {uncertainty!r}"
+        ) from None
+    if values.shape != (n,):
+        raise ValueError(
+            f"uncertainty must have shape ({n},), one value per row of probs, got {values.shape}"
+        )
+    if np.any(np.isnan(values)):
+        # NaN sorts after every number: it would be rejected first without a word
+        raise ValueError(
+            f"uncertainty must hold numbers, not NaN, got NaN at rows "
+            f"{np.flatnonzero(np.isnan(values))[:5].tolist()}"
+        )
+    return values
+
+
+def _check_fractions(fractions) -> np.ndarray:
+    values = np.atleast_1d(np.asarray(fractions))
+    if values.dtype.kind not in "iuf":
+        raise ArgumentTypeError(
+            f"fractions must be a number in [0, 1) or a sequence of them, got {fractions!r}"
+        )
+    if values.ndim != 1:
+        raise ValueError(
+            f"fractions must be a number in [0, 1) or a 1-D sequence of them, got shape "
+            f"{values.shape}"
+        )
+    for fraction in values:
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"fractions must be in [0, 1), got {fraction}")
+    return values
+
+
 #: how far above the fewest samples a choice of the number of MC samples may go
 MC_SAMPLES_SLACK = 2.0
+#: the largest ``prediction_std / target_se`` :func:`choose_mc_samples` answers for: the number
+#: of samples, about its square, must stay within the range of a float (1.8e308)
+MAX_MC_SAMPLES_RATIO = 1e150
 
 
 def choose_mc_samples(prediction_std: float, target_se: float) -> int:
@@ -324,18 +419,33 @@ def choose_mc_samples(prediction_std: float, target_se: float) -> int:
     Raises
     ------
     ValueError
-        If ``prediction_std`` is not a finite number >= 0 or ``target_se`` not a finite
-        number > 0.
+        If ``prediction_std`` is not a finite number >= 0, ``target_se`` not a finite
+        number > 0, or ``prediction_std / target_se`` is above :data:`MAX_MC_SAMPLES_RATIO`.
     """
     prediction_std = check_nonnegative(prediction_std, "prediction_std")
     target_se = check_positive(target_se, "target_se")
+    ratio = prediction_std / target_se
+    if ratio > MAX_MC_SAMPLES_RATIO:
+        raise ValueError(
+            f"prediction_std / target_se must be at most {MAX_MC_SAMPLES_RATIO:g} (the number "
+            f"of samples, about its square, must fit in a float), got prediction_std="
+            f"{prediction_std!r} and target_se={target_se!r}"
+        )
 
     def meets(n: int) -> bool:
         return prediction_std / math.sqrt(n) <= target_se * (1.0 + 1e-12)
 
-    n = max(1, math.ceil((prediction_std / target_se) ** 2))
-    while n > 1 and meets(n - 1):
-        n -= 1
-    while not meets(n):
-        n += 1
-    return n
+    # `meets` is monotone in n (sqrt and division round correctly, hence monotonically), so the
+    # answer is the first n that meets the target: bisect between a miss (0 stands for one) and
+    # a hit, found from the estimate ceil(ratio**2) by doubling steps if it misses
+    hit, step = max(1, math.ceil(ratio**2)), 1
+    while not meets(hit):
+        hit, step = hit + step, 2 * step
+    miss = 0
+    while hit - miss > 1:
+        middle = (miss + hit) // 2
+        if meets(middle):
+            hit = middle
+        else:
+            miss = middle
+    return hit

@@ -14,15 +14,21 @@ line with :func:`write_results`, and a recording prints one line per finished jo
 from __future__ import annotations
 
 import json
+import numbers
 import platform
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+
+from ._validate import ArgumentTypeError
+
+#: the entries :func:`record_header` writes after the command, which nothing may replace
+HEADER_ENTRIES = ("course_lib_version", "numpy_version", "python_version", "created", "seconds")
 
 
 def record_header(
@@ -42,16 +48,31 @@ def record_header(
     started : float
         ``time.perf_counter()`` when the recording began.
     key : str
-        The name of the first entry (``"generator"``, or ``"command"`` for the README's record).
+        The name of the first entry (``"generator"``, or ``"command"`` for the README's record);
+        not one of :data:`HEADER_ENTRIES`.
     created : bool
     **extra
-        Further entries (``training_seconds``, ``recipe``, ``workers``, ...).
+        Further entries (``training_seconds``, ``recipe``, ``workers``, ...); none named
+        ``key`` or one of :data:`HEADER_ENTRIES`.
 
     Returns
     -------
     dict, in insertion order (the order :func:`json.dumps` writes)
     """
     from . import __version__
+
+    if not isinstance(key, str):
+        raise ArgumentTypeError(f"key must be a str, got {type(key).__name__}")
+    if key in HEADER_ENTRIES:
+        raise ValueError(
+            f"key must not be one of the header's own entries {HEADER_ENTRIES}, got {key!r}"
+        )
+    clashes = [name for name in extra if name in HEADER_ENTRIES or name == key]
+    if clashes:
+        raise ValueError(
+            f"extra entries must not replace the command ({key!r}) or the header's own entries "
+            f"{HEADER_ENTRIES}, got {clashes}"
+        )
 
     header: dict[str, object] = {
         key: command,
@@ -73,7 +94,41 @@ def settings_dict(settings) -> dict:
 
 def settings_from(settings_class, stored: Mapping):
     """The settings dataclass ``settings_class`` from its JSON form (lists become tuples):
-    the inverse of :func:`settings_dict`."""
+    the inverse of :func:`settings_dict`.
+
+    ``stored`` must be a mapping whose keys are fields of ``settings_class``, with every field
+    that has no default among them.
+    """
+    # read as is_dataclass reads it, without narrowing the type of what this returns
+    if not (isinstance(settings_class, type) and hasattr(settings_class, "__dataclass_fields__")):
+        raise ArgumentTypeError(
+            f"settings_class must be a dataclass (a class), got {settings_class!r}"
+        )
+    if not isinstance(stored, Mapping):
+        raise ArgumentTypeError(
+            f"stored must be a mapping {{field: value}} (what settings_dict returns), "
+            f"got {type(stored).__name__}"
+        )
+    names = {field.name for field in fields(settings_class) if field.init}
+    unknown = [name for name in stored if name not in names]
+    if unknown:
+        raise ValueError(
+            f"stored must hold fields of {settings_class.__name__} ({', '.join(sorted(names))}), "
+            f"got also {unknown}"
+        )
+    missing = [
+        field.name
+        for field in fields(settings_class)
+        if field.init
+        and field.default is MISSING
+        and field.default_factory is MISSING
+        and field.name not in stored
+    ]
+    if missing:
+        raise ValueError(
+            f"stored must hold every field of {settings_class.__name__} that has no default, "
+            f"missing {missing}"
+        )
     return settings_class(
         **{
             name: tuple(value) if isinstance(value, list) else value
@@ -90,7 +145,23 @@ def read_record(path) -> dict:
 def write_results(results: Mapping, path) -> None:
     """Write results whose ``"runs"`` are ``{key: [run, ...]}`` as JSON with one run per line,
     so that a diff of a new recording stays readable: the layout of notebook 05's and 07's
-    files. Every other entry is indented JSON."""
+    files. Every other entry is indented JSON.
+
+    ``results`` must be a mapping; its ``"runs"``, if any, a mapping whose values are lists (or
+    tuples) of runs.
+    """
+    if not isinstance(results, Mapping):
+        raise ArgumentTypeError(f"results must be a mapping, got {type(results).__name__}")
+    runs = results.get("runs", {})
+    if not isinstance(runs, Mapping):
+        raise ArgumentTypeError(
+            f"results['runs'] must be a mapping {{key: [run, ...]}}, got {type(runs).__name__}"
+        )
+    for key, seeds in runs.items():
+        if not isinstance(seeds, (list, tuple)):
+            raise ArgumentTypeError(
+                f"results['runs'][{key!r}] must be a list of runs, got {type(seeds).__name__}"
+            )
 
     def runs_text(runs: Mapping) -> str:
         blocks = []
@@ -114,9 +185,19 @@ def write_results(results: Mapping, path) -> None:
 def progress_printer(labels: Sequence[str], started: float, *, enabled: bool = True):
     """An ``on_done(index, done)`` for :func:`course_lib.experiments.run_jobs` that prints
     ``[done/total]  seconds  label`` to stderr as each job finishes (nothing if not
-    ``enabled``); ``labels[index]`` names job ``index``."""
+    ``enabled``); ``labels[index]`` names job ``index``, so ``index`` must be in
+    ``[0, len(labels))``."""
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        raise ArgumentTypeError(
+            f"labels must be a sequence of str, one per job, got {type(labels).__name__}"
+        )
 
     def report(index: int, done: int) -> None:
+        if not (isinstance(index, numbers.Integral) and 0 <= index < len(labels)):
+            raise ValueError(
+                f"index must be an integer in [0, {len(labels) - 1}] (one of the "
+                f"{len(labels)} labels), got {index!r}"
+            )
         if enabled:
             print(
                 f"[{done}/{len(labels)}] {time.perf_counter() - started:6.0f} s  {labels[index]}",

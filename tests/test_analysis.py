@@ -183,6 +183,36 @@ def test_bad_arguments(call, pattern):
         call()
 
 
+WIDER_THAN_SCIPY = r"n must be an integer in \[0, 1e\+12\] \(where SciPy's binomial law is exact\)"
+
+
+@pytest.mark.parametrize(
+    "n",
+    # 10**16 gave "cannot convert float NaN to integer", 10**30 a ufunc error; 10**18 is left
+    # out on purpose: before the bound it hung inside SciPy, where Ctrl-C cannot reach
+    [analysis.MAX_BINOMIAL_N + 1, 10**16, 10**30],
+)
+def test_the_binomial_law_of_a_layer_is_refused_where_scipy_is_not_exact(n):
+    with pytest.raises(ValueError, match=WIDER_THAN_SCIPY):
+        analysis.dropped_count_range(n, 0.5)
+    with pytest.raises(ValueError, match=WIDER_THAN_SCIPY):
+        analysis.prob_exactly_dropped(n, 3, 0.5)
+    with pytest.raises(ValueError, match=WIDER_THAN_SCIPY):
+        analysis.dropped_count_distribution(n, 0.5)
+
+
+def test_the_widest_layer_scipy_describes_is_answered():
+    n = analysis.MAX_BINOMIAL_N
+    lo, hi = analysis.dropped_count_range(n, 0.5)
+    assert (lo, hi) == tuple(int(end) for end in stats.binom.interval(0.95, n, 0.5))
+    assert 0.0 < analysis.prob_exactly_dropped(n, n // 2, 0.5) < 1e-6
+
+
+@pytest.mark.parametrize("k", [-1, 11, 10**30, -(10**30), np.int64(2**62)])
+def test_any_integer_k_outside_the_layer_has_probability_zero(k):
+    assert analysis.prob_exactly_dropped(10, k, 0.3) == 0.0
+
+
 # --- dropout on the inputs of a linear model ----------------------------------------------------
 
 small_designs = st.tuples(st.integers(1, 3), st.integers(1, 3)).flatmap(

@@ -76,6 +76,36 @@ def test_gap_toy_bad_gap():
         data.gap_regression_toy(10, rng=np.random.default_rng(0), gap=(2.0, 1.0))
 
 
+@pytest.mark.parametrize(
+    "kwargs,pattern",
+    [
+        ({"gap": (0.0, 1.0, 2.0)}, r"gap must be a pair \(gap\[0\], gap\[1\]\) of numbers"),
+        ({"gap": 0.5}, r"gap must be a pair \(gap\[0\], gap\[1\]\) of numbers, got 0.5"),
+        ({"gap": ("0", 1.0)}, r"gap\[0\] must be a finite number, got '0'"),
+        ({"gap": (0.0, np.nan)}, r"gap\[1\] must be a finite number, got nan"),
+        ({"low": -np.inf}, r"low must be a finite number, got -inf"),
+        ({"high": np.inf}, r"high must be a finite number, got inf"),
+        ({"low": -1e308, "high": 1e308}, r"high - low must be a finite number"),
+    ],
+)
+def test_gap_toy_bad_bounds(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        data.gap_regression_toy(10, rng=np.random.default_rng(0), **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, bool, complex, str, "junk"])
+def test_split_refuses_a_dtype_that_is_not_floating(dtype):
+    # an integer dtype truncated every pixel in [0, 1) to 0
+    with pytest.raises(ValueError, match=r"dtype must be a floating dtype \(float16, float32"):
+        _split(0, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, "float32", np.dtype(np.float64)])
+def test_split_keeps_a_floating_dtype(dtype):
+    split = _split(0, n_train=10, dtype=dtype)
+    assert split.X_train.dtype == np.dtype(dtype) == split.X_test.dtype
+
+
 # --- 2-D toys -------------------------------------------------------------------------------
 
 
@@ -116,6 +146,8 @@ def test_clean_toys_are_separable_and_noise_mixes_them(name):
     "kwargs,pattern",
     [
         ({"name": "swirl"}, r"name must be one of \('moons'"),
+        ({"name": ["moons"]}, r"name must be one of \('moons'.*, got \['moons'\]"),
+        ({"name": None}, r"name must be one of \('moons'.*, got None"),
         ({"n": 1}, r"n must be an integer >= 2"),
         ({"noise": -0.1}, r"noise must be a finite number >= 0"),
     ],

@@ -333,7 +333,10 @@ def test_errors_table_reads_a_mapping_in_its_order():
         (lambda: experiments.rates_not_worse([[0.1, np.nan]]), r"val_errors must hold finite"),
         (lambda: experiments.rates_not_worse([[0.1, 0.2]], 1.5), r"level must be in \(0, 1\)"),
         (lambda: experiments.choose_sweep_rate([0.1], [[0.1, 0.2]] * 2), r"one row per rate"),
-        (lambda: experiments.choose_sweep_rate([1.1], [[0.1, 0.2]]), r"p_drop must be in \[0, 1\)"),
+        (
+            lambda: experiments.choose_sweep_rate([1.1], [[0.1, 0.2]]),
+            r"p_drops\[0\] must be in \[0, 1\)",
+        ),
         (lambda: experiments.errors_table({}), r"val_errors must be a non-empty mapping"),
         (lambda: experiments.errors_table({0.0: [0.1]}), r"val_errors must have shape"),
         (lambda: experiments.lowest_mean([[0.1, 0.2, 0.3]] * 0), r"val_errors must have shape"),
@@ -473,3 +476,158 @@ def test_one_recorded_run_comes_out_again_exactly(record):
     again = experiments._digits_job(record["configs"]["0.0"], stored["seed"], settings)
     assert again["test_error"] == stored["test_error"]
     assert again["final_train_error"] == stored["final_train_error"]
+
+
+# --- arguments checked before any training, each named with its range ---------------------------
+
+ONE_RUN = {"seeds": [0], "runs": {"0.5": [{"test_error": 0.1}]}}
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: experiments.compare_on_digits([0.0, 0.5], [0]),
+            r"configs must be a mapping \{name: p_drop\}, got list",
+        ),
+        (
+            lambda: experiments.compare_and_record([0.0, 0.5], [0]),
+            r"configs must be a mapping \{name: p_drop\}, got list",
+        ),
+        (lambda: experiments.compare_on_digits({}, [0]), r"configs must hold at least one"),
+        (lambda: experiments.compare_on_digits({"a": 0.5}, []), r"seeds must hold at least one"),
+        (
+            lambda: experiments.compare_on_digits({"a": 0.5}, 3),
+            r"seeds must be a sequence of integers >= 0, got 3",
+        ),
+        (
+            lambda: experiments.compare_and_record({"a": 0.5}, [0, -1]),
+            r"seeds\[1\] must be an integer >= 0, got -1",
+        ),
+        (
+            lambda: experiments.sweep_errors(0.5, seed=0),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            r"p_drops must be a sequence of rates in \[0, 1\), got 0.5",
+        ),
+        (
+            lambda: experiments.sweep_p_drop(0.5, seed=0),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            r"p_drops must be a sequence of rates in \[0, 1\), got 0.5",
+        ),
+        (
+            lambda: experiments.choose_sweep_rate(0.5, [[0.1, 0.2]]),
+            r"p_drops must be a sequence of rates in \[0, 1\), got 0.5",
+        ),
+        (
+            lambda: experiments.sweep_errors([0.2, 1.5], seed=0),
+            r"p_drops\[1\] must be in \[0, 1\), got 1.5",
+        ),
+        (
+            lambda: experiments.sweep_errors([0.2], seed=0, hidden=(8, 0)),
+            r"hidden\[1\] must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: experiments.run_digits(0.5, seed=0, hidden=(0,)),
+            r"hidden\[0\] must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: experiments.run_digits(0.5, seed=0, hidden=4),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            r"hidden must be a sequence of widths >= 1, one per hidden layer, got 4",
+        ),
+        (
+            lambda: experiments.hidden_widths(4, 0.5, True),
+            r"hidden must be a sequence of widths >= 1",
+        ),
+        (  # tiny, so that a run without the check ends at once (with truncated pixels)
+            lambda: experiments.run_digits(
+                0.5,
+                seed=0,
+                n_train=10,
+                hidden=(2,),
+                epochs=1,
+                dtype=np.int64,  # pyright: ignore[reportArgumentType] - the wrong dtype under test
+            ),
+            r"dtype must be a floating dtype",
+        ),
+    ],
+)
+def test_runs_and_sweeps_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: experiments.choose_p_drop({1.5: [0.01, 0.02], 0.5: [0.03, 0.04]}),
+            r"val_errors must be keyed by rates p_drop in \[0, 1\), got the key 1.5",
+        ),
+        (
+            lambda: experiments.choose_p_drop({"0.1": [0.01, 0.02], 0.5: [0.03, 0.04]}),
+            r"val_errors must be keyed by rates p_drop in \[0, 1\), got the key '0.1'",
+        ),
+        (lambda: experiments.mean_val_error([], 3), r"runs must hold at least one run"),
+        (
+            lambda: experiments.run_val_error({"val_mistakes": [3, 4], "n_val": 0}, 1),
+            r"run\['n_val'\] must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: experiments.run_val_error({"val_mistakes": [], "n_val": 10}, 1),
+            r"run\['val_mistakes'\] must hold at least one epoch",
+        ),
+        (
+            lambda: experiments.run_val_error({"val_mistakes": [3, 11], "n_val": 10}, 1),
+            r"run\['val_mistakes'\] must hold counts in \[0, 10\]",
+        ),
+        (
+            lambda: experiments.run_val_error({"n_val": 10}, 1),
+            r"run must have the keys val_mistakes and n_val, missing \['val_mistakes'\]",
+        ),
+        (
+            lambda: experiments.comparison_table({}),
+            r"record must have the keys seeds and runs, missing \['seeds', 'runs'\]",
+        ),
+        (
+            lambda: experiments.comparison_table({"seeds": [0], "runs": {}}),
+            r"record\['runs'\] must map at least one configuration to its runs, got none",
+        ),
+        (
+            lambda: experiments.comparison_table({**ONE_RUN, "seeds": [0, 1]}),
+            r"record\['runs'\]\['0.5'\] must be a list of one run per seed \(2\), got 1 runs",
+        ),
+        (
+            lambda: experiments.comparison_table(ONE_RUN, 5.0),  # printed "500% t-intervals"
+            r"confidence must be in \(0, 1\), got 5.0",
+        ),
+        (
+            lambda: experiments.comparison_table(ONE_RUN, "0.9"),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            r"confidence must be in \(0, 1\), got '0.9'",
+        ),
+    ],
+)
+def test_reading_runs_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_a_window_longer_than_the_curve_costs_no_memory():
+    import tracemalloc
+
+    curve = [0.3, 0.2, 0.25, 0.1]
+    tracemalloc.start()
+    try:
+        smoothed = experiments.smooth(curve, 10**7)  # np.zeros(window) took 76 MiB
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000
+    np.testing.assert_array_equal(smoothed, experiments.smooth(curve, len(curve)))
+    np.testing.assert_array_equal(experiments.smooth(curve, 10**30), smoothed)
+
+
+def test_main_refuses_a_confidence_before_it_trains(capsys):
+    argv = ["--p-drop", "0", "--seeds", "0", "--n-train", "10", "--hidden", "2", "--epochs", "1"]
+    with pytest.raises(SystemExit):
+        experiments.main([*argv, "--confidence", "5"])
+    captured = capsys.readouterr()
+    assert "--confidence must be in (0, 1), got 5.0" in captured.err
+    assert captured.out == ""  # nothing was trained, nothing printed

@@ -1,5 +1,9 @@
 """MC dropout prediction and thinned networks, entropies, likelihood, error and calibration."""
 
+import contextlib
+import math
+import signal
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from course_lib import mc
+from course_lib._validate import ArgumentTypeError
 from course_lib.checks import assert_binomial_count, assert_mean_close
 from course_lib.nn import MLP
 
@@ -268,3 +273,163 @@ def test_nll_and_error_rate_on_known_values():
 def test_bad_arguments_name_the_argument(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# --- every function that reads labels, probabilities or predictions checks them -----------------
+
+BAD_LABELS = [
+    np.array([5, 7]),  # out of range: an ECE of 0.65 came out of these
+    np.array([-1, 0]),
+    np.array([0.0, 1.0]),  # floats, even whole ones
+    np.array(["0", "1"]),
+    np.array([True, False]),
+    np.array([None, 1], dtype=object),
+]
+LABEL_READERS = {
+    "reliability_bins": lambda probs, y: mc.reliability_bins(probs, y),
+    "expected_calibration_error": lambda probs, y: mc.expected_calibration_error(probs, y),
+    "accuracy_after_rejection": lambda probs, y: mc.accuracy_after_rejection(
+        probs, y, np.array([0.1, 0.2]), [0.0, 0.5]
+    ),
+}
+
+
+@pytest.mark.parametrize("reader", sorted(LABEL_READERS))
+@pytest.mark.parametrize("y", BAD_LABELS, ids=repr)
+def test_calibration_and_rejection_check_the_labels_as_nll_does(reader, y):
+    with pytest.raises(ValueError, match=r"y must hold integer labels in \[0, 1\], got "):
+        LABEL_READERS[reader](np.full((2, 2), 0.5), y)
+    with pytest.raises(ValueError, match=r"y must hold integer labels in \[0, 1\], got "):
+        mc.nll(np.full((2, 2), 0.5), y)
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: mc.reliability_bins(np.full((2, 2, 2), 0.5), np.array([0, 1])),
+            r"probs must have shape \(N, K\), got \(2, 2, 2\)",
+        ),
+        (
+            lambda: mc.expected_calibration_error(np.full((2, 2), 0.5), np.array([0, 1, 1])),
+            r"y must have shape \(2,\)",
+        ),
+        (
+            lambda: mc.accuracy_after_rejection(
+                np.full((2, 2), 0.5), np.array([0, 1]), np.array([0.1, 0.2]), "0.5"
+            ),
+            r"fractions must be a number in \[0, 1\) or a sequence of them, got '0.5'",
+        ),
+        (
+            lambda: mc.accuracy_after_rejection(
+                np.full((2, 2), 0.5), np.array([0, 1]), np.array([0.1, 0.2]), [np.nan]
+            ),
+            r"fractions must be in \[0, 1\), got nan",
+        ),
+        (
+            lambda: mc.accuracy_after_rejection(
+                np.full((2, 2), 0.5), np.array([0, 1]), np.array([np.nan, 0.2]), [0.5]
+            ),
+            r"uncertainty must hold numbers, not NaN, got NaN at rows \[0\]",
+        ),
+        (
+            lambda: mc.accuracy_after_rejection(
+                np.full((2, 2), 0.5), np.array([0, 1]), np.array([0.1]), [0.5]
+            ),
+            r"uncertainty must have shape \(2,\), one value per row of probs, got \(1,\)",
+        ),
+    ],
+)
+def test_calibration_and_rejection_bad_arguments(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_mc_predict_checks_what_predict_fn_is_and_returns():
+    rng = np.random.default_rng(0)
+    model = MLP([2, 3, 2], 0.5, rng=rng)
+    with pytest.raises(ArgumentTypeError, match=r"predict_fn must be a callable .*got MLP"):
+        mc.mc_predict(model, np.zeros((1, 2)), 3, rng=rng)  # pyright: ignore[reportArgumentType] - the wrong type under test
+
+    def ragged(X, rng):
+        return np.zeros(int(rng.integers(1, 4)))
+
+    with pytest.raises(ValueError, match=r"predict_fn must return predictions of one shape"):
+        mc.mc_predict(ragged, np.zeros((1, 2)), 20, rng=np.random.default_rng(1))
+    with pytest.raises(ValueError, match=r"predict_fn must return numbers"):
+        mc.mc_predict(lambda X, rng: None, np.zeros((1, 2)), 2, rng=rng)  # pyright: ignore[reportArgumentType, reportReturnType] - the wrong return under test
+
+
+# --- choose_mc_samples: the first n that meets the target, computed directly -------------------
+
+
+def _first_n_one_step_at_a_time(prediction_std, target_se):
+    """The search choose_mc_samples made before, kept as the reference of what it returns."""
+
+    def meets(n):
+        return prediction_std / math.sqrt(n) <= target_se * (1.0 + 1e-12)
+
+    n = max(1, math.ceil((prediction_std / target_se) ** 2))
+    while n > 1 and meets(n - 1):
+        n -= 1
+    while not meets(n):
+        n += 1
+    return n
+
+
+def test_choose_mc_samples_is_the_one_step_search_on_ordinary_inputs():
+    rng = np.random.default_rng(6)
+    stds = [0.0, 1e-3, 0.01, 0.1, 0.2, 0.25, 0.3, 0.31, 0.41, 0.5, 1.0, 3.0]
+    stds += [round(float(s), 4) for s in rng.uniform(0.001, 2.0, 60)]
+    targets = [1e-4, 7e-4, 0.001, 0.007, 0.01, 0.013, 0.02, 0.03, 0.05, 0.2, 0.5, 1.0, 2.0]
+    targets += [round(float(t), 5) for t in rng.uniform(1e-4, 0.5, 40)]
+    pairs = [(s, t) for s in stds for t in targets]
+    # targets that make the square a whole number, where rounding matters most
+    pairs += [(s, s / math.sqrt(m)) for s in (0.1, 0.3, 0.77, 1.0) for m in range(1, 2000)]
+    pairs += [(s, s / m) for s in (0.1, 0.3, 1.0) for m in range(1, 300)]
+    pairs += [(float(10**e), 1.0) for e in np.arange(0.0, 8.01, 0.25)]  # up to 10**16 samples
+    for prediction_std, target_se in pairs:
+        expected = _first_n_one_step_at_a_time(prediction_std, target_se)
+        assert mc.choose_mc_samples(prediction_std, target_se) == expected, (
+            prediction_std,
+            target_se,
+        )
+
+
+@contextlib.contextmanager
+def _within(seconds: float):
+    """Fail, rather than hang, when the block runs longer than ``seconds`` (a Python loop sees
+    the alarm; the one-step search took hours to centuries on the ratios below)."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("prediction_std,target_se", [(1e10, 1.0), (1e20, 1e-20), (1e150, 1.0)])
+def test_choose_mc_samples_answers_huge_ratios_at_once(prediction_std, target_se):
+    with _within(5.0):
+        n = mc.choose_mc_samples(prediction_std, target_se)
+    assert prediction_std / math.sqrt(n) <= target_se * (1 + 1e-12)
+    assert prediction_std / math.sqrt(n - 1) > target_se * (1 + 1e-12)
+
+
+@pytest.mark.parametrize(
+    "prediction_std,target_se", [(1e200, 1e-10), (1e300, 1e-300), (1.0, 5e-324), (1e151, 1.0)]
+)
+def test_choose_mc_samples_refuses_ratios_whose_answer_does_not_fit(prediction_std, target_se):
+    with (
+        _within(5.0),
+        pytest.raises(
+            ValueError,
+            match=r"prediction_std / target_se must be at most 1e\+150 .*got prediction_std=",
+        ),
+    ):
+        mc.choose_mc_samples(prediction_std, target_se)

@@ -6,6 +6,7 @@ file's keys, in order, is tested with each script's round trip.)"""
 import json
 import platform
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -86,3 +87,82 @@ def test_the_committed_files_are_written_back_byte_for_byte():
             assert written.read_text() == text, path.name
         finally:
             written.unlink(missing_ok=True)
+
+
+# --- bad arguments --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Settings:
+    seeds: tuple = (0, 1)
+    epochs: int = 3
+
+
+@dataclass(frozen=True)
+class _Required:
+    n_train: int
+
+
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (
+            lambda: records.record_header("c", time.perf_counter(), key="seconds"),
+            r"key must not be one of the header's own entries .*got 'seconds'",
+        ),
+        (
+            lambda: records.record_header("c", time.perf_counter(), seconds=1.0),
+            r"extra entries must not replace the command \('generator'\) or the header's own "
+            r"entries .*got \['seconds'\]",
+        ),
+        (
+            lambda: records.record_header("c", time.perf_counter(), key="recipe", recipe="r"),
+            r"extra entries must not replace the command \('recipe'\) .*got \['recipe'\]",
+        ),
+        (
+            lambda: records.settings_from(_Settings, None),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            r"stored must be a mapping \{field: value\} .*got NoneType",
+        ),
+        (
+            lambda: records.settings_from(_Settings, {"seeds": [0], "epoch": 3}),
+            r"stored must hold fields of _Settings \(epochs, seeds\), got also \['epoch'\]",
+        ),
+        (
+            lambda: records.settings_from(_Required, {}),
+            r"stored must hold every field of _Required that has no default, missing \['n_train'\]",
+        ),
+        (
+            lambda: records.settings_from(dict, {}),
+            r"settings_class must be a dataclass",
+        ),
+        (
+            lambda: records.write_results({"runs": [1, 2]}, "unused.json"),
+            r"results\['runs'\] must be a mapping \{key: \[run, \.\.\.\]\}, got list",
+        ),
+        (
+            lambda: records.write_results({"runs": {"a": 1}}, "unused.json"),
+            r"results\['runs'\]\['a'\] must be a list of runs, got int",
+        ),
+        (
+            lambda: records.progress_printer(["a", "b"], time.perf_counter())(2, 3),
+            r"index must be an integer in \[0, 1\] \(one of the 2 labels\), got 2",
+        ),
+        (
+            lambda: records.progress_printer(["a", "b"], 0.0, enabled=False)(-1, 1),
+            r"index must be an integer in \[0, 1\]",
+        ),
+        (
+            lambda: records.progress_printer("ab", time.perf_counter()),
+            r"labels must be a sequence of str, one per job, got str",
+        ),
+    ],
+)
+def test_bad_arguments_are_named(call, pattern, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, and surely not in the repository
+    with pytest.raises(ValueError, match=pattern):
+        call()
+    assert not list(tmp_path.iterdir())
+
+
+def test_settings_from_fills_in_defaults_and_makes_lists_tuples():
+    assert records.settings_from(_Settings, {"seeds": [3]}) == _Settings(seeds=(3,))

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
 from course_lib import stats
+from course_lib._validate import ArgumentTypeError
 
 M = 20_000  # experiments per empirical test
 ALPHA = 0.05  # a false-failure probability large enough to be measured
@@ -230,6 +231,64 @@ def test_normal_approximations_of_the_binomial_law():
 def test_bad_arguments_raise_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_binomial_acceptance_has_a_largest_n():
+    """Beyond MAX_ACCEPTANCE_N the region is no longer exact and its arrays grow (75 MiB at
+    10**12, 2.3 GiB at 10**15); up to it, it is SciPy's."""
+    n = stats.MAX_ACCEPTANCE_N
+    lo, hi = scipy_stats.binom.interval(1 - 1e-9, n, 0.5)
+    assert stats.binomial_acceptance(n, 0.5) == (int(lo), int(hi))
+    for too_many in (n + 1, 10**12, 10**30):
+        with pytest.raises(ValueError, match=r"n must be an integer in \[0, 1e\+08\]"):
+            stats.binomial_acceptance(too_many, 0.5)
+
+
+@pytest.mark.parametrize(
+    "call,error,pattern",
+    [
+        (
+            lambda: stats.normal_central_probability(float("nan")),
+            ValueError,
+            r"z must be a real number \(not NaN\), got nan",
+        ),
+        (
+            lambda: stats.normal_central_probability("1.0"),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            ArgumentTypeError,
+            r"z must be a real number \(not NaN\), got '1.0'",
+        ),
+        (
+            lambda: stats.binomial_normal_pmf(10, float("nan"), 0.5),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            ArgumentTypeError,
+            r"k must be an integer in \[0, 10\] \(a value of K\), got nan",
+        ),
+        (
+            lambda: stats.binomial_normal_pmf(10, 2.5, 0.5),  # pyright: ignore[reportArgumentType] - the wrong type under test
+            ArgumentTypeError,
+            r"k must be an integer in \[0, 10\]",
+        ),
+        (
+            lambda: stats.binomial_normal_pmf(10, 10**30, 0.5),
+            ValueError,
+            r"k must be an integer in \[0, 10\] \(a value of K\), got 10000",
+        ),
+        (
+            lambda: stats.binomial_normal_pmf(10, 3, 0.0),
+            ValueError,
+            r"p must be in \(0, 1\) for a normal approximation, got 0.0",
+        ),
+    ],
+)
+def test_bad_arguments_are_named_with_their_range(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_normal_central_probability_at_the_ends():
+    assert stats.normal_central_probability(math.inf) == 1.0
+    assert stats.normal_central_probability(-math.inf) == 0.0
+    z = np.float32(0.25)  # a NumPy number is a real number too
+    assert stats.normal_central_probability(z) == pytest.approx(0.1974, abs=1e-4)  # pyright: ignore[reportArgumentType]
 
 
 # --- t-intervals and paired comparisons ----------------------------------------------------------
