@@ -208,6 +208,8 @@ class KernelSession:
         self.copy = Path(copy)
         self.zygote = zygote
         self.sandbox = None
+        self.km: GradingKernelManager | ForkedKernel | None = None
+        self.kc: BlockingKernelClient | None = None
         if zygote is not None:  # forked in the zygote's sandbox, with a scratch folder there
             self.scratch = zygote.new_scratch()
             self.workdir, ipc = self.scratch / "home", self.scratch / "ipc"
@@ -215,18 +217,24 @@ class KernelSession:
             self.scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
             self.workdir = ipc = self.scratch
         if sandboxed and zygote is None:
-            self.sandbox = sandboxing.Sandbox.for_grading(self.scratch, self.copy, memory_bytes)
-            self.sandbox.prepare()
+            try:
+                self.sandbox = sandboxing.Sandbox.for_grading(self.scratch, self.copy, memory_bytes)
+                self.sandbox.prepare()
+            except BaseException:
+                self.close()
+                raise
             self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
         self.ipc = ipc
         self._put(files or {})
         self.ipc_prefix, self.connection_file = str(ipc / "kernel"), str(ipc / "kernel.json")
         self.history: list[str] = []
-        self.km: GradingKernelManager | ForkedKernel | None = None
-        self.kc: BlockingKernelClient | None = None
 
     def __enter__(self):
-        self._start()
+        try:
+            self._start()
+        except BaseException:  # a kernel that died while starting: its sandbox and folder go too
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc):

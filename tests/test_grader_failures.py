@@ -10,13 +10,15 @@ The tests marked slow run sandboxed kernels.
 """
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder import autograded, classroom, cli
+from autograder import autograded, classroom, cli, runner, sandbox
 from autograder.autograde import AutogradedWriter, Course, load_course
 from autograder.grading import Graded
 from grading_helpers import autograded_points, instructor, submission, write
@@ -144,13 +146,26 @@ def test_check_says_in_one_line_that_the_grader_failed_and_exits_1(tmp_path, cap
 
 @pytest.mark.slow
 def test_check_of_a_kernel_that_cannot_start_fails_in_one_line(tmp_path, capsys, monkeypatch):
-    """A real failure: below 1 GiB (allowed here only) the sandboxed kernel dies as it starts."""
+    """A real failure: below 1 GiB (allowed here only) the sandboxed kernel dies as it starts;
+    its sandbox's control groups and its scratch folder go with it."""
     monkeypatch.setattr(cli, "MIN_MEMORY", 1)
+    scratches, mkdtemp = [], tempfile.mkdtemp
+
+    def recorded(*args, **kwargs):
+        folder = mkdtemp(*args, **kwargs)
+        scratches.append(Path(folder))
+        return folder
+
+    monkeypatch.setattr(runner.tempfile, "mkdtemp", recorded)
     path = write(submission(NB, correct=True), tmp_path / f"{NB}.ipynb")
+    ours = f"*/{sandbox.CGROUP_PREFIX}{os.getpid()}-*"
+    before = set(sandbox.CGROUP_ROOT.glob(ours))
     code, out, err = run(["check", path, "--memory", "256M"], capsys)
     assert code == 1 and out == ""
     assert "the grader failed, not because of what the notebook holds: the kernel" in err
     assert len(err.strip().splitlines()) == 1
+    assert set(sandbox.CGROUP_ROOT.glob(ours)) == before
+    assert scratches and not [folder for folder in scratches if folder.exists()]
 
 
 @pytest.mark.slow
