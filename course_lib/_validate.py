@@ -91,6 +91,21 @@ def check_float_array(x, name: str = "x") -> np.ndarray:
     return array
 
 
+def check_float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """A NumPy floating dtype, such as ``np.float32`` or ``"float64"``; ``None`` (which NumPy
+    reads as float64) and anything that is not a dtype are refused."""
+    try:
+        resolved = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        resolved = None
+    if resolved is None or resolved.kind != "f":
+        got = dtype if resolved is None else resolved.name
+        raise ArgumentTypeError(
+            f"{name} must be a floating dtype (float16, float32 or float64), got {got!r}"
+        )
+    return resolved
+
+
 def check_real_array(x, name: str, *, unsigned: bool = True) -> np.ndarray:
     """An array of real numbers: floats or integers; bools, complex numbers, strings and objects
     are refused. Unsigned integers wrap around when subtracted (``1 - 2`` is 255 in uint8): where

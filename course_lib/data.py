@@ -15,7 +15,13 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._validate import ArgumentTypeError, check_count, check_nonnegative, check_rng
+from ._validate import (
+    ArgumentTypeError,
+    check_count,
+    check_float_dtype,
+    check_nonnegative,
+    check_rng,
+)
 
 N_DIGITS = 1797
 
@@ -72,7 +78,7 @@ def load_digits_split(
     n_val = check_count(n_val, "n_val")
     n_test = check_count(n_test, "n_test")
     check_rng(rng)
-    dtype = _check_float_dtype(dtype)
+    dtype = check_float_dtype(dtype)
     if n_train + n_val + n_test > N_DIGITS:
         raise ValueError(
             f"n_train + n_val + n_test must be <= {N_DIGITS}, got "
@@ -87,19 +93,6 @@ def load_digits_split(
         return images[indices].astype(dtype), labels[indices].copy()
 
     return Split(*take(train), *take(val), *take(test))
-
-
-def _check_float_dtype(dtype) -> np.dtype:
-    try:
-        parsed = np.dtype(dtype)
-    except TypeError:
-        parsed = None
-    if parsed is None or parsed.kind != "f":
-        raise ArgumentTypeError(
-            "dtype must be a floating dtype (float16, float32 or float64), got "
-            f"{parsed if parsed is not None else repr(dtype)}"
-        )
-    return parsed
 
 
 def gap_function(x: np.ndarray) -> np.ndarray:

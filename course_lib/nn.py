@@ -40,6 +40,7 @@ from ._validate import (
     ArgumentTypeError,
     check_count,
     check_float_array,
+    check_float_dtype,
     check_layer_sizes,
     check_nonnegative,
     check_p_drop,
@@ -64,21 +65,6 @@ _DROPOUT_STYLES = {
 }
 _OUTPUTS = ("softmax", "linear")
 _NOISES = ("bernoulli", "gaussian")
-
-
-def _check_dtype(dtype) -> np.dtype:
-    """A NumPy floating dtype, such as ``np.float32`` or ``"float64"``; ``None`` (which NumPy
-    reads as float64) and anything that is not a dtype are refused."""
-    try:
-        resolved = None if dtype is None else np.dtype(dtype)
-    except (TypeError, ValueError):
-        resolved = None
-    if resolved is None or resolved.kind != "f":
-        got = dtype if resolved is None else resolved.name
-        raise ArgumentTypeError(
-            f"dtype must be a floating dtype (float16, float32 or float64), got {got!r}"
-        )
-    return resolved
 
 
 def _check_model(model) -> None:
@@ -580,7 +566,7 @@ class MLP:
                 f"noise='gaussian' needs dropout='inverted' (its noise has mean 1 and is never "
                 f"rescaled), got dropout={dropout!r}"
             )
-        self.dtype = _check_dtype(dtype)
+        self.dtype = check_float_dtype(dtype)
         self.output = output
         self.dropout = dropout
         self.noise = noise

@@ -93,7 +93,7 @@ def test_gap_toy_bad_bounds(kwargs, pattern):
         data.gap_regression_toy(10, rng=np.random.default_rng(0), **kwargs)
 
 
-@pytest.mark.parametrize("dtype", [np.int64, np.uint8, bool, complex, str, "junk"])
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, bool, complex, str, "junk", None])
 def test_split_refuses_a_dtype_that_is_not_floating(dtype):
     # an integer dtype truncated every pixel in [0, 1) to 0
     with pytest.raises(ValueError, match=r"dtype must be a floating dtype \(float16, float32"):
