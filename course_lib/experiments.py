@@ -40,6 +40,7 @@ from ._validate import (
     check_open_unit,
     check_p_drop,
     check_positive,
+    check_probability,
 )
 from .data import load_digits_split
 from .nn import MLP, History, evaluate, one_blas_thread, train
@@ -441,13 +442,7 @@ def _check_rates(p_drops) -> list[float]:
         raise ValueError(f"p_drops must be a 1-D sequence of rates, got shape {p_drops.shape}")
     if isinstance(p_drops, (str, bytes)) or not isinstance(p_drops, (Sequence, np.ndarray)):
         raise ArgumentTypeError(f"p_drops must be a sequence of rates in [0, 1), got {p_drops!r}")
-    rates = []
-    for i, rate in enumerate(p_drops):
-        try:
-            rates.append(check_p_drop(rate))
-        except ValueError as error:  # name the entry: "p_drops[2] must be in [0, 1), ..."
-            raise type(error)(str(error).replace("p_drop", f"p_drops[{i}]", 1)) from None
-    return rates
+    return [check_probability(rate, f"p_drops[{i}]") for i, rate in enumerate(p_drops)]
 
 
 # --- choosing a rate on the validation set: the one rule for "significantly worse" ------------
