@@ -174,3 +174,35 @@ def per_layer_p_drop(p_drop, layer_sizes: tuple[int, ...]) -> tuple[float, ...]:
         except ValueError as error:
             raise type(error)(str(error).replace("p_drop", f"p_drop[{i}]", 1)) from None
     return tuple(rates)
+
+
+#: NumPy's limits on an array: its size in bytes is an ``intp``, and it has at most 64 axes
+MAX_BYTES = int(np.iinfo(np.intp).max)
+MAX_DIMS = 64
+
+
+def check_fits(dims: tuple[int, ...], dtype, name: str, given) -> None:
+    """Refuse, naming the argument, a shape ``dims`` that NumPy cannot make into an array of
+    ``dtype`` at all.
+
+    NumPy's own rule: the product of the non-zero axes times the item size must fit in an
+    ``intp`` (2**63 - 1 bytes on a 64-bit machine). Sizes below it that do not fit in memory
+    are left to NumPy's ``MemoryError``, whose message says how much was asked for.
+    """
+    itemsize = np.dtype(dtype).itemsize
+    if itemsize * math.prod(n for n in dims if n) > MAX_BYTES:
+        raise ValueError(
+            f"{name} must describe an array of at most {MAX_BYTES} bytes of "
+            f"{np.dtype(dtype).name} (NumPy's limit), got {given!r}"
+        )
+
+
+def check_max_count(n: int, dtype, name: str) -> None:
+    """Refuse, naming the argument, a length ``n`` larger than NumPy's largest 1-D array of
+    ``dtype`` (see :func:`check_fits`)."""
+    limit = MAX_BYTES // np.dtype(dtype).itemsize
+    if n > limit:
+        raise ValueError(
+            f"{name} must be at most {limit} (NumPy's longest array of "
+            f"{np.dtype(dtype).name}), got {n!r}"
+        )

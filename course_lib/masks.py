@@ -6,46 +6,14 @@ A mask is a boolean array, ``True`` = kept; each entry is kept with probability
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 
-from ._validate import ArgumentTypeError, check_p_drop, check_rng
+from ._validate import MAX_DIMS, ArgumentTypeError, check_fits, check_p_drop, check_rng
 
 _BITS = 16
 _LEVELS = 1 << _BITS
-
-#: NumPy's limits on an array: its size in bytes is an ``intp``, and it has at most 64 axes
-_MAX_BYTES = int(np.iinfo(np.intp).max)
-_MAX_DIMS = 64
-
-
-def _check_fits(dims: tuple[int, ...], dtype, name: str, given) -> None:
-    """Refuse, naming the argument, a shape ``dims`` that NumPy cannot make into an array of
-    ``dtype`` at all.
-
-    NumPy's own rule: the product of the non-zero axes times the item size must fit in an
-    ``intp`` (2**63 - 1 bytes on a 64-bit machine). Sizes below it that do not fit in memory
-    are left to NumPy's ``MemoryError``, whose message says how much was asked for.
-    """
-    itemsize = np.dtype(dtype).itemsize
-    if itemsize * math.prod(n for n in dims if n) > _MAX_BYTES:
-        raise ValueError(
-            f"{name} must describe an array of at most {_MAX_BYTES} bytes of "
-            f"{np.dtype(dtype).name} (NumPy's limit), got {given!r}"
-        )
-
-
-def _check_max_count(n: int, dtype, name: str) -> None:
-    """Refuse, naming the argument, a length ``n`` larger than NumPy's largest 1-D array of
-    ``dtype`` (see :func:`_check_fits`)."""
-    limit = _MAX_BYTES // np.dtype(dtype).itemsize
-    if n > limit:
-        raise ValueError(
-            f"{name} must be at most {limit} (NumPy's longest array of "
-            f"{np.dtype(dtype).name}), got {n!r}"
-        )
 
 
 def _check_shape(shape) -> tuple[int, ...]:
@@ -61,12 +29,12 @@ def _check_shape(shape) -> tuple[int, ...]:
         raise ArgumentTypeError(f"shape must be an integer >= 0 or a tuple of them, got {shape!r}")
     if any(n < 0 for n in dims):
         raise ValueError(f"shape must be an integer >= 0 or a tuple of them, got {shape!r}")
-    if len(dims) > _MAX_DIMS:
+    if len(dims) > MAX_DIMS:
         raise ValueError(
-            f"shape must have at most {_MAX_DIMS} dimensions (NumPy's limit), got {len(dims)}"
+            f"shape must have at most {MAX_DIMS} dimensions (NumPy's limit), got {len(dims)}"
         )
     dims = tuple(int(n) for n in dims)
-    _check_fits(dims, bool, "shape", shape)
+    check_fits(dims, bool, "shape", shape)
     return dims
 
 

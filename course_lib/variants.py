@@ -37,8 +37,10 @@ import numpy as np
 from ._validate import (
     ArgumentTypeError,
     check_count,
+    check_fits,
     check_flag,
     check_float_array,
+    check_max_count,
     check_open_unit,
     check_p_drop,
     check_positive,
@@ -46,7 +48,7 @@ from ._validate import (
     check_rng,
 )
 from .dropout import _masked
-from .masks import _check_fits, _check_max_count, sample_mask
+from .masks import sample_mask
 
 #: SELU's scale and alpha (Klambauer et al. 2017), as in ``torch.nn.SELU``.
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -568,8 +570,8 @@ def dropblock_mask(
         )
     check_rng(rng)
     rows, cols = h - block_size + 1, w - block_size + 1
-    _check_fits((n, c, h, w), bool, "shape", shape)  # the mask
-    _check_fits((n, c, rows, cols), np.float64, "shape", shape)  # the uniforms of the corners
+    check_fits((n, c, h, w), bool, "shape", shape)  # the mask
+    check_fits((n, c, rows, cols), np.float64, "shape", shape)  # the uniforms of the corners
     gamma = min(1.0, p_drop / block_size**2 * h * w / (rows * cols))
     corners = rng.random((n, c, rows, cols)) < gamma
     dropped = np.zeros((n, c, h, w), dtype=bool)
@@ -605,7 +607,7 @@ def linear_decay_rates(n_blocks: int, p_last: float = 0.5) -> np.ndarray:
         ``p_last`` is outside [0, 1).
     """
     n_blocks = check_count(n_blocks, "n_blocks", minimum=1)
-    _check_max_count(n_blocks, np.float64, "n_blocks")
+    check_max_count(n_blocks, np.float64, "n_blocks")
     p_last = check_probability(p_last, "p_last")
     return np.arange(1, n_blocks + 1) / n_blocks * p_last
 
@@ -651,7 +653,7 @@ def sample_active_blocks(p_drops, n_samples: int, *, rng: np.random.Generator) -
     """
     rates = _check_rates(p_drops, "p_drops")
     n_samples = check_count(n_samples, "n_samples")
-    _check_max_count(n_samples, np.int64, "n_samples")
+    check_max_count(n_samples, np.int64, "n_samples")
     check_rng(rng)
     counts = np.zeros(n_samples, dtype=np.int64)
     for p_drop in rates:
@@ -696,7 +698,7 @@ def relaxed_drop(
     p_drop = check_open_unit(p_drop, "p_drop")
     temperature = check_positive(temperature, "temperature")
     size = check_count(size, "size")
-    _check_max_count(size, np.float64, "size")
+    check_max_count(size, np.float64, "size")
     check_rng(rng)
     u = rng.uniform(np.finfo(float).tiny, 1.0, size)
     logit = math.log(p_drop) - math.log1p(-p_drop) + np.log(u) - np.log1p(-u)
