@@ -288,8 +288,9 @@ def start_ahead(jobs: list[Job], workers: int | None = None, scheduler: str | No
         "sandboxed": first.sandboxed,
         "memory_bytes": first.memory_bytes,
     }
-    if not process_pool().start_zygote(**where):
-        process_pool().prepare(**where)
+    pool = process_pool()
+    if not pool.start_zygote(**where) and pool.ahead:
+        pool.prepare(**where)
 
 
 def _write_json(path: Path, result: dict) -> None:

@@ -111,6 +111,14 @@ def forking() -> bool:
     return os.environ.get("AUTOGRADER_FORK", "1") != "0"
 
 
+def starting_ahead() -> bool:
+    """Whether a grading process launches the next submission's kernel while it grades the
+    current one (``AUTOGRADER_AHEAD=0`` launches each when its submission comes:
+    ``benchmarks/bench_grading.py`` times one worker both ways, to show what the second core
+    gives one worker)."""
+    return os.environ.get("AUTOGRADER_AHEAD", "1") != "0"
+
+
 # the zygotes the grader started for its workers, by pool key (see share_zygotes)
 _shared: dict[tuple, Zygote] = {}
 
@@ -170,12 +178,14 @@ class KernelPool:
     :meth:`session` hands out a kernel for one submission and kills it afterwards; the kernel
     for the next submission is launched when one is taken. At most one kernel waits at a time:
     graders take submissions one after another, sorted by notebook, so one is always enough and
-    a kernel for another notebook is killed rather than kept.
+    a kernel for another notebook is killed rather than kept. With ``ahead=False`` none is
+    launched before its submission comes.
     """
 
-    def __init__(self, *, preload: bool = True, fork: bool = True):
+    def __init__(self, *, preload: bool = True, fork: bool = True, ahead: bool = True):
         self.preload = preload
         self.fork = fork and preload
+        self.ahead = ahead
         self._zygotes: dict[tuple, Zygote] = {}  # its own
         self._unshared: set[tuple] = set()  # keys whose shared zygote failed here
         self._owner = os.getpid()
@@ -338,7 +348,8 @@ class KernelPool:
         try:
             # the next submission's kernel starts while this one is graded (after this one is
             # ready, so that it does not compete with it for the CPU while it starts)
-            self.prepare(copy=key[0], sandboxed=sandboxed, memory_bytes=memory_bytes)
+            if self.ahead:
+                self.prepare(copy=key[0], sandboxed=sandboxed, memory_bytes=memory_bytes)
             yield session
         finally:
             self._discard(session)
@@ -375,7 +386,7 @@ def process_pool() -> KernelPool:
     workers of a process pool)."""
     global _process_pool
     if _process_pool is None or _process_pool.closed or _process_pool._owner != os.getpid():
-        _process_pool = KernelPool(fork=forking())
+        _process_pool = KernelPool(fork=forking(), ahead=starting_ahead())
         atexit.register(_process_pool.close)
         multiprocessing.util.Finalize(None, _process_pool.close, exitpriority=100)
     return _process_pool

@@ -13,6 +13,10 @@ busy on average (CPU seconds / wall seconds). One worker starts the next submiss
 while it grades the current one, so it can keep more than one core busy; where it keeps both
 busy, a second worker cannot make grading much faster on two cores. The cores-busy column shows
 whether that is the case, and the ratio of CPU seconds whether a second worker adds work.
+To show what that overlap is worth, one worker is also timed launching each kernel only when
+its submission comes (``AUTOGRADER_AHEAD=0``, ``--skip-serial`` leaves it out): it keeps one
+core busy, so two workers gain more against it, but it is slower than the one worker the
+course's grader is.
 Between the runs it also times work that needs no coordination at all (fresh Pythons importing
 the kernel's modules) one and two at a time: what a second core gives this machine at best,
 which on a virtual machine can be well under 2x.
@@ -27,9 +31,10 @@ average before and after the run is printed too: other jobs on the machine slow 
 
     python benchmarks/bench_grading.py [--students 30] [--copies 1] [--repeats 3]
 
-The course's grader is timed ``--repeats`` times each way, one worker and two in turn (so that
-both see the same machine load), and the fastest run of each is reported, as ``timeit`` does:
-the others differ by what else the machine did. Plain ``nbgrader autograde`` runs once.
+The course's grader is timed ``--repeats`` times each way, one worker, two, and one without
+kernels started ahead in turn (so that all see the same machine load), and the fastest run of
+each is reported, as ``timeit`` does: the others differ by what else the machine did. Plain
+``nbgrader autograde`` runs once.
 """
 
 from __future__ import annotations
@@ -234,14 +239,21 @@ def _env(course: Path) -> dict:
     )
 
 
-def time_course_grader(submissions: Path, workers: int, work: Path) -> dict[str, float]:
+def time_course_grader(
+    submissions: Path, workers: int, work: Path, *, ahead: bool = True
+) -> dict[str, float]:
+    """The course's grader with ``workers``; with ``ahead=False``, launching each kernel only
+    when its submission comes (``AUTOGRADER_AHEAD=0``)."""
     course = Path(tempfile.mkdtemp(prefix=f"course-{workers}-", dir=work))
     out = Path(tempfile.mkdtemp(prefix=f"out-{workers}-", dir=work))
+    env = _env(course)
+    if not ahead:
+        env["AUTOGRADER_AHEAD"] = "0"
     return measured_run(
         grade_command(submissions, out, course, "--workers", str(workers), "--quiet"),
         check=True,
         cwd=ROOT,
-        env=_env(course),
+        env=env,
     )
 
 
@@ -285,6 +297,11 @@ def main(argv=None) -> dict[str, dict[str, float]]:
     )
     parser.add_argument("--skip-nbgrader", action="store_true", help="time the grader only")
     parser.add_argument(
+        "--skip-serial",
+        action="store_true",
+        help="do not time one worker that launches each kernel only when its submission comes",
+    )
+    parser.add_argument(
         "--repeats", type=int, default=3, help="runs of the course's grader each way (the best)"
     )
     args = parser.parse_args(argv)
@@ -295,11 +312,17 @@ def main(argv=None) -> dict[str, dict[str, float]]:
         work = Path(tmp)
         students = make_submissions(work / "submitted", max(1, args.students), max(1, args.copies))
         runs: dict[str, list[dict[str, float]]] = {"workers 1": [], "workers 2": []}
+        if not args.skip_serial:
+            runs["workers 1 serial"] = []
         alone = paired = 0.0
         for _ in range(max(1, args.repeats)):  # in turn, so that all see the same load
             for workers in (1, 2):
                 runs[f"workers {workers}"].append(
                     time_course_grader(work / "submitted", workers, work)
+                )
+            if "workers 1 serial" in runs:
+                runs["workers 1 serial"].append(
+                    time_course_grader(work / "submitted", 1, work, ahead=False)
                 )
             if (os.cpu_count() or 1) >= 2:
                 one_at_a_time, two_at_a_time = time_parallel_probe(PROBES)
@@ -315,6 +338,7 @@ def main(argv=None) -> dict[str, dict[str, float]]:
         "workers 1": "python -m autograder grade --workers 1",
         "workers 2": "python -m autograder grade --workers 2",
         "nbgrader": "nbgrader autograde (one process)",
+        "workers 1 serial": "... --workers 1, no kernel started ahead",
     }
     print(f"{len(timings)} ways to grade the same {students} notebooks of {NB}:")
     print(
@@ -360,6 +384,17 @@ def main(argv=None) -> dict[str, dict[str, float]]:
             f"{one['wall'] / (two['cpu'] / 2):.2f}x one worker (they kept "
             f"{two['cpu'] / two['wall']:.2f} cores busy; one worker, "
             f"{one['cpu'] / one['wall']:.2f})"
+        )
+    if "workers 1 serial" in timings and "workers 2" in timings:
+        # the same ratio against a worker that leaves the second core idle: what 2 workers give
+        # over a strictly one-core grader, at the price of the one worker's own speed
+        one, serial, two = timings["workers 1"], timings["workers 1 serial"], timings["workers 2"]
+        print(
+            f"  one worker that starts no kernel ahead (AUTOGRADER_AHEAD=0): {serial['wall']:.1f}"
+            " s,"
+            f" {serial['wall'] / one['wall']:.2f}x the time of one worker that does, keeping"
+            f" {serial['cpu'] / serial['wall']:.2f} cores busy; 2 workers are"
+            f" {serial['wall'] / two['wall']:.2f}x faster than it"
         )
     if paired:
         print(

@@ -20,7 +20,7 @@ import zmq
 from autograder import runner, sandbox
 from autograder.classroom import Job, grade_jobs
 from autograder.grading_copy import grading_copy
-from autograder.pool import KernelPool, preload_modules
+from autograder.pool import KernelPool, close_process_pool, preload_modules, process_pool
 from grading_helpers import ROOT, submission, write
 from test_classroom import grade_command
 from test_grading import FORWARD, FULL, INFINITE_LOOP, POINTS
@@ -234,6 +234,24 @@ def test_a_waiting_kernel_that_died_is_replaced(pool, copy):
         assert second is not waiting and pool.replaced == 1
         outcome = second.run("1 + 1")
         assert outcome.status == "ok", outcome.error
+
+
+def test_without_starting_ahead_a_kernel_is_launched_only_for_its_submission(copy, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_AHEAD", "0")
+    close_process_pool()
+    pool = process_pool()
+    try:
+        assert not pool.ahead
+        for seed in (1, 2):
+            with _session(pool, copy, seed) as session:
+                assert not pool._waiting and pool.live() == 1
+                assert session.run("1 + 1").status == "ok"
+        assert pool.started == 2
+    finally:
+        close_process_pool()
+    monkeypatch.delenv("AUTOGRADER_AHEAD")
+    assert process_pool().ahead
+    close_process_pool()
 
 
 def test_a_timeout_or_a_crash_does_not_reach_the_next_submission(pool, copy):
