@@ -197,9 +197,12 @@ def normal_mean_radius(n: int, variance: float, alpha: float = DEFAULT_ALPHA) ->
 
 
 def normal_central_probability(z: float) -> float:
-    """``P(|Z| < z) = 2 Phi(z) - 1`` for a standard normal ``Z``.
+    """``P(|Z| < z) = 2 Phi(z) - 1 = erf(z / sqrt(2))`` for a standard normal ``Z``.
 
-    ``z`` is a real number other than NaN (0 for ``z <= 0``, 1 for ``z = inf``).
+    ``z`` is a real number other than NaN (0 for ``z <= 0``, 1 for ``z = inf``). Computed with
+    ``math.erf``, which needs no SciPy (the grader's kernels import the modules that call this
+    without paying for ``scipy.stats``) and keeps full relative precision for small ``z``, where
+    ``2 Phi(z) - 1`` cancels.
 
     >>> round(normal_central_probability(0.25), 4)
     0.1974
@@ -208,7 +211,7 @@ def normal_central_probability(z: float) -> float:
         raise ArgumentTypeError(f"z must be a real number (not NaN), got {z!r}")
     if math.isnan(z):
         raise ValueError(f"z must be a real number (not NaN), got {z!r}")
-    return float(2.0 * stats.norm.cdf(z) - 1.0) if z > 0 else 0.0
+    return math.erf(float(z) / math.sqrt(2.0)) if z > 0 else 0.0
 
 
 def close_pair_probability_bound(delta: float, variance: float) -> float:
