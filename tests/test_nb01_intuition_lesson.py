@@ -427,11 +427,11 @@ def tiny_record(tmp_path_factory):
 
 def test_a_record_holds_every_rate_and_seed_and_survives_json(tiny_record):
     assert tiny_record["generator"] == "python -m course_lib.lessons.nb01_intuition"
-    # the header (course_lib.records.record_header) adds the versions and the time of creation
-    # that the committed record predates, and keeps the order of the committed record's keys
+    # the header (course_lib.records.record_header): the versions and the time of creation, in
+    # the order of the committed record's keys
     provenance = ["course_lib_version", "numpy_version", "python_version", "created"]
     assert list(tiny_record) == ["generator", *provenance, "settings", "seconds", "runs"]
-    assert [key for key in tiny_record if key not in provenance] == list(RECORD)
+    assert list(tiny_record) == list(RECORD)
     assert lesson.settings_of(tiny_record) == TINY
     assert len(tiny_record["runs"]) == 4 * 3
     run = lesson.recorded_run(tiny_record, 0.5, 2)
@@ -532,7 +532,8 @@ PROSE = [
     "no longer fits its training set in {epochs} epochs: a training loss of {train_loss_0.8}",
     "where the other rates reach {train_loss_0}, and a training error of {train_0.8}. Its",
     "validation error is back at {val_0.8}, {diff_0.8} points against no dropout (interval",
-    "[{low_0.8}, {high_0.8}], p = {p_0.8}): no gain at all. The network **underfits**: too much",
+    "[{low_0.8}, {high_0.8}], p = {p_0.8}): no significant gain. The network "
+    "**underfits**: too much",
     "`p_drop` = {chosen} ({val_0.5}), with 0.2 close behind ({val_0.2}): "
     "paired over the seeds, 0.2",
     "is not significantly worse (one-sided p = {p_best_0.2}), while 0 and "
@@ -553,8 +554,8 @@ PROSE = [
     "The network just trained again with `p_drop` = 0.5 holds {power} "
     "thinned networks. Compare, on",
     "A single thinned network makes more errors than the full one ({ens_single} against",
-    "{ens_full}); the average of 10 or of 50 thinned networks comes back "
-    "to the full network's level",
+    "{ens_full}); the average of 10 or of 50 thinned networks does as well as the full network, "
+    "or a little better",
     "({ens_10} and {ens_50}). The full network, at the cost of one forward pass, behaves like the",
     "**In two sentences:** training drew {masks} masks out of {power}, so almost every thinned",
     "* On the digits ({layers}, {n_train} training images, {n_seeds} seeds), `p_drop` 0.2 and 0.5",

@@ -107,7 +107,7 @@ LEDGER = [
     tie("more dropout helped up to `p_drop` = {chosen}, yet at {rate_3} the validation error", numbers),
     tie("and up to {chosen} that is what the lower validation error shows. At {rate_3} each thinned", numbers),
     tie("The network just trained again with `p_drop` = {half} holds {power} thinned networks.", numbers),
-    tie("A single thinned network makes more errors than the full one ({ens_single} against {ens_full}); the average of {ensemble_middle} or of {ensemble_largest} thinned networks comes back to the full network's level ({ens_10} and {ens_50}).", numbers),
+    tie("A single thinned network makes more errors than the full one ({ens_single} against {ens_full}); the average of {ensemble_middle} or of {ensemble_largest} thinned networks does as well as the full network, or a little better ({ens_10} and {ens_50}).", numbers),
     exempt("(Hinton et al. 2012 showed it for one hidden layer feeding a softmax, at `p_drop = 0.5`)", CITED_NUMBER),
     tie("training drew {masks} masks out of {power}, so almost", numbers),
     tie("two copies of one network, {play_layers} with ReLU, learn a 2-D data set one mini-batch of {play_batch} points at a time.", numbers),

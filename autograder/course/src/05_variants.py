@@ -278,12 +278,12 @@ noise_experiment.draw_noise_experiment(noise_results);
 # What the record says:
 #
 # * **Dropout pays, with either noise.** No dropout errs on 5.74% of the test digits, Bernoulli
-#   dropout at `p_drop` 0.5 on 4.47%, Gaussian dropout at `p_drop` 0.3 on 4.74%. Without
-#   dropout the error is higher by +1.26 points than with Bernoulli dropout (95% interval
-#   [+0.94, +1.58], 15 degrees of freedom, p = 4.7e-07) and by +1.00 than with Gaussian
-#   dropout ([+0.77, +1.23], p = 1.1e-07).
-# * **The noise changes the result, a little.** Bernoulli minus Gaussian is -0.26 points
-#   ([-0.46, -0.07], p = 0.011): Bernoulli's test error is lower on 11 seeds, higher on 2,
+#   dropout at `p_drop` 0.5 on 4.46%, Gaussian dropout at `p_drop` 0.3 on 4.71%. Without
+#   dropout the error is higher by +1.28 points than with Bernoulli dropout (95% interval
+#   [+0.96, +1.59], 15 degrees of freedom, p = 3.5e-07) and by +1.02 than with Gaussian
+#   dropout ([+0.79, +1.26], p = 1.4e-07).
+# * **The noise changes the result, a little.** Bernoulli minus Gaussian is -0.25 points
+#   ([-0.44, -0.06], p = 0.013): Bernoulli's test error is lower on 11 seeds, higher on 2,
 #   tied on 3. The interval excludes 0, and p stays below 0.05 / 3 even when the three
 #   comparisons are counted (Bonferroni).
 # * **How much to make of it.** The validation set, which chose the rates, could not tell the
