@@ -792,3 +792,61 @@ def test_the_registry_refuses_parts_that_do_not_match_the_verdicts(parts, method
             type("Refused", (), body)
         )
     assert "refused" not in exercises.REGISTRY
+
+
+# --- masks independent across samples and across units ---------------------------------------
+
+
+def test_the_identical_draws_bound_is_the_union_bound_over_rows_and_columns():
+    agree = 0.7**2 + 0.3**2
+    assert kit.identical_draws_bound(200, 100, 0.3) == pytest.approx(
+        math.comb(200, 2) * agree**100 + math.comb(100, 2) * agree**200, rel=1e-12
+    )
+    assert kit.identical_draws_bound(64, 64, 0.5) == pytest.approx(2 * 2016 * 2.0**-64)
+    # the probes' square masks at p_drop = 1/2 are far inside the course's 1e-9; a thin mask at
+    # p_drop = 0.1 is not (two of 300 rows of 64 units may coincide by chance)
+    assert kit.identical_draws_bound(64, 64, 0.5) < 1e-15
+    assert kit.identical_draws_bound(200, 100, 0.3) < 1e-19
+    assert kit.identical_draws_bound(300, 64, 0.1) > 0.1
+    assert kit.identical_draws_bound(2, 1, 0.5) == pytest.approx(0.5)  # one pair of rows
+
+
+def _thin_half_batch(mask):
+    mask[mask.shape[0] // 2 :] = mask[: mask.shape[0] - mask.shape[0] // 2]
+    return mask
+
+
+def _thin_neighbour_units(mask):
+    mask[:, 1::2] = mask[:, 0 : 2 * (mask.shape[1] // 2) : 2]
+    return mask
+
+
+@pytest.mark.parametrize(
+    "shape,p_drop", [((200, 100), 0.3), ((300, 64), 0.1), ((64, 32), 0.5), ((40, 500), 0.8)]
+)
+@pytest.mark.parametrize("seed", range(5))
+def test_independent_masks_pass_and_shared_ones_fail_thin_or_wide(shape, p_drop, seed):
+    rng = np.random.default_rng(seed)
+    kit.assert_masks_independent(rng.random(shape) < 1 - p_drop, p_drop)
+    kit.assert_masks_independent(rng.binomial(1, 1 - p_drop, shape[::-1]), p_drop)
+    with pytest.raises(CheckFailure, match="reuse the mask of another sample"):
+        kit.assert_masks_independent(_thin_half_batch(rng.random(shape) < 1 - p_drop), p_drop)
+    with pytest.raises(CheckFailure, match=r"Units 0 and 1 agree|Neighbouring units agree"):
+        kit.assert_masks_independent(_thin_neighbour_units(rng.random(shape) < 1 - p_drop), p_drop)
+
+
+def test_anti_correlated_masks_are_not_independent_either():
+    mask = np.random.default_rng(0).random((100, 80)) < 0.5
+    mask[1::2] = ~mask[0::2]
+    with pytest.raises(CheckFailure, match="agree on 0 of their 80 units"):
+        kit.assert_masks_independent(mask, 0.5)
+
+
+def test_the_commonest_sharings_keep_their_messages():
+    rng = np.random.default_rng(0)
+    with pytest.raises(CheckFailure, match="one mask is shared by the whole batch"):
+        kit.assert_masks_independent(np.tile(rng.random(50) < 0.5, (40, 1)), 0.5)
+    with pytest.raises(CheckFailure, match="All channels of a sample share one draw"):
+        kit.assert_masks_independent(
+            np.tile(rng.random((40, 1)) < 0.5, (1, 30)), 0.5, units="channels", unit="channel"
+        )

@@ -322,3 +322,144 @@ def test_the_notebook_states_the_rules_the_verdict_applies():
     assert f"some hidden layer has {rules.WIDE_LAYER} units or more" in text
     assert f"drops at least {rules.STRONGEST_P_DROP_MIN:.0%}" in text
     assert f"up to a slack of {rules.ORDER_SLACK:g}" in text
+
+
+# --- dropout_forward: masks independent across samples and across units -----------------------
+# Found by a red team: masks that share draws in a pattern passed the pairs (0, 1), (2, 3), ...
+# of samples that were all the check compared. Each sharing below must cost the behaviour
+# points on every seed; each correct way of drawing the mask must keep them.
+
+INDEPENDENCE_SEEDS = range(12)
+
+
+def _forward_with_mask(draw_mask):
+    """dropout_forward whose keep-mask is ``draw_mask(shape, keep_prob, rng)``."""
+
+    def dropout_forward(x, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        if not training or p_drop == 0:
+            return x.copy(), None
+        keep = 1.0 - p_drop
+        mask = draw_mask(x.shape, keep, rng)
+        return (x * mask / keep).astype(x.dtype), mask
+
+    return dropout_forward
+
+
+def _half_batch_twice(shape, keep, rng):
+    half = rng.random(((shape[0] + 1) // 2, *shape[1:])) < keep
+    return np.concatenate([half, half])[: shape[0]]
+
+
+def _pairs_of_units(shape, keep, rng):
+    size = math.prod(shape)
+    return np.repeat(rng.random((size + 1) // 2) < keep, 2)[:size].reshape(shape)
+
+
+def _chained_rows(shape, keep, rng):
+    mask = rng.random(shape) < keep
+    mask[2::2] = mask[1:-1:2][: mask[2::2].shape[0]]
+    return mask
+
+
+def _column_tiles(shape, keep, rng):
+    """Unit j and unit j + d/2 of every sample share a draw (a half-width mask tiled twice)."""
+    flat = (shape[0], math.prod(shape[1:]))
+    half = rng.random((flat[0], (flat[1] + 1) // 2)) < keep
+    return np.tile(half, (1, 2))[:, : flat[1]].reshape(shape)
+
+
+def _every_fourth_sample_repeats(shape, keep, rng):
+    mask = rng.random(shape) < keep
+    mask[3::4] = mask[0 : shape[0] - 3 : 4][: mask[3::4].shape[0]]
+    return mask
+
+
+def _tiles_of_eight_samples(shape, keep, rng):
+    """A mask drawn for 8 samples, repeated down the batch."""
+    block = rng.random((8, *shape[1:])) < keep
+    return np.resize(block, shape)
+
+
+def _few_units_copied(shape, keep, rng):
+    """Only the first quarter of the units of an odd sample reuse the draws of the sample
+    before it: no two masks are equal, but neighbouring ones agree too often."""
+    mask = rng.random(shape).reshape(shape[0], -1) < keep
+    width = max(1, mask.shape[1] // 4)
+    odd = mask[1::2]
+    odd[:, :width] = mask[0 : 2 * odd.shape[0] : 2, :width]
+    return mask.reshape(shape)
+
+
+SHARING_MASKS = {
+    "half batch twice": _half_batch_twice,
+    "pairs of units": _pairs_of_units,
+    "chained rows": _chained_rows,
+    "column tiles j and j + d/2": _column_tiles,
+    "every 4th sample repeats": _every_fourth_sample_repeats,
+    "tiles of 8 samples": _tiles_of_eight_samples,
+}
+_SHARING_MESSAGE = "reuse the mask of another sample|kept or dropped together|share one draw"
+
+
+@pytest.mark.parametrize("seed", INDEPENDENCE_SEEDS)
+@pytest.mark.parametrize("sharing", SHARING_MASKS)
+def test_a_mask_shared_in_any_pattern_loses_the_behaviour_points(sharing, seed):
+    fn = _forward_with_mask(SHARING_MASKS[sharing])
+    for hidden in (False, True):
+        with pytest.raises(CheckFailure, match=_SHARING_MESSAGE):
+            run("dropout_forward", fn, seed=seed, hidden=hidden)
+
+
+def test_sharing_is_named_in_words_a_student_understands():
+    def message(sharing):
+        with pytest.raises(CheckFailure) as failure:
+            run("dropout_forward", _forward_with_mask(SHARING_MASKS[sharing]), seed=3, hidden=True)
+        return str(failure.value)
+
+    assert "Samples 0 and 100 agree on 100 of their 100 units" in message("half batch twice")
+    assert "some samples reuse the mask of another sample" in message("chained rows")
+    assert "some units are kept or dropped together" in message("pairs of units")
+    assert "Every sample needs its own draw" in message("every 4th sample repeats")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_partial_sharing_between_neighbouring_samples_is_caught(seed):
+    with pytest.raises(CheckFailure, match="Neighbouring samples agree on"):
+        run("dropout_forward", _forward_with_mask(_few_units_copied), seed=seed, hidden=True)
+
+
+def _row_by_row(shape, keep, rng):
+    rows = np.empty((shape[0], math.prod(shape[1:])), dtype=bool)
+    for i in range(shape[0]):
+        rows[i] = rng.random(rows.shape[1]) < keep
+    return rows.reshape(shape)
+
+
+def _column_by_column(shape, keep, rng):
+    columns = np.empty((math.prod(shape[1:]), shape[0]), dtype=bool)
+    for j in range(columns.shape[0]):
+        columns[j] = rng.random(shape[0]) < keep
+    return columns.T.reshape(shape)
+
+
+def _float32_draws(shape, keep, rng):
+    return rng.random(shape, dtype=np.float32) < np.float32(keep)
+
+
+RIGHT_MASKS = {
+    "random < keep": lambda shape, keep, rng: rng.random(shape) < keep,
+    "random >= p_drop": lambda shape, keep, rng: rng.random(shape) >= 1 - keep,
+    "binomial": lambda shape, keep, rng: rng.binomial(1, keep, shape).astype(bool),
+    "uniform": lambda shape, keep, rng: rng.uniform(0, 1, shape) < keep,
+    "choice": lambda shape, keep, rng: rng.choice([True, False], size=shape, p=[keep, 1 - keep]),
+    "row by row": _row_by_row,
+    "column by column": _column_by_column,
+    "float32 draws": _float32_draws,
+}
+
+
+@pytest.mark.parametrize("seed", INDEPENDENCE_SEEDS)
+@pytest.mark.parametrize("way", RIGHT_MASKS)
+def test_every_way_of_drawing_independent_masks_keeps_full_marks(way, seed):
+    run("dropout_forward", _forward_with_mask(RIGHT_MASKS[way]), seed=seed, hidden=True)

@@ -703,3 +703,42 @@ def test_the_notebook_states_the_rate_the_check_runs_at():
     from test_prose import source
 
     assert f"section 6 at `p_drop = {_CHECK_P_DROP}`" in source("04")
+
+
+# --- a forward mask shared in a pattern loses the behaviour points -----------------------------
+
+
+def _forward_sharing(share):
+    def forward(x, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        if not training or p_drop == 0:
+            return x.copy(), None
+        keep_prob = 1 - p_drop
+        mask = share(rng.random(x.shape)) < keep_prob
+        return (x * mask / keep_prob).astype(x.dtype), (mask, keep_prob)
+
+    return LayerPair(forward, backward_bool_mask)
+
+
+def _half_batch_twice(draws):
+    n = draws.shape[0]
+    return np.concatenate([draws[: (n + 1) // 2]] * 2)[:n]
+
+
+def _every_fourth_sample_repeats(draws):
+    draws = draws.copy()
+    draws[3::4] = draws[0 : draws.shape[0] - 3 : 4][: draws[3::4].shape[0]]
+    return draws
+
+
+def _units_in_pairs(draws):
+    return np.repeat(draws[..., : (draws.shape[-1] + 1) // 2], 2, axis=-1)[..., : draws.shape[-1]]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(
+    "share", [_half_batch_twice, _every_fourth_sample_repeats, _units_in_pairs]
+)
+def test_a_forward_mask_shared_in_a_pattern_loses_the_behaviour_points(share, seed):
+    with pytest.raises(CheckFailure, match=r"reuse the mask of another sample|kept or dropped"):
+        run("dropout_backward", _forward_sharing(share), seed=seed, hidden=True)

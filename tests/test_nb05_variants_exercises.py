@@ -814,3 +814,103 @@ def test_handing_the_choice_to_the_reference_scores_zero_in_the_grading_kernel(t
         "    return reference(n_channels, correlation)\n",
         tmp_path,
     )
+
+
+# --- masks shared in a pattern (half the batch, neighbours, tiles) lose the behaviour points ----
+
+PATTERN_SEEDS = range(6)
+
+
+def _half_batch(draws):
+    """The first half of the batch's draws, used again for the second half."""
+    n = draws.shape[0]
+    return np.concatenate([draws[: (n + 1) // 2]] * 2)[:n]
+
+
+def _chained(draws):
+    """Sample 2k + 2 reuses the draws of sample 2k + 1."""
+    draws = draws.copy()
+    draws[2::2] = draws[1:-1:2][: draws[2::2].shape[0]]
+    return draws
+
+
+def _spatial_shared(share):
+    def spatial_dropout_forward(x, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        if x.ndim != 4:
+            raise ValueError(f"x must have 4 dimensions (N, C, H, W), got shape {x.shape}")
+        if not training or p_drop == 0:
+            return x.copy(), None
+        keep_prob = 1 - p_drop
+        mask = share(rng.random((x.shape[0], x.shape[1], 1, 1))) < keep_prob
+        return (x * mask / keep_prob).astype(x.dtype), mask
+
+    return spatial_dropout_forward
+
+
+def _alpha_shared(share):
+    def alpha_dropout_forward(x, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        if not training or p_drop == 0:
+            return x.copy(), None
+        keep_prob = 1 - p_drop
+        a = (keep_prob + ALPHA_PRIME**2 * keep_prob * p_drop) ** -0.5
+        mask = share(rng.random(x.shape)) < keep_prob
+        return (a * np.where(mask, x, ALPHA_PRIME) - a * ALPHA_PRIME * p_drop).astype(x.dtype), mask
+
+    return alpha_dropout_forward
+
+
+def _dropconnect_shared(share):
+    def dropconnect_forward(x, W, b, p_drop, *, rng, training=True):
+        _check_p(p_drop)
+        if x.shape[1] != W.shape[0]:
+            raise ValueError("W must have shape (D, M) with D = x.shape[1]")
+        if not training or p_drop == 0:
+            return x @ W + b, None
+        keep_prob = 1 - p_drop
+        mask = share(rng.random((x.shape[0], *W.shape))) < keep_prob
+        out = np.einsum("nd,ndm->nm", x, W * mask / keep_prob) + b
+        return out.astype(np.result_type(x, W, b)), mask
+
+    return dropconnect_forward
+
+
+@pytest.mark.parametrize("seed", PATTERN_SEEDS)
+@pytest.mark.parametrize(
+    "name,make",
+    [
+        ("spatial_dropout_forward", _spatial_shared),
+        ("alpha_dropout_forward", _alpha_shared),
+        ("dropconnect_forward", _dropconnect_shared),
+    ],
+)
+@pytest.mark.parametrize("share", [_half_batch, _chained], ids=["half batch", "chained"])
+def test_masks_shared_between_samples_lose_the_behaviour_points(name, make, share, seed):
+    if name == "dropconnect_forward" and share is _chained:
+        pytest.skip(
+            "not observable yet: through one-hot inputs, samples n and n + 1 read different "
+            "rows of W, so the weights they share are never both seen"
+        )
+    with pytest.raises(CheckFailure, match="reuse the mask of another sample"):
+        run(name, make(share), seed=seed, hidden=True)
+
+
+def _units_in_pairs(draws):
+    """Neighbouring units (the last axis) share one draw."""
+    return np.repeat(draws[..., : (draws.shape[-1] + 1) // 2], 2, axis=-1)[..., : draws.shape[-1]]
+
+
+@pytest.mark.parametrize("seed", PATTERN_SEEDS)
+def test_alpha_dropout_units_in_pairs_lose_the_behaviour_points(seed):
+    with pytest.raises(CheckFailure, match="kept or dropped together"):
+        run("alpha_dropout_forward", _alpha_shared(_units_in_pairs), seed=seed, hidden=True)
+
+
+@pytest.mark.parametrize("seed", PATTERN_SEEDS)
+def test_spatial_channels_in_pairs_lose_the_behaviour_points(seed):
+    def channel_pairs(draws):
+        return np.repeat(draws[:, : (draws.shape[1] + 1) // 2], 2, axis=1)[:, : draws.shape[1]]
+
+    with pytest.raises(CheckFailure, match="kept or dropped together"):
+        run("spatial_dropout_forward", _spatial_shared(channel_pairs), seed=seed, hidden=True)

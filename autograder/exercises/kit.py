@@ -20,6 +20,7 @@ reason for it.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -534,6 +535,19 @@ SHARED_ACROSS_UNITS = Mistake(
     unit="entry",
     more="",
 )
+SHARED_BETWEEN_SAMPLES = Mistake(
+    "{seen}: some samples reuse the mask of another sample (a mask drawn for part of the batch "
+    "and used twice, or copied from a neighbouring sample). {fix}",
+    seen="Two samples have the same mask",
+    fix=SHARED_ACROSS_BATCH.defaults["fix"],
+)
+SHARED_BETWEEN_UNITS = Mistake(
+    "{seen}: some units are kept or dropped together (one draw shared by neighbouring units, "
+    "or a mask repeated in tiles). Every {unit} needs its own draw: draw the mask with the "
+    "full shape of x, not part of it repeated.",
+    seen="Two units have the same mask",
+    unit="entry",
+)
 
 # the use of rng
 RANDOMNESS_NOT_FROM_RNG = Mistake(
@@ -766,26 +780,185 @@ def assert_independent_pairs(
     )
 
 
-def assert_masks_independent(
-    masks, p_drop: float, *, alpha: float = DEFAULT_ALPHA, what: str = "samples"
-):
-    """The masks of different samples (first axis) must be drawn independently.
+def identical_draws_bound(n_samples: int, n_units: int, p_drop: float) -> float:
+    """Union bound on the probability that independent masks show two identical rows or columns.
 
-    Samples are paired (0 with 1, 2 with 3, ...); independent masks agree on an entry with
-    probability ``keep_prob**2 + p_drop**2`` (:func:`course_lib.stats.agreement_probability`).
+    In an ``n_samples`` x ``n_units`` mask of independent Bernoulli entries two given rows agree
+    on all ``n_units`` units with probability ``a**n_units``, two given columns on all
+    ``n_samples`` samples with ``a**n_samples``, where ``a = keep_prob**2 + p_drop**2``
+    (:func:`course_lib.stats.agreement_probability`). Some two rows or some two columns are
+    identical with probability at most
+    ``C(n_samples, 2) a**n_units + C(n_units, 2) a**n_samples``: where that is below ``alpha``,
+    a mask with a repeated row or column is not independent, whatever the structure of the
+    sharing (halves of the batch, a chain of samples, pairs or tiles of units).
+    :func:`assert_masks_independent` applies a sharper form of this test.
+
+    >>> identical_draws_bound(64, 64, 0.5) == 2 * math.comb(64, 2) * 0.5**64
+    True
+    """
+    agree = stats.agreement_probability(p_drop)
+    return math.comb(n_samples, 2) * agree**n_units + math.comb(n_units, 2) * agree**n_samples
+
+
+@functools.lru_cache(maxsize=4096)
+def _agreement_region(n: int, agree: float, alpha: float) -> tuple[int, int]:
+    # verdicts ask for the same regions seed after seed: the shapes and rates are fixed
+    return stats.binomial_acceptance(n, agree, alpha)
+
+
+#: the most rows (or columns) whose pairs :func:`_shared_rows` compares one by one (it holds a
+#: matrix of this size squared); beyond, it judges only the rows ``s`` apart taken together
+_MAX_PAIRED_ROWS = 1024
+
+
+def _agreement_counts(masks: np.ndarray) -> np.ndarray:
+    """``counts[i, j]``: on how many columns rows ``i`` and ``j`` of a boolean matrix agree.
+
+    The rows are packed into bits, and ``m`` minus the bits set in ``row_i XOR row_j`` counted,
+    64 columns at a time: exact, and without BLAS, whose threads would spin on the grader's
+    other core (a product of the matrix by itself in float64 took about 0.1 s of CPU a
+    notebook, on two threads)."""
+    n, m = masks.shape
+    # 64 units a word; the padding bits are 0 in every row, so never a difference
+    packed = np.packbits(masks, axis=1)
+    packed = np.ascontiguousarray(np.pad(packed, ((0, 0), (0, -packed.shape[1] % 8))))
+    packed = packed.view(np.uint64)
+    counts = np.full((n, n), m, dtype=np.int64)
+    for word in packed.T:  # one word of every row at a time: n x n values, never more
+        counts -= np.bitwise_count(word[:, None] ^ word[None, :])
+    return counts
+
+
+@functools.lru_cache(maxsize=16)
+def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(i, j)``, ``i < j < n``, as two arrays (shapes repeat from seed to seed)."""
+    return np.triu_indices(n, 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _pair_families(n: int) -> np.ndarray:
+    """For each pair of :func:`_upper_pairs`, ``2 s + (i // s) % 2`` with ``s = j - i``: the
+    family :func:`_shared_rows` judges it in."""
+    first, second = _upper_pairs(n)
+    shift = second - first
+    return 2 * shift + (first // shift) % 2
+
+
+def _shared_rows(masks: np.ndarray, agree: float, alpha: float) -> str | None:
+    """Whether the rows of ``masks`` (``n`` x ``m``, independent Bernoulli entries under the
+    correct law) share draws; if so, how, in words. Spends ``alpha``: half on every pair of
+    rows, half on the rows ``s`` apart for every shift ``s``.
+
+    Any two rows agree on Binomial(m, agree) columns. All ``C(n, 2)`` pairs must fall in the
+    exact acceptance region of ``alpha / 2 / C(n, 2)`` (union bound): a row repeated anywhere
+    fails as soon as ``C(n, 2) agree**m`` is below that, whatever the sharing's pattern. For
+    thin masks, where chance alone lets two of many rows coincide, the pairs ``(i, i + s)`` with
+    ``i // s`` even are disjoint, as are those with ``i // s`` odd: their agreements, summed,
+    are Binomial(pairs * m, agree), judged for each of the ``2 (n - 1)`` families with
+    ``alpha / 4 / (n - 1)``. A batch split in halves that share a mask, samples that copy a
+    neighbour, and masks that repeat every few samples all make some family agree too often.
+    """
+    n, m = masks.shape
+    if n < 2 or m < 1:
+        return None
+    # totals[s, parity]: the agreements of the pairs (i, i + s) with (i // s) % 2 == parity,
+    # summed; pairs[s, parity]: how many such pairs
+    if n <= _MAX_PAIRED_ROWS:
+        first, second = _upper_pairs(n)
+        pair_counts = _agreement_counts(masks)[first, second]
+        lo, hi = _agreement_region(m, agree, alpha / 2 / first.size)
+        outside = np.flatnonzero((pair_counts < lo) | (pair_counts > hi))
+        if outside.size:
+            worst = outside[np.argmax(np.abs(pair_counts[outside] - agree * m))]
+            i, j, count = int(first[worst]), int(second[worst]), int(pair_counts[worst])
+            return (
+                f"{{What}} {i} and {j} agree on {count} of their {m} {{units}}, where "
+                f"independent masks agree on {lo} to {hi} (on about {agree:.0%})"
+            )
+        family = _pair_families(n)  # one pass over the pairs instead of a loop over shifts
+        totals = np.bincount(family, weights=pair_counts, minlength=2 * n).reshape(n, 2)
+        pairs = np.bincount(family, minlength=2 * n).reshape(n, 2)
+    else:
+        totals, pairs = np.zeros((n, 2)), np.zeros((n, 2), dtype=np.int64)
+        for shift in range(1, n):
+            diagonal = np.sum(masks[:-shift] == masks[shift:], axis=1)
+            block = (np.arange(n - shift) // shift) % 2
+            for parity in (0, 1):
+                totals[shift, parity] = diagonal[block == parity].sum()
+                pairs[shift, parity] = np.count_nonzero(block == parity)
+    for shift in range(1, n):
+        for parity in (0, 1):
+            if not pairs[shift, parity]:
+                continue
+            trials = int(pairs[shift, parity]) * m
+            count = int(totals[shift, parity])
+            lo, hi = _agreement_region(trials, agree, alpha / 4 / (n - 1))
+            if not lo <= count <= hi:
+                apart = "Neighbouring {what}" if shift == 1 else f"{{What}} {shift} apart"
+                return (
+                    f"{apart} agree on {count / trials:.1%} of their {{units}} "
+                    f"({count} of {trials} compared), where independent masks agree on "
+                    f"{lo / trials:.1%} to {hi / trials:.1%}"
+                )
+    return None
+
+
+def assert_masks_independent(
+    masks,
+    p_drop: float,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    what: str = "samples",
+    units: str = "units",
+    unit: str = "unit",
+    draw: str = SHARED_ACROSS_BATCH.defaults["draw"],
+    fix: str = SHARED_ACROSS_BATCH.defaults["fix"],
+    more: str = "",
+) -> None:
+    """The keep-masks of different samples (first axis), and of different units (the other axes,
+    flattened), must be drawn independently.
+
+    Under the correct law the ``N`` x ``d`` mask has independent Bernoulli(keep_prob) entries,
+    so its rows (samples) and its columns (units) each pass :func:`_shared_rows`, which spends
+    ``alpha / 2`` on each: every pair agrees within its exact binomial region, and so do the
+    rows (columns) ``s`` apart taken together, for every ``s``. A mask shared by the whole
+    batch, by two halves of it, by neighbouring samples, by neighbouring units or by tiles of
+    units fails; where a repeated row or column could happen by chance
+    (:func:`identical_draws_bound` above ``alpha``) the aggregated families still see it when
+    the sharing has a pattern. ``what`` and ``units`` (``unit``) name the two axes in messages;
+    ``draw`` and ``fix`` fill :data:`SHARED_ACROSS_BATCH`, ``more`` :data:`SHARED_ACROSS_UNITS`.
     """
     masks = np.asarray(masks, dtype=bool)
     if masks.shape[0] < 2:
         raise ValueError(f"need at least 2 {what} to compare, got {masks.shape[0]}")
-    n_pairs = masks.shape[0] // 2
-    return assert_independent_pairs(
-        masks[0 : 2 * n_pairs : 2],
-        masks[1 : 2 * n_pairs : 2],
-        stats.agreement_probability(p_drop),
-        alpha=alpha,
-        what=f"entries on which the masks of two {what} agree",
-        mistake=SHARED_ACROSS_BATCH.say(),
-        hint=f"The masks of different {what} must be independent.",
+    rows = masks.reshape(masks.shape[0], -1)
+    agree = stats.agreement_probability(p_drop)
+    constant = bool(rows.all() or not rows.any())  # nothing to compare: the kept count judges
+    if constant:
+        return
+    across_samples = _shared_rows(rows, agree, alpha / 2)
+    across_units = None if across_samples else _shared_rows(rows.T, agree, alpha / 2)
+    if across_samples is None and across_units is None:
+        return
+    # the commonest sharings have messages of their own
+    if np.all(rows == rows[:, :1]):
+        raise CheckFailure(
+            SHARED_ACROSS_UNITS.say(units=f"All {units} of a sample", unit=unit, more=more)
+        )
+    if np.all(rows == rows[0]):
+        raise CheckFailure(SHARED_ACROSS_BATCH.say(draw=draw, fix=fix))
+    if across_samples is not None:
+        raise CheckFailure(
+            SHARED_BETWEEN_SAMPLES.say(
+                seen=across_samples.format(What=what.capitalize(), what=what, units=units),
+                fix=fix,
+            )
+        )
+    raise CheckFailure(
+        SHARED_BETWEEN_UNITS.say(
+            seen=str(across_units).format(What=units.capitalize(), what=units, units=what),
+            unit=unit,
+        )
     )
 
 

@@ -78,6 +78,9 @@ class DropoutForward:
             kit.check_inference_identity(x, inferred, name=name)
         x, runs = kit.recorded_rng_runs(observed, seed, _RNG_SHAPE, name)
         kit.check_rng_use(*runs, p_drop=0.5)
+        # a square mask at p_drop = 1/2: a repeated row or column is a sign of sharing
+        # (kit.identical_draws_bound(64, 64, 0.5) = 2.2e-16), however the sharing is arranged
+        kit.assert_masks_independent(runs[2] != 0, 0.5)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
         x_mean = kit.inputs(seed + 100, _MEAN_SHAPE)
         repeats = [kit.require_array(out, name, like=x_mean) for out in observed["repeats"]]

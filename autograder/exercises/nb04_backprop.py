@@ -260,7 +260,14 @@ class DropoutBackward:
                 )
         _check_inference(observed, seed)
         _check_p_zero(observed, seed)
-        kit.check_rng_use(*(_require_array(out, "out") for out in observed["rng_runs"]), p_drop=0.5)
+        runs = [
+            _require_array(out, "out", like=_inputs(seed, 102, _RNG_SHAPE))
+            for out in observed["rng_runs"]
+        ]
+        kit.check_rng_use(*runs, p_drop=0.5)
+        # a square mask at p_drop = 1/2: a repeated row or column is a sign of sharing
+        # (kit.identical_draws_bound(64, 64, 0.5) = 2.2e-16), however the sharing is arranged
+        kit.assert_masks_independent(runs[2] != 0, 0.5)
         _check_gradient(observed, seed)
 
     @staticmethod

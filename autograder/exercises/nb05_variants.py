@@ -109,6 +109,9 @@ class SpatialDropoutForward:
         x, runs = kit.recorded_rng_runs(observed, seed, _SPATIAL_RNG_SHAPE, name, key=(0,))
         # one entry per channel: the pixels of a channel are not independent draws
         kit.check_rng_use(*(out[:, :, 0, 0] for out in runs), p_drop=0.5, alpha=ALPHA)
+        # 64 x 64 channels at p_drop = 1/2: a repeated row or column of the channel mask is a
+        # sign of sharing (kit.identical_draws_bound(64, 64, 0.5) = 2.2e-16)
+        _check_channel_masks_independent(runs[2][:, :, 0, 0] != 0, 0.5)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
 
     @staticmethod
@@ -143,36 +146,22 @@ def _check_spatial_output(x: np.ndarray, out: np.ndarray, p_drop: float) -> None
             "every pixel of a kept channel must be x / keep_prob, but some are "
             "not (only the first pixel of each channel is scaled right)."
         )
-    channel_kept = kept[:, :, 0, 0]
-    agree_prob = course_stats.agreement_probability(p_drop)
-    n, c = channel_kept.shape
-    # two samples' masks are independent: agreements Binomial(N/2 * C, agree_prob) (ALPHA)
-    kit.assert_independent_pairs(
-        channel_kept[0 : n - n % 2 : 2],
-        channel_kept[1 : n - n % 2 : 2],
-        agree_prob,
+    # the masks of samples, and of the channels of a sample, are independent: no two agree
+    # beyond chance, nor do the samples (channels) s apart taken together (kit, ALPHA)
+    _check_channel_masks_independent(kept[:, :, 0, 0], p_drop)
+
+
+def _check_channel_masks_independent(channel_kept: np.ndarray, p_drop: float) -> None:
+    kit.assert_masks_independent(
+        channel_kept,
+        p_drop,
         alpha=ALPHA,
-        what="channels on which the masks of two samples agree",
-        mistake=kit.SHARED_ACROSS_BATCH.say(
-            draw="channel mask (shape (1, C, 1, 1))",
-            fix="Every sample needs its own draw, so the mask has shape (N, C, 1, 1).",
-        ),
-        hint="The masks of different samples must be drawn independently.",
-    )
-    # two channels of one sample are independent too (ALPHA)
-    kit.assert_independent_pairs(
-        channel_kept[:, 0 : c - c % 2 : 2],
-        channel_kept[:, 1 : c - c % 2 : 2],
-        agree_prob,
-        alpha=ALPHA,
-        what="pairs of channels of one sample that are kept or dropped together",
-        mistake=kit.SHARED_ACROSS_UNITS.say(
-            units="All channels of a sample",
-            unit="channel",
-            more=" A mask of shape (N, 1, 1, 1) drops whole samples; spatial dropout's has shape "
-            "(N, C, 1, 1).",
-        ),
-        hint="The channels of a sample must be kept or dropped independently.",
+        units="channels",
+        unit="channel",
+        draw="channel mask (shape (1, C, 1, 1))",
+        fix="Every sample needs its own draw, so the mask has shape (N, C, 1, 1).",
+        more=" A mask of shape (N, 1, 1, 1) drops whole samples; spatial dropout's has shape "
+        "(N, C, 1, 1).",
     )
 
 
@@ -583,22 +572,15 @@ class AlphaDropoutForward:
                 alternatives={str(kit.KEEP_DROP_SWAPPED): 1 - p_drop},
                 hint="each unit must be dropped with probability p_drop.",
             )
-            rows = dropped.reshape(x.shape[0], -1)
-            half = rows.shape[0] // 2
-            kit.assert_independent_pairs(
-                rows[0 : 2 * half : 2],
-                rows[1 : 2 * half : 2],
-                course_stats.agreement_probability(p_drop),
-                alpha=ALPHA,
-                what="units on which the masks of two samples agree",
-                mistake=str(kit.SHARED_ACROSS_BATCH),
-                hint="The masks of different samples must be independent.",
-            )
+            # masks of samples, and of units, independent (kit, ALPHA); dropped or kept alike
+            kit.assert_masks_independent(dropped.reshape(x.shape[0], -1), p_drop, alpha=ALPHA)
             _check_inference(x, inferred, name)
         x, runs = kit.recorded_rng_runs(observed, seed, _ALPHA_RNG_SHAPE, name, key=(2,))
         a, b = _affine(0.5)
         kept = [~_alpha_close(out.astype(np.float64), a, ALPHA_PRIME, b, x.dtype) for out in runs]
         kit.check_rng_use(*kept, p_drop=0.5, alpha=ALPHA)
+        # a square mask at p_drop = 1/2 (kit.identical_draws_bound(64, 64, 0.5) = 2.2e-16)
+        kit.assert_masks_independent(kept[2], 0.5, alpha=ALPHA)
         kit.check_p_zero_identity(x, observed["p_zero"], name)
 
     @staticmethod
@@ -802,6 +784,18 @@ def _check_one_hot_output(x, W, b, out, p_drop, repeats) -> None:
             more=" That is dropout on the inputs x (a mask of shape (N, D)), not DropConnect.",
         ),
         hint="Every weight must be kept or dropped independently.",
+    )
+    # beyond neighbours: the masks of any two samples (each sees one row of W, M weights), and
+    # of any two weights of a row, independent; so are samples or weights s apart (kit, ALPHA)
+    kit.assert_masks_independent(
+        kept.reshape(repeats * d, m),
+        p_drop,
+        alpha=ALPHA,
+        units="weights",
+        unit="weight",
+        draw="weight mask (shape (D, M))",
+        fix="This exercise asks for an independent mask per sample, shape (N, D, M), as in "
+        "Wan et al. 2013.",
     )
     try:
         # exact scale, and kept weights Binomial(N * M, keep_prob) (ALPHA). Adding b and taking
