@@ -12,6 +12,15 @@ far are replayed before grading goes on.
 The loop that talks to the kernel is jupyter_client's blocking client with a deadline on every
 read, so no state of a timed-out execution survives into the next one.
 
+The kernel can change its ``home`` and ``ipc`` folders at will, so the grader (root, on the
+host) never reads a file in them, and writes there only new files through a descriptor of the
+folder that follows no symlink (:func:`autograder.sandbox.write_new_file`); the scratch folder
+around them is the grader's, and its connection file lies there. Before a kernel starts again,
+both folders are put back as they were made (:func:`autograder.sandbox.reset_kernel_folders`)
+and the submission's files put in again. A kernel that cannot be started again all the same
+was broken by the cells before it: the cells and tests after it fail with the reason (the
+submission's failure), and grading goes on.
+
 For speed, a session can be started before its submission is known (:mod:`autograder.pool`
 starts the next submission's kernel while the current one is graded): :meth:`KernelSession.launch`
 starts the kernel process without waiting for it, with the modules of ``preload`` imported at
@@ -24,6 +33,7 @@ then overlap with grading the submission before.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import shutil
@@ -38,12 +48,13 @@ from pathlib import Path
 import nbformat
 import zmq
 from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.connect import port_names
 from jupyter_client.manager import KernelManager
 from traitlets import Any, Dict, Int
 
 from . import sandbox as sandboxing
 from . import wire
-from .zygote import ForkedKernel, Zygote, write_kernel_connection
+from .zygote import ForkedKernel, Zygote, ZygoteUnavailable, write_kernel_connection
 
 DEFAULT_TIMEOUT = 60
 DEFAULT_MEMORY = 4 * 1024**3
@@ -53,6 +64,11 @@ DEFAULT_MEMORY = 4 * 1024**3
 #: solutions lost points to ``MemoryError``, and at 512 MiB a kernel could not start
 MIN_MEMORY = 1024**3
 STARTUP_TIMEOUT = 60
+#: how many times one submission's kernel is started again after a cell that ran too long or
+#: ended it (each time, the cells before are run again): past that, nothing more runs. Without a
+#: cap, a notebook of K cells that each nearly reach the time limit, followed by K cells that
+#: never end, took about K**2 time limits: 1 min 44 s at 3 s, 14 hours at 60 s for K = 30
+MAX_RESTARTS = 3
 OUTPUT_LIMIT = 2 * 1024**2  # bytes of a cell's outputs kept for the autograded notebook
 # milliseconds between the client's attempts to connect to a kernel's sockets (ZeroMQ's default
 # is 100): see :func:`start_channels`
@@ -97,9 +113,29 @@ class GradingKernelManager(KernelManager):
     kernel_env = Dict()
 
     def write_connection_file(self, **kwargs):
-        super().write_connection_file(**kwargs)
-        if self.sandbox is not None:
-            self.sandbox.give(Path(self.connection_file))
+        """Write the connection file; in the sandbox, as a new file that the kernel's user can
+        read and not change (:meth:`autograder.sandbox.Sandbox.give`), on fixed socket numbers
+        (the kernel's ``ipc`` folder is new and empty at each start), without following a
+        symlink (jupyter_client's own follows one, and looks at what the ``ipc`` folder
+        holds)."""
+        if self.sandbox is None:
+            super().write_connection_file(**kwargs)
+            return
+        for number, name in enumerate(port_names, start=1):
+            setattr(self, name, number)
+        info = {name: getattr(self, name) for name in port_names}
+        info.update(
+            ip=self.ip,
+            key=self.session.key.decode(),
+            transport=self.transport,
+            signature_scheme=self.session.signature_scheme,
+            kernel_name=self.kernel_name,
+        )
+        path = Path(self.connection_file)
+        content = json.dumps(info, indent=2).encode()
+        os.close(sandboxing.write_new_file(path.parent, path.name, content, mode=0o600))
+        self.sandbox.give(path)
+        self._connection_file_written = True
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
@@ -180,9 +216,9 @@ class KernelSession:
     """A kernel for one submission, with replay after a timeout or a crash.
 
     ``copy`` is the grading copy of the course the kernel imports; ``sandboxed`` runs it in the
-    sandbox; ``files`` ({name: bytes}) are put in its working directory; ``preload`` names
-    modules the kernel imports when it starts, before any cell runs (and again after a restart,
-    so a replay sees the same kernel).
+    sandbox; ``files`` ({name: bytes}) are put in its working directory (and again before a
+    replay); ``preload`` names modules the kernel imports when it starts, before any cell runs
+    (and again after a restart, so a replay sees the same kernel).
 
     Used as a context manager, it starts the kernel and waits for it. Started ahead of time, it
     is :meth:`launch`-ed, then :meth:`begin`-ed when its submission is known, and
@@ -225,9 +261,15 @@ class KernelSession:
                 raise
             self.workdir, ipc = self.sandbox.home, self.sandbox.ipc
         self.ipc = ipc
+        self.files: dict[str, bytes] = {}
         self._put(files or {})
-        self.ipc_prefix, self.connection_file = str(ipc / "kernel"), str(ipc / "kernel.json")
+        # the connection file in the scratch folder, which is the grader's in the sandbox
+        self.ipc_prefix = str(ipc / "kernel")
+        self.connection_file = str(self.scratch / "kernel.json")
         self.history: list[str] = []
+        # why the kernel could not be started again, once the cells before broke it (see run)
+        self.broken = ""
+        self.restarts = 0
 
     def __enter__(self):
         try:
@@ -247,9 +289,20 @@ class KernelSession:
             self.sandbox.release()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def _put(self, files: dict[str, bytes]) -> None:
+    def _put(self, files: dict[str, bytes], *, again: bool = False) -> None:
+        """Put ``files`` in the kernel's working directory, each a new file that replaces
+        whatever the kernel left under its name (:func:`autograder.sandbox.write_new_file`).
+
+        ``again`` (before a replay): a file that cannot be written, in a folder the cells
+        before changed, is left out, as the kernel's doing; otherwise OSError is raised."""
         for name, content in files.items():
-            (self.workdir / Path(name).name).write_bytes(content)
+            name = Path(name).name
+            self.files[name] = content
+            try:
+                os.close(sandboxing.write_new_file(self.workdir, name, content))
+            except OSError:
+                if not again:
+                    raise
 
     def launch(self) -> None:
         """Start the kernel process without waiting for it (see :meth:`begin`)."""
@@ -293,8 +346,7 @@ class KernelSession:
 
     def _launch(self):
         if self.zygote is not None:
-            give = self.zygote.sandbox.give
-            connection = write_kernel_connection(self.ipc, give)
+            connection = write_kernel_connection(self.ipc, self.zygote.sandbox.give)
             self.km = self.zygote.fork(self.scratch, connection, self.env, KERNEL_OPTIONS)
             self.kc = self.km.client()
             start_channels(self.kc)
@@ -361,10 +413,12 @@ class KernelSession:
                     ):
                         return
                 if not km.is_alive():
-                    reason = self.scratch / "start-error.txt"
-                    detail = reason.read_text().strip().splitlines()[-1:] if reason.exists() else []
+                    # what the zygote's code said over its pipe; never a file of the scratch
+                    # folder, which a kernel before this one may have replaced (by a symlink
+                    # to a host file, a FIFO)
+                    detail = km.start_error() if isinstance(km, ForkedKernel) else ""
                     raise RuntimeError(
-                        f"the kernel died while starting{': ' if detail else ''}" + "".join(detail)
+                        f"the kernel died while starting{': ' if detail else ''}{detail}"
                     )
                 if time.monotonic() >= deadline:
                     raise RuntimeError(f"the kernel did not start in {STARTUP_TIMEOUT} s")
@@ -392,15 +446,37 @@ class KernelSession:
                 os.killpg(process.pid, signal.SIGKILL)
         self.km = self.kc = None
 
+    def _reset_folders(self) -> None:
+        """Put the kernel's folders back as they were made, and its files in again (before a
+        kernel starts again in them)."""
+        if self.zygote is not None:
+            self.zygote.reset_scratch(self.scratch)
+        elif self.sandbox is not None:
+            self.sandbox.reset_folders()
+        self._put(self.files, again=True)
+
     def _restart(self):
+        """Start a new kernel after a timeout or a crash, and replay the cells that ran.
+
+        A new kernel that does not start, in folders put back as they were, is the doing of
+        the cells before (a submission that kept its own kernel from starting again): it is
+        not raised but recorded in :attr:`broken`, and every cell after fails with it. The
+        zygote ending is the grader's failure: :class:`ZygoteUnavailable` is raised."""
         self._stop()
         for pause in (0.5, 1.0, 2.0, 4.0, None):
             try:
+                self._reset_folders()
                 self._start()
                 break
-            except RuntimeError:
+            except ZygoteUnavailable:
+                raise
+            except (RuntimeError, OSError) as error:
                 if pause is None:
-                    raise
+                    self.broken = (
+                        "the kernel could not be started again after the code before it ended "
+                        f"it ({error}); nothing after that could run"
+                    )
+                    return
                 # the processes of the kernel just killed (a fork bomb's) still count against
                 # the sandbox's process limit until they are reaped: the new kernel could not
                 # start its threads and died; they go within moments
@@ -449,10 +525,24 @@ class KernelSession:
         return CellOutcome("ok", payload=payload, outputs=outputs.outputs, buffers=buffers)
 
     def run(self, source: str, *, remember: bool = True) -> CellOutcome:
-        """Execute ``source``; after a timeout or crash restart and replay what came before."""
+        """Execute ``source``; after a timeout or crash restart and replay what came before,
+        at most :data:`MAX_RESTARTS` times for the session.
+
+        Once no kernel could be started again (:meth:`_restart`), or it has been started again
+        that many times, the outcome is "dead", with the reason, and nothing runs."""
+        if self.broken:
+            return CellOutcome("dead", self.broken)
         outcome = self._execute(source)
         if outcome.status in ("timeout", "dead"):
-            self._restart()
+            if self.restarts == MAX_RESTARTS:
+                self._stop()
+                self.broken = (
+                    f"cells ran longer than the time limit or ended the kernel "
+                    f"{MAX_RESTARTS + 1} times; nothing after that was run"
+                )
+            else:
+                self.restarts += 1
+                self._restart()
         elif remember:
             self.history.append(source)
         return outcome

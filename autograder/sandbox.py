@@ -2,9 +2,10 @@
 
 A kernel started through :func:`wrap` sees
 
-* its scratch folder (the working directory, holding only the submission) and, inside it, the
-  Unix sockets of its connection to the grader: the only things it can write, besides a private
-  ``/tmp`` that vanishes with it;
+* its scratch folder, which belongs to the grader, and in it its ``home`` (the working
+  directory, holding only the submission) and its ``ipc`` folder (the Unix sockets of its
+  connection to the grader): the only folders of the host it can write, besides a private
+  ``/tmp`` and ``/dev/shm`` that vanish with it and hold at most :func:`tmpfs_bytes`;
 * read-only: ``/usr``, the few files of ``/etc`` that programs need, the Python environment and
   the base interpreter it links to, and the grading copy of the course (:mod:`.grading_copy`)
   at ``/course``; no other copy of ``course_lib`` or ``autograder`` (an installed one is hidden);
@@ -76,6 +77,14 @@ ETC_ENTRIES = (
 )
 DEFAULT_NPROC = 64  # ipykernel and NumPy use about 15 threads; a fork bomb stops here
 DEFAULT_FSIZE = 100 * 1024**2
+#: the size of each of a kernel's in-memory file systems (its ``/tmp`` and its ``/dev/shm``):
+#: a quarter of its memory limit, and never more than TMPFS_CAP. What a kernel writes there is
+#: host memory that its address-space limit does not count, so without a size one kernel with
+#: ``--memory 1G`` held 3 GiB of the host's memory in files; with it, a write past the size
+#: fails with ENOSPC in the kernel's own cell. At runner.MIN_MEMORY (1 GiB) that is 256 MiB
+#: each; grading uses a few MiB (matplotlib's cache, IPython's folder)
+TMPFS_SHARE = 4
+TMPFS_CAP = 512 * 1024**2
 UID_BASE = 1_800_000_000  # far above any real account
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 INSTALL_HINT = "on Debian or Ubuntu: apt-get install bubblewrap"
@@ -118,6 +127,93 @@ def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
+def tmpfs_bytes(memory_bytes: int) -> int:
+    """The size of each in-memory file system of a kernel with the address-space limit
+    ``memory_bytes``: ``memory_bytes // TMPFS_SHARE``, at most :data:`TMPFS_CAP` (see there)."""
+    return max(1024**2, min(memory_bytes // TMPFS_SHARE, TMPFS_CAP))
+
+
+# A kernel may replace anything in the folders it can write (its home and ipc folder) at any
+# time: with a symlink to a host file, a hard link, a FIFO, a folder, a huge file. The grader
+# runs as root on the host, where such a symlink leads anywhere. So the grader keeps the scratch
+# folder itself (the kernel can pass through it, not change it), never reads a file the kernel
+# can write, and writes into the kernel's folders only through a descriptor of the folder,
+# creating each file anew without following a symlink.
+FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _remove_entry(folder_fd: int, name: str) -> None:
+    """Remove ``name`` from the folder ``folder_fd``, whatever it is (a folder with all it
+    holds; a symlink itself, never what it points to)."""
+    try:
+        os.unlink(name, dir_fd=folder_fd)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        shutil.rmtree(name, dir_fd=folder_fd)
+
+
+def write_new_file(
+    folder: Path, name: str, content: bytes, *, mode: int = 0o644, replace: bool = True
+) -> int:
+    """Write ``content`` to a new file ``name`` (of mode ``mode``) in ``folder``, one a kernel
+    may write: opened through a descriptor of the folder that follows no symlink, and created
+    anew, whatever a kernel left under that name removed first (``replace``). Returns the new
+    file's descriptor, open for writing (the caller closes it). Raises OSError (a kernel's
+    folder replaced by a symlink: ELOOP or ENOTDIR)."""
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"not a file name: {name!r}")
+    folder_fd = os.open(folder, FOLDER_FLAGS)
+    try:
+        if replace:
+            _remove_entry(folder_fd, name)
+        descriptor = os.open(name, NEW_FILE_FLAGS, mode, dir_fd=folder_fd)
+    finally:
+        os.close(folder_fd)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(descriptor, view) :]
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def reset_kernel_folders(scratch: Path, uid: int | None) -> None:
+    """Make ``scratch`` a folder of the grader's that a kernel can pass through but not change
+    (mode 0711), with a new, empty ``ipc`` folder and a ``home`` folder, both the kernel's
+    (``uid``'s, when the grader is root; mode 0700).
+
+    Called before each kernel of a scratch folder starts, so that what the kernel before left
+    (a home it made unreadable, a symlink, FIFO or folder in place of a socket) cannot keep
+    the next one from starting or lead the grader elsewhere. ``home`` keeps what the cells
+    before wrote (a replay expects it); ``ipc`` holds only sockets and is made anew. Raises
+    OSError if ``scratch`` is not a folder of the grader's (a symlink, another user's).
+    """
+    scratch_fd = os.open(scratch, FOLDER_FLAGS)
+    try:
+        if os.fstat(scratch_fd).st_uid != os.geteuid():
+            raise PermissionError(f"{scratch} does not belong to the grader")
+        os.fchmod(scratch_fd, 0o711)
+        _remove_entry(scratch_fd, "ipc")
+        for name in ("home", "ipc"):
+            try:
+                folder_fd = os.open(name, FOLDER_FLAGS, dir_fd=scratch_fd)
+            except FileNotFoundError:
+                os.mkdir(name, 0o700, dir_fd=scratch_fd)
+                folder_fd = os.open(name, FOLDER_FLAGS, dir_fd=scratch_fd)
+            try:
+                if uid is not None:
+                    os.fchown(folder_fd, uid, uid)
+                os.fchmod(folder_fd, 0o700)
+            finally:
+                os.close(folder_fd)
+    finally:
+        os.close(scratch_fd)
+
+
 @dataclass
 class Sandbox:
     """The sandbox of one kernel: its scratch folder, its grading copy and its limits."""
@@ -146,13 +242,10 @@ class Sandbox:
         return self.scratch / "ipc"
 
     def prepare(self) -> None:
-        """Create the scratch folders, owned by the kernel's user."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.ipc.mkdir(exist_ok=True)
-        if self.uid is not None:
-            os.chmod(self.scratch, 0o711)
-            for folder in (self.home, self.ipc):
-                os.chown(folder, self.uid, self.uid)
+        """Create the kernel's folders in the scratch folder (:func:`reset_kernel_folders`)
+        and its control groups."""
+        self.scratch.mkdir(mode=0o711, parents=True, exist_ok=True)
+        self.reset_folders()
         self.cgroups = make_cgroups(
             f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", self.nproc
         )
@@ -163,10 +256,23 @@ class Sandbox:
             remove_cgroup(group)
         self.cgroups = []
 
+    def reset_folders(self) -> None:
+        """:func:`reset_kernel_folders` for this sandbox's scratch folder and user (before a
+        kernel starts again in it)."""
+        reset_kernel_folders(self.scratch, self.uid)
+
     def give(self, path: Path) -> None:
-        """Hand a file the grader wrote (the connection file) to the kernel's user."""
-        if self.uid is not None:
-            os.chown(path, self.uid, self.uid)
+        """Let the kernel's user read a file the grader wrote and keeps (the connection file:
+        its group becomes the user's, mode 0640, so the kernel can read it and not change it;
+        a symlink is not followed)."""
+        if self.uid is None:
+            return
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            os.fchown(descriptor, -1, self.uid)
+            os.fchmod(descriptor, 0o640)
+        finally:
+            os.close(descriptor)
 
     def environment(self, extra: dict[str, str]) -> dict[str, str]:
         python_bin = str(Path(sys.executable).parent)
@@ -217,7 +323,10 @@ class Sandbox:
                 arguments += ["--ro-bind", f"/etc/{entry}", f"/etc/{entry}"]
         # the private /tmp first: a tmpfs mounted later would hide whatever was bound below it
         # (the scratch folder, and an environment that lives under /tmp)
-        arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+        # both sized (tmpfs_bytes): what a kernel writes in them is host memory
+        size = str(tmpfs_bytes(self.memory_bytes))
+        arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", size]
+        arguments += ["--tmpfs", "/tmp", "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]
         if self.fontlist is not None:
             # a folder the kernel can write (matplotlib wants one) with the font list read-only
             arguments += ["--perms", "1777", "--dir", MPLCONFIGDIR]

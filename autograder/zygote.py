@@ -13,8 +13,10 @@ A forked kernel is as fresh as a cold one, and nothing of one submission reaches
 
 * its memory is a copy of the zygote's, which ran no student code: a module a submission
   patches, or an environment variable it sets, is changed in its own copy only;
-* it has its own empty ``/tmp`` and ``/dev/shm``, and its own scratch folder (made here, empty
-  but for its submission, removed after it); the other kernels' scratch folders are hidden;
+* it has its own empty ``/tmp`` and ``/dev/shm`` (each of :func:`autograder.sandbox.tmpfs_bytes`),
+  and its own scratch folder (made here, empty but for its submission, removed after it; the
+  grader's, with only its ``home`` and ``ipc`` folders the kernel's); the other kernels' scratch
+  folders are hidden;
 * it has its own PID, network and IPC namespaces: the processes it starts die with it, and it
   cannot signal, trace or connect to the zygote or another kernel;
 * it has no capability, so it cannot undo any of this;
@@ -22,7 +24,9 @@ A forked kernel is as fresh as a cold one, and nothing of one submission reaches
 
 The grader talks to the zygote over its standard input and output, and to each kernel over the
 Unix sockets in that kernel's scratch folder, as to any kernel (:class:`ForkedKernel` stands in
-for jupyter_client's ``KernelManager``).
+for jupyter_client's ``KernelManager``). Why a kernel died while starting comes back over the
+zygote's pipe too (:meth:`ForkedKernel.start_error`), never through a file: a kernel can write
+its scratch folder, and a file there is whatever it made it (a symlink to a host file, a FIFO).
 
 A zygote made with ``shared=True`` serves every grading process forked from the one that made
 it (the workers of a class, :func:`autograder.pool.share_zygotes`): they take turns on its pipes
@@ -50,16 +54,20 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.connect import write_connection_file
+from jupyter_client.connect import KernelConnectionInfo
 
 from . import sandbox as sandboxing
 from . import signals
 
 SERVER = Path(__file__).with_name("zygote_server.py")
 STARTUP_TIMEOUT = 60
+# the folders of a scratch folder that the zygote mounts on (zygote_server._fresh_tmp)
+STAGES = (".tmp", ".spool")
+START_ERROR_CHARS = 300  # of the reason a forked kernel died while starting
 # what a zygote is doing, in a number that the processes sharing it all see
 STARTED, LOADING, READY, FAILED, CLOSED = range(5)
 LOAD = "load"  # the id of the one load request, whichever process sends it or reads its answer
@@ -168,6 +176,7 @@ class Zygote:
             "preload": list(preload),
             "spool": str(self.spool),
             "kept": sandboxing.python_trees(),
+            "tmpfs_bytes": sandboxing.tmpfs_bytes(self.sandbox.memory_bytes),
         }
         command = [sys.executable, "-c", SERVER.read_text(), json.dumps(settings)]
         self.process = subprocess.Popen(
@@ -282,14 +291,36 @@ class Zygote:
         return _running(self.process.pid)  # a worker sharing it cannot wait for it
 
     def new_scratch(self) -> Path:
-        """An empty scratch folder for one kernel (``home`` and ``ipc``, the kernel's own)."""
+        """An empty scratch folder for one kernel: the grader's, with the kernel's ``home`` and
+        ``ipc`` in it (:func:`autograder.sandbox.reset_kernel_folders`) and the two empty
+        folders the zygote mounts its new ``/tmp`` and spool on while it makes the kernel's
+        namespaces (:func:`autograder.zygote_server._fresh_tmp`)."""
         scratch = self.spool / secrets.token_hex(8)
-        for folder in (scratch, scratch / "home", scratch / "ipc"):
-            folder.mkdir()
-            self.sandbox.give(folder)
+        scratch.mkdir(mode=0o711)
+        for stage in STAGES:
+            (scratch / stage).mkdir(mode=0o755)
+        sandboxing.reset_kernel_folders(scratch, self.sandbox.uid)
         return scratch
 
-    def fork(self, scratch: Path, connection_file: Path, env: dict, options) -> ForkedKernel:
+    def reset_scratch(self, scratch: Path) -> None:
+        """Before a kernel starts again in ``scratch``: its folders as :meth:`new_scratch`
+        made them (``home`` keeps its files)."""
+        sandboxing.reset_kernel_folders(scratch, self.sandbox.uid)
+
+    def start_error(self, inner_pid: int) -> str:
+        """Why the kernel forked as ``inner_pid`` died while starting: the last line of the
+        traceback the zygote's code wrote to the pipe of that fork (empty if none; at most
+        :data:`START_ERROR_CHARS` characters)."""
+        try:
+            answer = self._ask({"start_error": inner_pid})
+        except ZygoteUnavailable:
+            return ""
+        lines = str(answer.get("start_error", "")).strip().splitlines()
+        return lines[-1][:START_ERROR_CHARS] if lines else ""
+
+    def fork(
+        self, scratch: Path, connection_file: KernelConnection, env: dict, options
+    ) -> ForkedKernel:
         """A kernel forked for ``scratch`` (a folder of :meth:`new_scratch`), listening on
         ``connection_file``, with ``env`` in its environment."""
         request = {
@@ -375,7 +406,12 @@ class ForkedKernel:
     provisioner = None
 
     def __init__(
-        self, zygote: Zygote, inner_pid: int, pid: int, connection_file: Path, cgroup_name: str
+        self,
+        zygote: Zygote,
+        inner_pid: int,
+        pid: int,
+        connection_file: KernelConnection,
+        cgroup_name: str,
     ):
         self.zygote, self.inner_pid, self.pid = zygote, inner_pid, pid
         self.connection_file = connection_file
@@ -398,9 +434,16 @@ class ForkedKernel:
         return _running(self.pid)
 
     def client(self) -> BlockingKernelClient:
+        """A client of the kernel, made from the connection info the grader wrote (not read
+        back from the file, which lies in a folder the kernel may change)."""
         client = BlockingKernelClient()
-        client.load_connection_file(str(self.connection_file))
+        client.load_connection_info(self.connection_file.info)
         return client
+
+    def start_error(self) -> str:
+        """Why this kernel died while starting, as the zygote's code reported it (empty if it
+        did not say): :meth:`Zygote.start_error`."""
+        return self.zygote.start_error(self.inner_pid)
 
     def shutdown_kernel(self, now: bool = True) -> None:
         """Kill the kernel and every process of its namespace (its first process and the kernel
@@ -426,17 +469,45 @@ class ForkedKernel:
         self.zygote.kernels.discard(self)
 
 
-def write_kernel_connection(ipc: Path, give) -> Path:
-    """A connection file for a kernel listening on Unix sockets in ``ipc``, owned by the
-    kernel's user (``give``)."""
-    existing = sorted(ipc.glob("kernel-*.json"))
-    path = ipc / f"kernel-{len(existing)}.json"
-    write_connection_file(
-        str(path),
-        ip=str(ipc / "kernel"),
-        transport="ipc",
-        key=secrets.token_hex(16).encode(),
-        kernel_name="python3",
-    )
+@dataclass(frozen=True)
+class KernelConnection:
+    """A connection file the grader wrote (``path``) and what it holds (``info``), which the
+    grader's client uses instead of reading the file back."""
+
+    path: Path
+    info: KernelConnectionInfo
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def write_kernel_connection(ipc: Path, give) -> KernelConnection:
+    """A new connection file for a kernel listening on Unix sockets in ``ipc``, readable by the
+    kernel's user (``give``, :meth:`autograder.sandbox.Sandbox.give`).
+
+    It is written next to ``ipc``, in the scratch folder, which only the grader can change, as
+    a new file of a new name, through a descriptor of that folder that follows no symlink:
+    where the kernel could write, a kernel before this one could have left a symlink to a host
+    file under the name (which the grader, as root, would write and hand to the kernel).
+    """
+    info: KernelConnectionInfo = {
+        "shell_port": 1,
+        "iopub_port": 2,
+        "stdin_port": 3,
+        "control_port": 4,
+        "hb_port": 5,
+        "ip": str(ipc / "kernel"),
+        "key": secrets.token_hex(16),
+        "transport": "ipc",
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "python3",
+    }
+    name = f"kernel-{secrets.token_hex(6)}.json"
+    descriptor = sandboxing.write_new_file(ipc.parent, name, json.dumps(info).encode(), mode=0o600)
+    os.close(descriptor)
+    path = ipc.parent / name
     give(path)
-    return path
+    return KernelConnection(path, info)

@@ -13,8 +13,9 @@ Each kernel is made fresh, in this order:
    namespaces (so nothing of another kernel is visible to it by PID, by abstract socket or by
    System V IPC), which it may do in the user namespace the zygote made for itself when it
    started;
-2. in its mount namespace it puts a new empty ``/tmp`` and ``/dev/shm`` (tmpfs), and hides the
-   other kernels' scratch folders: only its own stays visible, at the same path;
+2. in its mount namespace it puts a new empty ``/tmp`` and ``/dev/shm`` (tmpfs, each of the
+   size the grader gives: host memory a kernel could otherwise fill without bound), and hides
+   the other kernels' scratch folders: only its own stays visible, at the same path;
 3. it forks the first process of the new PID namespace, which forks the kernel and reaps
    whatever the kernel leaves; when the kernel ends, or when the grader kills the child of step
    1, the whole namespace dies (each process has a parent-death signal);
@@ -39,12 +40,17 @@ load each when its notebook comes. Then, any number of:
 (or ``{"error": ...}`` if it could not fork), a child that waits for ``{"go": <pid>}`` (the
 grader puts it in control groups of its own first) before it makes its namespaces;
 ``{"reap": <pid>}`` -> ``{}`` once that child, which the grader killed, is reaped (a child is
-reaped only then, so the grader never signals a PID that was reused). At the end of its input it
-exits; its children die with it (parent-death signals) or with its sandbox.
+reaped only then, so the grader never signals a PID that was reused);
+``{"start_error": <pid>}`` -> ``{"start_error": <text>}``, the traceback (if any) of what failed
+while that child made its kernel. Each fork writes it to a pipe of its own, which the kernel
+closes before it serves its first request: never to a file in the scratch folder, which the
+kernel before it may have replaced by anything. At the end of its input it exits; its children
+die with it (parent-death signals) or with its sandbox.
 """
 
 import contextlib
 import ctypes
+import fcntl
 import json
 import os
 import signal
@@ -66,6 +72,9 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 LAST_CAPABILITY = 63
 CAPABILITY_VERSION_3 = 0x20080522
+GO_FD = 3  # in a forked child: the pipe it waits on for the grader's go
+ERROR_FD = 4  # in a forked child, until its kernel serves: the pipe for why it failed
+START_ERROR_BYTES = 16 * 1024  # of a start error kept
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -113,13 +122,15 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _fresh_tmp(own: str, spool: str, kept: list) -> None:
-    """A new, empty ``/tmp`` and ``/dev/shm``; of the spool, only ``own`` stays visible. ``kept``
-    are read-only trees under ``/tmp`` (a Python environment there) bound again into the new one."""
+def _fresh_tmp(own: str, spool: str, kept: list, size: int) -> None:
+    """A new, empty ``/tmp`` and ``/dev/shm``, of ``size`` bytes each; of the spool, only
+    ``own`` stays visible. ``kept`` are read-only trees under ``/tmp`` (a Python environment
+    there) bound again into the new one. The grader made the folders mounted on here
+    (``own/.tmp``, ``own/.spool``): ``own`` is the grader's, and the kernel cannot write it."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     stage = os.path.join(own, ".tmp")
     os.makedirs(stage, exist_ok=True)
-    _mount("tmpfs", stage, "tmpfs", 0, "mode=1777")
+    _mount("tmpfs", stage, "tmpfs", 0, f"mode=1777,size={size}")
     os.mkdir(os.path.join(stage, "matplotlib"))
     os.chmod(os.path.join(stage, "matplotlib"), 0o1777)
     binds = [(tree, tree, MS_BIND | MS_REC) for tree in kept if _inside(tree, "/tmp")]
@@ -134,13 +145,13 @@ def _fresh_tmp(own: str, spool: str, kept: list) -> None:
         # a new tmpfs on the spool folder with only this kernel's folder in it
         stage = os.path.join(own, ".spool")
         os.makedirs(stage, exist_ok=True)
-        _mount("tmpfs", stage, "tmpfs", 0, "mode=0755")
+        _mount("tmpfs", stage, "tmpfs", 0, f"mode=0755,size={size}")
         inner = os.path.join(stage, os.path.basename(own))
         os.mkdir(inner)
         _mount(own, inner, None, MS_BIND)
         _mount(stage, spool, None, MS_MOVE)
     if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777")
+        _mount("tmpfs", "/dev/shm", "tmpfs", 0, f"mode=1777,size={size}")
 
 
 class _CapHeader(ctypes.Structure):
@@ -226,16 +237,19 @@ def _start_kernel(request: dict, app_class) -> None:
         numpy.random.set_state(numpy.random.RandomState().get_state())
     app = app_class.instance(connection_file=request["connection_file"])
     app.initialize([])
+    # from here on it runs the grader's requests, student code among them: that must not be
+    # able to write what the grader is told about a failed start
+    os.close(ERROR_FD)
     app.start()
     os._exit(0)
 
 
-def _child(request: dict, spool: str, kept: list, app_class) -> None:
+def _child(request: dict, settings: dict, app_class) -> None:
     """The first child: new namespaces, a fresh ``/tmp``, then the PID namespace's first
     process, which starts the kernel and ends with it (never returns)."""
     os.setsid()
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC), "unshare")
-    _fresh_tmp(request["scratch"], spool, kept)
+    _fresh_tmp(request["scratch"], settings["spool"], settings["kept"], settings["tmpfs_bytes"])
     alive_read, alive_write = os.pipe()
     first = os.fork()
     if first == 0:  # PID 1 of the new namespace
@@ -258,47 +272,74 @@ def _child(request: dict, spool: str, kept: list, app_class) -> None:
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _fork(request: dict, spool: str, kept: list, go: dict, app_class) -> int:
+def _fork(request: dict, settings: dict, children: dict, app_class) -> int:
     """Fork the first child for ``request`` (its kernel an instance of ``app_class``); it
     waits until :func:`_go` (the grader has put it in control groups of its own, so that all it
-    starts is in them)."""
+    starts is in them). ``children`` gets, by its PID, the pipe to tell it to go and the pipe
+    it reports a failed start on."""
     go_read, go_write = os.pipe()
+    error_read, error_write = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             devnull = os.open(os.devnull, os.O_RDWR)
             for descriptor in (0, 1, 2):
                 os.dup2(devnull, descriptor)
-            os.dup2(go_read, 3)
-            os.closerange(4, 1 << 16)
-            if os.read(3, 1) != b"g":  # the zygote ended, or the grader gave up on this kernel
+            # above the descriptors they go to, so that neither overwrites the other
+            go_high = fcntl.fcntl(go_read, fcntl.F_DUPFD, 16)
+            error_high = fcntl.fcntl(error_write, fcntl.F_DUPFD, 16)
+            os.dup2(go_high, GO_FD)
+            os.dup2(error_high, ERROR_FD)
+            os.closerange(ERROR_FD + 1, 1 << 16)
+            os.set_blocking(ERROR_FD, False)  # a full pipe loses the rest, never blocks
+        except BaseException:  # ERROR_FD may be one of the zygote's own: nothing is written
+            os._exit(70)
+        try:
+            if os.read(GO_FD, 1) != b"g":  # the zygote ended, or the grader gave up on it
                 os._exit(1)
-            os.close(3)
-            _child(request, spool, kept, app_class)
+            os.close(GO_FD)
+            _child(request, settings, app_class)
         except BaseException:  # the grader reports it: the kernel died while starting
             import traceback
 
-            with open(os.path.join(request["scratch"], "start-error.txt"), "w") as stream:
-                traceback.print_exc(file=stream)
+            text = traceback.format_exc()[-START_ERROR_BYTES:]
+            with contextlib.suppress(OSError):  # closed: the kernel was serving
+                os.write(ERROR_FD, text.encode(errors="replace"))
         finally:
             os._exit(70)
     os.close(go_read)
-    go[pid] = go_write
+    os.close(error_write)
+    os.set_blocking(error_read, False)
+    children[pid] = (go_write, error_read)
     return pid
 
 
-def _go(pid: int, go: dict) -> None:
-    descriptor = go.pop(pid, None)
-    if descriptor is not None:
-        os.write(descriptor, b"g")
-        os.close(descriptor)
+def _start_error(pid: int, children: dict) -> str:
+    """What the child ``pid`` wrote about its failed start so far (never waits for more)."""
+    pipes = children.get(pid)
+    if pipes is None:
+        return ""
+    written = b""
+    with contextlib.suppress(OSError):  # BlockingIOError: nothing (more) written
+        while len(written) < START_ERROR_BYTES and (chunk := os.read(pipes[1], 4096)):
+            written += chunk
+    return written.decode(errors="replace")
 
 
-def _reap(pid: int, go: dict) -> None:
+def _go(pid: int, children: dict) -> None:
+    pipes = children.get(pid)
+    if pipes is not None and pipes[0] is not None:
+        os.write(pipes[0], b"g")
+        os.close(pipes[0])
+        children[pid] = (None, pipes[1])
+
+
+def _reap(pid: int, children: dict) -> None:
     """Wait for a child the grader killed (until then its PID is not reused)."""
-    descriptor = go.pop(pid, None)
-    if descriptor is not None:
-        os.close(descriptor)
+    pipes = children.pop(pid, None)
+    for descriptor in pipes or ():
+        if descriptor is not None:
+            os.close(descriptor)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
 
@@ -344,7 +385,9 @@ def main() -> None:
         answer({"error": "threads were started before the fork"}, load)
         return
     answer({"ready": True}, load)
-    go: dict[int, int] = {}  # the pipe each forked child waits on, by its PID
+    # the pipes of each forked child, by its PID: the one it waits on for its go (None once
+    # it went) and the one it reports a failed start on
+    children: dict[int, tuple[int | None, int]] = {}
     apps: dict[tuple, type] = {}  # the kernels' application, by their command line
     for line in requests:
         request = json.loads(line)
@@ -353,14 +396,16 @@ def main() -> None:
             try:
                 fork = request["fork"]
                 app_class = _kernel_app(fork["options"], apps)
-                reply = {"pid": _fork(fork, settings["spool"], settings["kept"], go, app_class)}
+                reply = {"pid": _fork(fork, settings, children, app_class)}
             except (OSError, ValueError) as error:  # the process limit, reached by a kernel
                 # still dying; options ipykernel does not take
                 reply = {"error": f"{type(error).__name__}: {error}"}
         elif "go" in request:
-            _go(int(request["go"]), go)
+            _go(int(request["go"]), children)
         elif "reap" in request:
-            _reap(int(request["reap"]), go)
+            _reap(int(request["reap"]), children)
+        elif "start_error" in request:
+            reply = {"start_error": _start_error(int(request["start_error"]), children)}
         answer(reply, request)
 
 

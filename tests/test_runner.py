@@ -194,6 +194,26 @@ def test_a_cell_that_kills_its_kernel_costs_only_itself(session):
 
 
 @pytest.mark.slow
+def test_after_a_few_restarts_nothing_more_runs_so_replays_cannot_pile_up(copy, tmp_path):
+    """Each timeout or crash starts the kernel again and runs the cells before it again: a
+    notebook of cells that never end, after one that counts its runs, would otherwise cost as
+    many replays as it has such cells (and a replay of cells that nearly reach the limit, that
+    many limits each time)."""
+    count = tmp_path / "runs"
+    hangs = runner.MAX_RESTARTS + 3
+    with KernelSession(copy=copy, sandboxed=False, timeout=1) as session:
+        assert session.run(f"open({str(count)!r}, 'a').write('x')").status == "ok"
+        outcomes = [session.run("while True: pass") for _ in range(hangs)]
+        after = session.run("1 + 1")
+    statuses = [outcome.status for outcome in outcomes]
+    assert statuses == ["timeout"] * (runner.MAX_RESTARTS + 1) + ["dead"] * 2, statuses
+    assert after.status == "dead" and "nothing after that was run" in after.error
+    assert outcomes[-1].error == after.error
+    # the first cell ran once, then once in each replay
+    assert count.read_text() == "x" * (1 + runner.MAX_RESTARTS)
+
+
+@pytest.mark.slow
 def test_an_allocation_beyond_the_memory_limit_is_a_memory_error(session):
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit is not installed (util-linux): the kernel would get the memory")
