@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import ast
 import copy
+import errno
 import itertools
+import os
 import re
+import stat
 import symtable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 from nbformat.corpus.words import generate_corpus_id as random_cell_id
@@ -337,10 +341,44 @@ def assemble(instructor, submission, *, skip_demos: bool = True) -> Plan:
     return Plan(steps, tests, solutions, answers, warnings, skipped, cells)
 
 
+#: the largest submission read, as nbgrader's own ``submit`` allows (100,000 KiB)
+MAX_SUBMISSION_BYTES = 100_000 * 1024
+
+
+def read_submission(path) -> bytes:
+    """The bytes of a submitted notebook; raises ValueError with a one-line reason if it is not
+    a regular file of at most :data:`MAX_SUBMISSION_BYTES`, or if it, or the student's folder
+    it is in, is a symbolic link.
+
+    The grader reads submissions with rights a student does not have: a link planted in a
+    class's folder (by an unpacked archive, say) could hand it the instructor's notebook, or
+    any file, as a submission; a FIFO would stop the whole run, ``/dev/zero`` fill its memory.
+    """
+    path = Path(path)
+    for entry, what in ((path.parent, "the folder of "), (path, "")):
+        if entry.is_symlink():
+            raise ValueError(f"not a notebook: {what}{path.name} is a symbolic link")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # made a link since the check above
+            raise ValueError(f"not a notebook: {path.name} is a symbolic link") from None
+        raise
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ValueError(f"not a notebook: {path.name} is not a regular file")
+    with os.fdopen(descriptor, "rb") as stream:
+        content = stream.read(MAX_SUBMISSION_BYTES + 1)
+    if len(content) > MAX_SUBMISSION_BYTES:
+        raise ValueError(
+            f"not a notebook: {path.name} is larger than {MAX_SUBMISSION_BYTES:,} bytes"
+        )
+    return content
+
+
 def read_notebook(path) -> nbformat.NotebookNode:
     """Read a submission; raises ValueError with a one-line reason if it is not a notebook."""
-    with open(path, "rb") as stream:
-        return parse_notebook(stream.read())
+    return parse_notebook(read_submission(path))
 
 
 def parse_notebook(content: bytes) -> nbformat.NotebookNode:
@@ -359,4 +397,18 @@ def parse_notebook(content: bytes) -> nbformat.NotebookNode:
         raise ValueError(f"not a notebook: {reason}") from None
     if not isinstance(notebook.get("cells"), list):
         raise ValueError("not a notebook: no list of cells")
+    # nbformat only logs what its schema refuses; what grading reads must have the right type
+    for number, cell in enumerate(notebook.cells, start=1):
+        if not isinstance(cell, dict):
+            raise ValueError(f"not a notebook: cell {number} is not a mapping")
+        metadata = cell.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise ValueError(f"not a notebook: the metadata of cell {number} is not a mapping")
+        if not isinstance(metadata.get("nbgrader", {}), dict):
+            raise ValueError(f"not a notebook: metadata.nbgrader of cell {number} is not a mapping")
+        tags = metadata.get("tags", [])
+        if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+            raise ValueError(
+                f"not a notebook: metadata.tags of cell {number} is not a list of strings"
+            )
     return notebook

@@ -38,7 +38,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from . import autograded, feedback, report
 from .classroom import Job, Summary, failed_by_grader, grade_jobs, grader_failures
 from .gradebook import GradebookWriter
-from .grading import COURSE_DIR, Graded, GradingError, default_seed, require_sandbox, seed_key
+from .grading import COURSE_DIR, Graded, GradingError, require_sandbox, seed_key
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT
 
 CONFIG_FILE = "nbgrader_config.py"
@@ -303,12 +303,13 @@ def autograde(
                 name,
                 assignment,
                 str(course.submitted(name) / f"{course.notebook}.ipynb"),
-                seed if seed is not None else default_seed(name, assignment, key),
+                seed,
                 sandboxed,
                 timeout,
                 memory_bytes,
                 str(course.source),
                 with_notebook=True,
+                key=key,
             )
             for name in todo
         ]

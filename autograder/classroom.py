@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures import process as futures_process
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import autograded, exercises, feedback, report, signals
@@ -48,7 +48,6 @@ from .grading import (
     Graded,
     GradingError,
     default_db_url,
-    default_seed,
     find_assignment,
     grade_submission,
     require_sandbox,
@@ -67,17 +66,20 @@ from .pool import (
 
 @dataclass(frozen=True)
 class Job:
-    """One notebook to grade; ``with_notebook`` asks for the notebook as graded too."""
+    """One notebook to grade; ``with_notebook`` asks for the notebook as graded too. Its
+    ``seed``, where it is None, is derived from the notebook file with the course's secret
+    ``key`` (:func:`autograder.grading.default_seed`), where the file is read."""
 
     student: str
     assignment: str
     path: str
-    seed: int
+    seed: int | None
     sandboxed: bool
     timeout: int
     memory_bytes: int
     source_dir: str
     with_notebook: bool = False
+    key: bytes = field(default=b"", repr=False)
 
 
 def discover(submissions: Path, source_dir: Path) -> list[tuple[str, str, Path]]:
@@ -182,6 +184,7 @@ def grade_job(job: Job) -> Graded:
             assignment=job.assignment,
             student=job.student,
             seed=job.seed,
+            key=job.key or None,
             sandboxed=job.sandboxed,
             timeout=job.timeout,
             memory_bytes=job.memory_bytes,
@@ -516,11 +519,12 @@ def grade_class(
                 student,
                 assignment,
                 str(path),
-                seed if seed is not None else default_seed(student, assignment, key),
+                seed,
                 sandboxed,
                 timeout,
                 memory_bytes,
                 str(source_dir),
+                key=key,
             )
         )
 

@@ -194,7 +194,8 @@ def _common(parser, *, source_dir: bool = True):
         "--seed",
         type=int,
         default=None,
-        help="seed of the hidden tests (default: derived from student and notebook)",
+        help="seed of the hidden tests (default: derived from the student, the notebook and the "
+        "file)",
     )
     parser.add_argument(
         "--timeout",

@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from . import autograded, exercises, sandbox, wire
-from .assemble import Plan, TestCell, assemble, parse_notebook
+from .assemble import Plan, TestCell, assemble, parse_notebook, read_submission
 from .grading_copy import grading_copy
 from .pool import KernelPool
 from .runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, KernelSession
@@ -76,10 +76,19 @@ def default_db_url(course_dir: Path) -> str:
     return f"sqlite:///{Path(course_dir).resolve() / 'gradebook.db'}"
 
 
-def default_seed(student: str, notebook: str, key: bytes) -> int:
-    """The seed of a student's notebook: stable for one course ``key``, different for every
-    student and notebook, and unpredictable without the key."""
-    digest = hmac.new(key, f"{student}\0{notebook}".encode(), hashlib.sha256).digest()
+def default_seed(student: str, notebook: str, key: bytes, content: bytes) -> int:
+    """The seed of one submission: a student's notebook file, whose bytes are ``content``.
+
+    Stable for one course ``key`` (grading the same file again gives the same seed), different
+    for every student, notebook and file, and unpredictable without the key. A submission's
+    code sees its own seed while it is graded, and can put it in its feedback (in an
+    exception's message, say); a seed that depended on the student and the notebook only would
+    then let that student record the reference's answers for it at home and hand in a notebook
+    that replays them. Since the file is part of the seed, any other file, that one included,
+    gets a seed nobody can know before it is graded.
+    """
+    message = f"{student}\0{notebook}\0".encode() + hashlib.sha256(content).digest()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
@@ -185,10 +194,13 @@ def grade_plan(
     copy: Path | None = None,
     outputs: dict[int, list] | None = None,
     pool: KernelPool | None = None,
+    warnings: list[str] | None = None,
 ) -> list[dict]:
     """Run ``plan`` in a kernel that imports the grading copy of ``notebook`` (or the course
     found in ``copy``); judge each test. ``outputs``, if given, receives the outputs of every
-    cell that ran, by its index in ``plan.cells``. With ``pool``, the kernel is one the pool
+    cell that ran, by its index in ``plan.cells``; ``warnings``, if given, a line for each cell
+    of the submission that ran too long, ended its kernel or could not run (the instructor sees
+    these in the result, the student in the feedback). With ``pool``, the kernel is one the pool
     started ahead of time (:mod:`autograder.pool`); without, one is started now."""
     results = []
     # the verdicts of this notebook only (an exercise unknown after this loads all of them)
@@ -207,6 +219,8 @@ def grade_plan(
                 outcome = session.run(step[1])
                 if outputs is not None:
                     outputs[step[3]] = autograded.cell_outputs(outcome)
+                if outcome.status in ("timeout", "dead") and warnings is not None:
+                    warnings.append(f"{step[2]}: {outcome.error}")
                 continue
             test = step[1]
             if test.calls is None:
@@ -275,23 +289,27 @@ def grade_submission(
     source_dir: Path = SOURCE_DIR,
     with_notebook: bool = False,
     pool: KernelPool | None = None,
+    key: bytes | None = None,
 ) -> Graded:
     """:func:`grade_notebook`, and with ``with_notebook`` the notebook as graded too; with
-    ``pool``, in a kernel the pool started ahead of time.
+    ``pool``, in a kernel the pool started ahead of time. Without ``seed``, the seed is derived
+    from the file with the course's secret ``key`` (read from ``course_dir`` if not given).
 
-    The submission is read once: the bytes the kernel gets are the ones parsed here."""
+    The submission is read once: the bytes the kernel gets are the ones parsed here, and the
+    ones its seed is derived from."""
     name, instructor = find_assignment(Path(path), Path(source_dir), assignment)
     if sandboxed:
         require_sandbox()
-    if seed is None:
-        seed = default_seed(student, name, seed_key(course_dir))
     try:
-        content = Path(path).read_bytes()
+        content = read_submission(Path(path))
         submission = parse_notebook(content)
     except (OSError, ValueError) as error:
         raise GradingError(str(error)) from None
+    if seed is None:
+        seed = default_seed(student, name, key or seed_key(course_dir), content)
     plan = assemble(instructor, submission)
     outputs: dict[int, list] | None = {} if with_notebook else None
+    warnings = list(plan.warnings)
     tests = grade_plan(
         plan,
         notebook=name,
@@ -302,6 +320,7 @@ def grade_submission(
         files={f"{name}.ipynb": content},
         outputs=outputs,
         pool=pool,
+        warnings=warnings,
     )
     result = {
         "notebook": name,
@@ -312,7 +331,7 @@ def grade_submission(
         "seed": seed,
         "sandbox": sandboxed,
         "tests": tests,
-        "warnings": plan.warnings,
+        "warnings": warnings,
     }
     if outputs is None:
         return Graded(result)

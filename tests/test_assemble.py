@@ -2,10 +2,13 @@
 submission counts and what is reported, demo cells included or not."""
 
 import copy
+import json
+import os
 
 import nbformat
 import pytest
 
+from autograder import assemble as assemble_module
 from autograder import build
 from autograder.assemble import (
     DEMO_TAG,
@@ -15,6 +18,9 @@ from autograder.assemble import (
     assemble,
     nbgrader_meta,
     parse_check_calls,
+    parse_notebook,
+    read_notebook,
+    read_submission,
     released,
 )
 from grading_helpers import instructor, submission
@@ -507,3 +513,102 @@ def test_a_new_cell_is_the_cell_nbformat_makes_and_is_valid(kind):
     ours.id = theirs.id
     assert ours == theirs
     nbformat.validate(nbformat.v4.new_notebook(cells=[ours]))
+
+
+# --- reading a submission ----------------------------------------------------------------------
+
+
+def _notebook_bytes() -> bytes:
+    return nbformat.writes(submission("03_inverted_dropout", {})).encode()
+
+
+def test_a_submission_is_read_from_a_regular_file(tmp_path):
+    path = tmp_path / "s1" / "03_inverted_dropout.ipynb"
+    path.parent.mkdir()
+    path.write_bytes(_notebook_bytes())
+    assert read_submission(path) == _notebook_bytes()
+    assert read_notebook(path).cells
+
+
+def _linked_file(tmp_path, target):
+    path = tmp_path / "s1" / "03_inverted_dropout.ipynb"
+    path.parent.mkdir()
+    path.symlink_to(target)
+    return path
+
+
+def _linked_folder(tmp_path, target):
+    (target / "03_inverted_dropout.ipynb").write_bytes(_notebook_bytes())
+    (tmp_path / "s1").symlink_to(target, target_is_directory=True)
+    return tmp_path / "s1" / "03_inverted_dropout.ipynb"
+
+
+def _fifo(tmp_path, _):
+    path = tmp_path / "s1" / "03_inverted_dropout.ipynb"
+    path.parent.mkdir()
+    os.mkfifo(path)
+    return path
+
+
+def _folder(tmp_path, _):
+    path = tmp_path / "s1" / "03_inverted_dropout.ipynb"
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (_linked_file, "is a symbolic link"),
+        (_linked_folder, "the folder of 03_inverted_dropout.ipynb is a symbolic link"),
+        (_fifo, "is not a regular file"),  # opening it for reading would wait for a writer
+        (_folder, "is not a regular file"),
+    ],
+)
+def test_a_submission_that_is_not_a_regular_file_of_its_own_folder_is_refused(
+    tmp_path, make, reason
+):
+    # the instructor's notebook, reachable by the grader but not by a student
+    secret = tmp_path / "source"
+    secret.mkdir()
+    (secret / "notebook.ipynb").write_bytes(_notebook_bytes())
+    path = make(tmp_path, secret / "notebook.ipynb" if make is _linked_file else secret)
+    with pytest.raises(
+        ValueError, match=f"^not a notebook: (03_inverted_dropout.ipynb )?{reason}$"
+    ):
+        read_submission(path)
+    with pytest.raises(ValueError, match=reason):
+        read_notebook(path)
+
+
+def test_a_link_to_a_device_is_refused_without_reading_it(tmp_path):
+    path = _linked_file(tmp_path, "/dev/zero")
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        read_submission(path)
+
+
+def test_a_submission_larger_than_nbgrader_allows_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(assemble_module, "MAX_SUBMISSION_BYTES", 1000)
+    path = tmp_path / "03_inverted_dropout.ipynb"
+    path.write_bytes(b" " * 1000)
+    assert read_submission(path) == b" " * 1000
+    path.write_bytes(b" " * 1001)
+    with pytest.raises(ValueError, match="larger than 1,000 bytes"):
+        read_submission(path)
+
+
+@pytest.mark.parametrize(
+    "metadata, reason",
+    [
+        ({"nbgrader": "x"}, "metadata.nbgrader of cell 2 is not a mapping"),
+        ({"nbgrader": ["grade_id"]}, "metadata.nbgrader of cell 2 is not a mapping"),
+        ({"tags": "demo"}, "metadata.tags of cell 2 is not a list of strings"),
+        ({"tags": [["demo"]]}, "metadata.tags of cell 2 is not a list of strings"),
+    ],
+)
+def test_cell_metadata_of_the_wrong_type_makes_a_file_no_notebook(metadata, reason):
+    """nbformat only logs what its schema refuses; grading would fail on it, and blame itself."""
+    notebook = submission("03_inverted_dropout", {})
+    notebook.cells[1].metadata.update(metadata)
+    with pytest.raises(ValueError, match=f"not a notebook: {reason}"):
+        parse_notebook(json.dumps(notebook).encode())

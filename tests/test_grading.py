@@ -92,6 +92,12 @@ def test_assignment_from_file_name_anywhere_or_given(tmp_path):
         (b"{not json", "not a notebook"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b'{"cells": 3}', "not a notebook"),
+        (
+            b'{"cells": [{"cell_type": "code", "id": "a", "source": "", "outputs": [], '
+            b'"execution_count": null, "metadata": {"nbgrader": "x"}}], "metadata": {}, '
+            b'"nbformat": 4, "nbformat_minor": 5}',
+            "metadata.nbgrader of cell 1 is not a mapping",
+        ),
     ],
 )
 def test_files_that_are_not_notebooks_exit_2_with_one_line(tmp_path, content, reason):
@@ -177,18 +183,24 @@ def test_regrading_with_the_recorded_seed_reproduces_the_json(tmp_path):
     course.mkdir()
     first = check(path, "--student", "s017", "--course-dir", course)
     recorded = json.loads(first.stdout)["seed"]
-    assert recorded == default_seed("s017", NB, seed_key(course))
+    assert recorded == default_seed("s017", NB, seed_key(course), path.read_bytes())
     again = check(path, "--seed", str(recorded), "--student", "s017", "--course-dir", course)
     assert again.stdout == first.stdout
 
 
-def test_default_seed_depends_on_student_notebook_and_the_course_key(tmp_path):
+def test_default_seed_depends_on_student_notebook_file_and_the_course_key(tmp_path):
     key = seed_key(tmp_path)
     assert seed_key(tmp_path) == key and len(key) == 32
     assert (tmp_path / ".autograder-seed-key").stat().st_mode & 0o777 == 0o600
-    seeds = {default_seed(s, n, key) for s in ("a", "b") for n in ("01_intuition", NB)}
+    file = b'{"cells": []}'
+    seeds = {default_seed(s, n, key, file) for s in ("a", "b") for n in ("01_intuition", NB)}
     assert len(seeds) == 4
-    assert default_seed("a", NB, key) != default_seed("a", NB, bytes(32))
+    assert default_seed("a", NB, key, file) != default_seed("a", NB, bytes(32), file)
+    # a seed seen in the feedback of one file says nothing of the next file's, however alike
+    assert default_seed("a", NB, key, file) == default_seed("a", NB, key, bytes(file))
+    assert default_seed("a", NB, key, file) != default_seed("a", NB, key, file + b"\n")
+    # the fields cannot be shifted into one another
+    assert default_seed("ab", NB, key, file) != default_seed("a", "b" + NB, key, file)
 
 
 # --- hostile and broken submissions ---------------------------------------------------------
@@ -264,6 +276,18 @@ def test_a_hanging_or_crashing_exercise_costs_only_its_own_test(tmp_path, source
     path = write(submission(NB, {FORWARD: source, LR: CORRECT_LR}), tmp_path / f"{NB}.ipynb")
     graded = grade_notebook(path, seed=5, timeout=10)
     assert scores(graded)["dropout_forward"] == (0, status)
+    assert scores(graded)["equivalent_standard_lr"] == (2, "passed")
+
+
+@pytest.mark.slow
+def test_a_solution_cell_that_never_ends_is_named_in_the_results_warnings(tmp_path):
+    path = write(
+        submission(NB, {FORWARD: "while True:\n    pass\n", LR: CORRECT_LR}),
+        tmp_path / f"{NB}.ipynb",
+    )
+    graded = grade_notebook(path, seed=5, timeout=5)
+    assert f"solution {FORWARD}: the cell ran longer than 5 s" in graded["warnings"]
+    assert scores(graded)["dropout_forward"][0] == 0
     assert scores(graded)["equivalent_standard_lr"] == (2, "passed")
 
 

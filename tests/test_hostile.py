@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from autograder import exercises, wire
-from autograder.grading import grade_notebook
+from autograder.grading import default_seed, grade_notebook, seed_key
 from grading_helpers import ROOT, solution_sources, submission, write
 from test_classroom import BINOMIAL_FORWARD, BOOSTED_LR, grade_command
 from test_grading import CORRECT_LR, FULL, MONKEYPATCH_CHECKS, NO_SCALING, POINTS
@@ -357,7 +357,9 @@ _harness.probe = _replay
 """
 
 
-def _recorded_lr_observations() -> str:
+def _recorded_lr_observations(*known_seeds: int) -> str:
+    """The reference's observations for the public self-check seed, for ``known_seeds`` and
+    for a guess, as a replay embeds them."""
     from course_lib.analysis import equivalent_standard_lr
 
     exercise = exercises.get("equivalent_standard_lr")
@@ -366,8 +368,14 @@ def _recorded_lr_observations() -> str:
             exercise.probe(equivalent_standard_lr, exercises.SELF_CHECK_SEED, False)
         )
     }
+    for seed in known_seeds:
+        recorded[str(seed)] = wire.encode(exercise.probe(equivalent_standard_lr, seed, True))
     recorded["guess"] = wire.encode(exercise.probe(equivalent_standard_lr, 1129, True))
     return repr(recorded)
+
+
+# a notebook the student "forge_leaked_seed" handed in before, whose seed its feedback showed
+EARLIER_FILE = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n'
 
 
 def _host_addresses() -> list[str]:
@@ -468,6 +476,15 @@ def build_class(root: Path, listener: Listener, marker: str):
     students["forge_replay"] = (
         NB3,
         {LR: BOOSTED_LR + _replace(REPLAY, RECORDED=_recorded_lr_observations())},
+        without_lr,
+        "hostile",
+    )
+    # what an earlier file of the student's could show in its feedback (its own seed: its code
+    # reads it while it runs), recorded at home and replayed by the next file
+    leaked = default_seed("forge_leaked_seed", NB3, seed_key(course), EARLIER_FILE)
+    students["forge_leaked_seed"] = (
+        NB3,
+        {LR: BOOSTED_LR + _replace(REPLAY, RECORDED=_recorded_lr_observations(leaked))},
         without_lr,
         "hostile",
     )
@@ -657,6 +674,14 @@ def test_observations_rewritten_on_their_way_out_of_the_kernel_are_judged_as_sen
 def test_replayed_observations_for_a_guessed_seed_fail(hostile_class):
     tests = {t["id"]: t for t in hostile_class["results"]["forge_replay"]["tests"]}
     assert tests["dropout_forward"]["status"] == "passed"
+    assert tests["equivalent_standard_lr"]["status"] == "failed"
+
+
+def test_a_seed_shown_by_an_earlier_file_does_not_replay_in_the_next(hostile_class):
+    result = hostile_class["results"]["forge_leaked_seed"]
+    key = seed_key(hostile_class["course"])
+    assert result["seed"] != default_seed("forge_leaked_seed", NB3, key, EARLIER_FILE)
+    tests = {t["id"]: t for t in result["tests"]}
     assert tests["equivalent_standard_lr"]["status"] == "failed"
 
 
