@@ -84,8 +84,8 @@ def default_seed(student: str, notebook: str, key: bytes, content: bytes) -> int
     code sees its own seed while it is graded, and can put it in its feedback (in an
     exception's message, say); a seed that depended on the student and the notebook only would
     then let that student record the reference's answers for it at home and hand in a notebook
-    that replays them. Since the file is part of the seed, any other file, that one included,
-    gets a seed nobody can know before it is graded.
+    that replays them. Since the file is part of the seed, that notebook gets a seed of its own,
+    which nobody can know before it is graded.
     """
     message = f"{student}\0{notebook}\0".encode() + hashlib.sha256(content).digest()
     digest = hmac.new(key, message, hashlib.sha256).digest()
